@@ -1,0 +1,118 @@
+// Package events defines the one envelope every WorkPulse event travels in
+// and the payload of each event type. Producers write envelopes through the
+// transactional outbox; consumers decode them and use Envelope.ID to apply
+// each event at most once.
+package events
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Topics group event types by the aggregate that emits them, so that a
+// consumer subscribes only to what it needs and per-key ordering holds
+// within one aggregate.
+const (
+	TopicOrganizations = "workpulse.organizations.v1"
+	TopicSessions      = "workpulse.sessions.v1"
+	TopicActivity      = "workpulse.activity.v1"
+	TopicAlerts        = "workpulse.alerts.v1"
+	TopicTenants       = "workpulse.tenants.v1"
+)
+
+// AllTopics lists every topic so that brokers can be prepared at start-up.
+var AllTopics = []string{TopicOrganizations, TopicSessions, TopicActivity, TopicAlerts, TopicTenants}
+
+// Event types.
+const (
+	TypeOrganizationCreated = "organization.created"
+	TypeUserCreated         = "user.created"
+	TypeSessionStarted      = "session.started"
+	TypeSessionStopped      = "session.stopped"
+	TypeActivityRecorded    = "activity.recorded"
+	TypeAlertRaised         = "alert.raised"
+	TypeAlertResolved       = "alert.resolved"
+	TypeTenantUpdated       = "tenant.updated"
+)
+
+// TopicFor returns the topic an event type is published on.
+func TopicFor(eventType string) (string, error) {
+	switch eventType {
+	case TypeOrganizationCreated, TypeUserCreated:
+		return TopicOrganizations, nil
+	case TypeSessionStarted, TypeSessionStopped:
+		return TopicSessions, nil
+	case TypeActivityRecorded:
+		return TopicActivity, nil
+	case TypeAlertRaised, TypeAlertResolved:
+		return TopicAlerts, nil
+	case TypeTenantUpdated:
+		return TopicTenants, nil
+	}
+	return "", fmt.Errorf("events: unknown event type %q", eventType)
+}
+
+// Envelope is the single wire format of every event.
+type Envelope struct {
+	// ID is unique per event; consumers store it to apply an event once.
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	// Source names the emitting service.
+	Source         string `json:"source"`
+	OrganizationID string `json:"organization_id"`
+	// Key orders events: events with the same key land on one partition.
+	Key  string          `json:"key"`
+	Time time.Time       `json:"time"`
+	Data json.RawMessage `json:"data"`
+}
+
+// New builds an envelope with a fresh random ID around a typed payload.
+func New(source, eventType, organizationID, key string, data any) (Envelope, error) {
+	if _, err := TopicFor(eventType); err != nil {
+		return Envelope{}, err
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("events: encode %s: %w", eventType, err)
+	}
+	if key == "" {
+		key = organizationID
+	}
+	return Envelope{ID: newUUID(), Type: eventType, Source: source, OrganizationID: organizationID,
+		Key: key, Time: time.Now().UTC(), Data: raw}, nil
+}
+
+// ErrMalformed marks an event that can never be processed; consumers skip
+// it rather than retrying forever.
+var ErrMalformed = errors.New("events: malformed event")
+
+// Decode parses and validates an envelope.
+func Decode(b []byte) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if e.ID == "" || e.Type == "" || e.OrganizationID == "" || len(e.Data) == 0 {
+		return Envelope{}, fmt.Errorf("%w: id, type, organization_id and data are required", ErrMalformed)
+	}
+	return e, nil
+}
+
+// Payload decodes the envelope's data into v.
+func (e Envelope) Payload(v any) error {
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("%w: %s data: %v", ErrMalformed, e.Type, err)
+	}
+	return nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

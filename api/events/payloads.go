@@ -1,0 +1,80 @@
+package events
+
+import "time"
+
+// OrganizationCreated is emitted by auth when an organization is created,
+// by registration or by the operator provisioning a tenant.
+type OrganizationCreated struct {
+	OrganizationID string `json:"organization_id"`
+	Name           string `json:"name"`
+	PlanType       string `json:"plan_type"`
+}
+
+// UserCreated is emitted by auth for every new member of an organization.
+type UserCreated struct {
+	UserID         string `json:"user_id"`
+	OrganizationID string `json:"organization_id"`
+	Email          string `json:"email"`
+	Name           string `json:"name"`
+	Role           string `json:"role"`
+}
+
+// Session is the session state carried by session and activity events.
+type Session struct {
+	SessionID          string     `json:"session_id"`
+	OrganizationID     string     `json:"organization_id"`
+	UserID             string     `json:"user_id"`
+	ProjectID          *string    `json:"project_id"`
+	Status             string     `json:"status"`
+	StartTime          time.Time  `json:"start_time"`
+	EndTime            *time.Time `json:"end_time"`
+	TotalActiveSeconds int64      `json:"total_active_seconds"`
+	TotalIdleSeconds   int64      `json:"total_idle_seconds"`
+	LastActivityAt     *time.Time `json:"last_activity_at"`
+	Version            int64      `json:"version"`
+}
+
+// SessionStarted and SessionStopped carry the session after the change.
+type SessionStarted struct{ Session }
+type SessionStopped struct{ Session }
+
+// ActivityRecorded is emitted once per accepted activity request (single or
+// bulk) that stored at least one activity, with the session's new totals.
+type ActivityRecorded struct {
+	Session
+	// Stored counts the activities this request stored.
+	Stored int `json:"stored"`
+	// ActiveSeconds and IdleSeconds are what this request added.
+	ActiveSeconds int64 `json:"active_seconds"`
+	IdleSeconds   int64 `json:"idle_seconds"`
+	// LastActiveAt is the latest timestamp of an active activity in this
+	// request, if any: the signal that resolves an open idle alert.
+	LastActiveAt *time.Time `json:"last_active_at"`
+}
+
+// Alert is raised or resolved by the report service.
+type Alert struct {
+	AlertID        string     `json:"alert_id"`
+	OrganizationID string     `json:"organization_id"`
+	UserID         string     `json:"user_id"`
+	SessionID      *string    `json:"session_id"`
+	AlertType      string     `json:"alert_type"` // "idle" or "overtime"
+	Message        string     `json:"message"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ResolvedAt     *time.Time `json:"resolved_at"`
+}
+
+// TenantUpdated carries the settings of a tenant managed by the operator.
+type TenantUpdated struct {
+	OrganizationID           string `json:"organization_id"`
+	Name                     string `json:"name"`
+	PlanType                 string `json:"plan_type"`
+	TimeZone                 string `json:"time_zone"`
+	Suspended                bool   `json:"suspended"`
+	Active                   bool   `json:"active"`
+	InactiveThresholdSeconds int    `json:"inactive_threshold_seconds"`
+	IdleThresholdSeconds     int    `json:"idle_threshold_seconds"`
+	OvertimeThresholdHours   int    `json:"overtime_threshold_hours"`
+	// Generation orders updates: a consumer ignores one older than what it has.
+	Generation int64 `json:"generation"`
+}

@@ -1,0 +1,224 @@
+// Package app runs a WorkPulse service: it connects the dependencies the
+// service asks for, serves its API beside /livez, /readyz and /metrics,
+// runs its background workers and outbox relays, and on SIGTERM shuts down
+// in order: drain HTTP, stop workers, flush the outbox, close Kafka,
+// PostgreSQL and Redis.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/health"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/logging"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/platform/outbox"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// Needs says which dependencies a service uses.
+type Needs struct {
+	Postgres bool
+	Redis    bool
+	Kafka    bool
+	// JWKS makes Deps.Verifier verify tokens against the auth service.
+	JWKS bool
+}
+
+// Deps are the connected dependencies handed to a service.
+type Deps struct {
+	Config   config.Common
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	HTTP     *metrics.HTTP
+	Health   *health.Checker
+	DB       *pgxpool.Pool
+	Redis    *redis.Client
+	Kafka    *kafka.Writer
+	Verifier *authn.Verifier
+	Consumer *kafkax.ConsumerMetrics
+	Outbox   *outbox.Metrics
+}
+
+// Service is what a service builds from its Deps.
+type Service struct {
+	// API serves the service's /api routes.
+	API http.Handler
+	// OutboxTables are relayed to Kafka.
+	OutboxTables []string
+	// Workers run until their context ends (consumers, schedulers).
+	Workers []func(ctx context.Context) error
+	// Close releases what the service opened itself, after workers stop.
+	Close func()
+}
+
+// Options describe a service to Run.
+type Options struct {
+	Config config.Common
+	Needs  Needs
+	Build  func(ctx context.Context, d *Deps) (*Service, error)
+	Log    io.Writer
+	// Listening, if set, is told the bound address (tests use port 0).
+	Listening func(net.Addr)
+}
+
+// Run runs the service until ctx is done or a worker fails.
+func Run(ctx context.Context, o Options) error {
+	cfg := o.Config
+	log := logging.New(o.Log, cfg.Service, cfg.LogLevel)
+	slog.SetDefault(log)
+	d := &Deps{Config: cfg, Logger: log, Registry: metrics.NewRegistry(), Health: health.NewChecker()}
+	d.HTTP = metrics.NewHTTP(d.Registry, cfg.Service)
+	d.Consumer = kafkax.NewConsumerMetrics(d.Registry, cfg.Service)
+	d.Outbox = outbox.NewMetrics(d.Registry, cfg.Service)
+	defer closeAll(d, log)
+
+	if err := connect(ctx, o.Needs, d); err != nil {
+		return err
+	}
+	svc, err := o.Build(ctx, d)
+	if err != nil {
+		return fmt.Errorf("%s: build: %w", cfg.Service, err)
+	}
+	if svc.Close != nil {
+		defer svc.Close()
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /livez", health.Live)
+	root.HandleFunc("GET /readyz", d.Health.Ready)
+	root.Handle("GET /metrics", metrics.Handler(d.Registry))
+	root.Handle("/", svc.API)
+	handler := httpx.Stack(root, cfg.MaxBodyBytes, httpx.AccessLog(log))
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	failed := make(chan error, 1)
+	var wg sync.WaitGroup
+	start := func(name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(workCtx); err != nil && workCtx.Err() == nil {
+				select {
+				case failed <- fmt.Errorf("%s: %w", name, err):
+				default:
+				}
+			}
+		}()
+	}
+	for i, w := range svc.Workers {
+		start(fmt.Sprintf("worker %d", i), w)
+	}
+	// Relays run beside the workers but stop after them, so that events
+	// the workers' last effects enqueued still go out.
+	relayCtx, stopRelays := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelays()
+	var relays sync.WaitGroup
+	for _, table := range svc.OutboxTables {
+		r := outbox.NewRelay(d.DB, table, d.Kafka, d.Outbox, log)
+		relays.Add(1)
+		go func() {
+			defer relays.Done()
+			if err := r.Run(relayCtx); err != nil {
+				log.Error("outbox flush at shutdown incomplete; events stay queued", "table", table, "err", err)
+			}
+		}()
+	}
+
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	var workerErr error
+	go func() {
+		select {
+		case workerErr = <-failed:
+			log.Error("worker failed; shutting down", "err", workerErr)
+			stopServing()
+		case <-serveCtx.Done():
+		}
+	}()
+	log.Info("starting", "addr", cfg.HTTPAddr)
+	serveErr := httpx.Serve(serveCtx, httpx.ServerConfig{Addr: cfg.HTTPAddr, WriteTimeout: cfg.WriteTimeout,
+		ShutdownTimeout: cfg.ShutdownTimeout}, handler, o.Listening)
+	log.Info("http drained; stopping workers")
+	stopWork()
+	waitTimeout(&wg, cfg.ShutdownTimeout)
+	stopRelays()
+	relays.Wait()
+	log.Info("stopped")
+	return errors.Join(serveErr, workerErr)
+}
+
+func connect(ctx context.Context, needs Needs, d *Deps) error {
+	cfg := d.Config
+	if needs.Postgres {
+		pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseRole, cfg.DatabaseMaxConn)
+		if err != nil {
+			return err
+		}
+		d.DB = pool
+		d.Health.Add("postgres", pool.Ping)
+	}
+	if needs.Redis {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, time.Second, time.Second
+		d.Redis = redis.NewClient(opt)
+		d.Health.Add("redis", func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() })
+	}
+	if needs.Kafka {
+		d.Kafka = kafkax.NewWriter(cfg.KafkaBrokers)
+		d.Health.Add("kafka", func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.KafkaBrokers) })
+		// Topics are created up front so that the first consumer does not
+		// race the first producer; a broker that is down only delays this.
+		if err := kafkax.EnsureTopics(ctx, cfg.KafkaBrokers, cfg.KafkaTopicPartitions, events.AllTopics...); err != nil {
+			d.Logger.Warn("could not ensure Kafka topics", "err", err)
+		}
+	}
+	if needs.JWKS {
+		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil), cfg.JWTIssuer)
+	}
+	return nil
+}
+
+func closeAll(d *Deps, log *slog.Logger) {
+	if d.Kafka != nil {
+		if err := d.Kafka.Close(); err != nil {
+			log.Warn("closing Kafka writer", "err", err)
+		}
+	}
+	if d.DB != nil {
+		d.DB.Close()
+	}
+	if d.Redis != nil {
+		_ = d.Redis.Close()
+	}
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}

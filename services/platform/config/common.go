@@ -1,0 +1,47 @@
+package config
+
+import "time"
+
+// Common is the configuration every service shares.
+type Common struct {
+	Service     string
+	HTTPAddr    string
+	LogLevel    string
+	DatabaseURL string
+	// DatabaseRole is the role the service drops to after connecting, so
+	// that row-level security applies to it.
+	DatabaseRole    string
+	DatabaseMaxConn int
+	RedisURL        string
+	// RedisPrefix namespaces every key, so installations and tests can
+	// share one Redis.
+	RedisPrefix          string
+	KafkaBrokers         []string
+	KafkaTopicPartitions int
+	JWKSURL              string
+	JWTIssuer            string
+	MaxBodyBytes         int64
+	ShutdownTimeout      time.Duration
+	WriteTimeout         time.Duration
+}
+
+// LoadCommon reads the shared settings; defaultPort is the service's own.
+func LoadCommon(e *Env, service, defaultAddr string) Common {
+	return Common{
+		Service:              service,
+		HTTPAddr:             e.String("HTTP_ADDR", defaultAddr),
+		LogLevel:             e.String("LOG_LEVEL", "info"),
+		DatabaseURL:          e.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
+		DatabaseRole:         e.String("DATABASE_ROLE", "workpulse_"+service),
+		DatabaseMaxConn:      e.Int("DATABASE_MAX_CONNS", 16, 1, 1000),
+		RedisURL:             e.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss"),
+		RedisPrefix:          e.String("REDIS_PREFIX", "wp"),
+		KafkaBrokers:         e.List("KAFKA_BROKERS", []string{"127.0.0.1:9092"}),
+		KafkaTopicPartitions: e.Int("KAFKA_TOPIC_PARTITIONS", 6, 1, 1000),
+		JWKSURL:              e.URL("JWKS_URL", "http://127.0.0.1:3001/api/auth/.well-known/jwks.json", "http", "https"),
+		JWTIssuer:            e.String("JWT_ISSUER", "workpulse"),
+		MaxBodyBytes:         int64(e.Int("MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
+		ShutdownTimeout:      e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
+		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),
+	}
+}

@@ -1,0 +1,172 @@
+package kafkax
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+)
+
+// Handler applies one event. It must be idempotent by envelope ID; an
+// error other than events.ErrMalformed is retried until it succeeds.
+type Handler func(ctx context.Context, e events.Envelope) error
+
+// ConsumerConfig configures a consumer.
+type ConsumerConfig struct {
+	Brokers []string
+	// GroupID shares the topics' partitions among the group's members.
+	GroupID string
+	Topics  []string
+	// StartOffset applies when the group has no committed offset:
+	// kafka.FirstOffset (default) or kafka.LastOffset.
+	StartOffset int64
+}
+
+// ConsumerMetrics are shared by every consumer of a service.
+type ConsumerMetrics struct {
+	processed *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	lag       *prometheus.GaugeVec
+	latency   *prometheus.HistogramVec
+}
+
+// NewConsumerMetrics registers consumer metrics on reg.
+func NewConsumerMetrics(reg prometheus.Registerer, service string) *ConsumerMetrics {
+	l := prometheus.Labels{"service": service}
+	m := &ConsumerMetrics{
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_events_processed_total",
+			Help: "Events consumed, by group, type and outcome (applied, skipped_malformed).", ConstLabels: l}, []string{"group", "type", "outcome"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_handler_failures_total",
+			Help: "Failed attempts to apply an event (retried).", ConstLabels: l}, []string{"group"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workpulse_kafka_consumer_lag",
+			Help: "Messages behind the end of the partitions being read.", ConstLabels: l}, []string{"group"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "workpulse_kafka_event_age_seconds",
+			Help: "Time from an event's creation to its processing.", ConstLabels: l,
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 120}}, []string{"group"}),
+	}
+	reg.MustRegister(m.processed, m.failures, m.lag, m.latency)
+	return m
+}
+
+// Consumer reads events and applies them with at-least-once delivery:
+// FetchMessage, apply, then CommitMessages.
+type Consumer struct {
+	cfg     ConsumerConfig
+	handler Handler
+	metrics *ConsumerMetrics
+	log     *slog.Logger
+}
+
+// NewConsumer builds a consumer; metrics may be nil.
+func NewConsumer(cfg ConsumerConfig, h Handler, m *ConsumerMetrics, log *slog.Logger) *Consumer {
+	return &Consumer{cfg: cfg, handler: h, metrics: m, log: log}
+}
+
+// Run consumes until ctx is done. An event is committed only after its
+// handler succeeded, so a crash redelivers it and the handler's
+// idempotency makes the redelivery harmless.
+func (c *Consumer) Run(ctx context.Context) error {
+	start := c.cfg.StartOffset
+	if start == 0 {
+		start = kafka.FirstOffset
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        c.cfg.Brokers,
+		GroupID:        c.cfg.GroupID,
+		GroupTopics:    c.cfg.Topics,
+		StartOffset:    start,
+		MinBytes:       1,
+		MaxBytes:       10 << 20,
+		MaxWait:        250 * time.Millisecond,
+		ReadBackoffMin: 50 * time.Millisecond,
+		ReadBackoffMax: time.Second,
+		// Offsets are committed explicitly, after the effect.
+		CommitInterval: 0,
+	})
+	defer r.Close()
+	for {
+		msg, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			c.log.Warn("kafka fetch failed", "group", c.cfg.GroupID, "err", err)
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		if !c.apply(ctx, msg) {
+			return nil
+		}
+		if err := r.CommitMessages(ctx, msg); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// The event will be redelivered; the handler's idempotency absorbs it.
+			c.log.Warn("kafka commit failed", "group", c.cfg.GroupID, "err", err)
+		}
+		if c.metrics != nil {
+			c.metrics.lag.WithLabelValues(c.cfg.GroupID).Set(float64(r.Stats().Lag))
+		}
+	}
+}
+
+// apply runs the handler until it succeeds; false means ctx ended first.
+func (c *Consumer) apply(ctx context.Context, msg kafka.Message) bool {
+	env, err := events.Decode(msg.Value)
+	if err != nil {
+		c.skip(msg, "", err)
+		return true
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err := c.handler(ctx, env)
+		if err == nil {
+			if c.metrics != nil {
+				c.metrics.processed.WithLabelValues(c.cfg.GroupID, env.Type, "applied").Inc()
+				c.metrics.latency.WithLabelValues(c.cfg.GroupID).Observe(time.Since(env.Time).Seconds())
+			}
+			return true
+		}
+		if errors.Is(err, events.ErrMalformed) {
+			c.skip(msg, env.Type, err)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if c.metrics != nil {
+			c.metrics.failures.WithLabelValues(c.cfg.GroupID).Inc()
+		}
+		c.log.Warn("event handler failed; retrying", "group", c.cfg.GroupID, "event_id", env.ID, "type", env.Type, "err", err)
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func (c *Consumer) skip(msg kafka.Message, typ string, err error) {
+	c.log.Error("skipping malformed event", "group", c.cfg.GroupID, "topic", msg.Topic,
+		"partition", msg.Partition, "offset", msg.Offset, "err", err)
+	if c.metrics != nil {
+		c.metrics.processed.WithLabelValues(c.cfg.GroupID, typ, "skipped_malformed").Inc()
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

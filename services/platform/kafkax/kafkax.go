@@ -1,0 +1,96 @@
+// Package kafkax wraps segmentio/kafka-go: a writer tuned for the outbox
+// relay, topic creation at start-up, and a consumer that commits an offset
+// only after its effect is committed.
+package kafkax
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
+)
+
+// NewWriter returns a writer that waits for every in-sync replica and
+// routes messages with the same key to the same partition.
+func NewWriter(brokers []string) *kafka.Writer {
+	return &kafka.Writer{
+		Addr:         kafka.TCP(brokers...),
+		Balancer:     &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: 2 * time.Millisecond,
+		BatchSize:    1000,
+		WriteTimeout: 10 * time.Second,
+		ReadTimeout:  10 * time.Second,
+		MaxAttempts:  3,
+	}
+}
+
+// EnsureTopics creates any of topics that does not exist yet.
+func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics ...string) error {
+	var d kafka.Dialer
+	conn, err := dialAny(ctx, &d, brokers)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	controller, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("kafka: find controller: %w", err)
+	}
+	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(controller.Host, strconv.Itoa(controller.Port)))
+	if err != nil {
+		return fmt.Errorf("kafka: dial controller: %w", err)
+	}
+	defer cc.Close()
+	cfgs := make([]kafka.TopicConfig, 0, len(topics))
+	for _, t := range topics {
+		cfgs = append(cfgs, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: -1})
+	}
+	if err := cc.CreateTopics(cfgs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return fmt.Errorf("kafka: create topics: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that a broker answers a metadata request.
+func Ping(ctx context.Context, brokers []string) error {
+	var d kafka.Dialer
+	conn, err := dialAny(ctx, &d, brokers)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	_, err = conn.Brokers()
+	return err
+}
+
+func dialAny(ctx context.Context, d *kafka.Dialer, brokers []string) (*kafka.Conn, error) {
+	var errs []error
+	for _, b := range brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("kafka: no broker reachable: %w", errors.Join(errs...))
+}
+
+// FirstDelivery records that consumer processed eventID, in the same
+// transaction as the consumer's effect. It returns false when the event
+// was processed before, and the effect must then be skipped.
+func FirstDelivery(ctx context.Context, tx pgx.Tx, table, consumer, eventID string) (bool, error) {
+	tag, err := tx.Exec(ctx, "INSERT INTO "+table+" (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", consumer, eventID)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -1,0 +1,119 @@
+// Package pg connects services to PostgreSQL and runs every tenant query
+// inside a transaction scoped to one organization, so that row-level
+// security, not application code alone, keeps tenants apart.
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Connect opens a pool to url. When role is set, every connection drops to
+// it (SET ROLE) before use; service roles are subject to RLS.
+func Connect(ctx context.Context, url, role string, maxConns int) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pg: parse DATABASE_URL: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = int32(maxConns)
+	}
+	// Fail fast while the database is down: requests answer 503 at once
+	// instead of queueing behind a dead server.
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 3*time.Second {
+		cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	}
+	cfg.HealthCheckPeriod = 5 * time.Second
+	if role != "" {
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
+			return err
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pg: %w", err)
+	}
+	return pool, nil
+}
+
+// Beginner is satisfied by *pgxpool.Pool and pgx.Tx.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// InOrg runs fn in a transaction whose RLS tenant is orgID. The setting is
+// transaction-local, so a pooled connection never carries it over.
+func InOrg(ctx context.Context, db Beginner, orgID string, fn func(pgx.Tx) error) error {
+	return InTx(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.org_id', $1, true)", orgID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// InTx runs fn in a transaction, committing when fn returns nil.
+func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) (err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// SQLState returns the PostgreSQL error code of err, or "".
+func SQLState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// IsUniqueViolation reports a unique violation, of constraint if it is set.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
+}
+
+// IsUnavailable reports errors that mean the database cannot be reached
+// or is shutting down: the client should retry later (503).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	switch code := SQLState(err); {
+	case len(code) == 5 && code[:2] == "08": // connection exception
+		return true
+	case code == "57P01", code == "57P02", code == "57P03", code == "53300": // shutdown, crash, starting, too many connections
+		return true
+	}
+	return false
+}
+
+// IsDatabaseError reports any error raised by the server.
+func IsDatabaseError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
+}

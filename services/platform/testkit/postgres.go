@@ -1,0 +1,167 @@
+// Package testkit gives integration tests their own real dependencies:
+// a freshly migrated PostgreSQL database per test, a private Redis key
+// space, and an in-process Kafka broker (kfake) speaking the real protocol.
+//
+// PostgreSQL and Redis are found through WORKPULSE_TEST_DATABASE_URL and
+// WORKPULSE_TEST_REDIS_URL (defaults: the local servers on their standard
+// ports); hack/test-deps.sh starts throwaway servers when none runs.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/migrations"
+)
+
+// AdminURL is the maintenance database tests create their databases from.
+func AdminURL() string {
+	if u := os.Getenv("WORKPULSE_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// DB is a test's own migrated database.
+type DB struct {
+	// URL connects as the migrating (owner) user.
+	URL string
+	// Owner is a pool connected as the owner: it bypasses row-level
+	// security, for arranging and inspecting data.
+	Owner *pgxpool.Pool
+	Name  string
+}
+
+// Pool opens a pool as role (a service role, subject to row-level security).
+func (d *DB) Pool(t testing.TB, role string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 32
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
+		return err
+	}
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// NewDB creates a database for this test from a template that has every
+// migration applied, and drops it when the test ends.
+func NewDB(t testing.TB) *DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatalf("testkit: PostgreSQL is not reachable at %s (run tests through make test): %v", redact(AdminURL()), err)
+	}
+	defer admin.Close(context.Background())
+	tmpl := "wp_tmpl_" + migrations.Fingerprint()
+	if err := ensureTemplate(ctx, admin, tmpl); err != nil {
+		t.Fatalf("testkit: template database: %v", err)
+	}
+	name := "wp_test_" + randomHex(8)
+	for attempt := 0; ; attempt++ {
+		_, err = admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl))
+		// Another test copying the template at the same moment makes
+		// PostgreSQL refuse; it clears within milliseconds.
+		if err == nil || attempt > 50 || !strings.Contains(err.Error(), "is being accessed by other users") {
+			break
+		}
+		time.Sleep(time.Duration(20+attempt*10) * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("testkit: create database: %v", err)
+	}
+	u := withDatabase(AdminURL(), name)
+	owner, err := pgxpool.New(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		owner.Close()
+		c, err := pgx.Connect(context.Background(), AdminURL())
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return &DB{URL: u, Owner: owner, Name: name}
+}
+
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
+	// Serialize template creation across test processes.
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(7366254999)"); err != nil {
+		return err
+	}
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock(7366254999)")
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)", tmpl).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	building := tmpl + "_build"
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+		return err
+	}
+	m, err := migrations.Open(withDatabase(AdminURL(), building))
+	if err != nil {
+		return err
+	}
+	_, err = m.Up(ctx)
+	m.Close()
+	if err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+tmpl); err != nil {
+		return err
+	}
+	_, err = admin.Exec(ctx, "ALTER DATABASE "+tmpl+" WITH IS_TEMPLATE true")
+	return err
+}
+
+func withDatabase(raw, db string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
