@@ -35,6 +35,9 @@ func (e *Env) raw(key string) (string, bool) {
 	return strings.TrimSpace(v), true
 }
 
+// Fail records a problem with key found by the caller's own validation.
+func (e *Env) Fail(key, format string, a ...any) { e.fail(key, format, a...) }
+
 func (e *Env) fail(key, format string, a ...any) {
 	e.errs = append(e.errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...))
 }

@@ -1,0 +1,50 @@
+// Command auth runs the WorkPulse auth service.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/workpulse/workpulse/services/auth/internal/auth"
+	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "auth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+	env := config.NewEnv(lookup)
+	common := config.LoadCommon(env, "auth", ":3001")
+	cfg := auth.LoadConfig(env, common)
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return app.Run(ctx, app.Options{
+		Config: common, Log: out, Listening: listening,
+		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true},
+		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
+			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL)
+			if err := keys.Refresh(ctx); err != nil {
+				return nil, err
+			}
+			return &app.Service{
+				API:          auth.NewServer(cfg, d.DB, d.Redis, common.RedisPrefix, keys, d.HTTP),
+				OutboxTables: []string{auth.OutboxTable},
+				Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
+			}, nil
+		},
+	})
+}

@@ -1,0 +1,17 @@
+package auth
+
+import (
+	"net/http"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
+)
+
+// Domain errors of the auth service.
+var (
+	ErrInvalidCredentials = apierr.New(http.StatusUnauthorized, "AUTH_INVALID_CREDENTIALS", "invalid email or password")
+	ErrUserExists         = apierr.New(http.StatusConflict, "AUTH_USER_EXISTS", "a user with this email already exists")
+	ErrOrganizationNeeded = apierr.New(http.StatusBadRequest, "AUTH_ORGANIZATION_REQUIRED", "this email belongs to several organizations; send organization_id")
+	ErrInvitationInvalid  = apierr.New(http.StatusBadRequest, "AUTH_INVITATION_INVALID", "the invitation is unknown, used, expired or for another email")
+	ErrTooManyAttempts    = apierr.New(http.StatusTooManyRequests, "AUTH_TOO_MANY_ATTEMPTS", "too many failed login attempts; retry later")
+	ErrAccountDisabled    = apierr.New(http.StatusForbidden, "AUTH_ACCOUNT_DISABLED", "this account or its organization is deactivated")
+)

@@ -1,0 +1,269 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/validate"
+)
+
+type registerRequest struct {
+	Email            string `json:"email"`
+	Password         string `json:"password"`
+	Name             string `json:"name"`
+	OrganizationName string `json:"organization_name"`
+	PlanType         string `json:"plan_type"`
+	InvitationToken  string `json:"invitation_token"`
+	// Accepted for compatibility with the original's clients and ignored:
+	// membership of an existing organization takes an invitation.
+	Role           any `json:"role"`
+	OrganizationID any `json:"organization_id"`
+}
+
+type authResponse struct {
+	AccessToken  string        `json:"access_token"`
+	User         userView      `json:"user"`
+	Organization *Organization `json:"organization,omitempty"`
+}
+
+// userView is the contract's user object in auth responses.
+type userView struct {
+	ID             string `json:"id"`
+	Email          string `json:"email"`
+	Name           string `json:"name"`
+	Role           string `json:"role"`
+	OrganizationID string `json:"organization_id"`
+}
+
+func viewOf(u User) userView {
+	return userView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, OrganizationID: u.OrganizationID}
+}
+
+func (s *server) register(w http.ResponseWriter, r *http.Request) error {
+	var req registerRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return err
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	req.Name = strings.TrimSpace(req.Name)
+	req.OrganizationName = strings.TrimSpace(req.OrganizationName)
+	if req.PlanType == "" {
+		req.PlanType = "free"
+	}
+	var v validate.Fields
+	v.Email("email", req.Email)
+	v.Length("password", req.Password, 8, 128, false)
+	v.Length("name", req.Name, 2, 200, true)
+	if req.InvitationToken == "" {
+		v.Length("organization_name", req.OrganizationName, 1, 200, true)
+		v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	hash, err := HashPassword(req.Password)
+	if err != nil {
+		return err
+	}
+	u := User{ID: newID(), Email: req.Email, Name: req.Name}
+	var org Organization
+	if req.InvitationToken != "" {
+		u, org, err = s.store.AcceptInvitation(r.Context(), req.InvitationToken, u, hash)
+	} else {
+		org = Organization{ID: newID(), Name: req.OrganizationName, PlanType: req.PlanType}
+		u.OrganizationID, u.Role = org.ID, authn.RoleAdmin
+		err = s.store.CreateOrganization(r.Context(), org, u, hash)
+	}
+	if err != nil {
+		return err
+	}
+	token, err := s.issue(u)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusCreated, authResponse{AccessToken: token, User: viewOf(u), Organization: &org})
+	return nil
+}
+
+type loginRequest struct {
+	Email          string `json:"email"`
+	Password       string `json:"password"`
+	OrganizationID string `json:"organization_id"`
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return err
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	var v validate.Fields
+	v.Length("email", req.Email, 1, 254, false)
+	v.Length("password", req.Password, 1, 128, false)
+	if req.OrganizationID != "" {
+		v.UUID("organization_id", req.OrganizationID)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	ip := s.clientIP(r)
+	if wait := s.throttle.Blocked(r.Context(), req.Email, ip); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		return ErrTooManyAttempts
+	}
+	user, err := s.authenticate(r.Context(), req)
+	if err == ErrInvalidCredentials {
+		s.throttle.Failed(r.Context(), req.Email, ip)
+	}
+	if err != nil {
+		return err
+	}
+	s.throttle.Succeeded(r.Context(), req.Email)
+	token, err := s.issue(user)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, authResponse{AccessToken: token, User: viewOf(user)})
+	return nil
+}
+
+// authenticate finds the one account the email and password open.
+func (s *server) authenticate(ctx context.Context, req loginRequest) (User, error) {
+	cands, err := s.store.LoginCandidates(ctx, req.Email)
+	if err != nil {
+		return User{}, err
+	}
+	var matched []loginCandidate
+	for _, c := range cands {
+		if req.OrganizationID != "" && c.OrganizationID != req.OrganizationID {
+			continue
+		}
+		if ok, err := VerifyPassword(c.PasswordHash, req.Password); err == nil && ok {
+			matched = append(matched, c)
+		}
+	}
+	if len(cands) == 0 {
+		_, _ = VerifyPassword(dummyHash, req.Password)
+	}
+	switch {
+	case len(matched) == 0:
+		return User{}, ErrInvalidCredentials
+	case len(matched) > 1:
+		return User{}, ErrOrganizationNeeded
+	case !matched[0].Active:
+		return User{}, ErrAccountDisabled
+	}
+	return s.store.GetUser(ctx, matched[0].OrganizationID, matched[0].ID)
+}
+
+func (s *server) issue(u User) (string, error) {
+	signer, err := s.keys.Signer(s.cfg.Issuer)
+	if err != nil {
+		return "", err
+	}
+	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, time.Now())
+}
+
+func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	httpx.JSON(w, http.StatusOK, s.keys.JWKS())
+	return nil
+}
+
+func (s *server) listEmployees(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	users, err := s.store.ListUsers(r.Context(), p.OrganizationID)
+	if err != nil {
+		return err
+	}
+	if users == nil {
+		users = []User{}
+	}
+	httpx.JSON(w, http.StatusOK, users)
+	return nil
+}
+
+type invitationRequest struct {
+	Email          string `json:"email"`
+	Role           string `json:"role"`
+	ExpiresInHours int    `json:"expires_in_hours"`
+}
+
+func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	var req invitationRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return err
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	if req.Role == "" {
+		req.Role = authn.RoleEmployee
+	}
+	if req.ExpiresInHours == 0 {
+		req.ExpiresInHours = 72
+	}
+	var v validate.Fields
+	v.Email("email", req.Email)
+	v.OneOf("role", req.Role, authn.RoleAdmin, authn.RoleEmployee)
+	v.IntRange("expires_in_hours", req.ExpiresInHours, 1, 720)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
+		ExpiresAt: time.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
+		Token:     base64.RawURLEncoding.EncodeToString(raw)}
+	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusCreated, inv)
+	return nil
+}
+
+// clientIP is the peer address, or the nearest X-Forwarded-For hop when
+// the peer is a trusted proxy (the front door, an ingress controller).
+func (s *server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer := net.ParseIP(host)
+	if peer == nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip := net.ParseIP(strings.TrimSpace(hops[i]))
+		if ip == nil {
+			break
+		}
+		if !s.trusted(ip) || i == 0 {
+			return ip.String()
+		}
+	}
+	return host
+}
+
+func (s *server) trusted(ip net.IP) bool {
+	for _, n := range s.cfg.TrustedProxies {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFoldEmail(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}

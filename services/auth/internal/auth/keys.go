@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// KeyStore holds the signing keys, shared by every auth replica through
+// PostgreSQL. The newest key that is not retired signs; every key that
+// has not expired is published, so a rotation never invalidates a token
+// that is still within its lifetime.
+type KeyStore struct {
+	db       *pgxpool.Pool
+	rotation time.Duration // how long a key signs
+	tokenTTL time.Duration // how long it must stay published after that
+
+	mu   sync.RWMutex
+	keys []signingKey // newest first
+}
+
+type signingKey struct {
+	kid      string
+	priv     ed25519.PrivateKey
+	retireAt time.Time
+	expireAt time.Time
+}
+
+// NewKeyStore returns a store whose keys sign for rotation each.
+func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration) *KeyStore {
+	return &KeyStore{db: db, rotation: rotation, tokenTTL: tokenTTL}
+}
+
+// Refresh loads the keys and creates a new one when no key will still be
+// signing a rotation tenth from now; replicas agree through a lock.
+func (s *KeyStore) Refresh(ctx context.Context) error {
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254101)"); err != nil {
+			return err
+		}
+		var fresh bool
+		err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.signing_keys WHERE retire_at > now() + $1::interval)",
+			s.rotation/10).Scan(&fresh)
+		if err != nil || fresh {
+			return err
+		}
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		kidBytes := make([]byte, 8)
+		_, _ = rand.Read(kidBytes)
+		now := time.Now()
+		_, err = tx.Exec(ctx, "INSERT INTO auth.signing_keys (kid, private_key, retire_at, expire_at) VALUES ($1, $2, $3, $4)",
+			hex.EncodeToString(kidBytes), []byte(priv.Seed()), now.Add(s.rotation), now.Add(s.rotation+s.tokenTTL+time.Hour))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("auth: rotate signing keys: %w", err)
+	}
+	return s.load(ctx)
+}
+
+func (s *KeyStore) load(ctx context.Context) error {
+	rows, err := s.db.Query(ctx, "SELECT kid, private_key, retire_at, expire_at FROM auth.signing_keys WHERE expire_at > now() ORDER BY created_at DESC")
+	if err != nil {
+		return err
+	}
+	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (signingKey, error) {
+		var k signingKey
+		var seed []byte
+		if err := r.Scan(&k.kid, &seed, &k.retireAt, &k.expireAt); err != nil {
+			return k, err
+		}
+		if len(seed) != ed25519.SeedSize {
+			return k, fmt.Errorf("auth: signing key %s is malformed", k.kid)
+		}
+		k.priv = ed25519.NewKeyFromSeed(seed)
+		return k, nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i].retireAt.After(keys[j].retireAt) })
+	s.mu.Lock()
+	s.keys = keys
+	s.mu.Unlock()
+	return nil
+}
+
+// Run refreshes the keys every interval until ctx is done.
+func (s *KeyStore) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+				// Keys already loaded keep working; the next tick retries.
+				continue
+			}
+		}
+	}
+}
+
+// Signer returns the signer of the current key.
+func (s *KeyStore) Signer(issuer string) (authn.Signer, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	now := time.Now()
+	for _, k := range s.keys {
+		if k.retireAt.After(now) {
+			return authn.Signer{Kid: k.kid, Key: k.priv, Issuer: issuer, TTL: s.tokenTTL}, nil
+		}
+	}
+	return authn.Signer{}, fmt.Errorf("auth: no signing key loaded")
+}
+
+// JWKS returns every published public key.
+func (s *KeyStore) JWKS() authn.JWKS {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	doc := authn.JWKS{Keys: make([]authn.JWK, 0, len(s.keys))}
+	now := time.Now()
+	for _, k := range s.keys {
+		if k.expireAt.After(now) {
+			doc.Keys = append(doc.Keys, authn.PublicJWK(k.kid, k.priv.Public().(ed25519.PublicKey)))
+		}
+	}
+	return doc
+}
+
+// PublicKey implements authn.KeySource for the auth service's own routes.
+func (s *KeyStore) PublicKey(_ context.Context, kid string) (ed25519.PublicKey, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	now := time.Now()
+	for _, k := range s.keys {
+		if k.kid == kid && k.expireAt.After(now) {
+			return k.priv.Public().(ed25519.PublicKey), nil
+		}
+	}
+	return nil, authn.ErrUnknownKey
+}

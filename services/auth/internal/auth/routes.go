@@ -1,0 +1,25 @@
+package auth
+
+import (
+	"net/http"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+)
+
+// routes lists every route of the auth service.
+func (s *server) routes(m *metrics.HTTP) http.Handler {
+	r := httpx.NewRouter(m.Middleware)
+	r.Handle("/api/auth/register", httpx.Handler(s.register)).Methods(http.MethodPost)
+	r.Handle("/api/auth/login", httpx.Handler(s.login)).Methods(http.MethodPost)
+	r.Handle("/api/auth/.well-known/jwks.json", httpx.Handler(s.jwks)).Methods(http.MethodGet)
+
+	admin := authn.Require(s.verifier, authn.RoleAdmin)
+	r.Handle("/api/users/employees", admin(httpx.Handler(s.listEmployees))).Methods(http.MethodGet)
+	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
+
+	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.getTenant))).Methods(http.MethodGet)
+	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.putTenant))).Methods(http.MethodPut)
+	return r
+}

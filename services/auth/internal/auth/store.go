@@ -1,0 +1,205 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/outbox"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// OutboxTable is where auth's events wait for the relay.
+const OutboxTable = "auth.outbox"
+
+const source = "auth"
+
+// User is a member of an organization as the API shows it.
+type User struct {
+	ID             string    `json:"id"`
+	Email          string    `json:"email"`
+	Name           string    `json:"name"`
+	Role           string    `json:"role"`
+	OrganizationID string    `json:"organization_id"`
+	Active         bool      `json:"active"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Organization as the API shows it.
+type Organization struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	PlanType string `json:"plan_type"`
+}
+
+// Store is auth's data access.
+type Store struct{ db *pgxpool.Pool }
+
+func insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error {
+	_, err := tx.Exec(ctx, "INSERT INTO auth.organizations (id, name, plan_type) VALUES ($1, $2, $3)", org.ID, org.Name, org.PlanType)
+	if err != nil {
+		return err
+	}
+	ev, err := events.New(source, events.TypeOrganizationCreated, org.ID, org.ID,
+		events.OrganizationCreated{OrganizationID: org.ID, Name: org.Name, PlanType: org.PlanType})
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+}
+
+// insertUser adds a member; the organization's tenant must be set on tx.
+func insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash string) error {
+	_, err := tx.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6)",
+		u.ID, u.OrganizationID, u.Email, u.Name, passwordHash, u.Role)
+	if pg.IsUniqueViolation(err, "users_org_email_key") {
+		return ErrUserExists
+	}
+	if err != nil {
+		return err
+	}
+	ev, err := events.New(source, events.TypeUserCreated, u.OrganizationID, u.ID,
+		events.UserCreated{UserID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, Name: u.Name, Role: u.Role})
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+}
+
+// CreateOrganization creates an organization and its first admin.
+func (s *Store) CreateOrganization(ctx context.Context, org Organization, admin User, passwordHash string) error {
+	return pg.InOrg(ctx, s.db, org.ID, func(tx pgx.Tx) error {
+		var taken bool
+		if err := tx.QueryRow(ctx, "SELECT auth.email_registered($1)", admin.Email).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			return ErrUserExists
+		}
+		if err := insertOrganization(ctx, tx, org); err != nil {
+			return err
+		}
+		return insertUser(ctx, tx, admin, passwordHash)
+	})
+}
+
+// invitation is an invitation found by its token.
+type invitation struct {
+	ID, OrganizationID, Email, Role string
+	ExpiresAt                       time.Time
+	UsedAt                          *time.Time
+}
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// AcceptInvitation spends the invitation and creates its member.
+func (s *Store) AcceptInvitation(ctx context.Context, token string, u User, passwordHash string) (User, Organization, error) {
+	var inv invitation
+	err := s.db.QueryRow(ctx, "SELECT id, organization_id, email, role, expires_at, used_at FROM auth.invitation_by_token($1)",
+		tokenHash(token)).Scan(&inv.ID, &inv.OrganizationID, &inv.Email, &inv.Role, &inv.ExpiresAt, &inv.UsedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, Organization{}, ErrInvitationInvalid
+	}
+	if err != nil {
+		return User{}, Organization{}, err
+	}
+	if inv.UsedAt != nil || time.Now().After(inv.ExpiresAt) || !equalFoldEmail(inv.Email, u.Email) {
+		return User{}, Organization{}, ErrInvitationInvalid
+	}
+	u.OrganizationID, u.Role = inv.OrganizationID, inv.Role
+	var org Organization
+	err = pg.InOrg(ctx, s.db, inv.OrganizationID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE auth.invitations SET used_at = now() WHERE id = $1 AND used_at IS NULL", inv.ID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return ErrInvitationInvalid // spent by a concurrent registration
+		}
+		var active bool
+		if err := tx.QueryRow(ctx, "SELECT id, name, plan_type, active FROM auth.organizations WHERE id = $1", inv.OrganizationID).
+			Scan(&org.ID, &org.Name, &org.PlanType, &active); err != nil {
+			return err
+		}
+		if !active {
+			return ErrAccountDisabled
+		}
+		return insertUser(ctx, tx, u, passwordHash)
+	})
+	return u, org, err
+}
+
+// loginCandidate is a user whose email matches a login attempt.
+type loginCandidate struct {
+	ID, OrganizationID, PasswordHash string
+	Active                           bool
+}
+
+// LoginCandidates finds every account with email, across organizations.
+func (s *Store) LoginCandidates(ctx context.Context, email string) ([]loginCandidate, error) {
+	rows, err := s.db.Query(ctx, "SELECT id, organization_id, password_hash, active FROM auth.login_candidates($1)", email)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (loginCandidate, error) {
+		var c loginCandidate
+		return c, r.Scan(&c.ID, &c.OrganizationID, &c.PasswordHash, &c.Active)
+	})
+}
+
+// GetUser loads a member of org.
+func (s *Store) GetUser(ctx context.Context, orgID, userID string) (User, error) {
+	var u User
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT id, email, name, role, organization_id, active, created_at FROM auth.users WHERE id = $1", userID).
+			Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt)
+	})
+	return u, err
+}
+
+// ListUsers lists the members of org by name.
+func (s *Store) ListUsers(ctx context.Context, orgID string) ([]User, error) {
+	var users []User
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id, email, name, role, organization_id, active, created_at FROM auth.users ORDER BY lower(name), id")
+		if err != nil {
+			return err
+		}
+		users, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) {
+			var u User
+			return u, r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt)
+		})
+		return err
+	})
+	return users, err
+}
+
+// Invitation is what an admin gets back; Token is shown only once.
+type Invitation struct {
+	ID             string    `json:"id"`
+	OrganizationID string    `json:"organization_id"`
+	Email          string    `json:"email"`
+	Role           string    `json:"role"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	Token          string    `json:"token"`
+}
+
+// CreateInvitation stores an invitation by the hash of its token.
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string) error {
+	return pg.InOrg(ctx, s.db, inv.OrganizationID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO auth.invitations (id, organization_id, email, role, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			inv.ID, inv.OrganizationID, inv.Email, inv.Role, tokenHash(inv.Token), createdBy, inv.ExpiresAt)
+		return err
+	})
+}
+
+func newID() string { return uuid.NewString() }
