@@ -1,0 +1,63 @@
+// Package routes is the one routing table of the public API: which service
+// owns which /api path. The local front door (make dev) routes with it, and
+// the Helm chart's Ingress is tested to route exactly the same way.
+package routes
+
+import "regexp"
+
+// Service names, also the names of their Deployments and binaries.
+const (
+	Auth     = "auth"
+	Session  = "session"
+	Ingest   = "ingest"
+	Report   = "report"
+	Realtime = "realtime"
+)
+
+// Services lists every service with its default local port.
+var Services = []struct {
+	Name string
+	Port int
+}{
+	{Auth, 3001}, {Session, 3002}, {Ingest, 3003}, {Report, 3004}, {Realtime, 3005},
+}
+
+// Route sends paths matching Pattern to Service. Earlier routes win.
+type Route struct {
+	// Pattern is an anchored regular expression on the URL path, in the
+	// dialect nginx-ingress's use-regex accepts.
+	Pattern string
+	Service string
+	// WebSocket marks long-lived upgraded connections.
+	WebSocket bool
+}
+
+// Table is the routing table, most specific first.
+var Table = []Route{
+	{Pattern: `^/api/sessions/[^/]+/activity(/bulk)?$`, Service: Ingest},
+	{Pattern: `^/api/sessions(/.*)?$`, Service: Session},
+	{Pattern: `^/api/projects(/.*)?$`, Service: Session},
+	{Pattern: `^/api/auth/.*$`, Service: Auth},
+	{Pattern: `^/api/users(/.*)?$`, Service: Auth},
+	{Pattern: `^/api/(reports|alerts|jobs)(/.*)?$`, Service: Report},
+	{Pattern: `^/api/ws$`, Service: Realtime, WebSocket: true},
+	{Pattern: `^/api/presence(/.*)?$`, Service: Realtime},
+}
+
+var compiled = func() []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(Table))
+	for i, r := range Table {
+		out[i] = regexp.MustCompile(r.Pattern)
+	}
+	return out
+}()
+
+// Lookup returns the route for path, or false.
+func Lookup(path string) (Route, bool) {
+	for i, re := range compiled {
+		if re.MatchString(path) {
+			return Table[i], true
+		}
+	}
+	return Route{}, false
+}
