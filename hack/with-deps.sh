@@ -4,12 +4,12 @@
 # Uses the servers on their standard local ports when they answer;
 # otherwise starts throwaway ones from the installed binaries (initdb,
 # pg_ctl, redis-server) under a temporary directory and removes them when
-# the command ends. Exports WORKPULSE_TEST_DATABASE_URL and
-# WORKPULSE_TEST_REDIS_URL for the tests and make dev.
+# the command ends. Exports WORKPULSE_PG_ADMIN_URL and
+# WORKPULSE_REDIS_URL for the tests and make dev (the PostgreSQL URL is of a maintenance database; each consumer creates its own database).
 set -euo pipefail
 
-pg_url="${WORKPULSE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
-redis_url="${WORKPULSE_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+pg_url="${WORKPULSE_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+redis_url="${WORKPULSE_REDIS_URL:-redis://127.0.0.1:6379/0}"
 tmp=""
 cleanup() {
   if [ -n "$tmp" ]; then
@@ -56,5 +56,5 @@ if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
   redis_url="redis://127.0.0.1:$port/0"
 fi
 
-export WORKPULSE_TEST_DATABASE_URL="$pg_url" WORKPULSE_TEST_REDIS_URL="$redis_url"
+export WORKPULSE_PG_ADMIN_URL="$pg_url" WORKPULSE_REDIS_URL="$redis_url"
 "$@"

@@ -2,8 +2,8 @@
 // a freshly migrated PostgreSQL database per test, a private Redis key
 // space, and an in-process Kafka broker (kfake) speaking the real protocol.
 //
-// PostgreSQL and Redis are found through WORKPULSE_TEST_DATABASE_URL and
-// WORKPULSE_TEST_REDIS_URL (defaults: the local servers on their standard
+// PostgreSQL and Redis are found through WORKPULSE_PG_ADMIN_URL and
+// WORKPULSE_REDIS_URL (defaults: the local servers on their standard
 // ports); hack/test-deps.sh starts throwaway servers when none runs.
 package testkit
 
@@ -26,7 +26,7 @@ import (
 
 // AdminURL is the maintenance database tests create their databases from.
 func AdminURL() string {
-	if u := os.Getenv("WORKPULSE_TEST_DATABASE_URL"); u != "" {
+	if u := os.Getenv("WORKPULSE_PG_ADMIN_URL"); u != "" {
 		return u
 	}
 	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"

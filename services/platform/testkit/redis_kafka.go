@@ -14,7 +14,7 @@ import (
 
 // RedisURL is the Redis tests use.
 func RedisURL() string {
-	if u := os.Getenv("WORKPULSE_TEST_REDIS_URL"); u != "" {
+	if u := os.Getenv("WORKPULSE_REDIS_URL"); u != "" {
 		return u
 	}
 	return "redis://127.0.0.1:6379/0"

@@ -1,0 +1,39 @@
+# WorkPulse: the two commands a new user needs are `make dev` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+# Every module of the workspace, from go.work.
+MODULES := $(shell awk '/^[[:space:]]*\.\//{sub(/^[[:space:]]*\.\//, ""); print $$1}' go.work)
+PKGS    := $(addprefix ./,$(addsuffix /...,$(MODULES)))
+BIN     := $(CURDIR)/bin
+
+.PHONY: help dev test lint build bench migrate fuzz clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+dev: ## Run the whole platform locally; API on http://localhost:3000/api.
+	$(GO) build -o $(BIN)/devstack ./hack/devstack
+	$(BIN)/devstack
+
+test: lint ## Run every test against real PostgreSQL, Redis and an in-process Kafka.
+	hack/with-deps.sh $(GO) test -count=1 -timeout 40m $(PKGS)
+	hack/with-deps.sh hack/fuzz.sh 5s
+
+lint: ## gofmt and go vet on every module.
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+build: ## Build every binary into bin/.
+	$(GO) build -o $(BIN)/ ./migrations/cmd/... ./services/*/cmd/...
+
+bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
+	hack/bench.sh
+
+migrate: ## Apply migrations to DATABASE_URL (make migrate ARGS=status|down).
+	$(GO) run ./migrations/cmd/migrate $(or $(ARGS),up)
+
+fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
+	hack/with-deps.sh hack/fuzz.sh $(or $(FUZZTIME),30s)
+
+clean: ## Remove built binaries (keeps the cached Kubernetes binaries).
+	rm -rf $(BIN)/devstack $(BIN)/auth $(BIN)/session $(BIN)/ingest $(BIN)/report $(BIN)/realtime $(BIN)/migrate
