@@ -13,7 +13,7 @@ help: ## List the targets.
 
 dev: ## Run the whole platform locally; API on http://localhost:3000/api.
 	$(GO) build -o $(BIN)/devstack ./hack/devstack
-	$(BIN)/devstack
+	hack/with-deps.sh $(BIN)/devstack
 
 test: lint ## Run every test against real PostgreSQL, Redis and an in-process Kafka.
 	hack/with-deps.sh $(GO) test -count=1 -timeout 40m $(PKGS)

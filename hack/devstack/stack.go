@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/workpulse/workpulse/api/routes"
+	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+)
+
+// Config of the local stack.
+type Config struct {
+	Listen    string
+	AdminURL  string // a maintenance database of the local PostgreSQL
+	Database  string
+	RedisURL  string
+	KafkaAddr string
+	RepoRoot  string
+	BinDir    string
+	LogLevel  string
+	// Only limits the services started (all by default).
+	Only []string
+	// Extra environment for every service (KEY=VALUE).
+	Env []string
+}
+
+func loadConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
+	env := config.NewEnv(lookup)
+	root, _ := os.Getwd()
+	c := Config{
+		Listen:    env.String("DEV_LISTEN", "127.0.0.1:3000"),
+		AdminURL:  env.String("WORKPULSE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		Database:  env.String("DEV_DATABASE", "workpulse"),
+		RedisURL:  env.String("WORKPULSE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		KafkaAddr: env.String("DEV_KAFKA_ADDR", "127.0.0.1:9092"),
+		RepoRoot:  env.String("DEV_REPO_ROOT", root),
+		LogLevel:  env.String("LOG_LEVEL", "info"),
+	}
+	c.BinDir = env.String("DEV_BIN_DIR", filepath.Join(c.RepoRoot, "bin"))
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	only := fs.String("only", "", "comma-separated services to start (default: every service that exists)")
+	fs.Func("env", "extra KEY=VALUE for every service (repeatable)", func(s string) error { c.Env = append(c.Env, s); return nil })
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if *only != "" {
+		c.Only = strings.Split(*only, ",")
+	}
+	return c, env.Err()
+}
+
+// Stack is the running platform.
+type Stack struct {
+	cfg Config
+	out io.Writer
+	mu  sync.Mutex
+}
+
+// Run brings everything up and tears it down when ctx ends.
+func (s *Stack) Run(ctx context.Context) error {
+	dbURL, err := s.prepareDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	broker, err := kafkax.StartBroker(s.cfg.KafkaAddr, 6)
+	if err != nil {
+		return fmt.Errorf("kafka broker on %s: %w", s.cfg.KafkaAddr, err)
+	}
+	defer broker.Close()
+	s.logf("devstack", "kafka broker (in-process) on %s", s.cfg.KafkaAddr)
+
+	services := s.services()
+	if err := s.build(ctx, services); err != nil {
+		return err
+	}
+	backends := map[string]string{}
+	common := []string{
+		"DATABASE_URL=" + dbURL, "REDIS_URL=" + s.cfg.RedisURL, "KAFKA_BROKERS=" + s.cfg.KafkaAddr,
+		"JWKS_URL=http://127.0.0.1:3001/api/auth/.well-known/jwks.json", "LOG_LEVEL=" + s.cfg.LogLevel,
+		"REDIS_PREFIX=wpdev",
+	}
+	procCtx, stopProcs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProcs()
+	var procs sync.WaitGroup
+	for _, svc := range services {
+		addr := "127.0.0.1:" + strconv.Itoa(svc.Port)
+		backends[svc.Name] = "http://" + addr
+		env := append(append(os.Environ(), common...), "HTTP_ADDR="+addr)
+		env = append(env, s.cfg.Env...)
+		procs.Add(1)
+		go func() { defer procs.Done(); s.supervise(procCtx, svc.Name, env) }()
+		if svc.Name == routes.Auth {
+			// The others fetch auth's JWKS; let it come up first.
+			s.waitReady(ctx, "http://"+addr+"/readyz", 30*time.Second)
+		}
+	}
+	rdb := redisClient(s.cfg.RedisURL)
+	defer rdb.Close()
+	fd, err := NewFrontDoor(backends, map[string]func(context.Context) error{
+		"postgres": func(ctx context.Context) error { return pingPG(ctx, dbURL) },
+		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		"kafka":    func(ctx context.Context) error { return kafkax.Ping(ctx, []string{s.cfg.KafkaAddr}) },
+	})
+	if err != nil {
+		return err
+	}
+	err = httpx.Serve(ctx, httpx.ServerConfig{Addr: s.cfg.Listen, ShutdownTimeout: 10 * time.Second},
+		httpx.Stack(fd, 64<<20), func(a net.Addr) {
+			s.logf("devstack", "WorkPulse API on http://%s/api (health: http://%s/api/health); Ctrl-C stops everything", hostPort(a), hostPort(a))
+		})
+	stopProcs()
+	procs.Wait()
+	s.logf("devstack", "stopped")
+	return err
+}
+
+func hostPort(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if host == "127.0.0.1" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// services are those of the routing table that exist in this checkout.
+func (s *Stack) services() []struct {
+	Name string
+	Port int
+} {
+	var out []struct {
+		Name string
+		Port int
+	}
+	for _, svc := range routes.Services {
+		if len(s.cfg.Only) > 0 && !contains(s.cfg.Only, svc.Name) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(s.cfg.RepoRoot, "services", svc.Name, "cmd", svc.Name)); err == nil {
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareDatabase creates the dev database if needed and migrates it.
+func (s *Stack) prepareDatabase(ctx context.Context) (string, error) {
+	admin, err := pgx.Connect(ctx, s.cfg.AdminURL)
+	if err != nil {
+		return "", fmt.Errorf("PostgreSQL at %s: %w (make dev starts one through hack/with-deps.sh)", redact(s.cfg.AdminURL), err)
+	}
+	defer admin.Close(context.Background())
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", s.cfg.Database).Scan(&exists); err != nil {
+		return "", err
+	}
+	if !exists {
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{s.cfg.Database}.Sanitize()); err != nil {
+			return "", err
+		}
+	}
+	u, _ := url.Parse(s.cfg.AdminURL)
+	u.Path = "/" + s.cfg.Database
+	m, err := migrations.Open(u.String())
+	if err != nil {
+		return "", err
+	}
+	defer m.Close()
+	applied, err := m.Up(ctx)
+	for _, a := range applied {
+		s.logf("migrate", "%s", a)
+	}
+	if err != nil {
+		return "", err
+	}
+	s.logf("devstack", "database %s is migrated", s.cfg.Database)
+	return u.String(), nil
+}
+
+func (s *Stack) build(ctx context.Context, services []struct {
+	Name string
+	Port int
+}) error {
+	pkgs := []string{"build", "-o", s.cfg.BinDir + "/"}
+	for _, svc := range services {
+		pkgs = append(pkgs, "./services/"+svc.Name+"/cmd/"+svc.Name)
+	}
+	s.logf("devstack", "building %d services", len(services))
+	cmd := exec.CommandContext(ctx, "go", pkgs...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = s.cfg.RepoRoot, s.out, s.out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build services: %w", err)
+	}
+	return nil
+}
+
+// supervise runs a service and restarts it if it exits while the stack
+// is up; ctx's end stops it with SIGTERM.
+func (s *Stack) supervise(ctx context.Context, name string, env []string) {
+	for ctx.Err() == nil {
+		cmd := exec.Command(filepath.Join(s.cfg.BinDir, name))
+		cmd.Env = env
+		w := &prefixWriter{s: s, name: name}
+		cmd.Stdout, cmd.Stderr = w, w
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			s.logf("devstack", "%s: start: %v", name, err)
+			return
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			s.logf("devstack", "%s exited (%v); restarting in 1s", name, err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		case <-ctx.Done():
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(25 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+			return
+		}
+	}
+}
+
+func (s *Stack) waitReady(ctx context.Context, url string, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *Stack) logf(name, format string, a ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintf(s.out, "%-9s| %s\n", name, fmt.Sprintf(format, a...))
+}
+
+// prefixWriter prefixes each line of a service's output with its name.
+type prefixWriter struct {
+	s    *Stack
+	name string
+	buf  []byte
+}
+
+func (w *prefixWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			break
+		}
+		w.s.logf(w.name, "%s", w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func redisClient(raw string) *redis.Client {
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		opt = &redis.Options{Addr: "127.0.0.1:6379"}
+	}
+	return redis.NewClient(opt)
+}
+
+func pingPG(ctx context.Context, dsn string) error {
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.Background())
+	return c.Ping(ctx)
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
