@@ -1,0 +1,252 @@
+package session
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/validate"
+	"github.com/workpulse/workpulse/services/session/tracking"
+)
+
+type projectRequest struct {
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+}
+
+func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	var req projectRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return err
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" {
+		return ErrProjectNameRequired
+	}
+	var v validate.Fields
+	v.Length("name", req.Name, 1, 200, true)
+	if req.Description != nil {
+		v.Length("description", *req.Description, 0, 2000, false)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	proj := Project{ID: uuid.NewString(), OrganizationID: p.OrganizationID, Name: req.Name, Description: req.Description, CreatedBy: p.UserID}
+	if err := s.store.CreateProject(r.Context(), &proj); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusCreated, proj)
+	return nil
+}
+
+func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
+	projects, err := s.store.ListProjects(r.Context(), authn.MustFromContext(r.Context()).OrganizationID)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, projects)
+	return nil
+}
+
+type startRequest struct {
+	ProjectID *string    `json:"project_id"`
+	StartTime *time.Time `json:"start_time"`
+}
+
+func (s *server) startSession(w http.ResponseWriter, r *http.Request) error {
+	var req startRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return err
+	}
+	now := time.Now()
+	start := now
+	if req.StartTime != nil {
+		if req.StartTime.After(now) {
+			return tracking.ErrSessionInvalidTimestamp.WithMessage("start_time may not be in the future")
+		}
+		start = *req.StartTime
+	}
+	if req.ProjectID != nil {
+		var v validate.Fields
+		v.UUID("project_id", *req.ProjectID)
+		if err := v.Err(); err != nil {
+			return err
+		}
+	}
+	sess, err := s.store.StartSession(r.Context(), authn.MustFromContext(r.Context()), req.ProjectID, start)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusCreated, sess)
+	return nil
+}
+
+type stopRequest struct {
+	EndTime *time.Time `json:"end_time"`
+}
+
+func (s *server) stopSession(w http.ResponseWriter, r *http.Request) error {
+	id, err := sessionID(r)
+	if err != nil {
+		return err
+	}
+	var req stopRequest
+	if err := httpx.Decode(r, &req); err != nil {
+		return err
+	}
+	if req.EndTime != nil && req.EndTime.After(time.Now()) {
+		return tracking.ErrSessionInvalidTimestamp.WithMessage("end_time may not be in the future")
+	}
+	sess, err := s.store.StopSession(r.Context(), authn.MustFromContext(r.Context()), id, req.EndTime)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, sess)
+	return nil
+}
+
+func (s *server) activeSession(w http.ResponseWriter, r *http.Request) error {
+	sess, err := s.store.ActiveSession(r.Context(), authn.MustFromContext(r.Context()))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, sess)
+	return nil
+}
+
+func (s *server) getSession(w http.ResponseWriter, r *http.Request) error {
+	id, err := sessionID(r)
+	if err != nil {
+		return err
+	}
+	sess, err := s.store.GetSession(r.Context(), authn.MustFromContext(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, sess)
+	return nil
+}
+
+// sessionID reads the path's session ID; one that is not a UUID names no
+// session.
+func sessionID(r *http.Request) (string, error) {
+	id := mux.Vars(r)["id"]
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return "", tracking.ErrSessionNotFound
+	}
+	return id, nil
+}
+
+// sessionPage is the body of GET /api/sessions.
+type sessionPage struct {
+	Sessions   []tracking.Session `json:"sessions"`
+	NextCursor *string            `json:"next_cursor"`
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 200
+)
+
+func (s *server) listSessions(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	qs := r.URL.Query()
+	q := sessionQuery{UserID: p.UserID, Limit: defaultPageSize}
+	var v validate.Fields
+	if u := qs.Get("user_id"); u != "" && u != p.UserID {
+		v.UUID("user_id", u)
+		if !p.IsAdmin() {
+			return apierr.ErrForbidden.WithMessage("only an admin may list another user's sessions")
+		}
+		q.UserID = u
+	}
+	q.From = parseBound(&v, "from", qs.Get("from"), false)
+	q.To = parseBound(&v, "to", qs.Get("to"), true)
+	if l := qs.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxPageSize {
+			v.Add("limit", "must be an integer from 1 to "+strconv.Itoa(maxPageSize), l)
+		} else {
+			q.Limit = n
+		}
+	}
+	if c := qs.Get("cursor"); c != "" {
+		cur, err := decodeCursor(c)
+		if err != nil {
+			v.Add("cursor", "is not a cursor this API returned", validate.Echo(c))
+		}
+		q.After = cur
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	list, next, err := s.store.ListSessions(r.Context(), p.OrganizationID, q)
+	if err != nil {
+		return err
+	}
+	page := sessionPage{Sessions: list}
+	if next != nil {
+		c := next.encode()
+		page.NextCursor = &c
+	}
+	httpx.JSON(w, http.StatusOK, page)
+	return nil
+}
+
+// parseBound reads an RFC 3339 time or a YYYY-MM-DD date (UTC); a date as
+// the upper bound includes that whole day.
+func parseBound(v *validate.Fields, field, s string, upper bool) *time.Time {
+	if s == "" {
+		return nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return &t
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		v.Add(field, "must be an RFC 3339 time or a YYYY-MM-DD date", validate.Echo(s))
+		return nil
+	}
+	if upper {
+		d = d.AddDate(0, 0, 1)
+	}
+	return &d
+}
+
+// cursor is the position after the last session of a page.
+type cursor struct {
+	StartTime time.Time
+	ID        string
+}
+
+func (c cursor) encode() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.StartTime.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
+}
+
+func decodeCursor(s string) (*cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return nil, apierr.ErrValidation
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, err
+	}
+	return &cursor{StartTime: t, ID: id}, nil
+}

@@ -1,0 +1,186 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/outbox"
+	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/session/tracking"
+)
+
+const source = "session"
+
+// Project is the contract's project object.
+type Project struct {
+	ID             string    `json:"id"`
+	OrganizationID string    `json:"organization_id"`
+	Name           string    `json:"name"`
+	Description    *string   `json:"description"`
+	CreatedBy      string    `json:"created_by"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Store is the session service's data access; every query runs in the
+// caller's organization (pg.InOrg), so row-level security applies.
+type Store struct{ db *pgxpool.Pool }
+
+// CreateProject stores p, refusing a name the organization already uses.
+func (s *Store) CreateProject(ctx context.Context, p *Project) error {
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "INSERT INTO tracking.projects (id, organization_id, name, description, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
+			p.ID, p.OrganizationID, p.Name, p.Description, p.CreatedBy).Scan(&p.CreatedAt)
+	})
+	if pg.IsUniqueViolation(err, "projects_org_name_key") {
+		return ErrProjectNameTaken
+	}
+	p.CreatedAt = p.CreatedAt.UTC()
+	return err
+}
+
+// ListProjects lists the organization's projects by name.
+func (s *Store) ListProjects(ctx context.Context, orgID string) ([]Project, error) {
+	projects := []Project{}
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id, organization_id, name, description, created_by, created_at FROM tracking.projects ORDER BY lower(name), id")
+		if err != nil {
+			return err
+		}
+		projects, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Project, error) {
+			var p Project
+			err := r.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.CreatedBy, &p.CreatedAt)
+			p.CreatedAt = p.CreatedAt.UTC()
+			return p, err
+		})
+		return err
+	})
+	return projects, err
+}
+
+// StartSession starts the caller's session. The partial unique index
+// work_sessions_one_active, not a prior read, refuses a second active
+// session, so two concurrent starts cannot both succeed.
+func (s *Store) StartSession(ctx context.Context, p authn.Principal, projectID *string, start time.Time) (tracking.Session, error) {
+	var sess tracking.Session
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+			return err
+		}
+		var err error
+		sess, err = tracking.ScanSession(tx.QueryRow(ctx, "INSERT INTO tracking.work_sessions (id, organization_id, user_id, project_id, start_time, status)"+
+			" SELECT $1, $2, $3, $4, $5, 'active'"+
+			" WHERE $4::uuid IS NULL OR EXISTS (SELECT 1 FROM tracking.projects WHERE id = $4)"+
+			" RETURNING "+tracking.SessionColumns, uuid.NewString(), p.OrganizationID, p.UserID, projectID, start))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return ErrProjectNotFound
+		case pg.IsUniqueViolation(err, "work_sessions_one_active"):
+			return ErrSessionAlreadyActive
+		case err != nil:
+			return err
+		}
+		return enqueue(ctx, tx, events.TypeSessionStarted, sess, events.SessionStarted{Session: sess.Event()})
+	})
+	return sess, err
+}
+
+// StopSession stops the caller's session.
+func (s *Store) StopSession(ctx context.Context, p authn.Principal, id string, end *time.Time) (tracking.Session, error) {
+	var sess tracking.Session
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		if sess, err = tracking.StopSession(ctx, tx, id, p.UserID, end); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, events.TypeSessionStopped, sess, events.SessionStopped{Session: sess.Event()})
+	})
+	return sess, err
+}
+
+// enqueue adds a session event keyed by user, so that a user's session
+// and activity events keep their order.
+func enqueue(ctx context.Context, tx pgx.Tx, typ string, sess tracking.Session, data any) error {
+	ev, err := events.New(source, typ, sess.OrganizationID, sess.UserID, data)
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
+}
+
+// ActiveSession returns the caller's active session, or nil.
+func (s *Store) ActiveSession(ctx context.Context, p authn.Principal) (*tracking.Session, error) {
+	var sess *tracking.Session
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		found, err := tracking.ScanSession(tx.QueryRow(ctx, "SELECT "+tracking.SessionColumns+
+			" FROM tracking.work_sessions WHERE user_id = $1 AND status = 'active'", p.UserID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		sess = &found
+		return err
+	})
+	return sess, err
+}
+
+// GetSession returns a session of the caller, or of any member of the
+// caller's organization when the caller is an admin.
+func (s *Store) GetSession(ctx context.Context, p authn.Principal, id string) (tracking.Session, error) {
+	var sess tracking.Session
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		sess, err = tracking.ScanSession(tx.QueryRow(ctx, "SELECT "+tracking.SessionColumns+
+			" FROM tracking.work_sessions WHERE id = $1 AND ($2 OR user_id = $3)", id, p.IsAdmin(), p.UserID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return tracking.ErrSessionNotFound
+		}
+		return err
+	})
+	return sess, err
+}
+
+// sessionQuery selects a page of one user's sessions, newest first.
+type sessionQuery struct {
+	UserID   string
+	From, To *time.Time
+	After    *cursor
+	Limit    int
+}
+
+// ListSessions returns up to q.Limit sessions and the cursor of the next
+// page, if there is one.
+func (s *Store) ListSessions(ctx context.Context, orgID string, q sessionQuery) ([]tracking.Session, *cursor, error) {
+	list := []tracking.Session{}
+	var afterTime *time.Time
+	var afterID *string
+	if q.After != nil {
+		afterTime, afterID = &q.After.StartTime, &q.After.ID
+	}
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT "+tracking.SessionColumns+" FROM tracking.work_sessions"+
+			" WHERE organization_id = public.current_org() AND user_id = $1"+
+			" AND ($2::timestamptz IS NULL OR start_time >= $2) AND ($3::timestamptz IS NULL OR start_time < $3)"+
+			" AND ($4::timestamptz IS NULL OR (start_time, id) < ($4, $5::uuid))"+
+			" ORDER BY start_time DESC, id DESC LIMIT $6", q.UserID, q.From, q.To, afterTime, afterID, q.Limit+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tracking.Session, error) { return tracking.ScanSession(r) })
+		return err
+	})
+	if err != nil || len(list) <= q.Limit {
+		return list, nil, err
+	}
+	list = list[:q.Limit]
+	last := list[len(list)-1]
+	return list, &cursor{StartTime: last.StartTime, ID: last.ID}, nil
+}

@@ -1,0 +1,69 @@
+package tracking
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// TenantConsumer keeps tracking.tenants in step with the operator's
+// tenant.updated events. Each service runs it in its own consumer group,
+// so each learns of a suspension itself; both write the same row, which
+// the generation guard makes harmless.
+func TenantConsumer(db *pgxpool.Pool, brokers []string, group string, m *kafkax.ConsumerMetrics, log *slog.Logger) *kafkax.Consumer {
+	return kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: group, Topics: []string{events.TopicTenants}},
+		func(ctx context.Context, e events.Envelope) error { return ApplyTenantEvent(ctx, db, group, e) }, m, log)
+}
+
+// ApplyTenantEvent applies one event of the tenants topic once per
+// consumer; events older than the stored generation change nothing.
+func ApplyTenantEvent(ctx context.Context, db *pgxpool.Pool, consumer string, e events.Envelope) error {
+	if e.Type != events.TypeTenantUpdated {
+		return nil
+	}
+	var t events.TenantUpdated
+	if err := e.Payload(&t); err != nil {
+		return err
+	}
+	if t.OrganizationID != e.OrganizationID {
+		return events.ErrMalformed
+	}
+	tz := t.TimeZone
+	if tz == "" {
+		tz = "UTC"
+	}
+	return pg.InOrg(ctx, db, e.OrganizationID, func(tx pgx.Tx) error {
+		first, err := kafkax.FirstDelivery(ctx, tx, ProcessedTable, consumer, e.ID)
+		if err != nil || !first {
+			return err
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation) VALUES ($1, $2, $3, $4)"+
+			" ON CONFLICT (organization_id) DO UPDATE SET suspended = EXCLUDED.suspended, time_zone = EXCLUDED.time_zone,"+
+			" generation = EXCLUDED.generation, updated_at = now() WHERE tracking.tenants.generation <= EXCLUDED.generation",
+			e.OrganizationID, t.Suspended, tz, t.Generation)
+		return err
+	})
+}
+
+// SuspendedCondition is true when the transaction's tenant is suspended;
+// a tenant the operator never configured is not.
+const SuspendedCondition = "EXISTS (SELECT 1 FROM tracking.tenants WHERE organization_id = public.current_org() AND suspended)"
+
+// CheckNotSuspended refuses writes for a suspended tenant, within tx.
+func CheckNotSuspended(ctx context.Context, tx pgx.Tx) error {
+	var suspended bool
+	if err := tx.QueryRow(ctx, "SELECT "+SuspendedCondition).Scan(&suspended); err != nil {
+		return err
+	}
+	if suspended {
+		return apierr.ErrTenantSuspended
+	}
+	return nil
+}
