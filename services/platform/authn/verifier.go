@@ -78,10 +78,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 // the document every TTL, and at once (at most every MinRefresh) when a
 // token names a kid it does not know, which is how a rotated key is found.
 type JWKSCache struct {
-	url        string
-	client     *http.Client
-	ttl        time.Duration
-	minRefresh time.Duration
+	url    string
+	client *http.Client
+	ttl    time.Duration
+	// MinRefresh limits refetches caused by unknown key IDs, so that tokens
+	// with made-up kids cannot hammer the auth service.
+	MinRefresh time.Duration
 
 	mu        sync.Mutex
 	keys      map[string]ed25519.PublicKey
@@ -93,7 +95,7 @@ func NewJWKSCache(url string, client *http.Client) *JWKSCache {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &JWKSCache{url: url, client: client, ttl: 5 * time.Minute, minRefresh: 5 * time.Second}
+	return &JWKSCache{url: url, client: client, ttl: 5 * time.Minute, MinRefresh: time.Second}
 }
 
 // PublicKey implements KeySource.
@@ -105,7 +107,7 @@ func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKe
 	if ok && !stale {
 		return key, nil
 	}
-	if !stale && time.Since(c.fetchedAt) < c.minRefresh {
+	if !stale && time.Since(c.fetchedAt) < c.MinRefresh {
 		return nil, ErrUnknownKey
 	}
 	if err := c.refresh(ctx); err != nil {

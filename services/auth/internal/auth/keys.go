@@ -27,7 +27,7 @@ type KeyStore struct {
 	tokenTTL time.Duration // how long it must stay published after that
 
 	mu   sync.RWMutex
-	keys []signingKey // newest first
+	keys []signingKey // latest retirement first
 }
 
 type signingKey struct {
@@ -120,9 +120,12 @@ func (s *KeyStore) Run(ctx context.Context, interval time.Duration) error {
 func (s *KeyStore) Signer(issuer string) (authn.Signer, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	// The key retiring first signs: a key made by a rotation is published
+	// for a tenth of a rotation before it signs, so verifiers' JWKS caches
+	// know it before they meet it.
 	now := time.Now()
-	for _, k := range s.keys {
-		if k.retireAt.After(now) {
+	for i := len(s.keys) - 1; i >= 0; i-- {
+		if k := s.keys[i]; k.retireAt.After(now) {
 			return authn.Signer{Kid: k.kid, Key: k.priv, Issuer: issuer, TTL: s.tokenTTL}, nil
 		}
 	}

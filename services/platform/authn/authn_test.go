@@ -1,0 +1,174 @@
+package authn_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/authn"
+)
+
+type jwksServer struct {
+	mu   sync.Mutex
+	keys map[string]ed25519.PrivateKey
+	hits int
+}
+
+func (s *jwksServer) add(t *testing.T) authn.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := uuid.NewString()[:8]
+	s.mu.Lock()
+	s.keys[kid] = priv
+	s.mu.Unlock()
+	return authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour}
+}
+
+func (s *jwksServer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hits++
+	var doc authn.JWKS
+	for kid, k := range s.keys {
+		doc.Keys = append(doc.Keys, authn.PublicJWK(kid, k.Public().(ed25519.PublicKey)))
+	}
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+func principal() authn.Principal {
+	return authn.Principal{UserID: uuid.NewString(), Email: "e@example.com", OrganizationID: uuid.NewString(), Role: authn.RoleEmployee}
+}
+
+func setup(t *testing.T) (*jwksServer, *authn.Verifier, authn.Signer) {
+	s := &jwksServer{keys: map[string]ed25519.PrivateKey{}}
+	signer := s.add(t)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	cache := authn.NewJWKSCache(srv.URL, nil)
+	cache.MinRefresh = 0
+	return s, authn.NewVerifier(cache, "workpulse"), signer
+}
+
+func b64(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestVerifierRefusesForgedAndInvalidTokens(t *testing.T) {
+	s, v, signer := setup(t)
+	p := principal()
+	now := time.Now()
+	claims := map[string]any{"sub": p.UserID, "organization_id": p.OrganizationID, "role": "admin", "iss": "workpulse",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	pub := signer.Key.Public().(ed25519.PublicKey)
+	hs := func() string {
+		head := b64(map[string]string{"alg": "HS256", "kid": signer.Kid, "typ": "JWT"}) + "." + b64(claims)
+		m := hmac.New(sha256.New, pub)
+		m.Write([]byte(head))
+		return head + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}()
+	sign := func(s authn.Signer, p authn.Principal, at time.Time) string {
+		tok, err := s.Sign(p, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	stranger := authn.Signer{Kid: signer.Kid, Issuer: "workpulse", TTL: time.Hour}
+	_, stranger.Key, _ = ed25519.GenerateKey(rand.Reader)
+	wrongIssuer := signer
+	wrongIssuer.Issuer = "evil"
+	unknownKid := s.add(t)
+	unknownKid.Kid = "not-published"
+	cases := []struct {
+		name  string
+		token string
+		want  *apierr.Error
+	}{
+		{"A valid token is accepted.", sign(signer, p, now), nil},
+		{"A missing token is refused.", "", apierr.ErrInvalidToken},
+		{"Garbage is refused.", "not.a.jwt", apierr.ErrInvalidToken},
+		{"An unsigned alg-none token is refused.", b64(map[string]string{"alg": "none", "kid": signer.Kid}) + "." + b64(claims) + ".", apierr.ErrInvalidToken},
+		{"An HS256 token keyed with the public key is refused.", hs, apierr.ErrInvalidToken},
+		{"A token signed by another key under a published kid is refused.", sign(stranger, p, now), apierr.ErrInvalidToken},
+		{"A token whose kid is not published is refused.", sign(unknownKid, p, now), apierr.ErrInvalidToken},
+		{"A token from another issuer is refused.", sign(wrongIssuer, p, now), apierr.ErrInvalidToken},
+		{"An expired token is refused as expired.", sign(signer, p, now.Add(-2*time.Hour)), apierr.ErrTokenExpired},
+		{"A token not valid yet is refused.", sign(signer, p, now.Add(time.Hour)), apierr.ErrInvalidToken},
+		{"A token with an unknown role is refused.", sign(signer, authn.Principal{UserID: p.UserID, OrganizationID: p.OrganizationID, Role: "root"}, now), apierr.ErrInvalidToken},
+		{"A token without an organization is refused.", sign(signer, authn.Principal{UserID: p.UserID, Role: "admin"}, now), apierr.ErrInvalidToken},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := v.Verify(context.Background(), c.token)
+			if c.want == nil {
+				if err != nil || got != p {
+					t.Fatalf("got %+v, %v; want %+v", got, err, p)
+				}
+				return
+			}
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v; want %v", err, c.want)
+			}
+		})
+	}
+}
+
+func TestVerifierFollowsKeyRotationWithoutLoggingAnyoneOut(t *testing.T) {
+	s, v, oldSigner := setup(t)
+	p := principal()
+	oldToken, _ := oldSigner.Sign(p, time.Now())
+	if _, err := v.Verify(context.Background(), oldToken); err != nil {
+		t.Fatal(err)
+	}
+	newSigner := s.add(t) // rotation: a new key is published beside the old one
+	newToken, _ := newSigner.Sign(p, time.Now())
+	for name, tok := range map[string]string{"new": newToken, "old": oldToken} {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("the %s key's token was refused after rotation: %v", name, err)
+		}
+	}
+}
+
+func TestRequireChecksTheRole(t *testing.T) {
+	_, v, signer := setup(t)
+	h := authn.Require(v, authn.RoleAdmin)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	for _, c := range []struct {
+		name string
+		role string
+		want int
+	}{
+		{"An admin passes an admin-only route.", authn.RoleAdmin, 204},
+		{"An employee is forbidden from an admin-only route.", authn.RoleEmployee, 403},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := principal()
+			p.Role = c.role
+			tok, _ := signer.Sign(p, time.Now())
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != c.want {
+				t.Fatalf("status %d; want %d (%s)", rec.Code, c.want, strings.TrimSpace(rec.Body.String()))
+			}
+		})
+	}
+}

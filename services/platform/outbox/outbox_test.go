@@ -1,0 +1,178 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/outbox"
+	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+const table = "auth.outbox"
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func enqueue(t *testing.T, db pg.Beginner, n int) map[string]bool {
+	t.Helper()
+	ids := map[string]bool{}
+	org := "6f1f6c1e-1d8c-4d0e-9a52-000000000001"
+	err := pg.InTx(context.Background(), db, func(tx pgx.Tx) error {
+		var envs []events.Envelope
+		for i := 0; i < n; i++ {
+			e, err := events.New("test", events.TypeUserCreated, org, "", events.UserCreated{OrganizationID: org, Name: "n"})
+			if err != nil {
+				return err
+			}
+			ids[e.ID] = true
+			envs = append(envs, e)
+		}
+		return outbox.Enqueue(context.Background(), tx, table, envs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// consume reads every message of the topic until want have arrived and
+// the topic stays quiet, returning how often each event id was seen.
+func consume(t *testing.T, brokers []string, topic string, want int) map[string]int {
+	t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, GroupID: "outbox-test", GroupTopics: []string{topic},
+		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	seen := map[string]int{}
+	total := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		wait := 5 * time.Second
+		if total >= want {
+			wait = 1500 * time.Millisecond // linger: a duplicate would arrive now
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		m, err := r.ReadMessage(ctx)
+		cancel()
+		if err != nil {
+			if total >= want {
+				return seen
+			}
+			continue
+		}
+		env, err := events.Decode(m.Value)
+		if err != nil {
+			t.Fatalf("undecodable message: %v", err)
+		}
+		seen[env.ID]++
+		total++
+	}
+	t.Fatalf("read %d of %d events before the deadline", total, want)
+	return nil
+}
+
+// gatedPublisher blocks its third batch until released, so a test can stop
+// a relay while a batch is in flight.
+type gatedPublisher struct {
+	w        *kafka.Writer
+	calls    atomic.Int32
+	inFlight chan struct{}
+	release  chan struct{}
+}
+
+func (g *gatedPublisher) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	if g.calls.Add(1) == 3 {
+		close(g.inFlight)
+		<-g.release
+	}
+	return g.w.WriteMessages(ctx, msgs...)
+}
+
+func TestRelayDeliversEachEventExactlyOnceAcrossAStopMidBatch(t *testing.T) {
+	db := testkit.NewDB(t)
+	brokers := testkit.Kafka(t)
+	pool := db.Pool(t, "workpulse_auth")
+	ids := enqueue(t, pool, 1000)
+
+	w := kafkax.NewWriter(brokers)
+	defer w.Close()
+	gate := &gatedPublisher{w: w, inFlight: make(chan struct{}), release: make(chan struct{})}
+	first := outbox.NewRelay(pool, table, gate, nil, quiet)
+	first.BatchSize = 100
+	first.FlushTimeout = time.Nanosecond // no final flush: the restart must pick up the rest
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx) }()
+	<-gate.inFlight
+	stop() // the stop arrives while the third batch is being published
+	close(gate.release)
+	<-done
+
+	var left int
+	if err := db.Owner.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 700 {
+		t.Fatalf("after stopping during batch 3, %d events are queued; want 700 (batches finish, none is split)", left)
+	}
+
+	second := outbox.NewRelay(pool, table, w, nil, quiet)
+	if _, err := second.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seen := consume(t, brokers, events.TopicOrganizations, len(ids))
+	if len(seen) != len(ids) {
+		t.Fatalf("Kafka holds %d distinct events; want %d", len(seen), len(ids))
+	}
+	for id, n := range seen {
+		if !ids[id] || n != 1 {
+			t.Fatalf("event %s arrived %d times (enqueued: %v); want exactly once", id, n, ids[id])
+		}
+	}
+}
+
+type failingPublisher struct{}
+
+func (f *failingPublisher) WriteMessages(context.Context, ...kafka.Message) error {
+	return errors.New("broker unreachable")
+}
+
+func TestRelayKeepsEventsQueuedWhileKafkaIsDownAndDeliversThemAfterwards(t *testing.T) {
+	db := testkit.NewDB(t)
+	brokers := testkit.Kafka(t)
+	pool := db.Pool(t, "workpulse_auth")
+	ids := enqueue(t, pool, 10)
+
+	down := outbox.NewRelay(pool, table, &failingPublisher{}, nil, quiet)
+	if _, err := down.PublishBatch(context.Background()); err == nil {
+		t.Fatal("publishing to an unreachable broker succeeded")
+	}
+	var queued, attempts int
+	if err := db.Owner.QueryRow(context.Background(), "SELECT count(*), min(attempts) FROM "+table).Scan(&queued, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 10 || attempts != 1 {
+		t.Fatalf("after a failed publish: %d queued with %d attempts; want 10 queued, 1 attempt each", queued, attempts)
+	}
+	// The failed batch backs off; make it due again instead of waiting.
+	if _, err := db.Owner.Exec(context.Background(), "UPDATE "+table+" SET next_attempt_at = now()"); err != nil {
+		t.Fatal(err)
+	}
+	w := kafkax.NewWriter(brokers)
+	defer w.Close()
+	if n, err := outbox.NewRelay(pool, table, w, nil, quiet).Flush(context.Background()); err != nil || n != 10 {
+		t.Fatalf("flush after recovery published %d (err %v); want 10", n, err)
+	}
+	if seen := consume(t, brokers, events.TopicOrganizations, len(ids)); len(seen) != 10 {
+		t.Fatalf("Kafka holds %d events; want 10", len(seen))
+	}
+}

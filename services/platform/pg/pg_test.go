@@ -1,0 +1,115 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+func TestRowLevelSecurityHidesTenantRowsFromServiceRoles(t *testing.T) {
+	db := testkit.NewDB(t)
+	ctx := context.Background()
+	orgA, orgB := uuid.NewString(), uuid.NewString()
+	for _, org := range []string{orgA, orgB} {
+		if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'org')", org); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, 'x@example.com', 'Xavier', 'h', 'admin')",
+			uuid.NewString(), org); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool := db.Pool(t, "workpulse_auth")
+
+	count := func(t *testing.T, org string) int {
+		t.Helper()
+		var n int
+		run := func(tx pgx.Tx) error { return tx.QueryRow(ctx, "SELECT count(*) FROM auth.users").Scan(&n) }
+		var err error
+		if org == "" {
+			err = pg.InTx(ctx, pool, run)
+		} else {
+			err = pg.InOrg(ctx, pool, org, run)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	cases := []struct {
+		name string
+		org  string
+		want int
+	}{
+		{"A query with no organization set sees no tenant rows.", "", 0},
+		{"A query scoped to organization A sees only A's rows.", orgA, 1},
+		{"A query scoped to an unknown organization sees nothing.", uuid.NewString(), 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := count(t, c.org); got != c.want {
+				t.Fatalf("saw %d users; want %d", got, c.want)
+			}
+		})
+	}
+
+	t.Run("A write into another organization is refused by the policy.", func(t *testing.T) {
+		err := pg.InOrg(ctx, pool, orgA, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, 'y@example.com', 'Yolanda', 'h', 'admin')",
+				uuid.NewString(), orgB)
+			return err
+		})
+		if pg.SQLState(err) != "42501" {
+			t.Fatalf("cross-tenant insert: err = %v; want an RLS violation (42501)", err)
+		}
+	})
+
+	t.Run("The organization setting does not leak to the next transaction on a pooled connection.", func(t *testing.T) {
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Release()
+		if err := pg.InOrg(ctx, conn, orgA, func(pgx.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM auth.users").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("after a scoped transaction the same connection sees %d rows unscoped; want 0", n)
+		}
+	})
+}
+
+func TestErrorsAreClassifiedForClients(t *testing.T) {
+	db := testkit.NewDB(t)
+	ctx := context.Background()
+	_, err := db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'a'), ($1, 'b')", uuid.NewString())
+	if !pg.IsUniqueViolation(err, "organizations_pkey") {
+		t.Fatalf("duplicate key: %v is not classified as a unique violation", err)
+	}
+	if pg.IsUnavailable(err) {
+		t.Fatal("a constraint violation was classified as the database being unavailable")
+	}
+	// The pool connects lazily; the ping meets the refused connection.
+	pool, err := pg.Connect(ctx, "postgres://postgres@127.0.0.1:1/none?sslmode=disable", "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	err = pool.Ping(ctx)
+	if !pg.IsUnavailable(err) {
+		t.Fatalf("connection refused: %v is not classified as unavailable", err)
+	}
+	if !pg.IsUnavailable(errors.Join(context.Canceled, err)) {
+		t.Fatal("a wrapped connection error is not classified as unavailable")
+	}
+}
