@@ -1,0 +1,49 @@
+// Command realtime runs the WorkPulse realtime service.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/realtime/internal/realtime"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "realtime:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+	env := config.NewEnv(lookup)
+	common := config.LoadCommon(env, "realtime", ":3005")
+	cfg := realtime.LoadConfig(env, common)
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	// WebSockets live for hours: the server must not cut them at a fixed
+	// write deadline. Each connection sets its own deadline per write.
+	common.WriteTimeout = 0
+	return app.Run(ctx, app.Options{
+		Config: common, Log: out, Listening: listening,
+		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true, JWKS: true},
+		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
+			s := realtime.NewServer(cfg, realtime.Deps{
+				DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers,
+				Registry: d.Registry, HTTP: d.HTTP, Consumer: d.Consumer, Log: d.Logger, Service: common.Service,
+			})
+			d.Health.Add("presence_feed", s.Ready)
+			return &app.Service{API: s, Workers: s.Workers()}, nil
+		},
+	})
+}

@@ -1,0 +1,155 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/workpulse/workpulse/api/events"
+)
+
+// Names of the messages on the WebSocket.
+const (
+	EventSessionState  = "session:state"
+	EventRequestState  = "session:request-state"
+	EventUserOnline    = "user:online"
+	EventUserOffline   = "user:offline"
+	EventSessionUpdate = "session:update"
+	EventAlertInactive = "alert:inactive"
+	EventAlertOvertime = "alert:overtime"
+	EventPing          = "ping"
+	EventPong          = "pong"
+	EventError         = "error"
+
+	alertTypeIdle     = "idle"
+	alertTypeOvertime = "overtime"
+)
+
+// Topics the service consumes.
+var consumedTopics = []string{events.TopicOrganizations, events.TopicSessions, events.TopicActivity, events.TopicAlerts}
+
+// wire is one message on the WebSocket.
+type wire struct {
+	Event     string    `json:"event"`
+	Data      any       `json:"data"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+func encode(event string, data any, at time.Time) ([]byte, error) {
+	return json.Marshal(wire{Event: event, Data: data, Timestamp: at.UTC()})
+}
+
+// userPresence is the data of user:online and user:offline.
+type userPresence struct {
+	UserID         string `json:"user_id"`
+	Name           string `json:"name"`
+	OrganizationID string `json:"organization_id"`
+}
+
+// sessionUpdate is the data of session:update.
+type sessionUpdate struct {
+	SessionID          string     `json:"session_id"`
+	UserID             string     `json:"user_id"`
+	TotalActiveSeconds int64      `json:"total_active_seconds"`
+	TotalIdleSeconds   int64      `json:"total_idle_seconds"`
+	LastActivityAt     *time.Time `json:"last_activity_at"`
+}
+
+// presenceChange travels on the Redis presence channel when a user's
+// first connection opens or last one closes anywhere in the cluster.
+type presenceChange struct {
+	Event string       `json:"event"`
+	User  userPresence `json:"user"`
+	Time  time.Time    `json:"time"`
+}
+
+// handleEvent turns a Kafka event into WebSocket messages for this
+// replica's clients. Delivery is not deduplicated: every replica reads
+// with a fresh consumer group from the end of the topics, so an event is
+// redelivered only when an offset commit failed, and a repeated
+// notification is harmless to a dashboard.
+func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
+	switch e.Type {
+	case events.TypeUserCreated:
+		var u events.UserCreated
+		if err := e.Payload(&u); err != nil {
+			return err
+		}
+		if err := sameOrg(e, u.OrganizationID); err != nil {
+			return err
+		}
+		return s.presence.SetName(ctx, e.OrganizationID, u.UserID, u.Name)
+	case events.TypeSessionStarted, events.TypeSessionStopped:
+		var sess events.Session
+		if err := e.Payload(&sess); err != nil {
+			return err
+		}
+		if err := sameOrg(e, sess.OrganizationID); err != nil {
+			return err
+		}
+		name, err := s.presence.Name(ctx, e.OrganizationID, sess.UserID)
+		if err != nil {
+			// A name is nice to have; the event is not worth holding up.
+			s.log.Warn("user directory unavailable", "err", err)
+		}
+		event := EventUserOnline
+		if e.Type == events.TypeSessionStopped {
+			event = EventUserOffline
+		}
+		return s.send(e.OrganizationID, sess.UserID, event,
+			userPresence{UserID: sess.UserID, Name: name, OrganizationID: e.OrganizationID}, e.Time)
+	case events.TypeActivityRecorded:
+		var a events.ActivityRecorded
+		if err := e.Payload(&a); err != nil {
+			return err
+		}
+		if err := sameOrg(e, a.OrganizationID); err != nil {
+			return err
+		}
+		return s.send(e.OrganizationID, a.UserID, EventSessionUpdate, sessionUpdate{SessionID: a.SessionID, UserID: a.UserID,
+			TotalActiveSeconds: a.TotalActiveSeconds, TotalIdleSeconds: a.TotalIdleSeconds, LastActivityAt: utc(a.LastActivityAt)}, e.Time)
+	case events.TypeAlertRaised:
+		var a events.Alert
+		if err := e.Payload(&a); err != nil {
+			return err
+		}
+		if err := sameOrg(e, a.OrganizationID); err != nil {
+			return err
+		}
+		switch a.AlertType {
+		case alertTypeIdle:
+			return s.send(e.OrganizationID, a.UserID, EventAlertInactive, a, e.Time)
+		case alertTypeOvertime:
+			return s.send(e.OrganizationID, a.UserID, EventAlertOvertime, a, e.Time)
+		}
+	}
+	return nil
+}
+
+// sameOrg refuses an event whose payload names another organization than
+// its envelope: routing by either could leak across tenants.
+func sameOrg(e events.Envelope, org string) error {
+	if org != e.OrganizationID {
+		return fmt.Errorf("%w: %s payload organization %q differs from envelope's %q", events.ErrMalformed, e.Type, org, e.OrganizationID)
+	}
+	return nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// send encodes one message about user of org and hands it to the hub.
+func (s *Server) send(org, user, event string, data any, at time.Time) error {
+	b, err := encode(event, data, at)
+	if err != nil {
+		return fmt.Errorf("%w: %v", events.ErrMalformed, err)
+	}
+	s.hub.deliver(org, user, outMsg{data: b, at: at})
+	return nil
+}

@@ -1,0 +1,214 @@
+package realtime
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+)
+
+// outMsg is one encoded message and the time of the event it carries
+// (zero for replies), for the delivery latency metric.
+type outMsg struct {
+	data []byte
+	at   time.Time
+}
+
+// client is one WebSocket connection. Its writer goroutine is the only one
+// that writes data frames; everyone else hands it messages through send,
+// which never blocks: a client whose queue is full is disconnected rather
+// than allowed to slow down the fan-out to everyone else.
+type client struct {
+	id   string
+	p    authn.Principal
+	conn *websocket.Conn
+	send chan outMsg
+	// done is closed by stop: the writer then sends the close frame.
+	done       chan struct{}
+	stopOnce   sync.Once
+	closeCode  int
+	closeText  string
+	writerDone chan struct{}
+}
+
+func newClient(id string, p authn.Principal, conn *websocket.Conn, queue int) *client {
+	return &client{id: id, p: p, conn: conn, send: make(chan outMsg, queue),
+		done: make(chan struct{}), writerDone: make(chan struct{})}
+}
+
+// stop asks the writer to close the connection with code; only the first
+// call counts, and it reports whether it was the first.
+func (c *client) stop(code int, text string) bool {
+	first := false
+	c.stopOnce.Do(func() {
+		c.closeCode, c.closeText = code, text
+		close(c.done)
+		first = true
+	})
+	return first
+}
+
+func (c *client) stopped() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// enqueue offers m without blocking; false means the queue is full.
+func (c *client) enqueue(m outMsg) bool {
+	if c.stopped() {
+		return true
+	}
+	select {
+	case c.send <- m:
+		return true
+	default:
+		return false
+	}
+}
+
+// Hub indexes this replica's connections by organization (admins) and by
+// user, and fans each message out to the connections allowed to see it.
+type Hub struct {
+	cfg Config
+	m   *Metrics
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	admins  map[string]map[*client]struct{}
+	users   map[string]map[*client]struct{}
+	closing bool
+	// conns counts connections from register to the end of their teardown.
+	conns sync.WaitGroup
+}
+
+// NewHub returns an empty hub.
+func NewHub(cfg Config, m *Metrics, log *slog.Logger) *Hub {
+	return &Hub{cfg: cfg, m: m, log: log,
+		admins: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{}}
+}
+
+func addTo(idx map[string]map[*client]struct{}, key string, c *client) {
+	set := idx[key]
+	if set == nil {
+		set = map[*client]struct{}{}
+		idx[key] = set
+	}
+	set[c] = struct{}{}
+}
+
+func removeFrom(idx map[string]map[*client]struct{}, key string, c *client) {
+	if set := idx[key]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(idx, key)
+		}
+	}
+}
+
+// register adds c; false means the hub is shutting down.
+func (h *Hub) register(c *client) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	addTo(h.users, c.p.UserID, c)
+	if c.p.IsAdmin() {
+		addTo(h.admins, c.p.OrganizationID, c)
+	}
+	h.conns.Add(1)
+	h.m.Connections.Inc()
+	return true
+}
+
+// unregister removes c; the caller calls h.conns.Done once c is torn down.
+func (h *Hub) unregister(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	removeFrom(h.users, c.p.UserID, c)
+	if c.p.IsAdmin() {
+		removeFrom(h.admins, c.p.OrganizationID, c)
+	}
+	h.m.Connections.Dec()
+}
+
+// deliver sends m about user of org to the org's admins and to the user's
+// own connections: an employee sees only events about themself, and no
+// one sees another organization's.
+func (h *Hub) deliver(org, user string, m outMsg) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.admins[org] {
+		h.offer(c, m)
+	}
+	for c := range h.users[user] {
+		if c.p.OrganizationID == org && !c.p.IsAdmin() {
+			h.offer(c, m)
+		}
+	}
+}
+
+// offer must not block: it runs on the consumer's goroutine for every
+// recipient.
+func (h *Hub) offer(c *client, m outMsg) {
+	if c.enqueue(m) {
+		return
+	}
+	h.m.Dropped.Inc()
+	if c.stop(websocket.ClosePolicyViolation, "client too slow") {
+		h.m.SlowClients.Inc()
+		h.log.Warn("disconnecting slow client", "user_id", c.p.UserID, "conn_id", c.id)
+		// Unblock a writer stuck on the client's full TCP window.
+		_ = c.conn.NetConn().SetWriteDeadline(time.Now())
+	}
+}
+
+// snapshot lists the current connections.
+func (h *Hub) snapshot() []*client {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []*client
+	for _, set := range h.users {
+		for c := range set {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Shutdown refuses new connections, closes every connection with 1001
+// (going away) and waits up to grace for the close handshakes, then cuts
+// whatever is left.
+func (h *Hub) Shutdown(grace time.Duration) {
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
+	all := h.snapshot()
+	for _, c := range all {
+		c.stop(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { h.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	for _, c := range h.snapshot() {
+		_ = c.conn.Close()
+	}
+	<-done
+}
+
+func (h *Hub) isClosing() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closing
+}

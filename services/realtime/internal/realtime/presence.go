@@ -1,0 +1,164 @@
+package realtime
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Presence is the cluster-wide record of who is connected, in Redis. Each
+// connection is a member of its user's sorted set scored by its expiry;
+// the replica holding it pushes the expiry forward every heartbeat, so a
+// crashed replica's connections age out by themselves. Each organization
+// has a sorted set of its online users scored the same way, and a hash of
+// user names fed by user.created events.
+//
+// Keys carry the organization as a hash tag so that each script's keys
+// live in one Redis Cluster slot. Times come from the Redis clock, so
+// replicas with skewed clocks agree on expiry.
+type Presence struct {
+	rdb    *redis.Client
+	prefix string
+	ttl    time.Duration
+}
+
+// NewPresence keeps presence under prefix, connections expiring after ttl
+// without a heartbeat.
+func NewPresence(rdb *redis.Client, prefix string, ttl time.Duration) *Presence {
+	return &Presence{rdb: rdb, prefix: prefix, ttl: ttl}
+}
+
+func (p *Presence) connsKey(org, user string) string { return p.prefix + ":rt:{" + org + "}:conns:" + user }
+func (p *Presence) onlineKey(org string) string       { return p.prefix + ":rt:{" + org + "}:online" }
+func (p *Presence) namesKey(org string) string        { return p.prefix + ":rt:{" + org + "}:names" }
+
+// Channel carries presence changes to every replica.
+func (p *Presence) Channel() string { return p.prefix + ":rt:presence" }
+
+const luaNow = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// joinScript adds or refreshes a connection. KEYS: conns, online, names;
+// ARGV: conn id, user id, ttl ms, fallback name. Returns the number of
+// the user's other live connections and the user's name.
+var joinScript = redis.NewScript(luaNow + `
+local exp = now + tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local others = redis.call('ZCARD', KEYS[1]) - (redis.call('ZSCORE', KEYS[1], ARGV[1]) and 1 or 0)
+redis.call('ZADD', KEYS[1], exp, ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], exp)
+redis.call('ZADD', KEYS[2], exp, ARGV[2])
+redis.call('PEXPIREAT', KEYS[2], exp)
+if ARGV[4] ~= '' then redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[4]) end
+return {others, redis.call('HGET', KEYS[3], ARGV[2]) or ''}
+`)
+
+// leaveScript removes a connection. KEYS: conns, online; ARGV: conn id,
+// user id. Returns the user's remaining live connections.
+var leaveScript = redis.NewScript(luaNow + `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local left = redis.call('ZCARD', KEYS[1])
+if left == 0 then redis.call('ZREM', KEYS[2], ARGV[2]) end
+return left
+`)
+
+// onlineScript lists the live users of an organization, or only ARGV[1]
+// if it is given. KEYS: online.
+var onlineScript = redis.NewScript(luaNow + `
+if ARGV[1] ~= '' then
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if s and tonumber(s) > now then return {ARGV[1]} end
+  return {}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`)
+
+// Join records a connection. It returns whether the user was offline
+// before (no other live connection anywhere) and the user's name, which
+// is fallbackName when the directory does not know the user yet.
+func (p *Presence) Join(ctx context.Context, org, user, connID, fallbackName string) (wasOffline bool, name string, err error) {
+	res, err := joinScript.Run(ctx, p.rdb, []string{p.connsKey(org, user), p.onlineKey(org), p.namesKey(org)},
+		connID, user, p.ttl.Milliseconds(), fallbackName).Slice()
+	if err != nil {
+		return false, "", err
+	}
+	others, _ := res[0].(int64)
+	name, _ = res[1].(string)
+	return others == 0, name, nil
+}
+
+// Member identifies one connection for Refresh.
+type Member struct{ Org, User, ConnID string }
+
+// Refresh pushes the expiry of every given connection forward, in one
+// round trip.
+func (p *Presence) Refresh(ctx context.Context, members []Member) error {
+	if len(members) == 0 {
+		return nil
+	}
+	if err := joinScript.Load(ctx, p.rdb).Err(); err != nil {
+		return err
+	}
+	ttl := strconv.FormatInt(p.ttl.Milliseconds(), 10)
+	pipe := p.rdb.Pipeline()
+	for _, m := range members {
+		joinScript.EvalSha(ctx, pipe, []string{p.connsKey(m.Org, m.User), p.onlineKey(m.Org), p.namesKey(m.Org)},
+			m.ConnID, m.User, ttl, "")
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// Leave removes a connection and reports whether it was the user's last.
+func (p *Presence) Leave(ctx context.Context, org, user, connID string) (wentOffline bool, err error) {
+	left, err := leaveScript.Run(ctx, p.rdb, []string{p.connsKey(org, user), p.onlineKey(org)}, connID, user).Int64()
+	return err == nil && left == 0, err
+}
+
+// SetName records a user's name in the directory.
+func (p *Presence) SetName(ctx context.Context, org, user, name string) error {
+	return p.rdb.HSet(ctx, p.namesKey(org), user, name).Err()
+}
+
+// Name looks a user's name up in the directory; "" when unknown.
+func (p *Presence) Name(ctx context.Context, org, user string) (string, error) {
+	name, err := p.rdb.HGet(ctx, p.namesKey(org), user).Result()
+	if err == redis.Nil {
+		return "", nil
+	}
+	return name, err
+}
+
+// OnlineUser is one entry of GET /api/presence.
+type OnlineUser struct {
+	UserID         string `json:"user_id"`
+	Name           string `json:"name"`
+	OrganizationID string `json:"organization_id"`
+}
+
+// Online lists the organization's connected users, or only user when it
+// is not "".
+func (p *Presence) Online(ctx context.Context, org, user string) ([]OnlineUser, error) {
+	ids, err := onlineScript.Run(ctx, p.rdb, []string{p.onlineKey(org)}, user).StringSlice()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OnlineUser, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	names, err := p.rdb.HMGet(ctx, p.namesKey(org), ids...).Result()
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		name, _ := names[i].(string)
+		out = append(out, OnlineUser{UserID: id, Name: name, OrganizationID: org})
+	}
+	return out, nil
+}

@@ -1,0 +1,198 @@
+// Package realtime is the realtime service: it pushes presence, session
+// updates and alerts to dashboards over WebSocket, fed by Kafka, and keeps
+// cluster-wide presence in Redis.
+//
+// Every replica reads every event (its consumer group is its own) and
+// delivers each to those of its own connections allowed to see it;
+// presence changes caused by connections travel between replicas on a
+// Redis channel. See docs/realtime.md.
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+)
+
+// Deps are what the service runs on.
+type Deps struct {
+	DB       *pgxpool.Pool
+	Redis    *redis.Client
+	Verifier *authn.Verifier
+	Brokers  []string
+	Registry prometheus.Registerer
+	HTTP     *metrics.HTTP
+	// Consumer may be nil.
+	Consumer *kafkax.ConsumerMetrics
+	Log      *slog.Logger
+	// Service labels the metrics.
+	Service string
+}
+
+// Server is the realtime service: its API and its background work.
+type Server struct {
+	cfg      Config
+	db       *pgxpool.Pool
+	rdb      *redis.Client
+	verifier *authn.Verifier
+	presence *Presence
+	hub      *Hub
+	metrics  *Metrics
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	consumer *kafkax.Consumer
+	api      http.Handler
+	// subscribed is set once the presence channel subscription is live.
+	subscribed atomic.Bool
+}
+
+// NewServer builds the service; nothing runs until its workers start.
+func NewServer(cfg Config, d Deps) *Server {
+	m := NewMetrics(d.Registry, d.Service)
+	s := &Server{
+		cfg: cfg, db: d.DB, rdb: d.Redis, verifier: d.Verifier, metrics: m, log: d.Log,
+		presence: NewPresence(d.Redis, cfg.RedisPrefix, cfg.PresenceTTL),
+		hub:      NewHub(cfg, m, d.Log),
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  4096,
+		// Write buffers are held only while a message is written, so
+		// idle connections (nearly all of them) cost no write buffer.
+		WriteBufferPool: &writePool,
+		// "bearer" is echoed when the token came as a subprotocol, as
+		// browsers require the server to pick one of those offered.
+		Subprotocols: []string{"bearer"},
+		// Origins are checked before the upgrade, in serveWS.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error:       handshakeError,
+	}
+	s.consumer = kafkax.NewConsumer(kafkax.ConsumerConfig{
+		Brokers: d.Brokers, GroupID: cfg.ConsumerGroup, Topics: consumedTopics,
+		// Live notifications only: a new replica starts from now, not
+		// from history its clients never asked for.
+		StartOffset: kafka.LastOffset,
+	}, s.handleEvent, d.Consumer, d.Log)
+	s.api = s.routes(d.HTTP)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
+
+// Workers are the service's background loops. They end when ctx does;
+// the last one then closes every connection with a close frame.
+func (s *Server) Workers() []func(context.Context) error {
+	return []func(context.Context) error{
+		s.consumer.Run,
+		s.runPresenceFeed,
+		s.runHeartbeat,
+		func(ctx context.Context) error {
+			<-ctx.Done()
+			s.hub.Shutdown(s.cfg.CloseGrace + time.Second)
+			return nil
+		},
+	}
+}
+
+// Ready reports whether presence changes from other replicas reach this
+// one; until then its clients would miss them.
+func (s *Server) Ready(context.Context) error {
+	if !s.subscribed.Load() {
+		return errors.New("presence channel not subscribed yet")
+	}
+	return nil
+}
+
+// runPresenceFeed delivers the presence changes every replica publishes.
+// The subscription reconnects by itself when Redis comes back.
+func (s *Server) runPresenceFeed(ctx context.Context) error {
+	ps := s.rdb.Subscribe(ctx)
+	defer ps.Close()
+	for {
+		if err := ps.Subscribe(ctx, s.presence.Channel()); err == nil {
+			break
+		} else if ctx.Err() != nil {
+			return nil
+		} else {
+			s.log.Warn("presence channel subscription failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	for {
+		msg, err := ps.Receive(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.subscribed.Store(false)
+			s.log.Warn("presence channel receive failed", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			s.subscribed.Store(m.Count > 0)
+		case *redis.Message:
+			var ch presenceChange
+			if err := json.Unmarshal([]byte(m.Payload), &ch); err != nil {
+				s.log.Error("malformed presence change", "err", err)
+				continue
+			}
+			_ = s.send(ch.User.OrganizationID, ch.User.UserID, ch.Event, ch.User, ch.Time)
+		}
+	}
+}
+
+// runHeartbeat keeps this replica's connections alive in presence. On
+// shutdown it stops without removing them: clients reconnect to another
+// replica within the TTL, and their users never appear to go offline.
+func (s *Server) runHeartbeat(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.PresenceHeartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		clients := s.hub.snapshot()
+		members := make([]Member, 0, len(clients))
+		for _, c := range clients {
+			members = append(members, Member{Org: c.p.OrganizationID, User: c.p.UserID, ConnID: c.id})
+		}
+		if err := s.presence.Refresh(ctx, members); err != nil && ctx.Err() == nil {
+			s.log.Warn("presence heartbeat failed", "connections", len(members), "err", err)
+		}
+	}
+}
+
+// announce publishes a presence change to every replica.
+func (s *Server) announce(ctx context.Context, event string, u userPresence) {
+	b, _ := json.Marshal(presenceChange{Event: event, User: u, Time: time.Now().UTC()})
+	if err := s.rdb.Publish(ctx, s.presence.Channel(), b).Err(); err != nil {
+		s.log.Warn("presence change not published", "event", event, "user_id", u.UserID, "err", err)
+	}
+}
