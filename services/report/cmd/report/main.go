@@ -1,0 +1,186 @@
+// Command report runs the WorkPulse report service (`report` or `report
+// serve`) and its scheduled jobs (`report daily-summary`, `report
+// idle-detection`, `report overtime-check`), which the operator's
+// CronJobs run. A job exits 0 on success and 1 after logging why it
+// failed; a usage error exits 2.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/logging"
+	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/report/internal/report"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  report [serve]                                   run the HTTP service and its event consumers
+  report daily-summary (--org ID | --all) [--date YYYY-MM-DD]
+                                                   summarize one tenant-local date, or without --date
+                                                   every day since the last completed one through yesterday
+  report idle-detection [--org ID | --all]         raise idle alerts (default: every tenant)
+  report overtime-check [--org ID | --all]         raise overtime alerts (default: every tenant)`
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg + "\n" + usage }
+
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	env := config.NewEnv(lookup)
+	common := config.LoadCommon(env, "report", ":3004")
+	cfg := report.LoadConfig(env, common)
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	switch cmd {
+	case "serve":
+		if len(args) > 0 {
+			return usageError{"serve takes no arguments"}
+		}
+		return serve(ctx, common, cfg, out, listening)
+	case report.JobDailySummary, report.JobIdleDetection, report.JobOvertimeCheck:
+		j, err := parseJob(cmd, args)
+		if err != nil {
+			return err
+		}
+		return runJob(ctx, j, common, cfg, out)
+	case "help", "-h", "--help":
+		fmt.Fprintln(out, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+func serve(ctx context.Context, common config.Common, cfg report.Config, out io.Writer, listening func(net.Addr)) error {
+	return app.Run(ctx, app.Options{
+		Config: common, Log: out, Listening: listening,
+		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
+		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
+			jobs := report.NewJobs(d.DB, cfg, d.Logger)
+			runner := report.NewRunner(d.DB, jobs, d.Logger)
+			consumers := report.NewConsumers(d.DB, d.Logger)
+			return &app.Service{
+				API:          report.NewServer(cfg, d.DB, d.Verifier, jobs, runner, d.HTTP),
+				OutboxTables: []string{report.OutboxTable},
+				Workers:      append(consumers.Workers(common.KafkaBrokers, d.Consumer), runner.Run),
+			}, nil
+		},
+	})
+}
+
+// jobArgs is a parsed job command line.
+type jobArgs struct {
+	name string
+	orgs []string // empty: every tenant
+	date *time.Time
+}
+
+func parseJob(name string, args []string) (jobArgs, error) {
+	j := jobArgs{name: name}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	org := fs.String("org", "", "organization id")
+	all := fs.Bool("all", false, "every tenant")
+	date := ""
+	if name == report.JobDailySummary {
+		fs.StringVar(&date, "date", "", "tenant-local date YYYY-MM-DD")
+	}
+	if err := fs.Parse(args); err != nil {
+		return j, usageError{name + ": " + err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return j, usageError{fmt.Sprintf("%s: unexpected argument %q", name, strings.Join(fs.Args(), " "))}
+	}
+	switch {
+	case *org != "" && *all:
+		return j, usageError{name + ": give --org or --all, not both"}
+	case *org != "":
+		if _, err := uuid.Parse(*org); err != nil {
+			return j, usageError{fmt.Sprintf("%s: --org %q is not an organization id (UUID)", name, *org)}
+		}
+		j.orgs = []string{*org}
+	case !*all && name == report.JobDailySummary:
+		return j, usageError{name + ": give --org ID or --all"}
+	}
+	if date != "" {
+		d, err := time.Parse(time.DateOnly, date)
+		if err != nil {
+			return j, usageError{fmt.Sprintf("%s: --date %q is not a date YYYY-MM-DD", name, date)}
+		}
+		j.date = &d
+	}
+	return j, nil
+}
+
+// runJob runs one job over its tenants and logs one line per tenant and
+// one for the outcome.
+func runJob(ctx context.Context, j jobArgs, common config.Common, cfg report.Config, out io.Writer) error {
+	log := logging.New(out, "report", common.LogLevel).With("job", j.name)
+	start := time.Now()
+	err := func() error {
+		db, err := pg.Connect(ctx, common.DatabaseURL, common.DatabaseRole, min(common.DatabaseMaxConn, 4))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := db.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		jobs := report.NewJobs(db, cfg, log)
+		return jobs.ForTenants(ctx, j.name, j.orgs, func(ctx context.Context, org string) error {
+			var res any
+			var err error
+			switch {
+			case j.name == report.JobDailySummary && j.date != nil:
+				res, err = jobs.SummarizeDate(ctx, org, *j.date)
+			case j.name == report.JobDailySummary:
+				res, err = jobs.CatchUp(ctx, org)
+			case j.name == report.JobIdleDetection:
+				res, err = jobs.DetectIdle(ctx, org)
+			default:
+				res, err = jobs.CheckOvertime(ctx, org)
+			}
+			if err == nil {
+				log.Info("tenant result", "organization_id", org, "result", res)
+			}
+			return err
+		})
+	}()
+	if err != nil {
+		log.Error("job failed", "duration_ms", time.Since(start).Milliseconds(), "err", err)
+		return fmt.Errorf("%s failed: %w", j.name, err)
+	}
+	log.Info("job succeeded", "duration_ms", time.Since(start).Milliseconds())
+	return nil
+}

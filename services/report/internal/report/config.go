@@ -1,0 +1,42 @@
+// Package report is the report service: daily productivity summaries,
+// idle and overtime alerts, the reports API, and the jobs the operator's
+// CronJobs run (daily-summary, idle-detection, overtime-check).
+package report
+
+import (
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/config"
+)
+
+// Config is the report service's own configuration. The thresholds are
+// defaults; a tenant's settings (tenant.updated) override them.
+type Config struct {
+	InactiveThreshold time.Duration
+	IdleThreshold     time.Duration
+	OvertimeThreshold time.Duration
+	// MaxCatchUpDays bounds how far back the first summary run of a
+	// tenant (one without recorded progress) goes.
+	MaxCatchUpDays int
+	// MaxRangeDays bounds the date range of a report.
+	MaxRangeDays int
+	// KafkaBrokers feed the event consumers of the serving process.
+	KafkaBrokers []string
+}
+
+// LoadConfig reads report's settings.
+func LoadConfig(e *config.Env, common config.Common) Config {
+	return Config{
+		InactiveThreshold: time.Duration(e.Int("INACTIVE_THRESHOLD_SECONDS", 600, 1, 86400)) * time.Second,
+		IdleThreshold:     time.Duration(e.Int("IDLE_THRESHOLD_SECONDS", 300, 1, 86400)) * time.Second,
+		OvertimeThreshold: time.Duration(e.Int("OVERTIME_THRESHOLD_HOURS", 9, 1, 24)) * time.Hour,
+		MaxCatchUpDays:    e.Int("SUMMARY_MAX_CATCHUP_DAYS", 31, 1, 366),
+		MaxRangeDays:      e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
+		KafkaBrokers:      common.KafkaBrokers,
+	}
+}
+
+// DefaultConfig is the configuration with every default, for tests and tools.
+func DefaultConfig() Config {
+	return LoadConfig(config.FromMap(nil), config.Common{})
+}

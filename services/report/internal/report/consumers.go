@@ -1,0 +1,162 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// Consumer groups of the report service. The directory (names, tenant
+// settings) and the activity stream are consumed separately so that a
+// burst of activity never delays a tenant's new settings.
+const (
+	GroupDirectory = "report-directory"
+	GroupActivity  = "report-activity"
+)
+
+// Consumers applies the events the report service listens to.
+type Consumers struct {
+	db  *pgxpool.Pool
+	log *slog.Logger
+	now func() time.Time
+}
+
+// NewConsumers returns the event handlers over db.
+func NewConsumers(db *pgxpool.Pool, log *slog.Logger) *Consumers {
+	return &Consumers{db: db, log: log, now: time.Now}
+}
+
+// Workers returns the consumer loops, for app.Service.Workers.
+func (c *Consumers) Workers(brokers []string, m *kafkax.ConsumerMetrics) []func(context.Context) error {
+	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: GroupDirectory,
+		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
+	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: GroupActivity,
+		Topics: []string{events.TopicActivity}}, c.HandleActivity, m, c.log)
+	return []func(context.Context) error{dir.Run, act.Run}
+}
+
+// HandleDirectory stores members (user.created) and tenant settings
+// (tenant.updated); other events of those topics are not for us.
+func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) error {
+	if !isUUID(e.OrganizationID) {
+		return fmt.Errorf("%w: organization_id is not a UUID", events.ErrMalformed)
+	}
+	switch e.Type {
+	case events.TypeUserCreated:
+		var u events.UserCreated
+		if err := e.Payload(&u); err != nil {
+			return err
+		}
+		if u.OrganizationID != e.OrganizationID || !isUUID(u.UserID) {
+			return fmt.Errorf("%w: user.created for another organization or without user", events.ErrMalformed)
+		}
+		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO reporting.users (user_id, organization_id, email, name, role) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role`,
+				u.UserID, u.OrganizationID, u.Email, u.Name, u.Role)
+			return err
+		})
+	case events.TypeTenantUpdated:
+		var t events.TenantUpdated
+		if err := e.Payload(&t); err != nil {
+			return err
+		}
+		if t.OrganizationID != e.OrganizationID {
+			return fmt.Errorf("%w: tenant.updated for another organization", events.ErrMalformed)
+		}
+		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
+			tz, err := c.validZone(ctx, tx, t.TimeZone)
+			if err != nil {
+				return err
+			}
+			// An older generation arriving late never overwrites a newer one.
+			_, err = tx.Exec(ctx, `INSERT INTO reporting.tenant_settings AS s (organization_id, time_zone, inactive_threshold_seconds,
+				idle_threshold_seconds, overtime_threshold_hours, generation)
+				VALUES ($1, $2, nullif($3, 0), nullif($4, 0), nullif(least($5, 24), 0), $6)
+				ON CONFLICT (organization_id) DO UPDATE SET time_zone = EXCLUDED.time_zone,
+				  inactive_threshold_seconds = EXCLUDED.inactive_threshold_seconds, idle_threshold_seconds = EXCLUDED.idle_threshold_seconds,
+				  overtime_threshold_hours = EXCLUDED.overtime_threshold_hours, generation = EXCLUDED.generation, updated_at = now()
+				WHERE s.generation <= EXCLUDED.generation`,
+				t.OrganizationID, tz, max(t.InactiveThresholdSeconds, 0), max(t.IdleThresholdSeconds, 0), max(t.OvertimeThresholdHours, 0), t.Generation)
+			return err
+		})
+	}
+	return nil
+}
+
+// validZone returns tz when PostgreSQL knows it, else UTC: a tenant with a
+// misspelt zone still gets reports, and the problem is logged.
+func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string, error) {
+	if tz == "" {
+		return "UTC", nil
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", tz).Scan(&ok); err != nil {
+		return "", err
+	}
+	if !ok {
+		c.log.Warn("unknown time zone in tenant settings; using UTC", "time_zone", tz)
+		return "UTC", nil
+	}
+	return tz, nil
+}
+
+// HandleActivity resolves the open idle alert of a session when the event
+// carries active work. Most activity events find no open alert and cost
+// one index probe; only those that resolve one are recorded as processed.
+func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error {
+	if e.Type != events.TypeActivityRecorded {
+		return nil
+	}
+	var a events.ActivityRecorded
+	if err := e.Payload(&a); err != nil {
+		return err
+	}
+	if a.LastActiveAt == nil {
+		return nil
+	}
+	if !isUUID(e.OrganizationID) || !isUUID(a.SessionID) {
+		return fmt.Errorf("%w: organization_id and session_id must be UUIDs", events.ErrMalformed)
+	}
+	return pg.InOrg(ctx, c.db, e.OrganizationID, func(tx pgx.Tx) error {
+		var open bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reporting.alerts
+			WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`, a.SessionID).Scan(&open); err != nil {
+			return err
+		}
+		if !open {
+			return nil
+		}
+		first, err := kafkax.FirstDelivery(ctx, tx, processedTable, GroupActivity, e.ID)
+		if err != nil || !first {
+			return err
+		}
+		_, err = resolveIdleOnActivity(ctx, tx, a.SessionID, *a.LastActiveAt, c.now())
+		return err
+	})
+}
+
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// once applies fn in the event's tenant unless the event was applied before.
+func (c *Consumers) once(ctx context.Context, e events.Envelope, consumer string, fn func(pgx.Tx) error) error {
+	return pg.InOrg(ctx, c.db, e.OrganizationID, func(tx pgx.Tx) error {
+		first, err := kafkax.FirstDelivery(ctx, tx, processedTable, consumer, e.ID)
+		if err != nil || !first {
+			return err
+		}
+		return fn(tx)
+	})
+}

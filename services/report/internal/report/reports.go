@@ -1,0 +1,288 @@
+package report
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// Summary is the contract's daily summary, with the user's name and the
+// number of sessions that day.
+type Summary struct {
+	ID                string          `json:"id"`
+	OrganizationID    string          `json:"organization_id"`
+	UserID            string          `json:"user_id"`
+	UserName          *string         `json:"user_name"`
+	Date              string          `json:"date"`
+	TotalWorkSeconds  int64           `json:"total_work_seconds"`
+	ActiveSeconds     int64           `json:"active_seconds"`
+	IdleSeconds       int64           `json:"idle_seconds"`
+	ProductivityScore float64         `json:"productivity_score"`
+	SessionsCount     int32           `json:"sessions_count"`
+	AppUsage          json.RawMessage `json:"app_usage"`
+}
+
+const summarySelect = `SELECT s.id::text, s.organization_id::text, s.user_id::text, u.name, to_char(s.date, 'YYYY-MM-DD'),
+  s.total_work_seconds, s.active_seconds, s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage::text
+FROM reporting.daily_summaries s LEFT JOIN reporting.users u ON u.user_id = s.user_id `
+
+var csvHeader = []string{"date", "user_id", "user_name", "total_work_seconds", "active_seconds", "idle_seconds",
+	"productivity_score", "sessions_count", "app_usage"}
+
+func (s Summary) csvRecord() []string {
+	name := ""
+	if s.UserName != nil {
+		name = *s.UserName
+	}
+	return []string{s.Date, s.UserID, name, strconv.FormatInt(s.TotalWorkSeconds, 10), strconv.FormatInt(s.ActiveSeconds, 10),
+		strconv.FormatInt(s.IdleSeconds, 10), strconv.FormatFloat(s.ProductivityScore, 'f', 2, 64),
+		strconv.FormatInt(int64(s.SessionsCount), 10), string(s.AppUsage)}
+}
+
+// wantsCSV negotiates the report format: ?format= wins over Accept.
+func wantsCSV(r *http.Request) (bool, error) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "csv":
+		return true, nil
+	case "json":
+		return false, nil
+	case "":
+	default:
+		return false, apierr.InvalidField("format", "must be one of json, csv", f)
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// summaryWriter streams summaries as a JSON array (or one object or
+// null), or as CSV with a header row, without holding them in memory.
+type summaryWriter struct {
+	w       http.ResponseWriter
+	buf     *bufio.Writer
+	csv     *csv.Writer
+	single  bool
+	started bool
+	n       int
+}
+
+func newSummaryWriter(w http.ResponseWriter, asCSV, single bool) *summaryWriter {
+	sw := &summaryWriter{w: w, buf: bufio.NewWriterSize(w, 64<<10), single: single}
+	if asCSV {
+		sw.csv = csv.NewWriter(sw.buf)
+	}
+	return sw
+}
+
+func (sw *summaryWriter) start() error {
+	if sw.started {
+		return nil
+	}
+	sw.started = true
+	if sw.csv != nil {
+		sw.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		sw.w.WriteHeader(http.StatusOK)
+		return sw.csv.Write(csvHeader)
+	}
+	sw.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	sw.w.WriteHeader(http.StatusOK)
+	if !sw.single {
+		return sw.buf.WriteByte('[')
+	}
+	return nil
+}
+
+func (sw *summaryWriter) write(s Summary) error {
+	if err := sw.start(); err != nil {
+		return err
+	}
+	sw.n++
+	if sw.csv != nil {
+		return sw.csv.Write(s.csvRecord())
+	}
+	if sw.n > 1 {
+		if err := sw.buf.WriteByte(','); err != nil {
+			return err
+		}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	_, err = sw.buf.Write(b)
+	return err
+}
+
+func (sw *summaryWriter) finish() error {
+	if err := sw.start(); err != nil {
+		return err
+	}
+	if sw.csv != nil {
+		sw.csv.Flush()
+		if err := sw.csv.Error(); err != nil {
+			return err
+		}
+	} else {
+		tail := "]\n"
+		if sw.single {
+			tail = "\n"
+			if sw.n == 0 {
+				tail = "null\n"
+			}
+		}
+		if _, err := sw.buf.WriteString(tail); err != nil {
+			return err
+		}
+	}
+	return sw.buf.Flush()
+}
+
+// streamSummaries runs query for org and streams its rows. Until the
+// first row is written an error is answered in the envelope; after that
+// the response is cut off, which the client sees as a truncated body.
+func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org string, single bool, query func(tx pgx.Tx) (pgx.Rows, error)) error {
+	asCSV, err := wantsCSV(r)
+	if err != nil {
+		return err
+	}
+	sw := newSummaryWriter(w, asCSV, single)
+	err = pg.InOrg(r.Context(), s.db, org, func(tx pgx.Tx) error {
+		rows, err := query(tx)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sm Summary
+			var usage string
+			if err := rows.Scan(&sm.ID, &sm.OrganizationID, &sm.UserID, &sm.UserName, &sm.Date, &sm.TotalWorkSeconds,
+				&sm.ActiveSeconds, &sm.IdleSeconds, &sm.ProductivityScore, &sm.SessionsCount, &usage); err != nil {
+				return err
+			}
+			sm.AppUsage = json.RawMessage(usage)
+			if err := sw.write(sm); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sw.finish()
+	})
+	if err != nil && sw.started {
+		slog.ErrorContext(r.Context(), "report stream failed after it started", "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return err
+}
+
+// dailyReport is the caller's own summary of one date (default: the
+// tenant's today), or null.
+func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	day, ok, err := parseDate(r.URL.Query(), "date")
+	if err != nil {
+		return err
+	}
+	if _, err := wantsCSV(r); err != nil {
+		return err
+	}
+	if !ok {
+		err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+			day, err = today(r.Context(), tx, p.OrganizationID)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return s.streamSummaries(w, r, p.OrganizationID, true, func(tx pgx.Tx) (pgx.Rows, error) {
+		return tx.Query(r.Context(), summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date = $3",
+			p.OrganizationID, p.UserID, day)
+	})
+}
+
+// userReport lists one user's summaries, newest first: the user's own,
+// or any member's for an admin of the same organization.
+func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	userID := mux.Vars(r)["id"]
+	if userID != p.UserID && !p.IsAdmin() {
+		return ErrUnauthorized
+	}
+	if !isUUID(userID) {
+		return ErrUserNotFound
+	}
+	if _, err := wantsCSV(r); err != nil {
+		return err
+	}
+	var from, to time.Time
+	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays); err != nil {
+			return err
+		}
+		if userID == p.UserID {
+			return nil
+		}
+		return s.memberExists(r.Context(), tx, userID)
+	})
+	if err != nil {
+		return err
+	}
+	return s.streamSummaries(w, r, p.OrganizationID, false, func(tx pgx.Tx) (pgx.Rows, error) {
+		return tx.Query(r.Context(), summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date BETWEEN $3 AND $4 ORDER BY s.date DESC",
+			p.OrganizationID, userID, from, to)
+	})
+}
+
+// memberExists reports REPORT_USER_NOT_FOUND for a user the tenant of tx
+// has neither in its directory nor in its summaries.
+func (s *server) memberExists(ctx context.Context, tx pgx.Tx, userID string) error {
+	var ok bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reporting.users WHERE user_id = $1)
+		OR EXISTS (SELECT 1 FROM reporting.daily_summaries WHERE organization_id = current_org() AND user_id = $1)`, userID).Scan(&ok)
+	if err == nil && !ok {
+		return ErrUserNotFound
+	}
+	return err
+}
+
+// organizationReport lists every member's summaries in a date range, by
+// date (newest first), then user name.
+func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	if _, err := wantsCSV(r); err != nil {
+		return err
+	}
+	var from, to time.Time
+	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.streamSummaries(w, r, p.OrganizationID, false, func(tx pgx.Tx) (pgx.Rows, error) {
+		return tx.Query(r.Context(), summarySelect+`WHERE s.organization_id = $1 AND s.date BETWEEN $2 AND $3
+			ORDER BY s.date DESC, lower(u.name) NULLS LAST, s.user_id`, p.OrganizationID, from, to)
+	})
+}

@@ -1,0 +1,28 @@
+package report
+
+import (
+	"net/http"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+)
+
+// routes lists every route of the report service.
+func (s *server) routes(m *metrics.HTTP) http.Handler {
+	r := httpx.NewRouter(m.Middleware)
+	member := authn.Require(s.verifier)
+	admin := authn.Require(s.verifier, authn.RoleAdmin)
+
+	r.Handle("/api/reports/daily", member(httpx.Handler(s.dailyReport))).Methods(http.MethodGet)
+	r.Handle("/api/reports/user/{id}", member(httpx.Handler(s.userReport))).Methods(http.MethodGet)
+	r.Handle("/api/reports/organization", admin(httpx.Handler(s.organizationReport))).Methods(http.MethodGet)
+
+	r.Handle("/api/alerts", member(httpx.Handler(s.listAlerts))).Methods(http.MethodGet)
+	r.Handle("/api/alerts/{id}/resolve", member(httpx.Handler(s.resolveAlert))).Methods(http.MethodPost)
+
+	r.Handle("/api/jobs/trigger/daily-summary", admin(httpx.Handler(s.triggerDailySummary))).Methods(http.MethodPost)
+	r.Handle("/api/jobs/trigger/idle-detection", admin(httpx.Handler(s.triggerIdleDetection))).Methods(http.MethodPost)
+	r.Handle("/api/jobs/{id}", admin(httpx.Handler(s.getJob))).Methods(http.MethodGet)
+	return r
+}

@@ -1,0 +1,154 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// Runner runs jobs triggered through the API inside the service process,
+// recording each one's state in reporting.jobs. A running job beats a
+// heartbeat; one whose process died stops beating and reads as failed.
+type Runner struct {
+	db     *pgxpool.Pool
+	jobs   *Jobs
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// Heartbeat is how often a running job records that it is alive.
+	Heartbeat time.Duration
+}
+
+// staleAfter is how long a running job may miss heartbeats before it
+// reads as failed.
+const staleAfter = time.Minute
+
+// NewRunner returns a runner of jobs.
+func NewRunner(db *pgxpool.Pool, jobs *Jobs, log *slog.Logger) *Runner {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runner{db: db, jobs: jobs, log: log, ctx: ctx, cancel: cancel, Heartbeat: 15 * time.Second}
+}
+
+// Run waits for ctx to end, then cancels running jobs and waits for them
+// to record how they ended; it is an app.Service worker.
+func (r *Runner) Run(ctx context.Context) error {
+	<-ctx.Done()
+	r.Stop()
+	return nil
+}
+
+// Stop cancels running jobs and waits for them.
+func (r *Runner) Stop() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// JobView is a job as GET /api/jobs/{id} shows it.
+type JobView struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	State      string          `json:"state"`
+	Params     json.RawMessage `json:"params"`
+	Result     json.RawMessage `json:"result"`
+	Error      *string         `json:"error"`
+	CreatedAt  time.Time       `json:"created_at"`
+	StartedAt  *time.Time      `json:"started_at"`
+	FinishedAt *time.Time      `json:"finished_at"`
+}
+
+// Start records a job of org and runs fn for it in the background.
+func (r *Runner) Start(ctx context.Context, org, requestedBy, jobType string, params any, fn func(ctx context.Context) (any, error)) (string, error) {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return "", err
+	}
+	id := uuid.NewString()
+	err = pg.InOrg(ctx, r.db, org, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO reporting.jobs (id, organization_id, job_type, params, state, requested_by)
+			VALUES ($1, $2, $3, $4, 'queued', $5)`, id, org, jobType, raw, requestedBy)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	r.wg.Add(1)
+	go r.run(org, id, jobType, fn)
+	return id, nil
+}
+
+func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any, error)) {
+	defer r.wg.Done()
+	ctx := r.ctx
+	// State updates must land even when the job is cancelled at shutdown.
+	record := context.WithoutCancel(ctx)
+	r.update(record, org, id, "UPDATE reporting.jobs SET state = 'running', started_at = now(), heartbeat_at = now() WHERE id = $1")
+	beat, stopBeat := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(r.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-beat.Done():
+				return
+			case <-t.C:
+				r.update(beat, org, id, "UPDATE reporting.jobs SET heartbeat_at = now() WHERE id = $1 AND state = 'running'")
+			}
+		}
+	}()
+	result, err := fn(ctx)
+	stopBeat()
+	if err != nil {
+		msg := "the job failed; see the service log"
+		if errors.Is(err, context.Canceled) {
+			msg = "the job was interrupted by a shutdown"
+		}
+		r.log.Error("triggered job failed", "job", jobType, "job_id", id, "organization_id", org, "err", err)
+		r.update(record, org, id, "UPDATE reporting.jobs SET state = 'failed', error = $2, finished_at = now() WHERE id = $1", msg)
+		return
+	}
+	raw, err := json.Marshal(result)
+	if err != nil {
+		raw = []byte("null")
+	}
+	r.log.Info("triggered job done", "job", jobType, "job_id", id, "organization_id", org)
+	r.update(record, org, id, "UPDATE reporting.jobs SET state = 'succeeded', result = $2, finished_at = now() WHERE id = $1", raw)
+}
+
+func (r *Runner) update(ctx context.Context, org, id, sql string, args ...any) {
+	err := pg.InOrg(ctx, r.db, org, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql, append([]any{id}, args...)...)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		r.log.Error("could not record job state", "job_id", id, "err", err)
+	}
+}
+
+// Get returns a job of org.
+func (r *Runner) Get(ctx context.Context, org, id string) (JobView, error) {
+	var j JobView
+	err := pg.InOrg(ctx, r.db, org, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT id::text, job_type,
+			CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < now() - $2::interval THEN 'failed' ELSE state END,
+			params, result,
+			CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < now() - $2::interval
+			     THEN 'the job stopped reporting progress; its process probably ended' ELSE error END,
+			created_at, started_at, finished_at
+			FROM reporting.jobs WHERE id = $1`, id, staleAfter).
+			Scan(&j.ID, &j.Type, &j.State, &j.Params, &j.Result, &j.Error, &j.CreatedAt, &j.StartedAt, &j.FinishedAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, ErrJobNotFound
+	}
+	return j, err
+}
