@@ -1,0 +1,433 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/workpulse/workpulse/services/auth/internal/auth"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+type env struct {
+	t    *testing.T
+	url  string
+	db   *testkit.DB
+	keys *auth.KeyStore
+}
+
+func newEnv(t *testing.T, overrides map[string]string) *env {
+	t.Helper()
+	db := testkit.NewDB(t)
+	rdb, prefix := testkit.Redis(t)
+	vars := map[string]string{"OPERATOR_TOKEN": "operator-secret"}
+	for k, v := range overrides {
+		vars[k] = v
+	}
+	e := config.FromMap(vars)
+	cfg := auth.LoadConfig(e, config.LoadCommon(e, "auth", ":0"))
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	pool := db.Pool(t, "workpulse_auth")
+	keys := auth.NewKeyStore(pool, cfg.KeyRotation, cfg.TokenTTL)
+	if err := keys.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := auth.NewServer(cfg, pool, rdb, prefix, keys, metrics.NewHTTP(prometheus.NewRegistry(), "auth"))
+	srv := httptest.NewServer(httpx.Stack(h, 64<<10))
+	t.Cleanup(srv.Close)
+	return &env{t: t, url: srv.URL, db: db, keys: keys}
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	List   []map[string]any
+	Raw    string
+}
+
+func (r response) code() string {
+	if e, ok := r.Body["error"].(map[string]any); ok {
+		return e["code"].(string)
+	}
+	return ""
+}
+
+func (e *env) do(method, path, token string, body any) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, e.url+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if len(raw) > 0 && raw[0] == '[' {
+		_ = json.Unmarshal(raw, &out.List)
+	} else {
+		_ = json.Unmarshal(raw, &out.Body)
+	}
+	return out
+}
+
+func (e *env) register(email, org string) (token string, user map[string]any) {
+	e.t.Helper()
+	r := e.do("POST", "/api/auth/register", "", map[string]any{"email": email, "password": "correct horse", "name": "Member " + email[:3], "organization_name": org})
+	if r.Status != 201 {
+		e.t.Fatalf("register %s: %d %s", email, r.Status, r.Raw)
+	}
+	return r.Body["access_token"].(string), r.Body["user"].(map[string]any)
+}
+
+func claims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	_ = json.Unmarshal(raw, &c)
+	return c
+}
+
+func TestRegistrationCreatesAnOrganizationWhoseCreatorIsAdmin(t *testing.T) {
+	e := newEnv(t, nil)
+	_, victimUser := e.register("victim@example.com", "Victim Corp")
+	r := e.do("POST", "/api/auth/register", "", map[string]any{"email": "mallory@example.com", "password": "correct horse", "name": "Mallory",
+		"organization_name": "Mallory Inc", "plan_type": "pro", "role": "employee", "organization_id": victimUser["organization_id"]})
+	if r.Status != 201 {
+		t.Fatalf("register: %d %s", r.Status, r.Raw)
+	}
+	user, org := r.Body["user"].(map[string]any), r.Body["organization"].(map[string]any)
+	if user["role"] != "admin" || user["organization_id"] == victimUser["organization_id"] || org["plan_type"] != "pro" || org["name"] != "Mallory Inc" {
+		t.Fatalf("register let the body choose the role or organization: %s", r.Raw)
+	}
+	if strings.Contains(r.Raw, "password") {
+		t.Fatalf("the response mentions the password: %s", r.Raw)
+	}
+	c := claims(t, r.Body["access_token"].(string))
+	if c["sub"] != user["id"] || c["organization_id"] != org["id"] || c["role"] != "admin" || c["iss"] != "workpulse" || c["email"] != "mallory@example.com" {
+		t.Fatalf("token claims %v do not match the user", c)
+	}
+	var types []string
+	rows, _ := e.db.Owner.Query(context.Background(), "SELECT payload->>'type' FROM auth.outbox WHERE payload->>'organization_id' = $1 ORDER BY id", org["id"])
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		types = append(types, s)
+	}
+	if strings.Join(types, ",") != "organization.created,user.created" {
+		t.Fatalf("registration queued events %v; want organization.created then user.created", types)
+	}
+}
+
+func TestRegistrationRefusesBadInput(t *testing.T) {
+	e := newEnv(t, nil)
+	e.register("taken@example.com", "Taken")
+	valid := func(mod func(m map[string]any)) map[string]any {
+		m := map[string]any{"email": "new@example.com", "password": "correct horse", "name": "Newton", "organization_name": "New Org"}
+		mod(m)
+		return m
+	}
+	cases := []struct {
+		name       string
+		body       any
+		wantStatus int
+		wantCode   string
+		wantField  string
+	}{
+		{"A password shorter than 8 characters is refused.", valid(func(m map[string]any) { m["password"] = "short" }), 400, "VALIDATION_FAILED", "password"},
+		{"An invalid email is refused.", valid(func(m map[string]any) { m["email"] = "not-an-email" }), 400, "VALIDATION_FAILED", "email"},
+		{"A one-letter name is refused.", valid(func(m map[string]any) { m["name"] = "N" }), 400, "VALIDATION_FAILED", "name"},
+		{"A missing organization name is refused.", valid(func(m map[string]any) { delete(m, "organization_name") }), 400, "VALIDATION_FAILED", "organization_name"},
+		{"An unknown plan is refused.", valid(func(m map[string]any) { m["plan_type"] = "platinum" }), 400, "VALIDATION_FAILED", "plan_type"},
+		{"A password of the wrong type is refused.", valid(func(m map[string]any) { m["password"] = 12345678 }), 400, "VALIDATION_FAILED", "password"},
+		{"An unknown field is refused.", valid(func(m map[string]any) { m["is_superuser"] = true }), 400, "VALIDATION_FAILED", "is_superuser"},
+		{"Malformed JSON is refused.", `{"email":`, 400, "VALIDATION_FAILED", ""},
+		{"An oversized body is refused with 413.", valid(func(m map[string]any) { m["name"] = strings.Repeat("n", 100<<10) }), 413, "REQUEST_TOO_LARGE", ""},
+		{"An email already registered is refused.", valid(func(m map[string]any) { m["email"] = "TAKEN@example.com" }), 409, "AUTH_USER_EXISTS", ""},
+		{"SQL metacharacters are stored as text, not run.", valid(func(m map[string]any) { m["organization_name"] = "x'); DROP TABLE auth.users; --" }), 201, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.do("POST", "/api/auth/register", "", c.body)
+			if r.Status != c.wantStatus || r.code() != c.wantCode {
+				t.Fatalf("got %d %s; want %d %s", r.Status, r.Raw, c.wantStatus, c.wantCode)
+			}
+			if c.wantField != "" && !strings.Contains(r.Raw, `"field":"`+c.wantField+`"`) {
+				t.Fatalf("the error does not name the field %s: %s", c.wantField, r.Raw)
+			}
+			if c.wantStatus >= 400 && r.Body["success"] != false {
+				t.Fatalf("the error is not in the envelope: %s", r.Raw)
+			}
+		})
+	}
+}
+
+func TestLoginIssuesATokenAndRefusesWrongPasswords(t *testing.T) {
+	e := newEnv(t, nil)
+	_, user := e.register("ann@example.com", "Acme")
+	cases := []struct {
+		name     string
+		body     map[string]any
+		want     int
+		wantCode string
+	}{
+		{"The right password logs in.", map[string]any{"email": "ann@example.com", "password": "correct horse"}, 200, ""},
+		{"The email is matched case-insensitively.", map[string]any{"email": "ANN@example.com", "password": "correct horse"}, 200, ""},
+		{"A wrong password is refused.", map[string]any{"email": "ann@example.com", "password": "wrong horse"}, 401, "AUTH_INVALID_CREDENTIALS"},
+		{"An unknown email is refused the same way.", map[string]any{"email": "nobody@example.com", "password": "correct horse"}, 401, "AUTH_INVALID_CREDENTIALS"},
+		{"Another organization's id does not open the account.", map[string]any{"email": "ann@example.com", "password": "correct horse", "organization_id": "00000000-0000-4000-8000-000000000000"}, 401, "AUTH_INVALID_CREDENTIALS"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.do("POST", "/api/auth/login", "", c.body)
+			if r.Status != c.want || r.code() != c.wantCode {
+				t.Fatalf("got %d %s; want %d %s", r.Status, r.Raw, c.want, c.wantCode)
+			}
+			if c.want == 200 && r.Body["user"].(map[string]any)["id"] != user["id"] {
+				t.Fatalf("logged in as %v; want %v", r.Body["user"], user["id"])
+			}
+		})
+	}
+}
+
+func TestRepeatedLoginFailuresAreThrottled(t *testing.T) {
+	e := newEnv(t, map[string]string{"LOGIN_MAX_FAILURES_PER_EMAIL": "3"})
+	e.register("bob@example.com", "Bobs")
+	for i := 0; i < 3; i++ {
+		if r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "bob@example.com", "password": "guess " + string(rune('a'+i))}); r.Status != 401 {
+			t.Fatalf("failure %d: %d %s", i, r.Status, r.Raw)
+		}
+	}
+	r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "bob@example.com", "password": "correct horse"})
+	if r.Status != 429 || r.code() != "AUTH_TOO_MANY_ATTEMPTS" {
+		t.Fatalf("after 3 failures: %d %s; want 429 AUTH_TOO_MANY_ATTEMPTS", r.Status, r.Raw)
+	}
+	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("429 without a useful Retry-After (%q)", ra)
+	}
+	if r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "other@example.com", "password": "x"}); r.Status != 401 {
+		t.Fatalf("another email was throttled too: %d", r.Status)
+	}
+}
+
+func TestInvitationsAreTheOnlyWayIntoAnExistingOrganization(t *testing.T) {
+	e := newEnv(t, nil)
+	adminTok, admin := e.register("boss@example.com", "Bossco")
+	invite := func(t *testing.T, token, email, role string) response {
+		return e.do("POST", "/api/users/invitations", token, map[string]any{"email": email, "role": role})
+	}
+	inv := invite(t, adminTok, "worker@example.com", "employee")
+	if inv.Status != 201 || inv.Body["token"] == "" {
+		t.Fatalf("invite: %d %s", inv.Status, inv.Raw)
+	}
+	join := func(email, token string) response {
+		return e.do("POST", "/api/auth/register", "", map[string]any{"email": email, "password": "correct horse", "name": "Worker", "invitation_token": token})
+	}
+	if r := join("someone-else@example.com", inv.Body["token"].(string)); r.Status != 400 || r.code() != "AUTH_INVITATION_INVALID" {
+		t.Fatalf("another email used the invitation: %d %s", r.Status, r.Raw)
+	}
+	r := join("worker@example.com", inv.Body["token"].(string))
+	if r.Status != 201 {
+		t.Fatalf("join: %d %s", r.Status, r.Raw)
+	}
+	worker := r.Body["user"].(map[string]any)
+	if worker["organization_id"] != admin["organization_id"] || worker["role"] != "employee" {
+		t.Fatalf("the invitee joined as %v; want an employee of %v", worker, admin["organization_id"])
+	}
+	if c := claims(t, r.Body["access_token"].(string)); c["role"] != "employee" || c["organization_id"] != admin["organization_id"] {
+		t.Fatalf("the invitee's token claims %v", c)
+	}
+	if r := join("worker@example.com", inv.Body["token"].(string)); r.Status != 400 || r.code() != "AUTH_INVITATION_INVALID" {
+		t.Fatalf("an invitation was used twice: %d %s", r.Status, r.Raw)
+	}
+	expired := invite(t, adminTok, "late@example.com", "admin")
+	if _, err := e.db.Owner.Exec(context.Background(), "UPDATE auth.invitations SET expires_at = now() - interval '1 second' WHERE id = $1", expired.Body["id"]); err != nil {
+		t.Fatal(err)
+	}
+	if r := join("late@example.com", expired.Body["token"].(string)); r.Status != 400 || r.code() != "AUTH_INVITATION_INVALID" {
+		t.Fatalf("an expired invitation worked: %d %s", r.Status, r.Raw)
+	}
+	if r := invite(t, r.Body["access_token"].(string), "x@example.com", "admin"); r.Status != 403 {
+		t.Fatalf("an employee invited someone: %d %s", r.Status, r.Raw)
+	}
+
+	// The same person invited into a second organization has two accounts;
+	// login then needs to know which.
+	otherTok, other := e.register("other-boss@example.com", "Otherco")
+	second := invite(t, otherTok, "worker@example.com", "employee")
+	if r := join("worker@example.com", second.Body["token"].(string)); r.Status != 201 {
+		t.Fatalf("joining a second organization: %d %s", r.Status, r.Raw)
+	}
+	login := map[string]any{"email": "worker@example.com", "password": "correct horse"}
+	if r := e.do("POST", "/api/auth/login", "", login); r.Status != 400 || r.code() != "AUTH_ORGANIZATION_REQUIRED" {
+		t.Fatalf("ambiguous login: %d %s; want AUTH_ORGANIZATION_REQUIRED", r.Status, r.Raw)
+	}
+	login["organization_id"] = other["organization_id"]
+	if r := e.do("POST", "/api/auth/login", "", login); r.Status != 200 || r.Body["user"].(map[string]any)["organization_id"] != other["organization_id"] {
+		t.Fatalf("login with organization_id: %d %s", r.Status, r.Raw)
+	}
+}
+
+func TestEmployeeListIsForAdminsAndNeverCrossesOrganizations(t *testing.T) {
+	e := newEnv(t, nil)
+	adminA, _ := e.register("a-admin@example.com", "A")
+	adminB, _ := e.register("b-admin@example.com", "B")
+	inv := e.do("POST", "/api/users/invitations", adminA, map[string]any{"email": "a-emp@example.com"})
+	emp := e.do("POST", "/api/auth/register", "", map[string]any{"email": "a-emp@example.com", "password": "correct horse", "name": "Emp", "invitation_token": inv.Body["token"]})
+	cases := []struct {
+		name   string
+		token  string
+		want   int
+		emails []string
+	}{
+		{"An admin lists exactly the members of their organization, by name.", adminA, 200, []string{"a-emp@example.com", "a-admin@example.com"}},
+		{"The other organization's admin sees only theirs.", adminB, 200, []string{"b-admin@example.com"}},
+		{"An employee is forbidden.", emp.Body["access_token"].(string), 403, nil},
+		{"An anonymous caller is unauthorized.", "", 401, nil},
+		{"A tampered token is unauthorized.", adminA[:len(adminA)-4] + "AAAA", 401, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.do("GET", "/api/users/employees", c.token, nil)
+			if r.Status != c.want {
+				t.Fatalf("got %d %s; want %d", r.Status, r.Raw, c.want)
+			}
+			if c.want != 200 {
+				return
+			}
+			var got []string
+			for _, u := range r.List {
+				got = append(got, u["email"].(string))
+				if _, leaked := u["password_hash"]; leaked {
+					t.Fatalf("the list exposes password hashes: %s", r.Raw)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(c.emails, ",") {
+				t.Fatalf("listed %v; want %v", got, c.emails)
+			}
+		})
+	}
+}
+
+func TestSigningKeysRotateWithoutInvalidatingIssuedTokens(t *testing.T) {
+	e := newEnv(t, map[string]string{"JWT_KEY_ROTATION": "1h"})
+	oldTok, _ := e.register("rot@example.com", "Rotate")
+	oldKid := claimsHeaderKid(t, oldTok)
+	// The current key nears retirement: a new key is made and published,
+	// while the old one keeps signing until it retires.
+	ctx := context.Background()
+	if _, err := e.db.Owner.Exec(ctx, "UPDATE auth.signing_keys SET retire_at = now() + interval '1 minute'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.keys.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jwks := e.do("GET", "/api/auth/.well-known/jwks.json", "", nil)
+	if keys := jwks.Body["keys"].([]any); len(keys) != 2 {
+		t.Fatalf("JWKS publishes %d keys during a rotation; want 2", len(keys))
+	}
+	if kid := claimsHeaderKid(t, e.login(t, "rot@example.com")); kid != oldKid {
+		t.Fatalf("the new key signed before its announcement period ended")
+	}
+	if _, err := e.db.Owner.Exec(ctx, "UPDATE auth.signing_keys SET retire_at = now() - interval '1 second' WHERE kid = $1", oldKid); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.keys.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	newTok := e.login(t, "rot@example.com")
+	if claimsHeaderKid(t, newTok) == oldKid {
+		t.Fatal("the retired key still signs")
+	}
+	for name, tok := range map[string]string{"old": oldTok, "new": newTok} {
+		if r := e.do("GET", "/api/users/employees", tok, nil); r.Status != 200 {
+			t.Fatalf("a token of the %s key was refused after rotation: %d %s", name, r.Status, r.Raw)
+		}
+	}
+}
+
+func (e *env) login(t *testing.T, email string) string {
+	t.Helper()
+	r := e.do("POST", "/api/auth/login", "", map[string]any{"email": email, "password": "correct horse"})
+	if r.Status != 200 {
+		t.Fatalf("login: %d %s", r.Status, r.Raw)
+	}
+	return r.Body["access_token"].(string)
+}
+
+func claimsHeaderKid(t *testing.T, token string) string {
+	t.Helper()
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	var h map[string]any
+	_ = json.Unmarshal(raw, &h)
+	return h["kid"].(string)
+}
+
+func TestOperatorProvisionsTenantsIdempotently(t *testing.T) {
+	e := newEnv(t, nil)
+	org := "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+	body := map[string]any{"name": "Tenant", "plan_type": "pro", "time_zone": "Europe/Berlin", "active": true, "generation": 1,
+		"inactive_threshold_seconds": 600, "idle_threshold_seconds": 300, "overtime_threshold_hours": 9,
+		"admin": map[string]any{"email": "root@tenant.example", "name": "Root", "password": "initial-password"}}
+	if r := e.do("PUT", "/internal/tenants/"+org, "", body); r.Status != 401 {
+		t.Fatalf("the internal API answered without the operator token: %d", r.Status)
+	}
+	if r := e.do("PUT", "/internal/tenants/"+org, "wrong", body); r.Status != 401 {
+		t.Fatalf("the internal API answered a wrong operator token: %d", r.Status)
+	}
+	first := e.do("PUT", "/internal/tenants/"+org, "operator-secret", body)
+	again := e.do("PUT", "/internal/tenants/"+org, "operator-secret", body)
+	if first.Status != 200 || first.Body["created"] != true || first.Body["admin_created"] != true {
+		t.Fatalf("first provisioning: %d %s", first.Status, first.Raw)
+	}
+	if again.Status != 200 || again.Body["created"] != false || again.Body["admin_created"] != false || again.Body["admin_id"] != first.Body["admin_id"] {
+		t.Fatalf("repeated provisioning was not idempotent: %s", again.Raw)
+	}
+	body["generation"], body["suspended"] = 2, true
+	if r := e.do("PUT", "/internal/tenants/"+org, "operator-secret", body); r.Status != 200 {
+		t.Fatalf("update: %d %s", r.Status, r.Raw)
+	}
+	var updates, created int
+	if err := e.db.Owner.QueryRow(context.Background(), "SELECT count(*) FILTER (WHERE payload->>'type' = 'tenant.updated'), count(*) FILTER (WHERE payload->>'type' = 'user.created') FROM auth.outbox WHERE payload->>'organization_id' = $1", org).Scan(&updates, &created); err != nil {
+		t.Fatal(err)
+	}
+	if updates != 2 || created != 1 {
+		t.Fatalf("queued %d tenant.updated and %d user.created; want 2 (generations 1 and 2) and 1", updates, created)
+	}
+	if r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "root@tenant.example", "password": "initial-password"}); r.Status != 200 {
+		t.Fatalf("the bootstrap admin cannot log in: %d %s", r.Status, r.Raw)
+	}
+	if r := e.do("GET", "/internal/tenants/"+org, "operator-secret", nil); r.Status != 200 || r.Body["generation"].(float64) != 2 {
+		t.Fatalf("get tenant: %d %s", r.Status, r.Raw)
+	}
+}
