@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/api/events"
@@ -141,4 +143,14 @@ func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *
 	default:
 		return Session{}, ErrSessionInvalidTimestamp.WithMessage("end_time is before the session's last activity")
 	}
+}
+
+// PathSessionID reads the {id} of a session route; an ID that is not a
+// UUID names no session.
+func PathSessionID(r *http.Request) (string, error) {
+	id := mux.Vars(r)["id"]
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return "", ErrSessionNotFound
+	}
+	return id, nil
 }

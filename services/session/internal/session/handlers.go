@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gorilla/mux"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -95,7 +94,7 @@ type stopRequest struct {
 }
 
 func (s *server) stopSession(w http.ResponseWriter, r *http.Request) error {
-	id, err := sessionID(r)
+	id, err := tracking.PathSessionID(r)
 	if err != nil {
 		return err
 	}
@@ -124,7 +123,7 @@ func (s *server) activeSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) getSession(w http.ResponseWriter, r *http.Request) error {
-	id, err := sessionID(r)
+	id, err := tracking.PathSessionID(r)
 	if err != nil {
 		return err
 	}
@@ -134,16 +133,6 @@ func (s *server) getSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.JSON(w, http.StatusOK, sess)
 	return nil
-}
-
-// sessionID reads the path's session ID; one that is not a UUID names no
-// session.
-func sessionID(r *http.Request) (string, error) {
-	id := mux.Vars(r)["id"]
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return "", tracking.ErrSessionNotFound
-	}
-	return id, nil
 }
 
 // sessionPage is the body of GET /api/sessions.

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {
+	db := testkit.NewDB(t)
+	brokers := testkit.Kafka(t)
+	_, prefix := testkit.Redis(t)
+	vars := map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "REDIS_URL": testkit.RedisURL(),
+		"REDIS_PREFIX": prefix, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }) }()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("the service did not start: %v", err)
+	}
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, p := range []string{"/livez", "/readyz"} {
+		if code, body := get(p); code != 200 {
+			t.Fatalf("%s: %d %s", p, code, body)
+		}
+	}
+	resp, err := http.Post(base+"/api/auth/register", "application/json",
+		strings.NewReader(`{"email":"probe@example.com","password":"correct horse","name":"Probe","organization_name":"Probe Org"}`))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("register through the running service: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if _, body := get("/metrics"); !strings.Contains(body, `workpulse_http_requests_total{code="201",method="POST",route="/api/auth/register",service="auth"} 1`) {
+		t.Fatalf("/metrics lacks the request counter of the registration")
+	}
+
+	seen := map[string]bool{}
+	for partition := 0; partition < 3 && !(seen[events.TypeOrganizationCreated] && seen[events.TypeUserCreated]); partition++ {
+		pr := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: events.TopicOrganizations, Partition: partition, MaxWait: 100 * time.Millisecond})
+		for {
+			rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			m, err := pr.ReadMessage(rctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			e, _ := events.Decode(m.Value)
+			seen[e.Type] = true
+			if seen[events.TypeOrganizationCreated] && seen[events.TypeUserCreated] {
+				break
+			}
+		}
+		pr.Close()
+	}
+	if !seen[events.TypeOrganizationCreated] || !seen[events.TypeUserCreated] {
+		t.Fatalf("events on Kafka: %v; want organization.created and user.created", seen)
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the service did not shut down")
+	}
+}

@@ -1,0 +1,47 @@
+// Command ingest runs the WorkPulse ingest service.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/workpulse/workpulse/services/ingest/internal/ingest"
+	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/session/tracking"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "ingest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+	env := config.NewEnv(lookup)
+	common := config.LoadCommon(env, "ingest", ":3003")
+	cfg := ingest.LoadConfig(env)
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return app.Run(ctx, app.Options{
+		Config: common, Log: out, Listening: listening,
+		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
+		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
+			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, "ingest-tenants", d.Consumer, d.Logger)
+			return &app.Service{
+				API:          ingest.NewServer(cfg, d.DB, d.Verifier, d.HTTP),
+				OutboxTables: []string{tracking.OutboxTable},
+				Workers:      []func(context.Context) error{tenants.Run},
+			}, nil
+		},
+	})
+}

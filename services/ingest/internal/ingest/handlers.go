@@ -1,0 +1,63 @@
+package ingest
+
+import (
+	"net/http"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/session/tracking"
+)
+
+// activityResponse is the body of POST /api/sessions/:id/activity.
+type activityResponse struct {
+	Session  tracking.Session `json:"session"`
+	Activity Activity         `json:"activity"`
+}
+
+func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
+	id, err := tracking.PathSessionID(r)
+	if err != nil {
+		return err
+	}
+	var in activityInput
+	if err := httpx.Decode(r, &in); err != nil {
+		return err
+	}
+	a, aerr := in.check(s.now(), s.cfg.FutureLeeway, false)
+	if aerr != nil {
+		return aerr
+	}
+	sess, act, stored, err := s.store.RecordOne(r.Context(), authn.MustFromContext(r.Context()), id, a)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !stored {
+		// A client_activity_id stored before: the stored activity and the
+		// unchanged totals, so that a retry is harmless.
+		status = http.StatusOK
+	}
+	httpx.JSON(w, status, activityResponse{Session: sess, Activity: act})
+	return nil
+}
+
+func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
+	id, err := tracking.PathSessionID(r)
+	if err != nil {
+		return err
+	}
+	body, err := httpx.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	batch, err := decodeBulk(body, s.cfg.MaxBulk, s.now(), s.cfg.FutureLeeway)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.RecordBulk(r.Context(), authn.MustFromContext(r.Context()), id, batch)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusCreated, res)
+	return nil
+}

@@ -1,0 +1,45 @@
+// Package ingest is the ingest service: it records the activity
+// heartbeats of desktop agents, live one at a time and offline in
+// batches, and keeps the session totals exact.
+package ingest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+)
+
+// Config is ingest's own configuration.
+type Config struct {
+	// MaxBulk caps the activities of one bulk upload.
+	MaxBulk int
+	// FutureLeeway is how far ahead of the server's clock an activity's
+	// timestamp may be (agents' clocks drift).
+	FutureLeeway time.Duration
+}
+
+// LoadConfig reads ingest's settings.
+func LoadConfig(e *config.Env) Config {
+	return Config{
+		MaxBulk:      e.Int("MAX_BULK_ACTIVITIES", 1000, 1, 100000),
+		FutureLeeway: 5 * time.Minute,
+	}
+}
+
+type server struct {
+	cfg      Config
+	store    *Store
+	verifier *authn.Verifier
+	now      func() time.Time
+}
+
+// NewServer returns ingest's API handler.
+func NewServer(cfg Config, db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP) http.Handler {
+	s := &server{cfg: cfg, store: &Store{db: db}, verifier: v, now: time.Now}
+	return s.routes(m)
+}

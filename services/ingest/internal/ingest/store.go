@@ -1,0 +1,308 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/session/tracking"
+)
+
+const source = "ingest"
+
+// Activity is the contract's activity object.
+type Activity struct {
+	ID               string    `json:"id"`
+	SessionID        string    `json:"session_id"`
+	ClientActivityID *string   `json:"client_activity_id"`
+	Timestamp        time.Time `json:"timestamp"`
+	ActivityType     string    `json:"activity_type"`
+	DurationSeconds  int       `json:"duration_seconds"`
+	URL              *string   `json:"url"`
+}
+
+// Store is ingest's data access.
+//
+// Totals are exact by construction: in one transaction per request the
+// session row is locked (SELECT ... FOR UPDATE), client_activity_ids are
+// claimed in tracking.activity_dedup with INSERT ... ON CONFLICT DO
+// NOTHING, only the claimed activities are inserted, and the session is
+// incremented in SQL (total = total + n) by exactly what was inserted.
+// The activity.recorded event is written to the outbox by the same
+// statement, so it carries the committed totals.
+type Store struct{ db *pgxpool.Pool }
+
+// activityEventSQL builds the activity.recorded outbox row from u (the
+// updated session), t (what this request added: n, act, idle,
+// last_active) and $env, an envelope made by events.New whose data SQL
+// fills in: the new totals exist only inside the statement.
+const activityEventSQL = `INSERT INTO tracking.outbox (event_id, topic, key, payload)
+  SELECT ($env::jsonb->>'id')::uuid, $topic, $env::jsonb->>'key', jsonb_set($env::jsonb, '{data}', jsonb_build_object(
+    'session_id', u.id, 'organization_id', u.organization_id, 'user_id', u.user_id, 'project_id', u.project_id,
+    'status', u.status, 'start_time', u.start_time, 'end_time', u.end_time,
+    'total_active_seconds', u.total_active_seconds, 'total_idle_seconds', u.total_idle_seconds,
+    'last_activity_at', u.last_activity_at, 'version', u.version,
+    'stored', t.n, 'active_seconds', t.act, 'idle_seconds', t.idle, 'last_active_at', t.last_active))
+  FROM u, t`
+
+var paramName = regexp.MustCompile(`\$[a-z]+\b`)
+
+// numbered replaces the named parameters ($name) of a statement with their
+// positions in names, so that long statements stay readable.
+func numbered(sql string, names ...string) string {
+	return paramName.ReplaceAllStringFunc(sql, func(m string) string {
+		i := slices.Index(names, m[1:])
+		if i < 0 {
+			panic("ingest: statement uses unknown parameter " + m)
+		}
+		return "$" + strconv.Itoa(i+1)
+	})
+}
+
+// envelope is the activity.recorded envelope whose data the statement
+// fills in, keyed by user so that a user's events keep their order.
+func envelope(p authn.Principal) ([]byte, error) {
+	ev, err := events.New(source, events.TypeActivityRecorded, p.OrganizationID, p.UserID, struct{}{})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(ev)
+}
+
+// recordOneSQL records one activity in one statement; see Store. The
+// session row is locked first (s), so every later part sees the session
+// as it is until commit. It returns the session after the change, or, if
+// nothing was stored, as it is with the reasons: suspended, an earlier
+// activity with the same client_activity_id.
+var recordOneSQL = numbered(`WITH s AS MATERIALIZED (
+  SELECT `+tracking.SessionColumns+`, `+tracking.SuspendedCondition+` AS suspended
+  FROM tracking.work_sessions WHERE id = $sid AND user_id = $uid FOR UPDATE
+), ok AS MATERIALIZED (
+  SELECT 1 FROM s WHERE s.status = 'active' AND NOT s.suspended AND $ts >= s.start_time
+), d AS (
+  INSERT INTO tracking.activity_dedup (user_id, client_activity_id, organization_id, activity_id, occurred_at)
+  SELECT $uid, $cid, $org, $aid, $ts FROM ok WHERE $cid::text IS NOT NULL
+  ON CONFLICT DO NOTHING RETURNING activity_id
+), a AS (
+  INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, client_activity_id, occurred_at, activity_type, duration_seconds, url)
+  SELECT $aid, $org, $sid, $uid, $cid, $ts, $type, $dur, $url FROM ok WHERE $cid::text IS NULL OR EXISTS (SELECT 1 FROM d)
+  RETURNING id
+), t AS (
+  SELECT 1 AS n, CASE WHEN $type = 'active' THEN $dur ELSE 0 END AS act, CASE WHEN $type = 'idle' THEN $dur ELSE 0 END AS idle,
+    CASE WHEN $type = 'active' THEN $ts::timestamptz END AS last_active
+  FROM a
+), u AS (
+  UPDATE tracking.work_sessions w SET total_active_seconds = w.total_active_seconds + t.act,
+    total_idle_seconds = w.total_idle_seconds + t.idle, last_activity_at = greatest(w.last_activity_at, $ts),
+    version = w.version + 1, updated_at = now()
+  FROM t WHERE w.id = $sid AND w.status = 'active'
+  RETURNING `+tracking.SessionColumnsOf("w")+`
+), o AS (`+activityEventSQL+`)
+SELECT true, false, NULL::uuid, `+tracking.SessionColumns+` FROM u
+UNION ALL
+SELECT false, s.suspended, (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = $uid AND client_activity_id = $cid), `+
+	tracking.SessionColumnsOf("s")+` FROM s WHERE NOT EXISTS (SELECT 1 FROM u)`,
+	"sid", "uid", "org", "aid", "cid", "ts", "type", "dur", "url", "env", "topic")
+
+// RecordOne records a single activity. It costs one round trip: the
+// tenant setting and the statement go in one pipelined batch, which
+// PostgreSQL runs as one implicit transaction (a batch ends in a single
+// Sync), so a failure anywhere writes nothing.
+func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID string, a activity) (tracking.Session, Activity, bool, error) {
+	env, err := envelope(p)
+	if err != nil {
+		return tracking.Session{}, Activity{}, false, err
+	}
+	act := Activity{ID: uuid.NewString(), SessionID: sessionID, ClientActivityID: a.ClientActivityID, Timestamp: a.Timestamp,
+		ActivityType: a.Type, DurationSeconds: a.Duration, URL: a.URL}
+	var sess tracking.Session
+	var stored, suspended bool
+	var dupID *string
+	dest := append([]any{&stored, &suspended, &dupID}, sess.Dest()...)
+	err = s.inOrgBatch(ctx, p.OrganizationID, recordOneSQL, func(row pgx.Row) error { return row.Scan(dest...) },
+		sessionID, p.UserID, p.OrganizationID, act.ID, a.ClientActivityID, a.Timestamp, a.Type, a.Duration, a.URL, env, events.TopicActivity)
+	sess.Normalize()
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return sess, act, false, tracking.ErrSessionNotFound
+	case err != nil:
+		return sess, act, false, storageError(err, []time.Time{a.Timestamp})
+	case stored:
+		return sess, act, true, nil
+	case suspended:
+		return sess, act, false, apierr.ErrTenantSuspended
+	case dupID != nil || (a.ClientActivityID != nil && sess.Status == tracking.StatusActive && !a.Timestamp.Before(sess.StartTime)):
+		// A duplicate: seen by this statement, or claimed by a transaction
+		// that committed after the statement's snapshot was taken.
+		act, err = s.storedActivity(ctx, p, *a.ClientActivityID)
+		return sess, act, false, err
+	case sess.Status != tracking.StatusActive:
+		return sess, act, false, tracking.ErrActivitySessionStop
+	default:
+		return sess, act, false, ErrInvalidTimestamp.WithMessage("timestamp is before the session's start_time")
+	}
+}
+
+// inOrgBatch runs sql, which returns one row, as org in one round trip.
+func (s *Store) inOrgBatch(ctx context.Context, org, sql string, scan func(pgx.Row) error, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('app.org_id', $1, true)", org)
+	b.Queue(sql, args...)
+	br := s.db.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return err
+	}
+	err := scan(br.QueryRow())
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// storedActivity loads the activity the caller stored with cid.
+func (s *Store) storedActivity(ctx context.Context, p authn.Principal, cid string) (Activity, error) {
+	var a Activity
+	err := s.inOrgBatch(ctx, p.OrganizationID, "SELECT a.id, a.session_id, a.client_activity_id, a.occurred_at, a.activity_type, a.duration_seconds, a.url"+
+		" FROM tracking.activity_dedup d JOIN tracking.activity_logs a"+
+		" ON a.organization_id = d.organization_id AND a.occurred_at = d.occurred_at AND a.id = d.activity_id"+
+		" WHERE d.user_id = $1 AND d.client_activity_id = $2",
+		func(row pgx.Row) error {
+			return row.Scan(&a.ID, &a.SessionID, &a.ClientActivityID, &a.Timestamp, &a.ActivityType, &a.DurationSeconds, &a.URL)
+		}, p.UserID, cid)
+	a.Timestamp = a.Timestamp.UTC()
+	return a, err
+}
+
+// recordBulkSQL stores the claimed items of a batch whose session the
+// transaction has locked; see Store.
+var recordBulkSQL = numbered(`WITH i AS (
+  SELECT * FROM unnest($ids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[], $durs::int[], $urls::text[])
+    AS i(id, cid, ts, typ, dur, url)
+), d AS (
+  INSERT INTO tracking.activity_dedup (user_id, client_activity_id, organization_id, activity_id, occurred_at)
+  SELECT $uid, i.cid, $org, i.id, i.ts FROM i
+  ON CONFLICT DO NOTHING RETURNING activity_id
+), a AS (
+  INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, client_activity_id, occurred_at, activity_type, duration_seconds, url)
+  SELECT i.id, $org, $sid, $uid, i.cid, i.ts, i.typ, i.dur, i.url FROM i JOIN d ON d.activity_id = i.id
+  RETURNING occurred_at, activity_type, duration_seconds
+), t AS (
+  SELECT count(*) AS n,
+    coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'active'), 0) AS act,
+    coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'idle'), 0) AS idle,
+    max(occurred_at) AS last, max(occurred_at) FILTER (WHERE activity_type = 'active') AS last_active
+  FROM a
+), u AS (
+  UPDATE tracking.work_sessions w SET total_active_seconds = w.total_active_seconds + t.act,
+    total_idle_seconds = w.total_idle_seconds + t.idle, last_activity_at = greatest(w.last_activity_at, t.last),
+    version = w.version + 1, updated_at = now()
+  FROM t WHERE w.id = $sid AND t.n > 0
+  RETURNING `+tracking.SessionColumnsOf("w")+`
+), o AS (`+activityEventSQL+`)
+SELECT t.n, `+tracking.SessionColumns+` FROM u, t
+UNION ALL
+SELECT 0, `+tracking.SessionColumns+` FROM tracking.work_sessions WHERE id = $sid AND NOT EXISTS (SELECT 1 FROM u)`,
+	"sid", "uid", "org", "ids", "cids", "tss", "types", "durs", "urls", "env", "topic")
+
+// bulkResult is the outcome of a batch.
+type bulkResult struct {
+	Session    tracking.Session `json:"session"`
+	Uploaded   int              `json:"uploaded"`
+	Duplicates int              `json:"duplicates"`
+	Rejected   []Rejection      `json:"rejected"`
+}
+
+// RecordBulk stores the valid items of a batch in one transaction. Items
+// timed before the session's start are rejected; items whose
+// client_activity_id the user already uploaded are duplicates.
+func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk) (bulkResult, error) {
+	env, err := envelope(p)
+	if err != nil {
+		return bulkResult{}, err
+	}
+	res := bulkResult{Duplicates: batch.Duplicates, Rejected: batch.Rejected}
+	err = pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var status string
+		var start time.Time
+		var suspended bool
+		err := tx.QueryRow(ctx, "SELECT status, start_time, "+tracking.SuspendedCondition+
+			" FROM tracking.work_sessions WHERE id = $1 AND user_id = $2 FOR UPDATE", sessionID, p.UserID).Scan(&status, &start, &suspended)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return tracking.ErrSessionNotFound
+		case err != nil:
+			return err
+		case suspended:
+			return apierr.ErrTenantSuspended
+		case status != tracking.StatusActive:
+			return tracking.ErrActivitySessionStop
+		}
+		n := len(batch.Items)
+		ids, cids, tss := make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
+		types, durs, urls := make([]string, 0, n), make([]int32, 0, n), make([]*string, 0, n)
+		for _, it := range batch.Items {
+			if it.Timestamp.Before(start) {
+				res.Rejected = append(res.Rejected, Rejection{Index: it.Index, ClientActivityID: it.ClientActivityID,
+					Code: ErrInvalidTimestamp.Code, Message: "timestamp is before the session's start_time"})
+				continue
+			}
+			ids, cids, tss = append(ids, uuid.NewString()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
+			types, durs, urls = append(types, it.Type), append(durs, int32(it.Duration)), append(urls, it.URL)
+		}
+		if err := tx.QueryRow(ctx, recordBulkSQL, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, env, events.TopicActivity).
+			Scan(append([]any{&res.Uploaded}, res.Session.Dest()...)...); err != nil {
+			return storageError(err, tss)
+		}
+		res.Session.Normalize()
+		res.Duplicates += len(ids) - res.Uploaded
+		return nil
+	})
+	return res, err
+}
+
+// partitionKey finds the timestamp in the detail of a "no partition"
+// error: Partition key of the failing row contains (occurred_at) = (...).
+var partitionKey = regexp.MustCompile(`\(occurred_at\) = \(([^)]+)\)`)
+
+// storageError turns a missing activity partition into a 503 that names
+// the month, so that the operator's gap is visible and the client retries;
+// the transaction is rolled back, so nothing was half-written.
+func storageError(err error, times []time.Time) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23514" || !strings.HasPrefix(pe.Message, "no partition of relation") {
+		return err
+	}
+	var months []string
+	if m := partitionKey.FindStringSubmatch(pe.Detail); m != nil {
+		for _, layout := range []string{"2006-01-02 15:04:05.999999-07", "2006-01-02 15:04:05.999999-07:00"} {
+			if t, perr := time.Parse(layout, m[1]); perr == nil {
+				months = []string{t.UTC().Format("2006-01")}
+				break
+			}
+		}
+	}
+	if months == nil {
+		for _, t := range times {
+			if m := t.UTC().Format("2006-01"); !slices.Contains(months, m) {
+				months = append(months, m)
+			}
+		}
+	}
+	return apierr.ErrUnavailable.WithMessage("activity storage for " + strings.Join(months, ", ") +
+		" is not provisioned yet (no partition); nothing was stored, retry later").WithDetails(map[string]any{"months": months})
+}
