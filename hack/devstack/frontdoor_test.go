@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/workpulse/workpulse/api/routes"
+)
+
+// backend answers with its own name, so the test sees where a path went.
+func backend(t *testing.T, name string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" && name == routes.Report {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, name)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
+	backends := map[string]string{}
+	for _, s := range routes.Services {
+		backends[s.Name] = backend(t, s.Name)
+	}
+	fd, err := NewFrontDoor(backends, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, method, path, want string
+	}{
+		{"Registration goes to auth.", "POST", "/api/auth/register", routes.Auth},
+		{"The JWKS goes to auth.", "GET", "/api/auth/.well-known/jwks.json", routes.Auth},
+		{"The employee list goes to auth.", "GET", "/api/users/employees", routes.Auth},
+		{"Starting a session goes to session.", "POST", "/api/sessions/start", routes.Session},
+		{"Stopping a session goes to session.", "POST", "/api/sessions/3f1e/stop", routes.Session},
+		{"Listing sessions goes to session.", "GET", "/api/sessions?from=2026-01-01", routes.Session},
+		{"Projects go to session.", "GET", "/api/projects", routes.Session},
+		{"A single activity goes to ingest.", "POST", "/api/sessions/3f1e/activity", routes.Ingest},
+		{"A bulk upload goes to ingest.", "POST", "/api/sessions/3f1e/activity/bulk", routes.Ingest},
+		{"Reports go to report.", "GET", "/api/reports/daily?date=2026-01-01", routes.Report},
+		{"Alerts go to report.", "GET", "/api/alerts", routes.Report},
+		{"Job triggers go to report.", "POST", "/api/jobs/trigger/daily-summary", routes.Report},
+		{"The WebSocket goes to realtime.", "GET", "/api/ws", routes.Realtime},
+		{"Presence goes to realtime.", "GET", "/api/presence", routes.Realtime},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			fd.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, nil))
+			if got := rec.Body.String(); got != c.want {
+				t.Fatalf("%s %s reached %q; want %q", c.method, c.path, got, c.want)
+			}
+		})
+	}
+	t.Run("An unknown path is 404 in the envelope.", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		fd.ServeHTTP(rec, httptest.NewRequest("GET", "/api/nothing-here", nil))
+		if rec.Code != 404 {
+			t.Fatalf("status %d; want 404", rec.Code)
+		}
+	})
+}
+
+func TestHealthNamesWhatIsDown(t *testing.T) {
+	backends := map[string]string{}
+	for _, s := range routes.Services {
+		backends[s.Name] = backend(t, s.Name)
+	}
+	deps := map[string]func(context.Context) error{
+		"postgres": func(context.Context) error { return nil },
+		"redis":    func(context.Context) error { return errors.New("connection refused") },
+	}
+	fd, _ := NewFrontDoor(backends, deps)
+	rec := httptest.NewRecorder()
+	fd.ServeHTTP(rec, httptest.NewRequest("GET", "/api/health", nil))
+	want := `{"status":"unavailable","checks":{"auth":"up","ingest":"up","postgres":"up","realtime":"up","redis":"down","report":"down","session":"up"}}` + "\n"
+	if rec.Code != 503 || rec.Body.String() != want {
+		t.Fatalf("got %d %s; want 503 %s", rec.Code, rec.Body.String(), want)
+	}
+}
