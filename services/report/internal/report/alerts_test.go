@@ -1,0 +1,296 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/workpulse/workpulse/api/events"
+)
+
+func TestIdleRule(t *testing.T) {
+	t.Parallel()
+	now := ts("2026-05-04T12:00:00Z")
+	st := Settings{InactiveThreshold: 10 * time.Minute, IdleThreshold: 5 * time.Minute}
+	at := func(ago time.Duration) *time.Time { return ptr(now.Add(-ago)) }
+	tests := []struct {
+		name      string
+		s         activeSession
+		idle      bool
+		sinceAgo  time.Duration
+		messageRe string
+	}{
+		{name: "A session with no activity at all for the inactive threshold is idle since its last activity.",
+			s: activeSession{StartTime: now.Add(-time.Hour), LastActivityAt: at(11 * time.Minute), LastActiveAt: at(11 * time.Minute)}, idle: true, sinceAgo: 11 * time.Minute},
+		{name: "A session that never reported activity is idle once its start is older than the inactive threshold.",
+			s: activeSession{StartTime: now.Add(-10 * time.Minute)}, idle: true, sinceAgo: 10 * time.Minute},
+		{name: "A fresh session without activity is not idle yet.",
+			s: activeSession{StartTime: now.Add(-9 * time.Minute)}},
+		{name: "Only idle activity since the last active work for the idle threshold is idle.",
+			s: activeSession{StartTime: now.Add(-time.Hour), LastActivityAt: at(30 * time.Second), LastActiveAt: at(6 * time.Minute)}, idle: true, sinceAgo: 6 * time.Minute},
+		{name: "Only idle activity for less than the idle threshold is not idle.",
+			s: activeSession{StartTime: now.Add(-time.Hour), LastActivityAt: at(30 * time.Second), LastActiveAt: at(4 * time.Minute)}},
+		{name: "Only idle activity since the session started counts from its start.",
+			s: activeSession{StartTime: now.Add(-5 * time.Minute), LastActivityAt: at(time.Minute)}, idle: true, sinceAgo: 5 * time.Minute},
+		{name: "Recent active work is not idle.",
+			s: activeSession{StartTime: now.Add(-time.Hour), LastActivityAt: at(time.Minute), LastActiveAt: at(time.Minute)}},
+		{name: "A gap between thresholds whose last activity was active is not idle yet.",
+			s: activeSession{StartTime: now.Add(-time.Hour), LastActivityAt: at(7 * time.Minute), LastActiveAt: at(7 * time.Minute)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			since, msg, idle := idleRule(now, st, tt.s)
+			if idle != tt.idle {
+				t.Fatalf("idle = %v (%q), want %v", idle, msg, tt.idle)
+			}
+			if idle && !since.Equal(now.Add(-tt.sinceAgo)) {
+				t.Errorf("since %s, want %s ago", since, tt.sinceAgo)
+			}
+			if idle && msg == "" {
+				t.Error("idle without a message")
+			}
+		})
+	}
+}
+
+func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	org, user := uuid.NewString(), uuid.NewString()
+	e.clock = time.Now().UTC().Truncate(time.Second)
+	e.partitions(e.clock)
+	start := e.clock.Add(-time.Hour)
+	lastActive := e.clock.Add(-20 * time.Minute)
+	sess := e.session(org, user, start, nil, &lastActive)
+	e.activities(org, user, sess, act{at: lastActive, typ: "active", dur: 30})
+	// A session of another tenant never shows up in this tenant's run.
+	other := uuid.NewString()
+	e.session(other, uuid.NewString(), start, nil, &lastActive)
+
+	ctx := context.Background()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := e.jobs.DetectIdle(ctx, org); errs <- err }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.jobs.DetectIdle(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) FROM reporting.alerts WHERE alert_type = 'idle'"); n != 1 {
+		t.Fatalf("%d idle alerts after three runs, two concurrent; want 1", n)
+	}
+	if n := e.outboxEvents(events.TypeAlertRaised); n != 1 {
+		t.Errorf("%d alert.raised events, want 1", n)
+	}
+
+	c := NewConsumers(e.pool, e.log)
+	deliver := func(activeAt *time.Time) events.Envelope {
+		t.Helper()
+		ev, err := events.New("ingest", events.TypeActivityRecorded, org, sess, events.ActivityRecorded{
+			Session: events.Session{SessionID: sess, OrganizationID: org, UserID: user, Status: "active"}, Stored: 1, LastActiveAt: activeAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.HandleActivity(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	open := func() int { return e.count("SELECT count(*) FROM reporting.alerts WHERE resolved_at IS NULL") }
+
+	deliver(nil)
+	if open() != 1 {
+		t.Fatal("idle activity resolved the alert")
+	}
+	deliver(ptr(lastActive.Add(-time.Minute)))
+	if open() != 1 {
+		t.Fatal("active work from before the idleness (a late event) resolved the alert")
+	}
+	ev := deliver(ptr(e.clock))
+	if open() != 0 {
+		t.Fatal("active work did not resolve the alert")
+	}
+	if err := c.HandleActivity(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.outboxEvents(events.TypeAlertResolved); n != 1 {
+		t.Errorf("%d alert.resolved events after a redelivery, want 1", n)
+	}
+	var payload events.Alert
+	var raw []byte
+	if err := e.db.Owner.QueryRow(ctx, "SELECT payload->'data' FROM reporting.outbox WHERE payload->>'type' = $1", events.TypeAlertResolved).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &payload); err != nil {
+		t.Fatal(err)
+	}
+	if payload.AlertType != "idle" || payload.SessionID == nil || *payload.SessionID != sess || payload.ResolvedAt == nil || payload.UserID != user {
+		t.Errorf("alert.resolved payload %+v", payload)
+	}
+
+	// Still idle later: a new alert may be raised, as the old one is resolved.
+	e.clock = e.clock.Add(30 * time.Minute)
+	if _, err := e.jobs.DetectIdle(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if open() != 1 {
+		t.Errorf("a session idle again after resolution has %d open alerts, want 1", open())
+	}
+	// Stopping the session resolves its open alert at the next run.
+	e.exec("UPDATE tracking.work_sessions SET status = 'stopped', end_time = $2 WHERE id = $1", sess, e.clock)
+	res, err := e.jobs.DetectIdle(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resolved != 1 || open() != 0 {
+		t.Errorf("stopped session: resolved %d, open %d; want 1 and 0", res.Resolved, open())
+	}
+}
+
+func TestIdleDetectionUsesTheTenantThresholds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	org, user := uuid.NewString(), uuid.NewString()
+	e.tenant(org, "UTC", 3600, 1800, 0)
+	e.clock = time.Now().UTC()
+	e.partitions(e.clock)
+	last := e.clock.Add(-20 * time.Minute)
+	sess := e.session(org, user, e.clock.Add(-2*time.Hour), nil, &last)
+	e.activities(org, user, sess, act{at: last, typ: "active", dur: 30})
+	res, err := e.jobs.DetectIdle(context.Background(), org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Raised != 0 {
+		t.Errorf("20 minutes without activity raised an alert under a 1-hour threshold")
+	}
+}
+
+func TestOvertimeCheckRaisesAtMostOneAlertPerUserAndLocalDay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	org := uuid.NewString()
+	e.tenant(org, "America/Los_Angeles", 0, 0, 0)
+	// 23:30 in Los Angeles on 2026-07-01 (UTC-7).
+	e.clock = ts("2026-07-02T06:30:00Z")
+	e.partitions(ts("2026-07-01T00:00:00Z"), ts("2026-06-01T00:00:00Z"))
+	over, under, yesterday := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	dayStart := ts("2026-07-01T07:00:00Z") // local midnight
+	for user, hours := range map[string]float64{over: 9.5, under: 8.5} {
+		s := e.session(org, user, dayStart, nil, nil)
+		e.activities(org, user, s, heartbeats(dayStart.Add(time.Hour), int(hours*60), time.Minute, "active", 60, "")...)
+	}
+	// Ten hours that ended before local midnight belong to the day before.
+	s := e.session(org, yesterday, dayStart.Add(-11*time.Hour), nil, nil)
+	e.activities(org, yesterday, s, heartbeats(dayStart.Add(-11*time.Hour), 600, time.Minute, "active", 60, "")...)
+
+	for range 2 {
+		if _, err := e.jobs.CheckOvertime(context.Background(), org); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var users []string
+	rows, err := e.db.Owner.Query(e.ctx, "SELECT user_id::text, to_char(local_date, 'YYYY-MM-DD') FROM reporting.alerts WHERE alert_type = 'overtime'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var u, d string
+		if err := rows.Scan(&u, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d != "2026-07-01" {
+			t.Errorf("alert for %s, want the tenant-local 2026-07-01", d)
+		}
+		users = append(users, u)
+	}
+	if len(users) != 1 || users[0] != over {
+		t.Errorf("overtime alerts for %v, want only the user with 9.5 hours", users)
+	}
+	if n := e.outboxEvents(events.TypeAlertRaised); n != 1 {
+		t.Errorf("%d alert.raised events, want 1", n)
+	}
+	// Resolving the alert does not let the same day raise another.
+	e.exec("UPDATE reporting.alerts SET resolved_at = now()")
+	if res, _ := e.jobs.CheckOvertime(context.Background(), org); res.Raised != 0 {
+		t.Error("a resolved overtime alert was raised again the same day")
+	}
+	// A lower tenant threshold catches the 8.5-hour user.
+	e.exec("UPDATE reporting.tenant_settings SET overtime_threshold_hours = 8 WHERE organization_id = $1", org)
+	if res, _ := e.jobs.CheckOvertime(context.Background(), org); res.Raised != 1 {
+		t.Errorf("raised %d with an 8-hour threshold, want 1", res.Raised)
+	}
+}
+
+func TestDirectoryEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := NewConsumers(e.pool, e.log)
+	org, user := uuid.NewString(), uuid.NewString()
+	apply := func(typ string, data any) events.Envelope {
+		t.Helper()
+		ev, err := events.New("auth", typ, org, org, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.HandleDirectory(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	tenant := func(gen int64, tz string, inactive int) events.TenantUpdated {
+		return events.TenantUpdated{OrganizationID: org, TimeZone: tz, InactiveThresholdSeconds: inactive, Generation: gen}
+	}
+	settings := func() (string, *int32, int64) {
+		var tz string
+		var inactive *int32
+		var gen int64
+		if err := e.db.Owner.QueryRow(e.ctx, "SELECT time_zone, inactive_threshold_seconds, generation FROM reporting.tenant_settings WHERE organization_id = $1", org).
+			Scan(&tz, &inactive, &gen); err != nil {
+			t.Fatal(err)
+		}
+		return tz, inactive, gen
+	}
+
+	apply(events.TypeUserCreated, events.UserCreated{UserID: user, OrganizationID: org, Email: "a@example.com", Name: "Ada", Role: "admin"})
+	if n := e.count("SELECT count(*) FROM reporting.users WHERE user_id = $1 AND name = 'Ada'", user); n != 1 {
+		t.Error("user.created did not reach the directory")
+	}
+
+	tests := []struct {
+		name     string
+		update   events.TenantUpdated
+		tz       string
+		inactive *int32
+		gen      int64
+	}{
+		{"A first update stores the zone and thresholds.", tenant(2, "Europe/Paris", 900), "Europe/Paris", ptr(int32(900)), 2},
+		{"An older generation is ignored.", tenant(1, "Asia/Tokyo", 60), "Europe/Paris", ptr(int32(900)), 2},
+		{"A newer generation with a zero threshold falls back to the default.", tenant(3, "Asia/Tokyo", 0), "Asia/Tokyo", nil, 3},
+		{"An unknown zone is stored as UTC.", tenant(4, "Mars/Olympus_Mons", 0), "UTC", nil, 4},
+	}
+	for _, tt := range tests {
+		apply(events.TypeTenantUpdated, tt.update)
+		tz, inactive, gen := settings()
+		if tz != tt.tz || gen != tt.gen || (inactive == nil) != (tt.inactive == nil) || (inactive != nil && *inactive != *tt.inactive) {
+			t.Errorf("%s got zone %s inactive %v generation %d", tt.name, tz, inactive, gen)
+		}
+	}
+
+	// A redelivered event is applied once: a rename after it survives.
+	ev := apply(events.TypeUserCreated, events.UserCreated{UserID: user, OrganizationID: org, Email: "a@example.com", Name: "Ada L.", Role: "admin"})
+	e.exec("UPDATE reporting.users SET name = 'Renamed' WHERE user_id = $1", user)
+	if err := c.HandleDirectory(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) FROM reporting.users WHERE name = 'Renamed'"); n != 1 {
+		t.Error("a redelivered user.created was applied twice")
+	}
+}
