@@ -30,7 +30,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := testkit.NewDB(t)
 	e := &env{t: t, db: db, pool: db.Pool(t, "workpulse_report"), cfg: DefaultConfig(),
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)), ctx: context.Background()}
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), ctx: context.Background(), clock: time.Now().UTC()}
 	e.jobs = NewJobs(e.pool, e.cfg, e.log)
 	e.jobs.Now = func() time.Time { return e.clock }
 	return e
