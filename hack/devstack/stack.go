@@ -34,9 +34,16 @@ type Config struct {
 	Database  string
 	RedisURL  string
 	KafkaAddr string
-	RepoRoot  string
-	BinDir    string
-	LogLevel  string
+	// KafkaExternal uses a broker already listening on KafkaAddr.
+	KafkaExternal bool
+	// PortOffset shifts every service's port, so a second stack can run
+	// beside make dev (the system tests do).
+	PortOffset int
+	// StateDir receives <service>.pid files, for tests that kill services.
+	StateDir string
+	RepoRoot string
+	BinDir   string
+	LogLevel string
 	// Only limits the services started (all by default).
 	Only []string
 	// Extra environment for every service (KEY=VALUE).
@@ -54,6 +61,10 @@ func loadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		KafkaAddr: env.String("DEV_KAFKA_ADDR", "127.0.0.1:9092"),
 		RepoRoot:  env.String("DEV_REPO_ROOT", root),
 		LogLevel:  env.String("LOG_LEVEL", "info"),
+
+		KafkaExternal: env.Bool("DEV_KAFKA_EXTERNAL", false),
+		PortOffset:    env.Int("DEV_PORT_OFFSET", 0, -3000, 60000),
+		StateDir:      env.String("DEV_STATE_DIR", ""),
 	}
 	c.BinDir = env.String("DEV_BIN_DIR", filepath.Join(c.RepoRoot, "bin"))
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
@@ -81,28 +92,31 @@ func (s *Stack) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	broker, err := kafkax.StartBroker(s.cfg.KafkaAddr, 6)
-	if err != nil {
-		return fmt.Errorf("kafka broker on %s: %w", s.cfg.KafkaAddr, err)
+	if !s.cfg.KafkaExternal {
+		broker, err := kafkax.StartBroker(s.cfg.KafkaAddr, 6)
+		if err != nil {
+			return fmt.Errorf("kafka broker on %s: %w", s.cfg.KafkaAddr, err)
+		}
+		defer broker.Close()
+		s.logf("devstack", "kafka broker (in-process) on %s", s.cfg.KafkaAddr)
 	}
-	defer broker.Close()
-	s.logf("devstack", "kafka broker (in-process) on %s", s.cfg.KafkaAddr)
 
 	services := s.services()
 	if err := s.build(ctx, services); err != nil {
 		return err
 	}
 	backends := map[string]string{}
+	authPort := 3001 + s.cfg.PortOffset
 	common := []string{
 		"DATABASE_URL=" + dbURL, "REDIS_URL=" + s.cfg.RedisURL, "KAFKA_BROKERS=" + s.cfg.KafkaAddr,
-		"JWKS_URL=http://127.0.0.1:3001/api/auth/.well-known/jwks.json", "LOG_LEVEL=" + s.cfg.LogLevel,
+		"JWKS_URL=http://127.0.0.1:" + strconv.Itoa(authPort) + "/api/auth/.well-known/jwks.json", "LOG_LEVEL=" + s.cfg.LogLevel,
 		"REDIS_PREFIX=wpdev",
 	}
 	procCtx, stopProcs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProcs()
 	var procs sync.WaitGroup
 	for _, svc := range services {
-		addr := "127.0.0.1:" + strconv.Itoa(svc.Port)
+		addr := "127.0.0.1:" + strconv.Itoa(svc.Port+s.cfg.PortOffset)
 		backends[svc.Name] = "http://" + addr
 		env := append(append(os.Environ(), common...), "HTTP_ADDR="+addr)
 		env = append(env, s.cfg.Env...)
@@ -234,6 +248,7 @@ func (s *Stack) supervise(ctx context.Context, name string, env []string) {
 			s.logf("devstack", "%s: start: %v", name, err)
 			return
 		}
+		s.writePID(name, cmd.Process.Pid)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -253,6 +268,15 @@ func (s *Stack) supervise(ctx context.Context, name string, env []string) {
 			}
 			return
 		}
+	}
+}
+
+func (s *Stack) writePID(name string, pid int) {
+	if s.cfg.StateDir == "" {
+		return
+	}
+	if err := os.WriteFile(filepath.Join(s.cfg.StateDir, name+".pid"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		s.logf("devstack", "writing %s's pid: %v", name, err)
 	}
 }
 
