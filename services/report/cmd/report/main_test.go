@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+func TestJobCommandLines(t *testing.T) {
+	t.Parallel()
+	org := uuid.NewString()
+	tests := []struct {
+		name    string
+		args    []string
+		usage   bool
+		orgs    int
+		hasDate bool
+	}{
+		{"daily-summary for one tenant and date.", []string{"daily-summary", "--org", org, "--date", "2026-05-04"}, false, 1, true},
+		{"daily-summary for every tenant catches up.", []string{"daily-summary", "--all"}, false, 0, false},
+		{"daily-summary needs --org or --all.", []string{"daily-summary"}, true, 0, false},
+		{"daily-summary refuses both --org and --all.", []string{"daily-summary", "--all", "--org", org}, true, 0, false},
+		{"daily-summary refuses a malformed date.", []string{"daily-summary", "--all", "--date", "04/05/2026"}, true, 0, false},
+		{"daily-summary refuses an organization that is not a UUID.", []string{"daily-summary", "--org", "acme"}, true, 0, false},
+		{"idle-detection runs every tenant by default.", []string{"idle-detection"}, false, 0, false},
+		{"overtime-check takes --org.", []string{"overtime-check", "--org", org}, false, 1, false},
+		{"overtime-check has no --date.", []string{"overtime-check", "--date", "2026-05-04"}, true, 0, false},
+		{"Stray arguments are refused.", []string{"idle-detection", "now"}, true, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := parseJob(tt.args[0], tt.args[1:])
+			var u usageError
+			if got := errors.As(err, &u); got != tt.usage {
+				t.Fatalf("usage error = %v (%v), want %v", got, err, tt.usage)
+			}
+			if !tt.usage && (len(j.orgs) != tt.orgs || (j.date != nil) != tt.hasDate) {
+				t.Errorf("parsed %+v", j)
+			}
+		})
+	}
+	if err := run(context.Background(), []string{"reticulate"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil); !errors.As(err, new(usageError)) {
+		t.Errorf("unknown command: %v, want a usage error", err)
+	}
+}
+
+func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
+	t.Parallel()
+	db := testkit.NewDB(t)
+	ctx := context.Background()
+	org, user := uuid.NewString(), uuid.NewString()
+	now := time.Now().UTC()
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := db.Owner.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("INSERT INTO reporting.users (user_id, organization_id, email, name, role) VALUES ($1, $2, 'a@example.com', 'Ada', 'employee')", user, org)
+	exec("SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", now)
+	sess := uuid.NewString()
+	last := now.Add(-30 * time.Minute)
+	exec(`INSERT INTO tracking.work_sessions (id, organization_id, user_id, start_time, status, last_activity_at)
+		VALUES ($1, $2, $3, $4, 'active', $5)`, sess, org, user, now.Add(-2*time.Hour), last)
+	exec(`INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds, url)
+		VALUES ($1, $2, $3, $4, $5, 'active', 60, 'https://github.com/x')`, uuid.NewString(), org, sess, user, last)
+
+	lookup := func(k string) (string, bool) {
+		v, ok := map[string]string{"DATABASE_URL": db.URL, "DATABASE_ROLE": "workpulse_report"}[k]
+		return v, ok
+	}
+	today := func() string {
+		var d time.Time
+		if err := db.Owner.QueryRow(ctx, "SELECT (now() AT TIME ZONE 'UTC')::date").Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d.Format(time.DateOnly)
+	}()
+
+	// Two idle detections at once still raise one alert.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = run(ctx, []string{"idle-detection"}, lookup, &bytes.Buffer{}, nil)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	var alerts int
+	if err := db.Owner.QueryRow(ctx, "SELECT count(*) FROM reporting.alerts WHERE session_id = $1", sess).Scan(&alerts); err != nil {
+		t.Fatal(err)
+	}
+	if alerts != 1 {
+		t.Errorf("%d idle alerts after two concurrent runs, want 1", alerts)
+	}
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"daily-summary", "--all", "--date", today}, lookup, &out, nil); err != nil {
+		t.Fatalf("daily-summary: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), `"msg":"job succeeded"`) {
+		t.Errorf("no success line in the log:\n%s", out.String())
+	}
+	var active int64
+	err := db.Owner.QueryRow(ctx, "SELECT active_seconds FROM reporting.daily_summaries WHERE user_id = $1 AND date = $2", user, today).Scan(&active)
+	if errors.Is(err, pgx.ErrNoRows) || active != 60 {
+		t.Errorf("summary active seconds %d (%v), want 60", active, err)
+	}
+	if err := run(ctx, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil); err != nil {
+		t.Errorf("overtime-check: %v", err)
+	}
+
+	out.Reset()
+	down := func(k string) (string, bool) {
+		if k == "DATABASE_URL" {
+			return "postgres://postgres@127.0.0.1:1/none?sslmode=disable", true
+		}
+		return "", false
+	}
+	if err := run(ctx, []string{"daily-summary", "--all"}, down, &out, nil); err == nil {
+		t.Error("a job without a database succeeded")
+	}
+	if !strings.Contains(out.String(), `"msg":"job failed"`) {
+		t.Errorf("no failure line in the log:\n%s", out.String())
+	}
+}
