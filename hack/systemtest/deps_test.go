@@ -1,0 +1,244 @@
+package systemtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+)
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Postgres is a throwaway server the test can stop and start.
+type Postgres struct {
+	bin, dir string
+	Port     int
+	runAs    []string
+}
+
+func pgBinDir() string {
+	for _, pattern := range []string{"/usr/lib/postgresql/*/bin", "/usr/local/bin", "/usr/bin"} {
+		matches, _ := filepath.Glob(pattern)
+		for i := len(matches) - 1; i >= 0; i-- {
+			if _, err := os.Stat(filepath.Join(matches[i], "pg_ctl")); err == nil {
+				return matches[i]
+			}
+		}
+	}
+	return ""
+}
+
+func startPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	bin := pgBinDir()
+	if bin == "" {
+		t.Fatal("initdb/pg_ctl are not installed")
+	}
+	dir, err := os.MkdirTemp("", "wp-systest-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Postgres{bin: bin, dir: dir, Port: freePort(t)}
+	if os.Geteuid() == 0 {
+		// initdb refuses to run as root.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatal("running as root needs a postgres user for initdb")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		p.runAs = []string{"runuser", "-u", "postgres", "--"}
+	}
+	t.Cleanup(func() { p.run("stop", "-m", "immediate"); os.RemoveAll(dir) })
+	if out, err := p.cmd(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (p *Postgres) cmd(name string, args ...string) *exec.Cmd {
+	all := append(append([]string{}, p.runAs...), append([]string{name}, args...)...)
+	return exec.Command(all[0], all[1:]...)
+}
+
+func (p *Postgres) run(args ...string) error {
+	base := []string{"-D", filepath.Join(p.dir, "data"), "-w"}
+	out, err := p.cmd(filepath.Join(p.bin, "pg_ctl"), append(base, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl %v: %v: %s", args, err, out)
+	}
+	return nil
+}
+
+// Start starts (or restarts after Stop) the server on the same port.
+func (p *Postgres) Start() error {
+	return p.run("-l", filepath.Join(p.dir, "log"), "-o",
+		fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=300 -c fsync=off -c synchronous_commit=off", p.Port, p.dir), "start")
+}
+
+// Stop shuts the server down immediately, as a crash would.
+func (p *Postgres) Stop() error { return p.run("stop", "-m", "immediate") }
+
+// AdminURL connects to the maintenance database.
+func (p *Postgres) AdminURL() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.Port)
+}
+
+// URL connects as the owner to the platform's database.
+func (p *Postgres) URL() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/workpulse?sslmode=disable", p.Port)
+}
+
+// Conn opens an owner connection to the platform's database.
+func (p *Postgres) Conn(t testing.TB) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// Redis is a throwaway redis-server.
+type Redis struct {
+	Port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t testing.TB) *Redis {
+	t.Helper()
+	r := &Redis{Port: freePort(t), dir: t.TempDir()}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Start runs redis-server on the port.
+func (r *Redis) Start() error {
+	r.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(r.Port), "--save", "", "--appendonly", "no", "--dir", r.dir)
+	if err := r.cmd.Start(); err != nil {
+		return err
+	}
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.Port)); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("redis-server did not start")
+}
+
+// Stop kills the server.
+func (r *Redis) Stop() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGKILL)
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// URL of the server.
+func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
+
+// Kafka is an in-process broker whose network the test can cut: the
+// broker keeps its data and offsets, like a real broker that becomes
+// unreachable.
+type Kafka struct {
+	Addr    string
+	cluster *kfake.Cluster
+	gate    *gate
+}
+
+func startKafka(t testing.TB) *Kafka {
+	t.Helper()
+	g := &gate{conns: map[net.Conn]bool{}}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	c, err := kafkax.StartBroker(addr, 6, kfake.ListenFn(func(network, a string) (net.Listener, error) {
+		ln, err := net.Listen(network, a)
+		if err != nil {
+			return nil, err
+		}
+		g.Listener = ln
+		return g, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &Kafka{Addr: addr, cluster: c, gate: g}
+}
+
+// Down drops every connection and refuses new ones.
+func (k *Kafka) Down() { k.gate.setDown(true) }
+
+// Up accepts connections again.
+func (k *Kafka) Up() { k.gate.setDown(false) }
+
+type gate struct {
+	net.Listener
+	mu    sync.Mutex
+	down  bool
+	conns map[net.Conn]bool
+}
+
+func (g *gate) setDown(down bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.down = down
+	if down {
+		for c := range g.conns {
+			c.Close()
+		}
+		g.conns = map[net.Conn]bool{}
+	}
+}
+
+func (g *gate) Accept() (net.Conn, error) {
+	for {
+		c, err := g.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		g.mu.Lock()
+		if g.down {
+			g.mu.Unlock()
+			c.Close()
+			continue
+		}
+		g.conns[c] = true
+		g.mu.Unlock()
+		return c, nil
+	}
+}

@@ -1,0 +1,5 @@
+// Package systemtest proves the whole platform, run as make dev runs it,
+// keeps its promises: exact totals, nothing lost or applied twice under
+// faults, and tenants that cannot see each other. Its tests start their
+// own PostgreSQL, Redis and Kafka broker so that they can break them.
+package systemtest

@@ -1,0 +1,166 @@
+package systemtest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/workpulse/workpulse/api/routes"
+)
+
+// Platform is the whole platform run by devstack, as make dev runs it,
+// on dependencies the test owns.
+type Platform struct {
+	PG     *Postgres
+	Redis  *Redis
+	Kafka  *Kafka
+	URL    string // the front door's /api base
+	state  string
+	offset int
+	cmd    *exec.Cmd
+	logs   *logBuffer
+}
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOWORK").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		t.Fatalf("the system tests run inside the workspace: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// StartPlatform builds and starts everything; extra env goes to every
+// service (thresholds, for example).
+func StartPlatform(t *testing.T, extraEnv ...string) *Platform {
+	t.Helper()
+	root := repoRoot(t)
+	p := &Platform{PG: startPostgres(t), Redis: startRedis(t), Kafka: startKafka(t), state: t.TempDir(), logs: &logBuffer{}}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "devstack"), "./hack/devstack")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building devstack: %v\n%s", err, out)
+	}
+	// Ports far from make dev's, so both can run.
+	p.offset = 20000 + freePort(t)%20000
+	frontDoor := freePort(t)
+	args := []string{}
+	for _, e := range extraEnv {
+		args = append(args, "-env", e)
+	}
+	p.cmd = exec.Command(filepath.Join(bin, "devstack"), args...)
+	p.cmd.Dir = root
+	p.cmd.Env = append(os.Environ(),
+		"WORKPULSE_PG_ADMIN_URL="+p.PG.AdminURL(), "WORKPULSE_REDIS_URL="+p.Redis.URL(),
+		"DEV_KAFKA_ADDR="+p.Kafka.Addr, "DEV_KAFKA_EXTERNAL=true", "DEV_PORT_OFFSET="+strconv.Itoa(p.offset),
+		"DEV_LISTEN=127.0.0.1:"+strconv.Itoa(frontDoor), "DEV_STATE_DIR="+p.state, "DEV_BIN_DIR="+bin, "LOG_LEVEL=warn")
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		}
+		if t.Failed() {
+			t.Logf("platform log (last lines):\n%s", p.logs.tail(200))
+		}
+	})
+	p.URL = fmt.Sprintf("http://127.0.0.1:%d/api", frontDoor)
+	p.WaitHealthy(t, 3*time.Minute)
+	return p
+}
+
+// WaitHealthy waits until /api/health answers 200.
+func (p *Platform) WaitHealthy(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.URL + "/health")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+			last = string(b)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the platform is not healthy after %s: %s\n%s", timeout, last, p.logs.tail(80))
+}
+
+// ServiceURL is a service's own base URL (for /metrics and /readyz).
+func (p *Platform) ServiceURL(name string) string {
+	for _, s := range routes.Services {
+		if s.Name == name {
+			return fmt.Sprintf("http://127.0.0.1:%d", s.Port+p.offset)
+		}
+	}
+	return ""
+}
+
+// Kill9 kills a service the way a crash does; devstack restarts it.
+func (p *Platform) Kill9(t testing.TB, name string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(p.state, name+".pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %s (%d): %v", name, pid, err)
+	}
+}
+
+// logBuffer keeps the platform's output for failure reports.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+	part  string
+}
+
+func (l *logBuffer) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sc := bufio.NewScanner(strings.NewReader(l.part + string(b)))
+	l.part = ""
+	for sc.Scan() {
+		l.lines = append(l.lines, sc.Text())
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' && len(l.lines) > 0 {
+		l.part = l.lines[len(l.lines)-1]
+		l.lines = l.lines[:len(l.lines)-1]
+	}
+	if len(l.lines) > 5000 {
+		l.lines = l.lines[len(l.lines)-5000:]
+	}
+	return len(b), nil
+}
+
+func (l *logBuffer) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	from := max(0, len(l.lines)-n)
+	return strings.Join(l.lines[from:], "\n")
+}
