@@ -1,0 +1,56 @@
+package events
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestDecodeAcceptsWhatNewProducesAndRefusesIncompleteEnvelopes(t *testing.T) {
+	e, err := New("test", TypeUserCreated, "org-1", "", UserCreated{UserID: "u", OrganizationID: "org-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Key != "org-1" {
+		t.Fatalf("an event without a key is keyed by %q; want its organization", e.Key)
+	}
+	cases := []struct {
+		name    string
+		body    string
+		wantErr bool
+	}{
+		{"A complete envelope decodes.", `{"id":"1","type":"user.created","organization_id":"o","data":{}}`, false},
+		{"An envelope without an id is malformed.", `{"type":"user.created","organization_id":"o","data":{}}`, true},
+		{"An envelope without data is malformed.", `{"id":"1","type":"user.created","organization_id":"o"}`, true},
+		{"Bytes that are not JSON are malformed.", `\x00garbage`, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Decode([]byte(c.body))
+			if (err != nil) != c.wantErr || (err != nil && !errors.Is(err, ErrMalformed)) {
+				t.Fatalf("err = %v; want error: %v (as ErrMalformed)", err, c.wantErr)
+			}
+		})
+	}
+	if _, err := New("test", "no.such.type", "o", "", struct{}{}); err == nil {
+		t.Fatal("an unknown event type was accepted")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"id":"1","type":"activity.recorded","organization_id":"o","data":{"stored":1}}`))
+	f.Add([]byte(`{"id":"1","type":"tenant.updated","organization_id":"o","data":[]}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := Decode(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("a decode failure is not ErrMalformed: %v", err)
+			}
+			return
+		}
+		var anyPayload map[string]any
+		if err := e.Payload(&anyPayload); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("a payload failure is not ErrMalformed: %v", err)
+		}
+	})
+}
