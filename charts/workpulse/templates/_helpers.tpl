@@ -1,0 +1,202 @@
+{{/* The chart name. */}}
+{{- define "workpulse.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The prefix of every resource name. */}}
+{{- define "workpulse.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of every object. */}}
+{{- define "workpulse.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "workpulse.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: workpulse
+{{- end }}
+
+{{/* Selector labels of one component: (dict "root" $ "component" "auth"). */}}
+{{- define "workpulse.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "workpulse.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* All labels of one component. */}}
+{{- define "workpulse.componentLabels" -}}
+{{ include "workpulse.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* The image of a component: (dict "root" $ "component" "auth" "image" .image). It must match
+what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. */}}
+{{- define "workpulse.image" -}}
+{{- $img := .image | default dict }}
+{{- $repo := $img.repository | default (printf "workpulse/%s" .component) }}
+{{- $tag := $img.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- printf "%s:%s" $repo $tag }}
+{{- end }}
+
+{{/* Base URL of auth inside the cluster. */}}
+{{- define "workpulse.authURL" -}}
+{{- .Values.authInternalURL | default (printf "http://%s-auth:%d" (include "workpulse.fullname" .) (int .Values.services.auth.port)) | trimSuffix "/" }}
+{{- end }}
+
+{{/* Name of the Secret holding the operator token. */}}
+{{- define "workpulse.operatorTokenSecret" -}}
+{{- .Values.operator.tokenSecret | default (printf "%s-operator-token" (include "workpulse.fullname" .)) }}
+{{- end }}
+
+{{/* The DATABASE_URL env var. */}}
+{{- define "workpulse.env.database" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "database.existingSecret is required" .Values.database.existingSecret }}
+      key: {{ .Values.database.urlKey }}
+{{- end }}
+
+{{/* Env vars every service reads (platform/config.LoadCommon): (dict "root" $ "name" "auth" "svc" .Values.services.auth). */}}
+{{- define "workpulse.env.common" -}}
+{{- $v := .root.Values }}
+- name: HTTP_ADDR
+  value: {{ printf ":%d" (int .svc.port) | quote }}
+- name: LOG_LEVEL
+  value: {{ $v.common.logLevel | quote }}
+{{ include "workpulse.env.database" .root }}
+- name: DATABASE_MAX_CONNS
+  value: {{ $v.database.maxConns | quote }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "redis.existingSecret is required" $v.redis.existingSecret }}
+      key: {{ $v.redis.urlKey }}
+- name: REDIS_PREFIX
+  value: {{ $v.redis.prefix | quote }}
+- name: KAFKA_BROKERS
+{{- if $v.kafka.existingSecret }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.kafka.existingSecret }}
+      key: {{ $v.kafka.brokersKey }}
+{{- else }}
+  value: {{ required "kafka.brokers or kafka.existingSecret is required" $v.kafka.brokers | quote }}
+{{- end }}
+- name: KAFKA_TOPIC_PARTITIONS
+  value: {{ $v.kafka.topicPartitions | quote }}
+- name: JWKS_URL
+  value: {{ printf "%s/api/auth/.well-known/jwks.json" (include "workpulse.authURL" .root) | quote }}
+- name: JWT_ISSUER
+  value: {{ $v.common.jwtIssuer | quote }}
+- name: MAX_BODY_BYTES
+  value: {{ $v.common.maxBodyBytes | int64 | quote }}
+- name: SHUTDOWN_TIMEOUT
+  value: {{ printf "%ds" (int $v.common.shutdownTimeoutSeconds) | quote }}
+- name: HTTP_WRITE_TIMEOUT
+  value: {{ $v.common.httpWriteTimeout | quote }}
+{{- include "workpulse.env.ca" .root }}
+{{- end }}
+
+{{/* SSL_CERT_FILE when an extra CA is mounted. */}}
+{{- define "workpulse.env.ca" -}}
+{{- if .Values.extraCA.existingSecret }}
+- name: SSL_CERT_FILE
+  value: /etc/workpulse/ca/{{ .Values.extraCA.key }}
+{{- end }}
+{{- end }}
+
+{{/* Extra env from a name: value map, sorted. */}}
+{{- define "workpulse.env.extra" -}}
+{{- range $k, $val := . }}
+- name: {{ $k }}
+  value: {{ $val | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes of a pod that talks to the dependencies: a writable /tmp, TLS files, extra CA. */}}
+{{- define "workpulse.volumes" -}}
+- name: tmp
+  emptyDir: {sizeLimit: 64Mi}
+{{- if .Values.database.tls.existingSecret }}
+- name: postgres-tls
+  secret:
+    secretName: {{ .Values.database.tls.existingSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- if .Values.extraCA.existingSecret }}
+- name: extra-ca
+  secret:
+    secretName: {{ .Values.extraCA.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "workpulse.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.database.tls.existingSecret }}
+- name: postgres-tls
+  mountPath: /etc/workpulse/tls/postgres
+  readOnly: true
+{{- end }}
+{{- if .Values.extraCA.existingSecret }}
+- name: extra-ca
+  mountPath: /etc/workpulse/ca
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* Pod-level settings shared by every pod: (dict "root" $ "component" "auth"). */}}
+{{- define "workpulse.podSpecCommon" -}}
+{{- $v := .root.Values }}
+{{- with $v.image.pullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+securityContext:
+  {{- toYaml $v.podSecurityContext | nindent 2 }}
+{{- with $v.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $v.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $v.affinity }}
+affinity:
+  {{- toYaml $v.affinity | nindent 2 }}
+{{- else }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "workpulse.selectorLabels" . | nindent 14 }}
+{{- end }}
+{{- end }}
+
+{{/* Whether to render the Prometheus Operator objects. */}}
+{{- define "workpulse.monitoring" -}}
+{{- $mode := .Values.monitoring.mode }}
+{{- if or (eq $mode "always") (and (eq $mode "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) }}true{{ end }}
+{{- end }}
