@@ -38,7 +38,9 @@ CREATE TABLE reporting.daily_summaries (
   idle_seconds       bigint NOT NULL CHECK (idle_seconds >= 0),
   productivity_score numeric(5,2) NOT NULL CHECK (productivity_score BETWEEN 0 AND 100),
   sessions_count     integer NOT NULL CHECK (sessions_count >= 0),
-  app_usage          jsonb NOT NULL DEFAULT '[]',
+  -- json, not jsonb: reports send it out as stored, and json is text
+  -- that needs no conversion on the way out.
+  app_usage          json NOT NULL DEFAULT '[]',
   computed_at        timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT daily_summaries_org_user_date_key UNIQUE (organization_id, user_id, date)
 );

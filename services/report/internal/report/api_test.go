@@ -424,3 +424,24 @@ func TestTriggeredJobsRunAndReportTheirState(t *testing.T) {
 		t.Errorf("triggered summary: %+v %v", s, ok)
 	}
 }
+
+func TestSummaryJSONMatchesTheStandardEncoder(t *testing.T) {
+	t.Parallel()
+	names := []*string{nil, ptr("Ada"), ptr(`Quote " and \ backslash`), ptr("tab\tnew\nline\x01"), ptr("Zoë <b>&</b> 日本")}
+	for _, name := range names {
+		s := Summary{ID: uuid.NewString(), OrganizationID: uuid.NewString(), UserID: uuid.NewString(), UserName: name, Date: "2026-05-04",
+			TotalWorkSeconds: 3600, ActiveSeconds: 3000, IdleSeconds: 600, ProductivityScore: 83.33, SessionsCount: 2,
+			AppUsage: json.RawMessage(`[{"app": "github.com", "total_seconds": 3600, "active_seconds": 3000, "idle_seconds": 600}]`)}
+		want, _ := json.Marshal(s)
+		var a, b any
+		if err := json.Unmarshal(s.appendJSON(nil), &a); err != nil {
+			t.Fatalf("invalid JSON for name %v: %v", name, err)
+		}
+		_ = json.Unmarshal(want, &b)
+		if ja, jb := mustJSON(a), mustJSON(b); ja != jb {
+			t.Errorf("appendJSON gives %s, json.Marshal %s", ja, jb)
+		}
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -49,7 +49,7 @@ INSERT INTO reporting.daily_summaries AS d (organization_id, user_id, date, tota
   idle_seconds, productivity_score, sessions_count, app_usage, computed_at)
 SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl,
        CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.act * 100.0 / (u.act + u.idl), 2) END,
-       u.sessions, coalesce(j.usage, '[]'), now()
+       u.sessions, coalesce(j.usage, '[]')::json, now()
 FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
 ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
   total_work_seconds = EXCLUDED.total_work_seconds, active_seconds = EXCLUDED.active_seconds,
