@@ -66,6 +66,13 @@ func (in activityInput) check(now time.Time, leeway time.Duration, bulk bool) (a
 	if in.URL != nil {
 		v.Length("url", *in.URL, 0, maxURLLen, false)
 	}
+	// PostgreSQL text cannot hold NUL; refuse it here rather than fail the
+	// whole request in the database.
+	for field, s := range map[string]*string{"client_activity_id": in.ClientActivityID, "url": in.URL} {
+		if s != nil && strings.ContainsRune(*s, 0) {
+			v.Add(field, "must not contain NUL characters", nil)
+		}
+	}
 	if err := v.Err(); err != nil {
 		return activity{}, err.(*apierr.Error)
 	}
