@@ -68,9 +68,12 @@ func (in activityInput) check(now time.Time, leeway time.Duration, bulk bool) (a
 	}
 	// PostgreSQL text cannot hold NUL; refuse it here rather than fail the
 	// whole request in the database.
-	for field, s := range map[string]*string{"client_activity_id": in.ClientActivityID, "url": in.URL} {
-		if s != nil && strings.ContainsRune(*s, 0) {
-			v.Add(field, "must not contain NUL characters", nil)
+	for _, f := range []struct {
+		name string
+		s    *string
+	}{{"client_activity_id", in.ClientActivityID}, {"url", in.URL}} {
+		if f.s != nil && strings.ContainsRune(*f.s, 0) {
+			v.Add(f.name, "must not contain NUL characters", nil)
 		}
 	}
 	if err := v.Err(); err != nil {

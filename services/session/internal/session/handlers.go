@@ -36,6 +36,13 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if req.Description != nil {
 		v.Length("description", *req.Description, 0, 2000, false)
 	}
+	// PostgreSQL text cannot hold NUL.
+	if strings.ContainsRune(req.Name, 0) {
+		v.Add("name", "must not contain NUL characters", nil)
+	}
+	if req.Description != nil && strings.ContainsRune(*req.Description, 0) {
+		v.Add("description", "must not contain NUL characters", nil)
+	}
 	if err := v.Err(); err != nil {
 		return err
 	}

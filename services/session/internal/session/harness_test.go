@@ -1,0 +1,109 @@
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+// harness runs the session API over HTTP against a database of its own.
+type harness struct {
+	t    *testing.T
+	db   *testkit.DB
+	pool *pgxpool.Pool
+	iss  *testkit.Issuer
+	srv  *httptest.Server
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	db := testkit.NewDB(t)
+	pool := db.Pool(t, "workpulse_session")
+	iss := testkit.NewIssuer(t)
+	srv := httptest.NewServer(httpx.Stack(NewServer(pool, iss.Verifier, metrics.NewHTTP(metrics.NewRegistry(), "session")), 1<<20))
+	t.Cleanup(srv.Close)
+	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv}
+}
+
+type member struct {
+	authn.Principal
+	Token string
+}
+
+func (h *harness) member(org, role string) member {
+	p := testkit.Member(org, role)
+	return member{Principal: p, Token: h.iss.Token(h.t, p)}
+}
+
+// do sends a request (body nil, []byte, or JSON-encoded) and decodes a
+// response into out when out is not nil.
+func (h *harness) do(method, token, path string, body, out any) (int, []byte) {
+	h.t.Helper()
+	status, raw, err := h.try(method, token, path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			h.t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+	return status, raw
+}
+
+func (h *harness) try(method, token, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, h.srv.URL+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
+
+func errorCode(t *testing.T, raw []byte) string {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code == "" {
+		t.Fatalf("not an error envelope: %s", raw)
+	}
+	return e.Error.Code
+}
+
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func testLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
