@@ -30,9 +30,11 @@ func NewPresence(rdb *redis.Client, prefix string, ttl time.Duration) *Presence 
 	return &Presence{rdb: rdb, prefix: prefix, ttl: ttl}
 }
 
-func (p *Presence) connsKey(org, user string) string { return p.prefix + ":rt:{" + org + "}:conns:" + user }
-func (p *Presence) onlineKey(org string) string       { return p.prefix + ":rt:{" + org + "}:online" }
-func (p *Presence) namesKey(org string) string        { return p.prefix + ":rt:{" + org + "}:names" }
+func (p *Presence) connsKey(org, user string) string {
+	return p.prefix + ":rt:{" + org + "}:conns:" + user
+}
+func (p *Presence) onlineKey(org string) string { return p.prefix + ":rt:{" + org + "}:online" }
+func (p *Presence) namesKey(org string) string  { return p.prefix + ":rt:{" + org + "}:names" }
 
 // Channel carries presence changes to every replica.
 func (p *Presence) Channel() string { return p.prefix + ":rt:presence" }

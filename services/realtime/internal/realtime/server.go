@@ -122,6 +122,9 @@ func (s *Server) Ready(context.Context) error {
 // The subscription reconnects by itself when Redis comes back.
 func (s *Server) runPresenceFeed(ctx context.Context) error {
 	ps := s.rdb.Subscribe(ctx)
+	// Receive does not watch ctx; closing the subscription ends it.
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
+	defer stop()
 	defer ps.Close()
 	for {
 		if err := ps.Subscribe(ctx, s.presence.Channel()); err == nil {

@@ -1,0 +1,371 @@
+package realtime
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+// env is one test's dependencies, shared by the replicas it starts.
+type env struct {
+	db      *testkit.DB
+	rdb     *redis.Client
+	prefix  string
+	brokers []string
+	writer  *kafka.Writer
+	keys    *testKeys
+}
+
+// testKeys signs tokens at any time, so that tests can make expired ones.
+type testKeys struct {
+	signer   authn.Signer
+	verifier *authn.Verifier
+}
+
+type staticKey struct {
+	kid string
+	pub ed25519.PublicKey
+}
+
+func (k staticKey) PublicKey(_ context.Context, kid string) (ed25519.PublicKey, error) {
+	if kid != k.kid {
+		return nil, authn.ErrUnknownKey
+	}
+	return k.pub, nil
+}
+
+func newTestKeys(t testing.TB) *testKeys {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := uuid.NewString()
+	return &testKeys{
+		signer:   authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour},
+		verifier: authn.NewVerifier(staticKey{kid: kid, pub: pub}, "workpulse"),
+	}
+}
+
+func (k *testKeys) tokenAt(t testing.TB, p authn.Principal, issued time.Time) string {
+	t.Helper()
+	tok, err := k.signer.Sign(p, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (k *testKeys) token(t testing.TB, p authn.Principal) string { return k.tokenAt(t, p, time.Now()) }
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	rdb, prefix := testkit.Redis(t)
+	e := &env{db: testkit.NewDB(t), rdb: rdb, prefix: prefix, brokers: testkit.Kafka(t), keys: newTestKeys(t)}
+	e.writer = kafkax.NewWriter(e.brokers)
+	t.Cleanup(func() { _ = e.writer.Close() })
+	return e
+}
+
+// testConfig is the production configuration with the timings shortened.
+func (e *env) testConfig(t testing.TB, overrides map[string]string) Config {
+	t.Helper()
+	vars := map[string]string{
+		"WS_PING_INTERVAL": "500ms", "WS_PONG_TIMEOUT": "3s", "WS_CLOSE_GRACE": "500ms",
+		"PRESENCE_TTL": "3s", "PRESENCE_HEARTBEAT": "500ms", "WS_SEND_QUEUE": "64",
+		"KAFKA_CONSUMER_GROUP_PREFIX": "realtime-test",
+	}
+	for k, v := range overrides {
+		vars[k] = v
+	}
+	envv := config.FromMap(vars)
+	cfg := LoadConfig(envv, config.Common{RedisPrefix: e.prefix})
+	if err := envv.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// replica is one running realtime process, minus app.Run's plumbing.
+type replica struct {
+	srv      *Server
+	http     *httptest.Server
+	reg      *prometheus.Registry
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+func (e *env) start(t *testing.T, overrides map[string]string) *replica {
+	t.Helper()
+	cfg := e.testConfig(t, overrides)
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv := NewServer(cfg, Deps{
+		DB: e.db.Pool(t, "workpulse_realtime"), Redis: e.rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
+		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime"),
+		Log: log, Service: "realtime",
+	})
+	r := &replica{srv: srv, reg: reg, http: httptest.NewServer(srv)}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	for _, w := range srv.Workers() {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); _ = w(ctx) }()
+	}
+	t.Cleanup(r.stop)
+	waitFor(t, 10*time.Second, "presence feed subscribed", func() bool { return srv.Ready(ctx) == nil })
+	return r
+}
+
+// stop shuts the replica down as app.Run does: HTTP first, then workers.
+func (r *replica) stop() {
+	r.stopOnce.Do(func() {
+		r.http.Close()
+		r.cancel()
+		r.wg.Wait()
+	})
+}
+
+func (r *replica) wsURL(query string) string {
+	u := "ws" + strings.TrimPrefix(r.http.URL, "http") + "/api/ws"
+	if query != "" {
+		u += "?" + query
+	}
+	return u
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// message is a received WebSocket message.
+type message struct {
+	Event     string          `json:"event"`
+	Data      json.RawMessage `json:"data"`
+	Timestamp time.Time       `json:"timestamp"`
+}
+
+func (m message) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(m.Data, v); err != nil {
+		t.Fatalf("decode %s data %s: %v", m.Event, m.Data, err)
+	}
+}
+
+// wsClient reads on its own goroutine into a channel.
+type wsClient struct {
+	t    testing.TB
+	conn *websocket.Conn
+	msgs chan message
+	// err is the error that ended reading, once msgs is closed.
+	err error
+}
+
+func dialRaw(t testing.TB, url string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	c, resp, err := d.Dial(url, header)
+	if c != nil {
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	return c, resp, err
+}
+
+func (e *env) dial(t testing.TB, r *replica, p authn.Principal) *wsClient {
+	t.Helper()
+	c, _, err := dialRaw(t, r.wsURL("token="+e.keys.token(t, p)), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	return readInBackground(t, c)
+}
+
+func readInBackground(t testing.TB, c *websocket.Conn) *wsClient {
+	w := &wsClient{t: t, conn: c, msgs: make(chan message, 1024)}
+	go func() {
+		defer close(w.msgs)
+		for {
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				w.err = err
+				return
+			}
+			var m message
+			if err := json.Unmarshal(b, &m); err != nil {
+				w.err = err
+				return
+			}
+			w.msgs <- m
+		}
+	}()
+	return w
+}
+
+// expect returns the next message named event, skipping others.
+func (w *wsClient) expect(event string, d time.Duration) message {
+	w.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case m, ok := <-w.msgs:
+			if !ok {
+				w.t.Fatalf("connection ended waiting for %s: %v", event, w.err)
+			}
+			if m.Event == event {
+				return m
+			}
+		case <-timeout:
+			w.t.Fatalf("no %s within %s", event, d)
+		}
+	}
+}
+
+// collect returns every message received within d.
+func (w *wsClient) collect(d time.Duration) []message {
+	var out []message
+	timeout := time.After(d)
+	for {
+		select {
+		case m, ok := <-w.msgs:
+			if !ok {
+				return out
+			}
+			out = append(out, m)
+		case <-timeout:
+			return out
+		}
+	}
+}
+
+// drain discards the messages received so far.
+func (w *wsClient) drain() {
+	for {
+		select {
+		case _, ok := <-w.msgs:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// closed waits for the connection to end and returns its close error.
+func (w *wsClient) closed(d time.Duration) error {
+	w.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case _, ok := <-w.msgs:
+			if !ok {
+				return w.err
+			}
+		case <-timeout:
+			w.t.Fatalf("connection still open after %s", d)
+		}
+	}
+}
+
+func (e *env) publish(t testing.TB, typ, org, key string, data any) events.Envelope {
+	t.Helper()
+	env, err := events.New("test", typ, org, key, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, _ := events.TopicFor(typ)
+	b, _ := json.Marshal(env)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.writer.WriteMessages(ctx, kafka.Message{Topic: topic, Key: []byte(env.Key), Value: b}); err != nil {
+		t.Fatalf("publish %s: %v", typ, err)
+	}
+	return env
+}
+
+func session(p authn.Principal) events.Session {
+	now := time.Now().UTC()
+	return events.Session{SessionID: uuid.NewString(), OrganizationID: p.OrganizationID, UserID: p.UserID,
+		Status: "active", StartTime: now, LastActivityAt: &now, Version: 1}
+}
+
+func (e *env) publishActivity(t testing.TB, p authn.Principal, active int64) events.Envelope {
+	s := session(p)
+	s.TotalActiveSeconds = active
+	return e.publish(t, events.TypeActivityRecorded, p.OrganizationID, s.SessionID,
+		events.ActivityRecorded{Session: s, Stored: 1, ActiveSeconds: active})
+}
+
+func (e *env) publishAlert(t testing.TB, p authn.Principal, typ, msg string) events.Envelope {
+	return e.publish(t, events.TypeAlertRaised, p.OrganizationID, p.UserID, events.Alert{AlertID: uuid.NewString(),
+		OrganizationID: p.OrganizationID, UserID: p.UserID, AlertType: typ, Message: msg, CreatedAt: time.Now().UTC()})
+}
+
+// waitConsuming blocks until r's consumer has joined its group and reads
+// from the end of the topics: events published before then are, by
+// design, never delivered.
+func (e *env) waitConsuming(t testing.TB, r *replica) {
+	t.Helper()
+	admin := testkit.Member("", authn.RoleAdmin)
+	c := e.dial(t, r, admin)
+	c.expect(EventSessionState, 5*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		e.publishActivity(t, admin, 1)
+		for _, m := range c.collect(300 * time.Millisecond) {
+			if m.Event == EventSessionUpdate {
+				_ = c.conn.Close()
+				return
+			}
+		}
+	}
+	t.Fatal("replica's consumer never caught up")
+}
+
+func closeCode(err error) int {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return -1
+}

@@ -1,0 +1,263 @@
+package realtime
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+func (e *env) presence(t testing.TB, r *replica, p authn.Principal) []OnlineUser {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, r.http.URL+"/api/presence", nil)
+	req.Header.Set("Authorization", "Bearer "+e.keys.token(t, p))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/presence: %d", resp.StatusCode)
+	}
+	var out []OnlineUser
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func ids(us []OnlineUser) []string {
+	out := make([]string, 0, len(us))
+	for _, u := range us {
+		out = append(out, u.UserID)
+	}
+	return out
+}
+
+func TestTwoReplicasBothDeliver(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r1, r2 := e.start(t, nil), e.start(t, nil)
+	e.waitConsuming(t, r1)
+	e.waitConsuming(t, r2)
+	admin := testkit.Member("", authn.RoleAdmin)
+	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	e.publish(t, events.TypeUserCreated, erin.OrganizationID, erin.UserID, events.UserCreated{UserID: erin.UserID,
+		OrganizationID: erin.OrganizationID, Email: erin.Email, Name: "Erin Example", Role: erin.Role})
+	waitFor(t, 10*time.Second, "user directory updated", func() bool {
+		name, _ := r1.srv.presence.Name(t.Context(), erin.OrganizationID, erin.UserID)
+		return name == "Erin Example"
+	})
+
+	on1, on2 := e.dial(t, r1, admin), e.dial(t, r2, admin)
+	on1.expect(EventSessionState, 5*time.Second)
+	on2.expect(EventSessionState, 5*time.Second)
+
+	t.Run("A Kafka event reaches the clients of both replicas.", func(t *testing.T) {
+		e.publishAlert(t, erin, "idle", "idle for 10 minutes")
+		for _, c := range []*wsClient{on1, on2} {
+			var a events.Alert
+			c.expect(EventAlertInactive, 10*time.Second).decode(t, &a)
+			if a.UserID != erin.UserID {
+				t.Fatalf("alert %+v", a)
+			}
+		}
+	})
+	t.Run("A connection to one replica is announced to the clients of both, with the directory's name.", func(t *testing.T) {
+		c := e.dial(t, r2, erin)
+		c.expect(EventSessionState, 5*time.Second)
+		for _, a := range []*wsClient{on1, on2} {
+			var u userPresence
+			a.expect(EventUserOnline, 5*time.Second).decode(t, &u)
+			if u.UserID != erin.UserID || u.Name != "Erin Example" || u.OrganizationID != erin.OrganizationID {
+				t.Fatalf("presence %+v", u)
+			}
+		}
+		_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		for _, a := range []*wsClient{on1, on2} {
+			var u userPresence
+			a.expect(EventUserOffline, 5*time.Second).decode(t, &u)
+			if u.UserID != erin.UserID {
+				t.Fatalf("presence %+v", u)
+			}
+		}
+	})
+}
+
+func TestPresence(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r1, r2 := e.start(t, nil), e.start(t, nil)
+	admin := testkit.Member("", authn.RoleAdmin)
+	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	fred := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	stranger := testkit.Member("", authn.RoleAdmin)
+
+	watch := e.dial(t, r1, admin)
+	watch.expect(EventSessionState, 5*time.Second)
+	c := e.dial(t, r2, erin)
+	c.expect(EventSessionState, 5*time.Second)
+	watch.expect(EventUserOnline, 5*time.Second)
+
+	t.Run("An admin sees the organization's online users on any replica.", func(t *testing.T) {
+		for _, r := range []*replica{r1, r2} {
+			got := ids(e.presence(t, r, admin))
+			if len(got) != 2 || !strings.Contains(strings.Join(got, ","), erin.UserID) {
+				t.Fatalf("presence %v, want admin and erin", got)
+			}
+		}
+	})
+	t.Run("An employee sees only themself.", func(t *testing.T) {
+		got := e.presence(t, r1, erin)
+		if len(got) != 1 || got[0].UserID != erin.UserID || got[0].Name != erin.Email {
+			t.Fatalf("presence %+v, want erin alone, named by email", got)
+		}
+		if got := e.presence(t, r1, fred); len(got) != 0 {
+			t.Fatalf("an offline employee sees %v", got)
+		}
+	})
+	t.Run("An admin of another organization sees nobody of this one.", func(t *testing.T) {
+		if got := e.presence(t, r1, stranger); len(got) != 0 {
+			t.Fatalf("presence %v", got)
+		}
+	})
+	t.Run("A replica restart loses no presence and announces no one offline.", func(t *testing.T) {
+		r2.stop()
+		if code := closeCode(c.closed(5 * time.Second)); code != websocket.CloseGoingAway {
+			t.Fatalf("close code %d, want 1001", code)
+		}
+		if got := ids(e.presence(t, r1, admin)); len(got) != 2 {
+			t.Fatalf("presence after restart %v, want admin and erin", got)
+		}
+		r3 := e.start(t, nil)
+		c = e.dial(t, r3, erin)
+		c.expect(EventSessionState, 5*time.Second)
+		if got := ids(e.presence(t, r3, admin)); len(got) != 2 {
+			t.Fatalf("presence on the new replica %v, want admin and erin", got)
+		}
+		for _, m := range watch.collect(500 * time.Millisecond) {
+			if m.Event == EventUserOffline || m.Event == EventUserOnline {
+				t.Fatalf("restart announced %s %s", m.Event, m.Data)
+			}
+		}
+		t.Run("The connections of a replica that is gone age out after the TTL.", func(t *testing.T) {
+			r3.stop()
+			waitFor(t, 10*time.Second, "erin's connection to expire", func() bool {
+				return len(e.presence(t, r1, admin)) == 1
+			})
+		})
+	})
+}
+
+func TestSlowClientIsDisconnected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "4"})
+	e.waitConsuming(t, r)
+	admin := testkit.Member("", authn.RoleAdmin)
+	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+
+	// The slow client never reads, and its tiny receive buffer fills at once.
+	d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		return nd.Dial(network, addr)
+	}}
+	slow, _, err := d.Dial(r.wsURL("token="+e.keys.token(t, admin)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fast := e.dial(t, r, admin)
+	fast.expect(EventSessionState, 5*time.Second)
+
+	const n = 300
+	big := strings.Repeat("x", 64<<10)
+	for i := 0; i < n; i++ {
+		e.publishAlert(t, erin, "idle", big)
+	}
+	t.Run("The other client receives every event.", func(t *testing.T) {
+		for i := 0; i < n; i++ {
+			fast.expect(EventAlertInactive, 20*time.Second)
+		}
+	})
+	t.Run("The slow client is disconnected and counted.", func(t *testing.T) {
+		waitFor(t, 10*time.Second, "slow client disconnected", func() bool {
+			return testutil.ToFloat64(r.srv.metrics.SlowClients) == 1
+		})
+		if got := testutil.ToFloat64(r.srv.metrics.Dropped); got < 1 {
+			t.Fatalf("dropped %v", got)
+		}
+		_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			if _, _, err := slow.ReadMessage(); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatal("the slow client's connection is still open")
+				}
+				break
+			}
+		}
+		waitFor(t, 5*time.Second, "one connection left", func() bool {
+			return testutil.ToFloat64(r.srv.metrics.Connections) == 1
+		})
+	})
+}
+
+func TestShutdownAndKeepalive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	t.Run("Shutdown closes every client with a 1001 close frame.", func(t *testing.T) {
+		r := e.start(t, nil)
+		var cs []*wsClient
+		for i := 0; i < 5; i++ {
+			c := e.dial(t, r, testkit.Member("", authn.RoleEmployee))
+			c.expect(EventSessionState, 5*time.Second)
+			cs = append(cs, c)
+		}
+		start := time.Now()
+		r.stop()
+		for _, c := range cs {
+			if code := closeCode(c.closed(5 * time.Second)); code != websocket.CloseGoingAway {
+				t.Fatalf("close code %d, want 1001", code)
+			}
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("shutdown took %s", d)
+		}
+		if got := testutil.ToFloat64(r.srv.metrics.Connections); got != 0 {
+			t.Fatalf("connections gauge %v after shutdown", got)
+		}
+	})
+	t.Run("A client that stops answering pings is dropped after the pong timeout.", func(t *testing.T) {
+		r := e.start(t, map[string]string{"WS_PING_INTERVAL": "200ms", "WS_PONG_TIMEOUT": "1s"})
+		// Not reading means not answering pings.
+		c, _, err := dialRaw(t, r.wsURL("token="+e.keys.token(t, testkit.Member("", authn.RoleEmployee))), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Second, "one connection", func() bool { return testutil.ToFloat64(r.srv.metrics.Connections) == 1 })
+		waitFor(t, 5*time.Second, "the silent client dropped", func() bool { return testutil.ToFloat64(r.srv.metrics.Connections) == 0 })
+		_ = c
+	})
+	t.Run("A client that answers pings stays connected past the pong timeout.", func(t *testing.T) {
+		r := e.start(t, map[string]string{"WS_PING_INTERVAL": "200ms", "WS_PONG_TIMEOUT": "1s"})
+		c := e.dial(t, r, testkit.Member("", authn.RoleEmployee))
+		c.expect(EventSessionState, 5*time.Second)
+		time.Sleep(2500 * time.Millisecond)
+		if err := c.conn.WriteMessage(websocket.TextMessage, []byte(`{"event":"ping"}`)); err != nil {
+			t.Fatal(err)
+		}
+		c.expect(EventPong, 5*time.Second)
+	})
+}
