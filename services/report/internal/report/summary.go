@@ -38,8 +38,9 @@ WITH g AS (
   SELECT user_id, reporting.app_name(url) AS app, sum(act) AS act, sum(idl) AS idl
   FROM g GROUP BY 1, 2
 ), app_json AS (
-  SELECT user_id, jsonb_agg(jsonb_build_object('app', app, 'total_seconds', act + idl,
-           'active_seconds', act, 'idle_seconds', idl) ORDER BY act + idl DESC, app) AS usage
+  -- Compact JSON text: reports send it out as stored.
+  SELECT user_id, '[' || string_agg(format('{"app":%s,"total_seconds":%s,"active_seconds":%s,"idle_seconds":%s}',
+           to_json(app), act + idl, act, idl), ',' ORDER BY act + idl DESC, app) || ']' AS usage
   FROM apps GROUP BY user_id
 ), per_user AS (
   SELECT user_id, count(DISTINCT session_id) AS sessions, sum(act) AS act, sum(idl) AS idl
