@@ -1,0 +1,14 @@
+module github.com/workpulse/workpulse/hack/images
+
+go 1.26.8
+
+require (
+	github.com/google/go-containerregistry v0.22.1
+	golang.org/x/net v0.62.0
+)
+
+require (
+	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/opencontainers/image-spec v1.1.1 // indirect
+)

@@ -1,0 +1,318 @@
+// Command images builds WorkPulse's container images without a container
+// engine: each is one static binary on an empty base, run as a non-root
+// user, written as an image tarball that `ctr images import` (and `docker
+// load`) accept.
+//
+//	go run ./hack/images [-out bin/images] [-version V] [name...]
+//
+// With no names it builds every image whose source exists, so it works
+// while services are still being added. The tag is workpulse/<name>:<V>,
+// V defaulting to the repository's VERSION file, the same value the Helm
+// chart uses for its image tags.
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// image is one image: the Go package of its binary (or a static binary
+// already on the host), who it runs as, and extra names for the binary.
+type image struct {
+	name  string
+	pkg   string // relative to the repository root
+	user  string
+	host  string   // instead of pkg: a static executable on this machine
+	links []string // symlinks to the binary, at /bin/<link>
+}
+
+// nonRoot is the distroless "nonroot" user, which the chart's
+// securityContext (runAsNonRoot) expects.
+const nonRoot = "65532:65532"
+
+var images = []image{
+	{name: "auth", pkg: "services/auth/cmd/auth", user: nonRoot},
+	{name: "session", pkg: "services/session/cmd/session", user: nonRoot},
+	{name: "ingest", pkg: "services/ingest/cmd/ingest", user: nonRoot},
+	{name: "report", pkg: "services/report/cmd/report", user: nonRoot},
+	{name: "realtime", pkg: "services/realtime/cmd/realtime", user: nonRoot},
+	{name: "operator", pkg: "operator/cmd/operator", user: nonRoot},
+	{name: "migrate", pkg: "migrations/cmd/migrate", user: nonRoot},
+	// The local node's own images (hack/cluster): its sandbox image and
+	// its DNS server. 65535 is the user upstream's pause image runs as.
+	{name: "pause", pkg: "hack/images/cmd/pause", user: "65535:65535"},
+	{name: "cluster-dns", pkg: "hack/images/cmd/cluster-dns", user: nonRoot},
+	// The shell and wget of the chart's `helm test` pod (tests.image), from
+	// Debian's busybox-static, since no public image can be pulled here.
+	{name: "busybox", host: "/bin/busybox", user: nonRoot, links: []string{"sh", "wget"}},
+}
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "images:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, log io.Writer) error {
+	fs := flag.NewFlagSet("images", flag.ContinueOnError)
+	root := fs.String("root", "", "repository root (default: the directory holding go.work, found upwards)")
+	out := fs.String("out", "", "output directory (default <root>/bin/images)")
+	version := fs.String("version", "", "image tag (default: <root>/VERSION, else 0.1.0)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *root == "" {
+		r, err := findRoot()
+		if err != nil {
+			return err
+		}
+		*root = r
+	}
+	if *out == "" {
+		*out = filepath.Join(*root, "bin", "images")
+	}
+	if *version == "" {
+		*version = readVersion(*root)
+	}
+	selected, err := selectImages(*root, fs.Args())
+	if err != nil {
+		return err
+	}
+	if len(selected) == 0 {
+		return errors.New("no image sources exist yet")
+	}
+	binDir, err := os.MkdirTemp("", "workpulse-images-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(binDir)
+	if err := buildBinaries(ctx, *root, binDir, selected); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	for _, im := range selected {
+		ref, err := name.NewTag("workpulse/" + im.name + ":" + *version)
+		if err != nil {
+			return err
+		}
+		img, err := buildImage(filepath.Join(binDir, im.name), im)
+		if err != nil {
+			return fmt.Errorf("%s: %w", im.name, err)
+		}
+		path := filepath.Join(*out, im.name+".tar")
+		// Write then rename, so a reader never imports a half-written file.
+		if err := tarball.WriteToFile(path+".tmp", ref, img); err != nil {
+			return fmt.Errorf("%s: %w", im.name, err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			return err
+		}
+		digest, err := img.Digest()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "images: %s workpulse/%s:%s %s\n", path, im.name, *version, digest)
+	}
+	return nil
+}
+
+// findRoot walks up from the working directory to the go.work file.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.work above the working directory; pass -root")
+		}
+		dir = parent
+	}
+}
+
+func readVersion(root string) string {
+	b, err := os.ReadFile(filepath.Join(root, "VERSION"))
+	if v := strings.TrimSpace(string(b)); err == nil && v != "" {
+		return v
+	}
+	return "0.1.0"
+}
+
+// selectImages returns the named images, or every image whose package
+// exists when no names are given. A named image without sources is an error.
+func selectImages(root string, names []string) ([]image, error) {
+	exists := func(im image) bool {
+		if im.host != "" {
+			return isStatic(im.host)
+		}
+		_, err := os.Stat(filepath.Join(root, im.pkg))
+		return err == nil
+	}
+	if len(names) == 0 {
+		var all []image
+		for _, im := range images {
+			if exists(im) {
+				all = append(all, im)
+			}
+		}
+		return all, nil
+	}
+	var picked []image
+	for _, n := range names {
+		found := false
+		for _, im := range images {
+			if im.name == n {
+				if !exists(im) {
+					return nil, fmt.Errorf("%s: %s does not exist (or is not a static executable)", n, im.pkg+im.host)
+				}
+				picked = append(picked, im)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown image %q", n)
+		}
+	}
+	return picked, nil
+}
+
+// buildBinaries builds every selected binary in one go build, so shared
+// packages compile once, as static Linux executables for this architecture.
+func buildBinaries(ctx context.Context, root, dir string, selected []image) error {
+	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", dir + string(os.PathSeparator)}
+	n := len(args)
+	for _, im := range selected {
+		if im.host != "" {
+			if err := copyFile(im.host, filepath.Join(dir, im.name)); err != nil {
+				return err
+			}
+			continue
+		}
+		args = append(args, "./"+im.pkg)
+	}
+	if len(args) == n {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// buildImage puts the binary at /<name> on an empty base. Timestamps are
+// fixed so the same binary always gives the same image digest.
+func buildImage(binary string, im image) (v1.Image, error) {
+	layer, err := binaryLayer(binary, im.name, im.links)
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
+	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cfg.Config.User = im.user
+	cfg.Config.Entrypoint = []string{"/" + im.name}
+	cfg.Config.WorkingDir = "/"
+	cfg.Config.Env = []string{"PATH=/bin"}
+	cfg.Config.Labels = map[string]string{"org.opencontainers.image.title": "workpulse-" + im.name}
+	return mutate.ConfigFile(img, cfg)
+}
+
+func binaryLayer(binary, name string, links []string) (v1.Layer, error) {
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0)
+	// /tmp exists (world-writable, sticky) for anything that insists on a
+	// temporary directory; the chart mounts an emptyDir over it when the
+	// root filesystem is read-only.
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "tmp/", Mode: 0o1777, ModTime: epoch}); err != nil {
+		return nil, err
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: int64(len(data)), ModTime: epoch}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return nil, err
+	}
+	if len(links) > 0 {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755, ModTime: epoch}); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range links {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + l, Linkname: "/" + name, ModTime: epoch}); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	layer := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layer)), nil
+	})
+}
+
+// isStatic reports whether path is an ELF executable without an
+// interpreter, which is all that runs on an empty base image.
+func isStatic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return f.Type == elf.ET_EXEC || f.Type == elf.ET_DYN
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o755)
+}
