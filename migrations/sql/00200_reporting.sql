@@ -161,6 +161,7 @@ GRANT SELECT, INSERT, UPDATE ON reporting.tenant_settings, reporting.users, repo
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.outbox TO workpulse_report;
 GRANT USAGE ON SEQUENCE reporting.outbox_id_seq TO workpulse_report;
 GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO workpulse_report;
+GRANT DELETE ON reporting.jobs TO workpulse_report;
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text) TO workpulse_report;
 
 -- +goose Down

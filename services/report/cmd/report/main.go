@@ -158,6 +158,14 @@ func runJob(ctx context.Context, j jobArgs, common config.Common, cfg report.Con
 			return fmt.Errorf("database: %w", err)
 		}
 		jobs := report.NewJobs(db, cfg, log)
+		if j.name == report.JobIdleDetection {
+			// The most frequent job also forgets old consumed event ids.
+			n, err := jobs.PruneProcessedEvents(ctx)
+			if err != nil {
+				return fmt.Errorf("prune processed events: %w", err)
+			}
+			log.Info("pruned processed events", "deleted", n)
+		}
 		return jobs.ForTenants(ctx, j.name, j.orgs, func(ctx context.Context, org string) error {
 			var res any
 			var err error

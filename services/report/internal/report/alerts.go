@@ -128,9 +128,26 @@ WHERE ws.organization_id = $1 AND ws.status = 'active'
 		}
 		n, err := emitAll(ctx, tx, rows, events.TypeAlertResolved)
 		res.Resolved = n
+		if err != nil {
+			return err
+		}
+		// Triggered jobs are kept for a while for GET /api/jobs/{id}.
+		_, err = tx.Exec(ctx, "DELETE FROM reporting.jobs WHERE organization_id = $1 AND created_at < $2", org, now.Add(-jobRetention))
 		return err
 	})
 	return res, err
+}
+
+const (
+	jobRetention       = 30 * 24 * time.Hour
+	processedRetention = 14 * 24 * time.Hour
+)
+
+// PruneProcessedEvents forgets consumed event ids older than any
+// redelivery could be; it is not tenant data.
+func (j *Jobs) PruneProcessedEvents(ctx context.Context) (int64, error) {
+	tag, err := j.db.Exec(ctx, "DELETE FROM reporting.processed_events WHERE processed_at < $1", j.Now().Add(-processedRetention))
+	return tag.RowsAffected(), err
 }
 
 // CheckOvertime raises at most one overtime alert per user and

@@ -294,3 +294,26 @@ func TestDirectoryEvents(t *testing.T) {
 		t.Error("a redelivered user.created was applied twice")
 	}
 }
+
+func TestIdleDetectionPrunesOldJobsAndConsumedEventIDs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	org := uuid.NewString()
+	e.exec(`INSERT INTO reporting.jobs (id, organization_id, job_type, state, created_at) VALUES
+		($1, $3, 'idle-detection', 'succeeded', now() - interval '31 days'), ($2, $3, 'idle-detection', 'succeeded', now())`,
+		uuid.NewString(), uuid.NewString(), org)
+	e.exec(`INSERT INTO reporting.processed_events (consumer, event_id, processed_at) VALUES
+		('c', $1, now() - interval '15 days'), ('c', $2, now())`, uuid.NewString(), uuid.NewString())
+	if _, err := e.jobs.DetectIdle(context.Background(), org); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.jobs.PruneProcessedEvents(context.Background()); err != nil || n != 1 {
+		t.Errorf("pruned %d processed events (%v), want 1", n, err)
+	}
+	if n := e.count("SELECT count(*) FROM reporting.jobs"); n != 1 {
+		t.Errorf("%d jobs left, want the recent one", n)
+	}
+	if n := e.count("SELECT count(*) FROM reporting.processed_events"); n != 1 {
+		t.Errorf("%d processed events left, want the recent one", n)
+	}
+}
