@@ -6,7 +6,7 @@ MODULES := $(shell awk '/^[[:space:]]*\.\//{sub(/^[[:space:]]*\.\//, ""); print 
 PKGS    := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 BIN     := $(CURDIR)/bin
 
-.PHONY: help dev test lint build bench migrate fuzz clean
+.PHONY: help dev test lint build bench migrate fuzz clean images cluster-up cluster-down e2e
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -37,3 +37,15 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
 
 clean: ## Remove built binaries (keeps the cached Kubernetes binaries).
 	rm -rf $(BIN)/devstack $(BIN)/auth $(BIN)/session $(BIN)/ingest $(BIN)/report $(BIN)/realtime $(BIN)/migrate
+
+images: ## Build every image tarball into bin/images (workpulse/<name>:<VERSION file>), no Docker needed.
+	$(GO) run ./hack/images
+
+cluster-up: ## Start the local single-node Kubernetes cluster (root; state in /tmp/workpulse-cluster).
+	hack/cluster/up.sh
+
+cluster-down: ## Stop the local cluster and remove every trace of it.
+	hack/cluster/down.sh
+
+e2e: ## Chart, operator and services end to end on the local cluster, then cluster down.
+	hack/cluster/e2e.sh

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# make e2e: WorkPulse on the local node (hack/cluster/up.sh), end to end.
+#
+#  1. every image (hack/images) and the node;
+#  2. throwaway PostgreSQL, Redis and a kfake Kafka broker listening on the
+#     node's bridge address ($NODE_IP), reached by pods through selector-less
+#     Services named postgres, redis and kafka (the machine's own servers
+#     listen on 127.0.0.1 only, which pods cannot reach);
+#  3. the node's own smoke test: the migrate image as a Job against the
+#     throwaway PostgreSQL through Service DNS, and the schemas appear;
+#  4. helm install of charts/workpulse-crds and charts/workpulse with the
+#     local images: every Deployment Ready, the migrations hook applied;
+#     register and post activity through the Services; a WorkPulseTenant
+#     Ready with partitions and CronJobs; a Job from its daily-summary
+#     CronJob writes summary rows; helm test; helm upgrade; helm uninstall;
+#  5. cluster down (KEEP_CLUSTER=1 leaves it up for a look).
+#
+# Steps whose chart or operator does not exist yet are reported as skipped,
+# not passed. Failing pods' descriptions and logs are printed on failure.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+NS=workpulse
+RELEASE=workpulse
+PG_PORT=35432
+REDIS_PORT=36379
+KAFKA_PORT=39092
+E2E="$STATE/e2e"
+t0=$SECONDS
+skipped=()
+
+step() { echo; echo "=== e2e [$((SECONDS - t0))s] $*" >&2; }
+psql_node() { psql "postgres://postgres@$NODE_IP:$PG_PORT/${PGDB:-workpulse}?sslmode=disable" -qAtX "$@"; }
+
+dump_failures() {
+  [ -f "$KUBECONFIG_ADMIN" ] || return 0
+  echo "=== e2e: pods at failure" >&2
+  kubectl get pods -A -o wide >&2 || true
+  local ns name
+  while read -r ns name; do
+    echo "--- $ns/$name" >&2
+    kubectl -n "$ns" describe pod "$name" | tail -25 >&2 || true
+    kubectl -n "$ns" logs "$name" --all-containers --tail 60 >&2 || true
+    kubectl -n "$ns" logs "$name" --all-containers --previous --tail 30 >&2 2>/dev/null || true
+  done < <(kubectl get pods -A --no-headers 2>/dev/null |
+    awk '$4 != "Running" && $4 != "Completed" {print $1, $2} $4 == "Running" {split($3, r, "/"); if (r[1] != r[2]) print $1, $2}')
+  kubectl get events -A --field-selector type=Warning --sort-by .lastTimestamp 2>/dev/null | tail -20 >&2 || true
+  [ -z "$(kubectl get crd workpulsetenants.workpulse.io -o name 2>/dev/null)" ] ||
+    kubectl get workpulsetenants -A -o yaml 2>/dev/null | tail -40 >&2 || true
+}
+
+finish() {
+  local rc=$?
+  trap - EXIT
+  [ $rc -eq 0 ] || dump_failures
+  if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
+    log "KEEP_CLUSTER=1: leaving the node up; make cluster-down removes it"
+  else
+    "$ROOT/hack/cluster/down.sh" || rc=1
+  fi
+  if [ $rc -eq 0 ]; then
+    echo "=== e2e PASSED in $((SECONDS - t0))s${skipped:+ (skipped: ${skipped[*]})}" >&2
+  else
+    echo "=== e2e FAILED after $((SECONDS - t0))s" >&2
+  fi
+  exit $rc
+}
+trap finish EXIT
+
+step "images and node"
+(cd "$ROOT" && go run ./hack/images -version "$VERSION")
+"$ROOT/hack/cluster/up.sh"
+if [ -x "$ROOT/hack/helm.sh" ]; then HELM=$("$ROOT/hack/helm.sh"); else "$ROOT/hack/cluster/k8s-bins.sh" helm; HELM="$ROOT/bin/helm"; fi
+helm() { "$HELM" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+
+step "PostgreSQL, Redis and Kafka on $NODE_IP"
+mkdir -p "$E2E"
+pg_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin /usr/local/bin /usr/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
+  done
+  die "initdb/pg_ctl not found (apt-get install postgresql)"
+}
+if ! alive e2e-postgres; then
+  PG_BIN=$(pg_bin)
+  rm -rf "$E2E/pg" && mkdir -p "$E2E/pg" && chown postgres "$E2E" "$E2E/pg"
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$E2E/pg" -U postgres -A trust >/dev/null
+  # Pods connect from the pod network; the host from the bridge address.
+  echo "host all all $POD_CIDR trust" >>"$E2E/pg/pg_hba.conf"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$E2E/pg" -l "$STATE/logs/e2e-postgres.log" -w \
+    -o "-c listen_addresses=$NODE_IP -p $PG_PORT -k $E2E/pg -c max_connections=200 -c fsync=off -c synchronous_commit=off" start >/dev/null
+  pid=$(head -1 "$E2E/pg/postmaster.pid")
+  echo "$pid $(proc_start "$pid")" >"$STATE/pids/e2e-postgres"
+fi
+PGDB=postgres psql_node -c "select 1 from pg_database where datname = 'workpulse'" | grep -q 1 ||
+  PGDB=postgres psql_node -c "create database workpulse"
+if ! alive e2e-redis; then
+  start_proc e2e-redis redis-server --bind "$NODE_IP" --port "$REDIS_PORT" --protected-mode no \
+    --save "" --appendonly no --dir "$E2E"
+fi
+if ! alive e2e-kafka; then
+  (cd "$ROOT" && go build -o "$E2E/broker" ./hack/cluster/broker)
+  start_proc e2e-kafka "$E2E/broker" -addr "$NODE_IP:$KAFKA_PORT" -partitions 3
+fi
+wait_for 20 redis redis-cli -h "$NODE_IP" -p "$REDIS_PORT" ping
+wait_for 20 kafka bash -c "exec 3<>/dev/tcp/$NODE_IP/$KAFKA_PORT"
+
+# Selector-less Services whose EndpointSlices point at the host: pods use the
+# same names (postgres, redis, kafka) as with hack/kind-up.sh's in-cluster ones.
+external_services() { # external_services <namespace>
+  local svc port target
+  for svc in postgres:5432:$PG_PORT redis:6379:$REDIS_PORT kafka:9092:$KAFKA_PORT; do
+    IFS=: read -r name port target <<<"$svc"
+    cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: $1}
+spec:
+  ports: [{name: tcp, port: $port, targetPort: $target, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $name-host
+  namespace: $1
+  labels: {kubernetes.io/service-name: $name}
+addressType: IPv4
+ports: [{name: tcp, port: $target, protocol: TCP}]
+endpoints: [{addresses: ["$NODE_IP"], conditions: {ready: true}}]
+EOF
+  done
+}
+
+step "smoke: the migrate image as a Job, through Service DNS, against PostgreSQL"
+kubectl create namespace wp-smoke --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+external_services wp-smoke | kubectl apply -f - >/dev/null
+PGDB=postgres psql_node -c "drop database if exists smoke" -c "create database smoke"
+kubectl -n wp-smoke delete job migrate --ignore-not-found >/dev/null
+cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: wp-smoke}
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: migrate
+          image: workpulse/migrate:$VERSION
+          imagePullPolicy: Never
+          args: [up]
+          env: [{name: DATABASE_URL, value: "postgres://postgres@postgres.wp-smoke.svc.$CLUSTER_DOMAIN:5432/smoke?sslmode=disable"}]
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+EOF
+kubectl -n wp-smoke wait --for=condition=Complete job/migrate --timeout 120s >/dev/null
+schemas=$(PGDB=smoke psql_node -c "select count(*) from information_schema.schemata where schema_name in ('auth', 'tracking', 'reporting')")
+[ "$schemas" = 3 ] || die "smoke: migrate Job completed but only $schemas of 3 schemas exist"
+log "smoke: the migrate Job created the auth, tracking and reporting schemas"
+kubectl delete namespace wp-smoke --wait=false >/dev/null
+
+if [ ! -f "$ROOT/charts/workpulse/Chart.yaml" ]; then
+  skipped+=(chart)
+  log "charts/workpulse does not exist yet: skipping the chart steps"
+  exit 0
+fi
+
+step "helm install"
+kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+external_services "$NS" | kubectl apply -f - >/dev/null
+kubectl -n "$NS" create secret generic workpulse-database \
+  --from-literal DATABASE_URL="postgres://postgres@postgres:5432/workpulse?sslmode=disable" \
+  --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl -n "$NS" create secret generic workpulse-redis --from-literal REDIS_URL="redis://redis:6379/0" \
+  --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+if [ -f "$ROOT/charts/workpulse-crds/Chart.yaml" ]; then
+  helm upgrade --install workpulse-crds "$ROOT/charts/workpulse-crds" -n "$NS" --wait --timeout 2m
+fi
+# No Ingress controller and no front door on this node: the test pod checks
+# every service's /readyz; the API is exercised through the Services below.
+chart_values=(-f "$ROOT/charts/workpulse/ci/dev-values.yaml"
+  --set ingress.enabled=false --set monitoring.mode=never --set tests.apiURL=
+  --set "tests.image=workpulse/busybox:$VERSION" --set image.pullPolicy=Never)
+helm install "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" --wait --timeout 8m
+kubectl -n "$NS" get deployments,pods,cronjobs >&2
+
+step "migrations hook applied"
+tables=$(psql_node -c "select count(*) from pg_tables where schemaname in ('auth', 'tracking', 'reporting')")
+[ "$tables" -gt 5 ] || die "the migrations hook left $tables tables"
+log "$tables tables in auth, tracking and reporting"
+
+step "register and post activity through the Services"
+svc_url() { echo "http://$(kubectl -n "$NS" get svc "$RELEASE-$1" -o 'jsonpath={.spec.clusterIP}'):$2"; }
+AUTH=$(svc_url auth 3001) SESSION=$(svc_url session 3002) INGEST=$(svc_url ingest 3003) REPORT=$(svc_url report 3004)
+post() { # post <url> <token or -> <json>
+  local auth=()
+  [ "$2" = - ] || auth=(-H "Authorization: Bearer $2")
+  curl -sS --fail-with-body -m 15 -H 'content-type: application/json' "${auth[@]}" -d "$3" "$1"
+}
+email="e2e-$(date +%s)@example.com"
+reg=$(post "$AUTH/api/auth/register" - "{\"email\":\"$email\",\"password\":\"correct horse\",\"name\":\"E2E\",\"organization_name\":\"E2E Org\"}")
+token=$(jq -r .access_token <<<"$reg")
+[ -n "$token" ] && [ "$token" != null ] || die "register: $reg"
+session=$(post "$SESSION/api/sessions/start" "$token" '{}')
+sid=$(jq -r .id <<<"$session")
+act=$(post "$INGEST/api/sessions/$sid/activity" "$token" '{"activity_type":"active","duration_seconds":60,"client_activity_id":"e2e-1"}')
+jq -e '.activity' <<<"$act" >/dev/null || die "activity: $act"
+log "registered $email, session $sid, activity accepted: $(jq -c '.session | {total_active_seconds, total_idle_seconds}' <<<"$act" 2>/dev/null)"
+
+step "WorkPulseTenant"
+if [ -z "$(kubectl get crd workpulsetenants.workpulse.io -o name 2>/dev/null)" ] ||
+  [ -z "$(kubectl -n "$NS" get deployment -l app.kubernetes.io/component=operator -o name 2>/dev/null)" ]; then
+  skipped+=(tenant)
+  log "no WorkPulseTenant CRD or operator Deployment yet: skipping the tenant steps"
+else
+  cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: workpulse.io/v1alpha1
+kind: WorkPulseTenant
+metadata: {name: e2e-acme, namespace: $NS}
+spec:
+  displayName: E2E Acme
+  plan: pro
+  timeZone: UTC
+  storage: Shared
+  deletionPolicy: Delete
+  admin: {email: admin@e2e-acme.example.com, name: E2E Admin}
+EOF
+  kubectl -n "$NS" wait --for=condition=Ready workpulsetenant/e2e-acme --timeout 180s
+  kubectl -n "$NS" get workpulsetenant e2e-acme -o wide >&2
+  org=$(kubectl -n "$NS" get workpulsetenant e2e-acme -o 'jsonpath={.status.organizationID}')
+  months=$(kubectl -n "$NS" get workpulsetenant e2e-acme -o 'jsonpath={.status.partitions.months}')
+  [ -n "$org" ] && [ "${months:-0}" -gt 0 ] || die "tenant Ready without organization ($org) or partitions ($months)"
+  parts=$(psql_node -c "select count(*) from pg_inherits")
+  log "tenant e2e-acme: organization $org, $months months, $parts partitions in pg_inherits"
+  kubectl -n "$NS" get cronjobs >&2
+  cron=$(kubectl -n "$NS" get cronjobs -o name | grep -i e2e-acme | head -1)
+  [ -n "$cron" ] || die "no CronJob for tenant e2e-acme"
+
+  # Yesterday's activity in the tenant's organization, which its daily summary covers.
+  secret=$(kubectl -n "$NS" get workpulsetenant e2e-acme -o 'jsonpath={.status.adminSecretRef.name}')
+  [ -n "$secret" ] || secret=$(kubectl -n "$NS" get secrets -o name | grep -i e2e-acme | head -1 | cut -d/ -f2)
+  admin_email=$(kubectl -n "$NS" get secret "$secret" -o 'jsonpath={.data.email}' | base64 -d)
+  admin_pw=$(kubectl -n "$NS" get secret "$secret" -o 'jsonpath={.data.password}' | base64 -d)
+  tok=$(post "$AUTH/api/auth/login" - "{\"email\":\"$admin_email\",\"password\":\"$admin_pw\",\"organization_id\":\"$org\"}" | jq -r .access_token)
+  y=$(date -u -d yesterday +%F)
+  s=$(post "$SESSION/api/sessions/start" "$tok" "{\"start_time\":\"${y}T10:00:00Z\"}" | jq -r .id)
+  post "$INGEST/api/sessions/$s/activity" "$tok" "{\"activity_type\":\"active\",\"duration_seconds\":600,\"timestamp\":\"${y}T10:10:00Z\",\"client_activity_id\":\"e2e-y\"}" >/dev/null
+  post "$SESSION/api/sessions/$s/stop" "$tok" "{\"end_time\":\"${y}T11:00:00Z\"}" >/dev/null
+
+  step "a Job from $cron writes summary rows"
+  rows=0
+  for i in 1 2 3; do
+    kubectl -n "$NS" create job "e2e-summary-$i" --from "$cron" >/dev/null
+    kubectl -n "$NS" wait --for=condition=Complete "job/e2e-summary-$i" --timeout 120s >/dev/null
+    rows=$(psql_node -c "select count(*) from reporting.daily_summaries where organization_id = '$org'")
+    [ "$rows" -gt 0 ] && break
+    sleep 3 # the session's events may still be on their way to the report service
+  done
+  [ "$rows" -gt 0 ] || die "the daily-summary Job wrote no rows for $org"
+  log "$rows daily summary rows for $org"
+fi
+
+step "helm test"
+helm test "$RELEASE" -n "$NS" --timeout 3m --logs
+
+step "helm upgrade"
+helm upgrade "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" \
+  --set common.logLevel=info --wait --timeout 5m
+kubectl -n "$NS" get deployments >&2
+
+step "helm uninstall"
+if kubectl get workpulsetenant -n "$NS" e2e-acme >/dev/null 2>&1; then
+  # The operator's finalizer needs the operator: delete tenants first.
+  kubectl -n "$NS" delete workpulsetenant e2e-acme --timeout 120s
+fi
+helm uninstall "$RELEASE" -n "$NS" --wait --timeout 3m
+left=$(kubectl -n "$NS" get deployments,statefulsets,cronjobs,jobs,pods -o name 2>/dev/null | grep -v '^pod/e2e-summary' || true)
+[ -z "$left" ] || die "left after helm uninstall: $left"
+log "uninstalled cleanly"
