@@ -1,0 +1,105 @@
+package controller
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/workpulse/workpulse/services/platform/config"
+)
+
+// Config is the operator's configuration, read from the environment.
+type Config struct {
+	// DatabaseURL connects as the owner of the tracking schema (the
+	// migrating user): partition maintenance is DDL.
+	DatabaseURL string
+	// DatabaseRole, when set, is assumed after connecting (SET ROLE), for
+	// installations whose login user is not itself the owner.
+	DatabaseRole    string
+	DatabaseMaxConn int
+
+	// AuthURL is the auth service's base URL; the internal tenant API
+	// lives under /internal/tenants, which no Ingress routes.
+	AuthURL       string
+	OperatorToken string
+	AuthTimeout   time.Duration
+
+	// JobsNamespace holds every CronJob the operator creates, next to the
+	// report database Secret they read: tenants live in their own
+	// namespaces, the jobs run with the installation.
+	JobsNamespace string
+	// ReportImage runs the report job commands.
+	ReportImage           string
+	ReportImagePullPolicy string
+	// ReportDatabaseSecret (in JobsNamespace) holds the report role's
+	// connection string under ReportDatabaseSecretKey.
+	ReportDatabaseSecret    string
+	ReportDatabaseSecretKey string
+	JobCPURequest           resource.Quantity
+	JobMemoryRequest        resource.Quantity
+	JobCPULimit             resource.Quantity
+	JobMemoryLimit          resource.Quantity
+	// JobServiceAccount runs the jobs' pods; its token is not mounted.
+	JobServiceAccount string
+
+	// SharedPremakeMonths and SharedRetentionMonths govern the shared
+	// partition tree every Shared tenant's rows live in.
+	SharedPremakeMonths   int
+	SharedRetentionMonths int
+	// ResyncPeriod is how often a tenant is looked at again without any
+	// change, so months roll over and retention applies.
+	ResyncPeriod time.Duration
+	// DeleteBatchSize bounds each DELETE when a Shared tenant's rows are
+	// removed, so deletion never holds long locks.
+	DeleteBatchSize int
+	// MaxConcurrentReconciles bounds parallel reconciles.
+	MaxConcurrentReconciles int
+	// WatchNamespaces limits the tenants watched (empty: all namespaces).
+	WatchNamespaces []string
+}
+
+// LoadConfig reads the configuration; env.Err reports every problem.
+func LoadConfig(env *config.Env) Config {
+	c := Config{
+		DatabaseURL:             env.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
+		DatabaseRole:            env.String("DATABASE_ROLE", ""),
+		DatabaseMaxConn:         env.Int("DATABASE_MAX_CONNS", 8, 2, 100),
+		AuthURL:                 env.URL("AUTH_URL", "http://workpulse-auth:3001", "http", "https"),
+		OperatorToken:           env.Required("OPERATOR_TOKEN"),
+		AuthTimeout:             env.Duration("AUTH_TIMEOUT", 10*time.Second, time.Second, time.Minute),
+		JobsNamespace:           env.String("JOBS_NAMESPACE", env.String("POD_NAMESPACE", "")),
+		ReportImage:             env.Required("REPORT_IMAGE"),
+		ReportImagePullPolicy:   env.String("REPORT_IMAGE_PULL_POLICY", "IfNotPresent"),
+		ReportDatabaseSecret:    env.String("REPORT_DATABASE_SECRET", "workpulse-report-database"),
+		ReportDatabaseSecretKey: env.String("REPORT_DATABASE_SECRET_KEY", "DATABASE_URL"),
+		JobCPURequest:           quantity(env, "JOB_CPU_REQUEST", "50m"),
+		JobMemoryRequest:        quantity(env, "JOB_MEMORY_REQUEST", "64Mi"),
+		JobCPULimit:             quantity(env, "JOB_CPU_LIMIT", "500m"),
+		JobMemoryLimit:          quantity(env, "JOB_MEMORY_LIMIT", "256Mi"),
+		JobServiceAccount:       env.String("JOB_SERVICE_ACCOUNT", ""),
+		SharedPremakeMonths:     env.Int("SHARED_PREMAKE_MONTHS", 3, 1, 24),
+		SharedRetentionMonths:   env.Int("SHARED_RETENTION_MONTHS", 13, 1, 120),
+		ResyncPeriod:            env.Duration("RESYNC_PERIOD", time.Hour, 10*time.Second, 24*time.Hour),
+		DeleteBatchSize:         env.Int("DELETE_BATCH_SIZE", 5000, 1, 1_000_000),
+		MaxConcurrentReconciles: env.Int("MAX_CONCURRENT_RECONCILES", 4, 1, 64),
+		WatchNamespaces:         env.List("WATCH_NAMESPACES", nil),
+	}
+	if c.JobsNamespace == "" {
+		env.Fail("JOBS_NAMESPACE", "is required (or POD_NAMESPACE, set from the downward API)")
+	}
+	switch c.ReportImagePullPolicy {
+	case "Always", "IfNotPresent", "Never":
+	default:
+		env.Fail("REPORT_IMAGE_PULL_POLICY", "must be Always, IfNotPresent or Never")
+	}
+	return c
+}
+
+func quantity(env *config.Env, key, def string) resource.Quantity {
+	q, err := resource.ParseQuantity(env.String(key, def))
+	if err != nil {
+		env.Fail(key, "must be a Kubernetes quantity such as %s", def)
+		return resource.MustParse(def)
+	}
+	return q
+}

@@ -1,0 +1,152 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// finalizer keeps a deleted tenant until its jobs are removed, its data
+// handled according to its deletion policy, and its organization
+// deactivated.
+const finalizer = "workpulse.io/tenant"
+
+// ensureFinalizer adds the finalizer before anything is created, so that
+// nothing the operator makes can outlive the resource unnoticed.
+func (r *TenantReconciler) ensureFinalizer(ctx context.Context, t *v1alpha1.WorkPulseTenant) error {
+	if controllerutil.ContainsFinalizer(t, finalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(t, finalizer)
+	return r.Patch(ctx, t, patch)
+}
+
+// reconcileDelete runs the deletion steps; each is idempotent, so an
+// interrupted deletion resumes where it stopped.
+func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *v1alpha1.WorkPulseTenant) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(t, finalizer) {
+		return ctrl.Result{}, nil
+	}
+	orgID := organizationID(t)
+	if err := r.deleteJobs(ctx, orgID); err != nil {
+		return ctrl.Result{}, r.deletionFailed(ctx, t, "CronJobDeleteFailed", err)
+	}
+	// Deactivated first, so no new activity arrives while rows are deleted.
+	if err := r.deactivate(ctx, t, orgID); err != nil {
+		return ctrl.Result{}, r.deletionFailed(ctx, t, "DeactivateFailed", err)
+	}
+	r.event(t, corev1.EventTypeNormal, "OrganizationDeactivated", "Delete", "deactivated organization %s (deletion policy %s)", orgID, t.Spec.DeletionPolicy)
+	if t.Spec.DeletionPolicy == v1alpha1.DeletionDelete {
+		n, err := r.deleteData(ctx, orgID)
+		if err != nil {
+			return ctrl.Result{}, r.deletionFailed(ctx, t, "DataDeleteFailed", err)
+		}
+		r.event(t, corev1.EventTypeNormal, "DataDeleted", "Delete", "deleted the organization's activity (%d rows)", n)
+	}
+	r.metrics.forget(t)
+	patch := client.MergeFrom(t.DeepCopy())
+	controllerutil.RemoveFinalizer(t, finalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, t, patch))
+}
+
+func (r *TenantReconciler) deletionFailed(ctx context.Context, t *v1alpha1.WorkPulseTenant, reason string, err error) error {
+	base := t.DeepCopy()
+	setCondition(t, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, fmt.Sprintf("deletion is waiting: %v (retrying)", err))
+	r.event(t, corev1.EventTypeWarning, reason, "Delete", "%v", err)
+	_ = r.Status().Patch(ctx, t, client.MergeFrom(base))
+	r.metrics.reconcileErrors.WithLabelValues("delete").Inc()
+	return err
+}
+
+func (r *TenantReconciler) deleteJobs(ctx context.Context, orgID string) error {
+	cj := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: r.Config.JobsNamespace, Name: dailySummaryName(orgID)}}
+	// The Jobs and pods the CronJob started are garbage collected after it.
+	err := r.Delete(ctx, cj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	return client.IgnoreNotFound(err)
+}
+
+// deleteData removes the organization's activity: a Dedicated tenant's
+// partition is dropped whole; a Shared tenant's rows are deleted in
+// batches, each its own short transaction, so ingest of other tenants
+// never waits long. The dedup index of the rows goes with them.
+func (r *TenantReconciler) deleteData(ctx context.Context, orgID string) (int64, error) {
+	var total int64
+	table := dedicatedTable(orgID)
+	exists, attached, err := r.store.tableState(ctx, r.store.db, table)
+	if err != nil {
+		return 0, err
+	}
+	if exists {
+		if total, err = r.store.count(ctx, r.store.db, table, orgID); err != nil {
+			return 0, err
+		}
+		err := r.store.withDDL(ctx, func(tx pgx.Tx) error {
+			if attached {
+				if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s", qualified(rootTable), qualified(table))); err != nil {
+					return err
+				}
+			}
+			return r.store.dropTable(ctx, tx, table)
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	batches := []string{
+		fmt.Sprintf(`DELETE FROM %[1]s WHERE (organization_id, occurred_at, id) IN (
+			SELECT organization_id, occurred_at, id FROM %[1]s WHERE organization_id = $1 LIMIT $2)`, qualified(sharedTable)),
+		`DELETE FROM tracking.activity_dedup WHERE (user_id, client_activity_id) IN (
+			SELECT user_id, client_activity_id FROM tracking.activity_dedup WHERE organization_id = $1 LIMIT $2)`,
+	}
+	for i, q := range batches {
+		for {
+			var n int64
+			err := pg.InTx(ctx, r.store.db, func(tx pgx.Tx) error {
+				tag, err := tx.Exec(ctx, q, orgID, r.Config.DeleteBatchSize)
+				n = tag.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return 0, err
+			}
+			if i == 0 {
+				total += n
+			}
+			if n < int64(r.Config.DeleteBatchSize) {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// deactivate turns the organization off in auth (its members can no
+// longer sign in), if it was ever created. The generation sent is one
+// above the resource's, so auth applies it even when deletion did not
+// bump the generation.
+func (r *TenantReconciler) deactivate(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) error {
+	if _, err := r.auth.Get(ctx, orgID); err != nil {
+		if errors.Is(err, errTenantNotFound) {
+			return nil
+		}
+		return err
+	}
+	_, err := r.auth.Put(ctx, orgID, settings(t, false, t.Generation+1))
+	var ae *authError
+	if errors.As(err, &ae) && ae.Status == 404 {
+		return nil
+	}
+	return err
+}

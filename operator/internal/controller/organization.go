@@ -1,0 +1,165 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+)
+
+// organizationID is the tenant's organization: the adopted one, or else
+// the resource's UID, which is already a UUID, unique, and known before
+// anything is written, so retries and racing replicas agree on it without
+// storing it first.
+func organizationID(t *v1alpha1.WorkPulseTenant) string {
+	if t.Spec.AdoptOrganizationID != "" {
+		return t.Spec.AdoptOrganizationID
+	}
+	return string(t.UID)
+}
+
+// settings is the request carrying the tenant's settings to auth. Auth
+// publishes them as tenant.updated when generation is newer than the one
+// it applied, which is how every service learns of a plan, time zone,
+// threshold or suspension change.
+func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenantRequest {
+	return tenantRequest{
+		Name:                     t.Spec.DisplayName,
+		PlanType:                 string(t.Spec.Plan),
+		TimeZone:                 t.Spec.TimeZone,
+		Suspended:                t.Spec.Suspend,
+		Active:                   active,
+		InactiveThresholdSeconds: int(t.Spec.Thresholds.InactiveSeconds),
+		IdleThresholdSeconds:     int(t.Spec.Thresholds.IdleSeconds),
+		OvertimeThresholdHours:   int(t.Spec.Thresholds.OvertimeHours),
+		Generation:               generation,
+	}
+}
+
+// reconcileOrganization creates or adopts the organization and its
+// bootstrap admin through auth's internal API and brings its settings up
+// to date. It calls auth only when the spec changed since the last
+// success: a steady-state pass costs nothing.
+func (r *TenantReconciler) reconcileOrganization(ctx context.Context, t *v1alpha1.WorkPulseTenant) error {
+	orgID := organizationID(t)
+	t.Status.OrganizationID = orgID
+	needAdmin := t.Spec.Admin != nil && t.Status.AdminCredentialsSecret == nil
+	if c := meta.FindStatusCondition(t.Status.Conditions, v1alpha1.ConditionOrganizationProvisioned); c != nil &&
+		c.Status == metav1.ConditionTrue && c.ObservedGeneration == t.Generation && !needAdmin {
+		return nil
+	}
+	if t.Spec.AdoptOrganizationID != "" {
+		_, err := r.auth.Get(ctx, orgID)
+		if errors.Is(err, errTenantNotFound) {
+			return permanent("OrganizationNotFound", "adoptOrganizationID %s names no organization in WorkPulse: check the ID, or delete this resource and create it without adoptOrganizationID", orgID)
+		}
+		if err != nil {
+			return authFailure(err)
+		}
+	}
+	req := settings(t, true, t.Generation)
+	var secretName string
+	if needAdmin {
+		password, name, err := r.adminCredentials(ctx, t, orgID)
+		if err != nil {
+			return transient("SecretFailed", err, "could not store the bootstrap admin's credentials")
+		}
+		req.Admin = &tenantAdmin{Email: t.Spec.Admin.Email, Name: t.Spec.Admin.Name, Password: password}
+		secretName = name
+	}
+	resp, err := r.auth.Put(ctx, orgID, req)
+	if err != nil {
+		return authFailure(err)
+	}
+	switch {
+	case resp.Created:
+		r.event(t, corev1.EventTypeNormal, "OrganizationCreated", "Provision", "created organization %s", orgID)
+	case t.Spec.AdoptOrganizationID != "" && !isTrue(t, v1alpha1.ConditionOrganizationProvisioned):
+		r.event(t, corev1.EventTypeNormal, "OrganizationAdopted", "Provision", "adopted organization %s", orgID)
+	default:
+		r.event(t, corev1.EventTypeNormal, "SettingsUpdated", "Provision", "sent generation %d of the settings (suspended=%t)", t.Generation, t.Spec.Suspend)
+	}
+	if needAdmin {
+		t.Status.AdminCredentialsSecret = &v1alpha1.SecretReference{Name: secretName}
+		if resp.AdminCreated {
+			r.event(t, corev1.EventTypeNormal, "AdminCreated", "Provision", "created the bootstrap admin %s; initial password in Secret %s", t.Spec.Admin.Email, secretName)
+		}
+	}
+	reason, msg := "Provisioned", fmt.Sprintf("organization %s is active with generation %d of the settings", orgID, t.Generation)
+	if t.Spec.AdoptOrganizationID != "" {
+		reason = "Adopted"
+	}
+	if t.Spec.Suspend {
+		msg = fmt.Sprintf("organization %s is suspended (generation %d)", orgID, t.Generation)
+	}
+	setCondition(t, v1alpha1.ConditionOrganizationProvisioned, metav1.ConditionTrue, reason, msg)
+	return nil
+}
+
+func isTrue(t *v1alpha1.WorkPulseTenant, typ string) bool {
+	return meta.IsStatusConditionTrue(t.Status.Conditions, typ)
+}
+
+func authFailure(err error) error {
+	var ae *authError
+	if errors.As(err, &ae) && ae.permanent() {
+		return permanent("AuthRejected", "the auth service refused the organization (%s: %s); fix the spec", ae.Code, ae.Message)
+	}
+	return transient("AuthUnavailable", err, "could not reach the auth service's tenant API")
+}
+
+// adminCredentials returns the bootstrap admin's initial password, stored
+// once in a Secret owned by the tenant: the password is generated only
+// when the Secret does not exist, so retries and racing replicas send
+// auth the same one.
+func (r *TenantReconciler) adminCredentials(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) (password, name string, err error) {
+	name = t.Name + "-admin-credentials"
+	key := types.NamespacedName{Namespace: t.Namespace, Name: name}
+	var s corev1.Secret
+	// Secrets are read from the API server, never cached: the operator
+	// has no business watching every Secret of the cluster.
+	err = r.APIReader.Get(ctx, key, &s)
+	if apierrors.IsNotFound(err) {
+		buf := make([]byte, 18)
+		if _, err := rand.Read(buf); err != nil {
+			return "", "", err
+		}
+		s = corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace, Name: name, Labels: tenantLabels(t)},
+			Type:       corev1.SecretTypeOpaque,
+			StringData: map[string]string{
+				"email":           t.Spec.Admin.Email,
+				"password":        base64.RawURLEncoding.EncodeToString(buf),
+				"organization-id": orgID,
+			},
+		}
+		if err := controllerutil.SetControllerReference(t, &s, r.Scheme); err != nil {
+			return "", "", err
+		}
+		err = r.Create(ctx, &s)
+		if err == nil {
+			return s.StringData["password"], name, nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return "", "", err
+		}
+		err = r.APIReader.Get(ctx, key, &s)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if !metav1.IsControlledBy(&s, t) {
+		return "", "", fmt.Errorf("Secret %s exists and does not belong to this tenant; delete or rename it", name)
+	}
+	return string(s.Data["password"]), name, nil
+}

@@ -1,0 +1,421 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/jackc/pgx/v5"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+// The suite runs one real kube-apiserver and etcd (envtest, built by
+// hack/envtest-bins.sh into bin/k8s) for every test; each test gets its
+// own namespaces, its own migrated PostgreSQL database, a real auth
+// service process on that database, and its own operator manager
+// watching only its namespaces.
+var suite struct {
+	root      string
+	rest      *rest.Config
+	authBin   string
+	reportBin string
+	setupErr  error
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	root, err := repoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	suite.root = root
+	assets, err := envtestAssets(root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "envtest binaries:", err)
+		return 1
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(root, "operator", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	if suite.rest, err = env.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "envtest:", err)
+		return 1
+	}
+	defer env.Stop()
+	suite.rest.QPS, suite.rest.Burst = 200, 400
+	bin, err := os.MkdirTemp("", "workpulse-operator-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(bin)
+	// The services are other modules with internal packages: the tests
+	// run their real binaries, as the cluster would.
+	suite.authBin = filepath.Join(bin, "auth")
+	if err := goBuild(root, suite.authBin, "./services/auth/cmd/auth"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	suite.reportBin = filepath.Join(bin, "report")
+	if err := goBuild(root, suite.reportBin, "./services/report/cmd/report"); err != nil {
+		suite.reportBin = ""
+		fmt.Fprintln(os.Stderr, "report binary unavailable, its test will fail:", err)
+	}
+	return m.Run()
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.work above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// envtestAssets is KUBEBUILDER_ASSETS when set, else bin/k8s, built by
+// hack/envtest-bins.sh on first use (minutes cold, instant afterwards).
+func envtestAssets(root string) (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	dir := filepath.Join(root, "bin", "k8s")
+	cmd := exec.Command(filepath.Join(root, "hack", "envtest-bins.sh"), "envtest")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("hack/envtest-bins.sh: %w", err)
+	}
+	return dir, nil
+}
+
+func goBuild(root, out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// testEnv is one test's world.
+type testEnv struct {
+	t       testing.TB
+	ctx     context.Context
+	c       client.Client
+	db      *testkit.DB
+	ns      string // tenants
+	jobsNS  string // CronJobs and the report database Secret
+	authURL string
+	brokers []string
+	cfg     Config
+}
+
+const operatorToken = "operator-test-token-0123456789"
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newEnv prepares the database, auth and namespaces and starts an
+// operator; configure may change the operator's configuration first.
+func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	c, err := client.New(suite.rest, client.Options{Scheme: Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, ctx: ctx, c: c, db: testkit.NewDB(t)}
+	e.authURL, e.brokers = startAuth(t, e.db.URL)
+	suffix := randomSuffix()
+	e.ns, e.jobsNS = "tenants-"+suffix, "workpulse-"+suffix
+	for _, ns := range []string{e.ns, e.jobsNS} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.jobsNS, Name: "workpulse-report-database"},
+		StringData: map[string]string{"DATABASE_URL": e.db.URL},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg = Config{
+		DatabaseURL: e.db.URL, DatabaseMaxConn: 8,
+		AuthURL: e.authURL, OperatorToken: operatorToken, AuthTimeout: 10 * time.Second,
+		JobsNamespace: e.jobsNS, ReportImage: "workpulse/report:test", ReportImagePullPolicy: "IfNotPresent",
+		ReportDatabaseSecret: "workpulse-report-database", ReportDatabaseSecretKey: "DATABASE_URL",
+		JobCPURequest: mustQuantity("50m"), JobMemoryRequest: mustQuantity("64Mi"),
+		JobCPULimit: mustQuantity("500m"), JobMemoryLimit: mustQuantity("256Mi"),
+		SharedPremakeMonths: 3, SharedRetentionMonths: 13,
+		ResyncPeriod: time.Hour, DeleteBatchSize: 100, MaxConcurrentReconciles: 4,
+		WatchNamespaces: []string{e.ns},
+	}
+	for _, f := range configure {
+		f(&e.cfg)
+	}
+	e.startOperator()
+	return e
+}
+
+// startOperator runs one more operator manager (replica) until the test
+// ends.
+func (e *testEnv) startOperator() {
+	e.t.Helper()
+	mgr, closeDB, err := NewManager(e.ctx, suite.rest, e.cfg, ManagerOptions{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true}, logr.Discard())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	e.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("operator: %v", err)
+		}
+		closeDB()
+	})
+}
+
+// startAuth runs the auth service binary on the test's database, with
+// its own Kafka broker, and returns its base URL and the broker.
+func startAuth(t testing.TB, dbURL string) (string, []string) {
+	t.Helper()
+	_, prefix := testkit.Redis(t)
+	brokers := testkit.Kafka(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(suite.authBin)
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+dbURL, "REDIS_URL="+testkit.RedisURL(), "REDIS_PREFIX="+prefix,
+		"KAFKA_BROKERS="+strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=3",
+		"HTTP_ADDR="+addr, "OPERATOR_TOKEN="+operatorToken, "LOG_LEVEL=warn")
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("auth service output:\n%s", logs.String())
+		}
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base, brokers
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("auth service exited:\n%s", logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("auth service not ready after 30s:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+// tenant is a valid WorkPulseTenant in the test's namespace.
+func (e *testEnv) tenant(name string, mutate ...func(*v1alpha1.WorkPulseTenantSpec)) *v1alpha1.WorkPulseTenant {
+	t := &v1alpha1.WorkPulseTenant{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name},
+		Spec: v1alpha1.WorkPulseTenantSpec{
+			DisplayName: "Org " + name,
+			Admin:       &v1alpha1.BootstrapAdmin{Email: name + "-" + randomSuffix() + "@example.com", Name: "Admin " + name},
+		},
+	}
+	for _, m := range mutate {
+		m(&t.Spec)
+	}
+	return t
+}
+
+func (e *testEnv) create(t *v1alpha1.WorkPulseTenant) *v1alpha1.WorkPulseTenant {
+	e.t.Helper()
+	if err := e.c.Create(e.ctx, t); err != nil {
+		e.t.Fatalf("create %s: %v", t.Name, err)
+	}
+	return t
+}
+
+// update applies mutate to the latest version of the tenant, retrying on
+// conflicts with the operator's own writes.
+func (e *testEnv) update(name string, mutate func(*v1alpha1.WorkPulseTenantSpec)) {
+	e.t.Helper()
+	for attempt := 0; ; attempt++ {
+		t := e.get(name)
+		mutate(&t.Spec)
+		err := e.c.Update(e.ctx, t)
+		if err == nil {
+			return
+		}
+		if attempt > 20 || !strings.Contains(err.Error(), "modified") {
+			e.t.Fatalf("update %s: %v", name, err)
+		}
+	}
+}
+
+func (e *testEnv) get(name string) *v1alpha1.WorkPulseTenant {
+	e.t.Helper()
+	var t v1alpha1.WorkPulseTenant
+	if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.ns, Name: name}, &t); err != nil {
+		e.t.Fatalf("get %s: %v", name, err)
+	}
+	return &t
+}
+
+// eventually polls cond until it holds, failing the test with the last
+// reason after timeout.
+func (e *testEnv) eventually(timeout time.Duration, what string, cond func() (bool, string)) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: not after %s: %s", what, timeout, why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitReady waits until the tenant is Ready for its current generation.
+func (e *testEnv) waitReady(name string) *v1alpha1.WorkPulseTenant {
+	e.t.Helper()
+	var t *v1alpha1.WorkPulseTenant
+	e.eventually(60*time.Second, name+" Ready", func() (bool, string) {
+		t = e.get(name)
+		c := meta.FindStatusCondition(t.Status.Conditions, v1alpha1.ConditionReady)
+		if c == nil {
+			return false, "no Ready condition"
+		}
+		return c.Status == metav1.ConditionTrue && c.ObservedGeneration == t.Generation && t.Status.ObservedGeneration == t.Generation,
+			fmt.Sprintf("Ready=%s %s: %s (generation %d, observed %d)", c.Status, c.Reason, c.Message, t.Generation, c.ObservedGeneration)
+	})
+	return t
+}
+
+// months lists the month partitions under tracking.<parent>, from pg_inherits.
+func (e *testEnv) months(parent string) []string {
+	e.t.Helper()
+	rows, err := e.db.Owner.Query(e.ctx, `
+		SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = to_regclass('tracking.' || quote_ident($1)) ORDER BY 1`, parent)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return names
+}
+
+// attached reports whether tracking.<table> is a partition of tracking.activity_logs.
+func (e *testEnv) attached(table string) bool {
+	e.t.Helper()
+	var ok bool
+	if err := e.db.Owner.QueryRow(e.ctx, `SELECT EXISTS (SELECT 1 FROM pg_inherits
+		WHERE inhrelid = to_regclass('tracking.' || quote_ident($1)) AND inhparent = 'tracking.activity_logs'::regclass)`, table).Scan(&ok); err != nil {
+		e.t.Fatal(err)
+	}
+	return ok
+}
+
+func (e *testEnv) queryInt(sql string, args ...any) int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.db.Owner.QueryRow(e.ctx, sql, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// partitionNames returns the names of tracking.<parent>'s partitions for
+// the months from..to relative to now.
+func partitionNames(parent string, now time.Time, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, monthOf(now).add(i).partition(parent))
+	}
+	return out
+}

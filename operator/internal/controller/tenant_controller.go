@@ -1,0 +1,167 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+)
+
+// The operator's permissions, generated into config/rbac/role.yaml: its
+// own resources, the CronJobs it runs, the bootstrap admin Secrets (read
+// and created one by one, never listed or watched) and events.
+//
+// +kubebuilder:rbac:groups=workpulse.io,resources=workpulsetenants,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=workpulse.io,resources=workpulsetenants/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=workpulse.io,resources=workpulsetenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// TenantReconciler reconciles WorkPulseTenant resources.
+type TenantReconciler struct {
+	client.Client
+	// APIReader reads what is not cached (Secrets).
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Config    Config
+
+	store   *store
+	auth    *authClient
+	metrics *operatorMetrics
+	now     func() time.Time
+}
+
+// NewTenantReconciler wires a reconciler to the manager's clients and the
+// database pool.
+func NewTenantReconciler(mgr ctrl.Manager, cfg Config, db *pgxpool.Pool) *TenantReconciler {
+	m := newMetrics()
+	return &TenantReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("workpulse-operator"),
+		Config:    cfg,
+		store:     &store{db: db, ddl: func(kind string) { m.ddl.WithLabelValues(kind).Inc() }},
+		auth:      newAuthClient(cfg.AuthURL, cfg.OperatorToken, cfg.AuthTimeout),
+		metrics:   m,
+		now:       time.Now,
+	}
+}
+
+// SetupWithManager registers the controller. Tenants are reconciled on
+// spec changes and deletion (not on their own status writes), and when a
+// CronJob of theirs changes or disappears.
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	if opts.MaxConcurrentReconciles == 0 {
+		opts.MaxConcurrentReconciles = r.Config.MaxConcurrentReconciles
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.WorkPulseTenant{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{},
+			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
+			}},
+		))).
+		Watches(&batchv1.CronJob{}, handler.EnqueueRequestsFromMapFunc(r.tenantOfCronJob)).
+		WithOptions(opts).
+		Named("workpulsetenant").
+		Complete(r)
+}
+
+// tenantOfCronJob maps a tenant's CronJob to its tenant, and an
+// install-wide one to any tenant, whose reconcile restores it.
+func (r *TenantReconciler) tenantOfCronJob(ctx context.Context, o client.Object) []reconcile.Request {
+	l := o.GetLabels()
+	if l[labelManagedBy] != managedBy {
+		return nil
+	}
+	if ns, name := l[labelTenantNamespace], l[labelTenantName]; name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+	}
+	var list v1alpha1.WorkPulseTenantList
+	if err := r.List(ctx, &list, client.Limit(1)); err != nil || len(list.Items) == 0 {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(&list.Items[0])}}
+}
+
+type step struct {
+	name      string
+	condition string
+	run       func(context.Context, *v1alpha1.WorkPulseTenant) error
+}
+
+// Reconcile brings one tenant to its spec: organization, partitions and
+// jobs, each step on its own condition, then Ready and the status.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var t v1alpha1.WorkPulseTenant
+	if err := r.Get(ctx, req.NamespacedName, &t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !t.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, &t)
+	}
+	if err := r.ensureFinalizer(ctx, &t); err != nil {
+		return ctrl.Result{}, err
+	}
+	base := t.DeepCopy()
+	// The steps depend only on the organization ID, which is known
+	// up front, so one failing does not hold the others back.
+	steps := []step{
+		{"organization", v1alpha1.ConditionOrganizationProvisioned, r.reconcileOrganization},
+		{"partitions", v1alpha1.ConditionPartitionsReady, r.reconcilePartitions},
+		{"jobs", v1alpha1.ConditionJobsScheduled, r.reconcileJobs},
+	}
+	var retry error
+	for _, s := range steps {
+		err := s.run(ctx, &t)
+		if err == nil {
+			continue
+		}
+		failCondition(&t, s.condition, err)
+		r.metrics.reconcileErrors.WithLabelValues(s.name).Inc()
+		var se *stepError
+		if errors.As(err, &se) {
+			r.event(&t, corev1.EventTypeWarning, se.Reason, s.name, "%s", se.Error())
+		}
+		if se == nil || !se.Permanent {
+			retry = errors.Join(retry, err)
+		}
+		log.FromContext(ctx).Info("reconcile step failed", "step", s.name, "error", err.Error())
+	}
+	summarize(&t)
+	if !equality.Semantic.DeepEqual(base.Status, t.Status) {
+		patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+		if err := r.Status().Patch(ctx, &t, patch); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if retry != nil {
+		return ctrl.Result{}, retry
+	}
+	return ctrl.Result{RequeueAfter: r.Config.ResyncPeriod}, nil
+}
+
+func (r *TenantReconciler) event(t *v1alpha1.WorkPulseTenant, typ, reason, action, format string, args ...any) {
+	r.Recorder.Eventf(t, nil, typ, reason, action, format, args...)
+}
