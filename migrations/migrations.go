@@ -57,7 +57,10 @@ func Open(dsn string) (*Migrator, error) {
 		return nil, fmt.Errorf("migrations: open: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, FS(),
-		goose.WithTableName("public.workpulse_schema_migrations"))
+		goose.WithTableName("public.workpulse_schema_migrations"),
+		// Each schema owner has its own number range, so a tracking
+		// migration (001xx) may arrive after reporting's (002xx) ran.
+		goose.WithAllowOutofOrder(true))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)

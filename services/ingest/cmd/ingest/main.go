@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,8 +31,14 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "ingest", ":3003")
 	cfg := ingest.LoadConfig(env)
+	pprofAddr := env.String("PPROF_ADDR", "")
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if pprofAddr != "" {
+		// Profiling of the hot path, on a separate, private address only
+		// when asked for; never on the API port.
+		go func() { fmt.Fprintln(os.Stderr, "ingest: pprof:", http.ListenAndServe(pprofAddr, nil)) }()
 	}
 	return app.Run(ctx, app.Options{
 		Config: common, Log: out, Listening: listening,

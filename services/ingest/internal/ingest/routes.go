@@ -3,7 +3,6 @@ package ingest
 import (
 	"net/http"
 
-	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
@@ -11,7 +10,7 @@ import (
 // routes lists every route of the ingest service.
 func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r := httpx.NewRouter(m.Middleware)
-	member := authn.Require(s.verifier)
+	member := s.tokens.require
 	r.Handle("/api/sessions/{id}/activity", member(httpx.Handler(s.recordActivity))).Methods(http.MethodPost)
 	r.Handle("/api/sessions/{id}/activity/bulk", member(httpx.Handler(s.recordBulk))).Methods(http.MethodPost)
 	return r

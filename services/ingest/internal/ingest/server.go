@@ -32,14 +32,14 @@ func LoadConfig(e *config.Env) Config {
 }
 
 type server struct {
-	cfg      Config
-	store    *Store
-	verifier *authn.Verifier
-	now      func() time.Time
+	cfg    Config
+	store  *Store
+	tokens *tokenCache
+	now    func() time.Time
 }
 
 // NewServer returns ingest's API handler.
 func NewServer(cfg Config, db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP) http.Handler {
-	s := &server{cfg: cfg, store: &Store{db: db}, verifier: v, now: time.Now}
+	s := &server{cfg: cfg, store: &Store{db: db}, tokens: newTokenCache(v, time.Minute, 100000), now: time.Now}
 	return s.routes(m)
 }
