@@ -1,0 +1,260 @@
+package chartcheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/workpulse/workpulse/api/routes"
+)
+
+func TestChartsPassHelmLintStrictWithEveryValueSet(t *testing.T) {
+	for _, chart := range charts {
+		for _, vs := range valueSets(t, chart) {
+			t.Run(chart+"/"+vs.name, func(t *testing.T) {
+				args := append([]string{"lint", "--strict", filepath.Join("charts", chart)}, vs.args...)
+				if out, err := helm(t, args...); err != nil {
+					t.Fatalf("helm lint: %v\n%s", err, out)
+				}
+			})
+		}
+	}
+}
+
+func TestChartsCopiesOfTheOperatorsGeneratedManifestsAreCurrent(t *testing.T) {
+	for _, c := range []struct{ generated, copy string }{
+		{"operator/config/crd/bases/workpulse.io_workpulsetenants.yaml", "charts/workpulse-crds/files/workpulse.io_workpulsetenants.yaml"},
+		{"operator/config/rbac/role.yaml", "charts/workpulse/files/operator-role.yaml"},
+	} {
+		t.Run(c.copy, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join(repo, c.generated))
+			if err != nil {
+				t.Fatalf("the operator's generated manifest is missing: %v", err)
+			}
+			got, err := os.ReadFile(filepath.Join(repo, c.copy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s differs from %s: run hack/chart-sync.sh", c.copy, c.generated)
+			}
+		})
+	}
+}
+
+// appVersion is the chart's appVersion, the default tag of every image.
+func appVersion(t testing.TB) string {
+	t.Helper()
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	readYAMLLoose(t, "charts/workpulse/Chart.yaml", &chart)
+	return chart.AppVersion
+}
+
+// images are the images hack/images builds and every Dockerfile makes.
+var images = []string{"auth", "session", "ingest", "report", "realtime", "operator", "migrate"}
+
+// podSpec returns the pod spec of a Deployment, Job or Pod.
+func podSpec(o *unstructured.Unstructured) map[string]any {
+	path := []string{"spec", "template", "spec"}
+	if o.GetKind() == "Pod" {
+		path = []string{"spec"}
+	}
+	spec, _, _ := unstructured.NestedMap(o.Object, path...)
+	return spec
+}
+
+func TestEveryWorkloadIsHardenedProbedAndUsesTheBuiltImages(t *testing.T) {
+	version := appVersion(t)
+	for _, vs := range valueSets(t, "workpulse") {
+		t.Run(vs.name, func(t *testing.T) {
+			objs := render(t, "workpulse", vs.args...)
+			var used []string
+			for _, o := range objs {
+				switch o.GetKind() {
+				case "Deployment", "Job", "Pod":
+				default:
+					continue
+				}
+				spec := podSpec(o)
+				name := o.GetKind() + "/" + o.GetName()
+				psc, _ := spec["securityContext"].(map[string]any)
+				if psc["runAsNonRoot"] != true {
+					t.Errorf("%s: pod runAsNonRoot is not true", name)
+				}
+				if sc, _ := psc["seccompProfile"].(map[string]any); sc["type"] != "RuntimeDefault" {
+					t.Errorf("%s: pod seccompProfile is not RuntimeDefault", name)
+				}
+				containers, _ := spec["containers"].([]any)
+				for _, c := range containers {
+					c := c.(map[string]any)
+					cname := name + "/" + c["name"].(string)
+					sc, _ := c["securityContext"].(map[string]any)
+					if sc["readOnlyRootFilesystem"] != true || sc["allowPrivilegeEscalation"] != false {
+						t.Errorf("%s: root filesystem writable or privilege escalation allowed: %v", cname, sc)
+					}
+					if caps, _ := sc["capabilities"].(map[string]any); !slices.Equal(toStrings(caps["drop"]), []string{"ALL"}) {
+						t.Errorf("%s: capabilities not all dropped: %v", cname, caps)
+					}
+					if _, ok := c["resources"].(map[string]any)["limits"]; !ok {
+						t.Errorf("%s: no resource limits", cname)
+					}
+					used = append(used, c["image"].(string))
+					if o.GetKind() != "Deployment" {
+						continue
+					}
+					live := nested(c, "livenessProbe", "httpGet", "path")
+					ready := nested(c, "readinessProbe", "httpGet", "path")
+					component := o.GetLabels()["app.kubernetes.io/component"]
+					wantLive := "/livez"
+					if component == "operator" {
+						wantLive = "/healthz"
+					}
+					if live != wantLive || ready != "/readyz" {
+						t.Errorf("%s: probes %q and %q, want %q and /readyz", cname, live, ready, wantLive)
+					}
+				}
+			}
+			if vs.name != "defaults" {
+				return
+			}
+			// With the defaults every image is exactly what make images builds; busybox is
+			// the helm test's shell.
+			var want []string
+			for _, name := range append(slices.Clone(images), "busybox") {
+				want = append(want, "workpulse/"+name+":"+version)
+			}
+			slices.Sort(used)
+			slices.Sort(want)
+			used = slices.Compact(used)
+			if !slices.Equal(used, want) {
+				t.Errorf("images used %v, want %v", used, want)
+			}
+		})
+	}
+}
+
+func TestEveryServiceHasAServicePDBAndProbesOnItsRoutingTablePort(t *testing.T) {
+	objs := render(t, "workpulse")
+	byName := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		byName[o.GetKind()+"/"+o.GetName()] = o
+	}
+	for _, svc := range routes.Services {
+		name := fullname + "-" + svc.Name
+		for _, kind := range []string{"Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"} {
+			if byName[kind+"/"+name] == nil {
+				t.Errorf("no %s %s", kind, name)
+			}
+		}
+		s := byName["Service/"+name]
+		if s == nil {
+			continue
+		}
+		ports, _, _ := unstructured.NestedSlice(s.Object, "spec", "ports")
+		if len(ports) != 1 || fmt.Sprint(ports[0].(map[string]any)["port"]) != strconv.Itoa(svc.Port) {
+			t.Errorf("Service %s ports %v, want %d", name, ports, svc.Port)
+		}
+	}
+	hooks := find(objs, "Job")
+	if len(hooks) != 1 {
+		t.Fatalf("want one migrations Job, got %d", len(hooks))
+	}
+	job := hooks[0]
+	if got := job.GetAnnotations()["helm.sh/hook"]; got != "pre-install,pre-upgrade" {
+		t.Errorf("migrations Job hook %q", got)
+	}
+	c := podSpec(job)["containers"].([]any)[0].(map[string]any)
+	if !slices.Equal(toStrings(c["args"]), []string{"up"}) {
+		t.Errorf("migrations Job runs %v, want migrate up", c["args"])
+	}
+	var tests int
+	for _, o := range find(objs, "Pod") {
+		if o.GetAnnotations()["helm.sh/hook"] == "test" {
+			tests++
+		}
+	}
+	if tests != 1 {
+		t.Errorf("want one helm test Pod, got %d", tests)
+	}
+}
+
+func TestMonitoringObjectsRenderOnlyWhenTheAPIExistsOrAreForced(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"auto without the monitoring API", nil, false},
+		{"auto with the monitoring API", []string{"--api-versions", "monitoring.coreos.com/v1"}, true},
+		{"always without the monitoring API", []string{"--set", "monitoring.mode=always"}, true},
+		{"never with the monitoring API", []string{"--api-versions", "monitoring.coreos.com/v1", "--set", "monitoring.mode=never"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs := render(t, "workpulse", c.args...)
+			sm, pr := len(find(objs, "ServiceMonitor")), len(find(objs, "PrometheusRule"))
+			if c.want && (sm != 2 || pr != 1) || !c.want && (sm != 0 || pr != 0) {
+				t.Fatalf("%d ServiceMonitors and %d PrometheusRules", sm, pr)
+			}
+		})
+	}
+}
+
+func TestDashboardConfigMapIsLabelledForTheSidecarAndHoldsTheIssuesPanels(t *testing.T) {
+	cms := find(render(t, "workpulse"), "ConfigMap")
+	if len(cms) != 1 || cms[0].GetLabels()["grafana_dashboard"] != "1" {
+		t.Fatalf("want one ConfigMap labelled grafana_dashboard=1, got %d", len(cms))
+	}
+	data, _, _ := unstructured.NestedStringMap(cms[0].Object, "data")
+	var dash struct {
+		Title  string `json:"title"`
+		Panels []struct {
+			Title string `json:"title"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal([]byte(data["workpulse.json"]), &dash); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	var titles []string
+	for _, p := range dash.Panels {
+		titles = append(titles, strings.ToLower(p.Title))
+	}
+	all := strings.Join(titles, "\n")
+	for _, want := range []string{"ingest rate", "ingest latency", "active sessions", "websocket connections",
+		"consumer lag", "outbox backlog", "partitions", "jobs"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no panel about %q in %q", want, titles)
+		}
+	}
+}
+
+func nested(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+func toStrings(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, s := range l {
+		str, _ := s.(string)
+		out = append(out, str)
+	}
+	return out
+}
