@@ -309,18 +309,29 @@ func (w *wsClient) closed(d time.Duration) error {
 
 func (e *env) publish(t testing.TB, typ, org, key string, data any) events.Envelope {
 	t.Helper()
-	env, err := events.New("test", typ, org, key, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return publishAll(t, e.writer, typ, org, key, data)[0]
+}
+
+// publishAll publishes one event per payload in a single batch.
+func publishAll[T any](t testing.TB, w *kafka.Writer, typ, org, key string, data ...T) []events.Envelope {
+	t.Helper()
 	topic, _ := events.TopicFor(typ)
-	b, _ := json.Marshal(env)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	envs := make([]events.Envelope, len(data))
+	msgs := make([]kafka.Message, len(data))
+	for i, d := range data {
+		env, err := events.New("test", typ, org, key, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(env)
+		envs[i], msgs[i] = env, kafka.Message{Topic: topic, Key: []byte(env.Key), Value: b}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.writer.WriteMessages(ctx, kafka.Message{Topic: topic, Key: []byte(env.Key), Value: b}); err != nil {
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatalf("publish %s: %v", typ, err)
 	}
-	return env
+	return envs
 }
 
 func session(p authn.Principal) events.Session {
@@ -336,9 +347,13 @@ func (e *env) publishActivity(t testing.TB, p authn.Principal, active int64) eve
 		events.ActivityRecorded{Session: s, Stored: 1, ActiveSeconds: active})
 }
 
+func alert(p authn.Principal, typ, msg string) events.Alert {
+	return events.Alert{AlertID: uuid.NewString(), OrganizationID: p.OrganizationID, UserID: p.UserID,
+		AlertType: typ, Message: msg, CreatedAt: time.Now().UTC()}
+}
+
 func (e *env) publishAlert(t testing.TB, p authn.Principal, typ, msg string) events.Envelope {
-	return e.publish(t, events.TypeAlertRaised, p.OrganizationID, p.UserID, events.Alert{AlertID: uuid.NewString(),
-		OrganizationID: p.OrganizationID, UserID: p.UserID, AlertType: typ, Message: msg, CreatedAt: time.Now().UTC()})
+	return e.publish(t, events.TypeAlertRaised, p.OrganizationID, p.UserID, alert(p, typ, msg))
 }
 
 // waitConsuming blocks until r's consumer has joined its group and reads

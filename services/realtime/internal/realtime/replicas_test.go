@@ -162,7 +162,8 @@ func TestPresence(t *testing.T) {
 func TestSlowClientIsDisconnected(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "4"})
+	// Keepalive must not drop the silent client before the queue does.
+	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "4", "WS_PING_INTERVAL": "30s", "WS_PONG_TIMEOUT": "2m"})
 	e.waitConsuming(t, r)
 	admin := testkit.Member("", authn.RoleAdmin)
 	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
@@ -184,9 +185,11 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 
 	const n = 300
 	big := strings.Repeat("x", 64<<10)
-	for i := 0; i < n; i++ {
-		e.publishAlert(t, erin, "idle", big)
+	alerts := make([]events.Alert, n)
+	for i := range alerts {
+		alerts[i] = alert(erin, "idle", big)
 	}
+	publishAll(t, e.writer, events.TypeAlertRaised, erin.OrganizationID, erin.UserID, alerts...)
 	t.Run("The other client receives every event.", func(t *testing.T) {
 		for i := 0; i < n; i++ {
 			fast.expect(EventAlertInactive, 20*time.Second)
