@@ -255,15 +255,15 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 		insertActivity(t, e, org, at)
 	}
 
-	e.update("retention", func(s *v1alpha1.WorkPulseTenantSpec) { s.RetentionMonths, s.PremakeMonths = 3, 5 })
+	e.update("retention", func(s *v1alpha1.WorkPulseTenantSpec) { s.RetentionMonths, s.PremakeMonths = 5, 4 })
 	got := e.waitReady("retention")
 	months := e.months(parent)
-	for _, m := range partitionNames(parent, now.Time, -2, 5) {
+	for _, m := range partitionNames(parent, now.Time, -4, 4) {
 		if !slices.Contains(months, m) {
 			t.Errorf("month %s is missing: %v", m, months)
 		}
 	}
-	for _, m := range partitionNames(parent, now.Time, -10, -3) {
+	for _, m := range partitionNames(parent, now.Time, -10, -5) {
 		if slices.Contains(months, m) {
 			t.Errorf("month %s past retention was kept", m)
 		}
@@ -274,7 +274,7 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 	if n := e.queryInt("SELECT count(*) FROM tracking.activity_logs WHERE organization_id = $1", org); n != 2 {
 		t.Errorf("%d rows left, want the 2 within retention", n)
 	}
-	if p := got.Status.Partitions; p.MonthsAhead != 5 || p.NewestMonth != now.add(5).String() {
+	if p := got.Status.Partitions; p.MonthsAhead != 4 || p.NewestMonth != now.add(4).String() {
 		t.Errorf("status.partitions %+v", p)
 	}
 
