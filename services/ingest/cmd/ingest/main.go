@@ -31,6 +31,11 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "ingest", ":3003")
 	cfg := ingest.LoadConfig(env)
+	if _, set := lookup("MAX_BODY_BYTES"); !set {
+		// A full batch of items with the longest URLs is about 2.2 KiB an
+		// item; the platform default (2 MiB) would refuse it.
+		common.MaxBodyBytes = max(common.MaxBodyBytes, int64(cfg.MaxBulk)*2560)
+	}
 	pprofAddr := env.String("PPROF_ADDR", "")
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
