@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/api/routes"
+	"github.com/workpulse/workpulse/services/platform/testkit"
 )
 
 // Platform is the whole platform run by devstack, as make dev runs it,
@@ -23,11 +24,12 @@ import (
 type Platform struct {
 	PG     *Postgres
 	Redis  *Redis
-	Kafka  *Kafka
+	Kafka  *testkit.GatedKafka
 	URL    string // the front door's /api base
 	state  string
 	offset int
 	cmd    *exec.Cmd
+	exited chan struct{} // closed when devstack ends
 	logs   *logBuffer
 }
 
@@ -52,8 +54,10 @@ func StartPlatform(t *testing.T, extraEnv ...string) *Platform {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building devstack: %v\n%s", err, out)
 	}
-	// Ports far from make dev's, so both can run.
-	p.offset = 20000 + freePort(t)%20000
+	// Ports far from make dev's, so both can run, and below the kernel's
+	// ephemeral range, so a restarted service never finds its port taken
+	// by some outgoing connection.
+	p.offset = 7000 + freePort(t)%20000
 	frontDoor := freePort(t)
 	args := []string{}
 	for _, e := range extraEnv {
@@ -70,17 +74,19 @@ func StartPlatform(t *testing.T, extraEnv ...string) *Platform {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p.exited = make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(40 * time.Second):
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		}
 		if t.Failed() {
-			t.Logf("platform log (last lines):\n%s", p.logs.tail(200))
+			path := filepath.Join(os.TempDir(), "workpulse-"+strings.ReplaceAll(t.Name(), "/", "_")+".log")
+			_ = os.WriteFile(path, []byte(p.logs.tail(5000)), 0o644)
+			t.Logf("platform log (last lines; all of it in %s):\n%s", path, p.logs.tail(40))
 		}
 	})
 	p.URL = fmt.Sprintf("http://127.0.0.1:%d/api", frontDoor)
@@ -94,6 +100,11 @@ func (p *Platform) WaitHealthy(t testing.TB, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			t.Fatalf("the platform exited:\n%s", p.logs.tail(40))
+		default:
+		}
 		resp, err := http.Get(p.URL + "/health")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)

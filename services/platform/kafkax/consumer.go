@@ -87,6 +87,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		ReadBackoffMax: time.Second,
 		// Offsets are committed explicitly, after the effect.
 		CommitInterval: 0,
+		// After a broker outage or a crashed member, kafka-go rejoins as a
+		// new member and the group waits for the old one's session to
+		// expire: keep that wait short, so consumption resumes within
+		// seconds instead of half a minute.
+		SessionTimeout:    8 * time.Second,
+		RebalanceTimeout:  8 * time.Second,
+		HeartbeatInterval: time.Second,
+		JoinGroupBackoff:  500 * time.Millisecond,
 	})
 	defer r.Close()
 	for {

@@ -3,6 +3,8 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"testing"
 
 	"github.com/google/uuid"
@@ -108,6 +110,9 @@ func TestErrorsAreClassifiedForClients(t *testing.T) {
 	err = pool.Ping(ctx)
 	if !pg.IsUnavailable(err) {
 		t.Fatalf("connection refused: %v is not classified as unavailable", err)
+	}
+	if !pg.IsUnavailable(fmt.Errorf("query: %w", io.ErrUnexpectedEOF)) {
+		t.Fatal("a connection cut mid-query is not classified as unavailable")
 	}
 	if !pg.IsUnavailable(errors.Join(context.Canceled, err)) {
 		t.Fatal("a wrapped connection error is not classified as unavailable")

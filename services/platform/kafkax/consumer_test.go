@@ -1,0 +1,118 @@
+package kafkax_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+func produce(t *testing.T, w *kafka.Writer, n int) {
+	t.Helper()
+	msgs := make([]kafka.Message, 0, n)
+	for i := 0; i < n; i++ {
+		e, err := events.New("test", events.TypeActivityRecorded, "org", "", events.ActivityRecorded{Stored: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Key = e.ID // spread over every partition
+		raw, _ := json.Marshal(e)
+		msgs = append(msgs, kafka.Message{Topic: events.TopicActivity, Key: []byte(e.Key), Value: raw})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// committedLag is how far the group's committed offsets are behind the
+// end of the topic's partitions.
+func committedLag(t *testing.T, addr, group, topic string) int64 {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 5 * time.Second}
+	ctx := context.Background()
+	offs, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2, 3, 4, 5}}})
+	if err != nil {
+		return -1
+	}
+	req := map[string][]kafka.OffsetRequest{}
+	for p := 0; p < 6; p++ {
+		req[topic] = append(req[topic], kafka.LastOffsetOf(p))
+	}
+	ends, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		return -1
+	}
+	var lag int64
+	for _, e := range ends.Topics[topic] {
+		committed := int64(0)
+		for _, o := range offs.Topics[topic] {
+			if o.Partition == e.Partition && o.CommittedOffset > 0 {
+				committed = o.CommittedOffset
+			}
+		}
+		lag += e.LastOffset - committed
+	}
+	return lag
+}
+
+func TestConsumerCatchesUpAndCommitsAfterTheBrokerWasUnreachable(t *testing.T) {
+	k := testkit.StartGatedKafka(t, "127.0.0.1:0")
+	w := kafkax.NewWriter([]string{k.Addr})
+	defer w.Close()
+
+	var mu sync.Mutex
+	seen := map[string]int{}
+	handler := func(_ context.Context, e events.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[e.ID]++
+		return nil
+	}
+	distinct := func() int { mu.Lock(); defer mu.Unlock(); return len(seen) }
+	c := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: []string{k.Addr}, GroupID: "catch-up", Topics: []string{events.TopicActivity}},
+		handler, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	produce(t, w, 200)
+	if !eventually(30*time.Second, func() bool { return distinct() == 200 }) {
+		t.Fatalf("consumed %d of the first 200 events", distinct())
+	}
+	k.Down()
+	time.Sleep(3 * time.Second)
+	k.Up()
+	began := time.Now()
+	produce(t, w, 200)
+	// Within a few seconds, not after a full session timeout.
+	if !eventually(20*time.Second, func() bool { return distinct() == 400 }) {
+		t.Fatalf("after the outage, consumed %d of 400 events", distinct())
+	}
+	t.Logf("consumption resumed and caught up %s after the broker came back", time.Since(began).Round(time.Millisecond))
+	if !eventually(30*time.Second, func() bool { return committedLag(t, k.Addr, "catch-up", events.TopicActivity) == 0 }) {
+		t.Fatalf("committed offsets stay %d behind after catching up", committedLag(t, k.Addr, "catch-up", events.TopicActivity))
+	}
+}
+
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return cond()
+}
