@@ -429,12 +429,15 @@ func TestSummaryJSONMatchesTheStandardEncoder(t *testing.T) {
 	t.Parallel()
 	names := []*string{nil, ptr("Ada"), ptr(`Quote " and \ backslash`), ptr("tab\tnew\nline\x01"), ptr("Zoë <b>&</b> 日本")}
 	for _, name := range names {
-		s := Summary{ID: uuid.NewString(), OrganizationID: uuid.NewString(), UserID: uuid.NewString(), UserName: name, Date: "2026-05-04",
-			TotalWorkSeconds: 3600, ActiveSeconds: 3000, IdleSeconds: 600, ProductivityScore: 83.33, SessionsCount: 2,
-			AppUsage: json.RawMessage(`[{"app": "github.com", "total_seconds": 3600, "active_seconds": 3000, "idle_seconds": 600}]`)}
-		want, _ := json.Marshal(s)
+		row := summaryRow{id: uuid.New(), org: uuid.New(), user: uuid.New(), name: name, date: "2026-05-04",
+			total: 3600, active: 3000, idle: 600, score: 83.33, sessions: 2,
+			usage: []byte(`[{"app":"github.com","total_seconds":3600,"active_seconds":3000,"idle_seconds":600}]`)}
+		want, _ := json.Marshal(Summary{ID: uuid.UUID(row.id).String(), OrganizationID: uuid.UUID(row.org).String(),
+			UserID: uuid.UUID(row.user).String(), UserName: name, Date: row.date, TotalWorkSeconds: row.total,
+			ActiveSeconds: row.active, IdleSeconds: row.idle, ProductivityScore: row.score, SessionsCount: row.sessions,
+			AppUsage: row.usage})
 		var a, b any
-		if err := json.Unmarshal(s.appendJSON(nil), &a); err != nil {
+		if err := json.Unmarshal(row.appendJSON(nil), &a); err != nil {
 			t.Fatalf("invalid JSON for name %v: %v", name, err)
 		}
 		_ = json.Unmarshal(want, &b)
@@ -445,3 +448,18 @@ func TestSummaryJSONMatchesTheStandardEncoder(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// Summary is the contract's daily summary as a client decodes it.
+type Summary struct {
+	ID                string          `json:"id"`
+	OrganizationID    string          `json:"organization_id"`
+	UserID            string          `json:"user_id"`
+	UserName          *string         `json:"user_name"`
+	Date              string          `json:"date"`
+	TotalWorkSeconds  int64           `json:"total_work_seconds"`
+	ActiveSeconds     int64           `json:"active_seconds"`
+	IdleSeconds       int64           `json:"idle_seconds"`
+	ProductivityScore float64         `json:"productivity_score"`
+	SessionsCount     int32           `json:"sessions_count"`
+	AppUsage          json.RawMessage `json:"app_usage"`
+}

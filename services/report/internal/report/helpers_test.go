@@ -128,7 +128,7 @@ func heartbeats(start time.Time, n int, step time.Duration, typ string, dur int3
 	return out
 }
 
-type summaryRow struct {
+type storedSummary struct {
 	Active, Idle, Total int64
 	Score               float64
 	Sessions            int32
@@ -136,9 +136,9 @@ type summaryRow struct {
 }
 
 // summary reads a stored summary as the owner; ok is false when absent.
-func (e *env) summary(org, user string, d string) (summaryRow, bool) {
+func (e *env) summary(org, user string, d string) (storedSummary, bool) {
 	e.t.Helper()
-	var s summaryRow
+	var s storedSummary
 	err := e.db.Owner.QueryRow(e.ctx, `SELECT active_seconds, idle_seconds, total_work_seconds, productivity_score::float8, sessions_count, app_usage::text
 		FROM reporting.daily_summaries WHERE organization_id = $1 AND user_id = $2 AND date = $3`, org, user, day(d)).
 		Scan(&s.Active, &s.Idle, &s.Total, &s.Score, &s.Sessions, &s.Apps)

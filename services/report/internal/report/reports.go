@@ -2,13 +2,14 @@ package report
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"log/slog"
 	"mime"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,89 +23,99 @@ import (
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
-// Summary is the contract's daily summary, with the user's name and the
-// number of sessions that day.
-type Summary struct {
-	ID                string          `json:"id"`
-	OrganizationID    string          `json:"organization_id"`
-	UserID            string          `json:"user_id"`
-	UserName          *string         `json:"user_name"`
-	Date              string          `json:"date"`
-	TotalWorkSeconds  int64           `json:"total_work_seconds"`
-	ActiveSeconds     int64           `json:"active_seconds"`
-	IdleSeconds       int64           `json:"idle_seconds"`
-	ProductivityScore float64         `json:"productivity_score"`
-	SessionsCount     int32           `json:"sessions_count"`
-	AppUsage          json.RawMessage `json:"app_usage"`
-}
-
 // summarySelect reads summaries with their user's name. Columns stay in
 // their binary form (uuid, date, json text) and are formatted in Go:
 // converting 30,000 rows to text in the database costs more than the
 // query itself.
 const summarySelect = `SELECT s.id, s.organization_id, s.user_id, u.name, s.date, s.total_work_seconds, s.active_seconds,
-  s.idle_seconds, s.productivity_score, s.sessions_count, s.app_usage
+  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
 FROM reporting.daily_summaries s LEFT JOIN reporting.users u ON u.user_id = s.user_id `
 
 // summaryByDate reads summaries without names, for streamSummaries' byName.
 const summaryByDate = `SELECT s.id, s.organization_id, s.user_id, NULL::text, s.date, s.total_work_seconds, s.active_seconds,
-  s.idle_seconds, s.productivity_score, s.sessions_count, s.app_usage
+  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
 FROM reporting.daily_summaries s `
+
+// summaryRow is a daily summary as the database returns it, kept in
+// binary form until it is written: the contract's summary object plus
+// user_name and sessions_count. The organization report writes tens of
+// thousands per request, so it is encoded without reflection and with
+// no allocation per field; the stored app usage is JSON already and is
+// copied as is.
+type summaryRow struct {
+	id, org, user       [16]byte
+	name                *string
+	date                string
+	total, active, idle int64
+	score               float64
+	sessions            int32
+	usage               []byte
+	rank                int
+}
 
 var csvHeader = []string{"date", "user_id", "user_name", "total_work_seconds", "active_seconds", "idle_seconds",
 	"productivity_score", "sessions_count", "app_usage"}
 
-func (s Summary) csvRecord() []string {
+func (s *summaryRow) csvRecord() []string {
 	name := ""
-	if s.UserName != nil {
-		name = *s.UserName
+	if s.name != nil {
+		name = *s.name
 	}
-	return []string{s.Date, s.UserID, name, strconv.FormatInt(s.TotalWorkSeconds, 10), strconv.FormatInt(s.ActiveSeconds, 10),
-		strconv.FormatInt(s.IdleSeconds, 10), strconv.FormatFloat(s.ProductivityScore, 'f', 2, 64),
-		strconv.FormatInt(int64(s.SessionsCount), 10), string(s.AppUsage)}
+	return []string{s.date, uuid.UUID(s.user).String(), name, strconv.FormatInt(s.total, 10), strconv.FormatInt(s.active, 10),
+		strconv.FormatInt(s.idle, 10), strconv.FormatFloat(s.score, 'f', 2, 64),
+		strconv.FormatInt(int64(s.sessions), 10), string(s.usage)}
 }
 
-// appendJSON encodes s as json.Marshal would, without reflection: the
-// organization report writes tens of thousands of them per request. The
-// stored app usage is JSON already and is copied as is.
-func (s Summary) appendJSON(b []byte) []byte {
+func (s *summaryRow) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":"`...)
-	b = append(b, s.ID...)
+	b = appendUUID(b, s.id)
 	b = append(b, `","organization_id":"`...)
-	b = append(b, s.OrganizationID...)
+	b = appendUUID(b, s.org)
 	b = append(b, `","user_id":"`...)
-	b = append(b, s.UserID...)
+	b = appendUUID(b, s.user)
 	b = append(b, `","user_name":`...)
-	if s.UserName == nil {
+	if s.name == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, *s.UserName)
+		b = appendJSONString(b, *s.name)
 	}
 	b = append(b, `,"date":"`...)
-	b = append(b, s.Date...)
+	b = append(b, s.date...)
 	b = append(b, `","total_work_seconds":`...)
-	b = strconv.AppendInt(b, s.TotalWorkSeconds, 10)
+	b = strconv.AppendInt(b, s.total, 10)
 	b = append(b, `,"active_seconds":`...)
-	b = strconv.AppendInt(b, s.ActiveSeconds, 10)
+	b = strconv.AppendInt(b, s.active, 10)
 	b = append(b, `,"idle_seconds":`...)
-	b = strconv.AppendInt(b, s.IdleSeconds, 10)
+	b = strconv.AppendInt(b, s.idle, 10)
 	b = append(b, `,"productivity_score":`...)
-	b = strconv.AppendFloat(b, s.ProductivityScore, 'f', -1, 64)
+	b = strconv.AppendFloat(b, s.score, 'f', -1, 64)
 	b = append(b, `,"sessions_count":`...)
-	b = strconv.AppendInt(b, int64(s.SessionsCount), 10)
+	b = strconv.AppendInt(b, int64(s.sessions), 10)
 	b = append(b, `,"app_usage":`...)
-	if len(s.AppUsage) == 0 {
+	if len(s.usage) == 0 {
 		b = append(b, "[]"...)
 	} else {
-		b = append(b, s.AppUsage...)
+		b = append(b, s.usage...)
 	}
 	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendUUID appends id in its canonical lower-case form.
+func appendUUID(b []byte, id [16]byte) []byte {
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return b
 }
 
 // appendJSONString appends s as a JSON string; s is valid UTF-8 (it comes
 // from PostgreSQL).
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -112,7 +123,7 @@ func appendJSONString(b []byte, s string) []byte {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
 		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		default:
 			b = append(b, c)
 		}
@@ -177,7 +188,7 @@ func (sw *summaryWriter) start() error {
 	return nil
 }
 
-func (sw *summaryWriter) write(s Summary) error {
+func (sw *summaryWriter) write(s *summaryRow) error {
 	if err := sw.start(); err != nil {
 		return err
 	}
@@ -246,46 +257,57 @@ func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org str
 			return err
 		}
 		defer rows.Close()
-		var group []rankedSummary
+		var group []summaryRow
+		var order []int
 		flush := func() error {
-			sort.Slice(group, func(i, j int) bool { return group[i].before(group[j]) })
-			for _, g := range group {
-				if err := sw.write(g.Summary); err != nil {
+			order = order[:0]
+			for i := range group {
+				order = append(order, i)
+			}
+			slices.SortFunc(order, func(i, j int) int {
+				a, b := &group[i], &group[j]
+				if c := cmp.Compare(a.rank, b.rank); c != 0 {
+					return c
+				}
+				return bytes.Compare(a.user[:], b.user[:])
+			})
+			for _, i := range order {
+				if err := sw.write(&group[i]); err != nil {
 					return err
 				}
 			}
 			group = group[:0]
 			return nil
 		}
+		var lastDate time.Time
+		var lastDay string
 		for rows.Next() {
-			// Raw 16-byte ids and []byte JSON: scanning into uuid.UUID
-			// or json.RawMessage would parse and validate each value again.
-			var sm Summary
-			var id, org, user [16]byte
+			var sr summaryRow
 			var date time.Time
-			var usage []byte
-			if err := rows.Scan(&id, &org, &user, &sm.UserName, &date, &sm.TotalWorkSeconds,
-				&sm.ActiveSeconds, &sm.IdleSeconds, &sm.ProductivityScore, &sm.SessionsCount, &usage); err != nil {
+			if err := rows.Scan(&sr.id, &sr.org, &sr.user, &sr.name, &date, &sr.total,
+				&sr.active, &sr.idle, &sr.score, &sr.sessions, &sr.usage); err != nil {
 				return err
 			}
-			sm.ID, sm.OrganizationID, sm.UserID = uuid.UUID(id).String(), uuid.UUID(org).String(), uuid.UUID(user).String()
-			sm.Date, sm.AppUsage = date.Format(time.DateOnly), usage
+			if !date.Equal(lastDate) || lastDay == "" {
+				lastDate, lastDay = date, date.Format(time.DateOnly)
+			}
+			sr.date = lastDay
 			if !byName {
-				if err := sw.write(sm); err != nil {
+				if err := sw.write(&sr); err != nil {
 					return err
 				}
 				continue
 			}
-			if len(group) > 0 && group[0].Date != sm.Date {
+			if len(group) > 0 && group[0].date != sr.date {
 				if err := flush(); err != nil {
 					return err
 				}
 			}
-			rank := len(dir) // unknown users after every named one
-			if m, ok := dir[user]; ok {
-				sm.UserName, rank = &m.name, m.rank
+			sr.rank = len(dir) // unknown users after every named one
+			if m, ok := dir[sr.user]; ok {
+				sr.name, sr.rank = &m.name, m.rank
 			}
-			group = append(group, rankedSummary{Summary: sm, rank: rank})
+			group = append(group, sr)
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -324,18 +346,6 @@ func directory(ctx context.Context, tx pgx.Tx) (map[[16]byte]member, error) {
 		dir[id] = member{name: name, rank: len(dir)}
 	}
 	return dir, rows.Err()
-}
-
-type rankedSummary struct {
-	Summary
-	rank int
-}
-
-func (a rankedSummary) before(b rankedSummary) bool {
-	if a.rank != b.rank {
-		return a.rank < b.rank
-	}
-	return a.UserID < b.UserID
 }
 
 // dailyReport is the caller's own summary of one date (default: the
