@@ -242,8 +242,19 @@ func TestAMissingMonthPartitionAnswers503NamingTheMonthAndWritesNothing(t *testi
 	if _, err := h.db.Owner.Exec(ctx, "SELECT tracking.ensure_month_partition('activity_logs_shared', $1)", month); err != nil {
 		t.Fatal(err)
 	}
-	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 5, Timestamp: &oldTS, ClientActivityID: ptr("single-old")}, nil); status != http.StatusCreated {
+	var stored activityResponse
+	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 5, Timestamp: &oldTS, ClientActivityID: ptr("single-old")}, &stored); status != http.StatusCreated {
 		t.Errorf("retry: status %d: %s", status, raw)
 	}
 	h.assertExact(sid, 1, 5, 0, 1)
+	// Retention drops the month; its ids stay claimed, and a late retry is
+	// still a duplicate that names the activity it was.
+	if _, err := h.db.Owner.Exec(ctx, "DROP TABLE tracking.activity_logs_shared_"+month.Format("2006_01")); err != nil {
+		t.Fatal(err)
+	}
+	var again activityResponse
+	status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 5, Timestamp: &oldTS, ClientActivityID: ptr("single-old")}, &again)
+	if status != http.StatusOK || again.Activity.ID != stored.Activity.ID || !again.Activity.Timestamp.Equal(stored.Activity.Timestamp) || again.Session.TotalActiveSeconds != 5 {
+		t.Errorf("retry after retention: status %d: %s", status, raw)
+	}
 }

@@ -174,17 +174,22 @@ func (s *Store) inOrgBatch(ctx context.Context, org, sql string, scan func(pgx.R
 	return err
 }
 
-// storedActivity loads the activity the caller stored with cid.
+// storedActivity loads the activity the caller stored with cid. The
+// claim outlives the activity when retention has dropped its month; the
+// answer then carries what the claim remembers (id and timestamp).
 func (s *Store) storedActivity(ctx context.Context, p authn.Principal, cid string) (Activity, error) {
-	var a Activity
-	err := s.inOrgBatch(ctx, p.OrganizationID, "SELECT a.id, a.session_id, a.client_activity_id, a.occurred_at, a.activity_type, a.duration_seconds, a.url"+
-		" FROM tracking.activity_dedup d JOIN tracking.activity_logs a"+
+	a := Activity{ClientActivityID: &cid}
+	var sessionID, typ *string
+	var dur *int
+	err := s.inOrgBatch(ctx, p.OrganizationID, "SELECT d.activity_id, d.occurred_at, a.session_id, a.activity_type, a.duration_seconds, a.url"+
+		" FROM tracking.activity_dedup d LEFT JOIN tracking.activity_logs a"+
 		" ON a.organization_id = d.organization_id AND a.occurred_at = d.occurred_at AND a.id = d.activity_id"+
 		" WHERE d.user_id = $1 AND d.client_activity_id = $2",
-		func(row pgx.Row) error {
-			return row.Scan(&a.ID, &a.SessionID, &a.ClientActivityID, &a.Timestamp, &a.ActivityType, &a.DurationSeconds, &a.URL)
-		}, p.UserID, cid)
+		func(row pgx.Row) error { return row.Scan(&a.ID, &a.Timestamp, &sessionID, &typ, &dur, &a.URL) }, p.UserID, cid)
 	a.Timestamp = a.Timestamp.UTC()
+	if sessionID != nil && typ != nil && dur != nil {
+		a.SessionID, a.ActivityType, a.DurationSeconds = *sessionID, *typ, *dur
+	}
 	return a, err
 }
 
