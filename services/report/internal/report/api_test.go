@@ -423,6 +423,14 @@ func TestTriggeredJobsRunAndReportTheirState(t *testing.T) {
 	if s, ok := f.summary(f.ada.OrganizationID, f.ada.UserID, "2026-05-04"); !ok || s.Active != 3600 {
 		t.Errorf("triggered summary: %+v %v", s, ok)
 	}
+
+	// A job whose process died stops beating and reads as failed.
+	dead := uuid.NewString()
+	f.exec(`INSERT INTO reporting.jobs (id, organization_id, job_type, state, started_at, heartbeat_at)
+		VALUES ($1, $2, 'idle-detection', 'running', now() - interval '5 minutes', now() - interval '2 minutes')`, dead, f.admin.OrganizationID)
+	if job := decode[JobView](t, f.do("GET", "/api/jobs/"+dead, &f.admin, "")); job.State != "failed" || job.Error == nil {
+		t.Errorf("a job without heartbeat for 2 minutes reads %+v", job)
+	}
 }
 
 func TestSummaryJSONMatchesTheStandardEncoder(t *testing.T) {
