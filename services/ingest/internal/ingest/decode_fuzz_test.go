@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,10 @@ func FuzzDecodeBulk(f *testing.F) {
 	codes := map[string]bool{"VALIDATION_FAILED": true, "ACTIVITY_INVALID_TYPE": true, "ACTIVITY_INVALID_TIMESTAMP": true}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := decodeBulk(body, max, now, leeway)
+		slow, slowErr := decodeBulkWith(body, max, now, leeway, false)
+		if (err == nil) != (slowErr == nil) || !reflect.DeepEqual(got, slow) {
+			t.Fatalf("one-pass and item-by-item decoding differ:\n%+v %v\n%+v %v", got, err, slow, slowErr)
+		}
 		if err != nil {
 			var ae *apierr.Error
 			if !errors.As(err, &ae) || ae.Status != 400 {
