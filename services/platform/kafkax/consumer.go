@@ -3,6 +3,7 @@ package kafkax
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -25,6 +26,12 @@ type ConsumerConfig struct {
 	// StartOffset applies when the group has no committed offset:
 	// kafka.FirstOffset (default) or kafka.LastOffset.
 	StartOffset int64
+	// CommitInterval, when set, commits offsets in the background at
+	// that interval instead of once per event. Only for consumers whose
+	// effect is not durable (realtime's fan-out): a crash may then replay
+	// up to an interval of events, and per-event commits would only add
+	// latency.
+	CommitInterval time.Duration
 }
 
 // ConsumerMetrics are shared by every consumer of a service.
@@ -71,31 +78,24 @@ func NewConsumer(cfg ConsumerConfig, h Handler, m *ConsumerMetrics, log *slog.Lo
 // handler succeeded, so a crash redelivers it and the handler's
 // idempotency makes the redelivery harmless.
 func (c *Consumer) Run(ctx context.Context) error {
-	start := c.cfg.StartOffset
-	if start == 0 {
-		start = kafka.FirstOffset
+	for ctx.Err() == nil {
+		if err := c.consume(ctx); err != nil {
+			c.log.Warn("kafka reader replaced", "group", c.cfg.GroupID, "err", err)
+			sleep(ctx, time.Second)
+		}
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        c.cfg.Brokers,
-		GroupID:        c.cfg.GroupID,
-		GroupTopics:    c.cfg.Topics,
-		StartOffset:    start,
-		MinBytes:       1,
-		MaxBytes:       10 << 20,
-		MaxWait:        250 * time.Millisecond,
-		ReadBackoffMin: 50 * time.Millisecond,
-		ReadBackoffMax: time.Second,
-		// Offsets are committed explicitly, after the effect.
-		CommitInterval: 0,
-		// After a broker outage or a crashed member, kafka-go rejoins as a
-		// new member and the group waits for the old one's session to
-		// expire: keep that wait short, so consumption resumes within
-		// seconds instead of half a minute.
-		SessionTimeout:    8 * time.Second,
-		RebalanceTimeout:  8 * time.Second,
-		HeartbeatInterval: time.Second,
-		JoinGroupBackoff:  500 * time.Millisecond,
-	})
+	return nil
+}
+
+// commitTimeout bounds a commit: kafka-go can stay unable to commit after
+// its group generation ended under it (a broker outage, a long handler
+// retry), blocking forever; a fresh reader rejoins the group instead.
+const commitTimeout = 10 * time.Second
+
+// consume reads with one reader until ctx ends (nil) or the reader must be
+// replaced (an error).
+func (c *Consumer) consume(ctx context.Context) error {
+	r := c.newReader()
 	defer r.Close()
 	for {
 		msg, err := r.FetchMessage(ctx)
@@ -112,17 +112,49 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if !c.apply(ctx, msg) {
 			return nil
 		}
-		if err := r.CommitMessages(ctx, msg); err != nil {
+		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+		err = r.CommitMessages(cctx, msg)
+		cancel()
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			// The event will be redelivered; the handler's idempotency absorbs it.
-			c.log.Warn("kafka commit failed", "group", c.cfg.GroupID, "err", err)
+			return fmt.Errorf("commit: %w", err)
 		}
 		if c.metrics != nil {
 			c.metrics.lag.WithLabelValues(c.cfg.GroupID).Set(float64(r.Stats().Lag))
 		}
 	}
+}
+
+func (c *Consumer) newReader() *kafka.Reader {
+	start := c.cfg.StartOffset
+	if start == 0 {
+		start = kafka.FirstOffset
+	}
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        c.cfg.Brokers,
+		GroupID:        c.cfg.GroupID,
+		GroupTopics:    c.cfg.Topics,
+		StartOffset:    start,
+		MinBytes:       1,
+		MaxBytes:       10 << 20,
+		MaxWait:        250 * time.Millisecond,
+		ReadBackoffMin: 50 * time.Millisecond,
+		ReadBackoffMax: time.Second,
+		// Offsets are committed explicitly, after the effect; with an
+		// interval, CommitMessages only records them for the next flush.
+		CommitInterval: c.cfg.CommitInterval,
+		// After a broker outage or a crashed member, kafka-go rejoins as a
+		// new member and the group waits for the old one's session to
+		// expire: keep that wait short, so consumption resumes within
+		// seconds instead of half a minute.
+		SessionTimeout:    8 * time.Second,
+		RebalanceTimeout:  8 * time.Second,
+		HeartbeatInterval: time.Second,
+		JoinGroupBackoff:  500 * time.Millisecond,
+	})
 }
 
 // apply runs the handler until it succeeds; false means ctx ended first.

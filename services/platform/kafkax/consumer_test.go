@@ -3,6 +3,7 @@ package kafkax_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -66,16 +67,20 @@ func committedLag(t *testing.T, addr, group, topic string) int64 {
 	return lag
 }
 
-func TestConsumerCatchesUpAndCommitsAfterTheBrokerWasUnreachable(t *testing.T) {
+func TestConsumerCatchesUpAndCommitsAfterABrokerOutageAndFailingHandler(t *testing.T) {
 	k := testkit.StartGatedKafka(t, "127.0.0.1:0")
 	w := kafkax.NewWriter([]string{k.Addr})
 	defer w.Close()
 
 	var mu sync.Mutex
 	seen := map[string]int{}
+	var failUntil time.Time // the handler's database is down until then
 	handler := func(_ context.Context, e events.Envelope) error {
 		mu.Lock()
 		defer mu.Unlock()
+		if time.Now().Before(failUntil) {
+			return errors.New("database unavailable")
+		}
 		seen[e.ID]++
 		return nil
 	}
@@ -94,6 +99,9 @@ func TestConsumerCatchesUpAndCommitsAfterTheBrokerWasUnreachable(t *testing.T) {
 	k.Down()
 	time.Sleep(3 * time.Second)
 	k.Up()
+	mu.Lock()
+	failUntil = time.Now().Add(4 * time.Second)
+	mu.Unlock()
 	began := time.Now()
 	produce(t, w, 200)
 	// Within a few seconds, not after a full session timeout.
