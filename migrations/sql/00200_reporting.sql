@@ -100,6 +100,14 @@ CREATE TABLE reporting.summary_progress (
   updated_at          timestamptz NOT NULL DEFAULT now()
 );
 
+-- Bumped in the transaction of every change to a tenant's summaries or
+-- member names, so that a cached organization report can be checked for
+-- freshness with one row.
+CREATE TABLE reporting.report_versions (
+  organization_id uuid PRIMARY KEY,
+  version         bigint NOT NULL DEFAULT 0
+);
+
 CREATE TABLE reporting.outbox (
   id              bigserial PRIMARY KEY,
   event_id        uuid NOT NULL UNIQUE,
@@ -123,7 +131,7 @@ CREATE TABLE reporting.processed_events (
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['tenant_settings','users','daily_summaries','alerts','jobs','summary_progress'] LOOP
+  FOREACH t IN ARRAY ARRAY['tenant_settings','users','daily_summaries','alerts','jobs','summary_progress','report_versions'] LOOP
     EXECUTE format('ALTER TABLE reporting.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY tenant_isolation ON reporting.%I USING (organization_id = public.current_org()) WITH CHECK (organization_id = public.current_org())', t);
   END LOOP;
@@ -157,7 +165,7 @@ REVOKE ALL ON FUNCTION reporting.tenant_ids() FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA reporting TO workpulse_report;
 GRANT SELECT, INSERT, UPDATE ON reporting.tenant_settings, reporting.users, reporting.daily_summaries,
-  reporting.alerts, reporting.jobs, reporting.summary_progress TO workpulse_report;
+  reporting.alerts, reporting.jobs, reporting.summary_progress, reporting.report_versions TO workpulse_report;
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.outbox TO workpulse_report;
 GRANT USAGE ON SEQUENCE reporting.outbox_id_seq TO workpulse_report;
 GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO workpulse_report;
@@ -169,6 +177,7 @@ DROP FUNCTION reporting.tenant_ids();
 DROP FUNCTION reporting.app_name(text);
 DROP TABLE reporting.processed_events;
 DROP TABLE reporting.outbox;
+DROP TABLE reporting.report_versions;
 DROP TABLE reporting.summary_progress;
 DROP TABLE reporting.jobs;
 DROP TABLE reporting.alerts;

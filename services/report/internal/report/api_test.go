@@ -471,3 +471,50 @@ type Summary struct {
 	SessionsCount     int32           `json:"sessions_count"`
 	AppUsage          json.RawMessage `json:"app_usage"`
 }
+
+func TestOrganizationReportCacheFollowsChanges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	start := ts("2026-05-04T08:00:00Z")
+	f.partitions(start)
+	org := f.ada.OrganizationID
+	sess := f.session(org, f.ada.UserID, start, ptr(start.Add(time.Hour)), nil)
+	f.activities(org, f.ada.UserID, sess, heartbeats(start, 10, time.Minute, "active", 60, "")...)
+	if _, err := f.jobs.SummarizeDate(f.ctx, org, day("2026-05-04")); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/reports/organization?startDate=2026-05-04&endDate=2026-05-04"
+	report := func() []Summary {
+		t.Helper()
+		return decode[[]Summary](t, f.do("GET", path, &f.admin, ""))
+	}
+	if got := report(); len(got) != 1 || got[0].ActiveSeconds != 600 {
+		t.Fatalf("first report %+v", got)
+	}
+	if got := report(); len(got) != 1 || got[0].ActiveSeconds != 600 {
+		t.Fatalf("repeated report %+v", got)
+	}
+	// A colleague's activity and a re-run of the summary show at once.
+	sess = f.session(org, f.bob.UserID, start, ptr(start.Add(time.Hour)), nil)
+	f.activities(org, f.bob.UserID, sess, heartbeats(start, 5, time.Minute, "idle", 60, "")...)
+	if _, err := f.jobs.SummarizeDate(f.ctx, org, day("2026-05-04")); err != nil {
+		t.Fatal(err)
+	}
+	if got := report(); len(got) != 2 {
+		t.Fatalf("after a new summary the report has %d rows, want 2", len(got))
+	}
+	// So does a member's new name.
+	ev, _ := events.New("auth", events.TypeUserCreated, org, f.bob.UserID,
+		events.UserCreated{UserID: f.bob.UserID, OrganizationID: org, Email: "b@example.com", Name: "Aaron", Role: "employee"})
+	if err := NewConsumers(f.pool, f.log).HandleDirectory(f.ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := report(); *got[0].UserName != "Aaron" {
+		t.Errorf("after a rename the report starts with %s, want Aaron", *got[0].UserName)
+	}
+	// CSV is cached apart from JSON.
+	r := f.do("GET", path+"&format=csv", &f.admin, "")
+	if recs, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll(); err != nil || len(recs) != 3 {
+		t.Errorf("csv after json: %q %v", recs, err)
+	}
+}

@@ -20,6 +20,9 @@ type Config struct {
 	MaxCatchUpDays int
 	// MaxRangeDays bounds the date range of a report.
 	MaxRangeDays int
+	// ReportCacheBytes bounds the memory of cached organization reports;
+	// 0 disables the cache.
+	ReportCacheBytes int
 	// KafkaBrokers feed the event consumers of the serving process.
 	KafkaBrokers []string
 }
@@ -32,6 +35,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		OvertimeThreshold: time.Duration(e.Int("OVERTIME_THRESHOLD_HOURS", 9, 1, 24)) * time.Hour,
 		MaxCatchUpDays:    e.Int("SUMMARY_MAX_CATCHUP_DAYS", 31, 1, 366),
 		MaxRangeDays:      e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
+		ReportCacheBytes:  e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
 		KafkaBrokers:      common.KafkaBrokers,
 	}
 }

@@ -63,7 +63,10 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 			_, err := tx.Exec(ctx, `INSERT INTO reporting.users (user_id, organization_id, email, name, role) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role`,
 				u.UserID, u.OrganizationID, u.Email, u.Name, u.Role)
-			return err
+			if err != nil {
+				return err
+			}
+			return bumpReportVersion(ctx, tx, u.OrganizationID)
 		})
 	case events.TypeTenantUpdated:
 		var t events.TenantUpdated

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/csv"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -162,8 +163,8 @@ type summaryWriter struct {
 	scratch []byte
 }
 
-func newSummaryWriter(w http.ResponseWriter, asCSV, single bool) *summaryWriter {
-	sw := &summaryWriter{w: w, buf: bufio.NewWriterSize(w, 64<<10), single: single}
+func newSummaryWriter(w http.ResponseWriter, body io.Writer, asCSV, single bool) *summaryWriter {
+	sw := &summaryWriter{w: w, buf: bufio.NewWriterSize(body, 64<<10), single: single}
 	if asCSV {
 		sw.csv = csv.NewWriter(sw.buf)
 	}
@@ -238,12 +239,22 @@ func (sw *summaryWriter) finish() error {
 // each date's rows are then ordered by the user's name from the directory
 // here, a thousand at a time, which is far cheaper than having the
 // database sort a month of wide rows by a collated name.
-func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org string, single, byName bool, query func(tx pgx.Tx) (pgx.Rows, error)) error {
+//
+// keep, if set, receives the complete body when it is small enough to be
+// cached.
+func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org string, single, byName bool,
+	keep func(contentType string, body []byte), query func(tx pgx.Tx) (pgx.Rows, error)) error {
 	asCSV, err := wantsCSV(r)
 	if err != nil {
 		return err
 	}
-	sw := newSummaryWriter(w, asCSV, single)
+	var body io.Writer = w
+	var copied *capture
+	if keep != nil && s.cache != nil {
+		copied = &capture{w: w, limit: s.cache.limit()}
+		body = copied
+	}
+	sw := newSummaryWriter(w, body, asCSV, single)
 	err = pg.InOrg(r.Context(), s.db, org, func(tx pgx.Tx) error {
 		var dir map[[16]byte]member
 		if byName {
@@ -321,6 +332,9 @@ func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org str
 		slog.ErrorContext(r.Context(), "report stream failed after it started", "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+	if err == nil && copied != nil && !copied.overflow {
+		keep(w.Header().Get("Content-Type"), copied.buf)
+	}
 	return err
 }
 
@@ -368,7 +382,7 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return s.streamSummaries(w, r, p.OrganizationID, true, false, func(tx pgx.Tx) (pgx.Rows, error) {
+	return s.streamSummaries(w, r, p.OrganizationID, true, false, nil, func(tx pgx.Tx) (pgx.Rows, error) {
 		return tx.Query(r.Context(), summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date = $3",
 			p.OrganizationID, p.UserID, day)
 	})
@@ -402,7 +416,7 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.streamSummaries(w, r, p.OrganizationID, false, false, func(tx pgx.Tx) (pgx.Rows, error) {
+	return s.streamSummaries(w, r, p.OrganizationID, false, false, nil, func(tx pgx.Tx) (pgx.Rows, error) {
 		return tx.Query(r.Context(), summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date BETWEEN $3 AND $4 ORDER BY s.date DESC",
 			p.OrganizationID, userID, from, to)
 	})
@@ -421,22 +435,36 @@ func (s *server) memberExists(ctx context.Context, tx pgx.Tx, userID string) err
 }
 
 // organizationReport lists every member's summaries in a date range, by
-// date (newest first), then user name.
+// date (newest first), then user name. Responses are cached per tenant,
+// range and format until the tenant's summaries or names change.
 func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
-	if _, err := wantsCSV(r); err != nil {
+	asCSV, err := wantsCSV(r)
+	if err != nil {
 		return err
 	}
 	var from, to time.Time
-	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+	var version int64
+	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays)
+		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays); err != nil {
+			return err
+		}
+		version, err = reportVersion(r.Context(), tx, p.OrganizationID)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return s.streamSummaries(w, r, p.OrganizationID, false, true, func(tx pgx.Tx) (pgx.Rows, error) {
+	key := p.OrganizationID + "/" + from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly) + "/" + strconv.FormatBool(asCSV)
+	if e, ok := s.cache.get(key, version); ok {
+		e.serve(w)
+		return nil
+	}
+	// The version was read before the rows: a change in between makes the
+	// entry newer than its version says, and the next request rebuilds it.
+	keep := func(contentType string, body []byte) { s.cache.put(key, version, contentType, body) }
+	return s.streamSummaries(w, r, p.OrganizationID, false, true, keep, func(tx pgx.Tx) (pgx.Rows, error) {
 		return tx.Query(r.Context(), summaryByDate+"WHERE s.organization_id = $1 AND s.date BETWEEN $2 AND $3 ORDER BY s.date DESC",
 			p.OrganizationID, from, to)
 	})

@@ -15,10 +15,11 @@ type server struct {
 	verifier *authn.Verifier
 	jobs     *Jobs
 	runner   *Runner
+	cache    *reportCache
 }
 
 // NewServer returns report's API handler; triggered jobs run on runner.
 func NewServer(cfg Config, db *pgxpool.Pool, verifier *authn.Verifier, jobs *Jobs, runner *Runner, m *metrics.HTTP) http.Handler {
-	s := &server{cfg: cfg, db: db, verifier: verifier, jobs: jobs, runner: runner}
+	s := &server{cfg: cfg, db: db, verifier: verifier, jobs: jobs, runner: runner, cache: newReportCache(cfg.ReportCacheBytes)}
 	return s.routes(m)
 }

@@ -66,7 +66,10 @@ func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day time.Time)
 		return 0, err
 	}
 	tag, err := tx.Exec(ctx, summarySQL, org, day, lo, hi)
-	return tag.RowsAffected(), err
+	if err != nil || tag.RowsAffected() == 0 {
+		return 0, err
+	}
+	return tag.RowsAffected(), bumpReportVersion(ctx, tx, org)
 }
 
 // SummarizeDate computes the summaries of org for one tenant-local date.
