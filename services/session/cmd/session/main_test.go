@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/testkit"
+)
+
+// TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly
+// runs session as it is deployed: tokens checked against a JWKS URL, its
+// own outbox relay and tenant consumer.
+func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(t *testing.T) {
+	db := testkit.NewDB(t)
+	brokers := testkit.Kafka(t)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer := authn.Signer{Kid: "k1", Key: priv, Issuer: "workpulse", TTL: time.Hour}
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(authn.JWKS{Keys: []authn.JWK{authn.PublicJWK("k1", pub)}})
+	}))
+	defer jwks.Close()
+	vars := map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwks.URL,
+		"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	ctx, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }) }()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("the service did not start: %v", err)
+	}
+	p := testkit.Member("", authn.RoleEmployee)
+	token, err := signer.Sign(p, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func() int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/sessions/start", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := start(); code != http.StatusCreated {
+		t.Fatalf("start through the running service: %d", code)
+	}
+
+	found := false
+	for partition := 0; partition < 3 && !found; partition++ {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: events.TopicSessions, Partition: partition, MaxWait: 100 * time.Millisecond})
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if m, err := r.ReadMessage(rctx); err == nil {
+			e, _ := events.Decode(m.Value)
+			found = e.Type == events.TypeSessionStarted && e.OrganizationID == p.OrganizationID
+		}
+		cancel()
+		r.Close()
+	}
+	if !found {
+		t.Fatal("session.started never reached Kafka")
+	}
+
+	// Its tenant consumer learns of a suspension: a second start is then
+	// refused as suspended rather than as already active.
+	ev, _ := events.New("auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
+		events.TenantUpdated{OrganizationID: p.OrganizationID, Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1})
+	raw, _ := json.Marshal(ev)
+	w := kafkax.NewWriter(brokers)
+	if err := w.WriteMessages(context.Background(), kafka.Message{Topic: events.TopicTenants, Key: []byte(ev.Key), Value: raw}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	for deadline := time.Now().Add(30 * time.Second); start() != http.StatusForbidden; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the suspension never took effect")
+		}
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the service did not shut down")
+	}
+}
