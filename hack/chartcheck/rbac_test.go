@@ -179,6 +179,13 @@ func TestTheOperatorsReconcileStepsSucceedAsTheChartsServiceAccount(t *testing.T
 	if _, err := c.dyn.Resource(tenants).Namespace(tenant.GetNamespace()).Create(ctx, &tenant, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating the sample tenant: %v", err)
 	}
+	// Nothing reconciles this tenant: remove it, finalizer and all, for the next test.
+	t.Cleanup(func() {
+		ctx := context.Background()
+		res := c.dyn.Resource(tenants).Namespace(tenant.GetNamespace())
+		_, _ = res.Patch(ctx, tenant.GetName(), types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		_ = res.Delete(ctx, tenant.GetName(), metav1.DeleteOptions{})
+	})
 
 	step := func(name string, err error) {
 		t.Helper()
@@ -230,7 +237,7 @@ func TestTheOperatorsReconcileStepsSucceedAsTheChartsServiceAccount(t *testing.T
 	}, metav1.CreateOptions{})
 	step("record an event on the tenant", err)
 	_, err = kube.CoordinationV1().Leases(namespace).Create(ctx, &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{Name: "operator.workpulse.io"},
+		ObjectMeta: metav1.ObjectMeta{Name: "chartcheck-leader-election"},
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptrTo("operator-0"), LeaseDurationSeconds: ptrTo(int32(15))},
 	}, metav1.CreateOptions{})
 	step("take the leader election Lease", err)
