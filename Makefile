@@ -16,6 +16,7 @@ dev: ## Run the whole platform locally; API on http://localhost:3000/api.
 	hack/with-deps.sh $(BIN)/devstack
 
 test: lint ## Run every test against real PostgreSQL, Redis and an in-process Kafka.
+	hack/helm.sh >/dev/null # the chart tests' helm, built once into bin/
 	hack/with-deps.sh $(GO) test -count=1 -timeout 40m $(PKGS)
 	hack/with-deps.sh hack/fuzz.sh 5s
 
