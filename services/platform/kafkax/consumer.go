@@ -51,7 +51,7 @@ func NewConsumerMetrics(reg prometheus.Registerer, service string) *ConsumerMetr
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_handler_failures_total",
 			Help: "Failed attempts to apply an event (retried).", ConstLabels: l}, []string{"group"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workpulse_kafka_consumer_lag",
-			Help: "Messages behind the end of the partitions being read.", ConstLabels: l}, []string{"group"}),
+			Help: "Messages beyond the group's committed offsets, measured every few seconds.", ConstLabels: l}, []string{"group"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "workpulse_kafka_event_age_seconds",
 			Help: "Time from an event's creation to its processing.", ConstLabels: l,
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 120}}, []string{"group"}),
@@ -92,17 +92,36 @@ func (c *Consumer) Run(ctx context.Context) error {
 // retry), blocking forever; a fresh reader rejoins the group instead.
 const commitTimeout = 10 * time.Second
 
+// stallCheck is how long a reader may deliver nothing before the
+// consumer measures the group's lag: kafka-go readers can stop fetching
+// after a rebalance or an outage while the group falls behind.
+const stallCheck = 10 * time.Second
+
 // consume reads with one reader until ctx ends (nil) or the reader must be
 // replaced (an error).
 func (c *Consumer) consume(ctx context.Context) error {
 	r := c.newReader()
 	defer r.Close()
+	var lagMeasured time.Time
 	for {
-		msg, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		if c.metrics != nil && time.Since(lagMeasured) > stallCheck {
+			lagMeasured = time.Now()
+			if lag, err := c.lag(ctx); err == nil {
+				c.metrics.lag.WithLabelValues(c.cfg.GroupID).Set(float64(lag))
 			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, stallCheck)
+		msg, err := r.FetchMessage(fctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, context.DeadlineExceeded):
+			if lag, lerr := c.lag(ctx); lerr == nil && lag > 0 {
+				return fmt.Errorf("reader delivered nothing for %s while the group is %d messages behind", stallCheck, lag)
+			}
+			continue
+		case err != nil:
 			c.log.Warn("kafka fetch failed", "group", c.cfg.GroupID, "err", err)
 			if !sleep(ctx, time.Second) {
 				return nil
@@ -122,10 +141,11 @@ func (c *Consumer) consume(ctx context.Context) error {
 			// The event will be redelivered; the handler's idempotency absorbs it.
 			return fmt.Errorf("commit: %w", err)
 		}
-		if c.metrics != nil {
-			c.metrics.lag.WithLabelValues(c.cfg.GroupID).Set(float64(r.Stats().Lag))
-		}
 	}
+}
+
+func (c *Consumer) lag(ctx context.Context) (int64, error) {
+	return GroupLag(ctx, c.cfg.Brokers, c.cfg.GroupID, c.cfg.Topics, c.cfg.StartOffset == kafka.LastOffset)
 }
 
 func (c *Consumer) newReader() *kafka.Reader {

@@ -1,0 +1,324 @@
+package systemtest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+)
+
+// cast is who the security tests act as.
+type cast struct {
+	admin, emp, colleague, foreign Member
+	session, project, job          string
+}
+
+func setupCast(t *testing.T, p *Platform, c *Client) cast {
+	t.Helper()
+	var k cast
+	k.admin = c.Register("sec-admin@a.example", "Admin A", "Org A")
+	k.emp = c.Invite(k.admin, "sec-emp@a.example", "Employee A", "employee")
+	k.colleague = c.Invite(k.admin, "sec-col@a.example", "Colleague A", "employee")
+	k.foreign = c.Register("sec-admin@b.example", "Admin B", "Org B")
+	k.session = c.StartSession(k.emp, time.Now().Add(-time.Hour)).ID
+	var proj struct{ ID string }
+	c.Must(201, "POST", "/projects", k.emp.Token, map[string]any{"name": "Secret project"}).Into(t, &proj)
+	k.project = proj.ID
+	var job struct {
+		JobID string `json:"job_id"`
+	}
+	c.Must(202, "POST", "/jobs/trigger/idle-detection", k.admin.Token, nil).Into(t, &job)
+	k.job = job.JobID
+	return k
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	p := StartPlatform(t)
+	c := p.Client(t)
+	k := setupCast(t, p, c)
+	today := time.Now().UTC().Format(time.DateOnly)
+	beat := func() any { return Heartbeats(time.Now().Add(-10*time.Minute), 1, 5, "active")[0] }
+	bulk := func() any {
+		return map[string]any{"activities": Heartbeats(time.Now().Add(-20*time.Minute), 2, 5, "idle")}
+	}
+	invite := func() any { return map[string]any{"email": fmt.Sprintf("x%d@example.com", time.Now().UnixNano())} }
+	project := func() any { return map[string]any{"name": fmt.Sprintf("p%d", time.Now().UnixNano())} }
+	none := func() any { return nil }
+	actors := []string{"anonymous", "employee", "colleague", "admin", "other org's admin"}
+	token := map[string]string{"anonymous": "", "employee": k.emp.Token, "colleague": k.colleague.Token, "admin": k.admin.Token, "other org's admin": k.foreign.Token}
+	rows := []struct {
+		method, path string
+		body         func() any
+		want         [5]int // by actor, in the order above
+	}{
+		{"GET", "/users/employees", none, [5]int{401, 403, 403, 200, 200}},
+		{"POST", "/users/invitations", invite, [5]int{401, 403, 403, 201, 201}},
+		{"POST", "/projects", project, [5]int{401, 201, 201, 201, 201}},
+		{"GET", "/projects", none, [5]int{401, 200, 200, 200, 200}},
+		{"GET", "/sessions/active", none, [5]int{401, 200, 200, 200, 200}},
+		{"GET", "/sessions/" + k.session, none, [5]int{401, 200, 404, 200, 404}},
+		{"GET", "/sessions?user_id=" + k.emp.ID, none, [5]int{401, 200, 403, 200, 200}},
+		{"POST", "/sessions/" + k.session + "/activity", beat, [5]int{401, 201, 404, 404, 404}},
+		{"POST", "/sessions/" + k.session + "/activity/bulk", bulk, [5]int{401, 201, 404, 404, 404}},
+		{"GET", "/reports/daily?date=" + today, none, [5]int{401, 200, 200, 200, 200}},
+		{"GET", "/reports/user/" + k.emp.ID + "?startDate=" + today + "&endDate=" + today, none, [5]int{401, 200, 403, 200, 404}},
+		{"GET", "/reports/organization?startDate=" + today + "&endDate=" + today, none, [5]int{401, 403, 403, 200, 200}},
+		{"GET", "/alerts", none, [5]int{401, 200, 200, 200, 200}},
+		{"POST", "/jobs/trigger/idle-detection", none, [5]int{401, 403, 403, 202, 202}},
+		{"POST", "/jobs/trigger/daily-summary", none, [5]int{401, 403, 403, 202, 202}},
+		{"GET", "/jobs/" + k.job, none, [5]int{401, 403, 403, 200, 404}},
+		{"GET", "/presence", none, [5]int{401, 200, 200, 200, 200}},
+		{"GET", "/ws", none, [5]int{401, 426, 426, 426, 426}},
+		{"POST", "/sessions/" + k.session + "/stop", none, [5]int{401, 0, 404, 404, 404}}, // the owner's stop runs last
+	}
+	cells := 0
+	for _, row := range rows {
+		for i, actor := range actors {
+			want := row.want[i]
+			if want == 0 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s %s as %s answers %d", row.method, row.path, actor, want), func(t *testing.T) {
+				r, err := c.Do(row.method, row.path, token[actor], row.body())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Status != want {
+					t.Fatalf("got %d %s", r.Status, r.Raw)
+				}
+				if want >= 400 && !strings.Contains(string(r.Raw), `"success":false`) {
+					t.Fatalf("a %d without the error envelope: %s", want, r.Raw)
+				}
+				if actor == "other org's admin" && want == 200 && strings.Contains(string(r.Raw), k.admin.Org) {
+					t.Fatalf("another organization's data leaked: %s", r.Raw)
+				}
+			})
+			cells++
+		}
+	}
+	c.Must(200, "POST", "/sessions/"+k.session+"/stop", k.emp.Token, map[string]any{})
+	t.Logf("%d matrix cells checked", cells+1)
+}
+
+// b64 is base64url without padding, as in JWTs.
+func b64(v any) string {
+	raw, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func TestTokenAttacksAreRefusedByEveryService(t *testing.T) {
+	p := StartPlatform(t)
+	c := p.Client(t)
+	k := setupCast(t, p, c)
+
+	// The real signing key, read from the database, forges tokens that are
+	// valid in every respect but the one under test.
+	var kid string
+	var seed []byte
+	if err := p.PG.Conn(t).QueryRow(context.Background(),
+		"SELECT kid, private_key FROM auth.signing_keys WHERE retire_at > now() ORDER BY retire_at LIMIT 1").Scan(&kid, &seed); err != nil {
+		t.Fatal(err)
+	}
+	real := authn.Signer{Kid: kid, Key: ed25519.NewKeyFromSeed(seed), Issuer: "workpulse", TTL: time.Hour}
+	who := authn.Principal{UserID: k.admin.ID, Email: k.admin.Email, OrganizationID: k.admin.Org, Role: "admin"}
+	sign := func(s authn.Signer, at time.Time) string {
+		tok, err := s.Sign(who, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	claims := map[string]any{"sub": who.UserID, "organization_id": who.OrganizationID, "role": "admin", "iss": "workpulse",
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}
+	pub := real.Key.Public().(ed25519.PublicKey)
+	hs256 := func(key []byte) string {
+		head := b64(map[string]string{"alg": "HS256", "kid": kid, "typ": "JWT"}) + "." + b64(claims)
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(head))
+		return head + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	stranger := real
+	_, stranger.Key, _ = ed25519.GenerateKey(rand.Reader)
+	wrongKid := stranger
+	wrongKid.Kid = "no-such-kid"
+	wrongIssuer := real
+	wrongIssuer.Issuer = "someone-else"
+	valid := sign(real, time.Now())
+	attacks := map[string]string{
+		"alg none":                              b64(map[string]string{"alg": "none", "kid": kid}) + "." + b64(claims) + ".",
+		"HS256 keyed with the public key":       hs256(pub),
+		"HS256 keyed with the JWK's x":          hs256([]byte(base64.RawURLEncoding.EncodeToString(pub))),
+		"another key under the real kid":        sign(stranger, time.Now()),
+		"an unknown kid":                        sign(wrongKid, time.Now()),
+		"expired":                               sign(real, time.Now().Add(-2*time.Hour)),
+		"not valid yet":                         sign(real, time.Now().Add(time.Hour)),
+		"another issuer":                        sign(wrongIssuer, time.Now()),
+		"garbage":                               "garbage.garbage.garbage",
+		"a valid token with its signature cut":  valid[:strings.LastIndex(valid, ".")+1],
+		"a valid token with a tampered payload": strings.Split(valid, ".")[0] + "." + b64(map[string]any{"sub": who.UserID, "organization_id": k.foreign.Org, "role": "admin", "iss": "workpulse", "exp": time.Now().Add(time.Hour).Unix()}) + "." + strings.Split(valid, ".")[2],
+	}
+	endpoints := []struct{ service, method, path string }{
+		{"auth", "GET", "/users/employees"},
+		{"session", "GET", "/sessions/active"},
+		{"ingest", "POST", "/sessions/" + k.session + "/activity"},
+		{"report", "GET", "/alerts"},
+		{"realtime", "GET", "/presence"},
+		{"realtime", "GET", "/ws"},
+	}
+	for _, e := range endpoints {
+		if r, _ := c.Do(e.method, e.path, valid, nil); r.Status == 401 {
+			t.Fatalf("the control token was refused by %s: %s", e.service, r.Raw)
+		}
+		for name, tok := range attacks {
+			t.Run(fmt.Sprintf("%s refuses %s", e.service, name), func(t *testing.T) {
+				r, err := c.Do(e.method, e.path, tok, nil)
+				if err != nil || r.Status != 401 {
+					t.Fatalf("got %v %d %s; want 401", err, r.Status, r.Raw)
+				}
+				if code := r.Code(); code != "AUTH_INVALID_TOKEN" && code != "AUTH_TOKEN_EXPIRED" {
+					t.Fatalf("code %q", code)
+				}
+			})
+		}
+	}
+}
+
+func TestInputAttacksGetClearErrorsAndChangeNothing(t *testing.T) {
+	p := StartPlatform(t)
+	c := p.Client(t)
+	k := setupCast(t, p, c)
+	db := p.PG.Conn(t)
+	snapshot := func() string {
+		var s string
+		if err := db.QueryRow(context.Background(), `SELECT format('%s/%s/%s/%s/%s/%s',
+			(SELECT count(*) FROM auth.users), (SELECT count(*) FROM auth.organizations), (SELECT count(*) FROM tracking.projects),
+			(SELECT count(*) FROM tracking.activity_logs), (SELECT sum(total_active_seconds + total_idle_seconds) FROM tracking.work_sessions),
+			(SELECT count(*) FROM tracking.work_sessions))`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	long := strings.Repeat("A", 100_000)
+	sqlish := `x'); DROP TABLE tracking.work_sessions; --`
+	nested := strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)
+	at := func(ts time.Time, dur int) map[string]any {
+		return map[string]any{"activity_type": "active", "duration_seconds": dur, "timestamp": ts.UTC().Format(time.RFC3339)}
+	}
+	huge := make([]map[string]any, 5000)
+	for i := range huge {
+		huge[i] = map[string]any{"client_activity_id": fmt.Sprint(i), "activity_type": "active", "duration_seconds": 1, "timestamp": time.Now().UTC().Format(time.RFC3339)}
+	}
+	act := "/sessions/" + k.session + "/activity"
+	cases := []struct {
+		name, method, path, token string
+		body                      any
+	}{
+		{"A very long email at registration", "POST", "/auth/register", "", map[string]any{"email": long + "@x.io", "password": "correct horse", "name": "Nn", "organization_name": "O"}},
+		{"SQL in the email at login", "POST", "/auth/login", "", map[string]any{"email": sqlish, "password": "correct horse"}},
+		{"A very long project name", "POST", "/projects", k.emp.Token, map[string]any{"name": long}},
+		{"A project name of whitespace", "POST", "/projects", k.emp.Token, map[string]any{"name": "   "}},
+		{"Deeply nested JSON", "POST", "/projects", k.emp.Token, nested},
+		{"Invalid UTF-8", "POST", "/projects", k.emp.Token, []byte("{\"name\":\"\xff\xfe\"}")},
+		{"A body that is not JSON", "POST", "/sessions/start", k.emp.Token, "start_time=now"},
+		{"A negative duration", "POST", act, k.emp.Token, at(time.Now().Add(-time.Minute), -30)},
+		{"An enormous duration", "POST", act, k.emp.Token, at(time.Now().Add(-time.Minute), 1<<40)},
+		{"A duration that is a string", "POST", act, k.emp.Token, map[string]any{"activity_type": "active", "duration_seconds": "30"}},
+		{"An unknown activity type", "POST", act, k.emp.Token, map[string]any{"activity_type": "'; DELETE FROM tracking.activity_logs; --", "duration_seconds": 30}},
+		{"A timestamp far in the future", "POST", act, k.emp.Token, at(time.Now().AddDate(50, 0, 0), 30)},
+		{"A timestamp far in the past", "POST", act, k.emp.Token, at(time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), 30)},
+		{"A malformed timestamp", "POST", act, k.emp.Token, map[string]any{"activity_type": "active", "duration_seconds": 30, "timestamp": "yesterday"}},
+		{"A very long URL", "POST", act, k.emp.Token, map[string]any{"activity_type": "active", "duration_seconds": 30, "url": "https://x.io/" + long}},
+		{"A huge bulk array", "POST", act + "/bulk", k.emp.Token, map[string]any{"activities": huge}},
+		{"A bulk that is a number", "POST", act + "/bulk", k.emp.Token, "42"},
+		{"A session id that is SQL", "POST", "/sessions/" + "1%27%20OR%20%271%27%3D%271" + "/activity", k.emp.Token, at(time.Now(), 30)},
+		{"A report range that is backwards", "GET", "/reports/organization?startDate=2026-02-01&endDate=2026-01-01", k.admin.Token, nil},
+		{"A report date that is SQL", "GET", "/reports/daily?date=" + "2026-01-01%27%3B--", k.emp.Token, nil},
+		{"An alert filter of an unknown type", "GET", "/alerts?type=%27%20OR%201%3D1", k.admin.Token, nil},
+	}
+	before := snapshot()
+	for _, cs := range cases {
+		t.Run(cs.name+" is refused with a 4xx envelope", func(t *testing.T) {
+			r, err := c.Do(cs.method, cs.path, cs.token, cs.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status < 400 || r.Status >= 500 || !strings.Contains(string(r.Raw), `"success":false`) || r.Code() == "" {
+				t.Fatalf("got %d %.300s; want a 4xx in the error envelope", r.Status, r.Raw)
+			}
+		})
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("refused requests changed data: before %s, after %s", before, after)
+	}
+	t.Logf("%d malicious inputs refused; nothing changed", len(cases))
+}
+
+func TestRowLevelSecurityHidesTenantRowsFromEveryServiceRole(t *testing.T) {
+	p := StartPlatform(t)
+	c := p.Client(t)
+	k := setupCast(t, p, c)
+	c.Agent(k.emp, NewLedger()).Single(k.session, Heartbeats(time.Now().Add(-5*time.Minute), 1, 30, "active")[0])
+	db := p.PG.Conn(t)
+	ctx := context.Background()
+	rows, err := db.Query(ctx, `SELECT r.rolname, format('%I.%I', n.nspname, t.relname)
+		FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace CROSS JOIN pg_roles r
+		WHERE t.relrowsecurity AND t.relkind IN ('r', 'p') AND n.nspname IN ('auth', 'tracking', 'reporting')
+		  AND r.rolname LIKE 'workpulse\_%' AND has_table_privilege(r.rolname, t.oid, 'SELECT')
+		ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type grant struct{ role, table string }
+	grants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (grant, error) {
+		var g grant
+		return g, r.Scan(&g.role, &g.table)
+	})
+	if err != nil || len(grants) < 10 {
+		t.Fatalf("found %d (role, tenant table) pairs (%v); want every service role's tenant tables", len(grants), err)
+	}
+	count := func(g grant, org string) int {
+		var n int
+		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{g.role}.Sanitize()); err != nil {
+				return err
+			}
+			if org != "" {
+				if _, err := tx.Exec(ctx, "SELECT set_config('app.org_id', $1, true)", org); err != nil {
+					return err
+				}
+			}
+			return tx.QueryRow(ctx, "SELECT count(*) FROM "+g.table).Scan(&n)
+		})
+		if err != nil {
+			t.Fatalf("%s reading %s: %v", g.role, g.table, err)
+		}
+		return n
+	}
+	visibleWithOrg := 0
+	for _, g := range grants {
+		if n := count(g, ""); n != 0 {
+			t.Errorf("%s sees %d rows of %s with no organization set", g.role, n, g.table)
+		}
+		if n := count(g, "00000000-0000-4000-8000-000000000000"); n != 0 {
+			t.Errorf("%s sees %d rows of %s with another organization set", g.role, n, g.table)
+		}
+		if count(g, k.admin.Org) > 0 {
+			visibleWithOrg++
+		}
+	}
+	if visibleWithOrg == 0 {
+		t.Fatal("no role sees any row even with the right organization set: the check proves nothing")
+	}
+	t.Logf("%d (role, table) pairs checked; %d show rows only with the right organization", len(grants), visibleWithOrg)
+}
