@@ -6,8 +6,8 @@
 #   SKIP_IMAGES=1 hack/kind-up.sh   reuse images already loaded
 #
 # Steps: kind cluster from kind-config.yaml; ingress-nginx for kind; development PostgreSQL,
-# Redis and a single-node Kafka (KRaft) as plain Deployments in namespace workpulse-deps (no
-# persistence: development only); the Secrets the chart reads; images built with Docker and
+# Redis and a single-node Kafka (KRaft) as plain Deployments beside the release, in namespace
+# workpulse (no persistence: development only); the Secrets the chart reads; images built with Docker and
 # loaded into the nodes; the workpulse-crds and workpulse charts with ci/dev-values.yaml; and
 # hack/samples/tenant.yaml. Needs kind, kubectl, helm (hack/helm.sh builds one) and docker.
 set -euo pipefail
@@ -16,7 +16,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cluster=${CLUSTER_NAME:-workpulse}
 ns=workpulse
-deps=workpulse-deps
 version=$(cat VERSION)
 helm=${HELM:-$(command -v helm || hack/helm.sh)}
 # Public images of the development dependencies (bare names: whatever registry docker uses).
@@ -37,9 +36,9 @@ kubectl config use-context "kind-$cluster" >/dev/null
 echo "kind-up: ingress-nginx"
 kubectl apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX_VERSION/deploy/static/provider/kind/deploy.yaml"
 
-echo "kind-up: PostgreSQL, Redis and Kafka in $deps"
-kubectl create namespace "$deps" --dry-run=client -o yaml | kubectl apply -f -
-kubectl -n "$deps" apply -f - <<YAML
+echo "kind-up: PostgreSQL, Redis and Kafka in $ns"
+kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
+kubectl -n "$ns" apply -f - <<YAML
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: postgres}
@@ -98,7 +97,7 @@ spec:
             - {name: KAFKA_NODE_ID, value: "1"}
             - {name: KAFKA_PROCESS_ROLES, value: "broker,controller"}
             - {name: KAFKA_LISTENERS, value: "PLAINTEXT://:9092,CONTROLLER://:9093"}
-            - {name: KAFKA_ADVERTISED_LISTENERS, value: "PLAINTEXT://kafka.$deps:9092"}
+            - {name: KAFKA_ADVERTISED_LISTENERS, value: "PLAINTEXT://kafka:9092"}
             - {name: KAFKA_CONTROLLER_LISTENER_NAMES, value: CONTROLLER}
             - {name: KAFKA_LISTENER_SECURITY_PROTOCOL_MAP, value: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"}
             - {name: KAFKA_CONTROLLER_QUORUM_VOTERS, value: "1@localhost:9093"}
@@ -113,15 +112,14 @@ kind: Service
 metadata: {name: kafka}
 spec: {selector: {app: kafka}, ports: [{port: 9092}]}
 YAML
-kubectl -n "$deps" rollout status deploy/postgres deploy/redis deploy/kafka --timeout=5m
+kubectl -n "$ns" rollout status deploy/postgres deploy/redis deploy/kafka --timeout=5m
 
 echo "kind-up: the Secrets the chart reads"
-kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n "$ns" create secret generic workpulse-database \
-  --from-literal=DATABASE_URL="postgres://workpulse:workpulse@postgres.$deps:5432/workpulse?sslmode=disable" \
+  --from-literal=DATABASE_URL="postgres://workpulse:workpulse@postgres:5432/workpulse?sslmode=disable" \
   --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n "$ns" create secret generic workpulse-redis \
-  --from-literal=REDIS_URL="redis://redis.$deps:6379/0" --dry-run=client -o yaml | kubectl apply -f -
+  --from-literal=REDIS_URL="redis://redis:6379/0" --dry-run=client -o yaml | kubectl apply -f -
 
 if [ -z "${SKIP_IMAGES:-}" ]; then
   echo "kind-up: images $version"
