@@ -164,12 +164,8 @@ func (s *Server) readLoop(c *client) {
 	c.conn.SetPongHandler(func(string) error { alive(); return nil })
 
 	ctx := context.Background()
-	wasOffline, name, err := s.presence.Join(ctx, c.p.OrganizationID, c.p.UserID, c.id, c.p.Email)
-	if err != nil {
-		// The heartbeat adds the connection once Redis is back.
-		s.log.Warn("presence unavailable on connect", "user_id", c.p.UserID, "err", err)
-	} else if wasOffline {
-		s.announce(ctx, EventUserOnline, userPresence{UserID: c.p.UserID, Name: name, OrganizationID: c.p.OrganizationID})
+	if err := s.join(ctx, c); err != nil {
+		s.log.Warn("presence unavailable on connect; the heartbeat retries", "user_id", c.p.UserID, "err", err)
 	}
 	s.sendState(ctx, c)
 
@@ -183,6 +179,19 @@ func (s *Server) readLoop(c *client) {
 	}
 }
 
+// join records c in presence and announces its user if they were offline.
+func (s *Server) join(ctx context.Context, c *client) error {
+	wasOffline, name, err := s.presence.Join(ctx, c.p.OrganizationID, c.p.UserID, c.id, c.p.Email)
+	if err != nil {
+		return err
+	}
+	c.joined.Store(true)
+	if wasOffline {
+		s.announce(ctx, EventUserOnline, userPresence{UserID: c.p.UserID, Name: name, OrganizationID: c.p.OrganizationID})
+	}
+	return nil
+}
+
 // teardown runs once per connection, after its reader ended.
 func (s *Server) teardown(c *client) {
 	defer s.hub.conns.Done()
@@ -190,7 +199,7 @@ func (s *Server) teardown(c *client) {
 	_ = c.conn.Close()
 	<-c.writerDone
 	s.hub.unregister(c)
-	if s.hub.isClosing() {
+	if s.hub.isClosing() || !c.joined.Load() {
 		return // presence outlives a restart; see runHeartbeat
 	}
 	ctx := context.Background()

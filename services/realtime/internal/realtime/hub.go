@@ -3,6 +3,7 @@ package realtime
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,6 +33,8 @@ type client struct {
 	closeCode  int
 	closeText  string
 	writerDone chan struct{}
+	// joined is set once the connection is recorded in presence.
+	joined atomic.Bool
 }
 
 func newClient(id string, p authn.Principal, conn *websocket.Conn, queue int) *client {

@@ -97,23 +97,81 @@ func (p *Presence) Join(ctx context.Context, org, user, connID, fallbackName str
 // Member identifies one connection for Refresh.
 type Member struct{ Org, User, ConnID string }
 
-// Refresh pushes the expiry of every given connection forward, in one
-// round trip.
-func (p *Presence) Refresh(ctx context.Context, members []Member) error {
+// refreshScript pushes the expiry of many connections of one organization
+// forward. KEYS: online, then one conns key per connection; ARGV: ttl ms,
+// then the connection and user id of each conns key in turn. Only
+// connections still present are refreshed (XX): one that closed since
+// the caller listed it must not come back.
+var refreshScript = redis.NewScript(luaNow + `
+local exp = now + tonumber(ARGV[1])
+for i = 2, #KEYS do
+  if redis.call('ZADD', KEYS[i], 'XX', 'CH', exp, ARGV[2 * i - 2]) == 1 then
+    redis.call('PEXPIREAT', KEYS[i], exp)
+    redis.call('ZADD', KEYS[1], exp, ARGV[2 * i - 1])
+  end
+end
+redis.call('PEXPIREAT', KEYS[1], exp)
+return #KEYS - 1
+`)
+
+// Batching of Refresh: connections per script call, calls per round trip.
+const (
+	refreshBatch    = 100
+	refreshPipeline = 10
+)
+
+// Refresh pushes the expiry of every given connection forward. It batches
+// connections by organization and spreads the round trips over spread, so
+// that thousands of connections are not one burst on Redis.
+func (p *Presence) Refresh(ctx context.Context, members []Member, spread time.Duration) error {
 	if len(members) == 0 {
 		return nil
 	}
-	if err := joinScript.Load(ctx, p.rdb).Err(); err != nil {
+	if err := refreshScript.Load(ctx, p.rdb).Err(); err != nil {
 		return err
 	}
-	ttl := strconv.FormatInt(p.ttl.Milliseconds(), 10)
-	pipe := p.rdb.Pipeline()
+	byOrg := map[string][]Member{}
 	for _, m := range members {
-		joinScript.EvalSha(ctx, pipe, []string{p.connsKey(m.Org, m.User), p.onlineKey(m.Org), p.namesKey(m.Org)},
-			m.ConnID, m.User, ttl, "")
+		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}
-	_, err := pipe.Exec(ctx)
-	return err
+	ttl := strconv.FormatInt(p.ttl.Milliseconds(), 10)
+	type call struct {
+		keys []string
+		args []any
+	}
+	var calls []call
+	for org, ms := range byOrg {
+		for len(ms) > 0 {
+			n := min(len(ms), refreshBatch)
+			c := call{keys: []string{p.onlineKey(org)}, args: []any{ttl}}
+			for _, m := range ms[:n] {
+				c.keys = append(c.keys, p.connsKey(org, m.User))
+				c.args = append(c.args, m.ConnID, m.User)
+			}
+			calls = append(calls, c)
+			ms = ms[n:]
+		}
+	}
+	rounds := (len(calls) + refreshPipeline - 1) / refreshPipeline
+	pause := spread / time.Duration(rounds)
+	for len(calls) > 0 {
+		n := min(len(calls), refreshPipeline)
+		pipe := p.rdb.Pipeline()
+		for _, c := range calls[:n] {
+			refreshScript.EvalSha(ctx, pipe, c.keys, c.args...)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		if calls = calls[n:]; len(calls) > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+		}
+	}
+	return nil
 }
 
 // Leave removes a connection and reports whether it was the user's last.

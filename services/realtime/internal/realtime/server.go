@@ -87,6 +87,9 @@ func NewServer(cfg Config, d Deps) *Server {
 		// Live notifications only: a new replica starts from now, not
 		// from history its clients never asked for.
 		StartOffset: kafka.LastOffset,
+		// The group dies with the process, so its offsets matter little;
+		// committing each event would cost a broker round trip per event.
+		CommitInterval: time.Second,
 	}, s.handleEvent, d.Consumer, d.Log)
 	s.api = s.routes(d.HTTP)
 	return s
@@ -184,9 +187,14 @@ func (s *Server) runHeartbeat(ctx context.Context) error {
 		clients := s.hub.snapshot()
 		members := make([]Member, 0, len(clients))
 		for _, c := range clients {
-			members = append(members, Member{Org: c.p.OrganizationID, User: c.p.UserID, ConnID: c.id})
+			if c.joined.Load() {
+				members = append(members, Member{Org: c.p.OrganizationID, User: c.p.UserID, ConnID: c.id})
+			} else if !c.stopped() {
+				// Redis was down when it connected.
+				_ = s.join(ctx, c)
+			}
 		}
-		if err := s.presence.Refresh(ctx, members); err != nil && ctx.Err() == nil {
+		if err := s.presence.Refresh(ctx, members, s.cfg.PresenceHeartbeat/2); err != nil && ctx.Err() == nil {
 			s.log.Warn("presence heartbeat failed", "connections", len(members), "err", err)
 		}
 	}
