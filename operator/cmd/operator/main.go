@@ -40,6 +40,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	fs.BoolVar(&o.LeaderElection, "leader-elect", env.Bool("LEADER_ELECT", true), "elect one active replica")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", env.String("POD_NAMESPACE", ""), "namespace of the leader election Lease")
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "operator.workpulse.io", "name of the leader election Lease")
+	// client-go's default (5 requests a second) would make a large
+	// installation's first pass wait on the client, not on the work.
+	qps := fs.Float64("kube-api-qps", 50, "requests per second to the API server")
+	burst := fs.Int("kube-api-burst", 100, "burst of requests to the API server")
 	logLevel := fs.String("log-level", env.String("LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,6 +58,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return fmt.Errorf("kubernetes client configuration: %w", err)
 	}
+	restCfg.QPS, restCfg.Burst = float32(*qps), *burst
 	mgr, closeDB, err := controller.NewManager(ctx, restCfg, cfg, o, logger)
 	if err != nil {
 		return err

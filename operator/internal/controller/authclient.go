@@ -133,10 +133,19 @@ func (c *authClient) do(ctx context.Context, method, orgID string, body, out any
 			Error struct {
 				Code    string `json:"code"`
 				Message string `json:"message"`
+				Details []struct {
+					Field       string   `json:"field"`
+					Constraints []string `json:"constraints"`
+				} `json:"details"`
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &env)
-		return &authError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message}
+		msg := env.Error.Message
+		// Field names and constraints only: values may be secrets.
+		for _, d := range env.Error.Details {
+			msg += fmt.Sprintf("; %s %s", d.Field, strings.Join(d.Constraints, ", "))
+		}
+		return &authError{Status: resp.StatusCode, Code: env.Error.Code, Message: msg}
 	}
 	return json.Unmarshal(raw, out)
 }

@@ -71,6 +71,10 @@ func (r *TenantReconciler) reconcileOrganization(ctx context.Context, t *v1alpha
 	var secretName string
 	if needAdmin {
 		password, name, err := r.adminCredentials(ctx, t, orgID)
+		var se *stepError
+		if errors.As(err, &se) {
+			return se
+		}
 		if err != nil {
 			return transient("SecretFailed", err, "could not store the bootstrap admin's credentials")
 		}
@@ -134,21 +138,24 @@ func (r *TenantReconciler) adminCredentials(ctx context.Context, t *v1alpha1.Wor
 		if _, err := rand.Read(buf); err != nil {
 			return "", "", err
 		}
+		password = base64.RawURLEncoding.EncodeToString(buf)
 		s = corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace, Name: name, Labels: tenantLabels(t)},
 			Type:       corev1.SecretTypeOpaque,
 			StringData: map[string]string{
 				"email":           t.Spec.Admin.Email,
-				"password":        base64.RawURLEncoding.EncodeToString(buf),
+				"password":        password,
 				"organization-id": orgID,
 			},
 		}
 		if err := controllerutil.SetControllerReference(t, &s, r.Scheme); err != nil {
 			return "", "", err
 		}
+		// Create replaces s with the stored object, whose StringData is
+		// gone: the password is returned from the local copy.
 		err = r.Create(ctx, &s)
 		if err == nil {
-			return s.StringData["password"], name, nil
+			return password, name, nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			return "", "", err
@@ -159,7 +166,7 @@ func (r *TenantReconciler) adminCredentials(ctx context.Context, t *v1alpha1.Wor
 		return "", "", err
 	}
 	if !metav1.IsControlledBy(&s, t) {
-		return "", "", fmt.Errorf("Secret %s exists and does not belong to this tenant; delete or rename it", name)
+		return "", "", permanent("SecretConflict", "Secret %s/%s exists and does not belong to this tenant: delete or rename it", t.Namespace, name)
 	}
 	return string(s.Data["password"]), name, nil
 }

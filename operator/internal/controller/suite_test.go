@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -47,6 +49,7 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
+	ctrl.SetLogger(logr.Discard())
 	root, err := repoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -142,6 +145,7 @@ type testEnv struct {
 	authURL string
 	brokers []string
 	cfg     Config
+	poll    time.Duration // between checks of eventually; 100ms when zero
 }
 
 const operatorToken = "operator-test-token-0123456789"
@@ -354,7 +358,7 @@ func (e *testEnv) eventually(timeout time.Duration, what string, cond func() (bo
 		if time.Now().After(deadline) {
 			e.t.Fatalf("%s: not after %s: %s", what, timeout, why)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(cmp.Or(e.poll, 100*time.Millisecond))
 	}
 }
 

@@ -173,7 +173,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			}
 		})
 	}
-	t.Run("Events tell what was done.", func(t *testing.T) {
+	t.Run("Events tell what was done, and no step failed.", func(t *testing.T) {
 		e.eventually(10*time.Second, "events", func() (bool, string) {
 			var list eventsv1.EventList
 			if err := e.c.List(e.ctx, &list, client.InNamespace(e.ns)); err != nil {
@@ -182,6 +182,9 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			var reasons []string
 			for _, ev := range list.Items {
 				reasons = append(reasons, ev.Reason)
+				if ev.Type == corev1.EventTypeWarning {
+					t.Errorf("a step failed on the way to Ready: %s %s", ev.Reason, ev.Note)
+				}
 			}
 			return slices.Contains(reasons, "OrganizationCreated") && slices.Contains(reasons, "StorageMoved"), fmt.Sprint(reasons)
 		})
