@@ -148,6 +148,8 @@ func TestLoad(t *testing.T) {
 	time.Sleep(time.Second)
 	lat.reset()
 	updates.Store(0)
+	serverBefore := histogram(t, base, "workpulse_realtime_delivery_latency_seconds")
+	consumeBefore := histogram(t, base, "workpulse_kafka_event_age_seconds")
 
 	total := rate * seconds
 	var employees []authn.Principal
@@ -179,16 +181,20 @@ func TestLoad(t *testing.T) {
 	rssEnd := memKiB(t, proc.Process.Pid, "VmRSS")
 	p50, p95, p99, pmax := lat.quantiles()
 	dropped := metric(t, base, "workpulse_realtime_messages_dropped_total")
+	server := histogram(t, base, "workpulse_realtime_delivery_latency_seconds").minus(serverBefore)
+	consume := histogram(t, base, "workpulse_kafka_event_age_seconds").minus(consumeBefore)
 
 	fmt.Printf("\nRealtime load test\n"+
 		"connections:          %d (%d orgs of %d users, %d admins each), all open in %s\n"+
 		"events:               %d at %d/s over %s (achieved %.0f/s), %d deliveries (%d expected), %s dropped\n"+
 		"delivery latency:     p50 %s, p95 %s, p99 %s, max %s (publish to client, kfake broker)\n"+
-		"service RSS:          %.0f MiB connected and idle, %.0f MiB after the load, %.0f MiB peak\n\n",
+		"  of which:           publish to consumed p99 <= %s, publish to written p99 <= %s (server histograms' bucket bounds)\n"+
+		"service RSS:          %.0f MiB connected and idle, %.0f MiB after the load, %.0f MiB peak\n"+
+		"load average:         %s\n\n",
 		conns, conns/usersPerOrg, usersPerOrg, adminsPerOrg, connectTime.Round(time.Millisecond),
 		total, rate, pubTime.Round(time.Millisecond), float64(total)/pubTime.Seconds(), updates.Load(), want, dropped,
-		ms(p50), ms(p95), ms(p99), ms(pmax),
-		float64(rssConnected)/1024, float64(rssEnd)/1024, float64(rssPeak)/1024)
+		ms(p50), ms(p95), ms(p99), ms(pmax), consume.quantileBound(.99), server.quantileBound(.99),
+		float64(rssConnected)/1024, float64(rssEnd)/1024, float64(rssPeak)/1024, loadAverage())
 
 	if rssPeak > 1<<20 {
 		t.Errorf("peak RSS %d KiB exceeds 1 GiB", rssPeak)
@@ -204,6 +210,14 @@ func TestLoad(t *testing.T) {
 			_ = m.c.Close()
 		}
 	}
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
@@ -407,6 +421,69 @@ func memKiB(t *testing.T, pid int, field string) int64 {
 	}
 	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
+}
+
+// buckets is a cumulative Prometheus histogram: upper bound → count.
+type buckets map[string]float64
+
+func histogram(t *testing.T, base, name string) buckets {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := buckets{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"_bucket{") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, `le="`)
+		le, _, _ := strings.Cut(rest, `"`)
+		f := strings.Fields(line)
+		n, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		out[le] += n
+	}
+	return out
+}
+
+func (b buckets) minus(o buckets) buckets {
+	out := buckets{}
+	for le, n := range b {
+		out[le] = n - o[le]
+	}
+	return out
+}
+
+// quantileBound is the smallest bucket bound below which fraction q of
+// the observations fall.
+func (b buckets) quantileBound(q float64) string {
+	type bucket struct {
+		le float64
+		n  float64
+	}
+	var bs []bucket
+	for le, n := range b {
+		v, err := strconv.ParseFloat(le, 64)
+		if err != nil {
+			continue // +Inf
+		}
+		bs = append(bs, bucket{v, n})
+	}
+	slices.SortFunc(bs, func(a, b bucket) int {
+		if a.le < b.le {
+			return -1
+		}
+		return 1
+	})
+	total := b["+Inf"]
+	for _, x := range bs {
+		if x.n >= q*total {
+			return ms(time.Duration(x.le * float64(time.Second)))
+		}
+	}
+	return "+Inf"
 }
 
 // metric reads one unlabelled-by-us series from the service's /metrics.
