@@ -112,7 +112,7 @@ kind: Service
 metadata: {name: kafka}
 spec: {selector: {app: kafka}, ports: [{port: 9092}]}
 YAML
-kubectl -n "$ns" rollout status deploy/postgres deploy/redis deploy/kafka --timeout=5m
+for dep in postgres redis kafka; do kubectl -n "$ns" rollout status "deploy/$dep" --timeout=5m; done
 
 echo "kind-up: the Secrets the chart reads"
 kubectl -n "$ns" create secret generic workpulse-database \

@@ -160,6 +160,9 @@ what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. 
 {{/* Pod-level settings shared by every pod: (dict "root" $ "component" "auth"). */}}
 {{- define "workpulse.podSpecCommon" -}}
 {{- $v := .root.Values }}
+# No Service environment variables: a Service named kafka or redis would otherwise put KAFKA_*
+# and REDIS_* variables beside the ones the services read.
+enableServiceLinks: false
 {{- with $v.image.pullSecrets }}
 imagePullSecrets:
 {{- range . }}
