@@ -15,8 +15,9 @@ import (
 )
 
 // TestTheOperatorsCronJobsRunAsSpecified stands in for the kubelet: it
-// takes the CronJobs the operator created and runs their container's
-// command, with the env the pod would get (the Secret resolved through
+// takes the CronJobs the operator created and runs their container (the
+// report image's entrypoint with the container's args), with the env the
+// pod would get (the Secret resolved through
 // the API server), as a local process of the real report binary against
 // the real database.
 func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
@@ -63,13 +64,13 @@ func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
 }
 
 // runLikeKubelet runs the CronJob's single container as a local process:
-// its command with the report binary as the executable, and exactly the
-// env the pod would have.
+// the report binary (the image's entrypoint) with the container's args,
+// and exactly the env the pod would have.
 func (e *testEnv) runLikeKubelet(cj *batchv1.CronJob) ([]byte, error) {
 	e.t.Helper()
 	c := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
-	if c.Command[0] != "report" {
-		e.t.Fatalf("%s runs %q, not the report binary", cj.Name, c.Command)
+	if len(c.Command) != 0 || c.Image != e.cfg.ReportImage {
+		e.t.Fatalf("%s runs %q of %s, not the report image's entrypoint", cj.Name, c.Command, c.Image)
 	}
 	var env []string
 	for _, v := range c.Env {
@@ -89,7 +90,7 @@ func (e *testEnv) runLikeKubelet(cj *batchv1.CronJob) ([]byte, error) {
 	deadline := time.Duration(*cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds) * time.Second
 	ctx, cancel := context.WithTimeout(e.ctx, deadline)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, suite.reportBin, c.Command[1:]...)
+	cmd := exec.CommandContext(ctx, suite.reportBin, c.Args...)
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -61,8 +61,9 @@ type jobSpec struct {
 
 // cronJob builds the CronJob for spec: one pod at a time, a short
 // history, bounded runs, modest resources and the services' hardened
-// security context. The container runs the report binary with the report
-// role's database URL.
+// security context. The container runs the report image's entrypoint (the
+// report binary) with the job's arguments and the report role's database
+// URL.
 func (r *TenantReconciler) cronJob(s jobSpec) *batchv1.CronJob {
 	labels := map[string]string{
 		"app.kubernetes.io/name": "workpulse-report",
@@ -104,7 +105,10 @@ func (r *TenantReconciler) cronJob(s jobSpec) *batchv1.CronJob {
 								Name:            "report",
 								Image:           r.Config.ReportImage,
 								ImagePullPolicy: corev1.PullPolicy(r.Config.ReportImagePullPolicy),
-								Command:         append([]string{"report"}, s.args...),
+								// The report image's entrypoint is the report
+								// binary (/report, in the Dockerfile and in
+								// hack/images alike): only its arguments are set.
+								Args: s.args,
 								Env: []corev1.EnvVar{
 									{Name: "DATABASE_URL", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 										LocalObjectReference: corev1.LocalObjectReference{Name: r.Config.ReportDatabaseSecret},

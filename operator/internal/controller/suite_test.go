@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -319,21 +320,24 @@ func (e *testEnv) create(t *v1alpha1.WorkPulseTenant) *v1alpha1.WorkPulseTenant 
 	return t
 }
 
-// update applies mutate to the latest version of the tenant, retrying on
-// conflicts with the operator's own writes.
+// update applies mutate to the latest version of the tenant.
 func (e *testEnv) update(name string, mutate func(*v1alpha1.WorkPulseTenantSpec)) {
 	e.t.Helper()
-	for attempt := 0; ; attempt++ {
+	if err := e.tryUpdate(name, mutate); err != nil {
+		e.t.Fatalf("update %s: %v", name, err)
+	}
+}
+
+// tryUpdate applies mutate to the latest version of the tenant, retrying
+// on conflicts with the operator's own writes, and returns the API
+// server's answer.
+func (e *testEnv) tryUpdate(name string, mutate func(*v1alpha1.WorkPulseTenantSpec)) error {
+	e.t.Helper()
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		t := e.get(name)
 		mutate(&t.Spec)
-		err := e.c.Update(e.ctx, t)
-		if err == nil {
-			return
-		}
-		if attempt > 20 || !strings.Contains(err.Error(), "modified") {
-			e.t.Fatalf("update %s: %v", name, err)
-		}
-	}
+		return e.c.Update(e.ctx, t)
+	})
 }
 
 func (e *testEnv) get(name string) *v1alpha1.WorkPulseTenant {

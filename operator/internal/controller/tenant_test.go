@@ -159,8 +159,8 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 				t.Errorf("daily-summary schedule %q tz %v suspend %v", cj.Spec.Schedule, cj.Spec.TimeZone, *cj.Spec.Suspend)
 			}
 			c := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
-			if !slices.Equal(c.Command, []string{"report", "daily-summary", "--org", org}) {
-				t.Errorf("command %q", c.Command)
+			if len(c.Command) != 0 || !slices.Equal(c.Args, []string{"daily-summary", "--org", org}) {
+				t.Errorf("command %q args %q, want the entrypoint with daily-summary --org %s", c.Command, c.Args, org)
 			}
 			if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || !*c.SecurityContext.ReadOnlyRootFilesystem ||
 				!*cj.Spec.JobTemplate.Spec.Template.Spec.SecurityContext.RunAsNonRoot || c.Resources.Limits.Cpu().IsZero() {
@@ -576,9 +576,7 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 	}
 	for _, tc := range updates {
 		t.Run(tc.name, func(t *testing.T) {
-			got := e.get("fixed")
-			tc.mutate(&got.Spec)
-			if err := e.c.Update(e.ctx, got); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
+			if err := e.tryUpdate("fixed", tc.mutate); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want Invalid mentioning %q", err, tc.want)
 			}
 		})
@@ -586,9 +584,8 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 	t.Run("An adopted organization cannot be changed.", func(t *testing.T) {
 		org := e.get("fixed").Status.OrganizationID
 		e.create(e.tenant("adopter", func(s *v1alpha1.WorkPulseTenantSpec) { s.AdoptOrganizationID, s.Admin = org, nil }))
-		got := e.get("adopter")
-		got.Spec.AdoptOrganizationID = "8b2f0c56-4b8e-4d7c-9a57-2f8b3c1d0e11"
-		if err := e.c.Update(e.ctx, got); !apierrors.IsInvalid(err) {
+		err := e.tryUpdate("adopter", func(s *v1alpha1.WorkPulseTenantSpec) { s.AdoptOrganizationID = "8b2f0c56-4b8e-4d7c-9a57-2f8b3c1d0e11" })
+		if !apierrors.IsInvalid(err) {
 			t.Errorf("got %v, want Invalid", err)
 		}
 	})
