@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -12,9 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	promql "github.com/prometheus/prometheus/promql/parser"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 // query is one PromQL expression the chart ships, and where.
@@ -114,6 +118,21 @@ func metricNames(t *testing.T, q query) []string {
 }
 
 func TestPrometheusRuleExpressionsParseAndEveryAlertTheIssueAsksForExists(t *testing.T) {
+	// What promtool check rules checks: the rule file's fields, every expression, every label
+	// and annotation template, durations.
+	rules := find(render(t, "workpulse", "--set", "monitoring.mode=always"), "PrometheusRule")
+	if len(rules) != 1 {
+		t.Fatalf("want one PrometheusRule, got %d", len(rules))
+	}
+	spec, _, _ := unstructured.NestedMap(rules[0].Object, "spec")
+	content, err := yaml.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := rulefmt.Parse(content, false, model.UTF8Validation, promql.NewParser(promql.Options{}), slog.Default()); len(errs) > 0 {
+		t.Errorf("the rules do not load into Prometheus: %v", errs)
+	}
+
 	var alerts []string
 	for _, q := range ruleQueries(t) {
 		metricNames(t, q)
