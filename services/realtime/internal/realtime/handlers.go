@@ -164,10 +164,16 @@ func (s *Server) readLoop(c *client) {
 	c.conn.SetPongHandler(func(string) error { alive(); return nil })
 
 	ctx := context.Background()
+	select {
+	case s.greeting <- struct{}{}:
+	case <-c.done:
+		return
+	}
 	if err := s.join(ctx, c); err != nil {
 		s.log.Warn("presence unavailable on connect; the heartbeat retries", "user_id", c.p.UserID, "err", err)
 	}
 	s.sendState(ctx, c)
+	<-s.greeting
 
 	for {
 		_, data, err := c.conn.ReadMessage()

@@ -58,6 +58,10 @@ type Server struct {
 	api      http.Handler
 	// subscribed is set once the presence channel subscription is live.
 	subscribed atomic.Bool
+	// greeting bounds the connections doing their start-up work (presence,
+	// session state) at once, so that a reconnection storm queues here
+	// instead of timing out in the Redis and PostgreSQL pools.
+	greeting chan struct{}
 }
 
 // NewServer builds the service; nothing runs until its workers start.
@@ -67,6 +71,7 @@ func NewServer(cfg Config, d Deps) *Server {
 		cfg: cfg, db: d.DB, rdb: d.Redis, verifier: d.Verifier, metrics: m, log: d.Log,
 		presence: NewPresence(d.Redis, cfg.RedisPrefix, cfg.PresenceTTL),
 		hub:      NewHub(cfg, m, d.Log),
+		greeting: make(chan struct{}, 16),
 	}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
