@@ -26,14 +26,14 @@ import (
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/testenv"
 	"github.com/workpulse/workpulse/services/platform/testkit"
 )
 
 // The suite runs one real kube-apiserver and etcd (envtest, built by
-// hack/envtest-bins.sh into bin/k8s) for every test; each test gets its
+// hack/envtest-bins.sh into bin/k8s, see testenv) for every test; each test gets its
 // own namespaces, its own migrated PostgreSQL database, a real auth
 // service process on that database, and its own operator manager
 // watching only its namespaces.
@@ -51,28 +51,19 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	ctrl.SetLogger(logr.Discard())
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	suite.root = root
-	assets, err := envtestAssets(root)
+	env, err := testenv.Start(root)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "envtest binaries:", err)
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(root, "operator", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	if suite.rest, err = env.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "envtest:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer env.Stop()
-	suite.rest.QPS, suite.rest.Burst = 200, 400
+	suite.rest = env.Config
 	bin, err := os.MkdirTemp("", "workpulse-operator-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -92,38 +83,6 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "report binary unavailable, its test will fail:", err)
 	}
 	return m.Run()
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.work above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// envtestAssets is KUBEBUILDER_ASSETS when set, else bin/k8s, built by
-// hack/envtest-bins.sh on first use (minutes cold, instant afterwards).
-func envtestAssets(root string) (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir, nil
-	}
-	dir := filepath.Join(root, "bin", "k8s")
-	cmd := exec.Command(filepath.Join(root, "hack", "envtest-bins.sh"), "envtest")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("hack/envtest-bins.sh: %w", err)
-	}
-	return dir, nil
 }
 
 func goBuild(root, out, pkg string) error {
