@@ -188,11 +188,12 @@ RETURNING `+alertColumns, org, lo, hi, day, limit, now)
 	return res, err
 }
 
-// resolveIdleOnActivity resolves the open idle alert of a session when
-// active work at activeAt comes after what the alert was about.
-func resolveIdleOnActivity(ctx context.Context, tx pgx.Tx, sessionID string, activeAt, now time.Time) (int, error) {
+// resolveIdle resolves the open idle alert of a session: when activeAt is
+// set, only if that active work came after what the alert was about.
+func resolveIdle(ctx context.Context, tx pgx.Tx, sessionID string, activeAt *time.Time, now time.Time) (int, error) {
 	rows, err := tx.Query(ctx, `UPDATE reporting.alerts SET resolved_at = $3
-		WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL AND (last_seen_at IS NULL OR last_seen_at < $2)
+		WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL
+		  AND ($2::timestamptz IS NULL OR last_seen_at IS NULL OR last_seen_at < $2)
 		RETURNING `+alertColumns, sessionID, activeAt, now)
 	if err != nil {
 		return 0, err

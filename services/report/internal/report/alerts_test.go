@@ -317,3 +317,29 @@ func TestIdleDetectionPrunesOldJobsAndConsumedEventIDs(t *testing.T) {
 		t.Errorf("%d processed events left, want the recent one", n)
 	}
 }
+
+func TestStoppingASessionResolvesItsIdleAlert(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	org, user := uuid.NewString(), uuid.NewString()
+	e.partitions(e.clock)
+	last := e.clock.Add(-20 * time.Minute)
+	sess := e.session(org, user, e.clock.Add(-time.Hour), nil, &last)
+	if res, err := e.jobs.DetectIdle(context.Background(), org); err != nil || res.Raised != 1 {
+		t.Fatalf("idle detection: %+v %v", res, err)
+	}
+	ev, err := events.New("session", events.TypeSessionStopped, org, sess, events.SessionStopped{Session: events.Session{
+		SessionID: sess, OrganizationID: org, UserID: user, Status: "stopped", EndTime: ptr(e.clock)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := NewConsumers(e.pool, e.log).HandleActivity(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) FROM reporting.alerts WHERE resolved_at IS NULL"); n != 0 {
+		t.Errorf("%d open alerts after session.stopped, want 0", n)
+	}
+	if n := e.outboxEvents(events.TypeAlertResolved); n != 1 {
+		t.Errorf("%d alert.resolved events, want 1", n)
+	}
+}

@@ -40,7 +40,7 @@ func (c *Consumers) Workers(brokers []string, m *kafkax.ConsumerMetrics) []func(
 	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: GroupDirectory,
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
 	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: GroupActivity,
-		Topics: []string{events.TopicActivity}}, c.HandleActivity, m, c.log)
+		Topics: []string{events.TopicActivity, events.TopicSessions}}, c.HandleActivity, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run}
 }
 
@@ -113,27 +113,40 @@ func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string
 	return tz, nil
 }
 
-// HandleActivity resolves the open idle alert of a session when the event
-// carries active work. Most activity events find no open alert and cost
-// one index probe; only those that resolve one are recorded as processed.
+// HandleActivity resolves the open idle alert of a session when an
+// activity.recorded event carries active work after what the alert is
+// about, or when the session stops (session.stopped). Most events find
+// no open alert and cost one index probe; only those that resolve one are
+// recorded as processed.
 func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error {
-	if e.Type != events.TypeActivityRecorded {
+	var sessionID string
+	var activeAt *time.Time // nil: resolve whatever the alert was about
+	switch e.Type {
+	case events.TypeActivityRecorded:
+		var a events.ActivityRecorded
+		if err := e.Payload(&a); err != nil {
+			return err
+		}
+		if a.LastActiveAt == nil {
+			return nil
+		}
+		sessionID, activeAt = a.SessionID, a.LastActiveAt
+	case events.TypeSessionStopped:
+		var s events.SessionStopped
+		if err := e.Payload(&s); err != nil {
+			return err
+		}
+		sessionID = s.SessionID
+	default:
 		return nil
 	}
-	var a events.ActivityRecorded
-	if err := e.Payload(&a); err != nil {
-		return err
-	}
-	if a.LastActiveAt == nil {
-		return nil
-	}
-	if !isUUID(e.OrganizationID) || !isUUID(a.SessionID) {
+	if !isUUID(e.OrganizationID) || !isUUID(sessionID) {
 		return fmt.Errorf("%w: organization_id and session_id must be UUIDs", events.ErrMalformed)
 	}
 	return pg.InOrg(ctx, c.db, e.OrganizationID, func(tx pgx.Tx) error {
 		var open bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reporting.alerts
-			WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`, a.SessionID).Scan(&open); err != nil {
+			WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`, sessionID).Scan(&open); err != nil {
 			return err
 		}
 		if !open {
@@ -143,7 +156,7 @@ func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error
 		if err != nil || !first {
 			return err
 		}
-		_, err = resolveIdleOnActivity(ctx, tx, a.SessionID, *a.LastActiveAt, c.now())
+		_, err = resolveIdle(ctx, tx, sessionID, activeAt, c.now())
 		return err
 	})
 }
