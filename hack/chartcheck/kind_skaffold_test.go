@@ -7,37 +7,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 )
 
-// kindConfig is the part of kind's v1alpha4 Cluster the repository uses; decoding is strict,
-// so a misspelt field fails.
-type kindConfig struct {
-	Kind       string `json:"kind"`
-	APIVersion string `json:"apiVersion"`
-	Name       string `json:"name"`
-	Nodes      []struct {
-		Role                 string            `json:"role"`
-		Labels               map[string]string `json:"labels"`
-		KubeadmConfigPatches []string          `json:"kubeadmConfigPatches"`
-		ExtraPortMappings    []struct {
-			ContainerPort int    `json:"containerPort"`
-			HostPort      int    `json:"hostPort"`
-			ListenAddress string `json:"listenAddress"`
-			Protocol      string `json:"protocol"`
-		} `json:"extraPortMappings"`
-	} `json:"nodes"`
-}
-
 func TestKindConfigHasAControlPlaneTwoWorkersAndTheIngressPortsMapped(t *testing.T) {
-	var c kindConfig
+	// kind's own v1alpha4 types, decoded strictly: a misspelt field fails.
+	var c kindv1alpha4.Cluster
 	readYAML(t, "kind-config.yaml", &c)
 	if c.Kind != "Cluster" || c.APIVersion != "kind.x-k8s.io/v1alpha4" {
 		t.Fatalf("kind %q apiVersion %q", c.Kind, c.APIVersion)
 	}
 	var roles []string
-	ports := map[int]int{}
+	ports := map[int32]int32{}
 	for _, n := range c.Nodes {
-		roles = append(roles, n.Role)
+		roles = append(roles, string(n.Role))
 		for _, m := range n.ExtraPortMappings {
 			if n.Role != "control-plane" {
 				t.Errorf("port %d is mapped on a %s; the Ingress controller runs on the control plane", m.ContainerPort, n.Role)
