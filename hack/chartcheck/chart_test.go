@@ -60,6 +60,23 @@ func appVersion(t testing.TB) string {
 	return chart.AppVersion
 }
 
+func TestChartsAppVersionIsTheVersionMakeImagesTagsWith(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repo, "VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(b))
+	for _, chart := range charts {
+		var c struct {
+			AppVersion string `json:"appVersion"`
+		}
+		readYAMLLoose(t, filepath.Join("charts", chart, "Chart.yaml"), &c)
+		if c.AppVersion != version {
+			t.Errorf("charts/%s appVersion %q, VERSION %q: make images tags with VERSION", chart, c.AppVersion, version)
+		}
+	}
+}
+
 // images are the images hack/images builds and every Dockerfile makes.
 var images = []string{"auth", "session", "ingest", "report", "realtime", "operator", "migrate"}
 
