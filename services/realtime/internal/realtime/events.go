@@ -79,7 +79,12 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 		if err := sameOrg(e, u.OrganizationID); err != nil {
 			return err
 		}
-		return s.presence.SetName(ctx, e.OrganizationID, u.UserID, u.Name)
+		if err := s.presence.SetName(ctx, e.OrganizationID, u.UserID, u.Name); err != nil {
+			// Retrying would hold up every live event behind Redis; the
+			// user is named by email meanwhile.
+			s.log.Warn("user directory not updated", "user_id", u.UserID, "err", err)
+		}
+		return nil
 	case events.TypeSessionStarted, events.TypeSessionStopped:
 		var sess events.Session
 		if err := e.Payload(&sess); err != nil {

@@ -123,6 +123,12 @@ func (s *Server) writeLoop(c *client) {
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
 	for {
+		// A stopped connection closes before writing anything more: a slow
+		// client's queue may still hold messages, each a blocking write.
+		if c.stopped() {
+			s.closeFrame(c)
+			return
+		}
 		select {
 		case m := <-c.send:
 			_ = c.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
@@ -140,14 +146,19 @@ func (s *Server) writeLoop(c *client) {
 				return
 			}
 		case <-c.done:
-			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText),
-				time.Now().Add(s.cfg.CloseGrace))
-			// The reader ends when the client answers with its own close
-			// frame, or when the grace runs out.
-			_ = c.conn.NetConn().SetReadDeadline(time.Now().Add(s.cfg.CloseGrace))
+			s.closeFrame(c)
 			return
 		}
 	}
+}
+
+// closeFrame sends the close frame of a stopped connection. The reader
+// then ends when the client answers with its own, or when the grace runs
+// out.
+func (s *Server) closeFrame(c *client) {
+	_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText),
+		time.Now().Add(s.cfg.CloseGrace))
+	_ = c.conn.NetConn().SetReadDeadline(time.Now().Add(s.cfg.CloseGrace))
 }
 
 // readLoop reads the client's messages until the connection ends, then
