@@ -18,6 +18,9 @@ type Config struct {
 	// MaxCatchUpDays bounds how far back the first summary run of a
 	// tenant (one without recorded progress) goes.
 	MaxCatchUpDays int
+	// RecomputeDays is how many days before yesterday every catch-up
+	// summarizes again, for activity uploaded late.
+	RecomputeDays int
 	// MaxRangeDays bounds the date range of a report.
 	MaxRangeDays int
 	// ReportCacheBytes bounds the memory of cached organization reports;
@@ -34,6 +37,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		IdleThreshold:     time.Duration(e.Int("IDLE_THRESHOLD_SECONDS", 300, 1, 86400)) * time.Second,
 		OvertimeThreshold: time.Duration(e.Int("OVERTIME_THRESHOLD_HOURS", 9, 1, 24)) * time.Hour,
 		MaxCatchUpDays:    e.Int("SUMMARY_MAX_CATCHUP_DAYS", 31, 1, 366),
+		RecomputeDays:     e.Int("SUMMARY_RECOMPUTE_DAYS", 1, 0, 31),
 		MaxRangeDays:      e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
 		ReportCacheBytes:  e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
 		KafkaBrokers:      common.KafkaBrokers,

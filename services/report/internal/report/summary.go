@@ -14,6 +14,8 @@ import (
 type SummaryDay struct {
 	Date  string `json:"date"`
 	Users int64  `json:"users"`
+	// Recomputed marks a day summarized before, done again for late uploads.
+	Recomputed bool `json:"recomputed,omitempty"`
 }
 
 // SummaryResult reports a daily-summary run for one tenant.
@@ -96,8 +98,14 @@ func (j *Jobs) SummarizeDate(ctx context.Context, org string, day time.Time) (Su
 // advances the progress, so a missed night is made up and a crash loses
 // at most the day in progress. A tenant without progress starts at its
 // first activity, at most MaxCatchUpDays back.
+//
+// Offline clients upload late, so each run also recomputes the
+// RecomputeDays days before yesterday that it did not just compute: with
+// one run a night, every day is summarized twice, the second time with
+// what arrived during the following day.
 func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 	res := SummaryResult{OrganizationID: org, Days: []SummaryDay{}}
+	computed := map[string]bool{}
 	for {
 		done := false
 		err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
@@ -119,12 +127,24 @@ func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 			}
 			if next.After(yesterday) {
 				done = true
+				for k := j.cfg.RecomputeDays; k >= 1; k-- {
+					d := yesterday.AddDate(0, 0, -k)
+					if computed[d.Format(time.DateOnly)] {
+						continue
+					}
+					n, err := summarizeDay(ctx, tx, org, st.TimeZone, d)
+					if err != nil {
+						return err
+					}
+					res.Days = append(res.Days, SummaryDay{Date: d.Format(time.DateOnly), Users: n, Recomputed: true})
+				}
 				return nil
 			}
 			n, err := summarizeDay(ctx, tx, org, st.TimeZone, next)
 			if err != nil {
 				return err
 			}
+			computed[next.Format(time.DateOnly)] = true
 			res.Days = append(res.Days, SummaryDay{Date: next.Format(time.DateOnly), Users: n})
 			_, err = tx.Exec(ctx, `INSERT INTO reporting.summary_progress (organization_id, last_completed_date) VALUES ($1, $2)
 				ON CONFLICT (organization_id) DO UPDATE SET last_completed_date = EXCLUDED.last_completed_date, updated_at = now()`, org, next)

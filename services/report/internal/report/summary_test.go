@@ -157,13 +157,13 @@ func TestDailySummaryRerunsGiveTheSameRows(t *testing.T) {
 	}
 }
 
-func TestDailySummaryCatchUpMakesUpMissedDaysOnce(t *testing.T) {
+func TestDailySummaryCatchUpMakesUpMissedDaysAndLateUploads(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "Europe/Berlin", 0, 0, 0)
 	e.partitions(ts("2026-04-01T00:00:00Z"))
-	for _, d := range []string{"2026-04-06", "2026-04-07", "2026-04-08", "2026-04-09"} {
+	for _, d := range []string{"2026-04-06", "2026-04-07", "2026-04-08", "2026-04-09", "2026-04-10"} {
 		start := ts(d + "T08:00:00Z")
 		sess := e.session(org, user, start, ptr(start.Add(time.Hour)), nil)
 		e.activities(org, user, sess, heartbeats(start, 10, time.Minute, "active", 60, "")...)
@@ -177,27 +177,48 @@ func TestDailySummaryCatchUpMakesUpMissedDaysOnce(t *testing.T) {
 	if got := dates(res); got != "2026-04-06,2026-04-07,2026-04-08" {
 		t.Errorf("first run summarized %s, want the 6th through yesterday", got)
 	}
-	if res, _ := e.jobs.CatchUp(e.ctx, org); len(res.Days) != 0 {
-		t.Errorf("second run the same night summarized %s, want nothing", dates(res))
-	}
-	// Two nights missed.
-	e.clock = ts("2026-04-10T23:30:00Z")
 	res, err = e.jobs.CatchUp(e.ctx, org)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := dates(res); got != "2026-04-09,2026-04-10" {
-		t.Errorf("after missed nights summarized %s, want the 9th and 10th", got)
+	if got := dates(res); got != "2026-04-07 again" {
+		t.Errorf("second run the same night summarized %s, want only the day before yesterday again", got)
 	}
-	if _, ok := e.summary(org, user, "2026-04-09"); !ok {
+
+	// An offline client uploads more of the 8th during the 9th.
+	late := ts("2026-04-08T15:00:00Z")
+	sess := e.session(org, user, late, ptr(late.Add(time.Hour)), nil)
+	e.activities(org, user, sess, act{at: late, typ: "idle", dur: 300})
+	e.clock = ts("2026-04-09T22:30:00Z")
+	res, err = e.jobs.CatchUp(e.ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dates(res); got != "2026-04-09,2026-04-08 again" {
+		t.Errorf("next night summarized %s, want the 9th and the 8th again", got)
+	}
+	if s, _ := e.summary(org, user, "2026-04-08"); s.Idle != 300 || s.Sessions != 2 {
+		t.Errorf("the late upload is missing from the 8th: %+v", s)
+	}
+
+	// Two nights missed.
+	e.clock = ts("2026-04-12T23:30:00Z")
+	res, err = e.jobs.CatchUp(e.ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dates(res); got != "2026-04-10,2026-04-11,2026-04-12" {
+		t.Errorf("after missed nights summarized %s, want the 10th through the 12th", got)
+	}
+	if _, ok := e.summary(org, user, "2026-04-10"); !ok {
 		t.Error("the missed day with activity has no summary")
 	}
 	var last time.Time
 	if err := e.db.Owner.QueryRow(e.ctx, "SELECT last_completed_date FROM reporting.summary_progress WHERE organization_id = $1", org).Scan(&last); err != nil {
 		t.Fatal(err)
 	}
-	if last.Format(time.DateOnly) != "2026-04-10" {
-		t.Errorf("progress %s, want 2026-04-10", last.Format(time.DateOnly))
+	if last.Format(time.DateOnly) != "2026-04-12" {
+		t.Errorf("progress %s, want 2026-04-12", last.Format(time.DateOnly))
 	}
 }
 
@@ -234,6 +255,9 @@ func dates(r SummaryResult) string {
 			s += ","
 		}
 		s += d.Date
+		if d.Recomputed {
+			s += " again"
+		}
 	}
 	return s
 }
