@@ -132,27 +132,45 @@ func TestSkaffoldBuildsEveryChartImageFromItsDockerfileAndDeploysBothCharts(t *t
 		if filepath.Clean(r.ChartPath) != filepath.Join("charts", "workpulse") {
 			continue
 		}
+		// Render the release as skaffold would, with each artifact's repository and tag
+		// standing in for the built ones: every workload must run the image skaffold built.
 		ref := regexp.MustCompile(`^\{\{\.IMAGE_(REPO|TAG)_workpulse_([a-z]+)\}\}$`)
-		set := map[string]bool{}
+		args := []string{}
+		for _, f := range r.ValuesFiles {
+			args = append(args, "-f", f)
+		}
+		for key, v := range r.SetValues {
+			args = append(args, "--set-string", key+"="+v)
+		}
 		for key, tmpl := range r.SetValueTemplates {
 			m := ref.FindStringSubmatch(tmpl)
 			if m == nil {
 				t.Errorf("setValueTemplates %s=%s is not an artifact's repository or tag", key, tmpl)
 				continue
 			}
-			set[m[2]+"/"+strings.ToLower(m[1])+"="+key] = true
-		}
-		for _, name := range images {
-			prefix := "services." + name + ".image."
-			switch name {
-			case "operator":
-				prefix = "operator.image."
-			case "migrate":
-				prefix = "migrations.image."
+			v := "built/" + m[2]
+			if m[1] == "TAG" {
+				v = "dev-" + m[2]
 			}
-			for _, part := range []string{"repo=" + prefix + "repository", "tag=" + prefix + "tag"} {
-				if !set[name+"/"+part] {
-					t.Errorf("the release does not set %s from the built workpulse/%s", strings.SplitN(part, "=", 2)[1], name)
+			args = append(args, "--set-string", key+"="+v)
+		}
+		for _, o := range render(t, "workpulse", args...) {
+			if o.GetKind() != "Deployment" && o.GetKind() != "Job" {
+				continue
+			}
+			name := o.GetLabels()["app.kubernetes.io/component"]
+			if name == "migrations" {
+				name = "migrate"
+			}
+			for _, c := range podSpec(o)["containers"].([]any) {
+				c := c.(map[string]any)
+				if want := "built/" + name + ":dev-" + name; c["image"] != want {
+					t.Errorf("%s %s runs %v, not the built %s", o.GetKind(), o.GetName(), c["image"], want)
+				}
+				for _, e := range toMaps(c["env"]) {
+					if e["name"] == "REPORT_IMAGE" && e["value"] != "built/report:dev-report" {
+						t.Errorf("the operator's CronJobs run %v, not the built report image", e["value"])
+					}
 				}
 			}
 		}
@@ -257,5 +275,16 @@ func localModules(t *testing.T, module string) []string {
 		out = append(out, m)
 	}
 	slices.Sort(out)
+	return out
+}
+
+func toMaps(v any) []map[string]any {
+	l, _ := v.([]any)
+	out := make([]map[string]any, 0, len(l))
+	for _, x := range l {
+		if m, ok := x.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
 	return out
 }
