@@ -34,6 +34,7 @@ func NewFrontDoor(backends map[string]string, deps map[string]func(context.Conte
 			return nil, err
 		}
 		p := httputil.NewSingleHostReverseProxy(u)
+		p.Transport = transport
 		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(name+" service is unavailable, retry later"))
 		}
@@ -59,6 +60,16 @@ func (fd *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.ServeHTTP(w, r)
+}
+
+// transport keeps enough idle connections per backend for a loaded
+// front door: Go's default of two makes every request beyond the second
+// concurrent one open and close a connection.
+var transport = &http.Transport{
+	Proxy:               nil,
+	MaxIdleConns:        2048,
+	MaxIdleConnsPerHost: 512,
+	IdleConnTimeout:     90 * time.Second,
 }
 
 // Health is the body of /api/health.
