@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,21 +18,9 @@ func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {
 	db := testkit.NewDB(t)
 	brokers := testkit.Kafka(t)
 	_, prefix := testkit.Redis(t)
-	vars := map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "REDIS_URL": testkit.RedisURL(),
-		"REDIS_PREFIX": prefix, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
-	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
-
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }) }()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("the service did not start: %v", err)
-	}
+	svc := testkit.StartService(t, run, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0],
+		"REDIS_URL": testkit.RedisURL(), "REDIS_PREFIX": prefix})
+	base := svc.URL
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
@@ -81,13 +68,7 @@ func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {
 		t.Fatalf("events on Kafka: %v; want organization.created and user.created", seen)
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("shutdown returned %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the service did not shut down")
+	if err := svc.Stop(); err != nil {
+		t.Fatalf("shutdown returned %v", err)
 	}
 }

@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -26,26 +21,9 @@ import (
 func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(t *testing.T) {
 	db := testkit.NewDB(t)
 	brokers := testkit.Kafka(t)
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer := authn.Signer{Kid: "k1", Key: priv, Issuer: "workpulse", TTL: time.Hour}
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_ = json.NewEncoder(w).Encode(authn.JWKS{Keys: []authn.JWK{authn.PublicJWK("k1", pub)}})
-	}))
-	defer jwks.Close()
-	vars := map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwks.URL,
-		"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
-	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
-	ctx, stop := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }) }()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("the service did not start: %v", err)
-	}
+	jwksURL, signer := testkit.JWKS(t)
+	svc := testkit.StartService(t, run, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})
+	base := svc.URL
 	p := testkit.Member("", authn.RoleEmployee)
 	token, err := signer.Sign(p, time.Now())
 	if err != nil {
@@ -96,13 +74,7 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 		}
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("shutdown returned %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the service did not shut down")
+	if err := svc.Stop(); err != nil {
+		t.Fatalf("shutdown returned %v", err)
 	}
 }

@@ -1,0 +1,84 @@
+package testkit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+)
+
+// RunFunc is the signature of every service's run.
+type RunFunc func(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error
+
+// RunningService is a service started by StartService.
+type RunningService struct {
+	// URL is the service's base URL (no trailing slash).
+	URL  string
+	stop context.CancelFunc
+	done chan error
+}
+
+// StartService runs a service's run function in this process with vars as
+// its environment (HTTP_ADDR defaults to a free port) and waits until it
+// listens. Stop it with Stop; it is stopped at the end of the test anyway.
+func StartService(t testing.TB, run RunFunc, vars map[string]string) *RunningService {
+	t.Helper()
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
+	for k, v := range vars {
+		env[k] = v
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &RunningService{stop: stop, done: make(chan error, 1)}
+	addrc := make(chan net.Addr, 1)
+	go func() {
+		s.done <- run(ctx, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard, func(a net.Addr) { addrc <- a })
+	}()
+	select {
+	case a := <-addrc:
+		s.URL = "http://" + a.String()
+	case err := <-s.done:
+		stop()
+		t.Fatalf("the service did not start: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	return s
+}
+
+// Stop shuts the service down as SIGTERM would and returns what run
+// returned; it fails if shutdown takes more than 30 seconds.
+func (s *RunningService) Stop() error {
+	s.stop()
+	select {
+	case err, ok := <-s.done:
+		if !ok {
+			return nil
+		}
+		close(s.done)
+		return err
+	case <-time.After(30 * time.Second):
+		return context.DeadlineExceeded
+	}
+}
+
+// JWKS serves a fresh signing key's JWKS, as the auth service does, and
+// returns its URL and the signer whose tokens it vouches for.
+func JWKS(t testing.TB) (string, authn.Signer) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(authn.JWKS{Keys: []authn.JWK{authn.PublicJWK("k1", pub)}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, authn.Signer{Kid: "k1", Key: priv, Issuer: "workpulse", TTL: time.Hour}
+}
