@@ -36,6 +36,9 @@ func (p *Presence) connsKey(org, user string) string {
 func (p *Presence) onlineKey(org string) string { return p.prefix + ":rt:{" + org + "}:online" }
 func (p *Presence) namesKey(org string) string  { return p.prefix + ":rt:{" + org + "}:names" }
 
+// orgsKey lists the organizations that may have users online, for Sweep.
+func (p *Presence) orgsKey() string { return p.prefix + ":rt:orgs" }
+
 // Channel carries presence changes to every replica.
 func (p *Presence) Channel() string { return p.prefix + ":rt:presence" }
 
@@ -76,8 +79,17 @@ if ARGV[1] ~= '' then
   if s and tonumber(s) > now then return {ARGV[1]} end
   return {}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZRANGE', KEYS[1], 0, -1)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+`)
+
+// sweepScript removes the users of an organization whose every
+// connection expired, and returns them (each to exactly one caller) and
+// how many users are left. Expired users are left for it alone to remove,
+// so that each is announced offline once. KEYS: online.
+var sweepScript = redis.NewScript(luaNow + `
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
+return {gone, redis.call('ZCARD', KEYS[1])}
 `)
 
 // Join records a connection. It returns whether the user was offline
@@ -91,7 +103,7 @@ func (p *Presence) Join(ctx context.Context, org, user, connID, fallbackName str
 	}
 	others, _ := res[0].(int64)
 	name, _ = res[1].(string)
-	return others == 0, name, nil
+	return others == 0, name, p.rdb.SAdd(ctx, p.orgsKey(), org).Err()
 }
 
 // Member identifies one connection for Refresh.
@@ -152,6 +164,13 @@ func (p *Presence) Refresh(ctx context.Context, members []Member, spread time.Du
 			ms = ms[n:]
 		}
 	}
+	orgs := make([]any, 0, len(byOrg))
+	for org := range byOrg {
+		orgs = append(orgs, org)
+	}
+	if err := p.rdb.SAdd(ctx, p.orgsKey(), orgs...).Err(); err != nil {
+		return err
+	}
 	rounds := (len(calls) + refreshPipeline - 1) / refreshPipeline
 	pause := spread / time.Duration(rounds)
 	for len(calls) > 0 {
@@ -178,6 +197,46 @@ func (p *Presence) Refresh(ctx context.Context, members []Member, spread time.Du
 func (p *Presence) Leave(ctx context.Context, org, user, connID string) (wentOffline bool, err error) {
 	left, err := leaveScript.Run(ctx, p.rdb, []string{p.connsKey(org, user), p.onlineKey(org)}, connID, user).Int64()
 	return err == nil && left == 0, err
+}
+
+// Sweep removes the users whose every connection expired, because their
+// replica died or shut down and they did not reconnect elsewhere within
+// the TTL, and returns them. Every replica sweeps; each user is returned
+// to one of them.
+func (p *Presence) Sweep(ctx context.Context) ([]OnlineUser, error) {
+	orgs, err := p.rdb.SMembers(ctx, p.orgsKey()).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []OnlineUser
+	for _, org := range orgs {
+		res, err := sweepScript.Run(ctx, p.rdb, []string{p.onlineKey(org)}).Slice()
+		if err != nil {
+			return out, err
+		}
+		gone, _ := res[0].([]any)
+		if left, _ := res[1].(int64); left == 0 {
+			// A user who joins meanwhile puts the organization back at the
+			// next heartbeat.
+			_ = p.rdb.SRem(ctx, p.orgsKey(), org).Err()
+		}
+		if len(gone) == 0 {
+			continue
+		}
+		ids := make([]string, len(gone))
+		for i, g := range gone {
+			ids[i], _ = g.(string)
+		}
+		names, err := p.rdb.HMGet(ctx, p.namesKey(org), ids...).Result()
+		if err != nil {
+			names = make([]any, len(ids))
+		}
+		for i, id := range ids {
+			name, _ := names[i].(string)
+			out = append(out, OnlineUser{UserID: id, Name: name, OrganizationID: org})
+		}
+	}
+	return out, nil
 }
 
 // SetName records a user's name in the directory.

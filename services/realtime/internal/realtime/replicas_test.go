@@ -150,11 +150,21 @@ func TestPresence(t *testing.T) {
 				t.Fatalf("restart announced %s %s", m.Event, m.Data)
 			}
 		}
-		t.Run("The connections of a replica that is gone age out after the TTL.", func(t *testing.T) {
+		t.Run("A user whose replica is gone ages out after the TTL and is announced offline once.", func(t *testing.T) {
 			r3.stop()
 			waitFor(t, 10*time.Second, "erin's connection to expire", func() bool {
 				return len(e.presence(t, r1, admin)) == 1
 			})
+			var u userPresence
+			watch.expect(EventUserOffline, 5*time.Second).decode(t, &u)
+			if u.UserID != erin.UserID || u.Name != erin.Email {
+				t.Fatalf("offline %+v", u)
+			}
+			for _, m := range watch.collect(time.Second) {
+				if m.Event == EventUserOffline {
+					t.Fatalf("announced offline twice: %s", m.Data)
+				}
+			}
 		})
 	})
 }

@@ -177,9 +177,11 @@ func (s *Server) runPresenceFeed(ctx context.Context) error {
 	}
 }
 
-// runHeartbeat keeps this replica's connections alive in presence. On
-// shutdown it stops without removing them: clients reconnect to another
-// replica within the TTL, and their users never appear to go offline.
+// runHeartbeat keeps this replica's connections alive in presence, and
+// announces offline the users whose connections expired. On shutdown it
+// stops without removing this replica's connections: clients reconnect
+// to another replica within the TTL, and their users never appear to go
+// offline; those who do not reconnect are announced offline by a sweep.
 func (s *Server) runHeartbeat(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.PresenceHeartbeat)
 	defer t.Stop()
@@ -201,6 +203,13 @@ func (s *Server) runHeartbeat(ctx context.Context) error {
 		}
 		if err := s.presence.Refresh(ctx, members, s.cfg.PresenceHeartbeat/2); err != nil && ctx.Err() == nil {
 			s.log.Warn("presence heartbeat failed", "connections", len(members), "err", err)
+		}
+		gone, err := s.presence.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("presence sweep failed", "err", err)
+		}
+		for _, u := range gone {
+			s.announce(ctx, EventUserOffline, userPresence(u))
 		}
 	}
 }
