@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -d "$STATE" ] || { log "not up (no $STATE)"; exit 0; }
 exec 7>"$STATE/.lock"
-flock 7
+flock -w 20 7 || log "another cluster-up/down holds $STATE/.lock; going ahead"
 
 stop_proc kubelet 15
 stop_proc kube-proxy 5
@@ -27,7 +27,7 @@ fi
 stop_proc containerd 10
 # Shims outlive containerd by design; ours are the ones serving its socket.
 for p in /proc/[0-9]*; do
-  if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.* -address $CONTAINERD_SOCK"; then
+  if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "containerd-shim.* -address $CONTAINERD_SOCK"; then
     kill -KILL "${p#/proc/}" 2>/dev/null || true
   fi
 done

@@ -235,13 +235,15 @@ EOF
   [ -n "$org" ] && [ "${months:-0}" -gt 0 ] || die "tenant Ready without organization ($org) or partitions ($months)"
   parts=$(psql_node -c "select count(*) from pg_inherits")
   log "tenant e2e-acme: organization $org, $months months, $parts partitions in pg_inherits"
-  kubectl -n "$NS" get cronjobs >&2
-  cron=$(kubectl -n "$NS" get cronjobs -o name | grep -i e2e-acme | head -1)
-  [ -n "$cron" ] || die "no CronJob for tenant e2e-acme"
+  kubectl get cronjobs -A >&2
+  # The operator names it daily-summary-<organization> in its jobs namespace.
+  read -r jobs_ns cron < <(kubectl get cronjobs -A -l workpulse.io/tenant-name=e2e-acme --no-headers |
+    awk '$2 ~ /^daily-summary-/ {print $1, $2; exit}') || true
+  [ -n "${cron:-}" ] || die "no daily-summary CronJob for tenant e2e-acme"
 
   # Yesterday's activity in the tenant's organization, which its daily summary covers.
-  secret=$(kubectl -n "$NS" get workpulsetenant e2e-acme -o 'jsonpath={.status.adminSecretRef.name}')
-  [ -n "$secret" ] || secret=$(kubectl -n "$NS" get secrets -o name | grep -i e2e-acme | head -1 | cut -d/ -f2)
+  secret=$(kubectl -n "$NS" get workpulsetenant e2e-acme -o 'jsonpath={.status.adminCredentialsSecret.name}')
+  [ -n "$secret" ] || die "tenant Ready without status.adminCredentialsSecret"
   admin_email=$(kubectl -n "$NS" get secret "$secret" -o 'jsonpath={.data.email}' | base64 -d)
   admin_pw=$(kubectl -n "$NS" get secret "$secret" -o 'jsonpath={.data.password}' | base64 -d)
   tok=$(post "$AUTH/api/auth/login" - "{\"email\":\"$admin_email\",\"password\":\"$admin_pw\",\"organization_id\":\"$org\"}" | jq -r .access_token)
@@ -253,8 +255,8 @@ EOF
   step "a Job from $cron writes summary rows"
   rows=0
   for i in 1 2 3; do
-    kubectl -n "$NS" create job "e2e-summary-$i" --from "$cron" >/dev/null
-    kubectl -n "$NS" wait --for=condition=Complete "job/e2e-summary-$i" --timeout 120s >/dev/null
+    kubectl -n "$jobs_ns" create job "e2e-summary-$i" --from "cronjob/$cron" >/dev/null
+    kubectl -n "$jobs_ns" wait --for=condition=Complete "job/e2e-summary-$i" --timeout 120s >/dev/null
     rows=$(psql_node -c "select count(*) from reporting.daily_summaries where organization_id = '$org'")
     [ "$rows" -gt 0 ] && break
     sleep 3 # the session's events may still be on their way to the report service
@@ -276,7 +278,10 @@ if kubectl get workpulsetenant -n "$NS" e2e-acme >/dev/null 2>&1; then
   # The operator's finalizer needs the operator: delete tenants first.
   kubectl -n "$NS" delete workpulsetenant e2e-acme --timeout 120s
 fi
+[ -z "${jobs_ns:-}" ] || kubectl -n "$jobs_ns" delete job e2e-summary-1 e2e-summary-2 e2e-summary-3 --ignore-not-found --cascade=foreground --wait >/dev/null
 helm uninstall "$RELEASE" -n "$NS" --wait --timeout 3m
-left=$(kubectl -n "$NS" get deployments,statefulsets,cronjobs,jobs,pods -o name 2>/dev/null | grep -v '^pod/e2e-summary' || true)
-[ -z "$left" ] || die "left after helm uninstall: $left"
+leftovers() { kubectl -n "$NS" get deployments,statefulsets,cronjobs,jobs,pods -o name 2>/dev/null; }
+nothing_left() { [ -z "$(leftovers)" ]; }
+# Pods take their grace period (SHUTDOWN_TIMEOUT) to go.
+wait_for 90 "the release's workloads to go" nothing_left || die "left after helm uninstall: $(leftovers)"
 log "uninstalled cleanly"

@@ -5,7 +5,7 @@
 #   bin/k8s/etcd, bin/k8s/kube-apiserver         hack/envtest-bins.sh (shared with envtest)
 #   bin/k8s/kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl
 #                                                 k8s.io/kubernetes $K8S_VERSION, here
-#   bin/helm                                      helm.sh/helm/v3 $HELM_VERSION
+#   bin/helm                                      helm.sh/helm/v3 $HELM_VERSION (hack/helm.sh when present)
 #
 # Same technique as hack/envtest-bins.sh: a throwaway module under
 # bin/.build/node pins every k8s.io/* staging module (k8s.io/cri-streaming
@@ -66,6 +66,8 @@ node_bins() {
 }
 
 helm_bin() {
+  # The chart's tests build helm with hack/helm.sh; one helm, one stamp.
+  if [ -x "$root/hack/helm.sh" ]; then "$root/hack/helm.sh" >/dev/null; return; fi
   local stamp="helm.sh/helm/v3@$HELM_VERSION"
   fresh "$bin/helm" "$stamp" && return
   echo "k8s-bins: building helm $HELM_VERSION" >&2

@@ -68,7 +68,8 @@ start_proc() { # start_proc <name> <command...>: runs it in its own session, log
   local name=$1
   shift
   mkdir -p "$STATE/pids" "$STATE/logs"
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  # 7>&-: the daemon must not inherit (and so hold) up.sh's lock.
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 7>&- &
   local pid=$!
   sleep 0.05
   echo "$pid $(proc_start "$pid")" >"$STATE/pids/$name"
