@@ -55,6 +55,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
 		return ErrUpgradeRequired
 	}
 	conn, err := s.upgrader.Upgrade(hijacker{w}, r, nil)

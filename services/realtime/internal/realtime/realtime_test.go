@@ -94,8 +94,8 @@ func TestHandshake(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusUpgradeRequired {
-			t.Fatalf("status %d, want 426", resp.StatusCode)
+		if resp.StatusCode != http.StatusUpgradeRequired || resp.Header.Get("Upgrade") != "websocket" {
+			t.Fatalf("status %d, Upgrade %q; want 426 and websocket", resp.StatusCode, resp.Header.Get("Upgrade"))
 		}
 	})
 }
