@@ -39,6 +39,9 @@ var Table = []Route{
 	{Pattern: `^/api/projects(/.*)?$`, Service: Session},
 	{Pattern: `^/api/auth/.*$`, Service: Auth},
 	{Pattern: `^/api/users(/.*)?$`, Service: Auth},
+	// In a cluster auth answers for the whole platform (its HEALTH_PEERS);
+	// the local front door answers /api/health itself.
+	{Pattern: `^/api/health$`, Service: Auth},
 	{Pattern: `^/api/(reports|alerts|jobs)(/.*)?$`, Service: Report},
 	{Pattern: `^/api/ws$`, Service: Realtime, WebSocket: true},
 	{Pattern: `^/api/presence(/.*)?$`, Service: Realtime},

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/workpulse/workpulse/api/routes"
+	"github.com/workpulse/workpulse/services/platform/health"
 )
 
 // backend answers with its own name, so the test sees where a path went.
@@ -74,7 +75,7 @@ func TestHealthNamesWhatIsDown(t *testing.T) {
 	for _, s := range routes.Services {
 		backends[s.Name] = backend(t, s.Name)
 	}
-	deps := map[string]func(context.Context) error{
+	deps := map[string]health.Check{
 		"postgres": func(context.Context) error { return nil },
 		"redis":    func(context.Context) error { return errors.New("connection refused") },
 	}

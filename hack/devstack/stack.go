@@ -23,6 +23,7 @@ import (
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/health"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
@@ -129,7 +130,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	}
 	rdb := redisClient(s.cfg.RedisURL)
 	defer rdb.Close()
-	fd, err := NewFrontDoor(backends, map[string]func(context.Context) error{
+	fd, err := NewFrontDoor(backends, map[string]health.Check{
 		"postgres": func(ctx context.Context) error { return pingPG(ctx, dbURL) },
 		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"kafka":    func(ctx context.Context) error { return kafkax.Ping(ctx, []string{s.cfg.KafkaAddr}) },

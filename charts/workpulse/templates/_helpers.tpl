@@ -54,6 +54,18 @@ what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. 
 {{- .Values.authInternalURL | default (printf "http://%s-auth:%d" (include "workpulse.fullname" .) (int .Values.services.auth.port)) | trimSuffix "/" }}
 {{- end }}
 
+{{/* /readyz of every service but auth, which answers /api/health for all of them. */}}
+{{- define "workpulse.healthPeers" -}}
+{{- $fullname := include "workpulse.fullname" . -}}
+{{- $peers := list -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if ne $name "auth" -}}
+{{- $peers = append $peers (printf "%s=http://%s-%s:%d/readyz" $name $fullname $name (int $svc.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $peers -}}
+{{- end }}
+
 {{/* Name of the Secret holding the operator token. */}}
 {{- define "workpulse.operatorTokenSecret" -}}
 {{- .Values.operator.tokenSecret | default (printf "%s-operator-token" (include "workpulse.fullname" .)) }}

@@ -104,6 +104,7 @@ func Run(ctx context.Context, o Options) error {
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", health.Live)
 	root.HandleFunc("GET /readyz", d.Health.Ready)
+	root.HandleFunc("GET /api/health", platformHealth(d).Ready)
 	root.Handle("GET /metrics", metrics.Handler(d.Registry))
 	root.Handle("/", svc.API)
 	handler := httpx.Stack(root, cfg.MaxBodyBytes, httpx.AccessLog(log))
@@ -164,6 +165,18 @@ func Run(ctx context.Context, o Options) error {
 	relays.Wait()
 	log.Info("stopped")
 	return errors.Join(serveErr, workerErr)
+}
+
+// platformHealth is this service's checks plus its peers' readiness: in a
+// cluster the Ingress routes /api/health to one service, which answers for
+// all of them.
+func platformHealth(d *Deps) *health.Checker {
+	client := &http.Client{Timeout: 2 * time.Second}
+	peers := map[string]health.Check{}
+	for name, u := range d.Config.HealthPeers {
+		peers[name] = health.Peer(client, u)
+	}
+	return d.Health.Plus(peers)
 }
 
 func connect(ctx context.Context, needs Needs, d *Deps) error {

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Common is the configuration every service shares.
 type Common struct {
@@ -23,6 +26,9 @@ type Common struct {
 	MaxBodyBytes         int64
 	ShutdownTimeout      time.Duration
 	WriteTimeout         time.Duration
+	// HealthPeers are other services' /readyz URLs by name: /api/health
+	// reports them beside this service's own dependencies.
+	HealthPeers map[string]string
 }
 
 // LoadCommon reads the shared settings; defaultPort is the service's own.
@@ -43,5 +49,20 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		MaxBodyBytes:         int64(e.Int("MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
 		ShutdownTimeout:      e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
 		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),
+		HealthPeers:          healthPeers(e),
 	}
+}
+
+// healthPeers reads HEALTH_PEERS, "name=url,name=url".
+func healthPeers(e *Env) map[string]string {
+	peers := map[string]string{}
+	for _, p := range e.List("HEALTH_PEERS", nil) {
+		name, u, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			e.Fail("HEALTH_PEERS", "%q is not name=url", p)
+			continue
+		}
+		peers[name] = u
+	}
+	return peers
 }

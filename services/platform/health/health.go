@@ -1,9 +1,13 @@
-// Package health serves /livez and /readyz. Liveness means the process
-// serves HTTP; readiness means its dependencies answer.
+// Package health serves /livez, /readyz and /api/health. Liveness means
+// the process serves HTTP; readiness means its dependencies answer; the
+// API's health adds its peers' readiness, so that one URL reports the
+// whole platform.
 package health
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
@@ -31,7 +35,21 @@ func (c *Checker) Add(name string, check Check) {
 	c.checks[name] = check
 }
 
-// Report is the body of /readyz.
+// Plus returns a checker with c's checks and extra ones.
+func (c *Checker) Plus(extra map[string]Check) *Checker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := NewChecker()
+	for n, ch := range c.checks {
+		out.checks[n] = ch
+	}
+	for n, ch := range extra {
+		out.checks[n] = ch
+	}
+	return out
+}
+
+// Report is the body of /readyz and /api/health.
 type Report struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks"`
@@ -60,7 +78,9 @@ func (c *Checker) Run(ctx context.Context) Report {
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			if err := checks[i](cctx); err != nil {
-				results[i] = "down: " + err.Error()
+				// The reason goes to the log, not to whoever asks.
+				slog.WarnContext(ctx, "health check failed", "check", names[i], "err", err)
+				results[i] = "down"
 			} else {
 				results[i] = "up"
 			}
@@ -90,4 +110,23 @@ func (c *Checker) Ready(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	httpx.JSON(w, status, rep)
+}
+
+// Peer is a check that another service's /readyz answers 200.
+func Peer(client *http.Client, readyURL string) Check {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, readyURL, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %d", readyURL, resp.StatusCode)
+		}
+		return nil
+	}
 }

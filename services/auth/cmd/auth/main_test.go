@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,10 @@ func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {
 	db := testkit.NewDB(t)
 	brokers := testkit.Kafka(t)
 	_, prefix := testkit.Redis(t)
+	peer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer peer.Close()
 	svc := testkit.StartService(t, run, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0],
-		"REDIS_URL": testkit.RedisURL(), "REDIS_PREFIX": prefix})
+		"REDIS_URL": testkit.RedisURL(), "REDIS_PREFIX": prefix, "HEALTH_PEERS": "session=" + peer.URL + "/readyz"})
 	base := svc.URL
 
 	get := func(path string) (int, string) {
@@ -35,6 +38,14 @@ func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {
 		if code, body := get(p); code != 200 {
 			t.Fatalf("%s: %d %s", p, code, body)
 		}
+	}
+	want := `{"status":"ok","checks":{"kafka":"up","postgres":"up","redis":"up","session":"up"}}` + "\n"
+	if code, body := get("/api/health"); code != 200 || body != want {
+		t.Fatalf("/api/health: %d %s; want 200 %s", code, body, want)
+	}
+	peer.Close()
+	if code, body := get("/api/health"); code != 503 || !strings.Contains(body, `"session":"down"`) {
+		t.Fatalf("/api/health with a peer down: %d %s; want 503 naming it", code, body)
 	}
 	resp, err := http.Post(base+"/api/auth/register", "application/json",
 		strings.NewReader(`{"email":"probe@example.com","password":"correct horse","name":"Probe","organization_name":"Probe Org"}`))
