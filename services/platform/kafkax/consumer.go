@@ -102,14 +102,14 @@ const stallCheck = 10 * time.Second
 func (c *Consumer) consume(ctx context.Context) error {
 	r := c.newReader()
 	defer r.Close()
-	var lagMeasured time.Time
+	if c.metrics != nil {
+		// Measured beside the loop: three broker round trips in it would
+		// delay the events behind them.
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go c.measureLag(mctx)
+	}
 	for {
-		if c.metrics != nil && time.Since(lagMeasured) > stallCheck {
-			lagMeasured = time.Now()
-			if lag, err := c.lag(ctx); err == nil {
-				c.metrics.lag.WithLabelValues(c.cfg.GroupID).Set(float64(lag))
-			}
-		}
 		fctx, cancel := context.WithTimeout(ctx, stallCheck)
 		msg, err := r.FetchMessage(fctx)
 		cancel()
@@ -140,6 +140,21 @@ func (c *Consumer) consume(ctx context.Context) error {
 			}
 			// The event will be redelivered; the handler's idempotency absorbs it.
 			return fmt.Errorf("commit: %w", err)
+		}
+	}
+}
+
+func (c *Consumer) measureLag(ctx context.Context) {
+	t := time.NewTicker(stallCheck)
+	defer t.Stop()
+	for {
+		if lag, err := c.lag(ctx); err == nil {
+			c.metrics.lag.WithLabelValues(c.cfg.GroupID).Set(float64(lag))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
