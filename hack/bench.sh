@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: every benchmark; each writes its own section of docs/benchmarks.md.
+# make bench: every benchmark. tracking rewrites its section of docs/benchmarks.md; the others
+# print their figures (and fail on a missed target where they say so), recorded there by hand.
 #
 #   tracking  single and bulk activity through make dev's front door (hack/loadgen); uses the
 #             stack on http://localhost:3000 when one answers, otherwise starts one here
