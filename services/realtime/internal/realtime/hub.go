@@ -79,7 +79,6 @@ func (c *client) enqueue(m outMsg) bool {
 // Hub indexes this replica's connections by organization (admins) and by
 // user, and fans each message out to the connections allowed to see it.
 type Hub struct {
-	cfg Config
 	m   *Metrics
 	log *slog.Logger
 
@@ -92,8 +91,8 @@ type Hub struct {
 }
 
 // NewHub returns an empty hub.
-func NewHub(cfg Config, m *Metrics, log *slog.Logger) *Hub {
-	return &Hub{cfg: cfg, m: m, log: log,
+func NewHub(m *Metrics, log *slog.Logger) *Hub {
+	return &Hub{m: m, log: log,
 		admins: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{}}
 }
 

@@ -70,7 +70,7 @@ func NewServer(cfg Config, d Deps) *Server {
 	s := &Server{
 		cfg: cfg, db: d.DB, rdb: d.Redis, verifier: d.Verifier, metrics: m, log: d.Log,
 		presence: NewPresence(d.Redis, cfg.RedisPrefix, cfg.PresenceTTL),
-		hub:      NewHub(cfg, m, d.Log),
+		hub:      NewHub(m, d.Log),
 		greeting: make(chan struct{}, 16),
 	}
 	s.upgrader = websocket.Upgrader{
