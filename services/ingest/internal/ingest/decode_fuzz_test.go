@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
 // FuzzDecodeBulk checks that the bulk decoder accepts any body without
@@ -77,6 +78,41 @@ func FuzzDecodeBulk(f *testing.F) {
 			}
 			seenIdx[it.Index] = true
 			seenCID[*cid] = true
+		}
+	})
+}
+
+// FuzzDecodeActivity checks the single-activity decoder the same way: any
+// body is either a valid activity within the schema's rules or a client
+// error with a contract code.
+func FuzzDecodeActivity(f *testing.F) {
+	for _, seed := range []string{
+		`{"activity_type":"active","duration_seconds":30}`,
+		`{"activity_type":"idle","duration_seconds":3600,"timestamp":"2026-01-02T03:04:05Z","client_activity_id":"c","url":"https://x"}`,
+		`{"activity_type":"active","duration_seconds":-1}`, `{"activity_type":"x"}`, `{"timestamp":"yesterday"}`, `{}`, `[]`, `{`,
+	} {
+		f.Add([]byte(seed))
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in activityInput
+		if err := httpx.DecodeBytes(body, &in); err != nil {
+			var ae *apierr.Error
+			if !errors.As(err, &ae) || ae.Status >= 500 {
+				t.Fatalf("decoding answered a non-client error: %v", err)
+			}
+			return
+		}
+		a, aerr := in.check(now, 5*time.Minute, false)
+		if aerr != nil {
+			if aerr.Status >= 500 || aerr.Code == "" {
+				t.Fatalf("check answered %+v", aerr)
+			}
+			return
+		}
+		if a.Duration < 1 || a.Duration > maxDuration || (a.Type != typeActive && a.Type != typeIdle) ||
+			a.Timestamp.After(now.Add(5*time.Minute)) || (a.URL != nil && len(*a.URL) > maxURLLen) {
+			t.Fatalf("check passed an activity the schema refuses: %+v", a)
 		}
 	})
 }
