@@ -120,6 +120,12 @@ type replica struct {
 
 func (e *env) start(t *testing.T, overrides map[string]string) *replica {
 	t.Helper()
+	return e.startWith(t, e.rdb, overrides)
+}
+
+// startWith starts a replica on its own Redis client (same key space).
+func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]string) *replica {
+	t.Helper()
 	cfg := e.testConfig(t, overrides)
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -127,7 +133,7 @@ func (e *env) start(t *testing.T, overrides map[string]string) *replica {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	srv := NewServer(cfg, Deps{
-		DB: e.db.Pool(t, "workpulse_realtime"), Redis: e.rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
+		DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
 		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime"),
 		Log: log, Service: "realtime",
 	})

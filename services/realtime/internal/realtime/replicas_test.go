@@ -1,16 +1,20 @@
 package realtime
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -277,5 +281,66 @@ func TestShutdownAndKeepalive(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.expect(EventPong, 5*time.Second)
+	})
+}
+
+// failingScripts makes a real Redis client fail every script while on.
+type failingScripts struct{ on atomic.Bool }
+
+func (f *failingScripts) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f *failingScripts) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (f *failingScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if f.on.Load() && strings.HasPrefix(cmd.Name(), "eval") {
+			err := errors.New("injected Redis failure")
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func TestPresenceRecoversFromRedisFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	opt, err := redis.ParseURL(testkit.RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	flaky := redis.NewClient(opt)
+	t.Cleanup(func() { _ = flaky.Close() })
+	fail := &failingScripts{}
+	flaky.AddHook(fail)
+	healthy, broken := e.start(t, nil), e.startWith(t, flaky, nil)
+	admin := testkit.Member("", authn.RoleAdmin)
+	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	watch := e.dial(t, healthy, admin)
+	watch.expect(EventSessionState, 5*time.Second)
+	watch.drain()
+
+	fail.on.Store(true)
+	c := e.dial(t, broken, erin)
+	c.expect(EventSessionState, 5*time.Second)
+	t.Run("A connection made while presence is failing is still served.", func(t *testing.T) {
+		if got := ids(e.presence(t, healthy, admin)); len(got) != 1 {
+			t.Fatalf("presence %v, want the admin alone", got)
+		}
+		if err := c.conn.WriteMessage(websocket.TextMessage, []byte(`{"event":"ping"}`)); err != nil {
+			t.Fatal(err)
+		}
+		c.expect(EventPong, 5*time.Second)
+	})
+	t.Run("It joins presence at a heartbeat once Redis answers, and is announced.", func(t *testing.T) {
+		fail.on.Store(false)
+		var u userPresence
+		watch.expect(EventUserOnline, 5*time.Second).decode(t, &u)
+		if u.UserID != erin.UserID {
+			t.Fatalf("online %+v", u)
+		}
+		if got := ids(e.presence(t, healthy, admin)); len(got) != 2 {
+			t.Fatalf("presence %v, want admin and erin", got)
+		}
 	})
 }
