@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -172,6 +173,10 @@ func (r *TenantReconciler) reconcileJobs(ctx context.Context, t *v1alpha1.WorkPu
 	for _, cj := range append(r.installJobs(), r.dailySummary(t)) {
 		changed, err := r.apply(ctx, cj)
 		if err != nil {
+			var se *stepError
+			if errors.As(err, &se) {
+				return se
+			}
 			if apierrors.IsInvalid(err) {
 				return permanent("CronJobInvalid", "the API server refused CronJob %s/%s: %v", cj.Namespace, cj.Name, err)
 			}
@@ -208,6 +213,14 @@ func (r *TenantReconciler) apply(ctx context.Context, want *batchv1.CronJob) (st
 	}
 	if err != nil {
 		return "", err
+	}
+	// Two resources adopting one organization would otherwise take turns
+	// rewriting its CronJob.
+	for _, k := range []string{labelTenantNamespace, labelTenantName} {
+		if v, ok := have.Labels[k]; ok && want.Labels[k] != "" && v != want.Labels[k] {
+			return "", permanent("OrganizationInUse", "CronJob %s/%s belongs to tenant %s/%s, which manages the same organization: delete one of the two resources",
+				have.Namespace, have.Name, have.Labels[labelTenantNamespace], have.Labels[labelTenantName])
+		}
 	}
 	if equality.Semantic.DeepDerivative(want.Spec, have.Spec) && equality.Semantic.DeepDerivative(want.Labels, have.Labels) {
 		return "", nil

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,8 +41,15 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *v1alpha1.Work
 		return ctrl.Result{}, nil
 	}
 	orgID := organizationID(t)
-	if err := r.deleteJobs(ctx, orgID); err != nil {
+	other, err := r.deleteJobs(ctx, t, orgID)
+	if err != nil {
 		return ctrl.Result{}, r.deletionFailed(ctx, t, "CronJobDeleteFailed", err)
+	}
+	if other != "" {
+		// Another resource adopted the same organization: it is still in
+		// use, so nothing of it is deactivated or deleted.
+		r.event(t, corev1.EventTypeNormal, "OrganizationInUse", "Delete", "organization %s is managed by tenant %s: left as it is", orgID, other)
+		return r.removeFinalizer(ctx, t)
 	}
 	// Deactivated first, so no new activity arrives while rows are deleted.
 	if err := r.deactivate(ctx, t, orgID); err != nil {
@@ -55,6 +63,10 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *v1alpha1.Work
 		}
 		r.event(t, corev1.EventTypeNormal, "DataDeleted", "Delete", "deleted the organization's activity (%d rows)", n)
 	}
+	return r.removeFinalizer(ctx, t)
+}
+
+func (r *TenantReconciler) removeFinalizer(ctx context.Context, t *v1alpha1.WorkPulseTenant) (ctrl.Result, error) {
 	r.metrics.forget(t)
 	patch := client.MergeFrom(t.DeepCopy())
 	controllerutil.RemoveFinalizer(t, finalizer)
@@ -70,11 +82,23 @@ func (r *TenantReconciler) deletionFailed(ctx context.Context, t *v1alpha1.WorkP
 	return err
 }
 
-func (r *TenantReconciler) deleteJobs(ctx context.Context, orgID string) error {
-	cj := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: r.Config.JobsNamespace, Name: dailySummaryName(orgID)}}
+// deleteJobs deletes the tenant's CronJob, unless it belongs to another
+// tenant managing the same organization, whose namespace/name it returns.
+func (r *TenantReconciler) deleteJobs(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) (string, error) {
+	var cj batchv1.CronJob
+	err := r.Get(ctx, client.ObjectKey{Namespace: r.Config.JobsNamespace, Name: dailySummaryName(orgID)}, &cj)
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if ns, name := cj.Labels[labelTenantNamespace], cj.Labels[labelTenantName]; ns != t.Namespace || name != t.Name {
+		return ns + "/" + name, nil
+	}
 	// The Jobs and pods the CronJob started are garbage collected after it.
-	err := r.Delete(ctx, cj, client.PropagationPolicy(metav1.DeletePropagationBackground))
-	return client.IgnoreNotFound(err)
+	err = r.Delete(ctx, &cj, client.Preconditions{UID: &cj.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	return "", client.IgnoreNotFound(err)
 }
 
 // deleteData removes the organization's activity: a Dedicated tenant's

@@ -589,6 +589,29 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 			t.Errorf("got %v, want Invalid", err)
 		}
 	})
+	t.Run("A second resource adopting a managed organization is reported, and deleting it leaves the organization alone.", func(t *testing.T) {
+		org := e.get("fixed").Status.OrganizationID
+		e.eventually(30*time.Second, "OrganizationInUse", func() (bool, string) {
+			c := meta.FindStatusCondition(e.get("adopter").Status.Conditions, v1alpha1.ConditionJobsScheduled)
+			return c != nil && c.Reason == "OrganizationInUse" && strings.Contains(c.Message, e.ns+"/fixed"), fmt.Sprintf("%+v", c)
+		})
+		e.update("adopter", func(s *v1alpha1.WorkPulseTenantSpec) { s.DeletionPolicy = v1alpha1.DeletionDelete })
+		adopter := e.get("adopter")
+		if err := e.c.Delete(e.ctx, adopter); err != nil {
+			t.Fatal(err)
+		}
+		e.eventually(30*time.Second, "adopter gone", func() (bool, string) {
+			err := e.c.Get(e.ctx, client.ObjectKeyFromObject(adopter), &v1alpha1.WorkPulseTenant{})
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
+		})
+		if _, err := e.cronJob(dailySummaryName(org)); err != nil {
+			t.Errorf("the managing tenant's CronJob: %v", err)
+		}
+		var active bool
+		if err := e.db.Owner.QueryRow(e.ctx, "SELECT active FROM auth.organizations WHERE id = $1", org).Scan(&active); err != nil || !active {
+			t.Errorf("organization active=%t (%v)", active, err)
+		}
+	})
 	t.Run("A well-formed but unknown time zone is reported on the resource.", func(t *testing.T) {
 		e.create(e.tenant("mars", func(s *v1alpha1.WorkPulseTenantSpec) { s.TimeZone = "Mars/Olympus_Mons" }))
 		e.eventually(30*time.Second, "InvalidTimeZone", func() (bool, string) {
