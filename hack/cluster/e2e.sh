@@ -88,7 +88,7 @@ if ! alive e2e-postgres; then
   runuser -u postgres -- "$PG_BIN/initdb" -D "$E2E/pg" -U postgres -A trust >/dev/null
   # Pods connect from the pod network; the host from the bridge address.
   echo "host all all $POD_CIDR trust" >>"$E2E/pg/pg_hba.conf"
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$E2E/pg" -l "$STATE/logs/e2e-postgres.log" -w \
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$E2E/pg" -l "$E2E/postgres.log" -w \
     -o "-c listen_addresses=$NODE_IP -p $PG_PORT -k $E2E/pg -c max_connections=200 -c fsync=off -c synchronous_commit=off" start >/dev/null
   pid=$(head -1 "$E2E/pg/postmaster.pid")
   echo "$pid $(proc_start "$pid")" >"$STATE/pids/e2e-postgres"
@@ -266,7 +266,8 @@ EOF
 fi
 
 step "helm test"
-helm test "$RELEASE" -n "$NS" --timeout 3m --logs
+# The test pod deletes itself when it passes; a failing one stays for dump_failures.
+helm test "$RELEASE" -n "$NS" --timeout 3m | grep -E "TEST SUITE|Phase" >&2
 
 step "helm upgrade"
 helm upgrade "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" \

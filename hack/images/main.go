@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -42,6 +43,10 @@ type image struct {
 	user  string
 	host  string   // instead of pkg: a static executable on this machine
 	links []string // symlinks to the binary, at /bin/<link>
+	extra []string // more Go commands, each at /bin/<its directory's name>
+	// More executables from this machine (path in the image → path here),
+	// with the shared libraries ldd says they need, at the same paths.
+	hostFiles map[string]string
 }
 
 // nonRoot is the distroless "nonroot" user, which the chart's
@@ -60,9 +65,16 @@ var images = []image{
 	// its DNS server. 65535 is the user upstream's pause image runs as.
 	{name: "pause", pkg: "hack/images/cmd/pause", user: "65535:65535"},
 	{name: "cluster-dns", pkg: "hack/images/cmd/cluster-dns", user: nonRoot},
-	// The shell and wget of the chart's `helm test` pod (tests.image), from
-	// Debian's busybox-static, since no public image can be pulled here.
-	{name: "busybox", host: "/bin/busybox", user: nonRoot, links: []string{"sh", "wget"}},
+	// The shell, grep and wget of the chart's `helm test` pod (tests.image),
+	// since no public image can be pulled here: Debian's busybox-static for
+	// the tools, a Go wget because that busybox's wget crashes with -T, and
+	// dash as sh because busybox's sh runs its own wget whatever PATH says.
+	{
+		name: "busybox", host: "/bin/busybox", user: nonRoot,
+		links:     []string{"grep", "cat", "ls", "nslookup"},
+		extra:     []string{"hack/images/cmd/wget"},
+		hostFiles: map[string]string{"bin/sh": "/bin/dash"},
+	},
 }
 
 func main() {
@@ -116,7 +128,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 		if err != nil {
 			return err
 		}
-		img, err := buildImage(filepath.Join(binDir, im.name), im)
+		img, err := buildImage(binDir, im)
 		if err != nil {
 			return fmt.Errorf("%s: %w", im.name, err)
 		}
@@ -211,9 +223,12 @@ func buildBinaries(ctx context.Context, root, dir string, selected []image) erro
 			if err := copyFile(im.host, filepath.Join(dir, im.name)); err != nil {
 				return err
 			}
-			continue
+		} else {
+			args = append(args, "./"+im.pkg)
 		}
-		args = append(args, "./"+im.pkg)
+		for _, e := range im.extra {
+			args = append(args, "./"+e)
+		}
 	}
 	if len(args) == n {
 		return nil
@@ -230,8 +245,8 @@ func buildBinaries(ctx context.Context, root, dir string, selected []image) erro
 
 // buildImage puts the binary at /<name> on an empty base. Timestamps are
 // fixed so the same binary always gives the same image digest.
-func buildImage(binary string, im image) (v1.Image, error) {
-	layer, err := binaryLayer(binary, im.name, im.links)
+func buildImage(binDir string, im image) (v1.Image, error) {
+	layer, err := binaryLayer(binDir, im)
 	if err != nil {
 		return nil, err
 	}
@@ -254,33 +269,54 @@ func buildImage(binary string, im image) (v1.Image, error) {
 	return mutate.ConfigFile(img, cfg)
 }
 
-func binaryLayer(binary, name string, links []string) (v1.Layer, error) {
-	data, err := os.ReadFile(binary)
+func binaryLayer(binDir string, im image) (v1.Layer, error) {
+	files, err := withLibraries(im.hostFiles)
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	epoch := time.Unix(0, 0)
+	files[im.name] = filepath.Join(binDir, im.name)
+	for _, e := range im.extra {
+		files["bin/"+filepath.Base(e)] = filepath.Join(binDir, filepath.Base(e))
+	}
+	links := map[string]string{}
+	for _, l := range im.links {
+		links["bin/"+l] = "/" + im.name
+	}
 	// /tmp exists (world-writable, sticky) for anything that insists on a
 	// temporary directory; the chart mounts an emptyDir over it when the
 	// root filesystem is read-only.
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "tmp/", Mode: 0o1777, ModTime: epoch}); err != nil {
-		return nil, err
+	dirs := map[string]os.FileMode{"tmp/": 0o1777}
+	for _, m := range []map[string]string{files, links} {
+		for p := range m {
+			for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+				dirs[d+"/"] = 0o755
+			}
+		}
 	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: int64(len(data)), ModTime: epoch}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return nil, err
-	}
-	if len(links) > 0 {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755, ModTime: epoch}); err != nil {
+
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0)
+	// Sorted, so parents come before children and the digest is stable.
+	for _, d := range sortedKeys(dirs) {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: int64(dirs[d]), ModTime: epoch}); err != nil {
 			return nil, err
 		}
 	}
-	for _, l := range links {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + l, Linkname: "/" + name, ModTime: epoch}); err != nil {
+	for _, p := range sortedKeys(files) {
+		data, err := os.ReadFile(files[p])
+		if err != nil {
+			return nil, err
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o755, Size: int64(len(data)), ModTime: epoch}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range sortedKeys(links) {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: p, Linkname: links[p], ModTime: epoch}); err != nil {
 			return nil, err
 		}
 	}
@@ -315,4 +351,39 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, data, 0o755)
+}
+
+// withLibraries adds to files (image path → host path) the shared
+// libraries each one loads, as ldd lists them, at the same paths.
+func withLibraries(files map[string]string) (map[string]string, error) {
+	all := map[string]string{}
+	for dst, src := range files {
+		all[dst] = src
+		if isStatic(src) {
+			continue
+		}
+		out, err := exec.Command("ldd", src).Output()
+		if err != nil {
+			return nil, fmt.Errorf("ldd %s: %w", src, err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			// "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+			for _, f := range strings.Fields(line) {
+				if strings.HasPrefix(f, "/") {
+					all[strings.TrimPrefix(f, "/")] = f
+					break
+				}
+			}
+		}
+	}
+	return all, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
