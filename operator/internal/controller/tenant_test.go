@@ -189,6 +189,25 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			return slices.Contains(reasons, "OrganizationCreated") && slices.Contains(reasons, "StorageMoved"), fmt.Sprint(reasons)
 		})
 	})
+	t.Run("A new time zone and schedule reach the CronJob and the services.", func(t *testing.T) {
+		e.update("ready-0", func(s *v1alpha1.WorkPulseTenantSpec) {
+			s.TimeZone, s.DailySummary.Schedule, s.Thresholds.OvertimeHours = "America/New_York", "30 1 * * *", 10
+		})
+		got := e.waitReady("ready-0")
+		cj := e.mustCronJob(dailySummaryName(got.Status.OrganizationID))
+		if cj.Spec.Schedule != "30 1 * * *" || ptr.Deref(cj.Spec.TimeZone, "") != "America/New_York" {
+			t.Errorf("CronJob schedule %q time zone %v", cj.Spec.Schedule, ptr.Deref(cj.Spec.TimeZone, ""))
+		}
+		var tz string
+		var overtime, gen int64
+		if err := e.db.Owner.QueryRow(e.ctx, `SELECT tenant_settings->>'time_zone', (tenant_settings->>'overtime_threshold_hours')::int, tenant_generation
+			FROM auth.organizations WHERE id = $1`, got.Status.OrganizationID).Scan(&tz, &overtime, &gen); err != nil {
+			t.Fatal(err)
+		}
+		if tz != "America/New_York" || overtime != 10 || gen != got.Generation {
+			t.Errorf("auth has time zone %q, overtime %d, generation %d (want generation %d)", tz, overtime, gen, got.Generation)
+		}
+	})
 	t.Run("A steady-state reconcile changes nothing and issues no DDL.", func(t *testing.T) {
 		ddl := e.ddlLog()
 		r := e.reconciler()
