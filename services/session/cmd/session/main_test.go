@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +43,15 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 	}
 	if code := start(); code != http.StatusCreated {
 		t.Fatalf("start through the running service: %d", code)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metricsBody), `workpulse_sessions_active{service="session"} 1`) {
+		t.Fatal("/metrics does not count the one active session")
 	}
 
 	found := false
