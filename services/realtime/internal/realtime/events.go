@@ -67,8 +67,8 @@ type presenceChange struct {
 // handleEvent turns a Kafka event into WebSocket messages for this
 // replica's clients. Delivery is not deduplicated: every replica reads
 // with a fresh consumer group from the end of the topics, so an event is
-// redelivered only when an offset commit failed, and a repeated
-// notification is harmless to a dashboard.
+// redelivered only when the reader is replaced before its periodic offset
+// commit, and a repeated notification is harmless to a dashboard.
 func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 	switch e.Type {
 	case events.TypeUserCreated:
