@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -152,6 +153,14 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			p := got.Status.Partitions
 			if p == nil || p.Table != "tracking."+parent || p.MonthsAhead < 3 || p.NewestMonth != monthOf(now).add(3).String() {
 				t.Errorf("status.partitions: %+v", p)
+			}
+			// The metrics say the same.
+			m := newMetrics()
+			if v := testutil.ToFloat64(m.partitions.WithLabelValues(e.ns, name, p.Table)); v != float64(p.Months) {
+				t.Errorf("partitions metric %v, status %d", v, p.Months)
+			}
+			if v := testutil.ToFloat64(m.monthsAhead.WithLabelValues(e.ns, name, p.Table)); v != float64(p.MonthsAhead) {
+				t.Errorf("months-ahead metric %v, status %d", v, p.MonthsAhead)
 			}
 			// CronJobs.
 			cj := e.mustCronJob(dailySummaryName(org))
@@ -637,6 +646,9 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 			c := meta.FindStatusCondition(e.get("mars").Status.Conditions, v1alpha1.ConditionJobsScheduled)
 			return c != nil && c.Reason == "InvalidTimeZone" && strings.Contains(c.Message, "Mars/Olympus_Mons"), fmt.Sprintf("%+v", c)
 		})
+		if n := testutil.ToFloat64(newMetrics().reconcileErrors.WithLabelValues("jobs")); n < 1 {
+			t.Errorf("reconcile errors metric of the jobs step: %v", n)
+		}
 	})
 	t.Run("Adopting an organization that does not exist is reported on the resource.", func(t *testing.T) {
 		e.create(e.tenant("ghost", func(s *v1alpha1.WorkPulseTenantSpec) {
