@@ -40,11 +40,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			s := realtime.NewServer(cfg, realtime.Deps{
 				DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers,
-				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service,
-				// No consumer metrics: with them kafkax.Consumer measures the
-				// group's lag every 10 s inside its fetch loop, which held up
-				// delivery by hundreds of milliseconds at 1,000 events/s (see
-				// docs/benchmarks.md). Delivery latency is measured here instead.
+				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer,
 			})
 			d.Health.Add("presence_feed", s.Ready)
 			return &app.Service{API: s, Workers: s.Workers()}, nil
