@@ -48,11 +48,6 @@ func (m month) partition(parent string) string {
 	return parent + "_" + m.Format("2006_01")
 }
 
-// monthsBetween returns b - a in months.
-func monthsBetween(a, b month) int {
-	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
-}
-
 // store runs the operator's SQL: as the owner of the tracking schema,
 // since partition maintenance is DDL.
 type store struct {

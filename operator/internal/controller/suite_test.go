@@ -38,11 +38,9 @@ import (
 // service process on that database, and its own operator manager
 // watching only its namespaces.
 var suite struct {
-	root      string
 	rest      *rest.Config
 	authBin   string
 	reportBin string
-	setupErr  error
 }
 
 func TestMain(m *testing.M) {
@@ -56,7 +54,6 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	suite.root = root
 	env, err := testenv.Start(root)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
