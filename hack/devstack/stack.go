@@ -133,7 +133,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	fd, err := NewFrontDoor(backends, map[string]health.Check{
 		"postgres": func(ctx context.Context) error { return pingPG(ctx, dbURL) },
 		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		"kafka":    func(ctx context.Context) error { return kafkax.Ping(ctx, []string{s.cfg.KafkaAddr}) },
+		"kafka":    func(ctx context.Context) error { return kafkax.Ping(ctx, []string{s.cfg.KafkaAddr}, kafkax.Security{}) },
 	})
 	if err != nil {
 		return err

@@ -238,7 +238,7 @@ func groupLag(t *testing.T, broker string, within time.Duration) map[string]int6
 				continue // a replica's group from before a crash
 			}
 			// Partitions a group never committed are topics it does not read.
-			n, err := kafkax.GroupLag(ctx, []string{broker}, g.GroupID, events.AllTopics, true)
+			n, err := kafkax.GroupLag(ctx, []string{broker}, kafkax.Security{}, g.GroupID, events.AllTopics, true)
 			if err != nil || n > 0 {
 				lag[g.GroupID] = n
 			}

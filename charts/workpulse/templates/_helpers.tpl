@@ -108,6 +108,24 @@ what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. 
 {{- end }}
 - name: KAFKA_TOPIC_PARTITIONS
   value: {{ $v.kafka.topicPartitions | quote }}
+- name: KAFKA_TLS
+  value: {{ $v.kafka.tls | quote }}
+{{- with $v.kafka.sasl }}
+{{- if .mechanism }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ .mechanism | quote }}
+- name: KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "kafka.sasl.existingSecret is required with a SASL mechanism" .existingSecret }}
+      key: {{ .usernameKey }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .passwordKey }}
+{{- end }}
+{{- end }}
 - name: JWKS_URL
   value: {{ printf "%s/api/auth/.well-known/jwks.json" (include "workpulse.authURL" .root) | quote }}
 - name: JWT_ISSUER

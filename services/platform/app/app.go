@@ -52,9 +52,11 @@ type Deps struct {
 	DB       *pgxpool.Pool
 	Redis    *redis.Client
 	Kafka    *kafka.Writer
-	Verifier *authn.Verifier
-	Consumer *kafkax.ConsumerMetrics
-	Outbox   *outbox.Metrics
+	// KafkaSecurity is for the service's own consumers' ConsumerConfig.
+	KafkaSecurity kafkax.Security
+	Verifier      *authn.Verifier
+	Consumer      *kafkax.ConsumerMetrics
+	Outbox        *outbox.Metrics
 }
 
 // Service is what a service builds from its Deps.
@@ -199,11 +201,16 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		d.Health.Add("redis", func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() })
 	}
 	if needs.Kafka {
-		d.Kafka = kafkax.NewWriter(cfg.KafkaBrokers)
-		d.Health.Add("kafka", func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.KafkaBrokers) })
+		sec, err := kafkax.NewSecurity(cfg.KafkaTLS, cfg.KafkaSASLMechanism, cfg.KafkaSASLUsername, cfg.KafkaSASLPassword)
+		if err != nil {
+			return err
+		}
+		d.KafkaSecurity = sec
+		d.Kafka = kafkax.NewSecureWriter(cfg.KafkaBrokers, sec)
+		d.Health.Add("kafka", func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.KafkaBrokers, sec) })
 		// Topics are created up front so that the first consumer does not
 		// race the first producer; a broker that is down only delays this.
-		if err := kafkax.EnsureTopics(ctx, cfg.KafkaBrokers, cfg.KafkaTopicPartitions, events.AllTopics...); err != nil {
+		if err := kafkax.EnsureTopics(ctx, cfg.KafkaBrokers, sec, cfg.KafkaTopicPartitions, events.AllTopics...); err != nil {
 			d.Logger.Warn("could not ensure Kafka topics", "err", err)
 		}
 	}

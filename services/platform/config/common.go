@@ -21,11 +21,17 @@ type Common struct {
 	RedisPrefix          string
 	KafkaBrokers         []string
 	KafkaTopicPartitions int
-	JWKSURL              string
-	JWTIssuer            string
-	MaxBodyBytes         int64
-	ShutdownTimeout      time.Duration
-	WriteTimeout         time.Duration
+	// KafkaTLS and KafkaSASL* secure the connections to a managed or
+	// Strimzi Kafka; the password is a secret and never logged.
+	KafkaTLS           bool
+	KafkaSASLMechanism string
+	KafkaSASLUsername  string
+	KafkaSASLPassword  string
+	JWKSURL            string
+	JWTIssuer          string
+	MaxBodyBytes       int64
+	ShutdownTimeout    time.Duration
+	WriteTimeout       time.Duration
 	// HealthPeers are other services' /readyz URLs by name: /api/health
 	// reports them beside this service's own dependencies.
 	HealthPeers map[string]string
@@ -44,6 +50,10 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		RedisPrefix:          e.String("REDIS_PREFIX", "wp"),
 		KafkaBrokers:         e.List("KAFKA_BROKERS", []string{"127.0.0.1:9092"}),
 		KafkaTopicPartitions: e.Int("KAFKA_TOPIC_PARTITIONS", 6, 1, 1000),
+		KafkaTLS:             e.Bool("KAFKA_TLS", false),
+		KafkaSASLMechanism:   e.String("KAFKA_SASL_MECHANISM", ""),
+		KafkaSASLUsername:    e.String("KAFKA_SASL_USERNAME", ""),
+		KafkaSASLPassword:    e.String("KAFKA_SASL_PASSWORD", ""),
 		JWKSURL:              e.URL("JWKS_URL", "http://127.0.0.1:3001/api/auth/.well-known/jwks.json", "http", "https"),
 		JWTIssuer:            e.String("JWT_ISSUER", "workpulse"),
 		MaxBodyBytes:         int64(e.Int("MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),

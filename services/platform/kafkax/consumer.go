@@ -32,6 +32,8 @@ type ConsumerConfig struct {
 	// up to an interval of events, and per-event commits would only add
 	// latency.
 	CommitInterval time.Duration
+	// Security of the connections (zero: plaintext).
+	Security Security
 }
 
 // ConsumerMetrics are shared by every consumer of a service.
@@ -160,7 +162,7 @@ func (c *Consumer) measureLag(ctx context.Context) {
 }
 
 func (c *Consumer) lag(ctx context.Context) (int64, error) {
-	return GroupLag(ctx, c.cfg.Brokers, c.cfg.GroupID, c.cfg.Topics, c.cfg.StartOffset == kafka.LastOffset)
+	return GroupLag(ctx, c.cfg.Brokers, c.cfg.Security, c.cfg.GroupID, c.cfg.Topics, c.cfg.StartOffset == kafka.LastOffset)
 }
 
 func (c *Consumer) newReader() *kafka.Reader {
@@ -169,6 +171,7 @@ func (c *Consumer) newReader() *kafka.Reader {
 		start = kafka.FirstOffset
 	}
 	return kafka.NewReader(kafka.ReaderConfig{
+		Dialer:         c.cfg.Security.dialer(),
 		Brokers:        c.cfg.Brokers,
 		GroupID:        c.cfg.GroupID,
 		GroupTopics:    c.cfg.Topics,

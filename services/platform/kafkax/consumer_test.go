@@ -96,7 +96,7 @@ func eventually(d time.Duration, cond func() bool) bool {
 
 func groupLag(t *testing.T, addr string) int64 {
 	t.Helper()
-	lag, err := kafkax.GroupLag(context.Background(), []string{addr}, "catch-up", []string{events.TopicActivity}, false)
+	lag, err := kafkax.GroupLag(context.Background(), []string{addr}, kafkax.Security{}, "catch-up", []string{events.TopicActivity}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

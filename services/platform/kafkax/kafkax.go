@@ -15,10 +15,14 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// NewWriter returns a writer that waits for every in-sync replica and
+// NewWriter returns a plaintext writer; see NewSecureWriter.
+func NewWriter(brokers []string) *kafka.Writer { return NewSecureWriter(brokers, Security{}) }
+
+// NewSecureWriter returns a writer that waits for every in-sync replica and
 // routes messages with the same key to the same partition.
-func NewWriter(brokers []string) *kafka.Writer {
+func NewSecureWriter(brokers []string, sec Security) *kafka.Writer {
 	return &kafka.Writer{
+		Transport:    sec.transport(),
 		Addr:         kafka.TCP(brokers...),
 		Balancer:     &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll,
@@ -31,9 +35,9 @@ func NewWriter(brokers []string) *kafka.Writer {
 }
 
 // EnsureTopics creates any of topics that does not exist yet.
-func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics ...string) error {
-	var d kafka.Dialer
-	conn, err := dialAny(ctx, &d, brokers)
+func EnsureTopics(ctx context.Context, brokers []string, sec Security, partitions int, topics ...string) error {
+	d := sec.dialer()
+	conn, err := dialAny(ctx, d, brokers)
 	if err != nil {
 		return err
 	}
@@ -58,9 +62,8 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics 
 }
 
 // Ping checks that a broker answers a metadata request.
-func Ping(ctx context.Context, brokers []string) error {
-	var d kafka.Dialer
-	conn, err := dialAny(ctx, &d, brokers)
+func Ping(ctx context.Context, brokers []string, sec Security) error {
+	conn, err := dialAny(ctx, sec.dialer(), brokers)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 // GroupLag is how many messages of topics lie beyond group's committed
 // offsets. A partition the group never committed counts from its start,
 // unless fromEnd (a group that starts at the newest message).
-func GroupLag(ctx context.Context, brokers []string, group string, topics []string, fromEnd bool) (int64, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
+func GroupLag(ctx context.Context, brokers []string, sec Security, group string, topics []string, fromEnd bool) (int64, error) {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second, Transport: sec.transport()}
 	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
 		return 0, fmt.Errorf("kafka: metadata: %w", err)

@@ -39,7 +39,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			s := realtime.NewServer(cfg, realtime.Deps{
-				DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers,
+				DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers, KafkaSecurity: d.KafkaSecurity,
 				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer,
 			})
 			d.Health.Add("presence_feed", s.Ready)

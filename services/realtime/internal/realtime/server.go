@@ -34,8 +34,10 @@ type Deps struct {
 	Redis    *redis.Client
 	Verifier *authn.Verifier
 	Brokers  []string
-	Registry prometheus.Registerer
-	HTTP     *metrics.HTTP
+	// KafkaSecurity secures the connections to Brokers.
+	KafkaSecurity kafkax.Security
+	Registry      prometheus.Registerer
+	HTTP          *metrics.HTTP
 	// Consumer may be nil.
 	Consumer *kafkax.ConsumerMetrics
 	Log      *slog.Logger
@@ -88,7 +90,7 @@ func NewServer(cfg Config, d Deps) *Server {
 		Error:       handshakeError,
 	}
 	s.consumer = kafkax.NewConsumer(kafkax.ConsumerConfig{
-		Brokers: d.Brokers, GroupID: cfg.ConsumerGroup, Topics: consumedTopics,
+		Brokers: d.Brokers, Security: d.KafkaSecurity, GroupID: cfg.ConsumerGroup, Topics: consumedTopics,
 		// Live notifications only: a new replica starts from now, not
 		// from history its clients never asked for.
 		StartOffset: kafka.LastOffset,

@@ -93,7 +93,7 @@ func serve(ctx context.Context, common config.Common, cfg report.Config, out io.
 			return &app.Service{
 				API:          report.NewServer(cfg, d.DB, d.Verifier, jobs, runner, d.HTTP),
 				OutboxTables: []string{report.OutboxTable},
-				Workers:      append(consumers.Workers(common.KafkaBrokers, d.Consumer), runner.Run),
+				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, d.Consumer), runner.Run),
 			}, nil
 		},
 	})

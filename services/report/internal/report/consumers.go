@@ -36,10 +36,10 @@ func NewConsumers(db *pgxpool.Pool, log *slog.Logger) *Consumers {
 }
 
 // Workers returns the consumer loops, for app.Service.Workers.
-func (c *Consumers) Workers(brokers []string, m *kafkax.ConsumerMetrics) []func(context.Context) error {
-	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: GroupDirectory,
+func (c *Consumers) Workers(brokers []string, sec kafkax.Security, m *kafkax.ConsumerMetrics) []func(context.Context) error {
+	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory,
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
-	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: GroupActivity,
+	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity,
 		Topics: []string{events.TopicActivity, events.TopicSessions}}, c.HandleActivity, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run}
 }

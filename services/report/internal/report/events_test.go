@@ -29,7 +29,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done; writer.Close() })
 
 	c := NewConsumers(e.pool, e.log)
-	workers := c.Workers(brokers, nil)
+	workers := c.Workers(brokers, kafkax.Security{}, nil)
 	relay := outbox.NewRelay(e.pool, OutboxTable, writer, nil, e.log)
 	workers = append(workers, relay.Run)
 	go func() {
