@@ -68,6 +68,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *v1alpha1.Work
 
 func (r *TenantReconciler) removeFinalizer(ctx context.Context, t *v1alpha1.WorkPulseTenant) (ctrl.Result, error) {
 	r.metrics.forget(t)
+	r.metrics.ready.DeleteLabelValues(t.Namespace, t.Name)
 	patch := client.MergeFrom(t.DeepCopy())
 	controllerutil.RemoveFinalizer(t, finalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, t, patch))

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
@@ -13,6 +14,7 @@ import (
 // controller-runtime's on the manager's /metrics.
 type operatorMetrics struct {
 	partitions      *prometheus.GaugeVec
+	ready           *prometheus.GaugeVec
 	monthsAhead     *prometheus.GaugeVec
 	reconcileErrors *prometheus.CounterVec
 	ddl             *prometheus.CounterVec
@@ -33,6 +35,10 @@ func newMetrics() *operatorMetrics {
 				Name: "workpulse_operator_tenant_partitions",
 				Help: "Month partitions holding a tenant's activity.",
 			}, []string{"namespace", "name", "table"}),
+			ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+				Name: "workpulse_operator_tenant_ready",
+				Help: "1 when a tenant's Ready condition is True, 0 otherwise.",
+			}, []string{"namespace", "name"}),
 			monthsAhead: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 				Name: "workpulse_operator_tenant_partition_months_ahead",
 				Help: "Months after the current one whose partitions exist for a tenant; inserts fail when it reaches 0 at a month's end.",
@@ -51,7 +57,7 @@ func newMetrics() *operatorMetrics {
 				Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 			}),
 		}
-		ctrlmetrics.Registry.MustRegister(m.partitions, m.monthsAhead, m.reconcileErrors, m.ddl, m.movePause)
+		ctrlmetrics.Registry.MustRegister(m.partitions, m.ready, m.monthsAhead, m.reconcileErrors, m.ddl, m.movePause)
 		sharedMetrics = m
 	})
 	return sharedMetrics
@@ -62,6 +68,14 @@ func (m *operatorMetrics) observePartitions(t *v1alpha1.WorkPulseTenant, st *v1a
 	m.forget(t)
 	m.partitions.WithLabelValues(t.Namespace, t.Name, st.Table).Set(float64(st.Months))
 	m.monthsAhead.WithLabelValues(t.Namespace, t.Name, st.Table).Set(float64(st.MonthsAhead))
+}
+
+func (m *operatorMetrics) observeReady(t *v1alpha1.WorkPulseTenant) {
+	ready := 0.0
+	if meta.IsStatusConditionTrue(t.Status.Conditions, v1alpha1.ConditionReady) {
+		ready = 1
+	}
+	m.ready.WithLabelValues(t.Namespace, t.Name).Set(ready)
 }
 
 func (m *operatorMetrics) forget(t *v1alpha1.WorkPulseTenant) {

@@ -150,6 +150,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		log.FromContext(ctx).Info("reconcile step failed", "step", s.name, "error", err.Error())
 	}
 	summarize(&t)
+	r.metrics.observeReady(&t)
 	if !equality.Semantic.DeepEqual(base.Status, t.Status) {
 		patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 		if err := r.Status().Patch(ctx, &t, patch); err != nil {

@@ -162,6 +162,9 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			if v := testutil.ToFloat64(m.monthsAhead.WithLabelValues(e.ns, name, p.Table)); v != float64(p.MonthsAhead) {
 				t.Errorf("months-ahead metric %v, status %d", v, p.MonthsAhead)
 			}
+			if v := testutil.ToFloat64(m.ready.WithLabelValues(e.ns, name)); v != 1 {
+				t.Errorf("ready metric %v for a Ready tenant", v)
+			}
 			// CronJobs.
 			cj := e.mustCronJob(dailySummaryName(org))
 			if cj.Spec.Schedule != "0 0 * * *" || ptr.Deref(cj.Spec.TimeZone, "") != tc.tz || *cj.Spec.Suspend {
