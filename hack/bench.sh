@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-healthy() { curl -fsS -o /dev/null --max-time 3 http://localhost:3000/api/health; }
+healthy() { curl -fs -o /dev/null --max-time 3 http://localhost:3000/api/health; }
 
 tracking() {
   if ! healthy; then
