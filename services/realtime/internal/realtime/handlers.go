@@ -252,19 +252,29 @@ type errorData struct {
 }
 
 func (s *Server) handleClientMessage(ctx context.Context, c *client, data []byte) {
+	event, refusal := parseClientMessage(data)
+	switch {
+	case refusal != nil:
+		s.reply(c, EventError, *refusal)
+	case event == EventPing:
+		s.reply(c, EventPong, struct{}{})
+	case event == EventRequestState:
+		s.sendState(ctx, c)
+	}
+}
+
+// parseClientMessage returns the event a client asked for, or the error
+// to answer it with.
+func parseClientMessage(data []byte) (string, *errorData) {
 	var m clientMessage
 	if err := json.Unmarshal(data, &m); err != nil {
-		s.reply(c, EventError, errorData{Code: apierr.ErrValidation.Code, Message: "message must be a JSON object with an event"})
-		return
+		return "", &errorData{Code: apierr.ErrValidation.Code, Message: "message must be a JSON object with an event"}
 	}
 	switch m.Event {
-	case EventPing:
-		s.reply(c, EventPong, struct{}{})
-	case EventRequestState:
-		s.sendState(ctx, c)
-	default:
-		s.reply(c, EventError, errorData{Code: apierr.ErrValidation.Code, Message: "unknown event " + quoteShort(m.Event)})
+	case EventPing, EventRequestState:
+		return m.Event, nil
 	}
+	return "", &errorData{Code: apierr.ErrValidation.Code, Message: "unknown event " + quoteShort(m.Event)}
 }
 
 func quoteShort(s string) string {
