@@ -1,0 +1,57 @@
+package testkit
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+)
+
+// Publish writes envelopes to their topics, as a producing service would.
+func Publish(t testing.TB, brokers []string, envs ...events.Envelope) {
+	t.Helper()
+	msgs := make([]kafka.Message, 0, len(envs))
+	for _, e := range envs {
+		topic, err := events.TopicFor(e.Type)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, kafka.Message{Topic: topic, Key: []byte(e.Key), Value: raw})
+	}
+	w := kafkax.NewWriter(brokers)
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("testkit: publish: %v", err)
+	}
+}
+
+// WaitEvent reads topic from the start until an event matches, failing
+// the test after timeout.
+func WaitEvent(t testing.TB, brokers []string, topic string, timeout time.Duration, match func(events.Envelope) bool) events.Envelope {
+	t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, GroupID: "testkit-" + randomHex(6), GroupTopics: []string{topic},
+		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("testkit: no matching event on %s within %s: %v", topic, timeout, err)
+		}
+		if e, err := events.Decode(m.Value); err == nil && match(e) {
+			return e
+		}
+	}
+}
