@@ -12,7 +12,8 @@
 #     local images: every Deployment Ready, the migrations hook applied;
 #     register and post activity through the Services; a WorkPulseTenant
 #     Ready with partitions and CronJobs; a Job from its daily-summary
-#     CronJob writes summary rows; helm test; helm upgrade; helm uninstall;
+#     CronJob writes summary rows; helm test; helm upgrade; a scheduled run
+#     of the idle-detection CronJob succeeds; helm uninstall;
 #  5. cluster down (KEEP_CLUSTER=1 leaves it up for a look).
 #
 # Steps whose chart or operator does not exist yet are reported as skipped,
@@ -273,6 +274,13 @@ step "helm upgrade"
 helm upgrade "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" \
   --set common.logLevel=info --wait --timeout 5m
 kubectl -n "$NS" get deployments >&2
+
+if [ -n "${jobs_ns:-}" ]; then
+  step "the install-wide idle-detection CronJob runs on its own schedule (every 2 minutes)"
+  scheduled_run_ok() { [ -n "$(kubectl -n "$jobs_ns" get cronjob workpulse-idle-detection -o 'jsonpath={.status.lastSuccessfulTime}')" ]; }
+  wait_for 150 "a scheduled workpulse-idle-detection Job to succeed" scheduled_run_ok
+  kubectl -n "$jobs_ns" get cronjob workpulse-idle-detection >&2
+fi
 
 step "helm uninstall"
 if kubectl get workpulsetenant -n "$NS" e2e-acme >/dev/null 2>&1; then
