@@ -69,6 +69,10 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 			operator = o
 		}
 	}
+	// The Deployment itself exists, as in a cluster: it owns the install-wide CronJobs.
+	if err := c.apply(ctx, operator, false); err != nil {
+		t.Fatal(err)
+	}
 	env := containerEnv(t, c, operator)
 
 	_, redisPrefix := testkit.Redis(t)

@@ -41,6 +41,10 @@ type Config struct {
 	JobMemoryLimit          resource.Quantity
 	// JobServiceAccount runs the jobs' pods; its token is not mounted.
 	JobServiceAccount string
+	// InstallOwner names the Deployment (in JobsNamespace, the operator's
+	// own) that owns the install-wide CronJobs, so that removing the
+	// installation (helm uninstall) garbage-collects them. Empty: they stay.
+	InstallOwner string
 
 	// SharedPremakeMonths and SharedRetentionMonths govern the shared
 	// partition tree every Shared tenant's rows live in.
@@ -77,6 +81,7 @@ func LoadConfig(env *config.Env) Config {
 		JobCPULimit:             quantity(env, "JOB_CPU_LIMIT", "500m"),
 		JobMemoryLimit:          quantity(env, "JOB_MEMORY_LIMIT", "256Mi"),
 		JobServiceAccount:       env.String("JOB_SERVICE_ACCOUNT", ""),
+		InstallOwner:            env.String("INSTALL_OWNER_DEPLOYMENT", ""),
 		SharedPremakeMonths:     env.Int("SHARED_PREMAKE_MONTHS", 3, 1, 24),
 		SharedRetentionMonths:   env.Int("SHARED_RETENTION_MONTHS", 13, 1, 120),
 		ResyncPeriod:            env.Duration("RESYNC_PERIOD", time.Hour, 10*time.Second, 24*time.Hour),

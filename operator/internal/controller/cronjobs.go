@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -155,13 +156,28 @@ func (r *TenantReconciler) dailySummary(t *v1alpha1.WorkPulseTenant) *batchv1.Cr
 	})
 }
 
-func (r *TenantReconciler) installJobs() []*batchv1.CronJob {
-	return []*batchv1.CronJob{
+// installJobs are owned by the installation's operator Deployment when
+// one is configured: no tenant owns them, and they must go with the
+// installation.
+func (r *TenantReconciler) installJobs(ctx context.Context) ([]*batchv1.CronJob, error) {
+	jobs := []*batchv1.CronJob{
 		r.cronJob(jobSpec{name: idleDetectionJob, component: "idle-detection", schedule: "*/2 * * * *", timeZone: "UTC",
 			args: []string{"idle-detection"}, deadline: 110 * time.Second, startingDeadline: time.Minute}),
 		r.cronJob(jobSpec{name: overtimeCheckJob, component: "overtime-check", schedule: "*/30 * * * *", timeZone: "UTC",
 			args: []string{"overtime-check"}, deadline: 25 * time.Minute, startingDeadline: 10 * time.Minute}),
 	}
+	if r.Config.InstallOwner == "" {
+		return jobs, nil
+	}
+	var owner appsv1.Deployment
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: r.Config.JobsNamespace, Name: r.Config.InstallOwner}, &owner); err != nil {
+		return nil, transient("InstallOwnerMissing", err, "could not read Deployment %s/%s, the owner of the install-wide CronJobs",
+			r.Config.JobsNamespace, r.Config.InstallOwner)
+	}
+	for _, cj := range jobs {
+		cj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: owner.Name, UID: owner.UID}}
+	}
+	return jobs, nil
 }
 
 // reconcileJobs keeps the tenant's daily-summary CronJob (suspended with
@@ -170,7 +186,11 @@ func (r *TenantReconciler) reconcileJobs(ctx context.Context, t *v1alpha1.WorkPu
 	if _, err := time.LoadLocation(t.Spec.TimeZone); err != nil || t.Spec.TimeZone == "Local" {
 		return permanent("InvalidTimeZone", "timeZone %q is not an IANA time zone known to the operator; use a name such as UTC or Europe/Paris", t.Spec.TimeZone)
 	}
-	for _, cj := range append(r.installJobs(), r.dailySummary(t)) {
+	install, err := r.installJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, cj := range append(install, r.dailySummary(t)) {
 		changed, err := r.apply(ctx, cj)
 		if err != nil {
 			var se *stepError
@@ -222,10 +242,14 @@ func (r *TenantReconciler) apply(ctx context.Context, want *batchv1.CronJob) (st
 				have.Namespace, have.Name, have.Labels[labelTenantNamespace], have.Labels[labelTenantName])
 		}
 	}
-	if equality.Semantic.DeepDerivative(want.Spec, have.Spec) && equality.Semantic.DeepDerivative(want.Labels, have.Labels) {
+	if equality.Semantic.DeepDerivative(want.Spec, have.Spec) && equality.Semantic.DeepDerivative(want.Labels, have.Labels) &&
+		equality.Semantic.DeepDerivative(want.OwnerReferences, have.OwnerReferences) {
 		return "", nil
 	}
 	have.Spec = want.Spec
+	if len(want.OwnerReferences) > 0 {
+		have.OwnerReferences = want.OwnerReferences
+	}
 	for k, v := range want.Labels {
 		if have.Labels == nil {
 			have.Labels = map[string]string{}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/jackc/pgx/v5"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -138,8 +139,20 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The installation's operator Deployment, which owns the install-wide CronJobs.
+	labels := map[string]string{"app": "workpulse-operator"}
+	if err := c.Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.jobsNS, Name: "workpulse-operator"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "operator", Image: "workpulse/operator:test"}}},
+		}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	e.cfg = Config{
-		DatabaseURL: e.db.URL, DatabaseMaxConn: 8,
+		InstallOwner: "workpulse-operator",
+		DatabaseURL:  e.db.URL, DatabaseMaxConn: 8,
 		AuthURL: e.authURL, OperatorToken: operatorToken, AuthTimeout: 10 * time.Second,
 		JobsNamespace: e.jobsNS, ReportImage: "workpulse/report:test", ReportImagePullPolicy: "IfNotPresent",
 		ReportDatabaseSecret: "workpulse-report-database", ReportDatabaseSecretKey: "DATABASE_URL",

@@ -33,6 +33,7 @@ import (
 // +kubebuilder:rbac:groups=workpulse.io,resources=workpulsetenants/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=workpulse.io,resources=workpulsetenants/finalizers,verbs=update
 // +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -178,9 +179,18 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 				!*cj.Spec.JobTemplate.Spec.Template.Spec.SecurityContext.RunAsNonRoot || c.Resources.Limits.Cpu().IsZero() {
 				t.Errorf("daily-summary job is not hardened: %+v", cj.Spec)
 			}
+			var owner appsv1.Deployment
+			if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.jobsNS, Name: "workpulse-operator"}, &owner); err != nil {
+				t.Fatal(err)
+			}
 			for name, schedule := range map[string]string{idleDetectionJob: "*/2 * * * *", overtimeCheckJob: "*/30 * * * *"} {
-				if cj := e.mustCronJob(name); cj.Spec.Schedule != schedule {
+				cj := e.mustCronJob(name)
+				if cj.Spec.Schedule != schedule {
 					t.Errorf("%s schedule %q", name, cj.Spec.Schedule)
+				}
+				// Owned by the installation, so that removing it removes them.
+				if refs := cj.OwnerReferences; len(refs) != 1 || refs[0].UID != owner.UID || refs[0].Kind != "Deployment" {
+					t.Errorf("%s owner references %+v; want the operator Deployment", name, refs)
 				}
 			}
 		})
