@@ -61,6 +61,32 @@ func InOrg(ctx context.Context, db Beginner, orgID string, fn func(pgx.Tx) error
 	})
 }
 
+// BatchSender is satisfied by *pgxpool.Pool and *pgx.Conn.
+type BatchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// QueryRowInOrg runs sql, which returns one row, as orgID's tenant in one
+// round trip: the tenant setting and the statement are pipelined up to a
+// single Sync, which PostgreSQL runs as one implicit transaction, so the
+// setting applies to the statement and ends with it. For hot single-
+// statement paths; InOrg is for anything longer.
+func QueryRowInOrg(ctx context.Context, db BatchSender, orgID, sql string, scan func(pgx.Row) error, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('app.org_id', $1, true)", orgID)
+	b.Queue(sql, args...)
+	br := db.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return err
+	}
+	err := scan(br.QueryRow())
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // InTx runs fn in a transaction, committing when fn returns nil.
 func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) (err error) {
 	tx, err := db.Begin(ctx)

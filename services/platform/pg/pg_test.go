@@ -61,6 +61,21 @@ func TestRowLevelSecurityHidesTenantRowsFromServiceRoles(t *testing.T) {
 		})
 	}
 
+	t.Run("A one-round-trip scoped query sees its organization only, and the setting ends with it.", func(t *testing.T) {
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Release()
+		var n int
+		if err := pg.QueryRowInOrg(ctx, conn.Conn(), orgA, "SELECT count(*) FROM auth.users", func(r pgx.Row) error { return r.Scan(&n) }); err != nil || n != 1 {
+			t.Fatalf("scoped to A: %d users (%v); want 1", n, err)
+		}
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM auth.users").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the next query on the same connection sees %d users (%v); want 0", n, err)
+		}
+	})
+
 	t.Run("A write into another organization is refused by the policy.", func(t *testing.T) {
 		err := pg.InOrg(ctx, pool, orgA, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, 'y@example.com', 'Yolanda', 'h', 'admin')",

@@ -133,7 +133,7 @@ func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID stri
 	var stored, suspended bool
 	var dupID *string
 	dest := append([]any{&stored, &suspended, &dupID}, sess.Dest()...)
-	err = s.inOrgBatch(ctx, p.OrganizationID, recordOneSQL, func(row pgx.Row) error { return row.Scan(dest...) },
+	err = pg.QueryRowInOrg(ctx, s.db, p.OrganizationID, recordOneSQL, func(row pgx.Row) error { return row.Scan(dest...) },
 		sessionID, p.UserID, p.OrganizationID, act.ID, a.ClientActivityID, a.Timestamp, a.Type, a.Duration, a.URL, env, events.TopicActivity)
 	sess.Normalize()
 	switch {
@@ -157,23 +157,6 @@ func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID stri
 	}
 }
 
-// inOrgBatch runs sql, which returns one row, as org in one round trip.
-func (s *Store) inOrgBatch(ctx context.Context, org, sql string, scan func(pgx.Row) error, args ...any) error {
-	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('app.org_id', $1, true)", org)
-	b.Queue(sql, args...)
-	br := s.db.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return err
-	}
-	err := scan(br.QueryRow())
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // storedActivity loads the activity the caller stored with cid. The
 // claim outlives the activity when retention has dropped its month; the
 // answer then carries what the claim remembers (id and timestamp).
@@ -181,7 +164,7 @@ func (s *Store) storedActivity(ctx context.Context, p authn.Principal, cid strin
 	a := Activity{ClientActivityID: &cid}
 	var sessionID, typ *string
 	var dur *int
-	err := s.inOrgBatch(ctx, p.OrganizationID, "SELECT d.activity_id, d.occurred_at, a.session_id, a.activity_type, a.duration_seconds, a.url"+
+	err := pg.QueryRowInOrg(ctx, s.db, p.OrganizationID, "SELECT d.activity_id, d.occurred_at, a.session_id, a.activity_type, a.duration_seconds, a.url"+
 		" FROM tracking.activity_dedup d LEFT JOIN tracking.activity_logs a"+
 		" ON a.organization_id = d.organization_id AND a.occurred_at = d.occurred_at AND a.id = d.activity_id"+
 		" WHERE d.user_id = $1 AND d.client_activity_id = $2",

@@ -143,15 +143,13 @@ func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error
 	if !isUUID(e.OrganizationID) || !isUUID(sessionID) {
 		return fmt.Errorf("%w: organization_id and session_id must be UUIDs", events.ErrMalformed)
 	}
+	// Nearly every event finds no open alert: one round trip tells, and
+	// only an open alert costs a transaction.
+	var open bool
+	if err := pg.QueryRowInOrg(ctx, c.db, e.OrganizationID, openIdleAlertSQL, func(r pgx.Row) error { return r.Scan(&open) }, sessionID); err != nil || !open {
+		return err
+	}
 	return pg.InOrg(ctx, c.db, e.OrganizationID, func(tx pgx.Tx) error {
-		var open bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reporting.alerts
-			WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`, sessionID).Scan(&open); err != nil {
-			return err
-		}
-		if !open {
-			return nil
-		}
 		first, err := kafkax.FirstDelivery(ctx, tx, processedTable, GroupActivity, e.ID)
 		if err != nil || !first {
 			return err
@@ -160,6 +158,9 @@ func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error
 		return err
 	})
 }
+
+const openIdleAlertSQL = `SELECT EXISTS (SELECT 1 FROM reporting.alerts
+	WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`
 
 func isUUID(s string) bool {
 	_, err := uuid.Parse(s)
