@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -239,11 +238,11 @@ func freeAddr(t *testing.T) string {
 }
 
 // start runs a binary until the test ends and waits for ready to answer 200.
-func start(t *testing.T, bin, ready string, env []string) *lockedBuffer {
+func start(t *testing.T, bin, ready string, env []string) *testkit.SyncBuffer {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), env...)
-	logs := &lockedBuffer{}
+	logs := &testkit.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -304,21 +303,4 @@ func scrape(t *testing.T, url string) map[string]bool {
 		names[name] = true
 	}
 	return names
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

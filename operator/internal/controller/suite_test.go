@@ -6,14 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -206,7 +204,7 @@ func startAuth(t testing.TB, dbURL string) (string, []string) {
 		"DATABASE_URL="+dbURL, "REDIS_URL="+testkit.RedisURL(), "REDIS_PREFIX="+prefix,
 		"KAFKA_BROKERS="+strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=3",
 		"HTTP_ADDR="+addr, "OPERATOR_TOKEN="+operatorToken, "LOG_LEVEL=warn")
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -246,25 +244,6 @@ func startAuth(t testing.TB, dbURL string) (string, []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
 
 // tenant is a valid WorkPulseTenant in the test's namespace.
 func (e *testEnv) tenant(name string, mutate ...func(*v1alpha1.WorkPulseTenantSpec)) *v1alpha1.WorkPulseTenant {
