@@ -18,7 +18,7 @@ dev: ## Run the whole platform locally; API on http://localhost:3000/api.
 test: lint ## Run every test against real PostgreSQL, Redis and an in-process Kafka.
 	hack/helm.sh >/dev/null # the chart tests' helm, built once into bin/
 	hack/with-deps.sh $(GO) test -count=1 -timeout 40m $(PKGS)
-	hack/with-deps.sh hack/fuzz.sh 5s
+	hack/with-deps.sh hack/fuzz.sh 20000x
 
 lint: ## gofmt and go vet on every module.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -33,8 +33,8 @@ bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
 migrate: ## Apply migrations to DATABASE_URL (make migrate ARGS=status|down).
 	$(GO) run ./migrations/cmd/migrate $(or $(ARGS),up)
 
-fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
-	hack/with-deps.sh hack/fuzz.sh $(or $(FUZZTIME),30s)
+fuzz: ## Run every fuzz target for FUZZTIME executions each (default 500000x).
+	hack/with-deps.sh hack/fuzz.sh $(or $(FUZZTIME),500000x)
 
 clean: ## Remove built binaries (keeps the cached Kubernetes binaries).
 	rm -rf $(BIN)/devstack $(BIN)/auth $(BIN)/session $(BIN)/ingest $(BIN)/report $(BIN)/realtime $(BIN)/migrate
