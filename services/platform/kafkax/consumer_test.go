@@ -21,7 +21,7 @@ func produce(t *testing.T, w *kafka.Writer, n int) {
 	t.Helper()
 	msgs := make([]kafka.Message, 0, n)
 	for i := 0; i < n; i++ {
-		e, err := events.New("test", events.TypeActivityRecorded, "org", "", events.ActivityRecorded{Stored: 1})
+		e, err := events.New("test", events.TypeActivityRecorded, "org", "", events.ActivityRecorded{Stored: i})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,11 +94,89 @@ func eventually(d time.Duration, cond func() bool) bool {
 	return cond()
 }
 
-func groupLag(t *testing.T, addr string) int64 {
+func groupLag(t *testing.T, addr string, group ...string) int64 {
 	t.Helper()
-	lag, err := kafkax.GroupLag(context.Background(), []string{addr}, kafkax.Security{}, "catch-up", []string{events.TopicActivity}, false)
+	g := "catch-up"
+	if len(group) > 0 {
+		g = group[0]
+	}
+	lag, err := kafkax.GroupLag(context.Background(), []string{addr}, kafkax.Security{}, g, []string{events.TopicActivity}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return lag
+}
+
+func TestAPrefilterSparesTheHandlerWhatNeedsNothingAndEverythingIsCommitted(t *testing.T) {
+	k := testkit.StartGatedKafka(t, "127.0.0.1:0")
+	w := kafkax.NewWriter([]string{k.Addr})
+	defer w.Close()
+	// A backlog, so that events arrive together.
+	produce(t, w, 300)
+	if err := w.WriteMessages(context.Background(), kafka.Message{Topic: events.TopicActivity, Value: []byte("not an event")}); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	handled, filtered := map[int]int{}, 0
+	largest, calls := 0, 0
+	stored := func(e events.Envelope) int {
+		var a events.ActivityRecorded
+		if err := e.Payload(&a); err != nil {
+			t.Error(err)
+		}
+		return a.Stored
+	}
+	prefilter := func(_ context.Context, es []events.Envelope) ([]bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		largest = max(largest, len(es))
+		if calls == 2 {
+			return nil, errors.New("database unavailable") // this batch all goes to the handler
+		}
+		need := make([]bool, len(es))
+		for i, e := range es {
+			need[i] = stored(e)%3 == 0
+			if !need[i] {
+				filtered++
+			}
+		}
+		return need, nil
+	}
+	handler := func(_ context.Context, e events.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		handled[stored(e)]++
+		return nil
+	}
+	c := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: []string{k.Addr}, GroupID: "prefiltered", Topics: []string{events.TopicActivity},
+		Prefilter: prefilter}, handler, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	if !eventually(30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(handled)+filtered == 300 }) {
+		t.Fatalf("handled %d and filtered %d of 300 events", len(handled), filtered)
+	}
+	mu.Lock()
+	for i, n := range handled {
+		if n != 1 {
+			t.Errorf("event %d handled %d times", i, n)
+		}
+	}
+	for i := 0; i < 300; i += 3 {
+		if handled[i] != 1 {
+			t.Errorf("event %d, which needs the handler, was not handled", i)
+		}
+	}
+	if largest < 2 {
+		t.Errorf("the backlog was applied one event at a time")
+	}
+	t.Logf("%d prefilter calls, the largest over %d events; %d handled, %d spared", calls, largest, len(handled), filtered)
+	mu.Unlock()
+	if !eventually(30*time.Second, func() bool { return groupLag(t, k.Addr, "prefiltered") == 0 }) {
+		t.Fatalf("committed offsets stay %d behind", groupLag(t, k.Addr, "prefiltered"))
+	}
 }

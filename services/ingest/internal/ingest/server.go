@@ -21,6 +21,9 @@ type Config struct {
 	// FutureLeeway is how far ahead of the server's clock an activity's
 	// timestamp may be (agents' clocks drift).
 	FutureLeeway time.Duration
+	// Writers is how many combined single-activity writes may run at once,
+	// and WriteBatch how many posts one of them takes (see combiner).
+	Writers, WriteBatch int
 }
 
 // LoadConfig reads ingest's settings.
@@ -28,6 +31,8 @@ func LoadConfig(e *config.Env) Config {
 	return Config{
 		MaxBulk:      e.Int("MAX_BULK_ACTIVITIES", 1000, 1, 100000),
 		FutureLeeway: 5 * time.Minute,
+		Writers:      e.Int("ACTIVITY_WRITERS", 4, 1, 256),
+		WriteBatch:   e.Int("ACTIVITY_WRITE_BATCH", 256, 1, 10000),
 	}
 }
 
@@ -40,6 +45,6 @@ type server struct {
 
 // NewServer returns ingest's API handler.
 func NewServer(cfg Config, db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP) http.Handler {
-	s := &server{cfg: cfg, store: &Store{db: db}, tokens: newTokenCache(v, time.Minute, 100000), now: time.Now}
+	s := &server{cfg: cfg, store: &Store{db: db, writes: newCombiner(db, cfg.Writers, cfg.WriteBatch)}, tokens: newTokenCache(v, time.Minute, 100000), now: time.Now}
 	return s.routes(m)
 }

@@ -44,20 +44,26 @@ type Activity struct {
 // incremented in SQL (total = total + n) by exactly what was inserted.
 // The activity.recorded event is written to the outbox by the same
 // statement, so it carries the committed totals.
-type Store struct{ db *pgxpool.Pool }
+type Store struct {
+	db     *pgxpool.Pool
+	writes *combiner
+}
 
-// activityEventSQL builds the activity.recorded outbox row from u (the
-// updated session), t (what this request added: n, act, idle,
-// last_active) and $env, an envelope made by events.New whose data SQL
-// fills in: the new totals exist only inside the statement.
-const activityEventSQL = `INSERT INTO tracking.outbox (event_id, topic, key, payload)
-  SELECT ($env::jsonb->>'id')::uuid, $topic, $env::jsonb->>'key', jsonb_set($env::jsonb, '{data}', jsonb_build_object(
+// activityEventSQL builds the activity.recorded outbox rows from u (the
+// updated sessions) and t (what was added to each: n, act, idle,
+// last_active), joined in from, and env, the expression of an envelope
+// made by events.New whose data SQL fills in: the new totals exist only
+// inside the statement.
+func activityEventSQL(env, from string) string {
+	return `INSERT INTO tracking.outbox (event_id, topic, key, payload)
+  SELECT (` + env + `->>'id')::uuid, $topic, ` + env + `->>'key', jsonb_set(` + env + `, '{data}', jsonb_build_object(
     'session_id', u.id, 'organization_id', u.organization_id, 'user_id', u.user_id, 'project_id', u.project_id,
     'status', u.status, 'start_time', u.start_time, 'end_time', u.end_time,
     'total_active_seconds', u.total_active_seconds, 'total_idle_seconds', u.total_idle_seconds,
     'last_activity_at', u.last_activity_at, 'version', u.version,
     'stored', t.n, 'active_seconds', t.act, 'idle_seconds', t.idle, 'last_active_at', t.last_active))
-  FROM u, t`
+  FROM ` + from
+}
 
 var paramName = regexp.MustCompile(`\$[a-z]+\b`)
 
@@ -83,45 +89,8 @@ func envelope(p authn.Principal) ([]byte, error) {
 	return json.Marshal(ev)
 }
 
-// recordOneSQL records one activity in one statement; see Store. The
-// session row is locked first (s), so every later part sees the session
-// as it is until commit. It returns the session after the change, or, if
-// nothing was stored, as it is with the reasons: suspended, an earlier
-// activity with the same client_activity_id.
-var recordOneSQL = numbered(`WITH s AS MATERIALIZED (
-  SELECT `+tracking.SessionColumns+`, `+tracking.SuspendedCondition+` AS suspended
-  FROM tracking.work_sessions WHERE id = $sid AND user_id = $uid FOR UPDATE
-), ok AS MATERIALIZED (
-  SELECT 1 FROM s WHERE s.status = 'active' AND NOT s.suspended AND $ts >= s.start_time
-), d AS (
-  INSERT INTO tracking.activity_dedup (user_id, client_activity_id, organization_id, activity_id, occurred_at)
-  SELECT $uid, $cid, $org, $aid, $ts FROM ok WHERE $cid::text IS NOT NULL
-  ON CONFLICT DO NOTHING RETURNING activity_id
-), a AS (
-  INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, client_activity_id, occurred_at, activity_type, duration_seconds, url)
-  SELECT $aid, $org, $sid, $uid, $cid, $ts, $type, $dur, $url FROM ok WHERE $cid::text IS NULL OR EXISTS (SELECT 1 FROM d)
-  RETURNING id
-), t AS (
-  SELECT 1 AS n, CASE WHEN $type = 'active' THEN $dur ELSE 0 END AS act, CASE WHEN $type = 'idle' THEN $dur ELSE 0 END AS idle,
-    CASE WHEN $type = 'active' THEN $ts::timestamptz END AS last_active
-  FROM a
-), u AS (
-  UPDATE tracking.work_sessions w SET total_active_seconds = w.total_active_seconds + t.act,
-    total_idle_seconds = w.total_idle_seconds + t.idle, last_activity_at = greatest(w.last_activity_at, $ts),
-    version = w.version + 1, updated_at = now()
-  FROM t WHERE w.id = $sid AND w.status = 'active'
-  RETURNING `+tracking.SessionColumnsOf("w")+`
-), o AS (`+activityEventSQL+`)
-SELECT true, false, NULL::uuid, `+tracking.SessionColumns+` FROM u
-UNION ALL
-SELECT false, s.suspended, (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = $uid AND client_activity_id = $cid), `+
-	tracking.SessionColumnsOf("s")+` FROM s WHERE NOT EXISTS (SELECT 1 FROM u)`,
-	"sid", "uid", "org", "aid", "cid", "ts", "type", "dur", "url", "env", "topic")
-
-// RecordOne records a single activity. It costs one round trip: the
-// tenant setting and the statement go in one pipelined batch, which
-// PostgreSQL runs as one implicit transaction (a batch ends in a single
-// Sync), so a failure anywhere writes nothing.
+// RecordOne records a single activity, combined with the other posts
+// waiting at the same time into one transaction (see combiner).
 func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID string, a activity) (tracking.Session, Activity, bool, error) {
 	env, err := envelope(p)
 	if err != nil {
@@ -129,31 +98,27 @@ func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID stri
 	}
 	act := Activity{ID: uuid.NewString(), SessionID: sessionID, ClientActivityID: a.ClientActivityID, Timestamp: a.Timestamp,
 		ActivityType: a.Type, DurationSeconds: a.Duration, URL: a.URL}
-	var sess tracking.Session
-	var stored, suspended bool
-	var dupID *string
-	dest := append([]any{&stored, &suspended, &dupID}, sess.Dest()...)
-	err = pg.QueryRowInOrg(ctx, s.db, p.OrganizationID, recordOneSQL, func(row pgx.Row) error { return row.Scan(dest...) },
-		sessionID, p.UserID, p.OrganizationID, act.ID, a.ClientActivityID, a.Timestamp, a.Type, a.Duration, a.URL, env, events.TopicActivity)
-	sess.Normalize()
+	post := &pendingOne{org: p.OrganizationID, uid: p.UserID, sessionID: sessionID, act: act, env: env}
+	s.writes.record(ctx, post)
+	o := post.out
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return sess, act, false, tracking.ErrSessionNotFound
-	case err != nil:
-		return sess, act, false, storageError(err, []time.Time{a.Timestamp})
-	case stored:
-		return sess, act, true, nil
-	case suspended:
-		return sess, act, false, apierr.ErrTenantSuspended
-	case dupID != nil || (a.ClientActivityID != nil && sess.Status == tracking.StatusActive && !a.Timestamp.Before(sess.StartTime)):
-		// A duplicate: seen by this statement, or claimed by a transaction
+	case o.err != nil:
+		return o.sess, act, false, storageError(o.err, []time.Time{a.Timestamp})
+	case !o.found:
+		return o.sess, act, false, tracking.ErrSessionNotFound
+	case o.stored:
+		return o.sess, act, true, nil
+	case o.suspended:
+		return o.sess, act, false, apierr.ErrTenantSuspended
+	case o.dupID != nil || (a.ClientActivityID != nil && o.sess.Status == tracking.StatusActive && !a.Timestamp.Before(o.sess.StartTime)):
+		// A duplicate: seen by the statement, or claimed by a transaction
 		// that committed after the statement's snapshot was taken.
 		act, err = s.storedActivity(ctx, p, *a.ClientActivityID)
-		return sess, act, false, err
-	case sess.Status != tracking.StatusActive:
-		return sess, act, false, tracking.ErrActivitySessionStop
+		return o.sess, act, false, err
+	case o.sess.Status != tracking.StatusActive:
+		return o.sess, act, false, tracking.ErrActivitySessionStop
 	default:
-		return sess, act, false, ErrInvalidTimestamp.WithMessage("timestamp is before the session's start_time")
+		return o.sess, act, false, ErrInvalidTimestamp.WithMessage("timestamp is before the session's start_time")
 	}
 }
 
@@ -201,7 +166,7 @@ var recordBulkSQL = numbered(`WITH i AS (
     version = w.version + 1, updated_at = now()
   FROM t WHERE w.id = $sid AND t.n > 0
   RETURNING `+tracking.SessionColumnsOf("w")+`
-), o AS (`+activityEventSQL+`)
+), o AS (`+activityEventSQL("$env::jsonb", "u, t")+`)
 SELECT t.n, `+tracking.SessionColumns+` FROM u, t
 UNION ALL
 SELECT 0, `+tracking.SessionColumns+` FROM tracking.work_sessions WHERE id = $sid AND NOT EXISTS (SELECT 1 FROM u)`,

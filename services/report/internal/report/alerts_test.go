@@ -343,3 +343,63 @@ func TestStoppingASessionResolvesItsIdleAlert(t *testing.T) {
 		t.Errorf("%d alert.resolved events, want 1", n)
 	}
 }
+
+func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	org, other := uuid.NewString(), uuid.NewString()
+	e.partitions(e.clock)
+	last := e.clock.Add(-20 * time.Minute)
+	idle := e.session(org, uuid.NewString(), e.clock.Add(-time.Hour), nil, &last)
+	worker := uuid.NewString()
+	busy := e.session(org, worker, e.clock.Add(-time.Hour), nil, ptr(e.clock))
+	e.activities(org, worker, busy, act{at: e.clock.Add(-time.Minute), typ: "active", dur: 60})
+	otherIdle := e.session(other, uuid.NewString(), e.clock.Add(-time.Hour), nil, &last)
+	for _, o := range []string{org, other} {
+		if res, err := e.jobs.DetectIdle(context.Background(), o); err != nil || res.Raised != 1 {
+			t.Fatalf("idle detection: %+v %v", res, err)
+		}
+	}
+	event := func(org, sess, typ string, data any) events.Envelope {
+		t.Helper()
+		ev, err := events.New("ingest", typ, org, sess, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	recorded := func(org, sess string, activeAt *time.Time) events.Envelope {
+		return event(org, sess, events.TypeActivityRecorded, events.ActivityRecorded{
+			Session: events.Session{SessionID: sess, OrganizationID: org, Status: "active"}, Stored: 1, LastActiveAt: activeAt})
+	}
+	cases := []struct {
+		name string
+		ev   events.Envelope
+		need bool
+	}{
+		{"Active work on a session with an open idle alert goes on.", recorded(org, idle, ptr(e.clock)), true},
+		{"Active work on a session without one is spared.", recorded(org, busy, ptr(e.clock)), false},
+		{"Idle activity resolves nothing and is spared.", recorded(org, idle, nil), false},
+		{"A stop of a session with an open idle alert goes on.", event(org, idle, events.TypeSessionStopped,
+			events.SessionStopped{Session: events.Session{SessionID: idle, OrganizationID: org, Status: "stopped"}}), true},
+		{"Another tenant's alert is found under that tenant.", recorded(other, otherIdle, ptr(e.clock)), true},
+		{"A session named under the wrong tenant finds no alert.", recorded(org, otherIdle, ptr(e.clock)), false},
+		{"An event that cannot be read goes on, for the handler to report.", recorded(org, "not-a-uuid", ptr(e.clock)), true},
+		{"Other events of the topics are spared.", event(org, idle, events.TypeSessionStarted, events.SessionStarted{}), false},
+	}
+	var es []events.Envelope
+	for _, c := range cases {
+		es = append(es, c.ev)
+	}
+	need, err := NewConsumers(e.pool, e.log).PrefilterActivity(context.Background(), es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if need[i] != c.need {
+				t.Errorf("need %v, want %v", need[i], c.need)
+			}
+		})
+	}
+}

@@ -40,7 +40,7 @@ func (c *Consumers) Workers(brokers []string, sec kafkax.Security, m *kafkax.Con
 	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory,
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
 	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity,
-		Topics: []string{events.TopicActivity, events.TopicSessions}}, c.HandleActivity, m, c.log)
+		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity}, c.HandleActivity, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run}
 }
 
@@ -119,29 +119,9 @@ func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string
 // no open alert and cost one index probe; only those that resolve one are
 // recorded as processed.
 func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error {
-	var sessionID string
-	var activeAt *time.Time // nil: resolve whatever the alert was about
-	switch e.Type {
-	case events.TypeActivityRecorded:
-		var a events.ActivityRecorded
-		if err := e.Payload(&a); err != nil {
-			return err
-		}
-		if a.LastActiveAt == nil {
-			return nil
-		}
-		sessionID, activeAt = a.SessionID, a.LastActiveAt
-	case events.TypeSessionStopped:
-		var s events.SessionStopped
-		if err := e.Payload(&s); err != nil {
-			return err
-		}
-		sessionID = s.SessionID
-	default:
-		return nil
-	}
-	if !isUUID(e.OrganizationID) || !isUUID(sessionID) {
-		return fmt.Errorf("%w: organization_id and session_id must be UUIDs", events.ErrMalformed)
+	sessionID, activeAt, ok, err := idleTarget(e)
+	if err != nil || !ok {
+		return err
 	}
 	// Nearly every event finds no open alert: one round trip tells, and
 	// only an open alert costs a transaction.
@@ -159,8 +139,76 @@ func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error
 	})
 }
 
+// idleTarget tells which session's idle alert e could resolve (ok), and
+// with active work at which time (nil: whatever the alert was about).
+func idleTarget(e events.Envelope) (sessionID string, activeAt *time.Time, ok bool, err error) {
+	switch e.Type {
+	case events.TypeActivityRecorded:
+		var a events.ActivityRecorded
+		if err := e.Payload(&a); err != nil {
+			return "", nil, false, err
+		}
+		if a.LastActiveAt == nil {
+			return "", nil, false, nil
+		}
+		sessionID, activeAt = a.SessionID, a.LastActiveAt
+	case events.TypeSessionStopped:
+		var s events.SessionStopped
+		if err := e.Payload(&s); err != nil {
+			return "", nil, false, err
+		}
+		sessionID = s.SessionID
+	default:
+		return "", nil, false, nil
+	}
+	if !isUUID(e.OrganizationID) || !isUUID(sessionID) {
+		return "", nil, false, fmt.Errorf("%w: organization_id and session_id must be UUIDs", events.ErrMalformed)
+	}
+	return sessionID, activeAt, true, nil
+}
+
 const openIdleAlertSQL = `SELECT EXISTS (SELECT 1 FROM reporting.alerts
 	WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`
+
+// PrefilterActivity passes on to HandleActivity only the events of
+// sessions with an open idle alert, found with one query per tenant of
+// the batch instead of one per event. Events it cannot read go on too,
+// for the handler to report.
+func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope) ([]bool, error) {
+	need := make([]bool, len(es))
+	candidates := map[string]map[string][]int{} // organization -> session -> events
+	for i, e := range es {
+		sessionID, _, ok, err := idleTarget(e)
+		switch {
+		case err != nil:
+			need[i] = true
+		case ok:
+			if candidates[e.OrganizationID] == nil {
+				candidates[e.OrganizationID] = map[string][]int{}
+			}
+			candidates[e.OrganizationID][sessionID] = append(candidates[e.OrganizationID][sessionID], i)
+		}
+	}
+	for org, sessions := range candidates {
+		ids := make([]string, 0, len(sessions))
+		for id := range sessions {
+			ids = append(ids, id)
+		}
+		var open []string
+		if err := pg.QueryRowInOrg(ctx, c.db, org, openIdleAlertsSQL, func(r pgx.Row) error { return r.Scan(&open) }, ids); err != nil {
+			return nil, err
+		}
+		for _, id := range open {
+			for _, i := range sessions[id] {
+				need[i] = true
+			}
+		}
+	}
+	return need, nil
+}
+
+const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text), '{}') FROM reporting.alerts
+	WHERE session_id = ANY($1::uuid[]) AND alert_type = 'idle' AND resolved_at IS NULL`
 
 func isUUID(s string) bool {
 	_, err := uuid.Parse(s)

@@ -1,0 +1,166 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
+)
+
+// pendingPost makes a queued single-activity post of m on session sid.
+func (h *harness) pendingPost(m member, sid, typ string, seconds int, cid *string, ts time.Time) *pendingOne {
+	h.t.Helper()
+	env, err := envelope(m.Principal)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &pendingOne{org: m.OrganizationID, uid: m.UserID, sessionID: sid, env: env, done: make(chan struct{}),
+		act: Activity{ID: uuid.NewString(), SessionID: sid, ClientActivityID: cid, Timestamp: ts, ActivityType: typ, DurationSeconds: seconds}}
+}
+
+// eventTotals returns the totals carried by a session's activity.recorded
+// events in the outbox, in the order they were written.
+func (h *harness) eventTotals(sid string) []int64 {
+	h.t.Helper()
+	rows, err := h.db.Owner.Query(context.Background(), "SELECT (payload->'data'->>'total_active_seconds')::bigint FROM tracking.outbox"+
+		" WHERE payload->'data'->>'session_id' = $1 ORDER BY id", sid)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var totals []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			h.t.Fatal(err)
+		}
+		totals = append(totals, v)
+	}
+	return totals
+}
+
+// TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone writes one
+// batch made of posts that interact, as group commit would under load.
+func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	start := now.Add(-time.Hour)
+	org := uuid.NewString()
+	alice, bob, carol := h.member(org), h.member(org), h.member(org)
+	aliceSession, bobSession, carolSession := h.startSession(alice, start), h.startSession(bob, start), h.startSession(carol, start)
+	// Carol's session started two months ago and posts into a month whose
+	// partition is missing.
+	old := now.AddDate(0, -2, 0)
+	month := time.Date(old.Year(), old.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if _, err := h.db.Owner.Exec(ctx, "UPDATE tracking.work_sessions SET start_time = $2 WHERE id = $1", carolSession, month); err != nil {
+		t.Fatal(err)
+	}
+
+	batch := []*pendingOne{
+		h.pendingPost(alice, aliceSession, typeActive, 10, ptr("a-1"), now.Add(-3*time.Minute)),
+		h.pendingPost(bob, bobSession, typeIdle, 7, nil, now.Add(-3*time.Minute)),
+		h.pendingPost(alice, aliceSession, typeActive, 20, ptr("a-2"), now.Add(-2*time.Minute)),
+		h.pendingPost(alice, aliceSession, typeActive, 99, ptr("a-1"), now.Add(-time.Minute)), // a retry of the first
+		h.pendingPost(carol, carolSession, typeActive, 5, ptr("c-1"), month.Add(time.Hour)),
+		h.pendingPost(alice, bobSession, typeActive, 5, ptr("a-3"), now),            // not alice's session
+		h.pendingPost(bob, bobSession, typeActive, 3, nil, start.Add(-time.Minute)), // before the session's start
+		h.pendingPost(alice, aliceSession, typeActive, 30, ptr("a-4"), now.Add(-time.Minute)),
+	}
+	newCombiner(h.pool, 1, len(batch)).write(ctx, batch)
+
+	type want struct {
+		stored, found, dup bool
+		totalActive        int64
+		err                bool
+	}
+	for i, w := range []want{
+		{stored: true, found: true, totalActive: 10},
+		{stored: true, found: true},
+		{stored: true, found: true, totalActive: 30},
+		{found: true, dup: true, totalActive: 30},
+		{err: true},
+		{},
+		{found: true},
+		{stored: true, found: true, totalActive: 60},
+	} {
+		o := batch[i].out
+		if o.stored != w.stored || o.found != w.found || (o.dupID != nil) != w.dup || (o.err != nil) != w.err || (w.found && o.sess.TotalActiveSeconds != w.totalActive) {
+			t.Errorf("post %d: stored %v found %v dup %v err %v, total active %d; want %+v", i, o.stored, o.found, o.dupID, o.err, o.sess.TotalActiveSeconds, w)
+		}
+	}
+	var ae *apierr.Error
+	if err := storageError(batch[4].out.err, nil); !errors.As(err, &ae) || ae.Code != "SYSTEM_SERVICE_UNAVAILABLE" {
+		t.Errorf("the post into the missing month failed with %v", batch[4].out.err)
+	}
+	if *batch[3].out.dupID != batch[0].act.ID {
+		t.Errorf("the retry names activity %s, want %s", *batch[3].out.dupID, batch[0].act.ID)
+	}
+	h.assertExact(aliceSession, 3, 60, 0, 3)
+	h.assertExact(bobSession, 1, 0, 7, 1)
+	h.assertExact(carolSession, 0, 0, 0, 0)
+	if got := h.eventTotals(aliceSession); len(got) != 3 || got[0] != 10 || got[1] != 30 || got[2] != 60 {
+		t.Errorf("alice's events carry totals %v, want [10 30 60]", got)
+	}
+}
+
+// TestConcurrentPostsAreCombinedAndStayExact posts from many goroutines
+// through one writer slot, so that posts queue and are written together.
+func TestConcurrentPostsAreCombinedAndStayExact(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	c := newCombiner(h.pool, 1, 64)
+	start := time.Now().Add(-time.Hour)
+	orgs := []string{uuid.NewString(), uuid.NewString()}
+	type agent struct {
+		m   member
+		sid string
+	}
+	var agents []agent
+	for i := range 8 {
+		m := h.member(orgs[i%2])
+		agents = append(agents, agent{m, h.startSession(m, start)})
+	}
+	const posts = 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	versions := map[string]map[int64]bool{}
+	for _, a := range agents {
+		versions[a.sid] = map[int64]bool{}
+		for range 4 { // four senders per session: its posts also share batches
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range posts {
+					p := h.pendingPost(a.m, a.sid, typeActive, 2, ptr(uuid.NewString()), time.Now())
+					c.record(context.Background(), p)
+					mu.Lock()
+					if p.out.err != nil || !p.out.stored || versions[a.sid][p.out.sess.Version] {
+						t.Errorf("post: stored %v, version %d seen before: %v, err %v", p.out.stored, p.out.sess.Version, versions[a.sid][p.out.sess.Version], p.out.err)
+					}
+					versions[a.sid][p.out.sess.Version] = true
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for _, a := range agents {
+		h.assertExact(a.sid, 4*posts, 4*posts*2, 0, 4*posts)
+	}
+	// An activity row is never updated, so its xmin is the transaction
+	// that stored it.
+	var rows, transactions int
+	if err := h.db.Owner.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT xmin::text) FROM tracking.activity_logs").Scan(&rows, &transactions); err != nil {
+		t.Fatal(err)
+	}
+	if transactions*4 > rows {
+		t.Errorf("%d activities were stored by %d transactions: the posts were hardly combined", rows, transactions)
+	}
+	t.Logf("%d activities in %d transactions", rows, transactions)
+}
