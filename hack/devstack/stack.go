@@ -93,6 +93,9 @@ func (s *Stack) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	vacuumCtx, stopVacuum := context.WithCancel(ctx)
+	defer stopVacuum()
+	go s.standInForAutovacuum(vacuumCtx, dbURL)
 	if !s.cfg.KafkaExternal {
 		broker, err := kafkax.StartBroker(s.cfg.KafkaAddr, 6)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
@@ -174,5 +175,36 @@ func TestRelayKeepsEventsQueuedWhileKafkaIsDownAndDeliversThemAfterwards(t *test
 	}
 	if seen := consume(t, brokers, events.TopicOrganizations, len(ids)); len(seen) != 10 {
 		t.Fatalf("Kafka holds %d events; want 10", len(seen))
+	}
+}
+
+func TestTheBacklogMetricsTellWhatWaitsAndForHowLong(t *testing.T) {
+	db := testkit.NewDB(t)
+	pool := db.Pool(t, "workpulse_auth")
+	enqueue(t, pool, 7)
+	if _, err := db.Owner.Exec(context.Background(), "UPDATE "+table+" SET created_at = now() - interval '90 seconds'"); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	relay := outbox.NewRelay(pool, table, &failingPublisher{}, outbox.NewMetrics(reg, "test"), quiet)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	relay.FlushTimeout = time.Millisecond
+	_ = relay.Run(ctx)
+	figures := map[string]float64{}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			figures[f.GetName()] = m.GetGauge().GetValue()
+		}
+	}
+	if got := figures["workpulse_outbox_backlog"]; got != 7 {
+		t.Errorf("backlog %v, want 7", got)
+	}
+	if got := figures["workpulse_outbox_oldest_age_seconds"]; got < 90 || got > 120 {
+		t.Errorf("oldest age %vs, want about 90s", got)
 	}
 }
