@@ -257,16 +257,27 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 		go func() {
 			defer wg.Done()
 			a := agents[w%len(agents)]
-			url := c.IngestURL + "/sessions/" + a.SessionID + "/activity"
+			path := "/sessions/" + a.SessionID + "/activity"
+			post := func(body []byte) (int, error) { return call(ctx, http.MethodPost, c.IngestURL+path, a.Token, body, nil) }
+			if raw, err := newRawClient(c.IngestURL, 30*time.Second); err == nil {
+				post = func(body []byte) (int, error) {
+					status, resp, err := raw.post(path, a.Token, body)
+					if err == nil && status >= 300 {
+						err = fmt.Errorf("POST %s: %d %s", path, status, bytes.TrimSpace(resp))
+					}
+					return status, err
+				}
+			}
 			lat := make([]time.Duration, 0, 1<<16)
+			var body []byte
 			for i := 0; !done.Load() && ctx.Err() == nil; i++ {
 				typ, dur := "active", int64(1+(w+i)%30)
 				if i%5 == 0 {
 					typ = "idle"
 				}
+				body = fmt.Appendf(body[:0], `{"activity_type":%q,"duration_seconds":%d,"client_activity_id":"s-%d-%d"}`, typ, dur, w, i)
 				t0 := time.Now()
-				body := fmt.Appendf(nil, `{"activity_type":%q,"duration_seconds":%d,"client_activity_id":"s-%d-%d"}`, typ, dur, w, i)
-				status, err := call(ctx, http.MethodPost, url, a.Token, body, nil)
+				status, err := post(body)
 				lat = append(lat, time.Since(t0))
 				if err != nil || status != http.StatusCreated {
 					failed.Add(1)
@@ -294,6 +305,10 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 // bulkRun uploads c.BulkBatches batches of c.BulkSize new activities from
 // c.BulkConcurrency workers, each on its own agent's session.
 func bulkRun(ctx context.Context, c config, agents []*agent) result {
+	batches, err := bulkBatches(c, agents)
+	if err != nil {
+		return result{Errors: 1, FirstError: err.Error()}
+	}
 	var ok, failed, uploaded atomic.Int64
 	var next atomic.Int64
 	var firstErr atomic.Value
@@ -310,26 +325,14 @@ func bulkRun(ctx context.Context, c config, agents []*agent) result {
 				if b >= int64(c.BulkBatches) {
 					return
 				}
-				items := make([]map[string]any, c.BulkSize)
-				var act, idle int64
-				for i := range items {
-					typ, dur := "active", int64(1+i%60)
-					if i%4 == 0 {
-						typ = "idle"
-						idle += dur
-					} else {
-						act += dur
-					}
-					items[i] = map[string]any{"client_activity_id": fmt.Sprintf("b-%d-%d", b, i), "activity_type": typ, "duration_seconds": dur,
-						"timestamp": a.Start.Add(time.Duration(i) * 3 * time.Second).Format(time.RFC3339Nano), "url": "https://example.com/work"}
-				}
+				body, act, idle := batches[b].body, batches[b].active, batches[b].idle
 				var res struct {
 					Uploaded   int64 `json:"uploaded"`
 					Duplicates int64 `json:"duplicates"`
 					Rejected   []any `json:"rejected"`
 				}
 				t0 := time.Now()
-				status, err := call(ctx, http.MethodPost, c.IngestURL+"/sessions/"+a.SessionID+"/activity/bulk", a.Token, map[string]any{"activities": items}, &res)
+				status, err := call(ctx, http.MethodPost, c.IngestURL+"/sessions/"+a.SessionID+"/activity/bulk", a.Token, body, &res)
 				lats[w] = append(lats[w], time.Since(t0))
 				if err != nil || status != http.StatusCreated || res.Uploaded != int64(c.BulkSize) {
 					failed.Add(1)
@@ -354,6 +357,44 @@ func bulkRun(ctx context.Context, c config, agents []*agent) result {
 		r.FirstError = e
 	}
 	return r
+}
+
+// bulkBatch is an encoded upload and the seconds it carries.
+type bulkBatch struct {
+	body         []byte
+	active, idle int64
+}
+
+// bulkBatches encodes every batch of the bulk run before it starts, so that
+// the generator's own encoding is not part of what is measured. Any worker
+// may send any batch, so the items are timed after the latest session start.
+func bulkBatches(c config, agents []*agent) ([]bulkBatch, error) {
+	var start time.Time
+	for _, a := range agents {
+		if a.Start.After(start) {
+			start = a.Start
+		}
+	}
+	batches := make([]bulkBatch, c.BulkBatches)
+	for b := range batches {
+		items := make([]map[string]any, c.BulkSize)
+		for i := range items {
+			typ, dur := "active", int64(1+i%60)
+			if i%4 == 0 {
+				typ = "idle"
+				batches[b].idle += dur
+			} else {
+				batches[b].active += dur
+			}
+			items[i] = map[string]any{"client_activity_id": fmt.Sprintf("b-%d-%d", b, i), "activity_type": typ, "duration_seconds": dur,
+				"timestamp": start.Add(time.Duration(i) * 3 * time.Second).Format(time.RFC3339Nano), "url": "https://example.com/work"}
+		}
+		var err error
+		if batches[b].body, err = json.Marshal(map[string]any{"activities": items}); err != nil {
+			return nil, err
+		}
+	}
+	return batches, nil
 }
 
 type exactness struct {
