@@ -258,7 +258,9 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 			defer wg.Done()
 			a := agents[w%len(agents)]
 			path := "/sessions/" + a.SessionID + "/activity"
-			post := func(body []byte) (int, error) { return call(ctx, http.MethodPost, c.IngestURL+path, a.Token, body, nil) }
+			post := func(body []byte) (int, error) {
+				return call(ctx, http.MethodPost, c.IngestURL+path, a.Token, body, nil)
+			}
 			if raw, err := newRawClient(c.IngestURL, 30*time.Second); err == nil {
 				post = func(body []byte) (int, error) {
 					status, resp, err := raw.post(path, a.Token, body)
