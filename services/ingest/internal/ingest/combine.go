@@ -75,16 +75,24 @@ func (c *combiner) record(ctx context.Context, p *pendingOne) {
 	c.mu.Unlock()
 	select {
 	case <-p.done:
-		return
 	case c.slots <- struct{}{}:
+		// Another writer may have taken p while this one waited for the
+		// slot; p's outcome then comes with that writer's batch.
+		if batch := c.take(p); batch != nil {
+			c.write(context.WithoutCancel(ctx), batch)
+		}
+		<-c.slots
+		<-p.done
 	}
-	// Another writer may have taken p while this one waited for the slot;
-	// p's outcome then comes with that writer's batch.
-	if batch := c.take(p); batch != nil {
-		c.write(context.WithoutCancel(ctx), batch)
+	if p.out.err == nil && !p.out.found {
+		// The batch passed over p's session: another transaction holds it
+		// (a bulk upload, a stop), or it is not the caller's. Alone, p
+		// waits for the session without holding up anyone else.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+		p.out = recordOutcome{}
+		p.out.err = c.writeTx(wctx, []*pendingOne{p}, waitForSessions)
 	}
-	<-c.slots
-	<-p.done
 }
 
 // take removes p and the other queued posts of its tenant (a transaction
@@ -122,11 +130,11 @@ func (c *combiner) take(p *pendingOne) []*pendingOne {
 func (c *combiner) write(ctx context.Context, batch []*pendingOne) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	err := c.writeTx(ctx, batch)
+	err := c.writeTx(ctx, batch, skipBusySessions)
 	if err != nil && len(batch) > 1 && !pg.IsUnavailable(err) {
 		for _, p := range batch {
 			p.out = recordOutcome{}
-			p.out.err = c.writeTx(ctx, []*pendingOne{p})
+			p.out.err = c.writeTx(ctx, []*pendingOne{p}, waitForSessions)
 			close(p.done)
 		}
 		return
@@ -143,7 +151,7 @@ func (c *combiner) write(ctx context.Context, batch []*pendingOne) {
 // at most one post per session (the statement increments each session
 // once), and each round sees the rounds before it, so a session's posts
 // apply in arrival order.
-func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne) error {
+func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
 	var rounds [][]*pendingOne
 	seen := map[string]int{} // posts per session so far
 	for _, p := range batch {
@@ -157,7 +165,7 @@ func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne) error {
 	b := &pgx.Batch{}
 	b.Queue("SELECT set_config('app.org_id', $1, true)", batch[0].org)
 	for _, round := range rounds {
-		b.Queue(recordRoundSQL, roundArgs(batch[0].org, round)...)
+		b.Queue(recordRoundSQL[lock], roundArgs(batch[0].org, round)...)
 	}
 	br := c.db.SendBatch(ctx, b)
 	_, err := br.Exec()
@@ -217,12 +225,29 @@ func scanRound(br pgx.BatchResults, round []*pendingOne) error {
 // as it is until commit. It returns, per session, the session after its
 // post was stored or, when it was not, as it is with the reasons:
 // suspended, an earlier activity with the same client_activity_id.
-var recordRoundSQL = numbered(`WITH i AS (
+var recordRoundSQL = map[sessionLock]string{
+	skipBusySessions: roundSQL("SKIP LOCKED"),
+	waitForSessions:  roundSQL(""),
+}
+
+// sessionLock is how a write takes its sessions' rows.
+type sessionLock int
+
+const (
+	// skipBusySessions passes over sessions another transaction holds,
+	// so that one busy session never holds up a batch.
+	skipBusySessions sessionLock = iota
+	// waitForSessions waits for them.
+	waitForSessions
+)
+
+func roundSQL(lockOption string) string {
+	return numbered(`WITH i AS (
   SELECT * FROM unnest($sids::uuid[], $uids::uuid[], $aids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[], $durs::int[],
     $urls::text[], $envs::jsonb[]) AS i(sid, uid, aid, cid, ts, typ, dur, url, env)
 ), s AS MATERIALIZED (
   SELECT `+tracking.SessionColumnsOf("w")+`, `+tracking.SuspendedCondition+` AS suspended
-  FROM tracking.work_sessions w JOIN i ON w.id = i.sid AND w.user_id = i.uid ORDER BY w.id FOR UPDATE OF w
+  FROM tracking.work_sessions w JOIN i ON w.id = i.sid AND w.user_id = i.uid ORDER BY w.id FOR UPDATE OF w `+lockOption+`
 ), ok AS MATERIALIZED (
   SELECT i.* FROM i JOIN s ON s.id = i.sid WHERE s.status = 'active' AND NOT s.suspended AND i.ts >= s.start_time
 ), d AS (
@@ -250,5 +275,6 @@ var recordRoundSQL = numbered(`WITH i AS (
 SELECT true, false, NULL::uuid, `+tracking.SessionColumns+` FROM u
 UNION ALL
 SELECT false, s.suspended, (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = s.user_id AND client_activity_id = i.cid), `+
-	tracking.SessionColumnsOf("s")+` FROM s JOIN i ON i.sid = s.id WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.id)`,
-	"sids", "uids", "org", "aids", "cids", "tss", "types", "durs", "urls", "envs", "topic")
+		tracking.SessionColumnsOf("s")+` FROM s JOIN i ON i.sid = s.id WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.id)`,
+		"sids", "uids", "org", "aids", "cids", "tss", "types", "durs", "urls", "envs", "topic")
+}

@@ -164,3 +164,59 @@ func TestConcurrentPostsAreCombinedAndStayExact(t *testing.T) {
 	}
 	t.Logf("%d activities in %d transactions", rows, transactions)
 }
+
+func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	org := uuid.NewString()
+	alice, bob := h.member(org), h.member(org)
+	aliceSession, bobSession := h.startSession(alice, now.Add(-time.Hour)), h.startSession(bob, now.Add(-time.Hour))
+	// A bulk upload (or a stop) holds bob's session.
+	tx, err := h.db.Owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM tracking.work_sessions WHERE id = $1 FOR UPDATE", bobSession); err != nil {
+		t.Fatal(err)
+	}
+
+	c := newCombiner(h.pool, 1, 16)
+	batch := []*pendingOne{
+		h.pendingPost(bob, bobSession, typeActive, 5, ptr("b-1"), now),
+		h.pendingPost(alice, aliceSession, typeActive, 7, ptr("a-1"), now),
+	}
+	began := time.Now()
+	c.write(ctx, batch)
+	if took := time.Since(began); took > 5*time.Second || !batch[1].out.stored || batch[0].out.found || batch[0].out.err != nil {
+		t.Fatalf("after %s: alice's post stored %v; bob's found %v (err %v); want alice's stored at once and bob's passed over",
+			took, batch[1].out.stored, batch[0].out.found, batch[0].out.err)
+	}
+
+	// Bob's post, recorded, waits for his session on its own.
+	bobsPost := h.pendingPost(bob, bobSession, typeActive, 5, ptr("b-1"), now)
+	recorded := make(chan struct{})
+	go func() { defer close(recorded); c.record(ctx, bobsPost) }()
+	select {
+	case <-recorded:
+		t.Fatalf("bob's post did not wait for his session: %+v", bobsPost.out)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// Meanwhile alice's posts still go through the writer.
+	alicesPost := h.pendingPost(alice, aliceSession, typeActive, 7, ptr("a-2"), now)
+	c.record(ctx, alicesPost)
+	if !alicesPost.out.stored {
+		t.Errorf("alice's second post: %+v", alicesPost.out)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-recorded
+	if !bobsPost.out.stored || bobsPost.out.err != nil {
+		t.Errorf("bob's post once his session was free: %+v", bobsPost.out)
+	}
+	h.assertExact(aliceSession, 2, 14, 0, 2)
+	h.assertExact(bobSession, 1, 5, 0, 1)
+}

@@ -31,7 +31,7 @@ func LoadConfig(e *config.Env) Config {
 	return Config{
 		MaxBulk:      e.Int("MAX_BULK_ACTIVITIES", 1000, 1, 100000),
 		FutureLeeway: 5 * time.Minute,
-		Writers:      e.Int("ACTIVITY_WRITERS", 4, 1, 256),
+		Writers:      e.Int("ACTIVITY_WRITERS", 2, 1, 256),
 		WriteBatch:   e.Int("ACTIVITY_WRITE_BATCH", 256, 1, 10000),
 	}
 }
