@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -130,22 +131,34 @@ func (c *combiner) take(p *pendingOne) []*pendingOne {
 func (c *combiner) write(ctx context.Context, batch []*pendingOne) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
+	written := false
+	defer func() {
+		// Even a panic in this writer's request must answer the posts it
+		// took: their requests wait for nothing else.
+		for _, p := range batch {
+			if !written {
+				p.out = recordOutcome{err: errWriterFailed}
+			}
+			close(p.done)
+		}
+	}()
 	err := c.writeTx(ctx, batch, skipBusySessions)
-	if err != nil && len(batch) > 1 && !pg.IsUnavailable(err) {
+	switch {
+	case err != nil && len(batch) > 1 && !pg.IsUnavailable(err):
 		for _, p := range batch {
 			p.out = recordOutcome{}
 			p.out.err = c.writeTx(ctx, []*pendingOne{p}, waitForSessions)
-			close(p.done)
 		}
-		return
-	}
-	for _, p := range batch {
-		if err != nil {
+	case err != nil:
+		for _, p := range batch {
 			p.out = recordOutcome{err: err}
 		}
-		close(p.done)
 	}
+	written = true
 }
+
+// errWriterFailed answers the posts of a write that panicked.
+var errWriterFailed = errors.New("ingest: the combined write failed")
 
 // writeTx runs batch as rounds in one implicit transaction: a round holds
 // at most one post per session (the statement increments each session

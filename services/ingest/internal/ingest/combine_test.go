@@ -220,3 +220,27 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 	h.assertExact(aliceSession, 2, 14, 0, 2)
 	h.assertExact(bobSession, 1, 5, 0, 1)
 }
+
+func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
+	// Without a pool the write panics, as a bug in it would.
+	c := newCombiner(nil, 1, 8)
+	batch := []*pendingOne{{org: "o", sessionID: "a", done: make(chan struct{})}, {org: "o", sessionID: "b", done: make(chan struct{})}}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic was swallowed; the writer's own request must fail with it")
+			}
+		}()
+		c.write(context.Background(), batch)
+	}()
+	for i, p := range batch {
+		select {
+		case <-p.done:
+			if !errors.Is(p.out.err, errWriterFailed) {
+				t.Errorf("post %d: %v", i, p.out.err)
+			}
+		default:
+			t.Errorf("post %d was left waiting", i)
+		}
+	}
+}
