@@ -78,7 +78,7 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 	brokers := testkit.Kafka(t)
 	authAddr, authMetrics := freeAddr(t), ""
 	authMetrics = "http://" + authAddr + "/metrics"
-	start(t, filepath.Join(bin, "auth"), "http://"+authAddr+"/readyz", []string{
+	testkit.StartBinary(t, filepath.Join(bin, "auth"), "http://"+authAddr+"/readyz", []string{
 		"DATABASE_URL=" + db.URL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + redisPrefix,
 		"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=1",
 		"HTTP_ADDR=" + authAddr, "OPERATOR_TOKEN=" + env["OPERATOR_TOKEN"], "LOG_LEVEL=warn",
@@ -94,7 +94,7 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 	for k, v := range env {
 		operatorEnv = append(operatorEnv, k+"="+v)
 	}
-	logs := start(t, filepath.Join(bin, "operator"), "http://"+probeAddr+"/readyz", operatorEnv)
+	logs := testkit.StartBinary(t, filepath.Join(bin, "operator"), "http://"+probeAddr+"/readyz", operatorEnv)
 
 	// An administrator applies a tenant in its own namespace.
 	if _, err := c.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "globex"}}, metav1.CreateOptions{}); err != nil {
@@ -235,50 +235,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// start runs a binary until the test ends and waits for ready to answer 200.
-func start(t *testing.T, bin, ready string, env []string) *testkit.SyncBuffer {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), env...)
-	logs := &testkit.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), logs.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(ready); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return logs
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited:\n%s", filepath.Base(bin), logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after 60s:\n%s", filepath.Base(bin), logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // scrape returns the metric names on a /metrics page (series names, so histograms give

@@ -43,7 +43,7 @@ func TestEveryQueriedMetricIsOnTheRunningServicesMetrics(t *testing.T) {
 		base[svc.Name] = "http://" + freeAddr(t)
 	}
 	for _, svc := range routes.Services {
-		start(t, filepath.Join(bin, svc.Name), base[svc.Name]+"/readyz", []string{
+		testkit.StartBinary(t, filepath.Join(bin, svc.Name), base[svc.Name]+"/readyz", []string{
 			"HTTP_ADDR=" + strings.TrimPrefix(base[svc.Name], "http://"),
 			"DATABASE_URL=" + db.URL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + prefix,
 			"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=1",

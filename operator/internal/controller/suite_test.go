@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,50 +198,13 @@ func startAuth(t testing.TB, dbURL string) (string, []string) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(suite.authBin)
-	cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+dbURL, "REDIS_URL="+testkit.RedisURL(), "REDIS_PREFIX="+prefix,
-		"KAFKA_BROKERS="+strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=3",
-		"HTTP_ADDR="+addr, "OPERATOR_TOKEN="+operatorToken, "LOG_LEVEL=warn")
-	var logs testkit.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("auth service output:\n%s", logs.String())
-		}
-	})
 	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, brokers
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("auth service exited:\n%s", logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("auth service not ready after 30s:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.StartBinary(t, suite.authBin, base+"/readyz", []string{
+		"DATABASE_URL=" + dbURL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + prefix,
+		"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=3",
+		"HTTP_ADDR=" + addr, "OPERATOR_TOKEN=" + operatorToken, "LOG_LEVEL=warn",
+	})
+	return base, brokers
 }
 
 // tenant is a valid WorkPulseTenant in the test's namespace.

@@ -1,0 +1,58 @@
+package testkit
+
+import (
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// StartBinary runs bin with env added to the test's environment until the
+// test ends (SIGINT, then SIGKILL after 15 s), and waits up to a minute
+// for ready to answer 200. Its output is returned, and logged if the test
+// fails.
+func StartBinary(t testing.TB, bin, ready string, env []string) *SyncBuffer {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	logs := &SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Base(bin)
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, logs.String())
+		}
+	})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if resp, err := http.Get(ready); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return logs
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited:\n%s", name, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after a minute:\n%s", name, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
