@@ -51,7 +51,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, "ingest-tenants", d.Consumer, d.Logger)
 			return &app.Service{
-				API:          ingest.NewServer(cfg, d.DB, d.Verifier, d.HTTP),
+				API:          ingest.NewServer(cfg, d.DB, d.Verifier, d.HTTP, d.Registry),
 				OutboxTables: []string{tracking.OutboxTable},
 				Workers:      []func(context.Context) error{tenants.Run},
 			}, nil

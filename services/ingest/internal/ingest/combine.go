@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -35,6 +36,7 @@ type combiner struct {
 	db       *pgxpool.Pool
 	slots    chan struct{}
 	maxBatch int
+	posts    prometheus.Histogram // posts per combined write
 
 	mu      sync.Mutex
 	pending []*pendingOne
@@ -64,8 +66,12 @@ type recordOutcome struct {
 // post's context: a client that hangs up must not fail the others.
 const writeTimeout = 30 * time.Second
 
-func newCombiner(db *pgxpool.Pool, writers, maxBatch int) *combiner {
-	return &combiner{db: db, slots: make(chan struct{}, writers), maxBatch: maxBatch}
+func newCombiner(db *pgxpool.Pool, writers, maxBatch int, reg prometheus.Registerer) *combiner {
+	posts := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "workpulse_ingest_combined_posts",
+		Help:    "Single-activity posts written together in one transaction (group commit).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
+	reg.MustRegister(posts)
+	return &combiner{db: db, slots: make(chan struct{}, writers), maxBatch: maxBatch, posts: posts}
 }
 
 // record returns when p has been written (or has failed); see combiner.
@@ -80,6 +86,7 @@ func (c *combiner) record(ctx context.Context, p *pendingOne) {
 		// Another writer may have taken p while this one waited for the
 		// slot; p's outcome then comes with that writer's batch.
 		if batch := c.take(p); batch != nil {
+			c.posts.Observe(float64(len(batch)))
 			c.write(context.WithoutCancel(ctx), batch)
 		}
 		<-c.slots

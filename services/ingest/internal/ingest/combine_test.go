@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 )
@@ -72,7 +74,7 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 		h.pendingPost(bob, bobSession, typeActive, 3, nil, start.Add(-time.Minute)), // before the session's start
 		h.pendingPost(alice, aliceSession, typeActive, 30, ptr("a-4"), now.Add(-time.Minute)),
 	}
-	newCombiner(h.pool, 1, len(batch)).write(ctx, batch)
+	newCombiner(h.pool, 1, len(batch), prometheus.NewRegistry()).write(ctx, batch)
 
 	type want struct {
 		stored, found, dup bool
@@ -114,7 +116,7 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 func TestConcurrentPostsAreCombinedAndStayExact(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	c := newCombiner(h.pool, 1, 64)
+	c := newCombiner(h.pool, 1, 64, prometheus.NewRegistry())
 	start := time.Now().Add(-time.Hour)
 	orgs := []string{uuid.NewString(), uuid.NewString()}
 	type agent struct {
@@ -162,6 +164,13 @@ func TestConcurrentPostsAreCombinedAndStayExact(t *testing.T) {
 	if transactions*4 > rows {
 		t.Errorf("%d activities were stored by %d transactions: the posts were hardly combined", rows, transactions)
 	}
+	m := &dto.Metric{}
+	if err := c.posts.Write(m); err != nil {
+		t.Fatal(err)
+	}
+	if h := m.GetHistogram(); h.GetSampleSum() != float64(rows) || h.GetSampleCount() != uint64(transactions) {
+		t.Errorf("the metric counts %v posts in %d writes; the database %d in %d", h.GetSampleSum(), h.GetSampleCount(), rows, transactions)
+	}
 	t.Logf("%d activities in %d transactions", rows, transactions)
 }
 
@@ -183,7 +192,7 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c := newCombiner(h.pool, 1, 16)
+	c := newCombiner(h.pool, 1, 16, prometheus.NewRegistry())
 	batch := []*pendingOne{
 		h.pendingPost(bob, bobSession, typeActive, 5, ptr("b-1"), now),
 		h.pendingPost(alice, aliceSession, typeActive, 7, ptr("a-1"), now),
@@ -223,7 +232,7 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 
 func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
 	// Without a pool the write panics, as a bug in it would.
-	c := newCombiner(nil, 1, 8)
+	c := newCombiner(nil, 1, 8, prometheus.NewRegistry())
 	batch := []*pendingOne{{org: "o", sessionID: "a", done: make(chan struct{})}, {org: "o", sessionID: "b", done: make(chan struct{})}}
 	func() {
 		defer func() {

@@ -40,7 +40,8 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	pool := db.Pool(t, "workpulse_ingest")
 	iss := testkit.NewIssuer(t)
 	cfg := LoadConfig(config.FromMap(env))
-	api := NewServer(cfg, pool, iss.Verifier, metrics.NewHTTP(metrics.NewRegistry(), "ingest"))
+	reg := metrics.NewRegistry()
+	api := NewServer(cfg, pool, iss.Verifier, metrics.NewHTTP(reg, "ingest"), reg)
 	srv := httptest.NewServer(httpx.Stack(api, 4<<20))
 	t.Cleanup(srv.Close)
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}

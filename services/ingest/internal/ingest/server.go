@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -44,7 +45,8 @@ type server struct {
 }
 
 // NewServer returns ingest's API handler.
-func NewServer(cfg Config, db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP) http.Handler {
-	s := &server{cfg: cfg, store: &Store{db: db, writes: newCombiner(db, cfg.Writers, cfg.WriteBatch)}, tokens: newTokenCache(v, time.Minute, 100000), now: time.Now}
+func NewServer(cfg Config, db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP, reg prometheus.Registerer) http.Handler {
+	s := &server{cfg: cfg, store: &Store{db: db, writes: newCombiner(db, cfg.Writers, cfg.WriteBatch, reg)},
+		tokens: newTokenCache(v, time.Minute, 100000), now: time.Now}
 	return s.routes(m)
 }
