@@ -14,7 +14,7 @@ var queueTables = []string{"tracking.outbox", "tracking.work_sessions", "auth.ou
 
 // vacuumInterval is how often the queue tables are vacuumed when the
 // server's autovacuum is off.
-const vacuumInterval = 30 * time.Second
+const vacuumInterval = 10 * time.Second
 
 // standInForAutovacuum vacuums the queue tables until ctx ends, when the
 // local PostgreSQL server runs with autovacuum off (some development
