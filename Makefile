@@ -13,7 +13,7 @@ help: ## List the targets.
 
 dev: ## Run the whole platform locally; API on http://localhost:3000/api.
 	$(GO) build -o $(BIN)/devstack ./hack/devstack
-	hack/with-deps.sh $(BIN)/devstack
+	WITH_DEPS_REDIS_OPTIONAL=1 hack/with-deps.sh $(BIN)/devstack
 
 test: lint ## Run every test against real PostgreSQL, Redis and an in-process Kafka.
 	hack/helm.sh >/dev/null # the chart tests' helm, built once into bin/

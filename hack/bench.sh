@@ -30,7 +30,7 @@ tracking() {
     echo "bench: starting the local stack (make dev) with LOG_LEVEL=warn" >&2
     mkdir -p .dev
     go build -o bin/devstack ./hack/devstack
-    LOG_LEVEL=warn setsid hack/with-deps.sh bin/devstack >.dev/bench-stack.log 2>&1 &
+    LOG_LEVEL=warn WITH_DEPS_REDIS_OPTIONAL=1 setsid hack/with-deps.sh bin/devstack >.dev/bench-stack.log 2>&1 &
     stack_pid=$!
     for _ in $(seq 600); do healthy && break; sleep 0.5; done
     healthy || { echo "bench: the stack did not come up; see .dev/bench-stack.log" >&2; exit 1; }

@@ -30,10 +30,13 @@ import (
 
 // Config of the local stack.
 type Config struct {
-	Listen    string
-	AdminURL  string // a maintenance database of the local PostgreSQL
-	Database  string
-	RedisURL  string
+	Listen   string
+	AdminURL string // a maintenance database of the local PostgreSQL
+	Database string
+	RedisURL string
+	// RedisAddr is where the in-process Redis listens when RedisURL is
+	// inProcessRedis.
+	RedisAddr string
 	KafkaAddr string
 	// KafkaExternal uses a broker already listening on KafkaAddr.
 	KafkaExternal bool
@@ -59,6 +62,7 @@ func loadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		AdminURL:  env.String("WORKPULSE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		Database:  env.String("DEV_DATABASE", "workpulse"),
 		RedisURL:  env.String("WORKPULSE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisAddr: env.String("DEV_REDIS_ADDR", "127.0.0.1:6379"),
 		KafkaAddr: env.String("DEV_KAFKA_ADDR", "127.0.0.1:9092"),
 		RepoRoot:  env.String("DEV_REPO_ROOT", root),
 		LogLevel:  env.String("LOG_LEVEL", "info"),
@@ -96,6 +100,15 @@ func (s *Stack) Run(ctx context.Context) error {
 	vacuumCtx, stopVacuum := context.WithCancel(ctx)
 	defer stopVacuum()
 	go s.standInForAutovacuum(vacuumCtx, dbURL)
+	if s.cfg.RedisURL == inProcessRedis {
+		m, err := startRedis(ctx, s.cfg.RedisAddr)
+		if err != nil {
+			return fmt.Errorf("in-process Redis on %s: %w", s.cfg.RedisAddr, err)
+		}
+		defer m.Close()
+		s.cfg.RedisURL = "redis://" + m.Addr() + "/0"
+		s.logf("devstack", "no Redis on this machine: serving one in-process on %s (presence and login throttling live only as long as make dev)", m.Addr())
+	}
 	if !s.cfg.KafkaExternal {
 		broker, err := kafkax.StartBroker(s.cfg.KafkaAddr, 6)
 		if err != nil {

@@ -46,6 +46,13 @@ func repoRoot(t testing.TB) string {
 // service (thresholds, for example).
 func StartPlatform(t *testing.T, extraEnv ...string) *Platform {
 	t.Helper()
+	return startPlatform(t, nil, extraEnv)
+}
+
+// startPlatform is StartPlatform with devEnv overriding devstack's own
+// environment.
+func startPlatform(t *testing.T, devEnv, extraEnv []string) *Platform {
+	t.Helper()
 	root := repoRoot(t)
 	p := &Platform{PG: startPostgres(t), Redis: startRedis(t), Kafka: startKafka(t), state: t.TempDir(), logs: &logBuffer{}}
 	bin := t.TempDir()
@@ -69,6 +76,7 @@ func StartPlatform(t *testing.T, extraEnv ...string) *Platform {
 		"WORKPULSE_PG_ADMIN_URL="+p.PG.AdminURL(), "WORKPULSE_REDIS_URL="+p.Redis.URL(),
 		"DEV_KAFKA_ADDR="+p.Kafka.Addr, "DEV_KAFKA_EXTERNAL=true", "DEV_PORT_OFFSET="+strconv.Itoa(p.offset),
 		"DEV_LISTEN=127.0.0.1:"+strconv.Itoa(frontDoor), "DEV_STATE_DIR="+p.state, "DEV_BIN_DIR="+bin, "LOG_LEVEL=warn")
+	p.cmd.Env = append(p.cmd.Env, devEnv...) // the last of a name wins
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
