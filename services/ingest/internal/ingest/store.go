@@ -37,8 +37,9 @@ type Activity struct {
 
 // Store is ingest's data access.
 //
-// Totals are exact by construction: in one transaction per request the
-// session row is locked (SELECT ... FOR UPDATE), client_activity_ids are
+// Totals are exact by construction: in one transaction per bulk upload,
+// or per group of single posts (see combiner), each session row is locked
+// (SELECT ... FOR UPDATE), client_activity_ids are
 // claimed in tracking.activity_dedup with INSERT ... ON CONFLICT DO
 // NOTHING, only the claimed activities are inserted, and the session is
 // incremented in SQL (total = total + n) by exactly what was inserted.
