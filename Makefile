@@ -49,4 +49,4 @@ cluster-down: ## Stop the local cluster and remove every trace of it.
 	hack/cluster/down.sh
 
 e2e: ## Chart, operator and services end to end on the local cluster, then cluster down.
-	hack/cluster/e2e.sh
+	test/e2e/e2e.sh

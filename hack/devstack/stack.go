@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/workpulse/workpulse/test/broker"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
@@ -110,11 +112,11 @@ func (s *Stack) Run(ctx context.Context) error {
 		s.logf("devstack", "no Redis on this machine: serving one in-process on %s (presence and login throttling live only as long as make dev)", m.Addr())
 	}
 	if !s.cfg.KafkaExternal {
-		broker, err := kafkax.StartBroker(s.cfg.KafkaAddr, 6)
+		kafka, err := broker.Start(s.cfg.KafkaAddr, 6)
 		if err != nil {
 			return fmt.Errorf("kafka broker on %s: %w", s.cfg.KafkaAddr, err)
 		}
-		defer broker.Close()
+		defer kafka.Close()
 		s.logf("devstack", "kafka broker (in-process) on %s", s.cfg.KafkaAddr)
 	}
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 func TestVacuumGivesBackTheSpaceOfRelayedEvents(t *testing.T) {

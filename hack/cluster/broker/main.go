@@ -14,14 +14,14 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/test/broker"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9092", "listen (and advertised) address")
 	partitions := flag.Int("partitions", 3, "partitions of every seeded topic")
 	flag.Parse()
-	b, err := kafkax.StartBroker(*addr, int32(*partitions))
+	b, err := broker.Start(*addr, int32(*partitions))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "broker:", err)
 		os.Exit(1)

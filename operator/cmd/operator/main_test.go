@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/workpulse/workpulse/operator/internal/controller"
-	"github.com/workpulse/workpulse/operator/internal/testenv"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
+	"github.com/workpulse/workpulse/test/testkit/testenv"
 )
 
 func lookup(m map[string]string) func(string) (string, bool) {

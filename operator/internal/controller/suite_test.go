@@ -26,8 +26,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
-	"github.com/workpulse/workpulse/operator/internal/testenv"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
+	"github.com/workpulse/workpulse/test/testkit/testenv"
 )
 
 // The suite runs one real kube-apiserver and etcd (envtest, built by

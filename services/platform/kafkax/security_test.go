@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workpulse/workpulse/test/broker"
+
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -45,7 +47,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 
 func TestClientsReachABrokerThatRequiresTLSAndSCRAM(t *testing.T) {
 	cert, pool := selfSigned(t)
-	c, err := kafkax.StartBroker("127.0.0.1:0", 3, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
+	c, err := broker.Start("127.0.0.1:0", 3, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
 		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "workpulse", "broker-secret"))
 	if err != nil {
 		t.Fatal(err)

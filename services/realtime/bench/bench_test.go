@@ -39,7 +39,7 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 const (

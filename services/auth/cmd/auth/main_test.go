@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/api/events"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {

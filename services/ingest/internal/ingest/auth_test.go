@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 func TestTheTokenCacheServesOnlyVerifiedTokensAndNeverPastTheirExpiry(t *testing.T) {

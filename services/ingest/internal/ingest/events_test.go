@@ -16,8 +16,8 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
-	"github.com/workpulse/workpulse/services/platform/testkit"
 	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // readTopic returns every message of topic, waiting up to wait for want of

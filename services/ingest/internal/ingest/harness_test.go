@@ -18,8 +18,8 @@ import (
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
-	"github.com/workpulse/workpulse/services/platform/testkit"
 	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // harness runs the ingest API over HTTP against a database of its own.

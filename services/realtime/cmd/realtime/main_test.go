@@ -18,7 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // TestRun runs the service as main does and stops it as SIGTERM would.

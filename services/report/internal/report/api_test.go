@@ -18,7 +18,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // fixture is two tenants with an admin and employees each, served by the

@@ -19,7 +19,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/pg"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // The benchmarks of issue 4. Run them with

@@ -12,7 +12,7 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // TestEventsFlowThroughKafka runs the consumers and the outbox relay

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // env is one test's database with the report service's view of it.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly

@@ -16,8 +16,8 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
-	"github.com/workpulse/workpulse/services/platform/testkit"
 	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 func TestStartingStoppingAndTheActiveSession(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/api/routes"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // TestEveryQueriedMetricIsOnTheRunningServicesMetrics starts the five services from their

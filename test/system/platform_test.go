@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/api/routes"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // Platform is the whole platform run by devstack, as make dev runs it,

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workpulse/workpulse/test/broker"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
 // RedisURL is the Redis tests use.
@@ -50,7 +50,7 @@ func Redis(t testing.TB) (*redis.Client, string) {
 // its address; it stops when the test ends.
 func Kafka(t testing.TB, opts ...kfake.Opt) []string {
 	t.Helper()
-	c, err := kafkax.StartBroker("127.0.0.1:0", 3, opts...)
+	c, err := broker.Start("127.0.0.1:0", 3, opts...)
 	if err != nil {
 		t.Fatalf("testkit: kafka broker: %v", err)
 	}

@@ -1,4 +1,4 @@
-package kafkax
+package broker
 
 import (
 	"fmt"
@@ -10,11 +10,11 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 )
 
-// StartBroker starts an in-process Kafka broker (kfake: the real wire
+// Start starts an in-process Kafka broker (kfake: the real wire
 // protocol, kept in memory) on addr ("host:port"; port 0 picks one) with
 // every WorkPulse topic. make dev and the tests use it; production points
 // KAFKA_BROKERS at a real cluster.
-func StartBroker(addr string, partitions int32, opts ...kfake.Opt) (*kfake.Cluster, error) {
+func Start(addr string, partitions int32, opts ...kfake.Opt) (*kfake.Cluster, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("kafka broker address %q: %w", addr, err)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/workpulse/workpulse/migrations"
-	"github.com/workpulse/workpulse/services/platform/testkit"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 func TestMigrationsRollBackCompletelyAndReapply(t *testing.T) {

@@ -5,9 +5,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/workpulse/workpulse/test/broker"
 
-	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // GatedKafka is an in-process broker whose network a test can cut: the
@@ -23,7 +23,7 @@ type GatedKafka struct {
 func StartGatedKafka(t testing.TB, addr string) *GatedKafka {
 	t.Helper()
 	g := &gate{conns: map[net.Conn]bool{}}
-	c, err := kafkax.StartBroker(addr, 6, kfake.ListenFn(func(network, a string) (net.Listener, error) {
+	c, err := broker.Start(addr, 6, kfake.ListenFn(func(network, a string) (net.Listener, error) {
 		ln, err := net.Listen(network, a)
 		if err != nil {
 			return nil, err

@@ -19,7 +19,7 @@
 # Steps whose chart or operator does not exist yet are reported as skipped,
 # not passed. Failing pods' descriptions and logs are printed on failure.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../hack/cluster/lib.sh"
 
 NS=workpulse
 RELEASE=workpulse
