@@ -6,10 +6,7 @@
 // depends on the day it runs.
 package clock
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // Clock tells the current time.
 type Clock interface {
@@ -30,34 +27,3 @@ func Since(c Clock, t time.Time) time.Duration { return c.Now().Sub(t) }
 
 // Until is the time left on c until t.
 func Until(c Clock, t time.Time) time.Duration { return t.Sub(c.Now()) }
-
-// Fixed is a clock that moves only when told to: the clock of tests that
-// stand on one instant. It is safe for concurrent use.
-type Fixed struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewFixed returns a clock standing at t.
-func NewFixed(t time.Time) *Fixed { return &Fixed{now: t} }
-
-// Now returns the instant the clock stands at.
-func (f *Fixed) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-// Set moves the clock to t.
-func (f *Fixed) Set(t time.Time) {
-	f.mu.Lock()
-	f.now = t
-	f.mu.Unlock()
-}
-
-// Advance moves the clock forward by d.
-func (f *Fixed) Advance(d time.Duration) {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
-}

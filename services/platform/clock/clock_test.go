@@ -1,50 +1,32 @@
 package clock_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
-func TestAFixedClockMovesOnlyWhenTold(t *testing.T) {
-	start := time.Date(2028, 2, 29, 23, 59, 59, 0, time.UTC)
+func TestSinceAndUntilMeasureOnTheClockGiven(t *testing.T) {
+	now := time.Date(2028, 2, 29, 23, 59, 59, 0, time.UTC)
+	c := clock.Func(func() time.Time { return now })
 	tests := []struct {
-		name string
-		move func(*clock.Fixed)
-		want time.Time
+		name         string
+		t            time.Time
+		since, until time.Duration
 	}{
-		{"standing still it keeps its instant", func(*clock.Fixed) {}, start},
-		{"advancing crosses the leap day into March", func(c *clock.Fixed) { c.Advance(time.Second) }, time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC)},
-		{"setting jumps to the instant given", func(c *clock.Fixed) { c.Set(time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)) }, time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)},
+		{"an instant a second back across the leap day", now.Add(-time.Second), time.Second, -time.Second},
+		{"the instant itself", now, 0, 0},
+		{"an instant in the new year", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), now.Sub(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)), time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC).Sub(now)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := clock.NewFixed(start)
-			tt.move(c)
-			if got := c.Now(); !got.Equal(tt.want) {
-				t.Fatalf("Now() = %v, want %v", got, tt.want)
+			if got := clock.Since(c, tt.t); got != tt.since {
+				t.Errorf("Since = %v, want %v", got, tt.since)
 			}
-			if got := clock.Since(c, start); got != tt.want.Sub(start) {
-				t.Fatalf("Since(start) = %v, want %v", got, tt.want.Sub(start))
-			}
-			if got := clock.Until(c, start); got != start.Sub(tt.want) {
-				t.Fatalf("Until(start) = %v, want %v", got, start.Sub(tt.want))
+			if got := clock.Until(c, tt.t); got != tt.until {
+				t.Errorf("Until = %v, want %v", got, tt.until)
 			}
 		})
-	}
-}
-
-func TestAFixedClockIsSafeToAdvanceFromManyGoroutines(t *testing.T) {
-	c := clock.NewFixed(time.Unix(0, 0))
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Advance(time.Second); _ = c.Now() }()
-	}
-	wg.Wait()
-	if got := c.Now(); !got.Equal(time.Unix(50, 0)) {
-		t.Fatalf("Now() = %v after 50 one-second advances, want %v", got, time.Unix(50, 0))
 	}
 }
