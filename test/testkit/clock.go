@@ -3,6 +3,8 @@ package testkit
 import (
 	"sync"
 	"time"
+	// The calendar instants need their zones on a machine without tzdata.
+	_ "time/tzdata"
 )
 
 // Clock is a clock that moves only when told to: the clock of tests that
