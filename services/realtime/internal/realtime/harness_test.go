@@ -23,6 +23,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/metrics"
@@ -65,7 +66,7 @@ func newTestKeys(t testing.TB) *testKeys {
 	kid := uuid.NewString()
 	return &testKeys{
 		signer:   authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour},
-		verifier: authn.NewVerifier(staticKey{kid: kid, pub: pub}, "workpulse"),
+		verifier: authn.NewVerifier(staticKey{kid: kid, pub: pub}, "workpulse", clock.Real),
 	}
 }
 
@@ -134,7 +135,7 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 	}
 	srv := NewServer(cfg, Deps{
 		DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
-		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime"),
+		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime", clock.Real),
 		Log: log, Service: "realtime",
 	})
 	r := &replica{srv: srv, reg: reg, http: httptest.NewServer(srv)}
@@ -325,7 +326,7 @@ func publishAll[T any](t testing.TB, w *kafka.Writer, typ, org, key string, data
 	envs := make([]events.Envelope, len(data))
 	msgs := make([]kafka.Message, len(data))
 	for i, d := range data {
-		env, err := events.New("test", typ, org, key, d)
+		env, err := events.New(clock.Real.Now(), "test", typ, org, key, d)
 		if err != nil {
 			t.Fatal(err)
 		}

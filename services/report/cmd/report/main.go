@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/logging"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -30,7 +31,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		var u usageError
 		if errors.As(err, &u) {
@@ -52,7 +53,7 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg + "\n" + usage }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		if len(args) > 0 {
 			return usageError{"serve takes no arguments"}
 		}
-		return serve(ctx, common, cfg, out, listening)
+		return serve(ctx, common, cfg, out, listening, clk)
 	case report.JobDailySummary, report.JobIdleDetection, report.JobOvertimeCheck:
 		j, err := parseJob(cmd, args)
 		if err != nil {
@@ -82,8 +83,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
 
-func serve(ctx context.Context, common config.Common, cfg report.Config, out io.Writer, listening func(net.Addr)) error {
+func serve(ctx context.Context, common config.Common, cfg report.Config, out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -48,7 +49,7 @@ func TestJobCommandLines(t *testing.T) {
 			}
 		})
 	}
-	if err := run(context.Background(), []string{"reticulate"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil); !errors.As(err, new(usageError)) {
+	if err := run(context.Background(), []string{"reticulate"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil, clock.Real); !errors.As(err, new(usageError)) {
 		t.Errorf("unknown command: %v, want a usage error", err)
 	}
 }
@@ -93,7 +94,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = run(ctx, []string{"idle-detection"}, lookup, &bytes.Buffer{}, nil)
+			errs[i] = run(ctx, []string{"idle-detection"}, lookup, &bytes.Buffer{}, nil, clock.Real)
 		}()
 	}
 	wg.Wait()
@@ -109,7 +110,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := run(ctx, []string{"daily-summary", "--all", "--date", today}, lookup, &out, nil); err != nil {
+	if err := run(ctx, []string{"daily-summary", "--all", "--date", today}, lookup, &out, nil, clock.Real); err != nil {
 		t.Fatalf("daily-summary: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), `"msg":"job succeeded"`) {
@@ -120,7 +121,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	if errors.Is(err, pgx.ErrNoRows) || active != 60 {
 		t.Errorf("summary active seconds %d (%v), want 60", active, err)
 	}
-	if err := run(ctx, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil); err != nil {
+	if err := run(ctx, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil, clock.Real); err != nil {
 		t.Errorf("overtime-check: %v", err)
 	}
 
@@ -131,7 +132,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		}
 		return "", false
 	}
-	if err := run(ctx, []string{"daily-summary", "--all"}, down, &out, nil); err == nil {
+	if err := run(ctx, []string{"daily-summary", "--all"}, down, &out, nil, clock.Real); err == nil {
 		t.Error("a job without a database succeeded")
 	}
 	if !strings.Contains(out.String(), `"msg":"job failed"`) {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -143,7 +144,7 @@ func BenchmarkOrganizationReport(b *testing.B) {
 	// measure serves the report samples times through a server with cfg
 	// and returns the sorted latencies and the response size.
 	measure := func(cfg Config) ([]time.Duration, int64) {
-		h := httpx.Stack(NewServer(cfg, e.pool, iss.Verifier, e.jobs, runner, metrics.NewHTTP(prometheus.NewRegistry(), "report")), 1<<20)
+		h := httpx.Stack(clock.Real, NewServer(cfg, e.pool, iss.Verifier, e.jobs, runner, metrics.NewHTTP(prometheus.NewRegistry(), "report")), 1<<20)
 		srv := httptest.NewServer(h)
 		defer srv.Close()
 		get := func() (time.Duration, int64) {
