@@ -15,7 +15,7 @@ import (
 	"github.com/workpulse/workpulse/services/ingest/internal/ingest"
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/config"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 func main() {

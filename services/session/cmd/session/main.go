@@ -13,7 +13,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/session/internal/session"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 func main() {

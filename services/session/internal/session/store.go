@@ -13,7 +13,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 const source = "session"
