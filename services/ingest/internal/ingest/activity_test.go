@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/services/platform/pg"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 type singleBody struct {

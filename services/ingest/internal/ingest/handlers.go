@@ -3,9 +3,11 @@ package ingest
 import (
 	"net/http"
 
+	"github.com/gorilla/mux"
+
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 // activityResponse is the body of POST /api/sessions/:id/activity.
@@ -15,7 +17,7 @@ type activityResponse struct {
 }
 
 func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}
@@ -42,7 +44,7 @@ func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 const source = "ingest"
@@ -112,14 +112,14 @@ func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID stri
 	case o.stored:
 		return o.sess, act, true, nil
 	case o.suspended:
-		return o.sess, act, false, apierr.ErrTenantSuspended
+		return o.sess, act, false, tracking.ErrTenantSuspended
 	case o.dupID != nil || (a.ClientActivityID != nil && o.sess.Status == tracking.StatusActive && !a.Timestamp.Before(o.sess.StartTime)):
 		// A duplicate: seen by the statement, or claimed by a transaction
 		// that committed after the statement's snapshot was taken.
 		act, err = s.storedActivity(ctx, p, *a.ClientActivityID)
 		return o.sess, act, false, err
 	case o.sess.Status != tracking.StatusActive:
-		return o.sess, act, false, tracking.ErrActivitySessionStop
+		return o.sess, act, false, tracking.ErrSessionStopped
 	default:
 		return o.sess, act, false, ErrInvalidTimestamp.WithMessage("timestamp is before the session's start_time")
 	}
@@ -204,9 +204,9 @@ func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID str
 		case err != nil:
 			return err
 		case suspended:
-			return apierr.ErrTenantSuspended
+			return tracking.ErrTenantSuspended
 		case status != tracking.StatusActive:
-			return tracking.ErrActivitySessionStop
+			return tracking.ErrSessionStopped
 		}
 		n := len(batch.Items)
 		ids, cids, tss := make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)

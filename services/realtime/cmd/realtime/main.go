@@ -25,6 +25,7 @@ func main() {
 	}
 }
 
+// run runs the service on clk.
 func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "realtime", ":3005")
@@ -42,7 +43,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			s := realtime.NewServer(cfg, realtime.Deps{
 				DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers, KafkaSecurity: d.KafkaSecurity,
-				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer,
+				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer, Clock: clk,
 			})
 			d.Health.Add("presence_feed", s.Ready)
 			return &app.Service{API: s, Workers: s.Workers()}, nil

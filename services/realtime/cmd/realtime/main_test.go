@@ -69,7 +69,7 @@ func TestRun(t *testing.T) {
 	}
 
 	signer := authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour}
-	tok, err := signer.Sign(testkit.Member("", authn.RoleAdmin), time.Now())
+	tok, err := signer.Sign(testkit.Member("", authn.RoleAdmin), clock.Real.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("Stopping the service closes its clients with 1001.", func(t *testing.T) {
 		cancel()
-		_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		_ = c.SetReadDeadline(clock.Real.Now().Add(15 * time.Second))
 		var ce *websocket.CloseError
 		for {
 			_, _, err := c.ReadMessage()

@@ -69,7 +69,7 @@ func minutes(d time.Duration) string {
 // alerts makes "never two" hold even against a concurrent run.
 func (j *Jobs) DetectIdle(ctx context.Context, org string) (AlertResult, error) {
 	res := AlertResult{OrganizationID: org}
-	now := j.Now()
+	now := j.clock.Now()
 	err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
 		if err := lockTenant(ctx, tx, JobIdleDetection, org); err != nil {
 			return err
@@ -146,7 +146,7 @@ const (
 // PruneProcessedEvents forgets consumed event ids older than any
 // redelivery could be; it is not tenant data.
 func (j *Jobs) PruneProcessedEvents(ctx context.Context) (int64, error) {
-	tag, err := j.db.Exec(ctx, "DELETE FROM reporting.processed_events WHERE processed_at < $1", j.Now().Add(-processedRetention))
+	tag, err := j.db.Exec(ctx, "DELETE FROM reporting.processed_events WHERE processed_at < $1", j.clock.Now().Add(-processedRetention))
 	return tag.RowsAffected(), err
 }
 
@@ -155,7 +155,7 @@ func (j *Jobs) PruneProcessedEvents(ctx context.Context) (int64, error) {
 // tenant's threshold.
 func (j *Jobs) CheckOvertime(ctx context.Context, org string) (AlertResult, error) {
 	res := AlertResult{OrganizationID: org}
-	now := j.Now()
+	now := j.clock.Now()
 	err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
 		if err := lockTenant(ctx, tx, JobOvertimeCheck, org); err != nil {
 			return err

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -134,7 +133,7 @@ func BenchmarkOrganizationReport(b *testing.B) {
 	e.exec("ANALYZE reporting.daily_summaries")
 	e.exec("ANALYZE reporting.users")
 
-	runner := NewRunner(e.pool, e.jobs, e.log)
+	runner := NewRunner(e.pool, e.jobs, e.log, e.clock)
 	defer runner.Stop()
 	token := iss.Token(b, admin)
 	samples := 200
@@ -144,7 +143,8 @@ func BenchmarkOrganizationReport(b *testing.B) {
 	// measure serves the report samples times through a server with cfg
 	// and returns the sorted latencies and the response size.
 	measure := func(cfg Config) ([]time.Duration, int64) {
-		h := httpx.Stack(clock.Real, NewServer(cfg, e.pool, iss.Verifier, e.jobs, runner, metrics.NewHTTP(prometheus.NewRegistry(), "report")), 1<<20)
+		h := httpx.Stack(e.clock, NewServer(Deps{Config: cfg, DB: e.pool, Verifier: iss.Verifier, Jobs: e.jobs, Runner: runner,
+			HTTP: metrics.NewHTTP(prometheus.NewRegistry(), "report"), Clock: e.clock}), 1<<20)
 		srv := httptest.NewServer(h)
 		defer srv.Close()
 		get := func() (time.Duration, int64) {

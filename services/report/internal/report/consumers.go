@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
@@ -27,12 +28,13 @@ const (
 type Consumers struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
-	now func() time.Time
+	// clock stamps resolved alerts and updated settings.
+	clock clock.Clock
 }
 
 // NewConsumers returns the event handlers over db.
-func NewConsumers(db *pgxpool.Pool, log *slog.Logger) *Consumers {
-	return &Consumers{db: db, log: log, now: time.Now}
+func NewConsumers(db *pgxpool.Pool, log *slog.Logger, clk clock.Clock) *Consumers {
+	return &Consumers{db: db, log: log, clock: clk}
 }
 
 // Workers returns the consumer loops, for app.Service.Workers.
@@ -83,13 +85,13 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 			}
 			// An older generation arriving late never overwrites a newer one.
 			_, err = tx.Exec(ctx, `INSERT INTO reporting.tenant_settings AS s (organization_id, time_zone, inactive_threshold_seconds,
-				idle_threshold_seconds, overtime_threshold_hours, generation)
-				VALUES ($1, $2, nullif($3, 0), nullif($4, 0), nullif(least($5, 24), 0), $6)
+				idle_threshold_seconds, overtime_threshold_hours, generation, updated_at)
+				VALUES ($1, $2, nullif($3, 0), nullif($4, 0), nullif(least($5, 24), 0), $6, $7)
 				ON CONFLICT (organization_id) DO UPDATE SET time_zone = EXCLUDED.time_zone,
 				  inactive_threshold_seconds = EXCLUDED.inactive_threshold_seconds, idle_threshold_seconds = EXCLUDED.idle_threshold_seconds,
-				  overtime_threshold_hours = EXCLUDED.overtime_threshold_hours, generation = EXCLUDED.generation, updated_at = now()
+				  overtime_threshold_hours = EXCLUDED.overtime_threshold_hours, generation = EXCLUDED.generation, updated_at = $7
 				WHERE s.generation <= EXCLUDED.generation`,
-				t.OrganizationID, tz, max(t.InactiveThresholdSeconds, 0), max(t.IdleThresholdSeconds, 0), max(t.OvertimeThresholdHours, 0), t.Generation)
+				t.OrganizationID, tz, max(t.InactiveThresholdSeconds, 0), max(t.IdleThresholdSeconds, 0), max(t.OvertimeThresholdHours, 0), t.Generation, c.clock.Now())
 			return err
 		})
 	}
@@ -134,7 +136,7 @@ func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error
 		if err != nil || !first {
 			return err
 		}
-		_, err = resolveIdle(ctx, tx, sessionID, activeAt, c.now())
+		_, err = resolveIdle(ctx, tx, sessionID, activeAt, c.clock.Now())
 		return err
 	})
 }

@@ -135,7 +135,7 @@ func (s *server) resolveAlert(w http.ResponseWriter, r *http.Request) error {
 		if cur.ResolvedAt != nil {
 			return ErrAlertResolved
 		}
-		a, err = scanAlert(tx.QueryRow(r.Context(), "UPDATE reporting.alerts SET resolved_at = now(), resolved_by = $2 WHERE id = $1 RETURNING "+alertColumns, id, p.UserID))
+		a, err = scanAlert(tx.QueryRow(r.Context(), "UPDATE reporting.alerts SET resolved_at = $3, resolved_by = $2 WHERE id = $1 RETURNING "+alertColumns, id, p.UserID, s.clock.Now()))
 		if err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (s *server) triggerDailySummary(w http.ResponseWriter, r *http.Request) err
 			return invalidDate("date", "must be a date in the form YYYY-MM-DD", req.Date)
 		}
 		err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
-			t, err := today(r.Context(), tx, p.OrganizationID)
+			t, err := today(r.Context(), tx, p.OrganizationID, s.clock.Now())
 			if err == nil && day.After(t) {
 				return invalidDate("date", "must not be in the future", req.Date)
 			}

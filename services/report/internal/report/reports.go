@@ -375,7 +375,7 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !ok {
 		err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
-			day, err = today(r.Context(), tx, p.OrganizationID)
+			day, err = today(r.Context(), tx, p.OrganizationID, s.clock.Now())
 			return err
 		})
 		if err != nil {
@@ -405,7 +405,7 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 	var from, to time.Time
 	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays); err != nil {
+		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays, s.clock.Now()); err != nil {
 			return err
 		}
 		if userID == p.UserID {
@@ -447,7 +447,7 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 	var version int64
 	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays); err != nil {
+		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays, s.clock.Now()); err != nil {
 			return err
 		}
 		version, err = reportVersion(r.Context(), tx, p.OrganizationID)

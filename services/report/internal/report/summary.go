@@ -27,7 +27,8 @@ type SummaryResult struct {
 // summarySQL computes every user's summary of one tenant-local day in one
 // pass over that day's activity: it groups by user, session and URL
 // first (a few rows per user), then derives applications and totals from
-// those groups, and upserts. Day bounds come in as UTC instants ($3, $4).
+// those groups, and upserts. Day bounds come in as UTC instants ($3, $4),
+// the time of the computation as $5.
 const summarySQL = `
 WITH g AS (
   SELECT a.user_id, a.session_id, a.url,
@@ -52,7 +53,7 @@ INSERT INTO reporting.daily_summaries AS d (organization_id, user_id, date, tota
   idle_seconds, productivity_score, sessions_count, app_usage, computed_at)
 SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl,
        CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.act * 100.0 / (u.act + u.idl), 2) END,
-       u.sessions, coalesce(j.usage, '[]')::json, now()
+       u.sessions, coalesce(j.usage, '[]')::json, $5
 FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
 ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
   total_work_seconds = EXCLUDED.total_work_seconds, active_seconds = EXCLUDED.active_seconds,
@@ -61,13 +62,14 @@ ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
 
 // summarizeDay upserts the summaries of the tenant of tx for one
 // tenant-local day. Each activity counts on the day of its timestamp, so
-// a session across midnight counts on both days.
-func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day time.Time) (int64, error) {
+// a session across midnight counts on both days. now is recorded as the
+// time of the computation.
+func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day, now time.Time) (int64, error) {
 	lo, hi, err := dayBounds(ctx, tx, tz, day)
 	if err != nil {
 		return 0, err
 	}
-	tag, err := tx.Exec(ctx, summarySQL, org, day, lo, hi)
+	tag, err := tx.Exec(ctx, summarySQL, org, day, lo, hi, now)
 	if err != nil || tag.RowsAffected() == 0 {
 		return 0, err
 	}
@@ -86,7 +88,7 @@ func (j *Jobs) SummarizeDate(ctx context.Context, org string, day time.Time) (Su
 		if err != nil {
 			return err
 		}
-		n, err := summarizeDay(ctx, tx, org, st.TimeZone, day)
+		n, err := summarizeDay(ctx, tx, org, st.TimeZone, day, j.clock.Now())
 		res.Days = append(res.Days, SummaryDay{Date: day.Format(time.DateOnly), Users: n})
 		return err
 	})
@@ -116,7 +118,8 @@ func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 			if err != nil {
 				return err
 			}
-			today, _, _, err := localDay(ctx, tx, st.TimeZone, j.Now())
+			now := j.clock.Now()
+			today, _, _, err := localDay(ctx, tx, st.TimeZone, now)
 			if err != nil {
 				return err
 			}
@@ -132,7 +135,7 @@ func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 					if computed[d.Format(time.DateOnly)] {
 						continue
 					}
-					n, err := summarizeDay(ctx, tx, org, st.TimeZone, d)
+					n, err := summarizeDay(ctx, tx, org, st.TimeZone, d, now)
 					if err != nil {
 						return err
 					}
@@ -140,14 +143,14 @@ func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 				}
 				return nil
 			}
-			n, err := summarizeDay(ctx, tx, org, st.TimeZone, next)
+			n, err := summarizeDay(ctx, tx, org, st.TimeZone, next, now)
 			if err != nil {
 				return err
 			}
 			computed[next.Format(time.DateOnly)] = true
 			res.Days = append(res.Days, SummaryDay{Date: next.Format(time.DateOnly), Users: n})
-			_, err = tx.Exec(ctx, `INSERT INTO reporting.summary_progress (organization_id, last_completed_date) VALUES ($1, $2)
-				ON CONFLICT (organization_id) DO UPDATE SET last_completed_date = EXCLUDED.last_completed_date, updated_at = now()`, org, next)
+			_, err = tx.Exec(ctx, `INSERT INTO reporting.summary_progress (organization_id, last_completed_date, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (organization_id) DO UPDATE SET last_completed_date = EXCLUDED.last_completed_date, updated_at = $3`, org, next, now)
 			return err
 		})
 		if err != nil || done {

@@ -14,7 +14,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/session/internal/session"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 func main() {

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gorilla/mux"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/validate"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 type projectRequest struct {
@@ -77,7 +78,7 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request) error {
 	start := now
 	if req.StartTime != nil {
 		if req.StartTime.After(now) {
-			return tracking.ErrSessionInvalidTimestamp.WithMessage("start_time may not be in the future")
+			return tracking.InvalidTimestamp("start_time may not be in the future")
 		}
 		start = *req.StartTime
 	}
@@ -101,7 +102,7 @@ type stopRequest struct {
 }
 
 func (s *server) stopSession(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (s *server) stopSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.EndTime != nil && req.EndTime.After(time.Now()) {
-		return tracking.ErrSessionInvalidTimestamp.WithMessage("end_time may not be in the future")
+		return tracking.InvalidTimestamp("end_time may not be in the future")
 	}
 	sess, err := s.store.StopSession(r.Context(), authn.MustFromContext(r.Context()), id, req.EndTime)
 	if err != nil {
@@ -130,7 +131,7 @@ func (s *server) activeSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) getSession(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}
