@@ -18,6 +18,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
@@ -110,7 +111,7 @@ func (s *Server) attach(conn *websocket.Conn, p authn.Principal) {
 	c := newClient(newConnID(), p, conn, s.cfg.SendQueue)
 	if !s.hub.register(c) {
 		_ = conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), s.clock.Now().Add(time.Second))
 		_ = conn.Close()
 		return
 	}
@@ -132,17 +133,17 @@ func (s *Server) writeLoop(c *client) {
 		}
 		select {
 		case m := <-c.send:
-			_ = c.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
+			_ = c.conn.SetWriteDeadline(s.clock.Now().Add(s.cfg.WriteWait))
 			if err := c.conn.WriteMessage(websocket.TextMessage, m.data); err != nil {
 				_ = c.conn.Close()
 				return
 			}
 			s.metrics.Sent.Inc()
 			if !m.at.IsZero() {
-				s.metrics.Latency.Observe(time.Since(m.at).Seconds())
+				s.metrics.Latency.Observe(clock.Since(s.clock, m.at).Seconds())
 			}
 		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, s.clock.Now().Add(s.cfg.WriteWait)); err != nil {
 				_ = c.conn.Close()
 				return
 			}
@@ -158,8 +159,8 @@ func (s *Server) writeLoop(c *client) {
 // out.
 func (s *Server) closeFrame(c *client) {
 	_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText),
-		time.Now().Add(s.cfg.CloseGrace))
-	_ = c.conn.NetConn().SetReadDeadline(time.Now().Add(s.cfg.CloseGrace))
+		s.clock.Now().Add(s.cfg.CloseGrace))
+	_ = c.conn.NetConn().SetReadDeadline(s.clock.Now().Add(s.cfg.CloseGrace))
 }
 
 // readLoop reads the client's messages until the connection ends, then
@@ -169,7 +170,7 @@ func (s *Server) readLoop(c *client) {
 	c.conn.SetReadLimit(s.cfg.ReadLimit)
 	alive := func() {
 		if !c.stopped() {
-			_ = c.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait))
+			_ = c.conn.SetReadDeadline(s.clock.Now().Add(s.cfg.PongWait))
 		}
 	}
 	alive()
@@ -234,7 +235,7 @@ func (s *Server) teardown(c *client) {
 
 // reply queues a message for c alone.
 func (s *Server) reply(c *client, event string, data any) {
-	b, err := encode(event, data, time.Now())
+	b, err := encode(event, data, s.clock.Now())
 	if err != nil {
 		s.log.Error("encoding reply", "event", event, "err", err)
 		return
