@@ -61,3 +61,45 @@ func TestOpenAPIDescribesExactlyTheRoutedAPI(t *testing.T) {
 		t.Errorf("unresolved references: %v", missing)
 	}
 }
+
+// TestEveryOperationDocumentsItsErrors: every operation points to the
+// error envelope for the errors any endpoint can answer (default), and
+// every operation that needs a token documents the 401 of a bad one.
+func TestEveryOperationDocumentsItsErrors(t *testing.T) {
+	raw, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type operation struct {
+		Security  *[]map[string][]string `yaml:"security"`
+		Responses map[string]any         `yaml:"responses"`
+	}
+	var spec struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &spec); err != nil {
+		t.Fatalf("openapi.yaml does not parse: %v", err)
+	}
+	for path, item := range spec.Paths {
+		for method, body := range item {
+			if method == "parameters" {
+				continue
+			}
+			b, err := yaml.Marshal(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var op operation
+			if err := yaml.Unmarshal(b, &op); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			if _, ok := op.Responses["default"]; !ok {
+				t.Errorf("%s %s has no default error response", method, path)
+			}
+			open := op.Security != nil && len(*op.Security) == 0
+			if _, ok := op.Responses["401"]; !open && !ok {
+				t.Errorf("%s %s needs a token but documents no 401", method, path)
+			}
+		}
+	}
+}
