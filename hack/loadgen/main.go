@@ -446,7 +446,7 @@ func report(c config, single, bulk result, exact exactness) string {
 	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
 		load = strings.Join(strings.Fields(string(raw))[:3], " ")
 	}
-	fmt.Fprintf(&b, "Written by `hack/loadgen` on %s against `%s` (%d CPUs, %s; load average at the end %s, from everything else running on the machine too). Targets: at least 3,000 single posts/s with p99 at most 50 ms, at least 50,000 bulk activities/s, no second lost or counted twice.\n\n",
+	fmt.Fprintf(&b, "Written by `hack/loadgen` on %s against `%s` (%d CPUs, %s; load average at the end %s, which counts everything else the host ran too). Targets: at least 3,000 single posts/s with p99 at most 50 ms, at least 50,000 bulk activities/s, no second lost or counted twice.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), c.Target, runtime.NumCPU(), runtime.Version(), load)
 	b.WriteString("| run | load | result | latency p50 / p99 | errors |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| single `POST /api/sessions/:id/activity` | %d concurrent over %d sessions, %s | **%.0f req/s** (%d requests) | %s / %s | %d |\n",
