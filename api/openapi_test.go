@@ -93,6 +93,18 @@ func TestEveryOperationDocumentsItsErrors(t *testing.T) {
 			if err := yaml.Unmarshal(b, &op); err != nil {
 				t.Fatalf("%s %s: %v", method, path, err)
 			}
+			// A comma in an unquoted flow-style description splits it into
+			// a stray key: only the Response Object's own fields may appear.
+			for status, resp := range op.Responses {
+				fields, _ := resp.(map[any]any)
+				for k := range fields {
+					switch k {
+					case "description", "headers", "content", "links", "$ref":
+					default:
+						t.Errorf("%s %s: response %s has a stray field %q (quote its description)", method, path, status, k)
+					}
+				}
+			}
 			if _, ok := op.Responses["default"]; !ok {
 				t.Errorf("%s %s has no default error response", method, path)
 			}
