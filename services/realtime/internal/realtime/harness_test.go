@@ -143,8 +143,8 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	srv := NewServer(cfg, Deps{
-		DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
+	srv := NewServer(Deps{
+		Config: cfg, DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
 		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime"),
 		Log: log, Service: "realtime", Clock: e.clock,
 	})
