@@ -47,11 +47,8 @@ func viewOf(u User) userView {
 	return userView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, OrganizationID: u.OrganizationID}
 }
 
-func (s *server) register(w http.ResponseWriter, r *http.Request) error {
-	var req registerRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the names, defaults the plan and checks every field.
+func (req *registerRequest) Validate() error {
 	req.Email = strings.TrimSpace(req.Email)
 	req.Name = strings.TrimSpace(req.Name)
 	req.OrganizationName = strings.TrimSpace(req.OrganizationName)
@@ -66,7 +63,12 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 		v.Length("organization_name", req.OrganizationName, 1, 200, true)
 		v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) register(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[registerRequest](r)
+	if err != nil {
 		return err
 	}
 	hash, err := HashPassword(req.Password)
@@ -99,11 +101,8 @@ type loginRequest struct {
 	OrganizationID string `json:"organization_id"`
 }
 
-func (s *server) login(w http.ResponseWriter, r *http.Request) error {
-	var req loginRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the email and checks every field.
+func (req *loginRequest) Validate() error {
 	req.Email = strings.TrimSpace(req.Email)
 	var v validate.Fields
 	v.Length("email", req.Email, 1, 254, false)
@@ -111,7 +110,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if req.OrganizationID != "" {
 		v.UUID("organization_id", req.OrganizationID)
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[loginRequest](r)
+	if err != nil {
 		return err
 	}
 	ip := s.clientIP(r)
@@ -197,12 +201,9 @@ type invitationRequest struct {
 	ExpiresInHours int    `json:"expires_in_hours"`
 }
 
-func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error {
-	p := authn.MustFromContext(r.Context())
-	var req invitationRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the email, defaults the role and the lifetime, and
+// checks every field.
+func (req *invitationRequest) Validate() error {
 	req.Email = strings.TrimSpace(req.Email)
 	if req.Role == "" {
 		req.Role = authn.RoleEmployee
@@ -214,7 +215,13 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	v.Email("email", req.Email)
 	v.OneOf("role", req.Role, authn.RoleAdmin, authn.RoleEmployee)
 	v.IntRange("expires_in_hours", req.ExpiresInHours, 1, 720)
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	req, err := httpx.DecodeBody[invitationRequest](r)
+	if err != nil {
 		return err
 	}
 	raw := make([]byte, 32)

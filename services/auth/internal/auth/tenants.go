@@ -84,14 +84,9 @@ func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *server) putTenant(w http.ResponseWriter, r *http.Request) error {
-	id := mux.Vars(r)["id"]
-	var req TenantRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate checks every field of the body.
+func (req *TenantRequest) Validate() error {
 	var v validate.Fields
-	v.UUID("id", id)
 	v.Length("name", req.Name, 1, 200, true)
 	v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
 	if req.Admin != nil {
@@ -99,12 +94,22 @@ func (s *server) putTenant(w http.ResponseWriter, r *http.Request) error {
 		v.Length("admin.name", req.Admin.Name, 2, 200, true)
 		v.Length("admin.password", req.Admin.Password, 8, 128, false)
 	}
+	return v.Err()
+}
+
+func (s *server) putTenant(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[TenantRequest](r)
+	if err != nil {
+		return err
+	}
+	id := mux.Vars(r)["id"]
+	var v validate.Fields
+	v.UUID("id", id)
 	if err := v.Err(); err != nil {
 		return err
 	}
 	var hash string
 	if req.Admin != nil {
-		var err error
 		if hash, err = HashPassword(req.Admin.Password); err != nil {
 			return err
 		}

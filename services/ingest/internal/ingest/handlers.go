@@ -21,8 +21,10 @@ func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in activityInput
-	if err := httpx.Decode(r, &in); err != nil {
+	// The activity's check depends on the clock and is shared with the
+	// bulk items, so activityInput is not a Validator.
+	in, err := httpx.DecodeBody[activityInput](r)
+	if err != nil {
 		return err
 	}
 	a, aerr := in.check(s.now(), s.cfg.FutureLeeway, false)

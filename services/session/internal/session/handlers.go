@@ -22,12 +22,8 @@ type projectRequest struct {
 	Description *string `json:"description"`
 }
 
-func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
-	p := authn.MustFromContext(r.Context())
-	var req projectRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the name and checks every field.
+func (req *projectRequest) Validate() error {
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" {
 		return ErrProjectNameRequired
@@ -44,7 +40,13 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if req.Description != nil && strings.ContainsRune(*req.Description, 0) {
 		v.Add("description", "must not contain NUL characters", nil)
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	req, err := httpx.DecodeBody[projectRequest](r)
+	if err != nil {
 		return err
 	}
 	proj := Project{ID: uuid.NewString(), OrganizationID: p.OrganizationID, Name: req.Name, Description: req.Description, CreatedBy: p.UserID}
@@ -69,9 +71,20 @@ type startRequest struct {
 	StartTime *time.Time `json:"start_time"`
 }
 
+// Validate checks the project ID; whether the start time is in the
+// future is the handler's to say, as it depends on the clock.
+func (req *startRequest) Validate() error {
+	if req.ProjectID == nil {
+		return nil
+	}
+	var v validate.Fields
+	v.UUID("project_id", *req.ProjectID)
+	return v.Err()
+}
+
 func (s *server) startSession(w http.ResponseWriter, r *http.Request) error {
-	var req startRequest
-	if err := httpx.Decode(r, &req); err != nil {
+	req, err := httpx.DecodeBody[startRequest](r)
+	if err != nil {
 		return err
 	}
 	now := time.Now()
@@ -81,13 +94,6 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request) error {
 			return tracking.InvalidTimestamp("start_time may not be in the future")
 		}
 		start = *req.StartTime
-	}
-	if req.ProjectID != nil {
-		var v validate.Fields
-		v.UUID("project_id", *req.ProjectID)
-		if err := v.Err(); err != nil {
-			return err
-		}
 	}
 	sess, err := s.store.StartSession(r.Context(), authn.MustFromContext(r.Context()), req.ProjectID, start)
 	if err != nil {
@@ -106,8 +112,8 @@ func (s *server) stopSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req stopRequest
-	if err := httpx.Decode(r, &req); err != nil {
+	req, err := httpx.DecodeBody[stopRequest](r)
+	if err != nil {
 		return err
 	}
 	if req.EndTime != nil && req.EndTime.After(time.Now()) {
