@@ -13,6 +13,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/tracking"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -115,7 +116,7 @@ func TestSessionStateAndRequests(t *testing.T) {
 
 	t.Run("A user with an active session gets it on connect.", func(t *testing.T) {
 		c := e.dial(t, r, working)
-		var s Session
+		var s tracking.Session
 		c.expect(EventSessionState, 5*time.Second).decode(t, &s)
 		if s.ID != sessionID || s.UserID != working.UserID || s.Status != "active" || s.TotalActiveSeconds != 120 || s.TotalIdleSeconds != 30 {
 			t.Fatalf("session %+v", s)
@@ -144,7 +145,7 @@ func TestSessionStateAndRequests(t *testing.T) {
 			}
 		}
 		c.expect(EventPong, 5*time.Second)
-		var s Session
+		var s tracking.Session
 		c.expect(EventSessionState, 5*time.Second).decode(t, &s)
 		if s.ID != sessionID {
 			t.Fatalf("session %+v", s)

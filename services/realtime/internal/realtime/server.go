@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 
 // Deps are what the service runs on.
 type Deps struct {
+	Config   Config
 	DB       *pgxpool.Pool
 	Redis    *redis.Client
 	Verifier *authn.Verifier
@@ -72,8 +74,12 @@ type Server struct {
 	greeting chan struct{}
 }
 
+// writePool lends the connections their write buffers.
+var writePool sync.Pool
+
 // NewServer builds the service; nothing runs until its workers start.
-func NewServer(cfg Config, d Deps) *Server {
+func NewServer(d Deps) *Server {
+	cfg := d.Config
 	m := NewMetrics(d.Registry, d.Service)
 	s := &Server{
 		cfg: cfg, db: d.DB, rdb: d.Redis, verifier: d.Verifier, metrics: m, log: d.Log, clock: d.Clock,
