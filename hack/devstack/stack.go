@@ -24,6 +24,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/health"
 	"github.com/workpulse/workpulse/services/platform/httpx"
@@ -157,7 +158,7 @@ func (s *Stack) Run(ctx context.Context) error {
 		return err
 	}
 	err = httpx.Serve(ctx, httpx.ServerConfig{Addr: s.cfg.Listen, ShutdownTimeout: 10 * time.Second},
-		httpx.Stack(fd, 64<<20), func(a net.Addr) {
+		httpx.Stack(clock.Real, fd, 64<<20), func(a net.Addr) {
 			s.logf("devstack", "WorkPulse API on http://%s/api (health: http://%s/api/health); Ctrl-C stops everything", hostPort(a), hostPort(a))
 		})
 	stopProcs()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 type jwksServer struct {
@@ -61,9 +62,9 @@ func setup(t *testing.T) (*jwksServer, *authn.Verifier, authn.Signer) {
 	signer := s.add(t)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	cache := authn.NewJWKSCache(srv.URL, nil)
+	cache := authn.NewJWKSCache(srv.URL, nil, clock.Real)
 	cache.MinRefresh = 0
-	return s, authn.NewVerifier(cache, "workpulse"), signer
+	return s, authn.NewVerifier(cache, "workpulse", clock.Real), signer
 }
 
 func b64(v any) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -21,7 +22,7 @@ func produce(t *testing.T, w *kafka.Writer, n int) {
 	t.Helper()
 	msgs := make([]kafka.Message, 0, n)
 	for i := 0; i < n; i++ {
-		e, err := events.New("test", events.TypeActivityRecorded, "org", "", events.ActivityRecorded{Stored: i})
+		e, err := events.New(clock.Real.Now(), "test", events.TypeActivityRecorded, "org", "", events.ActivityRecorded{Stored: i})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
@@ -80,7 +81,7 @@ func TestClientsReachABrokerThatRequiresTLSAndSCRAM(t *testing.T) {
 
 	w := kafkax.NewSecureWriter(brokers, secure)
 	defer w.Close()
-	e, _ := events.New("test", events.TypeTenantUpdated, "org", "", events.TenantUpdated{OrganizationID: "org"})
+	e, _ := events.New(clock.Real.Now(), "test", events.TypeTenantUpdated, "org", "", events.TenantUpdated{OrganizationID: "org"})
 	raw, _ := json.Marshal(e)
 	if err := w.WriteMessages(ctx, kafka.Message{Topic: events.TopicTenants, Key: []byte(e.Key), Value: raw}); err != nil {
 		t.Fatalf("produce with TLS and SCRAM: %v", err)

@@ -38,6 +38,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -281,7 +282,7 @@ func publish(t *testing.T, w *kafka.Writer, users []authn.Principal) {
 		now := time.Now().UTC()
 		s := events.Session{SessionID: uuid.NewString(), OrganizationID: p.OrganizationID, UserID: p.UserID,
 			Status: "active", StartTime: now, LastActivityAt: &now, TotalActiveSeconds: 60, Version: 2}
-		env, err := events.New("bench", events.TypeActivityRecorded, p.OrganizationID, s.SessionID,
+		env, err := events.New(clock.Real.Now(), "bench", events.TypeActivityRecorded, p.OrganizationID, s.SessionID,
 			events.ActivityRecorded{Session: s, Stored: 1, ActiveSeconds: 60})
 		if err != nil {
 			t.Fatal(err)

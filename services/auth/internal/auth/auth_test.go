@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
@@ -45,8 +46,8 @@ func newEnv(t *testing.T, overrides map[string]string) *env {
 	if err := keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := auth.NewServer(cfg, pool, rdb, prefix, keys, metrics.NewHTTP(prometheus.NewRegistry(), "auth"))
-	srv := httptest.NewServer(httpx.Stack(h, 64<<10))
+	h := auth.NewServer(cfg, pool, rdb, prefix, keys, metrics.NewHTTP(prometheus.NewRegistry(), "auth"), clock.Real)
+	srv := httptest.NewServer(httpx.Stack(clock.Real, h, 64<<10))
 	t.Cleanup(srv.Close)
 	return &env{t: t, url: srv.URL, db: db, keys: keys}
 }

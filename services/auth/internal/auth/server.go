@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
@@ -60,13 +61,13 @@ type server struct {
 }
 
 // NewServer returns auth's API handler.
-func NewServer(cfg Config, db *pgxpool.Pool, rdb *redis.Client, redisPrefix string, keys *KeyStore, m *metrics.HTTP) http.Handler {
+func NewServer(cfg Config, db *pgxpool.Pool, rdb *redis.Client, redisPrefix string, keys *KeyStore, m *metrics.HTTP, clk clock.Clock) http.Handler {
 	s := &server{
 		cfg:      cfg,
-		store:    &Store{db: db},
+		store:    &Store{db: db, clock: clk},
 		keys:     keys,
 		throttle: NewThrottle(rdb, redisPrefix, cfg.LoginWindow, cfg.MaxFailByEmail, cfg.MaxFailByIP),
-		verifier: authn.NewVerifier(keys, cfg.Issuer),
+		verifier: authn.NewVerifier(keys, cfg.Issuer, clk),
 	}
 	return s.routes(m)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
@@ -39,14 +40,17 @@ type Organization struct {
 }
 
 // Store is auth's data access.
-type Store struct{ db *pgxpool.Pool }
+type Store struct {
+	db    *pgxpool.Pool
+	clock clock.Clock
+}
 
-func insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error {
+func (s *Store) insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error {
 	_, err := tx.Exec(ctx, "INSERT INTO auth.organizations (id, name, plan_type) VALUES ($1, $2, $3)", org.ID, org.Name, org.PlanType)
 	if err != nil {
 		return err
 	}
-	ev, err := events.New(source, events.TypeOrganizationCreated, org.ID, org.ID,
+	ev, err := events.New(s.clock.Now(), source, events.TypeOrganizationCreated, org.ID, org.ID,
 		events.OrganizationCreated{OrganizationID: org.ID, Name: org.Name, PlanType: org.PlanType})
 	if err != nil {
 		return err
@@ -55,7 +59,7 @@ func insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error 
 }
 
 // insertUser adds a member; the organization's tenant must be set on tx.
-func insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash string) error {
+func (s *Store) insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash string) error {
 	_, err := tx.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6)",
 		u.ID, u.OrganizationID, u.Email, u.Name, passwordHash, u.Role)
 	if pg.IsUniqueViolation(err, "users_org_email_key") {
@@ -64,7 +68,7 @@ func insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash string) err
 	if err != nil {
 		return err
 	}
-	ev, err := events.New(source, events.TypeUserCreated, u.OrganizationID, u.ID,
+	ev, err := events.New(s.clock.Now(), source, events.TypeUserCreated, u.OrganizationID, u.ID,
 		events.UserCreated{UserID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, Name: u.Name, Role: u.Role})
 	if err != nil {
 		return err
@@ -82,10 +86,10 @@ func (s *Store) CreateOrganization(ctx context.Context, org Organization, admin 
 		if taken {
 			return ErrUserExists
 		}
-		if err := insertOrganization(ctx, tx, org); err != nil {
+		if err := s.insertOrganization(ctx, tx, org); err != nil {
 			return err
 		}
-		return insertUser(ctx, tx, admin, passwordHash)
+		return s.insertUser(ctx, tx, admin, passwordHash)
 	})
 }
 
@@ -133,7 +137,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u User, pass
 		if !active {
 			return ErrAccountDisabled
 		}
-		return insertUser(ctx, tx, u, passwordHash)
+		return s.insertUser(ctx, tx, u, passwordHash)
 	})
 	return u, org, err
 }

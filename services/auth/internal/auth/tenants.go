@@ -133,7 +133,7 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			resp.Created = true
-			if err := insertOrganization(ctx, tx, resp.Organization); err != nil {
+			if err := s.insertOrganization(ctx, tx, resp.Organization); err != nil {
 				return err
 			}
 		case err != nil:
@@ -143,7 +143,7 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 			err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE lower(email) = lower($1)", req.Admin.Email).Scan(&resp.AdminID)
 			if errors.Is(err, pgx.ErrNoRows) {
 				resp.AdminID, resp.AdminCreated = newID(), true
-				err = insertUser(ctx, tx, User{ID: resp.AdminID, Email: req.Admin.Email, Name: req.Admin.Name,
+				err = s.insertUser(ctx, tx, User{ID: resp.AdminID, Email: req.Admin.Email, Name: req.Admin.Name,
 					Role: "admin", OrganizationID: id}, adminHash)
 			}
 			if err != nil {
@@ -165,7 +165,7 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 			id, req.Name, req.PlanType, req.Active, raw, resp.Generation); err != nil {
 			return err
 		}
-		ev, err := events.New(source, events.TypeTenantUpdated, id, id, settings)
+		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, settings)
 		if err != nil {
 			return err
 		}

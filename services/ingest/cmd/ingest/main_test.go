@@ -11,6 +11,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -61,7 +62,7 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 	})
 
 	// Its tenant consumer learns of a suspension.
-	ev, _ := events.New("auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
+	ev, _ := events.New(clock.Real.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
 		events.TenantUpdated{OrganizationID: p.OrganizationID, Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1})
 	testkit.Publish(t, brokers, ev)
 	deadline := time.Now().Add(30 * time.Second)

@@ -12,12 +12,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // pendingPost makes a queued single-activity post of m on session sid.
 func (h *harness) pendingPost(m member, sid, typ string, seconds int, cid *string, ts time.Time) *pendingOne {
 	h.t.Helper()
-	env, err := envelope(m.Principal)
+	env, err := (&Store{clock: clock.Real}).envelope(m.Principal)
 	if err != nil {
 		h.t.Fatal(err)
 	}

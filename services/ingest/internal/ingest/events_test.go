@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/tracking"
@@ -198,7 +199,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	w := kafkax.NewWriter(brokers)
 	defer w.Close()
 	publish := func(gen int64, suspended bool) string {
-		ev, err := events.New("auth", events.TypeTenantUpdated, m.OrganizationID, m.OrganizationID,
+		ev, err := events.New(clock.Real.Now(), "auth", events.TypeTenantUpdated, m.OrganizationID, m.OrganizationID,
 			events.TenantUpdated{OrganizationID: m.OrganizationID, Name: "Acme", PlanType: "pro", Suspended: suspended, Active: true, Generation: gen})
 		if err != nil {
 			t.Fatal(err)

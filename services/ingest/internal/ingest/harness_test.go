@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
@@ -41,8 +42,8 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	iss := testkit.NewIssuer(t)
 	cfg := LoadConfig(config.FromMap(env))
 	reg := metrics.NewRegistry()
-	api := NewServer(cfg, pool, iss.Verifier, metrics.NewHTTP(reg, "ingest"), reg)
-	srv := httptest.NewServer(httpx.Stack(api, 4<<20))
+	api := NewServer(cfg, pool, iss.Verifier, metrics.NewHTTP(reg, "ingest"), reg, clock.Real)
+	srv := httptest.NewServer(httpx.Stack(clock.Real, api, 4<<20))
 	t.Cleanup(srv.Close)
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
 	return &harness{t: t, db: db, pool: pool, sessionPool: db.Pool(t, "workpulse_session"), iss: iss, srv: srv, client: client}

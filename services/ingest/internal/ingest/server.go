@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
@@ -45,8 +46,8 @@ type server struct {
 }
 
 // NewServer returns ingest's API handler.
-func NewServer(cfg Config, db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP, reg prometheus.Registerer) http.Handler {
-	s := &server{cfg: cfg, store: &Store{db: db, writes: newCombiner(db, cfg.Writers, cfg.WriteBatch, reg)},
+func NewServer(cfg Config, db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP, reg prometheus.Registerer, clk clock.Clock) http.Handler {
+	s := &server{cfg: cfg, store: &Store{db: db, clock: clk, writes: newCombiner(db, cfg.Writers, cfg.WriteBatch, reg)},
 		tokens: newTokenCache(v, time.Minute, 100000), now: time.Now}
 	return s.routes(m)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/tracking"
 )
@@ -47,6 +48,7 @@ type Activity struct {
 // statement, so it carries the committed totals.
 type Store struct {
 	db     *pgxpool.Pool
+	clock  clock.Clock
 	writes *combiner
 }
 
@@ -82,8 +84,8 @@ func numbered(sql string, names ...string) string {
 
 // envelope is the activity.recorded envelope whose data the statement
 // fills in, keyed by user so that a user's events keep their order.
-func envelope(p authn.Principal) ([]byte, error) {
-	ev, err := events.New(source, events.TypeActivityRecorded, p.OrganizationID, p.UserID, struct{}{})
+func (s *Store) envelope(p authn.Principal) ([]byte, error) {
+	ev, err := events.New(s.clock.Now(), source, events.TypeActivityRecorded, p.OrganizationID, p.UserID, struct{}{})
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +95,7 @@ func envelope(p authn.Principal) ([]byte, error) {
 // RecordOne records a single activity, combined with the other posts
 // waiting at the same time into one transaction (see combiner).
 func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID string, a activity) (tracking.Session, Activity, bool, error) {
-	env, err := envelope(p)
+	env, err := s.envelope(p)
 	if err != nil {
 		return tracking.Session{}, Activity{}, false, err
 	}
@@ -185,7 +187,7 @@ type bulkResult struct {
 // timed before the session's start are rejected; items whose
 // client_activity_id the user already uploaded are duplicates.
 func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk) (bulkResult, error) {
-	env, err := envelope(p)
+	env, err := s.envelope(p)
 	if err != nil {
 		return bulkResult{}, err
 	}

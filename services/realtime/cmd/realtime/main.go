@@ -19,14 +19,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, clock.Real, os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "realtime:", err)
 		os.Exit(1)
 	}
 }
 
 // run runs the service on clk.
-func run(ctx context.Context, clk clock.Clock, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "realtime", ":3005")
 	cfg := realtime.LoadConfig(env, common)
@@ -37,6 +37,7 @@ func run(ctx context.Context, clk clock.Clock, lookup func(string) (string, bool
 	// write deadline. Each connection sets its own deadline per write.
 	common.WriteTimeout = 0
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {

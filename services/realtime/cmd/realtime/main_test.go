@@ -49,7 +49,7 @@ func TestRun(t *testing.T) {
 			}
 			return lookup(k)
 		}
-		if err := run(t.Context(), clock.Real, bad, io.Discard, nil); err == nil || !strings.Contains(err.Error(), "WS_PING_INTERVAL") {
+		if err := run(t.Context(), bad, io.Discard, nil, clock.Real); err == nil || !strings.Contains(err.Error(), "WS_PING_INTERVAL") {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -58,7 +58,7 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, clock.Real, lookup, io.Discard, func(a net.Addr) { addrc <- a }) }()
+	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }, clock.Real) }()
 	var addr net.Addr
 	select {
 	case addr = <-addrc:

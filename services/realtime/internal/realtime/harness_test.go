@@ -72,7 +72,7 @@ func newTestKeys(t testing.TB, clk clock.Clock) *testKeys {
 	kid := uuid.NewString()
 	return &testKeys{
 		signer:   authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour},
-		verifier: authn.NewVerifier(staticKey{kid: kid, pub: pub}, "workpulse"),
+		verifier: authn.NewVerifier(staticKey{kid: kid, pub: pub}, "workpulse", clk),
 		clock:    clk,
 	}
 }
@@ -145,7 +145,7 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 	}
 	srv := NewServer(Deps{
 		Config: cfg, DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
-		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime"),
+		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime", e.clock),
 		Log: log, Service: "realtime", Clock: e.clock,
 	})
 	r := &replica{srv: srv, reg: reg, http: httptest.NewServer(srv)}
@@ -339,7 +339,7 @@ func publishAll[T any](t testing.TB, w *kafka.Writer, typ, org, key string, data
 	envs := make([]events.Envelope, len(data))
 	msgs := make([]kafka.Message, len(data))
 	for i, d := range data {
-		env, err := events.New("test", typ, org, key, d)
+		env, err := events.New(clock.Real.Now(), "test", typ, org, key, d)
 		if err != nil {
 			t.Fatal(err)
 		}

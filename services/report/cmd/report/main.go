@@ -31,7 +31,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, clock.Real, os.Args[1:], os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		var u usageError
 		if errors.As(err, &u) {
@@ -54,7 +54,7 @@ type usageError struct{ msg string }
 func (u usageError) Error() string { return u.msg + "\n" + usage }
 
 // run runs one command; every decision it makes by the time reads clk.
-func run(ctx context.Context, clk clock.Clock, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
@@ -86,6 +86,7 @@ func run(ctx context.Context, clk clock.Clock, args []string, lookup func(string
 
 func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg report.Config, out io.Writer, listening func(net.Addr)) error {
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {

@@ -48,7 +48,7 @@ func TestJobCommandLines(t *testing.T) {
 			}
 		})
 	}
-	if err := run(context.Background(), testkit.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)), []string{"reticulate"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil); !errors.As(err, new(usageError)) {
+	if err := run(context.Background(), []string{"reticulate"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil, testkit.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))); !errors.As(err, new(usageError)) {
 		t.Errorf("unknown command: %v, want a usage error", err)
 	}
 }
@@ -88,7 +88,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = run(ctx, clk, []string{"idle-detection"}, lookup, &bytes.Buffer{}, nil)
+			errs[i] = run(ctx, []string{"idle-detection"}, lookup, &bytes.Buffer{}, nil, clk)
 		}()
 	}
 	wg.Wait()
@@ -104,7 +104,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := run(ctx, clk, []string{"daily-summary", "--all", "--date", today}, lookup, &out, nil); err != nil {
+	if err := run(ctx, []string{"daily-summary", "--all", "--date", today}, lookup, &out, nil, clk); err != nil {
 		t.Fatalf("daily-summary: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), `"msg":"job succeeded"`) {
@@ -115,7 +115,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	if errors.Is(err, pgx.ErrNoRows) || active != 60 {
 		t.Errorf("summary active seconds %d (%v), want 60", active, err)
 	}
-	if err := run(ctx, clk, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil); err != nil {
+	if err := run(ctx, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil, clk); err != nil {
 		t.Errorf("overtime-check: %v", err)
 	}
 
@@ -126,7 +126,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		}
 		return "", false
 	}
-	if err := run(ctx, clk, []string{"daily-summary", "--all"}, down, &out, nil); err == nil {
+	if err := run(ctx, []string{"daily-summary", "--all"}, down, &out, nil, clk); err == nil {
 		t.Error("a job without a database succeeded")
 	}
 	if !strings.Contains(out.String(), `"msg":"job failed"`) {

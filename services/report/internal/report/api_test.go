@@ -16,6 +16,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -39,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(runner.Stop)
 	h := NewServer(Deps{Config: e.cfg, DB: e.pool, Verifier: f.iss.Verifier, Jobs: e.jobs, Runner: runner,
 		HTTP: metrics.NewHTTP(prometheus.NewRegistry(), "report"), Clock: e.clock})
-	f.srv = httptest.NewServer(httpx.Stack(h, 1<<20))
+	f.srv = httptest.NewServer(httpx.Stack(e.clock, h, 1<<20))
 	t.Cleanup(f.srv.Close)
 
 	f.admin = testkit.Member("", authn.RoleAdmin)
@@ -504,7 +505,7 @@ func TestOrganizationReportCacheFollowsChanges(t *testing.T) {
 		t.Fatalf("after a new summary the report has %d rows, want 2", len(got))
 	}
 	// So does a member's new name.
-	ev, _ := events.New("auth", events.TypeUserCreated, org, f.bob.UserID,
+	ev, _ := events.New(clock.Real.Now(), "auth", events.TypeUserCreated, org, f.bob.UserID,
 		events.UserCreated{UserID: f.bob.UserID, OrganizationID: org, Email: "b@example.com", Name: "Aaron", Role: "employee"})
 	if err := NewConsumers(f.pool, f.log, f.clock).HandleDirectory(f.ctx, ev); err != nil {
 		t.Fatal(err)

@@ -143,7 +143,7 @@ func BenchmarkOrganizationReport(b *testing.B) {
 	// measure serves the report samples times through a server with cfg
 	// and returns the sorted latencies and the response size.
 	measure := func(cfg Config) ([]time.Duration, int64) {
-		h := httpx.Stack(NewServer(Deps{Config: cfg, DB: e.pool, Verifier: iss.Verifier, Jobs: e.jobs, Runner: runner,
+		h := httpx.Stack(e.clock, NewServer(Deps{Config: cfg, DB: e.pool, Verifier: iss.Verifier, Jobs: e.jobs, Runner: runner,
 			HTTP: metrics.NewHTTP(prometheus.NewRegistry(), "report"), Clock: e.clock}), 1<<20)
 		srv := httptest.NewServer(h)
 		defer srv.Close()

@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -46,7 +47,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	org, user := uuid.NewString(), uuid.NewString()
 	publish := func(typ string, data any) {
 		t.Helper()
-		ev, err := events.New("test", typ, org, user, data)
+		ev, err := events.New(clock.Real.Now(), "test", typ, org, user, data)
 		if err != nil {
 			t.Fatal(err)
 		}

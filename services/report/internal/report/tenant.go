@@ -40,9 +40,13 @@ type Alert struct {
 }
 
 // emitAlert publishes a raised or resolved alert through the outbox, in
-// the transaction that raised or resolved it.
+// the transaction that raised or resolved it, stamped when that happened.
 func emitAlert(ctx context.Context, tx pgx.Tx, eventType string, a Alert) error {
-	ev, err := events.New(source, eventType, a.OrganizationID, a.UserID, events.Alert{
+	at := a.CreatedAt
+	if a.ResolvedAt != nil {
+		at = *a.ResolvedAt
+	}
+	ev, err := events.New(at, source, eventType, a.OrganizationID, a.UserID, events.Alert{
 		AlertID: a.ID, OrganizationID: a.OrganizationID, UserID: a.UserID, SessionID: a.SessionID,
 		AlertType: a.AlertType, Message: a.Message, CreatedAt: a.CreatedAt.UTC(), ResolvedAt: utcPtr(a.ResolvedAt)})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -32,7 +33,7 @@ func newHarness(t *testing.T) *harness {
 	db := testkit.NewDB(t)
 	pool := db.Pool(t, "workpulse_session")
 	iss := testkit.NewIssuer(t)
-	srv := httptest.NewServer(httpx.Stack(NewServer(pool, iss.Verifier, metrics.NewHTTP(metrics.NewRegistry(), "session")), 1<<20))
+	srv := httptest.NewServer(httpx.Stack(clock.Real, NewServer(pool, iss.Verifier, metrics.NewHTTP(metrics.NewRegistry(), "session"), clock.Real), 1<<20))
 	t.Cleanup(srv.Close)
 	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
 
@@ -18,7 +19,7 @@ type server struct {
 }
 
 // NewServer returns the session service's API handler.
-func NewServer(db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP) http.Handler {
-	s := &server{store: &Store{db: db}, verifier: v}
+func NewServer(db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP, clk clock.Clock) http.Handler {
+	s := &server{store: &Store{db: db, clock: clk}, verifier: v}
 	return s.routes(m)
 }
