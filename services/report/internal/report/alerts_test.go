@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/api/events"
-	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 func TestIdleRule(t *testing.T) {
@@ -93,7 +92,7 @@ func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing
 	c := NewConsumers(e.pool, e.log, e.clock)
 	deliver := func(activeAt *time.Time) events.Envelope {
 		t.Helper()
-		ev, err := events.New(clock.Real.Now(), "ingest", events.TypeActivityRecorded, org, sess, events.ActivityRecorded{
+		ev, err := events.New(e.clock.Now(), "ingest", events.TypeActivityRecorded, org, sess, events.ActivityRecorded{
 			Session: events.Session{SessionID: sess, OrganizationID: org, UserID: user, Status: "active"}, Stored: 1, LastActiveAt: activeAt})
 		if err != nil {
 			t.Fatal(err)
@@ -235,7 +234,7 @@ func TestDirectoryEvents(t *testing.T) {
 	org, user := uuid.NewString(), uuid.NewString()
 	apply := func(typ string, data any) events.Envelope {
 		t.Helper()
-		ev, err := events.New(clock.Real.Now(), "auth", typ, org, org, data)
+		ev, err := events.New(e.clock.Now(), "auth", typ, org, org, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +326,7 @@ func TestStoppingASessionResolvesItsIdleAlert(t *testing.T) {
 	if res, err := e.jobs.DetectIdle(context.Background(), org); err != nil || res.Raised != 1 {
 		t.Fatalf("idle detection: %+v %v", res, err)
 	}
-	ev, err := events.New(clock.Real.Now(), "session", events.TypeSessionStopped, org, sess, events.SessionStopped{Session: events.Session{
+	ev, err := events.New(e.clock.Now(), "session", events.TypeSessionStopped, org, sess, events.SessionStopped{Session: events.Session{
 		SessionID: sess, OrganizationID: org, UserID: user, Status: "stopped", EndTime: ptr(e.clock.Now())}})
 	if err != nil {
 		t.Fatal(err)
@@ -361,7 +360,7 @@ func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.
 	}
 	event := func(org, sess, typ string, data any) events.Envelope {
 		t.Helper()
-		ev, err := events.New(clock.Real.Now(), "ingest", typ, org, sess, data)
+		ev, err := events.New(e.clock.Now(), "ingest", typ, org, sess, data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -505,7 +504,7 @@ func TestOrganizationReportCacheFollowsChanges(t *testing.T) {
 		t.Fatalf("after a new summary the report has %d rows, want 2", len(got))
 	}
 	// So does a member's new name.
-	ev, _ := events.New(clock.Real.Now(), "auth", events.TypeUserCreated, org, f.bob.UserID,
+	ev, _ := events.New(f.clock.Now(), "auth", events.TypeUserCreated, org, f.bob.UserID,
 		events.UserCreated{UserID: f.bob.UserID, OrganizationID: org, Email: "b@example.com", Name: "Aaron", Role: "employee"})
 	if err := NewConsumers(f.pool, f.log, f.clock).HandleDirectory(f.ctx, ev); err != nil {
 		t.Fatal(err)

@@ -62,10 +62,7 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 			return fmt.Errorf("%w: user.created for another organization or without user", events.ErrMalformed)
 		}
 		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `INSERT INTO reporting.users (user_id, organization_id, email, name, role) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role`,
-				u.UserID, u.OrganizationID, u.Email, u.Name, u.Role)
-			if err != nil {
+			if err := upsertMember(ctx, tx, u); err != nil {
 				return err
 			}
 			return bumpReportVersion(ctx, tx, u.OrganizationID)
@@ -83,16 +80,7 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 			if err != nil {
 				return err
 			}
-			// An older generation arriving late never overwrites a newer one.
-			_, err = tx.Exec(ctx, `INSERT INTO reporting.tenant_settings AS s (organization_id, time_zone, inactive_threshold_seconds,
-				idle_threshold_seconds, overtime_threshold_hours, generation, updated_at)
-				VALUES ($1, $2, nullif($3, 0), nullif($4, 0), nullif(least($5, 24), 0), $6, $7)
-				ON CONFLICT (organization_id) DO UPDATE SET time_zone = EXCLUDED.time_zone,
-				  inactive_threshold_seconds = EXCLUDED.inactive_threshold_seconds, idle_threshold_seconds = EXCLUDED.idle_threshold_seconds,
-				  overtime_threshold_hours = EXCLUDED.overtime_threshold_hours, generation = EXCLUDED.generation, updated_at = $7
-				WHERE s.generation <= EXCLUDED.generation`,
-				t.OrganizationID, tz, max(t.InactiveThresholdSeconds, 0), max(t.IdleThresholdSeconds, 0), max(t.OvertimeThresholdHours, 0), t.Generation, c.clock.Now())
-			return err
+			return upsertTenantSettings(ctx, tx, t, tz, c.clock.Now())
 		})
 	}
 	return nil
@@ -104,8 +92,8 @@ func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string
 	if tz == "" {
 		return "UTC", nil
 	}
-	var ok bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", tz).Scan(&ok); err != nil {
+	ok, err := zoneKnown(ctx, tx, tz)
+	if err != nil {
 		return "", err
 	}
 	if !ok {
@@ -169,9 +157,6 @@ func idleTarget(e events.Envelope) (sessionID string, activeAt *time.Time, ok bo
 	return sessionID, activeAt, true, nil
 }
 
-const openIdleAlertSQL = `SELECT EXISTS (SELECT 1 FROM reporting.alerts
-	WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`
-
 // PrefilterActivity passes on to HandleActivity only the events of
 // sessions with an open idle alert, found with one query per tenant of
 // the batch instead of one per event. Events it cannot read go on too,
@@ -208,9 +193,6 @@ func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope)
 	}
 	return need, nil
 }
-
-const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text), '{}') FROM reporting.alerts
-	WHERE session_id = ANY($1::uuid[]) AND alert_type = 'idle' AND resolved_at IS NULL`
 
 func isUUID(s string) bool {
 	_, err := uuid.Parse(s)

@@ -29,14 +29,6 @@ func invalidDate(field, constraint string, value any) error {
 		{Field: field, Constraints: []string{constraint}, Value: value}})
 }
 
-// today is the tenant-local date at now of the tenant of tx.
-func today(ctx context.Context, tx pgx.Tx, org string, now time.Time) (time.Time, error) {
-	var d time.Time
-	err := tx.QueryRow(ctx, `SELECT ($2::timestamptz AT TIME ZONE coalesce(
-		(SELECT time_zone FROM reporting.tenant_settings WHERE organization_id = $1), 'UTC'))::date`, org, now).Scan(&d)
-	return d, err
-}
-
 // dateRange reads startDate and endDate. endDate defaults to the
 // tenant's today at now and startDate to 29 days before endDate; the
 // range must be ordered and at most maxDays long.

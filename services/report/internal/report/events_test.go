@@ -10,7 +10,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -47,7 +46,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	org, user := uuid.NewString(), uuid.NewString()
 	publish := func(typ string, data any) {
 		t.Helper()
-		ev, err := events.New(clock.Real.Now(), "test", typ, org, user, data)
+		ev, err := events.New(e.clock.Now(), "test", typ, org, user, data)
 		if err != nil {
 			t.Fatal(err)
 		}
