@@ -159,7 +159,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	}
 	err = httpx.Serve(ctx, httpx.ServerConfig{Addr: s.cfg.Listen, ShutdownTimeout: 10 * time.Second},
 		httpx.Stack(clock.Real, fd, 64<<20), func(a net.Addr) {
-			s.logf("devstack", "WorkPulse API on http://%s/api (health: http://%s/api/health); Ctrl-C stops everything", hostPort(a), hostPort(a))
+			s.logf("devstack", "WorkPulse on http://%s/ (the API under /api, health at /api/health); Ctrl-C stops everything", hostPort(a))
 		})
 	stopProcs()
 	procs.Wait()

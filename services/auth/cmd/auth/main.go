@@ -38,12 +38,12 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL)
+			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, d.Clock)
 			if err := keys.Refresh(ctx); err != nil {
 				return nil, err
 			}
 			return &app.Service{
-				API:          auth.NewServer(cfg, d.DB, d.Redis, common.RedisPrefix, keys, d.HTTP, d.Clock),
+				API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: common.RedisPrefix, Keys: keys, Metrics: d.HTTP, Clock: d.Clock}),
 				OutboxTables: []string{auth.OutboxTable},
 				Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
 			}, nil

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
+	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/validate"
@@ -173,7 +176,7 @@ func (s *server) issue(u User) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, time.Now())
+	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, s.clock.Now())
 }
 
 func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
@@ -229,7 +232,7 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
-		ExpiresAt: time.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
+		ExpiresAt: s.clock.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
 		Token:     base64.RawURLEncoding.EncodeToString(raw)}
 	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
 		return err
@@ -273,4 +276,62 @@ func (s *server) trusted(ip net.IP) bool {
 
 func equalFoldEmail(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+func (s *server) requireOperator(next http.Handler) http.Handler {
+	return httpx.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		tok := []byte(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if s.cfg.OperatorToken == "" || subtle.ConstantTimeCompare(tok, []byte(s.cfg.OperatorToken)) != 1 {
+			return apierr.ErrInvalidToken
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
+	resp, err := s.store.GetTenant(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// Validate checks every field of the body.
+func (req *TenantRequest) Validate() error {
+	var v validate.Fields
+	v.Length("name", req.Name, 1, 200, true)
+	v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
+	if req.Admin != nil {
+		v.Email("admin.email", req.Admin.Email)
+		v.Length("admin.name", req.Admin.Name, 2, 200, true)
+		v.Length("admin.password", req.Admin.Password, 8, 128, false)
+	}
+	return v.Err()
+}
+
+func (s *server) putTenant(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[TenantRequest](r)
+	if err != nil {
+		return err
+	}
+	id := mux.Vars(r)["id"]
+	var v validate.Fields
+	v.UUID("id", id)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	var hash string
+	if req.Admin != nil {
+		if hash, err = HashPassword(req.Admin.Password); err != nil {
+			return err
+		}
+	}
+	resp, err := s.store.UpsertTenant(r.Context(), id, req, hash)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+	return nil
 }

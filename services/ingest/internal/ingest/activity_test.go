@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/tracking"
 )
@@ -274,7 +275,7 @@ func (h *harness) stop(m member, sid string) (tracking.Session, error) {
 	var s tracking.Session
 	err := pg.InOrg(context.Background(), h.sessionPool, m.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		s, err = tracking.StopSession(context.Background(), tx, sid, m.UserID, nil)
+		s, err = tracking.StopSession(context.Background(), tx, sid, m.UserID, nil, clock.Real.Now())
 		return err
 	})
 	return s, err

@@ -42,7 +42,7 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	iss := testkit.NewIssuer(t)
 	cfg := LoadConfig(config.FromMap(env))
 	reg := metrics.NewRegistry()
-	api := NewServer(cfg, pool, iss.Verifier, metrics.NewHTTP(reg, "ingest"), reg, clock.Real)
+	api := NewServer(Deps{Config: cfg, DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(reg, "ingest"), Registerer: reg, Clock: clock.Real})
 	srv := httptest.NewServer(httpx.Stack(clock.Real, api, 4<<20))
 	t.Cleanup(srv.Close)
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
