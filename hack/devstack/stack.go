@@ -301,8 +301,7 @@ func (s *Stack) writePID(name string, pid int) {
 }
 
 func (s *Stack) waitReady(ctx context.Context, url string, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	for watch := clock.Start(); watch.Elapsed() < timeout && ctx.Err() == nil; {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
