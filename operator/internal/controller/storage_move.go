@@ -56,7 +56,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 		return permanent("InvalidOrganizationID", "organization ID %q is not a UUID", orgID)
 	}
 	plan := r.plan(t)
-	now := monthOf(r.now())
+	now := monthOf(r.clock.Now())
 	cols, err := r.store.columns(ctx)
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read tracking.activity_logs")
