@@ -30,6 +30,7 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
@@ -389,7 +390,7 @@ func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 				return
 			default:
 			}
-			start := time.Now()
+			start := clock.Start()
 			_, err := e.db.Owner.Exec(e.ctx, `INSERT INTO tracking.activity_logs
 				(id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
 				VALUES (gen_random_uuid(), $1, gen_random_uuid(), gen_random_uuid(), $2, 'idle', 5)`, org, now)
@@ -399,7 +400,7 @@ func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 			} else {
 				r.inserted++
 			}
-			r.slowest = max(r.slowest, time.Since(start))
+			r.slowest = max(r.slowest, start.Elapsed())
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
