@@ -25,16 +25,8 @@ import (
 
 // TenantRequest is the body of PUT /internal/tenants/{id}.
 type TenantRequest struct {
-	Name                     string       `json:"name"`
-	PlanType                 string       `json:"plan_type"`
-	TimeZone                 string       `json:"time_zone"`
-	Suspended                bool         `json:"suspended"`
-	Active                   bool         `json:"active"`
-	InactiveThresholdSeconds int          `json:"inactive_threshold_seconds"`
-	IdleThresholdSeconds     int          `json:"idle_threshold_seconds"`
-	OvertimeThresholdHours   int          `json:"overtime_threshold_hours"`
-	Generation               int64        `json:"generation"`
-	Admin                    *TenantAdmin `json:"admin,omitempty"`
+	events.TenantSettings
+	Admin *TenantAdmin `json:"admin,omitempty"`
 }
 
 // TenantAdmin is the bootstrap admin created with a new tenant.
@@ -149,9 +141,7 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 		if req.Generation <= gen && !resp.Created {
 			return nil
 		}
-		settings := events.TenantUpdated{OrganizationID: id, Name: req.Name, PlanType: req.PlanType, TimeZone: req.TimeZone,
-			Suspended: req.Suspended, Active: req.Active, InactiveThresholdSeconds: req.InactiveThresholdSeconds,
-			IdleThresholdSeconds: req.IdleThresholdSeconds, OvertimeThresholdHours: req.OvertimeThresholdHours, Generation: req.Generation}
+		settings := events.TenantUpdated{OrganizationID: id, TenantSettings: req.TenantSettings}
 		raw, err := json.Marshal(settings)
 		if err != nil {
 			return err
