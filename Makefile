@@ -11,7 +11,8 @@ BIN     := $(CURDIR)/bin
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-dev: ## Run the whole platform locally; API on http://localhost:3000/api.
+dev: ## Run the whole platform locally: the web app on http://localhost:3000/, the API under /api.
+	hack/web-build.sh
 	$(GO) build -o $(BIN)/devstack ./hack/devstack
 	WITH_DEPS_REDIS_OPTIONAL=1 hack/with-deps.sh $(BIN)/devstack
 
@@ -24,7 +25,8 @@ lint: ## gofmt and go vet on every module.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-build: ## Build every binary into bin/.
+build: ## Build the web app, then every binary into bin/.
+	hack/web-build.sh
 	$(GO) build -o $(BIN)/ ./migrations/cmd/... ./services/*/cmd/...
 
 bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
@@ -37,9 +39,10 @@ fuzz: ## Run every fuzz target for FUZZTIME executions each (default 500000x).
 	hack/with-deps.sh hack/fuzz.sh $(or $(FUZZTIME),500000x)
 
 clean: ## Remove built binaries (keeps the cached Kubernetes binaries).
-	rm -rf $(BIN)/devstack $(BIN)/auth $(BIN)/session $(BIN)/ingest $(BIN)/report $(BIN)/realtime $(BIN)/migrate
+	rm -rf $(BIN)/devstack $(BIN)/auth $(BIN)/session $(BIN)/ingest $(BIN)/report $(BIN)/realtime $(BIN)/web $(BIN)/migrate
 
 images: ## Build every image tarball into bin/images (workpulse/<name>:<VERSION file>), no Docker needed.
+	hack/web-build.sh
 	$(GO) run ./hack/images
 
 cluster-up: ## Start the local single-node Kubernetes cluster (root; state in /tmp/workpulse-cluster).

@@ -12,6 +12,7 @@ require (
 	github.com/workpulse/workpulse/services v0.0.0-00010101000000-000000000000
 	github.com/workpulse/workpulse/test v0.0.0-00010101000000-000000000000
 	golang.org/x/net v0.62.0
+	golang.org/x/tools v0.52.1-0.20261106145633-d407941a339a
 )
 
 require (
@@ -45,6 +46,7 @@ require (
 	github.com/yuin/gopher-lua v1.1.1 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
+	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect

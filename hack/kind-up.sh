@@ -124,7 +124,7 @@ kubectl -n "$ns" create secret generic workpulse-redis \
 if [ -z "${SKIP_IMAGES:-}" ]; then
   echo "kind-up: images $version"
   for spec in auth:services/auth session:services/session ingest:services/ingest report:services/report \
-              realtime:services/realtime operator:operator migrate:migrations; do
+              realtime:services/realtime web:services/web operator:operator migrate:migrations; do
     name=${spec%%:*} dir=${spec#*:}
     docker build -q -f "$dir/Dockerfile" -t "workpulse/$name:$version" .
     kind load docker-image --name "$cluster" "workpulse/$name:$version"

@@ -69,8 +69,9 @@ type Envelope struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// New builds an envelope with a fresh random ID around a typed payload.
-func New(source, eventType, organizationID, key string, data any) (Envelope, error) {
+// New builds an envelope with a fresh random ID around a typed payload,
+// stamped at, the producer's clock reading.
+func New(at time.Time, source, eventType, organizationID, key string, data any) (Envelope, error) {
 	if _, err := TopicFor(eventType); err != nil {
 		return Envelope{}, err
 	}
@@ -82,7 +83,7 @@ func New(source, eventType, organizationID, key string, data any) (Envelope, err
 		key = organizationID
 	}
 	return Envelope{ID: newUUID(), Type: eventType, Source: source, OrganizationID: organizationID,
-		Key: key, Time: time.Now().UTC(), Data: raw}, nil
+		Key: key, Time: at.UTC(), Data: raw}, nil
 }
 
 // ErrMalformed marks an event that can never be processed; consumers skip

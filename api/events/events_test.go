@@ -4,15 +4,21 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestDecodeAcceptsWhatNewProducesAndRefusesIncompleteEnvelopes(t *testing.T) {
-	e, err := New("test", TypeUserCreated, "org-1", "", UserCreated{UserID: "u", OrganizationID: "org-1"})
+	// A producer in New York stamps 31 December 19:00: the envelope says so in UTC.
+	at := time.Date(2026, 12, 31, 19, 0, 0, 0, time.FixedZone("EST", -5*3600))
+	e, err := New(at, "test", TypeUserCreated, "org-1", "", UserCreated{UserID: "u", OrganizationID: "org-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.Key != "org-1" {
 		t.Fatalf("an event without a key is keyed by %q; want its organization", e.Key)
+	}
+	if want := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC); !e.Time.Equal(want) || e.Time.Location() != time.UTC {
+		t.Fatalf("the envelope is stamped %v; want the producer's instant in UTC, %v", e.Time, want)
 	}
 	cases := []struct {
 		name    string
@@ -32,7 +38,7 @@ func TestDecodeAcceptsWhatNewProducesAndRefusesIncompleteEnvelopes(t *testing.T)
 			}
 		})
 	}
-	if _, err := New("test", "no.such.type", "o", "", struct{}{}); err == nil {
+	if _, err := New(time.Time{}, "test", "no.such.type", "o", "", struct{}{}); err == nil {
 		t.Fatal("an unknown event type was accepted")
 	}
 }

@@ -48,7 +48,8 @@ node_bins() {
   for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/.*#\1#p' "$gomod"); do
     args+=(-replace="$m=$m@$staging")
   done
-  # The issue that introduced this script found cri-streaming missing once; fail loudly if so.
+  # A parse of kubernetes' go.mod has missed k8s.io/cri-streaming before;
+  # without its replace line the build fails much later, so fail now.
   printf '%s\n' "${args[@]}" | grep -q 'k8s.io/cri-streaming=' ||
     { echo "k8s-bins: no replace line for k8s.io/cri-streaming in $gomod" >&2; exit 1; }
   go mod edit "${args[@]}"

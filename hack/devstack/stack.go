@@ -24,6 +24,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/health"
 	"github.com/workpulse/workpulse/services/platform/httpx"
@@ -157,8 +158,8 @@ func (s *Stack) Run(ctx context.Context) error {
 		return err
 	}
 	err = httpx.Serve(ctx, httpx.ServerConfig{Addr: s.cfg.Listen, ShutdownTimeout: 10 * time.Second},
-		httpx.Stack(fd, 64<<20), func(a net.Addr) {
-			s.logf("devstack", "WorkPulse API on http://%s/api (health: http://%s/api/health); Ctrl-C stops everything", hostPort(a), hostPort(a))
+		httpx.Stack(clock.Real, fd, 64<<20), func(a net.Addr) {
+			s.logf("devstack", "WorkPulse on http://%s/ (the API under /api, health at /api/health); Ctrl-C stops everything", hostPort(a))
 		})
 	stopProcs()
 	procs.Wait()
@@ -300,8 +301,7 @@ func (s *Stack) writePID(name string, pid int) {
 }
 
 func (s *Stack) waitReady(ctx context.Context, url string, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	for watch := clock.Start(); watch.Elapsed() < timeout && ctx.Err() == nil; {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()

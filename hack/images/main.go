@@ -59,6 +59,9 @@ var images = []image{
 	{name: "ingest", pkg: "services/ingest/cmd/ingest", user: nonRoot},
 	{name: "report", pkg: "services/report/cmd/report", user: nonRoot},
 	{name: "realtime", pkg: "services/realtime/cmd/realtime", user: nonRoot},
+	// The web app is embedded in the binary: make images after make build
+	// (hack/web-build.sh) ships it, a build without it serves a notice.
+	{name: "web", pkg: "services/web/cmd/web", user: nonRoot},
 	{name: "operator", pkg: "operator/cmd/operator", user: nonRoot},
 	{name: "migrate", pkg: "migrations/cmd/migrate", user: nonRoot},
 	// The local node's own images (hack/cluster): its sandbox image and

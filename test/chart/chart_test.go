@@ -78,7 +78,7 @@ func TestChartsAppVersionIsTheVersionMakeImagesTagsWith(t *testing.T) {
 }
 
 // images are the images hack/images builds and every Dockerfile makes.
-var images = []string{"auth", "session", "ingest", "report", "realtime", "operator", "migrate"}
+var images = []string{"auth", "session", "ingest", "report", "realtime", "web", "operator", "migrate"}
 
 // podSpec returns the pod spec of a Deployment, Job or Pod.
 func podSpec(o *unstructured.Unstructured) map[string]any {

@@ -185,7 +185,7 @@ var dockerfiles = map[string]struct{ module, cmd string }{
 	"auth": {"services/auth", "cmd/auth"}, "session": {"services/session", "cmd/session"},
 	"ingest": {"services/ingest", "cmd/ingest"}, "report": {"services/report", "cmd/report"},
 	"realtime": {"services/realtime", "cmd/realtime"}, "operator": {"operator", "cmd/operator"},
-	"migrate": {"migrations", "cmd/migrate"},
+	"migrate": {"migrations", "cmd/migrate"}, "web": {"services/web", "cmd/web"},
 }
 
 func TestEveryDockerfileBuildsAStaticNonRootBinaryOnScratchFromSourcesThatExist(t *testing.T) {

@@ -3,6 +3,7 @@ package testkit
 import (
 	"sync"
 	"time"
+
 	// The calendar instants need their zones on a machine without tzdata.
 	_ "time/tzdata"
 )

@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // RunFunc is the signature of every service's run.
-type RunFunc func(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error
+type RunFunc func(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error
 
 // RunningService is a service started by StartService.
 type RunningService struct {
@@ -26,10 +27,18 @@ type RunningService struct {
 	done chan error
 }
 
-// StartService runs a service's run function in this process with vars as
-// its environment (HTTP_ADDR defaults to a free port) and waits until it
-// listens. Stop it with Stop; it is stopped at the end of the test anyway.
+// StartService runs a service's run function in this process on the wall
+// clock with vars as its environment (HTTP_ADDR defaults to a free port)
+// and waits until it listens. Stop it with Stop; it is stopped at the end of
+// the test anyway. Tests whose verdict depends on the date use
+// StartServiceOn with a clock standing on the instant they need.
 func StartService(t testing.TB, run RunFunc, vars map[string]string) *RunningService {
+	t.Helper()
+	return StartServiceOn(t, run, clock.Real, vars)
+}
+
+// StartServiceOn is StartService with the service's clock given.
+func StartServiceOn(t testing.TB, run RunFunc, clk clock.Clock, vars map[string]string) *RunningService {
 	t.Helper()
 	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
 	for k, v := range vars {
@@ -39,7 +48,7 @@ func StartService(t testing.TB, run RunFunc, vars map[string]string) *RunningSer
 	s := &RunningService{stop: stop, done: make(chan error, 1)}
 	addrc := make(chan net.Addr, 1)
 	go func() {
-		s.done <- run(ctx, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard, func(a net.Addr) { addrc <- a })
+		s.done <- run(ctx, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard, func(a net.Addr) { addrc <- a }, clk)
 	}()
 	select {
 	case a := <-addrc:

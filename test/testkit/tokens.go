@@ -10,12 +10,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // Issuer mints access tokens that its Verifier accepts, so that a
 // service's tests need no auth service.
 type Issuer struct {
 	signer authn.Signer
+	clock  clock.Clock
 	// Verifier verifies tokens of this issuer.
 	Verifier *authn.Verifier
 }
@@ -29,8 +31,16 @@ func (k staticKeys) PublicKey(_ context.Context, kid string) (ed25519.PublicKey,
 	return nil, authn.ErrUnknownKey
 }
 
-// NewIssuer returns an issuer with a fresh key, issuing as "workpulse".
+// NewIssuer returns an issuer with a fresh key, issuing as "workpulse" on
+// the wall clock.
 func NewIssuer(t testing.TB) *Issuer {
+	t.Helper()
+	return NewIssuerOn(t, clock.Real)
+}
+
+// NewIssuerOn is NewIssuer whose tokens are issued, and verified, at clk's
+// time.
+func NewIssuerOn(t testing.TB, clk clock.Clock) *Issuer {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -39,14 +49,15 @@ func NewIssuer(t testing.TB) *Issuer {
 	kid := uuid.NewString()
 	return &Issuer{
 		signer:   authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour},
-		Verifier: authn.NewVerifier(staticKeys{kid: pub}, "workpulse"),
+		clock:    clk,
+		Verifier: authn.NewVerifier(staticKeys{kid: pub}, "workpulse", clk),
 	}
 }
 
 // Token signs a token for p.
 func (i *Issuer) Token(t testing.TB, p authn.Principal) string {
 	t.Helper()
-	tok, err := i.signer.Sign(p, time.Now())
+	tok, err := i.signer.Sign(p, i.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

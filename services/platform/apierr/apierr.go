@@ -58,7 +58,6 @@ var (
 	ErrInvalidToken     = New(http.StatusUnauthorized, "AUTH_INVALID_TOKEN", "missing or invalid access token")
 	ErrTokenExpired     = New(http.StatusUnauthorized, "AUTH_TOKEN_EXPIRED", "access token has expired")
 	ErrForbidden        = New(http.StatusForbidden, "AUTH_INSUFFICIENT_PERMISSIONS", "insufficient permissions")
-	ErrTooManyRequests  = New(http.StatusTooManyRequests, "RATE_LIMITED", "too many requests")
 	ErrInternal         = New(http.StatusInternalServerError, "SYSTEM_INTERNAL_ERROR", "internal error")
 	ErrDatabase         = New(http.StatusInternalServerError, "SYSTEM_DATABASE_ERROR", "database error")
 	ErrUnavailable      = New(http.StatusServiceUnavailable, "SYSTEM_SERVICE_UNAVAILABLE", "service temporarily unavailable, retry later")

@@ -23,6 +23,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/health"
 	"github.com/workpulse/workpulse/services/platform/httpx"
@@ -45,6 +46,7 @@ type Needs struct {
 // Deps are the connected dependencies handed to a service.
 type Deps struct {
 	Config   config.Common
+	Clock    clock.Clock
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	HTTP     *metrics.HTTP
@@ -79,16 +81,22 @@ type Options struct {
 	Log    io.Writer
 	// Listening, if set, is told the bound address (tests use port 0).
 	Listening func(net.Addr)
+	// Clock is the service's only source of the current time: clock.Real
+	// from main, a clock standing on a chosen instant in tests.
+	Clock clock.Clock
 }
 
 // Run runs the service until ctx is done or a worker fails.
 func Run(ctx context.Context, o Options) error {
 	cfg := o.Config
+	if o.Clock == nil {
+		return fmt.Errorf("%s: app.Options.Clock is required", cfg.Service)
+	}
 	log := logging.New(o.Log, cfg.Service, cfg.LogLevel)
 	slog.SetDefault(log)
-	d := &Deps{Config: cfg, Logger: log, Registry: metrics.NewRegistry(), Health: health.NewChecker()}
+	d := &Deps{Config: cfg, Clock: o.Clock, Logger: log, Registry: metrics.NewRegistry(), Health: health.NewChecker()}
 	d.HTTP = metrics.NewHTTP(d.Registry, cfg.Service)
-	d.Consumer = kafkax.NewConsumerMetrics(d.Registry, cfg.Service)
+	d.Consumer = kafkax.NewConsumerMetrics(d.Registry, cfg.Service, o.Clock)
 	d.Outbox = outbox.NewMetrics(d.Registry, cfg.Service)
 	defer closeAll(d, log)
 
@@ -109,7 +117,7 @@ func Run(ctx context.Context, o Options) error {
 	root.HandleFunc("GET /api/health", platformHealth(d).Ready)
 	root.Handle("GET /metrics", metrics.Handler(d.Registry))
 	root.Handle("/", svc.API)
-	handler := httpx.Stack(root, cfg.MaxBodyBytes, httpx.AccessLog(log))
+	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log))
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -215,7 +223,7 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		}
 	}
 	if needs.JWKS {
-		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil), cfg.JWTIssuer)
+		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock)
 	}
 	return nil
 }

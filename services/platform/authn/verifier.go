@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // KeySource finds the public key for a key ID.
@@ -29,11 +30,13 @@ type Verifier struct {
 	keys   KeySource
 	issuer string
 	leeway time.Duration
+	clock  clock.Clock
 }
 
-// NewVerifier verifies tokens of issuer signed by keys.
-func NewVerifier(keys KeySource, issuer string) *Verifier {
-	return &Verifier{keys: keys, issuer: issuer, leeway: 5 * time.Second}
+// NewVerifier verifies tokens of issuer signed by keys; expiry is judged
+// on clk.
+func NewVerifier(keys KeySource, issuer string, clk clock.Clock) *Verifier {
+	return &Verifier{keys: keys, issuer: issuer, leeway: 5 * time.Second, clock: clk}
 }
 
 // Verify returns the caller a token stands for. Only EdDSA tokens from the
@@ -55,6 +58,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(v.leeway),
+		jwt.WithTimeFunc(v.clock.Now),
 	)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
@@ -80,6 +84,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 type JWKSCache struct {
 	url    string
 	client *http.Client
+	clock  clock.Clock
 	ttl    time.Duration
 	// MinRefresh limits refetches caused by unknown key IDs, so that tokens
 	// with made-up kids cannot hammer the auth service.
@@ -90,12 +95,12 @@ type JWKSCache struct {
 	fetchedAt time.Time
 }
 
-// NewJWKSCache fetches from url.
-func NewJWKSCache(url string, client *http.Client) *JWKSCache {
+// NewJWKSCache fetches from url; clk tells when the document is stale.
+func NewJWKSCache(url string, client *http.Client, clk clock.Clock) *JWKSCache {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &JWKSCache{url: url, client: client, ttl: 5 * time.Minute, MinRefresh: time.Second}
+	return &JWKSCache{url: url, client: client, clock: clk, ttl: 5 * time.Minute, MinRefresh: time.Second}
 }
 
 // PublicKey implements KeySource.
@@ -103,11 +108,11 @@ func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKe
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key, ok := c.keys[kid]
-	stale := time.Since(c.fetchedAt) > c.ttl
+	stale := clock.Since(c.clock, c.fetchedAt) > c.ttl
 	if ok && !stale {
 		return key, nil
 	}
-	if !stale && time.Since(c.fetchedAt) < c.MinRefresh {
+	if !stale && clock.Since(c.clock, c.fetchedAt) < c.MinRefresh {
 		return nil, ErrUnknownKey
 	}
 	if err := c.refresh(ctx); err != nil {
@@ -123,7 +128,7 @@ func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKe
 }
 
 func (c *JWKSCache) refresh(ctx context.Context) error {
-	c.fetchedAt = time.Now()
+	c.fetchedAt = c.clock.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
 		return err

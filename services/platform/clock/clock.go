@@ -27,3 +27,14 @@ func Since(c Clock, t time.Time) time.Duration { return c.Now().Sub(t) }
 
 // Until is the time left on c until t.
 func Until(c Clock, t time.Time) time.Duration { return t.Sub(c.Now()) }
+
+// Stopwatch measures how long something takes, for metrics and logs only.
+// It reads the monotonic clock and decides nothing by the date, so it needs
+// no injected clock.
+type Stopwatch struct{ start time.Time }
+
+// Start starts a stopwatch.
+func Start() Stopwatch { return Stopwatch{start: time.Now()} }
+
+// Elapsed is the time since the stopwatch started.
+func (s Stopwatch) Elapsed() time.Duration { return time.Since(s.start) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
@@ -64,7 +65,7 @@ func TestDecodeRefusesBadBodiesWithAClearError(t *testing.T) {
 }
 
 func TestErrorsAreRenderedInTheEnvelopeWithoutInternalDetail(t *testing.T) {
-	h := httpx.Stack(httpx.Handler(func(w http.ResponseWriter, r *http.Request) error {
+	h := httpx.Stack(clock.Real, httpx.Handler(func(w http.ResponseWriter, r *http.Request) error {
 		return errors.New("pq: password authentication failed for user secret")
 	}), 1<<10)
 	rec := httptest.NewRecorder()
@@ -84,7 +85,7 @@ func TestErrorsAreRenderedInTheEnvelopeWithoutInternalDetail(t *testing.T) {
 }
 
 func TestAPanicBecomesA500InTheEnvelope(t *testing.T) {
-	h := httpx.Stack(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), 1<<10)
+	h := httpx.Stack(clock.Real, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), 1<<10)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/x", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "SYSTEM_INTERNAL_ERROR") {

@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
-	"time"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/logging"
 )
 
@@ -103,7 +103,7 @@ func (s *StatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func AccessLog(logger *slog.Logger) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
+			watch := clock.Start()
 			rec := &StatusRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 			level := slog.LevelInfo
@@ -113,7 +113,7 @@ func AccessLog(logger *slog.Logger) Middleware {
 				level = slog.LevelDebug
 			}
 			logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-				"status", rec.Status, "bytes", rec.Bytes, "duration_ms", time.Since(start).Milliseconds())
+				"status", rec.Status, "bytes", rec.Bytes, "duration_ms", watch.Elapsed().Milliseconds())
 		})
 	}
 }

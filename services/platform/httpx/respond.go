@@ -65,7 +65,7 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	JSON(w, ae.Status, envelope{Error: errorBody{
 		Code: ae.Code, Message: ae.Message, Details: ae.Details,
-		Timestamp: time.Now().UTC().Format(time.RFC3339Nano),
+		Timestamp: clockOf(r.Context()).Now().UTC().Format(time.RFC3339Nano),
 		Path:      r.URL.Path, RequestID: logging.RequestID(r.Context()),
 	}})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // NewRouter returns a gorilla/mux router that answers unknown paths and
@@ -18,6 +19,7 @@ func NewRouter(mws ...mux.MiddlewareFunc) *mux.Router {
 }
 
 // Stack is the middleware every service's API runs behind, outermost first.
-func Stack(h http.Handler, maxBody int64, mws ...Middleware) http.Handler {
-	return Chain(h, append([]Middleware{RequestID, Recover, BodyLimit(maxBody)}, mws...)...)
+// clk is the service's clock, which stamps the error envelope.
+func Stack(clk clock.Clock, h http.Handler, maxBody int64, mws ...Middleware) http.Handler {
+	return Chain(h, append([]Middleware{WithClock(clk), RequestID, Recover, BodyLimit(maxBody)}, mws...)...)
 }

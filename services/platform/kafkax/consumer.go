@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // Handler applies one event. It must be idempotent by envelope ID; an
@@ -50,6 +51,8 @@ type ConsumerConfig struct {
 
 // ConsumerMetrics are shared by every consumer of a service.
 type ConsumerMetrics struct {
+	// clock measures an event's age against the time its producer stamped.
+	clock     clock.Clock
 	processed *prometheus.CounterVec
 	failures  *prometheus.CounterVec
 	lag       *prometheus.GaugeVec
@@ -57,9 +60,10 @@ type ConsumerMetrics struct {
 }
 
 // NewConsumerMetrics registers consumer metrics on reg.
-func NewConsumerMetrics(reg prometheus.Registerer, service string) *ConsumerMetrics {
+func NewConsumerMetrics(reg prometheus.Registerer, service string, clk clock.Clock) *ConsumerMetrics {
 	l := prometheus.Labels{"service": service}
 	m := &ConsumerMetrics{
+		clock: clk,
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_events_processed_total",
 			Help: "Events consumed, by group, type and outcome (applied, skipped_malformed).", ConstLabels: l}, []string{"group", "type", "outcome"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_handler_failures_total",
@@ -307,7 +311,7 @@ func (c *Consumer) apply(ctx context.Context, msg kafka.Message, env events.Enve
 func (c *Consumer) applied(env events.Envelope) {
 	if c.metrics != nil {
 		c.metrics.processed.WithLabelValues(c.cfg.GroupID, env.Type, "applied").Inc()
-		c.metrics.latency.WithLabelValues(c.cfg.GroupID).Observe(time.Since(env.Time).Seconds())
+		c.metrics.latency.WithLabelValues(c.cfg.GroupID).Observe(clock.Since(c.metrics.clock, env.Time).Seconds())
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
@@ -32,8 +33,10 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// TLS checks a certificate's validity against the wall clock.
+	now := clock.Real.Now()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kafka"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -80,7 +83,7 @@ func TestClientsReachABrokerThatRequiresTLSAndSCRAM(t *testing.T) {
 
 	w := kafkax.NewSecureWriter(brokers, secure)
 	defer w.Close()
-	e, _ := events.New("test", events.TypeTenantUpdated, "org", "", events.TenantUpdated{OrganizationID: "org"})
+	e, _ := events.New(clock.Real.Now(), "test", events.TypeTenantUpdated, "org", "", events.TenantUpdated{OrganizationID: "org"})
 	raw, _ := json.Marshal(e)
 	if err := w.WriteMessages(ctx, kafka.Message{Topic: events.TopicTenants, Key: []byte(e.Key), Value: raw}); err != nil {
 		t.Fatalf("produce with TLS and SCRAM: %v", err)

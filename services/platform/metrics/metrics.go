@@ -5,13 +5,13 @@ package metrics
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
@@ -64,7 +64,7 @@ func (m *HTTP) Middleware(next http.Handler) http.Handler {
 				route = t
 			}
 		}
-		start := time.Now()
+		watch := clock.Start()
 		m.inflight.Inc()
 		rec := &httpx.StatusRecorder{ResponseWriter: w}
 		defer func() {
@@ -74,7 +74,7 @@ func (m *HTTP) Middleware(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+			m.duration.WithLabelValues(route, r.Method).Observe(watch.Elapsed().Seconds())
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // Enqueue adds events to the outbox table within tx.
@@ -108,12 +109,15 @@ func NewRelay(pool *pgxpool.Pool, table string, pub Publisher, m *Metrics, log *
 // FlushTimeout. A batch in progress always completes: stopping never
 // splits a batch between "published" and "still queued".
 func (r *Relay) Run(ctx context.Context) error {
-	nextStats := time.Now()
+	// Retry times stay the database's own (next_attempt_at against now()),
+	// as rows get their first attempt time from the database's default:
+	// they order delivery attempts and decide nothing by the date.
+	var sinceStats clock.Stopwatch
 	backoff := r.Idle
-	for ctx.Err() == nil {
-		if time.Now().After(nextStats) {
+	for first := true; ctx.Err() == nil; first = false {
+		if first || sinceStats.Elapsed() >= 5*time.Second {
 			r.observe(ctx)
-			nextStats = time.Now().Add(5 * time.Second)
+			sinceStats = clock.Start()
 		}
 		n, err := r.PublishBatch(context.WithoutCancel(ctx))
 		switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -31,7 +32,7 @@ func enqueue(t *testing.T, db pg.Beginner, n int) map[string]bool {
 	err := pg.InTx(context.Background(), db, func(tx pgx.Tx) error {
 		var envs []events.Envelope
 		for i := 0; i < n; i++ {
-			e, err := events.New("test", events.TypeUserCreated, org, "", events.UserCreated{OrganizationID: org, Name: "n"})
+			e, err := events.New(clock.Real.Now(), "test", events.TypeUserCreated, org, "", events.UserCreated{OrganizationID: org, Name: "n"})
 			if err != nil {
 				return err
 			}
@@ -55,8 +56,7 @@ func consume(t *testing.T, brokers []string, topic string, want int) map[string]
 	defer r.Close()
 	seen := map[string]int{}
 	total := 0
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	for watch := clock.Start(); watch.Elapsed() < 30*time.Second; {
 		wait := 5 * time.Second
 		if total >= want {
 			wait = 1500 * time.Millisecond // linger: a duplicate would arrive now

@@ -38,6 +38,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -98,12 +99,12 @@ func TestLoad(t *testing.T) {
 	var lat latencies
 	var states, updates atomic.Int64
 	wsURL := "ws://" + addr + "/api/ws?token="
-	start := time.Now()
+	connectWatch := clock.Start()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 100)
 	var dialErrs atomic.Int64
 	for i := range members {
-		tok, err := signer.Sign(members[i].p, time.Now())
+		tok, err := signer.Sign(members[i].p, clock.Real.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +137,7 @@ func TestLoad(t *testing.T) {
 		}
 		return true
 	})
-	connectTime := time.Since(start)
+	connectTime := connectWatch.Elapsed()
 	t.Logf("%d connections open in %s", conns, connectTime.Round(time.Millisecond))
 	rssConnected := memKiB(t, proc.Process.Pid, "VmRSS")
 	gauge := metric(t, base, "workpulse_realtime_connections")
@@ -168,11 +169,11 @@ func TestLoad(t *testing.T) {
 	perTick := rate / int(time.Second/tick)
 	ticker := time.NewTicker(tick)
 	sent := 0
-	pubStart := time.Now()
+	pubWatch := clock.Start()
 	for sent < total {
 		<-ticker.C
 		// Catch up if a tick was late, so the offered rate holds.
-		due := min(total, int(time.Since(pubStart)/tick+1)*perTick)
+		due := min(total, int(pubWatch.Elapsed()/tick+1)*perTick)
 		batch := make([]authn.Principal, 0, due-sent)
 		for ; sent < due; sent++ {
 			batch = append(batch, employees[mrand.IntN(len(employees))])
@@ -180,7 +181,7 @@ func TestLoad(t *testing.T) {
 		publish(t, w, batch)
 	}
 	ticker.Stop()
-	pubTime := time.Since(pubStart)
+	pubTime := pubWatch.Elapsed()
 	want := int64(total * (1 + adminsPerOrg))
 	waitUntil(t, 30*time.Second, "every delivery", func() bool { return updates.Load() >= want })
 	rssPeak := memKiB(t, proc.Process.Pid, "VmHWM")
@@ -235,7 +236,9 @@ func read(c *websocket.Conn, lat *latencies, states, updates *atomic.Int64) {
 		if err != nil {
 			return
 		}
-		now := time.Now()
+		// The service runs as its own process on the wall clock, which the
+		// events' times come from too.
+		now := clock.Real.Now()
 		var m struct {
 			Event     string    `json:"event"`
 			Timestamp time.Time `json:"timestamp"`
@@ -278,10 +281,10 @@ func publish(t *testing.T, w *kafka.Writer, users []authn.Principal) {
 	}
 	msgs := make([]kafka.Message, len(users))
 	for i, p := range users {
-		now := time.Now().UTC()
+		now := clock.Real.Now().UTC()
 		s := events.Session{SessionID: uuid.NewString(), OrganizationID: p.OrganizationID, UserID: p.UserID,
 			Status: "active", StartTime: now, LastActivityAt: &now, TotalActiveSeconds: 60, Version: 2}
-		env, err := events.New("bench", events.TypeActivityRecorded, p.OrganizationID, s.SessionID,
+		env, err := events.New(clock.Real.Now(), "bench", events.TypeActivityRecorded, p.OrganizationID, s.SessionID,
 			events.ActivityRecorded{Session: s, Stored: 1, ActiveSeconds: 60})
 		if err != nil {
 			t.Fatal(err)
@@ -401,12 +404,15 @@ func tail(s string, n int) string {
 
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	timeout := time.After(d)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-timeout:
 			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

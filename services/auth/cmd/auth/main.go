@@ -13,19 +13,20 @@ import (
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
 	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "auth:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "auth", ":3001")
 	cfg := auth.LoadConfig(env, common)
@@ -33,15 +34,16 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		return fmt.Errorf("configuration: %w", err)
 	}
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL)
+			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, d.Clock)
 			if err := keys.Refresh(ctx); err != nil {
 				return nil, err
 			}
 			return &app.Service{
-				API:          auth.NewServer(cfg, d.DB, d.Redis, common.RedisPrefix, keys, d.HTTP),
+				API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: common.RedisPrefix, Keys: keys, Metrics: d.HTTP, Clock: d.Clock}),
 				OutboxTables: []string{auth.OutboxTable},
 				Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
 			}, nil

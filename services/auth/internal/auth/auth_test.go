@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,10 +26,23 @@ type env struct {
 	url  string
 	db   *testkit.DB
 	keys *auth.KeyStore
+	// clock is the service's clock; tests move it.
+	clock *testkit.Clock
 }
+
+// envInstant is where an env's clock stands until a test moves it: a
+// fixed instant, so that no verdict depends on the day the suite runs.
+var envInstant = time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, overrides map[string]string) *env {
 	t.Helper()
+	return newEnvAt(t, envInstant, overrides)
+}
+
+// newEnvAt is newEnv with the clock standing at at.
+func newEnvAt(t *testing.T, at time.Time, overrides map[string]string) *env {
+	t.Helper()
+	clk := testkit.NewClock(at)
 	db := testkit.NewDB(t)
 	rdb, prefix := testkit.Redis(t)
 	vars := map[string]string{"OPERATOR_TOKEN": "operator-secret"}
@@ -41,14 +55,15 @@ func newEnv(t *testing.T, overrides map[string]string) *env {
 		t.Fatal(err)
 	}
 	pool := db.Pool(t, "workpulse_auth")
-	keys := auth.NewKeyStore(pool, cfg.KeyRotation, cfg.TokenTTL)
+	keys := auth.NewKeyStore(pool, cfg.KeyRotation, cfg.TokenTTL, clk)
 	if err := keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := auth.NewServer(cfg, pool, rdb, prefix, keys, metrics.NewHTTP(prometheus.NewRegistry(), "auth"))
-	srv := httptest.NewServer(httpx.Stack(h, 64<<10))
+	h := auth.NewServer(auth.Deps{Config: cfg, DB: pool, Redis: rdb, RedisPrefix: prefix, Keys: keys,
+		Metrics: metrics.NewHTTP(prometheus.NewRegistry(), "auth"), Clock: clk})
+	srv := httptest.NewServer(httpx.Stack(clk, h, 64<<10))
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, db: db, keys: keys}
+	return &env{t: t, url: srv.URL, db: db, keys: keys, clock: clk}
 }
 
 type response struct {
@@ -232,11 +247,67 @@ func TestRepeatedLoginFailuresAreThrottled(t *testing.T) {
 	if r.Status != 429 || r.code() != "AUTH_TOO_MANY_ATTEMPTS" {
 		t.Fatalf("after 3 failures: %d %s; want 429 AUTH_TOO_MANY_ATTEMPTS", r.Status, r.Raw)
 	}
-	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
-		t.Fatalf("429 without a useful Retry-After (%q)", ra)
+	// The window opened at the first failure and lasts 15 minutes on the
+	// service's clock.
+	if ra := r.Header.Get("Retry-After"); ra != "900" {
+		t.Fatalf("Retry-After %q right after the failures; want 900", ra)
 	}
 	if r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "other@example.com", "password": "x"}); r.Status != 401 {
 		t.Fatalf("another email was throttled too: %d", r.Status)
+	}
+	e.clock.Advance(10 * time.Minute)
+	r = e.do("POST", "/api/auth/login", "", map[string]any{"email": "bob@example.com", "password": "correct horse"})
+	if ra := r.Header.Get("Retry-After"); r.Status != 429 || ra != "300" {
+		t.Fatalf("10 minutes on: %d, Retry-After %q; want 429 and 300", r.Status, ra)
+	}
+	e.clock.Advance(5 * time.Minute)
+	if r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "bob@example.com", "password": "correct horse"}); r.Status != 200 {
+		t.Fatalf("once the window closed: %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestInvitationsAndTokensExpireByTheClockAtEveryCalendarInstant stands the
+// service on each calendar instant: an invitation and a token expire at
+// their lifetime from the instant, across a day's, a month's and a year's
+// end, on the clock and not on the day the suite runs.
+func TestInvitationsAndTokensExpireByTheClockAtEveryCalendarInstant(t *testing.T) {
+	for _, inst := range testkit.CalendarInstants() {
+		t.Run(inst.Name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvAt(t, inst.At, nil)
+			adminTok, _ := e.register("boss@example.com", "Calendar")
+			c := claims(t, adminTok)
+			if exp := int64(c["exp"].(float64)); exp != inst.At.Add(24*time.Hour).Unix() {
+				t.Errorf("the token expires at %v, want 24 hours after %v", time.Unix(exp, 0).UTC(), inst.At)
+			}
+			var invites []response
+			for _, email := range []string{"on-time@example.com", "late@example.com"} {
+				inv := e.do("POST", "/api/users/invitations", adminTok, map[string]any{"email": email, "expires_in_hours": 1})
+				if inv.Status != 201 || inv.Body["expires_at"] != inst.At.Add(time.Hour).Format(time.RFC3339) {
+					t.Fatalf("invite %s: %d %s; want it to expire at %s", email, inv.Status, inv.Raw, inst.At.Add(time.Hour).Format(time.RFC3339))
+				}
+				invites = append(invites, inv)
+			}
+			join := func(email string, inv response) response {
+				return e.do("POST", "/api/auth/register", "", map[string]any{"email": email, "password": "correct horse", "name": "Worker", "invitation_token": inv.Body["token"]})
+			}
+			e.clock.Set(inst.At.Add(time.Hour))
+			if r := join("on-time@example.com", invites[0]); r.Status != 201 {
+				t.Errorf("an invitation at its expiry instant: %d %s", r.Status, r.Raw)
+			}
+			e.clock.Advance(time.Second)
+			if r := join("late@example.com", invites[1]); r.Status != 400 || r.code() != "AUTH_INVITATION_INVALID" {
+				t.Errorf("an invitation a second after its expiry: %d %s", r.Status, r.Raw)
+			}
+			e.clock.Set(inst.At.Add(24 * time.Hour))
+			if r := e.do("GET", "/api/users/employees", adminTok, nil); r.Status != 200 {
+				t.Errorf("a token at its expiry instant: %d %s", r.Status, r.Raw)
+			}
+			e.clock.Advance(time.Minute)
+			if r := e.do("GET", "/api/users/employees", adminTok, nil); r.Status != 401 || r.code() != "AUTH_TOKEN_EXPIRED" {
+				t.Errorf("a token a minute after its expiry: %d %s", r.Status, r.Raw)
+			}
+		})
 	}
 }
 
@@ -271,7 +342,7 @@ func TestInvitationsAreTheOnlyWayIntoAnExistingOrganization(t *testing.T) {
 		t.Fatalf("an invitation was used twice: %d %s", r.Status, r.Raw)
 	}
 	expired := invite(t, adminTok, "late@example.com", "admin")
-	if _, err := e.db.Owner.Exec(context.Background(), "UPDATE auth.invitations SET expires_at = now() - interval '1 second' WHERE id = $1", expired.Body["id"]); err != nil {
+	if _, err := e.db.Owner.Exec(context.Background(), "UPDATE auth.invitations SET expires_at = $2 WHERE id = $1", expired.Body["id"], e.clock.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if r := join("late@example.com", expired.Body["token"].(string)); r.Status != 400 || r.code() != "AUTH_INVITATION_INVALID" {
@@ -346,9 +417,7 @@ func TestSigningKeysRotateWithoutInvalidatingIssuedTokens(t *testing.T) {
 	// The current key nears retirement: a new key is made and published,
 	// while the old one keeps signing until it retires.
 	ctx := context.Background()
-	if _, err := e.db.Owner.Exec(ctx, "UPDATE auth.signing_keys SET retire_at = now() + interval '1 minute'"); err != nil {
-		t.Fatal(err)
-	}
+	e.clock.Advance(59 * time.Minute)
 	if err := e.keys.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -359,9 +428,7 @@ func TestSigningKeysRotateWithoutInvalidatingIssuedTokens(t *testing.T) {
 	if kid := claimsHeaderKid(t, e.login(t, "rot@example.com")); kid != oldKid {
 		t.Fatalf("the new key signed before its announcement period ended")
 	}
-	if _, err := e.db.Owner.Exec(ctx, "UPDATE auth.signing_keys SET retire_at = now() - interval '1 second' WHERE kid = $1", oldKid); err != nil {
-		t.Fatal(err)
-	}
+	e.clock.Advance(time.Minute + time.Second)
 	if err := e.keys.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

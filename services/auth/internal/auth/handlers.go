@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
+	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/validate"
@@ -47,11 +50,8 @@ func viewOf(u User) userView {
 	return userView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, OrganizationID: u.OrganizationID}
 }
 
-func (s *server) register(w http.ResponseWriter, r *http.Request) error {
-	var req registerRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the names, defaults the plan and checks every field.
+func (req *registerRequest) Validate() error {
 	req.Email = strings.TrimSpace(req.Email)
 	req.Name = strings.TrimSpace(req.Name)
 	req.OrganizationName = strings.TrimSpace(req.OrganizationName)
@@ -66,7 +66,12 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 		v.Length("organization_name", req.OrganizationName, 1, 200, true)
 		v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) register(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[registerRequest](r)
+	if err != nil {
 		return err
 	}
 	hash, err := HashPassword(req.Password)
@@ -99,11 +104,8 @@ type loginRequest struct {
 	OrganizationID string `json:"organization_id"`
 }
 
-func (s *server) login(w http.ResponseWriter, r *http.Request) error {
-	var req loginRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the email and checks every field.
+func (req *loginRequest) Validate() error {
 	req.Email = strings.TrimSpace(req.Email)
 	var v validate.Fields
 	v.Length("email", req.Email, 1, 254, false)
@@ -111,7 +113,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if req.OrganizationID != "" {
 		v.UUID("organization_id", req.OrganizationID)
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[loginRequest](r)
+	if err != nil {
 		return err
 	}
 	ip := s.clientIP(r)
@@ -169,7 +176,7 @@ func (s *server) issue(u User) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, time.Now())
+	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, s.clock.Now())
 }
 
 func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
@@ -197,12 +204,9 @@ type invitationRequest struct {
 	ExpiresInHours int    `json:"expires_in_hours"`
 }
 
-func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error {
-	p := authn.MustFromContext(r.Context())
-	var req invitationRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the email, defaults the role and the lifetime, and
+// checks every field.
+func (req *invitationRequest) Validate() error {
 	req.Email = strings.TrimSpace(req.Email)
 	if req.Role == "" {
 		req.Role = authn.RoleEmployee
@@ -214,7 +218,13 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	v.Email("email", req.Email)
 	v.OneOf("role", req.Role, authn.RoleAdmin, authn.RoleEmployee)
 	v.IntRange("expires_in_hours", req.ExpiresInHours, 1, 720)
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	req, err := httpx.DecodeBody[invitationRequest](r)
+	if err != nil {
 		return err
 	}
 	raw := make([]byte, 32)
@@ -222,7 +232,7 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
-		ExpiresAt: time.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
+		ExpiresAt: s.clock.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
 		Token:     base64.RawURLEncoding.EncodeToString(raw)}
 	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
 		return err
@@ -266,4 +276,62 @@ func (s *server) trusted(ip net.IP) bool {
 
 func equalFoldEmail(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+func (s *server) requireOperator(next http.Handler) http.Handler {
+	return httpx.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		tok := []byte(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if s.cfg.OperatorToken == "" || subtle.ConstantTimeCompare(tok, []byte(s.cfg.OperatorToken)) != 1 {
+			return apierr.ErrInvalidToken
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
+	resp, err := s.store.GetTenant(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// Validate checks every field of the body.
+func (req *TenantRequest) Validate() error {
+	var v validate.Fields
+	v.Length("name", req.Name, 1, 200, true)
+	v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
+	if req.Admin != nil {
+		v.Email("admin.email", req.Admin.Email)
+		v.Length("admin.name", req.Admin.Name, 2, 200, true)
+		v.Length("admin.password", req.Admin.Password, 8, 128, false)
+	}
+	return v.Err()
+}
+
+func (s *server) putTenant(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[TenantRequest](r)
+	if err != nil {
+		return err
+	}
+	id := mux.Vars(r)["id"]
+	var v validate.Fields
+	v.UUID("id", id)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	var hash string
+	if req.Admin != nil {
+		if hash, err = HashPassword(req.Admin.Password); err != nil {
+			return err
+		}
+	}
+	resp, err := s.store.UpsertTenant(r.Context(), id, req, hash)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+	return nil
 }

@@ -2,15 +2,20 @@ package auth
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"encoding/json"
+
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
@@ -39,14 +44,17 @@ type Organization struct {
 }
 
 // Store is auth's data access.
-type Store struct{ db *pgxpool.Pool }
+type Store struct {
+	db    *pgxpool.Pool
+	clock clock.Clock
+}
 
-func insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error {
+func (s *Store) insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error {
 	_, err := tx.Exec(ctx, "INSERT INTO auth.organizations (id, name, plan_type) VALUES ($1, $2, $3)", org.ID, org.Name, org.PlanType)
 	if err != nil {
 		return err
 	}
-	ev, err := events.New(source, events.TypeOrganizationCreated, org.ID, org.ID,
+	ev, err := events.New(s.clock.Now(), source, events.TypeOrganizationCreated, org.ID, org.ID,
 		events.OrganizationCreated{OrganizationID: org.ID, Name: org.Name, PlanType: org.PlanType})
 	if err != nil {
 		return err
@@ -55,7 +63,7 @@ func insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error 
 }
 
 // insertUser adds a member; the organization's tenant must be set on tx.
-func insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash string) error {
+func (s *Store) insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash string) error {
 	_, err := tx.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6)",
 		u.ID, u.OrganizationID, u.Email, u.Name, passwordHash, u.Role)
 	if pg.IsUniqueViolation(err, "users_org_email_key") {
@@ -64,7 +72,7 @@ func insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash string) err
 	if err != nil {
 		return err
 	}
-	ev, err := events.New(source, events.TypeUserCreated, u.OrganizationID, u.ID,
+	ev, err := events.New(s.clock.Now(), source, events.TypeUserCreated, u.OrganizationID, u.ID,
 		events.UserCreated{UserID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, Name: u.Name, Role: u.Role})
 	if err != nil {
 		return err
@@ -82,10 +90,10 @@ func (s *Store) CreateOrganization(ctx context.Context, org Organization, admin 
 		if taken {
 			return ErrUserExists
 		}
-		if err := insertOrganization(ctx, tx, org); err != nil {
+		if err := s.insertOrganization(ctx, tx, org); err != nil {
 			return err
 		}
-		return insertUser(ctx, tx, admin, passwordHash)
+		return s.insertUser(ctx, tx, admin, passwordHash)
 	})
 }
 
@@ -112,7 +120,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u User, pass
 	if err != nil {
 		return User{}, Organization{}, err
 	}
-	if inv.UsedAt != nil || time.Now().After(inv.ExpiresAt) || !equalFoldEmail(inv.Email, u.Email) {
+	if inv.UsedAt != nil || s.clock.Now().After(inv.ExpiresAt) || !equalFoldEmail(inv.Email, u.Email) {
 		return User{}, Organization{}, ErrInvitationInvalid
 	}
 	u.OrganizationID, u.Role = inv.OrganizationID, inv.Role
@@ -133,7 +141,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u User, pass
 		if !active {
 			return ErrAccountDisabled
 		}
-		return insertUser(ctx, tx, u, passwordHash)
+		return s.insertUser(ctx, tx, u, passwordHash)
 	})
 	return u, org, err
 }
@@ -203,3 +211,109 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 }
 
 func newID() string { return uuid.NewString() }
+
+// ensureSigningKey stores the key newKey makes unless some key retires
+// after freshUntil. The advisory lock makes replicas refreshing at once
+// add one key, not one each.
+func (s *Store) ensureSigningKey(ctx context.Context, freshUntil time.Time, newKey func() (signingKey, error)) error {
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254101)"); err != nil {
+			return err
+		}
+		var fresh bool
+		err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.signing_keys WHERE retire_at > $1)", freshUntil).Scan(&fresh)
+		if err != nil || fresh {
+			return err
+		}
+		k, err := newKey()
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO auth.signing_keys (kid, private_key, retire_at, expire_at) VALUES ($1, $2, $3, $4)",
+			k.kid, []byte(k.priv.Seed()), k.retireAt, k.expireAt)
+		return err
+	})
+}
+
+// signingKeys loads the keys not expired at now, newest first.
+func (s *Store) signingKeys(ctx context.Context, now time.Time) ([]signingKey, error) {
+	rows, err := s.db.Query(ctx, "SELECT kid, private_key, retire_at, expire_at FROM auth.signing_keys WHERE expire_at > $1 ORDER BY created_at DESC", now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (signingKey, error) {
+		var k signingKey
+		var seed []byte
+		if err := r.Scan(&k.kid, &seed, &k.retireAt, &k.expireAt); err != nil {
+			return k, err
+		}
+		if len(seed) != ed25519.SeedSize {
+			return k, fmt.Errorf("auth: signing key %s is malformed", k.kid)
+		}
+		k.priv = ed25519.NewKeyFromSeed(seed)
+		return k, nil
+	})
+}
+
+// GetTenant reports the organization id as the operator sees it.
+func (s *Store) GetTenant(ctx context.Context, id string) (TenantResponse, error) {
+	var resp TenantResponse
+	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT id, name, plan_type, active, tenant_generation FROM auth.organizations WHERE id = $1", id).
+			Scan(&resp.Organization.ID, &resp.Organization.Name, &resp.Organization.PlanType, &resp.Active, &resp.Generation)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return resp, errTenantNotFound
+	}
+	return resp, err
+}
+
+// UpsertTenant creates or updates the organization, creates the bootstrap
+// admin once, and emits tenant.updated when the generation is newer than
+// the one already applied.
+func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, adminHash string) (TenantResponse, error) {
+	resp := TenantResponse{Organization: Organization{ID: id, Name: req.Name, PlanType: req.PlanType}, Active: req.Active}
+	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
+		var gen int64
+		err := tx.QueryRow(ctx, "SELECT tenant_generation FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			resp.Created = true
+			if err := s.insertOrganization(ctx, tx, resp.Organization); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if req.Admin != nil {
+			err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE lower(email) = lower($1)", req.Admin.Email).Scan(&resp.AdminID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				resp.AdminID, resp.AdminCreated = newID(), true
+				err = s.insertUser(ctx, tx, User{ID: resp.AdminID, Email: req.Admin.Email, Name: req.Admin.Name,
+					Role: "admin", OrganizationID: id}, adminHash)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		resp.Generation = max(gen, req.Generation)
+		if req.Generation <= gen && !resp.Created {
+			return nil
+		}
+		settings := events.TenantUpdated{OrganizationID: id, TenantSettings: req.TenantSettings}
+		raw, err := json.Marshal(settings)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.organizations SET name = $2, plan_type = $3, active = $4, tenant_settings = $5, tenant_generation = $6, updated_at = now() WHERE id = $1",
+			id, req.Name, req.PlanType, req.Active, raw, resp.Generation); err != nil {
+			return err
+		}
+		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, settings)
+		if err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+	})
+	return resp, err
+}

@@ -14,20 +14,21 @@ import (
 
 	"github.com/workpulse/workpulse/services/ingest/internal/ingest"
 	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "ingest", ":3003")
 	cfg := ingest.LoadConfig(env)
@@ -46,12 +47,13 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		go func() { fmt.Fprintln(os.Stderr, "ingest: pprof:", http.ListenAndServe(pprofAddr, nil)) }()
 	}
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, "ingest-tenants", d.Consumer, d.Logger)
 			return &app.Service{
-				API:          ingest.NewServer(cfg, d.DB, d.Verifier, d.HTTP, d.Registry),
+				API:          ingest.NewServer(ingest.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Registerer: d.Registry, Clock: d.Clock}),
 				OutboxTables: []string{tracking.OutboxTable},
 				Workers:      []func(context.Context) error{tenants.Run},
 			}, nil

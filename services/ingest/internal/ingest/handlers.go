@@ -3,9 +3,11 @@ package ingest
 import (
 	"net/http"
 
+	"github.com/gorilla/mux"
+
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 // activityResponse is the body of POST /api/sessions/:id/activity.
@@ -15,15 +17,17 @@ type activityResponse struct {
 }
 
 func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}
-	var in activityInput
-	if err := httpx.Decode(r, &in); err != nil {
+	// The activity's check depends on the clock and is shared with the
+	// bulk items, so activityInput is not a Validator.
+	in, err := httpx.DecodeBody[activityInput](r)
+	if err != nil {
 		return err
 	}
-	a, aerr := in.check(s.now(), s.cfg.FutureLeeway, false)
+	a, aerr := in.check(s.clock.Now(), s.cfg.FutureLeeway, false)
 	if aerr != nil {
 		return aerr
 	}
@@ -42,7 +46,7 @@ func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}
@@ -50,7 +54,7 @@ func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	batch, err := decodeBulk(body, s.cfg.MaxBulk, s.now(), s.cfg.FutureLeeway)
+	batch, err := decodeBulk(body, s.cfg.MaxBulk, s.clock.Now(), s.cfg.FutureLeeway)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r := httpx.NewRouter(m.Middleware)
 	member := s.tokens.require
-	r.Handle("/api/sessions/{id}/activity", member(httpx.Handler(s.recordActivity))).Methods(http.MethodPost)
-	r.Handle("/api/sessions/{id}/activity/bulk", member(httpx.Handler(s.recordBulk))).Methods(http.MethodPost)
+	r.Handle("/api/sessions/{id}/activity", member(handle(s.recordActivity))).Methods(http.MethodPost)
+	r.Handle("/api/sessions/{id}/activity/bulk", member(handle(s.recordBulk))).Methods(http.MethodPost)
 	return r
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/realtime/internal/realtime"
 )
@@ -18,13 +19,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "realtime:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+// run runs the service on clk.
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "realtime", ":3005")
 	cfg := realtime.LoadConfig(env, common)
@@ -35,12 +37,13 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 	// write deadline. Each connection sets its own deadline per write.
 	common.WriteTimeout = 0
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			s := realtime.NewServer(cfg, realtime.Deps{
-				DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers, KafkaSecurity: d.KafkaSecurity,
-				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer,
+			s := realtime.NewServer(realtime.Deps{
+				Config: cfg, DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers, KafkaSecurity: d.KafkaSecurity,
+				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer, Clock: clk,
 			})
 			d.Health.Add("presence_feed", s.Ready)
 			return &app.Service{API: s, Workers: s.Workers()}, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -48,7 +49,7 @@ func TestRun(t *testing.T) {
 			}
 			return lookup(k)
 		}
-		if err := run(t.Context(), bad, io.Discard, nil); err == nil || !strings.Contains(err.Error(), "WS_PING_INTERVAL") {
+		if err := run(t.Context(), bad, io.Discard, nil, clock.Real); err == nil || !strings.Contains(err.Error(), "WS_PING_INTERVAL") {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -57,7 +58,7 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }) }()
+	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }, clock.Real) }()
 	var addr net.Addr
 	select {
 	case addr = <-addrc:
@@ -68,7 +69,7 @@ func TestRun(t *testing.T) {
 	}
 
 	signer := authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour}
-	tok, err := signer.Sign(testkit.Member("", authn.RoleAdmin), time.Now())
+	tok, err := signer.Sign(testkit.Member("", authn.RoleAdmin), clock.Real.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestRun(t *testing.T) {
 
 	t.Run("Stopping the service closes its clients with 1001.", func(t *testing.T) {
 		cancel()
-		_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		_ = c.SetReadDeadline(clock.Real.Now().Add(15 * time.Second))
 		var ce *websocket.CloseError
 		for {
 			_, _, err := c.ReadMessage()

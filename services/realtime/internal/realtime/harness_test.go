@@ -23,6 +23,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/metrics"
@@ -37,12 +38,18 @@ type env struct {
 	brokers []string
 	writer  *kafka.Writer
 	keys    *testKeys
+	// clock is the replicas' clock. It is the wall clock: the network
+	// stack enforces the connections' deadlines against it, so a clock
+	// standing still would keep pings, pongs and close handshakes from
+	// ever timing out, or make them time out at once.
+	clock clock.Clock
 }
 
 // testKeys signs tokens at any time, so that tests can make expired ones.
 type testKeys struct {
 	signer   authn.Signer
 	verifier *authn.Verifier
+	clock    clock.Clock
 }
 
 type staticKey struct {
@@ -57,7 +64,7 @@ func (k staticKey) PublicKey(_ context.Context, kid string) (ed25519.PublicKey, 
 	return k.pub, nil
 }
 
-func newTestKeys(t testing.TB) *testKeys {
+func newTestKeys(t testing.TB, clk clock.Clock) *testKeys {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +72,8 @@ func newTestKeys(t testing.TB) *testKeys {
 	kid := uuid.NewString()
 	return &testKeys{
 		signer:   authn.Signer{Kid: kid, Key: priv, Issuer: "workpulse", TTL: time.Hour},
-		verifier: authn.NewVerifier(staticKey{kid: kid, pub: pub}, "workpulse"),
+		verifier: authn.NewVerifier(staticKey{kid: kid, pub: pub}, "workpulse", clk),
+		clock:    clk,
 	}
 }
 
@@ -78,12 +86,15 @@ func (k *testKeys) tokenAt(t testing.TB, p authn.Principal, issued time.Time) st
 	return tok
 }
 
-func (k *testKeys) token(t testing.TB, p authn.Principal) string { return k.tokenAt(t, p, time.Now()) }
+func (k *testKeys) token(t testing.TB, p authn.Principal) string {
+	return k.tokenAt(t, p, k.clock.Now())
+}
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	rdb, prefix := testkit.Redis(t)
-	e := &env{db: testkit.NewDB(t), rdb: rdb, prefix: prefix, brokers: testkit.Kafka(t), keys: newTestKeys(t)}
+	e := &env{db: testkit.NewDB(t), rdb: rdb, prefix: prefix, brokers: testkit.Kafka(t), clock: clock.Real}
+	e.keys = newTestKeys(t, e.clock)
 	e.writer = kafkax.NewWriter(e.brokers)
 	t.Cleanup(func() { _ = e.writer.Close() })
 	return e
@@ -132,10 +143,10 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	srv := NewServer(cfg, Deps{
-		DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
-		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime"),
-		Log: log, Service: "realtime",
+	srv := NewServer(Deps{
+		Config: cfg, DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
+		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime", e.clock),
+		Log: log, Service: "realtime", Clock: e.clock,
 	})
 	r := &replica{srv: srv, reg: reg, http: httptest.NewServer(srv)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -175,12 +186,15 @@ func (w testWriter) Write(b []byte) (int, error) {
 
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	timeout := time.After(d)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-timeout:
 			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -325,7 +339,7 @@ func publishAll[T any](t testing.TB, w *kafka.Writer, typ, org, key string, data
 	envs := make([]events.Envelope, len(data))
 	msgs := make([]kafka.Message, len(data))
 	for i, d := range data {
-		env, err := events.New("test", typ, org, key, d)
+		env, err := events.New(clock.Real.Now(), "test", typ, org, key, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,26 +354,26 @@ func publishAll[T any](t testing.TB, w *kafka.Writer, typ, org, key string, data
 	return envs
 }
 
-func session(p authn.Principal) events.Session {
-	now := time.Now().UTC()
+func (e *env) session(p authn.Principal) events.Session {
+	now := e.clock.Now().UTC()
 	return events.Session{SessionID: uuid.NewString(), OrganizationID: p.OrganizationID, UserID: p.UserID,
 		Status: "active", StartTime: now, LastActivityAt: &now, Version: 1}
 }
 
 func (e *env) publishActivity(t testing.TB, p authn.Principal, active int64) events.Envelope {
-	s := session(p)
+	s := e.session(p)
 	s.TotalActiveSeconds = active
 	return e.publish(t, events.TypeActivityRecorded, p.OrganizationID, s.SessionID,
 		events.ActivityRecorded{Session: s, Stored: 1, ActiveSeconds: active})
 }
 
-func alert(p authn.Principal, typ, msg string) events.Alert {
+func (e *env) alert(p authn.Principal, typ, msg string) events.Alert {
 	return events.Alert{AlertID: uuid.NewString(), OrganizationID: p.OrganizationID, UserID: p.UserID,
-		AlertType: typ, Message: msg, CreatedAt: time.Now().UTC()}
+		AlertType: typ, Message: msg, CreatedAt: e.clock.Now().UTC()}
 }
 
 func (e *env) publishAlert(t testing.TB, p authn.Principal, typ, msg string) events.Envelope {
-	return e.publish(t, events.TypeAlertRaised, p.OrganizationID, p.UserID, alert(p, typ, msg))
+	return e.publish(t, events.TypeAlertRaised, p.OrganizationID, p.UserID, e.alert(p, typ, msg))
 }
 
 // waitConsuming blocks until r's consumer has joined its group and reads
@@ -370,8 +384,13 @@ func (e *env) waitConsuming(t testing.TB, r *replica) {
 	admin := testkit.Member("", authn.RoleAdmin)
 	c := e.dial(t, r, admin)
 	c.expect(EventSessionState, 5*time.Second)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case <-timeout:
+			t.Fatal("replica's consumer never caught up")
+		default:
+		}
 		e.publishActivity(t, admin, 1)
 		for _, m := range c.collect(300 * time.Millisecond) {
 			if m.Event == EventSessionUpdate {
@@ -380,7 +399,6 @@ func (e *env) waitConsuming(t testing.TB, r *replica) {
 			}
 		}
 	}
-	t.Fatal("replica's consumer never caught up")
 }
 
 func closeCode(err error) int {

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // outMsg is one encoded message and the time of the event it carries
@@ -79,8 +80,9 @@ func (c *client) enqueue(m outMsg) bool {
 // Hub indexes this replica's connections by organization (admins) and by
 // user, and fans each message out to the connections allowed to see it.
 type Hub struct {
-	m   *Metrics
-	log *slog.Logger
+	m     *Metrics
+	log   *slog.Logger
+	clock clock.Clock
 
 	mu      sync.RWMutex
 	admins  map[string]map[*client]struct{}
@@ -91,8 +93,8 @@ type Hub struct {
 }
 
 // NewHub returns an empty hub.
-func NewHub(m *Metrics, log *slog.Logger) *Hub {
-	return &Hub{m: m, log: log,
+func NewHub(m *Metrics, log *slog.Logger, clk clock.Clock) *Hub {
+	return &Hub{m: m, log: log, clock: clk,
 		admins: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{}}
 }
 
@@ -168,7 +170,7 @@ func (h *Hub) offer(c *client, m outMsg) {
 		h.m.SlowClients.Inc()
 		h.log.Warn("disconnecting slow client", "user_id", c.p.UserID, "conn_id", c.id)
 		// Unblock a writer stuck on the client's full TCP window.
-		_ = c.conn.NetConn().SetWriteDeadline(time.Now())
+		_ = c.conn.NetConn().SetWriteDeadline(h.clock.Now())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/tracking"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -22,7 +23,7 @@ func TestHandshake(t *testing.T) {
 	r := e.start(t, map[string]string{"WS_ALLOWED_ORIGINS": "https://app.example.com"})
 	p := testkit.Member("", authn.RoleEmployee)
 	good := e.keys.token(t, p)
-	other := newTestKeys(t)
+	other := newTestKeys(t, e.clock)
 
 	refusals := []struct {
 		name   string
@@ -34,10 +35,10 @@ func TestHandshake(t *testing.T) {
 		{name: "A connection without a token is refused with 401.", status: 401, code: "AUTH_INVALID_TOKEN"},
 		{name: "A malformed token is refused with 401.", query: "token=not-a-jwt", status: 401, code: "AUTH_INVALID_TOKEN"},
 		{name: "A token signed by an unknown key is refused with 401.", query: "token=" + other.token(t, p), status: 401, code: "AUTH_INVALID_TOKEN"},
-		{name: "An expired token is refused with 401 and its own code.", query: "token=" + e.keys.tokenAt(t, p, time.Now().Add(-2*time.Hour)),
+		{name: "An expired token is refused with 401 and its own code.", query: "token=" + e.keys.tokenAt(t, p, e.clock.Now().Add(-2*time.Hour)),
 			status: 401, code: "AUTH_TOKEN_EXPIRED"},
 		{name: "An expired token in the subprotocol is refused too.",
-			header: http.Header{"Sec-WebSocket-Protocol": {"bearer, " + e.keys.tokenAt(t, p, time.Now().Add(-2*time.Hour))}}, status: 401, code: "AUTH_TOKEN_EXPIRED"},
+			header: http.Header{"Sec-WebSocket-Protocol": {"bearer, " + e.keys.tokenAt(t, p, e.clock.Now().Add(-2*time.Hour))}}, status: 401, code: "AUTH_TOKEN_EXPIRED"},
 		{name: "A page of a foreign origin is refused with 403.", query: "token=" + good,
 			header: http.Header{"Origin": {"https://evil.example.org"}}, status: 403, code: "WS_ORIGIN_NOT_ALLOWED"},
 	}
@@ -109,13 +110,13 @@ func TestSessionStateAndRequests(t *testing.T) {
 	sessionID := uuid.NewString()
 	if _, err := e.db.Owner.Exec(t.Context(), `INSERT INTO tracking.work_sessions
 		(id, organization_id, user_id, start_time, status, total_active_seconds, total_idle_seconds, last_activity_at)
-		VALUES ($1, $2, $3, now() - interval '1 hour', 'active', 120, 30, now())`, sessionID, working.OrganizationID, working.UserID); err != nil {
+		VALUES ($1, $2, $3, $4::timestamptz - interval '1 hour', 'active', 120, 30, $4)`, sessionID, working.OrganizationID, working.UserID, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("A user with an active session gets it on connect.", func(t *testing.T) {
 		c := e.dial(t, r, working)
-		var s Session
+		var s tracking.Session
 		c.expect(EventSessionState, 5*time.Second).decode(t, &s)
 		if s.ID != sessionID || s.UserID != working.UserID || s.Status != "active" || s.TotalActiveSeconds != 120 || s.TotalIdleSeconds != 30 {
 			t.Fatalf("session %+v", s)
@@ -144,7 +145,7 @@ func TestSessionStateAndRequests(t *testing.T) {
 			}
 		}
 		c.expect(EventPong, 5*time.Second)
-		var s Session
+		var s tracking.Session
 		c.expect(EventSessionState, 5*time.Second).decode(t, &s)
 		if s.ID != sessionID {
 			t.Fatalf("session %+v", s)
@@ -184,12 +185,12 @@ func TestRoutingByRoleAndOrganization(t *testing.T) {
 		c.drain()
 	}
 
-	e.publish(t, events.TypeSessionStarted, ann.OrganizationID, ann.UserID, events.SessionStarted{Session: session(ann)})
+	e.publish(t, events.TypeSessionStarted, ann.OrganizationID, ann.UserID, events.SessionStarted{Session: e.session(ann)})
 	e.publishActivity(t, ann, 60)
 	e.publishAlert(t, ann, "idle", "Ann has been idle")
 	e.publishAlert(t, bob, "overtime", "Bob works too much")
 	e.publishActivity(t, carol, 5)
-	e.publish(t, events.TypeSessionStopped, carol.OrganizationID, carol.UserID, events.SessionStopped{Session: session(carol)})
+	e.publish(t, events.TypeSessionStopped, carol.OrganizationID, carol.UserID, events.SessionStopped{Session: e.session(carol)})
 
 	type got struct{ event, user string }
 	received := func(t *testing.T, c *wsClient, want int) []got {
@@ -269,4 +270,32 @@ func TestRoutingByRoleAndOrganization(t *testing.T) {
 			t.Fatalf("update %+v", u)
 		}
 	})
+}
+
+func TestMessagesCarryTheTimeOfTheServiceClock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// A clock standing after any day the suite runs on keeps every
+	// deadline of the connections in the future, so they still work.
+	at := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.clock = testkit.NewClock(at)
+	r := e.start(t, nil)
+	admin := testkit.Member("", authn.RoleAdmin)
+	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	watch := e.dial(t, r, admin)
+	state := watch.expect(EventSessionState, 5*time.Second)
+	c := e.dial(t, r, erin)
+	c.expect(EventSessionState, 5*time.Second)
+	online := watch.expect(EventUserOnline, 5*time.Second)
+	if err := watch.conn.WriteMessage(websocket.TextMessage, []byte(`{"event":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	pong := watch.expect(EventPong, 5*time.Second)
+	for _, m := range []message{state, online, pong} {
+		t.Run(m.Event+" is stamped with the service clock's time.", func(t *testing.T) {
+			if !m.Timestamp.Equal(at) {
+				t.Errorf("timestamp %s, want %s", m.Timestamp, at)
+			}
+		})
+	}
 }

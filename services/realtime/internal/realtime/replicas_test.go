@@ -18,6 +18,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -206,7 +207,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		for range rounds {
 			alerts := make([]events.Alert, perRound)
 			for i := range alerts {
-				alerts[i] = alert(erin, "idle", big)
+				alerts[i] = e.alert(erin, "idle", big)
 			}
 			publishAll(t, e.writer, events.TypeAlertRaised, erin.OrganizationID, erin.UserID, alerts...)
 			for range perRound {
@@ -221,7 +222,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		if got := testutil.ToFloat64(r.srv.metrics.Dropped); got < 1 {
 			t.Fatalf("dropped %v", got)
 		}
-		_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_ = slow.SetReadDeadline(e.clock.Now().Add(10 * time.Second))
 		for {
 			if _, _, err := slow.ReadMessage(); err != nil {
 				if ne, ok := err.(net.Error); ok && ne.Timeout() {
@@ -247,14 +248,14 @@ func TestShutdownAndKeepalive(t *testing.T) {
 			c.expect(EventSessionState, 5*time.Second)
 			cs = append(cs, c)
 		}
-		start := time.Now()
+		start := e.clock.Now()
 		r.stop()
 		for _, c := range cs {
 			if code := closeCode(c.closed(5 * time.Second)); code != websocket.CloseGoingAway {
 				t.Fatalf("close code %d, want 1001", code)
 			}
 		}
-		if d := time.Since(start); d > 3*time.Second {
+		if d := clock.Since(e.clock, start); d > 3*time.Second {
 			t.Fatalf("shutdown took %s", d)
 		}
 		if got := testutil.ToFloat64(r.srv.metrics.Connections); got != 0 {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,12 +25,14 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
 
 // Deps are what the service runs on.
 type Deps struct {
+	Config   Config
 	DB       *pgxpool.Pool
 	Redis    *redis.Client
 	Verifier *authn.Verifier
@@ -43,6 +46,10 @@ type Deps struct {
 	Log      *slog.Logger
 	// Service labels the metrics.
 	Service string
+	// Clock stamps messages and presence changes and sets the
+	// connections' deadlines, so it must agree with the wall clock the
+	// network deadlines are enforced on.
+	Clock clock.Clock
 }
 
 // Server is the realtime service: its API and its background work.
@@ -55,6 +62,7 @@ type Server struct {
 	hub      *Hub
 	metrics  *Metrics
 	log      *slog.Logger
+	clock    clock.Clock
 	upgrader websocket.Upgrader
 	consumer *kafkax.Consumer
 	api      http.Handler
@@ -66,13 +74,17 @@ type Server struct {
 	greeting chan struct{}
 }
 
+// writePool lends the connections their write buffers.
+var writePool sync.Pool
+
 // NewServer builds the service; nothing runs until its workers start.
-func NewServer(cfg Config, d Deps) *Server {
+func NewServer(d Deps) *Server {
+	cfg := d.Config
 	m := NewMetrics(d.Registry, d.Service)
 	s := &Server{
-		cfg: cfg, db: d.DB, rdb: d.Redis, verifier: d.Verifier, metrics: m, log: d.Log,
+		cfg: cfg, db: d.DB, rdb: d.Redis, verifier: d.Verifier, metrics: m, log: d.Log, clock: d.Clock,
 		presence: NewPresence(d.Redis, cfg.RedisPrefix, cfg.PresenceTTL),
-		hub:      NewHub(m, d.Log),
+		hub:      NewHub(m, d.Log, d.Clock),
 		greeting: make(chan struct{}, 16),
 	}
 	s.upgrader = websocket.Upgrader{
@@ -218,7 +230,7 @@ func (s *Server) runHeartbeat(ctx context.Context) error {
 
 // announce publishes a presence change to every replica.
 func (s *Server) announce(ctx context.Context, event string, u userPresence) {
-	b, _ := json.Marshal(presenceChange{Event: event, User: u, Time: time.Now().UTC()})
+	b, _ := json.Marshal(presenceChange{Event: event, User: u, Time: s.clock.Now().UTC()})
 	if err := s.rdb.Publish(ctx, s.presence.Channel(), b).Err(); err != nil {
 		s.log.Warn("presence change not published", "event", event, "user_id", u.UserID, "err", err)
 	}

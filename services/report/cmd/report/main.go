@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/logging"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -30,7 +31,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		var u usageError
 		if errors.As(err, &u) {
@@ -52,7 +53,8 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg + "\n" + usage }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+// run runs one command; every decision it makes by the time reads clk.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
@@ -68,13 +70,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		if len(args) > 0 {
 			return usageError{"serve takes no arguments"}
 		}
-		return serve(ctx, common, cfg, out, listening)
+		return serve(ctx, clk, common, cfg, out, listening)
 	case report.JobDailySummary, report.JobIdleDetection, report.JobOvertimeCheck:
 		j, err := parseJob(cmd, args)
 		if err != nil {
 			return err
 		}
-		return runJob(ctx, j, common, cfg, out)
+		return runJob(ctx, clk, j, common, cfg, out)
 	case "help", "-h", "--help":
 		fmt.Fprintln(out, usage)
 		return nil
@@ -82,16 +84,18 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
 
-func serve(ctx context.Context, common config.Common, cfg report.Config, out io.Writer, listening func(net.Addr)) error {
+func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg report.Config, out io.Writer, listening func(net.Addr)) error {
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			jobs := report.NewJobs(d.DB, cfg, d.Logger)
-			runner := report.NewRunner(d.DB, jobs, d.Logger)
-			consumers := report.NewConsumers(d.DB, d.Logger)
+			jobs := report.NewJobs(d.DB, cfg, d.Logger, clk)
+			runner := report.NewRunner(d.DB, jobs, d.Logger, clk)
+			consumers := report.NewConsumers(d.DB, d.Logger, clk)
 			return &app.Service{
-				API:          report.NewServer(cfg, d.DB, d.Verifier, jobs, runner, d.HTTP),
+				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,
+					HTTP: d.HTTP, Clock: clk}),
 				OutboxTables: []string{report.OutboxTable},
 				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, d.Consumer), runner.Run),
 			}, nil
@@ -145,9 +149,9 @@ func parseJob(name string, args []string) (jobArgs, error) {
 
 // runJob runs one job over its tenants and logs one line per tenant and
 // one for the outcome.
-func runJob(ctx context.Context, j jobArgs, common config.Common, cfg report.Config, out io.Writer) error {
+func runJob(ctx context.Context, clk clock.Clock, j jobArgs, common config.Common, cfg report.Config, out io.Writer) error {
 	log := logging.New(out, "report", common.LogLevel).With("job", j.name)
-	start := time.Now()
+	start := clk.Now()
 	err := func() error {
 		db, err := pg.Connect(ctx, common.DatabaseURL, common.DatabaseRole, min(common.DatabaseMaxConn, 4))
 		if err != nil {
@@ -157,7 +161,7 @@ func runJob(ctx context.Context, j jobArgs, common config.Common, cfg report.Con
 		if err := db.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
-		jobs := report.NewJobs(db, cfg, log)
+		jobs := report.NewJobs(db, cfg, log, clk)
 		if j.name == report.JobIdleDetection {
 			// The most frequent job also forgets old consumed event ids.
 			n, err := jobs.PruneProcessedEvents(ctx)
@@ -186,9 +190,9 @@ func runJob(ctx context.Context, j jobArgs, common config.Common, cfg report.Con
 		})
 	}()
 	if err != nil {
-		log.Error("job failed", "duration_ms", time.Since(start).Milliseconds(), "err", err)
+		log.Error("job failed", "duration_ms", clock.Since(clk, start).Milliseconds(), "err", err)
 		return fmt.Errorf("%s failed: %w", j.name, err)
 	}
-	log.Info("job succeeded", "duration_ms", time.Since(start).Milliseconds())
+	log.Info("job succeeded", "duration_ms", clock.Since(clk, start).Milliseconds())
 	return nil
 }

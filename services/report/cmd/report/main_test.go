@@ -48,7 +48,7 @@ func TestJobCommandLines(t *testing.T) {
 			}
 		})
 	}
-	if err := run(context.Background(), []string{"reticulate"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil); !errors.As(err, new(usageError)) {
+	if err := run(context.Background(), []string{"reticulate"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil, testkit.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))); !errors.As(err, new(usageError)) {
 		t.Errorf("unknown command: %v, want a usage error", err)
 	}
 }
@@ -58,7 +58,8 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	db := testkit.NewDB(t)
 	ctx := context.Background()
 	org, user := uuid.NewString(), uuid.NewString()
-	now := time.Now().UTC()
+	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	clk := testkit.NewClock(now)
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := db.Owner.Exec(ctx, sql, args...); err != nil {
@@ -78,13 +79,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		v, ok := map[string]string{"DATABASE_URL": db.URL, "DATABASE_ROLE": "workpulse_report"}[k]
 		return v, ok
 	}
-	today := func() string {
-		var d time.Time
-		if err := db.Owner.QueryRow(ctx, "SELECT (now() AT TIME ZONE 'UTC')::date").Scan(&d); err != nil {
-			t.Fatal(err)
-		}
-		return d.Format(time.DateOnly)
-	}()
+	today := now.Format(time.DateOnly)
 
 	// Two idle detections at once still raise one alert.
 	var wg sync.WaitGroup
@@ -93,7 +88,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = run(ctx, []string{"idle-detection"}, lookup, &bytes.Buffer{}, nil)
+			errs[i] = run(ctx, []string{"idle-detection"}, lookup, &bytes.Buffer{}, nil, clk)
 		}()
 	}
 	wg.Wait()
@@ -109,7 +104,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := run(ctx, []string{"daily-summary", "--all", "--date", today}, lookup, &out, nil); err != nil {
+	if err := run(ctx, []string{"daily-summary", "--all", "--date", today}, lookup, &out, nil, clk); err != nil {
 		t.Fatalf("daily-summary: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), `"msg":"job succeeded"`) {
@@ -120,7 +115,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	if errors.Is(err, pgx.ErrNoRows) || active != 60 {
 		t.Errorf("summary active seconds %d (%v), want 60", active, err)
 	}
-	if err := run(ctx, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil); err != nil {
+	if err := run(ctx, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil, clk); err != nil {
 		t.Errorf("overtime-check: %v", err)
 	}
 
@@ -131,7 +126,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		}
 		return "", false
 	}
-	if err := run(ctx, []string{"daily-summary", "--all"}, down, &out, nil); err == nil {
+	if err := run(ctx, []string{"daily-summary", "--all"}, down, &out, nil, clk); err == nil {
 		t.Error("a job without a database succeeded")
 	}
 	if !strings.Contains(out.String(), `"msg":"job failed"`) {

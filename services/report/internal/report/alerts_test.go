@@ -60,10 +60,9 @@ func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing
 	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
-	e.clock = time.Now().UTC().Truncate(time.Second)
-	e.partitions(e.clock)
-	start := e.clock.Add(-time.Hour)
-	lastActive := e.clock.Add(-20 * time.Minute)
+	e.partitions(e.clock.Now())
+	start := e.clock.Now().Add(-time.Hour)
+	lastActive := e.clock.Now().Add(-20 * time.Minute)
 	sess := e.session(org, user, start, nil, &lastActive)
 	e.activities(org, user, sess, act{at: lastActive, typ: "active", dur: 30})
 	// A session of another tenant never shows up in this tenant's run.
@@ -90,10 +89,10 @@ func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing
 		t.Errorf("%d alert.raised events, want 1", n)
 	}
 
-	c := NewConsumers(e.pool, e.log)
+	c := NewConsumers(e.pool, e.log, e.clock)
 	deliver := func(activeAt *time.Time) events.Envelope {
 		t.Helper()
-		ev, err := events.New("ingest", events.TypeActivityRecorded, org, sess, events.ActivityRecorded{
+		ev, err := events.New(e.clock.Now(), "ingest", events.TypeActivityRecorded, org, sess, events.ActivityRecorded{
 			Session: events.Session{SessionID: sess, OrganizationID: org, UserID: user, Status: "active"}, Stored: 1, LastActiveAt: activeAt})
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +112,7 @@ func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing
 	if open() != 1 {
 		t.Fatal("active work from before the idleness (a late event) resolved the alert")
 	}
-	ev := deliver(ptr(e.clock))
+	ev := deliver(ptr(e.clock.Now()))
 	if open() != 0 {
 		t.Fatal("active work did not resolve the alert")
 	}
@@ -136,7 +135,7 @@ func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing
 	}
 
 	// Still idle later: a new alert may be raised, as the old one is resolved.
-	e.clock = e.clock.Add(30 * time.Minute)
+	e.clock.Advance(30 * time.Minute)
 	if _, err := e.jobs.DetectIdle(ctx, org); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +143,7 @@ func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing
 		t.Errorf("a session idle again after resolution has %d open alerts, want 1", open())
 	}
 	// Stopping the session resolves its open alert at the next run.
-	e.exec("UPDATE tracking.work_sessions SET status = 'stopped', end_time = $2 WHERE id = $1", sess, e.clock)
+	e.exec("UPDATE tracking.work_sessions SET status = 'stopped', end_time = $2 WHERE id = $1", sess, e.clock.Now())
 	res, err := e.jobs.DetectIdle(ctx, org)
 	if err != nil {
 		t.Fatal(err)
@@ -159,10 +158,9 @@ func TestIdleDetectionUsesTheTenantThresholds(t *testing.T) {
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "UTC", 3600, 1800, 0)
-	e.clock = time.Now().UTC()
-	e.partitions(e.clock)
-	last := e.clock.Add(-20 * time.Minute)
-	sess := e.session(org, user, e.clock.Add(-2*time.Hour), nil, &last)
+	e.partitions(e.clock.Now())
+	last := e.clock.Now().Add(-20 * time.Minute)
+	sess := e.session(org, user, e.clock.Now().Add(-2*time.Hour), nil, &last)
 	e.activities(org, user, sess, act{at: last, typ: "active", dur: 30})
 	res, err := e.jobs.DetectIdle(context.Background(), org)
 	if err != nil {
@@ -179,7 +177,7 @@ func TestOvertimeCheckRaisesAtMostOneAlertPerUserAndLocalDay(t *testing.T) {
 	org := uuid.NewString()
 	e.tenant(org, "America/Los_Angeles", 0, 0, 0)
 	// 23:30 in Los Angeles on 2026-07-01 (UTC-7).
-	e.clock = ts("2026-07-02T06:30:00Z")
+	e.clock.Set(ts("2026-07-02T06:30:00Z"))
 	e.partitions(ts("2026-07-01T00:00:00Z"), ts("2026-06-01T00:00:00Z"))
 	over, under, yesterday := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	dayStart := ts("2026-07-01T07:00:00Z") // local midnight
@@ -218,7 +216,7 @@ func TestOvertimeCheckRaisesAtMostOneAlertPerUserAndLocalDay(t *testing.T) {
 		t.Errorf("%d alert.raised events, want 1", n)
 	}
 	// Resolving the alert does not let the same day raise another.
-	e.exec("UPDATE reporting.alerts SET resolved_at = now()")
+	e.exec("UPDATE reporting.alerts SET resolved_at = $1", e.clock.Now())
 	if res, _ := e.jobs.CheckOvertime(context.Background(), org); res.Raised != 0 {
 		t.Error("a resolved overtime alert was raised again the same day")
 	}
@@ -232,11 +230,11 @@ func TestOvertimeCheckRaisesAtMostOneAlertPerUserAndLocalDay(t *testing.T) {
 func TestDirectoryEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	c := NewConsumers(e.pool, e.log)
+	c := NewConsumers(e.pool, e.log, e.clock)
 	org, user := uuid.NewString(), uuid.NewString()
 	apply := func(typ string, data any) events.Envelope {
 		t.Helper()
-		ev, err := events.New("auth", typ, org, org, data)
+		ev, err := events.New(e.clock.Now(), "auth", typ, org, org, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,10 +298,10 @@ func TestIdleDetectionPrunesOldJobsAndConsumedEventIDs(t *testing.T) {
 	e := newEnv(t)
 	org := uuid.NewString()
 	e.exec(`INSERT INTO reporting.jobs (id, organization_id, job_type, state, created_at) VALUES
-		($1, $3, 'idle-detection', 'succeeded', now() - interval '31 days'), ($2, $3, 'idle-detection', 'succeeded', now())`,
-		uuid.NewString(), uuid.NewString(), org)
+		($1, $3, 'idle-detection', 'succeeded', $4::timestamptz - interval '31 days'), ($2, $3, 'idle-detection', 'succeeded', $4)`,
+		uuid.NewString(), uuid.NewString(), org, e.clock.Now())
 	e.exec(`INSERT INTO reporting.processed_events (consumer, event_id, processed_at) VALUES
-		('c', $1, now() - interval '15 days'), ('c', $2, now())`, uuid.NewString(), uuid.NewString())
+		('c', $1, $3::timestamptz - interval '15 days'), ('c', $2, $3)`, uuid.NewString(), uuid.NewString(), e.clock.Now())
 	if _, err := e.jobs.DetectIdle(context.Background(), org); err != nil {
 		t.Fatal(err)
 	}
@@ -322,18 +320,18 @@ func TestStoppingASessionResolvesItsIdleAlert(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
-	e.partitions(e.clock)
-	last := e.clock.Add(-20 * time.Minute)
-	sess := e.session(org, user, e.clock.Add(-time.Hour), nil, &last)
+	e.partitions(e.clock.Now())
+	last := e.clock.Now().Add(-20 * time.Minute)
+	sess := e.session(org, user, e.clock.Now().Add(-time.Hour), nil, &last)
 	if res, err := e.jobs.DetectIdle(context.Background(), org); err != nil || res.Raised != 1 {
 		t.Fatalf("idle detection: %+v %v", res, err)
 	}
-	ev, err := events.New("session", events.TypeSessionStopped, org, sess, events.SessionStopped{Session: events.Session{
-		SessionID: sess, OrganizationID: org, UserID: user, Status: "stopped", EndTime: ptr(e.clock)}})
+	ev, err := events.New(e.clock.Now(), "session", events.TypeSessionStopped, org, sess, events.SessionStopped{Session: events.Session{
+		SessionID: sess, OrganizationID: org, UserID: user, Status: "stopped", EndTime: ptr(e.clock.Now())}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := NewConsumers(e.pool, e.log).HandleActivity(context.Background(), ev); err != nil {
+	if err := NewConsumers(e.pool, e.log, e.clock).HandleActivity(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count("SELECT count(*) FROM reporting.alerts WHERE resolved_at IS NULL"); n != 0 {
@@ -348,13 +346,13 @@ func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.
 	t.Parallel()
 	e := newEnv(t)
 	org, other := uuid.NewString(), uuid.NewString()
-	e.partitions(e.clock)
-	last := e.clock.Add(-20 * time.Minute)
-	idle := e.session(org, uuid.NewString(), e.clock.Add(-time.Hour), nil, &last)
+	e.partitions(e.clock.Now())
+	last := e.clock.Now().Add(-20 * time.Minute)
+	idle := e.session(org, uuid.NewString(), e.clock.Now().Add(-time.Hour), nil, &last)
 	worker := uuid.NewString()
-	busy := e.session(org, worker, e.clock.Add(-time.Hour), nil, ptr(e.clock))
-	e.activities(org, worker, busy, act{at: e.clock.Add(-time.Minute), typ: "active", dur: 60})
-	otherIdle := e.session(other, uuid.NewString(), e.clock.Add(-time.Hour), nil, &last)
+	busy := e.session(org, worker, e.clock.Now().Add(-time.Hour), nil, ptr(e.clock.Now()))
+	e.activities(org, worker, busy, act{at: e.clock.Now().Add(-time.Minute), typ: "active", dur: 60})
+	otherIdle := e.session(other, uuid.NewString(), e.clock.Now().Add(-time.Hour), nil, &last)
 	for _, o := range []string{org, other} {
 		if res, err := e.jobs.DetectIdle(context.Background(), o); err != nil || res.Raised != 1 {
 			t.Fatalf("idle detection: %+v %v", res, err)
@@ -362,7 +360,7 @@ func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.
 	}
 	event := func(org, sess, typ string, data any) events.Envelope {
 		t.Helper()
-		ev, err := events.New("ingest", typ, org, sess, data)
+		ev, err := events.New(e.clock.Now(), "ingest", typ, org, sess, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,21 +375,21 @@ func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.
 		ev   events.Envelope
 		need bool
 	}{
-		{"Active work on a session with an open idle alert goes on.", recorded(org, idle, ptr(e.clock)), true},
-		{"Active work on a session without one is spared.", recorded(org, busy, ptr(e.clock)), false},
+		{"Active work on a session with an open idle alert goes on.", recorded(org, idle, ptr(e.clock.Now())), true},
+		{"Active work on a session without one is spared.", recorded(org, busy, ptr(e.clock.Now())), false},
 		{"Idle activity resolves nothing and is spared.", recorded(org, idle, nil), false},
 		{"A stop of a session with an open idle alert goes on.", event(org, idle, events.TypeSessionStopped,
 			events.SessionStopped{Session: events.Session{SessionID: idle, OrganizationID: org, Status: "stopped"}}), true},
-		{"Another tenant's alert is found under that tenant.", recorded(other, otherIdle, ptr(e.clock)), true},
-		{"A session named under the wrong tenant finds no alert.", recorded(org, otherIdle, ptr(e.clock)), false},
-		{"An event that cannot be read goes on, for the handler to report.", recorded(org, "not-a-uuid", ptr(e.clock)), true},
+		{"Another tenant's alert is found under that tenant.", recorded(other, otherIdle, ptr(e.clock.Now())), true},
+		{"A session named under the wrong tenant finds no alert.", recorded(org, otherIdle, ptr(e.clock.Now())), false},
+		{"An event that cannot be read goes on, for the handler to report.", recorded(org, "not-a-uuid", ptr(e.clock.Now())), true},
 		{"Other events of the topics are spared.", event(org, idle, events.TypeSessionStarted, events.SessionStarted{}), false},
 	}
 	var es []events.Envelope
 	for _, c := range cases {
 		es = append(es, c.ev)
 	}
-	need, err := NewConsumers(e.pool, e.log).PrefilterActivity(context.Background(), es)
+	need, err := NewConsumers(e.pool, e.log, e.clock).PrefilterActivity(context.Background(), es)
 	if err != nil {
 		t.Fatal(err)
 	}

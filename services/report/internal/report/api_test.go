@@ -35,10 +35,11 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	e := newEnv(t)
 	f := &fixture{env: e, iss: testkit.NewIssuer(t)}
-	runner := NewRunner(e.pool, e.jobs, e.log)
+	runner := NewRunner(e.pool, e.jobs, e.log, e.clock)
 	t.Cleanup(runner.Stop)
-	h := NewServer(e.cfg, e.pool, f.iss.Verifier, e.jobs, runner, metrics.NewHTTP(prometheus.NewRegistry(), "report"))
-	f.srv = httptest.NewServer(httpx.Stack(h, 1<<20))
+	h := NewServer(Deps{Config: e.cfg, DB: e.pool, Verifier: f.iss.Verifier, Jobs: e.jobs, Runner: runner,
+		HTTP: metrics.NewHTTP(prometheus.NewRegistry(), "report"), Clock: e.clock})
+	f.srv = httptest.NewServer(httpx.Stack(e.clock, h, 1<<20))
 	t.Cleanup(f.srv.Close)
 
 	f.admin = testkit.Member("", authn.RoleAdmin)
@@ -407,12 +408,10 @@ func TestTriggeredJobsRunAndReportTheirState(t *testing.T) {
 			t.Fatalf("trigger response %s", r.body)
 		}
 		var job JobView
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		eventually(t, 10*time.Second, "the job to end", func() bool {
 			job = decode[JobView](t, f.do("GET", "/api/jobs/"+tr.JobID, &f.admin, ""))
-			if job.State == "succeeded" || job.State == "failed" {
-				break
-			}
-		}
+			return job.State == "succeeded" || job.State == "failed"
+		})
 		if job.State != "succeeded" || len(job.Result) == 0 || job.StartedAt == nil || job.FinishedAt == nil {
 			t.Fatalf("%s: job %+v", tc.path, job)
 		}
@@ -427,7 +426,8 @@ func TestTriggeredJobsRunAndReportTheirState(t *testing.T) {
 	// A job whose process died stops beating and reads as failed.
 	dead := uuid.NewString()
 	f.exec(`INSERT INTO reporting.jobs (id, organization_id, job_type, state, started_at, heartbeat_at)
-		VALUES ($1, $2, 'idle-detection', 'running', now() - interval '5 minutes', now() - interval '2 minutes')`, dead, f.admin.OrganizationID)
+		VALUES ($1, $2, 'idle-detection', 'running', $3::timestamptz - interval '5 minutes', $3::timestamptz - interval '2 minutes')`,
+		dead, f.admin.OrganizationID, f.clock.Now())
 	if job := decode[JobView](t, f.do("GET", "/api/jobs/"+dead, &f.admin, "")); job.State != "failed" || job.Error == nil {
 		t.Errorf("a job without heartbeat for 2 minutes reads %+v", job)
 	}
@@ -504,9 +504,9 @@ func TestOrganizationReportCacheFollowsChanges(t *testing.T) {
 		t.Fatalf("after a new summary the report has %d rows, want 2", len(got))
 	}
 	// So does a member's new name.
-	ev, _ := events.New("auth", events.TypeUserCreated, org, f.bob.UserID,
+	ev, _ := events.New(f.clock.Now(), "auth", events.TypeUserCreated, org, f.bob.UserID,
 		events.UserCreated{UserID: f.bob.UserID, OrganizationID: org, Email: "b@example.com", Name: "Aaron", Role: "employee"})
-	if err := NewConsumers(f.pool, f.log).HandleDirectory(f.ctx, ev); err != nil {
+	if err := NewConsumers(f.pool, f.log, f.clock).HandleDirectory(f.ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	if got := report(); *got[0].UserName != "Aaron" {

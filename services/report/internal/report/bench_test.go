@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -52,7 +53,7 @@ func BenchmarkDailySummary(b *testing.B) {
 	users := benchUsers()
 	const perUser = 2880
 
-	seedStart := time.Now()
+	seedWatch := clock.Start()
 	ids := make([]uuid.UUID, users)
 	sessions := make([]uuid.UUID, users)
 	for i := range ids {
@@ -83,17 +84,17 @@ func BenchmarkDailySummary(b *testing.B) {
 		b.Fatal(err)
 	}
 	e.exec("ANALYZE tracking.activity_logs")
-	b.Logf("seeded %d activities of %d users in %s", n, users, time.Since(seedStart).Round(time.Second))
+	b.Logf("seeded %d activities of %d users in %s", n, users, seedWatch.Elapsed().Round(time.Second))
 
 	b.ResetTimer()
 	var worst time.Duration
 	for range b.N {
-		t0 := time.Now()
+		watch := clock.Start()
 		res, err := e.jobs.SummarizeDate(ctx, org.String(), date)
 		if err != nil {
 			b.Fatal(err)
 		}
-		worst = max(worst, time.Since(t0))
+		worst = max(worst, watch.Elapsed())
 		if res.Days[0].Users != int64(users) {
 			b.Fatalf("summarized %d users, want %d", res.Days[0].Users, users)
 		}
@@ -133,7 +134,7 @@ func BenchmarkOrganizationReport(b *testing.B) {
 	e.exec("ANALYZE reporting.daily_summaries")
 	e.exec("ANALYZE reporting.users")
 
-	runner := NewRunner(e.pool, e.jobs, e.log)
+	runner := NewRunner(e.pool, e.jobs, e.log, e.clock)
 	defer runner.Stop()
 	token := iss.Token(b, admin)
 	samples := 200
@@ -143,13 +144,14 @@ func BenchmarkOrganizationReport(b *testing.B) {
 	// measure serves the report samples times through a server with cfg
 	// and returns the sorted latencies and the response size.
 	measure := func(cfg Config) ([]time.Duration, int64) {
-		h := httpx.Stack(NewServer(cfg, e.pool, iss.Verifier, e.jobs, runner, metrics.NewHTTP(prometheus.NewRegistry(), "report")), 1<<20)
+		h := httpx.Stack(e.clock, NewServer(Deps{Config: cfg, DB: e.pool, Verifier: iss.Verifier, Jobs: e.jobs, Runner: runner,
+			HTTP: metrics.NewHTTP(prometheus.NewRegistry(), "report"), Clock: e.clock}), 1<<20)
 		srv := httptest.NewServer(h)
 		defer srv.Close()
 		get := func() (time.Duration, int64) {
 			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/reports/organization?startDate=2026-09-01&endDate=2026-09-30", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
-			t0 := time.Now()
+			watch := clock.Start()
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				b.Fatal(err)
@@ -159,7 +161,7 @@ func BenchmarkOrganizationReport(b *testing.B) {
 			if resp.StatusCode != 200 {
 				b.Fatalf("status %d", resp.StatusCode)
 			}
-			return time.Since(t0), n
+			return watch.Elapsed(), n
 		}
 		for range 3 { // warm the caches and the connection pool
 			get()
@@ -190,7 +192,7 @@ func BenchmarkOrganizationReport(b *testing.B) {
 	// The database's share: the same query with rows read but not decoded.
 	var dbLat []time.Duration
 	for range 20 {
-		t0 := time.Now()
+		watch := clock.Start()
 		err := pg.InOrg(ctx, e.pool, org, func(tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, summaryByDate+"WHERE s.organization_id = $1 AND s.date BETWEEN $2 AND $3 ORDER BY s.date DESC",
 				org, day("2026-09-01"), day("2026-09-30"))
@@ -205,7 +207,7 @@ func BenchmarkOrganizationReport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		dbLat = append(dbLat, time.Since(t0))
+		dbLat = append(dbLat, watch.Elapsed())
 	}
 	slices.Sort(dbLat)
 	b.ReportMetric(pct(dbLat, 0.5), "db-p50-ms")

@@ -2,11 +2,8 @@ package report
 
 import (
 	"container/list"
-	"context"
 	"net/http"
 	"sync"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // reportCache keeps encoded organization reports in memory, least
@@ -92,19 +89,6 @@ func (e *cacheEntry) serve(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", e.contentType)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(e.body)
-}
-
-// bumpReportVersion marks the tenant of tx's reports as changed.
-func bumpReportVersion(ctx context.Context, tx pgx.Tx, org string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO reporting.report_versions AS v (organization_id, version) VALUES ($1, 1)
-		ON CONFLICT (organization_id) DO UPDATE SET version = v.version + 1`, org)
-	return err
-}
-
-func reportVersion(ctx context.Context, tx pgx.Tx, org string) (int64, error) {
-	var v int64
-	err := tx.QueryRow(ctx, "SELECT coalesce((SELECT version FROM reporting.report_versions WHERE organization_id = $1), 0)", org).Scan(&v)
-	return v, err
 }
 
 // capture keeps a copy of what is written through it, up to limit bytes.

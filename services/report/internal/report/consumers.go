@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
@@ -27,12 +28,13 @@ const (
 type Consumers struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
-	now func() time.Time
+	// clock stamps resolved alerts and updated settings.
+	clock clock.Clock
 }
 
 // NewConsumers returns the event handlers over db.
-func NewConsumers(db *pgxpool.Pool, log *slog.Logger) *Consumers {
-	return &Consumers{db: db, log: log, now: time.Now}
+func NewConsumers(db *pgxpool.Pool, log *slog.Logger, clk clock.Clock) *Consumers {
+	return &Consumers{db: db, log: log, clock: clk}
 }
 
 // Workers returns the consumer loops, for app.Service.Workers.
@@ -60,10 +62,7 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 			return fmt.Errorf("%w: user.created for another organization or without user", events.ErrMalformed)
 		}
 		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `INSERT INTO reporting.users (user_id, organization_id, email, name, role) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role`,
-				u.UserID, u.OrganizationID, u.Email, u.Name, u.Role)
-			if err != nil {
+			if err := upsertMember(ctx, tx, u); err != nil {
 				return err
 			}
 			return bumpReportVersion(ctx, tx, u.OrganizationID)
@@ -81,16 +80,7 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 			if err != nil {
 				return err
 			}
-			// An older generation arriving late never overwrites a newer one.
-			_, err = tx.Exec(ctx, `INSERT INTO reporting.tenant_settings AS s (organization_id, time_zone, inactive_threshold_seconds,
-				idle_threshold_seconds, overtime_threshold_hours, generation)
-				VALUES ($1, $2, nullif($3, 0), nullif($4, 0), nullif(least($5, 24), 0), $6)
-				ON CONFLICT (organization_id) DO UPDATE SET time_zone = EXCLUDED.time_zone,
-				  inactive_threshold_seconds = EXCLUDED.inactive_threshold_seconds, idle_threshold_seconds = EXCLUDED.idle_threshold_seconds,
-				  overtime_threshold_hours = EXCLUDED.overtime_threshold_hours, generation = EXCLUDED.generation, updated_at = now()
-				WHERE s.generation <= EXCLUDED.generation`,
-				t.OrganizationID, tz, max(t.InactiveThresholdSeconds, 0), max(t.IdleThresholdSeconds, 0), max(t.OvertimeThresholdHours, 0), t.Generation)
-			return err
+			return upsertTenantSettings(ctx, tx, t, tz, c.clock.Now())
 		})
 	}
 	return nil
@@ -102,8 +92,8 @@ func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string
 	if tz == "" {
 		return "UTC", nil
 	}
-	var ok bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", tz).Scan(&ok); err != nil {
+	ok, err := zoneKnown(ctx, tx, tz)
+	if err != nil {
 		return "", err
 	}
 	if !ok {
@@ -134,7 +124,7 @@ func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error
 		if err != nil || !first {
 			return err
 		}
-		_, err = resolveIdle(ctx, tx, sessionID, activeAt, c.now())
+		_, err = resolveIdle(ctx, tx, sessionID, activeAt, c.clock.Now())
 		return err
 	})
 }
@@ -166,9 +156,6 @@ func idleTarget(e events.Envelope) (sessionID string, activeAt *time.Time, ok bo
 	}
 	return sessionID, activeAt, true, nil
 }
-
-const openIdleAlertSQL = `SELECT EXISTS (SELECT 1 FROM reporting.alerts
-	WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`
 
 // PrefilterActivity passes on to HandleActivity only the events of
 // sessions with an open idle alert, found with one query per tenant of
@@ -206,9 +193,6 @@ func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope)
 	}
 	return need, nil
 }
-
-const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text), '{}') FROM reporting.alerts
-	WHERE session_id = ANY($1::uuid[]) AND alert_type = 'idle' AND resolved_at IS NULL`
 
 func isUUID(s string) bool {
 	_, err := uuid.Parse(s)

@@ -29,18 +29,10 @@ func invalidDate(field, constraint string, value any) error {
 		{Field: field, Constraints: []string{constraint}, Value: value}})
 }
 
-// today is the current tenant-local date of the tenant of tx.
-func today(ctx context.Context, tx pgx.Tx, org string) (time.Time, error) {
-	var d time.Time
-	err := tx.QueryRow(ctx, `SELECT (now() AT TIME ZONE coalesce(
-		(SELECT time_zone FROM reporting.tenant_settings WHERE organization_id = $1), 'UTC'))::date`, org).Scan(&d)
-	return d, err
-}
-
 // dateRange reads startDate and endDate. endDate defaults to the
-// tenant's today and startDate to 29 days before endDate; the range must
-// be ordered and at most maxDays long.
-func dateRange(ctx context.Context, tx pgx.Tx, org string, q url.Values, maxDays int) (from, to time.Time, err error) {
+// tenant's today at now and startDate to 29 days before endDate; the
+// range must be ordered and at most maxDays long.
+func dateRange(ctx context.Context, tx pgx.Tx, org string, q url.Values, maxDays int, now time.Time) (from, to time.Time, err error) {
 	from, hasFrom, err := parseDate(q, "startDate")
 	if err != nil {
 		return from, to, err
@@ -50,7 +42,7 @@ func dateRange(ctx context.Context, tx pgx.Tx, org string, q url.Values, maxDays
 		return from, to, err
 	}
 	if !hasTo {
-		if to, err = today(ctx, tx, org); err != nil {
+		if to, err = today(ctx, tx, org, now); err != nil {
 			return from, to, err
 		}
 		if hasFrom && from.After(to) {

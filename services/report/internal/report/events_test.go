@@ -28,7 +28,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	writer := kafkax.NewWriter(brokers)
 	t.Cleanup(func() { cancel(); <-done; writer.Close() })
 
-	c := NewConsumers(e.pool, e.log)
+	c := NewConsumers(e.pool, e.log, e.clock)
 	workers := c.Workers(brokers, kafkax.Security{}, nil)
 	relay := outbox.NewRelay(e.pool, OutboxTable, writer, nil, e.log)
 	workers = append(workers, relay.Run)
@@ -46,7 +46,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	org, user := uuid.NewString(), uuid.NewString()
 	publish := func(typ string, data any) {
 		t.Helper()
-		ev, err := events.New("test", typ, org, user, data)
+		ev, err := events.New(e.clock.Now(), "test", typ, org, user, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,12 +58,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	}
 	waitFor := func(what, sql string, args ...any) {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if e.count(sql, args...) > 0 {
-				return
-			}
-		}
-		t.Fatalf("timed out waiting for %s", what)
+		eventually(t, 30*time.Second, what, func() bool { return e.count(sql, args...) > 0 })
 	}
 
 	publish(events.TypeUserCreated, events.UserCreated{UserID: user, OrganizationID: org, Email: "ada@example.com", Name: "Ada", Role: "employee"})
@@ -71,12 +66,11 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	waitFor("user.created", "SELECT count(*) FROM reporting.users WHERE user_id = $1", user)
 	waitFor("tenant.updated", "SELECT count(*) FROM reporting.tenant_settings WHERE organization_id = $1 AND idle_threshold_seconds = 120", org)
 
-	now := time.Now().UTC()
+	now := e.clock.Now()
 	e.partitions(now)
 	last := now.Add(-15 * time.Minute)
 	sess := e.session(org, user, now.Add(-time.Hour), nil, &last)
 	e.activities(org, user, sess, act{at: last, typ: "active", dur: 30})
-	e.clock = now
 	if res, err := e.jobs.DetectIdle(ctx, org); err != nil || res.Raised != 1 {
 		t.Fatalf("idle detection: %+v %v", res, err)
 	}

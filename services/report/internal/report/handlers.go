@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -24,40 +25,80 @@ import (
 func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
 	q := r.URL.Query()
+	f, err := parseAlertFilter(q)
+	if err != nil {
+		return err
+	}
+	if err := f.scopeTo(p); err != nil {
+		return err
+	}
+	if err := f.parseDays(q); err != nil {
+		return err
+	}
+	var alerts []Alert
+	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		alerts, err = s.findAlerts(r.Context(), tx, p.OrganizationID, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, alerts)
+	return nil
+}
+
+// alertFilter is what GET /api/alerts asks for; nil means any.
+type alertFilter struct {
+	alertType, userID *string
+	open              *bool
+	limit             int
+	// from and to are tenant-local days of creation.
+	from, to *time.Time
+}
+
+// parseAlertFilter reads the type, status, user_id and limit parameters.
+func parseAlertFilter(q url.Values) (alertFilter, error) {
+	f := alertFilter{limit: 100}
 	var v validate.Fields
-	var alertType, userID *string
-	var open *bool
 	if t := q.Get("type"); t != "" {
 		v.OneOf("type", t, "idle", "overtime")
-		alertType = &t
+		f.alertType = &t
 	}
 	if st := q.Get("status"); st != "" {
 		v.OneOf("status", st, "open", "resolved")
 		o := st == "open"
-		open = &o
+		f.open = &o
 	}
 	if u := q.Get("user_id"); u != "" {
 		v.UUID("user_id", u)
-		userID = &u
+		f.userID = &u
 	}
-	limit := 100
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil {
 			n = -1
 		}
 		v.IntRange("limit", n, 1, 1000)
-		limit = n
+		f.limit = n
 	}
-	if err := v.Err(); err != nil {
-		return err
+	return f, v.Err()
+}
+
+// scopeTo keeps an employee to their own alerts.
+func (f *alertFilter) scopeTo(p authn.Principal) error {
+	if p.IsAdmin() {
+		return nil
 	}
-	if !p.IsAdmin() {
-		if userID != nil && *userID != p.UserID {
-			return ErrUnauthorized
-		}
-		userID = &p.UserID
+	if f.userID != nil && *f.userID != p.UserID {
+		return ErrUnauthorized
 	}
+	f.userID = &p.UserID
+	return nil
+}
+
+// parseDays reads startDate and endDate, which must be ordered.
+func (f *alertFilter) parseDays(q url.Values) error {
 	from, hasFrom, err := parseDate(q, "startDate")
 	if err != nil {
 		return err
@@ -69,46 +110,38 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	if hasFrom && hasTo && from.After(to) {
 		return ErrInvalidDateRange.WithMessage("startDate must not be after endDate")
 	}
-	var alerts []Alert
-	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
-		st, err := s.cfg.settings(r.Context(), tx, p.OrganizationID)
-		if err != nil {
-			return err
-		}
-		var lo, hi *time.Time
-		if hasFrom {
-			l, _, err := dayBounds(r.Context(), tx, st.TimeZone, from)
-			if err != nil {
-				return err
-			}
-			lo = &l
-		}
-		if hasTo {
-			_, h, err := dayBounds(r.Context(), tx, st.TimeZone, to)
-			if err != nil {
-				return err
-			}
-			hi = &h
-		}
-		rows, err := tx.Query(r.Context(), `SELECT `+alertColumns+` FROM reporting.alerts
-			WHERE organization_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::text IS NULL OR alert_type = $3)
-			  AND ($4::boolean IS NULL OR (resolved_at IS NULL) = $4)
-			  AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
-			ORDER BY created_at DESC, id LIMIT $7`, p.OrganizationID, userID, alertType, open, lo, hi, limit)
-		if err != nil {
-			return err
-		}
-		alerts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Alert, error) { return scanAlert(r) })
-		return err
-	})
-	if err != nil {
-		return err
+	if hasFrom {
+		f.from = &from
 	}
-	if alerts == nil {
-		alerts = []Alert{}
+	if hasTo {
+		f.to = &to
 	}
-	httpx.JSON(w, http.StatusOK, alerts)
 	return nil
+}
+
+// findAlerts finds the alerts of the tenant of tx that f asks for, its
+// days bounded in the tenant's zone.
+func (s *server) findAlerts(ctx context.Context, tx pgx.Tx, org string, f alertFilter) ([]Alert, error) {
+	st, err := s.cfg.settings(ctx, tx, org)
+	if err != nil {
+		return nil, err
+	}
+	var lo, hi *time.Time
+	if f.from != nil {
+		l, _, err := dayBounds(ctx, tx, st.TimeZone, *f.from)
+		if err != nil {
+			return nil, err
+		}
+		lo = &l
+	}
+	if f.to != nil {
+		_, h, err := dayBounds(ctx, tx, st.TimeZone, *f.to)
+		if err != nil {
+			return nil, err
+		}
+		hi = &h
+	}
+	return selectAlerts(ctx, tx, org, f, lo, hi)
 }
 
 // resolveAlert resolves an open alert: the user's own, or any of the
@@ -120,12 +153,12 @@ func (s *server) resolveAlert(w http.ResponseWriter, r *http.Request) error {
 	if !isUUID(id) {
 		return ErrAlertNotFound
 	}
-	if err := httpx.Decode(r, &struct{}{}); err != nil {
+	if _, err := httpx.DecodeBody[struct{}](r); err != nil {
 		return err
 	}
 	var a Alert
 	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
-		cur, err := scanAlert(tx.QueryRow(r.Context(), "SELECT "+alertColumns+" FROM reporting.alerts WHERE id = $1 FOR UPDATE", id))
+		cur, err := alertForUpdate(r.Context(), tx, id)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.IsAdmin() && cur.UserID != p.UserID) {
 			return ErrAlertNotFound
 		}
@@ -135,7 +168,7 @@ func (s *server) resolveAlert(w http.ResponseWriter, r *http.Request) error {
 		if cur.ResolvedAt != nil {
 			return ErrAlertResolved
 		}
-		a, err = scanAlert(tx.QueryRow(r.Context(), "UPDATE reporting.alerts SET resolved_at = now(), resolved_by = $2 WHERE id = $1 RETURNING "+alertColumns, id, p.UserID))
+		a, err = resolveAlertBy(r.Context(), tx, id, p.UserID, s.clock.Now())
 		if err != nil {
 			return err
 		}
@@ -155,25 +188,35 @@ type triggerResponse struct {
 
 type dailySummaryRequest struct {
 	Date string `json:"date"`
+	// day is Date parsed; zero for the catch-up.
+	day time.Time
+}
+
+// Validate parses the date, when one is given.
+func (req *dailySummaryRequest) Validate() error {
+	if req.Date == "" {
+		return nil
+	}
+	d, err := time.Parse(time.DateOnly, req.Date)
+	if err != nil {
+		return invalidDate("date", "must be a date in the form YYYY-MM-DD", req.Date)
+	}
+	req.day = d
+	return nil
 }
 
 // triggerDailySummary runs the daily summary of the caller's
 // organization: for one date, or the catch-up through yesterday.
 func (s *server) triggerDailySummary(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
-	var req dailySummaryRequest
-	if err := httpx.Decode(r, &req); err != nil {
+	req, err := httpx.DecodeBody[dailySummaryRequest](r)
+	if err != nil {
 		return err
 	}
-	var day time.Time
 	if req.Date != "" {
-		var err error
-		if day, err = time.Parse(time.DateOnly, req.Date); err != nil {
-			return invalidDate("date", "must be a date in the form YYYY-MM-DD", req.Date)
-		}
-		err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
-			t, err := today(r.Context(), tx, p.OrganizationID)
-			if err == nil && day.After(t) {
+		err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+			t, err := today(r.Context(), tx, p.OrganizationID, s.clock.Now())
+			if err == nil && req.day.After(t) {
 				return invalidDate("date", "must not be in the future", req.Date)
 			}
 			return err
@@ -185,7 +228,7 @@ func (s *server) triggerDailySummary(w http.ResponseWriter, r *http.Request) err
 	org := p.OrganizationID
 	id, err := s.runner.Start(r.Context(), org, p.UserID, JobDailySummary, req, func(ctx context.Context) (any, error) {
 		if req.Date != "" {
-			return s.jobs.SummarizeDate(ctx, org, day)
+			return s.jobs.SummarizeDate(ctx, org, req.day)
 		}
 		return s.jobs.CatchUp(ctx, org)
 	})
@@ -203,7 +246,7 @@ func (s *server) triggerDailySummary(w http.ResponseWriter, r *http.Request) err
 // triggerIdleDetection runs idle detection for the caller's organization.
 func (s *server) triggerIdleDetection(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
-	if err := httpx.Decode(r, &struct{}{}); err != nil {
+	if _, err := httpx.DecodeBody[struct{}](r); err != nil {
 		return err
 	}
 	org := p.OrganizationID

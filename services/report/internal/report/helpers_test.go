@@ -16,23 +16,26 @@ import (
 
 // env is one test's database with the report service's view of it.
 type env struct {
-	t     testing.TB
-	db    *testkit.DB
-	pool  *pgxpool.Pool // as workpulse_report: row-level security applies
-	cfg   Config
-	jobs  *Jobs
-	log   *slog.Logger
-	ctx   context.Context
-	clock time.Time
+	t    testing.TB
+	db   *testkit.DB
+	pool *pgxpool.Pool // as workpulse_report: row-level security applies
+	cfg  Config
+	jobs *Jobs
+	log  *slog.Logger
+	ctx  context.Context
+	// clock is the service's clock; tests move it.
+	clock *testkit.Clock
 }
+
+// testStart is where every test's clock stands until the test moves it.
+var testStart = ts("2026-05-04T12:00:00Z")
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := testkit.NewDB(t)
 	e := &env{t: t, db: db, pool: db.Pool(t, "workpulse_report"), cfg: DefaultConfig(),
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)), ctx: context.Background(), clock: time.Now().UTC()}
-	e.jobs = NewJobs(e.pool, e.cfg, e.log)
-	e.jobs.Now = func() time.Time { return e.clock }
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), ctx: context.Background(), clock: testkit.NewClock(testStart)}
+	e.jobs = NewJobs(e.pool, e.cfg, e.log, e.clock)
 	return e
 }
 
@@ -171,3 +174,18 @@ func (e *env) count(sql string, args ...any) int {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// eventually polls cond until it holds, failing the test after d.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	timeout := time.After(d)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}

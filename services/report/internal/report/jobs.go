@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // Job names, as the CLI subcommands and the jobs table spell them.
@@ -23,13 +24,13 @@ type Jobs struct {
 	db  *pgxpool.Pool
 	cfg Config
 	log *slog.Logger
-	// Now is the clock; tests set it.
-	Now func() time.Time
+	// clock tells "today", what is idle, what is overtime and what is old.
+	clock clock.Clock
 }
 
-// NewJobs returns the jobs over db.
-func NewJobs(db *pgxpool.Pool, cfg Config, log *slog.Logger) *Jobs {
-	return &Jobs{db: db, cfg: cfg, log: log, Now: time.Now}
+// NewJobs returns the jobs over db, deciding by the time on clk.
+func NewJobs(db *pgxpool.Pool, cfg Config, log *slog.Logger, clk clock.Clock) *Jobs {
+	return &Jobs{db: db, cfg: cfg, log: log, clock: clk}
 }
 
 // ForTenants runs fn for each of orgs (every known tenant when orgs is
@@ -48,13 +49,13 @@ func (j *Jobs) ForTenants(ctx context.Context, job string, orgs []string, fn fun
 			errs = append(errs, ctx.Err())
 			break
 		}
-		start := time.Now()
+		start := j.clock.Now()
 		if err := fn(ctx, org); err != nil {
 			j.log.Error("job failed for tenant", "job", job, "organization_id", org, "err", err)
 			errs = append(errs, fmt.Errorf("organization %s: %w", org, err))
 			continue
 		}
-		j.log.Info("job done for tenant", "job", job, "organization_id", org, "duration_ms", time.Since(start).Milliseconds())
+		j.log.Info("job done for tenant", "job", job, "organization_id", org, "duration_ms", clock.Since(j.clock, start).Milliseconds())
 	}
 	return errors.Join(errs...)
 }

@@ -24,19 +24,6 @@ import (
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
-// summarySelect reads summaries with their user's name. Columns stay in
-// their binary form (uuid, date, json text) and are formatted in Go:
-// converting 30,000 rows to text in the database costs more than the
-// query itself.
-const summarySelect = `SELECT s.id, s.organization_id, s.user_id, u.name, s.date, s.total_work_seconds, s.active_seconds,
-  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
-FROM reporting.daily_summaries s LEFT JOIN reporting.users u ON u.user_id = s.user_id `
-
-// summaryByDate reads summaries without names, for streamSummaries' byName.
-const summaryByDate = `SELECT s.id, s.organization_id, s.user_id, NULL::text, s.date, s.total_work_seconds, s.active_seconds,
-  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
-FROM reporting.daily_summaries s `
-
 // summaryRow is a daily summary as the database returns it, kept in
 // binary form until it is written: the contract's summary object plus
 // user_name and sessions_count. The organization report writes tens of
@@ -248,85 +235,10 @@ func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org str
 	if err != nil {
 		return err
 	}
-	var body io.Writer = w
-	var copied *capture
-	if keep != nil && s.cache != nil {
-		copied = &capture{w: w, limit: s.cache.limit()}
-		body = copied
-	}
+	body, copied := s.captureFor(w, keep)
 	sw := newSummaryWriter(w, body, asCSV, single)
 	err = pg.InOrg(r.Context(), s.db, org, func(tx pgx.Tx) error {
-		var dir map[[16]byte]member
-		if byName {
-			var err error
-			if dir, err = directory(r.Context(), tx); err != nil {
-				return err
-			}
-		}
-		rows, err := query(tx)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var group []summaryRow
-		var order []int
-		flush := func() error {
-			order = order[:0]
-			for i := range group {
-				order = append(order, i)
-			}
-			slices.SortFunc(order, func(i, j int) int {
-				a, b := &group[i], &group[j]
-				if c := cmp.Compare(a.rank, b.rank); c != 0 {
-					return c
-				}
-				return bytes.Compare(a.user[:], b.user[:])
-			})
-			for _, i := range order {
-				if err := sw.write(&group[i]); err != nil {
-					return err
-				}
-			}
-			group = group[:0]
-			return nil
-		}
-		var lastDate time.Time
-		var lastDay string
-		for rows.Next() {
-			var sr summaryRow
-			var date time.Time
-			if err := rows.Scan(&sr.id, &sr.org, &sr.user, &sr.name, &date, &sr.total,
-				&sr.active, &sr.idle, &sr.score, &sr.sessions, &sr.usage); err != nil {
-				return err
-			}
-			if !date.Equal(lastDate) || lastDay == "" {
-				lastDate, lastDay = date, date.Format(time.DateOnly)
-			}
-			sr.date = lastDay
-			if !byName {
-				if err := sw.write(&sr); err != nil {
-					return err
-				}
-				continue
-			}
-			if len(group) > 0 && group[0].date != sr.date {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			sr.rank = len(dir) // unknown users after every named one
-			if m, ok := dir[sr.user]; ok {
-				sr.name, sr.rank = &m.name, m.rank
-			}
-			group = append(group, sr)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		return sw.finish()
+		return writeSummaries(r.Context(), tx, sw, byName, query)
 	})
 	if err != nil && sw.started {
 		slog.ErrorContext(r.Context(), "report stream failed after it started", "path", r.URL.Path, "err", err)
@@ -338,28 +250,125 @@ func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org str
 	return err
 }
 
+// captureFor returns where a report body goes: straight to w, or through
+// a capture that keeps a copy for the cache when keep is set.
+func (s *server) captureFor(w http.ResponseWriter, keep func(string, []byte)) (io.Writer, *capture) {
+	if keep == nil || s.cache == nil {
+		return w, nil
+	}
+	c := &capture{w: w, limit: s.cache.limit()}
+	return c, c
+}
+
+// writeSummaries writes every row of query to sw, each date's rows
+// ordered by the user's name when byName.
+func writeSummaries(ctx context.Context, tx pgx.Tx, sw *summaryWriter, byName bool, query func(tx pgx.Tx) (pgx.Rows, error)) error {
+	out := sw.write
+	var named *byNameOrder
+	if byName {
+		dir, err := directory(ctx, tx)
+		if err != nil {
+			return err
+		}
+		named = &byNameOrder{dir: dir, out: sw.write}
+		out = named.add
+	}
+	rows, err := query(tx)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var sc summaryScanner
+	for rows.Next() {
+		sr, err := sc.scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := out(&sr); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if named != nil {
+		if err := named.flush(); err != nil {
+			return err
+		}
+	}
+	return sw.finish()
+}
+
+// summaryScanner scans summary rows, formatting a date once for the run
+// of rows that share it.
+type summaryScanner struct {
+	lastDate time.Time
+	lastDay  string
+}
+
+func (sc *summaryScanner) scan(rows pgx.Rows) (summaryRow, error) {
+	var sr summaryRow
+	var date time.Time
+	if err := rows.Scan(&sr.id, &sr.org, &sr.user, &sr.name, &date, &sr.total,
+		&sr.active, &sr.idle, &sr.score, &sr.sessions, &sr.usage); err != nil {
+		return sr, err
+	}
+	if !date.Equal(sc.lastDate) || sc.lastDay == "" {
+		sc.lastDate, sc.lastDay = date, date.Format(time.DateOnly)
+	}
+	sr.date = sc.lastDay
+	return sr, nil
+}
+
+// byNameOrder holds the rows of one date and writes them to out ordered
+// by the user's rank in the directory, users it does not know last.
+type byNameOrder struct {
+	dir   map[[16]byte]member
+	out   func(*summaryRow) error
+	group []summaryRow
+	order []int
+}
+
+// add takes the next row; a row of another date writes the held ones.
+func (o *byNameOrder) add(sr *summaryRow) error {
+	if len(o.group) > 0 && o.group[0].date != sr.date {
+		if err := o.flush(); err != nil {
+			return err
+		}
+	}
+	sr.rank = len(o.dir) // unknown users after every named one
+	if m, ok := o.dir[sr.user]; ok {
+		sr.name, sr.rank = &m.name, m.rank
+	}
+	o.group = append(o.group, *sr)
+	return nil
+}
+
+// flush writes the held rows in order.
+func (o *byNameOrder) flush() error {
+	o.order = o.order[:0]
+	for i := range o.group {
+		o.order = append(o.order, i)
+	}
+	slices.SortFunc(o.order, func(i, j int) int {
+		a, b := &o.group[i], &o.group[j]
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.user[:], b.user[:])
+	})
+	for _, i := range o.order {
+		if err := o.out(&o.group[i]); err != nil {
+			return err
+		}
+	}
+	o.group = o.group[:0]
+	return nil
+}
+
 type member struct {
 	name string
 	rank int
-}
-
-// directory returns the tenant's members with their rank by name.
-func directory(ctx context.Context, tx pgx.Tx) (map[[16]byte]member, error) {
-	rows, err := tx.Query(ctx, "SELECT user_id, name FROM reporting.users ORDER BY lower(name), user_id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	dir := map[[16]byte]member{}
-	for rows.Next() {
-		var id [16]byte
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		dir[id] = member{name: name, rank: len(dir)}
-	}
-	return dir, rows.Err()
 }
 
 // dailyReport is the caller's own summary of one date (default: the
@@ -375,7 +384,7 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !ok {
 		err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
-			day, err = today(r.Context(), tx, p.OrganizationID)
+			day, err = today(r.Context(), tx, p.OrganizationID, s.clock.Now())
 			return err
 		})
 		if err != nil {
@@ -383,8 +392,7 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.streamSummaries(w, r, p.OrganizationID, true, false, nil, func(tx pgx.Tx) (pgx.Rows, error) {
-		return tx.Query(r.Context(), summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date = $3",
-			p.OrganizationID, p.UserID, day)
+		return dailySummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, day)
 	})
 }
 
@@ -405,33 +413,20 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 	var from, to time.Time
 	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays); err != nil {
+		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays, s.clock.Now()); err != nil {
 			return err
 		}
 		if userID == p.UserID {
 			return nil
 		}
-		return s.memberExists(r.Context(), tx, userID)
+		return memberExists(r.Context(), tx, userID)
 	})
 	if err != nil {
 		return err
 	}
 	return s.streamSummaries(w, r, p.OrganizationID, false, false, nil, func(tx pgx.Tx) (pgx.Rows, error) {
-		return tx.Query(r.Context(), summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date BETWEEN $3 AND $4 ORDER BY s.date DESC",
-			p.OrganizationID, userID, from, to)
+		return userSummaryRows(r.Context(), tx, p.OrganizationID, userID, from, to)
 	})
-}
-
-// memberExists reports REPORT_USER_NOT_FOUND for a user the tenant of tx
-// has neither in its directory nor in its summaries.
-func (s *server) memberExists(ctx context.Context, tx pgx.Tx, userID string) error {
-	var ok bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reporting.users WHERE user_id = $1)
-		OR EXISTS (SELECT 1 FROM reporting.daily_summaries WHERE organization_id = current_org() AND user_id = $1)`, userID).Scan(&ok)
-	if err == nil && !ok {
-		return ErrUserNotFound
-	}
-	return err
 }
 
 // organizationReport lists every member's summaries in a date range, by
@@ -447,7 +442,7 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 	var version int64
 	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays); err != nil {
+		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays, s.clock.Now()); err != nil {
 			return err
 		}
 		version, err = reportVersion(r.Context(), tx, p.OrganizationID)
@@ -465,7 +460,6 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 	// entry newer than its version says, and the next request rebuilds it.
 	keep := func(contentType string, body []byte) { s.cache.put(key, version, contentType, body) }
 	return s.streamSummaries(w, r, p.OrganizationID, false, true, keep, func(tx pgx.Tx) (pgx.Rows, error) {
-		return tx.Query(r.Context(), summaryByDate+"WHERE s.organization_id = $1 AND s.date BETWEEN $2 AND $3 ORDER BY s.date DESC",
-			p.OrganizationID, from, to)
+		return organizationSummaryRows(r.Context(), tx, p.OrganizationID, from, to)
 	})
 }

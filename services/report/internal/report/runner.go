@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
@@ -19,9 +20,12 @@ import (
 // recording each one's state in reporting.jobs. A running job beats a
 // heartbeat; one whose process died stops beating and reads as failed.
 type Runner struct {
-	db     *pgxpool.Pool
-	jobs   *Jobs
-	log    *slog.Logger
+	db   *pgxpool.Pool
+	jobs *Jobs
+	log  *slog.Logger
+	// clock stamps the jobs' states and heartbeats and tells which stopped
+	// beating.
+	clock  clock.Clock
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -34,9 +38,9 @@ type Runner struct {
 const staleAfter = time.Minute
 
 // NewRunner returns a runner of jobs.
-func NewRunner(db *pgxpool.Pool, jobs *Jobs, log *slog.Logger) *Runner {
+func NewRunner(db *pgxpool.Pool, jobs *Jobs, log *slog.Logger, clk clock.Clock) *Runner {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{db: db, jobs: jobs, log: log, ctx: ctx, cancel: cancel, Heartbeat: 15 * time.Second}
+	return &Runner{db: db, jobs: jobs, log: log, clock: clk, ctx: ctx, cancel: cancel, Heartbeat: 15 * time.Second}
 }
 
 // Run waits for ctx to end, then cancels running jobs and waits for them
@@ -74,9 +78,7 @@ func (r *Runner) Start(ctx context.Context, org, requestedBy, jobType string, pa
 	}
 	id := uuid.NewString()
 	err = pg.InOrg(ctx, r.db, org, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO reporting.jobs (id, organization_id, job_type, params, state, requested_by)
-			VALUES ($1, $2, $3, $4, 'queued', $5)`, id, org, jobType, raw, requestedBy)
-		return err
+		return insertJob(ctx, tx, id, org, jobType, raw, requestedBy, r.clock.Now())
 	})
 	if err != nil {
 		return "", err
@@ -91,7 +93,7 @@ func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any,
 	ctx := r.ctx
 	// State updates must land even when the job is cancelled at shutdown.
 	record := context.WithoutCancel(ctx)
-	r.update(record, org, id, "UPDATE reporting.jobs SET state = 'running', started_at = now(), heartbeat_at = now() WHERE id = $1")
+	r.update(record, org, id, jobStartedSQL, r.clock.Now())
 	beat, stopBeat := context.WithCancel(ctx)
 	go func() {
 		t := time.NewTicker(r.Heartbeat)
@@ -101,7 +103,7 @@ func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any,
 			case <-beat.Done():
 				return
 			case <-t.C:
-				r.update(beat, org, id, "UPDATE reporting.jobs SET heartbeat_at = now() WHERE id = $1 AND state = 'running'")
+				r.update(beat, org, id, jobBeatSQL, r.clock.Now())
 			}
 		}
 	}()
@@ -113,7 +115,7 @@ func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any,
 			msg = "the job was interrupted by a shutdown"
 		}
 		r.log.Error("triggered job failed", "job", jobType, "job_id", id, "organization_id", org, "err", err)
-		r.update(record, org, id, "UPDATE reporting.jobs SET state = 'failed', error = $2, finished_at = now() WHERE id = $1", msg)
+		r.update(record, org, id, jobFailedSQL, msg, r.clock.Now())
 		return
 	}
 	raw, err := json.Marshal(result)
@@ -121,7 +123,7 @@ func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any,
 		raw = []byte("null")
 	}
 	r.log.Info("triggered job done", "job", jobType, "job_id", id, "organization_id", org)
-	r.update(record, org, id, "UPDATE reporting.jobs SET state = 'succeeded', result = $2, finished_at = now() WHERE id = $1", raw)
+	r.update(record, org, id, jobSucceededSQL, raw, r.clock.Now())
 }
 
 func (r *Runner) update(ctx context.Context, org, id, sql string, args ...any) {
@@ -138,14 +140,9 @@ func (r *Runner) update(ctx context.Context, org, id, sql string, args ...any) {
 func (r *Runner) Get(ctx context.Context, org, id string) (JobView, error) {
 	var j JobView
 	err := pg.InOrg(ctx, r.db, org, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT id::text, job_type,
-			CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < now() - $2::interval THEN 'failed' ELSE state END,
-			params, result,
-			CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < now() - $2::interval
-			     THEN 'the job stopped reporting progress; its process probably ended' ELSE error END,
-			created_at, started_at, finished_at
-			FROM reporting.jobs WHERE id = $1`, id, staleAfter).
-			Scan(&j.ID, &j.Type, &j.State, &j.Params, &j.Result, &j.Error, &j.CreatedAt, &j.StartedAt, &j.FinishedAt)
+		var err error
+		j, err = selectJob(ctx, tx, id, r.clock.Now())
+		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return j, ErrJobNotFound

@@ -169,7 +169,7 @@ func TestDailySummaryCatchUpMakesUpMissedDaysAndLateUploads(t *testing.T) {
 		e.activities(org, user, sess, heartbeats(start, 10, time.Minute, "active", 60, "")...)
 	}
 	// 00:30 Berlin time on the 9th: the 8th is yesterday.
-	e.clock = ts("2026-04-08T22:30:00Z")
+	e.clock.Set(ts("2026-04-08T22:30:00Z"))
 	res, err := e.jobs.CatchUp(e.ctx, org)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestDailySummaryCatchUpMakesUpMissedDaysAndLateUploads(t *testing.T) {
 	late := ts("2026-04-08T15:00:00Z")
 	sess := e.session(org, user, late, ptr(late.Add(time.Hour)), nil)
 	e.activities(org, user, sess, act{at: late, typ: "idle", dur: 300})
-	e.clock = ts("2026-04-09T22:30:00Z")
+	e.clock.Set(ts("2026-04-09T22:30:00Z"))
 	res, err = e.jobs.CatchUp(e.ctx, org)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestDailySummaryCatchUpMakesUpMissedDaysAndLateUploads(t *testing.T) {
 	}
 
 	// Two nights missed.
-	e.clock = ts("2026-04-12T23:30:00Z")
+	e.clock.Set(ts("2026-04-12T23:30:00Z"))
 	res, err = e.jobs.CatchUp(e.ctx, org)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func TestDailySummaryRunsTwiceAtOnceWithTheSameResult(t *testing.T) {
 		sess := e.session(org, user, start, ptr(start.Add(time.Hour)), nil)
 		e.activities(org, user, sess, heartbeats(start, 120, 30*time.Second, "active", 30, "")...)
 	}
-	e.clock = ts("2026-05-07T08:00:00Z")
+	e.clock.Set(ts("2026-05-07T08:00:00Z"))
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() { _, err := e.jobs.CatchUp(e.ctx, org); errs <- err }()

@@ -11,34 +11,36 @@ import (
 	"syscall"
 
 	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/session/internal/session"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "session:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr)) error {
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "session", ":3002")
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	return app.Run(ctx, app.Options{
+		Clock:  clk,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, "session-tenants", d.Consumer, d.Logger)
 			d.Registry.MustRegister(session.ActiveSessionsGauge(d.DB))
 			return &app.Service{
-				API:          session.NewServer(d.DB, d.Verifier, d.HTTP),
+				API:          session.NewServer(session.Deps{DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Clock: d.Clock}),
 				OutboxTables: []string{tracking.OutboxTable},
 				Workers:      []func(context.Context) error{tenants.Run},
 			}, nil

@@ -1,15 +1,54 @@
 package session
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
-// Domain errors of the session service; those ingest shares are in tracking.
+// Domain errors of the session service.
 var (
 	ErrSessionAlreadyActive = apierr.New(http.StatusConflict, "SESSION_ALREADY_ACTIVE", "you already have an active session; stop it first")
 	ErrProjectNotFound      = apierr.New(http.StatusNotFound, "PROJECT_NOT_FOUND", "no such project")
 	ErrProjectNameRequired  = apierr.New(http.StatusBadRequest, "PROJECT_NAME_REQUIRED", "a project needs a name")
 	ErrProjectNameTaken     = apierr.New(http.StatusConflict, "PROJECT_NAME_TAKEN", "the organization already has a project with this name")
+
+	errSessionNotFound         = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND", "no such session")
+	errSessionAlreadyStopped   = apierr.New(http.StatusConflict, "SESSION_ALREADY_STOPPED", "the session is already stopped")
+	errSessionInvalidTimestamp = apierr.New(http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP", "invalid session timestamp")
 )
+
+// trackingErrors are the envelope errors of the tracking core's domain
+// errors, as the session service answers them.
+var trackingErrors = []struct {
+	domain error
+	api    *apierr.Error
+}{
+	{tracking.ErrSessionNotFound, errSessionNotFound},
+	{tracking.ErrSessionAlreadyStopped, errSessionAlreadyStopped},
+	{tracking.ErrTenantSuspended, apierr.ErrTenantSuspended},
+}
+
+// apiError is the error a handler's err is answered with: the tracking
+// core knows no transport, so its errors get their codes here; every
+// other error goes to httpx as it is.
+func apiError(err error) error {
+	var ts *tracking.TimestampError
+	if errors.As(err, &ts) {
+		return errSessionInvalidTimestamp.WithMessage(ts.Reason)
+	}
+	for _, e := range trackingErrors {
+		if errors.Is(err, e.domain) {
+			return e.api
+		}
+	}
+	return err
+}
+
+// handle serves h, answering its error in the envelope.
+func handle(h httpx.Handler) http.Handler {
+	return httpx.Handler(func(w http.ResponseWriter, r *http.Request) error { return apiError(h(w, r)) })
+}

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gorilla/mux"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/validate"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 type projectRequest struct {
@@ -21,12 +22,8 @@ type projectRequest struct {
 	Description *string `json:"description"`
 }
 
-func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
-	p := authn.MustFromContext(r.Context())
-	var req projectRequest
-	if err := httpx.Decode(r, &req); err != nil {
-		return err
-	}
+// Validate trims the name and checks every field.
+func (req *projectRequest) Validate() error {
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" {
 		return ErrProjectNameRequired
@@ -43,7 +40,13 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if req.Description != nil && strings.ContainsRune(*req.Description, 0) {
 		v.Add("description", "must not contain NUL characters", nil)
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	req, err := httpx.DecodeBody[projectRequest](r)
+	if err != nil {
 		return err
 	}
 	proj := Project{ID: uuid.NewString(), OrganizationID: p.OrganizationID, Name: req.Name, Description: req.Description, CreatedBy: p.UserID}
@@ -68,25 +71,29 @@ type startRequest struct {
 	StartTime *time.Time `json:"start_time"`
 }
 
+// Validate checks the project ID; whether the start time is in the
+// future is the handler's to say, as it depends on the clock.
+func (req *startRequest) Validate() error {
+	if req.ProjectID == nil {
+		return nil
+	}
+	var v validate.Fields
+	v.UUID("project_id", *req.ProjectID)
+	return v.Err()
+}
+
 func (s *server) startSession(w http.ResponseWriter, r *http.Request) error {
-	var req startRequest
-	if err := httpx.Decode(r, &req); err != nil {
+	req, err := httpx.DecodeBody[startRequest](r)
+	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	start := now
 	if req.StartTime != nil {
 		if req.StartTime.After(now) {
-			return tracking.ErrSessionInvalidTimestamp.WithMessage("start_time may not be in the future")
+			return tracking.InvalidTimestamp("start_time may not be in the future")
 		}
 		start = *req.StartTime
-	}
-	if req.ProjectID != nil {
-		var v validate.Fields
-		v.UUID("project_id", *req.ProjectID)
-		if err := v.Err(); err != nil {
-			return err
-		}
 	}
 	sess, err := s.store.StartSession(r.Context(), authn.MustFromContext(r.Context()), req.ProjectID, start)
 	if err != nil {
@@ -101,16 +108,16 @@ type stopRequest struct {
 }
 
 func (s *server) stopSession(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}
-	var req stopRequest
-	if err := httpx.Decode(r, &req); err != nil {
+	req, err := httpx.DecodeBody[stopRequest](r)
+	if err != nil {
 		return err
 	}
-	if req.EndTime != nil && req.EndTime.After(time.Now()) {
-		return tracking.ErrSessionInvalidTimestamp.WithMessage("end_time may not be in the future")
+	if req.EndTime != nil && req.EndTime.After(s.clock.Now()) {
+		return tracking.InvalidTimestamp("end_time may not be in the future")
 	}
 	sess, err := s.store.StopSession(r.Context(), authn.MustFromContext(r.Context()), id, req.EndTime)
 	if err != nil {
@@ -130,7 +137,7 @@ func (s *server) activeSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) getSession(w http.ResponseWriter, r *http.Request) error {
-	id, err := tracking.PathSessionID(r)
+	id, err := tracking.ParseSessionID(mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}

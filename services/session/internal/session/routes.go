@@ -12,12 +12,12 @@ import (
 func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r := httpx.NewRouter(m.Middleware)
 	member := authn.Require(s.verifier)
-	r.Handle("/api/projects", member(httpx.Handler(s.createProject))).Methods(http.MethodPost)
-	r.Handle("/api/projects", member(httpx.Handler(s.listProjects))).Methods(http.MethodGet)
-	r.Handle("/api/sessions", member(httpx.Handler(s.listSessions))).Methods(http.MethodGet)
-	r.Handle("/api/sessions/start", member(httpx.Handler(s.startSession))).Methods(http.MethodPost)
-	r.Handle("/api/sessions/active", member(httpx.Handler(s.activeSession))).Methods(http.MethodGet)
-	r.Handle("/api/sessions/{id}", member(httpx.Handler(s.getSession))).Methods(http.MethodGet)
-	r.Handle("/api/sessions/{id}/stop", member(httpx.Handler(s.stopSession))).Methods(http.MethodPost)
+	r.Handle("/api/projects", member(handle(s.createProject))).Methods(http.MethodPost)
+	r.Handle("/api/projects", member(handle(s.listProjects))).Methods(http.MethodGet)
+	r.Handle("/api/sessions", member(handle(s.listSessions))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/start", member(handle(s.startSession))).Methods(http.MethodPost)
+	r.Handle("/api/sessions/active", member(handle(s.activeSession))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/{id}", member(handle(s.getSession))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/{id}/stop", member(handle(s.stopSession))).Methods(http.MethodPost)
 	return r
 }

@@ -11,9 +11,10 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
-	"github.com/workpulse/workpulse/services/session/tracking"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 const source = "session"
@@ -30,7 +31,10 @@ type Project struct {
 
 // Store is the session service's data access; every query runs in the
 // caller's organization (pg.InOrg), so row-level security applies.
-type Store struct{ db *pgxpool.Pool }
+type Store struct {
+	db    *pgxpool.Pool
+	clock clock.Clock
+}
 
 // CreateProject stores p, refusing a name the organization already uses.
 func (s *Store) CreateProject(ctx context.Context, p *Project) error {
@@ -89,7 +93,7 @@ func (s *Store) StartSession(ctx context.Context, p authn.Principal, projectID *
 		case err != nil:
 			return err
 		}
-		return enqueue(ctx, tx, events.TypeSessionStarted, sess, events.SessionStarted{Session: sess.Event()})
+		return s.enqueue(ctx, tx, events.TypeSessionStarted, sess, events.SessionStarted{Session: sess.Event()})
 	})
 	return sess, err
 }
@@ -99,18 +103,18 @@ func (s *Store) StopSession(ctx context.Context, p authn.Principal, id string, e
 	var sess tracking.Session
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		if sess, err = tracking.StopSession(ctx, tx, id, p.UserID, end); err != nil {
+		if sess, err = tracking.StopSession(ctx, tx, id, p.UserID, end, s.clock.Now()); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, events.TypeSessionStopped, sess, events.SessionStopped{Session: sess.Event()})
+		return s.enqueue(ctx, tx, events.TypeSessionStopped, sess, events.SessionStopped{Session: sess.Event()})
 	})
 	return sess, err
 }
 
 // enqueue adds a session event keyed by user, so that a user's session
 // and activity events keep their order.
-func enqueue(ctx context.Context, tx pgx.Tx, typ string, sess tracking.Session, data any) error {
-	ev, err := events.New(source, typ, sess.OrganizationID, sess.UserID, data)
+func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, typ string, sess tracking.Session, data any) error {
+	ev, err := events.New(s.clock.Now(), source, typ, sess.OrganizationID, sess.UserID, data)
 	if err != nil {
 		return err
 	}
@@ -183,4 +187,11 @@ func (s *Store) ListSessions(ctx context.Context, orgID string, q sessionQuery) 
 	list = list[:q.Limit]
 	last := list[len(list)-1]
 	return list, &cursor{StartTime: last.StartTime, ID: last.ID}, nil
+}
+
+// activeSessionCount counts the active sessions of every tenant.
+func activeSessionCount(ctx context.Context, db *pgxpool.Pool) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, "SELECT tracking.active_session_count()").Scan(&n)
+	return n, err
 }

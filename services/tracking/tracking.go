@@ -2,22 +2,20 @@
 // about the tracking data they share: the session row and how it is shown,
 // the statement that stops a session (whose interplay with ingest's row
 // lock keeps totals exact), the domain errors both answer with, and the
-// tenant settings both follow. ingest imports it from the session module,
-// so that there is one copy of each (see docs/tracking-data.md).
+// tenant settings both follow. It belongs to neither service and knows no
+// transport: each service maps its errors to the API's envelope itself
+// (see docs/tracking-data.md).
 package tracking
 
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/api/events"
-	"github.com/workpulse/workpulse/services/platform/apierr"
 )
 
 // Tables both services write.
@@ -28,12 +26,24 @@ const (
 
 // Domain errors both services answer with.
 var (
-	ErrSessionNotFound       = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND", "no such session")
-	ErrSessionAlreadyStopped = apierr.New(http.StatusConflict, "SESSION_ALREADY_STOPPED", "the session is already stopped")
-	ErrActivitySessionStop   = apierr.New(http.StatusConflict, "ACTIVITY_SESSION_STOPPED", "the session is stopped and takes no more activity")
-	// ErrSessionInvalidTimestamp refuses a session start or end time.
-	ErrSessionInvalidTimestamp = apierr.New(http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP", "invalid session timestamp")
+	ErrSessionNotFound       = errors.New("no such session")
+	ErrSessionAlreadyStopped = errors.New("the session is already stopped")
+	// ErrSessionStopped refuses activity for a session that is stopped.
+	ErrSessionStopped   = errors.New("the session is stopped and takes no more activity")
+	ErrTenantSuspended  = errors.New("this organization is suspended")
+	ErrInvalidTimestamp = errors.New("invalid session timestamp")
 )
+
+// TimestampError refuses a session start or end time and says why; it
+// matches ErrInvalidTimestamp.
+type TimestampError struct{ Reason string }
+
+func (e *TimestampError) Error() string { return e.Reason }
+
+func (e *TimestampError) Is(target error) bool { return target == ErrInvalidTimestamp }
+
+// InvalidTimestamp is a TimestampError for reason.
+func InvalidTimestamp(reason string) error { return &TimestampError{Reason: reason} }
 
 // Session is the contract's session object.
 type Session struct {
@@ -107,7 +117,8 @@ func (s Session) Event() events.Session {
 		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: s.LastActivityAt, Version: s.Version}
 }
 
-// StopSession stops the caller's active session at end (now when nil).
+// StopSession stops the caller's active session at end, or at now (the
+// caller's clock reading) when end is nil.
 //
 // It is a single UPDATE ... WHERE status = 'active'. ingest locks the
 // session row for the whole of an activity transaction, so a stop either
@@ -116,12 +127,12 @@ func (s Session) Event() events.Session {
 // second is lost or counted twice. The end defaults to the later of now
 // and the last activity, which ingest lets be up to five minutes ahead;
 // an explicit end may not precede the start or the last activity.
-func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *time.Time) (Session, error) {
+func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *time.Time, now time.Time) (Session, error) {
 	s, err := ScanSession(tx.QueryRow(ctx, "UPDATE tracking.work_sessions SET status = 'stopped',"+
-		" end_time = coalesce($3::timestamptz, greatest(now(), last_activity_at)), version = version + 1, updated_at = now()"+
+		" end_time = coalesce($3::timestamptz, greatest($4::timestamptz, last_activity_at)), version = version + 1, updated_at = now()"+
 		" WHERE id = $1 AND user_id = $2 AND status = 'active'"+
 		" AND ($3::timestamptz IS NULL OR ($3 >= start_time AND $3 >= coalesce(last_activity_at, '-infinity')))"+
-		" RETURNING "+SessionColumns, sessionID, userID, end))
+		" RETURNING "+SessionColumns, sessionID, userID, end, now))
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return s, err
 	}
@@ -139,16 +150,15 @@ func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *
 	case status != StatusActive, end == nil:
 		return Session{}, ErrSessionAlreadyStopped
 	case end.Before(start):
-		return Session{}, ErrSessionInvalidTimestamp.WithMessage("end_time is before the session's start_time")
+		return Session{}, InvalidTimestamp("end_time is before the session's start_time")
 	default:
-		return Session{}, ErrSessionInvalidTimestamp.WithMessage("end_time is before the session's last activity")
+		return Session{}, InvalidTimestamp("end_time is before the session's last activity")
 	}
 }
 
-// PathSessionID reads the {id} of a session route; an ID that is not a
-// UUID names no session.
-func PathSessionID(r *http.Request) (string, error) {
-	id := mux.Vars(r)["id"]
+// ParseSessionID checks a session ID taken from a request; an ID that is
+// not a UUID in its canonical form names no session.
+func ParseSessionID(id string) (string, error) {
 	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
 		return "", ErrSessionNotFound
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/api/events"
-	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
@@ -63,7 +62,7 @@ func CheckNotSuspended(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	if suspended {
-		return apierr.ErrTenantSuspended
+		return ErrTenantSuspended
 	}
 	return nil
 }

@@ -1,0 +1,7 @@
+package flagged
+
+import . "time"
+
+func dotImported() Time {
+	return Now() // want `time.Now reads the wall clock`
+}

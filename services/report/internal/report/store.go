@@ -1,0 +1,432 @@
+package report
+
+// Every SQL statement of the report service. Each runs in a transaction
+// of one tenant (pg.InOrg), so row-level security holds; instants that
+// decide anything come in as parameters, never from the database's now().
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+)
+
+// --- Tenants, days and locks
+
+// settings reads the tenant of tx, filling what it did not set from cfg.
+func (c Config) settings(ctx context.Context, tx pgx.Tx, org string) (Settings, error) {
+	s := Settings{TimeZone: "UTC", InactiveThreshold: c.InactiveThreshold, IdleThreshold: c.IdleThreshold,
+		OvertimeThreshold: c.OvertimeThreshold}
+	var inactive, idle, overtime *int32
+	err := tx.QueryRow(ctx, `SELECT time_zone, inactive_threshold_seconds, idle_threshold_seconds, overtime_threshold_hours
+		FROM reporting.tenant_settings WHERE organization_id = $1`, org).Scan(&s.TimeZone, &inactive, &idle, &overtime)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if inactive != nil {
+		s.InactiveThreshold = time.Duration(*inactive) * time.Second
+	}
+	if idle != nil {
+		s.IdleThreshold = time.Duration(*idle) * time.Second
+	}
+	if overtime != nil {
+		s.OvertimeThreshold = time.Duration(*overtime) * time.Hour
+	}
+	return s, nil
+}
+
+// today is the tenant-local date at now of the tenant of tx.
+func today(ctx context.Context, tx pgx.Tx, org string, now time.Time) (time.Time, error) {
+	var d time.Time
+	err := tx.QueryRow(ctx, `SELECT ($2::timestamptz AT TIME ZONE coalesce(
+		(SELECT time_zone FROM reporting.tenant_settings WHERE organization_id = $1), 'UTC'))::date`, org, now).Scan(&d)
+	return d, err
+}
+
+// localDay returns the tenant-local date at t and the UTC bounds of that
+// day. PostgreSQL's zone database does the arithmetic, so that a day
+// across a DST change is 23 or 25 hours long.
+func localDay(ctx context.Context, tx pgx.Tx, tz string, t time.Time) (day, lo, hi time.Time, err error) {
+	err = tx.QueryRow(ctx, `SELECT d, d::timestamp AT TIME ZONE $2, (d + 1)::timestamp AT TIME ZONE $2
+		FROM (SELECT ($1::timestamptz AT TIME ZONE $2)::date AS d) x`, t, tz).Scan(&day, &lo, &hi)
+	return day, lo, hi, err
+}
+
+// dayBounds returns the UTC bounds of the tenant-local date day.
+func dayBounds(ctx context.Context, tx pgx.Tx, tz string, day time.Time) (lo, hi time.Time, err error) {
+	err = tx.QueryRow(ctx, `SELECT $1::date::timestamp AT TIME ZONE $2, ($1::date + 1)::timestamp AT TIME ZONE $2`,
+		day, tz).Scan(&lo, &hi)
+	return lo, hi, err
+}
+
+// lockTenant serializes one kind of job for one tenant until tx ends, so
+// that two runs of a job at the same time take turns instead of racing.
+func lockTenant(ctx context.Context, tx pgx.Tx, job, org string) error {
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", "report:"+job, org)
+	return err
+}
+
+// TenantIDs lists every tenant the report service knows of, through the
+// one definer function that may look across tenants.
+func TenantIDs(ctx context.Context, db *pgxpool.Pool) ([]string, error) {
+	rows, err := db.Query(ctx, "SELECT id::text FROM reporting.tenant_ids() AS id ORDER BY 1")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// --- The directory and tenant settings, from events
+
+func upsertMember(ctx context.Context, tx pgx.Tx, u events.UserCreated) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.users (user_id, organization_id, email, name, role) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role`,
+		u.UserID, u.OrganizationID, u.Email, u.Name, u.Role)
+	return err
+}
+
+// upsertTenantSettings stores t with zone tz. An older generation
+// arriving late never overwrites a newer one.
+func upsertTenantSettings(ctx context.Context, tx pgx.Tx, t events.TenantUpdated, tz string, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.tenant_settings AS s (organization_id, time_zone, inactive_threshold_seconds,
+		idle_threshold_seconds, overtime_threshold_hours, generation, updated_at)
+		VALUES ($1, $2, nullif($3, 0), nullif($4, 0), nullif(least($5, 24), 0), $6, $7)
+		ON CONFLICT (organization_id) DO UPDATE SET time_zone = EXCLUDED.time_zone,
+		  inactive_threshold_seconds = EXCLUDED.inactive_threshold_seconds, idle_threshold_seconds = EXCLUDED.idle_threshold_seconds,
+		  overtime_threshold_hours = EXCLUDED.overtime_threshold_hours, generation = EXCLUDED.generation, updated_at = EXCLUDED.updated_at
+		WHERE s.generation <= EXCLUDED.generation`,
+		t.OrganizationID, tz, max(t.InactiveThresholdSeconds, 0), max(t.IdleThresholdSeconds, 0), max(t.OvertimeThresholdHours, 0), t.Generation, now)
+	return err
+}
+
+// zoneKnown tells whether PostgreSQL knows the time zone tz.
+func zoneKnown(ctx context.Context, tx pgx.Tx, tz string) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", tz).Scan(&ok)
+	return ok, err
+}
+
+// --- Summaries
+
+// summarySQL computes every user's summary of one tenant-local day in one
+// pass over that day's activity: it groups by user, session and URL
+// first (a few rows per user), then derives applications and totals from
+// those groups, and upserts. Day bounds come in as UTC instants ($3, $4),
+// the time of the computation as $5.
+const summarySQL = `
+WITH g AS (
+  SELECT a.user_id, a.session_id, a.url,
+         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'active'), 0) AS act,
+         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'idle'), 0) AS idl
+  FROM tracking.activity_logs a
+  WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4
+  GROUP BY a.user_id, a.session_id, a.url
+), apps AS (
+  SELECT user_id, reporting.app_name(url) AS app, sum(act) AS act, sum(idl) AS idl
+  FROM g GROUP BY 1, 2
+), app_json AS (
+  -- Compact JSON text: reports send it out as stored.
+  SELECT user_id, '[' || string_agg(format('{"app":%s,"total_seconds":%s,"active_seconds":%s,"idle_seconds":%s}',
+           to_json(app), act + idl, act, idl), ',' ORDER BY act + idl DESC, app) || ']' AS usage
+  FROM apps GROUP BY user_id
+), per_user AS (
+  SELECT user_id, count(DISTINCT session_id) AS sessions, sum(act) AS act, sum(idl) AS idl
+  FROM g GROUP BY user_id
+)
+INSERT INTO reporting.daily_summaries AS d (organization_id, user_id, date, total_work_seconds, active_seconds,
+  idle_seconds, productivity_score, sessions_count, app_usage, computed_at)
+SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl,
+       CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.act * 100.0 / (u.act + u.idl), 2) END,
+       u.sessions, coalesce(j.usage, '[]')::json, $5
+FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
+ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
+  total_work_seconds = EXCLUDED.total_work_seconds, active_seconds = EXCLUDED.active_seconds,
+  idle_seconds = EXCLUDED.idle_seconds, productivity_score = EXCLUDED.productivity_score,
+  sessions_count = EXCLUDED.sessions_count, app_usage = EXCLUDED.app_usage, computed_at = EXCLUDED.computed_at`
+
+// upsertSummaries stores the summaries of day, whose activity lies in
+// [lo, hi), and returns how many users it has.
+func upsertSummaries(ctx context.Context, tx pgx.Tx, org string, day, lo, hi, now time.Time) (int64, error) {
+	tag, err := tx.Exec(ctx, summarySQL, org, day, lo, hi, now)
+	return tag.RowsAffected(), err
+}
+
+// lastCompletedDay is the catch-up's progress; ok is false before its
+// first day.
+func lastCompletedDay(ctx context.Context, tx pgx.Tx, org string) (last time.Time, ok bool, err error) {
+	err = tx.QueryRow(ctx, "SELECT last_completed_date FROM reporting.summary_progress WHERE organization_id = $1", org).Scan(&last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return last, false, nil
+	}
+	return last, err == nil, err
+}
+
+// saveProgress records day as the last the catch-up completed.
+func saveProgress(ctx context.Context, tx pgx.Tx, org string, day, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.summary_progress (organization_id, last_completed_date, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (organization_id) DO UPDATE SET last_completed_date = EXCLUDED.last_completed_date, updated_at = $3`, org, day, now)
+	return err
+}
+
+// firstActivityDay is the tenant-local date in tz of the tenant's first
+// activity at or after since; nil when there is none.
+func firstActivityDay(ctx context.Context, tx pgx.Tx, org, tz string, since time.Time) (*time.Time, error) {
+	var first *time.Time
+	err := tx.QueryRow(ctx, `SELECT (min(occurred_at) AT TIME ZONE $3)::date FROM tracking.activity_logs
+		WHERE organization_id = $1 AND occurred_at >= $2`, org, since, tz).Scan(&first)
+	return first, err
+}
+
+// summarySelect reads summaries with their user's name. Columns stay in
+// their binary form (uuid, date, json text) and are formatted in Go:
+// converting 30,000 rows to text in the database costs more than the
+// query itself.
+const summarySelect = `SELECT s.id, s.organization_id, s.user_id, u.name, s.date, s.total_work_seconds, s.active_seconds,
+  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
+FROM reporting.daily_summaries s LEFT JOIN reporting.users u ON u.user_id = s.user_id `
+
+// summaryByDate reads summaries without names, for streamSummaries' byName.
+const summaryByDate = `SELECT s.id, s.organization_id, s.user_id, NULL::text, s.date, s.total_work_seconds, s.active_seconds,
+  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
+FROM reporting.daily_summaries s `
+
+// dailySummaryRows reads one user's summary of one day.
+func dailySummaryRows(ctx context.Context, tx pgx.Tx, org, user string, day time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date = $3", org, user, day)
+}
+
+// userSummaryRows reads one user's summaries of a range, newest first.
+func userSummaryRows(ctx context.Context, tx pgx.Tx, org, user string, from, to time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, summarySelect+"WHERE s.organization_id = $1 AND s.user_id = $2 AND s.date BETWEEN $3 AND $4 ORDER BY s.date DESC",
+		org, user, from, to)
+}
+
+// organizationSummaryRows reads every summary of a range by date, newest
+// first, without names.
+func organizationSummaryRows(ctx context.Context, tx pgx.Tx, org string, from, to time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, summaryByDate+"WHERE s.organization_id = $1 AND s.date BETWEEN $2 AND $3 ORDER BY s.date DESC", org, from, to)
+}
+
+// directory returns the tenant's members with their rank by name.
+func directory(ctx context.Context, tx pgx.Tx) (map[[16]byte]member, error) {
+	rows, err := tx.Query(ctx, "SELECT user_id, name FROM reporting.users ORDER BY lower(name), user_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	dir := map[[16]byte]member{}
+	for rows.Next() {
+		var id [16]byte
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		dir[id] = member{name: name, rank: len(dir)}
+	}
+	return dir, rows.Err()
+}
+
+// memberExists reports REPORT_USER_NOT_FOUND for a user the tenant of tx
+// has neither in its directory nor in its summaries.
+func memberExists(ctx context.Context, tx pgx.Tx, userID string) error {
+	var ok bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reporting.users WHERE user_id = $1)
+		OR EXISTS (SELECT 1 FROM reporting.daily_summaries WHERE organization_id = current_org() AND user_id = $1)`, userID).Scan(&ok)
+	if err == nil && !ok {
+		return ErrUserNotFound
+	}
+	return err
+}
+
+// bumpReportVersion marks the tenant of tx's reports as changed.
+func bumpReportVersion(ctx context.Context, tx pgx.Tx, org string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.report_versions AS v (organization_id, version) VALUES ($1, 1)
+		ON CONFLICT (organization_id) DO UPDATE SET version = v.version + 1`, org)
+	return err
+}
+
+func reportVersion(ctx context.Context, tx pgx.Tx, org string) (int64, error) {
+	var v int64
+	err := tx.QueryRow(ctx, "SELECT coalesce((SELECT version FROM reporting.report_versions WHERE organization_id = $1), 0)", org).Scan(&v)
+	return v, err
+}
+
+// --- Alerts
+
+// alertCols lists an alert's columns for scanAlert, of table alias p.
+func alertCols(p string) string {
+	return fmt.Sprintf("%[1]sid::text, %[1]sorganization_id::text, %[1]suser_id::text, %[1]ssession_id::text, %[1]salert_type, "+
+		"%[1]smessage, to_char(%[1]slocal_date, 'YYYY-MM-DD'), %[1]screated_at, %[1]sresolved_at", p)
+}
+
+var alertColumns = alertCols("")
+
+func scanAlert(row pgx.Row) (Alert, error) {
+	var a Alert
+	err := row.Scan(&a.ID, &a.OrganizationID, &a.UserID, &a.SessionID, &a.AlertType, &a.Message, &a.Date, &a.CreatedAt, &a.ResolvedAt)
+	return a, err
+}
+
+// collectAlerts scans every alert of rows; none is an empty list.
+func collectAlerts(rows pgx.Rows, err error) ([]Alert, error) {
+	if err != nil {
+		return nil, err
+	}
+	alerts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Alert, error) { return scanAlert(r) })
+	if alerts == nil {
+		alerts = []Alert{}
+	}
+	return alerts, err
+}
+
+// selectAlerts lists the alerts f asks for, created in [lo, hi) where
+// those are set, newest first.
+func selectAlerts(ctx context.Context, tx pgx.Tx, org string, f alertFilter, lo, hi *time.Time) ([]Alert, error) {
+	return collectAlerts(tx.Query(ctx, `SELECT `+alertColumns+` FROM reporting.alerts
+		WHERE organization_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::text IS NULL OR alert_type = $3)
+		  AND ($4::boolean IS NULL OR (resolved_at IS NULL) = $4)
+		  AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+		ORDER BY created_at DESC, id LIMIT $7`, org, f.userID, f.alertType, f.open, lo, hi, f.limit))
+}
+
+// alertForUpdate reads and locks one alert.
+func alertForUpdate(ctx context.Context, tx pgx.Tx, id string) (Alert, error) {
+	return scanAlert(tx.QueryRow(ctx, "SELECT "+alertColumns+" FROM reporting.alerts WHERE id = $1 FOR UPDATE", id))
+}
+
+// resolveAlertBy resolves one alert at now on behalf of user by.
+func resolveAlertBy(ctx context.Context, tx pgx.Tx, id, by string, now time.Time) (Alert, error) {
+	return scanAlert(tx.QueryRow(ctx, "UPDATE reporting.alerts SET resolved_at = $3, resolved_by = $2 WHERE id = $1 RETURNING "+alertColumns,
+		id, by, now))
+}
+
+// idleCandidates lists the tenant's active sessions without an open idle
+// alert, each with its last active work.
+func idleCandidates(ctx context.Context, tx pgx.Tx, org string) ([]activeSession, error) {
+	rows, err := tx.Query(ctx, `
+SELECT ws.id::text, ws.user_id::text, ws.start_time, ws.last_activity_at,
+       (SELECT a.occurred_at FROM tracking.activity_logs a
+         WHERE a.session_id = ws.id AND a.organization_id = ws.organization_id
+           AND a.activity_type = 'active' AND a.occurred_at >= ws.start_time
+         ORDER BY a.occurred_at DESC LIMIT 1)
+FROM tracking.work_sessions ws
+WHERE ws.organization_id = $1 AND ws.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM reporting.alerts al
+                  WHERE al.session_id = ws.id AND al.alert_type = 'idle' AND al.resolved_at IS NULL)`, org)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (activeSession, error) {
+		var s activeSession
+		return s, r.Scan(&s.ID, &s.UserID, &s.StartTime, &s.LastActivityAt, &s.LastActiveAt)
+	})
+}
+
+// insertIdleAlert raises an idle alert for s at now; ok is false when the
+// session has an open one already. The partial unique index on open idle
+// alerts makes "never two" hold even against a concurrent run.
+func insertIdleAlert(ctx context.Context, tx pgx.Tx, org string, s activeSession, msg string, since, now time.Time) (a Alert, ok bool, err error) {
+	a, err = scanAlert(tx.QueryRow(ctx, `INSERT INTO reporting.alerts (id, organization_id, user_id, session_id, alert_type, message, last_seen_at, created_at)
+		VALUES (gen_random_uuid(), $1, $2, $3, 'idle', $4, $5, $6)
+		ON CONFLICT (session_id) WHERE alert_type = 'idle' AND resolved_at IS NULL DO NOTHING
+		RETURNING `+alertColumns, org, s.UserID, s.ID, msg, since, now))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, false, nil
+	}
+	return a, err == nil, err
+}
+
+// resolveStoppedIdle resolves at now the open idle alerts of sessions
+// that have stopped.
+func resolveStoppedIdle(ctx context.Context, tx pgx.Tx, org string, now time.Time) ([]Alert, error) {
+	return collectAlerts(tx.Query(ctx, `UPDATE reporting.alerts al SET resolved_at = $2
+		FROM tracking.work_sessions ws
+		WHERE al.organization_id = $1 AND al.alert_type = 'idle' AND al.resolved_at IS NULL
+		  AND ws.id = al.session_id AND ws.status = 'stopped'
+		RETURNING `+alertCols("al."), org, now))
+}
+
+// resolveSessionIdle resolves at now the open idle alert of a session:
+// when activeAt is set, only if that active work came after what the
+// alert was about.
+func resolveSessionIdle(ctx context.Context, tx pgx.Tx, sessionID string, activeAt *time.Time, now time.Time) ([]Alert, error) {
+	return collectAlerts(tx.Query(ctx, `UPDATE reporting.alerts SET resolved_at = $3
+		WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL
+		  AND ($2::timestamptz IS NULL OR last_seen_at IS NULL OR last_seen_at < $2)
+		RETURNING `+alertColumns, sessionID, activeAt, now))
+}
+
+// insertOvertimeAlerts raises at now an overtime alert for the tenant-local
+// day, of bounds [lo, hi), of every user who tracked more than limit
+// seconds on it and has none for that day yet.
+func insertOvertimeAlerts(ctx context.Context, tx pgx.Tx, org string, day, lo, hi time.Time, limit int64, now time.Time) ([]Alert, error) {
+	return collectAlerts(tx.Query(ctx, `
+INSERT INTO reporting.alerts (id, organization_id, user_id, alert_type, message, local_date, created_at)
+SELECT gen_random_uuid(), $1, t.user_id, 'overtime',
+       format('Tracked %sh %sm on %s, over the %s-hour threshold', t.total / 3600, t.total % 3600 / 60,
+              to_char($4::date, 'YYYY-MM-DD'), $5::bigint / 3600), $4, $6
+FROM (SELECT a.user_id, sum(a.duration_seconds) AS total FROM tracking.activity_logs a
+      WHERE a.organization_id = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3
+      GROUP BY a.user_id HAVING sum(a.duration_seconds) > $5) t
+ON CONFLICT (organization_id, user_id, local_date) WHERE alert_type = 'overtime' DO NOTHING
+RETURNING `+alertColumns, org, lo, hi, day, limit, now))
+}
+
+const openIdleAlertSQL = `SELECT EXISTS (SELECT 1 FROM reporting.alerts
+	WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`
+
+const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text), '{}') FROM reporting.alerts
+	WHERE session_id = ANY($1::uuid[]) AND alert_type = 'idle' AND resolved_at IS NULL`
+
+// --- Jobs
+
+// insertJob records a queued job at now.
+func insertJob(ctx context.Context, tx pgx.Tx, id, org, jobType string, params []byte, requestedBy string, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.jobs (id, organization_id, job_type, params, state, requested_by, created_at)
+		VALUES ($1, $2, $3, $4, 'queued', $5, $6)`, id, org, jobType, params, requestedBy, now)
+	return err
+}
+
+// The state changes of a running job: $1 is its id, the last parameter
+// the time of the change.
+const (
+	jobStartedSQL   = "UPDATE reporting.jobs SET state = 'running', started_at = $2, heartbeat_at = $2 WHERE id = $1"
+	jobBeatSQL      = "UPDATE reporting.jobs SET heartbeat_at = $2 WHERE id = $1 AND state = 'running'"
+	jobFailedSQL    = "UPDATE reporting.jobs SET state = 'failed', error = $2, finished_at = $3 WHERE id = $1"
+	jobSucceededSQL = "UPDATE reporting.jobs SET state = 'succeeded', result = $2, finished_at = $3 WHERE id = $1"
+)
+
+// selectJob reads a job; one queued or running that has not beaten for
+// staleAfter at now reads as failed.
+func selectJob(ctx context.Context, tx pgx.Tx, id string, now time.Time) (JobView, error) {
+	var j JobView
+	err := tx.QueryRow(ctx, `SELECT id::text, job_type,
+		CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < $3::timestamptz - $2::interval THEN 'failed' ELSE state END,
+		params, result,
+		CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < $3::timestamptz - $2::interval
+		     THEN 'the job stopped reporting progress; its process probably ended' ELSE error END,
+		created_at, started_at, finished_at
+		FROM reporting.jobs WHERE id = $1`, id, staleAfter, now).
+		Scan(&j.ID, &j.Type, &j.State, &j.Params, &j.Result, &j.Error, &j.CreatedAt, &j.StartedAt, &j.FinishedAt)
+	return j, err
+}
+
+// pruneJobs forgets the tenant's triggered jobs created before before.
+func pruneJobs(ctx context.Context, tx pgx.Tx, org string, before time.Time) error {
+	_, err := tx.Exec(ctx, "DELETE FROM reporting.jobs WHERE organization_id = $1 AND created_at < $2", org, before)
+	return err
+}
+
+// pruneProcessedEvents forgets consumed event ids recorded before before.
+func pruneProcessedEvents(ctx context.Context, db *pgxpool.Pool, before time.Time) (int64, error) {
+	tag, err := db.Exec(ctx, "DELETE FROM reporting.processed_events WHERE processed_at < $1", before)
+	return tag.RowsAffected(), err
+}
