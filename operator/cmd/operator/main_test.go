@@ -107,7 +107,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 	}
 	eventually := func(what string, cond func() (bool, string)) {
 		t.Helper()
-		waited := clock.Start()
+		watch := clock.Start()
 		for {
 			ok, why := cond()
 			if ok {
@@ -118,7 +118,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 				t.Fatalf("%s: run returned %v", what, err)
 			default:
 			}
-			if waited.Elapsed() > 30*time.Second {
+			if watch.Elapsed() > 30*time.Second {
 				t.Fatalf("%s: %s", what, why)
 			}
 			time.Sleep(100 * time.Millisecond)

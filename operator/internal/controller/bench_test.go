@@ -24,7 +24,7 @@ func BenchmarkTwoHundredTenants(b *testing.B) {
 	const n = 200
 	for range b.N {
 		e := newEnv(b, func(c *Config) { c.MaxConcurrentReconciles, c.DatabaseMaxConn = 8, 12 })
-		sw := clock.Start()
+		start := clock.Start()
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 16)
 		for i := range n {
@@ -56,7 +56,7 @@ func BenchmarkTwoHundredTenants(b *testing.B) {
 			}
 			return ready == n, fmt.Sprintf("%d of %d Ready", ready, n)
 		})
-		toReady := sw.Elapsed()
+		toReady := start.Elapsed()
 
 		var list v1alpha1.WorkPulseTenantList
 		if err := e.c.List(e.ctx, &list, client.InNamespace(e.ns)); err != nil {
@@ -64,13 +64,13 @@ func BenchmarkTwoHundredTenants(b *testing.B) {
 		}
 		ddl := e.ddlLog()
 		r := e.reconciler()
-		sw = clock.Start()
+		start = clock.Start()
 		for _, t := range list.Items {
 			if _, err := r.Reconcile(e.ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&t)}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		secondPass := sw.Elapsed()
+		secondPass := start.Elapsed()
 		var after v1alpha1.WorkPulseTenantList
 		if err := e.c.List(e.ctx, &after, client.InNamespace(e.ns)); err != nil {
 			b.Fatal(err)

@@ -93,7 +93,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 	var moved int64
 	var paused time.Duration
 	err = r.store.withDDL(ctx, func(tx pgx.Tx) error {
-		start := r.clock.Now()
+		start := clock.Start()
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+qualified(rootTable)+" IN EXCLUSIVE MODE"); err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 			return err
 		}
 		r.store.ddl("attach_table")
-		paused = clock.Since(r.clock, start)
+		paused = start.Elapsed()
 		return nil
 	})
 	if err != nil {
@@ -140,7 +140,7 @@ func (r *TenantReconciler) moveToShared(ctx context.Context, t *v1alpha1.WorkPul
 	var moved int64
 	var paused time.Duration
 	err = r.store.withDDL(ctx, func(tx pgx.Tx) error {
-		start := r.clock.Now()
+		start := clock.Start()
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+qualified(rootTable)+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (r *TenantReconciler) moveToShared(ctx context.Context, t *v1alpha1.WorkPul
 		if err := r.store.dropTable(ctx, tx, table); err != nil {
 			return err
 		}
-		paused = clock.Since(r.clock, start)
+		paused = start.Elapsed()
 		return nil
 	})
 	if err != nil {

@@ -272,13 +272,13 @@ func (e *testEnv) get(name string) *v1alpha1.WorkPulseTenant {
 // reason after timeout.
 func (e *testEnv) eventually(timeout time.Duration, what string, cond func() (bool, string)) {
 	e.t.Helper()
-	waited := clock.Start()
+	watch := clock.Start()
 	for {
 		ok, why := cond()
 		if ok {
 			return
 		}
-		if waited.Elapsed() > timeout {
+		if watch.Elapsed() > timeout {
 			e.t.Fatalf("%s: not after %s: %s", what, timeout, why)
 		}
 		time.Sleep(cmp.Or(e.poll, 100*time.Millisecond))

@@ -390,7 +390,7 @@ func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 				return
 			default:
 			}
-			insert := clock.Start()
+			start := clock.Start()
 			_, err := e.db.Owner.Exec(e.ctx, `INSERT INTO tracking.activity_logs
 				(id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
 				VALUES (gen_random_uuid(), $1, gen_random_uuid(), gen_random_uuid(), $2, 'idle', 5)`, org, now)
@@ -400,7 +400,7 @@ func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 			} else {
 				r.inserted++
 			}
-			r.slowest = max(r.slowest, insert.Elapsed())
+			r.slowest = max(r.slowest, start.Elapsed())
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
