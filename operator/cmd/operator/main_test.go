@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/workpulse/workpulse/operator/internal/controller"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 	"github.com/workpulse/workpulse/test/testkit/testenv"
 )
@@ -106,7 +107,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 	}
 	eventually := func(what string, cond func() (bool, string)) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
+		watch := clock.Start()
 		for {
 			ok, why := cond()
 			if ok {
@@ -117,7 +118,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 				t.Fatalf("%s: run returned %v", what, err)
 			default:
 			}
-			if time.Now().After(deadline) {
+			if watch.Elapsed() > 30*time.Second {
 				t.Fatalf("%s: %s", what, why)
 			}
 			time.Sleep(100 * time.Millisecond)

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 	"github.com/workpulse/workpulse/test/testkit/testenv"
 )
@@ -271,13 +272,13 @@ func (e *testEnv) get(name string) *v1alpha1.WorkPulseTenant {
 // reason after timeout.
 func (e *testEnv) eventually(timeout time.Duration, what string, cond func() (bool, string)) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
+	watch := clock.Start()
 	for {
 		ok, why := cond()
 		if ok {
 			return
 		}
-		if time.Now().After(deadline) {
+		if watch.Elapsed() > timeout {
 			e.t.Fatalf("%s: not after %s: %s", what, timeout, why)
 		}
 		time.Sleep(cmp.Or(e.poll, 100*time.Millisecond))
