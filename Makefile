@@ -21,9 +21,11 @@ test: lint ## Run every test against real PostgreSQL, Redis and an in-process Ka
 	hack/with-deps.sh $(GO) test -count=1 -timeout 40m $(PKGS)
 	hack/with-deps.sh hack/fuzz.sh 20000x
 
-lint: ## gofmt and go vet on every module.
+lint: ## gofmt, go vet and the wall-clock check on every module.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) build -o $(BIN)/wallclock ./hack/wallclock
+	$(GO) vet -vettool=$(BIN)/wallclock $(PKGS)
 
 build: ## Build the web app, then every binary into bin/.
 	hack/web-build.sh

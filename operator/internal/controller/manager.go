@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
@@ -34,6 +35,9 @@ type ManagerOptions struct {
 	LeaderElectionID        string
 	// SkipNameValidation lets one process run several managers (tests).
 	SkipNameValidation bool
+	// Clock is the time the reconciler's decisions stand on: clock.Real
+	// in production, a test clock in tests.
+	Clock clock.Clock
 }
 
 // Scheme knows the built-in types and WorkPulseTenant.
@@ -49,6 +53,9 @@ func Scheme() *runtime.Scheme {
 // tenant controller, health and readiness checks. close releases the
 // database pool once the manager has stopped.
 func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o ManagerOptions, logger logr.Logger) (mgr ctrl.Manager, close func(), err error) {
+	if o.Clock == nil {
+		return nil, nil, errors.New("manager: no clock")
+	}
 	db, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseRole, cfg.DatabaseMaxConn)
 	if err != nil {
 		return nil, nil, err
@@ -89,7 +96,7 @@ func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o Manager
 	if err != nil {
 		return nil, nil, fmt.Errorf("manager: %w", err)
 	}
-	r := NewTenantReconciler(mgr, cfg, db)
+	r := NewTenantReconciler(mgr, cfg, db, o.Clock)
 	opts := controller.Options{}
 	if o.SkipNameValidation {
 		opts.SkipNameValidation = &o.SkipNameValidation

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/workpulse/workpulse/api/events"
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 )
 
@@ -33,7 +34,7 @@ func organizationID(t *v1alpha1.WorkPulseTenant) string {
 // it applied, which is how every service learns of a plan, time zone,
 // threshold or suspension change.
 func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenantRequest {
-	return tenantRequest{
+	return tenantRequest{TenantSettings: events.TenantSettings{
 		Name:                     t.Spec.DisplayName,
 		PlanType:                 string(t.Spec.Plan),
 		TimeZone:                 t.Spec.TimeZone,
@@ -43,7 +44,7 @@ func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenant
 		IdleThresholdSeconds:     int(t.Spec.Thresholds.IdleSeconds),
 		OvertimeThresholdHours:   int(t.Spec.Thresholds.OvertimeHours),
 		Generation:               generation,
-	}
+	}}
 }
 
 // reconcileOrganization creates or adopts the organization and its

@@ -23,7 +23,7 @@ type Deps struct {
 	Keys        *KeyStore
 	Metrics     *metrics.HTTP
 	// Clock decides token lifetimes, invitation expiry and the login
-	// throttle's windows.
+	// throttle's windows and delays.
 	Clock clock.Clock
 }
 
@@ -32,6 +32,7 @@ type server struct {
 	store    *Store
 	keys     *KeyStore
 	throttle *Throttle
+	hasher   *Hasher
 	verifier *authn.Verifier
 	clock    clock.Clock
 }
@@ -42,7 +43,8 @@ func NewServer(d Deps) http.Handler {
 		cfg:      d.Config,
 		store:    &Store{db: d.DB, clock: d.Clock},
 		keys:     d.Keys,
-		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.LoginWindow, d.Config.MaxFailByEmail, d.Config.MaxFailByIP, d.Clock),
+		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.Throttle, d.Clock),
+		hasher:   NewHasher(d.Config.HashSlots, d.Config.HashQueue),
 		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock),
 		clock:    d.Clock,
 	}

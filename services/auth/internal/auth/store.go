@@ -300,9 +300,7 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 		if req.Generation <= gen && !resp.Created {
 			return nil
 		}
-		settings := events.TenantUpdated{OrganizationID: id, Name: req.Name, PlanType: req.PlanType, TimeZone: req.TimeZone,
-			Suspended: req.Suspended, Active: req.Active, InactiveThresholdSeconds: req.InactiveThresholdSeconds,
-			IdleThresholdSeconds: req.IdleThresholdSeconds, OvertimeThresholdHours: req.OvertimeThresholdHours, Generation: req.Generation}
+		settings := events.TenantUpdated{OrganizationID: id, TenantSettings: req.TenantSettings}
 		raw, err := json.Marshal(settings)
 		if err != nil {
 			return err

@@ -1,21 +1,15 @@
 package auth
 
+import "github.com/workpulse/workpulse/api/events"
+
 // The operator provisions tenants through this internal API (never routed
 // by the front door or the Ingress). It is idempotent: the operator calls
 // it on every reconcile that changes the tenant.
 
 // TenantRequest is the body of PUT /internal/tenants/{id}.
 type TenantRequest struct {
-	Name                     string       `json:"name"`
-	PlanType                 string       `json:"plan_type"`
-	TimeZone                 string       `json:"time_zone"`
-	Suspended                bool         `json:"suspended"`
-	Active                   bool         `json:"active"`
-	InactiveThresholdSeconds int          `json:"inactive_threshold_seconds"`
-	IdleThresholdSeconds     int          `json:"idle_threshold_seconds"`
-	OvertimeThresholdHours   int          `json:"overtime_threshold_hours"`
-	Generation               int64        `json:"generation"`
-	Admin                    *TenantAdmin `json:"admin,omitempty"`
+	events.TenantSettings
+	Admin *TenantAdmin `json:"admin,omitempty"`
 }
 
 // TenantAdmin is the bootstrap admin created with a new tenant.

@@ -68,7 +68,7 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 
 	// Its tenant consumer learns of a suspension.
 	ev, _ := events.New(clk.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
-		events.TenantUpdated{OrganizationID: p.OrganizationID, Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1})
+		events.TenantUpdated{OrganizationID: p.OrganizationID, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
 	testkit.Publish(t, brokers, ev)
 	waited := clock.Start()
 	for post() != http.StatusForbidden {

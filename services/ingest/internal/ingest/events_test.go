@@ -200,7 +200,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	defer w.Close()
 	publish := func(gen int64, suspended bool) string {
 		ev, err := events.New(h.clock.Now(), "auth", events.TypeTenantUpdated, m.OrganizationID, m.OrganizationID,
-			events.TenantUpdated{OrganizationID: m.OrganizationID, Name: "Acme", PlanType: "pro", Suspended: suspended, Active: true, Generation: gen})
+			events.TenantUpdated{OrganizationID: m.OrganizationID, TenantSettings: events.TenantSettings{Name: "Acme", PlanType: "pro", Suspended: suspended, Active: true, Generation: gen}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 	// Its tenant consumer learns of a suspension: a second start is then
 	// refused as suspended rather than as already active.
 	ev, _ := events.New(clk.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
-		events.TenantUpdated{OrganizationID: p.OrganizationID, Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1})
+		events.TenantUpdated{OrganizationID: p.OrganizationID, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
 	testkit.Publish(t, brokers, ev)
 	for waited := clock.Start(); start() != http.StatusForbidden; time.Sleep(200 * time.Millisecond) {
 		if waited.Elapsed() > 30*time.Second {
