@@ -77,7 +77,7 @@ func TestChartsAppVersionIsTheVersionMakeImagesTagsWith(t *testing.T) {
 	}
 }
 
-// images are the images hack/images builds and every Dockerfile makes.
+// images are the images the chart runs: hack/images builds them, and hack/images/Dockerfile.
 var images = []string{"auth", "session", "ingest", "report", "realtime", "web", "operator", "migrate"}
 
 // podSpec returns the pod spec of a Deployment, Job or Pod.

@@ -41,7 +41,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/* The image of a component: (dict "root" $ "component" "auth" "image" .image). It must match
-what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. */}}
+what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVersion>. */}}
 {{- define "workpulse.image" -}}
 {{- $img := .image | default dict }}
 {{- $repo := $img.repository | default (printf "workpulse/%s" .component) }}
