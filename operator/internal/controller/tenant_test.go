@@ -30,6 +30,7 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/operator/internal/specs"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
@@ -168,7 +169,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 				t.Errorf("ready metric %v for a Ready tenant", v)
 			}
 			// CronJobs.
-			cj := e.mustCronJob(dailySummaryName(org))
+			cj := e.mustCronJob(specs.DailySummaryName(org))
 			if cj.Spec.Schedule != "0 0 * * *" || ptr.Deref(cj.Spec.TimeZone, "") != tc.tz || *cj.Spec.Suspend {
 				t.Errorf("daily-summary schedule %q tz %v suspend %v", cj.Spec.Schedule, cj.Spec.TimeZone, *cj.Spec.Suspend)
 			}
@@ -184,7 +185,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.jobsNS, Name: "workpulse-operator"}, &owner); err != nil {
 				t.Fatal(err)
 			}
-			for name, schedule := range map[string]string{idleDetectionJob: "*/2 * * * *", overtimeCheckJob: "*/30 * * * *"} {
+			for name, schedule := range map[string]string{specs.IdleDetectionJob: "*/2 * * * *", specs.OvertimeCheckJob: "*/30 * * * *"} {
 				cj := e.mustCronJob(name)
 				if cj.Spec.Schedule != schedule {
 					t.Errorf("%s schedule %q", name, cj.Spec.Schedule)
@@ -217,7 +218,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			s.TimeZone, s.DailySummary.Schedule, s.Thresholds.OvertimeHours = "America/New_York", "30 1 * * *", 10
 		})
 		got := e.waitReady("ready-0")
-		cj := e.mustCronJob(dailySummaryName(got.Status.OrganizationID))
+		cj := e.mustCronJob(specs.DailySummaryName(got.Status.OrganizationID))
 		if cj.Spec.Schedule != "30 1 * * *" || ptr.Deref(cj.Spec.TimeZone, "") != "America/New_York" {
 			t.Errorf("CronJob schedule %q time zone %v", cj.Spec.Schedule, ptr.Deref(cj.Spec.TimeZone, ""))
 		}
@@ -462,7 +463,7 @@ func TestSuspendingATenantSuspendsItsJobsAndTellsTheServices(t *testing.T) {
 	for _, suspend := range []bool{true, false} {
 		e.update("sleepy", func(s *v1alpha1.WorkPulseTenantSpec) { s.Suspend = suspend })
 		got := e.waitReady("sleepy")
-		if s := *e.mustCronJob(dailySummaryName(org)).Spec.Suspend; s != suspend {
+		if s := *e.mustCronJob(specs.DailySummaryName(org)).Spec.Suspend; s != suspend {
 			t.Errorf("suspend=%t: CronJob suspend %t", suspend, s)
 		}
 		if s, gen := authSettings(); s != suspend || gen != got.Generation {
@@ -545,7 +546,7 @@ func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
 				err := e.c.Get(e.ctx, client.ObjectKeyFromObject(got), &v1alpha1.WorkPulseTenant{})
 				return apierrors.IsNotFound(err), fmt.Sprint(err)
 			})
-			if _, err := e.cronJob(dailySummaryName(org)); !apierrors.IsNotFound(err) {
+			if _, err := e.cronJob(specs.DailySummaryName(org)); !apierrors.IsNotFound(err) {
 				t.Errorf("daily-summary CronJob: %v", err)
 			}
 			var active bool
@@ -649,7 +650,7 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 			err := e.c.Get(e.ctx, client.ObjectKeyFromObject(adopter), &v1alpha1.WorkPulseTenant{})
 			return apierrors.IsNotFound(err), fmt.Sprint(err)
 		})
-		if _, err := e.cronJob(dailySummaryName(org)); err != nil {
+		if _, err := e.cronJob(specs.DailySummaryName(org)); err != nil {
 			t.Errorf("the managing tenant's CronJob: %v", err)
 		}
 		var active bool
