@@ -6,7 +6,7 @@ MODULES := $(shell awk '/^[[:space:]]*\.\//{sub(/^[[:space:]]*\.\//, ""); print 
 PKGS    := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 BIN     := $(CURDIR)/bin
 
-.PHONY: help dev test lint build bench migrate fuzz clean images cluster-up cluster-down e2e
+.PHONY: help dev test lint build bench migrate fuzz clean images cluster-up cluster-down e2e screenshots
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -33,6 +33,9 @@ build: ## Build the web app, then every binary into bin/.
 
 bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
 	hack/bench.sh
+
+screenshots: ## Screenshots of every page of the web app at laptop and phone width into docs/screenshots.
+	hack/with-deps.sh env WORKPULSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestTheWebAppInARealBrowser ./test/system/
 
 migrate: ## Apply migrations to DATABASE_URL (make migrate ARGS=status|down).
 	$(GO) run ./migrations/cmd/migrate $(or $(ARGS),up)

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
@@ -52,7 +53,7 @@ func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{dailySummaryName(org), idleDetectionJob, overtimeCheckJob} {
+	for _, name := range []string{specs.DailySummaryName(org), specs.IdleDetectionJob, specs.OvertimeCheckJob} {
 		out, err := e.runLikeKubelet(e.mustCronJob(name))
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, out)

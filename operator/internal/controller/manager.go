@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
@@ -87,7 +88,7 @@ func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o Manager
 				// Only the operator's own CronJobs, only where it puts them.
 				&batchv1.CronJob{}: {
 					Namespaces: map[string]cache.Config{cfg.JobsNamespace: {}},
-					Label:      labels.SelectorFromSet(labels.Set{labelManagedBy: managedBy}),
+					Label:      labels.SelectorFromSet(labels.Set{specs.LabelManagedBy: specs.ManagedBy}),
 				},
 			},
 		},

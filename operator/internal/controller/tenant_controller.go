@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
@@ -95,10 +96,10 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Op
 // install-wide one to any tenant, whose reconcile restores it.
 func (r *TenantReconciler) tenantOfCronJob(ctx context.Context, o client.Object) []reconcile.Request {
 	l := o.GetLabels()
-	if l[labelManagedBy] != managedBy {
+	if l[specs.LabelManagedBy] != specs.ManagedBy {
 		return nil
 	}
-	if ns, name := l[labelTenantNamespace], l[labelTenantName]; name != "" {
+	if ns, name := l[specs.LabelTenantNamespace], l[specs.LabelTenantName]; name != "" {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 	}
 	var list v1alpha1.WorkPulseTenantList

@@ -17,6 +17,7 @@ export class Feed {
   private retry = 0;
   private timer: number | undefined;
   private closed = false;
+  private up = false;
 
   constructor(private token: string) {
     this.open();
@@ -28,7 +29,7 @@ export class Feed {
     this.ws = ws;
     ws.onopen = () => {
       this.retry = 0;
-      this.statusHandlers.forEach((h) => h(true));
+      this.setUp(true);
     };
     ws.onmessage = (m) => {
       let e: Event;
@@ -40,7 +41,7 @@ export class Feed {
       this.handlers.forEach((h) => h(e));
     };
     ws.onclose = () => {
-      this.statusHandlers.forEach((h) => h(false));
+      this.setUp(false);
       if (this.closed) return;
       const delay = Math.min(30000, 500 * 2 ** this.retry++);
       this.timer = window.setTimeout(() => this.open(), delay);
@@ -52,8 +53,16 @@ export class Feed {
     return () => this.handlers.delete(h);
   }
 
+  private setUp(up: boolean) {
+    this.up = up;
+    this.statusHandlers.forEach((h) => h(up));
+  }
+
+  // onStatus tells h whether the feed is connected, now and on every change:
+  // a page that subscribes after the socket opened must still learn it.
   onStatus(h: (up: boolean) => void): () => void {
     this.statusHandlers.add(h);
+    h(this.up);
     return () => this.statusHandlers.delete(h);
   }
 

@@ -100,8 +100,10 @@ const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects:
   const running = list.find((x) => x.running);
   const active = list.reduce((n, x) => n + x.active, 0);
   const idle = list.reduce((n, x) => n + x.idle, 0);
-  const working = row.online && !!running;
-  const status = !row.online ? "offline" : !running ? "online" : row.state === "idle" ? "idle" : "active";
+  // A running session is work whether or not the person has the app open
+  // (presence counts WebSocket connections; the agent posts over HTTP).
+  const working = !!running;
+  const status = running ? (row.state === "active" ? "active" : "idle") : row.online ? "online" : "offline";
   return (
     <tr data-user={row.id} className={working ? "working" : undefined}>
       <th scope="row">{row.name}</th>
@@ -186,7 +188,7 @@ export function Board() {
     // Sorting by name keeps rows in place as updates arrive.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [state.version, filter]);
-  const working = rows.filter((r) => r.online && Object.values(r.sessions).some((x) => x.running)).length;
+  const working = rows.filter((r) => Object.values(r.sessions).some((x) => x.running)).length;
 
   return (
     <section>
