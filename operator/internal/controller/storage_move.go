@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
@@ -33,15 +34,14 @@ func (r *TenantReconciler) reconcileStorage(ctx context.Context, t *v1alpha1.Wor
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read the catalog")
 	}
-	switch want := t.Spec.Storage; {
-	case want == v1alpha1.StorageDedicated && attached, want == v1alpha1.StorageShared && !exists:
-		t.Status.Storage = want
+	switch policy.NextStorageStep(t.Spec.Storage, exists, attached) {
+	case policy.StorageInPlace:
+		t.Status.Storage = t.Spec.Storage
 		return nil
-	case want == v1alpha1.StorageDedicated:
+	case policy.MoveToDedicated:
 		return r.moveToDedicated(ctx, t, orgID, table)
-	case !attached:
-		// A copy left by an interrupted move to Dedicated: the rows are
-		// still in the shared tree.
+	case policy.DropUnfinishedCopy:
+		// The rows are still in the shared tree.
 		if err := r.store.withDDL(ctx, func(tx pgx.Tx) error { return r.store.dropTable(ctx, tx, table) }); err != nil {
 			return transient("StorageMoveFailed", err, "could not drop the unfinished copy tracking.%s", table)
 		}
@@ -57,7 +57,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 		return permanent("InvalidOrganizationID", "organization ID %q is not a UUID", orgID)
 	}
 	plan := r.plan(t)
-	now := monthOf(r.clock.Now())
+	now := policy.MonthOf(r.clock.Now())
 	cols, err := r.store.columns(ctx)
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read tracking.activity_logs")
@@ -74,7 +74,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 		if err != nil {
 			return err
 		}
-		for _, m := range append(months, plan.wanted(now)...) {
+		for _, m := range append(months, plan.Wanted(now)...) {
 			if err := r.store.ensureMonth(ctx, tx, table, m); err != nil {
 				return err
 			}

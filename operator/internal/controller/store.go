@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
@@ -34,20 +35,6 @@ func qualified(table string) string { return pgx.Identifier{schema, table}.Sanit
 
 var monthSuffix = regexp.MustCompile(`_(\d{4})_(\d{2})$`)
 
-// month is the first instant of a UTC calendar month.
-type month struct{ time.Time }
-
-func monthOf(t time.Time) month {
-	t = t.UTC()
-	return month{time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (m month) add(n int) month { return month{m.AddDate(0, n, 0)} }
-func (m month) String() string  { return m.Format("2006-01") }
-func (m month) partition(parent string) string {
-	return parent + "_" + m.Format("2006_01")
-}
-
 // store runs the operator's SQL: as the owner of the tracking schema,
 // since partition maintenance is DDL.
 type store struct {
@@ -59,7 +46,7 @@ type store struct {
 // monthPartitions returns the month partitions of parent, keyed by month.
 // Partitions not following the naming convention are not the operator's
 // and are left alone.
-func (s *store) monthPartitions(ctx context.Context, q pgxQuerier, parent string) (map[month]string, error) {
+func (s *store) monthPartitions(ctx context.Context, q pgxQuerier, parent string) (map[policy.Month]string, error) {
 	rows, err := q.Query(ctx, `
 		SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = to_regclass($1)`, qualified(parent))
@@ -70,7 +57,7 @@ func (s *store) monthPartitions(ctx context.Context, q pgxQuerier, parent string
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[month]string, len(names))
+	out := make(map[policy.Month]string, len(names))
 	for _, n := range names {
 		m := monthSuffix.FindStringSubmatch(n)
 		if m == nil || n != parent+m[0] {
@@ -80,7 +67,7 @@ func (s *store) monthPartitions(ctx context.Context, q pgxQuerier, parent string
 		if err != nil {
 			continue
 		}
-		out[month{t}] = n
+		out[policy.Month{Time: t}] = n
 	}
 	return out, nil
 }
@@ -108,12 +95,12 @@ func (s *store) withDDL(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 // ensureMonth creates parent's partition for m when it is missing.
-func (s *store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m month) error {
+func (s *store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m policy.Month) error {
 	var created bool
 	err := tx.QueryRow(ctx, `
 		SELECT to_regclass(format('tracking.%I', $1::text)) IS NULL,
 		       tracking.ensure_month_partition($2, $3::date) IS NOT NULL`,
-		m.partition(parent), parent, m.Time).Scan(&created, new(bool))
+		m.Partition(parent), parent, m.Time).Scan(&created, new(bool))
 	if err == nil && created {
 		s.ddl("create_month")
 	}
@@ -121,7 +108,7 @@ func (s *store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m mon
 }
 
 // dataMonths returns the months in which org has rows in table.
-func (s *store) dataMonths(ctx context.Context, q pgxQuerier, table, orgID string) ([]month, error) {
+func (s *store) dataMonths(ctx context.Context, q pgxQuerier, table, orgID string) ([]policy.Month, error) {
 	rows, err := q.Query(ctx, fmt.Sprintf(`
 		SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM %s WHERE organization_id = $1`,
 		qualified(table)), orgID)
@@ -132,9 +119,9 @@ func (s *store) dataMonths(ctx context.Context, q pgxQuerier, table, orgID strin
 	if err != nil {
 		return nil, err
 	}
-	out := make([]month, len(ts))
+	out := make([]policy.Month, len(ts))
 	for i, t := range ts {
-		out[i] = monthOf(t)
+		out[i] = policy.MonthOf(t)
 	}
 	return out, nil
 }

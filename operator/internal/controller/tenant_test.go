@@ -30,6 +30,7 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/operator/internal/specs"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
@@ -154,7 +155,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 				t.Errorf("months of %s: %v, want at least %v", parent, got, want)
 			}
 			p := got.Status.Partitions
-			if p == nil || p.Table != "tracking."+parent || p.MonthsAhead < 3 || p.NewestMonth != monthOf(now).add(3).String() {
+			if p == nil || p.Table != "tracking."+parent || p.MonthsAhead < 3 || p.NewestMonth != policy.MonthOf(now).Add(3).String() {
 				t.Errorf("status.partitions: %+v", p)
 			}
 			// The metrics say the same.
@@ -284,20 +285,20 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 	}))
 	org := e.waitReady("retention").Status.OrganizationID
 	parent := dedicatedTable(org)
-	now := monthOf(e.clock.Now())
+	now := policy.MonthOf(e.clock.Now())
 	// History: months -10..-2 exist, with rows at -10 and -2, and a month
 	// made by hand whose name says 2020-01 but whose bounds hold month +7.
 	for i := -10; i <= -2; i++ {
-		if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", parent, now.add(i).Time); err != nil {
+		if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", parent, now.Add(i).Time); err != nil {
 			t.Fatal(err)
 		}
 	}
 	odd := parent + "_2020_01"
 	if _, err := e.db.Owner.Exec(e.ctx, fmt.Sprintf("CREATE TABLE tracking.%s PARTITION OF tracking.%s FOR VALUES FROM ('%s') TO ('%s')",
-		odd, parent, now.add(7).Format(time.RFC3339), now.add(8).Format(time.RFC3339))); err != nil {
+		odd, parent, now.Add(7).Format(time.RFC3339), now.Add(8).Format(time.RFC3339))); err != nil {
 		t.Fatal(err)
 	}
-	for _, at := range []time.Time{now.add(-10).Add(time.Hour), now.add(-2).Add(time.Hour), now.add(7).Add(time.Hour)} {
+	for _, at := range []time.Time{now.Add(-10).Time.Add(time.Hour), now.Add(-2).Time.Add(time.Hour), now.Add(7).Time.Add(time.Hour)} {
 		insertActivity(t, e, org, at)
 	}
 
@@ -320,13 +321,13 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 	if n := e.queryInt("SELECT count(*) FROM tracking.activity_logs WHERE organization_id = $1", org); n != 2 {
 		t.Errorf("%d rows left, want the 2 within retention", n)
 	}
-	if p := got.Status.Partitions; p.MonthsAhead != 4 || p.NewestMonth != now.add(4).String() {
+	if p := got.Status.Partitions; p.MonthsAhead != 4 || p.NewestMonth != now.Add(4).String() {
 		t.Errorf("status.partitions %+v", p)
 	}
 
 	t.Run("The shared tree follows the operator's settings.", func(t *testing.T) {
 		for i := -20; i <= -14; i++ {
-			if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", sharedTable, now.add(i).Time); err != nil {
+			if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", sharedTable, now.Add(i).Time); err != nil {
 				t.Fatal(err)
 			}
 		}
