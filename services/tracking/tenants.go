@@ -43,10 +43,12 @@ func ApplyTenantEvent(ctx context.Context, db *pgxpool.Pool, consumer string, e 
 		if err != nil || !first {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation) VALUES ($1, $2, $3, $4)"+
+		_, err = tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation, activity_window_days)"+
+			" VALUES ($1, $2, $3, $4, NULLIF($5::int, 0))"+
 			" ON CONFLICT (organization_id) DO UPDATE SET suspended = EXCLUDED.suspended, time_zone = EXCLUDED.time_zone,"+
-			" generation = EXCLUDED.generation, updated_at = now() WHERE tracking.tenants.generation <= EXCLUDED.generation",
-			e.OrganizationID, t.Suspended, tz, t.Generation)
+			" generation = EXCLUDED.generation, activity_window_days = EXCLUDED.activity_window_days, updated_at = now()"+
+			" WHERE tracking.tenants.generation <= EXCLUDED.generation",
+			e.OrganizationID, t.Suspended, tz, t.Generation, t.ActivityWindowDays)
 		return err
 	})
 }

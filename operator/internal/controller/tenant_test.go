@@ -32,6 +32,7 @@ import (
 	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/operator/internal/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
@@ -143,9 +144,9 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			}
 			// Partitions, from the catalog.
 			now := e.clock.Now()
-			parent := sharedTable
+			parent := storage.SharedTable
 			if tc.storage == v1alpha1.StorageDedicated {
-				parent = dedicatedTable(org)
+				parent = storage.DedicatedTable(org)
 				if !e.attached(parent) {
 					t.Errorf("tracking.%s is not a partition of tracking.activity_logs", parent)
 				}
@@ -284,7 +285,7 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 		s.Storage, s.RetentionMonths, s.PremakeMonths = v1alpha1.StorageDedicated, 24, 3
 	}))
 	org := e.waitReady("retention").Status.OrganizationID
-	parent := dedicatedTable(org)
+	parent := storage.DedicatedTable(org)
 	now := policy.MonthOf(e.clock.Now())
 	// History: months -10..-2 exist, with rows at -10 and -2, and a month
 	// made by hand whose name says 2020-01 but whose bounds hold month +7.
@@ -327,20 +328,20 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 
 	t.Run("The shared tree follows the operator's settings.", func(t *testing.T) {
 		for i := -20; i <= -14; i++ {
-			if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", sharedTable, now.Add(i).Time); err != nil {
+			if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", storage.SharedTable, now.Add(i).Time); err != nil {
 				t.Fatal(err)
 			}
 		}
 		e.create(e.tenant("shared", func(s *v1alpha1.WorkPulseTenantSpec) { s.Storage = v1alpha1.StorageShared }))
 		e.waitReady("shared")
-		months := e.months(sharedTable)
+		months := e.months(storage.SharedTable)
 		// Retention 13: the current month and the 12 before it.
-		for _, m := range partitionNames(sharedTable, now.Time, -20, -13) {
+		for _, m := range partitionNames(storage.SharedTable, now.Time, -20, -13) {
 			if slices.Contains(months, m) {
 				t.Errorf("shared month %s past retention was kept", m)
 			}
 		}
-		if !isSubset(partitionNames(sharedTable, now.Time, -1, 3), months) {
+		if !isSubset(partitionNames(storage.SharedTable, now.Time, -1, 3), months) {
 			t.Errorf("shared months %v", months)
 		}
 	})
@@ -409,7 +410,7 @@ func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 
 	e.update("mover", func(s *v1alpha1.WorkPulseTenantSpec) { s.Storage = v1alpha1.StorageDedicated })
 	got := e.waitReady("mover")
-	table := dedicatedTable(org)
+	table := storage.DedicatedTable(org)
 	if got.Status.Storage != v1alpha1.StorageDedicated || !e.attached(table) {
 		t.Fatalf("storage %s, attached %t", got.Status.Storage, e.attached(table))
 	}
@@ -555,7 +556,7 @@ func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
 				t.Errorf("organization active=%t (%v), want deactivated", active, err)
 			}
 			rows := e.queryInt("SELECT count(*) FROM tracking.activity_logs WHERE organization_id = $1", org)
-			tableLeft := e.queryInt("SELECT count(*) FROM pg_class WHERE relname = $1", dedicatedTable(org)) == 1
+			tableLeft := e.queryInt("SELECT count(*) FROM pg_class WHERE relname = $1", storage.DedicatedTable(org)) == 1
 			switch tc.policy {
 			case v1alpha1.DeletionDelete:
 				if rows != 0 || tableLeft {
@@ -698,8 +699,8 @@ func TestTwoOperatorReplicasRacingAgree(t *testing.T) {
 		if admins := e.queryInt("SELECT count(*) FROM auth.users WHERE organization_id = $1", org); admins != 1 {
 			t.Errorf("race-%d: %d users, want the one admin", i, admins)
 		}
-		if i%2 == 0 && len(e.months(dedicatedTable(org))) != 5 {
-			t.Errorf("race-%d: months %v", i, e.months(dedicatedTable(org)))
+		if i%2 == 0 && len(e.months(storage.DedicatedTable(org))) != 5 {
+			t.Errorf("race-%d: months %v", i, e.months(storage.DedicatedTable(org)))
 		}
 		var secret corev1.Secret
 		if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.ns, Name: got.Status.AdminCredentialsSecret.Name}, &secret); err != nil {
