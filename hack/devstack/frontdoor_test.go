@@ -51,6 +51,7 @@ func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
 		{"Job triggers go to report.", "POST", "/api/jobs/trigger/daily-summary", routes.Report},
 		{"The WebSocket goes to realtime.", "GET", "/api/ws", routes.Realtime},
 		{"Presence goes to realtime.", "GET", "/api/presence", routes.Realtime},
+		{"Socket.IO goes to realtime.", "GET", "/socket.io/?EIO=4&transport=polling", routes.Realtime},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
