@@ -6,12 +6,13 @@ MODULES := $(shell awk '/^[[:space:]]*\.\//{sub(/^[[:space:]]*\.\//, ""); print 
 PKGS    := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 BIN     := $(CURDIR)/bin
 
-.PHONY: help dev test lint build bench migrate fuzz clean images cluster-up cluster-down e2e
+.PHONY: help dev test lint build bench migrate fuzz clean images cluster-up cluster-down e2e screenshots
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-dev: ## Run the whole platform locally; API on http://localhost:3000/api.
+dev: ## Run the whole platform locally: the web app on http://localhost:3000/, the API under /api.
+	hack/web-build.sh
 	$(GO) build -o $(BIN)/devstack ./hack/devstack
 	WITH_DEPS_REDIS_OPTIONAL=1 hack/with-deps.sh $(BIN)/devstack
 
@@ -20,15 +21,21 @@ test: lint ## Run every test against real PostgreSQL, Redis and an in-process Ka
 	hack/with-deps.sh $(GO) test -count=1 -timeout 40m $(PKGS)
 	hack/with-deps.sh hack/fuzz.sh 20000x
 
-lint: ## gofmt and go vet on every module.
+lint: ## gofmt, go vet and the wall-clock check on every module.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) build -o $(BIN)/wallclock ./hack/wallclock
+	$(GO) vet -vettool=$(BIN)/wallclock $(PKGS)
 
-build: ## Build every binary into bin/.
+build: ## Build the web app, then every binary into bin/.
+	hack/web-build.sh
 	$(GO) build -o $(BIN)/ ./migrations/cmd/... ./services/*/cmd/...
 
 bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
 	hack/bench.sh
+
+screenshots: ## Screenshots of every page of the web app at laptop and phone width into docs/screenshots.
+	hack/with-deps.sh env WORKPULSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestTheWebAppInARealBrowser ./test/system/
 
 migrate: ## Apply migrations to DATABASE_URL (make migrate ARGS=status|down).
 	$(GO) run ./migrations/cmd/migrate $(or $(ARGS),up)
@@ -37,9 +44,10 @@ fuzz: ## Run every fuzz target for FUZZTIME executions each (default 500000x).
 	hack/with-deps.sh hack/fuzz.sh $(or $(FUZZTIME),500000x)
 
 clean: ## Remove built binaries (keeps the cached Kubernetes binaries).
-	rm -rf $(BIN)/devstack $(BIN)/auth $(BIN)/session $(BIN)/ingest $(BIN)/report $(BIN)/realtime $(BIN)/migrate
+	rm -rf $(BIN)/devstack $(BIN)/auth $(BIN)/session $(BIN)/ingest $(BIN)/report $(BIN)/realtime $(BIN)/web $(BIN)/migrate
 
 images: ## Build every image tarball into bin/images (workpulse/<name>:<VERSION file>), no Docker needed.
+	hack/web-build.sh
 	$(GO) run ./hack/images
 
 cluster-up: ## Start the local single-node Kubernetes cluster (root; state in /tmp/workpulse-cluster).

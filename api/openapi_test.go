@@ -37,7 +37,7 @@ func TestOpenAPIDescribesExactlyTheRoutedAPI(t *testing.T) {
 			continue // the front door or auth answers it; it is in the table too
 		}
 		route, ok := routes.Lookup(concrete)
-		if !ok {
+		if !ok || route.Service == routes.Web {
 			t.Errorf("the spec describes %s, which no service is routed for", path)
 			continue
 		}
@@ -48,7 +48,8 @@ func TestOpenAPIDescribesExactlyTheRoutedAPI(t *testing.T) {
 		}
 	}
 	for i, r := range routes.Table {
-		if !described[i] && r.Pattern != `^/api/health$` {
+		// The web app's catch-all serves pages, not API operations.
+		if !described[i] && r.Pattern != `^/api/health$` && r.Service != routes.Web {
 			t.Errorf("route %s (%s) is not described in the spec", r.Pattern, r.Service)
 		}
 	}

@@ -123,10 +123,8 @@ kubectl -n "$ns" create secret generic workpulse-redis \
 
 if [ -z "${SKIP_IMAGES:-}" ]; then
   echo "kind-up: images $version"
-  for spec in auth:services/auth session:services/session ingest:services/ingest report:services/report \
-              realtime:services/realtime operator:operator migrate:migrations; do
-    name=${spec%%:*} dir=${spec#*:}
-    docker build -q -f "$dir/Dockerfile" -t "workpulse/$name:$version" .
+  for name in auth session ingest report realtime web operator migrate; do
+    docker build -q -f hack/images/Dockerfile --build-arg IMAGE="$name" -t "workpulse/$name:$version" .
     kind load docker-image --name "$cluster" "workpulse/$name:$version"
   done
 fi

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -59,4 +60,18 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("a payload failure is not ErrMalformed: %v", err)
 		}
 	})
+}
+
+func TestTenantUpdatedKeepsItsFlatWireFormat(t *testing.T) {
+	got, err := json.Marshal(TenantUpdated{OrganizationID: "o", TenantSettings: TenantSettings{Name: "Acme", PlanType: "pro",
+		TimeZone: "Europe/Berlin", Suspended: true, Active: true, InactiveThresholdSeconds: 1, IdleThresholdSeconds: 2,
+		OvertimeThresholdHours: 3, Generation: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"organization_id":"o","name":"Acme","plan_type":"pro","time_zone":"Europe/Berlin","suspended":true,"active":true,` +
+		`"inactive_threshold_seconds":1,"idle_threshold_seconds":2,"overtime_threshold_hours":3,"generation":4}`
+	if string(got) != want {
+		t.Fatalf("tenant.updated payload = %s\nwant %s", got, want)
+	}
 }

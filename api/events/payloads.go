@@ -64,9 +64,10 @@ type Alert struct {
 	ResolvedAt     *time.Time `json:"resolved_at"`
 }
 
-// TenantUpdated carries the settings of a tenant managed by the operator.
-type TenantUpdated struct {
-	OrganizationID           string `json:"organization_id"`
+// TenantSettings are a tenant's settings as the operator declares them:
+// the body of auth's internal tenants API (beside the bootstrap admin) and
+// what auth publishes in tenant.updated, so the two cannot disagree.
+type TenantSettings struct {
 	Name                     string `json:"name"`
 	PlanType                 string `json:"plan_type"`
 	TimeZone                 string `json:"time_zone"`
@@ -77,4 +78,10 @@ type TenantUpdated struct {
 	OvertimeThresholdHours   int    `json:"overtime_threshold_hours"`
 	// Generation orders updates: a consumer ignores one older than what it has.
 	Generation int64 `json:"generation"`
+}
+
+// TenantUpdated carries the settings of a tenant managed by the operator.
+type TenantUpdated struct {
+	OrganizationID string `json:"organization_id"`
+	TenantSettings
 }

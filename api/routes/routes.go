@@ -12,6 +12,7 @@ const (
 	Ingest   = "ingest"
 	Report   = "report"
 	Realtime = "realtime"
+	Web      = "web"
 )
 
 // Services lists every service with its default local port.
@@ -19,7 +20,7 @@ var Services = []struct {
 	Name string
 	Port int
 }{
-	{Auth, 3001}, {Session, 3002}, {Ingest, 3003}, {Report, 3004}, {Realtime, 3005},
+	{Auth, 3001}, {Session, 3002}, {Ingest, 3003}, {Report, 3004}, {Realtime, 3005}, {Web, 3006},
 }
 
 // Route sends paths matching Pattern to Service. Earlier routes win.
@@ -48,6 +49,10 @@ var Table = []Route{
 	// original system's path, outside /api as its clients expect.
 	{Pattern: `^/socket\.io/$`, Service: Realtime, WebSocket: true},
 	{Pattern: `^/api/presence(/.*)?$`, Service: Realtime},
+	// Everything else is the web app's: its pages and assets. Paths under
+	// /api that no route above owns reach it too, and it answers them 404
+	// in the API's envelope.
+	{Pattern: `^/`, Service: Web},
 }
 
 var compiled = func() []*regexp.Regexp {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/workpulse/workpulse/api/routes"
@@ -52,6 +53,10 @@ func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
 		{"The WebSocket goes to realtime.", "GET", "/api/ws", routes.Realtime},
 		{"Presence goes to realtime.", "GET", "/api/presence", routes.Realtime},
 		{"Socket.IO goes to realtime.", "GET", "/socket.io/?EIO=4&transport=polling", routes.Realtime},
+		{"The root goes to the web app.", "GET", "/", routes.Web},
+		{"A page of the web app goes to it.", "GET", "/reports/team", routes.Web},
+		{"The web app's assets go to it.", "GET", "/assets/index-abc123.js", routes.Web},
+		{"An API path no service owns goes to the web service, which answers it 404 in the envelope.", "GET", "/api/nothing-here", routes.Web},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -62,11 +67,15 @@ func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
 			}
 		})
 	}
-	t.Run("An unknown path is 404 in the envelope.", func(t *testing.T) {
+	t.Run("A path when its service is not running is 503 in the envelope.", func(t *testing.T) {
+		fd, err := NewFrontDoor(map[string]string{routes.Auth: backends[routes.Auth]}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		rec := httptest.NewRecorder()
 		fd.ServeHTTP(rec, httptest.NewRequest("GET", "/api/nothing-here", nil))
-		if rec.Code != 404 {
-			t.Fatalf("status %d; want 404", rec.Code)
+		if rec.Code != 503 || !strings.Contains(rec.Body.String(), "SYSTEM_SERVICE_UNAVAILABLE") {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	})
 }
@@ -83,7 +92,7 @@ func TestHealthNamesWhatIsDown(t *testing.T) {
 	fd, _ := NewFrontDoor(backends, deps)
 	rec := httptest.NewRecorder()
 	fd.ServeHTTP(rec, httptest.NewRequest("GET", "/api/health", nil))
-	want := `{"status":"unavailable","checks":{"auth":"up","ingest":"up","postgres":"up","realtime":"up","redis":"down","report":"down","session":"up"}}` + "\n"
+	want := `{"status":"unavailable","checks":{"auth":"up","ingest":"up","postgres":"up","realtime":"up","redis":"down","report":"down","session":"up","web":"up"}}` + "\n"
 	if rec.Code != 503 || rec.Body.String() != want {
 		t.Fatalf("got %d %s; want 503 %s", rec.Code, rec.Body.String(), want)
 	}

@@ -2,7 +2,8 @@
 // development (make dev): it finds or starts PostgreSQL and Redis (through
 // hack/with-deps.sh), runs an in-process Kafka broker, applies the
 // migrations, builds and starts every service, and serves the front door
-// on :3000 with the same routing table as the chart's Ingress.
+// on :3000 (the web app at /, the API under /api) with the same routing
+// table as the chart's Ingress.
 package main
 
 import (

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // inProcessRedis is the WORKPULSE_REDIS_URL with which hack/with-deps.sh
@@ -24,14 +26,15 @@ func startRedis(ctx context.Context, addr string) (*miniredis.Miniredis, error) 
 	go func() {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
-		last := time.Now()
+		watch, moved := clock.Start(), time.Duration(0)
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case now := <-t.C:
-				m.FastForward(now.Sub(last))
-				last = now
+			case <-t.C:
+				elapsed := watch.Elapsed()
+				m.FastForward(elapsed - moved)
+				moved = elapsed
 			}
 		}
 	}()

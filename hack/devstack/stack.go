@@ -20,10 +20,12 @@ import (
 	"github.com/workpulse/workpulse/test/broker"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/health"
@@ -55,6 +57,9 @@ type Config struct {
 	Only []string
 	// Extra environment for every service (KEY=VALUE).
 	Env []string
+	// Storage is the shared activity tree's maintenance policy; the
+	// services read the same ACTIVITY_WINDOW_DAYS.
+	Storage storage.Policy
 }
 
 func loadConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
@@ -73,6 +78,7 @@ func loadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		KafkaExternal: env.Bool("DEV_KAFKA_EXTERNAL", false),
 		PortOffset:    env.Int("DEV_PORT_OFFSET", 0, -3000, 60000),
 		StateDir:      env.String("DEV_STATE_DIR", ""),
+		Storage:       storage.LoadPolicy(env),
 	}
 	c.BinDir = env.String("DEV_BIN_DIR", filepath.Join(c.RepoRoot, "bin"))
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
@@ -103,6 +109,14 @@ func (s *Stack) Run(ctx context.Context) error {
 	vacuumCtx, stopVacuum := context.WithCancel(ctx)
 	defer stopVacuum()
 	go s.standInForAutovacuum(vacuumCtx, dbURL)
+	reg := prometheus.NewRegistry()
+	storageCtx, stopStorage := context.WithCancel(ctx)
+	storageDone, err := s.storageMaintenance(storageCtx, dbURL, clock.Real, reg)
+	if err != nil {
+		stopStorage()
+		return fmt.Errorf("storage maintenance: %w", err)
+	}
+	defer func() { stopStorage(); storageDone() }()
 	if s.cfg.RedisURL == inProcessRedis {
 		m, err := startRedis(ctx, s.cfg.RedisAddr)
 		if err != nil {
@@ -158,8 +172,8 @@ func (s *Stack) Run(ctx context.Context) error {
 		return err
 	}
 	err = httpx.Serve(ctx, httpx.ServerConfig{Addr: s.cfg.Listen, ShutdownTimeout: 10 * time.Second},
-		httpx.Stack(clock.Real, fd, 64<<20), func(a net.Addr) {
-			s.logf("devstack", "WorkPulse API on http://%s/api (health: http://%s/api/health); Ctrl-C stops everything", hostPort(a), hostPort(a))
+		httpx.Stack(clock.Real, withMetrics(fd, reg), 64<<20), func(a net.Addr) {
+			s.logf("devstack", "WorkPulse on http://%s/ (the API under /api, health at /api/health); Ctrl-C stops everything", hostPort(a))
 		})
 	stopProcs()
 	procs.Wait()
@@ -301,8 +315,7 @@ func (s *Stack) writePID(name string, pid int) {
 }
 
 func (s *Stack) waitReady(ctx context.Context, url string, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	for watch := clock.Start(); watch.Elapsed() < timeout && ctx.Err() == nil; {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()

@@ -4,11 +4,15 @@
 // load`) accept.
 //
 //	go run ./hack/images [-out bin/images] [-version V] [name...]
+//	go run ./hack/images -list
 //
 // With no names it builds every image whose source exists, so it works
 // while services are still being added. The tag is workpulse/<name>:<V>,
 // V defaulting to the repository's VERSION file, the same value the Helm
-// chart uses for its image tags.
+// chart uses for its image tags. -list prints, as JSON, what each image
+// runs (package, user, entrypoint, exposed ports) without building: the
+// chart checks compare it with hack/images/Dockerfile, which builds the
+// same images with Docker.
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +47,7 @@ type image struct {
 	pkg   string // relative to the repository root
 	user  string
 	host  string   // instead of pkg: a static executable on this machine
+	ports []string // exposed, as "3001/tcp": the default listen addresses
 	links []string // symlinks to the binary, at /bin/<link>
 	extra []string // more Go commands, each at /bin/<its directory's name>
 	// More executables from this machine (path in the image → path here),
@@ -54,12 +60,16 @@ type image struct {
 const nonRoot = "65532:65532"
 
 var images = []image{
-	{name: "auth", pkg: "services/auth/cmd/auth", user: nonRoot},
-	{name: "session", pkg: "services/session/cmd/session", user: nonRoot},
-	{name: "ingest", pkg: "services/ingest/cmd/ingest", user: nonRoot},
-	{name: "report", pkg: "services/report/cmd/report", user: nonRoot},
-	{name: "realtime", pkg: "services/realtime/cmd/realtime", user: nonRoot},
-	{name: "operator", pkg: "operator/cmd/operator", user: nonRoot},
+	{name: "auth", pkg: "services/auth/cmd/auth", user: nonRoot, ports: []string{"3001/tcp"}},
+	{name: "session", pkg: "services/session/cmd/session", user: nonRoot, ports: []string{"3002/tcp"}},
+	{name: "ingest", pkg: "services/ingest/cmd/ingest", user: nonRoot, ports: []string{"3003/tcp"}},
+	{name: "report", pkg: "services/report/cmd/report", user: nonRoot, ports: []string{"3004/tcp"}},
+	{name: "realtime", pkg: "services/realtime/cmd/realtime", user: nonRoot, ports: []string{"3005/tcp"}},
+	// The web app is embedded in the binary: make images after make build
+	// (hack/web-build.sh) ships it, a build without it serves a notice.
+	{name: "web", pkg: "services/web/cmd/web", user: nonRoot, ports: []string{"3006/tcp"}},
+	// Metrics, then the health probes.
+	{name: "operator", pkg: "operator/cmd/operator", user: nonRoot, ports: []string{"8080/tcp", "8081/tcp"}},
 	{name: "migrate", pkg: "migrations/cmd/migrate", user: nonRoot},
 	// The local node's own images (hack/cluster): its sandbox image and
 	// its DNS server. 65535 is the user upstream's pause image runs as.
@@ -89,8 +99,12 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	root := fs.String("root", "", "repository root (default: the directory holding go.work, found upwards)")
 	out := fs.String("out", "", "output directory (default <root>/bin/images)")
 	version := fs.String("version", "", "image tag (default: <root>/VERSION, else 0.1.0)")
+	list := fs.Bool("list", false, "print every image's package, user, entrypoint and ports as JSON to stdout; build nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *list {
+		return json.NewEncoder(os.Stdout).Encode(listing())
 	}
 	if *root == "" {
 		r, err := findRoot()
@@ -243,6 +257,39 @@ func buildBinaries(ctx context.Context, root, dir string, selected []image) erro
 	return nil
 }
 
+// listed is what -list prints of one image.
+type listed struct {
+	Name       string   `json:"name"`
+	Package    string   `json:"package,omitempty"` // empty for a host executable
+	User       string   `json:"user"`
+	Entrypoint []string `json:"entrypoint"`
+	Ports      []string `json:"ports"`
+}
+
+func listing() []listed {
+	out := make([]listed, 0, len(images))
+	for _, im := range images {
+		c := runConfig(im)
+		out = append(out, listed{Name: im.name, Package: im.pkg, User: c.User, Entrypoint: c.Entrypoint,
+			Ports: sortedKeys(c.ExposedPorts)})
+	}
+	return out
+}
+
+// runConfig is how the image runs its binary, the part of its config the
+// Dockerfile must agree with.
+func runConfig(im image) v1.Config {
+	c := v1.Config{User: im.user, Entrypoint: []string{"/" + im.name}, WorkingDir: "/", Env: []string{"PATH=/bin"},
+		Labels: map[string]string{"org.opencontainers.image.title": "workpulse-" + im.name}}
+	if len(im.ports) > 0 {
+		c.ExposedPorts = map[string]struct{}{}
+		for _, p := range im.ports {
+			c.ExposedPorts[p] = struct{}{}
+		}
+	}
+	return c
+}
+
 // buildImage puts the binary at /<name> on an empty base. Timestamps are
 // fixed so the same binary always gives the same image digest.
 func buildImage(binDir string, im image) (v1.Image, error) {
@@ -261,11 +308,7 @@ func buildImage(binDir string, im image) (v1.Image, error) {
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
 	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cfg.Config.User = im.user
-	cfg.Config.Entrypoint = []string{"/" + im.name}
-	cfg.Config.WorkingDir = "/"
-	cfg.Config.Env = []string{"PATH=/bin"}
-	cfg.Config.Labels = map[string]string{"org.opencontainers.image.title": "workpulse-" + im.name}
+	cfg.Config = runConfig(im)
 	return mutate.ConfigFile(img, cfg)
 }
 

@@ -3,9 +3,11 @@ package main
 import (
 	"archive/tar"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -14,19 +16,22 @@ func TestBuildImage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "svc"), []byte("binary"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	im := image{name: "svc", user: nonRoot, links: []string{"sh"}}
+	im := image{name: "svc", user: nonRoot, ports: []string{"3001/tcp"}, links: []string{"sh"}}
 	img, err := buildImage(dir, im)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	t.Run("The config runs the binary as the non-root user on this platform.", func(t *testing.T) {
+	t.Run("The config runs the binary as the non-root user on this platform, its port exposed.", func(t *testing.T) {
 		cfg, err := img.ConfigFile()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cfg.Config.User != "65532:65532" || len(cfg.Config.Entrypoint) != 1 || cfg.Config.Entrypoint[0] != "/svc" {
 			t.Fatalf("user %q entrypoint %v", cfg.Config.User, cfg.Config.Entrypoint)
+		}
+		if _, ok := cfg.Config.ExposedPorts["3001/tcp"]; !ok || len(cfg.Config.ExposedPorts) != 1 {
+			t.Fatalf("exposed ports %v", cfg.Config.ExposedPorts)
 		}
 		if cfg.OS != "linux" || cfg.Architecture != runtime.GOARCH {
 			t.Fatalf("platform %s/%s", cfg.OS, cfg.Architecture)
@@ -77,6 +82,29 @@ func TestBuildImage(t *testing.T) {
 			t.Fatalf("%s != %s", d1, d2)
 		}
 	})
+}
+
+func TestListingIsWhatTheBuiltImagesRun(t *testing.T) {
+	dir := t.TempDir()
+	for _, l := range listing() {
+		im := images[slices.IndexFunc(images, func(im image) bool { return im.name == l.Name })]
+		if err := os.WriteFile(filepath.Join(dir, im.name), []byte("binary"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		img, err := buildImage(dir, image{name: im.name, user: im.user, ports: im.ports})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports := slices.Sorted(maps.Keys(cfg.Config.ExposedPorts))
+		if l.Package != im.pkg || l.User != cfg.Config.User || !slices.Equal(l.Entrypoint, cfg.Config.Entrypoint) ||
+			!slices.Equal(l.Ports, ports) {
+			t.Errorf("%s: listed %+v, the image runs %s as %s on %v", l.Name, l, cfg.Config.Entrypoint, cfg.Config.User, ports)
+		}
+	}
 }
 
 func TestSelectImages(t *testing.T) {

@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 type config struct {
@@ -33,6 +35,9 @@ type config struct {
 	Duration                               time.Duration
 	BulkSize, BulkBatches, BulkConcurrency int
 	Out, Note                              string
+	// Clock stamps the run's names, the sessions' start and the report,
+	// and sets connection deadlines.
+	Clock clock.Clock
 }
 
 func main() {
@@ -50,6 +55,7 @@ func main() {
 	flag.StringVar(&c.Out, "out", "docs/benchmarks.md", "markdown file to write the section into (empty: stdout only)")
 	flag.StringVar(&c.Note, "note", "", "a line about the setup, written under the results")
 	flag.Parse()
+	c.Clock = clock.Real
 	for _, u := range []*string{&c.AuthURL, &c.SessionURL, &c.IngestURL} {
 		if *u == "" {
 			*u = c.Target
@@ -156,7 +162,7 @@ func run(ctx context.Context, c config) error {
 // every user starts a session an hour in the past, so that offline
 // batches may carry timestamps from that hour.
 func setup(ctx context.Context, c config) ([]*agent, error) {
-	run := fmt.Sprintf("%d", time.Now().UnixNano())
+	run := fmt.Sprintf("%d", c.Clock.Now().UnixNano())
 	var reg struct {
 		AccessToken string `json:"access_token"`
 	}
@@ -212,7 +218,7 @@ func newAgent(ctx context.Context, c config, adminToken, email string, admin boo
 		StartTime time.Time `json:"start_time"`
 	}
 	if _, err := call(ctx, http.MethodPost, c.SessionURL+"/sessions/start", token, map[string]any{
-		"start_time": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano),
+		"start_time": c.Clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano),
 	}, &s); err != nil {
 		return nil, err
 	}
@@ -251,7 +257,7 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 	var firstErr atomic.Value
 	lats := make([][]time.Duration, c.Concurrency)
 	var wg sync.WaitGroup
-	start := time.Now()
+	watch := clock.Start()
 	for w := range c.Concurrency {
 		wg.Add(1)
 		go func() {
@@ -261,7 +267,7 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 			post := func(body []byte) (int, error) {
 				return call(ctx, http.MethodPost, c.IngestURL+path, a.Token, body, nil)
 			}
-			if raw, err := newRawClient(c.IngestURL, 30*time.Second); err == nil {
+			if raw, err := newRawClient(c.IngestURL, 30*time.Second, c.Clock); err == nil {
 				post = func(body []byte) (int, error) {
 					status, resp, err := raw.post(path, a.Token, body)
 					if err == nil && status >= 300 {
@@ -278,9 +284,9 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 					typ = "idle"
 				}
 				body = fmt.Appendf(body[:0], `{"activity_type":%q,"duration_seconds":%d,"client_activity_id":"s-%d-%d"}`, typ, dur, w, i)
-				t0 := time.Now()
+				t0 := clock.Start()
 				status, err := post(body)
-				lat = append(lat, time.Since(t0))
+				lat = append(lat, t0.Elapsed())
 				if err != nil || status != http.StatusCreated {
 					failed.Add(1)
 					if err != nil {
@@ -295,7 +301,7 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 		}()
 	}
 	wg.Wait()
-	r := result{OK: ok.Load(), Errors: failed.Load(), Elapsed: time.Since(start)}
+	r := result{OK: ok.Load(), Errors: failed.Load(), Elapsed: watch.Elapsed()}
 	r.Rate = float64(r.OK) / r.Elapsed.Seconds()
 	r.P50, r.P99 = percentiles(slices.Concat(lats...))
 	if e, _ := firstErr.Load().(string); e != "" {
@@ -316,7 +322,7 @@ func bulkRun(ctx context.Context, c config, agents []*agent) result {
 	var firstErr atomic.Value
 	lats := make([][]time.Duration, c.BulkConcurrency)
 	var wg sync.WaitGroup
-	start := time.Now()
+	watch := clock.Start()
 	for w := range c.BulkConcurrency {
 		wg.Add(1)
 		go func() {
@@ -333,9 +339,9 @@ func bulkRun(ctx context.Context, c config, agents []*agent) result {
 					Duplicates int64 `json:"duplicates"`
 					Rejected   []any `json:"rejected"`
 				}
-				t0 := time.Now()
+				t0 := clock.Start()
 				status, err := call(ctx, http.MethodPost, c.IngestURL+"/sessions/"+a.SessionID+"/activity/bulk", a.Token, body, &res)
-				lats[w] = append(lats[w], time.Since(t0))
+				lats[w] = append(lats[w], t0.Elapsed())
 				if err != nil || status != http.StatusCreated || res.Uploaded != int64(c.BulkSize) {
 					failed.Add(1)
 					if err == nil {
@@ -352,7 +358,7 @@ func bulkRun(ctx context.Context, c config, agents []*agent) result {
 		}()
 	}
 	wg.Wait()
-	r := result{OK: ok.Load(), Errors: failed.Load(), Uploaded: uploaded.Load(), Elapsed: time.Since(start)}
+	r := result{OK: ok.Load(), Errors: failed.Load(), Uploaded: uploaded.Load(), Elapsed: watch.Elapsed()}
 	r.Rate = float64(r.Uploaded) / r.Elapsed.Seconds()
 	r.P50, r.P99 = percentiles(slices.Concat(lats...))
 	if e, _ := firstErr.Load().(string); e != "" {
@@ -447,7 +453,7 @@ func report(c config, single, bulk result, exact exactness) string {
 		load = strings.Join(strings.Fields(string(raw))[:3], " ")
 	}
 	fmt.Fprintf(&b, "Written by `hack/loadgen` on %s against `%s` (%d CPUs, %s; load average at the end %s, which counts everything else the host ran too). Targets: at least 3,000 single posts/s with p99 at most 50 ms, at least 50,000 bulk activities/s, no second lost or counted twice.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), c.Target, runtime.NumCPU(), runtime.Version(), load)
+		c.Clock.Now().UTC().Format("2006-01-02 15:04 MST"), c.Target, runtime.NumCPU(), runtime.Version(), load)
 	b.WriteString("| run | load | result | latency p50 / p99 | errors |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| single `POST /api/sessions/:id/activity` | %d concurrent over %d sessions, %s | **%.0f req/s** (%d requests) | %s / %s | %d |\n",
 		c.Concurrency, c.Users, c.Duration, single.Rate, single.OK, single.P50, single.P99, single.Errors)

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // rawClient posts over one keep-alive HTTP/1.1 connection with as little
@@ -23,13 +25,14 @@ type rawClient struct {
 	addr, host string
 	prefix     string // the target's path, before the API's paths
 	timeout    time.Duration
+	clock      clock.Clock // of the connection's deadlines
 	conn       net.Conn
 	r          *bufio.Reader
 	req        []byte
 	body       []byte
 }
 
-func newRawClient(target string, timeout time.Duration) (*rawClient, error) {
+func newRawClient(target string, timeout time.Duration, clk clock.Clock) (*rawClient, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -41,7 +44,7 @@ func newRawClient(target string, timeout time.Duration) (*rawClient, error) {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "80")
 	}
-	return &rawClient{addr: addr, host: u.Host, prefix: u.EscapedPath(), timeout: timeout}, nil
+	return &rawClient{addr: addr, host: u.Host, prefix: u.EscapedPath(), timeout: timeout, clock: clk}, nil
 }
 
 // post sends body to path (under the target's) and returns the status and the response body,
@@ -75,7 +78,7 @@ func (c *rawClient) roundTrip(path, token string, body []byte) (int, []byte, err
 	c.req = strconv.AppendInt(c.req, int64(len(body)), 10)
 	c.req = append(c.req, "\r\n\r\n"...)
 	c.req = append(c.req, body...)
-	if err := c.conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+	if err := c.conn.SetDeadline(c.clock.Now().Add(c.timeout)); err != nil {
 		return 0, nil, err
 	}
 	if _, err := c.conn.Write(c.req); err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 func TestTheLeanClientSpeaksHTTPWithGoServers(t *testing.T) {
@@ -35,7 +37,8 @@ func TestTheLeanClientSpeaksHTTPWithGoServers(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c, err := newRawClient(srv.URL+"/api", 5*time.Second)
+	// Real sockets time out by the wall clock.
+	c, err := newRawClient(srv.URL+"/api", 5*time.Second, clock.Real)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +60,7 @@ func TestTheLeanClientSpeaksHTTPWithGoServers(t *testing.T) {
 			}
 		})
 	}
-	if _, err := newRawClient("https://example.com/api", time.Second); err == nil {
+	if _, err := newRawClient("https://example.com/api", time.Second, clock.Real); err == nil {
 		t.Error("the lean client accepted an https target")
 	}
 }

@@ -117,7 +117,8 @@ func (s Session) Event() events.Session {
 		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: s.LastActivityAt, Version: s.Version}
 }
 
-// StopSession stops the caller's active session at end (now when nil).
+// StopSession stops the caller's active session at end, or at now (the
+// caller's clock reading) when end is nil.
 //
 // It is a single UPDATE ... WHERE status = 'active'. ingest locks the
 // session row for the whole of an activity transaction, so a stop either
@@ -126,12 +127,12 @@ func (s Session) Event() events.Session {
 // second is lost or counted twice. The end defaults to the later of now
 // and the last activity, which ingest lets be up to five minutes ahead;
 // an explicit end may not precede the start or the last activity.
-func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *time.Time) (Session, error) {
+func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *time.Time, now time.Time) (Session, error) {
 	s, err := ScanSession(tx.QueryRow(ctx, "UPDATE tracking.work_sessions SET status = 'stopped',"+
-		" end_time = coalesce($3::timestamptz, greatest(now(), last_activity_at)), version = version + 1, updated_at = now()"+
+		" end_time = coalesce($3::timestamptz, greatest($4::timestamptz, last_activity_at)), version = version + 1, updated_at = now()"+
 		" WHERE id = $1 AND user_id = $2 AND status = 'active'"+
 		" AND ($3::timestamptz IS NULL OR ($3 >= start_time AND $3 >= coalesce(last_activity_at, '-infinity')))"+
-		" RETURNING "+SessionColumns, sessionID, userID, end))
+		" RETURNING "+SessionColumns, sessionID, userID, end, now))
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return s, err
 	}

@@ -77,8 +77,8 @@ func TestChartsAppVersionIsTheVersionMakeImagesTagsWith(t *testing.T) {
 	}
 }
 
-// images are the images hack/images builds and every Dockerfile makes.
-var images = []string{"auth", "session", "ingest", "report", "realtime", "operator", "migrate"}
+// images are the images the chart runs: hack/images builds them, and hack/images/Dockerfile.
+var images = []string{"auth", "session", "ingest", "report", "realtime", "web", "operator", "migrate"}
 
 // podSpec returns the pod spec of a Deployment, Job or Pod.
 func podSpec(o *unstructured.Unstructured) map[string]any {

@@ -1,4 +1,4 @@
-// Package chartcheck validates the Helm charts, the Dockerfiles, kind-config.yaml and
+// Package chartcheck validates the Helm charts, the Dockerfile, kind-config.yaml and
 // skaffold.yaml without a container engine: helm lint and template, a server-side dry-run of
 // every rendered object against a real API server (envtest) with the CRDs installed, the
 // operator's RBAC under impersonation, the Ingress against api/routes, the PrometheusRule

@@ -1,7 +1,11 @@
 package chartcheck
 
 import (
+	"encoding/json"
+	"maps"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -61,7 +65,8 @@ type skaffoldConfig struct {
 			Image   string `json:"image"`
 			Context string `json:"context"`
 			Docker  struct {
-				Dockerfile string `json:"dockerfile"`
+				Dockerfile string             `json:"dockerfile"`
+				BuildArgs  map[string]*string `json:"buildArgs"`
 			} `json:"docker"`
 		} `json:"artifacts"`
 	} `json:"build"`
@@ -92,7 +97,7 @@ type skaffoldConfig struct {
 	} `json:"portForward"`
 }
 
-func TestSkaffoldBuildsEveryChartImageFromItsDockerfileAndDeploysBothCharts(t *testing.T) {
+func TestSkaffoldBuildsEveryChartImageFromTheDockerfileAndDeploysBothCharts(t *testing.T) {
 	var c skaffoldConfig
 	readYAML(t, "skaffold.yaml", &c)
 	if c.Kind != "Config" || !strings.HasPrefix(c.APIVersion, "skaffold/v4beta") {
@@ -101,9 +106,11 @@ func TestSkaffoldBuildsEveryChartImageFromItsDockerfileAndDeploysBothCharts(t *t
 	var built []string
 	for _, a := range c.Build.Artifacts {
 		built = append(built, a.Image)
-		df := filepath.Join(repo, a.Context, a.Docker.Dockerfile)
-		if _, err := os.Stat(df); err != nil {
-			t.Errorf("%s: %v", a.Image, err)
+		if filepath.Clean(a.Context) != "." || a.Docker.Dockerfile != dockerfile {
+			t.Errorf("%s: built from %s in %s, want %s in the repository root", a.Image, a.Docker.Dockerfile, a.Context, dockerfile)
+		}
+		if arg := a.Docker.BuildArgs["IMAGE"]; arg == nil || "workpulse/"+*arg != a.Image {
+			t.Errorf("%s: build argument IMAGE does not name it", a.Image)
 		}
 	}
 	var want []string
@@ -180,102 +187,280 @@ func TestSkaffoldBuildsEveryChartImageFromItsDockerfileAndDeploysBothCharts(t *t
 	}
 }
 
-// dockerfiles are where each image's Dockerfile lives: its module and its command.
-var dockerfiles = map[string]struct{ module, cmd string }{
-	"auth": {"services/auth", "cmd/auth"}, "session": {"services/session", "cmd/session"},
-	"ingest": {"services/ingest", "cmd/ingest"}, "report": {"services/report", "cmd/report"},
-	"realtime": {"services/realtime", "cmd/realtime"}, "operator": {"operator", "cmd/operator"},
-	"migrate": {"migrations", "cmd/migrate"},
+// dockerfile builds every image the chart runs, the image named by its IMAGE build argument.
+const dockerfile = "hack/images/Dockerfile"
+
+// listedImage is one image as `go run ./hack/images -list` describes it.
+type listedImage struct {
+	Name       string   `json:"name"`
+	Package    string   `json:"package"`
+	User       string   `json:"user"`
+	Entrypoint []string `json:"entrypoint"`
+	Ports      []string `json:"ports"`
 }
 
-func TestEveryDockerfileBuildsAStaticNonRootBinaryOnScratchFromSourcesThatExist(t *testing.T) {
+// imageTool is what the image tool builds, by image name.
+func imageTool(t *testing.T) map[string]listedImage {
+	t.Helper()
+	cmd := exec.Command("go", "run", "./hack/images", "-list")
+	cmd.Dir = repo
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go run ./hack/images -list: %v", err)
+	}
+	var list []listedImage
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatalf("go run ./hack/images -list: %v\n%s", err, out)
+	}
+	byName := map[string]listedImage{}
+	for _, im := range list {
+		byName[im.Name] = im
+	}
+	return byName
+}
+
+// dockerStage is one stage of a Dockerfile: its base and its instructions, each as the
+// upper-case keyword followed by its arguments, continuation lines joined.
+type dockerStage struct {
+	name, from   string
+	instructions [][]string
+}
+
+// parseDockerfile returns the global ARG defaults and the stages of a Dockerfile.
+func parseDockerfile(t *testing.T, rel string) (map[string]string, []dockerStage) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repo, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := map[string]string{}
+	var stages []dockerStage
+	var pending string
+	for _, line := range strings.Split(string(b), "\n") {
+		if trimmed := strings.TrimSpace(line); trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if strings.HasSuffix(line, "\\") {
+			pending += strings.TrimSuffix(line, "\\") + " "
+			continue
+		}
+		f := strings.Fields(pending + line)
+		pending = ""
+		f[0] = strings.ToUpper(f[0])
+		switch {
+		case f[0] == "FROM":
+			st := dockerStage{from: f[1]}
+			if len(f) == 4 && strings.EqualFold(f[2], "AS") {
+				st.name = f[3]
+			}
+			stages = append(stages, st)
+		case len(stages) == 0 && f[0] == "ARG":
+			name, def, _ := strings.Cut(f[1], "=")
+			args[name] = def
+		case len(stages) == 0:
+			t.Fatalf("%s: %s before the first FROM", rel, f[0])
+		default:
+			stages[len(stages)-1].instructions = append(stages[len(stages)-1].instructions, f)
+		}
+	}
+	return args, stages
+}
+
+// imageStage is what an image's stage (with the stages it starts from) runs.
+type imageStage struct {
+	base, user, binary string
+	entrypoint, ports  []string
+}
+
+// resolve follows the stage named name to the image it starts from, collecting what it runs.
+func resolve(t *testing.T, stages []dockerStage, name string) imageStage {
+	t.Helper()
+	i := slices.IndexFunc(stages, func(s dockerStage) bool { return s.name == name })
+	if i < 0 {
+		t.Fatalf("%s has no stage %q", dockerfile, name)
+	}
+	st := stages[i]
+	var r imageStage
+	if slices.ContainsFunc(stages, func(s dockerStage) bool { return s.name == st.from }) {
+		r = resolve(t, stages, st.from)
+	} else {
+		r.base = st.from
+	}
+	for _, in := range st.instructions {
+		switch in[0] {
+		case "USER":
+			r.user = in[1]
+		case "EXPOSE":
+			r.ports = append(r.ports, in[1:]...)
+		case "ENTRYPOINT":
+			if err := json.Unmarshal([]byte(strings.Join(in[1:], " ")), &r.entrypoint); err != nil {
+				t.Errorf("stage %s: ENTRYPOINT is not in exec form: %v", name, err)
+			}
+		case "COPY":
+			if len(in) == 4 && in[1] == "--from=build" {
+				r.binary = in[2] + " " + in[3]
+			}
+		}
+	}
+	slices.Sort(r.ports)
+	return r
+}
+
+func TestTheDockerfileBuildsEveryImageAsTheImageToolDoes(t *testing.T) {
+	tool := imageTool(t)
+	args, stages := parseDockerfile(t, dockerfile)
+	if _, ok := args["IMAGE"]; !ok {
+		t.Fatal("no global ARG IMAGE: the build argument that names the image")
+	}
+	if last := stages[len(stages)-1]; last.from != "${IMAGE}" || last.name != "" {
+		t.Fatalf("the last stage starts from %q; want FROM ${IMAGE}, the stage IMAGE names", last.from)
+	}
+	for _, st := range stages {
+		// Image references are bare names: no registry host in the repository.
+		if parts := strings.Split(st.from, "/"); len(parts) > 1 && strings.ContainsAny(parts[0], ".:") {
+			t.Errorf("FROM %s names a registry host", st.from)
+		}
+	}
+
+	// Every image the chart runs has a stage, and nothing else does.
+	var named []string
+	for _, st := range stages {
+		for _, in := range st.instructions {
+			if in[0] == "ENTRYPOINT" {
+				named = append(named, st.name)
+			}
+		}
+	}
+	slices.Sort(named)
+	if want := slices.Sorted(slices.Values(images)); !slices.Equal(named, want) {
+		t.Errorf("the Dockerfile's images are %v, the chart runs %v", named, want)
+	}
+
+	var pkgs []string
 	for _, name := range images {
 		t.Run(name, func(t *testing.T) {
-			df := dockerfiles[name]
-			b, err := os.ReadFile(filepath.Join(repo, df.module, "Dockerfile"))
-			if err != nil {
-				t.Fatal(err)
+			want, ok := tool[name]
+			if !ok {
+				t.Fatalf("hack/images does not build %s", name)
 			}
-			var froms, final []string
-			copied := map[string]bool{}
-			for _, line := range strings.Split(string(b), "\n") {
-				f := strings.Fields(line)
-				if len(f) == 0 || strings.HasPrefix(f[0], "#") {
-					continue
-				}
-				switch strings.ToUpper(f[0]) {
-				case "FROM":
-					froms = append(froms, f[1])
-					final = nil
-					// Image references are bare names: no registry host in the repository.
-					if parts := strings.Split(f[1], "/"); len(parts) > 1 && strings.ContainsAny(parts[0], ".:") {
-						t.Errorf("FROM %s names a registry host", f[1])
-					}
-				case "COPY":
-					if strings.HasPrefix(f[1], "--from=") {
-						break
-					}
-					// The build context is the repository root: every source must exist.
-					for _, src := range f[1 : len(f)-1] {
-						if _, err := os.Stat(filepath.Join(repo, src)); err != nil {
-							t.Errorf("COPY %s: %v", src, err)
-						}
-						copied[filepath.Clean(src)] = true
-					}
-				}
-				final = append(final, line)
+			pkgs = append(pkgs, want.Package)
+			got := resolve(t, stages, name)
+			if got.base != "scratch" {
+				t.Errorf("starts from %s, want scratch like hack/images' empty base", got.base)
 			}
-			text, last := string(b), strings.Join(final, "\n")
-			switch {
-			case len(froms) < 2:
-				t.Errorf("not multi-stage: %v", froms)
-			case froms[len(froms)-1] != "scratch":
-				t.Errorf("final stage is %q, want scratch", froms[len(froms)-1])
-			case !strings.Contains(text, "CGO_ENABLED=0"):
-				t.Error("the binary is not built with CGO_ENABLED=0")
-			case !strings.Contains(text, "go -C "+df.module+" build") || !strings.Contains(text, "./"+df.cmd):
-				t.Errorf("does not build ./%s in %s", df.cmd, df.module)
-			case !regexp.MustCompile(`(?m)^USER 65532:65532$`).MatchString(last):
-				t.Error("the final stage does not run as 65532:65532")
-			case !regexp.MustCompile(`(?m)^ENTRYPOINT \["/` + name + `"\]$`).MatchString(last):
-				t.Errorf("the final stage's entrypoint is not /%s, as in the images make images builds", name)
+			if got.user != want.User {
+				t.Errorf("runs as %q, hack/images as %q", got.user, want.User)
 			}
-			// GOWORK=off: every module the go.mod replaces with a local directory, and theirs,
-			// must be in the build context.
-			for _, m := range localModules(t, df.module) {
-				if !copied[m] {
-					t.Errorf("the build needs %s (a replace target) but does not COPY it", m)
-				}
+			if !slices.Equal(got.entrypoint, want.Entrypoint) {
+				t.Errorf("entrypoint %v, hack/images %v", got.entrypoint, want.Entrypoint)
+			}
+			if !slices.Equal(got.ports, want.Ports) {
+				t.Errorf("exposes %v, hack/images %v", got.ports, want.Ports)
+			}
+			if bin := "/out/" + path.Base(want.Package) + " " + want.Entrypoint[0]; got.binary != bin {
+				t.Errorf("copies %q from the build stage; want %q, the binary of %s", got.binary, bin, want.Package)
 			}
 		})
 	}
+
+	// The build stage compiles exactly those packages, statically, from sources that exist.
+	i := slices.IndexFunc(stages, func(s dockerStage) bool { return s.name == "build" })
+	if i < 0 {
+		t.Fatal("no build stage")
+	}
+	// The build context is the repository root: every source must exist.
+	copied := map[string]bool{}
+	for _, st := range stages {
+		for _, in := range st.instructions {
+			if in[0] != "COPY" || strings.HasPrefix(in[1], "--from=") {
+				continue
+			}
+			for _, src := range in[1 : len(in)-1] {
+				if _, err := os.Stat(filepath.Join(repo, src)); err != nil {
+					t.Errorf("COPY %s: %v", src, err)
+				}
+				if st.name == "build" {
+					copied[filepath.Clean(src)] = true
+				}
+			}
+		}
+	}
+	var built []string
+	static := false
+	for _, in := range stages[i].instructions {
+		switch in[0] {
+		case "ENV":
+			static = static || slices.Contains(in[1:], "CGO_ENABLED=0")
+		case "RUN":
+			for _, a := range in {
+				if strings.HasPrefix(a, "./") {
+					built = append(built, strings.TrimPrefix(a, "./"))
+				}
+			}
+		}
+	}
+	if !static {
+		t.Error("the binaries are not built with CGO_ENABLED=0")
+	}
+	slices.Sort(built)
+	slices.Sort(pkgs)
+	if !slices.Equal(built, pkgs) {
+		t.Errorf("the build stage builds %v, hack/images %v", built, pkgs)
+	}
+	// The build runs in the workspace: every module go.work uses needs its go.mod, and every
+	// module the binaries import from needs all of its sources.
+	for _, m := range workspaceModules(t) {
+		if !copied[m] && !copied[filepath.Join(m, "go.mod")] {
+			t.Errorf("go.work uses %s, whose go.mod the build does not COPY", m)
+		}
+	}
+	for _, m := range sourceModules(t, pkgs) {
+		if !copied[m] {
+			t.Errorf("the binaries import packages of %s, which the build does not COPY whole", m)
+		}
+	}
 }
 
-// localModules is module and every directory its go.mod's replace lines point to, transitively.
-func localModules(t *testing.T, module string) []string {
+// workspaceModules are the directories go.work uses, relative to the repository root.
+func workspaceModules(t *testing.T) []string {
 	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repo, "go.work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*\./(\S+)$`).FindAllStringSubmatch(string(b), -1) {
+		out = append(out, m[1])
+	}
+	if len(out) == 0 {
+		t.Fatal("go.work uses no modules")
+	}
+	return out
+}
+
+// sourceModules are the repository's modules that pkgs and their dependencies belong to.
+func sourceModules(t *testing.T, pkgs []string) []string {
+	t.Helper()
+	args := []string{"list", "-deps", "-f", "{{with .Module}}{{if .Main}}{{.Dir}}{{end}}{{end}}"}
+	for _, p := range pkgs {
+		args = append(args, "./"+p)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
 	seen := map[string]bool{}
-	var walk func(string)
-	walk = func(m string) {
-		if seen[m] {
-			return
-		}
-		seen[m] = true
-		b, err := os.ReadFile(filepath.Join(repo, m, "go.mod"))
+	for _, dir := range strings.Fields(string(out)) {
+		rel, err := filepath.Rel(repo, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range regexp.MustCompile(`=>\s*(\.\.?/\S+)`).FindAllStringSubmatch(string(b), -1) {
-			walk(filepath.Join(m, r[1]))
-		}
+		seen[rel] = true
 	}
-	walk(module)
-	var out []string
-	for m := range seen {
-		out = append(out, m)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func toMaps(v any) []map[string]any {

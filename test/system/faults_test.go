@@ -14,6 +14,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/api/routes"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
@@ -96,7 +97,7 @@ func TestFaultsLoseNothingAndCountNothingTwice(t *testing.T) {
 	// The load's heartbeats run from three weeks back, so that they never
 	// reach the future however long the faults take; the previous month's
 	// partition is made as the operator would.
-	start := time.Now().UTC().Add(-21 * 24 * time.Hour).Truncate(time.Second)
+	start := clock.Real.Now().UTC().Add(-21 * 24 * time.Hour).Truncate(time.Second)
 	if _, err := p.PG.Conn(t).Exec(context.Background(),
 		"SELECT tracking.ensure_month_partition('activity_logs_shared', (now() - interval '1 month')::date)"); err != nil {
 		t.Fatal(err)
@@ -137,13 +138,13 @@ func TestFaultsLoseNothingAndCountNothingTwice(t *testing.T) {
 		if err := p.PG.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		began := time.Now()
+		began := clock.Start()
 		r, err := c.Do("POST", "/sessions/"+sessions[members[0].ID]+"/activity", members[0].Token,
-			Heartbeats(time.Now().Add(-time.Hour), 1, 5, "active")[0])
+			Heartbeats(clock.Real.Now().Add(-time.Hour), 1, 5, "active")[0])
 		if err != nil || r.Status != 503 || r.Code() != "SYSTEM_SERVICE_UNAVAILABLE" {
 			t.Errorf("with the database down: %v %d %s; want 503 SYSTEM_SERVICE_UNAVAILABLE", err, r.Status, r.Raw)
 		}
-		if took := time.Since(began); took > 5*time.Second {
+		if took := began.Elapsed(); took > 5*time.Second {
 			t.Errorf("the 503 took %s; want it fast", took)
 		}
 		if code := status(p.ServiceURL(routes.Ingest) + "/readyz"); code != 503 {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/api/routes"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -105,9 +106,8 @@ func startPlatform(t *testing.T, devEnv, extraEnv []string) *Platform {
 // WaitHealthy waits until /api/health answers 200.
 func (p *Platform) WaitHealthy(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var last string
-	for time.Now().Before(deadline) {
+	for watch := clock.Start(); watch.Elapsed() < timeout; {
 		select {
 		case <-p.exited:
 			t.Fatalf("the platform exited:\n%s", p.logs.tail(40))

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // A job triggered through the API, polled until it ends.
@@ -70,7 +72,7 @@ func TestScenarioEveryNumberAddsUp(t *testing.T) {
 	p := StartPlatform(t, "OVERTIME_THRESHOLD_HOURS=1")
 	c := p.Client(t)
 	ledger := NewLedger()
-	now := time.Now().UTC()
+	now := clock.Real.Now().UTC()
 	midnight := now.Truncate(24 * time.Hour)
 	// Offline work covers the last 100 minutes, or all of today if today
 	// is younger: the overtime alert (threshold 1 h) needs an hour today.
@@ -300,7 +302,7 @@ func TestScenarioEveryNumberAddsUp(t *testing.T) {
 
 	t.Run("An idle alert resolves itself when active work resumes.", func(t *testing.T) {
 		o := orgs[0]
-		c.Agent(o.idle, ledger).Single(o.sessions["idle"], Heartbeats(time.Now().Add(-40*time.Second), 1, 30, "active")[0])
+		c.Agent(o.idle, ledger).Single(o.sessions["idle"], Heartbeats(clock.Real.Now().Add(-40*time.Second), 1, 30, "active")[0])
 		ok := WaitFor(20*time.Second, func() bool {
 			for _, a := range c.alerts(o.admin, "&type=idle&status=resolved") {
 				if a.UserID == o.idle.ID {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // cast is who the security tests act as.
@@ -31,7 +32,7 @@ func setupCast(t *testing.T, p *Platform, c *Client) cast {
 	k.emp = c.Invite(k.admin, "sec-emp@a.example", "Employee A", "employee")
 	k.colleague = c.Invite(k.admin, "sec-col@a.example", "Colleague A", "employee")
 	k.foreign = c.Register("sec-admin@b.example", "Admin B", "Org B")
-	k.session = c.StartSession(k.emp, time.Now().Add(-time.Hour)).ID
+	k.session = c.StartSession(k.emp, clock.Real.Now().Add(-time.Hour)).ID
 	var proj struct{ ID string }
 	c.Must(201, "POST", "/projects", k.emp.Token, map[string]any{"name": "Secret project"}).Into(t, &proj)
 	k.project = proj.ID
@@ -47,13 +48,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	p := StartPlatform(t)
 	c := p.Client(t)
 	k := setupCast(t, p, c)
-	today := time.Now().UTC().Format(time.DateOnly)
-	beat := func() any { return Heartbeats(time.Now().Add(-10*time.Minute), 1, 5, "active")[0] }
+	today := clock.Real.Now().UTC().Format(time.DateOnly)
+	beat := func() any { return Heartbeats(clock.Real.Now().Add(-10*time.Minute), 1, 5, "active")[0] }
 	bulk := func() any {
-		return map[string]any{"activities": Heartbeats(time.Now().Add(-20*time.Minute), 2, 5, "idle")}
+		return map[string]any{"activities": Heartbeats(clock.Real.Now().Add(-20*time.Minute), 2, 5, "idle")}
 	}
-	invite := func() any { return map[string]any{"email": fmt.Sprintf("x%d@example.com", time.Now().UnixNano())} }
-	project := func() any { return map[string]any{"name": fmt.Sprintf("p%d", time.Now().UnixNano())} }
+	invite := func() any {
+		return map[string]any{"email": fmt.Sprintf("x%d@example.com", clock.Real.Now().UnixNano())}
+	}
+	project := func() any { return map[string]any{"name": fmt.Sprintf("p%d", clock.Real.Now().UnixNano())} }
 	none := func() any { return nil }
 	actors := []string{"anonymous", "employee", "colleague", "admin", "other org's admin"}
 	token := map[string]string{"anonymous": "", "employee": k.emp.Token, "colleague": k.colleague.Token, "admin": k.admin.Token, "other org's admin": k.foreign.Token}
@@ -140,7 +143,7 @@ func TestTokenAttacksAreRefusedByEveryService(t *testing.T) {
 		return tok
 	}
 	claims := map[string]any{"sub": who.UserID, "organization_id": who.OrganizationID, "role": "admin", "iss": "workpulse",
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}
+		"iat": clock.Real.Now().Unix(), "exp": clock.Real.Now().Add(time.Hour).Unix()}
 	pub := real.Key.Public().(ed25519.PublicKey)
 	hs256 := func(key []byte) string {
 		head := b64(map[string]string{"alg": "HS256", "kid": kid, "typ": "JWT"}) + "." + b64(claims)
@@ -154,19 +157,19 @@ func TestTokenAttacksAreRefusedByEveryService(t *testing.T) {
 	wrongKid.Kid = "no-such-kid"
 	wrongIssuer := real
 	wrongIssuer.Issuer = "someone-else"
-	valid := sign(real, time.Now())
+	valid := sign(real, clock.Real.Now())
 	attacks := map[string]string{
 		"alg none":                              b64(map[string]string{"alg": "none", "kid": kid}) + "." + b64(claims) + ".",
 		"HS256 keyed with the public key":       hs256(pub),
 		"HS256 keyed with the JWK's x":          hs256([]byte(base64.RawURLEncoding.EncodeToString(pub))),
-		"another key under the real kid":        sign(stranger, time.Now()),
-		"an unknown kid":                        sign(wrongKid, time.Now()),
-		"expired":                               sign(real, time.Now().Add(-2*time.Hour)),
-		"not valid yet":                         sign(real, time.Now().Add(time.Hour)),
-		"another issuer":                        sign(wrongIssuer, time.Now()),
+		"another key under the real kid":        sign(stranger, clock.Real.Now()),
+		"an unknown kid":                        sign(wrongKid, clock.Real.Now()),
+		"expired":                               sign(real, clock.Real.Now().Add(-2*time.Hour)),
+		"not valid yet":                         sign(real, clock.Real.Now().Add(time.Hour)),
+		"another issuer":                        sign(wrongIssuer, clock.Real.Now()),
 		"garbage":                               "garbage.garbage.garbage",
 		"a valid token with its signature cut":  valid[:strings.LastIndex(valid, ".")+1],
-		"a valid token with a tampered payload": strings.Split(valid, ".")[0] + "." + b64(map[string]any{"sub": who.UserID, "organization_id": k.foreign.Org, "role": "admin", "iss": "workpulse", "exp": time.Now().Add(time.Hour).Unix()}) + "." + strings.Split(valid, ".")[2],
+		"a valid token with a tampered payload": strings.Split(valid, ".")[0] + "." + b64(map[string]any{"sub": who.UserID, "organization_id": k.foreign.Org, "role": "admin", "iss": "workpulse", "exp": clock.Real.Now().Add(time.Hour).Unix()}) + "." + strings.Split(valid, ".")[2],
 	}
 	endpoints := []struct{ service, method, path string }{
 		{"auth", "GET", "/users/employees"},
@@ -217,7 +220,7 @@ func TestInputAttacksGetClearErrorsAndChangeNothing(t *testing.T) {
 	}
 	huge := make([]map[string]any, 5000)
 	for i := range huge {
-		huge[i] = map[string]any{"client_activity_id": fmt.Sprint(i), "activity_type": "active", "duration_seconds": 1, "timestamp": time.Now().UTC().Format(time.RFC3339)}
+		huge[i] = map[string]any{"client_activity_id": fmt.Sprint(i), "activity_type": "active", "duration_seconds": 1, "timestamp": clock.Real.Now().UTC().Format(time.RFC3339)}
 	}
 	act := "/sessions/" + k.session + "/activity"
 	cases := []struct {
@@ -231,17 +234,17 @@ func TestInputAttacksGetClearErrorsAndChangeNothing(t *testing.T) {
 		{"Deeply nested JSON", "POST", "/projects", k.emp.Token, nested},
 		{"Invalid UTF-8", "POST", "/projects", k.emp.Token, []byte("{\"name\":\"\xff\xfe\"}")},
 		{"A body that is not JSON", "POST", "/sessions/start", k.emp.Token, "start_time=now"},
-		{"A negative duration", "POST", act, k.emp.Token, at(time.Now().Add(-time.Minute), -30)},
-		{"An enormous duration", "POST", act, k.emp.Token, at(time.Now().Add(-time.Minute), 1<<40)},
+		{"A negative duration", "POST", act, k.emp.Token, at(clock.Real.Now().Add(-time.Minute), -30)},
+		{"An enormous duration", "POST", act, k.emp.Token, at(clock.Real.Now().Add(-time.Minute), 1<<40)},
 		{"A duration that is a string", "POST", act, k.emp.Token, map[string]any{"activity_type": "active", "duration_seconds": "30"}},
 		{"An unknown activity type", "POST", act, k.emp.Token, map[string]any{"activity_type": "'; DELETE FROM tracking.activity_logs; --", "duration_seconds": 30}},
-		{"A timestamp far in the future", "POST", act, k.emp.Token, at(time.Now().AddDate(50, 0, 0), 30)},
+		{"A timestamp far in the future", "POST", act, k.emp.Token, at(clock.Real.Now().AddDate(50, 0, 0), 30)},
 		{"A timestamp far in the past", "POST", act, k.emp.Token, at(time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), 30)},
 		{"A malformed timestamp", "POST", act, k.emp.Token, map[string]any{"activity_type": "active", "duration_seconds": 30, "timestamp": "yesterday"}},
 		{"A very long URL", "POST", act, k.emp.Token, map[string]any{"activity_type": "active", "duration_seconds": 30, "url": "https://x.io/" + long}},
 		{"A huge bulk array", "POST", act + "/bulk", k.emp.Token, map[string]any{"activities": huge}},
 		{"A bulk that is a number", "POST", act + "/bulk", k.emp.Token, "42"},
-		{"A session id that is SQL", "POST", "/sessions/" + "1%27%20OR%20%271%27%3D%271" + "/activity", k.emp.Token, at(time.Now(), 30)},
+		{"A session id that is SQL", "POST", "/sessions/" + "1%27%20OR%20%271%27%3D%271" + "/activity", k.emp.Token, at(clock.Real.Now(), 30)},
 		{"A report range that is backwards", "GET", "/reports/organization?startDate=2026-02-01&endDate=2026-01-01", k.admin.Token, nil},
 		{"A report date that is SQL", "GET", "/reports/daily?date=" + "2026-01-01%27%3B--", k.emp.Token, nil},
 		{"An alert filter of an unknown type", "GET", "/alerts?type=%27%20OR%201%3D1", k.admin.Token, nil},
@@ -268,7 +271,7 @@ func TestRowLevelSecurityHidesTenantRowsFromEveryServiceRole(t *testing.T) {
 	p := StartPlatform(t)
 	c := p.Client(t)
 	k := setupCast(t, p, c)
-	c.Agent(k.emp, NewLedger()).Single(k.session, Heartbeats(time.Now().Add(-5*time.Minute), 1, 30, "active")[0])
+	c.Agent(k.emp, NewLedger()).Single(k.session, Heartbeats(clock.Real.Now().Add(-5*time.Minute), 1, 30, "active")[0])
 	db := p.PG.Conn(t)
 	ctx := context.Background()
 	rows, err := db.Query(ctx, `SELECT r.rolname, format('%I.%I', n.nspname, t.relname)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // Message is one WebSocket message.
@@ -79,8 +80,7 @@ func (w *Watcher) Count(event string) int {
 
 // WaitFor polls until cond holds or the timeout passes.
 func WaitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	for watch := clock.Start(); watch.Elapsed() < timeout; {
 		if cond() {
 			return true
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // StartBinary runs bin with env added to the test's environment until the
@@ -37,7 +39,7 @@ func StartBinary(t testing.TB, bin, ready string, env []string) *SyncBuffer {
 			t.Logf("%s output:\n%s", name, logs.String())
 		}
 	})
-	deadline := time.Now().Add(time.Minute)
+	watch := clock.Start()
 	for {
 		if resp, err := http.Get(ready); err == nil {
 			resp.Body.Close()
@@ -50,7 +52,7 @@ func StartBinary(t testing.TB, bin, ready string, env []string) *SyncBuffer {
 			t.Fatalf("%s exited:\n%s", name, logs.String())
 		default:
 		}
-		if time.Now().After(deadline) {
+		if watch.Elapsed() > time.Minute {
 			t.Fatalf("%s not ready after a minute:\n%s", name, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -41,7 +41,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/* The image of a component: (dict "root" $ "component" "auth" "image" .image). It must match
-what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. */}}
+what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVersion>. */}}
 {{- define "workpulse.image" -}}
 {{- $img := .image | default dict }}
 {{- $repo := $img.repository | default (printf "workpulse/%s" .component) }}
@@ -80,13 +80,26 @@ what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. 
       key: {{ .Values.database.urlKey }}
 {{- end }}
 
-{{/* Env vars every service reads (platform/config.LoadCommon): (dict "root" $ "name" "auth" "svc" .Values.services.auth). */}}
-{{- define "workpulse.env.common" -}}
+{{/* Env vars of the HTTP server every service runs (platform/config.LoadCommon): (dict "root" $ "svc" .Values.services.auth).
+The web service, which connects to nothing, gets only these. */}}
+{{- define "workpulse.env.http" -}}
 {{- $v := .root.Values }}
 - name: HTTP_ADDR
   value: {{ printf ":%d" (int .svc.port) | quote }}
 - name: LOG_LEVEL
   value: {{ $v.common.logLevel | quote }}
+- name: MAX_BODY_BYTES
+  value: {{ $v.common.maxBodyBytes | int64 | quote }}
+- name: SHUTDOWN_TIMEOUT
+  value: {{ printf "%ds" (int $v.common.shutdownTimeoutSeconds) | quote }}
+- name: HTTP_WRITE_TIMEOUT
+  value: {{ $v.common.httpWriteTimeout | quote }}
+{{- end }}
+
+{{/* Env vars every service with dependencies reads (platform/config.LoadCommon): (dict "root" $ "name" "auth" "svc" .Values.services.auth). */}}
+{{- define "workpulse.env.common" -}}
+{{- $v := .root.Values }}
+{{ include "workpulse.env.http" . }}
 {{ include "workpulse.env.database" .root }}
 - name: DATABASE_MAX_CONNS
   value: {{ $v.database.maxConns | quote }}
@@ -130,12 +143,6 @@ what hack/images and the Dockerfiles build: workpulse/<component>:<appVersion>. 
   value: {{ printf "%s/api/auth/.well-known/jwks.json" (include "workpulse.authURL" .root) | quote }}
 - name: JWT_ISSUER
   value: {{ $v.common.jwtIssuer | quote }}
-- name: MAX_BODY_BYTES
-  value: {{ $v.common.maxBodyBytes | int64 | quote }}
-- name: SHUTDOWN_TIMEOUT
-  value: {{ printf "%ds" (int $v.common.shutdownTimeoutSeconds) | quote }}
-- name: HTTP_WRITE_TIMEOUT
-  value: {{ $v.common.httpWriteTimeout | quote }}
 {{- include "workpulse.env.ca" .root }}
 {{- end }}
 

@@ -2,7 +2,10 @@
 //
 //	migrate up|down|status
 //
-// The database comes from DATABASE_URL.
+// The database comes from DATABASE_URL. After up, it brings the shared
+// activity tree's months up to date (see package storage), so that a fresh
+// install stores activity before any other component has run; the months
+// follow STORAGE_PREMAKE_MONTHS and ACTIVITY_WINDOW_DAYS.
 package main
 
 import (
@@ -15,24 +18,33 @@ import (
 	"syscall"
 
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/migrations/storage"
+	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "migrate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, clk clock.Clock) error {
 	if len(args) != 1 {
 		return errors.New("usage: migrate up|down|status (DATABASE_URL names the database)")
 	}
-	dsn := getenv("DATABASE_URL")
+	env := config.NewEnv(lookup)
+	dsn, _ := lookup("DATABASE_URL")
 	if dsn == "" {
 		return errors.New("DATABASE_URL is required")
+	}
+	policy := storage.LoadPolicy(env)
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
 	m, err := migrations.Open(dsn)
 	if err != nil {
@@ -53,5 +65,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	for _, l := range lines {
 		fmt.Fprintln(out, l)
 	}
-	return err
+	if err != nil || args[0] != "up" {
+		return err
+	}
+	return maintain(ctx, dsn, policy, out, clk)
+}
+
+// maintain runs one storage maintenance pass as the migrating user.
+func maintain(ctx context.Context, dsn string, policy storage.Policy, out io.Writer, clk clock.Clock) error {
+	db, err := pg.Connect(ctx, dsn, "", 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := (&storage.Maintainer{DB: db, Clock: clk, Policy: policy}).Run(ctx)
+	if err != nil {
+		return fmt.Errorf("storage maintenance: %w", err)
+	}
+	fmt.Fprintln(out, "storage:", rep)
+	return nil
 }

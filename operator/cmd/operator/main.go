@@ -18,6 +18,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/workpulse/workpulse/operator/internal/controller"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/logging"
 )
@@ -25,16 +26,16 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, clock.Real); err != nil {
 		fmt.Fprintln(os.Stderr, "operator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer) error {
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, clk clock.Clock) error {
 	env := config.NewEnv(lookup)
 	fs := flag.NewFlagSet("operator", flag.ContinueOnError)
-	var o controller.ManagerOptions
+	o := controller.ManagerOptions{Clock: clk}
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", env.String("METRICS_ADDR", ":8080"), "address of /metrics (0 disables)")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", env.String("PROBE_ADDR", ":8081"), "address of /healthz and /readyz")
 	fs.BoolVar(&o.LeaderElection, "leader-elect", env.Bool("LEADER_ELECT", true), "elect one active replica")

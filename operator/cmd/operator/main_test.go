@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/workpulse/workpulse/operator/internal/controller"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 	"github.com/workpulse/workpulse/test/testkit/testenv"
 )
@@ -27,8 +28,11 @@ func lookup(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
+// testInstant is the operator's time in these tests, whatever the day.
+var testInstant = time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC)
+
 func TestRunRefusesAnIncompleteConfigurationAtOnce(t *testing.T) {
-	err := run(context.Background(), nil, lookup(map[string]string{"RESYNC_PERIOD": "1s"}), io.Discard)
+	err := run(context.Background(), nil, lookup(map[string]string{"RESYNC_PERIOD": "1s"}), io.Discard, testkit.NewClock(testInstant))
 	if err == nil {
 		t.Fatal("run started without OPERATOR_TOKEN, REPORT_IMAGE and JOBS_NAMESPACE")
 	}
@@ -90,7 +94,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 		done <- run(ctx, []string{"--leader-election-id", "operator-test"}, lookup(map[string]string{
 			"DATABASE_URL": db.URL, "OPERATOR_TOKEN": "x", "REPORT_IMAGE": "workpulse/report:test",
 			"POD_NAMESPACE": "workpulse-system", "METRICS_ADDR": metrics, "PROBE_ADDR": probes, "LOG_LEVEL": "warn",
-		}), io.Discard)
+		}), io.Discard, testkit.NewClock(testInstant))
 	}()
 	get := func(url string) (int, string) {
 		resp, err := http.Get(url)
@@ -103,7 +107,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 	}
 	eventually := func(what string, cond func() (bool, string)) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
+		watch := clock.Start()
 		for {
 			ok, why := cond()
 			if ok {
@@ -114,7 +118,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 				t.Fatalf("%s: run returned %v", what, err)
 			default:
 			}
-			if time.Now().After(deadline) {
+			if watch.Elapsed() > 30*time.Second {
 				t.Fatalf("%s: %s", what, why)
 			}
 			time.Sleep(100 * time.Millisecond)

@@ -10,21 +10,15 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/workpulse/workpulse/api/events"
 )
 
-// tenantRequest is the body of auth's PUT /internal/tenants/{id}; the
-// field names are auth's contract (services/auth, tenants.go).
+// tenantRequest is the body of auth's PUT /internal/tenants/{id}: the
+// settings type auth decodes and publishes, and the bootstrap admin.
 type tenantRequest struct {
-	Name                     string       `json:"name"`
-	PlanType                 string       `json:"plan_type"`
-	TimeZone                 string       `json:"time_zone"`
-	Suspended                bool         `json:"suspended"`
-	Active                   bool         `json:"active"`
-	InactiveThresholdSeconds int          `json:"inactive_threshold_seconds"`
-	IdleThresholdSeconds     int          `json:"idle_threshold_seconds"`
-	OvertimeThresholdHours   int          `json:"overtime_threshold_hours"`
-	Generation               int64        `json:"generation"`
-	Admin                    *tenantAdmin `json:"admin,omitempty"`
+	events.TenantSettings
+	Admin *tenantAdmin `json:"admin,omitempty"`
 }
 
 type tenantAdmin struct {

@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // TestTheOperatorsCronJobsRunAsSpecified stands in for the kubelet: it
@@ -29,9 +31,14 @@ func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
 	e.create(e.tenant("jobs", func(s *v1alpha1.WorkPulseTenantSpec) { s.TimeZone = "Europe/Paris" }))
 	org := e.waitReady("jobs").Status.OrganizationID
 	// Noon two days ago is the same date in the tenant's zone and in UTC,
-	// and the catch-up (no --date) summarizes it.
-	day := time.Now().UTC().AddDate(0, 0, -2)
+	// and the catch-up (no --date) summarizes it. The report binary reads
+	// the wall clock, so "two days ago" is the wall clock's, and its month
+	// is made here: the operator plans months on its own test clock.
+	day := clock.Real.Now().UTC().AddDate(0, 0, -2)
 	noon := time.Date(day.Year(), day.Month(), day.Day(), 12, 0, 0, 0, time.UTC)
+	if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", sharedTable, noon); err != nil {
+		t.Fatal(err)
+	}
 	user := "7f3e2a10-0000-4000-8000-000000000001"
 	for i := range 10 {
 		typ := "active"
@@ -46,7 +53,7 @@ func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{dailySummaryName(org), idleDetectionJob, overtimeCheckJob} {
+	for _, name := range []string{specs.DailySummaryName(org), specs.IdleDetectionJob, specs.OvertimeCheckJob} {
 		out, err := e.runLikeKubelet(e.mustCronJob(name))
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, out)

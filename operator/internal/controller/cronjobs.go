@@ -16,168 +16,36 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
 )
 
-// Labels on everything the operator creates.
-const (
-	labelManagedBy       = "app.kubernetes.io/managed-by"
-	managedBy            = "workpulse-operator"
-	labelComponent       = "app.kubernetes.io/component"
-	labelTenantNamespace = "workpulse.io/tenant-namespace"
-	labelTenantName      = "workpulse.io/tenant-name"
-	labelOrganization    = "workpulse.io/organization-id"
-)
-
-// The install-wide jobs each cover every tenant, so the number of pods
-// does not grow with the number of tenants.
-const (
-	idleDetectionJob = "workpulse-idle-detection"
-	overtimeCheckJob = "workpulse-overtime-check"
-)
-
-func tenantLabels(t *v1alpha1.WorkPulseTenant) map[string]string {
-	return map[string]string{
-		labelManagedBy:       managedBy,
-		labelTenantNamespace: t.Namespace,
-		labelTenantName:      t.Name,
-	}
-}
-
-// dailySummaryName is the tenant's CronJob: the organization ID keeps it
-// unique across the namespaces tenants live in and within the 52
-// characters a CronJob name may have.
-func dailySummaryName(orgID string) string { return "daily-summary-" + orgID }
-
-// jobSpec describes one of the CronJobs the operator runs.
-type jobSpec struct {
-	name, component string
-	schedule        string
-	timeZone        string
-	args            []string
-	suspend         bool
-	// deadline bounds one run; startingDeadline is how late a missed run
-	// may still start.
-	deadline, startingDeadline time.Duration
-	labels                     map[string]string
-}
-
-// cronJob builds the CronJob for spec: one pod at a time, a short
-// history, bounded runs, modest resources and the services' hardened
-// security context. The container runs the report image's entrypoint (the
-// report binary) with the job's arguments and the report role's database
-// URL.
-func (r *TenantReconciler) cronJob(s jobSpec) *batchv1.CronJob {
-	labels := map[string]string{
-		"app.kubernetes.io/name": "workpulse-report",
-		labelComponent:           s.component,
-		labelManagedBy:           managedBy,
-	}
-	for k, v := range s.labels {
-		labels[k] = v
-	}
-	cj := &batchv1.CronJob{
-		ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: r.Config.JobsNamespace, Labels: labels},
-		Spec: batchv1.CronJobSpec{
-			Schedule:                   s.schedule,
-			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
-			Suspend:                    ptr.To(s.suspend),
-			StartingDeadlineSeconds:    ptr.To(int64(s.startingDeadline.Seconds())),
-			SuccessfulJobsHistoryLimit: ptr.To(int32(1)),
-			FailedJobsHistoryLimit:     ptr.To(int32(3)),
-			JobTemplate: batchv1.JobTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: batchv1.JobSpec{
-					BackoffLimit:            ptr.To(int32(2)),
-					ActiveDeadlineSeconds:   ptr.To(int64(s.deadline.Seconds())),
-					TTLSecondsAfterFinished: ptr.To(int32(86400)),
-					Template: corev1.PodTemplateSpec{
-						ObjectMeta: metav1.ObjectMeta{Labels: labels},
-						Spec: corev1.PodSpec{
-							RestartPolicy:                corev1.RestartPolicyNever,
-							ServiceAccountName:           r.Config.JobServiceAccount,
-							AutomountServiceAccountToken: ptr.To(false),
-							EnableServiceLinks:           ptr.To(false),
-							SecurityContext: &corev1.PodSecurityContext{
-								RunAsNonRoot:   ptr.To(true),
-								RunAsUser:      ptr.To(int64(65532)),
-								RunAsGroup:     ptr.To(int64(65532)),
-								SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-							},
-							Containers: []corev1.Container{{
-								Name:            "report",
-								Image:           r.Config.ReportImage,
-								ImagePullPolicy: corev1.PullPolicy(r.Config.ReportImagePullPolicy),
-								// The report image's entrypoint is the report
-								// binary (/report, in the Dockerfile and in
-								// hack/images alike): only its arguments are set.
-								Args: s.args,
-								Env: []corev1.EnvVar{
-									{Name: "DATABASE_URL", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-										LocalObjectReference: corev1.LocalObjectReference{Name: r.Config.ReportDatabaseSecret},
-										Key:                  r.Config.ReportDatabaseSecretKey,
-									}}},
-									{Name: "LOG_LEVEL", Value: "info"},
-								},
-								Resources: corev1.ResourceRequirements{
-									Requests: corev1.ResourceList{corev1.ResourceCPU: r.Config.JobCPURequest, corev1.ResourceMemory: r.Config.JobMemoryRequest},
-									Limits:   corev1.ResourceList{corev1.ResourceCPU: r.Config.JobCPULimit, corev1.ResourceMemory: r.Config.JobMemoryLimit},
-								},
-								SecurityContext: &corev1.SecurityContext{
-									AllowPrivilegeEscalation: ptr.To(false),
-									ReadOnlyRootFilesystem:   ptr.To(true),
-									Privileged:               ptr.To(false),
-									Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-								},
-								TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-							}},
-						},
-					},
-				},
-			},
+// jobs are the settings every CronJob of the operator is built with.
+func (r *TenantReconciler) jobs() specs.Jobs {
+	c := r.Config
+	return specs.Jobs{
+		Namespace: c.JobsNamespace, Image: c.ReportImage, ImagePullPolicy: corev1.PullPolicy(c.ReportImagePullPolicy),
+		DatabaseSecret: c.ReportDatabaseSecret, DatabaseSecretKey: c.ReportDatabaseSecretKey,
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: c.JobCPURequest, corev1.ResourceMemory: c.JobMemoryRequest},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: c.JobCPULimit, corev1.ResourceMemory: c.JobMemoryLimit},
 		},
+		ServiceAccount: c.JobServiceAccount,
 	}
-	if s.timeZone != "" {
-		cj.Spec.TimeZone = ptr.To(s.timeZone)
-	}
-	return cj
-}
-
-func (r *TenantReconciler) dailySummary(t *v1alpha1.WorkPulseTenant) *batchv1.CronJob {
-	labels := tenantLabels(t)
-	labels[labelOrganization] = t.Status.OrganizationID
-	return r.cronJob(jobSpec{
-		name: dailySummaryName(t.Status.OrganizationID), component: "daily-summary",
-		schedule: t.Spec.DailySummary.Schedule, timeZone: t.Spec.TimeZone,
-		// No --date: the command summarizes every day not yet summarized,
-		// so a run missed while the cluster was down catches up.
-		args:    []string{"daily-summary", "--org", t.Status.OrganizationID},
-		suspend: t.Spec.Suspend, deadline: 30 * time.Minute, startingDeadline: 6 * time.Hour,
-		labels: labels,
-	})
 }
 
 // installJobs are owned by the installation's operator Deployment when
 // one is configured: no tenant owns them, and they must go with the
 // installation.
 func (r *TenantReconciler) installJobs(ctx context.Context) ([]*batchv1.CronJob, error) {
-	jobs := []*batchv1.CronJob{
-		r.cronJob(jobSpec{name: idleDetectionJob, component: "idle-detection", schedule: "*/2 * * * *", timeZone: "UTC",
-			args: []string{"idle-detection"}, deadline: 110 * time.Second, startingDeadline: time.Minute}),
-		r.cronJob(jobSpec{name: overtimeCheckJob, component: "overtime-check", schedule: "*/30 * * * *", timeZone: "UTC",
-			args: []string{"overtime-check"}, deadline: 25 * time.Minute, startingDeadline: 10 * time.Minute}),
-	}
 	if r.Config.InstallOwner == "" {
-		return jobs, nil
+		return r.jobs().Install(nil), nil
 	}
 	var owner appsv1.Deployment
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: r.Config.JobsNamespace, Name: r.Config.InstallOwner}, &owner); err != nil {
 		return nil, transient("InstallOwnerMissing", err, "could not read Deployment %s/%s, the owner of the install-wide CronJobs",
 			r.Config.JobsNamespace, r.Config.InstallOwner)
 	}
-	for _, cj := range jobs {
-		cj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: owner.Name, UID: owner.UID}}
-	}
-	return jobs, nil
+	return r.jobs().Install(&metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: owner.Name, UID: owner.UID}), nil
 }
 
 // reconcileJobs keeps the tenant's daily-summary CronJob (suspended with
@@ -190,7 +58,7 @@ func (r *TenantReconciler) reconcileJobs(ctx context.Context, t *v1alpha1.WorkPu
 	if err != nil {
 		return err
 	}
-	for _, cj := range append(install, r.dailySummary(t)) {
+	for _, cj := range append(install, r.jobs().DailySummary(t)) {
 		changed, err := r.apply(ctx, cj)
 		if err != nil {
 			var se *stepError
@@ -212,7 +80,7 @@ func (r *TenantReconciler) reconcileJobs(ctx context.Context, t *v1alpha1.WorkPu
 		state = "suspended"
 	}
 	setCondition(t, v1alpha1.ConditionJobsScheduled, metav1.ConditionTrue, "Scheduled",
-		fmt.Sprintf("daily-summary CronJob %s/%s %s at %q in %s", r.Config.JobsNamespace, dailySummaryName(t.Status.OrganizationID), state, t.Spec.DailySummary.Schedule, t.Spec.TimeZone))
+		fmt.Sprintf("daily-summary CronJob %s/%s %s at %q in %s", r.Config.JobsNamespace, specs.DailySummaryName(t.Status.OrganizationID), state, t.Spec.DailySummary.Schedule, t.Spec.TimeZone))
 	return nil
 }
 
@@ -236,10 +104,10 @@ func (r *TenantReconciler) apply(ctx context.Context, want *batchv1.CronJob) (st
 	}
 	// Two resources adopting one organization would otherwise take turns
 	// rewriting its CronJob.
-	for _, k := range []string{labelTenantNamespace, labelTenantName} {
+	for _, k := range []string{specs.LabelTenantNamespace, specs.LabelTenantName} {
 		if v, ok := have.Labels[k]; ok && want.Labels[k] != "" && v != want.Labels[k] {
 			return "", permanent("OrganizationInUse", "CronJob %s/%s belongs to tenant %s/%s, which manages the same organization: delete one of the two resources",
-				have.Namespace, have.Name, have.Labels[labelTenantNamespace], have.Labels[labelTenantName])
+				have.Namespace, have.Name, have.Labels[specs.LabelTenantNamespace], have.Labels[specs.LabelTenantName])
 		}
 	}
 	if equality.Semantic.DeepDerivative(want.Spec, have.Spec) && equality.Semantic.DeepDerivative(want.Labels, have.Labels) &&

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
@@ -87,14 +88,14 @@ func (r *TenantReconciler) deletionFailed(ctx context.Context, t *v1alpha1.WorkP
 // tenant managing the same organization, whose namespace/name it returns.
 func (r *TenantReconciler) deleteJobs(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) (string, error) {
 	var cj batchv1.CronJob
-	err := r.Get(ctx, client.ObjectKey{Namespace: r.Config.JobsNamespace, Name: dailySummaryName(orgID)}, &cj)
+	err := r.Get(ctx, client.ObjectKey{Namespace: r.Config.JobsNamespace, Name: specs.DailySummaryName(orgID)}, &cj)
 	if apierrors.IsNotFound(err) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	if ns, name := cj.Labels[labelTenantNamespace], cj.Labels[labelTenantName]; ns != t.Namespace || name != t.Name {
+	if ns, name := cj.Labels[specs.LabelTenantNamespace], cj.Labels[specs.LabelTenantName]; ns != t.Namespace || name != t.Name {
 		return ns + "/" + name, nil
 	}
 	// The Jobs and pods the CronJob started are garbage collected after it.

@@ -22,6 +22,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
@@ -34,6 +36,9 @@ type ManagerOptions struct {
 	LeaderElectionID        string
 	// SkipNameValidation lets one process run several managers (tests).
 	SkipNameValidation bool
+	// Clock is the time the reconciler's decisions stand on: clock.Real
+	// in production, a test clock in tests.
+	Clock clock.Clock
 }
 
 // Scheme knows the built-in types and WorkPulseTenant.
@@ -49,6 +54,9 @@ func Scheme() *runtime.Scheme {
 // tenant controller, health and readiness checks. close releases the
 // database pool once the manager has stopped.
 func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o ManagerOptions, logger logr.Logger) (mgr ctrl.Manager, close func(), err error) {
+	if o.Clock == nil {
+		return nil, nil, errors.New("manager: no clock")
+	}
 	db, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseRole, cfg.DatabaseMaxConn)
 	if err != nil {
 		return nil, nil, err
@@ -80,7 +88,7 @@ func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o Manager
 				// Only the operator's own CronJobs, only where it puts them.
 				&batchv1.CronJob{}: {
 					Namespaces: map[string]cache.Config{cfg.JobsNamespace: {}},
-					Label:      labels.SelectorFromSet(labels.Set{labelManagedBy: managedBy}),
+					Label:      labels.SelectorFromSet(labels.Set{specs.LabelManagedBy: specs.ManagedBy}),
 				},
 			},
 		},
@@ -89,7 +97,7 @@ func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o Manager
 	if err != nil {
 		return nil, nil, fmt.Errorf("manager: %w", err)
 	}
-	r := NewTenantReconciler(mgr, cfg, db)
+	r := NewTenantReconciler(mgr, cfg, db, o.Clock)
 	opts := controller.Options{}
 	if o.SkipNameValidation {
 		opts.SkipNameValidation = &o.SkipNameValidation

@@ -12,9 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/workpulse/workpulse/api/events"
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
 )
 
 // organizationID is the tenant's organization: the adopted one, or else
@@ -33,7 +34,7 @@ func organizationID(t *v1alpha1.WorkPulseTenant) string {
 // it applied, which is how every service learns of a plan, time zone,
 // threshold or suspension change.
 func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenantRequest {
-	return tenantRequest{
+	return tenantRequest{TenantSettings: events.TenantSettings{
 		Name:                     t.Spec.DisplayName,
 		PlanType:                 string(t.Spec.Plan),
 		TimeZone:                 t.Spec.TimeZone,
@@ -43,7 +44,7 @@ func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenant
 		IdleThresholdSeconds:     int(t.Spec.Thresholds.IdleSeconds),
 		OvertimeThresholdHours:   int(t.Spec.Thresholds.OvertimeHours),
 		Generation:               generation,
-	}
+	}}
 }
 
 // reconcileOrganization creates or adopts the organization and its
@@ -127,7 +128,7 @@ func authFailure(err error) error {
 // when the Secret does not exist, so retries and racing replicas send
 // auth the same one.
 func (r *TenantReconciler) adminCredentials(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) (password, name string, err error) {
-	name = t.Name + "-admin-credentials"
+	name = specs.AdminSecretName(t)
 	key := types.NamespacedName{Namespace: t.Namespace, Name: name}
 	var s corev1.Secret
 	// Secrets are read from the API server, never cached: the operator
@@ -139,18 +140,7 @@ func (r *TenantReconciler) adminCredentials(ctx context.Context, t *v1alpha1.Wor
 			return "", "", err
 		}
 		password = base64.RawURLEncoding.EncodeToString(buf)
-		s = corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace, Name: name, Labels: tenantLabels(t)},
-			Type:       corev1.SecretTypeOpaque,
-			StringData: map[string]string{
-				"email":           t.Spec.Admin.Email,
-				"password":        password,
-				"organization-id": orgID,
-			},
-		}
-		if err := controllerutil.SetControllerReference(t, &s, r.Scheme); err != nil {
-			return "", "", err
-		}
+		s = *specs.AdminSecret(t, orgID, password)
 		// Create replaces s with the stored object, whose StringData is
 		// gone: the password is returned from the local copy.
 		err = r.Create(ctx, &s)

@@ -73,7 +73,7 @@ func (r *TenantReconciler) reconcilePartitions(ctx context.Context, t *v1alpha1.
 		return err
 	}
 	plan := r.plan(t)
-	now := monthOf(r.now())
+	now := monthOf(r.clock.Now())
 	existing, err := r.store.monthPartitions(ctx, r.store.db, plan.parent)
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", plan.parent)

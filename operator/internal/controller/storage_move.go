@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // reconcileStorage moves the tenant's rows when spec.storage changed.
@@ -56,7 +57,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 		return permanent("InvalidOrganizationID", "organization ID %q is not a UUID", orgID)
 	}
 	plan := r.plan(t)
-	now := monthOf(r.now())
+	now := monthOf(r.clock.Now())
 	cols, err := r.store.columns(ctx)
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read tracking.activity_logs")
@@ -92,7 +93,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 	var moved int64
 	var paused time.Duration
 	err = r.store.withDDL(ctx, func(tx pgx.Tx) error {
-		start := time.Now()
+		start := clock.Start()
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+qualified(rootTable)+" IN EXCLUSIVE MODE"); err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 			return err
 		}
 		r.store.ddl("attach_table")
-		paused = time.Since(start)
+		paused = start.Elapsed()
 		return nil
 	})
 	if err != nil {
@@ -139,7 +140,7 @@ func (r *TenantReconciler) moveToShared(ctx context.Context, t *v1alpha1.WorkPul
 	var moved int64
 	var paused time.Duration
 	err = r.store.withDDL(ctx, func(tx pgx.Tx) error {
-		start := time.Now()
+		start := clock.Start()
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+qualified(rootTable)+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 			return err
 		}
@@ -164,7 +165,7 @@ func (r *TenantReconciler) moveToShared(ctx context.Context, t *v1alpha1.WorkPul
 		if err := r.store.dropTable(ctx, tx, table); err != nil {
 			return err
 		}
-		paused = time.Since(start)
+		paused = start.Elapsed()
 		return nil
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 	"github.com/workpulse/workpulse/test/testkit/testenv"
 )
@@ -100,8 +101,16 @@ type testEnv struct {
 	authURL string
 	brokers []string
 	cfg     Config
-	poll    time.Duration // between checks of eventually; 100ms when zero
+	// clock is the operator's: it stands still at testInstant unless the
+	// test moves it, so partitions are planned for the same months on
+	// whatever day the suite runs.
+	clock *testkit.Clock
+	poll  time.Duration // between checks of eventually; 100ms when zero
 }
+
+// testInstant is where every operator of the suite starts: mid-month, an
+// ordinary day. The calendar's edges have their own test.
+var testInstant = time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC)
 
 const operatorToken = "operator-test-token-0123456789"
 
@@ -121,7 +130,7 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, ctx: ctx, c: c, db: testkit.NewDB(t)}
+	e := &testEnv{t: t, ctx: ctx, c: c, db: testkit.NewDB(t), clock: testkit.NewClock(testInstant)}
 	e.authURL, e.brokers = startAuth(t, e.db.URL)
 	suffix := randomSuffix()
 	e.ns, e.jobsNS = "tenants-"+suffix, "workpulse-"+suffix
@@ -170,7 +179,7 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 // ends.
 func (e *testEnv) startOperator() {
 	e.t.Helper()
-	mgr, closeDB, err := NewManager(e.ctx, suite.rest, e.cfg, ManagerOptions{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true}, logr.Discard())
+	mgr, closeDB, err := NewManager(e.ctx, suite.rest, e.cfg, ManagerOptions{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true, Clock: e.clock}, logr.Discard())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -263,13 +272,13 @@ func (e *testEnv) get(name string) *v1alpha1.WorkPulseTenant {
 // reason after timeout.
 func (e *testEnv) eventually(timeout time.Duration, what string, cond func() (bool, string)) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
+	watch := clock.Start()
 	for {
 		ok, why := cond()
 		if ok {
 			return
 		}
-		if time.Now().After(deadline) {
+		if watch.Elapsed() > timeout {
 			e.t.Fatalf("%s: not after %s: %s", what, timeout, why)
 		}
 		time.Sleep(cmp.Or(e.poll, 100*time.Millisecond))

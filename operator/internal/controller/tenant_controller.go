@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	batchv1 "k8s.io/api/batch/v1"
@@ -23,6 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // The operator's permissions, generated into config/rbac/role.yaml: its
@@ -49,12 +50,14 @@ type TenantReconciler struct {
 	store   *store
 	auth    *authClient
 	metrics *operatorMetrics
-	now     func() time.Time
+	// clock tells the month partitions are planned for and the time
+	// every other decision stands on.
+	clock clock.Clock
 }
 
-// NewTenantReconciler wires a reconciler to the manager's clients and the
-// database pool.
-func NewTenantReconciler(mgr ctrl.Manager, cfg Config, db *pgxpool.Pool) *TenantReconciler {
+// NewTenantReconciler wires a reconciler to the manager's clients, the
+// database pool and the clock its decisions stand on.
+func NewTenantReconciler(mgr ctrl.Manager, cfg Config, db *pgxpool.Pool, clk clock.Clock) *TenantReconciler {
 	m := newMetrics()
 	return &TenantReconciler{
 		Client:    mgr.GetClient(),
@@ -65,7 +68,7 @@ func NewTenantReconciler(mgr ctrl.Manager, cfg Config, db *pgxpool.Pool) *Tenant
 		store:     &store{db: db, ddl: func(kind string) { m.ddl.WithLabelValues(kind).Inc() }},
 		auth:      newAuthClient(cfg.AuthURL, cfg.OperatorToken, cfg.AuthTimeout),
 		metrics:   m,
-		now:       time.Now,
+		clock:     clk,
 	}
 }
 
@@ -93,10 +96,10 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Op
 // install-wide one to any tenant, whose reconcile restores it.
 func (r *TenantReconciler) tenantOfCronJob(ctx context.Context, o client.Object) []reconcile.Request {
 	l := o.GetLabels()
-	if l[labelManagedBy] != managedBy {
+	if l[specs.LabelManagedBy] != specs.ManagedBy {
 		return nil
 	}
-	if ns, name := l[labelTenantNamespace], l[labelTenantName]; name != "" {
+	if ns, name := l[specs.LabelTenantNamespace], l[specs.LabelTenantName]; name != "" {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 	}
 	var list v1alpha1.WorkPulseTenantList

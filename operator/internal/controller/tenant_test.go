@@ -30,6 +30,8 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
@@ -139,7 +141,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 				t.Errorf("login with the Secret's credentials: %d", code)
 			}
 			// Partitions, from the catalog.
-			now := time.Now()
+			now := e.clock.Now()
 			parent := sharedTable
 			if tc.storage == v1alpha1.StorageDedicated {
 				parent = dedicatedTable(org)
@@ -167,7 +169,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 				t.Errorf("ready metric %v for a Ready tenant", v)
 			}
 			// CronJobs.
-			cj := e.mustCronJob(dailySummaryName(org))
+			cj := e.mustCronJob(specs.DailySummaryName(org))
 			if cj.Spec.Schedule != "0 0 * * *" || ptr.Deref(cj.Spec.TimeZone, "") != tc.tz || *cj.Spec.Suspend {
 				t.Errorf("daily-summary schedule %q tz %v suspend %v", cj.Spec.Schedule, cj.Spec.TimeZone, *cj.Spec.Suspend)
 			}
@@ -183,7 +185,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.jobsNS, Name: "workpulse-operator"}, &owner); err != nil {
 				t.Fatal(err)
 			}
-			for name, schedule := range map[string]string{idleDetectionJob: "*/2 * * * *", overtimeCheckJob: "*/30 * * * *"} {
+			for name, schedule := range map[string]string{specs.IdleDetectionJob: "*/2 * * * *", specs.OvertimeCheckJob: "*/30 * * * *"} {
 				cj := e.mustCronJob(name)
 				if cj.Spec.Schedule != schedule {
 					t.Errorf("%s schedule %q", name, cj.Spec.Schedule)
@@ -216,7 +218,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			s.TimeZone, s.DailySummary.Schedule, s.Thresholds.OvertimeHours = "America/New_York", "30 1 * * *", 10
 		})
 		got := e.waitReady("ready-0")
-		cj := e.mustCronJob(dailySummaryName(got.Status.OrganizationID))
+		cj := e.mustCronJob(specs.DailySummaryName(got.Status.OrganizationID))
 		if cj.Spec.Schedule != "30 1 * * *" || ptr.Deref(cj.Spec.TimeZone, "") != "America/New_York" {
 			t.Errorf("CronJob schedule %q time zone %v", cj.Spec.Schedule, ptr.Deref(cj.Spec.TimeZone, ""))
 		}
@@ -259,7 +261,7 @@ func (e *testEnv) reconciler() *TenantReconciler {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := NewTenantReconciler(mgr, e.cfg, e.db.Owner)
+	r := NewTenantReconciler(mgr, e.cfg, e.db.Owner, e.clock)
 	r.Client = e.c
 	r.APIReader = e.c
 	return r
@@ -282,7 +284,7 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 	}))
 	org := e.waitReady("retention").Status.OrganizationID
 	parent := dedicatedTable(org)
-	now := monthOf(time.Now())
+	now := monthOf(e.clock.Now())
 	// History: months -10..-2 exist, with rows at -10 and -2, and a month
 	// made by hand whose name says 2020-01 but whose bounds hold month +7.
 	for i := -10; i <= -2; i++ {
@@ -356,12 +358,15 @@ func insertActivity(t testing.TB, e *testEnv, org string, at time.Time) {
 func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	// The rows go up to 40 days back: late in a month, that is still the
+	// previous month, which the operator keeps.
+	e.clock.Set(time.Date(2027, 5, 28, 12, 0, 0, 0, time.UTC))
 	e.create(e.tenant("mover"))
 	org := e.waitReady("mover").Status.OrganizationID
 	// A neighbour in the shared tree must not be touched.
 	e.create(e.tenant("neighbour"))
 	neighbour := e.waitReady("neighbour").Status.OrganizationID
-	now := time.Now().UTC()
+	now := e.clock.Now()
 	if _, err := e.db.Owner.Exec(e.ctx, `INSERT INTO tracking.activity_logs
 		(id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
 		SELECT gen_random_uuid(), o, gen_random_uuid(), gen_random_uuid(), $3::timestamptz - (g % 40) * interval '1 day', 'active', 30
@@ -386,17 +391,17 @@ func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 				return
 			default:
 			}
-			start := time.Now()
+			start := clock.Start()
 			_, err := e.db.Owner.Exec(e.ctx, `INSERT INTO tracking.activity_logs
 				(id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
-				VALUES (gen_random_uuid(), $1, gen_random_uuid(), gen_random_uuid(), now(), 'idle', 5)`, org)
+				VALUES (gen_random_uuid(), $1, gen_random_uuid(), gen_random_uuid(), $2, 'idle', 5)`, org, now)
 			if err != nil {
 				r.failed++
 				r.lastErr = err
 			} else {
 				r.inserted++
 			}
-			r.slowest = max(r.slowest, time.Since(start))
+			r.slowest = max(r.slowest, start.Elapsed())
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
@@ -458,7 +463,7 @@ func TestSuspendingATenantSuspendsItsJobsAndTellsTheServices(t *testing.T) {
 	for _, suspend := range []bool{true, false} {
 		e.update("sleepy", func(s *v1alpha1.WorkPulseTenantSpec) { s.Suspend = suspend })
 		got := e.waitReady("sleepy")
-		if s := *e.mustCronJob(dailySummaryName(org)).Spec.Suspend; s != suspend {
+		if s := *e.mustCronJob(specs.DailySummaryName(org)).Spec.Suspend; s != suspend {
 			t.Errorf("suspend=%t: CronJob suspend %t", suspend, s)
 		}
 		if s, gen := authSettings(); s != suspend || gen != got.Generation {
@@ -532,7 +537,7 @@ func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
 			got := e.waitReady(name)
 			org := got.Status.OrganizationID
 			for range 250 { // more than two delete batches
-				insertActivity(t, e, org, time.Now())
+				insertActivity(t, e, org, e.clock.Now())
 			}
 			if err := e.c.Delete(e.ctx, got); err != nil {
 				t.Fatal(err)
@@ -541,7 +546,7 @@ func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
 				err := e.c.Get(e.ctx, client.ObjectKeyFromObject(got), &v1alpha1.WorkPulseTenant{})
 				return apierrors.IsNotFound(err), fmt.Sprint(err)
 			})
-			if _, err := e.cronJob(dailySummaryName(org)); !apierrors.IsNotFound(err) {
+			if _, err := e.cronJob(specs.DailySummaryName(org)); !apierrors.IsNotFound(err) {
 				t.Errorf("daily-summary CronJob: %v", err)
 			}
 			var active bool
@@ -645,7 +650,7 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 			err := e.c.Get(e.ctx, client.ObjectKeyFromObject(adopter), &v1alpha1.WorkPulseTenant{})
 			return apierrors.IsNotFound(err), fmt.Sprint(err)
 		})
-		if _, err := e.cronJob(dailySummaryName(org)); err != nil {
+		if _, err := e.cronJob(specs.DailySummaryName(org)); err != nil {
 			t.Errorf("the managing tenant's CronJob: %v", err)
 		}
 		var active bool

@@ -57,14 +57,19 @@ func principal() authn.Principal {
 	return authn.Principal{UserID: uuid.NewString(), Email: "e@example.com", OrganizationID: uuid.NewString(), Role: authn.RoleEmployee}
 }
 
+// signedAt is the instant the verifiers stand on and the tokens are signed
+// at: an hour's token signed then expires in the next year.
+var signedAt = time.Date(2027, 12, 31, 23, 30, 0, 0, time.UTC)
+
 func setup(t *testing.T) (*jwksServer, *authn.Verifier, authn.Signer) {
 	s := &jwksServer{keys: map[string]ed25519.PrivateKey{}}
 	signer := s.add(t)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	cache := authn.NewJWKSCache(srv.URL, nil, clock.Real)
+	at := clock.Func(func() time.Time { return signedAt })
+	cache := authn.NewJWKSCache(srv.URL, nil, at)
 	cache.MinRefresh = 0
-	return s, authn.NewVerifier(cache, "workpulse", clock.Real), signer
+	return s, authn.NewVerifier(cache, "workpulse", at), signer
 }
 
 func b64(v any) string {
@@ -75,7 +80,7 @@ func b64(v any) string {
 func TestVerifierRefusesForgedAndInvalidTokens(t *testing.T) {
 	s, v, signer := setup(t)
 	p := principal()
-	now := time.Now()
+	now := signedAt
 	claims := map[string]any{"sub": p.UserID, "organization_id": p.OrganizationID, "role": "admin", "iss": "workpulse",
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	pub := signer.Key.Public().(ed25519.PublicKey)
@@ -135,12 +140,12 @@ func TestVerifierRefusesForgedAndInvalidTokens(t *testing.T) {
 func TestVerifierFollowsKeyRotationWithoutLoggingAnyoneOut(t *testing.T) {
 	s, v, oldSigner := setup(t)
 	p := principal()
-	oldToken, _ := oldSigner.Sign(p, time.Now())
+	oldToken, _ := oldSigner.Sign(p, signedAt)
 	if _, err := v.Verify(context.Background(), oldToken); err != nil {
 		t.Fatal(err)
 	}
 	newSigner := s.add(t) // rotation: a new key is published beside the old one
-	newToken, _ := newSigner.Sign(p, time.Now())
+	newToken, _ := newSigner.Sign(p, signedAt)
 	for name, tok := range map[string]string{"new": newToken, "old": oldToken} {
 		if _, err := v.Verify(context.Background(), tok); err != nil {
 			t.Fatalf("the %s key's token was refused after rotation: %v", name, err)
@@ -162,7 +167,7 @@ func TestRequireChecksTheRole(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p := principal()
 			p.Role = c.role
-			tok, _ := signer.Sign(p, time.Now())
+			tok, _ := signer.Sign(p, signedAt)
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			rec := httptest.NewRecorder()

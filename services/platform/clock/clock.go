@@ -19,7 +19,8 @@ type Func func() time.Time
 // Now calls f.
 func (f Func) Now() time.Time { return f() }
 
-// Real is the wall clock. Only main packages pass it on.
+// Real is the wall clock. Main packages pass it on; a test uses it only
+// where real time must pass (real binaries, sockets, certificates).
 var Real Clock = Func(time.Now)
 
 // Since is the time elapsed on c since t.

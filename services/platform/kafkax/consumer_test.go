@@ -44,11 +44,13 @@ func TestConsumerCatchesUpAndCommitsAfterABrokerOutageAndFailingHandler(t *testi
 
 	var mu sync.Mutex
 	seen := map[string]int{}
-	var failUntil time.Time // the handler's database is down until then
+	// The handler's database is down for failFor after down started.
+	var down clock.Stopwatch
+	var failFor time.Duration
 	handler := func(_ context.Context, e events.Envelope) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if time.Now().Before(failUntil) {
+		if down.Elapsed() < failFor {
 			return errors.New("database unavailable")
 		}
 		seen[e.ID]++
@@ -70,23 +72,22 @@ func TestConsumerCatchesUpAndCommitsAfterABrokerOutageAndFailingHandler(t *testi
 	time.Sleep(3 * time.Second)
 	k.Up()
 	mu.Lock()
-	failUntil = time.Now().Add(4 * time.Second)
+	down, failFor = clock.Start(), 4*time.Second
 	mu.Unlock()
-	began := time.Now()
+	began := clock.Start()
 	produce(t, w, 200)
 	// Within a few seconds, not after a full session timeout.
 	if !eventually(20*time.Second, func() bool { return distinct() == 400 }) {
 		t.Fatalf("after the outage, consumed %d of 400 events", distinct())
 	}
-	t.Logf("consumption resumed and caught up %s after the broker came back", time.Since(began).Round(time.Millisecond))
+	t.Logf("consumption resumed and caught up %s after the broker came back", began.Elapsed().Round(time.Millisecond))
 	if !eventually(30*time.Second, func() bool { return groupLag(t, k.Addr) == 0 }) {
 		t.Fatalf("committed offsets stay %d behind after catching up", groupLag(t, k.Addr))
 	}
 }
 
 func eventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+	for watch := clock.Start(); watch.Elapsed() < d; {
 		if cond() {
 			return true
 		}

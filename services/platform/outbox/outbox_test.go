@@ -56,8 +56,7 @@ func consume(t *testing.T, brokers []string, topic string, want int) map[string]
 	defer r.Close()
 	seen := map[string]int{}
 	total := 0
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	for watch := clock.Start(); watch.Elapsed() < 30*time.Second; {
 		wait := 5 * time.Second
 		if total >= want {
 			wait = 1500 * time.Millisecond // linger: a duplicate would arrive now

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -38,7 +40,7 @@ const saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, clock.Real); err != nil {
 		slog.Error("cluster-dns stopped", "err", err)
 		os.Exit(1)
 	}
@@ -51,7 +53,7 @@ func env(key, def string) string {
 	return def
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, clk clock.Clock) error {
 	domain := strings.Trim(env("CLUSTER_DOMAIN", "cluster.local"), ".") + "."
 	dnsAddr := env("DNS_ADDR", ":5353")
 	healthAddr := env("HEALTH_ADDR", ":8080")
@@ -74,7 +76,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	go serveUDP(udp, z)
-	go serveTCP(tcp, z)
+	go serveTCP(tcp, z, clk)
 	health := &http.Server{Addr: healthAddr, ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/readyz" && !z.synced.Load() {
 			http.Error(w, "not synced with the API server yet", http.StatusServiceUnavailable)
@@ -185,7 +187,7 @@ func serveUDP(c net.PacketConn, z *zone) {
 	}
 }
 
-func serveTCP(l net.Listener, z *zone) {
+func serveTCP(l net.Listener, z *zone, clk clock.Clock) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -194,7 +196,7 @@ func serveTCP(l net.Listener, z *zone) {
 		go func() {
 			defer c.Close()
 			for {
-				c.SetDeadline(time.Now().Add(10 * time.Second))
+				c.SetDeadline(clk.Now().Add(10 * time.Second))
 				var size uint16
 				if binary.Read(c, binary.BigEndian, &size) != nil {
 					return

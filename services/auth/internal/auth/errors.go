@@ -14,4 +14,6 @@ var (
 	ErrInvitationInvalid  = apierr.New(http.StatusBadRequest, "AUTH_INVITATION_INVALID", "the invitation is unknown, used, expired or for another email")
 	ErrTooManyAttempts    = apierr.New(http.StatusTooManyRequests, "AUTH_TOO_MANY_ATTEMPTS", "too many failed login attempts; retry later")
 	ErrAccountDisabled    = apierr.New(http.StatusForbidden, "AUTH_ACCOUNT_DISABLED", "this account or its organization is deactivated")
+
+	errTenantNotFound = apierr.New(http.StatusNotFound, "TENANT_NOT_FOUND", "no such organization")
 )

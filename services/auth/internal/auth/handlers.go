@@ -3,13 +3,17 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
+	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/validate"
@@ -71,18 +75,13 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hash, err := HashPassword(req.Password)
-	if err != nil {
-		return err
+	ip := s.clientIP(r)
+	if wait := s.throttle.RegisterAttempt(r.Context(), ip); wait > 0 {
+		return tooMany(w, wait)
 	}
-	u := User{ID: newID(), Email: req.Email, Name: req.Name}
-	var org Organization
-	if req.InvitationToken != "" {
-		u, org, err = s.store.AcceptInvitation(r.Context(), req.InvitationToken, u, hash)
-	} else {
-		org = Organization{ID: newID(), Name: req.OrganizationName, PlanType: req.PlanType}
-		u.OrganizationID, u.Role = org.ID, authn.RoleAdmin
-		err = s.store.CreateOrganization(r.Context(), org, u, hash)
+	u, org, err := s.createAccount(r.Context(), req)
+	if errors.Is(err, ErrHashingBusy) || (err == nil && req.InvitationToken != "") {
+		s.throttle.RegisterRefund(r.Context(), ip)
 	}
 	if err != nil {
 		return err
@@ -93,6 +92,28 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.JSON(w, http.StatusCreated, authResponse{AccessToken: token, User: viewOf(u), Organization: &org})
 	return nil
+}
+
+// createAccount creates the member an invitation admits, or a new
+// organization and its admin.
+func (s *server) createAccount(ctx context.Context, req registerRequest) (User, Organization, error) {
+	hash, err := s.hasher.Hash(ctx, req.Password)
+	if err != nil {
+		return User{}, Organization{}, err
+	}
+	u := User{ID: newID(), Email: req.Email, Name: req.Name}
+	if req.InvitationToken != "" {
+		return s.store.AcceptInvitation(ctx, req.InvitationToken, u, hash)
+	}
+	org := Organization{ID: newID(), Name: req.OrganizationName, PlanType: req.PlanType}
+	u.OrganizationID, u.Role = org.ID, authn.RoleAdmin
+	return u, org, s.store.CreateOrganization(ctx, org, u, hash)
+}
+
+// tooMany answers 429 with the wait in whole seconds, rounded up.
+func tooMany(w http.ResponseWriter, wait time.Duration) error {
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	return ErrTooManyAttempts
 }
 
 type loginRequest struct {
@@ -119,18 +140,19 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ip := s.clientIP(r)
-	if wait := s.throttle.Blocked(r.Context(), req.Email, ip); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		return ErrTooManyAttempts
+	if wait := s.throttle.LoginAttempt(r.Context(), req.Email, ip); wait > 0 {
+		return tooMany(w, wait)
 	}
 	user, err := s.authenticate(r.Context(), req)
-	if err == ErrInvalidCredentials {
-		s.throttle.Failed(r.Context(), req.Email, ip)
+	switch {
+	case err == nil:
+		s.throttle.LoginSucceeded(r.Context(), req.Email, ip)
+	case !errors.Is(err, ErrInvalidCredentials):
+		s.throttle.LoginRefund(r.Context(), req.Email, ip)
 	}
 	if err != nil {
 		return err
 	}
-	s.throttle.Succeeded(r.Context(), req.Email)
 	token, err := s.issue(user)
 	if err != nil {
 		return err
@@ -150,12 +172,18 @@ func (s *server) authenticate(ctx context.Context, req loginRequest) (User, erro
 		if req.OrganizationID != "" && c.OrganizationID != req.OrganizationID {
 			continue
 		}
-		if ok, err := VerifyPassword(c.PasswordHash, req.Password); err == nil && ok {
+		ok, err := s.hasher.Verify(ctx, c.PasswordHash, req.Password)
+		if errors.Is(err, ErrHashingBusy) {
+			return User{}, err
+		}
+		if err == nil && ok {
 			matched = append(matched, c)
 		}
 	}
 	if len(cands) == 0 {
-		_, _ = VerifyPassword(dummyHash, req.Password)
+		if _, err := s.hasher.Verify(ctx, dummyHash, req.Password); errors.Is(err, ErrHashingBusy) {
+			return User{}, err
+		}
 	}
 	switch {
 	case len(matched) == 0:
@@ -173,7 +201,7 @@ func (s *server) issue(u User) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, time.Now())
+	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, s.clock.Now())
 }
 
 func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
@@ -229,7 +257,7 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
-		ExpiresAt: time.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
+		ExpiresAt: s.clock.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
 		Token:     base64.RawURLEncoding.EncodeToString(raw)}
 	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
 		return err
@@ -273,4 +301,62 @@ func (s *server) trusted(ip net.IP) bool {
 
 func equalFoldEmail(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+func (s *server) requireOperator(next http.Handler) http.Handler {
+	return httpx.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		tok := []byte(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if s.cfg.OperatorToken == "" || subtle.ConstantTimeCompare(tok, []byte(s.cfg.OperatorToken)) != 1 {
+			return apierr.ErrInvalidToken
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
+	resp, err := s.store.GetTenant(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// Validate checks every field of the body.
+func (req *TenantRequest) Validate() error {
+	var v validate.Fields
+	v.Length("name", req.Name, 1, 200, true)
+	v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
+	if req.Admin != nil {
+		v.Email("admin.email", req.Admin.Email)
+		v.Length("admin.name", req.Admin.Name, 2, 200, true)
+		v.Length("admin.password", req.Admin.Password, 8, 128, false)
+	}
+	return v.Err()
+}
+
+func (s *server) putTenant(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[TenantRequest](r)
+	if err != nil {
+		return err
+	}
+	id := mux.Vars(r)["id"]
+	var v validate.Fields
+	v.UUID("id", id)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	var hash string
+	if req.Admin != nil {
+		if hash, err = s.hasher.Hash(r.Context(), req.Admin.Password); err != nil {
+			return err
+		}
+	}
+	resp, err := s.store.UpsertTenant(r.Context(), id, req, hash)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+	return nil
 }

@@ -10,11 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // KeyStore holds the signing keys, shared by every auth replica through
@@ -22,7 +21,7 @@ import (
 // has not expired is published, so a rotation never invalidates a token
 // that is still within its lifetime.
 type KeyStore struct {
-	db       *pgxpool.Pool
+	store    *Store
 	rotation time.Duration // how long a key signs
 	tokenTTL time.Duration // how long it must stay published after that
 
@@ -37,58 +36,31 @@ type signingKey struct {
 	expireAt time.Time
 }
 
-// NewKeyStore returns a store whose keys sign for rotation each.
-func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration) *KeyStore {
-	return &KeyStore{db: db, rotation: rotation, tokenTTL: tokenTTL}
+// NewKeyStore returns a store whose keys sign for rotation each; clk
+// decides when a key retires and expires.
+func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration, clk clock.Clock) *KeyStore {
+	return &KeyStore{store: &Store{db: db, clock: clk}, rotation: rotation, tokenTTL: tokenTTL}
 }
 
 // Refresh loads the keys and creates a new one when no key will still be
-// signing a rotation tenth from now; replicas agree through a lock.
+// signing a rotation tenth from now (on the store's clock); replicas agree
+// through a lock.
 func (s *KeyStore) Refresh(ctx context.Context) error {
-	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254101)"); err != nil {
-			return err
-		}
-		var fresh bool
-		err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.signing_keys WHERE retire_at > now() + $1::interval)",
-			s.rotation/10).Scan(&fresh)
-		if err != nil || fresh {
-			return err
-		}
+	now := s.store.clock.Now()
+	err := s.store.ensureSigningKey(ctx, now.Add(s.rotation/10), func() (signingKey, error) {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
-			return err
+			return signingKey{}, err
 		}
 		kidBytes := make([]byte, 8)
 		_, _ = rand.Read(kidBytes)
-		now := time.Now()
-		_, err = tx.Exec(ctx, "INSERT INTO auth.signing_keys (kid, private_key, retire_at, expire_at) VALUES ($1, $2, $3, $4)",
-			hex.EncodeToString(kidBytes), []byte(priv.Seed()), now.Add(s.rotation), now.Add(s.rotation+s.tokenTTL+time.Hour))
-		return err
+		return signingKey{kid: hex.EncodeToString(kidBytes), priv: priv,
+			retireAt: now.Add(s.rotation), expireAt: now.Add(s.rotation + s.tokenTTL + time.Hour)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("auth: rotate signing keys: %w", err)
 	}
-	return s.load(ctx)
-}
-
-func (s *KeyStore) load(ctx context.Context) error {
-	rows, err := s.db.Query(ctx, "SELECT kid, private_key, retire_at, expire_at FROM auth.signing_keys WHERE expire_at > now() ORDER BY created_at DESC")
-	if err != nil {
-		return err
-	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (signingKey, error) {
-		var k signingKey
-		var seed []byte
-		if err := r.Scan(&k.kid, &seed, &k.retireAt, &k.expireAt); err != nil {
-			return k, err
-		}
-		if len(seed) != ed25519.SeedSize {
-			return k, fmt.Errorf("auth: signing key %s is malformed", k.kid)
-		}
-		k.priv = ed25519.NewKeyFromSeed(seed)
-		return k, nil
-	})
+	keys, err := s.store.signingKeys(ctx, now)
 	if err != nil {
 		return err
 	}
@@ -123,7 +95,7 @@ func (s *KeyStore) Signer(issuer string) (authn.Signer, error) {
 	// The key retiring first signs: a key made by a rotation is published
 	// for a tenth of a rotation before it signs, so verifiers' JWKS caches
 	// know it before they meet it.
-	now := time.Now()
+	now := s.store.clock.Now()
 	for i := len(s.keys) - 1; i >= 0; i-- {
 		if k := s.keys[i]; k.retireAt.After(now) {
 			return authn.Signer{Kid: k.kid, Key: k.priv, Issuer: issuer, TTL: s.tokenTTL}, nil
@@ -137,7 +109,7 @@ func (s *KeyStore) JWKS() authn.JWKS {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	doc := authn.JWKS{Keys: make([]authn.JWK, 0, len(s.keys))}
-	now := time.Now()
+	now := s.store.clock.Now()
 	for _, k := range s.keys {
 		if k.expireAt.After(now) {
 			doc.Keys = append(doc.Keys, authn.PublicJWK(k.kid, k.priv.Public().(ed25519.PublicKey)))
@@ -150,7 +122,7 @@ func (s *KeyStore) JWKS() authn.JWKS {
 func (s *KeyStore) PublicKey(_ context.Context, kid string) (ed25519.PublicKey, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	now := time.Now()
+	now := s.store.clock.Now()
 	for _, k := range s.keys {
 		if k.kid == kid && k.expireAt.After(now) {
 			return k.priv.Public().(ed25519.PublicKey), nil

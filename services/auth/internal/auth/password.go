@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
 )
 
 // Argon2id parameters: the OWASP minimum (19 MiB, 2 passes), chosen so a
@@ -19,7 +22,79 @@ const (
 	argonThreads   = 1
 	argonKeyLen    = 32
 	argonSaltLen   = 16
+
+	// argonMemoryBytes is what one hash allocates: the unit the hashing
+	// budget is counted in.
+	argonMemoryBytes = argonMemoryKiB * 1024
 )
+
+// ErrHashingBusy answers a login or registration that found every hashing
+// slot taken and the queue full: 503 with Retry-After, so that a flood of
+// logins costs the flooder retries instead of costing auth its memory.
+var ErrHashingBusy = apierr.ErrUnavailable.WithMessage("too many logins and registrations at once; retry in a second")
+
+// Hasher runs argon2id with a bounded number of hashes in memory at once.
+// Each hash allocates argonMemoryBytes, so an unbounded number of
+// concurrent logins grows the process without limit (100 concurrent
+// logins took auth past 900 MiB); the slots are sized to the memory
+// budget and a short queue absorbs bursts. A request that finds the queue
+// full is refused at once rather than waiting: waiting callers hold their
+// connections and a flood would only move the pile-up.
+type Hasher struct {
+	slots chan struct{} // a token per hash allowed to run
+	queue chan struct{} // a token per caller allowed to wait for a slot
+}
+
+// NewHasher allows slots hashes at once and queue callers waiting.
+func NewHasher(slots, queue int) *Hasher {
+	return &Hasher{slots: make(chan struct{}, max(1, slots)), queue: make(chan struct{}, max(0, queue))}
+}
+
+// HashSlots is how many hashes fit in budget bytes, at least one.
+func HashSlots(budget int64) int {
+	return int(max(1, budget/argonMemoryBytes))
+}
+
+// acquire takes a slot, waiting in the queue when there is room in it.
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	default:
+	}
+	select {
+	case h.queue <- struct{}{}:
+	default:
+		return nil, ErrHashingBusy
+	}
+	defer func() { <-h.queue }()
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-ctx.Done():
+		return nil, ErrHashingBusy
+	}
+}
+
+// Hash is HashPassword within the bound.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(password)
+}
+
+// Verify is VerifyPassword within the bound.
+func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return VerifyPassword(hash, password)
+}
 
 // HashPassword returns a PHC-formatted argon2id hash.
 func HashPassword(password string) (string, error) {

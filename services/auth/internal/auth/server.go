@@ -4,52 +4,27 @@
 package auth
 
 import (
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
-	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
 
-// Config is auth's own configuration.
-type Config struct {
-	Issuer         string
-	TokenTTL       time.Duration
-	KeyRotation    time.Duration
-	LoginWindow    time.Duration
-	MaxFailByEmail int
-	MaxFailByIP    int
-	TrustedProxies []*net.IPNet
-	// OperatorToken guards the internal tenant API; empty disables it.
-	OperatorToken string
-}
-
-// LoadConfig reads auth's settings.
-func LoadConfig(e *config.Env, common config.Common) Config {
-	c := Config{
-		Issuer:         common.JWTIssuer,
-		TokenTTL:       e.Duration("JWT_EXPIRATION", 24*time.Hour, time.Minute, 30*24*time.Hour),
-		KeyRotation:    e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
-		LoginWindow:    e.Duration("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second, 24*time.Hour),
-		MaxFailByEmail: e.Int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, 1, 1000),
-		MaxFailByIP:    e.Int("LOGIN_MAX_FAILURES_PER_IP", 50, 1, 100000),
-		OperatorToken:  e.String("OPERATOR_TOKEN", ""),
-	}
-	for _, cidr := range e.List("TRUSTED_PROXY_CIDRS", []string{"127.0.0.0/8", "::1/128"}) {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			e.Fail("TRUSTED_PROXY_CIDRS", "%q is not a CIDR", cidr)
-			continue
-		}
-		c.TrustedProxies = append(c.TrustedProxies, n)
-	}
-	return c
+// Deps are what the auth API is built from.
+type Deps struct {
+	Config      Config
+	DB          *pgxpool.Pool
+	Redis       *redis.Client
+	RedisPrefix string
+	Keys        *KeyStore
+	Metrics     *metrics.HTTP
+	// Clock decides token lifetimes, invitation expiry and the login
+	// throttle's windows and delays.
+	Clock clock.Clock
 }
 
 type server struct {
@@ -57,17 +32,21 @@ type server struct {
 	store    *Store
 	keys     *KeyStore
 	throttle *Throttle
+	hasher   *Hasher
 	verifier *authn.Verifier
+	clock    clock.Clock
 }
 
 // NewServer returns auth's API handler.
-func NewServer(cfg Config, db *pgxpool.Pool, rdb *redis.Client, redisPrefix string, keys *KeyStore, m *metrics.HTTP, clk clock.Clock) http.Handler {
+func NewServer(d Deps) http.Handler {
 	s := &server{
-		cfg:      cfg,
-		store:    &Store{db: db, clock: clk},
-		keys:     keys,
-		throttle: NewThrottle(rdb, redisPrefix, cfg.LoginWindow, cfg.MaxFailByEmail, cfg.MaxFailByIP),
-		verifier: authn.NewVerifier(keys, cfg.Issuer, clk),
+		cfg:      d.Config,
+		store:    &Store{db: d.DB, clock: d.Clock},
+		keys:     d.Keys,
+		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.Throttle, d.Clock),
+		hasher:   NewHasher(d.Config.HashSlots, d.Config.HashQueue),
+		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock),
+		clock:    d.Clock,
 	}
-	return s.routes(m)
+	return s.routes(d.Metrics)
 }

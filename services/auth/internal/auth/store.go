@@ -2,13 +2,17 @@ package auth
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"encoding/json"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -116,7 +120,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u User, pass
 	if err != nil {
 		return User{}, Organization{}, err
 	}
-	if inv.UsedAt != nil || time.Now().After(inv.ExpiresAt) || !equalFoldEmail(inv.Email, u.Email) {
+	if inv.UsedAt != nil || s.clock.Now().After(inv.ExpiresAt) || !equalFoldEmail(inv.Email, u.Email) {
 		return User{}, Organization{}, ErrInvitationInvalid
 	}
 	u.OrganizationID, u.Role = inv.OrganizationID, inv.Role
@@ -207,3 +211,109 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 }
 
 func newID() string { return uuid.NewString() }
+
+// ensureSigningKey stores the key newKey makes unless some key retires
+// after freshUntil. The advisory lock makes replicas refreshing at once
+// add one key, not one each.
+func (s *Store) ensureSigningKey(ctx context.Context, freshUntil time.Time, newKey func() (signingKey, error)) error {
+	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254101)"); err != nil {
+			return err
+		}
+		var fresh bool
+		err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.signing_keys WHERE retire_at > $1)", freshUntil).Scan(&fresh)
+		if err != nil || fresh {
+			return err
+		}
+		k, err := newKey()
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO auth.signing_keys (kid, private_key, retire_at, expire_at) VALUES ($1, $2, $3, $4)",
+			k.kid, []byte(k.priv.Seed()), k.retireAt, k.expireAt)
+		return err
+	})
+}
+
+// signingKeys loads the keys not expired at now, newest first.
+func (s *Store) signingKeys(ctx context.Context, now time.Time) ([]signingKey, error) {
+	rows, err := s.db.Query(ctx, "SELECT kid, private_key, retire_at, expire_at FROM auth.signing_keys WHERE expire_at > $1 ORDER BY created_at DESC", now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (signingKey, error) {
+		var k signingKey
+		var seed []byte
+		if err := r.Scan(&k.kid, &seed, &k.retireAt, &k.expireAt); err != nil {
+			return k, err
+		}
+		if len(seed) != ed25519.SeedSize {
+			return k, fmt.Errorf("auth: signing key %s is malformed", k.kid)
+		}
+		k.priv = ed25519.NewKeyFromSeed(seed)
+		return k, nil
+	})
+}
+
+// GetTenant reports the organization id as the operator sees it.
+func (s *Store) GetTenant(ctx context.Context, id string) (TenantResponse, error) {
+	var resp TenantResponse
+	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT id, name, plan_type, active, tenant_generation FROM auth.organizations WHERE id = $1", id).
+			Scan(&resp.Organization.ID, &resp.Organization.Name, &resp.Organization.PlanType, &resp.Active, &resp.Generation)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return resp, errTenantNotFound
+	}
+	return resp, err
+}
+
+// UpsertTenant creates or updates the organization, creates the bootstrap
+// admin once, and emits tenant.updated when the generation is newer than
+// the one already applied.
+func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, adminHash string) (TenantResponse, error) {
+	resp := TenantResponse{Organization: Organization{ID: id, Name: req.Name, PlanType: req.PlanType}, Active: req.Active}
+	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
+		var gen int64
+		err := tx.QueryRow(ctx, "SELECT tenant_generation FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			resp.Created = true
+			if err := s.insertOrganization(ctx, tx, resp.Organization); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if req.Admin != nil {
+			err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE lower(email) = lower($1)", req.Admin.Email).Scan(&resp.AdminID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				resp.AdminID, resp.AdminCreated = newID(), true
+				err = s.insertUser(ctx, tx, User{ID: resp.AdminID, Email: req.Admin.Email, Name: req.Admin.Name,
+					Role: "admin", OrganizationID: id}, adminHash)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		resp.Generation = max(gen, req.Generation)
+		if req.Generation <= gen && !resp.Created {
+			return nil
+		}
+		settings := events.TenantUpdated{OrganizationID: id, TenantSettings: req.TenantSettings}
+		raw, err := json.Marshal(settings)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.organizations SET name = $2, plan_type = $3, active = $4, tenant_settings = $5, tenant_generation = $6, updated_at = now() WHERE id = $1",
+			id, req.Name, req.PlanType, req.Active, raw, resp.Generation); err != nil {
+			return err
+		}
+		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, settings)
+		if err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+	})
+	return resp, err
+}

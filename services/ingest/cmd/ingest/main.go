@@ -53,7 +53,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, "ingest-tenants", d.Consumer, d.Logger)
 			return &app.Service{
-				API:          ingest.NewServer(cfg, d.DB, d.Verifier, d.HTTP, d.Registry, d.Clock),
+				API:          ingest.NewServer(ingest.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Registerer: d.Registry, Clock: d.Clock}),
 				OutboxTables: []string{tracking.OutboxTable},
 				Workers:      []func(context.Context) error{tenants.Run},
 			}, nil

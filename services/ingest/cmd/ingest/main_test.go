@@ -22,17 +22,22 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 	db := testkit.NewDB(t)
 	brokers := testkit.Kafka(t)
 	jwksURL, signer := testkit.JWKS(t)
-	svc := testkit.StartService(t, run, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})
+	clk := testkit.NewClock(time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC))
+	// The clock's month has storage, as the operator would have made it.
+	if _, err := db.Owner.Exec(context.Background(), "SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	svc := testkit.StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})
 	base := svc.URL
 
 	p := testkit.Member("", authn.RoleEmployee)
-	token, err := signer.Sign(p, time.Now())
+	token, err := signer.Sign(p, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	sid := uuid.NewString()
-	if _, err := db.Owner.Exec(context.Background(), "INSERT INTO tracking.work_sessions (id, organization_id, user_id, start_time, status) VALUES ($1, $2, $3, now() - interval '1 hour', 'active')",
-		sid, p.OrganizationID, p.UserID); err != nil {
+	if _, err := db.Owner.Exec(context.Background(), "INSERT INTO tracking.work_sessions (id, organization_id, user_id, start_time, status) VALUES ($1, $2, $3, $4, 'active')",
+		sid, p.OrganizationID, p.UserID, clk.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	post := func() int {
@@ -62,12 +67,12 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 	})
 
 	// Its tenant consumer learns of a suspension.
-	ev, _ := events.New(clock.Real.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
-		events.TenantUpdated{OrganizationID: p.OrganizationID, Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1})
+	ev, _ := events.New(clk.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
+		events.TenantUpdated{OrganizationID: p.OrganizationID, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
 	testkit.Publish(t, brokers, ev)
-	deadline := time.Now().Add(30 * time.Second)
+	waited := clock.Start()
 	for post() != http.StatusForbidden {
-		if time.Now().After(deadline) {
+		if waited.Elapsed() > 30*time.Second {
 			t.Fatal("the suspension never took effect")
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/tracking"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 type singleBody struct {
@@ -26,8 +27,8 @@ func TestASingleActivityIsStoredAndCountedWithTheSessionsNewTotals(t *testing.T)
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	sid := h.startSession(m, time.Now().Add(-time.Hour))
-	ts := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
+	sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
+	ts := h.clock.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
 
 	var got activityResponse
 	status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 30,
@@ -59,7 +60,7 @@ func TestParallelSingleActivityPostsGiveExactTotals(t *testing.T) {
 		t.Run(fmt.Sprintf("%d posts", n), func(t *testing.T) {
 			h := newHarness(t, nil)
 			m := h.member("")
-			sid := h.startSession(m, time.Now().Add(-time.Hour))
+			sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
 			var wantActive, wantIdle int64
@@ -102,7 +103,7 @@ func TestARepeatedClientActivityIDAnswers200WithTheStoredActivityAndUnchangedTot
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	sid := h.startSession(m, time.Now().Add(-time.Hour))
+	sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
 	var first, again activityResponse
 	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 40, ClientActivityID: ptr("same")}, &first); status != http.StatusCreated {
 		t.Fatalf("status %d: %s", status, raw)
@@ -152,7 +153,7 @@ func TestActivityTimestampRules(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	start := time.Now().Add(-time.Hour).UTC()
+	start := h.clock.Now().Add(-time.Hour).UTC()
 	sid := h.startSession(m, start)
 	for _, tc := range []struct {
 		name      string
@@ -161,9 +162,9 @@ func TestActivityTimestampRules(t *testing.T) {
 		code      string
 	}{
 		{"A timestamp at the session's start is accepted.", start.Format(time.RFC3339Nano), http.StatusCreated, ""},
-		{"A timestamp four minutes ahead of the server is accepted (clock drift).", time.Now().Add(4 * time.Minute).Format(time.RFC3339), http.StatusCreated, ""},
+		{"A timestamp four minutes ahead of the server is accepted (clock drift).", h.clock.Now().Add(4 * time.Minute).Format(time.RFC3339), http.StatusCreated, ""},
 		{"A timestamp before the session's start is refused.", start.Add(-time.Second).Format(time.RFC3339Nano), http.StatusBadRequest, "ACTIVITY_INVALID_TIMESTAMP"},
-		{"A timestamp more than five minutes ahead is refused.", time.Now().Add(6 * time.Minute).Format(time.RFC3339), http.StatusBadRequest, "ACTIVITY_INVALID_TIMESTAMP"},
+		{"A timestamp more than five minutes ahead is refused.", h.clock.Now().Add(6 * time.Minute).Format(time.RFC3339), http.StatusBadRequest, "ACTIVITY_INVALID_TIMESTAMP"},
 		{"A timestamp that is not RFC 3339 is refused.", "yesterday", http.StatusBadRequest, "ACTIVITY_INVALID_TIMESTAMP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,11 +177,44 @@ func TestActivityTimestampRules(t *testing.T) {
 	h.assertExact(sid, 2, 2, 0, 2)
 }
 
+// TestTheFutureLeewayAndTheDefaultTimestampFollowTheClockAtEveryCalendarInstant
+// stands the service on each calendar instant: an activity without a
+// timestamp is stored at the clock's reading, one up to five minutes ahead
+// of it is accepted (into the next month or year when that is where it
+// falls) and one further ahead is refused.
+func TestTheFutureLeewayAndTheDefaultTimestampFollowTheClockAtEveryCalendarInstant(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	for _, inst := range testkit.CalendarInstants() {
+		t.Run(inst.Name, func(t *testing.T) {
+			h.clock.Set(inst.At)
+			h.ensureMonth(inst.At)
+			h.ensureMonth(inst.At.Add(5 * time.Minute))
+			m := h.member("")
+			sid := h.startSession(m, inst.At.Add(-time.Hour))
+			path := "/api/sessions/" + sid + "/activity"
+			var got activityResponse
+			if status, raw := h.post(m.Token, path, singleBody{ActivityType: "active", DurationSeconds: 2}, &got); status != http.StatusCreated || !got.Activity.Timestamp.Equal(inst.At) {
+				t.Errorf("no timestamp: %d %s; want it stored at %v", status, raw, inst.At)
+			}
+			ahead := inst.At.Add(5 * time.Minute).Format(time.RFC3339)
+			if status, raw := h.post(m.Token, path, singleBody{ActivityType: "active", DurationSeconds: 3, Timestamp: &ahead}, &got); status != http.StatusCreated || got.Activity.Timestamp.Format(time.RFC3339) != ahead {
+				t.Errorf("five minutes ahead: %d %s", status, raw)
+			}
+			tooFar := inst.At.Add(5*time.Minute + time.Second).Format(time.RFC3339)
+			if status, raw := h.post(m.Token, path, singleBody{ActivityType: "active", DurationSeconds: 4, Timestamp: &tooFar}, nil); status != http.StatusBadRequest || errorCode(t, raw).Error.Code != "ACTIVITY_INVALID_TIMESTAMP" {
+				t.Errorf("five minutes and a second ahead: %d %s", status, raw)
+			}
+			h.assertExact(sid, 2, 5, 0, 2)
+		})
+	}
+}
+
 func TestInvalidSingleActivitiesAreRefusedWithTheirCodes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	sid := h.startSession(m, time.Now().Add(-time.Hour))
+	sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
 	for _, tc := range []struct {
 		name string
 		body string
@@ -208,7 +242,7 @@ func TestAnotherUsersOrOrganizationsSessionAnswers404(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	owner := h.member("")
-	sid := h.startSession(owner, time.Now().Add(-time.Hour))
+	sid := h.startSession(owner, h.clock.Now().Add(-time.Hour))
 	colleague := h.member(owner.OrganizationID)
 	stranger := h.member("")
 	for _, tc := range []struct {
@@ -224,7 +258,7 @@ func TestAnotherUsersOrOrganizationsSessionAnswers404(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := any(singleBody{ActivityType: "active", DurationSeconds: 5})
 			if len(tc.path) > 5 && tc.path[len(tc.path)-5:] == "/bulk" {
-				body = []bulkBody{{ClientActivityID: "x", Timestamp: time.Now().Format(time.RFC3339), ActivityType: "active", DurationSeconds: 5}}
+				body = []bulkBody{{ClientActivityID: "x", Timestamp: h.clock.Now().Format(time.RFC3339), ActivityType: "active", DurationSeconds: 5}}
 			}
 			status, raw := h.post(tc.token, tc.path, body, nil)
 			if status != http.StatusNotFound || errorCode(t, raw).Error.Code != "SESSION_NOT_FOUND" {
@@ -243,7 +277,7 @@ func TestAStoppedSessionAnswers409(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	sid := h.startSession(m, time.Now().Add(-time.Hour))
+	sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
 	h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 7, ClientActivityID: ptr("before-stop")}, nil)
 	h.stop(m, sid)
 	for _, tc := range []struct {
@@ -252,7 +286,7 @@ func TestAStoppedSessionAnswers409(t *testing.T) {
 		body any
 	}{
 		{"A single activity is refused.", "/activity", singleBody{ActivityType: "active", DurationSeconds: 5}},
-		{"A bulk upload is refused.", "/activity/bulk", []bulkBody{{ClientActivityID: "late", Timestamp: time.Now().Format(time.RFC3339), ActivityType: "active", DurationSeconds: 5}}},
+		{"A bulk upload is refused.", "/activity/bulk", []bulkBody{{ClientActivityID: "late", Timestamp: h.clock.Now().Format(time.RFC3339), ActivityType: "active", DurationSeconds: 5}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, raw := h.post(m.Token, "/api/sessions/"+sid+tc.path, tc.body, nil)
@@ -274,7 +308,7 @@ func (h *harness) stop(m member, sid string) (tracking.Session, error) {
 	var s tracking.Session
 	err := pg.InOrg(context.Background(), h.sessionPool, m.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		s, err = tracking.StopSession(context.Background(), tx, sid, m.UserID, nil)
+		s, err = tracking.StopSession(context.Background(), tx, sid, m.UserID, nil, h.clock.Now())
 		return err
 	})
 	return s, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
@@ -21,7 +22,7 @@ type tokenCache struct {
 	verifier *authn.Verifier
 	ttl      time.Duration
 	max      int
-	now      func() time.Time
+	clock    clock.Clock
 
 	mu      sync.Mutex
 	entries map[string]cachedToken
@@ -32,15 +33,15 @@ type cachedToken struct {
 	until time.Time
 }
 
-func newTokenCache(v *authn.Verifier, ttl time.Duration, max int) *tokenCache {
-	return &tokenCache{verifier: v, ttl: ttl, max: max, now: time.Now, entries: make(map[string]cachedToken)}
+func newTokenCache(v *authn.Verifier, ttl time.Duration, max int, clk clock.Clock) *tokenCache {
+	return &tokenCache{verifier: v, ttl: ttl, max: max, clock: clk, entries: make(map[string]cachedToken)}
 }
 
 // require is authn.Require with the cache in front of the verifier.
 func (c *tokenCache) require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := authn.BearerToken(r)
-		now := c.now()
+		now := c.clock.Now()
 		c.mu.Lock()
 		e, ok := c.entries[tok]
 		c.mu.Unlock()

@@ -12,10 +12,11 @@ import (
 
 func TestTheTokenCacheServesOnlyVerifiedTokensAndNeverPastTheirExpiry(t *testing.T) {
 	t.Parallel()
-	iss := testkit.NewIssuer(t)
+	clk := testkit.NewClock(time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC))
+	iss := testkit.NewIssuerOn(t, clk)
 	p := testkit.Member("", authn.RoleEmployee)
 	tok := iss.Token(t, p)
-	c := newTokenCache(iss.Verifier, 24*time.Hour, 4)
+	c := newTokenCache(iss.Verifier, 24*time.Hour, 4, clk)
 	var seen authn.Principal
 	h := c.require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = authn.MustFromContext(r.Context()) }))
 	call := func(token string) int {
@@ -29,8 +30,8 @@ func TestTheTokenCacheServesOnlyVerifiedTokensAndNeverPastTheirExpiry(t *testing
 		t.Fatalf("valid token: %d, principal %+v", code, seen)
 	}
 	e, ok := c.entries[tok]
-	if !ok || e.until.After(time.Now().Add(time.Hour+time.Second)) {
-		t.Errorf("cached until %v, beyond the token's one-hour expiry", e.until)
+	if exp := clk.Now().Add(time.Hour); !ok || !e.until.Equal(exp) {
+		t.Errorf("cached until %v, not until the token's expiry %v", e.until, exp)
 	}
 	tampered := tok[:len(tok)-2] + "AA"
 	if tampered == tok {
@@ -45,10 +46,14 @@ func TestTheTokenCacheServesOnlyVerifiedTokensAndNeverPastTheirExpiry(t *testing
 		}
 	}
 	// Past its expiry the entry is not used: the token is verified again.
-	c.now = func() time.Time { return e.until.Add(time.Second) }
-	c.entries[tok] = cachedToken{p: authn.Principal{UserID: "stale"}, until: e.until}
+	c.entries[tok] = cachedToken{p: authn.Principal{UserID: "stale"}, until: clk.Now()}
 	if code := call(tok); code != http.StatusOK || seen != p {
 		t.Errorf("after expiry of the entry: %d, principal %+v", code, seen)
+	}
+	// Past the token's expiry the cache does not answer for it.
+	clk.Set(e.until.Add(time.Minute))
+	if code := call(tok); code != http.StatusUnauthorized {
+		t.Errorf("an expired token that was cached: %d", code)
 	}
 	// The cache stays within its bound.
 	for range 10 {

@@ -42,7 +42,7 @@ func TestTheSameBatchUploadedTwiceCountsOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	start := time.Now().Add(-2 * time.Hour)
+	start := h.clock.Now().Add(-2 * time.Hour)
 	sid := h.startSession(m, start)
 	items, active, idle := batch("b", 0, 1000, start)
 
@@ -70,7 +70,7 @@ func TestOverlappingBatchesUploadedConcurrentlyCountEachActivityOnce(t *testing.
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	start := time.Now().Add(-3 * time.Hour)
+	start := h.clock.Now().Add(-3 * time.Hour)
 	sid := h.startSession(m, start)
 	// Eight batches of 500 over 0..2249, each overlapping its neighbours.
 	const batches, size, step = 8, 500, 250
@@ -120,7 +120,7 @@ func TestInvalidItemsOfABatchAreRejectedOneByOneWhileTheRestIsStored(t *testing.
 	t.Parallel()
 	h := newHarness(t, nil)
 	m := h.member("")
-	start := time.Now().Add(-time.Hour).UTC()
+	start := h.clock.Now().Add(-time.Hour).UTC()
 	sid := h.startSession(m, start)
 	ok := start.Add(time.Minute).Format(time.RFC3339)
 	body := `[
@@ -128,7 +128,7 @@ func TestInvalidItemsOfABatchAreRejectedOneByOneWhileTheRestIsStored(t *testing.
 		{"client_activity_id":"bad-type","timestamp":"` + ok + `","activity_type":"typing","duration_seconds":10},
 		{"client_activity_id":"bad-duration","timestamp":"` + ok + `","activity_type":"active","duration_seconds":0},
 		{"client_activity_id":"early","timestamp":"` + start.Add(-time.Minute).Format(time.RFC3339) + `","activity_type":"active","duration_seconds":10},
-		{"client_activity_id":"future","timestamp":"` + time.Now().Add(time.Hour).Format(time.RFC3339) + `","activity_type":"active","duration_seconds":10},
+		{"client_activity_id":"future","timestamp":"` + h.clock.Now().Add(time.Hour).Format(time.RFC3339) + `","activity_type":"active","duration_seconds":10},
 		{"timestamp":"` + ok + `","activity_type":"active","duration_seconds":10},
 		{"client_activity_id":"not-a-time","timestamp":"soon","activity_type":"idle","duration_seconds":10},
 		{"client_activity_id":"wrong-kind","timestamp":"` + ok + `","activity_type":"idle","duration_seconds":"ten"},
@@ -170,8 +170,8 @@ func TestABatchThatIsNotABatchIsRefusedWhole(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, map[string]string{"MAX_BULK_ACTIVITIES": "3"})
 	m := h.member("")
-	sid := h.startSession(m, time.Now().Add(-time.Hour))
-	items, _, _ := batch("x", 0, 4, time.Now().Add(-time.Minute))
+	sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
+	items, _, _ := batch("x", 0, 4, h.clock.Now().Add(-time.Minute))
 	for _, tc := range []struct {
 		name string
 		body any
@@ -199,7 +199,7 @@ func TestAMissingMonthPartitionAnswers503NamingTheMonthAndWritesNothing(t *testi
 	m := h.member("")
 	// The session started two months ago, and that month's partition has
 	// been dropped (retention gone wrong, or an operator that is behind).
-	old := time.Now().UTC().AddDate(0, -2, 0)
+	old := h.clock.Now().UTC().AddDate(0, -2, 0)
 	month := time.Date(old.Year(), old.Month(), 1, 0, 0, 0, 0, time.UTC)
 	sid := h.startSession(m, month.Add(time.Hour))
 	if _, err := h.db.Owner.Exec(ctx, "SELECT tracking.ensure_month_partition('activity_logs_shared', $1)", month); err != nil {
@@ -210,7 +210,7 @@ func TestAMissingMonthPartitionAnswers503NamingTheMonthAndWritesNothing(t *testi
 	}
 	name := month.Format("2006-01")
 	oldTS := month.Add(2 * time.Hour).Format(time.RFC3339)
-	now := time.Now().UTC().Format(time.RFC3339)
+	now := h.clock.Now().UTC().Format(time.RFC3339)
 	for _, tc := range []struct {
 		name string
 		path string

@@ -18,7 +18,7 @@ import (
 // pendingPost makes a queued single-activity post of m on session sid.
 func (h *harness) pendingPost(m member, sid, typ string, seconds int, cid *string, ts time.Time) *pendingOne {
 	h.t.Helper()
-	env, err := (&Store{clock: clock.Real}).envelope(m.Principal)
+	env, err := (&Store{clock: h.clock}).envelope(m.Principal)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Second)
+	now := h.clock.Now().UTC().Truncate(time.Second)
 	start := now.Add(-time.Hour)
 	org := uuid.NewString()
 	alice, bob, carol := h.member(org), h.member(org), h.member(org)
@@ -118,7 +118,7 @@ func TestConcurrentPostsAreCombinedAndStayExact(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	c := newCombiner(h.pool, 1, 64, prometheus.NewRegistry())
-	start := time.Now().Add(-time.Hour)
+	start := h.clock.Now().Add(-time.Hour)
 	orgs := []string{uuid.NewString(), uuid.NewString()}
 	type agent struct {
 		m   member
@@ -140,7 +140,7 @@ func TestConcurrentPostsAreCombinedAndStayExact(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range posts {
-					p := h.pendingPost(a.m, a.sid, typeActive, 2, ptr(uuid.NewString()), time.Now())
+					p := h.pendingPost(a.m, a.sid, typeActive, 2, ptr(uuid.NewString()), h.clock.Now())
 					c.record(context.Background(), p)
 					mu.Lock()
 					if p.out.err != nil || !p.out.stored || versions[a.sid][p.out.sess.Version] {
@@ -179,7 +179,7 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	now := time.Now().UTC()
+	now := h.clock.Now().UTC()
 	org := uuid.NewString()
 	alice, bob := h.member(org), h.member(org)
 	aliceSession, bobSession := h.startSession(alice, now.Add(-time.Hour)), h.startSession(bob, now.Add(-time.Hour))
@@ -198,9 +198,9 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 		h.pendingPost(bob, bobSession, typeActive, 5, ptr("b-1"), now),
 		h.pendingPost(alice, aliceSession, typeActive, 7, ptr("a-1"), now),
 	}
-	began := time.Now()
+	began := clock.Start()
 	c.write(ctx, batch)
-	if took := time.Since(began); took > 5*time.Second || !batch[1].out.stored || batch[0].out.found || batch[0].out.err != nil {
+	if took := began.Elapsed(); took > 5*time.Second || !batch[1].out.stored || batch[0].out.found || batch[0].out.err != nil {
 		t.Fatalf("after %s: alice's post stored %v; bob's found %v (err %v); want alice's stored at once and bob's passed over",
 			took, batch[1].out.stored, batch[0].out.found, batch[0].out.err)
 	}

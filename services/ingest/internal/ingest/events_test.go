@@ -31,14 +31,14 @@ func readTopic(t *testing.T, brokers []string, topic string, want int, wait time
 	}
 	defer cl.Close()
 	var out [][]byte
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	waited := clock.Start()
+	for waited.Elapsed() < wait {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
 		fs.EachRecord(func(r *kgo.Record) { out = append(out, r.Value) })
-		if settle := time.Now().Add(500 * time.Millisecond); len(out) >= want && settle.Before(deadline) {
-			deadline = settle
+		if settle := waited.Elapsed() + 500*time.Millisecond; len(out) >= want && settle < wait {
+			wait = settle
 		}
 	}
 	return out
@@ -49,7 +49,7 @@ func TestEachRequestThatStoresActivityEmitsOneActivityRecordedEventWithTheCommit
 	h := newHarness(t, nil)
 	brokers := testkit.Kafka(t)
 	m := h.member("")
-	start := time.Now().Add(-time.Hour)
+	start := h.clock.Now().Add(-time.Hour)
 	sid := h.startSession(m, start)
 
 	h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 10, ClientActivityID: ptr("e-1")}, nil)
@@ -120,7 +120,7 @@ func TestAStopRacingWithActivityNeitherLosesNorAddsASecond(t *testing.T) {
 	h := newHarness(t, nil)
 	for round := range 5 {
 		m := h.member("")
-		start := time.Now().Add(-time.Hour)
+		start := h.clock.Now().Add(-time.Hour)
 		sid := h.startSession(m, start)
 		var mu sync.Mutex
 		var acceptedActive, acceptedIdle int64
@@ -189,7 +189,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	h := newHarness(t, nil)
 	brokers := testkit.Kafka(t)
 	m := h.member("")
-	sid := h.startSession(m, time.Now().Add(-time.Hour))
+	sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -199,8 +199,8 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	w := kafkax.NewWriter(brokers)
 	defer w.Close()
 	publish := func(gen int64, suspended bool) string {
-		ev, err := events.New(clock.Real.Now(), "auth", events.TypeTenantUpdated, m.OrganizationID, m.OrganizationID,
-			events.TenantUpdated{OrganizationID: m.OrganizationID, Name: "Acme", PlanType: "pro", Suspended: suspended, Active: true, Generation: gen})
+		ev, err := events.New(h.clock.Now(), "auth", events.TypeTenantUpdated, m.OrganizationID, m.OrganizationID,
+			events.TenantUpdated{OrganizationID: m.OrganizationID, TenantSettings: events.TenantSettings{Name: "Acme", PlanType: "pro", Suspended: suspended, Active: true, Generation: gen}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	}
 	waitFor := func(gen int64) {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for waited := clock.Start(); waited.Elapsed() < 30*time.Second; time.Sleep(50 * time.Millisecond) {
 			var got int64
 			err := h.db.Owner.QueryRow(context.Background(), "SELECT generation FROM tracking.tenants WHERE organization_id = $1", m.OrganizationID).Scan(&got)
 			if err == nil && got >= gen {
@@ -228,7 +228,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", body, nil); status != http.StatusForbidden || errorCode(t, raw).Error.Code != "TENANT_SUSPENDED" {
 		t.Errorf("suspended single: %d %s", status, raw)
 	}
-	items, _, _ := batch("s", 0, 3, time.Now().Add(-time.Minute))
+	items, _, _ := batch("s", 0, 3, h.clock.Now().Add(-time.Minute))
 	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity/bulk", items, nil); status != http.StatusForbidden {
 		t.Errorf("suspended bulk: %d %s", status, raw)
 	}
@@ -236,7 +236,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	waitFor(3)
 	// A late, older update does not suspend the tenant again.
 	late := publish(2, true)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for waited := clock.Start(); ; time.Sleep(50 * time.Millisecond) {
 		var seen bool
 		if err := h.db.Owner.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM tracking.processed_events WHERE event_id = $1)", late).Scan(&seen); err != nil {
 			t.Fatal(err)
@@ -244,7 +244,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 		if seen {
 			break
 		}
-		if time.Now().After(deadline) {
+		if waited.Elapsed() > 30*time.Second {
 			t.Fatal("the late update was never consumed")
 		}
 	}

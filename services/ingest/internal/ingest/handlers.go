@@ -27,7 +27,7 @@ func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, aerr := in.check(s.now(), s.cfg.FutureLeeway, false)
+	a, aerr := in.check(s.clock.Now(), s.cfg.FutureLeeway, false)
 	if aerr != nil {
 		return aerr
 	}
@@ -54,7 +54,7 @@ func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	batch, err := decodeBulk(body, s.cfg.MaxBulk, s.now(), s.cfg.FutureLeeway)
+	batch, err := decodeBulk(body, s.cfg.MaxBulk, s.clock.Now(), s.cfg.FutureLeeway)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
@@ -33,20 +32,42 @@ type harness struct {
 	iss         *testkit.Issuer
 	srv         *httptest.Server
 	client      *http.Client
+	// clock is the service's and the issuer's clock; tests move it.
+	clock *testkit.Clock
 }
+
+// harnessInstant is where a harness's clock stands until a test moves it:
+// a fixed instant, so that no verdict depends on the day the suite runs.
+var harnessInstant = time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 
 func newHarness(t *testing.T, env map[string]string) *harness {
 	t.Helper()
 	db := testkit.NewDB(t)
 	pool := db.Pool(t, "workpulse_ingest")
-	iss := testkit.NewIssuer(t)
+	clk := testkit.NewClock(harnessInstant)
+	h := &harness{t: t, db: db, pool: pool, sessionPool: db.Pool(t, "workpulse_session"), clock: clk}
+	// The clock's month and its neighbours, as the operator would have
+	// created them; older months have no storage unless a test makes it.
+	for m := -1; m <= 1; m++ {
+		h.ensureMonth(harnessInstant.AddDate(0, m, 0))
+	}
+	h.iss = testkit.NewIssuerOn(t, clk)
 	cfg := LoadConfig(config.FromMap(env))
 	reg := metrics.NewRegistry()
-	api := NewServer(cfg, pool, iss.Verifier, metrics.NewHTTP(reg, "ingest"), reg, clock.Real)
-	srv := httptest.NewServer(httpx.Stack(clock.Real, api, 4<<20))
-	t.Cleanup(srv.Close)
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
-	return &harness{t: t, db: db, pool: pool, sessionPool: db.Pool(t, "workpulse_session"), iss: iss, srv: srv, client: client}
+	api := NewServer(Deps{Config: cfg, DB: pool, Verifier: h.iss.Verifier, Metrics: metrics.NewHTTP(reg, "ingest"), Registerer: reg, Clock: clk})
+	h.srv = httptest.NewServer(httpx.Stack(clk, api, 4<<20))
+	t.Cleanup(h.srv.Close)
+	h.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
+	return h
+}
+
+// ensureMonth creates the activity partition of the month of t.
+func (h *harness) ensureMonth(t time.Time) {
+	h.t.Helper()
+	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if _, err := h.db.Owner.Exec(context.Background(), "SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", month); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // member is a user with a token.

@@ -244,7 +244,7 @@ func TestDirectoryEvents(t *testing.T) {
 		return ev
 	}
 	tenant := func(gen int64, tz string, inactive int) events.TenantUpdated {
-		return events.TenantUpdated{OrganizationID: org, TimeZone: tz, InactiveThresholdSeconds: inactive, Generation: gen}
+		return events.TenantUpdated{OrganizationID: org, TenantSettings: events.TenantSettings{TimeZone: tz, InactiveThresholdSeconds: inactive, Generation: gen}}
 	}
 	settings := func() (string, *int32, int64) {
 		var tz string

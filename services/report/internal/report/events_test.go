@@ -62,7 +62,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	}
 
 	publish(events.TypeUserCreated, events.UserCreated{UserID: user, OrganizationID: org, Email: "ada@example.com", Name: "Ada", Role: "employee"})
-	publish(events.TypeTenantUpdated, events.TenantUpdated{OrganizationID: org, TimeZone: "Europe/Berlin", IdleThresholdSeconds: 120, Generation: 1})
+	publish(events.TypeTenantUpdated, events.TenantUpdated{OrganizationID: org, TenantSettings: events.TenantSettings{TimeZone: "Europe/Berlin", IdleThresholdSeconds: 120, Generation: 1}})
 	waitFor("user.created", "SELECT count(*) FROM reporting.users WHERE user_id = $1", user)
 	waitFor("tenant.updated", "SELECT count(*) FROM reporting.tenant_settings WHERE organization_id = $1 AND idle_threshold_seconds = 120", org)
 

@@ -49,9 +49,22 @@ func (s *summaryRow) csvRecord() []string {
 	if s.name != nil {
 		name = *s.name
 	}
-	return []string{s.date, uuid.UUID(s.user).String(), name, strconv.FormatInt(s.total, 10), strconv.FormatInt(s.active, 10),
+	return []string{s.date, uuid.UUID(s.user).String(), csvText(name), strconv.FormatInt(s.total, 10), strconv.FormatInt(s.active, 10),
 		strconv.FormatInt(s.idle, 10), strconv.FormatFloat(s.score, 'f', 2, 64),
-		strconv.FormatInt(int64(s.sessions), 10), string(s.usage)}
+		strconv.FormatInt(int64(s.sessions), 10), csvText(string(s.usage))}
+}
+
+// csvText neutralizes a free-text cell a spreadsheet would otherwise run
+// as a formula (a user named "=HYPERLINK(...)" or "@SUM(...)" executes in
+// the reader's spreadsheet): a leading =, +, -, @, tab or carriage return
+// gets a ' in front, which spreadsheets show as text. Only text cells go
+// through it; the numeric cells are written by this package and a minus
+// sign there is a number.
+func csvText(v string) string {
+	if v != "" && strings.IndexByte("=+-@\t\r", v[0]) >= 0 {
+		return "'" + v
+	}
+	return v
 }
 
 func (s *summaryRow) appendJSON(b []byte) []byte {

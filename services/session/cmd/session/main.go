@@ -40,7 +40,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, "session-tenants", d.Consumer, d.Logger)
 			d.Registry.MustRegister(session.ActiveSessionsGauge(d.DB))
 			return &app.Service{
-				API:          session.NewServer(d.DB, d.Verifier, d.HTTP, d.Clock),
+				API:          session.NewServer(session.Deps{DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Clock: d.Clock}),
 				OutboxTables: []string{tracking.OutboxTable},
 				Workers:      []func(context.Context) error{tenants.Run},
 			}, nil

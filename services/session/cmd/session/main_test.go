@@ -20,10 +20,11 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 	db := testkit.NewDB(t)
 	brokers := testkit.Kafka(t)
 	jwksURL, signer := testkit.JWKS(t)
-	svc := testkit.StartService(t, run, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})
+	clk := testkit.NewClock(time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC))
+	svc := testkit.StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})
 	base := svc.URL
 	p := testkit.Member("", authn.RoleEmployee)
-	token, err := signer.Sign(p, time.Now())
+	token, err := signer.Sign(p, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +57,11 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 
 	// Its tenant consumer learns of a suspension: a second start is then
 	// refused as suspended rather than as already active.
-	ev, _ := events.New(clock.Real.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
-		events.TenantUpdated{OrganizationID: p.OrganizationID, Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1})
+	ev, _ := events.New(clk.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
+		events.TenantUpdated{OrganizationID: p.OrganizationID, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
 	testkit.Publish(t, brokers, ev)
-	for deadline := time.Now().Add(30 * time.Second); start() != http.StatusForbidden; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
+	for waited := clock.Start(); start() != http.StatusForbidden; time.Sleep(200 * time.Millisecond) {
+		if waited.Elapsed() > 30*time.Second {
 			t.Fatal("the suspension never took effect")
 		}
 	}

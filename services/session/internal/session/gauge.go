@@ -19,8 +19,8 @@ func ActiveSessionsGauge(db *pgxpool.Pool) prometheus.Collector {
 	}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		var n int64
-		if err := db.QueryRow(ctx, "SELECT tracking.active_session_count()").Scan(&n); err != nil {
+		n, err := activeSessionCount(ctx, db)
+		if err != nil {
 			return math.NaN()
 		}
 		return float64(n)

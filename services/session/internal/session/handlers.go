@@ -87,7 +87,7 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	start := now
 	if req.StartTime != nil {
 		if req.StartTime.After(now) {
@@ -116,7 +116,7 @@ func (s *server) stopSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if req.EndTime != nil && req.EndTime.After(time.Now()) {
+	if req.EndTime != nil && req.EndTime.After(s.clock.Now()) {
 		return tracking.InvalidTimestamp("end_time may not be in the future")
 	}
 	sess, err := s.store.StopSession(r.Context(), authn.MustFromContext(r.Context()), id, req.EndTime)

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -26,16 +25,24 @@ type harness struct {
 	pool *pgxpool.Pool
 	iss  *testkit.Issuer
 	srv  *httptest.Server
+	// clock is the service's and the issuer's clock; tests move it.
+	clock *testkit.Clock
 }
+
+// harnessInstant is where a harness's clock stands until a test moves it:
+// a fixed instant, so that no verdict depends on the day the suite runs.
+var harnessInstant = time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	db := testkit.NewDB(t)
 	pool := db.Pool(t, "workpulse_session")
-	iss := testkit.NewIssuer(t)
-	srv := httptest.NewServer(httpx.Stack(clock.Real, NewServer(pool, iss.Verifier, metrics.NewHTTP(metrics.NewRegistry(), "session"), clock.Real), 1<<20))
+	clk := testkit.NewClock(harnessInstant)
+	iss := testkit.NewIssuerOn(t, clk)
+	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry(), "session"), Clock: clk})
+	srv := httptest.NewServer(httpx.Stack(clk, api, 1<<20))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv}
+	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk}
 }
 
 type member struct {

@@ -13,13 +13,24 @@ import (
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
 
+// Deps are what the session API is built from.
+type Deps struct {
+	DB       *pgxpool.Pool
+	Verifier *authn.Verifier
+	Metrics  *metrics.HTTP
+	// Clock decides what "now" is: a session's default start and stop
+	// time, and which times lie in the future.
+	Clock clock.Clock
+}
+
 type server struct {
 	store    *Store
 	verifier *authn.Verifier
+	clock    clock.Clock
 }
 
 // NewServer returns the session service's API handler.
-func NewServer(db *pgxpool.Pool, v *authn.Verifier, m *metrics.HTTP, clk clock.Clock) http.Handler {
-	s := &server{store: &Store{db: db, clock: clk}, verifier: v}
-	return s.routes(m)
+func NewServer(d Deps) http.Handler {
+	s := &server{store: &Store{db: d.DB, clock: d.Clock}, verifier: d.Verifier, clock: d.Clock}
+	return s.routes(d.Metrics)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/tracking"
@@ -34,7 +35,7 @@ func TestStartingStoppingAndTheActiveSession(t *testing.T) {
 		t.Fatalf("start: %d %s", status, raw)
 	}
 	if s.Status != "active" || s.UserID != m.UserID || s.OrganizationID != m.OrganizationID || s.EndTime != nil || s.Version != 1 ||
-		s.TotalActiveSeconds != 0 || s.ProjectID != nil || time.Since(s.StartTime) > time.Minute {
+		s.TotalActiveSeconds != 0 || s.ProjectID != nil || !s.StartTime.Equal(h.clock.Now()) {
 		t.Errorf("started %+v", s)
 	}
 	if status, raw := h.do(http.MethodPost, m.Token, "/api/sessions/start", map[string]any{}, nil); status != http.StatusConflict || errorCode(t, raw) != "SESSION_ALREADY_ACTIVE" {
@@ -44,11 +45,12 @@ func TestStartingStoppingAndTheActiveSession(t *testing.T) {
 	if active == nil || active.ID != s.ID {
 		t.Errorf("active %+v, want %s", active, s.ID)
 	}
+	h.clock.Advance(25 * time.Minute)
 	var stopped tracking.Session
 	if status, raw := h.do(http.MethodPost, m.Token, "/api/sessions/"+s.ID+"/stop", nil, &stopped); status != http.StatusOK {
 		t.Fatalf("stop: %d %s", status, raw)
 	}
-	if stopped.Status != "stopped" || stopped.EndTime == nil || stopped.EndTime.Before(stopped.StartTime) || stopped.Version != 2 {
+	if stopped.Status != "stopped" || stopped.EndTime == nil || !stopped.EndTime.Equal(s.StartTime.Add(25*time.Minute)) || stopped.Version != 2 {
 		t.Errorf("stopped %+v", stopped)
 	}
 	if status, raw := h.do(http.MethodPost, m.Token, "/api/sessions/"+s.ID+"/stop", nil, nil); status != http.StatusConflict || errorCode(t, raw) != "SESSION_ALREADY_STOPPED" {
@@ -63,6 +65,54 @@ func TestStartingStoppingAndTheActiveSession(t *testing.T) {
 	}
 	if status, raw := h.do(http.MethodPost, m.Token, "/api/sessions/start", nil, nil); status != http.StatusCreated {
 		t.Errorf("start after stop: %d %s", status, raw)
+	}
+}
+
+// TestSessionsStartAndStopByTheClockAtEveryCalendarInstant stands the
+// service on each calendar instant: a session started and stopped without
+// times runs from the clock's reading at the start to its reading at the
+// stop, across a day's, a month's and a year's end; a time after the
+// clock's is refused; and a stop defaults to the last activity when that
+// is ahead of the clock (ingest lets it be).
+func TestSessionsStartAndStopByTheClockAtEveryCalendarInstant(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, inst := range testkit.CalendarInstants() {
+		t.Run(inst.Name, func(t *testing.T) {
+			h.clock.Set(inst.At)
+			m := h.member("", authn.RoleEmployee)
+			path := "/api/sessions/start"
+			if status, raw := h.do(http.MethodPost, m.Token, path, map[string]any{"start_time": rfc(inst.At.Add(time.Microsecond))}, nil); status != http.StatusBadRequest || errorCode(t, raw) != "SESSION_INVALID_TIMESTAMP" {
+				t.Errorf("a start a microsecond after the clock: %d %s", status, raw)
+			}
+			var s tracking.Session
+			if status, raw := h.do(http.MethodPost, m.Token, path, nil, &s); status != http.StatusCreated || !s.StartTime.Equal(inst.At) {
+				t.Fatalf("start: %d %s", status, raw)
+			}
+			h.clock.Advance(45 * time.Second)
+			stop := "/api/sessions/" + s.ID + "/stop"
+			if status, raw := h.do(http.MethodPost, m.Token, stop, map[string]any{"end_time": rfc(inst.At.Add(46 * time.Second))}, nil); status != http.StatusBadRequest || errorCode(t, raw) != "SESSION_INVALID_TIMESTAMP" {
+				t.Errorf("an end a second after the clock: %d %s", status, raw)
+			}
+			var stopped tracking.Session
+			if status, raw := h.do(http.MethodPost, m.Token, stop, nil, &stopped); status != http.StatusOK || stopped.EndTime == nil {
+				t.Fatalf("stop: %d %s", status, raw)
+			}
+			if want := inst.At.Add(45 * time.Second); !stopped.EndTime.Equal(want) {
+				t.Errorf("ended at %v, want the clock's %v", stopped.EndTime, want)
+			}
+
+			if status, raw := h.do(http.MethodPost, m.Token, path, nil, &s); status != http.StatusCreated {
+				t.Fatalf("second start: %d %s", status, raw)
+			}
+			ahead := h.clock.Now().Add(3 * time.Minute)
+			if _, err := h.db.Owner.Exec(context.Background(), "UPDATE tracking.work_sessions SET last_activity_at = $2 WHERE id = $1", s.ID, ahead); err != nil {
+				t.Fatal(err)
+			}
+			if status, raw := h.do(http.MethodPost, m.Token, "/api/sessions/"+s.ID+"/stop", nil, &stopped); status != http.StatusOK || stopped.EndTime == nil || !stopped.EndTime.Equal(ahead) {
+				t.Errorf("a stop before the last activity ends at %v, want %v: %d %s", stopped.EndTime, ahead, status, raw)
+			}
+		})
 	}
 }
 
@@ -110,7 +160,7 @@ func TestSessionTimestampAndOwnershipRules(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"A start_time in the future is SESSION_INVALID_TIMESTAMP.", map[string]any{"start_time": rfc(time.Now().Add(time.Minute))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
+		{"A start_time in the future is SESSION_INVALID_TIMESTAMP.", map[string]any{"start_time": rfc(h.clock.Now().Add(time.Minute))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
 		{"A project of another organization is PROJECT_NOT_FOUND.", map[string]any{"project_id": theirs.ID}, http.StatusNotFound, "PROJECT_NOT_FOUND"},
 		{"An unknown project is PROJECT_NOT_FOUND.", map[string]any{"project_id": uuid.NewString()}, http.StatusNotFound, "PROJECT_NOT_FOUND"},
 		{"A project_id that is not a UUID is VALIDATION_FAILED.", map[string]any{"project_id": "p1"}, http.StatusBadRequest, "VALIDATION_FAILED"},
@@ -122,7 +172,7 @@ func TestSessionTimestampAndOwnershipRules(t *testing.T) {
 			}
 		})
 	}
-	start := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Microsecond)
+	start := h.clock.Now().Add(-2 * time.Hour)
 	var s tracking.Session
 	if status, raw := h.do(http.MethodPost, m.Token, "/api/sessions/start", map[string]any{"start_time": rfc(start), "project_id": mine.ID}, &s); status != http.StatusCreated {
 		t.Fatalf("start in the past: %d %s", status, raw)
@@ -143,7 +193,7 @@ func TestSessionTimestampAndOwnershipRules(t *testing.T) {
 	}{
 		{"An end_time before the start is SESSION_INVALID_TIMESTAMP.", m.Token, map[string]any{"end_time": rfc(start.Add(-time.Second))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
 		{"An end_time before the last activity is SESSION_INVALID_TIMESTAMP.", m.Token, map[string]any{"end_time": rfc(start.Add(30 * time.Minute))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
-		{"An end_time in the future is SESSION_INVALID_TIMESTAMP.", m.Token, map[string]any{"end_time": rfc(time.Now().Add(time.Hour))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
+		{"An end_time in the future is SESSION_INVALID_TIMESTAMP.", m.Token, map[string]any{"end_time": rfc(h.clock.Now().Add(time.Hour))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
 		{"A colleague, even an admin, cannot stop it: 404.", colleague.Token, nil, http.StatusNotFound, "SESSION_NOT_FOUND"},
 		{"Another organization cannot stop it: 404.", stranger.Token, nil, http.StatusNotFound, "SESSION_NOT_FOUND"},
 	} {
@@ -277,7 +327,7 @@ func TestSessionStartAndStopEmitEventsThroughTheOutbox(t *testing.T) {
 	}
 	defer cl.Close()
 	var got []events.Envelope
-	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); {
+	for waited := clock.Start(); len(got) < 2 && waited.Elapsed() < 10*time.Second; {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
 			env, err := events.Decode(r.Value)

@@ -103,7 +103,7 @@ func (s *Store) StopSession(ctx context.Context, p authn.Principal, id string, e
 	var sess tracking.Session
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		if sess, err = tracking.StopSession(ctx, tx, id, p.UserID, end); err != nil {
+		if sess, err = tracking.StopSession(ctx, tx, id, p.UserID, end, s.clock.Now()); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, tx, events.TypeSessionStopped, sess, events.SessionStopped{Session: sess.Event()})
@@ -187,4 +187,11 @@ func (s *Store) ListSessions(ctx context.Context, orgID string, q sessionQuery) 
 	list = list[:q.Limit]
 	last := list[len(list)-1]
 	return list, &cursor{StartTime: last.StartTime, ID: last.ID}, nil
+}
+
+// activeSessionCount counts the active sessions of every tenant.
+func activeSessionCount(ctx context.Context, db *pgxpool.Pool) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, "SELECT tracking.active_session_count()").Scan(&n)
+	return n, err
 }

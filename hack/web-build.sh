@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the web app (services/web/web) into services/web/internal/web/dist/app,
+# which the web service embeds. make build and make dev run it before compiling
+# the services. It does nothing when the build is newer than every source file
+# and the installed packages are newer than the lockfile, so that a second
+# make dev starts at once.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+app="$root/services/web/web"
+out="$root/services/web/internal/web/dist/app"
+cd "$app"
+
+if ! command -v npm >/dev/null; then
+  echo "web-build: npm is missing: install Node.js 20 or later (the web app is built with Vite)" >&2
+  exit 1
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ -f "$out/index.html" ] &&
+  [ -z "$(find src index.html package.json package-lock.json tsconfig.json vite.config.ts -newer "$out/index.html" -print -quit)" ]; then
+  exit 0
+fi
+npm run --silent build

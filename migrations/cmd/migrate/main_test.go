@@ -1,0 +1,38 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/workpulse/workpulse/test/testkit"
+)
+
+func TestUpEndsByMakingTheSharedTreesMonths(t *testing.T) {
+	db := testkit.NewDB(t)
+	env := map[string]string{"DATABASE_URL": db.URL, "STORAGE_PREMAKE_MONTHS": "2", "ACTIVITY_WINDOW_DAYS": "10"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	var out bytes.Buffer
+	clk := testkit.NewClock(time.Date(2034, 2, 5, 8, 0, 0, 0, time.UTC))
+	if err := run(context.Background(), []string{"up"}, lookup, &out, clk); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "created [2034-01 2034-02 2034-03 2034-04]") {
+		t.Errorf("migrate up said %q: want January to April 2034 created", out.String())
+	}
+	var n int
+	if err := db.Owner.QueryRow(context.Background(), "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname LIKE 'activity_logs_shared_2034_%'").Scan(&n); err != nil || n != 4 {
+		t.Errorf("%d months of 2034 exist (%v), want 4", n, err)
+	}
+}
+
+func TestAnInvalidPolicyStopsMigrateBeforeItConnects(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/x", "STORAGE_PREMAKE_MONTHS": "0"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	err := run(context.Background(), []string{"up"}, lookup, &bytes.Buffer{}, testkit.NewClock(time.Date(2034, 2, 5, 8, 0, 0, 0, time.UTC)))
+	if err == nil || !strings.Contains(err.Error(), "STORAGE_PREMAKE_MONTHS") {
+		t.Errorf("run = %v, want the setting named", err)
+	}
+}

@@ -1,0 +1,65 @@
+package auth
+
+import (
+	"math"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/config"
+)
+
+// Config is auth's own configuration.
+type Config struct {
+	Issuer         string
+	TokenTTL       time.Duration
+	KeyRotation    time.Duration
+	Throttle       ThrottleLimits
+	TrustedProxies []*net.IPNet
+	// HashSlots and HashQueue bound the password hashes in memory at once
+	// and the callers waiting for one.
+	HashSlots int
+	HashQueue int
+	// OperatorToken guards the internal tenant API; empty disables it.
+	OperatorToken string
+}
+
+// LoadConfig reads auth's settings.
+func LoadConfig(e *config.Env, common config.Common) Config {
+	c := Config{
+		Issuer:      common.JWTIssuer,
+		TokenTTL:    e.Duration("JWT_EXPIRATION", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		KeyRotation: e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		Throttle: ThrottleLimits{
+			Window:      e.Duration("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second, 24*time.Hour),
+			FreeByEmail: e.Int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, 1, 1000),
+			MaxByIP:     e.Int("LOGIN_MAX_FAILURES_PER_IP", 50, 1, 100000),
+			BaseDelay:   e.Duration("LOGIN_DELAY", time.Second, time.Millisecond, time.Hour),
+			MaxDelay:    e.Duration("LOGIN_MAX_DELAY", time.Minute, time.Millisecond, 24*time.Hour),
+			RegWindow:   e.Duration("REGISTER_THROTTLE_WINDOW", time.Hour, time.Second, 24*time.Hour),
+			MaxRegByIP:  e.Int("REGISTER_MAX_PER_IP", 20, 1, 100000),
+		},
+		OperatorToken: e.String("OPERATOR_TOKEN", ""),
+	}
+	// Each hash allocates argon2's memory at once; by default a quarter of
+	// the Go memory limit (GOMEMLIMIT, set from the container's limit)
+	// goes to hashing, or 64 MiB without a limit. The rest is the
+	// service's own (about 60 MiB), a thousand connections' buffers and
+	// the collector's headroom: with half the limit for hashing, 1,000
+	// concurrent logins peaked above a 256 MiB limit.
+	budget := int64(64 << 20)
+	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+		budget = limit / 4
+	}
+	c.HashSlots = e.Int("PASSWORD_HASH_CONCURRENCY", HashSlots(budget), 1, 1024)
+	c.HashQueue = e.Int("PASSWORD_HASH_QUEUE", 4*c.HashSlots, 0, 100000)
+	for _, cidr := range e.List("TRUSTED_PROXY_CIDRS", []string{"127.0.0.0/8", "::1/128"}) {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			e.Fail("TRUSTED_PROXY_CIDRS", "%q is not a CIDR", cidr)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	return c
+}

@@ -1,0 +1,29 @@
+package ingest
+
+import (
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/config"
+)
+
+// Config is ingest's own configuration.
+type Config struct {
+	// MaxBulk caps the activities of one bulk upload.
+	MaxBulk int
+	// FutureLeeway is how far ahead of the server's clock an activity's
+	// timestamp may be (agents' clocks drift).
+	FutureLeeway time.Duration
+	// Writers is how many combined single-activity writes may run at once,
+	// and WriteBatch how many posts one of them takes (see combiner).
+	Writers, WriteBatch int
+}
+
+// LoadConfig reads ingest's settings.
+func LoadConfig(e *config.Env) Config {
+	return Config{
+		MaxBulk:      e.Int("MAX_BULK_ACTIVITIES", 1000, 1, 100000),
+		FutureLeeway: 5 * time.Minute,
+		Writers:      e.Int("ACTIVITY_WRITERS", 2, 1, 256),
+		WriteBatch:   e.Int("ACTIVITY_WRITE_BATCH", 256, 1, 10000),
+	}
+}

@@ -1,0 +1,20 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/metrics"
+)
+
+// routes lists every route of the web service. It is the Ingress's and the
+// front door's catch-all, so paths under /api that no service owns reach it
+// and answer 404 in the API's envelope, never the app's HTML.
+func (s *Server) routes(m *metrics.HTTP) http.Handler {
+	r := httpx.NewRouter(m.Middleware)
+	r.Path("/api").Handler(httpx.NotFound())
+	r.PathPrefix("/api/").Handler(httpx.NotFound())
+	r.PathPrefix("/assets/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.asset)
+	r.PathPrefix("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.page)
+	return r
+}

@@ -1,0 +1,109 @@
+// The team board with 1,000 people online: how long a live update takes from
+// the WebSocket message to the row on screen, and the longest task that blocks
+// the page meanwhile. The app is the real build served by the web service
+// (BASE_URL); the API and the feed are answered here with a synthetic
+// organization, so that the number is the browser's work alone.
+//   BASE_URL=http://127.0.0.1:3006 node e2e/bench-board.mjs
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE_URL || "http://127.0.0.1:3006";
+const people = Number(process.env.PEOPLE || 1000);
+const rate = Number(process.env.RATE || 50); // updates per second
+const seconds = Number(process.env.SECONDS || 10); // at most PEOPLE updates: one per person
+
+const org = "00000000-0000-4000-8000-000000000000";
+const id = (i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`;
+const sid = (i) => `10000000-0000-4000-8000-${String(i + 1).padStart(12, "0")}`;
+const now = new Date();
+const members = Array.from({ length: people }, (_, i) => ({
+  id: id(i), email: `p${i}@example.com`, name: `Person ${String(i).padStart(4, "0")}`, role: i === 0 ? "admin" : "employee",
+  organization_id: org, active: true, created_at: now.toISOString(),
+}));
+const totals = members.map(() => ({ active: 600, idle: 60 }));
+const session = (i) => ({
+  id: sid(i), organization_id: org, user_id: id(i), project_id: "20000000-0000-4000-8000-000000000001", start_time: new Date(now - 3600e3).toISOString(),
+  end_time: null, status: "active", total_active_seconds: totals[i].active, total_idle_seconds: totals[i].idle, last_activity_at: now.toISOString(),
+});
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const token = `${b64({ alg: "EdDSA" })}.${b64({ sub: id(0), exp: Math.floor(Date.now() / 1000) + 3600 })}.sig`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1366, height: 850 }, timezoneId: "UTC" });
+await context.addInitScript(([token, user]) => {
+  localStorage.setItem("workpulse.session", JSON.stringify({ token, user }));
+  window.__longest = 0;
+  new PerformanceObserver((l) => l.getEntries().forEach((e) => (window.__longest = Math.max(window.__longest, e.duration)))).observe({ type: "longtask", buffered: true });
+}, [token, members[0]]);
+const page = await context.newPage();
+await page.route("**/api/**", (route) => {
+  const u = new URL(route.request().url());
+  const json = (v) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(v) });
+  if (u.pathname === "/api/users/employees") return json(members);
+  if (u.pathname === "/api/presence") return json(members.map((m) => ({ user_id: m.id, name: m.name, organization_id: org })));
+  if (u.pathname === "/api/alerts") return json([]);
+  if (u.pathname === "/api/projects") return json([{ id: "20000000-0000-4000-8000-000000000001", name: "Website", description: "", created_at: now.toISOString() }]);
+  if (u.pathname === "/api/sessions") {
+    const i = members.findIndex((m) => m.id === u.searchParams.get("user_id"));
+    return json({ sessions: i < 0 ? [] : [session(i)], next_cursor: null });
+  }
+  if (u.pathname.startsWith("/api/sessions/")) return json(session(Number(u.pathname.slice(-12)) - 1));
+  return route.fulfill({ status: 404, body: "{}" });
+});
+let feed;
+await page.routeWebSocket("**/api/ws", (ws) => {
+  feed = ws;
+});
+
+const loadStart = Date.now();
+await page.goto(base + "/board");
+await page.waitForFunction((n) => document.querySelectorAll("tr[data-user]").length === n, people, { timeout: 120000 });
+const loadMs = Date.now() - loadStart;
+await page.waitForFunction(() => document.querySelector("p.live")?.textContent.startsWith("Live"));
+
+// Each update changes one person's total (each person at most once, so that
+// a change on screen names its update); the page records when each row shows
+// it, at the next frame, on the same wall clock as the sends here.
+await page.evaluate(() => {
+  window.__shown = [];
+  new MutationObserver((records) => {
+    const users = new Set();
+    for (const r of records) {
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const tr = el?.closest("tr[data-user]");
+      if (tr) users.add(tr.dataset.user);
+    }
+    requestAnimationFrame(() => {
+      const at = performance.timeOrigin + performance.now();
+      for (const u of users) window.__shown.push([u, at]);
+    });
+  }).observe(document.querySelector("tbody"), { subtree: true, characterData: true, childList: true });
+  window.__longest = 0;
+});
+const total = Math.min(rate * seconds, people);
+const sent = new Map();
+for (let n = 0; n < total; n++) {
+  const i = n;
+  totals[i].active += 60;
+  sent.set(id(i), Date.now());
+  feed.send(JSON.stringify({ event: "session:update", timestamp: new Date().toISOString(),
+    data: { session_id: sid(i), user_id: id(i), total_active_seconds: totals[i].active, total_idle_seconds: totals[i].idle, last_activity_at: new Date().toISOString() } }));
+  await new Promise((r) => setTimeout(r, 1000 / rate));
+}
+await page.waitForTimeout(1000);
+const { shown, longest } = await page.evaluate(() => ({ shown: window.__shown, longest: window.__longest }));
+const latency = [];
+for (const [u, at] of shown) {
+  if (sent.has(u)) {
+    latency.push(at - sent.get(u));
+    sent.delete(u);
+  }
+}
+latency.sort((a, b) => a - b);
+const q = (p) => latency[Math.min(latency.length - 1, Math.floor(p * latency.length))].toFixed(1);
+console.log(JSON.stringify({ people, rate, seconds, updates: total, shown: latency.length, missed: sent.size, initialLoadMs: loadMs,
+  p50: q(0.5), p95: q(0.95), p99: q(0.99), max: latency[latency.length - 1].toFixed(1), longestTaskMs: longest.toFixed(0) }));
+await browser.close();

@@ -1,0 +1,243 @@
+// The web app's browser checks, in headless Chromium driven by playwright-core.
+// test/system's browser test starts the platform, seeds an organization and runs
+// this script with:
+//   BASE_URL        the front door, e.g. http://127.0.0.1:3000
+//   ADMIN_EMAIL, EMPLOYEE_EMAIL, PASSWORD   the seeded users
+//   EMPLOYEE_TOKEN, SESSION_ID              the employee's active session, to post activity as its agent
+//   DAY             the seeded day (YYYY-MM-DD, the organization's zone: UTC)
+//   SCREENSHOTS     optional: a directory to write each page's screenshots to
+// It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { createRequire } from "node:module";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env("BASE_URL");
+const password = env("PASSWORD");
+const day = env("DAY");
+const shots = process.env.SCREENSHOTS || "";
+const axeSource = readFileSync(join(dirname(createRequire(import.meta.url).resolve("axe-core")), "axe.min.js"), "utf8");
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${String(e?.stack || e).split("\n").slice(0, 4).join("\n     ")}`);
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function api(path, token, init = {}) {
+  const resp = await fetch(base + "/api" + path, {
+    ...init,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(init.headers || {}) },
+  });
+  if (!resp.ok) throw new Error(`${init.method || "GET"} ${path}: ${resp.status} ${await resp.text()}`);
+  return resp;
+}
+
+// The flags keep Chromium off the network it has not got: without them it
+// waits on connections to update and sync services. Playwright gives every
+// launch a fresh profile directory of its own.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+
+async function signedIn(email, viewport = { width: 1366, height: 850 }) {
+  const context = await browser.newContext({ viewport, timezoneId: "UTC", locale: "en-GB", acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(base + "/");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem("workpulse.session")).token);
+  return { context, page, token };
+}
+
+async function axe(page, name) {
+  // Evaluated, not added as a script tag: the app's Content-Security-Policy
+  // refuses inline scripts, as it should.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`).join("; ")}`);
+}
+
+// pages is every page with the heading it shows once loaded.
+const adminPages = [
+  ["/board", "Team board"],
+  ["/me", "My day"],
+  ["/reports", "Reports"],
+  ["/alerts", "Alerts"],
+  ["/projects", "Projects"],
+];
+
+try {
+  await check("The sign-in page has no serious or critical accessibility violation", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(base + "/board");
+    await page.getByRole("heading", { name: "Sign in to WorkPulse" }).waitFor();
+    assert(new URL(page.url()).pathname === "/signin", `a signed-out visit to /board ends on ${page.url()}`);
+    await axe(page, "sign in");
+    if (shots) await screenshots(context, page, "signin");
+    await context.close();
+  });
+
+  await check("A wrong password is refused with a message", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(base + "/signin");
+    await page.getByLabel("Email").fill(env("ADMIN_EMAIL"));
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").waitFor();
+    await context.close();
+  });
+
+  const admin = await signedIn(env("ADMIN_EMAIL"));
+  const { page } = admin;
+
+  await check("An admin signs in and lands on the team board", async () => {
+    await page.getByRole("heading", { name: "Team board" }).waitFor();
+    assert(new URL(page.url()).pathname === "/board", `landed on ${page.url()}`);
+  });
+
+  await check("The board updates within a second of an agent's activity post", async () => {
+    await page.getByText("Live", { exact: false }).first().waitFor();
+    await page.locator("p.live", { hasText: /^Live/ }).waitFor();
+    const row = page.locator(`tr[data-user]`, { hasText: "Erin Employee" });
+    await row.waitFor();
+    const before = await row.getByTestId("total").textContent();
+    const posted = Date.now();
+    await api(`/sessions/${env("SESSION_ID")}/activity`, env("EMPLOYEE_TOKEN"), {
+      method: "POST",
+      body: JSON.stringify({ activity_type: "active", duration_seconds: 600, client_activity_id: `browser-${posted}`, timestamp: new Date().toISOString() }),
+    });
+    await page.waitForFunction(
+      ([text]) => document.querySelector(`tr[data-user] [data-testid=total]`) && [...document.querySelectorAll("tr[data-user]")].some((tr) => tr.textContent.includes("Erin Employee") && tr.querySelector("[data-testid=total]").textContent !== text),
+      [before],
+      { timeout: 5000, polling: 20 },
+    );
+    const took = Date.now() - posted;
+    console.log(`     the row changed from ${before} to ${await row.getByTestId("total").textContent()} ${took} ms after the post`);
+    assert(took <= 1000, `the board took ${took} ms`);
+    const status = await row.locator(".badge").textContent();
+    assert(status === "active", `the row says ${status}`);
+  });
+
+  await check("The team report shows the API's numbers", async () => {
+    await page.getByRole("link", { name: "Reports" }).click();
+    await page.getByRole("heading", { name: "Reports" }).first().waitFor();
+    await page.getByLabel("From", { exact: true }).fill(day);
+    await page.getByLabel("To", { exact: true }).fill(day);
+    const summaries = await (await api(`/reports/organization?startDate=${day}&endDate=${day}`, admin.token)).json();
+    assert(summaries.length > 0, "the API has no summaries for the seeded day");
+    const active = summaries.reduce((n, s) => n + s.active_seconds, 0);
+    const idle = summaries.reduce((n, s) => n + s.idle_seconds, 0);
+    const want = await page.evaluate(([a, i]) => {
+      const d = (s) => {
+        const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+        return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : m > 0 ? `${m} min` : `${s % 60} s`;
+      };
+      return [d(a + i), d(a), d(i)];
+    }, [active, idle]);
+    await page.getByTestId("report-total").filter({ hasText: want[0] }).waitFor();
+    assert((await page.getByTestId("report-active").textContent()) === want[1], "active differs");
+    assert((await page.getByTestId("report-idle").textContent()) === want[2], "idle differs");
+    const score = Math.round((active / (active + idle)) * 10000) / 100;
+    assert((await page.getByTestId("report-score").textContent()) === `${score} %`, `score ${await page.getByTestId("report-score").textContent()}, want ${score} %`);
+    for (const s of summaries) await page.getByRole("rowheader", { name: s.user_name }).waitFor();
+  });
+
+  await check("The CSV download is the API's CSV", async () => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+    const path = await download.path();
+    const got = readFileSync(path, "utf8");
+    const want = await (await api(`/reports/organization?startDate=${day}&endDate=${day}&format=csv`, admin.token)).text();
+    assert(got === want, `downloaded ${got.length} bytes, the API answers ${want.length}`);
+    assert(got.split("\n")[0].includes(","), "no header row");
+    assert(download.suggestedFilename().endsWith(".csv"), download.suggestedFilename());
+  });
+
+  for (const [path, heading] of adminPages) {
+    await check(`The admin's ${heading} page has no serious or critical accessibility violation`, async () => {
+      await page.goto(base + path);
+      await page.getByRole("heading", { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState("networkidle");
+      await axe(page, path);
+      if (shots) await screenshots(admin.context, page, "admin" + path.replaceAll("/", "-"));
+    });
+  }
+
+  await check("An admin creates a project", async () => {
+    await page.goto(base + "/projects");
+    const name = `Browser project ${Date.now()}`;
+    await page.getByLabel("Name").fill(name);
+    await page.getByRole("button", { name: "Create project" }).click();
+    await page.getByRole("cell", { name }).waitFor();
+  });
+
+  await check("An admin resolves an alert", async () => {
+    await page.goto(base + "/alerts");
+    const buttons = page.getByRole("button", { name: /^Resolve the/ });
+    await buttons.first().waitFor();
+    const n = await buttons.count();
+    await buttons.first().click();
+    await page.waitForFunction((n) => document.querySelectorAll("button[aria-label^='Resolve the']").length === n - 1, n);
+  });
+  await admin.context.close();
+
+  const employee = await signedIn(env("EMPLOYEE_EMAIL"));
+  await check("An employee lands on their own day and is not shown the team board", async () => {
+    const p = employee.page;
+    await p.getByRole("heading", { name: "My day" }).waitFor();
+    const links = await p.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
+    assert(!links.includes("Team board"), `the employee's navigation lists ${links}`);
+    await p.goto(base + "/board");
+    await p.getByRole("heading", { name: "Not available" }).waitFor();
+    assert((await p.locator("table").count()) === 0, "the board's table is on the page");
+  });
+  for (const [path, heading] of adminPages.filter(([p]) => p !== "/board")) {
+    await check(`The employee's ${heading} page has no serious or critical accessibility violation`, async () => {
+      const p = employee.page;
+      await p.goto(base + path);
+      await p.getByRole("heading", { name: heading, exact: true }).waitFor();
+      await p.waitForLoadState("networkidle");
+      await axe(p, path);
+      if (shots && path === "/me") await screenshots(employee.context, p, "employee-me");
+    });
+  }
+  await employee.context.close();
+} finally {
+  await browser.close();
+}
+
+// screenshots writes the page at laptop width and again at phone width.
+async function screenshots(context, page, name) {
+  mkdirSync(shots, { recursive: true });
+  await page.setViewportSize({ width: 1366, height: 850 });
+  await page.screenshot({ path: join(shots, `${name}-laptop.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize({ width: 1366, height: 850 });
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,95 @@
+import { useEffect, useRef, type ReactNode } from "react";
+import { useAuth } from "./auth";
+import { Link, navigate, useLocation } from "./router";
+import type { Role } from "./api";
+import { SignIn } from "./pages/SignIn";
+import { Board } from "./pages/Board";
+import { Reports } from "./pages/Reports";
+import { Alerts } from "./pages/Alerts";
+import { Projects } from "./pages/Projects";
+import { MyDay } from "./pages/MyDay";
+
+interface Page {
+  path: string;
+  title: string;
+  roles: Role[];
+  render: () => ReactNode;
+}
+
+// pages lists every page with the roles that may see it; the navigation and
+// the router both read it, so a page is never linked for a role it refuses.
+const pages: Page[] = [
+  { path: "/board", title: "Team board", roles: ["admin"], render: () => <Board /> },
+  { path: "/me", title: "My day", roles: ["admin", "employee"], render: () => <MyDay /> },
+  { path: "/reports", title: "Reports", roles: ["admin", "employee"], render: () => <Reports /> },
+  { path: "/alerts", title: "Alerts", roles: ["admin", "employee"], render: () => <Alerts /> },
+  { path: "/projects", title: "Projects", roles: ["admin", "employee"], render: () => <Projects /> },
+];
+
+export function App() {
+  const { user, signOut } = useAuth();
+  const url = useLocation();
+  const main = useRef<HTMLElement>(null);
+  const allowed = user ? pages.filter((p) => p.roles.includes(user.role)) : [];
+  const home = user?.role === "admin" ? "/board" : "/me";
+  const page = allowed.find((p) => p.path === url.pathname);
+  const known = pages.some((p) => p.path === url.pathname);
+
+  useEffect(() => {
+    if (!user && url.pathname !== "/signin") navigate("/signin?next=" + encodeURIComponent(url.pathname), true);
+    else if (user && (url.pathname === "/" || url.pathname === "/signin")) navigate(url.searchParams.get("next") || home, true);
+  }, [user, url, home]);
+
+  useEffect(() => {
+    document.title = (page ? page.title + " · " : "") + "WorkPulse";
+    // Move focus to the page's content on navigation, as a full page load would.
+    main.current?.focus();
+  }, [page]);
+
+  if (!user) {
+    return (
+      <main id="main" ref={main} tabIndex={-1} className="narrow">
+        <SignIn />
+      </main>
+    );
+  }
+  let content: ReactNode;
+  if (page) content = page.render();
+  else if (known)
+    content = (
+      <section>
+        <h1>Not available</h1>
+        <p>This page is for administrators. <Link href={home}>Go to your start page</Link>.</p>
+      </section>
+    );
+  else if (url.pathname === "/" || url.pathname === "/signin") content = null;
+  else
+    content = (
+      <section>
+        <h1>Page not found</h1>
+        <p><Link href={home}>Go to your start page</Link>.</p>
+      </section>
+    );
+  return (
+    <>
+      <a className="skip" href="#main">Skip to content</a>
+      <header className="top">
+        <span className="brand">WorkPulse</span>
+        <nav aria-label="Main">
+          <ul>
+            {allowed.map((p) => (
+              <li key={p.path}>
+                <Link href={p.path} aria-current={p.path === url.pathname ? "page" : undefined}>{p.title}</Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span className="who">
+          <span>{user.name} ({user.role})</span>
+          <button type="button" className="link" onClick={signOut}>Sign out</button>
+        </span>
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>{content}</main>
+    </>
+  );
+}

@@ -1,0 +1,143 @@
+// The API client: one origin (/api), the bearer token of the signed-in user,
+// and the error envelope turned into ApiError so that pages decide by code.
+
+export type Role = "admin" | "employee";
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  organization_id: string;
+}
+
+export interface Member extends User {
+  active: boolean;
+  created_at: string;
+}
+
+export interface Session {
+  id: string;
+  user_id: string;
+  project_id: string | null;
+  start_time: string;
+  end_time: string | null;
+  status: "active" | "stopped";
+  total_active_seconds: number;
+  total_idle_seconds: number;
+  last_activity_at: string | null;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  description: string;
+  created_at: string;
+}
+
+export interface AppUsage {
+  app: string;
+  total_seconds: number;
+  active_seconds: number;
+  idle_seconds: number;
+}
+
+export interface Summary {
+  id: string;
+  user_id: string;
+  user_name: string;
+  date: string;
+  total_work_seconds: number;
+  active_seconds: number;
+  idle_seconds: number;
+  productivity_score: number;
+  sessions_count: number;
+  app_usage: AppUsage[];
+}
+
+export interface Alert {
+  id: string;
+  user_id: string;
+  session_id: string | null;
+  alert_type: "idle" | "overtime";
+  message: string;
+  date: string;
+  created_at: string;
+  resolved_at: string | null;
+}
+
+export interface Presence {
+  user_id: string;
+  name: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let token = "";
+let onUnauthorized = () => {};
+
+export function setToken(t: string, unauthorized: () => void) {
+  token = t;
+  onUnauthorized = unauthorized;
+}
+
+async function request(method: string, path: string, body?: unknown, accept = "application/json"): Promise<Response> {
+  const headers: Record<string, string> = { Accept: accept };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (resp.ok) return resp;
+  let code = "HTTP_" + resp.status;
+  let message = resp.statusText || "request failed";
+  try {
+    const env = await resp.json();
+    code = env.error?.code ?? code;
+    message = env.error?.message ?? message;
+  } catch {
+    // not the envelope: keep the status
+  }
+  if (resp.status === 401 && token) onUnauthorized();
+  throw new ApiError(resp.status, code, message);
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const resp = await request(method, path, body);
+  return (await resp.json()) as T;
+}
+
+export const get = <T>(path: string) => api<T>("GET", path);
+
+// csv fetches a report as CSV (the download needs the bearer token, which a
+// plain link cannot send).
+export async function csv(path: string): Promise<Blob> {
+  const resp = await request("GET", path, undefined, "text/csv");
+  return resp.blob();
+}
+
+export function query(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+// allPages follows next_cursor through a session listing.
+export async function allSessions(params: Record<string, string | undefined>): Promise<Session[]> {
+  const out: Session[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    const page = await get<{ sessions: Session[]; next_cursor: string | null }>(`/sessions${query({ ...params, limit: "200", cursor })}`);
+    out.push(...page.sessions);
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return out;
+}

@@ -1,0 +1,234 @@
+import { memo, useEffect, useMemo, useReducer, useState } from "react";
+import { allSessions, get, query, type Alert, type Member, type Presence, type Project, type Session } from "../api";
+import { useAuth } from "../auth";
+import { message } from "../hooks";
+import { clock, dateTime, duration, today } from "../time";
+
+// A row of the board: one member, their sessions of today and what the
+// feed last said about them.
+interface Row {
+  id: string;
+  name: string;
+  online: boolean;
+  // state is what the person's last activity was: active or idle.
+  state: "active" | "idle" | "";
+  sessions: Record<string, { active: number; idle: number; project: string | null; running: boolean }>;
+  lastActivity: string | null;
+}
+
+interface State {
+  rows: Map<string, Row>;
+  alerts: Alert[];
+  // version changes on every update, so that memoised views notice.
+  version: number;
+}
+
+type Action =
+  | { type: "load"; members: Member[]; online: Presence[]; sessions: Map<string, Session[]>; alerts: Alert[] }
+  | { type: "online"; user_id: string; name: string; online: boolean }
+  | { type: "update"; session_id: string; user_id: string; active: number; idle: number; last: string | null }
+  | { type: "session"; session: Session }
+  | { type: "alert"; alert: Alert };
+
+function activeFrom(last: string | null): Row["state"] {
+  return last && Date.now() - Date.parse(last) < 5 * 60 * 1000 ? "active" : "";
+}
+
+// reduce replaces only the row an event is about: the other rows keep their
+// identity and their memoised components do not render again.
+export function reduce(s: State, a: Action): State {
+  const rows = new Map(s.rows);
+  switch (a.type) {
+    case "load": {
+      rows.clear();
+      const online = new Set(a.online.map((p) => p.user_id));
+      for (const m of a.members) {
+        const sessions: Row["sessions"] = {};
+        let last: string | null = null;
+        for (const x of a.sessions.get(m.id) ?? []) {
+          sessions[x.id] = { active: x.total_active_seconds, idle: x.total_idle_seconds, project: x.project_id, running: x.status === "active" };
+          if (x.last_activity_at && (!last || x.last_activity_at > last)) last = x.last_activity_at;
+        }
+        rows.set(m.id, { id: m.id, name: m.name, online: online.has(m.id), state: activeFrom(last), sessions, lastActivity: last });
+      }
+      return { rows, alerts: a.alerts, version: s.version + 1 };
+    }
+    case "online": {
+      const r = rows.get(a.user_id) ?? { id: a.user_id, name: a.name, online: false, state: "", sessions: {}, lastActivity: null };
+      rows.set(a.user_id, { ...r, online: a.online });
+      return { ...s, rows, version: s.version + 1 };
+    }
+    case "update": {
+      const r = rows.get(a.user_id);
+      if (!r) return s;
+      const before = r.sessions[a.session_id];
+      const state: Row["state"] = before && a.idle > before.idle && a.active === before.active ? "idle" : "active";
+      const sessions = { ...r.sessions, [a.session_id]: { project: before?.project ?? null, running: before?.running ?? true, active: a.active, idle: a.idle } };
+      rows.set(a.user_id, { ...r, online: true, state, sessions, lastActivity: a.last ?? r.lastActivity });
+      return { ...s, rows, version: s.version + 1 };
+    }
+    case "session": {
+      const r = rows.get(a.session.user_id);
+      if (!r) return s;
+      const x = a.session;
+      const sessions = { ...r.sessions, [x.id]: { active: x.total_active_seconds, idle: x.total_idle_seconds, project: x.project_id, running: x.status === "active" } };
+      rows.set(r.id, { ...r, sessions });
+      return { ...s, rows, version: s.version + 1 };
+    }
+    case "alert":
+      return { ...s, alerts: [a.alert, ...s.alerts.filter((x) => x.id !== a.alert.id)].slice(0, 50), version: s.version + 1 };
+  }
+}
+
+// pool runs fn over items, limit at a time.
+async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects: Map<string, string> }) {
+  const list = Object.values(row.sessions);
+  const running = list.find((x) => x.running);
+  const active = list.reduce((n, x) => n + x.active, 0);
+  const idle = list.reduce((n, x) => n + x.idle, 0);
+  // A running session is work whether or not the person has the app open
+  // (presence counts WebSocket connections; the agent posts over HTTP).
+  const working = !!running;
+  const status = running ? (row.state === "active" ? "active" : "idle") : row.online ? "online" : "offline";
+  return (
+    <tr data-user={row.id} className={working ? "working" : undefined}>
+      <th scope="row">{row.name}</th>
+      <td><span className={`badge ${status}`}>{status}</span></td>
+      <td>{running ? (running.project ? projects.get(running.project) ?? "…" : "No project") : "–"}</td>
+      <td data-testid="total">{duration(active + idle)}</td>
+      <td>{duration(active)}</td>
+      <td>{duration(idle)}</td>
+      <td>{clock(row.lastActivity)}</td>
+    </tr>
+  );
+});
+
+export function Board() {
+  const { feed } = useAuth();
+  const [state, dispatch] = useReducer(reduce, { rows: new Map(), alerts: [], version: 0 });
+  const [projects, setProjects] = useState(new Map<string, string>());
+  const [error, setError] = useState("");
+  const [loaded, setLoaded] = useState(false);
+  const [connected, setConnected] = useState(false);
+  const [filter, setFilter] = useState("");
+
+  useEffect(() => {
+    let live = true;
+    const day = today();
+    (async () => {
+      const [members, online, alerts, ps] = await Promise.all([
+        get<Member[]>("/users/employees"),
+        get<Presence[]>("/presence").catch(() => [] as Presence[]),
+        get<Alert[]>(`/alerts${query({ status: "open", startDate: day, endDate: day, limit: "50" })}`),
+        get<Project[]>("/projects"),
+      ]);
+      const active = members.filter((m) => m.active);
+      // The API lists sessions per person; six at a time keeps the browser's
+      // connection pool, and the front door, from queueing everything.
+      const lists = await pool(active, 6, (m) => allSessions({ user_id: m.id, from: day, to: day }).catch(() => [] as Session[]));
+      if (!live) return;
+      setProjects(new Map(ps.map((p) => [p.id, p.name])));
+      dispatch({ type: "load", members: active, online, sessions: new Map(active.map((m, i) => [m.id, lists[i]])), alerts });
+      setLoaded(true);
+    })().catch((e) => live && setError(message(e)));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  useEffect(() => {
+    if (!feed) return;
+    const known = new Set<string>();
+    const offStatus = feed.onStatus(setConnected);
+    const off = feed.subscribe((e) => {
+      const d = e.data;
+      switch (e.event) {
+        case "user:online":
+        case "user:offline":
+          dispatch({ type: "online", user_id: d.user_id, name: d.name, online: e.event === "user:online" });
+          break;
+        case "session:update":
+          dispatch({ type: "update", session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at });
+          // A session the board has not seen (started after the load): its project comes from the API.
+          if (!known.has(d.session_id)) {
+            known.add(d.session_id);
+            get<Session>(`/sessions/${d.session_id}`).then((s) => dispatch({ type: "session", session: s }), () => {});
+          }
+          break;
+        case "alert:inactive":
+        case "alert:overtime":
+          dispatch({ type: "alert", alert: { ...d, id: d.alert_id } });
+          break;
+      }
+    });
+    return () => {
+      off();
+      offStatus();
+    };
+  }, [feed]);
+
+  const rows = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    const all = [...state.rows.values()];
+    return all.filter((r) => !f || r.name.toLowerCase().includes(f)).sort((a, b) => a.name.localeCompare(b.name));
+    // Sorting by name keeps rows in place as updates arrive.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [state.version, filter]);
+  const working = rows.filter((r) => Object.values(r.sessions).some((x) => x.running)).length;
+
+  return (
+    <section>
+      <h1>Team board</h1>
+      <p className="live" role="status">
+        {connected ? "Live" : "Connecting to live updates…"} · {working} working now of {state.rows.size} people
+      </p>
+      {error && <p role="alert" className="error">{error}</p>}
+      <div className="board">
+        <div>
+          <label className="search">
+            Find a person
+            <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+          </label>
+          <div className="scroll">
+            <table aria-busy={!loaded}>
+              <caption>Today's team, live</caption>
+              <thead>
+                <tr><th scope="col">Person</th><th scope="col">Now</th><th scope="col">Project</th><th scope="col">Today</th><th scope="col">Active</th><th scope="col">Idle</th><th scope="col">Last activity</th></tr>
+              </thead>
+              <tbody>
+                {rows.map((r) => <BoardRow key={r.id} row={r} projects={projects} />)}
+                {loaded && rows.length === 0 && <tr><td colSpan={7}>No one matches.</td></tr>}
+              </tbody>
+            </table>
+          </div>
+        </div>
+        <aside aria-labelledby="alerts-now">
+          <h2 id="alerts-now">Alerts today</h2>
+          <ul className="feed" aria-live="polite">
+            {state.alerts.map((a) => (
+              <li key={a.id}>
+                <span className={`badge ${a.alert_type}`}>{a.alert_type}</span> {state.rows.get(a.user_id)?.name ?? "Someone"}: {a.message}
+                <br /><small>{dateTime(a.created_at)}</small>
+              </li>
+            ))}
+            {state.alerts.length === 0 && <li>No open alerts today.</li>}
+          </ul>
+        </aside>
+      </div>
+    </section>
+  );
+}

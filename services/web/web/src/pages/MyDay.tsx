@@ -1,0 +1,75 @@
+import { useEffect, useState } from "react";
+import { allSessions, get, type Project, type Session } from "../api";
+import { useAuth } from "../auth";
+import { Timeline } from "../Chart";
+import { useLoad } from "../hooks";
+import { addDays, clock, duration, midnight, today } from "../time";
+
+export function MyDay() {
+  const { user, feed } = useAuth();
+  const [date, setDate] = useState(today());
+  const sessions = useLoad(() => allSessions({ from: date, to: date }), [date]);
+  const projects = useLoad(() => get<Project[]>("/projects"), []);
+  const [live, setLive] = useState<Record<string, Partial<Session>>>({});
+
+  // Totals move as the agent posts activity: session:update carries them.
+  useEffect(
+    () =>
+      feed?.subscribe((e) => {
+        if (e.event === "session:update" && e.data.user_id === user?.id) {
+          setLive((l) => ({ ...l, [e.data.session_id]: e.data }));
+          if (!sessions.data?.some((s) => s.id === e.data.session_id)) sessions.reload();
+        } else if (e.event === "user:online" || e.event === "user:offline") sessions.reload();
+      }),
+    [feed, user?.id, sessions.data, sessions.reload],
+  );
+
+  const list = (sessions.data ?? []).map((s) => ({ ...s, ...live[s.id] }) as Session);
+  const active = list.reduce((n, s) => n + s.total_active_seconds, 0);
+  const idle = list.reduce((n, s) => n + s.total_idle_seconds, 0);
+  const projectName = (id: string | null) => (id ? projects.data?.find((p) => p.id === id)?.name ?? "–" : "No project");
+  const now = new Date();
+  const dayStart = midnight(date);
+
+  return (
+    <section>
+      <h1>My day</h1>
+      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Date
+          <input type="date" value={date} max={today()} onChange={(e) => e.target.value && setDate(e.target.value)} />
+        </label>
+        <button type="button" onClick={() => setDate(addDays(date, -1))}>Previous day</button>
+      </form>
+      <dl className="totals">
+        <div><dt>Tracked</dt><dd data-testid="my-total">{duration(active + idle)}</dd></div>
+        <div><dt>Active</dt><dd>{duration(active)}</dd></div>
+        <div><dt>Idle</dt><dd>{duration(idle)}</dd></div>
+        <div><dt>Sessions</dt><dd>{list.length}</dd></div>
+      </dl>
+      {sessions.error && <p role="alert" className="error">{sessions.error}</p>}
+      <Timeline spans={list.map((s) => ({ start: s.start_time, end: s.end_time, label: projectName(s.project_id) }))} dayStart={dayStart} now={now} title={`Sessions of ${date} on a 24-hour line`} />
+      <div className="scroll">
+        <table>
+          <caption>Sessions of {date}</caption>
+          <thead>
+            <tr><th scope="col">Project</th><th scope="col">Start</th><th scope="col">End</th><th scope="col">Active</th><th scope="col">Idle</th><th scope="col">Last activity</th></tr>
+          </thead>
+          <tbody>
+            {list.map((s) => (
+              <tr key={s.id}>
+                <td>{projectName(s.project_id)}</td>
+                <td>{clock(s.start_time)}</td>
+                <td>{s.status === "active" ? "running" : clock(s.end_time)}</td>
+                <td>{duration(s.total_active_seconds)}</td>
+                <td>{duration(s.total_idle_seconds)}</td>
+                <td>{clock(s.last_activity_at)}</td>
+              </tr>
+            ))}
+            {sessions.data?.length === 0 && <tr><td colSpan={6}>No sessions on this day.</td></tr>}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

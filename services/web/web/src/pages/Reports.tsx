@@ -1,0 +1,151 @@
+import { useState } from "react";
+import { api, csv, get, query, type Member, type Summary } from "../api";
+import { useAuth } from "../auth";
+import { BarChart, type Bar } from "../Chart";
+import { message, useLoad } from "../hooks";
+import { addDays, duration, today } from "../time";
+
+interface Totals {
+  label: string;
+  active: number;
+  idle: number;
+  sessions: number;
+}
+
+function sum(list: Summary[], key: (s: Summary) => string): Totals[] {
+  const by = new Map<string, Totals>();
+  for (const s of list) {
+    const k = key(s);
+    const t = by.get(k) ?? { label: k, active: 0, idle: 0, sessions: 0 };
+    t.active += s.active_seconds;
+    t.idle += s.idle_seconds;
+    t.sessions += s.sessions_count;
+    by.set(k, t);
+  }
+  return [...by.values()];
+}
+
+const score = (t: Totals) => (t.active + t.idle ? Math.round((t.active / (t.active + t.idle)) * 10000) / 100 : 0);
+
+export function Reports() {
+  const { user } = useAuth();
+  const admin = user?.role === "admin";
+  const [start, setStart] = useState(today());
+  const [end, setEnd] = useState(today());
+  // who is "team" (admins only) or a user id.
+  const [who, setWho] = useState(admin ? "team" : user!.id);
+  const [status, setStatus] = useState("");
+  const members = useLoad(() => (admin ? get<Member[]>("/users/employees") : Promise.resolve([] as Member[])), [admin]);
+  const path = who === "team" ? "/reports/organization" : `/reports/user/${who}`;
+  const range = { startDate: start, endDate: end };
+  const report = useLoad(() => get<Summary[]>(path + query(range)), [path, start, end]);
+
+  const list = report.data ?? [];
+  const rows = who === "team" ? sum(list, (s) => s.user_name).sort((a, b) => a.label.localeCompare(b.label)) : sum(list, (s) => s.date).sort((a, b) => a.label.localeCompare(b.label));
+  const total = rows.reduce((t, r) => ({ ...t, active: t.active + r.active, idle: t.idle + r.idle, sessions: t.sessions + r.sessions }), { label: "Total", active: 0, idle: 0, sessions: 0 });
+  const apps = new Map<string, number>();
+  for (const s of list) for (const a of s.app_usage ?? []) apps.set(a.app, (apps.get(a.app) ?? 0) + a.total_seconds);
+  const topApps: Bar[] = [...apps.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([app, t]) => ({ label: app, active: t, idle: 0 }));
+  const whoName = who === "team" ? "the team" : (members.data?.find((m) => m.id === who)?.name ?? user!.name);
+
+  const download = async () => {
+    setStatus("");
+    try {
+      const blob = await csv(path + query({ ...range, format: "csv" }));
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = `workpulse-${who === "team" ? "team" : "user"}-${start}-${end}.csv`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      URL.revokeObjectURL(a.href);
+      setStatus("The CSV file is downloaded.");
+    } catch (e) {
+      setStatus(message(e));
+    }
+  };
+
+  const summarize = async () => {
+    setStatus("");
+    try {
+      await api("POST", "/jobs/trigger/daily-summary", { date: end });
+      setStatus(`Summaries of ${end} are being computed; reload in a moment.`);
+    } catch (e) {
+      setStatus(message(e));
+    }
+  };
+
+  return (
+    <section>
+      <h1>Reports</h1>
+      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Report period">
+        {admin && (
+          <label>
+            Whose
+            <select value={who} onChange={(e) => setWho(e.target.value)}>
+              <option value="team">The team</option>
+              {(members.data ?? []).map((m) => <option key={m.id} value={m.id}>{m.name}</option>)}
+            </select>
+          </label>
+        )}
+        <label>
+          From
+          <input type="date" value={start} max={end} onChange={(e) => e.target.value && setStart(e.target.value)} />
+        </label>
+        <label>
+          To
+          <input type="date" value={end} min={start} max={today()} onChange={(e) => e.target.value && setEnd(e.target.value)} />
+        </label>
+        <div className="presets">
+          <button type="button" onClick={() => { setStart(today()); setEnd(today()); }}>Today</button>
+          <button type="button" onClick={() => { setStart(addDays(today(), -6)); setEnd(today()); }}>7 days</button>
+          <button type="button" onClick={() => { setStart(addDays(today(), -29)); setEnd(today()); }}>30 days</button>
+        </div>
+        <button type="button" onClick={download}>Download CSV</button>
+        {admin && <button type="button" onClick={summarize}>Compute summaries</button>}
+      </form>
+      <p role="status" className="status">{status}</p>
+      {report.error && <p role="alert" className="error">{report.error}</p>}
+      <dl className="totals">
+        <div><dt>Tracked</dt><dd data-testid="report-total">{duration(total.active + total.idle)}</dd></div>
+        <div><dt>Active</dt><dd data-testid="report-active">{duration(total.active)}</dd></div>
+        <div><dt>Idle</dt><dd data-testid="report-idle">{duration(total.idle)}</dd></div>
+        <div><dt>Productivity</dt><dd data-testid="report-score">{score(total)} %</dd></div>
+      </dl>
+      {rows.length > 0 ? (
+        <>
+          <h2>{who === "team" ? "Active and idle time per person" : "Active and idle time per day"}</h2>
+          <BarChart bars={rows} title={`Active and idle time of ${whoName}, ${start} to ${end}`} />
+        </>
+      ) : (
+        !report.loading && <p>No summaries for this period yet{admin ? ": compute them, or wait for the nightly job" : ""}.</p>
+      )}
+      {topApps.length > 0 && (
+        <>
+          <h2>Top applications</h2>
+          <BarChart bars={topApps} title={`Top applications of ${whoName}, ${start} to ${end}`} />
+        </>
+      )}
+      <div className="scroll">
+        <table>
+          <caption>{who === "team" ? "Per person" : "Per day"}, {start} to {end}</caption>
+          <thead>
+            <tr><th scope="col">{who === "team" ? "Person" : "Date"}</th><th scope="col">Tracked</th><th scope="col">Active</th><th scope="col">Idle</th><th scope="col">Productivity</th><th scope="col">Sessions</th></tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.label}>
+                <th scope="row">{r.label}</th>
+                <td>{duration(r.active + r.idle)}</td>
+                <td>{duration(r.active)}</td>
+                <td>{duration(r.idle)}</td>
+                <td>{score(r)} %</td>
+                <td>{r.sessions}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,75 @@
+package systemtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/clock"
+)
+
+// TestTheWebAppInARealBrowser runs services/web/web/e2e/browser.mjs in
+// headless Chromium against the whole platform: sign in, the live board
+// following an agent's post within a second, a report and its CSV equal to
+// the API's, alerts resolved, projects created, an employee kept off the
+// team board, and axe-core on every page. hack/chromium.sh installs Debian's
+// chromium on a machine that has none; hack/web-build.sh builds the app and
+// installs playwright-core and axe-core.
+func TestTheWebAppInARealBrowser(t *testing.T) {
+	root := repoRoot(t)
+	for _, script := range []string{"hack/chromium.sh", "hack/web-build.sh"} {
+		cmd := exec.Command(filepath.Join(root, script))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	p := StartPlatform(t)
+	c := p.Client(t)
+
+	// The seed: an admin, an employee working now on a project, and a
+	// colleague whose session has had no activity, so that idle detection
+	// raises an alert to resolve.
+	suffix := fmt.Sprintf("%d", clock.Real.Now().UnixNano())
+	admin := c.Register("ada-"+suffix+"@example.com", "Ada Admin", "Browser Org "+suffix)
+	erin := c.Invite(admin, "erin-"+suffix+"@example.com", "Erin Employee", "employee")
+	ivan := c.Invite(admin, "ivan-"+suffix+"@example.com", "Ivan Idle", "employee")
+	var project struct{ ID string }
+	c.Must(201, "POST", "/projects", admin.Token, map[string]any{"name": "Website"}).Into(t, &project)
+
+	now := clock.Real.Now().UTC()
+	day := now.Format(time.DateOnly)
+	midnight, _ := time.Parse(time.DateOnly, day)
+	start := now.Add(-40 * time.Minute)
+	if start.Before(midnight) {
+		start = midnight
+	}
+	var s Session
+	c.Must(201, "POST", "/sessions/start", erin.Token, map[string]any{"project_id": project.ID, "start_time": start.Format(time.RFC3339)}).Into(t, &s)
+	for i, kind := range []string{"active", "active", "idle", "active"} {
+		at := start.Add(time.Duration(i+1) * now.Sub(start) / 5)
+		c.Must(201, "POST", "/sessions/"+s.ID+"/activity", erin.Token, map[string]any{
+			"activity_type": kind, "duration_seconds": 120 + 60*i, "client_activity_id": fmt.Sprintf("seed-%d", i),
+			"timestamp": at.Format(time.RFC3339), "url": "https://docs.example.com/page",
+		})
+	}
+	c.StartSession(ivan, start)
+	c.runJob(admin, "idle-detection", nil)
+	c.runJob(admin, "daily-summary", map[string]any{"date": day})
+
+	shots := os.Getenv("WORKPULSE_SCREENSHOTS")
+	script := exec.Command("node", "e2e/browser.mjs")
+	script.Dir = filepath.Join(root, "services/web/web")
+	script.Env = append(os.Environ(),
+		"BASE_URL="+strings.TrimSuffix(p.URL, "/api"), "PASSWORD=correct horse battery", "DAY="+day,
+		"ADMIN_EMAIL="+admin.Email, "EMPLOYEE_EMAIL="+erin.Email, "EMPLOYEE_TOKEN="+erin.Token, "SESSION_ID="+s.ID,
+		"SCREENSHOTS="+shots)
+	out, err := script.CombinedOutput()
+	t.Logf("browser checks:\n%s", out)
+	if err != nil {
+		t.Fatalf("the browser checks failed: %v", err)
+	}
+}
