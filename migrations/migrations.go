@@ -16,6 +16,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
+
+	"github.com/workpulse/workpulse/migrations/storage"
 )
 
 //go:embed sql/*.sql
@@ -110,9 +112,10 @@ func (m *Migrator) Status(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// advisoryLockKey is shared with the operator's DDL so that migrations and
-// partition maintenance never run at the same time.
-const advisoryLockKey = 7_366_254_001
+// advisoryLockKey is shared with storage maintenance and the operator's
+// DDL so that migrations and partition maintenance never run at the same
+// time.
+const advisoryLockKey = storage.LockKey
 
 // AdvisoryLockKey is the PostgreSQL advisory lock every schema-changing
 // component takes.

@@ -76,6 +76,10 @@ type TenantSettings struct {
 	InactiveThresholdSeconds int    `json:"inactive_threshold_seconds"`
 	IdleThresholdSeconds     int    `json:"idle_threshold_seconds"`
 	OvertimeThresholdHours   int    `json:"overtime_threshold_hours"`
+	// ActivityWindowDays is how many days back the API accepts an
+	// activity's timestamp or a session's start_time; 0 is the
+	// installation's ACTIVITY_WINDOW_DAYS.
+	ActivityWindowDays int `json:"activity_window_days,omitempty"`
 	// Generation orders updates: a consumer ignores one older than what it has.
 	Generation int64 `json:"generation"`
 }

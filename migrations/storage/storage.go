@@ -12,11 +12,11 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -184,13 +184,35 @@ func (m *Maintainer) Run(ctx context.Context) (Report, error) {
 	return rep, err
 }
 
+// EnsureMonths creates the months holding times in the tree orgID's rows
+// live in (its dedicated tree, or the shared one), under the lock. The
+// ingest service calls it when an accepted activity finds its month
+// missing; as the service's role, through tracking.ensure_activity_month,
+// which creates month partitions and nothing else.
+func EnsureMonths(ctx context.Context, db pg.Beginner, orgID string, times []time.Time) error {
+	var months []Month
+	for _, t := range times {
+		if m := MonthOf(t); !slices.Contains(months, m) {
+			months = append(months, m)
+		}
+	}
+	return Locked(ctx, db, func(tx pgx.Tx) error {
+		for _, m := range months {
+			if _, err := tx.Exec(ctx, "SELECT tracking.ensure_activity_month($1, $2::date)", orgID, m.Time); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Locked runs fn in a transaction holding the advisory lock migrations
 // take, so that migrations, the operator, make dev and the services never
 // change the schema at the same time. Once the lock is held, lock waits are
 // bounded: a long report query must not queue every insert behind DDL.
 func Locked(ctx context.Context, db pg.Beginner, fn func(tx pgx.Tx) error) error {
 	return pg.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrations.AdvisoryLockKey()); err != nil {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", LockKey); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '3s'"); err != nil {
@@ -199,6 +221,12 @@ func Locked(ctx context.Context, db pg.Beginner, fn func(tx pgx.Tx) error) error
 		return fn(tx)
 	})
 }
+
+// LockKey is the PostgreSQL advisory lock every schema-changing component
+// takes: migrations (migrations.AdvisoryLockKey), maintenance, the operator.
+// It lives here so that services creating a month need not link the
+// migrations themselves.
+const LockKey = 7_366_254_001
 
 var monthSuffix = regexp.MustCompile(`_(\d{4}_\d{2})$`)
 

@@ -1,27 +1,28 @@
-package storage
+package storage_test
 
 import (
 	"testing"
 	"time"
 
+	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
-func months(ss ...string) []Month {
-	out := make([]Month, len(ss))
+func months(ss ...string) []storage.Month {
+	out := make([]storage.Month, len(ss))
 	for i, s := range ss {
 		t, err := time.Parse("2006-01", s)
 		if err != nil {
 			panic(err)
 		}
-		out[i] = Month{t}
+		out[i] = storage.Month{Time: t}
 	}
 	return out
 }
 
 func TestTheMonthsWantedReachBackToTheWindowAndPremakeAhead(t *testing.T) {
-	def := Policy{Premake: DefaultPremake, Window: Window(DefaultWindowDays)}
-	want := map[string][]Month{
+	def := storage.Policy{Premake: storage.DefaultPremake, Window: storage.Window(storage.DefaultWindowDays)}
+	want := map[string][]storage.Month{
 		// 30 days back from 1 June 00:30 is 2 May.
 		"the first day of a month": months("2027-05", "2027-06", "2027-07", "2027-08", "2027-09", "2027-10"),
 		// 30 days back from 30 April 23:30 is 31 March 23:30.
@@ -51,15 +52,15 @@ func TestAWiderWindowOrLessPremakeChangesOnlyItsEnd(t *testing.T) {
 	now := time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
-		policy Policy
-		want   []Month
+		policy storage.Policy
+		want   []storage.Month
 	}{
 		{"a window of a year reaches the same month a year back",
-			Policy{Premake: 1, Window: Window(366)}, months("2027-02", "2027-03", "2027-04", "2027-05", "2027-06", "2027-07", "2027-08",
+			storage.Policy{Premake: 1, Window: storage.Window(366)}, months("2027-02", "2027-03", "2027-04", "2027-05", "2027-06", "2027-07", "2027-08",
 				"2027-09", "2027-10", "2027-11", "2027-12", "2028-01", "2028-02", "2028-03")},
 		{"a window of one day on a month's 29th keeps the month alone behind",
-			Policy{Premake: 2, Window: Window(1)}, months("2028-02", "2028-03", "2028-04")},
-		{"the accepted window's first instant decides its month", Policy{Premake: 1, Window: 29*24*time.Hour - time.Second},
+			storage.Policy{Premake: 2, Window: storage.Window(1)}, months("2028-02", "2028-03", "2028-04")},
+		{"the accepted window's first instant decides its month", storage.Policy{Premake: 1, Window: 29*24*time.Hour - time.Second},
 			months("2028-01", "2028-02", "2028-03")},
 	}
 	for _, tt := range tests {
@@ -73,18 +74,18 @@ func TestAWiderWindowOrLessPremakeChangesOnlyItsEnd(t *testing.T) {
 
 func TestMissingMonthsAndMonthsAheadReadTheExistingTree(t *testing.T) {
 	now := time.Date(2026, 12, 31, 23, 59, 30, 0, time.UTC)
-	have := func(ms ...Month) map[Month]string {
-		out := map[Month]string{}
+	have := func(ms ...storage.Month) map[storage.Month]string {
+		out := map[storage.Month]string{}
 		for _, m := range ms {
-			out[m] = m.Partition(SharedTree)
+			out[m] = m.Partition(storage.SharedTree)
 		}
 		return out
 	}
 	wanted := months("2026-11", "2026-12", "2027-01", "2027-02")
 	tests := []struct {
 		name     string
-		existing map[Month]string
-		missing  []Month
+		existing map[storage.Month]string
+		missing  []storage.Month
 		ahead    int
 	}{
 		{"an empty tree misses every month and has none ahead", have(), wanted, 0},
@@ -96,11 +97,11 @@ func TestMissingMonthsAndMonthsAheadReadTheExistingTree(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Missing(wanted, tt.existing); !equal(got, tt.missing) {
-				t.Errorf("Missing = %v, want %v", got, tt.missing)
+			if got := storage.Missing(wanted, tt.existing); !equal(got, tt.missing) {
+				t.Errorf("storage.Missing = %v, want %v", got, tt.missing)
 			}
-			if got := MonthsAhead(tt.existing, now); got != tt.ahead {
-				t.Errorf("MonthsAhead = %d, want %d", got, tt.ahead)
+			if got := storage.MonthsAhead(tt.existing, now); got != tt.ahead {
+				t.Errorf("storage.MonthsAhead = %d, want %d", got, tt.ahead)
 			}
 		})
 	}
@@ -108,13 +109,13 @@ func TestMissingMonthsAndMonthsAheadReadTheExistingTree(t *testing.T) {
 
 func TestAMonthIsNamedAndBoundedInUTC(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
-	m := MonthOf(time.Date(2026, 12, 31, 22, 0, 0, 0, ny)) // 1 January 03:00 UTC
-	if m.String() != "2027-01" || m.Partition(SharedTree) != "activity_logs_shared_2027_01" || m.Add(-1).String() != "2026-12" {
-		t.Errorf("month %v, partition %s, previous %v", m, m.Partition(SharedTree), m.Add(-1))
+	m := storage.MonthOf(time.Date(2026, 12, 31, 22, 0, 0, 0, ny)) // 1 January 03:00 UTC
+	if m.String() != "2027-01" || m.Partition(storage.SharedTree) != "activity_logs_shared_2027_01" || m.Add(-1).String() != "2026-12" {
+		t.Errorf("month %v, partition %s, previous %v", m, m.Partition(storage.SharedTree), m.Add(-1))
 	}
 }
 
-func equal(a, b []Month) bool {
+func equal(a, b []storage.Month) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -125,6 +125,9 @@ func TestEveryWorkloadIsHardenedProbedAndUsesTheBuiltImages(t *testing.T) {
 					if _, ok := c["resources"].(map[string]any)["limits"]; !ok {
 						t.Errorf("%s: no resource limits", cname)
 					}
+					if o.GetKind() == "Deployment" && !setsGOMEMLIMIT(c) {
+						t.Errorf("%s: GOMEMLIMIT is not set from the container's memory limit", cname)
+					}
 					used = append(used, c["image"].(string))
 					if o.GetKind() != "Deployment" {
 						continue
@@ -158,6 +161,19 @@ func TestEveryWorkloadIsHardenedProbedAndUsesTheBuiltImages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setsGOMEMLIMIT reports whether container c gives the Go runtime its memory limit, so
+// that the collector works harder before the kernel's OOM killer steps in.
+func setsGOMEMLIMIT(c map[string]any) bool {
+	env, _ := c["env"].([]any)
+	for _, v := range env {
+		v := v.(map[string]any)
+		if v["name"] == "GOMEMLIMIT" {
+			return nested(v, "valueFrom", "resourceFieldRef", "resource") == "limits.memory"
+		}
+	}
+	return false
 }
 
 func TestEveryServiceHasAServicePDBAndProbesOnItsRoutingTablePort(t *testing.T) {

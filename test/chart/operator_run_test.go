@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -172,7 +174,8 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 }
 
 // containerEnv resolves the first container's environment of a rendered Deployment as the
-// kubelet would: values, Secret keys from the cluster, the pod's namespace.
+// kubelet would: values, Secret keys from the cluster, the pod's namespace, the container's
+// memory limit in bytes.
 func containerEnv(t *testing.T, c *cluster, dep *unstructured.Unstructured) map[string]string {
 	t.Helper()
 	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
@@ -193,6 +196,12 @@ func containerEnv(t *testing.T, c *cluster, dep *unstructured.Unstructured) map[
 			env[name] = string(s.Data[ref["key"].(string)])
 		case nested(v, "valueFrom", "fieldRef", "fieldPath") == "metadata.namespace":
 			env[name] = namespace
+		case nested(v, "valueFrom", "resourceFieldRef", "resource") == "limits.memory":
+			limit, err := resource.ParseQuantity(fmt.Sprint(nested(containers[0].(map[string]any), "resources", "limits", "memory")))
+			if err != nil {
+				t.Fatalf("env %s: the container's memory limit: %v", name, err)
+			}
+			env[name] = strconv.FormatInt(limit.Value(), 10)
 		default:
 			t.Fatalf("env %s: unsupported source %v", name, v)
 		}

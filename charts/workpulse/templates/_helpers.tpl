@@ -82,6 +82,15 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 
 {{/* Env vars of the HTTP server every service runs (platform/config.LoadCommon): (dict "root" $ "svc" .Values.services.auth).
 The web service, which connects to nothing, gets only these. */}}
+{{- /* The Go runtime's soft memory limit from the container's limit, so that the
+collector works harder before the kernel kills the pod (and auth sizes its password
+hashing to it). */}}
+{{- define "workpulse.env.gomemlimit" -}}
+- name: GOMEMLIMIT
+  valueFrom:
+    resourceFieldRef: {resource: limits.memory}
+{{- end }}
+
 {{- define "workpulse.env.http" -}}
 {{- $v := .root.Values }}
 - name: HTTP_ADDR

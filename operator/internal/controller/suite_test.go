@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 	"github.com/workpulse/workpulse/test/testkit/testenv"
@@ -342,7 +343,7 @@ func (e *testEnv) queryInt(sql string, args ...any) int64 {
 func partitionNames(parent string, now time.Time, from, to int) []string {
 	var out []string
 	for i := from; i <= to; i++ {
-		out = append(out, monthOf(now).add(i).partition(parent))
+		out = append(out, policy.MonthOf(now).Add(i).Partition(parent))
 	}
 	return out
 }

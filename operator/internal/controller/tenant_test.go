@@ -30,7 +30,9 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/operator/internal/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
@@ -142,9 +144,9 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			}
 			// Partitions, from the catalog.
 			now := e.clock.Now()
-			parent := sharedTable
+			parent := storage.SharedTable
 			if tc.storage == v1alpha1.StorageDedicated {
-				parent = dedicatedTable(org)
+				parent = storage.DedicatedTable(org)
 				if !e.attached(parent) {
 					t.Errorf("tracking.%s is not a partition of tracking.activity_logs", parent)
 				}
@@ -154,7 +156,7 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 				t.Errorf("months of %s: %v, want at least %v", parent, got, want)
 			}
 			p := got.Status.Partitions
-			if p == nil || p.Table != "tracking."+parent || p.MonthsAhead < 3 || p.NewestMonth != monthOf(now).add(3).String() {
+			if p == nil || p.Table != "tracking."+parent || p.MonthsAhead < 3 || p.NewestMonth != policy.MonthOf(now).Add(3).String() {
 				t.Errorf("status.partitions: %+v", p)
 			}
 			// The metrics say the same.
@@ -283,21 +285,21 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 		s.Storage, s.RetentionMonths, s.PremakeMonths = v1alpha1.StorageDedicated, 24, 3
 	}))
 	org := e.waitReady("retention").Status.OrganizationID
-	parent := dedicatedTable(org)
-	now := monthOf(e.clock.Now())
+	parent := storage.DedicatedTable(org)
+	now := policy.MonthOf(e.clock.Now())
 	// History: months -10..-2 exist, with rows at -10 and -2, and a month
 	// made by hand whose name says 2020-01 but whose bounds hold month +7.
 	for i := -10; i <= -2; i++ {
-		if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", parent, now.add(i).Time); err != nil {
+		if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", parent, now.Add(i).Time); err != nil {
 			t.Fatal(err)
 		}
 	}
 	odd := parent + "_2020_01"
 	if _, err := e.db.Owner.Exec(e.ctx, fmt.Sprintf("CREATE TABLE tracking.%s PARTITION OF tracking.%s FOR VALUES FROM ('%s') TO ('%s')",
-		odd, parent, now.add(7).Format(time.RFC3339), now.add(8).Format(time.RFC3339))); err != nil {
+		odd, parent, now.Add(7).Format(time.RFC3339), now.Add(8).Format(time.RFC3339))); err != nil {
 		t.Fatal(err)
 	}
-	for _, at := range []time.Time{now.add(-10).Add(time.Hour), now.add(-2).Add(time.Hour), now.add(7).Add(time.Hour)} {
+	for _, at := range []time.Time{now.Add(-10).Time.Add(time.Hour), now.Add(-2).Time.Add(time.Hour), now.Add(7).Time.Add(time.Hour)} {
 		insertActivity(t, e, org, at)
 	}
 
@@ -320,26 +322,26 @@ func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
 	if n := e.queryInt("SELECT count(*) FROM tracking.activity_logs WHERE organization_id = $1", org); n != 2 {
 		t.Errorf("%d rows left, want the 2 within retention", n)
 	}
-	if p := got.Status.Partitions; p.MonthsAhead != 4 || p.NewestMonth != now.add(4).String() {
+	if p := got.Status.Partitions; p.MonthsAhead != 4 || p.NewestMonth != now.Add(4).String() {
 		t.Errorf("status.partitions %+v", p)
 	}
 
 	t.Run("The shared tree follows the operator's settings.", func(t *testing.T) {
 		for i := -20; i <= -14; i++ {
-			if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", sharedTable, now.add(i).Time); err != nil {
+			if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", storage.SharedTable, now.Add(i).Time); err != nil {
 				t.Fatal(err)
 			}
 		}
 		e.create(e.tenant("shared", func(s *v1alpha1.WorkPulseTenantSpec) { s.Storage = v1alpha1.StorageShared }))
 		e.waitReady("shared")
-		months := e.months(sharedTable)
+		months := e.months(storage.SharedTable)
 		// Retention 13: the current month and the 12 before it.
-		for _, m := range partitionNames(sharedTable, now.Time, -20, -13) {
+		for _, m := range partitionNames(storage.SharedTable, now.Time, -20, -13) {
 			if slices.Contains(months, m) {
 				t.Errorf("shared month %s past retention was kept", m)
 			}
 		}
-		if !isSubset(partitionNames(sharedTable, now.Time, -1, 3), months) {
+		if !isSubset(partitionNames(storage.SharedTable, now.Time, -1, 3), months) {
 			t.Errorf("shared months %v", months)
 		}
 	})
@@ -408,7 +410,7 @@ func TestSwitchingStorageKeepsEveryRowWhileActivityArrives(t *testing.T) {
 
 	e.update("mover", func(s *v1alpha1.WorkPulseTenantSpec) { s.Storage = v1alpha1.StorageDedicated })
 	got := e.waitReady("mover")
-	table := dedicatedTable(org)
+	table := storage.DedicatedTable(org)
 	if got.Status.Storage != v1alpha1.StorageDedicated || !e.attached(table) {
 		t.Fatalf("storage %s, attached %t", got.Status.Storage, e.attached(table))
 	}
@@ -554,7 +556,7 @@ func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
 				t.Errorf("organization active=%t (%v), want deactivated", active, err)
 			}
 			rows := e.queryInt("SELECT count(*) FROM tracking.activity_logs WHERE organization_id = $1", org)
-			tableLeft := e.queryInt("SELECT count(*) FROM pg_class WHERE relname = $1", dedicatedTable(org)) == 1
+			tableLeft := e.queryInt("SELECT count(*) FROM pg_class WHERE relname = $1", storage.DedicatedTable(org)) == 1
 			switch tc.policy {
 			case v1alpha1.DeletionDelete:
 				if rows != 0 || tableLeft {
@@ -697,8 +699,8 @@ func TestTwoOperatorReplicasRacingAgree(t *testing.T) {
 		if admins := e.queryInt("SELECT count(*) FROM auth.users WHERE organization_id = $1", org); admins != 1 {
 			t.Errorf("race-%d: %d users, want the one admin", i, admins)
 		}
-		if i%2 == 0 && len(e.months(dedicatedTable(org))) != 5 {
-			t.Errorf("race-%d: months %v", i, e.months(dedicatedTable(org)))
+		if i%2 == 0 && len(e.months(storage.DedicatedTable(org))) != 5 {
+			t.Errorf("race-%d: months %v", i, e.months(storage.DedicatedTable(org)))
 		}
 		var secret corev1.Secret
 		if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.ns, Name: got.Status.AdminCredentialsSecret.Name}, &secret); err != nil {

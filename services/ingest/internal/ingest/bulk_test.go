@@ -1,11 +1,9 @@
 package ingest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,71 +188,4 @@ func TestABatchThatIsNotABatchIsRefusedWhole(t *testing.T) {
 		})
 	}
 	h.assertExact(sid, 0, 0, 0, 0)
-}
-
-func TestAMissingMonthPartitionAnswers503NamingTheMonthAndWritesNothing(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, nil)
-	ctx := context.Background()
-	m := h.member("")
-	// The session started two months ago, and that month's partition has
-	// been dropped (retention gone wrong, or an operator that is behind).
-	old := h.clock.Now().UTC().AddDate(0, -2, 0)
-	month := time.Date(old.Year(), old.Month(), 1, 0, 0, 0, 0, time.UTC)
-	sid := h.startSession(m, month.Add(time.Hour))
-	if _, err := h.db.Owner.Exec(ctx, "SELECT tracking.ensure_month_partition('activity_logs_shared', $1)", month); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.db.Owner.Exec(ctx, "DROP TABLE tracking.activity_logs_shared_"+month.Format("2006_01")); err != nil {
-		t.Fatal(err)
-	}
-	name := month.Format("2006-01")
-	oldTS := month.Add(2 * time.Hour).Format(time.RFC3339)
-	now := h.clock.Now().UTC().Format(time.RFC3339)
-	for _, tc := range []struct {
-		name string
-		path string
-		body any
-	}{
-		{"A single activity in the missing month.", "/activity", singleBody{ActivityType: "active", DurationSeconds: 5, Timestamp: &oldTS, ClientActivityID: ptr("single-old")}},
-		{"A batch with one item in the missing month stores none of it.", "/activity/bulk", []bulkBody{
-			{ClientActivityID: "bulk-now", Timestamp: now, ActivityType: "active", DurationSeconds: 5},
-			{ClientActivityID: "bulk-old", Timestamp: oldTS, ActivityType: "idle", DurationSeconds: 5},
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status, raw := h.post(m.Token, "/api/sessions/"+sid+tc.path, tc.body, nil)
-			e := errorCode(t, raw)
-			if status != http.StatusServiceUnavailable || e.Error.Code != "SYSTEM_SERVICE_UNAVAILABLE" || !strings.Contains(e.Error.Message, name) {
-				t.Errorf("status %d: %s", status, raw)
-			}
-		})
-	}
-	var claimed int
-	if err := h.db.Owner.QueryRow(ctx, "SELECT count(*) FROM tracking.activity_dedup").Scan(&claimed); err != nil {
-		t.Fatal(err)
-	}
-	if claimed != 0 {
-		t.Errorf("%d client_activity_ids were claimed by failed requests", claimed)
-	}
-	h.assertExact(sid, 0, 0, 0, 0)
-	// Once the operator creates the month, the retry succeeds.
-	if _, err := h.db.Owner.Exec(ctx, "SELECT tracking.ensure_month_partition('activity_logs_shared', $1)", month); err != nil {
-		t.Fatal(err)
-	}
-	var stored activityResponse
-	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 5, Timestamp: &oldTS, ClientActivityID: ptr("single-old")}, &stored); status != http.StatusCreated {
-		t.Errorf("retry: status %d: %s", status, raw)
-	}
-	h.assertExact(sid, 1, 5, 0, 1)
-	// Retention drops the month; its ids stay claimed, and a late retry is
-	// still a duplicate that names the activity it was.
-	if _, err := h.db.Owner.Exec(ctx, "DROP TABLE tracking.activity_logs_shared_"+month.Format("2006_01")); err != nil {
-		t.Fatal(err)
-	}
-	var again activityResponse
-	status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: "active", DurationSeconds: 5, Timestamp: &oldTS, ClientActivityID: ptr("single-old")}, &again)
-	if status != http.StatusOK || again.Activity.ID != stored.Activity.ID || !again.Activity.Timestamp.Equal(stored.Activity.Timestamp) || again.Session.TotalActiveSeconds != 5 {
-		t.Errorf("retry after retention: status %d: %s", status, raw)
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 // Config is ingest's own configuration.
@@ -13,6 +14,9 @@ type Config struct {
 	// FutureLeeway is how far ahead of the server's clock an activity's
 	// timestamp may be (agents' clocks drift).
 	FutureLeeway time.Duration
+	// Window is how far back an activity's timestamp may lie, unless the
+	// organization set its own (see tracking.Windows).
+	Window time.Duration
 	// Writers is how many combined single-activity writes may run at once,
 	// and WriteBatch how many posts one of them takes (see combiner).
 	Writers, WriteBatch int
@@ -23,6 +27,7 @@ func LoadConfig(e *config.Env) Config {
 	return Config{
 		MaxBulk:      e.Int("MAX_BULK_ACTIVITIES", 1000, 1, 100000),
 		FutureLeeway: 5 * time.Minute,
+		Window:       tracking.LoadWindow(e),
 		Writers:      e.Int("ACTIVITY_WRITERS", 2, 1, 256),
 		WriteBatch:   e.Int("ACTIVITY_WRITE_BATCH", 256, 1, 10000),
 	}

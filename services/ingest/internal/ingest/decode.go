@@ -11,6 +11,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/validate"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 // Activity types.
@@ -46,10 +47,19 @@ type activity struct {
 	URL              *string
 }
 
-// check validates in; now is the server's clock, and bulk items must carry
-// a client_activity_id and a timestamp. Field errors come first as one
-// VALIDATION_FAILED, then an invalid type, then an invalid timestamp.
-func (in activityInput) check(now time.Time, leeway time.Duration, bulk bool) (activity, *apierr.Error) {
+// timeBounds are what an activity's timestamp is checked against: the
+// server's clock, how far ahead of it agents' clocks may drift, and the
+// organization's accepted window behind it.
+type timeBounds struct {
+	now            time.Time
+	leeway, window time.Duration
+}
+
+// check validates in within b; bulk items must carry a client_activity_id
+// and a timestamp. Field errors come first as one VALIDATION_FAILED, then
+// an invalid type, then an invalid timestamp, then one too old.
+func (in activityInput) check(b timeBounds, bulk bool) (activity, *apierr.Error) {
+	now := b.now
 	var v validate.Fields
 	switch {
 	case in.ClientActivityID != nil:
@@ -95,8 +105,12 @@ func (in activityInput) check(now time.Time, leeway time.Duration, bulk bool) (a
 	}
 	// PostgreSQL keeps microseconds; answer with what is stored.
 	a.Timestamp = a.Timestamp.UTC().Truncate(time.Microsecond)
-	if a.Timestamp.After(now.Add(leeway)) {
-		return activity{}, ErrInvalidTimestamp.WithMessage("timestamp is more than " + leeway.String() + " in the future")
+	if a.Timestamp.After(now.Add(b.leeway)) {
+		return activity{}, ErrInvalidTimestamp.WithMessage("timestamp is more than " + b.leeway.String() + " in the future")
+	}
+	if a.Timestamp.Before(now.Add(-b.window)) {
+		return activity{}, ErrActivityTooOld.WithMessage("timestamp is too old: the organization accepts activity of the last " +
+			tracking.WindowDays(b.window) + " only, and this one will never be stored")
 	}
 	return a, nil
 }
@@ -127,8 +141,8 @@ type decodedBulk struct {
 // most max items. Only a body that is not such a batch fails as a whole;
 // each bad item is rejected on its own, so that an offline client can
 // drain its queue past one bad entry.
-func decodeBulk(body []byte, max int, now time.Time, leeway time.Duration) (decodedBulk, error) {
-	return decodeBulkWith(body, max, now, leeway, true)
+func decodeBulk(body []byte, max int, b timeBounds) (decodedBulk, error) {
+	return decodeBulkWith(body, max, b, true)
 }
 
 // decodeBulkWith decodes a batch. With fast set it first decodes the whole
@@ -136,7 +150,7 @@ func decodeBulk(body []byte, max int, now time.Time, leeway time.Duration) (deco
 // decodes item by item only when that fails: item-by-item decoding was
 // most of ingest's CPU per bulk activity. Both ways give the same result
 // (FuzzDecodeBulk checks it).
-func decodeBulkWith(body []byte, max int, now time.Time, leeway time.Duration, fast bool) (decodedBulk, error) {
+func decodeBulkWith(body []byte, max int, b timeBounds, fast bool) (decodedBulk, error) {
 	var inputs []*activityInput
 	var raws []json.RawMessage
 	if fast {
@@ -177,7 +191,7 @@ func decodeBulkWith(body []byte, max int, now time.Time, leeway time.Duration, f
 			out.Rejected = append(out.Rejected, Rejection{Index: i, Code: apierr.ErrValidation.Code, Message: itemDecodeMessage(nil)})
 			continue
 		}
-		a, aerr := in.check(now, leeway, true)
+		a, aerr := in.check(b, true)
 		if aerr != nil {
 			out.Rejected = append(out.Rejected, Rejection{Index: i, ClientActivityID: in.ClientActivityID, Code: aerr.Code, Message: errorMessage(aerr)})
 			continue

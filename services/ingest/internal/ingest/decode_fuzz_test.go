@@ -31,10 +31,12 @@ func FuzzDecodeBulk(f *testing.F) {
 	}
 	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	const max, leeway = 50, 5 * time.Minute
-	codes := map[string]bool{"VALIDATION_FAILED": true, "ACTIVITY_INVALID_TYPE": true, "ACTIVITY_INVALID_TIMESTAMP": true}
+	// A window of a year keeps the seeds' timestamps inside it.
+	b := timeBounds{now: now, leeway: leeway, window: 366 * 24 * time.Hour}
+	codes := map[string]bool{"VALIDATION_FAILED": true, "ACTIVITY_INVALID_TYPE": true, "ACTIVITY_INVALID_TIMESTAMP": true, "ACTIVITY_TOO_OLD": true}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := decodeBulk(body, max, now, leeway)
-		slow, slowErr := decodeBulkWith(body, max, now, leeway, false)
+		got, err := decodeBulk(body, max, b)
+		slow, slowErr := decodeBulkWith(body, max, b, false)
 		if (err == nil) != (slowErr == nil) || !reflect.DeepEqual(got, slow) {
 			t.Fatalf("one-pass and item-by-item decoding differ:\n%+v %v\n%+v %v", got, err, slow, slowErr)
 		}
@@ -103,7 +105,7 @@ func FuzzDecodeActivity(f *testing.F) {
 			}
 			return
 		}
-		a, aerr := in.check(now, 5*time.Minute, false)
+		a, aerr := in.check(timeBounds{now: now, leeway: 5 * time.Minute, window: 30 * 24 * time.Hour}, false)
 		if aerr != nil {
 			if aerr.Status >= 500 || aerr.Code == "" {
 				t.Fatalf("check answered %+v", aerr)
@@ -111,7 +113,7 @@ func FuzzDecodeActivity(f *testing.F) {
 			return
 		}
 		if a.Duration < 1 || a.Duration > maxDuration || (a.Type != typeActive && a.Type != typeIdle) ||
-			a.Timestamp.After(now.Add(5*time.Minute)) || (a.URL != nil && len(*a.URL) > maxURLLen) {
+			a.Timestamp.After(now.Add(5*time.Minute)) || a.Timestamp.Before(now.Add(-30*24*time.Hour)) || (a.URL != nil && len(*a.URL) > maxURLLen) {
 			t.Fatalf("check passed an activity the schema refuses: %+v", a)
 		}
 	})

@@ -13,6 +13,10 @@ import (
 var (
 	ErrInvalidTimestamp = apierr.New(http.StatusBadRequest, "ACTIVITY_INVALID_TIMESTAMP", "invalid activity timestamp")
 	ErrInvalidType      = apierr.New(http.StatusBadRequest, "ACTIVITY_INVALID_TYPE", "activity_type must be active or idle")
+	// ErrActivityTooOld refuses a timestamp older than the organization's
+	// accepted window, for good: an agent drops the activity instead of
+	// retrying it.
+	ErrActivityTooOld = apierr.New(http.StatusBadRequest, "ACTIVITY_TOO_OLD", "activity timestamp is older than the accepted window")
 
 	errSessionNotFound = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND", "no such session")
 	errSessionStopped  = apierr.New(http.StatusConflict, "ACTIVITY_SESSION_STOPPED", "the session is stopped and takes no more activity")

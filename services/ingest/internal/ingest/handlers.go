@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -27,11 +28,16 @@ func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, aerr := in.check(s.clock.Now(), s.cfg.FutureLeeway, false)
+	p := authn.MustFromContext(r.Context())
+	b, err := s.bounds(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	a, aerr := in.check(b, false)
 	if aerr != nil {
 		return aerr
 	}
-	sess, act, stored, err := s.store.RecordOne(r.Context(), authn.MustFromContext(r.Context()), id, a)
+	sess, act, stored, err := s.store.RecordOne(r.Context(), p, id, a)
 	if err != nil {
 		return err
 	}
@@ -54,14 +60,25 @@ func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	batch, err := decodeBulk(body, s.cfg.MaxBulk, s.clock.Now(), s.cfg.FutureLeeway)
+	p := authn.MustFromContext(r.Context())
+	b, err := s.bounds(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	res, err := s.store.RecordBulk(r.Context(), authn.MustFromContext(r.Context()), id, batch)
+	batch, err := decodeBulk(body, s.cfg.MaxBulk, b)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.RecordBulk(r.Context(), p, id, batch)
 	if err != nil {
 		return err
 	}
 	httpx.JSON(w, http.StatusCreated, res)
 	return nil
+}
+
+// bounds are the timestamps p's organization accepts now.
+func (s *server) bounds(ctx context.Context, p authn.Principal) (timeBounds, error) {
+	window, err := s.windows.Of(ctx, p.OrganizationID)
+	return timeBounds{now: s.clock.Now(), leeway: s.cfg.FutureLeeway, window: window}, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 // Deps are what the ingest API is built from.
@@ -23,21 +24,22 @@ type Deps struct {
 	Metrics  *metrics.HTTP
 	// Registerer takes the group commit's metrics.
 	Registerer prometheus.Registerer
-	// Clock decides which activity timestamps lie too far in the future
-	// and how long a verified token stays cached.
+	// Clock decides which activity timestamps lie too far in the future or
+	// the past and how long a verified token stays cached.
 	Clock clock.Clock
 }
 
 type server struct {
-	cfg    Config
-	store  *Store
-	tokens *tokenCache
-	clock  clock.Clock
+	cfg     Config
+	store   *Store
+	tokens  *tokenCache
+	clock   clock.Clock
+	windows *tracking.Windows
 }
 
 // NewServer returns ingest's API handler.
 func NewServer(d Deps) http.Handler {
-	s := &server{cfg: d.Config, clock: d.Clock,
+	s := &server{cfg: d.Config, clock: d.Clock, windows: tracking.NewWindows(d.DB, d.Clock, d.Config.Window),
 		store:  &Store{db: d.DB, clock: d.Clock, writes: newCombiner(d.DB, d.Config.Writers, d.Config.WriteBatch, d.Registerer)},
 		tokens: newTokenCache(d.Verifier, time.Minute, 100000, d.Clock)}
 	return s.routes(d.Metrics)

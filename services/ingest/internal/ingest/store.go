@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -103,6 +104,15 @@ func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID stri
 		ActivityType: a.Type, DurationSeconds: a.Duration, URL: a.URL}
 	post := &pendingOne{org: p.OrganizationID, uid: p.UserID, sessionID: sessionID, act: act, env: env}
 	s.writes.record(ctx, post)
+	if missingPartition(post.out.err) {
+		// An accepted timestamp whose month is missing: make it, then
+		// write the post again.
+		if err := storage.EnsureMonths(ctx, s.db, p.OrganizationID, []time.Time{a.Timestamp}); err != nil {
+			return tracking.Session{}, Activity{}, false, err
+		}
+		post = &pendingOne{org: p.OrganizationID, uid: p.UserID, sessionID: sessionID, act: act, env: env}
+		s.writes.record(ctx, post)
+	}
 	o := post.out
 	switch {
 	case o.err != nil:
@@ -185,14 +195,32 @@ type bulkResult struct {
 
 // RecordBulk stores the valid items of a batch in one transaction. Items
 // timed before the session's start are rejected; items whose
-// client_activity_id the user already uploaded are duplicates.
+// client_activity_id the user already uploaded are duplicates. When an
+// item's month is missing (every item is inside the accepted window by
+// now), the months are made and the batch written again, once.
 func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk) (bulkResult, error) {
 	env, err := s.envelope(p)
 	if err != nil {
 		return bulkResult{}, err
 	}
-	res := bulkResult{Duplicates: batch.Duplicates, Rejected: batch.Rejected}
-	err = pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+	res, err := s.recordBulk(ctx, p, sessionID, batch, env)
+	if !missingPartition(err) {
+		return res, err
+	}
+	times := make([]time.Time, len(batch.Items))
+	for i, it := range batch.Items {
+		times[i] = it.Timestamp
+	}
+	if err := storage.EnsureMonths(ctx, s.db, p.OrganizationID, times); err != nil {
+		return bulkResult{}, err
+	}
+	res, err = s.recordBulk(ctx, p, sessionID, batch, env)
+	return res, storageError(err, times)
+}
+
+func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk, env []byte) (bulkResult, error) {
+	res := bulkResult{Duplicates: batch.Duplicates, Rejected: slices.Clone(batch.Rejected)}
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var status string
 		var start time.Time
 		var suspended bool
@@ -222,7 +250,7 @@ func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID str
 		}
 		if err := tx.QueryRow(ctx, recordBulkSQL, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, env, events.TopicActivity).
 			Scan(append([]any{&res.Uploaded}, res.Session.Dest()...)...); err != nil {
-			return storageError(err, tss)
+			return err
 		}
 		res.Session.Normalize()
 		res.Duplicates += len(ids) - res.Uploaded
@@ -235,14 +263,23 @@ func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID str
 // error: Partition key of the failing row contains (occurred_at) = (...).
 var partitionKey = regexp.MustCompile(`\(occurred_at\) = \(([^)]+)\)`)
 
-// storageError turns a missing activity partition into a 503 that names
-// the month, so that the operator's gap is visible and the client retries;
-// the transaction is rolled back, so nothing was half-written.
-func storageError(err error, times []time.Time) error {
+// missingPartition reports an insert into a month without a partition.
+func missingPartition(err error) bool {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != "23514" || !strings.HasPrefix(pe.Message, "no partition of relation") {
+	return errors.As(err, &pe) && pe.Code == "23514" && strings.HasPrefix(pe.Message, "no partition of relation")
+}
+
+// storageError turns a month still missing after it was made (its
+// creation failed in between, or a tree's partitions are not the
+// maintenance's) into a 503 that names the month, so that the gap is
+// visible and the client retries; the transaction is rolled back, so
+// nothing was half-written.
+func storageError(err error, times []time.Time) error {
+	if !missingPartition(err) {
 		return err
 	}
+	var pe *pgconn.PgError
+	errors.As(err, &pe)
 	var months []string
 	if m := partitionKey.FindStringSubmatch(pe.Detail); m != nil {
 		for _, layout := range []string{"2006-01-02 15:04:05.999999-07", "2006-01-02 15:04:05.999999-07:00"} {

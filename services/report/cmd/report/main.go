@@ -97,7 +97,7 @@ func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg repor
 				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,
 					HTTP: d.HTTP, Clock: clk}),
 				OutboxTables: []string{report.OutboxTable},
-				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, d.Consumer), runner.Run),
+				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, d.Consumer), runner.Run),
 			}, nil
 		},
 	})

@@ -87,15 +87,25 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	p := authn.MustFromContext(r.Context())
 	now := s.clock.Now()
 	start := now
 	if req.StartTime != nil {
 		if req.StartTime.After(now) {
 			return tracking.InvalidTimestamp("start_time may not be in the future")
 		}
+		// The same lower bound as the session's activity: its month has
+		// storage, and no activity of it could be refused as too old.
+		window, err := s.windows.Of(r.Context(), p.OrganizationID)
+		if err != nil {
+			return err
+		}
+		if req.StartTime.Before(now.Add(-window)) {
+			return tracking.InvalidTimestamp("start_time is too old: the organization accepts times of the last " + tracking.WindowDays(window) + " only")
+		}
 		start = *req.StartTime
 	}
-	sess, err := s.store.StartSession(r.Context(), authn.MustFromContext(r.Context()), req.ProjectID, start)
+	sess, err := s.store.StartSession(r.Context(), p, req.ProjectID, start)
 	if err != nil {
 		return err
 	}

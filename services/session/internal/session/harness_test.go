@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
@@ -39,7 +40,8 @@ func newHarness(t *testing.T) *harness {
 	pool := db.Pool(t, "workpulse_session")
 	clk := testkit.NewClock(harnessInstant)
 	iss := testkit.NewIssuerOn(t, clk)
-	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry(), "session"), Clock: clk})
+	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry(), "session"), Clock: clk,
+		Window: storage.Window(storage.DefaultWindowDays)})
 	srv := httptest.NewServer(httpx.Stack(clk, api, 1<<20))
 	t.Cleanup(srv.Close)
 	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk}

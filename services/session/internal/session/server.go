@@ -5,12 +5,14 @@ package session
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 // Deps are what the session API is built from.
@@ -19,18 +21,24 @@ type Deps struct {
 	Verifier *authn.Verifier
 	Metrics  *metrics.HTTP
 	// Clock decides what "now" is: a session's default start and stop
-	// time, and which times lie in the future.
+	// time, and which times lie in the future or before the window.
 	Clock clock.Clock
+	// Window is the installation's accepted window (tracking.LoadWindow):
+	// a start_time may lie no further back, unless the organization set
+	// its own.
+	Window time.Duration
 }
 
 type server struct {
 	store    *Store
 	verifier *authn.Verifier
 	clock    clock.Clock
+	windows  *tracking.Windows
 }
 
 // NewServer returns the session service's API handler.
 func NewServer(d Deps) http.Handler {
-	s := &server{store: &Store{db: d.DB, clock: d.Clock}, verifier: d.Verifier, clock: d.Clock}
+	s := &server{store: &Store{db: d.DB, clock: d.Clock}, verifier: d.Verifier, clock: d.Clock,
+		windows: tracking.NewWindows(d.DB, d.Clock, d.Window)}
 	return s.routes(d.Metrics)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,6 +162,8 @@ func TestSessionTimestampAndOwnershipRules(t *testing.T) {
 		code   string
 	}{
 		{"A start_time in the future is SESSION_INVALID_TIMESTAMP.", map[string]any{"start_time": rfc(h.clock.Now().Add(time.Minute))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
+		{"A start_time older than the accepted window of 30 days is SESSION_INVALID_TIMESTAMP.",
+			map[string]any{"start_time": rfc(h.clock.Now().Add(-30*24*time.Hour - time.Second))}, http.StatusBadRequest, "SESSION_INVALID_TIMESTAMP"},
 		{"A project of another organization is PROJECT_NOT_FOUND.", map[string]any{"project_id": theirs.ID}, http.StatusNotFound, "PROJECT_NOT_FOUND"},
 		{"An unknown project is PROJECT_NOT_FOUND.", map[string]any{"project_id": uuid.NewString()}, http.StatusNotFound, "PROJECT_NOT_FOUND"},
 		{"A project_id that is not a UUID is VALIDATION_FAILED.", map[string]any{"project_id": "p1"}, http.StatusBadRequest, "VALIDATION_FAILED"},
@@ -347,5 +350,25 @@ func TestSessionStartAndStopEmitEventsThroughTheOutbox(t *testing.T) {
 	}
 	if stopped.SessionID != s.ID || stopped.Status != "stopped" || stopped.EndTime == nil || got[1].Key != m.UserID || got[1].Source != "session" {
 		t.Errorf("session.stopped %+v", stopped)
+	}
+}
+
+// TestAnOrganizationsOwnWindowBoundsItsStartTimes: a start_time 40 days back
+// is refused under the installation's 30 days and taken by an organization
+// that set 60.
+func TestAnOrganizationsOwnWindowBoundsItsStartTimes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	long, short := h.member("", authn.RoleEmployee), h.member("", authn.RoleEmployee)
+	if _, err := h.db.Owner.Exec(context.Background(), "INSERT INTO tracking.tenants (organization_id, activity_window_days) VALUES ($1, 60)", long.OrganizationID); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"start_time": rfc(h.clock.Now().AddDate(0, 0, -40))}
+	if status, raw := h.do(http.MethodPost, long.Token, "/api/sessions/start", body, nil); status != http.StatusCreated {
+		t.Errorf("a window of 60 days: status %d: %s", status, raw)
+	}
+	status, raw := h.do(http.MethodPost, short.Token, "/api/sessions/start", body, nil)
+	if status != http.StatusBadRequest || errorCode(t, raw) != "SESSION_INVALID_TIMESTAMP" || !strings.Contains(string(raw), "too old") {
+		t.Errorf("the installation's 30 days: status %d: %s", status, raw)
 	}
 }

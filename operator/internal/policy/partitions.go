@@ -1,0 +1,100 @@
+// Package policy holds the operator's decisions as pure functions of what
+// it observed: which month partitions to create, keep and drop, and which
+// storage move a tenant needs. The controller reads the world, asks
+// policy, and carries out the answer.
+package policy
+
+import (
+	"slices"
+	"time"
+
+	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+)
+
+// Month is the first instant of a UTC calendar month. Partitions are UTC
+// months whatever a tenant's time zone: a tenant's local day lies in at
+// most two of them, both kept.
+type Month struct{ time.Time }
+
+// MonthOf is the UTC month holding t.
+func MonthOf(t time.Time) Month {
+	t = t.UTC()
+	return Month{time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// Add is the month n months after m.
+func (m Month) Add(n int) Month { return Month{m.AddDate(0, n, 0)} }
+
+func (m Month) String() string { return m.Format("2006-01") }
+
+// Partition is the name of parent's partition for m: <parent>_YYYY_MM.
+func (m Month) Partition(parent string) string { return parent + "_" + m.Format("2006_01") }
+
+// Plan says which months a partition tree keeps.
+type Plan struct {
+	Parent    string
+	Premake   int
+	Retention int
+}
+
+// Cutoff is the oldest month kept: the current month and the
+// retention-1 before it.
+func (p Plan) Cutoff(now Month) Month { return now.Add(-(p.Retention - 1)) }
+
+// Wanted are the months that must exist: the previous month (so that late
+// uploads from offline clients find it) when retention keeps it, the
+// current one and premake months ahead.
+func (p Plan) Wanted(now Month) []Month {
+	first := now
+	if p.Retention > 1 {
+		first = now.Add(-1)
+	}
+	var out []Month
+	for m := first; !m.After(now.Add(p.Premake).Time); m = m.Add(1) {
+		out = append(out, m)
+	}
+	return out
+}
+
+// Diff returns the wanted months that are missing and the existing months
+// older than retention, oldest first.
+func (p Plan) Diff(existing map[Month]string, now Month) (missing, expired []Month) {
+	for _, m := range p.Wanted(now) {
+		if _, ok := existing[m]; !ok {
+			missing = append(missing, m)
+		}
+	}
+	for m := range existing {
+		if m.Before(p.Cutoff(now).Time) {
+			expired = append(expired, m)
+		}
+	}
+	slices.SortFunc(expired, func(a, b Month) int { return a.Compare(b.Time) })
+	return missing, expired
+}
+
+// Status describes the months of table that exist.
+func Status(table string, existing map[Month]string, now Month) *v1alpha1.PartitionStatus {
+	st := &v1alpha1.PartitionStatus{Table: table, Months: int32(len(existing))}
+	var oldest, newest Month
+	for m := range existing {
+		if oldest.IsZero() || m.Before(oldest.Time) {
+			oldest = m
+		}
+		if newest.IsZero() || m.After(newest.Time) {
+			newest = m
+		}
+	}
+	if len(existing) > 0 {
+		st.OldestMonth, st.NewestMonth = oldest.String(), newest.String()
+	}
+	// Months ahead count only without a gap after the current month: a
+	// missing month in between would refuse inserts just the same.
+	for m := now.Add(1); ; m = m.Add(1) {
+		if _, ok := existing[m]; !ok {
+			break
+		}
+		st.MonthsAhead++
+	}
+	return st
+}

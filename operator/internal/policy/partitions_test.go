@@ -1,0 +1,92 @@
+package policy_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/workpulse/workpulse/operator/internal/policy"
+)
+
+func TestPartitionPlanDecidesWhichMonthsExist(t *testing.T) {
+	now := policy.MonthOf(time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC))
+	names := func(ms []policy.Month) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.String())
+		}
+		slices.Sort(out)
+		return out
+	}
+	existing := func(ms ...string) map[policy.Month]string {
+		out := map[policy.Month]string{}
+		for _, s := range ms {
+			m, _ := time.Parse("2006-01", s)
+			out[policy.Month{Time: m}] = "p_" + s
+		}
+		return out
+	}
+	cases := []struct {
+		name              string
+		plan              policy.Plan
+		existing          map[policy.Month]string
+		missing, expired  []string
+		ahead, wantMonths int32
+	}{
+		{"A new tree gets the previous month, the current one and premake ahead, across a year boundary.",
+			policy.Plan{Retention: 12, Premake: 3}, existing(),
+			[]string{"2025-12", "2026-01", "2026-02", "2026-03", "2026-04"}, nil, 0, 0},
+		{"With a retention of one month the previous month is not created.",
+			policy.Plan{Retention: 1, Premake: 1}, existing(),
+			[]string{"2026-01", "2026-02"}, nil, 0, 0},
+		{"Months older than the current one and the retention-1 months before it expire.",
+			policy.Plan{Retention: 3, Premake: 1}, existing("2025-09", "2025-10", "2025-11", "2025-12", "2026-01", "2026-02"),
+			nil, []string{"2025-09", "2025-10"}, 1, 6},
+		{"A tree that is up to date needs nothing.",
+			policy.Plan{Retention: 2, Premake: 2}, existing("2025-12", "2026-01", "2026-02", "2026-03"),
+			nil, nil, 2, 4},
+		{"A gap ahead counts as the end of the months ahead.",
+			policy.Plan{Retention: 2, Premake: 3}, existing("2025-12", "2026-01", "2026-02", "2026-04"),
+			[]string{"2026-03"}, nil, 1, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			missing, expired := tc.plan.Diff(tc.existing, now)
+			if got := names(missing); !slices.Equal(got, tc.missing) {
+				t.Errorf("missing %v, want %v", got, tc.missing)
+			}
+			if got := names(expired); !slices.Equal(got, tc.expired) {
+				t.Errorf("expired %v, want %v", got, tc.expired)
+			}
+			st := policy.Status("tracking.p", tc.existing, now)
+			if st.MonthsAhead != tc.ahead || st.Months != tc.wantMonths || st.Table != "tracking.p" {
+				t.Errorf("status %+v, want %d ahead of %d", st, tc.ahead, tc.wantMonths)
+			}
+		})
+	}
+}
+
+func TestAMonthIsTheUTCMonthOfAnInstant(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		at        time.Time
+		month     string
+		partition string
+	}{
+		{"The last second of a year is in December.", time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), "2026-12", "p_2026_12"},
+		{"New Year's Eve evening in New York is already January in UTC.", time.Date(2026, 12, 31, 22, 0, 0, 0, ny), "2027-01", "p_2027_01"},
+		{"A leap day is in February.", time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC), "2028-02", "p_2028_02"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := policy.MonthOf(tc.at)
+			if m.String() != tc.month || m.Partition("p") != tc.partition || m.Location() != time.UTC || m.Day() != 1 || m.Hour() != 0 {
+				t.Errorf("MonthOf(%s) = %s (%s), want %s", tc.at, m.Time, m.Partition("p"), tc.month)
+			}
+		})
+	}
+}
