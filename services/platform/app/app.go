@@ -117,7 +117,7 @@ func Run(ctx context.Context, o Options) error {
 	root.Handle("GET /api/health", health.NewPublic(platformHealth(d), o.Clock))
 	root.Handle("GET /metrics", metrics.Handler(d.Registry))
 	root.Handle("/", svc.API)
-	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log))
+	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

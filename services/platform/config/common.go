@@ -38,6 +38,10 @@ type Common struct {
 	// HealthPeers are other services' /readyz URLs by name: /api/health
 	// reports them beside this service's own dependencies.
 	HealthPeers map[string]string
+	// CORSAllowedOrigins are the browser origins that may call the API;
+	// ["*"] (the default) is any origin, without credentials: clients send
+	// bearer tokens, not cookies.
+	CORSAllowedOrigins []string
 }
 
 // LoadCommon reads the shared settings; defaultPort is the service's own.
@@ -64,6 +68,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		ShutdownTimeout:      e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
 		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),
 		HealthPeers:          healthPeers(e),
+		CORSAllowedOrigins:   e.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
 	}
 }
 
