@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -23,8 +24,23 @@ const (
 	TopicTenants       = "workpulse.tenants.v1"
 )
 
-// AllTopics lists every topic so that brokers can be prepared at start-up.
-var AllTopics = []string{TopicOrganizations, TopicSessions, TopicActivity, TopicAlerts, TopicTenants}
+// EventTopics are the topics events are published on.
+var EventTopics = []string{TopicOrganizations, TopicSessions, TopicActivity, TopicAlerts, TopicTenants}
+
+// DeadLetterTopic is where a consumer of topic puts the events it can
+// never apply (malformed, or failing every attempt), so that they stop
+// holding back the events behind them on their partition.
+func DeadLetterTopic(topic string) string { return topic + ".dlq" }
+
+// AllTopics lists every topic, the dead-letter ones too, so that brokers
+// can be prepared at start-up.
+var AllTopics = func() []string {
+	all := slices.Clone(EventTopics)
+	for _, t := range EventTopics {
+		all = append(all, DeadLetterTopic(t))
+	}
+	return all
+}()
 
 // Event types.
 const (
@@ -99,6 +115,11 @@ func Decode(b []byte) (Envelope, error) {
 	if e.ID == "" || e.Type == "" || e.OrganizationID == "" || len(e.Data) == 0 {
 		return Envelope{}, fmt.Errorf("%w: id, type, organization_id and data are required", ErrMalformed)
 	}
+	// Consumers key their idempotency records and row-level security on
+	// these: anything but a UUID would fail there on every attempt.
+	if !isUUID(e.ID) || !isUUID(e.OrganizationID) {
+		return Envelope{}, fmt.Errorf("%w: id and organization_id must be UUIDs", ErrMalformed)
+	}
 	return e, nil
 }
 
@@ -108,6 +129,26 @@ func (e Envelope) Payload(v any) error {
 		return fmt.Errorf("%w: %s data: %v", ErrMalformed, e.Type, err)
 	}
 	return nil
+}
+
+// isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func newUUID() string {

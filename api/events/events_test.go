@@ -20,15 +20,20 @@ func TestDecodeAcceptsWhatNewProducesAndRefusesIncompleteEnvelopes(t *testing.T)
 	if want := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC); !e.Time.Equal(want) || e.Time.Location() != time.UTC {
 		t.Fatalf("the envelope is stamped %v; want the producer's instant in UTC, %v", e.Time, want)
 	}
+	const id, org = "6f1c2b0e-9d3a-4c5e-8f7a-1b2c3d4e5f60", "0E8B3C1A-2D4F-4A6B-9C8D-7E6F5A4B3C2D"
 	cases := []struct {
 		name    string
 		body    string
 		wantErr bool
 	}{
-		{"A complete envelope decodes.", `{"id":"1","type":"user.created","organization_id":"o","data":{}}`, false},
-		{"An envelope without an id is malformed.", `{"type":"user.created","organization_id":"o","data":{}}`, true},
-		{"An envelope without data is malformed.", `{"id":"1","type":"user.created","organization_id":"o"}`, true},
+		{"A complete envelope decodes.", `{"id":"` + id + `","type":"user.created","organization_id":"` + org + `","data":{}}`, false},
+		{"An envelope without an id is malformed.", `{"type":"user.created","organization_id":"` + org + `","data":{}}`, true},
+		{"An envelope without data is malformed.", `{"id":"` + id + `","type":"user.created","organization_id":"` + org + `"}`, true},
 		{"Bytes that are not JSON are malformed.", `\x00garbage`, true},
+		{"An id that is not a UUID is malformed.", `{"id":"1","type":"user.created","organization_id":"` + org + `","data":{}}`, true},
+		{"An organization id that is not a UUID is malformed.", `{"id":"` + id + `","type":"user.created","organization_id":"o","data":{}}`, true},
+		{"An organization id with SQL in it is malformed.", `{"id":"` + id + `","type":"user.created","organization_id":"' OR 1=1 --                      ","data":{}}`, true},
+		{"A UUID with a stray character is malformed.", `{"id":"` + id[:35] + `g","type":"user.created","organization_id":"` + org + `","data":{}}`, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -44,7 +49,7 @@ func TestDecodeAcceptsWhatNewProducesAndRefusesIncompleteEnvelopes(t *testing.T)
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add([]byte(`{"id":"1","type":"activity.recorded","organization_id":"o","data":{"stored":1}}`))
+	f.Add([]byte(`{"id":"6f1c2b0e-9d3a-4c5e-8f7a-1b2c3d4e5f60","type":"activity.recorded","organization_id":"0e8b3c1a-2d4f-4a6b-9c8d-7e6f5a4b3c2d","data":{"stored":1}}`))
 	f.Add([]byte(`{"id":"1","type":"tenant.updated","organization_id":"o","data":[]}`))
 	f.Add([]byte(`{`))
 	f.Fuzz(func(t *testing.T, b []byte) {

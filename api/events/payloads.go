@@ -76,6 +76,13 @@ type TenantSettings struct {
 	InactiveThresholdSeconds int    `json:"inactive_threshold_seconds"`
 	IdleThresholdSeconds     int    `json:"idle_threshold_seconds"`
 	OvertimeThresholdHours   int    `json:"overtime_threshold_hours"`
+	// ActivityWindowDays is how many days back the API accepts an
+	// activity's timestamp or a session's start_time; 0 is the
+	// installation's ACTIVITY_WINDOW_DAYS.
+	ActivityWindowDays int `json:"activity_window_days,omitempty"`
+	// RetentionMonths is how many whole months of the organization's data
+	// are kept; 0 is the installation's.
+	RetentionMonths int `json:"retention_months,omitempty"`
 	// Generation orders updates: a consumer ignores one older than what it has.
 	Generation int64 `json:"generation"`
 }

@@ -41,6 +41,7 @@ func NewFrontDoor(backends map[string]string, deps map[string]health.Check) (*Fr
 		}
 		p := httputil.NewSingleHostReverseProxy(u)
 		p.Transport = transport
+		p.ModifyResponse = dropCORS
 		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(svc.Name+" service is unavailable, retry later"))
 		}
@@ -48,6 +49,23 @@ func NewFrontDoor(backends map[string]string, deps map[string]health.Check) (*Fr
 		fd.health.Add(svc.Name, health.Peer(client, base+"/readyz"))
 	}
 	return fd, nil
+}
+
+// dropCORS removes a service's own CORS headers: the front door answers
+// for the stack with the same policy, and a browser refuses a response
+// that allows an origin twice.
+func dropCORS(resp *http.Response) error {
+	for _, h := range httpx.CORSHeaders {
+		resp.Header.Del(h)
+	}
+	vary := resp.Header.Values("Vary")
+	resp.Header.Del("Vary")
+	for _, v := range vary {
+		if v != "Origin" {
+			resp.Header.Add("Vary", v)
+		}
+	}
+	return nil
 }
 
 // transport keeps enough idle connections per backend for a loaded

@@ -6,11 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/services/platform/health"
+	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
 // backend answers with its own name, so the test sees where a path went.
@@ -95,4 +97,50 @@ func TestHealthNamesWhatIsDown(t *testing.T) {
 	if rec.Code != 503 || rec.Body.String() != want {
 		t.Fatalf("got %d %s; want 503 %s", rec.Code, rec.Body.String(), want)
 	}
+}
+
+func TestFrontDoorAnswersCrossOriginCallsOnceForTheStack(t *testing.T) {
+	origins := []string{"https://dash.example.com"}
+	// The service behind sets its own CORS headers, as every service does.
+	svc := httptest.NewServer(httpx.CORS(origins)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept-Encoding")
+		io.WriteString(w, "[]")
+	})))
+	t.Cleanup(svc.Close)
+	fd, err := NewFrontDoor(map[string]string{routes.Session: svc.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	door := httptest.NewServer(httpx.CORS(origins)(fd))
+	t.Cleanup(door.Close)
+	do := func(t *testing.T, method string, hdr map[string]string) *http.Response {
+		req, _ := http.NewRequest(method, door.URL+"/api/projects", nil)
+		req.Header.Set("Origin", "https://dash.example.com")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	t.Run("A preflight is answered by the front door.", func(t *testing.T) {
+		resp := do(t, "OPTIONS", map[string]string{"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Methods") == "" {
+			t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+		}
+	})
+	t.Run("A proxied response allows the origin exactly once.", func(t *testing.T) {
+		resp := do(t, "GET", map[string]string{"Authorization": "Bearer x"})
+		for _, h := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers"} {
+			if n := len(resp.Header.Values(h)); n != 1 {
+				t.Errorf("%s appears %d times: %v", h, n, resp.Header.Values(h))
+			}
+		}
+		if got := resp.Header.Values("Vary"); !slices.Equal(got, []string{"Origin", "Accept-Encoding"}) {
+			t.Errorf("Vary %q; want Origin once and the service's own", got)
+		}
+	})
 }

@@ -60,6 +60,9 @@ type Config struct {
 	// Storage is the shared activity tree's maintenance policy; the
 	// services read the same ACTIVITY_WINDOW_DAYS.
 	Storage storage.Policy
+	// CORSOrigins is the front door's CORS policy; the services read the
+	// same CORS_ALLOWED_ORIGINS from the environment they inherit.
+	CORSOrigins []string
 }
 
 func loadConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
@@ -79,6 +82,7 @@ func loadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		PortOffset:    env.Int("DEV_PORT_OFFSET", 0, -3000, 60000),
 		StateDir:      env.String("DEV_STATE_DIR", ""),
 		Storage:       storage.LoadPolicy(env),
+		CORSOrigins:   env.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
 	}
 	c.BinDir = env.String("DEV_BIN_DIR", filepath.Join(c.RepoRoot, "bin"))
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
@@ -172,7 +176,7 @@ func (s *Stack) Run(ctx context.Context) error {
 		return err
 	}
 	err = httpx.Serve(ctx, httpx.ServerConfig{Addr: s.cfg.Listen, ShutdownTimeout: 10 * time.Second},
-		httpx.Stack(clock.Real, withMetrics(fd, reg), 64<<20), func(a net.Addr) {
+		httpx.Stack(clock.Real, withMetrics(fd, reg), 64<<20, httpx.CORS(s.cfg.CORSOrigins)), func(a net.Addr) {
 			s.logf("devstack", "WorkPulse on http://%s/ (the API under /api, health at /api/health); Ctrl-C stops everything", hostPort(a))
 		})
 	stopProcs()

@@ -16,8 +16,9 @@ import (
 // tenant.updated events. Each service runs it in its own consumer group,
 // so each learns of a suspension itself; both write the same row, which
 // the generation guard makes harmless.
-func TenantConsumer(db *pgxpool.Pool, brokers []string, sec kafkax.Security, group string, m *kafkax.ConsumerMetrics, log *slog.Logger) *kafkax.Consumer {
-	return kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: group, Topics: []string{events.TopicTenants}},
+func TenantConsumer(db *pgxpool.Pool, brokers []string, sec kafkax.Security, maxAttempts int, group string, m *kafkax.ConsumerMetrics, log *slog.Logger) *kafkax.Consumer {
+	return kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: group, Topics: []string{events.TopicTenants},
+		MaxAttempts: maxAttempts},
 		func(ctx context.Context, e events.Envelope) error { return ApplyTenantEvent(ctx, db, group, e) }, m, log)
 }
 
@@ -43,10 +44,12 @@ func ApplyTenantEvent(ctx context.Context, db *pgxpool.Pool, consumer string, e 
 		if err != nil || !first {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation) VALUES ($1, $2, $3, $4)"+
+		_, err = tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation, activity_window_days)"+
+			" VALUES ($1, $2, $3, $4, NULLIF($5::int, 0))"+
 			" ON CONFLICT (organization_id) DO UPDATE SET suspended = EXCLUDED.suspended, time_zone = EXCLUDED.time_zone,"+
-			" generation = EXCLUDED.generation, updated_at = now() WHERE tracking.tenants.generation <= EXCLUDED.generation",
-			e.OrganizationID, t.Suspended, tz, t.Generation)
+			" generation = EXCLUDED.generation, activity_window_days = EXCLUDED.activity_window_days, updated_at = now()"+
+			" WHERE tracking.tenants.generation <= EXCLUDED.generation",
+			e.OrganizationID, t.Suspended, tz, t.Generation, t.ActivityWindowDays)
 		return err
 	})
 }

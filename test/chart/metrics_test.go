@@ -139,7 +139,7 @@ func TestPrometheusRuleExpressionsParseAndEveryAlertTheIssueAsksForExists(t *tes
 		alerts = append(alerts, strings.TrimPrefix(q.where, "alert "))
 	}
 	for _, want := range []string{"WorkPulseServiceDown", "WorkPulseHighErrorRate", "WorkPulseHighLatency",
-		"WorkPulseOutboxBacklog", "WorkPulseKafkaConsumerLag", "WorkPulsePartitionsRunningOut", "WorkPulseTenantNotReady"} {
+		"WorkPulseOutboxBacklog", "WorkPulseKafkaConsumerLag", "WorkPulseEventsDeadLettered", "WorkPulsePartitionsRunningOut", "WorkPulseTenantNotReady"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s in %v", want, alerts)
 		}

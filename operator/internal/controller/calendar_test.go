@@ -7,6 +7,7 @@ import (
 	"time"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/operator/internal/storage"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -41,7 +42,7 @@ func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
 			e.create(e.tenant(name, func(s *v1alpha1.WorkPulseTenantSpec) {
 				s.Storage, s.TimeZone, s.RetentionMonths, s.PremakeMonths = v1alpha1.StorageDedicated, inst.Zone.String(), 3, 2
 			}))
-			parent := dedicatedTable(e.waitReady(name).Status.OrganizationID)
+			parent := storage.DedicatedTable(e.waitReady(name).Status.OrganizationID)
 
 			// Created and premade: the previous month, the current one and
 			// two ahead.

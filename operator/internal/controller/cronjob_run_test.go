@@ -13,6 +13,7 @@ import (
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/operator/internal/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
@@ -36,7 +37,7 @@ func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
 	// is made here: the operator plans months on its own test clock.
 	day := clock.Real.Now().UTC().AddDate(0, 0, -2)
 	noon := time.Date(day.Year(), day.Month(), day.Day(), 12, 0, 0, 0, time.UTC)
-	if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", sharedTable, noon); err != nil {
+	if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", storage.SharedTable, noon); err != nil {
 		t.Fatal(err)
 	}
 	user := "7f3e2a10-0000-4000-8000-000000000001"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,7 +15,6 @@ import (
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/operator/internal/specs"
-	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 // finalizer keeps a deleted tenant until its jobs are removed, its data
@@ -58,7 +56,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *v1alpha1.Work
 	}
 	r.event(t, corev1.EventTypeNormal, "OrganizationDeactivated", "Delete", "deactivated organization %s (deletion policy %s)", orgID, t.Spec.DeletionPolicy)
 	if t.Spec.DeletionPolicy == v1alpha1.DeletionDelete {
-		n, err := r.deleteData(ctx, orgID)
+		n, err := r.store.DeleteData(ctx, orgID, r.Config.DeleteBatchSize)
 		if err != nil {
 			return ctrl.Result{}, r.deletionFailed(ctx, t, "DataDeleteFailed", err)
 		}
@@ -101,61 +99,6 @@ func (r *TenantReconciler) deleteJobs(ctx context.Context, t *v1alpha1.WorkPulse
 	// The Jobs and pods the CronJob started are garbage collected after it.
 	err = r.Delete(ctx, &cj, client.Preconditions{UID: &cj.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground))
 	return "", client.IgnoreNotFound(err)
-}
-
-// deleteData removes the organization's activity: a Dedicated tenant's
-// partition is dropped whole; a Shared tenant's rows are deleted in
-// batches, each its own short transaction, so ingest of other tenants
-// never waits long. The dedup index of the rows goes with them.
-func (r *TenantReconciler) deleteData(ctx context.Context, orgID string) (int64, error) {
-	var total int64
-	table := dedicatedTable(orgID)
-	exists, attached, err := r.store.tableState(ctx, r.store.db, table)
-	if err != nil {
-		return 0, err
-	}
-	if exists {
-		if total, err = r.store.count(ctx, r.store.db, table, orgID); err != nil {
-			return 0, err
-		}
-		err := r.store.withDDL(ctx, func(tx pgx.Tx) error {
-			if attached {
-				if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s", qualified(rootTable), qualified(table))); err != nil {
-					return err
-				}
-			}
-			return r.store.dropTable(ctx, tx, table)
-		})
-		if err != nil {
-			return 0, err
-		}
-	}
-	batches := []string{
-		fmt.Sprintf(`DELETE FROM %[1]s WHERE (organization_id, occurred_at, id) IN (
-			SELECT organization_id, occurred_at, id FROM %[1]s WHERE organization_id = $1 LIMIT $2)`, qualified(sharedTable)),
-		`DELETE FROM tracking.activity_dedup WHERE (user_id, client_activity_id) IN (
-			SELECT user_id, client_activity_id FROM tracking.activity_dedup WHERE organization_id = $1 LIMIT $2)`,
-	}
-	for i, q := range batches {
-		for {
-			var n int64
-			err := pg.InTx(ctx, r.store.db, func(tx pgx.Tx) error {
-				tag, err := tx.Exec(ctx, q, orgID, r.Config.DeleteBatchSize)
-				n = tag.RowsAffected()
-				return err
-			})
-			if err != nil {
-				return 0, err
-			}
-			if i == 0 {
-				total += n
-			}
-			if n < int64(r.Config.DeleteBatchSize) {
-				break
-			}
-		}
-	}
-	return total, nil
 }
 
 // deactivate turns the organization off in auth (its members can no

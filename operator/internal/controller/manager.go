@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/go-logr/logr"
-	"github.com/jackc/pgx/v5/pgxpool"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -105,7 +104,7 @@ func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o Manager
 	if err = r.SetupWithManager(mgr, opts); err != nil {
 		return nil, nil, fmt.Errorf("controller: %w", err)
 	}
-	ping := func(req *http.Request) error { return pingDB(req.Context(), db) }
+	ping := func(req *http.Request) error { return r.store.Ping(req.Context()) }
 	// Liveness does not depend on the database: restarting the operator
 	// cannot bring PostgreSQL back.
 	if err = errors.Join(mgr.AddHealthzCheck("ping", healthz.Ping), mgr.AddReadyzCheck("database", ping)); err != nil {
@@ -120,11 +119,4 @@ func NewManager(ctx context.Context, restCfg *rest.Config, cfg Config, o Manager
 		return nil, nil, err
 	}
 	return mgr, db.Close, nil
-}
-
-func pingDB(ctx context.Context, db *pgxpool.Pool) error {
-	if err := db.Ping(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	return nil
 }

@@ -23,6 +23,7 @@ import (
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/operator/internal/specs"
+	"github.com/workpulse/workpulse/operator/internal/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
@@ -47,7 +48,7 @@ type TenantReconciler struct {
 	Recorder  events.EventRecorder
 	Config    Config
 
-	store   *store
+	store   *storage.Store
 	auth    *authClient
 	metrics *operatorMetrics
 	// clock tells the month partitions are planned for and the time
@@ -65,7 +66,7 @@ func NewTenantReconciler(mgr ctrl.Manager, cfg Config, db *pgxpool.Pool, clk clo
 		Scheme:    mgr.GetScheme(),
 		Recorder:  mgr.GetEventRecorder("workpulse-operator"),
 		Config:    cfg,
-		store:     &store{db: db, ddl: func(kind string) { m.ddl.WithLabelValues(kind).Inc() }},
+		store:     storage.New(db, func(kind string) { m.ddl.WithLabelValues(kind).Inc() }),
 		auth:      newAuthClient(cfg.AuthURL, cfg.OperatorToken, cfg.AuthTimeout),
 		metrics:   m,
 		clock:     clk,

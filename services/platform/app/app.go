@@ -114,10 +114,10 @@ func Run(ctx context.Context, o Options) error {
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", health.Live)
 	root.HandleFunc("GET /readyz", d.Health.Ready)
-	root.HandleFunc("GET /api/health", platformHealth(d).Ready)
+	root.Handle("GET /api/health", health.NewPublic(platformHealth(d), o.Clock))
 	root.Handle("GET /metrics", metrics.Handler(d.Registry))
 	root.Handle("/", svc.API)
-	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log))
+	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

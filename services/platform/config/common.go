@@ -21,6 +21,9 @@ type Common struct {
 	RedisPrefix          string
 	KafkaBrokers         []string
 	KafkaTopicPartitions int
+	// KafkaMaxAttempts is how many failed attempts a consumed event gets
+	// before it is moved to its topic's dead-letter topic.
+	KafkaMaxAttempts int
 	// KafkaTLS and KafkaSASL* secure the connections to a managed or
 	// Strimzi Kafka; the password is a secret and never logged.
 	KafkaTLS           bool
@@ -35,6 +38,10 @@ type Common struct {
 	// HealthPeers are other services' /readyz URLs by name: /api/health
 	// reports them beside this service's own dependencies.
 	HealthPeers map[string]string
+	// CORSAllowedOrigins are the browser origins that may call the API;
+	// ["*"] (the default) is any origin, without credentials: clients send
+	// bearer tokens, not cookies.
+	CORSAllowedOrigins []string
 }
 
 // LoadCommon reads the shared settings; defaultPort is the service's own.
@@ -50,6 +57,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		RedisPrefix:          e.String("REDIS_PREFIX", "wp"),
 		KafkaBrokers:         e.List("KAFKA_BROKERS", []string{"127.0.0.1:9092"}),
 		KafkaTopicPartitions: e.Int("KAFKA_TOPIC_PARTITIONS", 6, 1, 1000),
+		KafkaMaxAttempts:     e.Int("KAFKA_MAX_ATTEMPTS", 5, 1, 1000), // kafkax.DefaultMaxAttempts
 		KafkaTLS:             e.Bool("KAFKA_TLS", false),
 		KafkaSASLMechanism:   e.String("KAFKA_SASL_MECHANISM", ""),
 		KafkaSASLUsername:    e.String("KAFKA_SASL_USERNAME", ""),
@@ -60,6 +68,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		ShutdownTimeout:      e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
 		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),
 		HealthPeers:          healthPeers(e),
+		CORSAllowedOrigins:   e.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
 	}
 }
 

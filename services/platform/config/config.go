@@ -138,3 +138,32 @@ func (e *Env) URL(key, def string, schemes ...string) string {
 
 // Err returns every problem found, or nil.
 func (e *Env) Err() error { return errors.Join(e.errs...) }
+
+// Origins returns key as a comma list of browser origins
+// (scheme://host[:port], lower-cased), or def. "*" stands for any origin and
+// must then be the only entry.
+func (e *Env) Origins(key string, def []string) []string {
+	list := e.List(key, def)
+	if len(list) == 0 {
+		e.fail(key, "must list at least one origin or be *")
+		return def
+	}
+	out := make([]string, 0, len(list))
+	for _, o := range list {
+		if o == "*" {
+			if len(list) > 1 {
+				e.fail(key, "* allows every origin and cannot be combined with others")
+				return def
+			}
+			return []string{"*"}
+		}
+		u, err := url.Parse(strings.ToLower(o))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			e.fail(key, "%q is not an origin such as https://app.example.com", o)
+			continue
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out
+}

@@ -4,9 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
@@ -14,8 +20,11 @@ import (
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
-// Handler applies one event. It must be idempotent by envelope ID; an
-// error other than events.ErrMalformed is retried until it succeeds.
+// Handler applies one event. It must be idempotent by envelope ID. An
+// event it answers events.ErrMalformed for goes to the dead-letter topic at
+// once; other errors are retried, MaxAttempts times before the event is
+// dead-lettered, except that a dependency being unavailable (see
+// Unavailable) is retried until it is back.
 type Handler func(ctx context.Context, e events.Envelope) error
 
 // Prefilter tells, for events that arrived together, which ones the
@@ -27,6 +36,9 @@ type Prefilter func(ctx context.Context, es []events.Envelope) (need []bool, err
 
 // maxBatch bounds the events applied and committed together.
 const maxBatch = 256
+
+// DefaultMaxAttempts is ConsumerConfig.MaxAttempts when it is not set.
+const DefaultMaxAttempts = 5
 
 // ConsumerConfig configures a consumer.
 type ConsumerConfig struct {
@@ -47,6 +59,10 @@ type ConsumerConfig struct {
 	Security Security
 	// Prefilter, when set, spares the handler events that need nothing.
 	Prefilter Prefilter
+	// MaxAttempts is how many failed attempts of the handler an event
+	// gets before it goes to its topic's dead-letter topic and the
+	// partition moves on (0: DefaultMaxAttempts).
+	MaxAttempts int
 }
 
 // ConsumerMetrics are shared by every consumer of a service.
@@ -55,6 +71,7 @@ type ConsumerMetrics struct {
 	clock     clock.Clock
 	processed *prometheus.CounterVec
 	failures  *prometheus.CounterVec
+	dead      *prometheus.CounterVec
 	lag       *prometheus.GaugeVec
 	latency   *prometheus.HistogramVec
 }
@@ -65,16 +82,19 @@ func NewConsumerMetrics(reg prometheus.Registerer, service string, clk clock.Clo
 	m := &ConsumerMetrics{
 		clock: clk,
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_events_processed_total",
-			Help: "Events consumed, by group, type and outcome (applied, skipped_malformed).", ConstLabels: l}, []string{"group", "type", "outcome"}),
+			Help: "Events consumed, by group, type and outcome (applied, dead_lettered).", ConstLabels: l}, []string{"group", "type", "outcome"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_handler_failures_total",
 			Help: "Failed attempts to apply an event (retried).", ConstLabels: l}, []string{"group"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_dead_lettered_total",
+			Help: "Events moved to a dead-letter topic, by group, topic and reason (malformed, failed).", ConstLabels: l},
+			[]string{"group", "topic", "reason"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workpulse_kafka_consumer_lag",
 			Help: "Messages beyond the group's committed offsets, measured every few seconds.", ConstLabels: l}, []string{"group"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "workpulse_kafka_event_age_seconds",
 			Help: "Time from an event's creation to its processing.", ConstLabels: l,
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 120}}, []string{"group"}),
 	}
-	reg.MustRegister(m.processed, m.failures, m.lag, m.latency)
+	reg.MustRegister(m.processed, m.failures, m.dead, m.lag, m.latency)
 	return m
 }
 
@@ -87,17 +107,26 @@ type Consumer struct {
 	handler Handler
 	metrics *ConsumerMetrics
 	log     *slog.Logger
+	// dlq writes dead letters; the event's own offset is committed only
+	// after its dead letter is written.
+	dlq *kafka.Writer
 }
 
 // NewConsumer builds a consumer; metrics may be nil.
 func NewConsumer(cfg ConsumerConfig, h Handler, m *ConsumerMetrics, log *slog.Logger) *Consumer {
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
 	return &Consumer{cfg: cfg, handler: h, metrics: m, log: log}
 }
 
 // Run consumes until ctx is done. An event is committed only after its
-// handler succeeded, so a crash redelivers it and the handler's
-// idempotency makes the redelivery harmless.
+// handler succeeded or it was written to the dead-letter topic, so a crash
+// redelivers it and the handler's idempotency makes the redelivery
+// harmless.
 func (c *Consumer) Run(ctx context.Context) error {
+	c.dlq = NewSecureWriter(c.cfg.Brokers, c.cfg.Security)
+	defer c.dlq.Close()
 	for ctx.Err() == nil {
 		if err := c.consume(ctx); err != nil {
 			c.log.Warn("kafka reader replaced", "group", c.cfg.GroupID, "err", err)
@@ -207,7 +236,9 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []kafka.Message) bool {
 	for _, msg := range batch {
 		env, err := events.Decode(msg.Value)
 		if err != nil {
-			c.skip(msg, "", err)
+			if !c.deadLetter(ctx, msg, "", reasonMalformed, err) {
+				return false
+			}
 			continue
 		}
 		envs, msgs = append(envs, env), append(msgs, msg)
@@ -281,18 +312,24 @@ func (c *Consumer) newReader() *kafka.Reader {
 	})
 }
 
-// apply runs the handler until it succeeds; false means ctx ended first.
+// Reasons an event is dead-lettered, as the metric's reason label.
+const (
+	reasonMalformed = "malformed"
+	reasonFailed    = "failed"
+)
+
+// apply runs the handler until it succeeds or the event is dead-lettered;
+// false means ctx ended first.
 func (c *Consumer) apply(ctx context.Context, msg kafka.Message, env events.Envelope) bool {
 	backoff := 100 * time.Millisecond
-	for {
+	for failed := 0; ; {
 		err := c.handler(ctx, env)
 		if err == nil {
 			c.applied(env)
 			return true
 		}
 		if errors.Is(err, events.ErrMalformed) {
-			c.skip(msg, env.Type, err)
-			return true
+			return c.deadLetter(ctx, msg, env.Type, reasonMalformed, err)
 		}
 		if ctx.Err() != nil {
 			return false
@@ -300,7 +337,15 @@ func (c *Consumer) apply(ctx context.Context, msg kafka.Message, env events.Enve
 		if c.metrics != nil {
 			c.metrics.failures.WithLabelValues(c.cfg.GroupID).Inc()
 		}
-		c.log.Warn("event handler failed; retrying", "group", c.cfg.GroupID, "event_id", env.ID, "type", env.Type, "err", err)
+		// An outage fails every event alike: the event is not to blame,
+		// and dead-lettering the whole stream would lose it.
+		if !Unavailable(err) {
+			if failed++; failed >= c.cfg.MaxAttempts {
+				return c.deadLetter(ctx, msg, env.Type, reasonFailed, err)
+			}
+		}
+		c.log.Warn("event handler failed; retrying", "group", c.cfg.GroupID, "event_id", env.ID, "type", env.Type,
+			"attempt", failed, "err", err)
 		if !sleep(ctx, backoff) {
 			return false
 		}
@@ -308,18 +353,67 @@ func (c *Consumer) apply(ctx context.Context, msg kafka.Message, env events.Enve
 	}
 }
 
+// deadLetter writes msg to its topic's dead-letter topic, with headers
+// saying where it came from and why, retrying until the write succeeds:
+// the offset must not be committed before the event is kept somewhere.
+// False means ctx ended first.
+func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, typ, reason string, cause error) bool {
+	topic := events.DeadLetterTopic(msg.Topic)
+	dl := kafka.Message{Topic: topic, Key: msg.Key, Value: msg.Value, Headers: append(slices.Clip(msg.Headers),
+		kafka.Header{Key: "workpulse-dlq-topic", Value: []byte(msg.Topic)},
+		kafka.Header{Key: "workpulse-dlq-partition", Value: []byte(strconv.Itoa(msg.Partition))},
+		kafka.Header{Key: "workpulse-dlq-offset", Value: []byte(strconv.FormatInt(msg.Offset, 10))},
+		kafka.Header{Key: "workpulse-dlq-group", Value: []byte(c.cfg.GroupID)},
+		kafka.Header{Key: "workpulse-dlq-reason", Value: []byte(reason)},
+		kafka.Header{Key: "workpulse-dlq-error", Value: []byte(cause.Error())})}
+	for backoff := 100 * time.Millisecond; ; backoff = min(backoff*2, 10*time.Second) {
+		err := c.dlq.WriteMessages(ctx, dl)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.log.Warn("writing a dead letter failed; retrying", "group", c.cfg.GroupID, "topic", topic, "err", err)
+		if !sleep(ctx, backoff) {
+			return false
+		}
+	}
+	c.log.Error("event dead-lettered", "group", c.cfg.GroupID, "topic", msg.Topic, "partition", msg.Partition,
+		"offset", msg.Offset, "type", typ, "reason", reason, "err", cause)
+	if c.metrics != nil {
+		c.metrics.processed.WithLabelValues(c.cfg.GroupID, typ, "dead_lettered").Inc()
+		c.metrics.dead.WithLabelValues(c.cfg.GroupID, msg.Topic, reason).Inc()
+	}
+	return true
+}
+
+// Unavailable reports whether err says a dependency of the handler is
+// unreachable or overloaded rather than that the event cannot be applied:
+// network errors, timeouts, PostgreSQL connection, resource and shutdown
+// errors, and serialization conflicts. Such failures do not count toward
+// MaxAttempts.
+func Unavailable(err error) bool {
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &ne), errors.As(err, &ce), pgconn.Timeout(err), pgconn.SafeToRetry(err),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &pe):
+		// 08: connection exception, 53: insufficient resources, 57P0x:
+		// shutdown, 40001/40P01: serialization failure, deadlock.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") ||
+			strings.HasPrefix(pe.Code, "57P0") || pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return false
+}
+
 func (c *Consumer) applied(env events.Envelope) {
 	if c.metrics != nil {
 		c.metrics.processed.WithLabelValues(c.cfg.GroupID, env.Type, "applied").Inc()
 		c.metrics.latency.WithLabelValues(c.cfg.GroupID).Observe(clock.Since(c.metrics.clock, env.Time).Seconds())
-	}
-}
-
-func (c *Consumer) skip(msg kafka.Message, typ string, err error) {
-	c.log.Error("skipping malformed event", "group", c.cfg.GroupID, "topic", msg.Topic,
-		"partition", msg.Partition, "offset", msg.Offset, "err", err)
-	if c.metrics != nil {
-		c.metrics.processed.WithLabelValues(c.cfg.GroupID, typ, "skipped_malformed").Inc()
 	}
 }
 

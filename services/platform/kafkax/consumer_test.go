@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
@@ -18,11 +22,14 @@ import (
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
+// testOrg is the organization of the produced events.
+var testOrg = uuid.NewString()
+
 func produce(t *testing.T, w *kafka.Writer, n int) {
 	t.Helper()
 	msgs := make([]kafka.Message, 0, n)
 	for i := 0; i < n; i++ {
-		e, err := events.New(clock.Real.Now(), "test", events.TypeActivityRecorded, "org", "", events.ActivityRecorded{Stored: i})
+		e, err := events.New(clock.Real.Now(), "test", events.TypeActivityRecorded, testOrg, "", events.ActivityRecorded{Stored: i})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,14 +51,15 @@ func TestConsumerCatchesUpAndCommitsAfterABrokerOutageAndFailingHandler(t *testi
 
 	var mu sync.Mutex
 	seen := map[string]int{}
-	// The handler's database is down for failFor after down started.
+	// The handler's database is down for failFor after down started: its
+	// connections are refused, which is retried however long it lasts.
 	var down clock.Stopwatch
 	var failFor time.Duration
 	handler := func(_ context.Context, e events.Envelope) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if down.Elapsed() < failFor {
-			return errors.New("database unavailable")
+			return fmt.Errorf("begin: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
 		}
 		seen[e.ID]++
 		return nil

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/workpulse/workpulse/test/broker"
 
 	"github.com/segmentio/kafka-go"
@@ -83,7 +84,8 @@ func TestClientsReachABrokerThatRequiresTLSAndSCRAM(t *testing.T) {
 
 	w := kafkax.NewSecureWriter(brokers, secure)
 	defer w.Close()
-	e, _ := events.New(clock.Real.Now(), "test", events.TypeTenantUpdated, "org", "", events.TenantUpdated{OrganizationID: "org"})
+	org := uuid.NewString()
+	e, _ := events.New(clock.Real.Now(), "test", events.TypeTenantUpdated, org, "", events.TenantUpdated{OrganizationID: org})
 	raw, _ := json.Marshal(e)
 	if err := w.WriteMessages(ctx, kafka.Message{Topic: events.TopicTenants, Key: []byte(e.Key), Value: raw}); err != nil {
 		t.Fatalf("produce with TLS and SCRAM: %v", err)

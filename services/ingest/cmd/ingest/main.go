@@ -51,7 +51,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, "ingest-tenants", d.Consumer, d.Logger)
+			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, "ingest-tenants", d.Consumer, d.Logger)
 			return &app.Service{
 				API:          ingest.NewServer(ingest.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Registerer: d.Registry, Clock: d.Clock}),
 				OutboxTables: []string{tracking.OutboxTable},

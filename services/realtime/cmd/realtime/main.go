@@ -42,7 +42,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
 			s := realtime.NewServer(realtime.Deps{
-				Config: cfg, DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers, KafkaSecurity: d.KafkaSecurity,
+				Config: cfg, DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers, KafkaSecurity: d.KafkaSecurity, KafkaMaxAttempts: common.KafkaMaxAttempts,
 				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer, Clock: clk,
 			})
 			d.Health.Add("presence_feed", s.Ready)

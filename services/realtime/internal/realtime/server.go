@@ -39,8 +39,10 @@ type Deps struct {
 	Brokers  []string
 	// KafkaSecurity secures the connections to Brokers.
 	KafkaSecurity kafkax.Security
-	Registry      prometheus.Registerer
-	HTTP          *metrics.HTTP
+	// KafkaMaxAttempts bounds the attempts of an event (0: kafkax's default).
+	KafkaMaxAttempts int
+	Registry         prometheus.Registerer
+	HTTP             *metrics.HTTP
 	// Consumer may be nil.
 	Consumer *kafkax.ConsumerMetrics
 	Log      *slog.Logger
@@ -102,7 +104,7 @@ func NewServer(d Deps) *Server {
 		Error:       handshakeError,
 	}
 	s.consumer = kafkax.NewConsumer(kafkax.ConsumerConfig{
-		Brokers: d.Brokers, Security: d.KafkaSecurity, GroupID: cfg.ConsumerGroup, Topics: consumedTopics,
+		Brokers: d.Brokers, Security: d.KafkaSecurity, GroupID: cfg.ConsumerGroup, Topics: consumedTopics, MaxAttempts: d.KafkaMaxAttempts,
 		// Live notifications only: a new replica starts from now, not
 		// from history its clients never asked for.
 		StartOffset: kafka.LastOffset,

@@ -38,10 +38,10 @@ func NewConsumers(db *pgxpool.Pool, log *slog.Logger, clk clock.Clock) *Consumer
 }
 
 // Workers returns the consumer loops, for app.Service.Workers.
-func (c *Consumers) Workers(brokers []string, sec kafkax.Security, m *kafkax.ConsumerMetrics) []func(context.Context) error {
-	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory,
+func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts int, m *kafkax.ConsumerMetrics) []func(context.Context) error {
+	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory, MaxAttempts: maxAttempts,
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
-	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity,
+	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity, MaxAttempts: maxAttempts,
 		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity}, c.HandleActivity, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run}
 }

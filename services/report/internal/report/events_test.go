@@ -29,7 +29,7 @@ func TestEventsFlowThroughKafka(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done; writer.Close() })
 
 	c := NewConsumers(e.pool, e.log, e.clock)
-	workers := c.Workers(brokers, kafkax.Security{}, nil)
+	workers := c.Workers(brokers, kafkax.Security{}, 0, nil)
 	relay := outbox.NewRelay(e.pool, OutboxTable, writer, nil, e.log)
 	workers = append(workers, relay.Run)
 	go func() {

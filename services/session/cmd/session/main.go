@@ -38,7 +38,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, "session-tenants", d.Consumer, d.Logger)
+			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, "session-tenants", d.Consumer, d.Logger)
 			d.Registry.MustRegister(session.ActiveSessionsGauge(d.DB))
 			return &app.Service{
 				API:          session.NewServer(session.Deps{DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Clock: d.Clock, Window: window}),

@@ -18,6 +18,9 @@ interface Row {
 
 interface State {
   rows: Map<string, Row>;
+  // order is the rows' ids by name, sorted when someone joins the board
+  // rather than on every update, which only changes a row.
+  order: string[];
   alerts: Alert[];
   // version changes on every update, so that memoised views notice.
   version: number;
@@ -29,6 +32,10 @@ type Action =
   | { type: "update"; session_id: string; user_id: string; active: number; idle: number; last: string | null }
   | { type: "session"; session: Session }
   | { type: "alert"; alert: Alert };
+
+function byName(rows: Map<string, Row>): string[] {
+  return [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => r.id);
+}
 
 function activeFrom(last: string | null): Row["state"] {
   return last && Date.now() - Date.parse(last) < 5 * 60 * 1000 ? "active" : "";
@@ -51,12 +58,12 @@ export function reduce(s: State, a: Action): State {
         }
         rows.set(m.id, { id: m.id, name: m.name, online: online.has(m.id), state: activeFrom(last), sessions, lastActivity: last });
       }
-      return { rows, alerts: a.alerts, version: s.version + 1 };
+      return { rows, order: byName(rows), alerts: a.alerts, version: s.version + 1 };
     }
     case "online": {
-      const r = rows.get(a.user_id) ?? { id: a.user_id, name: a.name, online: false, state: "", sessions: {}, lastActivity: null };
-      rows.set(a.user_id, { ...r, online: a.online });
-      return { ...s, rows, version: s.version + 1 };
+      const r = rows.get(a.user_id);
+      rows.set(a.user_id, { ...(r ?? { id: a.user_id, name: a.name, state: "", sessions: {}, lastActivity: null }), online: a.online });
+      return { ...s, rows, order: r ? s.order : byName(rows), version: s.version + 1 };
     }
     case "update": {
       const r = rows.get(a.user_id);
@@ -119,7 +126,7 @@ const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects:
 
 export function Board() {
   const { feed } = useAuth();
-  const [state, dispatch] = useReducer(reduce, { rows: new Map(), alerts: [], version: 0 });
+  const [state, dispatch] = useReducer(reduce, { rows: new Map(), order: [], alerts: [], version: 0 });
   const [projects, setProjects] = useState(new Map<string, string>());
   const [error, setError] = useState("");
   const [loaded, setLoaded] = useState(false);
@@ -183,11 +190,9 @@ export function Board() {
 
   const rows = useMemo(() => {
     const f = filter.trim().toLowerCase();
-    const all = [...state.rows.values()];
-    return all.filter((r) => !f || r.name.toLowerCase().includes(f)).sort((a, b) => a.name.localeCompare(b.name));
-    // Sorting by name keeps rows in place as updates arrive.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [state.version, filter]);
+    const all = state.order.map((id) => state.rows.get(id)!);
+    return f ? all.filter((r) => r.name.toLowerCase().includes(f)) : all;
+  }, [state.order, state.rows, filter]);
   const working = rows.filter((r) => Object.values(r.sessions).some((x) => x.running)).length;
 
   return (

@@ -1,0 +1,89 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/test/testkit"
+)
+
+// run is a service with one route and no dependencies, started the way
+// every service's run starts.
+func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
+	env := config.NewEnv(lookup)
+	common := config.LoadCommon(env, "probe", ":0")
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return app.Run(ctx, app.Options{Clock: clk, Config: common, Log: out, Listening: listening,
+		Build: func(context.Context, *app.Deps) (*app.Service, error) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /api/things", func(w http.ResponseWriter, r *http.Request) {
+				httpx.JSON(w, http.StatusCreated, map[string]string{"id": "t1"})
+			})
+			return &app.Service{API: mux}, nil
+		}})
+}
+
+func TestEveryServiceAnswersCrossOriginCallsAsConfigured(t *testing.T) {
+	t.Parallel()
+	svc := testkit.StartServiceOn(t, run, testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)), map[string]string{"CORS_ALLOWED_ORIGINS": "https://dash.example.com"})
+	do := func(t *testing.T, method, origin string, hdr map[string]string) *http.Response {
+		req, err := http.NewRequest(method, svc.URL+"/api/things", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Origin", origin)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	t.Run("The browser's preflight is answered before routing, which knows no OPTIONS.", func(t *testing.T) {
+		resp := do(t, "OPTIONS", "https://dash.example.com", map[string]string{
+			"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"})
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://dash.example.com" ||
+			resp.Header.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, X-Request-Id" {
+			t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+		}
+	})
+	t.Run("The request that follows is served and its request ID readable.", func(t *testing.T) {
+		resp := do(t, "POST", "https://dash.example.com", map[string]string{"Authorization": "Bearer x", "Content-Type": "application/json"})
+		if resp.StatusCode != http.StatusCreated || resp.Header.Get("Access-Control-Allow-Origin") != "https://dash.example.com" ||
+			resp.Header.Get("Access-Control-Expose-Headers") != "X-Request-Id" || resp.Header.Get("X-Request-Id") == "" {
+			t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+		}
+	})
+	t.Run("Another origin gets no CORS headers.", func(t *testing.T) {
+		resp := do(t, "OPTIONS", "https://evil.example", map[string]string{"Access-Control-Request-Method": "POST"})
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.Header.Get("Access-Control-Allow-Methods") != "" {
+			t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+		}
+	})
+}
+
+func TestAServiceRefusesAnInvalidOriginListAtStart(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "CORS_ALLOWED_ORIGINS": "dash.example.com"}
+	err := run(t.Context(), func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard, nil,
+		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
+	if err == nil || !strings.Contains(err.Error(), "CORS_ALLOWED_ORIGINS") {
+		t.Fatalf("got %v; want CORS_ALLOWED_ORIGINS=dash.example.com refused", err)
+	}
+}

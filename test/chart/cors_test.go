@@ -1,0 +1,44 @@
+package chartcheck
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/workpulse/workpulse/api/routes"
+)
+
+func TestEveryServiceGetsTheAllowedOriginsOfTheValues(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"By default any origin may call the API.", nil, "*"},
+		{"A list of origins reaches every service as one comma list.",
+			[]string{"--set", "cors.allowedOrigins={https://dash.example.com,http://localhost:5173}"}, "https://dash.example.com,http://localhost:5173"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := map[string]string{}
+			for _, o := range find(render(t, "workpulse", c.args...), "Deployment") {
+				for _, ct := range podSpec(o)["containers"].([]any) {
+					env, _ := ct.(map[string]any)["env"].([]any)
+					for _, v := range env {
+						if v := v.(map[string]any); v["name"] == "CORS_ALLOWED_ORIGINS" {
+							got[strings.TrimPrefix(o.GetName(), fullname+"-")] = v["value"].(string)
+						}
+					}
+				}
+			}
+			for _, svc := range routes.Services {
+				if got[svc.Name] != c.want {
+					t.Errorf("%s: CORS_ALLOWED_ORIGINS %q; want %q", svc.Name, got[svc.Name], c.want)
+				}
+			}
+		})
+	}
+	t.Run("A value that is no origin is refused.", func(t *testing.T) {
+		if out, err := helm(t, "template", release, "charts/workpulse", "--set", "cors.allowedOrigins={https://dash.example.com/app}"); err == nil {
+			t.Fatalf("rendered: %.200s", out)
+		}
+	})
+}
