@@ -46,6 +46,9 @@ var Table = []Route{
 	{Pattern: `^/api/(reports|alerts|jobs)(/.*)?$`, Service: Report},
 	{Pattern: `^/api/ws$`, Service: Realtime, WebSocket: true},
 	{Pattern: `^/api/presence(/.*)?$`, Service: Realtime},
+	// The API's docs page and its OpenAPI document, where the replaced
+	// service served them; the web service serves static files anyway.
+	{Pattern: `^/api/(docs(/.*)?|docs-json|openapi\.yaml)$`, Service: Web},
 	// Everything else is the web app's: its pages and assets. Paths under
 	// /api that no route above owns reach it too, and it answers them 404
 	// in the API's envelope.

@@ -113,10 +113,12 @@ func samplePaths() []string {
 		"/api/ws", "/api/ws/", "/api/wsx", "/api/presence", "/api/presence/" + id,
 		"/api/health", "/api", "/api/", "/", "/metrics", "/livez", "/internal/tenants", "/api/unknown",
 		"/api/userss", "/api/projectsx", "/api/sessionsx",
+		"/api/docs", "/api/docs/swagger-ui.css", "/api/docs-json", "/api/openapi.yaml", "/api/openapiXyaml", "/api/docsx",
 	}
 	// Every route's own pattern, reduced to a concrete path, is sampled too.
 	for _, r := range routes.Table {
-		p := strings.NewReplacer("^", "", "$", "", "[^/]+", id, "(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs)", "alerts").Replace(r.Pattern)
+		p := strings.NewReplacer("^", "", "$", "", "[^/]+", id, "(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs)", "alerts",
+			`(docs(/.*)?|docs-json|openapi\.yaml)`, "openapi.yaml").Replace(r.Pattern)
 		paths = append(paths, p)
 	}
 	return paths
