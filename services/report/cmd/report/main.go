@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -46,6 +47,8 @@ const usage = `usage:
   report daily-summary (--org ID | --all) [--date YYYY-MM-DD]
                                                    summarize one tenant-local date, or without --date
                                                    every day since the last completed one through yesterday
+  report daily-summary --due                       for every organization, each local day that has ended
+                                                   and is not summarized yet, organizations taking turns
   report idle-detection [--org ID | --all]         raise idle alerts (default: every tenant)
   report overtime-check [--org ID | --all]         raise overtime alerts (default: every tenant)`
 
@@ -108,6 +111,8 @@ type jobArgs struct {
 	name string
 	orgs []string // empty: every tenant
 	date *time.Time
+	// due: every organization's ended days not summarized yet, fairly.
+	due bool
 }
 
 func parseJob(name string, args []string) (jobArgs, error) {
@@ -119,6 +124,7 @@ func parseJob(name string, args []string) (jobArgs, error) {
 	date := ""
 	if name == report.JobDailySummary {
 		fs.StringVar(&date, "date", "", "tenant-local date YYYY-MM-DD")
+		fs.BoolVar(&j.due, "due", false, "every organization's ended days not summarized yet")
 	}
 	if err := fs.Parse(args); err != nil {
 		return j, usageError{name + ": " + err.Error()}
@@ -127,6 +133,10 @@ func parseJob(name string, args []string) (jobArgs, error) {
 		return j, usageError{fmt.Sprintf("%s: unexpected argument %q", name, strings.Join(fs.Args(), " "))}
 	}
 	switch {
+	case j.due && (*org != "" || *all || date != ""):
+		return j, usageError{name + ": --due takes no --org, --all or --date"}
+	case j.due:
+		return j, nil
 	case *org != "" && *all:
 		return j, usageError{name + ": give --org or --all, not both"}
 	case *org != "":
@@ -135,7 +145,7 @@ func parseJob(name string, args []string) (jobArgs, error) {
 		}
 		j.orgs = []string{*org}
 	case !*all && name == report.JobDailySummary:
-		return j, usageError{name + ": give --org ID or --all"}
+		return j, usageError{name + ": give --org ID, --all or --due"}
 	}
 	if date != "" {
 		d, err := time.Parse(time.DateOnly, date)
@@ -170,6 +180,9 @@ func runJob(ctx context.Context, clk clock.Clock, j jobArgs, common config.Commo
 			}
 			log.Info("pruned processed events", "deleted", n)
 		}
+		if j.due {
+			return summarizeDue(ctx, jobs, log)
+		}
 		return jobs.ForTenants(ctx, j.name, j.orgs, func(ctx context.Context, org string) error {
 			var res any
 			var err error
@@ -195,4 +208,16 @@ func runJob(ctx context.Context, clk clock.Clock, j jobArgs, common config.Commo
 	}
 	log.Info("job succeeded", "duration_ms", clock.Since(clk, start).Milliseconds())
 	return nil
+}
+
+// summarizeDue runs daily-summary --due over every organization and logs
+// what it did in one line.
+func summarizeDue(ctx context.Context, jobs *report.Jobs, log *slog.Logger) error {
+	orgs, err := jobs.DueOrganizations(ctx)
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	res, err := jobs.SummarizeDue(ctx, orgs)
+	log.Info("due summaries", "organizations", res.Organizations, "days", len(res.Days), "deferred", len(res.Deferred))
+	return err
 }

@@ -27,6 +27,9 @@ func TestJobCommandLines(t *testing.T) {
 	}{
 		{"daily-summary for one tenant and date.", []string{"daily-summary", "--org", org, "--date", "2026-05-04"}, false, 1, true},
 		{"daily-summary for every tenant catches up.", []string{"daily-summary", "--all"}, false, 0, false},
+		{"daily-summary --due runs every organization's due days.", []string{"daily-summary", "--due"}, false, 0, false},
+		{"daily-summary --due takes no --all.", []string{"daily-summary", "--due", "--all"}, true, 0, false},
+		{"daily-summary --due takes no --date.", []string{"daily-summary", "--due", "--date", "2026-05-04"}, true, 0, false},
 		{"daily-summary needs --org or --all.", []string{"daily-summary"}, true, 0, false},
 		{"daily-summary refuses both --org and --all.", []string{"daily-summary", "--all", "--org", org}, true, 0, false},
 		{"daily-summary refuses a malformed date.", []string{"daily-summary", "--all", "--date", "04/05/2026"}, true, 0, false},
@@ -115,6 +118,19 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 	if errors.Is(err, pgx.ErrNoRows) || active != 60 {
 		t.Errorf("summary active seconds %d (%v), want 60", active, err)
 	}
+	out.Reset()
+	clk.Set(now.AddDate(0, 0, 1))
+	if err := run(ctx, []string{"daily-summary", "--due"}, lookup, &out, nil, clk); err != nil {
+		t.Fatalf("daily-summary --due: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), `"msg":"due summaries"`) {
+		t.Errorf("no line of what the due run did in the log:\n%s", out.String())
+	}
+	var progress time.Time
+	if err := db.Owner.QueryRow(ctx, "SELECT last_completed_date FROM reporting.summary_progress WHERE organization_id = $1", org).Scan(&progress); err != nil || !progress.Equal(now.Truncate(24*time.Hour)) {
+		t.Errorf("progress after the due run %v (%v), want %s", progress, err, today)
+	}
+	clk.Set(now)
 	if err := run(ctx, []string{"overtime-check", "--org", org}, lookup, &bytes.Buffer{}, nil, clk); err != nil {
 		t.Errorf("overtime-check: %v", err)
 	}

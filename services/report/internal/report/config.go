@@ -21,6 +21,11 @@ type Config struct {
 	// RecomputeDays is how many days before yesterday every catch-up
 	// summarizes again, for activity uploaded late.
 	RecomputeDays int
+	// DueBatchDays is how many days one organization summarizes in a turn
+	// of a daily-summary --due run before the next organization's turn.
+	DueBatchDays int
+	// DueBudget is how long a daily-summary --due run starts new turns.
+	DueBudget time.Duration
 	// MaxRangeDays bounds the date range of a report.
 	MaxRangeDays int
 	// ReportCacheBytes bounds the memory of cached organization reports;
@@ -38,6 +43,8 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		OvertimeThreshold: time.Duration(e.Int("OVERTIME_THRESHOLD_HOURS", 9, 1, 24)) * time.Hour,
 		MaxCatchUpDays:    e.Int("SUMMARY_MAX_CATCHUP_DAYS", 31, 1, 366),
 		RecomputeDays:     e.Int("SUMMARY_RECOMPUTE_DAYS", 1, 0, 31),
+		DueBatchDays:      e.Int("SUMMARY_DUE_BATCH_DAYS", 7, 1, 366),
+		DueBudget:         e.Duration("SUMMARY_DUE_BUDGET", dueBudgetDefault, time.Second, 24*time.Hour),
 		MaxRangeDays:      e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
 		ReportCacheBytes:  e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
 		KafkaBrokers:      common.KafkaBrokers,

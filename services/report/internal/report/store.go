@@ -84,6 +84,16 @@ func TenantIDs(ctx context.Context, db *pgxpool.Pool) ([]string, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// TenantIDsMostBehindFirst lists every tenant, those whose summaries are
+// furthest behind first.
+func TenantIDsMostBehindFirst(ctx context.Context, db *pgxpool.Pool) ([]string, error) {
+	rows, err := db.Query(ctx, "SELECT id::text FROM reporting.tenant_ids_most_behind_first() AS id")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // --- The directory and tenant settings, from events
 
 func upsertMember(ctx context.Context, tx pgx.Tx, u events.UserCreated) error {

@@ -72,52 +72,91 @@ func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 	res := SummaryResult{OrganizationID: org, Days: []SummaryDay{}}
 	computed := map[string]bool{}
 	for {
-		done := false
-		err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
-			if err := lockTenant(ctx, tx, JobDailySummary, org); err != nil {
-				return err
-			}
-			st, err := j.cfg.settings(ctx, tx, org)
-			if err != nil {
-				return err
-			}
-			now := j.clock.Now()
-			today, _, _, err := localDay(ctx, tx, st.TimeZone, now)
-			if err != nil {
-				return err
-			}
-			yesterday := today.AddDate(0, 0, -1)
-			next, err := j.nextDay(ctx, tx, org, st.TimeZone, yesterday)
-			if err != nil {
-				return err
-			}
-			if next.After(yesterday) {
-				done = true
-				for k := j.cfg.RecomputeDays; k >= 1; k-- {
-					d := yesterday.AddDate(0, 0, -k)
-					if computed[d.Format(time.DateOnly)] {
-						continue
-					}
-					n, err := summarizeDay(ctx, tx, org, st.TimeZone, d, now)
-					if err != nil {
-						return err
-					}
-					res.Days = append(res.Days, SummaryDay{Date: d.Format(time.DateOnly), Users: n, Recomputed: true})
-				}
-				return nil
-			}
-			n, err := summarizeDay(ctx, tx, org, st.TimeZone, next, now)
-			if err != nil {
-				return err
-			}
-			computed[next.Format(time.DateOnly)] = true
-			res.Days = append(res.Days, SummaryDay{Date: next.Format(time.DateOnly), Users: n})
-			return saveProgress(ctx, tx, org, next, now)
-		})
-		if err != nil || done {
+		d, err := j.summarizeNextDue(ctx, org)
+		if err != nil {
 			return res, err
 		}
+		if d == nil {
+			break
+		}
+		computed[d.Date] = true
+		res.Days = append(res.Days, *d)
 	}
+	again, err := j.recompute(ctx, org, computed)
+	res.Days = append(res.Days, again...)
+	return res, err
+}
+
+// summarizeNextDue summarizes the first day of org that has ended in its
+// zone and is not summarized yet, and records it as completed; it returns
+// nil when no day is due.
+func (j *Jobs) summarizeNextDue(ctx context.Context, org string) (*SummaryDay, error) {
+	var day *SummaryDay
+	err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
+		if err := lockTenant(ctx, tx, JobDailySummary, org); err != nil {
+			return err
+		}
+		st, err := j.cfg.settings(ctx, tx, org)
+		if err != nil {
+			return err
+		}
+		now := j.clock.Now()
+		yesterday, err := yesterdayIn(ctx, tx, st.TimeZone, now)
+		if err != nil {
+			return err
+		}
+		next, err := j.nextDay(ctx, tx, org, st.TimeZone, yesterday)
+		if err != nil || next.After(yesterday) {
+			return err
+		}
+		n, err := summarizeDay(ctx, tx, org, st.TimeZone, next, now)
+		if err != nil {
+			return err
+		}
+		day = &SummaryDay{Date: next.Format(time.DateOnly), Users: n}
+		return saveProgress(ctx, tx, org, next, now)
+	})
+	return day, err
+}
+
+// recompute summarizes again the RecomputeDays days of org before
+// yesterday, except those in skip (just computed).
+func (j *Jobs) recompute(ctx context.Context, org string, skip map[string]bool) ([]SummaryDay, error) {
+	var days []SummaryDay
+	err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
+		days = nil
+		if err := lockTenant(ctx, tx, JobDailySummary, org); err != nil {
+			return err
+		}
+		st, err := j.cfg.settings(ctx, tx, org)
+		if err != nil {
+			return err
+		}
+		now := j.clock.Now()
+		yesterday, err := yesterdayIn(ctx, tx, st.TimeZone, now)
+		if err != nil {
+			return err
+		}
+		for k := j.cfg.RecomputeDays; k >= 1; k-- {
+			d := yesterday.AddDate(0, 0, -k)
+			if skip[d.Format(time.DateOnly)] {
+				continue
+			}
+			n, err := summarizeDay(ctx, tx, org, st.TimeZone, d, now)
+			if err != nil {
+				return err
+			}
+			days = append(days, SummaryDay{Date: d.Format(time.DateOnly), Users: n, Recomputed: true})
+		}
+		return nil
+	})
+	return days, err
+}
+
+// yesterdayIn is the day before the local date at now in zone tz.
+func yesterdayIn(ctx context.Context, tx pgx.Tx, tz string, now time.Time) (time.Time, error) {
+	today, _, _, err := localDay(ctx, tx, tz, now)
+	return today.AddDate(0, 0, -1), err
 }
 
 // nextDay is the first day the catch-up has not completed.
