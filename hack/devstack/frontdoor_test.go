@@ -54,6 +54,7 @@ func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
 		{"Job triggers go to report.", "POST", "/api/jobs/trigger/daily-summary", routes.Report},
 		{"The WebSocket goes to realtime.", "GET", "/api/ws", routes.Realtime},
 		{"Presence goes to realtime.", "GET", "/api/presence", routes.Realtime},
+		{"Socket.IO goes to realtime.", "GET", "/socket.io/?EIO=4&transport=polling", routes.Realtime},
 		{"The API docs page goes to the web service.", "GET", "/api/docs", routes.Web},
 		{"The OpenAPI document as JSON goes to the web service.", "GET", "/api/docs-json", routes.Web},
 		{"The OpenAPI document as written goes to the web service.", "GET", "/api/openapi.yaml", routes.Web},
