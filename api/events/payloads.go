@@ -80,6 +80,9 @@ type TenantSettings struct {
 	// activity's timestamp or a session's start_time; 0 is the
 	// installation's ACTIVITY_WINDOW_DAYS.
 	ActivityWindowDays int `json:"activity_window_days,omitempty"`
+	// RetentionMonths is how many whole months of the organization's data
+	// are kept; 0 is the installation's.
+	RetentionMonths int `json:"retention_months,omitempty"`
 	// Generation orders updates: a consumer ignores one older than what it has.
 	Generation int64 `json:"generation"`
 }

@@ -15,5 +15,7 @@ var (
 	ErrTooManyAttempts    = apierr.New(http.StatusTooManyRequests, "AUTH_TOO_MANY_ATTEMPTS", "too many failed login attempts; retry later")
 	ErrAccountDisabled    = apierr.New(http.StatusForbidden, "AUTH_ACCOUNT_DISABLED", "this account or its organization is deactivated")
 
+	ErrOrganizationManaged = apierr.New(http.StatusConflict, "ORGANIZATION_MANAGED", "this organization is managed by a WorkPulseTenant; change its settings in the WorkPulseTenant")
+
 	errTenantNotFound = apierr.New(http.StatusNotFound, "TENANT_NOT_FOUND", "no such organization")
 )

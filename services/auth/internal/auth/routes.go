@@ -15,7 +15,11 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/auth/login", httpx.Handler(s.login)).Methods(http.MethodPost)
 	r.Handle("/api/auth/.well-known/jwks.json", httpx.Handler(s.jwks)).Methods(http.MethodGet)
 
+	member := authn.Require(s.verifier)
+	r.Handle("/api/organization", member(httpx.Handler(s.getOrganization))).Methods(http.MethodGet)
+
 	admin := authn.Require(s.verifier, authn.RoleAdmin)
+	r.Handle("/api/organization", admin(httpx.Handler(s.patchOrganization))).Methods(http.MethodPatch)
 	r.Handle("/api/users/employees", admin(httpx.Handler(s.listEmployees))).Methods(http.MethodGet)
 	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -15,9 +16,11 @@ import (
 	"encoding/json"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/validate"
 )
 
 // OutboxTable is where auth's events wait for the relay.
@@ -316,4 +319,110 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
 	})
 	return resp, err
+}
+
+// OrganizationSettings are an organization's settings as its admins see
+// them. A zero number is the installation's default.
+type OrganizationSettings struct {
+	ID                       string `json:"id"`
+	Name                     string `json:"name"`
+	PlanType                 string `json:"plan_type"`
+	TimeZone                 string `json:"time_zone"`
+	InactiveThresholdSeconds int    `json:"inactive_threshold_seconds"`
+	IdleThresholdSeconds     int    `json:"idle_threshold_seconds"`
+	OvertimeThresholdHours   int    `json:"overtime_threshold_hours"`
+	ActivityWindowDays       int    `json:"activity_window_days"`
+	RetentionMonths          int    `json:"retention_months"`
+	// Managed is true when a WorkPulseTenant declares the settings: they
+	// change there, never through the API.
+	Managed bool `json:"managed"`
+	active  bool
+}
+
+// organizationSettings reads the settings of the transaction's
+// organization, locked for update when forUpdate. A managed
+// organization's come from what the operator last declared.
+func organizationSettings(ctx context.Context, tx pgx.Tx, id string, forUpdate bool) (OrganizationSettings, error) {
+	q := "SELECT id, name, plan_type, active, time_zone, coalesce(inactive_threshold_seconds, 0), coalesce(idle_threshold_seconds, 0)," +
+		" coalesce(overtime_threshold_hours, 0), coalesce(activity_window_days, 0), coalesce(retention_months, 0)," +
+		" tenant_settings, tenant_generation FROM auth.organizations WHERE id = $1"
+	if forUpdate {
+		q += " FOR UPDATE"
+	}
+	var o OrganizationSettings
+	var declared []byte
+	var gen int64
+	err := tx.QueryRow(ctx, q, id).Scan(&o.ID, &o.Name, &o.PlanType, &o.active, &o.TimeZone, &o.InactiveThresholdSeconds,
+		&o.IdleThresholdSeconds, &o.OvertimeThresholdHours, &o.ActivityWindowDays, &o.RetentionMonths, &declared, &gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, apierr.ErrNotFound
+	}
+	if err != nil {
+		return o, err
+	}
+	o.Managed = declared != nil || gen > 0
+	if declared != nil {
+		var t events.TenantUpdated
+		if err := json.Unmarshal(declared, &t); err != nil {
+			return o, err
+		}
+		o.TimeZone = cmp.Or(t.TimeZone, "UTC")
+		o.InactiveThresholdSeconds, o.IdleThresholdSeconds = t.InactiveThresholdSeconds, t.IdleThresholdSeconds
+		o.OvertimeThresholdHours, o.ActivityWindowDays, o.RetentionMonths = t.OvertimeThresholdHours, t.ActivityWindowDays, t.RetentionMonths
+	}
+	return o, nil
+}
+
+// OrganizationSettings loads the settings of organization id.
+func (s *Store) OrganizationSettings(ctx context.Context, id string) (OrganizationSettings, error) {
+	var o OrganizationSettings
+	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) (err error) {
+		o, err = organizationSettings(ctx, tx, id, false)
+		return err
+	})
+	return o, err
+}
+
+// UpdateOrganizationSettings applies change to the settings of an
+// organization no WorkPulseTenant manages, stores them and emits
+// tenant.updated. Its generation stays 0: the consumers apply equal
+// generations in order, and the first generation a WorkPulseTenant sends
+// taking the organization over wins over every change made here.
+func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, change func(*OrganizationSettings)) (OrganizationSettings, error) {
+	var o OrganizationSettings
+	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
+		var err error
+		if o, err = organizationSettings(ctx, tx, id, true); err != nil {
+			return err
+		}
+		if o.Managed {
+			return ErrOrganizationManaged
+		}
+		change(&o)
+		// PostgreSQL decides every organization-local day, so its zone
+		// names are the ones to accept.
+		var known bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", o.TimeZone).Scan(&known); err != nil {
+			return err
+		}
+		if !known {
+			return apierr.InvalidField("time_zone", "must be an IANA time zone such as Europe/Berlin", validate.Echo(o.TimeZone))
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.organizations SET time_zone = $2, inactive_threshold_seconds = nullif($3, 0),"+
+			" idle_threshold_seconds = nullif($4, 0), overtime_threshold_hours = nullif($5, 0), activity_window_days = nullif($6, 0),"+
+			" retention_months = nullif($7, 0), updated_at = $8 WHERE id = $1",
+			id, o.TimeZone, o.InactiveThresholdSeconds, o.IdleThresholdSeconds, o.OvertimeThresholdHours, o.ActivityWindowDays,
+			o.RetentionMonths, s.clock.Now()); err != nil {
+			return err
+		}
+		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, events.TenantUpdated{OrganizationID: id,
+			TenantSettings: events.TenantSettings{Name: o.Name, PlanType: o.PlanType, TimeZone: o.TimeZone, Active: o.active,
+				InactiveThresholdSeconds: o.InactiveThresholdSeconds, IdleThresholdSeconds: o.IdleThresholdSeconds,
+				OvertimeThresholdHours: o.OvertimeThresholdHours, ActivityWindowDays: o.ActivityWindowDays, RetentionMonths: o.RetentionMonths}})
+		if err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+	})
+	return o, err
 }

@@ -293,6 +293,53 @@ func TestDirectoryEvents(t *testing.T) {
 	}
 }
 
+// TestSettingsAnAdminChangesReachTheReportsUntilAWorkPulseTenantTakesOver
+// applies tenant.updated as auth emits it for PATCH /api/organization
+// (generation 0, every setting of the organization): each change lands in
+// order, and once a WorkPulseTenant sends generation 1 a late change of
+// generation 0 changes nothing.
+func TestSettingsAnAdminChangesReachTheReportsUntilAWorkPulseTenantTakesOver(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := NewConsumers(e.pool, e.log, e.clock)
+	org := uuid.NewString()
+	admin := func(gen int64, tz string, idle, overtime int) events.TenantUpdated {
+		return events.TenantUpdated{OrganizationID: org, TenantSettings: events.TenantSettings{Name: "Self Registered", PlanType: "free",
+			Active: true, TimeZone: tz, IdleThresholdSeconds: idle, OvertimeThresholdHours: overtime, ActivityWindowDays: 14, RetentionMonths: 6, Generation: gen}}
+	}
+	tests := []struct {
+		name     string
+		update   events.TenantUpdated
+		tz       string
+		idle     *int32
+		overtime *int32
+	}{
+		{"An admin's first change stores the zone and thresholds.", admin(0, "America/New_York", 120, 8), "America/New_York", ptr(int32(120)), ptr(int32(8))},
+		{"The admin's next change of the same generation replaces it.", admin(0, "Asia/Kolkata", 0, 10), "Asia/Kolkata", nil, ptr(int32(10))},
+		{"A WorkPulseTenant taking the organization over wins.", admin(1, "Europe/Berlin", 300, 9), "Europe/Berlin", ptr(int32(300)), ptr(int32(9))},
+		{"A late change from before the takeover is ignored.", admin(0, "Asia/Tokyo", 60, 7), "Europe/Berlin", ptr(int32(300)), ptr(int32(9))},
+	}
+	same := func(a, b *int32) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	for _, tt := range tests {
+		ev, err := events.New(e.clock.Now(), "auth", events.TypeTenantUpdated, org, org, tt.update)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.HandleDirectory(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		var tz string
+		var idle, overtime *int32
+		if err := e.db.Owner.QueryRow(e.ctx, "SELECT time_zone, idle_threshold_seconds, overtime_threshold_hours FROM reporting.tenant_settings WHERE organization_id = $1", org).
+			Scan(&tz, &idle, &overtime); err != nil {
+			t.Fatal(err)
+		}
+		if tz != tt.tz || !same(idle, tt.idle) || !same(overtime, tt.overtime) {
+			t.Errorf("%s got zone %s idle %v overtime %v", tt.name, tz, idle, overtime)
+		}
+	}
+}
+
 func TestIdleDetectionPrunesOldJobsAndConsumedEventIDs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
