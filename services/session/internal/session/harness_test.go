@@ -33,14 +33,17 @@ type harness struct {
 // a fixed instant, so that no verdict depends on the day the suite runs.
 var harnessInstant = time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, 0) }
+
+// newHarnessWith caps the organizations' projects at maxProjects (0: the default).
+func newHarnessWith(t *testing.T, maxProjects int) *harness {
 	t.Helper()
 	db := testkit.NewDB(t)
 	pool := db.Pool(t, "workpulse_session")
 	clk := testkit.NewClock(harnessInstant)
 	iss := testkit.NewIssuerOn(t, clk)
 	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry(), "session"), Clock: clk,
-		Window: storage.Window(storage.DefaultWindowDays)})
+		Window: storage.Window(storage.DefaultWindowDays), MaxProjects: maxProjects})
 	srv := httptest.NewServer(httpx.Stack(clk, api, 1<<20))
 	t.Cleanup(srv.Close)
 	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk}
