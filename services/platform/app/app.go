@@ -13,7 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +36,23 @@ import (
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
+
+// RunFunc is the signature of every service's run: its environment comes
+// from lookup, its logs go to out, listening (when not nil) learns the API's
+// address, and every decision by time takes clk. Tests call it in-process.
+type RunFunc func(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error
+
+// Main runs a service's run as its deployed process: with the process
+// environment, logging to stdout, on clk (main passes clock.Real), until
+// SIGTERM or an interrupt. A failed run exits 1 with the error on stderr.
+func Main(name string, clk clock.Clock, run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clk); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
 
 // Needs says which dependencies a service uses.
 type Needs struct {
