@@ -55,7 +55,10 @@ func TestTheLegacyEnvelopeWrapsSuccessfulJSONOnly(t *testing.T) {
 				io.WriteString(w, "a,b\n")
 			}, "a,b\n"},
 		{"A document that skips the envelope stays as it is.", httpx.EnvelopeLegacy, "GET",
-			func(w http.ResponseWriter, r *http.Request) { httpx.SkipEnvelope(w); httpx.JSON(w, 200, map[string]int{"n": 1}) },
+			func(w http.ResponseWriter, r *http.Request) {
+				httpx.SkipEnvelope(w)
+				httpx.JSON(w, 200, map[string]int{"n": 1})
+			},
 			`{"n":1}` + "\n"},
 		{"Without the legacy mode the body is as it is.", httpx.EnvelopeNone, "GET",
 			func(w http.ResponseWriter, r *http.Request) { httpx.JSON(w, 200, map[string]int{"n": 1}) },
