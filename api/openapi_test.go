@@ -27,8 +27,12 @@ func TestOpenAPIDescribesExactlyTheRoutedAPI(t *testing.T) {
 		t.Fatalf("openapi.yaml does not parse: %v", err)
 	}
 	described := map[int]bool{}
-	for path := range spec.Paths {
+	for path, item := range spec.Paths {
+		// Paths are under the spec's /api server, unless a path names its own.
 		concrete := "/api" + strings.ReplaceAll(path, "{id}", "0f8fad5b-d9cb-469f-a165-70867728950e")
+		if _, own := item["servers"]; own {
+			concrete = path
+		}
 		if path == "/health" {
 			continue // the front door or auth answers it; it is in the table too
 		}
@@ -83,7 +87,7 @@ func TestEveryOperationDocumentsItsErrors(t *testing.T) {
 	}
 	for path, item := range spec.Paths {
 		for method, body := range item {
-			if method == "parameters" {
+			if method == "parameters" || method == "servers" {
 				continue
 			}
 			b, err := yaml.Marshal(body)

@@ -46,6 +46,9 @@ var Table = []Route{
 	{Pattern: `^/api/health$`, Service: Auth},
 	{Pattern: `^/api/(reports|alerts|jobs)(/.*)?$`, Service: Report},
 	{Pattern: `^/api/ws$`, Service: Realtime, WebSocket: true},
+	// Socket.IO (long polls, and WebSockets after the upgrade) at the
+	// original system's path, outside /api as its clients expect.
+	{Pattern: `^/socket\.io/$`, Service: Realtime, WebSocket: true},
 	{Pattern: `^/api/presence(/.*)?$`, Service: Realtime},
 	// Everything else is the web app's: its pages and assets. Paths under
 	// /api that no route above owns reach it too, and it answers them 404

@@ -54,6 +54,7 @@ func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
 		{"Job triggers go to report.", "POST", "/api/jobs/trigger/daily-summary", routes.Report},
 		{"The WebSocket goes to realtime.", "GET", "/api/ws", routes.Realtime},
 		{"Presence goes to realtime.", "GET", "/api/presence", routes.Realtime},
+		{"Socket.IO goes to realtime.", "GET", "/socket.io/?EIO=4&transport=polling", routes.Realtime},
 		{"The root goes to the web app.", "GET", "/", routes.Web},
 		{"A page of the web app goes to it.", "GET", "/reports/team", routes.Web},
 		{"The web app's assets go to it.", "GET", "/assets/index-abc123.js", routes.Web},

@@ -112,12 +112,13 @@ func samplePaths() []string {
 		"/api/reports", "/api/reports/daily", "/api/reports/organization", "/api/alerts", "/api/alerts/" + id + "/resolve",
 		"/api/jobs", "/api/jobs/" + id, "/api/jobsx", "/api/reportsx",
 		"/api/ws", "/api/ws/", "/api/wsx", "/api/presence", "/api/presence/" + id,
+		"/socket.io/", "/socket.io", "/socket.io/x", "/socketxio/", "/api/socket.io/",
 		"/api/health", "/api", "/api/", "/", "/metrics", "/livez", "/internal/tenants", "/api/unknown",
 		"/api/userss", "/api/projectsx", "/api/sessionsx",
 	}
 	// Every route's own pattern, reduced to a concrete path, is sampled too.
 	for _, r := range routes.Table {
-		p := strings.NewReplacer("^", "", "$", "", "[^/]+", id, "(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs)", "alerts").Replace(r.Pattern)
+		p := strings.NewReplacer("^", "", "$", "", `\.`, ".", "[^/]+", id, "(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs)", "alerts").Replace(r.Pattern)
 		paths = append(paths, p)
 	}
 	return paths

@@ -206,7 +206,10 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, time.Second, time.Second
 		d.Redis = redis.NewClient(opt)
-		d.Health.Add("redis", func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() })
+		// Logins and activity keep being accepted without Redis (the
+		// throttle degrades); a service that cannot do without it adds its
+		// own check, as realtime's presence feed.
+		d.Health.AddDegradable("redis", func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() })
 	}
 	if needs.Kafka {
 		sec, err := kafkax.NewSecurity(cfg.KafkaTLS, cfg.KafkaSASLMechanism, cfg.KafkaSASLUsername, cfg.KafkaSASLPassword)
@@ -215,7 +218,9 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		}
 		d.KafkaSecurity = sec
 		d.Kafka = kafkax.NewSecureWriter(cfg.KafkaBrokers, sec)
-		d.Health.Add("kafka", func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.KafkaBrokers, sec) })
+		// The outbox keeps events while the brokers are away and the
+		// consumers catch up after: not a reason to leave the Service.
+		d.Health.AddDegradable("kafka", func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.KafkaBrokers, sec) })
 		// Topics are created up front so that the first consumer does not
 		// race the first producer; a broker that is down only delays this.
 		if err := kafkax.EnsureTopics(ctx, cfg.KafkaBrokers, sec, cfg.KafkaTopicPartitions, events.AllTopics...); err != nil {

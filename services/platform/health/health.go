@@ -1,7 +1,8 @@
 // Package health serves /livez, /readyz and /api/health. Liveness means
-// the process serves HTTP; readiness means its dependencies answer; the
-// API's health adds its peers' readiness, so that one URL reports the
-// whole platform.
+// the process serves HTTP; readiness means the dependencies it cannot
+// serve without answer; the API's health adds the dependencies it degrades
+// without and its peers' readiness, so that one URL reports the whole
+// platform.
 package health
 
 import (
@@ -23,16 +24,34 @@ type Check func(ctx context.Context) error
 type Checker struct {
 	mu     sync.Mutex
 	checks map[string]Check
+	// degradable names the checks readiness leaves out.
+	degradable map[string]bool
 }
 
 // NewChecker returns an empty checker.
-func NewChecker() *Checker { return &Checker{checks: map[string]Check{}} }
+func NewChecker() *Checker {
+	return &Checker{checks: map[string]Check{}, degradable: map[string]bool{}}
+}
 
-// Add registers a check under name.
+// Add registers a check under name that readiness depends on: a
+// dependency the service cannot answer without.
 func (c *Checker) Add(name string, check Check) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.checks[name] = check
+	delete(c.degradable, name)
+}
+
+// AddDegradable registers a check that Run reports but Ready leaves out:
+// a dependency the service keeps serving without (Kafka behind the
+// outbox, Redis behind the throttle). Failing readiness on it would take
+// every replica out of its Service at once for an outage the service is
+// built to ride out.
+func (c *Checker) AddDegradable(name string, check Check) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checks[name] = check
+	c.degradable[name] = true
 }
 
 // Plus returns a checker with c's checks and extra ones.
@@ -42,6 +61,9 @@ func (c *Checker) Plus(extra map[string]Check) *Checker {
 	out := NewChecker()
 	for n, ch := range c.checks {
 		out.checks[n] = ch
+	}
+	for n := range c.degradable {
+		out.degradable[n] = true
 	}
 	for n, ch := range extra {
 		out.checks[n] = ch
@@ -56,11 +78,16 @@ type Report struct {
 }
 
 // Run runs every check concurrently with a timeout each.
-func (c *Checker) Run(ctx context.Context) Report {
+func (c *Checker) Run(ctx context.Context) Report { return c.run(ctx, true) }
+
+// run runs the checks, the degradable ones too when withDegradable.
+func (c *Checker) run(ctx context.Context, withDegradable bool) Report {
 	c.mu.Lock()
 	names := make([]string, 0, len(c.checks))
 	for n := range c.checks {
-		names = append(names, n)
+		if withDegradable || !c.degradable[n] {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	checks := make([]Check, len(names))
@@ -102,9 +129,19 @@ func Live(w http.ResponseWriter, _ *http.Request) {
 	httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// Ready answers 200 when every check passes and 503 otherwise.
+// Ready answers 200 when every check but the degradable ones passes and
+// 503 otherwise: /readyz.
 func (c *Checker) Ready(w http.ResponseWriter, r *http.Request) {
-	rep := c.Run(r.Context())
+	c.serve(w, r, false)
+}
+
+// Health answers like Ready with the degradable checks counted too.
+func (c *Checker) Health(w http.ResponseWriter, r *http.Request) {
+	c.serve(w, r, true)
+}
+
+func (c *Checker) serve(w http.ResponseWriter, r *http.Request, withDegradable bool) {
+	rep := c.run(r.Context(), withDegradable)
 	status := http.StatusOK
 	if rep.Status != "ok" {
 		status = http.StatusServiceUnavailable

@@ -40,7 +40,7 @@ func NewPublic(c *Checker, clk clock.Clock) *Public {
 
 func (p *Public) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if Internal(r) {
-		p.checker.Ready(w, r)
+		p.checker.Health(w, r)
 		return
 	}
 	rep := p.cached(r.Context())

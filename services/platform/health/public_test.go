@@ -105,3 +105,28 @@ func TestInternalCallersAreDirectAndFromInside(t *testing.T) {
 		})
 	}
 }
+
+func TestReadinessLeavesOutWhatTheServiceDegradesWithout(t *testing.T) {
+	c := health.NewChecker()
+	c.Add("postgres", func(context.Context) error { return nil })
+	c.AddDegradable("kafka", func(context.Context) error { return errors.New("no broker reachable") })
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		code    int
+		body    string
+	}{
+		{"Readiness holds with Kafka down.", c.Ready, 200, `{"status":"ok","checks":{"postgres":"up"}}`},
+		{"Health names Kafka as down.", c.Health, 503, `{"status":"unavailable","checks":{"kafka":"down","postgres":"up"}}`},
+		{"A checker with peers keeps what is degradable.", c.Plus(nil).Ready, 200, `{"status":"ok","checks":{"postgres":"up"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			tt.handler(rec, httptest.NewRequest("GET", "/readyz", nil))
+			if rec.Code != tt.code || rec.Body.String() != tt.body+"\n" {
+				t.Errorf("got %d %s; want %d %s", rec.Code, rec.Body.String(), tt.code, tt.body)
+			}
+		})
+	}
+}

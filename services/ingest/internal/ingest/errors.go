@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
@@ -23,29 +22,16 @@ var (
 )
 
 // trackingErrors are the envelope errors of the tracking core's domain
-// errors, as the ingest service answers them.
-var trackingErrors = []struct {
-	domain error
-	api    *apierr.Error
-}{
-	{tracking.ErrSessionNotFound, errSessionNotFound},
-	{tracking.ErrSessionStopped, errSessionStopped},
-	{tracking.ErrTenantSuspended, apierr.ErrTenantSuspended},
+// errors, as the ingest service answers them: the tracking core knows no
+// transport, so its errors get their codes here.
+var trackingErrors = httpx.ErrorMap{
+	{Domain: tracking.ErrSessionNotFound, API: errSessionNotFound},
+	{Domain: tracking.ErrSessionStopped, API: errSessionStopped},
+	{Domain: tracking.ErrTenantSuspended, API: apierr.ErrTenantSuspended},
 }
 
-// apiError is the error a handler's err is answered with: the tracking
-// core knows no transport, so its errors get their codes here; every
-// other error goes to httpx as it is.
-func apiError(err error) error {
-	for _, e := range trackingErrors {
-		if errors.Is(err, e.domain) {
-			return e.api
-		}
-	}
-	return err
-}
+// apiError is the error a handler's err is answered with.
+func apiError(err error) error { return trackingErrors.Map(err) }
 
 // handle serves h, answering its error in the envelope.
-func handle(h httpx.Handler) http.Handler {
-	return httpx.Handler(func(w http.ResponseWriter, r *http.Request) error { return apiError(h(w, r)) })
-}
+func handle(h httpx.Handler) http.Handler { return httpx.Handle(apiError, h) }

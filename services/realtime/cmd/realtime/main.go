@@ -44,6 +44,8 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 			s := realtime.NewServer(realtime.Deps{
 				Config: cfg, DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: common.KafkaBrokers, KafkaSecurity: d.KafkaSecurity, KafkaMaxAttempts: common.KafkaMaxAttempts,
 				Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: common.Service, Consumer: d.Consumer, Clock: clk,
+				// ctx ending is what starts the HTTP server's drain.
+				Draining: ctx.Done(),
 			})
 			d.Health.Add("presence_feed", s.Ready)
 			return &app.Service{API: s, Workers: s.Workers()}, nil

@@ -27,94 +27,124 @@ func newConnID() string {
 // attach runs a new connection on two goroutines of its own, so that the
 // HTTP handler's goroutine is released.
 func (s *Server) attach(conn *websocket.Conn, p authn.Principal) {
-	c := newClient(newConnID(), p, conn, s.cfg.SendQueue)
+	c := newClient(newConnID(), p, false, wsLink{conn: conn, clock: s.clock}, s.cfg.SendQueue)
 	if !s.hub.register(c) {
 		_ = conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), s.clock.Now().Add(time.Second))
 		_ = conn.Close()
 		return
 	}
-	go s.writeLoop(c)
-	go s.readLoop(c)
+	go s.writeLoop(c, conn, nil, s.cfg.PingInterval)
+	go s.readLoop(c, conn)
 }
 
-// writeLoop is the only writer of data frames and pings of a connection.
-func (s *Server) writeLoop(c *client) {
+// writeLoop is the only writer of a WebSocket's frames. ctl carries the
+// Engine.IO packets of a Socket.IO session (nil for /api/ws); pingEvery,
+// when not zero, paces WebSocket pings (the /api/ws keepalive; Engine.IO
+// pings are packets on ctl).
+func (s *Server) writeLoop(c *client, conn *websocket.Conn, ctl <-chan []byte, pingEvery time.Duration) {
 	defer close(c.writerDone)
-	ping := time.NewTicker(s.cfg.PingInterval)
-	defer ping.Stop()
+	var ping <-chan time.Time
+	if pingEvery > 0 {
+		t := time.NewTicker(pingEvery)
+		defer t.Stop()
+		ping = t.C
+	}
+	write := func(b []byte) bool {
+		_ = conn.SetWriteDeadline(s.clock.Now().Add(s.cfg.WriteWait))
+		if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+			_ = conn.Close()
+			return false
+		}
+		return true
+	}
 	for {
 		// A stopped connection closes before writing anything more: a slow
 		// client's queue may still hold messages, each a blocking write.
 		if c.stopped() {
-			s.closeFrame(c)
+			s.closeFrame(c, conn)
 			return
 		}
 		select {
 		case m := <-c.send:
-			_ = c.conn.SetWriteDeadline(s.clock.Now().Add(s.cfg.WriteWait))
-			if err := c.conn.WriteMessage(websocket.TextMessage, m.data); err != nil {
-				_ = c.conn.Close()
+			if !write(c.payload(m)) {
 				return
 			}
-			s.metrics.Sent.Inc()
-			if !m.at.IsZero() {
-				s.metrics.Latency.Observe(clock.Since(s.clock, m.at).Seconds())
+			s.written(m)
+		case b := <-ctl:
+			if !write(b) {
+				return
 			}
-		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, s.clock.Now().Add(s.cfg.WriteWait)); err != nil {
-				_ = c.conn.Close()
+		case <-ping:
+			if err := conn.WriteControl(websocket.PingMessage, nil, s.clock.Now().Add(s.cfg.WriteWait)); err != nil {
+				_ = conn.Close()
 				return
 			}
 		case <-c.done:
-			s.closeFrame(c)
+			s.closeFrame(c, conn)
 			return
 		}
+	}
+}
+
+// written counts a message handed to the network.
+func (s *Server) written(m outMsg) {
+	s.metrics.Sent.Inc()
+	if !m.at.IsZero() {
+		s.metrics.Latency.Observe(clock.Since(s.clock, m.at).Seconds())
 	}
 }
 
 // closeFrame sends the close frame of a stopped connection. The reader
 // then ends when the client answers with its own, or when the grace runs
 // out.
-func (s *Server) closeFrame(c *client) {
-	_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText),
+func (s *Server) closeFrame(c *client, conn *websocket.Conn) {
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText),
 		s.clock.Now().Add(s.cfg.CloseGrace))
-	_ = c.conn.NetConn().SetReadDeadline(s.clock.Now().Add(s.cfg.CloseGrace))
+	_ = conn.NetConn().SetReadDeadline(s.clock.Now().Add(s.cfg.CloseGrace))
 }
 
 // readLoop reads the client's messages until the connection ends, then
 // tears it down.
-func (s *Server) readLoop(c *client) {
-	defer s.teardown(c)
-	c.conn.SetReadLimit(s.cfg.ReadLimit)
+func (s *Server) readLoop(c *client, conn *websocket.Conn) {
+	defer s.teardown(c, conn)
+	conn.SetReadLimit(s.cfg.ReadLimit)
 	alive := func() {
 		if !c.stopped() {
-			_ = c.conn.SetReadDeadline(s.clock.Now().Add(s.cfg.PongWait))
+			_ = conn.SetReadDeadline(s.clock.Now().Add(s.cfg.PongWait))
 		}
 	}
 	alive()
-	c.conn.SetPongHandler(func(string) error { alive(); return nil })
+	conn.SetPongHandler(func(string) error { alive(); return nil })
 
 	ctx := context.Background()
-	select {
-	case s.greeting <- struct{}{}:
-	case <-c.done:
+	if !s.greet(ctx, c) {
 		return
 	}
-	if err := s.join(ctx, c); err != nil {
-		s.log.Warn("presence unavailable on connect; the heartbeat retries", "user_id", c.p.UserID, "err", err)
-	}
-	s.sendState(ctx, c)
-	<-s.greeting
-
 	for {
-		_, data, err := c.conn.ReadMessage()
+		_, data, err := conn.ReadMessage()
 		if err != nil {
 			return
 		}
 		alive()
 		s.handleClientMessage(ctx, c, data)
 	}
+}
+
+// greet does a new connection's start-up work: presence, then its
+// session:state. false means the connection ended while waiting its turn.
+func (s *Server) greet(ctx context.Context, c *client) bool {
+	select {
+	case s.greeting <- struct{}{}:
+	case <-c.done:
+		return false
+	}
+	defer func() { <-s.greeting }()
+	if err := s.join(ctx, c); err != nil {
+		s.log.Warn("presence unavailable on connect; the heartbeat retries", "user_id", c.p.UserID, "err", err)
+	}
+	s.sendState(ctx, c)
+	return true
 }
 
 // join records c in presence and announces its user if they were offline.
@@ -130,12 +160,18 @@ func (s *Server) join(ctx context.Context, c *client) error {
 	return nil
 }
 
-// teardown runs once per connection, after its reader ended.
-func (s *Server) teardown(c *client) {
-	defer s.hub.conns.Done()
+// teardown runs once per /api/ws connection, after its reader ended.
+func (s *Server) teardown(c *client, conn *websocket.Conn) {
 	c.stop(websocket.CloseNormalClosure, "")
-	_ = c.conn.Close()
+	_ = conn.Close()
 	<-c.writerDone
+	s.depart(c)
+}
+
+// depart removes a torn-down connection from the hub and from presence,
+// announcing user:offline when it was its user's last one anywhere.
+func (s *Server) depart(c *client) {
+	defer s.hub.conns.Done()
 	s.hub.unregister(c)
 	if s.hub.isClosing() || !c.joined.Load() {
 		return // presence outlives a restart; see runHeartbeat
@@ -152,14 +188,20 @@ func (s *Server) teardown(c *client) {
 	}
 }
 
-// reply queues a message for c alone.
+// reply queues a message for c alone, in its protocol.
 func (s *Server) reply(c *client, event string, data any) {
-	b, err := encode(event, data, s.clock.Now())
+	var m outMsg
+	var err error
+	if c.sio {
+		m.sio, err = sioEventMessage(event, data)
+	} else {
+		m.ws, err = encode(event, data, s.clock.Now())
+	}
 	if err != nil {
 		s.log.Error("encoding reply", "event", event, "err", err)
 		return
 	}
-	s.hub.offer(c, outMsg{data: b})
+	s.hub.offer(c, m)
 }
 
 type clientMessage struct {
@@ -207,14 +249,20 @@ func quoteShort(s string) string {
 
 // sendState sends the caller's active session (or null).
 func (s *Server) sendState(ctx context.Context, c *client) {
+	event, data := s.sessionState(ctx, c)
+	s.reply(c, event, data)
+}
+
+// sessionState is the session:state message of c's user: their active
+// session or null, or an error message when it cannot be read.
+func (s *Server) sessionState(ctx context.Context, c *client) (string, any) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	sess, err := activeSession(ctx, s.db, c.p)
 	if err != nil {
 		ae := httpx.Classify(err)
 		s.log.Error("session state unavailable", "user_id", c.p.UserID, "err", err)
-		s.reply(c, EventError, errorData{Code: ae.Code, Message: ae.Message})
-		return
+		return EventError, errorData{Code: ae.Code, Message: ae.Message}
 	}
-	s.reply(c, EventSessionState, sess)
+	return EventSessionState, sess
 }

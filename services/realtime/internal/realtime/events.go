@@ -9,7 +9,7 @@ import (
 	"github.com/workpulse/workpulse/api/events"
 )
 
-// Names of the messages on the WebSocket.
+// Names of the messages, on /api/ws and as Socket.IO events.
 const (
 	EventSessionState  = "session:state"
 	EventRequestState  = "session:request-state"
@@ -54,6 +54,46 @@ type sessionUpdate struct {
 	TotalActiveSeconds int64      `json:"total_active_seconds"`
 	TotalIdleSeconds   int64      `json:"total_idle_seconds"`
 	LastActivityAt     *time.Time `json:"last_activity_at"`
+}
+
+// The data of the Socket.IO events, in the shapes of the original
+// system's gateway: user:online and user:offline, the alerts, and the
+// session object of the contract for session:update (without created_at
+// and updated_at, which events do not carry).
+type (
+	sioPresence struct {
+		UserID    string    `json:"userId"`
+		UserName  string    `json:"userName"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	sioAlert struct {
+		SessionID *string   `json:"sessionId"`
+		Message   string    `json:"message"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	sioSession struct {
+		ID                 string     `json:"id"`
+		OrganizationID     string     `json:"organization_id"`
+		UserID             string     `json:"user_id"`
+		ProjectID          *string    `json:"project_id"`
+		StartTime          time.Time  `json:"start_time"`
+		EndTime            *time.Time `json:"end_time"`
+		Status             string     `json:"status"`
+		TotalActiveSeconds int64      `json:"total_active_seconds"`
+		TotalIdleSeconds   int64      `json:"total_idle_seconds"`
+		LastActivityAt     *time.Time `json:"last_activity_at"`
+		Version            int64      `json:"version"`
+	}
+	// sioPong answers a ping emitted without an ack.
+	sioPong struct {
+		Timestamp time.Time `json:"timestamp"`
+	}
+)
+
+func sioSessionOf(s events.Session) sioSession {
+	return sioSession{ID: s.SessionID, OrganizationID: s.OrganizationID, UserID: s.UserID, ProjectID: s.ProjectID,
+		StartTime: s.StartTime.UTC(), EndTime: utc(s.EndTime), Status: s.Status, TotalActiveSeconds: s.TotalActiveSeconds,
+		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: utc(s.LastActivityAt), Version: s.Version}
 }
 
 // presenceChange travels on the Redis presence channel when a user's
@@ -102,8 +142,7 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 		if e.Type == events.TypeSessionStopped {
 			event = EventUserOffline
 		}
-		return s.send(e.OrganizationID, sess.UserID, event,
-			userPresence{UserID: sess.UserID, Name: name, OrganizationID: e.OrganizationID}, e.Time)
+		return s.sendPresence(event, userPresence{UserID: sess.UserID, Name: name, OrganizationID: e.OrganizationID}, e.Time)
 	case events.TypeActivityRecorded:
 		var a events.ActivityRecorded
 		if err := e.Payload(&a); err != nil {
@@ -113,7 +152,8 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 			return err
 		}
 		return s.send(e.OrganizationID, a.UserID, EventSessionUpdate, sessionUpdate{SessionID: a.SessionID, UserID: a.UserID,
-			TotalActiveSeconds: a.TotalActiveSeconds, TotalIdleSeconds: a.TotalIdleSeconds, LastActivityAt: utc(a.LastActivityAt)}, e.Time)
+			TotalActiveSeconds: a.TotalActiveSeconds, TotalIdleSeconds: a.TotalIdleSeconds, LastActivityAt: utc(a.LastActivityAt)},
+			sioSessionOf(a.Session), e.Time)
 	case events.TypeAlertRaised:
 		var a events.Alert
 		if err := e.Payload(&a); err != nil {
@@ -122,12 +162,17 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 		if err := sameOrg(e, a.OrganizationID); err != nil {
 			return err
 		}
+		event := ""
 		switch a.AlertType {
 		case alertTypeIdle:
-			return s.send(e.OrganizationID, a.UserID, EventAlertInactive, a, e.Time)
+			event = EventAlertInactive
 		case alertTypeOvertime:
-			return s.send(e.OrganizationID, a.UserID, EventAlertOvertime, a, e.Time)
+			event = EventAlertOvertime
+		default:
+			return nil
 		}
+		return s.send(e.OrganizationID, a.UserID, event, a,
+			sioAlert{SessionID: a.SessionID, Message: a.Message, Timestamp: a.CreatedAt.UTC()}, e.Time)
 	}
 	return nil
 }
@@ -149,12 +194,22 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// send encodes one message about user of org and hands it to the hub.
-func (s *Server) send(org, user, event string, data any, at time.Time) error {
-	b, err := encode(event, data, at)
+// send encodes one message about user of org, with data for /api/ws and
+// sioData for Socket.IO, and hands it to the hub.
+func (s *Server) send(org, user, event string, data, sioData any, at time.Time) error {
+	ws, err := encode(event, data, at)
 	if err != nil {
 		return fmt.Errorf("%w: %v", events.ErrMalformed, err)
 	}
-	s.hub.deliver(org, user, outMsg{data: b, at: at})
+	sio, err := sioEventMessage(event, sioData)
+	if err != nil {
+		return fmt.Errorf("%w: %v", events.ErrMalformed, err)
+	}
+	s.hub.deliver(org, user, outMsg{ws: ws, sio: sio, at: at})
 	return nil
+}
+
+// sendPresence sends user:online or user:offline about u.
+func (s *Server) sendPresence(event string, u userPresence, at time.Time) error {
+	return s.send(u.OrganizationID, u.UserID, event, u, sioPresence{UserID: u.UserID, UserName: u.Name, Timestamp: at.UTC()}, at)
 }

@@ -127,6 +127,9 @@ type replica struct {
 	stopOnce sync.Once
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// draining is closed when stop starts draining HTTP, as app.Run's
+	// context ends.
+	draining chan struct{}
 }
 
 func (e *env) start(t *testing.T, overrides map[string]string) *replica {
@@ -143,12 +146,14 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	draining := make(chan struct{})
 	srv := NewServer(Deps{
-		Config: cfg, DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
+		Draining: draining,
+		Config:   cfg, DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
 		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime", e.clock),
 		Log: log, Service: "realtime", Clock: e.clock,
 	})
-	r := &replica{srv: srv, reg: reg, http: httptest.NewServer(srv)}
+	r := &replica{srv: srv, reg: reg, http: httptest.NewServer(srv), draining: draining}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	for _, w := range srv.Workers() {
@@ -163,6 +168,7 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 // stop shuts the replica down as app.Run does: HTTP first, then workers.
 func (r *replica) stop() {
 	r.stopOnce.Do(func() {
+		close(r.draining)
 		r.http.Close()
 		r.cancel()
 		r.wg.Wait()

@@ -12,21 +12,45 @@ import (
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
-// outMsg is one encoded message and the time of the event it carries
-// (zero for replies), for the delivery latency metric.
+// outMsg is one message, encoded for /api/ws and as a Socket.IO packet
+// (a reply to one client carries only its client's encoding), and the
+// time of the event it carries (zero for replies), for the delivery
+// latency metric.
 type outMsg struct {
-	data []byte
-	at   time.Time
+	ws  []byte
+	sio []byte
+	at  time.Time
 }
 
-// client is one WebSocket connection. Its writer goroutine is the only one
-// that writes data frames; everyone else hands it messages through send,
-// which never blocks: a client whose queue is full is disconnected rather
-// than allowed to slow down the fan-out to everyone else.
+// A link is what carries a client's messages: a WebSocket of /api/ws, or
+// an Engine.IO session (long polls or a WebSocket).
+type link interface {
+	// unblock fails a write stuck on a client that stopped reading.
+	unblock()
+	// close ends the connection at once.
+	close()
+}
+
+// wsLink is the link of an /api/ws connection.
+type wsLink struct {
+	conn  *websocket.Conn
+	clock clock.Clock
+}
+
+func (l wsLink) unblock() { _ = l.conn.NetConn().SetWriteDeadline(l.clock.Now()) }
+func (l wsLink) close()   { _ = l.conn.Close() }
+
+// client is one connection. Its writer (a goroutine, or a long poll) is
+// the only one that takes its messages; everyone else hands them over
+// through send, which never blocks: a client whose queue is full is
+// disconnected rather than allowed to slow down the fan-out to everyone
+// else.
 type client struct {
-	id   string
+	id string
+	// p is zero until a Socket.IO client is admitted (see Hub.admit).
 	p    authn.Principal
-	conn *websocket.Conn
+	sio  bool
+	link link
 	send chan outMsg
 	// done is closed by stop: the writer then sends the close frame.
 	done       chan struct{}
@@ -38,9 +62,17 @@ type client struct {
 	joined atomic.Bool
 }
 
-func newClient(id string, p authn.Principal, conn *websocket.Conn, queue int) *client {
-	return &client{id: id, p: p, conn: conn, send: make(chan outMsg, queue),
+func newClient(id string, p authn.Principal, sio bool, l link, queue int) *client {
+	return &client{id: id, p: p, sio: sio, link: l, send: make(chan outMsg, queue),
 		done: make(chan struct{}), writerDone: make(chan struct{})}
+}
+
+// payload is m as this client's protocol encodes it.
+func (c *client) payload(m outMsg) []byte {
+	if c.sio {
+		return m.sio
+	}
+	return m.ws
 }
 
 // stop asks the writer to close the connection with code; only the first
@@ -80,22 +112,25 @@ func (c *client) enqueue(m outMsg) bool {
 // Hub indexes this replica's connections by organization (admins) and by
 // user, and fans each message out to the connections allowed to see it.
 type Hub struct {
-	m     *Metrics
-	log   *slog.Logger
-	clock clock.Clock
+	m   *Metrics
+	log *slog.Logger
 
-	mu      sync.RWMutex
-	admins  map[string]map[*client]struct{}
-	users   map[string]map[*client]struct{}
+	mu     sync.RWMutex
+	admins map[string]map[*client]struct{}
+	users  map[string]map[*client]struct{}
+	// pending holds the Socket.IO clients not admitted yet: they receive
+	// nothing, but shutdown closes them too.
+	pending map[*client]struct{}
 	closing bool
 	// conns counts connections from register to the end of their teardown.
 	conns sync.WaitGroup
 }
 
 // NewHub returns an empty hub.
-func NewHub(m *Metrics, log *slog.Logger, clk clock.Clock) *Hub {
-	return &Hub{m: m, log: log, clock: clk,
-		admins: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{}}
+func NewHub(m *Metrics, log *slog.Logger) *Hub {
+	return &Hub{m: m, log: log,
+		admins: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{},
+		pending: map[*client]struct{}{}}
 }
 
 func addTo(idx map[string]map[*client]struct{}, key string, c *client) {
@@ -116,19 +151,43 @@ func removeFrom(idx map[string]map[*client]struct{}, key string, c *client) {
 	}
 }
 
-// register adds c; false means the hub is shutting down.
+// register adds c; false means the hub is shutting down. A client
+// without a principal (a Socket.IO session before its CONNECT) is pending
+// until admit.
 func (h *Hub) register(c *client) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
 		return false
 	}
+	h.conns.Add(1)
+	if c.p.UserID == "" {
+		h.pending[c] = struct{}{}
+	} else {
+		h.index(c)
+	}
+	return true
+}
+
+func (h *Hub) index(c *client) {
 	addTo(h.users, c.p.UserID, c)
 	if c.p.IsAdmin() {
 		addTo(h.admins, c.p.OrganizationID, c)
 	}
-	h.conns.Add(1)
 	h.m.Connections.Inc()
+}
+
+// admit gives a pending client its principal and starts delivering to
+// it; false means it is gone or the hub is shutting down.
+func (h *Hub) admit(c *client, p authn.Principal) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.pending[c]; !ok || h.closing {
+		return false
+	}
+	delete(h.pending, c)
+	c.p = p
+	h.index(c)
 	return true
 }
 
@@ -136,6 +195,10 @@ func (h *Hub) register(c *client) bool {
 func (h *Hub) unregister(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.pending[c]; ok {
+		delete(h.pending, c)
+		return
+	}
 	removeFrom(h.users, c.p.UserID, c)
 	if c.p.IsAdmin() {
 		removeFrom(h.admins, c.p.OrganizationID, c)
@@ -170,11 +233,11 @@ func (h *Hub) offer(c *client, m outMsg) {
 		h.m.SlowClients.Inc()
 		h.log.Warn("disconnecting slow client", "user_id", c.p.UserID, "conn_id", c.id)
 		// Unblock a writer stuck on the client's full TCP window.
-		_ = c.conn.NetConn().SetWriteDeadline(h.clock.Now())
+		c.link.unblock()
 	}
 }
 
-// snapshot lists the current connections.
+// snapshot lists the current admitted connections.
 func (h *Hub) snapshot() []*client {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -187,6 +250,17 @@ func (h *Hub) snapshot() []*client {
 	return out
 }
 
+// all lists every connection, pending ones too.
+func (h *Hub) all() []*client {
+	out := h.snapshot()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.pending {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Shutdown refuses new connections, closes every connection with 1001
 // (going away) and waits up to grace for the close handshakes, then cuts
 // whatever is left.
@@ -194,8 +268,7 @@ func (h *Hub) Shutdown(grace time.Duration) {
 	h.mu.Lock()
 	h.closing = true
 	h.mu.Unlock()
-	all := h.snapshot()
-	for _, c := range all {
+	for _, c := range h.all() {
 		c.stop(websocket.CloseGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
@@ -205,8 +278,8 @@ func (h *Hub) Shutdown(grace time.Duration) {
 		return
 	case <-time.After(grace):
 	}
-	for _, c := range h.snapshot() {
-		_ = c.conn.Close()
+	for _, c := range h.all() {
+		c.link.close()
 	}
 	<-done
 }

@@ -48,6 +48,9 @@ type Deps struct {
 	Log      *slog.Logger
 	// Service labels the metrics.
 	Service string
+	// Draining is closed when the HTTP server starts draining (nil: never):
+	// long polls then answer at once, so the drain need not wait for them.
+	Draining <-chan struct{}
 	// Clock stamps messages and presence changes and sets the
 	// connections' deadlines, so it must agree with the wall clock the
 	// network deadlines are enforced on.
@@ -62,12 +65,14 @@ type Server struct {
 	verifier *authn.Verifier
 	presence *Presence
 	hub      *Hub
+	sessions sessions
 	metrics  *Metrics
 	log      *slog.Logger
 	clock    clock.Clock
 	upgrader websocket.Upgrader
 	consumer *kafkax.Consumer
 	api      http.Handler
+	draining <-chan struct{}
 	// subscribed is set once the presence channel subscription is live.
 	subscribed atomic.Bool
 	// greeting bounds the connections doing their start-up work (presence,
@@ -86,8 +91,10 @@ func NewServer(d Deps) *Server {
 	s := &Server{
 		cfg: cfg, db: d.DB, rdb: d.Redis, verifier: d.Verifier, metrics: m, log: d.Log, clock: d.Clock,
 		presence: NewPresence(d.Redis, cfg.RedisPrefix, cfg.PresenceTTL),
-		hub:      NewHub(m, d.Log, d.Clock),
+		hub:      NewHub(m, d.Log),
 		greeting: make(chan struct{}, 16),
+		sessions: sessions{m: map[string]*eioSession{}},
+		draining: d.Draining,
 	}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -188,7 +195,7 @@ func (s *Server) runPresenceFeed(ctx context.Context) error {
 				s.log.Error("malformed presence change", "err", err)
 				continue
 			}
-			_ = s.send(ch.User.OrganizationID, ch.User.UserID, ch.Event, ch.User, ch.Time)
+			_ = s.sendPresence(ch.Event, ch.User, ch.Time)
 		}
 	}
 }

@@ -22,33 +22,23 @@ var (
 )
 
 // trackingErrors are the envelope errors of the tracking core's domain
-// errors, as the session service answers them.
-var trackingErrors = []struct {
-	domain error
-	api    *apierr.Error
-}{
-	{tracking.ErrSessionNotFound, errSessionNotFound},
-	{tracking.ErrSessionAlreadyStopped, errSessionAlreadyStopped},
-	{tracking.ErrTenantSuspended, apierr.ErrTenantSuspended},
+// errors, as the session service answers them: the tracking core knows no
+// transport, so its errors get their codes here.
+var trackingErrors = httpx.ErrorMap{
+	{Domain: tracking.ErrSessionNotFound, API: errSessionNotFound},
+	{Domain: tracking.ErrSessionAlreadyStopped, API: errSessionAlreadyStopped},
+	{Domain: tracking.ErrTenantSuspended, API: apierr.ErrTenantSuspended},
 }
 
-// apiError is the error a handler's err is answered with: the tracking
-// core knows no transport, so its errors get their codes here; every
-// other error goes to httpx as it is.
+// apiError is the error a handler's err is answered with; a timestamp the
+// tracking core refused says why.
 func apiError(err error) error {
 	var ts *tracking.TimestampError
 	if errors.As(err, &ts) {
 		return errSessionInvalidTimestamp.WithMessage(ts.Reason)
 	}
-	for _, e := range trackingErrors {
-		if errors.Is(err, e.domain) {
-			return e.api
-		}
-	}
-	return err
+	return trackingErrors.Map(err)
 }
 
 // handle serves h, answering its error in the envelope.
-func handle(h httpx.Handler) http.Handler {
-	return httpx.Handler(func(w http.ResponseWriter, r *http.Request) error { return apiError(h(w, r)) })
-}
+func handle(h httpx.Handler) http.Handler { return httpx.Handle(apiError, h) }
