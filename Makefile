@@ -13,6 +13,7 @@ help: ## List the targets.
 
 dev: ## Run the whole platform locally: the web app on http://localhost:3000/, the API under /api.
 	hack/web-build.sh
+	hack/docs-build.sh
 	$(GO) build -o $(BIN)/devstack ./hack/devstack
 	WITH_DEPS_REDIS_OPTIONAL=1 hack/with-deps.sh $(BIN)/devstack
 
@@ -29,6 +30,7 @@ lint: ## gofmt, go vet and the wall-clock check on every module.
 
 build: ## Build the web app, then every binary into bin/.
 	hack/web-build.sh
+	hack/docs-build.sh
 	$(GO) build -o $(BIN)/ ./migrations/cmd/... ./services/*/cmd/...
 
 bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
@@ -48,6 +50,7 @@ clean: ## Remove built binaries (keeps the cached Kubernetes binaries).
 
 images: ## Build every image tarball into bin/images (workpulse/<name>:<VERSION file>), no Docker needed.
 	hack/web-build.sh
+	hack/docs-build.sh
 	$(GO) run ./hack/images
 
 cluster-up: ## Start the local single-node Kubernetes cluster (root; state in /tmp/workpulse-cluster).

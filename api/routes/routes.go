@@ -50,6 +50,9 @@ var Table = []Route{
 	// original system's path, outside /api as its clients expect.
 	{Pattern: `^/socket\.io/$`, Service: Realtime, WebSocket: true},
 	{Pattern: `^/api/presence(/.*)?$`, Service: Realtime},
+	// The API's docs page and its OpenAPI document, where the replaced
+	// service served them; the web service serves static files anyway.
+	{Pattern: `^/api/(docs(/.*)?|docs-json|openapi\.yaml)$`, Service: Web},
 	// Everything else is the web app's: its pages and assets. Paths under
 	// /api that no route above owns reach it too, and it answers them 404
 	// in the API's envelope.

@@ -115,10 +115,12 @@ func samplePaths() []string {
 		"/socket.io/", "/socket.io", "/socket.io/x", "/socketxio/", "/api/socket.io/",
 		"/api/health", "/api", "/api/", "/", "/metrics", "/livez", "/internal/tenants", "/api/unknown",
 		"/api/userss", "/api/projectsx", "/api/sessionsx",
+		"/api/docs", "/api/docs/swagger-ui.css", "/api/docs-json", "/api/openapi.yaml", "/api/openapiXyaml", "/api/docsx",
 	}
 	// Every route's own pattern, reduced to a concrete path, is sampled too.
 	for _, r := range routes.Table {
-		p := strings.NewReplacer("^", "", "$", "", `\.`, ".", "[^/]+", id, "(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs)", "alerts").Replace(r.Pattern)
+		p := strings.NewReplacer("^", "", "$", "", `(docs(/.*)?|docs-json|openapi\.yaml)`, "openapi.yaml", `\.`, ".", "[^/]+", id,
+			"(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs)", "alerts").Replace(r.Pattern)
 		paths = append(paths, p)
 	}
 	return paths

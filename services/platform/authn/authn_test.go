@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,5 +177,113 @@ func TestRequireChecksTheRole(t *testing.T) {
 				t.Fatalf("status %d; want %d (%s)", rec.Code, c.want, strings.TrimSpace(rec.Body.String()))
 			}
 		})
+	}
+}
+
+// gatedJWKS serves s, holding every request while held is set.
+type gatedJWKS struct {
+	s       *jwksServer
+	held    atomic.Bool
+	release chan struct{}
+	arrived chan struct{}
+}
+
+func (g *gatedJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.held.Load() {
+		g.arrived <- struct{}{}
+		<-g.release
+	}
+	g.s.ServeHTTP(w, r)
+}
+
+// TestAJWKSRefetchStallsNoVerificationOfAKnownKey holds the auth service's
+// answer to a refetch caused by an unknown kid: tokens of the known key go
+// on verifying meanwhile (the cache held its lock through the HTTP call,
+// stalling every request), and the twenty callers with the new kid share
+// one fetch.
+func TestAJWKSRefetchStallsNoVerificationOfAKnownKey(t *testing.T) {
+	s := &jwksServer{keys: map[string]ed25519.PrivateKey{}}
+	known := s.add(t)
+	g := &gatedJWKS{s: s, release: make(chan struct{}), arrived: make(chan struct{}, 100)}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	var once sync.Once
+	release := func() { once.Do(func() { close(g.release) }) }
+	t.Cleanup(release) // before the server closes, which waits for held requests
+	at := clock.Func(func() time.Time { return signedAt })
+	cache := authn.NewJWKSCache(srv.URL, nil, at)
+	cache.MinRefresh = 0
+	v := authn.NewVerifier(cache, "workpulse", at)
+	knownTok, _ := known.Sign(principal(), signedAt)
+	if _, err := v.Verify(context.Background(), knownTok); err != nil {
+		t.Fatal(err)
+	}
+	rotated := s.add(t)
+	rotatedTok, _ := rotated.Sign(principal(), signedAt)
+	hitsBefore := s.hits
+	g.held.Store(true)
+	results := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		go func() { _, err := v.Verify(context.Background(), rotatedTok); results <- err }()
+	}
+	<-g.arrived // the refetch is at the auth service, unanswered
+	verified := make(chan error, 1)
+	go func() { _, err := v.Verify(context.Background(), knownTok); verified <- err }()
+	select {
+	case err := <-verified:
+		if err != nil {
+			t.Fatalf("the known key's token during the refetch: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("verifying a known key's token waited for the refetch")
+	}
+	release()
+	for i := 0; i < 20; i++ {
+		if err := <-results; err != nil {
+			t.Fatalf("a token of the rotated key: %v", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fetches := s.hits - hitsBefore; fetches != 1 {
+		t.Fatalf("20 callers with the new kid made %d fetches; want 1", fetches)
+	}
+}
+
+// TestAnAuthOutageAnswers503NotUnauthorized verifies tokens while the
+// auth service is down: a token whose key the cache never saw is answered
+// 503 (it was 401, logging clients out for an outage), while tokens of
+// keys already known keep passing.
+func TestAnAuthOutageAnswers503NotUnauthorized(t *testing.T) {
+	s := &jwksServer{keys: map[string]ed25519.PrivateKey{}}
+	known := s.add(t)
+	srv := httptest.NewServer(s)
+	at := clock.Func(func() time.Time { return signedAt })
+	cache := authn.NewJWKSCache(srv.URL, nil, at)
+	cache.MinRefresh = 0
+	v := authn.NewVerifier(cache, "workpulse", at)
+	h := authn.Require(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	call := func(tok string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	knownTok, _ := known.Sign(principal(), signedAt)
+	if rec := call(knownTok); rec.Code != 204 {
+		t.Fatalf("before the outage: %d %s", rec.Code, rec.Body)
+	}
+	unseenTok, _ := s.add(t).Sign(principal(), signedAt)
+	srv.Close()
+	if rec := call(unseenTok); rec.Code != 503 || !strings.Contains(rec.Body.String(), "SYSTEM_SERVICE_UNAVAILABLE") || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("a token of an unseen key during the outage: %d %s; want 503 with Retry-After", rec.Code, rec.Body)
+	}
+	if rec := call(knownTok); rec.Code != 204 {
+		t.Fatalf("a known key's token during the outage: %d %s", rec.Code, rec.Body)
+	}
+	fresh := authn.NewVerifier(authn.NewJWKSCache(srv.URL, nil, at), "workpulse", at)
+	if _, err := fresh.Verify(context.Background(), knownTok); !errors.Is(err, apierr.ErrUnavailable) {
+		t.Fatalf("a verifier started during the outage: %v; want ErrUnavailable", err)
 	}
 }

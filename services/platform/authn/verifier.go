@@ -25,6 +25,11 @@ type KeySource interface {
 // ErrUnknownKey is returned by a KeySource that has no such key.
 var ErrUnknownKey = errors.New("authn: unknown key id")
 
+// ErrKeysUnavailable is returned by a KeySource that could not learn
+// whether a key exists (the auth service is unreachable): the caller is
+// answered 503, not told its token is invalid.
+var ErrKeysUnavailable = errors.New("authn: signing keys unavailable")
+
 // Verifier checks access tokens.
 type Verifier struct {
 	keys   KeySource
@@ -63,6 +68,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return Principal{}, apierr.ErrTokenExpired
+	case errors.Is(err, ErrKeysUnavailable):
+		return Principal{}, apierr.ErrUnavailable
 	case err != nil:
 		return Principal{}, apierr.ErrInvalidToken
 	}
@@ -81,6 +88,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 // JWKSCache is a KeySource backed by a remote JWKS document. It refreshes
 // the document every TTL, and at once (at most every MinRefresh) when a
 // token names a kid it does not know, which is how a rotated key is found.
+//
+// One fetch runs at a time and the lock is never held during it: callers
+// meeting an unknown kid wait for the fetch in flight (single flight),
+// while tokens of known keys go on verifying, even when the document is
+// stale (it is refreshed behind them). A fetch that fails leaves the keys
+// as they were, and callers whose kid it could not settle get
+// ErrKeysUnavailable.
 type JWKSCache struct {
 	url    string
 	client *http.Client
@@ -92,7 +106,9 @@ type JWKSCache struct {
 
 	mu        sync.Mutex
 	keys      map[string]ed25519.PublicKey
-	fetchedAt time.Time
+	fetchedAt time.Time     // when the last fetch started
+	fetching  chan struct{} // closed when the fetch in flight ends; nil when none is
+	fetchErr  error         // the last fetch's failure
 }
 
 // NewJWKSCache fetches from url; clk tells when the document is stale.
@@ -106,44 +122,84 @@ func NewJWKSCache(url string, client *http.Client, clk clock.Clock) *JWKSCache {
 // PublicKey implements KeySource.
 func (c *JWKSCache) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	key, ok := c.keys[kid]
-	stale := clock.Since(c.clock, c.fetchedAt) > c.ttl
-	if ok && !stale {
+	fetched := !c.fetchedAt.IsZero()
+	age := clock.Since(c.clock, c.fetchedAt)
+	if ok {
+		if age > c.ttl {
+			c.startFetch(ctx)
+		}
+		c.mu.Unlock()
 		return key, nil
 	}
-	if !stale && clock.Since(c.clock, c.fetchedAt) < c.MinRefresh {
-		return nil, ErrUnknownKey
-	}
-	if err := c.refresh(ctx); err != nil {
-		if ok {
-			return key, nil // keep verifying with what we had while auth is unreachable
-		}
+	if c.fetching == nil && fetched && age < c.MinRefresh {
+		err := c.settled()
+		c.mu.Unlock()
 		return nil, err
 	}
-	if key, ok = c.keys[kid]; !ok {
-		return nil, ErrUnknownKey
+	done := c.startFetch(ctx)
+	c.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrKeysUnavailable, ctx.Err())
 	}
-	return key, nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if key, ok := c.keys[kid]; ok {
+		return key, nil
+	}
+	return nil, c.settled()
 }
 
-func (c *JWKSCache) refresh(ctx context.Context) error {
-	c.fetchedAt = c.clock.Now()
+// settled is the answer for a kid the keys lack: unknown when the last
+// fetch succeeded, unavailable when it failed.
+func (c *JWKSCache) settled() error {
+	if c.fetchErr != nil {
+		return fmt.Errorf("%w: %v", ErrKeysUnavailable, c.fetchErr)
+	}
+	return ErrUnknownKey
+}
+
+// startFetch starts a fetch unless one is in flight and returns the
+// channel closed when it ends; c.mu must be held. The fetch outlives the
+// caller's cancellation, since other callers may be waiting for it; the
+// client's timeout bounds it.
+func (c *JWKSCache) startFetch(ctx context.Context) <-chan struct{} {
+	if c.fetching != nil {
+		return c.fetching
+	}
+	done := make(chan struct{})
+	c.fetching, c.fetchedAt = done, c.clock.Now()
+	go func() {
+		keys, err := c.fetch(context.WithoutCancel(ctx))
+		c.mu.Lock()
+		if err == nil {
+			c.keys = keys
+		}
+		c.fetchErr, c.fetching = err, nil
+		c.mu.Unlock()
+		close(done)
+	}()
+	return done
+}
+
+func (c *JWKSCache) fetch(ctx context.Context) (map[string]ed25519.PublicKey, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("authn: fetch JWKS: %w", err)
+		return nil, fmt.Errorf("authn: fetch JWKS: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("authn: fetch JWKS: status %d", resp.StatusCode)
+		return nil, fmt.Errorf("authn: fetch JWKS: status %d", resp.StatusCode)
 	}
 	var doc JWKS
 	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return fmt.Errorf("authn: decode JWKS: %w", err)
+		return nil, fmt.Errorf("authn: decode JWKS: %w", err)
 	}
 	keys := make(map[string]ed25519.PublicKey, len(doc.Keys))
 	for _, k := range doc.Keys {
@@ -151,6 +207,5 @@ func (c *JWKSCache) refresh(ctx context.Context) error {
 			keys[k.Kid] = pub
 		}
 	}
-	c.keys = keys
-	return nil
+	return keys, nil
 }

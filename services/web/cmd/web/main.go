@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/workpulse/workpulse/services/platform/apidocs"
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -41,7 +42,11 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 			if built == nil {
 				d.Logger.Warn("the web app is not built into this binary: every page answers a notice; run make build")
 			}
-			h, err := web.NewServer(web.Deps{App: built, HTTP: d.HTTP})
+			docs := apidocs.Built()
+			if docs == nil {
+				d.Logger.Warn("the API docs page's assets are not built into this binary: /api/docs answers a notice; run make build")
+			}
+			h, err := web.NewServer(web.Deps{App: built, Docs: docs, HTTP: d.HTTP})
 			if err != nil {
 				return nil, err
 			}

@@ -48,6 +48,8 @@ func TestRun(t *testing.T) {
 		{"It is ready without any dependency.", "/readyz", ""},
 		{"It serves the app, or the notice of how to build it, at the root.", "/", "WorkPulse"},
 		{"Client routes get the same page.", "/board", "WorkPulse"},
+		{"It serves the API's OpenAPI document.", "/api/openapi.yaml", "openapi: 3.1.0"},
+		{"It serves the same document as JSON.", "/api/docs-json", `"openapi":"3.1.0"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp, err := http.Get(base + c.path)

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/workpulse/workpulse/services/platform/apidocs"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
@@ -12,6 +13,9 @@ import (
 // and answer 404 in the API's envelope, never the app's HTML.
 func (s *Server) routes(m *metrics.HTTP) http.Handler {
 	r := httpx.NewRouter(m.Middleware)
+	for _, p := range apidocs.Paths() {
+		r.Path(p).Methods(http.MethodGet, http.MethodHead).Handler(s.docs)
+	}
 	r.Path("/api").Handler(httpx.NotFound())
 	r.PathPrefix("/api/").Handler(httpx.NotFound())
 	r.PathPrefix("/assets/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.asset)

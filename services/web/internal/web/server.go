@@ -15,13 +15,17 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/workpulse/workpulse/services/platform/apidocs"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
 
 // Deps are what the server needs.
 type Deps struct {
 	// App is the built app (Built()); nil serves the "not built" notice.
-	App  fs.FS
+	App fs.FS
+	// Docs are the API docs page's assets (apidocs.Built()); nil serves its
+	// "not built" notice, the spec is served either way.
+	Docs fs.FS
 	HTTP *metrics.HTTP
 }
 
@@ -30,6 +34,7 @@ type Deps struct {
 type Server struct {
 	files map[string]*file
 	index *file
+	docs  http.Handler
 	// built is false when index is the "not built" notice, which answers
 	// 503 so that no one mistakes it for the app.
 	built bool
@@ -51,7 +56,11 @@ const (
 
 // NewServer loads the app and returns its handler.
 func NewServer(d Deps) (http.Handler, error) {
-	s := &Server{files: map[string]*file{}}
+	docs, err := apidocs.Handler(d.Docs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{files: map[string]*file{}, docs: docs}
 	if d.App == nil {
 		s.index = load("index.html", []byte(notBuiltPage))
 	} else if err := fs.WalkDir(d.App, ".", func(p string, e fs.DirEntry, err error) error {
