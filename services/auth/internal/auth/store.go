@@ -19,6 +19,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
+	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/platform/validate"
 )
@@ -181,20 +182,37 @@ func (s *Store) GetUser(ctx context.Context, orgID, userID string) (User, error)
 }
 
 // ListUsers lists the members of org by name.
-func (s *Store) ListUsers(ctx context.Context, orgID string) ([]User, error) {
-	var users []User
+func (s *Store) ListUsers(ctx context.Context, orgID string, req page.Request) ([]User, *page.Cursor, error) {
+	type row struct {
+		User
+		key string
+	}
+	var rows []row
+	after, afterID := "", "00000000-0000-0000-0000-000000000000"
+	if req.After != nil {
+		after, afterID = req.After.Key, req.After.ID
+	}
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT id, email, name, role, organization_id, active, created_at FROM auth.users ORDER BY lower(name), id")
+		rs, err := tx.Query(ctx, `SELECT id, email, name, role, organization_id, active, created_at, lower(name) FROM auth.users
+			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, req.After != nil, after, afterID, req.Limit+1)
 		if err != nil {
 			return err
 		}
-		users, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) {
-			var u User
-			return u, r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt)
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (row, error) {
+			var u row
+			return u, r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt, &u.key)
 		})
 		return err
 	})
-	return users, err
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, next := page.Trim(rows, req, func(r row) (string, string) { return r.key, r.ID })
+	users := make([]User, len(rows))
+	for i, r := range rows {
+		users[i] = r.User
+	}
+	return users, next, nil
 }
 
 // Invitation is what an admin gets back; Token is shown only once.

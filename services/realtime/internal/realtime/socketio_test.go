@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -334,6 +337,158 @@ func TestSocketIOHandshake(t *testing.T) {
 			_ = json.Unmarshal(b, &body)
 			if resp.StatusCode != tc.status || body.Error.Code != tc.code {
 				t.Fatalf("status %d body %s, want %d %s", resp.StatusCode, b, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func TestSocketIOAcrossTwoReplicas(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r1, r2 := e.start(t, nil), e.start(t, nil)
+	e.waitConsuming(t, r1)
+	e.waitConsuming(t, r2)
+	admin := testkit.Member("", authn.RoleAdmin)
+	ann := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+
+	watch := startSIOClient(t, e.sioOptions(t, r1, admin))
+	watch.expect("connect", "", 10*time.Second)
+	annOpts := e.sioOptions(t, r2, ann)
+	annOpts.Transports, annOpts.Upgrade = []string{transportPolling}, boolPtr(false)
+	annClient := startSIOClient(t, annOpts)
+	annClient.expect("connect", "", 10*time.Second)
+
+	t.Run("A user connecting on one replica is announced on the other.", func(t *testing.T) {
+		var online sioPresence
+		for online.UserID != ann.UserID {
+			decodeLine(t, watch.expect("event", EventUserOnline, 10*time.Second).Data, &online)
+		}
+	})
+	t.Run("Every replica delivers an event to its own clients.", func(t *testing.T) {
+		e.publishAlert(t, ann, "idle", "idle on two replicas")
+		for _, c := range []*sioClient{watch, annClient} {
+			var a sioAlert
+			decodeLine(t, c.expect("event", EventAlertInactive, 10*time.Second).Data, &a)
+			if a.Message != "idle on two replicas" {
+				t.Fatalf("alert %+v", a)
+			}
+		}
+	})
+	t.Run("A user leaving on one replica is announced offline on the other.", func(t *testing.T) {
+		annClient.send(map[string]any{"close": true})
+		var offline sioPresence
+		for offline.UserID != ann.UserID {
+			decodeLine(t, watch.expect("event", EventUserOffline, 10*time.Second).Data, &offline)
+		}
+	})
+	t.Run("A long poll reaching the other replica is refused: polling needs affinity.", func(t *testing.T) {
+		sid := pollingHandshake(t, r1)
+		resp, err := http.Get(r2.http.URL + "/socket.io/?EIO=4&transport=polling&sid=" + sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "SIO_SESSION_UNKNOWN") {
+			t.Fatalf("status %d body %s", resp.StatusCode, b)
+		}
+	})
+}
+
+// pollingHandshake opens an Engine.IO session on polling and returns its id.
+func pollingHandshake(t testing.TB, r *replica) string {
+	t.Helper()
+	resp, err := http.Get(r.http.URL + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var open eioHandshake
+	if len(b) == 0 || b[0] != eioOpen || json.Unmarshal(b[1:], &open) != nil || open.SID == "" {
+		t.Fatalf("handshake answered %d %q", resp.StatusCode, b)
+	}
+	return open.SID
+}
+
+func TestSocketIOSlowPollingClientIsCut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Heartbeats must not end the silent session before the queue does.
+	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "16", "WS_PING_INTERVAL": "30s", "WS_PONG_TIMEOUT": "2m"})
+	e.waitConsuming(t, r)
+	admin := testkit.Member("", authn.RoleAdmin)
+	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+
+	// A client that connects, then never polls again.
+	sid := pollingHandshake(t, r)
+	url := r.http.URL + "/socket.io/?EIO=4&transport=polling&sid=" + sid
+	resp, err := http.Post(url, "text/plain", strings.NewReader(`40{"token":"`+e.keys.token(t, admin)+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("CONNECT posted: %d", resp.StatusCode)
+	}
+	waitFor(t, 5*time.Second, "the slow client admitted", func() bool {
+		return testutil.ToFloat64(r.srv.metrics.Connections) == 1
+	})
+	fast := startSIOClient(t, e.sioOptions(t, r, admin))
+	fast.expect("connect", "", 10*time.Second)
+
+	// In rounds smaller than the queue, each received by the other client
+	// before the next: only the client that never polls falls behind.
+	for range 4 {
+		alerts := make([]events.Alert, 10)
+		for i := range alerts {
+			alerts[i] = e.alert(erin, "idle", "again")
+		}
+		publishAll(t, e.writer, events.TypeAlertRaised, erin.OrganizationID, erin.UserID, alerts...)
+		for range alerts {
+			fast.expect("event", EventAlertInactive, 20*time.Second)
+		}
+	}
+	t.Run("The session that stopped polling is cut and counted, the other stays.", func(t *testing.T) {
+		waitFor(t, 10*time.Second, "slow client cut", func() bool {
+			return testutil.ToFloat64(r.srv.metrics.SlowClients) == 1 && testutil.ToFloat64(r.srv.metrics.Connections) == 1
+		})
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "SIO_SESSION_UNKNOWN") {
+			t.Fatalf("a poll of the cut session answered %d %s", resp.StatusCode, b)
+		}
+		fast.send(map[string]any{"emit": EventPing, "ack": true})
+		fast.expect("ack", EventPing, 5*time.Second)
+	})
+}
+
+func TestSocketIOClientsReconnectAfterAShutdown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name       string
+		transports []string
+	}{
+		{"A WebSocket client sees its transport close, not a server disconnect.", []string{transportWebSocket}},
+		{"A polling client sees its transport end, not a server disconnect.", []string{transportPolling}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.start(t, nil)
+			o := e.sioOptions(t, r, testkit.Member("", authn.RoleEmployee))
+			o.Transports, o.Upgrade = tc.transports, boolPtr(false)
+			c := startSIOClient(t, o)
+			c.expect("connect", "", 10*time.Second)
+			c.expect("event", EventSessionState, 5*time.Second)
+			go r.stop()
+			// socket.io-client reconnects by itself after these two reasons,
+			// never after "io server disconnect".
+			if d := c.expect("disconnect", "", 15*time.Second); d.Reason != "transport close" && d.Reason != "transport error" {
+				t.Fatalf("disconnect reason %q", d.Reason)
 			}
 		})
 	}
