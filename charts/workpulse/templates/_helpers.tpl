@@ -103,6 +103,8 @@ hashing to it). */}}
   value: {{ printf "%ds" (int $v.common.shutdownTimeoutSeconds) | quote }}
 - name: HTTP_WRITE_TIMEOUT
   value: {{ $v.common.httpWriteTimeout | quote }}
+- name: API_ENVELOPE
+  value: {{ $v.common.apiEnvelope | quote }}
 - name: CORS_ALLOWED_ORIGINS
   value: {{ join "," $v.cors.allowedOrigins | quote }}
 {{- end }}
