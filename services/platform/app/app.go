@@ -14,9 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,6 +33,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/process"
 )
 
 // RunFunc is the signature of every service's run: its environment comes
@@ -44,14 +43,9 @@ type RunFunc func(ctx context.Context, lookup func(string) (string, bool), out i
 
 // Main runs a service's run as its deployed process: with the process
 // environment, logging to stdout, on clk (main passes clock.Real), until
-// SIGTERM or an interrupt. A failed run exits 1 with the error on stderr.
+// SIGTERM or an interrupt (see process.Main).
 func Main(name string, clk clock.Clock, run RunFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clk); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
+	process.Main(name, func(ctx context.Context) error { return run(ctx, os.LookupEnv, os.Stdout, nil, clk) })
 }
 
 // Needs says which dependencies a service uses.
