@@ -481,19 +481,8 @@ func tail(s string, n int) string {
 	return s
 }
 
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	timeout := time.After(d)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-timeout:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
+// waitUntil waits for cond as testkit.Eventually does.
+var waitUntil = testkit.Eventually
 
 // memKiB reads a field (VmRSS, VmHWM) of /proc/<pid>/status.
 func memKiB(t *testing.T, pid int, field string) int64 {

@@ -16,6 +16,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/services/platform/validate"
 )
 
@@ -212,13 +213,16 @@ func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
 
 func (s *server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
-	users, err := s.store.ListUsers(r.Context(), p.OrganizationID)
+	var v validate.Fields
+	req := page.Parse(r.URL.Query(), &v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	users, next, err := s.store.ListUsers(r.Context(), p.OrganizationID, req)
 	if err != nil {
 		return err
 	}
-	if users == nil {
-		users = []User{}
-	}
+	page.SetNext(w, next)
 	httpx.JSON(w, http.StatusOK, users)
 	return nil
 }

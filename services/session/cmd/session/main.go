@@ -30,6 +30,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 	env := config.NewEnv(lookup)
 	common := config.LoadCommon(env, "session", ":3002")
 	window := tracking.LoadWindow(env)
+	maxProjects := env.Int("MAX_PROJECTS_PER_ORGANIZATION", session.DefaultMaxProjects, 1, 1_000_000)
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -41,7 +42,8 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 			tenants := tracking.TenantConsumer(d.DB, common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, "session-tenants", d.Consumer, d.Logger)
 			d.Registry.MustRegister(session.ActiveSessionsGauge(d.DB))
 			return &app.Service{
-				API:          session.NewServer(session.Deps{DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Clock: d.Clock, Window: window}),
+				API: session.NewServer(session.Deps{DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Clock: d.Clock, Window: window,
+					MaxProjects: maxProjects}),
 				OutboxTables: []string{tracking.OutboxTable},
 				Workers:      []func(context.Context) error{tenants.Run},
 			}, nil

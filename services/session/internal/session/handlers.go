@@ -13,6 +13,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/services/platform/validate"
 	"github.com/workpulse/workpulse/services/tracking"
 )
@@ -58,10 +59,16 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
-	projects, err := s.store.ListProjects(r.Context(), authn.MustFromContext(r.Context()).OrganizationID)
+	var v validate.Fields
+	req := page.Parse(r.URL.Query(), &v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	projects, next, err := s.store.ListProjects(r.Context(), authn.MustFromContext(r.Context()).OrganizationID, req)
 	if err != nil {
 		return err
 	}
+	page.SetNext(w, next)
 	httpx.JSON(w, http.StatusOK, projects)
 	return nil
 }

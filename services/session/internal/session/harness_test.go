@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -34,14 +33,17 @@ type harness struct {
 // a fixed instant, so that no verdict depends on the day the suite runs.
 var harnessInstant = time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, 0) }
+
+// newHarnessWith caps the organizations' projects at maxProjects (0: the default).
+func newHarnessWith(t *testing.T, maxProjects int) *harness {
 	t.Helper()
 	db := testkit.NewDB(t)
 	pool := db.Pool(t, "workpulse_session")
 	clk := testkit.NewClock(harnessInstant)
 	iss := testkit.NewIssuerOn(t, clk)
 	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry(), "session"), Clock: clk,
-		Window: storage.Window(storage.DefaultWindowDays)})
+		Window: storage.Window(storage.DefaultWindowDays), MaxProjects: maxProjects})
 	srv := httptest.NewServer(httpx.Stack(clk, api, 1<<20))
 	t.Cleanup(srv.Close)
 	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk}
@@ -74,31 +76,7 @@ func (h *harness) do(method, token, path string, body, out any) (int, []byte) {
 }
 
 func (h *harness) try(method, token, path string, body any) (int, []byte, error) {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequest(method, h.srv.URL+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
+	return testkit.Request(http.DefaultClient, method, h.srv.URL+path, token, body)
 }
 
 func errorCode(t *testing.T, raw []byte) string {

@@ -27,7 +27,12 @@ type Deps struct {
 	// a start_time may lie no further back, unless the organization set
 	// its own.
 	Window time.Duration
+	// MaxProjects caps each organization's projects (0: DefaultMaxProjects).
+	MaxProjects int
 }
+
+// DefaultMaxProjects is MAX_PROJECTS_PER_ORGANIZATION's default.
+const DefaultMaxProjects = 1000
 
 type server struct {
 	store    *Store
@@ -38,7 +43,10 @@ type server struct {
 
 // NewServer returns the session service's API handler.
 func NewServer(d Deps) http.Handler {
-	s := &server{store: &Store{db: d.DB, clock: d.Clock}, verifier: d.Verifier, clock: d.Clock,
+	if d.MaxProjects <= 0 {
+		d.MaxProjects = DefaultMaxProjects
+	}
+	s := &server{store: &Store{db: d.DB, clock: d.Clock, maxProjects: d.MaxProjects}, verifier: d.Verifier, clock: d.Clock,
 		windows: tracking.NewWindows(d.DB, d.Clock, d.Window)}
 	return s.routes(d.Metrics)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
+	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/tracking"
 )
@@ -34,13 +35,30 @@ type Project struct {
 type Store struct {
 	db    *pgxpool.Pool
 	clock clock.Clock
+	// maxProjects caps an organization's projects.
+	maxProjects int
 }
 
-// CreateProject stores p, refusing a name the organization already uses.
+// CreateProject stores p, refusing a name the organization already uses
+// and a project beyond the organization's cap. The count is taken under a
+// transaction lock of the organization's, so concurrent creations cannot
+// together pass the cap.
 func (s *Store) CreateProject(ctx context.Context, p *Project) error {
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
 			return err
+		}
+		// Two statements: a statement's snapshot is taken as it starts, so
+		// the count must come after the lock is held.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tracking.projects:' || $1, 0))", p.OrganizationID); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM tracking.projects").Scan(&n); err != nil {
+			return err
+		}
+		if n >= s.maxProjects {
+			return ErrProjectLimitReached
 		}
 		return tx.QueryRow(ctx, "INSERT INTO tracking.projects (id, organization_id, name, description, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
 			p.ID, p.OrganizationID, p.Name, p.Description, p.CreatedBy).Scan(&p.CreatedAt)
@@ -52,23 +70,41 @@ func (s *Store) CreateProject(ctx context.Context, p *Project) error {
 	return err
 }
 
-// ListProjects lists the organization's projects by name.
-func (s *Store) ListProjects(ctx context.Context, orgID string) ([]Project, error) {
-	projects := []Project{}
+// ListProjects lists a page of the organization's projects by name and
+// the cursor of the next page (nil on the last).
+func (s *Store) ListProjects(ctx context.Context, orgID string, req page.Request) ([]Project, *page.Cursor, error) {
+	type row struct {
+		Project
+		key string
+	}
+	var rows []row
+	after, afterID := "", "00000000-0000-0000-0000-000000000000"
+	if req.After != nil {
+		after, afterID = req.After.Key, req.After.ID
+	}
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT id, organization_id, name, description, created_by, created_at FROM tracking.projects ORDER BY lower(name), id")
+		rs, err := tx.Query(ctx, `SELECT id, organization_id, name, description, created_by, created_at, lower(name) FROM tracking.projects
+			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, req.After != nil, after, afterID, req.Limit+1)
 		if err != nil {
 			return err
 		}
-		projects, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Project, error) {
-			var p Project
-			err := r.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.CreatedBy, &p.CreatedAt)
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (row, error) {
+			var p row
+			err := r.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.CreatedBy, &p.CreatedAt, &p.key)
 			p.CreatedAt = p.CreatedAt.UTC()
 			return p, err
 		})
 		return err
 	})
-	return projects, err
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, next := page.Trim(rows, req, func(r row) (string, string) { return r.key, r.ID })
+	projects := make([]Project, len(rows))
+	for i, r := range rows {
+		projects[i] = r.Project
+	}
+	return projects, next, nil
 }
 
 // StartSession starts the caller's session. The partial unique index
