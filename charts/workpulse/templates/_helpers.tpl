@@ -67,6 +67,10 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- end }}
 
 {{/* Name of the Secret holding the operator token. */}}
+{{- define "workpulse.signingKeySecret" -}}
+{{- .Values.services.auth.signingKeySecret | default (printf "%s-signing-key-encryption" (include "workpulse.fullname" .)) }}
+{{- end }}
+
 {{- define "workpulse.operatorTokenSecret" -}}
 {{- .Values.operator.tokenSecret | default (printf "%s-operator-token" (include "workpulse.fullname" .)) }}
 {{- end }}
