@@ -54,7 +54,7 @@ func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{specs.DailySummaryName(org), specs.IdleDetectionJob, specs.OvertimeCheckJob} {
+	for _, name := range []string{specs.DailySummaryName(org), specs.IdleDetectionJob, specs.OvertimeCheckJob, specs.DueSummaryJob} {
 		out, err := e.runLikeKubelet(e.mustCronJob(name))
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, out)

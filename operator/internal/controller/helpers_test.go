@@ -88,9 +88,13 @@ func (e *testEnv) reconciler() *TenantReconciler {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := NewTenantReconciler(mgr, e.cfg, e.db.Owner, e.clock)
-	r.Client = e.c
-	r.APIReader = e.c
+	r := &TenantReconciler{
+		Client: e.c, APIReader: e.c, Scheme: mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("workpulse-operator"), Config: e.cfg, DB: e.db.Owner, Clock: e.clock,
+	}
+	if err := r.init(); err != nil {
+		e.t.Fatal(err)
+	}
 	return r
 }
 

@@ -30,7 +30,7 @@ func (r *TenantReconciler) reconcilePartitions(ctx context.Context, t *v1alpha1.
 		return err
 	}
 	plan := r.plan(t)
-	now := policy.MonthOf(r.clock.Now())
+	now := policy.MonthOf(r.Clock.Now())
 	existing, err := r.store.Months(ctx, plan.Parent)
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", plan.Parent)

@@ -115,7 +115,8 @@ func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T
 			if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.jobsNS, Name: "workpulse-operator"}, &owner); err != nil {
 				t.Fatal(err)
 			}
-			for name, schedule := range map[string]string{specs.IdleDetectionJob: "*/2 * * * *", specs.OvertimeCheckJob: "*/30 * * * *"} {
+			for name, schedule := range map[string]string{specs.IdleDetectionJob: "*/2 * * * *", specs.OvertimeCheckJob: "*/30 * * * *",
+				specs.DueSummaryJob: "*/15 * * * *"} {
 				cj := e.mustCronJob(name)
 				if cj.Spec.Schedule != schedule {
 					t.Errorf("%s schedule %q", name, cj.Spec.Schedule)

@@ -45,7 +45,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 		return permanent("InvalidOrganizationID", "organization ID %q is not a UUID", orgID)
 	}
 	plan := r.plan(t)
-	now := policy.MonthOf(r.clock.Now())
+	now := policy.MonthOf(r.Clock.Now())
 	cols, err := r.store.Columns(ctx)
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read tracking.activity_logs")

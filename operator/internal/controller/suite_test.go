@@ -24,10 +24,12 @@ import (
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/test/testkit"
 	"github.com/workpulse/workpulse/test/testkit/testenv"
 )
@@ -180,8 +182,27 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 // ends.
 func (e *testEnv) startOperator() {
 	e.t.Helper()
-	mgr, closeDB, err := NewManager(e.ctx, suite.rest, e.cfg, ManagerOptions{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true, Clock: e.clock}, logr.Discard())
+	opts := ManagerOptions(e.cfg)
+	opts.Logger = logr.Discard()
+	opts.Metrics = metricsserver.Options{BindAddress: "0"}
+	opts.HealthProbeBindAddress = "0"
+	// Every replica of every test registers the same controller name.
+	skip := true
+	opts.Controller.SkipNameValidation = &skip
+	mgr, err := ctrl.NewManager(suite.rest, opts)
 	if err != nil {
+		e.t.Fatal(err)
+	}
+	db, err := pg.Connect(e.ctx, e.cfg.DatabaseURL, e.cfg.DatabaseRole, e.cfg.DatabaseMaxConn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r := &TenantReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("workpulse-operator"), Config: e.cfg, DB: db, Clock: e.clock,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		db.Close()
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -192,7 +213,7 @@ func (e *testEnv) startOperator() {
 		if err := <-done; err != nil {
 			e.t.Errorf("operator: %v", err)
 		}
-		closeDB()
+		db.Close()
 	})
 }
 

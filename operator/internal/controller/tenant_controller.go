@@ -39,7 +39,8 @@ import (
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// TenantReconciler reconciles WorkPulseTenant resources.
+// TenantReconciler reconciles WorkPulseTenant resources. main fills the
+// exported fields from the manager; SetupWithManager builds the rest.
 type TenantReconciler struct {
 	client.Client
 	// APIReader reads what is not cached (Secrets).
@@ -47,38 +48,36 @@ type TenantReconciler struct {
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	Config    Config
+	// DB connects as the owner of the tracking schema: partition
+	// maintenance is DDL.
+	DB *pgxpool.Pool
+	// Clock tells the month partitions are planned for and the time
+	// every other decision stands on.
+	Clock clock.Clock
 
 	store   *storage.Store
 	auth    *authClient
 	metrics *operatorMetrics
-	// clock tells the month partitions are planned for and the time
-	// every other decision stands on.
-	clock clock.Clock
 }
 
-// NewTenantReconciler wires a reconciler to the manager's clients, the
-// database pool and the clock its decisions stand on.
-func NewTenantReconciler(mgr ctrl.Manager, cfg Config, db *pgxpool.Pool, clk clock.Clock) *TenantReconciler {
-	m := newMetrics()
-	return &TenantReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("workpulse-operator"),
-		Config:    cfg,
-		store:     storage.New(db, func(kind string) { m.ddl.WithLabelValues(kind).Inc() }),
-		auth:      newAuthClient(cfg.AuthURL, cfg.OperatorToken, cfg.AuthTimeout),
-		metrics:   m,
-		clock:     clk,
+// init builds what the exported fields imply, once.
+func (r *TenantReconciler) init() error {
+	if r.Clock == nil || r.DB == nil {
+		return errors.New("tenant reconciler: no clock or no database")
 	}
+	m := newMetrics()
+	r.store = storage.New(r.DB, func(kind string) { m.ddl.WithLabelValues(kind).Inc() })
+	r.auth = newAuthClient(r.Config.AuthURL, r.Config.OperatorToken, r.Config.AuthTimeout)
+	r.metrics = m
+	return nil
 }
 
 // SetupWithManager registers the controller. Tenants are reconciled on
 // spec changes and deletion (not on their own status writes), and when a
 // CronJob of theirs changes or disappears.
-func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	if opts.MaxConcurrentReconciles == 0 {
-		opts.MaxConcurrentReconciles = r.Config.MaxConcurrentReconciles
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := r.init(); err != nil {
+		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.WorkPulseTenant{}, builder.WithPredicates(predicate.Or(
@@ -88,7 +87,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Op
 			}},
 		))).
 		Watches(&batchv1.CronJob{}, handler.EnqueueRequestsFromMapFunc(r.tenantOfCronJob)).
-		WithOptions(opts).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Config.MaxConcurrentReconciles}).
 		Named("workpulsetenant").
 		Complete(r)
 }

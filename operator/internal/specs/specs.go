@@ -31,6 +31,9 @@ const (
 const (
 	IdleDetectionJob = "workpulse-idle-detection"
 	OvertimeCheckJob = "workpulse-overtime-check"
+	// DueSummaryJob summarizes every organization's ended days, tenants
+	// or not: most organizations register themselves and have no tenant.
+	DueSummaryJob = "workpulse-daily-summary"
 )
 
 // TenantLabels mark an object as the operator's, made for tenant t.
@@ -100,6 +103,12 @@ func (j Jobs) Install(owner *metav1.OwnerReference) []*batchv1.CronJob {
 			args: []string{"idle-detection"}, deadline: 110 * time.Second, startingDeadline: time.Minute}),
 		j.cronJob(job{name: OvertimeCheckJob, component: "overtime-check", schedule: "*/30 * * * *", timeZone: "UTC",
 			args: []string{"overtime-check"}, deadline: 25 * time.Minute, startingDeadline: 10 * time.Minute}),
+		// Every 15 minutes: each organization's day is summarized within 15
+		// minutes of its local midnight, whatever its zone (offsets of 30
+		// and 45 minutes included). The command stops starting work after
+		// its budget (10 minutes), well inside the run's deadline.
+		j.cronJob(job{name: DueSummaryJob, component: "daily-summary-due", schedule: "*/15 * * * *", timeZone: "UTC",
+			args: []string{"daily-summary", "--due"}, deadline: 14 * time.Minute, startingDeadline: 10 * time.Minute}),
 	}
 	if owner != nil {
 		for _, cj := range jobs {

@@ -140,6 +140,7 @@ func TestInstallJobsCoverEveryTenantAndGoWithTheInstallation(t *testing.T) {
 	}{
 		{specs.IdleDetectionJob, "idle-detection", "*/2 * * * *", []string{"idle-detection"}, 110, 60},
 		{specs.OvertimeCheckJob, "overtime-check", "*/30 * * * *", []string{"overtime-check"}, 25 * 60, 10 * 60},
+		{specs.DueSummaryJob, "daily-summary-due", "*/15 * * * *", []string{"daily-summary", "--due"}, 14 * 60, 10 * 60},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

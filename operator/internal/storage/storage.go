@@ -52,14 +52,6 @@ type Store struct {
 // made (create_month, drop_month, create_table, attach_table, drop_table).
 func New(db *pgxpool.Pool, ddl func(kind string)) *Store { return &Store{db: db, ddl: ddl} }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.Ping(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	return nil
-}
-
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -109,29 +108,7 @@ func (h *harness) post(token, path string, body, out any) (int, []byte) {
 
 // tryPost is post for use off the test goroutine.
 func (h *harness) tryPost(token, path string, body any) (int, []byte, error) {
-	var buf []byte
-	switch b := body.(type) {
-	case []byte:
-		buf = b
-	default:
-		var err error
-		if buf, err = json.Marshal(body); err != nil {
-			return 0, nil, err
-		}
-	}
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(buf))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := h.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
+	return testkit.Request(h.client, http.MethodPost, h.srv.URL+path, token, body)
 }
 
 // sessionRow reads a session as stored, bypassing row-level security.

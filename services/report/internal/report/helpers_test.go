@@ -175,17 +175,5 @@ func (e *env) count(sql string, args ...any) int {
 
 func ptr[T any](v T) *T { return &v }
 
-// eventually polls cond until it holds, failing the test after d.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	timeout := time.After(d)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-timeout:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
+// eventually waits for cond as testkit.Eventually does.
+var eventually = testkit.Eventually
