@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/workpulse/workpulse/services/platform/logging"
 )
@@ -30,7 +31,9 @@ func Envelope(mode string) Middleware {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodHead {
+			// Only API results: the internal tenant API the operator reads
+			// and the probes stay as they are.
+			if r.Method == http.MethodHead || !strings.HasPrefix(r.URL.Path, "/api/") {
 				next.ServeHTTP(w, r)
 				return
 			}

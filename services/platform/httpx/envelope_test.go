@@ -79,6 +79,14 @@ func TestTheLegacyEnvelopeWrapsSuccessfulJSONOnly(t *testing.T) {
 			}
 		})
 	}
+	t.Run("A path outside /api, such as the internal tenant API, is no API result.", func(t *testing.T) {
+		h := httpx.Envelope(httpx.EnvelopeLegacy)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { httpx.JSON(w, 200, 1) }))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/internal/tenants/t1", nil))
+		if rec.Body.String() != "1\n" {
+			t.Fatalf("%q", rec.Body.String())
+		}
+	})
 	t.Run("A HEAD request has no body to wrap.", func(t *testing.T) {
 		h := httpx.Envelope(httpx.EnvelopeLegacy)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { httpx.JSON(w, 200, 1) }))
 		rec := httptest.NewRecorder()
