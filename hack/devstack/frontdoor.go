@@ -41,7 +41,7 @@ func NewFrontDoor(backends map[string]string, deps map[string]health.Check) (*Fr
 		}
 		p := httputil.NewSingleHostReverseProxy(u)
 		p.Transport = transport
-		p.ModifyResponse = dropCORS
+		p.ModifyResponse = dropEdgeHeaders
 		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(svc.Name+" service is unavailable, retry later"))
 		}
@@ -51,10 +51,13 @@ func NewFrontDoor(backends map[string]string, deps map[string]health.Check) (*Fr
 	return fd, nil
 }
 
-// dropCORS removes a service's own CORS headers: the front door answers
-// for the stack with the same policy, and a browser refuses a response
-// that allows an origin twice.
-func dropCORS(resp *http.Response) error {
+// dropEdgeHeaders removes the headers the front door sets itself from a
+// service's response: its CORS headers (the front door answers for the
+// stack with the same policy, and a browser refuses a response that allows
+// an origin twice) and its X-Request-Id (the front door's, which it
+// forwarded).
+func dropEdgeHeaders(resp *http.Response) error {
+	resp.Header.Del("X-Request-Id")
 	for _, h := range httpx.CORSHeaders {
 		resp.Header.Del(h)
 	}

@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/services/platform/health"
 	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // backend answers with its own name, so the test sees where a path went.
@@ -115,7 +117,7 @@ func TestFrontDoorAnswersCrossOriginCallsOnceForTheStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	door := httptest.NewServer(httpx.CORS(origins)(fd))
+	door := httptest.NewServer(httpx.Stack(testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)), fd, 1<<20, httpx.CORS(origins)))
 	t.Cleanup(door.Close)
 	do := func(t *testing.T, method string, hdr map[string]string) *http.Response {
 		req, _ := http.NewRequest(method, door.URL+"/api/projects", nil)
@@ -142,6 +144,9 @@ func TestFrontDoorAnswersCrossOriginCallsOnceForTheStack(t *testing.T) {
 			if n := len(resp.Header.Values(h)); n != 1 {
 				t.Errorf("%s appears %d times: %v", h, n, resp.Header.Values(h))
 			}
+		}
+		if n := len(resp.Header.Values("X-Request-Id")); n != 1 {
+			t.Errorf("X-Request-Id appears %d times", n)
 		}
 		if got := resp.Header.Values("Vary"); !slices.Equal(got, []string{"Origin", "Accept-Encoding"}) {
 			t.Errorf("Vary %q; want Origin once and the service's own", got)

@@ -60,6 +60,8 @@ type Config struct {
 	// Storage is the shared activity tree's maintenance policy; the
 	// services read the same ACTIVITY_WINDOW_DAYS.
 	Storage storage.Policy
+	// Schedules of the report service's scheduled commands.
+	Schedules Schedules
 	// CORSOrigins is the front door's CORS policy; the services read the
 	// same CORS_ALLOWED_ORIGINS from the environment they inherit.
 	CORSOrigins []string
@@ -82,6 +84,7 @@ func loadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		PortOffset:    env.Int("DEV_PORT_OFFSET", 0, -3000, 60000),
 		StateDir:      env.String("DEV_STATE_DIR", ""),
 		Storage:       storage.LoadPolicy(env),
+		Schedules:     loadSchedules(env),
 		CORSOrigins:   env.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
 	}
 	c.BinDir = env.String("DEV_BIN_DIR", filepath.Join(c.RepoRoot, "bin"))
@@ -153,17 +156,26 @@ func (s *Stack) Run(ctx context.Context) error {
 	procCtx, stopProcs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProcs()
 	var procs sync.WaitGroup
+	var reportEnv []string
 	for _, svc := range services {
 		addr := "127.0.0.1:" + strconv.Itoa(svc.Port+s.cfg.PortOffset)
 		backends[svc.Name] = "http://" + addr
 		env := append(append(os.Environ(), common...), "HTTP_ADDR="+addr)
 		env = append(env, s.cfg.Env...)
+		if svc.Name == routes.Report {
+			reportEnv = env
+		}
 		procs.Add(1)
 		go func() { defer procs.Done(); s.supervise(procCtx, svc.Name, env) }()
 		if svc.Name == routes.Auth {
 			// The others fetch auth's JWKS; let it come up first.
 			s.waitReady(ctx, "http://"+addr+"/readyz", 30*time.Second)
 		}
+	}
+	if reportEnv != nil {
+		// What the operator's install-wide CronJobs do in a cluster.
+		procs.Add(1)
+		go func() { defer procs.Done(); s.runSchedules(procCtx, clock.Real, reportEnv)() }()
 	}
 	rdb := redisClient(s.cfg.RedisURL)
 	defer rdb.Close()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/workpulse/workpulse/api/routes"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestEveryServiceGetsTheAllowedOriginsOfTheValues(t *testing.T) {
@@ -18,17 +19,7 @@ func TestEveryServiceGetsTheAllowedOriginsOfTheValues(t *testing.T) {
 			[]string{"--set", "cors.allowedOrigins={https://dash.example.com,http://localhost:5173}"}, "https://dash.example.com,http://localhost:5173"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := map[string]string{}
-			for _, o := range find(render(t, "workpulse", c.args...), "Deployment") {
-				for _, ct := range podSpec(o)["containers"].([]any) {
-					env, _ := ct.(map[string]any)["env"].([]any)
-					for _, v := range env {
-						if v := v.(map[string]any); v["name"] == "CORS_ALLOWED_ORIGINS" {
-							got[strings.TrimPrefix(o.GetName(), fullname+"-")] = v["value"].(string)
-						}
-					}
-				}
-			}
+			got := envOfEachService(t, render(t, "workpulse", c.args...), "CORS_ALLOWED_ORIGINS")
 			for _, svc := range routes.Services {
 				if got[svc.Name] != c.want {
 					t.Errorf("%s: CORS_ALLOWED_ORIGINS %q; want %q", svc.Name, got[svc.Name], c.want)
@@ -41,4 +32,36 @@ func TestEveryServiceGetsTheAllowedOriginsOfTheValues(t *testing.T) {
 			t.Fatalf("rendered: %.200s", out)
 		}
 	})
+}
+
+func TestEveryServiceGetsTheEnvelopeOfTheValues(t *testing.T) {
+	for _, want := range []string{"none", "legacy"} {
+		got := envOfEachService(t, render(t, "workpulse", "--set", "common.apiEnvelope="+want), "API_ENVELOPE")
+		for _, svc := range routes.Services {
+			if got[svc.Name] != want {
+				t.Errorf("%s: API_ENVELOPE %q; want %q", svc.Name, got[svc.Name], want)
+			}
+		}
+	}
+	if out, err := helm(t, "template", release, "charts/workpulse", "--set", "common.apiEnvelope=nest"); err == nil {
+		t.Fatalf("rendered: %.200s", out)
+	}
+}
+
+// envOfEachService is the value of the environment variable name in each
+// service's Deployment, by service.
+func envOfEachService(t *testing.T, objs []*unstructured.Unstructured, name string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, o := range find(objs, "Deployment") {
+		for _, ct := range podSpec(o)["containers"].([]any) {
+			env, _ := ct.(map[string]any)["env"].([]any)
+			for _, v := range env {
+				if v := v.(map[string]any); v["name"] == name {
+					got[strings.TrimPrefix(o.GetName(), fullname+"-")] = v["value"].(string)
+				}
+			}
+		}
+	}
+	return got
 }

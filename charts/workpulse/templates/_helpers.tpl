@@ -67,6 +67,10 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- end }}
 
 {{/* Name of the Secret holding the operator token. */}}
+{{- define "workpulse.signingKeySecret" -}}
+{{- .Values.services.auth.signingKeySecret | default (printf "%s-signing-key-encryption" (include "workpulse.fullname" .)) }}
+{{- end }}
+
 {{- define "workpulse.operatorTokenSecret" -}}
 {{- .Values.operator.tokenSecret | default (printf "%s-operator-token" (include "workpulse.fullname" .)) }}
 {{- end }}
@@ -103,6 +107,8 @@ hashing to it). */}}
   value: {{ printf "%ds" (int $v.common.shutdownTimeoutSeconds) | quote }}
 - name: HTTP_WRITE_TIMEOUT
   value: {{ $v.common.httpWriteTimeout | quote }}
+- name: API_ENVELOPE
+  value: {{ $v.common.apiEnvelope | quote }}
 - name: CORS_ALLOWED_ORIGINS
   value: {{ join "," $v.cors.allowedOrigins | quote }}
 {{- end }}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/workpulse/workpulse/api"
+	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
 // embedded holds dist/swagger-ui once hack/docs-build.sh has run; a fresh
@@ -61,6 +62,8 @@ func Handler(assets fs.FS) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+JSONPath, func(w http.ResponseWriter, r *http.Request) {
+		// The document is no API result: tools read it as it is.
+		httpx.SkipEnvelope(w)
 		write(w, "application/json; charset=utf-8", specJSON)
 	})
 	mux.HandleFunc("GET "+YAMLPath, func(w http.ResponseWriter, r *http.Request) {

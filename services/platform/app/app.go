@@ -114,9 +114,12 @@ func Run(ctx context.Context, o Options) error {
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", health.Live)
 	root.HandleFunc("GET /readyz", d.Health.Ready)
-	root.Handle("GET /api/health", health.NewPublic(platformHealth(d), o.Clock))
+	// The legacy envelope is for API results; probes and metrics stay as
+	// they are.
+	envelope := httpx.Envelope(cfg.APIEnvelope)
+	root.Handle("GET /api/health", envelope(health.NewPublic(platformHealth(d), o.Clock)))
 	root.Handle("GET /metrics", metrics.Handler(d.Registry))
-	root.Handle("/", svc.API)
+	root.Handle("/", envelope(svc.API))
 	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))

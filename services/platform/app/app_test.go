@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -31,6 +32,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 			mux.HandleFunc("POST /api/things", func(w http.ResponseWriter, r *http.Request) {
 				httpx.JSON(w, http.StatusCreated, map[string]string{"id": "t1"})
 			})
+			mux.Handle("GET /api/things/{id}", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
 			return &app.Service{API: mux}, nil
 		}})
 }
@@ -85,5 +87,45 @@ func TestAServiceRefusesAnInvalidOriginListAtStart(t *testing.T) {
 		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
 	if err == nil || !strings.Contains(err.Error(), "CORS_ALLOWED_ORIGINS") {
 		t.Fatalf("got %v; want CORS_ALLOWED_ORIGINS=dash.example.com refused", err)
+	}
+}
+
+func TestInLegacyModeEveryAPIResultIsWrappedAndProbesAreNot(t *testing.T) {
+	t.Parallel()
+	svc := testkit.StartServiceOn(t, run, testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)),
+		map[string]string{"API_ENVELOPE": "legacy"})
+	for _, c := range []struct {
+		name, method, path, want string
+	}{
+		{"A service's own route is wrapped.", "POST", "/api/things",
+			`{"success":true,"data":{"id":"t1"},"timestamp":"2026-12-01T09:00:00.000Z","requestId":"r-1"}`},
+		{"The platform's health is wrapped.", "GET", "/api/health",
+			`{"success":true,"data":{"status":"ok"`},
+		{"The liveness probe is not.", "GET", "/livez", `{"status":"ok"}`},
+		{"An error keeps the error envelope.", "GET", "/api/things/t2", `{"success":false,"error":{"code":"NOT_FOUND"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(c.method, svc.URL+c.path, nil)
+			req.Header.Set("X-Request-Id", "r-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if !strings.HasPrefix(string(b), c.want) {
+				t.Fatalf("%d %s; want it to start %s", resp.StatusCode, b, c.want)
+			}
+		})
+	}
+}
+
+func TestAServiceRefusesAnUnknownEnvelopeAtStart(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "API_ENVELOPE": "nest"}
+	err := run(t.Context(), func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard, nil,
+		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
+	if err == nil || !strings.Contains(err.Error(), "API_ENVELOPE") {
+		t.Fatalf("got %v; want API_ENVELOPE=nest refused", err)
 	}
 }

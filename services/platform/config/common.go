@@ -42,6 +42,9 @@ type Common struct {
 	// ["*"] (the default) is any origin, without credentials: clients send
 	// bearer tokens, not cookies.
 	CORSAllowedOrigins []string
+	// APIEnvelope is "none" (success bodies as they are) or "legacy" (wrapped
+	// as the replaced service did, for its clients).
+	APIEnvelope string
 }
 
 // LoadCommon reads the shared settings; defaultPort is the service's own.
@@ -69,6 +72,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),
 		HealthPeers:          healthPeers(e),
 		CORSAllowedOrigins:   e.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
+		APIEnvelope:          e.OneOf("API_ENVELOPE", "none", "none", "legacy"),
 	}
 }
 

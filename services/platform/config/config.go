@@ -167,3 +167,15 @@ func (e *Env) Origins(key string, def []string) []string {
 	}
 	return out
 }
+
+// OneOf returns key when it is one of allowed, or def.
+func (e *Env) OneOf(key, def string, allowed ...string) string {
+	v := e.String(key, def)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	e.fail(key, "must be one of %s", strings.Join(allowed, ", "))
+	return def
+}

@@ -38,6 +38,9 @@ func RequestID(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
+		// A proxy (the local front door) forwards the same ID to the
+		// service behind it, so that one request has one ID end to end.
+		r.Header.Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(r.Context(), id)))
 	})
 }

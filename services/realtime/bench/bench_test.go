@@ -1,5 +1,6 @@
 // Package bench load-tests one realtime process: 10,000 concurrent
-// WebSocket connections and 1,000 events per second. It builds and runs
+// WebSocket connections (/api/ws, or Socket.IO's WebSocket transport with
+// BENCH_TRANSPORT=socketio) and 1,000 events per second. It builds and runs
 // the real service binary against an in-process Kafka broker, a fresh
 // database and Redis, and measures the process's memory and the delivery
 // latency from publish to client.
@@ -7,6 +8,7 @@
 //	WORKPULSE_BENCH=1 hack/with-deps.sh go test ./services/realtime/bench -run TestLoad -v -timeout 20m
 //
 // BENCH_CONNECTIONS, BENCH_RATE and BENCH_SECONDS change the load.
+// BENCH_TRANSPORT is ws (the default) or socketio.
 package bench
 
 import (
@@ -62,6 +64,13 @@ func TestLoad(t *testing.T) {
 	conns := envInt("BENCH_CONNECTIONS", 10000)
 	rate := envInt("BENCH_RATE", 1000)
 	seconds := envInt("BENCH_SECONDS", 30)
+	transport := os.Getenv("BENCH_TRANSPORT")
+	if transport == "" {
+		transport = "ws"
+	}
+	if transport != "ws" && transport != "socketio" {
+		t.Fatalf("BENCH_TRANSPORT %q: ws or socketio", transport)
+	}
 	raiseFileLimit(t, uint64(conns)+2048)
 
 	db := testkit.NewDB(t)
@@ -98,7 +107,10 @@ func TestLoad(t *testing.T) {
 
 	var lat latencies
 	var states, updates atomic.Int64
-	wsURL := "ws://" + addr + "/api/ws?token="
+	dial, reader := dialWS(addr), read
+	if transport == "socketio" {
+		dial, reader = dialSocketIO(addr), readSocketIO
+	}
 	connectWatch := clock.Start()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 100)
@@ -113,8 +125,7 @@ func TestLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			d := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 256}
-			c, _, err := d.Dial(wsURL+tok, nil)
+			c, err := dial(tok)
 			if err != nil {
 				if dialErrs.Add(1) <= 5 {
 					t.Logf("dial: %v", err)
@@ -122,7 +133,7 @@ func TestLoad(t *testing.T) {
 				return
 			}
 			members[i].c = c
-			go read(c, &lat, &states, &updates)
+			go reader(c, &lat, &states, &updates)
 		}()
 	}
 	wg.Wait()
@@ -190,14 +201,14 @@ func TestLoad(t *testing.T) {
 	dropped := metric(t, base, "workpulse_realtime_messages_dropped_total")
 	server := histogram(t, base, "workpulse_realtime_delivery_latency_seconds").minus(serverBefore)
 
-	fmt.Printf("\nRealtime load test\n"+
+	fmt.Printf("\nRealtime load test (%s)\n"+
 		"connections:          %d (%d orgs of %d users, %d admins each), all open in %s\n"+
 		"events:               %d at %d/s over %s (achieved %.0f/s), %d deliveries (%d expected), %s dropped\n"+
 		"delivery latency:     p50 %s, p95 %s, p99 %s, max %s (publish to client, kfake broker)\n"+
 		"  server side:        publish to written p99 <= %s (the service's histogram, bucket bound)\n"+
 		"service RSS:          %.0f MiB connected and idle, %.0f MiB after the load, %.0f MiB peak\n"+
 		"load average:         %s\n\n",
-		conns, conns/usersPerOrg, usersPerOrg, adminsPerOrg, connectTime.Round(time.Millisecond),
+		transport, conns, conns/usersPerOrg, usersPerOrg, adminsPerOrg, connectTime.Round(time.Millisecond),
 		total, rate, pubTime.Round(time.Millisecond), float64(total)/pubTime.Seconds(), updates.Load(), want, dropped,
 		ms(p50), ms(p95), ms(p99), ms(pmax), server.quantileBound(.99),
 		float64(rssConnected)/1024, float64(rssEnd)/1024, float64(rssPeak)/1024, loadAverage())
@@ -227,6 +238,74 @@ func loadAverage() string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
+
+var dialer = websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 256}
+
+// dialWS opens /api/ws with a token.
+func dialWS(addr string) func(tok string) (*websocket.Conn, error) {
+	return func(tok string) (*websocket.Conn, error) {
+		c, _, err := dialer.Dial("ws://"+addr+"/api/ws?token="+tok, nil)
+		return c, err
+	}
+}
+
+// dialSocketIO opens a Socket.IO session on the WebSocket transport, as
+// socket.io-client does with transports: ["websocket"]: the open packet,
+// then a CONNECT with the token in its auth.
+func dialSocketIO(addr string) func(tok string) (*websocket.Conn, error) {
+	return func(tok string) (*websocket.Conn, error) {
+		c, _, err := dialer.Dial("ws://"+addr+"/socket.io/?EIO=4&transport=websocket", nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, open, err := c.ReadMessage(); err != nil || len(open) == 0 || open[0] != '0' {
+			_ = c.Close()
+			return nil, fmt.Errorf("no open packet (%q): %v", open, err)
+		}
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`40{"token":"`+tok+`"}`)); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// readSocketIO is read for Socket.IO: it answers the server's pings, and
+// takes each session:update's latency from the session's
+// last_activity_at, which the publisher set to the event's time.
+func readSocketIO(c *websocket.Conn, lat *latencies, states, updates *atomic.Int64) {
+	for {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		now := clock.Real.Now()
+		switch {
+		case string(b) == "2":
+			if c.WriteMessage(websocket.TextMessage, []byte("3")) != nil {
+				return
+			}
+		case strings.HasPrefix(string(b), "42"):
+			var ev []json.RawMessage
+			var name string
+			if json.Unmarshal(b[2:], &ev) != nil || len(ev) < 2 || json.Unmarshal(ev[0], &name) != nil {
+				continue
+			}
+			switch name {
+			case "session:state", "error":
+				states.Add(1)
+			case "session:update":
+				var s struct {
+					LastActivityAt time.Time `json:"last_activity_at"`
+				}
+				if json.Unmarshal(ev[1], &s) == nil {
+					lat.add(now.Sub(s.LastActivityAt))
+				}
+				updates.Add(1)
+			}
+		}
+	}
+}
 
 // read counts a client's messages and records the latency of each
 // session:update from the event's time, which the publisher set.

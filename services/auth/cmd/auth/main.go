@@ -47,7 +47,10 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		Config: common, Log: out, Listening: listening,
 		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true},
 		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, d.Clock)
+			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, d.Clock)
+			if _, err := keys.Reseal(ctx); err != nil {
+				return nil, err
+			}
 			if err := keys.Refresh(ctx); err != nil {
 				return nil, err
 			}

@@ -3,6 +3,8 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
+	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
@@ -57,7 +60,7 @@ func newEnvAt(t *testing.T, at time.Time, overrides map[string]string) *env {
 		t.Fatal(err)
 	}
 	pool := db.Pool(t, "workpulse_auth")
-	keys := auth.NewKeyStore(pool, cfg.KeyRotation, cfg.TokenTTL, clk)
+	keys := auth.NewKeyStore(pool, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, clk)
 	if err := keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -646,5 +649,90 @@ func TestOperatorProvisionsTenantsIdempotently(t *testing.T) {
 	}
 	if r := e.do("GET", "/internal/tenants/"+org, "operator-secret", nil); r.Status != 200 || r.Body["generation"].(float64) != 2 {
 		t.Fatalf("get tenant: %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestSigningKeysAreSealedAtRestAndResealedWhenTheEncryptionKeyRotates
+// reads the signing keys as a copy of the database would: a key stored
+// before encryption is resealed at start, after which the table holds
+// nothing that signs (the seed was there in plaintext, forging tokens for
+// every organization); rotating the encryption key reseals under the new
+// one, and tokens issued before any of it keep verifying.
+func TestSigningKeysAreSealedAtRestAndResealedWhenTheEncryptionKeyRotates(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, _ := e.register("keys@example.com", "Keys")
+	ctx := context.Background()
+	stored := func() (kid string, raw []byte) {
+		t.Helper()
+		if err := e.db.Owner.QueryRow(ctx, "SELECT kid, private_key FROM auth.signing_keys").Scan(&kid, &raw); err != nil {
+			t.Fatal(err)
+		}
+		return kid, raw
+	}
+	kid, plain := stored()
+	if len(plain) != ed25519.SeedSize {
+		t.Fatalf("the key stored without an encryption key is %d bytes; want the %d-byte seed", len(plain), ed25519.SeedSize)
+	}
+	newKey := func() string {
+		raw := make([]byte, 32)
+		_, _ = rand.Read(raw)
+		return base64.StdEncoding.EncodeToString(raw)
+	}
+	first, second := newKey(), newKey()
+	pool := e.db.Pool(t, "workpulse_auth")
+	start := func(current string, previous ...string) (*auth.KeyStore, int, error) {
+		t.Helper()
+		c, err := auth.NewKeyCipher(current, previous)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks := auth.NewKeyStore(pool, 30*24*time.Hour, 24*time.Hour, c, e.clock)
+		n, err := ks.Reseal(ctx)
+		if err == nil {
+			err = ks.Refresh(ctx)
+		}
+		return ks, n, err
+	}
+	verifies := func(ks *auth.KeyStore) {
+		t.Helper()
+		if _, err := authn.NewVerifier(ks, "workpulse", e.clock).Verify(ctx, tok); err != nil {
+			t.Fatalf("a token issued before: %v", err)
+		}
+	}
+
+	ks, n, err := start(first)
+	if err != nil || n != 1 {
+		t.Fatalf("the first start with an encryption key resealed %d keys (%v); want 1", n, err)
+	}
+	verifies(ks)
+	_, sealed := stored()
+	if len(sealed) == ed25519.SeedSize || bytes.Contains(sealed, plain) {
+		t.Fatalf("the stored key still holds the seed: %x", sealed)
+	}
+	if _, n, err := start(first); err != nil || n != 0 {
+		t.Fatalf("a restart with the same key resealed %d keys (%v); want 0", n, err)
+	}
+
+	// Rotation: the new key seals, the old one only opens until the reseal.
+	ks, n, err = start(second, first)
+	if err != nil || n != 1 {
+		t.Fatalf("the start with a rotated key resealed %d keys (%v); want 1", n, err)
+	}
+	verifies(ks)
+	if ks, n, err = start(second); err != nil || n != 0 {
+		t.Fatalf("the start without the old key: %d resealed, %v", n, err)
+	}
+	verifies(ks)
+	if _, _, err := start(first); err == nil {
+		t.Fatal("a key sealed with the new encryption key opened with the old one")
+	}
+
+	// A key sealed for one kid does not open under another.
+	_, raw := stored()
+	if _, err := e.db.Owner.Exec(ctx, "INSERT INTO auth.signing_keys (kid, private_key, retire_at, expire_at) SELECT 'moved', private_key, retire_at, expire_at FROM auth.signing_keys WHERE kid = $1", kid); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := start(second); err == nil || !strings.Contains(err.Error(), "moved") {
+		t.Fatalf("a sealed key copied to another kid (%d bytes) opened: %v", len(raw), err)
 	}
 }

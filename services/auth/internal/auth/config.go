@@ -22,6 +22,9 @@ type Config struct {
 	HashQueue int
 	// OperatorToken guards the internal tenant API; empty disables it.
 	OperatorToken string
+	// KeyCipher seals the signing keys at rest; nil (no
+	// SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
+	KeyCipher *KeyCipher
 }
 
 // LoadConfig reads auth's settings.
@@ -50,6 +53,13 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 	budget := int64(64 << 20)
 	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
 		budget = limit / 4
+	}
+	if current := e.String("SIGNING_KEY_ENCRYPTION_KEY", ""); current != "" {
+		kc, err := NewKeyCipher(current, e.List("SIGNING_KEY_ENCRYPTION_PREVIOUS_KEYS", nil))
+		if err != nil {
+			e.Fail("SIGNING_KEY_ENCRYPTION_KEY", "it or a previous key is %v", err)
+		}
+		c.KeyCipher = kc
 	}
 	c.HashSlots = e.Int("PASSWORD_HASH_CONCURRENCY", HashSlots(budget), 1, 1024)
 	c.HashQueue = e.Int("PASSWORD_HASH_QUEUE", 4*c.HashSlots, 0, 100000)

@@ -207,6 +207,9 @@ func (s *server) issue(u User) (string, error) {
 
 func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=60")
+	// A JWKS is a standard document the other services and any verifier
+	// read as it is, whatever envelope the API answers in.
+	httpx.SkipEnvelope(w)
 	httpx.JSON(w, http.StatusOK, s.keys.JWKS())
 	return nil
 }

@@ -36,10 +36,23 @@ type signingKey struct {
 	expireAt time.Time
 }
 
-// NewKeyStore returns a store whose keys sign for rotation each; clk
-// decides when a key retires and expires.
-func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration, clk clock.Clock) *KeyStore {
-	return &KeyStore{store: &Store{db: db, clock: clk}, rotation: rotation, tokenTTL: tokenTTL}
+// NewKeyStore returns a store whose keys sign for rotation each, sealed
+// at rest by c (nil: stored as they are); clk decides when a key retires
+// and expires.
+func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration, c *KeyCipher, clk clock.Clock) *KeyStore {
+	return &KeyStore{store: &Store{db: db, clock: clk, cipher: c}, rotation: rotation, tokenTTL: tokenTTL}
+}
+
+// Reseal rewrites the keys stored before encryption or sealed with a
+// previous encryption key under the current one, and returns how many; the
+// service runs it at start, so that a rotated encryption key's predecessor
+// can be dropped once every replica has restarted.
+func (s *KeyStore) Reseal(ctx context.Context) (int, error) {
+	n, err := s.store.resealSigningKeys(ctx)
+	if err != nil {
+		return n, fmt.Errorf("auth: reseal signing keys: %w", err)
+	}
+	return n, nil
 }
 
 // Refresh loads the keys and creates a new one when no key will still be

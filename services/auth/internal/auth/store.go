@@ -51,6 +51,9 @@ type Organization struct {
 type Store struct {
 	db    *pgxpool.Pool
 	clock clock.Clock
+	// cipher seals the signing keys' private parts; nil stores them as
+	// they are.
+	cipher *KeyCipher
 }
 
 func (s *Store) insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error {
@@ -251,9 +254,56 @@ func (s *Store) ensureSigningKey(ctx context.Context, freshUntil time.Time, newK
 			return err
 		}
 		_, err = tx.Exec(ctx, "INSERT INTO auth.signing_keys (kid, private_key, retire_at, expire_at) VALUES ($1, $2, $3, $4)",
-			k.kid, []byte(k.priv.Seed()), k.retireAt, k.expireAt)
+			k.kid, s.cipher.seal(k.kid, k.priv.Seed()), k.retireAt, k.expireAt)
 		return err
 	})
+}
+
+// resealSigningKeys rewrites every signing key not sealed with the current
+// cipher key (stored before encryption, or under a previous key) and
+// returns how many it rewrote. Replicas starting at once take turns
+// through the signing keys' lock.
+func (s *Store) resealSigningKeys(ctx context.Context) (int, error) {
+	n := 0
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254101)"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT kid, private_key FROM auth.signing_keys")
+		if err != nil {
+			return err
+		}
+		type stored struct {
+			kid  string
+			seed []byte
+		}
+		stale, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (stored, error) {
+			var k stored
+			var raw []byte
+			if err := r.Scan(&k.kid, &raw); err != nil {
+				return k, err
+			}
+			seed, current, err := s.cipher.open(k.kid, raw)
+			if err == nil && !current {
+				k.seed = seed
+			}
+			return k, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range stale {
+			if k.seed == nil {
+				continue
+			}
+			if _, err := tx.Exec(ctx, "UPDATE auth.signing_keys SET private_key = $2 WHERE kid = $1", k.kid, s.cipher.seal(k.kid, k.seed)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // signingKeys loads the keys not expired at now, newest first.
@@ -264,9 +314,13 @@ func (s *Store) signingKeys(ctx context.Context, now time.Time) ([]signingKey, e
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (signingKey, error) {
 		var k signingKey
-		var seed []byte
-		if err := r.Scan(&k.kid, &seed, &k.retireAt, &k.expireAt); err != nil {
+		var raw []byte
+		if err := r.Scan(&k.kid, &raw, &k.retireAt, &k.expireAt); err != nil {
 			return k, err
+		}
+		seed, _, err := s.cipher.open(k.kid, raw)
+		if err != nil {
+			return k, fmt.Errorf("auth: %w", err)
 		}
 		if len(seed) != ed25519.SeedSize {
 			return k, fmt.Errorf("auth: signing key %s is malformed", k.kid)

@@ -185,8 +185,10 @@ func (s *Server) eioHandshake(w http.ResponseWriter, r *http.Request, transport 
 		_ = conn.Close()
 		return nil
 	}
+	// Both loops run on goroutines of their own, so that the handler's
+	// (and its deep stack) is released, as on /api/ws.
 	go s.writeLoop(e.c, conn, e.ctl, 0)
-	s.readWS(e, conn)
+	go s.readWS(e, conn)
 	return nil
 }
 
@@ -435,8 +437,10 @@ func (s *Server) eioUpgrade(w http.ResponseWriter, r *http.Request, e *eioSessio
 		_ = conn.Close()
 		return nil
 	}
+	// Both loops run on goroutines of their own, so that the handler's
+	// (and its deep stack) is released, as on /api/ws.
 	go s.writeLoop(e.c, conn, e.ctl, 0)
-	s.readWS(e, conn)
+	go s.readWS(e, conn)
 	return nil
 }
 

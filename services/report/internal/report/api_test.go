@@ -33,7 +33,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	e := newEnv(t)
+	return fixtureOn(t, newEnv(t))
+}
+
+// fixtureOn serves the report API on e's pool.
+func fixtureOn(t *testing.T, e *env) *fixture {
+	t.Helper()
 	f := &fixture{env: e, iss: testkit.NewIssuer(t)}
 	runner := NewRunner(e.pool, e.jobs, e.log, e.clock)
 	t.Cleanup(runner.Stop)

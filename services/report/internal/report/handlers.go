@@ -181,6 +181,11 @@ func (s *server) resolveAlert(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// alreadyRunning answers a trigger while a job of its kind runs for the
+// organization: the answer carries that job's id, as it is the one doing
+// the work asked for.
+const alreadyRunning = "a job of this kind is already running for the organization; this is its id"
+
 type triggerResponse struct {
 	JobID   string `json:"job_id"`
 	Message string `json:"message"`
@@ -226,7 +231,7 @@ func (s *server) triggerDailySummary(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	org := p.OrganizationID
-	id, err := s.runner.Start(r.Context(), org, p.UserID, JobDailySummary, req, func(ctx context.Context) (any, error) {
+	id, started, err := s.runner.Start(r.Context(), org, p.UserID, JobDailySummary, req, func(ctx context.Context) (any, error) {
 		if req.Date != "" {
 			return s.jobs.SummarizeDate(ctx, org, req.day)
 		}
@@ -236,7 +241,10 @@ func (s *server) triggerDailySummary(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	msg := "daily summary started for every day not yet summarized"
-	if req.Date != "" {
+	switch {
+	case !started:
+		msg = alreadyRunning
+	case req.Date != "":
 		msg = "daily summary started for " + req.Date
 	}
 	httpx.JSON(w, http.StatusAccepted, triggerResponse{JobID: id, Message: msg})
@@ -250,13 +258,17 @@ func (s *server) triggerIdleDetection(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	org := p.OrganizationID
-	id, err := s.runner.Start(r.Context(), org, p.UserID, JobIdleDetection, struct{}{}, func(ctx context.Context) (any, error) {
+	id, started, err := s.runner.Start(r.Context(), org, p.UserID, JobIdleDetection, struct{}{}, func(ctx context.Context) (any, error) {
 		return s.jobs.DetectIdle(ctx, org)
 	})
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusAccepted, triggerResponse{JobID: id, Message: "idle detection started"})
+	msg := "idle detection started"
+	if !started {
+		msg = alreadyRunning
+	}
+	httpx.JSON(w, http.StatusAccepted, triggerResponse{JobID: id, Message: msg})
 	return nil
 }
 

@@ -70,22 +70,26 @@ type JobView struct {
 	FinishedAt *time.Time      `json:"finished_at"`
 }
 
-// Start records a job of org and runs fn for it in the background.
-func (r *Runner) Start(ctx context.Context, org, requestedBy, jobType string, params any, fn func(ctx context.Context) (any, error)) (string, error) {
+// Start records a job of org and runs fn for it in the background. While
+// a job of jobType is already queued or running for org, it starts
+// nothing and returns that job (started false): triggers cannot pile up
+// jobs that would each wait for the one before, holding a connection.
+func (r *Runner) Start(ctx context.Context, org, requestedBy, jobType string, params any, fn func(ctx context.Context) (any, error)) (id string, started bool, err error) {
 	raw, err := json.Marshal(params)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	id := uuid.NewString()
 	err = pg.InOrg(ctx, r.db, org, func(tx pgx.Tx) error {
-		return insertJob(ctx, tx, id, org, jobType, raw, requestedBy, r.clock.Now())
+		var err error
+		id, started, err = startJob(ctx, tx, uuid.NewString(), org, jobType, raw, requestedBy, r.clock.Now())
+		return err
 	})
-	if err != nil {
-		return "", err
+	if err != nil || !started {
+		return id, false, err
 	}
 	r.wg.Add(1)
 	go r.run(org, id, jobType, fn)
-	return id, nil
+	return id, true, nil
 }
 
 func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any, error)) {

@@ -398,12 +398,40 @@ const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text),
 
 // --- Jobs
 
-// insertJob records a queued job at now.
-func insertJob(ctx context.Context, tx pgx.Tx, id, org, jobType string, params []byte, requestedBy string, now time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO reporting.jobs (id, organization_id, job_type, params, state, requested_by, created_at)
-		VALUES ($1, $2, $3, $4, 'queued', $5, $6)`, id, org, jobType, params, requestedBy, now)
-	return err
+// startJob records a queued job of org at now, unless one of its kind
+// is queued or running (the unique index jobs_one_running): then it
+// returns that job's id and started false. Nothing here waits on a lock
+// but a concurrent insert of the same kind, which commits at once. A job
+// that stopped beating for staleAfter no longer counts as running: it is
+// marked failed first, so a dead process does not block its kind forever.
+func startJob(ctx context.Context, tx pgx.Tx, id, org, jobType string, params []byte, requestedBy string, now time.Time) (string, bool, error) {
+	_, err := tx.Exec(ctx, `UPDATE reporting.jobs SET state = 'failed', error = $3, finished_at = $4
+		WHERE organization_id = $1 AND job_type = $2 AND state IN ('queued','running')
+		  AND coalesce(heartbeat_at, created_at) < $4::timestamptz - $5::interval`, org, jobType, staleJobError, now, staleAfter)
+	if err != nil {
+		return "", false, err
+	}
+	// The running job may end between the insert and the read: then the
+	// next insert succeeds.
+	for {
+		var got string
+		err := tx.QueryRow(ctx, `INSERT INTO reporting.jobs (id, organization_id, job_type, params, state, requested_by, created_at)
+			VALUES ($1, $2, $3, $4, 'queued', $5, $6)
+			ON CONFLICT (organization_id, job_type) WHERE state IN ('queued','running') DO NOTHING RETURNING id::text`,
+			id, org, jobType, params, requestedBy, now).Scan(&got)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return got, err == nil, err
+		}
+		err = tx.QueryRow(ctx, `SELECT id::text FROM reporting.jobs
+			WHERE organization_id = $1 AND job_type = $2 AND state IN ('queued','running')`, org, jobType).Scan(&got)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return got, false, err
+		}
+	}
 }
+
+// staleJobError is the error of a job that stopped beating.
+const staleJobError = "the job stopped reporting progress; its process probably ended"
 
 // The state changes of a running job: $1 is its id, the last parameter
 // the time of the change.
@@ -422,9 +450,9 @@ func selectJob(ctx context.Context, tx pgx.Tx, id string, now time.Time) (JobVie
 		CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < $3::timestamptz - $2::interval THEN 'failed' ELSE state END,
 		params, result,
 		CASE WHEN state IN ('queued','running') AND coalesce(heartbeat_at, created_at) < $3::timestamptz - $2::interval
-		     THEN 'the job stopped reporting progress; its process probably ended' ELSE error END,
+		     THEN $4 ELSE error END,
 		created_at, started_at, finished_at
-		FROM reporting.jobs WHERE id = $1`, id, staleAfter, now).
+		FROM reporting.jobs WHERE id = $1`, id, staleAfter, now, staleJobError).
 		Scan(&j.ID, &j.Type, &j.State, &j.Params, &j.Result, &j.Error, &j.CreatedAt, &j.StartedAt, &j.FinishedAt)
 	return j, err
 }

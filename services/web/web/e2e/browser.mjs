@@ -86,7 +86,11 @@ const adminPages = [
   ["/reports", "Reports"],
   ["/alerts", "Alerts"],
   ["/projects", "Projects"],
+  ["/people", "People"],
+  ["/settings", "Organization settings"],
 ];
+// adminOnly are the pages an employee is refused.
+const adminOnly = ["/board", "/people", "/settings"];
 
 try {
   await check("The sign-in page has no serious or critical accessibility violation", async () => {
@@ -202,6 +206,41 @@ try {
     await buttons.first().click();
     await page.waitForFunction((n) => document.querySelectorAll("button[aria-label^='Resolve the']").length === n - 1, n);
   });
+  await check("Times are shown in the organization's zone, named in the header", async () => {
+    await page.goto(base + "/me");
+    await page.getByTestId("zone").filter({ hasText: "Times in UTC" }).waitFor();
+  });
+
+  await check("An admin's settings change persists and sets the zone times are shown in", async () => {
+    await page.goto(base + "/settings");
+    await page.getByRole("heading", { name: "Organization settings" }).waitFor();
+    await page.getByLabel("Time zone", { exact: true }).fill("Asia/Kolkata");
+    await page.getByLabel("Idle after (seconds)").fill("240");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.getByRole("status").filter({ hasText: "Settings saved." }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Organization settings" }).waitFor();
+    const zone = await page.getByLabel("Time zone", { exact: true }).inputValue();
+    const idle = await page.getByLabel("Idle after (seconds)").inputValue();
+    assert(zone === "Asia/Kolkata" && idle === "240", `after a reload the form shows ${zone} and ${idle}`);
+    await page.getByTestId("zone").filter({ hasText: "Times in Asia/Kolkata" }).waitFor();
+    const org = await (await api("/organization", admin.token)).json();
+    assert(org.time_zone === "Asia/Kolkata" && org.idle_threshold_seconds === 240, `the API answers ${JSON.stringify(org)}`);
+    await page.getByLabel("Time zone", { exact: true }).fill("Mars/Olympus_Mons");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.getByRole("alert").waitFor();
+    // Back to the seed's zone and default, which the checks after this one assume.
+    await api("/organization", admin.token, { method: "PATCH", body: JSON.stringify({ time_zone: "UTC", idle_threshold_seconds: 0 }) });
+  });
+
+  await check("An admin invites someone from the people page and sees the members", async () => {
+    await page.goto(base + "/people");
+    await page.getByRole("rowheader", { name: "Erin Employee" }).waitFor();
+    await page.getByLabel("Email").fill(`invitee-${Date.now()}@example.com`);
+    await page.getByRole("button", { name: "Send invitation" }).click();
+    const token = await page.getByTestId("invitation-token").textContent();
+    assert(token && token.length >= 40, `the invitation token shown is ${token}`);
+  });
   await admin.context.close();
 
   const employee = await signedIn(env("EMPLOYEE_EMAIL"));
@@ -209,12 +248,18 @@ try {
     const p = employee.page;
     await p.getByRole("heading", { name: "My day" }).waitFor();
     const links = await p.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
-    assert(!links.includes("Team board"), `the employee's navigation lists ${links}`);
+    for (const l of ["Team board", "People", "Settings"]) assert(!links.includes(l), `the employee's navigation lists ${links}`);
     await p.goto(base + "/board");
     await p.getByRole("heading", { name: "Not available" }).waitFor();
     assert((await p.locator("table").count()) === 0, "the board's table is on the page");
   });
-  for (const [path, heading] of adminPages.filter(([p]) => p !== "/board")) {
+  await check("An employee is not shown the organization settings", async () => {
+    const p = employee.page;
+    await p.goto(base + "/settings");
+    await p.getByRole("heading", { name: "Not available" }).waitFor();
+    assert((await p.locator("form").count()) === 0, "a settings form is on the page");
+  });
+  for (const [path, heading] of adminPages.filter(([p]) => !adminOnly.includes(p))) {
     await check(`The employee's ${heading} page has no serious or critical accessibility violation`, async () => {
       const p = employee.page;
       await p.goto(base + path);

@@ -8,6 +8,10 @@ import { Reports } from "./pages/Reports";
 import { Alerts } from "./pages/Alerts";
 import { Projects } from "./pages/Projects";
 import { MyDay } from "./pages/MyDay";
+import { People } from "./pages/People";
+import { Settings } from "./pages/Settings";
+import { OrgProvider, useOrg } from "./org";
+import { getZone } from "./time";
 
 interface Page {
   path: string;
@@ -24,6 +28,8 @@ const pages: Page[] = [
   { path: "/reports", title: "Reports", roles: ["admin", "employee"], render: () => <Reports /> },
   { path: "/alerts", title: "Alerts", roles: ["admin", "employee"], render: () => <Alerts /> },
   { path: "/projects", title: "Projects", roles: ["admin", "employee"], render: () => <Projects /> },
+  { path: "/people", title: "People", roles: ["admin"], render: () => <People /> },
+  { path: "/settings", title: "Settings", roles: ["admin"], render: () => <Settings /> },
 ];
 
 export function App() {
@@ -71,7 +77,7 @@ export function App() {
       </section>
     );
   return (
-    <>
+    <OrgProvider userID={user.id}>
       <a className="skip" href="#main">Skip to content</a>
       <header className="top">
         <span className="brand">WorkPulse</span>
@@ -86,10 +92,17 @@ export function App() {
         </nav>
         <span className="who">
           <span>{user.name} ({user.role})</span>
+          <Zone />
           <button type="button" className="link" onClick={signOut}>Sign out</button>
         </span>
       </header>
       <main id="main" ref={main} tabIndex={-1}>{content}</main>
-    </>
+    </OrgProvider>
   );
+}
+
+// Zone names the organization's time zone, the one every time is shown in.
+function Zone() {
+  const { org } = useOrg();
+  return <span data-testid="zone">Times in {org?.time_zone ?? getZone()}</span>;
 }

@@ -16,6 +16,30 @@ export interface Member extends User {
   created_at: string;
 }
 
+// Organization is what GET /api/organization answers: every member gets the
+// name and zone, an admin every setting (a zero number is the installation's
+// default).
+export interface Organization {
+  id: string;
+  name: string;
+  time_zone: string;
+  plan_type?: string;
+  inactive_threshold_seconds?: number;
+  idle_threshold_seconds?: number;
+  overtime_threshold_hours?: number;
+  activity_window_days?: number;
+  retention_months?: number;
+  managed?: boolean;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  expires_at: string;
+  token: string;
+}
+
 export interface Session {
   id: string;
   user_id: string;
