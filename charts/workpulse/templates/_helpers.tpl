@@ -138,6 +138,8 @@ hashing to it). */}}
 {{- end }}
 - name: KAFKA_TOPIC_PARTITIONS
   value: {{ $v.kafka.topicPartitions | quote }}
+- name: KAFKA_MAX_ATTEMPTS
+  value: {{ $v.kafka.maxAttempts | quote }}
 - name: KAFKA_TLS
   value: {{ $v.kafka.tls | quote }}
 {{- with $v.kafka.sasl }}

@@ -4,20 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 // Handler applies one event. It must be idempotent by envelope ID. An
@@ -116,6 +114,15 @@ type Consumer struct {
 func NewConsumer(cfg ConsumerConfig, h Handler, m *ConsumerMetrics, log *slog.Logger) *Consumer {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if m != nil {
+		// Every series exists from the start at 0, so that the alert's
+		// increase() sees the first dead letter too.
+		for _, topic := range cfg.Topics {
+			for _, reason := range []string{reasonMalformed, reasonFailed} {
+				m.dead.WithLabelValues(cfg.GroupID, topic, reason)
+			}
+		}
 	}
 	return &Consumer{cfg: cfg, handler: h, metrics: m, log: log}
 }
@@ -390,24 +397,17 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, typ, reaso
 
 // Unavailable reports whether err says a dependency of the handler is
 // unreachable or overloaded rather than that the event cannot be applied:
-// network errors, timeouts, PostgreSQL connection, resource and shutdown
-// errors, and serialization conflicts. Such failures do not count toward
-// MaxAttempts.
+// what pg.IsUnavailable answers 503 for (network errors, timeouts,
+// PostgreSQL connection, shutdown and connection-limit errors), a handler's
+// own deadline, and PostgreSQL's resource errors and serialization
+// conflicts, which a later attempt gets past. Such failures do not count
+// toward MaxAttempts.
 func Unavailable(err error) bool {
-	var ne net.Error
-	var ce *pgconn.ConnectError
-	var pe *pgconn.PgError
-	switch {
-	case errors.As(err, &ne), errors.As(err, &ce), pgconn.Timeout(err), pgconn.SafeToRetry(err),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded):
+	if pg.IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded) {
 		return true
-	case errors.As(err, &pe):
-		// 08: connection exception, 53: insufficient resources, 57P0x:
-		// shutdown, 40001/40P01: serialization failure, deadlock.
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") ||
-			strings.HasPrefix(pe.Code, "57P0") || pe.Code == "40001" || pe.Code == "40P01"
 	}
-	return false
+	code := pg.SQLState(err)
+	return strings.HasPrefix(code, "53") || code == "40001" || code == "40P01"
 }
 
 func (c *Consumer) applied(env events.Envelope) {

@@ -33,7 +33,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	return fixtureOn(t, newEnv(t))
+	e := newEnv(t)
+	// The seeded summaries are of days that have ended: today's report is
+	// computed from the activity on every read.
+	e.clock.Set(testStart.AddDate(0, 0, 2))
+	return fixtureOn(t, e)
 }
 
 // fixtureOn serves the report API on e's pool.

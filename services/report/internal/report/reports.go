@@ -395,17 +395,24 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 	if _, err := wantsCSV(r); err != nil {
 		return err
 	}
-	if !ok {
-		err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
-			day, err = today(r.Context(), tx, p.OrganizationID, s.clock.Now())
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
 	return s.streamSummaries(w, r, p.OrganizationID, true, false, nil, func(tx pgx.Tx) (pgx.Rows, error) {
-		return dailySummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, day)
+		st, err := s.cfg.settings(r.Context(), tx, p.OrganizationID)
+		if err != nil {
+			return nil, err
+		}
+		t, lo, hi, err := localDay(r.Context(), tx, st.TimeZone, s.clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			day = t
+		}
+		if !day.Equal(t) {
+			return dailySummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, day)
+		}
+		// Today is still being worked: computed from the activity on
+		// every read, so an accepted activity shows at once.
+		return liveSummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, day, lo, hi)
 	})
 }
 

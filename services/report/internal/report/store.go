@@ -126,18 +126,18 @@ func zoneKnown(ctx context.Context, tx pgx.Tx, tz string) (bool, error) {
 
 // --- Summaries
 
-// summarySQL computes every user's summary of one tenant-local day in one
-// pass over that day's activity: it groups by user, session and URL
-// first (a few rows per user), then derives applications and totals from
-// those groups, and upserts. Day bounds come in as UTC instants ($3, $4),
-// the time of the computation as $5.
-const summarySQL = `
+// summaryCTEs aggregate one tenant-local day of activity in one pass: by
+// user, session and URL first (a few rows per user), then applications
+// and totals from those groups. $1 is the tenant, $3 and $4 the day's UTC
+// bounds; filter narrows the activity further (one user).
+func summaryCTEs(filter string) string {
+	return `
 WITH g AS (
   SELECT a.user_id, a.session_id, a.url,
          coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'active'), 0) AS act,
          coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'idle'), 0) AS idl
   FROM tracking.activity_logs a
-  WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4
+  WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4` + filter + `
   GROUP BY a.user_id, a.session_id, a.url
 ), apps AS (
   SELECT user_id, reporting.app_name(url) AS app, sum(act) AS act, sum(idl) AS idl
@@ -150,17 +150,42 @@ WITH g AS (
 ), per_user AS (
   SELECT user_id, count(DISTINCT session_id) AS sessions, sum(act) AS act, sum(idl) AS idl
   FROM g GROUP BY user_id
-)
+)`
+}
+
+// summaryScore is a user's productivity score, of per_user u.
+const summaryScore = `CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.act * 100.0 / (u.act + u.idl), 2) END`
+
+// summarySQL computes and upserts every user's summary of one tenant-local
+// day ($2); the time of the computation is $5.
+var summarySQL = summaryCTEs("") + `
 INSERT INTO reporting.daily_summaries AS d (organization_id, user_id, date, total_work_seconds, active_seconds,
   idle_seconds, productivity_score, sessions_count, app_usage, computed_at)
-SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl,
-       CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.act * 100.0 / (u.act + u.idl), 2) END,
+SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl, ` + summaryScore + `,
        u.sessions, coalesce(j.usage, '[]')::json, $5
 FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
 ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
   total_work_seconds = EXCLUDED.total_work_seconds, active_seconds = EXCLUDED.active_seconds,
   idle_seconds = EXCLUDED.idle_seconds, productivity_score = EXCLUDED.productivity_score,
   sessions_count = EXCLUDED.sessions_count, app_usage = EXCLUDED.app_usage, computed_at = EXCLUDED.computed_at`
+
+// liveSummarySQL computes one user's ($5) summary of one tenant-local day
+// ($2) from the activity as it is now, in summarySelect's columns, the
+// same numbers summarySQL would store. Its id is the stored summary's
+// when there is one, else one derived from the user and day, so that
+// reading it twice gives the same id.
+var liveSummarySQL = summaryCTEs(" AND a.user_id = $5") + `
+SELECT coalesce(s.id, md5($1::text || $5::text || $2::date::text)::uuid), $1::uuid, u.user_id, m.name, $2::date,
+       (u.act + u.idl)::bigint, u.act::bigint, u.idl::bigint, (` + summaryScore + `)::numeric(5,2)::float8,
+       u.sessions::integer, coalesce(j.usage, '[]')::json
+FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
+LEFT JOIN reporting.users m ON m.user_id = u.user_id
+LEFT JOIN reporting.daily_summaries s ON s.organization_id = $1 AND s.user_id = u.user_id AND s.date = $2::date`
+
+// liveSummaryRows reads one user's summary of day, computed now.
+func liveSummaryRows(ctx context.Context, tx pgx.Tx, org, user string, day, lo, hi time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, liveSummarySQL, org, day, lo, hi, user)
+}
 
 // upsertSummaries stores the summaries of day, whose activity lies in
 // [lo, hi), and returns how many users it has.
