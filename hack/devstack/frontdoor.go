@@ -18,21 +18,24 @@ import (
 // the chart's Ingress uses, and answers /api/health for the whole stack.
 type FrontDoor struct {
 	proxies map[string]*httputil.ReverseProxy
-	health  *health.Checker
+	// health answers /api/health, in the services' envelope.
+	health http.Handler
 }
 
 // NewFrontDoor proxies to backends (service name to base URL); /api/health
-// reports deps and every service of the routing table.
-func NewFrontDoor(backends map[string]string, deps map[string]health.Check) (*FrontDoor, error) {
-	fd := &FrontDoor{proxies: map[string]*httputil.ReverseProxy{}, health: health.NewChecker()}
+// reports deps and every service of the routing table, in envelope (the
+// services' API_ENVELOPE), as auth answers it in a cluster.
+func NewFrontDoor(backends map[string]string, deps map[string]health.Check, envelope string) (*FrontDoor, error) {
+	checks := health.NewChecker()
+	fd := &FrontDoor{proxies: map[string]*httputil.ReverseProxy{}, health: httpx.Envelope(envelope)(http.HandlerFunc(checks.Ready))}
 	for name, check := range deps {
-		fd.health.Add(name, check)
+		checks.Add(name, check)
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	for _, svc := range routes.Services {
 		base, ok := backends[svc.Name]
 		if !ok {
-			fd.health.Add(svc.Name, func(context.Context) error { return errors.New("not running") })
+			checks.Add(svc.Name, func(context.Context) error { return errors.New("not running") })
 			continue
 		}
 		u, err := url.Parse(base)
@@ -46,7 +49,7 @@ func NewFrontDoor(backends map[string]string, deps map[string]health.Check) (*Fr
 			httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(svc.Name+" service is unavailable, retry later"))
 		}
 		fd.proxies[svc.Name] = p
-		fd.health.Add(svc.Name, health.Peer(client, base+"/readyz"))
+		checks.Add(svc.Name, health.Peer(client, base+"/readyz"))
 	}
 	return fd, nil
 }
@@ -82,7 +85,7 @@ var transport = &http.Transport{
 
 func (fd *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/api/health" {
-		fd.health.Ready(w, r)
+		fd.health.ServeHTTP(w, r)
 		return
 	}
 	route, ok := routes.Lookup(r.URL.Path)

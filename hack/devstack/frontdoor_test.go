@@ -35,7 +35,7 @@ func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
 	for _, s := range routes.Services {
 		backends[s.Name] = backend(t, s.Name)
 	}
-	fd, err := NewFrontDoor(backends, nil)
+	fd, err := NewFrontDoor(backends, nil, httpx.EnvelopeNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestFrontDoorRoutesEachPathToItsOwningService(t *testing.T) {
 		})
 	}
 	t.Run("A path when its service is not running is 503 in the envelope.", func(t *testing.T) {
-		fd, err := NewFrontDoor(map[string]string{routes.Auth: backends[routes.Auth]}, nil)
+		fd, err := NewFrontDoor(map[string]string{routes.Auth: backends[routes.Auth]}, nil, httpx.EnvelopeNone)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestHealthNamesWhatIsDown(t *testing.T) {
 		"postgres": func(context.Context) error { return nil },
 		"redis":    func(context.Context) error { return errors.New("connection refused") },
 	}
-	fd, _ := NewFrontDoor(backends, deps)
+	fd, _ := NewFrontDoor(backends, deps, httpx.EnvelopeNone)
 	rec := httptest.NewRecorder()
 	fd.ServeHTTP(rec, httptest.NewRequest("GET", "/api/health", nil))
 	want := `{"status":"unavailable","checks":{"auth":"up","ingest":"up","postgres":"up","realtime":"up","redis":"down","report":"down","session":"up","web":"up"}}` + "\n"
@@ -113,7 +113,7 @@ func TestFrontDoorAnswersCrossOriginCallsOnceForTheStack(t *testing.T) {
 		io.WriteString(w, "[]")
 	})))
 	t.Cleanup(svc.Close)
-	fd, err := NewFrontDoor(map[string]string{routes.Session: svc.URL}, nil)
+	fd, err := NewFrontDoor(map[string]string{routes.Session: svc.URL}, nil, httpx.EnvelopeNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,4 +152,55 @@ func TestFrontDoorAnswersCrossOriginCallsOnceForTheStack(t *testing.T) {
 			t.Errorf("Vary %q; want Origin once and the service's own", got)
 		}
 	})
+}
+
+func TestFrontDoorAnswersHealthInTheServicesEnvelope(t *testing.T) {
+	ready := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(ready.Close)
+	backends := map[string]string{}
+	for _, s := range routes.Services {
+		backends[s.Name] = ready.URL
+	}
+	fd, err := NewFrontDoor(backends, map[string]health.Check{"postgres": func(context.Context) error { return nil }}, httpx.EnvelopeLegacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	fd.ServeHTTP(rec, httptest.NewRequest("GET", "/api/health", nil))
+	if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), `{"success":true,"data":{"status":"ok"`) {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestTheFrontDoorReadsTheServicesEnvelopeAndOrigins(t *testing.T) {
+	cases := []struct {
+		name              string
+		args              []string
+		env               map[string]string
+		wantEnvelope      string
+		wantOrigins       []string
+		wantErrMentioning string
+	}{
+		{name: "By default bodies are unwrapped and any origin allowed.", wantEnvelope: "none", wantOrigins: []string{"*"}},
+		{name: "The environment the services inherit sets both.",
+			env:          map[string]string{"API_ENVELOPE": "legacy", "CORS_ALLOWED_ORIGINS": "https://dash.example.com"},
+			wantEnvelope: "legacy", wantOrigins: []string{"https://dash.example.com"}},
+		{name: "An -env for the services wins over the environment.", args: []string{"-env", "API_ENVELOPE=legacy"},
+			env: map[string]string{"API_ENVELOPE": "none"}, wantEnvelope: "legacy", wantOrigins: []string{"*"}},
+		{name: "An unknown envelope is refused.", args: []string{"-env", "API_ENVELOPE=nest"}, wantErrMentioning: "API_ENVELOPE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := loadConfig(c.args, func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+			if c.wantErrMentioning != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErrMentioning) {
+					t.Fatalf("got %v", err)
+				}
+				return
+			}
+			if err != nil || cfg.APIEnvelope != c.wantEnvelope || !slices.Equal(cfg.CORSOrigins, c.wantOrigins) {
+				t.Fatalf("got %q %q %v", cfg.APIEnvelope, cfg.CORSOrigins, err)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -62,9 +63,11 @@ type Config struct {
 	Storage storage.Policy
 	// Schedules of the report service's scheduled commands.
 	Schedules Schedules
-	// CORSOrigins is the front door's CORS policy; the services read the
-	// same CORS_ALLOWED_ORIGINS from the environment they inherit.
+	// CORSOrigins and APIEnvelope are the front door's CORS policy and the
+	// envelope of its /api/health: the services' CORS_ALLOWED_ORIGINS and
+	// API_ENVELOPE, from the environment they inherit or an -env.
 	CORSOrigins []string
+	APIEnvelope string
 }
 
 func loadConfig(args []string, lookup func(string) (string, bool)) (Config, error) {
@@ -85,7 +88,6 @@ func loadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 		StateDir:      env.String("DEV_STATE_DIR", ""),
 		Storage:       storage.LoadPolicy(env),
 		Schedules:     loadSchedules(env),
-		CORSOrigins:   env.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
 	}
 	c.BinDir = env.String("DEV_BIN_DIR", filepath.Join(c.RepoRoot, "bin"))
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
@@ -97,7 +99,17 @@ func loadConfig(args []string, lookup func(string) (string, bool)) (Config, erro
 	if *only != "" {
 		c.Only = strings.Split(*only, ",")
 	}
-	return c, env.Err()
+	services := config.NewEnv(func(k string) (string, bool) {
+		for i := len(c.Env) - 1; i >= 0; i-- {
+			if name, v, ok := strings.Cut(c.Env[i], "="); ok && name == k {
+				return v, true
+			}
+		}
+		return lookup(k)
+	})
+	c.CORSOrigins = services.Origins("CORS_ALLOWED_ORIGINS", []string{"*"})
+	c.APIEnvelope = services.OneOf("API_ENVELOPE", httpx.EnvelopeNone, httpx.EnvelopeNone, httpx.EnvelopeLegacy)
+	return c, errors.Join(env.Err(), services.Err())
 }
 
 // Stack is the running platform.
@@ -183,7 +195,7 @@ func (s *Stack) Run(ctx context.Context) error {
 		"postgres": func(ctx context.Context) error { return pingPG(ctx, dbURL) },
 		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"kafka":    func(ctx context.Context) error { return kafkax.Ping(ctx, []string{s.cfg.KafkaAddr}, kafkax.Security{}) },
-	})
+	}, s.cfg.APIEnvelope)
 	if err != nil {
 		return err
 	}
