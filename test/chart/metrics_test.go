@@ -139,7 +139,7 @@ func TestPrometheusRuleExpressionsParseAndEveryAlertTheIssueAsksForExists(t *tes
 		alerts = append(alerts, strings.TrimPrefix(q.where, "alert "))
 	}
 	for _, want := range []string{"WorkPulseServiceDown", "WorkPulseHighErrorRate", "WorkPulseHighLatency",
-		"WorkPulseOutboxBacklog", "WorkPulseKafkaConsumerLag", "WorkPulseEventsDeadLettered", "WorkPulsePartitionsRunningOut", "WorkPulseTenantNotReady"} {
+		"WorkPulseOutboxBacklog", "WorkPulseKafkaConsumerLag", "WorkPulseEventsDeadLettered", "WorkPulsePartitionsRunningOut", "WorkPulseActivityStorageRunningOut", "WorkPulseTenantNotReady"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s in %v", want, alerts)
 		}
@@ -164,14 +164,15 @@ func TestEveryMetricTheDashboardAndRulesQueryIsExportedBySomeComponent(t *testin
 	}
 }
 
-// exportedMetrics scans the services' and the operator's Go sources for Prometheus metric
+// exportedMetrics scans the services', the operator's and storage maintenance's Go sources for Prometheus metric
 // definitions (prometheus.<Kind>Opts literals) and returns the series names they expose,
 // plus "up", which Prometheus records for every target.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
 	out := map[string]bool{"up": true}
 	fset := token.NewFileSet()
-	for _, dir := range []string{"services", "operator"} {
+	// The operator links the migrations' storage maintenance and serves its metrics.
+	for _, dir := range []string{"services", "operator", "migrations/storage"} {
 		err := filepath.WalkDir(filepath.Join(repo, dir), func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 				return err

@@ -95,6 +95,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("controller: %w", err)
 	}
+	// The shared activity tree is kept for the whole installation, on its
+	// own schedule, whether or not any WorkPulseTenant exists.
+	if err := controller.NewSharedStorage(cfg, db, clk).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("shared storage: %w", err)
+	}
 
 	// Liveness does not depend on the database: restarting the operator
 	// cannot bring PostgreSQL back.

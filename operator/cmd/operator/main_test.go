@@ -137,7 +137,9 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 	})
 	eventually("/metrics", func() (bool, string) {
 		code, body := get("http://" + metrics + "/metrics")
+		// The shared tree's gauge appears once the leader's first pass is done.
 		return code == http.StatusOK && strings.Contains(body, "workpulse_operator_storage_move_lock_seconds") &&
+			strings.Contains(body, `workpulse_activity_storage_months_ahead{tree="activity_logs_shared"} 4`) &&
 			strings.Contains(body, "controller_runtime_reconcile_total"), fmt.Sprint(code)
 	})
 	cancel()

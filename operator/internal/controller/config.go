@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	activity "github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/config"
 )
 
@@ -46,9 +47,12 @@ type Config struct {
 	// installation (helm uninstall) garbage-collects them. Empty: they stay.
 	InstallOwner string
 
-	// SharedPremakeMonths and SharedRetentionMonths govern the shared
-	// partition tree every Shared tenant's rows live in.
-	SharedPremakeMonths   int
+	// Storage is the installation's storage policy for the shared tree
+	// every Shared tenant's and self-registered organization's rows live
+	// in (STORAGE_PREMAKE_MONTHS, ACTIVITY_WINDOW_DAYS, as migrate reads
+	// them); SharedRetentionMonths is its retention, never shorter than
+	// the widest accepted window.
+	Storage               activity.Policy
 	SharedRetentionMonths int
 	// ResyncPeriod is how often a tenant is looked at again without any
 	// change, so months roll over and retention applies.
@@ -82,7 +86,7 @@ func LoadConfig(env *config.Env) Config {
 		JobMemoryLimit:          quantity(env, "JOB_MEMORY_LIMIT", "256Mi"),
 		JobServiceAccount:       env.String("JOB_SERVICE_ACCOUNT", ""),
 		InstallOwner:            env.String("INSTALL_OWNER_DEPLOYMENT", ""),
-		SharedPremakeMonths:     env.Int("SHARED_PREMAKE_MONTHS", 3, 1, 24),
+		Storage:                 activity.LoadPolicy(env),
 		SharedRetentionMonths:   env.Int("SHARED_RETENTION_MONTHS", 13, 1, 120),
 		ResyncPeriod:            env.Duration("RESYNC_PERIOD", time.Hour, 10*time.Second, 24*time.Hour),
 		DeleteBatchSize:         env.Int("DELETE_BATCH_SIZE", 5000, 1, 1_000_000),

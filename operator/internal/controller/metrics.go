@@ -8,6 +8,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	activity "github.com/workpulse/workpulse/migrations/storage"
 )
 
 // operatorMetrics are the operator's own metrics, served beside
@@ -19,6 +20,9 @@ type operatorMetrics struct {
 	reconcileErrors *prometheus.CounterVec
 	ddl             *prometheus.CounterVec
 	movePause       prometheus.Histogram
+	// storage are the shared tree's install-wide gauges, the same the
+	// migrations' maintenance exports wherever it runs.
+	storage *activity.Metrics
 }
 
 var (
@@ -57,6 +61,7 @@ func newMetrics() *operatorMetrics {
 				Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 			}),
 		}
+		m.storage = activity.NewMetrics(ctrlmetrics.Registry)
 		ctrlmetrics.Registry.MustRegister(m.partitions, m.ready, m.monthsAhead, m.reconcileErrors, m.ddl, m.movePause)
 		sharedMetrics = m
 	})

@@ -13,13 +13,9 @@ import (
 	"github.com/workpulse/workpulse/operator/internal/storage"
 )
 
-// plan is the tree the tenant's rows live in: its own for a Dedicated
-// tenant, the shared one (with the operator's settings) otherwise.
-func (r *TenantReconciler) plan(t *v1alpha1.WorkPulseTenant) policy.Plan {
-	if t.Spec.Storage == v1alpha1.StorageDedicated {
-		return policy.Plan{Parent: storage.DedicatedTable(t.Status.OrganizationID), Premake: int(t.Spec.PremakeMonths), Retention: int(t.Spec.RetentionMonths)}
-	}
-	return policy.Plan{Parent: storage.SharedTable, Premake: r.Config.SharedPremakeMonths, Retention: r.Config.SharedRetentionMonths}
+// dedicatedPlan is the plan of a Dedicated tenant's own tree, from its spec.
+func dedicatedPlan(t *v1alpha1.WorkPulseTenant) policy.Plan {
+	return policy.Plan{Parent: storage.DedicatedTable(t.Status.OrganizationID), Premake: int(t.Spec.PremakeMonths), Retention: int(t.Spec.RetentionMonths)}
 }
 
 // reconcilePartitions puts the tenant's rows in the tree its spec asks for
@@ -29,7 +25,10 @@ func (r *TenantReconciler) reconcilePartitions(ctx context.Context, t *v1alpha1.
 	if err := r.reconcileStorage(ctx, t); err != nil {
 		return err
 	}
-	plan := r.plan(t)
+	if t.Spec.Storage != v1alpha1.StorageDedicated {
+		return r.reconcileSharedPartitions(ctx, t)
+	}
+	plan := dedicatedPlan(t)
 	now := policy.MonthOf(r.Clock.Now())
 	existing, err := r.store.Months(ctx, plan.Parent)
 	if err != nil {
@@ -53,15 +52,64 @@ func (r *TenantReconciler) reconcilePartitions(ctx context.Context, t *v1alpha1.
 			return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", plan.Parent)
 		}
 	}
-	st := policy.Status(storage.Schema+"."+plan.Parent, existing, now)
+	return r.partitionsStatus(t, plan.Parent, existing, now, plan.Premake, plan.Retention)
+}
+
+// reconcileSharedPartitions keeps the shared tree through the one
+// install-wide pass (SharedStorage), run here too when the tree lacks a
+// month or holds one past retention, so that a new Shared tenant need not
+// wait for the next scheduled pass.
+func (r *TenantReconciler) reconcileSharedPartitions(ctx context.Context, t *v1alpha1.WorkPulseTenant) error {
+	parent, now := storage.SharedTable, r.Clock.Now()
+	existing, err := r.store.Months(ctx, parent)
+	if err != nil {
+		return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", parent)
+	}
+	missing := false
+	for _, m := range r.Config.Storage.Months(now) {
+		if _, ok := existing[policy.Month(m)]; !ok {
+			missing = true
+		}
+	}
+	// The retention's cutoff alone: the window only ever keeps more, which
+	// the pass decides from every organization's window.
+	if expired := policy.Expired(existing, policy.SharedCutoff(now, r.Config.SharedRetentionMonths, 0)); missing || len(expired) > 0 {
+		p, err := r.shared.Pass(ctx)
+		if err != nil {
+			return transient("PartitionMaintenanceFailed", err, "could not create or drop month partitions of tracking.%s", parent)
+		}
+		if len(p.Created) > 0 {
+			created := make([]policy.Month, len(p.Created))
+			for i, m := range p.Created {
+				created[i] = policy.Month(m)
+			}
+			r.event(t, corev1.EventTypeNormal, "PartitionsCreated", "CreatePartitions", "created months %s of tracking.%s", monthList(created), parent)
+		}
+		if len(p.Dropped) > 0 {
+			r.event(t, corev1.EventTypeNormal, "RetentionApplied", "DropPartitions", "detached and dropped months %s of tracking.%s (retention %d months)", monthList(p.Dropped), parent, r.Config.SharedRetentionMonths)
+		}
+		if len(p.Kept) > 0 {
+			r.event(t, corev1.EventTypeWarning, "RetentionSkipped", "DropPartitions", "kept months %s of tracking.%s past retention: they hold rows dated within retention", monthList(p.Kept), parent)
+		}
+		if existing, err = r.store.Months(ctx, parent); err != nil {
+			return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", parent)
+		}
+	}
+	return r.partitionsStatus(t, parent, existing, policy.MonthOf(now), r.Config.Storage.Premake, r.Config.SharedRetentionMonths)
+}
+
+// partitionsStatus reports the months of parent on the tenant and its
+// metrics, Ready once premake months exist ahead.
+func (r *TenantReconciler) partitionsStatus(t *v1alpha1.WorkPulseTenant, parent string, existing map[policy.Month]string, now policy.Month, premake, retention int) error {
+	st := policy.Status(storage.Schema+"."+parent, existing, now)
 	t.Status.Partitions = st
 	r.metrics.observePartitions(t, st)
-	if st.MonthsAhead < int32(plan.Premake) {
-		return transient("MonthsMissing", nil, "tracking.%s has %d months ahead, %d wanted", plan.Parent, st.MonthsAhead, plan.Premake)
+	if st.MonthsAhead < int32(premake) {
+		return transient("MonthsMissing", nil, "tracking.%s has %d months ahead, %d wanted", parent, st.MonthsAhead, premake)
 	}
 	setCondition(t, v1alpha1.ConditionPartitionsReady, metav1.ConditionTrue, "PartitionsReady",
 		fmt.Sprintf("%s storage: tracking.%s has months %s to %s (%d ahead, retention %d months)",
-			t.Spec.Storage, plan.Parent, st.OldestMonth, st.NewestMonth, st.MonthsAhead, plan.Retention))
+			t.Spec.Storage, parent, st.OldestMonth, st.NewestMonth, st.MonthsAhead, retention))
 	return nil
 }
 

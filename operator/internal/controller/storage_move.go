@@ -44,7 +44,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 	if _, err := uuid.Parse(orgID); err != nil {
 		return permanent("InvalidOrganizationID", "organization ID %q is not a UUID", orgID)
 	}
-	plan := r.plan(t)
+	plan := dedicatedPlan(t)
 	now := policy.MonthOf(r.Clock.Now())
 	cols, err := r.store.Columns(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -27,6 +28,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	activity "github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -167,7 +169,7 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 		ReportDatabaseSecret: "workpulse-report-database", ReportDatabaseSecretKey: "DATABASE_URL",
 		JobCPURequest: mustQuantity("50m"), JobMemoryRequest: mustQuantity("64Mi"),
 		JobCPULimit: mustQuantity("500m"), JobMemoryLimit: mustQuantity("256Mi"),
-		SharedPremakeMonths: 3, SharedRetentionMonths: 13,
+		Storage: activity.Policy{Premake: 3, Window: activity.Window(activity.DefaultWindowDays)}, SharedRetentionMonths: 13,
 		ResyncPeriod: time.Hour, DeleteBatchSize: 100, MaxConcurrentReconciles: 4,
 		WatchNamespaces: []string{e.ns},
 	}
@@ -201,7 +203,10 @@ func (e *testEnv) startOperator() {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("workpulse-operator"), Config: e.cfg, DB: db, Clock: e.clock,
 	}
-	if err := r.SetupWithManager(mgr); err != nil {
+	shared := NewSharedStorage(e.cfg, db, e.clock)
+	// The test moves the clock; the operator sees it move within Poll.
+	shared.Poll = 50 * time.Millisecond
+	if err := errors.Join(r.SetupWithManager(mgr), shared.SetupWithManager(mgr)); err != nil {
 		db.Close()
 		e.t.Fatal(err)
 	}

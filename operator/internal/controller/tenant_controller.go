@@ -58,6 +58,7 @@ type TenantReconciler struct {
 	store   *storage.Store
 	auth    *authClient
 	metrics *operatorMetrics
+	shared  *SharedStorage
 }
 
 // init builds what the exported fields imply, once.
@@ -69,6 +70,7 @@ func (r *TenantReconciler) init() error {
 	r.store = storage.New(r.DB, func(kind string) { m.ddl.WithLabelValues(kind).Inc() })
 	r.auth = newAuthClient(r.Config.AuthURL, r.Config.OperatorToken, r.Config.AuthTimeout)
 	r.metrics = m
+	r.shared = NewSharedStorage(r.Config, r.DB, r.Clock)
 	return nil
 }
 

@@ -64,13 +64,7 @@ func (p Plan) Diff(existing map[Month]string, now Month) (missing, expired []Mon
 			missing = append(missing, m)
 		}
 	}
-	for m := range existing {
-		if m.Before(p.Cutoff(now).Time) {
-			expired = append(expired, m)
-		}
-	}
-	slices.SortFunc(expired, func(a, b Month) int { return a.Compare(b.Time) })
-	return missing, expired
+	return missing, Expired(existing, p.Cutoff(now))
 }
 
 // Status describes the months of table that exist.
@@ -97,4 +91,29 @@ func Status(table string, existing map[Month]string, now Month) *v1alpha1.Partit
 		st.MonthsAhead++
 	}
 	return st
+}
+
+// SharedCutoff is the oldest month the shared tree keeps at now: the
+// current month and the retention-1 before it, and never less than every
+// month an accepted timestamp may fall in (window, the widest any
+// organization has), so that retention cannot drop a month inserts are
+// still accepted for.
+func SharedCutoff(now time.Time, retention int, window time.Duration) Month {
+	cutoff := Plan{Retention: retention}.Cutoff(MonthOf(now))
+	if oldest := MonthOf(now.Add(-window)); oldest.Before(cutoff.Time) {
+		return oldest
+	}
+	return cutoff
+}
+
+// Expired are the months of existing before cutoff, oldest first.
+func Expired(existing map[Month]string, cutoff Month) []Month {
+	var out []Month
+	for m := range existing {
+		if m.Before(cutoff.Time) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b Month) int { return a.Compare(b.Time) })
+	return out
 }

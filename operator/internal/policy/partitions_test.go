@@ -90,3 +90,30 @@ func TestAMonthIsTheUTCMonthOfAnInstant(t *testing.T) {
 		})
 	}
 }
+
+func TestTheSharedTreeKeepsRetentionAndEveryMonthOfTheWidestWindow(t *testing.T) {
+	day := 24 * time.Hour
+	cases := []struct {
+		name      string
+		now       time.Time
+		retention int
+		window    time.Duration
+		want      string
+	}{
+		{"A window inside retention leaves the retention's cutoff.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 13, 30 * day, "2026-05"},
+		{"A window reaching past retention keeps every month it accepts.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 2, 90 * day, "2027-02"},
+		{"A window ending exactly at a month's start keeps that month.",
+			time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), 1, 28 * day, "2027-02"},
+		{"The widest window, 366 days, on the first of January reaches the December before last.",
+			time.Date(2028, 1, 1, 0, 30, 0, 0, time.UTC), 1, 366 * day, "2026-12"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := policy.SharedCutoff(tc.now, tc.retention, tc.window).String(); got != tc.want {
+				t.Errorf("cutoff %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

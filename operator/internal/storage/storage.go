@@ -150,6 +150,31 @@ func (s *Store) MaintainMonths(ctx context.Context, plan policy.Plan, now policy
 	return done, err
 }
 
+// DropMonthsBefore drops parent's months older than cutoff, except those
+// holding a row dated from cutoff on (see dropMonth), under the lock.
+func (s *Store) DropMonthsBefore(ctx context.Context, parent string, cutoff policy.Month) (dropped, kept []policy.Month, err error) {
+	err = s.withDDL(ctx, func(tx pgx.Tx) error {
+		dropped, kept = nil, nil
+		existing, err := s.months(ctx, tx, parent)
+		if err != nil {
+			return err
+		}
+		for _, m := range policy.Expired(existing, cutoff) {
+			ok, err := s.dropMonth(ctx, tx, parent, existing[m], cutoff)
+			if err != nil {
+				return err
+			}
+			if ok {
+				dropped = append(dropped, m)
+			} else {
+				kept = append(kept, m)
+			}
+		}
+		return nil
+	})
+	return dropped, kept, err
+}
+
 // ensureMonth creates parent's partition for m when it is missing.
 func (s *Store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m policy.Month) error {
 	var created bool

@@ -1,0 +1,102 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	activity "github.com/workpulse/workpulse/migrations/storage"
+	"github.com/workpulse/workpulse/operator/internal/policy"
+	"github.com/workpulse/workpulse/operator/internal/storage"
+	"github.com/workpulse/workpulse/services/platform/clock"
+)
+
+// SharedStorage keeps the shared activity tree for the whole installation,
+// whether or not any WorkPulseTenant exists: the months the migrations'
+// maintenance wants (premake ahead, every month of the widest accepted
+// window back; the same code migrate up and make dev run) and retention.
+// It runs on the leader, at start and every Interval on Clock.
+type SharedStorage struct {
+	// DB connects as the owner of the tracking schema.
+	DB    *pgxpool.Pool
+	Clock clock.Clock
+	// Policy is the installation's premake and accepted window.
+	Policy activity.Policy
+	// RetentionMonths is the shared tree's retention; months an accepted
+	// timestamp may fall in are kept whatever it says.
+	RetentionMonths int
+	// Interval is how far apart passes are on Clock.
+	Interval time.Duration
+	// Poll is how often Clock is read to see whether a pass is due: a
+	// clock that jumps (a test's, a resumed VM's) is noticed within Poll.
+	Poll time.Duration
+
+	maintainer *activity.Maintainer
+	store      *storage.Store
+}
+
+// NewSharedStorage keeps the shared tree as cfg says, a pass an hour.
+func NewSharedStorage(cfg Config, db *pgxpool.Pool, clk clock.Clock) *SharedStorage {
+	m := newMetrics()
+	return &SharedStorage{
+		DB: db, Clock: clk, Policy: cfg.Storage, RetentionMonths: cfg.SharedRetentionMonths,
+		Interval: time.Hour, Poll: time.Minute,
+		maintainer: &activity.Maintainer{DB: db, Clock: clk, Policy: cfg.Storage, Metrics: m.storage},
+		store:      storage.New(db, func(kind string) { m.ddl.WithLabelValues(kind).Inc() }),
+	}
+}
+
+// SetupWithManager runs the passes with the manager, on the leader only.
+func (s *SharedStorage) SetupWithManager(mgr ctrl.Manager) error { return mgr.Add(s) }
+
+// SharedPass is what one pass found and did.
+type SharedPass struct {
+	activity.Report
+	// Dropped are months past retention removed; Kept are months past it
+	// left in place because they hold rows dated within it.
+	Dropped, Kept []policy.Month
+}
+
+// Pass creates the shared tree's missing months and applies retention.
+func (s *SharedStorage) Pass(ctx context.Context) (SharedPass, error) {
+	rep, err := s.maintainer.Run(ctx)
+	if err != nil {
+		return SharedPass{}, err
+	}
+	p := SharedPass{Report: rep}
+	cutoff := policy.SharedCutoff(s.Clock.Now(), s.RetentionMonths, rep.Window)
+	p.Dropped, p.Kept, err = s.store.DropMonthsBefore(ctx, storage.SharedTable, cutoff)
+	return p, err
+}
+
+// Start runs a pass at once and then whenever Interval has passed on
+// Clock since the last good one; a failed pass is tried again at the next
+// Poll.
+func (s *SharedStorage) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("shared-storage")
+	var last time.Time
+	tick := time.NewTicker(s.Poll)
+	defer tick.Stop()
+	for {
+		if last.IsZero() || clock.Since(s.Clock, last) >= s.Interval || s.Clock.Now().Before(last) {
+			now := s.Clock.Now()
+			if p, err := s.Pass(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				logger.Error(err, "shared storage maintenance failed", "retryIn", s.Poll.String())
+			} else {
+				last = now
+				logger.Info("shared storage maintained", "report", p.String(), "dropped", monthList(p.Dropped), "kept", monthList(p.Kept))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
