@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -120,17 +121,9 @@ func TestFrontDoorAnswersCrossOriginCallsOnceForTheStack(t *testing.T) {
 	door := httptest.NewServer(httpx.Stack(testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)), fd, 1<<20, httpx.CORS(origins)))
 	t.Cleanup(door.Close)
 	do := func(t *testing.T, method string, hdr map[string]string) *http.Response {
-		req, _ := http.NewRequest(method, door.URL+"/api/projects", nil)
-		req.Header.Set("Origin", "https://dash.example.com")
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		header := map[string]string{"Origin": "https://dash.example.com"}
+		maps.Copy(header, hdr)
+		return testkit.Send(t, method, door.URL+"/api/projects", header)
 	}
 	t.Run("A preflight is answered by the front door.", func(t *testing.T) {
 		resp := do(t, "OPTIONS", map[string]string{"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})

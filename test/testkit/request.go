@@ -57,3 +57,23 @@ func Do(t testing.TB, client *http.Client, method, url, token string, body, out 
 	}
 	return status, raw
 }
+
+// Send sends a bodiless request with header set, as a browser's preflight
+// or cross-origin call does, and returns the answer with its body closed:
+// what such a test checks is the status and the headers.
+func Send(t testing.TB, method, url string, header map[string]string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}

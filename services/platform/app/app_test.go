@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -41,20 +42,9 @@ func TestEveryServiceAnswersCrossOriginCallsAsConfigured(t *testing.T) {
 	t.Parallel()
 	svc := testkit.StartServiceOn(t, run, testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)), map[string]string{"CORS_ALLOWED_ORIGINS": "https://dash.example.com"})
 	do := func(t *testing.T, method, origin string, hdr map[string]string) *http.Response {
-		req, err := http.NewRequest(method, svc.URL+"/api/things", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Origin", origin)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		header := map[string]string{"Origin": origin}
+		maps.Copy(header, hdr)
+		return testkit.Send(t, method, svc.URL+"/api/things", header)
 	}
 
 	t.Run("The browser's preflight is answered before routing, which knows no OPTIONS.", func(t *testing.T) {

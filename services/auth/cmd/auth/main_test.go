@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,13 +22,8 @@ func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {
 	base := svc.URL
 
 	get := func(path string) (int, string) {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, raw := testkit.Do(t, http.DefaultClient, http.MethodGet, base+path, "", nil, nil)
+		return status, string(raw)
 	}
 	for _, p := range []string{"/livez", "/readyz"} {
 		if code, body := get(p); code != 200 {

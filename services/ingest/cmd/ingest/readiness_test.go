@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,13 +56,8 @@ func TestABrokerOutageKeepsThePodReadyAndTheActivityIsRelayedAfter(t *testing.T)
 	}
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(svc.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, raw := testkit.Do(t, http.DefaultClient, http.MethodGet, svc.URL+path, "", nil, nil)
+		return status, string(raw)
 	}
 	before, during := testkit.Member("", authn.RoleEmployee), testkit.Member("", authn.RoleEmployee)
 	if code := post(before); code != http.StatusCreated {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,12 +33,7 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 	if code := start(); code != http.StatusCreated {
 		t.Fatalf("start through the running service: %d", code)
 	}
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsBody, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, metricsBody := testkit.Do(t, http.DefaultClient, http.MethodGet, base+"/metrics", "", nil, nil)
 	if !strings.Contains(string(metricsBody), `workpulse_sessions_active{service="session"} 1`) {
 		t.Fatal("/metrics does not count the one active session")
 	}
