@@ -8,20 +8,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/workpulse/workpulse/services/platform/process"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "devstack:", err)
-		os.Exit(1)
-	}
+	process.Main("devstack", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.LookupEnv, os.Stdout) })
 }
 
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer) error {

@@ -36,6 +36,18 @@ func Publish(t testing.TB, brokers []string, envs ...events.Envelope) {
 	}
 }
 
+// SuspendTenant publishes the tenant.updated event by which auth suspends
+// org at the instant at, for tests of a service's tenant consumer.
+func SuspendTenant(t testing.TB, brokers []string, at time.Time, org string) {
+	t.Helper()
+	ev, err := events.New(at, "auth", events.TypeTenantUpdated, org, org,
+		events.TenantUpdated{OrganizationID: org, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Publish(t, brokers, ev)
+}
+
 // WaitEvent reads topic from the start until an event matches, failing
 // the test after timeout.
 func WaitEvent(t testing.TB, brokers []string, topic string, timeout time.Duration, match func(events.Envelope) bool) events.Envelope {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"testing"
 )
 
 // Request sends body (nil, raw []byte, or a value sent as JSON) to url
@@ -39,4 +40,20 @@ func Request(client *http.Client, method, url, token string, body any) (int, []b
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, raw, err
+}
+
+// Do is Request on the test goroutine: a failed round trip fails the test,
+// and the answer is decoded into out when out is not nil.
+func Do(t testing.TB, client *http.Client, method, url, token string, body, out any) (int, []byte) {
+	t.Helper()
+	status, raw, err := Request(client, method, url, token, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+	return status, raw
 }

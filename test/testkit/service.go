@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
 // RunFunc is the signature of every service's run.
-type RunFunc func(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error
+type RunFunc = app.RunFunc
 
 // RunningService is a service started by StartService.
 type RunningService struct {

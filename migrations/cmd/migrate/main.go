@@ -14,23 +14,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/process"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "migrate:", err)
-		os.Exit(1)
-	}
+	process.Main("migrate", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, clock.Real) })
 }
 
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, clk clock.Clock) error {

@@ -10,13 +10,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
 	// The jobs' time zones are checked by the operator itself, which may
 	// run from an image without a zoneinfo database.
 	_ "time/tzdata"
@@ -26,15 +25,11 @@ import (
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/logging"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/process"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "operator:", err)
-		os.Exit(1)
-	}
+	process.Main("operator", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, clock.Real) })
 }
 
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, clk clock.Clock) error {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -32,7 +33,20 @@ import (
 	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/process"
 )
+
+// RunFunc is the signature of every service's run: its environment comes
+// from lookup, its logs go to out, listening (when not nil) learns the API's
+// address, and every decision by time takes clk. Tests call it in-process.
+type RunFunc func(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error
+
+// Main runs a service's run as its deployed process: with the process
+// environment, logging to stdout, on clk (main passes clock.Real), until
+// SIGTERM or an interrupt (see process.Main).
+func Main(name string, clk clock.Clock, run RunFunc) {
+	process.Main(name, func(ctx context.Context) error { return run(ctx, os.LookupEnv, os.Stdout, nil, clk) })
+}
 
 // Needs says which dependencies a service uses.
 type Needs struct {

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
@@ -18,14 +15,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/config"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "auth:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("auth", clock.Real, run) }
 
 func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	if _, set := lookup("GOGC"); !set {

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/workpulse/workpulse/services/ingest/internal/ingest"
 	"github.com/workpulse/workpulse/services/platform/app"
@@ -19,14 +17,7 @@ import (
 	"github.com/workpulse/workpulse/services/tracking"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "ingest:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("ingest", clock.Real, run) }
 
 func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -41,14 +39,8 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 		t.Fatal(err)
 	}
 	post := func() int {
-		req, _ := http.NewRequest(http.MethodPost, base+"/api/sessions/"+sid+"/activity", strings.NewReader(`{"activity_type":"active","duration_seconds":9}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		status, _ := testkit.Do(t, http.DefaultClient, http.MethodPost, base+"/api/sessions/"+sid+"/activity", token, []byte(`{"activity_type":"active","duration_seconds":9}`), nil)
+		return status
 	}
 	if code := post(); code != http.StatusCreated {
 		t.Fatalf("activity through the running service: %d", code)
@@ -67,16 +59,8 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 	})
 
 	// Its tenant consumer learns of a suspension.
-	ev, _ := events.New(clk.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
-		events.TenantUpdated{OrganizationID: p.OrganizationID, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
-	testkit.Publish(t, brokers, ev)
-	waited := clock.Start()
-	for post() != http.StatusForbidden {
-		if waited.Elapsed() > 30*time.Second {
-			t.Fatal("the suspension never took effect")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testkit.SuspendTenant(t, brokers, clk.Now(), p.OrganizationID)
+	testkit.Eventually(t, 30*time.Second, "the suspension to take effect", func() bool { return post() == http.StatusForbidden })
 
 	if err := svc.Stop(); err != nil {
 		t.Fatalf("shutdown returned %v", err)

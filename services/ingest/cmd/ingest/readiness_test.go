@@ -52,14 +52,8 @@ func TestABrokerOutageKeepsThePodReadyAndTheActivityIsRelayedAfter(t *testing.T)
 			sid, p.OrganizationID, p.UserID, clk.Now().Add(-time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequest(http.MethodPost, svc.URL+"/api/sessions/"+sid+"/activity", strings.NewReader(`{"activity_type":"active","duration_seconds":9}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		status, _ := testkit.Do(t, http.DefaultClient, http.MethodPost, svc.URL+"/api/sessions/"+sid+"/activity", token, []byte(`{"activity_type":"active","duration_seconds":9}`), nil)
+		return status
 	}
 	get := func(path string) (int, string) {
 		t.Helper()

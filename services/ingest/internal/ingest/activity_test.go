@@ -61,8 +61,7 @@ func TestParallelSingleActivityPostsGiveExactTotals(t *testing.T) {
 			h := newHarness(t, nil)
 			m := h.member("")
 			sid := h.startSession(m, h.clock.Now().Add(-time.Hour))
-			var wg sync.WaitGroup
-			errs := make(chan error, n)
+			bodies := make([]any, 0, n)
 			var wantActive, wantIdle int64
 			for i := range n {
 				typ, dur := "active", 1+i%60
@@ -77,23 +76,9 @@ func TestParallelSingleActivityPostsGiveExactTotals(t *testing.T) {
 				if i%2 == 0 {
 					body.ClientActivityID = ptr(fmt.Sprintf("p-%d", i))
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					status, raw, err := h.tryPost(m.Token, "/api/sessions/"+sid+"/activity", body)
-					if err == nil && status != http.StatusCreated {
-						err = fmt.Errorf("status %d: %s", status, raw)
-					}
-					if err != nil {
-						errs <- err
-					}
-				}()
+				bodies = append(bodies, body)
 			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
+			h.postConcurrently(m.Token, "/api/sessions/"+sid+"/activity", bodies)
 			h.assertExact(sid, int64(n), wantActive, wantIdle, int64(n))
 		})
 	}

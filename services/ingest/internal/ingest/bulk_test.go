@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 )
@@ -72,30 +71,16 @@ func TestOverlappingBatchesUploadedConcurrentlyCountEachActivityOnce(t *testing.
 	sid := h.startSession(m, start)
 	// Eight batches of 500 over 0..2249, each overlapping its neighbours.
 	const batches, size, step = 8, 500, 250
-	results := make([]bulkResult, batches)
-	var wg sync.WaitGroup
-	errs := make(chan error, batches)
+	bodies := make([]any, batches)
 	for b := range batches {
 		items, _, _ := batch("o", b*step, size, start)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			status, raw, err := h.tryPost(m.Token, "/api/sessions/"+sid+"/activity/bulk", map[string]any{"activities": items})
-			if err == nil && status != http.StatusCreated {
-				err = fmt.Errorf("status %d: %s", status, raw)
-			}
-			if err == nil {
-				err = json.Unmarshal(raw, &results[b])
-			}
-			if err != nil {
-				errs <- err
-			}
-		}()
+		bodies[b] = map[string]any{"activities": items}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	results := make([]bulkResult, batches)
+	for b, raw := range h.postConcurrently(m.Token, "/api/sessions/"+sid+"/activity/bulk", bodies) {
+		if err := json.Unmarshal(raw, &results[b]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	distinct := (batches-1)*step + size
 	_, active, idle := batch("o", 0, distinct, start)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // FuzzDecodeBulk checks that the bulk decoder accepts any body without
@@ -99,8 +100,7 @@ func FuzzDecodeActivity(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var in activityInput
 		if err := httpx.DecodeBytes(body, &in); err != nil {
-			var ae *apierr.Error
-			if !errors.As(err, &ae) || ae.Status >= 500 {
+			if !testkit.IsClientError(err) {
 				t.Fatalf("decoding answered a non-client error: %v", err)
 			}
 			return

@@ -3,10 +3,12 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,16 +96,37 @@ func (h *harness) startSession(m member, start time.Time) string {
 // post sends body as JSON and decodes the response into out when it is
 // not nil; it returns the status and raw body.
 func (h *harness) post(token, path string, body, out any) (int, []byte) {
-	status, raw, err := h.tryPost(token, path, body)
-	if err != nil {
+	return testkit.Do(h.t, h.client, http.MethodPost, h.srv.URL+path, token, body, out)
+}
+
+// postConcurrently posts every body to path at once, as many agents would,
+// and returns the answers in the bodies' order; any answer but 201 fails
+// the test.
+func (h *harness) postConcurrently(token, path string, bodies []any) [][]byte {
+	h.t.Helper()
+	answers := make([][]byte, len(bodies))
+	errs := make(chan error, len(bodies))
+	var wg sync.WaitGroup
+	for i, body := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, raw, err := h.tryPost(token, path, body)
+			if err == nil && status != http.StatusCreated {
+				err = fmt.Errorf("status %d: %s", status, raw)
+			}
+			if err != nil {
+				errs <- err
+			}
+			answers[i] = raw
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
 		h.t.Fatal(err)
 	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			h.t.Fatalf("decode %s: %v", raw, err)
-		}
-	}
-	return status, raw
+	return answers
 }
 
 // tryPost is post for use off the test goroutine.

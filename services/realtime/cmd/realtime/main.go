@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -16,14 +13,7 @@ import (
 	"github.com/workpulse/workpulse/services/realtime/internal/realtime"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "realtime:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("realtime", clock.Real, run) }
 
 // run runs the service on clk.
 func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {

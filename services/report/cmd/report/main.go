@@ -7,16 +7,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,20 +23,14 @@ import (
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/logging"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/process"
 	"github.com/workpulse/workpulse/services/report/internal/report"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		var u usageError
-		if errors.As(err, &u) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
+	process.Main("report", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, nil, clock.Real)
+	})
 }
 
 const usage = `usage:
@@ -55,6 +46,9 @@ const usage = `usage:
 type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg + "\n" + usage }
+
+// ExitCode tells process.Main that a usage error exits 2, as for flags.
+func (usageError) ExitCode() int { return 2 }
 
 // run runs one command; every decision it makes by the time reads clk.
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -17,14 +14,7 @@ import (
 	"github.com/workpulse/workpulse/services/tracking"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "session:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("session", clock.Real, run) }
 
 func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
 	env := config.NewEnv(lookup)

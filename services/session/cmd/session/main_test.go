@@ -9,7 +9,6 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -29,14 +28,8 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 		t.Fatal(err)
 	}
 	start := func() int {
-		req, _ := http.NewRequest(http.MethodPost, base+"/api/sessions/start", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		status, _ := testkit.Do(t, http.DefaultClient, http.MethodPost, base+"/api/sessions/start", token, nil, nil)
+		return status
 	}
 	if code := start(); code != http.StatusCreated {
 		t.Fatalf("start through the running service: %d", code)
@@ -57,14 +50,8 @@ func TestTheRunningServiceStartsSessionsRelaysFollowsTenantsAndShutsDownCleanly(
 
 	// Its tenant consumer learns of a suspension: a second start is then
 	// refused as suspended rather than as already active.
-	ev, _ := events.New(clk.Now(), "auth", events.TypeTenantUpdated, p.OrganizationID, p.OrganizationID,
-		events.TenantUpdated{OrganizationID: p.OrganizationID, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
-	testkit.Publish(t, brokers, ev)
-	for waited := clock.Start(); start() != http.StatusForbidden; time.Sleep(200 * time.Millisecond) {
-		if waited.Elapsed() > 30*time.Second {
-			t.Fatal("the suspension never took effect")
-		}
-	}
+	testkit.SuspendTenant(t, brokers, clk.Now(), p.OrganizationID)
+	testkit.Eventually(t, 30*time.Second, "the suspension to take effect", func() bool { return start() == http.StatusForbidden })
 
 	if err := svc.Stop(); err != nil {
 		t.Fatalf("shutdown returned %v", err)

@@ -63,16 +63,7 @@ func (h *harness) member(org, role string) member {
 // response into out when out is not nil.
 func (h *harness) do(method, token, path string, body, out any) (int, []byte) {
 	h.t.Helper()
-	status, raw, err := h.try(method, token, path, body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			h.t.Fatalf("decode %s: %v", raw, err)
-		}
-	}
-	return status, raw
+	return testkit.Do(h.t, http.DefaultClient, method, h.srv.URL+path, token, body, out)
 }
 
 func (h *harness) try(method, token, path string, body any) (int, []byte, error) {

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/workpulse/workpulse/services/platform/apidocs"
 	"github.com/workpulse/workpulse/services/platform/app"
@@ -17,14 +14,7 @@ import (
 	"github.com/workpulse/workpulse/services/web/internal/web"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.LookupEnv, os.Stdout, nil, clock.Real); err != nil {
-		fmt.Fprintln(os.Stderr, "web:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("web", clock.Real, run) }
 
 // run runs the service on clk. It needs no database, Redis or Kafka: the
 // app talks to the API from the browser.
