@@ -35,7 +35,7 @@ require (
 	github.com/prometheus/procfs v0.23.0 // indirect
 	github.com/sethvargo/go-retry v0.5.0 // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
-	github.com/workpulse/workpulse/migrations v0.0.0-00010101000000-000000000000 // indirect
+	github.com/workpulse/workpulse/migrations v0.0.0-00010101000000-000000000000
 	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
 	github.com/xdg-go/scram v1.1.2 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect

@@ -71,9 +71,9 @@ func (r *TenantReconciler) reconcileSharedPartitions(ctx context.Context, t *v1a
 			missing = true
 		}
 	}
-	// The retention's cutoff alone: the window only ever keeps more, which
-	// the pass decides from every organization's window.
-	if expired := policy.Expired(existing, policy.SharedCutoff(now, r.Config.SharedRetentionMonths, 0)); missing || len(expired) > 0 {
+	// The installation's window: an organization's longer one only ever
+	// keeps more, which the pass decides from every organization's window.
+	if expired := policy.Expired(existing, policy.SharedCutoff(now, r.Config.SharedRetentionMonths, r.Config.Storage.Window)); missing || len(expired) > 0 {
 		p, err := r.shared.Pass(ctx)
 		if err != nil {
 			return transient("PartitionMaintenanceFailed", err, "could not create or drop month partitions of tracking.%s", parent)

@@ -139,6 +139,21 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 
 export const get = <T>(path: string) => api<T>("GET", path);
 
+// getAll reads every page of a list the API pages by cursor (the array is
+// the body, the next page's cursor is in X-Next-Cursor).
+export async function getAll<T>(path: string): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const sep = path.includes("?") ? "&" : "?";
+    const resp = await request("GET", `${path}${sep}${query({ limit: "500", cursor }).slice(1)}`);
+    out.push(...((await resp.json()) as T[]));
+    const next = resp.headers.get("X-Next-Cursor");
+    if (!next) return out;
+    cursor = next;
+  }
+}
+
 // csv fetches a report as CSV (the download needs the bearer token, which a
 // plain link cannot send).
 export async function csv(path: string): Promise<Blob> {

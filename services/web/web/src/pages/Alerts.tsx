@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, get, query, type Alert, type Member } from "../api";
+import { api, get, query, type Alert, type Member, getAll } from "../api";
 import { useAuth } from "../auth";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
@@ -11,7 +11,7 @@ export function Alerts() {
   const [error, setError] = useState("");
   const list = useLoad(() => get<Alert[]>(`/alerts${query({ type, status, limit: "200" })}`), [type, status]);
   const names = useLoad(
-    () => (user?.role === "admin" ? get<Member[]>("/users/employees") : Promise.resolve([] as Member[])),
+    () => (user?.role === "admin" ? getAll<Member>("/users/employees") : Promise.resolve([] as Member[])),
     [user?.role],
   );
   const nameOf = (id: string) => names.data?.find((m) => m.id === id)?.name ?? (id === user?.id ? user.name : id.slice(0, 8));

@@ -1,5 +1,5 @@
 import { memo, useEffect, useMemo, useReducer, useState } from "react";
-import { allSessions, get, query, type Alert, type Member, type Presence, type Project, type Session } from "../api";
+import { allSessions, get, query, type Alert, type Member, type Presence, type Project, type Session, getAll } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
 import { clock, dateTime, duration, today } from "../time";
@@ -138,10 +138,10 @@ export function Board() {
     const day = today();
     (async () => {
       const [members, online, alerts, ps] = await Promise.all([
-        get<Member[]>("/users/employees"),
+        getAll<Member>("/users/employees"),
         get<Presence[]>("/presence").catch(() => [] as Presence[]),
         get<Alert[]>(`/alerts${query({ status: "open", startDate: day, endDate: day, limit: "50" })}`),
-        get<Project[]>("/projects"),
+        getAll<Project>("/projects"),
       ]);
       const active = members.filter((m) => m.active);
       // The API lists sessions per person; six at a time keeps the browser's

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { allSessions, get, type Project, type Session } from "../api";
+import { allSessions, type Project, type Session, getAll } from "../api";
 import { useAuth } from "../auth";
 import { Timeline } from "../Chart";
 import { useLoad } from "../hooks";
@@ -9,7 +9,7 @@ export function MyDay() {
   const { user, feed } = useAuth();
   const [date, setDate] = useState(today());
   const sessions = useLoad(() => allSessions({ from: date, to: date }), [date]);
-  const projects = useLoad(() => get<Project[]>("/projects"), []);
+  const projects = useLoad(() => getAll<Project>("/projects"), []);
   const [live, setLive] = useState<Record<string, Partial<Session>>>({});
 
   // Totals move as the agent posts activity: session:update carries them.

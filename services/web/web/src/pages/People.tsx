@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from "react";
-import { api, get, type Invitation, type Member, type Role } from "../api";
+import { api, type Invitation, type Member, type Role, getAll } from "../api";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
 
 export function People() {
-  const list = useLoad(() => get<Member[]>("/users/employees"), []);
+  const list = useLoad(() => getAll<Member>("/users/employees"), []);
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("employee");
   const [error, setError] = useState("");

@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from "react";
-import { api, get, type Project } from "../api";
+import { api, type Project, getAll } from "../api";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
 
 export function Projects() {
-  const list = useLoad(() => get<Project[]>("/projects"), []);
+  const list = useLoad(() => getAll<Project>("/projects"), []);
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [error, setError] = useState("");

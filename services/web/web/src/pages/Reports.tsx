@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api, csv, get, query, type Member, type Summary } from "../api";
+import { api, csv, get, query, type Member, type Summary, getAll } from "../api";
 import { useAuth } from "../auth";
 import { BarChart, type Bar } from "../Chart";
 import { message, useLoad } from "../hooks";
@@ -35,7 +35,7 @@ export function Reports() {
   // who is "team" (admins only) or a user id.
   const [who, setWho] = useState(admin ? "team" : user!.id);
   const [status, setStatus] = useState("");
-  const members = useLoad(() => (admin ? get<Member[]>("/users/employees") : Promise.resolve([] as Member[])), [admin]);
+  const members = useLoad(() => (admin ? getAll<Member>("/users/employees") : Promise.resolve([] as Member[])), [admin]);
   const path = who === "team" ? "/reports/organization" : `/reports/user/${who}`;
   const range = { startDate: start, endDate: end };
   const report = useLoad(() => get<Summary[]>(path + query(range)), [path, start, end]);
