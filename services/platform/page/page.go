@@ -86,6 +86,35 @@ func SetNext(w http.ResponseWriter, next *Cursor) {
 	}
 }
 
+// Args are the arguments of a list query's keyset clause, in the order
+// every list takes them, `WHERE NOT $1 OR (key, id) > ($2, $3::uuid) ...
+// LIMIT $4`: whether there is a cursor, its key and id, and one row more
+// than the page, so that Trim can tell whether another page follows.
+func Args(req Request) []any {
+	after, afterID := "", "00000000-0000-0000-0000-000000000000"
+	if req.After != nil {
+		after, afterID = req.After.Key, req.After.ID
+	}
+	return []any{req.After != nil, after, afterID, req.Limit + 1}
+}
+
+// Keyed is a listed item as its query reads it, with its sort key.
+type Keyed[T any] struct {
+	Item T
+	Key  string
+}
+
+// TrimKeyed is Trim for rows read as Keyed: the page's items, and the next
+// page's cursor from the last row's key and the id of its item.
+func TrimKeyed[T any](rows []Keyed[T], req Request, id func(T) string) ([]T, *Cursor) {
+	rows, next := Trim(rows, req, func(r Keyed[T]) (string, string) { return r.Key, id(r.Item) })
+	items := make([]T, len(rows))
+	for i, r := range rows {
+		items[i] = r.Item
+	}
+	return items, next
+}
+
 // Trim cuts rows fetched with a limit of req.Limit+1 to the page and
 // returns the next page's cursor (nil on the last page), keyed by the
 // last row's key and id.

@@ -1,7 +1,9 @@
 package page
 
 import (
+	"fmt"
 	"net/url"
+	"reflect"
 	"testing"
 
 	"github.com/workpulse/workpulse/services/platform/validate"
@@ -40,6 +42,27 @@ func TestParseReadsLimitsAndCursorsAndRefusesOthers(t *testing.T) {
 				t.Errorf("got %+v %+v; want limit %d after %+v", req, req.After, tt.limit, tt.after)
 			}
 		})
+	}
+}
+
+func TestTheKeysetArgumentsStartAtTheBeginningOrAfterTheCursor(t *testing.T) {
+	if got := Args(Request{Limit: 50}); !reflect.DeepEqual(got, []any{false, "", "00000000-0000-0000-0000-000000000000", 51}) {
+		t.Errorf("the first page: %v", got)
+	}
+	after := &Cursor{Key: "backend", ID: "5f0c6a52-8a77-4d4e-9d6b-0b8e0f3a8c11"}
+	if got := Args(Request{Limit: 2, After: after}); !reflect.DeepEqual(got, []any{true, after.Key, after.ID, 3}) {
+		t.Errorf("a page after a cursor: %v", got)
+	}
+}
+
+func TestTrimKeyedReturnsThePagesItemsAndTheCursorAfterTheLast(t *testing.T) {
+	rows := []Keyed[int]{{Item: 1, Key: "a"}, {Item: 2, Key: "b"}, {Item: 3, Key: "c"}}
+	id := func(i int) string { return fmt.Sprint("id-", i) }
+	if items, next := TrimKeyed(rows, Request{Limit: 2}, id); !reflect.DeepEqual(items, []int{1, 2}) || next == nil || *next != (Cursor{Key: "b", ID: "id-2"}) {
+		t.Errorf("a page with more after it: %v %+v", items, next)
+	}
+	if items, next := TrimKeyed(rows, Request{Limit: 3}, id); !reflect.DeepEqual(items, []int{1, 2, 3}) || next != nil {
+		t.Errorf("a last page: %v %v", items, next)
 	}
 }
 

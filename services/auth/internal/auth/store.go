@@ -183,35 +183,25 @@ func (s *Store) GetUser(ctx context.Context, orgID, userID string) (User, error)
 
 // ListUsers lists the members of org by name.
 func (s *Store) ListUsers(ctx context.Context, orgID string, req page.Request) ([]User, *page.Cursor, error) {
-	type row struct {
-		User
-		key string
-	}
-	var rows []row
-	after, afterID := "", "00000000-0000-0000-0000-000000000000"
-	if req.After != nil {
-		after, afterID = req.After.Key, req.After.ID
-	}
+	var rows []page.Keyed[User]
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
 		rs, err := tx.Query(ctx, `SELECT id, email, name, role, organization_id, active, created_at, lower(name) FROM auth.users
-			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, req.After != nil, after, afterID, req.Limit+1)
+			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, page.Args(req)...)
 		if err != nil {
 			return err
 		}
-		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (row, error) {
-			var u row
-			return u, r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt, &u.key)
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[User], error) {
+			var row page.Keyed[User]
+			u := &row.Item
+			err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt, &row.Key)
+			return row, err
 		})
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, next := page.Trim(rows, req, func(r row) (string, string) { return r.key, r.ID })
-	users := make([]User, len(rows))
-	for i, r := range rows {
-		users[i] = r.User
-	}
+	users, next := page.TrimKeyed(rows, req, func(u User) string { return u.ID })
 	return users, next, nil
 }
 

@@ -73,37 +73,26 @@ func (s *Store) CreateProject(ctx context.Context, p *Project) error {
 // ListProjects lists a page of the organization's projects by name and
 // the cursor of the next page (nil on the last).
 func (s *Store) ListProjects(ctx context.Context, orgID string, req page.Request) ([]Project, *page.Cursor, error) {
-	type row struct {
-		Project
-		key string
-	}
-	var rows []row
-	after, afterID := "", "00000000-0000-0000-0000-000000000000"
-	if req.After != nil {
-		after, afterID = req.After.Key, req.After.ID
-	}
+	var rows []page.Keyed[Project]
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
 		rs, err := tx.Query(ctx, `SELECT id, organization_id, name, description, created_by, created_at, lower(name) FROM tracking.projects
-			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, req.After != nil, after, afterID, req.Limit+1)
+			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, page.Args(req)...)
 		if err != nil {
 			return err
 		}
-		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (row, error) {
-			var p row
-			err := r.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.CreatedBy, &p.CreatedAt, &p.key)
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[Project], error) {
+			var row page.Keyed[Project]
+			p := &row.Item
+			err := r.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.CreatedBy, &p.CreatedAt, &row.Key)
 			p.CreatedAt = p.CreatedAt.UTC()
-			return p, err
+			return row, err
 		})
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, next := page.Trim(rows, req, func(r row) (string, string) { return r.key, r.ID })
-	projects := make([]Project, len(rows))
-	for i, r := range rows {
-		projects[i] = r.Project
-	}
+	projects, next := page.TrimKeyed(rows, req, func(p Project) string { return p.ID })
 	return projects, next, nil
 }
 
