@@ -42,6 +42,17 @@ type DB struct {
 	Name  string
 }
 
+// EnsureActivityMonth creates the shared activity partition of the month
+// at's calendar date falls in (in at's own time zone), as the operator's
+// storage maintenance would have made it.
+func (d *DB) EnsureActivityMonth(t testing.TB, at time.Time) {
+	t.Helper()
+	month := time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if _, err := d.Owner.Exec(context.Background(), "SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", month); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Pool opens a pool as role (a service role, subject to row-level security).
 func (d *DB) Pool(t testing.TB, role string) *pgxpool.Pool {
 	t.Helper()

@@ -22,9 +22,7 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 	jwksURL, signer := testkit.JWKS(t)
 	clk := testkit.NewClock(time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC))
 	// The clock's month has storage, as the operator would have made it.
-	if _, err := db.Owner.Exec(context.Background(), "SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
+	db.EnsureActivityMonth(t, clk.Now())
 	svc := testkit.StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})
 	base := svc.URL
 

@@ -24,9 +24,7 @@ func TestABrokerOutageKeepsThePodReadyAndTheActivityIsRelayedAfter(t *testing.T)
 	brokers := []string{k.Addr}
 	jwksURL, signer := testkit.JWKS(t)
 	clk := testkit.NewClock(time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC))
-	if _, err := db.Owner.Exec(context.Background(), "SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
+	db.EnsureActivityMonth(t, clk.Now())
 	svc := testkit.StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": k.Addr, "JWKS_URL": jwksURL})
 	defer func() {
 		if err := svc.Stop(); err != nil {

@@ -173,8 +173,8 @@ func TestTheFutureLeewayAndTheDefaultTimestampFollowTheClockAtEveryCalendarInsta
 	for _, inst := range testkit.CalendarInstants() {
 		t.Run(inst.Name, func(t *testing.T) {
 			h.clock.Set(inst.At)
-			h.ensureMonth(inst.At)
-			h.ensureMonth(inst.At.Add(5 * time.Minute))
+			h.db.EnsureActivityMonth(t, inst.At)
+			h.db.EnsureActivityMonth(t, inst.At.Add(5*time.Minute))
 			m := h.member("")
 			sid := h.startSession(m, inst.At.Add(-time.Hour))
 			path := "/api/sessions/" + sid + "/activity"

@@ -50,7 +50,7 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	// The clock's month and its neighbours, as the operator would have
 	// created them; older months have no storage unless a test makes it.
 	for m := -1; m <= 1; m++ {
-		h.ensureMonth(harnessInstant.AddDate(0, m, 0))
+		db.EnsureActivityMonth(t, harnessInstant.AddDate(0, m, 0))
 	}
 	h.iss = testkit.NewIssuerOn(t, clk)
 	cfg := LoadConfig(config.FromMap(env))
@@ -60,15 +60,6 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	t.Cleanup(h.srv.Close)
 	h.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
 	return h
-}
-
-// ensureMonth creates the activity partition of the month of t.
-func (h *harness) ensureMonth(t time.Time) {
-	h.t.Helper()
-	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	if _, err := h.db.Owner.Exec(context.Background(), "SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", month); err != nil {
-		h.t.Fatal(err)
-	}
 }
 
 // member is a user with a token.
