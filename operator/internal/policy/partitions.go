@@ -9,26 +9,17 @@ import (
 	"time"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/migrations/storage"
 )
 
-// Month is the first instant of a UTC calendar month. Partitions are UTC
-// months whatever a tenant's time zone: a tenant's local day lies in at
-// most two of them, both kept.
-type Month struct{ time.Time }
+// Month is a UTC calendar month, as migrations/storage (the installation's
+// one storage plan) counts them. Partitions are UTC months whatever a
+// tenant's time zone: a tenant's local day lies in at most two of them, both
+// kept.
+type Month = storage.Month
 
 // MonthOf is the UTC month holding t.
-func MonthOf(t time.Time) Month {
-	t = t.UTC()
-	return Month{time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)}
-}
-
-// Add is the month n months after m.
-func (m Month) Add(n int) Month { return Month{m.AddDate(0, n, 0)} }
-
-func (m Month) String() string { return m.Format("2006-01") }
-
-// Partition is the name of parent's partition for m: <parent>_YYYY_MM.
-func (m Month) Partition(parent string) string { return parent + "_" + m.Format("2006_01") }
+func MonthOf(t time.Time) Month { return storage.MonthOf(t) }
 
 // Plan says which months a partition tree keeps.
 type Plan struct {

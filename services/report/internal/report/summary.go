@@ -43,7 +43,19 @@ func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day, now time.
 // Re-running it gives the same rows (with the same ids).
 func (j *Jobs) SummarizeDate(ctx context.Context, org string, day time.Time) (SummaryResult, error) {
 	res := SummaryResult{OrganizationID: org, Days: []SummaryDay{}}
-	err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
+	err := j.inDailySummary(ctx, org, func(tx pgx.Tx, st Settings, now, _ time.Time) error {
+		n, err := summarizeDay(ctx, tx, org, st.TimeZone, day, now)
+		res.Days = append(res.Days, SummaryDay{Date: day.Format(time.DateOnly), Users: n})
+		return err
+	})
+	return res, err
+}
+
+// inDailySummary runs f in a transaction of org holding the daily
+// summary's lock, with the organization's settings, the clock's now and
+// the day before the organization's local date at now.
+func (j *Jobs) inDailySummary(ctx context.Context, org string, f func(tx pgx.Tx, st Settings, now, yesterday time.Time) error) error {
+	return pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
 		if err := lockTenant(ctx, tx, JobDailySummary, org); err != nil {
 			return err
 		}
@@ -51,11 +63,13 @@ func (j *Jobs) SummarizeDate(ctx context.Context, org string, day time.Time) (Su
 		if err != nil {
 			return err
 		}
-		n, err := summarizeDay(ctx, tx, org, st.TimeZone, day, j.clock.Now())
-		res.Days = append(res.Days, SummaryDay{Date: day.Format(time.DateOnly), Users: n})
-		return err
+		now := j.clock.Now()
+		yesterday, err := yesterdayIn(ctx, tx, st.TimeZone, now)
+		if err != nil {
+			return err
+		}
+		return f(tx, st, now, yesterday)
 	})
-	return res, err
 }
 
 // CatchUp computes every tenant-local day of org from the one after the
@@ -92,19 +106,7 @@ func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 // nil when no day is due.
 func (j *Jobs) summarizeNextDue(ctx context.Context, org string) (*SummaryDay, error) {
 	var day *SummaryDay
-	err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
-		if err := lockTenant(ctx, tx, JobDailySummary, org); err != nil {
-			return err
-		}
-		st, err := j.cfg.settings(ctx, tx, org)
-		if err != nil {
-			return err
-		}
-		now := j.clock.Now()
-		yesterday, err := yesterdayIn(ctx, tx, st.TimeZone, now)
-		if err != nil {
-			return err
-		}
+	err := j.inDailySummary(ctx, org, func(tx pgx.Tx, st Settings, now, yesterday time.Time) error {
 		next, err := j.nextDay(ctx, tx, org, st.TimeZone, yesterday)
 		if err != nil || next.After(yesterday) {
 			return err
@@ -123,20 +125,8 @@ func (j *Jobs) summarizeNextDue(ctx context.Context, org string) (*SummaryDay, e
 // yesterday, except those in skip (just computed).
 func (j *Jobs) recompute(ctx context.Context, org string, skip map[string]bool) ([]SummaryDay, error) {
 	var days []SummaryDay
-	err := pg.InOrg(ctx, j.db, org, func(tx pgx.Tx) error {
+	err := j.inDailySummary(ctx, org, func(tx pgx.Tx, st Settings, now, yesterday time.Time) error {
 		days = nil
-		if err := lockTenant(ctx, tx, JobDailySummary, org); err != nil {
-			return err
-		}
-		st, err := j.cfg.settings(ctx, tx, org)
-		if err != nil {
-			return err
-		}
-		now := j.clock.Now()
-		yesterday, err := yesterdayIn(ctx, tx, st.TimeZone, now)
-		if err != nil {
-			return err
-		}
 		for k := j.cfg.RecomputeDays; k >= 1; k-- {
 			d := yesterday.AddDate(0, 0, -k)
 			if skip[d.Format(time.DateOnly)] {
