@@ -8,15 +8,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 app="$root/services/web/web"
 out="$root/services/web/internal/web/dist/app"
-cd "$app"
+source "$root/hack/npm-lib.sh"
 
-if ! command -v npm >/dev/null; then
-  echo "web-build: npm is missing: install Node.js 20 or later (the web app is built with Vite)" >&2
-  exit 1
-fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+npm_install_in "$app" web-build
 if [ -f "$out/index.html" ] &&
   [ -z "$(find src index.html package.json package-lock.json tsconfig.json vite.config.ts -newer "$out/index.html" -print -quit)" ]; then
   exit 0
