@@ -215,19 +215,10 @@ func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func (s *server) listEmployees(w http.ResponseWriter, r *http.Request) error {
-	p := authn.MustFromContext(r.Context())
-	var v validate.Fields
-	req := page.Parse(r.URL.Query(), &v)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	users, next, err := s.store.ListUsers(r.Context(), p.OrganizationID, req)
-	if err != nil {
-		return err
-	}
-	page.SetNext(w, next)
-	httpx.JSON(w, http.StatusOK, users)
-	return nil
+	org := authn.MustFromContext(r.Context()).OrganizationID
+	return page.Serve(w, r, func(ctx context.Context, req page.Request) ([]User, *page.Cursor, error) {
+		return s.store.ListUsers(ctx, org, req)
+	})
 }
 
 type invitationRequest struct {

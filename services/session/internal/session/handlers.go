@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -59,18 +60,10 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
-	var v validate.Fields
-	req := page.Parse(r.URL.Query(), &v)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	projects, next, err := s.store.ListProjects(r.Context(), authn.MustFromContext(r.Context()).OrganizationID, req)
-	if err != nil {
-		return err
-	}
-	page.SetNext(w, next)
-	httpx.JSON(w, http.StatusOK, projects)
-	return nil
+	org := authn.MustFromContext(r.Context()).OrganizationID
+	return page.Serve(w, r, func(ctx context.Context, req page.Request) ([]Project, *page.Cursor, error) {
+		return s.store.ListProjects(ctx, org, req)
+	})
 }
 
 type startRequest struct {
