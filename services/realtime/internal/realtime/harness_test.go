@@ -374,6 +374,15 @@ func (e *env) publishAlert(t testing.TB, p authn.Principal, typ, msg string) eve
 // waitConsuming blocks until r's consumer has joined its group and reads
 // from the end of the topics: events published before then are, by
 // design, never delivered.
+// consumingReplicas starts two replicas and waits until both deliver.
+func (e *env) consumingReplicas(t *testing.T) (*replica, *replica) {
+	t.Helper()
+	r1, r2 := e.start(t, nil), e.start(t, nil)
+	e.waitConsuming(t, r1)
+	e.waitConsuming(t, r2)
+	return r1, r2
+}
+
 func (e *env) waitConsuming(t testing.TB, r *replica) {
 	t.Helper()
 	admin := testkit.Member("", authn.RoleAdmin)

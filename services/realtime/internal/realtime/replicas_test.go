@@ -52,9 +52,7 @@ func ids(us []OnlineUser) []string {
 func TestTwoReplicasBothDeliver(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r1, r2 := e.start(t, nil), e.start(t, nil)
-	e.waitConsuming(t, r1)
-	e.waitConsuming(t, r2)
+	r1, r2 := e.consumingReplicas(t)
 	admin := testkit.Member("", authn.RoleAdmin)
 	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
 	e.publish(t, events.TypeUserCreated, erin.OrganizationID, erin.UserID, events.UserCreated{UserID: erin.UserID,

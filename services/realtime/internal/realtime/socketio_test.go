@@ -345,9 +345,7 @@ func TestSocketIOHandshake(t *testing.T) {
 func TestSocketIOAcrossTwoReplicas(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r1, r2 := e.start(t, nil), e.start(t, nil)
-	e.waitConsuming(t, r1)
-	e.waitConsuming(t, r2)
+	r1, r2 := e.consumingReplicas(t)
 	admin := testkit.Member("", authn.RoleAdmin)
 	ann := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
 
