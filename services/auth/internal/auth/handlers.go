@@ -215,10 +215,7 @@ func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func (s *server) listEmployees(w http.ResponseWriter, r *http.Request) error {
-	org := authn.MustFromContext(r.Context()).OrganizationID
-	return page.Serve(w, r, func(ctx context.Context, req page.Request) ([]User, *page.Cursor, error) {
-		return s.store.ListUsers(ctx, org, req)
-	})
+	return page.Serve(w, r, authn.MustFromContext(r.Context()).OrganizationID, s.store.ListUsers)
 }
 
 type invitationRequest struct {

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -60,10 +59,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
-	org := authn.MustFromContext(r.Context()).OrganizationID
-	return page.Serve(w, r, func(ctx context.Context, req page.Request) ([]Project, *page.Cursor, error) {
-		return s.store.ListProjects(ctx, org, req)
-	})
+	return page.Serve(w, r, authn.MustFromContext(r.Context()).OrganizationID, s.store.ListProjects)
 }
 
 type startRequest struct {
