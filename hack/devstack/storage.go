@@ -35,18 +35,11 @@ func (s *Stack) storageMaintenance(ctx context.Context, dbURL string, clk clock.
 	go func() {
 		defer close(done)
 		defer db.Close()
-		t := time.NewTicker(storageInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := s.maintainOnce(ctx, m); err != nil && ctx.Err() == nil {
-					s.logf("storage", "maintenance failed, retrying in %s: %v", storageInterval, err)
-				}
+		clock.Every(ctx, storageInterval, func(ctx context.Context) {
+			if err := s.maintainOnce(ctx, m); err != nil && ctx.Err() == nil {
+				s.logf("storage", "maintenance failed, retrying in %s: %v", storageInterval, err)
 			}
-		}
+		})
 	}()
 	return func() { <-done }, nil
 }

@@ -6,7 +6,10 @@
 // depends on the day it runs.
 package clock
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Clock tells the current time.
 type Clock interface {
@@ -39,3 +42,23 @@ func Start() Stopwatch { return Stopwatch{start: time.Now()} }
 
 // Elapsed is the time since the stopwatch started.
 func (s Stopwatch) Elapsed() time.Duration { return time.Since(s.start) }
+
+// Every calls f each time d passes until ctx is done. Periodic work
+// (refreshing keys, heartbeats, maintenance passes) runs on real intervals:
+// it is scheduled by elapsed time, not decided by the date.
+func Every(ctx context.Context, d time.Duration, f func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// A tick may be ready together with the end of ctx; ending wins.
+			if ctx.Err() != nil {
+				return
+			}
+			f(ctx)
+		}
+	}
+}

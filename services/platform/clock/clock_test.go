@@ -1,6 +1,7 @@
 package clock_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -28,5 +29,27 @@ func TestSinceAndUntilMeasureOnTheClockGiven(t *testing.T) {
 				t.Errorf("Until = %v, want %v", got, tt.until)
 			}
 		})
+	}
+}
+
+func TestEveryRunsItsWorkAtEachIntervalUntilTheContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		clock.Every(ctx, time.Millisecond, func(context.Context) {
+			if calls++; calls == 3 {
+				cancel()
+			}
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Every did not return after its context ended")
+	}
+	if calls != 3 {
+		t.Fatalf("f ran %d times, want 3 (it stops once the context ends)", calls)
 	}
 }

@@ -86,19 +86,10 @@ func (s *KeyStore) Refresh(ctx context.Context) error {
 
 // Run refreshes the keys every interval until ctx is done.
 func (s *KeyStore) Run(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-				// Keys already loaded keep working; the next tick retries.
-				continue
-			}
-		}
-	}
+	// A failed refresh keeps the keys already loaded working; the next
+	// interval retries.
+	clock.Every(ctx, interval, func(ctx context.Context) { _ = s.Refresh(ctx) })
+	return nil
 }
 
 // Signer returns the signer of the current key.

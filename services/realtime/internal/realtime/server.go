@@ -206,34 +206,32 @@ func (s *Server) runPresenceFeed(ctx context.Context) error {
 // to another replica within the TTL, and their users never appear to go
 // offline; those who do not reconnect are announced offline by a sweep.
 func (s *Server) runHeartbeat(ctx context.Context) error {
-	t := time.NewTicker(s.cfg.PresenceHeartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+	clock.Every(ctx, s.cfg.PresenceHeartbeat, s.heartbeat)
+	return nil
+}
+
+// heartbeat refreshes this replica's connections in the presence set and
+// announces those whose replica is gone as offline.
+func (s *Server) heartbeat(ctx context.Context) {
+	clients := s.hub.snapshot()
+	members := make([]Member, 0, len(clients))
+	for _, c := range clients {
+		if c.joined.Load() {
+			members = append(members, Member{Org: c.p.OrganizationID, User: c.p.UserID, ConnID: c.id})
+		} else if !c.stopped() {
+			// Redis was down when it connected.
+			_ = s.join(ctx, c)
 		}
-		clients := s.hub.snapshot()
-		members := make([]Member, 0, len(clients))
-		for _, c := range clients {
-			if c.joined.Load() {
-				members = append(members, Member{Org: c.p.OrganizationID, User: c.p.UserID, ConnID: c.id})
-			} else if !c.stopped() {
-				// Redis was down when it connected.
-				_ = s.join(ctx, c)
-			}
-		}
-		if err := s.presence.Refresh(ctx, members, s.cfg.PresenceHeartbeat/2); err != nil && ctx.Err() == nil {
-			s.log.Warn("presence heartbeat failed", "connections", len(members), "err", err)
-		}
-		gone, err := s.presence.Sweep(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("presence sweep failed", "err", err)
-		}
-		for _, u := range gone {
-			s.announce(ctx, EventUserOffline, userPresence(u))
-		}
+	}
+	if err := s.presence.Refresh(ctx, members, s.cfg.PresenceHeartbeat/2); err != nil && ctx.Err() == nil {
+		s.log.Warn("presence heartbeat failed", "connections", len(members), "err", err)
+	}
+	gone, err := s.presence.Sweep(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("presence sweep failed", "err", err)
+	}
+	for _, u := range gone {
+		s.announce(ctx, EventUserOffline, userPresence(u))
 	}
 }
 
