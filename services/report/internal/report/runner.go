@@ -99,18 +99,7 @@ func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any,
 	record := context.WithoutCancel(ctx)
 	r.update(record, org, id, jobStartedSQL, r.clock.Now())
 	beat, stopBeat := context.WithCancel(ctx)
-	go func() {
-		t := time.NewTicker(r.Heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-beat.Done():
-				return
-			case <-t.C:
-				r.update(beat, org, id, jobBeatSQL, r.clock.Now())
-			}
-		}
-	}()
+	go clock.Every(beat, r.Heartbeat, func(ctx context.Context) { r.update(ctx, org, id, jobBeatSQL, r.clock.Now()) })
 	result, err := fn(ctx)
 	stopBeat()
 	if err != nil {
