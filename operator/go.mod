@@ -8,6 +8,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/workpulse/workpulse/api v0.0.0-00010101000000-000000000000
+	github.com/workpulse/workpulse/hack v0.0.0-00010101000000-000000000000
 	github.com/workpulse/workpulse/migrations v0.0.0-00010101000000-000000000000
 	github.com/workpulse/workpulse/services v0.0.0-00010101000000-000000000000
 	github.com/workpulse/workpulse/test v0.0.0-00010101000000-000000000000
@@ -98,6 +99,7 @@ require (
 
 replace (
 	github.com/workpulse/workpulse/api => ../api
+	github.com/workpulse/workpulse/hack => ../hack
 	github.com/workpulse/workpulse/migrations => ../migrations
 	github.com/workpulse/workpulse/services => ../services
 	github.com/workpulse/workpulse/test => ../test

@@ -38,6 +38,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/workpulse/workpulse/hack/repo"
 )
 
 // image is one image: the Go package of its binary (or a static binary
@@ -107,9 +108,9 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 		return json.NewEncoder(os.Stdout).Encode(listing())
 	}
 	if *root == "" {
-		r, err := findRoot()
+		r, err := repo.Root()
 		if err != nil {
-			return err
+			return fmt.Errorf("%w; pass -root", err)
 		}
 		*root = r
 	}
@@ -161,24 +162,6 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 		fmt.Fprintf(log, "images: %s workpulse/%s:%s %s\n", path, im.name, *version, digest)
 	}
 	return nil
-}
-
-// findRoot walks up from the working directory to the go.work file.
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work above the working directory; pass -root")
-		}
-		dir = parent
-	}
 }
 
 func readVersion(root string) string {

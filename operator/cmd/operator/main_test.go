@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/workpulse/workpulse/hack/repo"
 	"github.com/workpulse/workpulse/operator/internal/controller"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -56,7 +57,7 @@ func freeAddr(t *testing.T) string {
 // The process as deployed: configuration from the environment, a
 // kubeconfig, leader election, probes and metrics.
 func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

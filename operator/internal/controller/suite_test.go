@@ -28,6 +28,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
+	"github.com/workpulse/workpulse/hack/repo"
 	activity "github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/operator/internal/policy"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -53,7 +54,7 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	ctrl.SetLogger(logr.Discard())
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -11,24 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// RepoRoot is the directory holding go.work, above the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.work above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // Assets is KUBEBUILDER_ASSETS when set, else bin/k8s, which
 // hack/envtest-bins.sh builds on first use (minutes cold, instant after).
 func Assets(root string) (string, error) {
