@@ -45,7 +45,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 				return nil, err
 			}
 			return &app.Service{
-				API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: common.RedisPrefix, Keys: keys, Metrics: d.HTTP, Clock: d.Clock}),
+				API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: common.RedisPrefix, Keys: keys, Revocations: d.Revocations, Metrics: d.HTTP, Clock: d.Clock}),
 				OutboxTables: []string{auth.OutboxTable},
 				Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
 			}, nil
