@@ -74,8 +74,8 @@ type Deps struct {
 	// Revocations is the installation's revocation list (with Postgres),
 	// kept up to date while the service runs; Verifier applies it.
 	Revocations *authn.Revocations
-	Consumer      *kafkax.ConsumerMetrics
-	Outbox        *outbox.Metrics
+	Consumer    *kafkax.ConsumerMetrics
+	Outbox      *outbox.Metrics
 }
 
 // Service is what a service builds from its Deps.

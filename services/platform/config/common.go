@@ -34,10 +34,10 @@ type Common struct {
 	JWTIssuer          string
 	// RevocationPoll is how often the revocation list is read: the longest
 	// a revoked token keeps working.
-	RevocationPoll time.Duration
-	MaxBodyBytes       int64
-	ShutdownTimeout    time.Duration
-	WriteTimeout       time.Duration
+	RevocationPoll  time.Duration
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+	WriteTimeout    time.Duration
 	// HealthPeers are other services' /readyz URLs by name: /api/health
 	// reports them beside this service's own dependencies.
 	HealthPeers map[string]string
