@@ -5,7 +5,8 @@
 #   tracking  four loads through make dev's front door (hack/loadgen): one organization, 64
 #             organizations, one session, bulk; with the stack's CPU per post and the PostgreSQL
 #             anchors. Starts its own stack on :3000 (which must be free); BENCH_SECONDS per load,
-#             BENCH_NOTE a sentence about the conditions, written with the results
+#             BENCH_NOTE a sentence about the conditions, written with the results;
+#             BENCH_LOADGEN_ARGS more flags of hack/loadgen (e.g. -loads one-org -anchors=false -out=)
 #   reports   daily-summary over 2.88 M activities and the 30-day organization report (~4 min)
 #   realtime  10,000 WebSockets on one process and 1,000 events/s (~1 min)
 #   operator  200 tenants to Ready and a second pass that changes nothing (~2 min)
@@ -57,7 +58,7 @@ tracking_run() {
   sid=$(ps -o sid= -p "$stack_pid" | tr -d ' ')
   go run ./hack/loadgen -target http://localhost:3000/api -d "${BENCH_SECONDS:-30}s" \
     -stack-sid "$sid" -stack-db "$db" -pg-url "$WORKPULSE_PG_ADMIN_URL" -out docs/benchmarks.md \
-    -note "${BENCH_NOTE:+$BENCH_NOTE }Stack log: .dev/bench-stack.log. Earlier runs, the bulk concurrency sweep and where the time goes: docs/tracking-data.md, Performance."
+    ${BENCH_LOADGEN_ARGS:-} -note "${BENCH_NOTE:+$BENCH_NOTE }Stack log: .dev/bench-stack.log. Earlier runs, the bulk concurrency sweep and where the time goes: docs/tracking-data.md, Performance."
 }
 
 for b in "${benches[@]}"; do

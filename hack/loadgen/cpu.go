@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,6 +43,7 @@ type cpuMeter struct {
 	mu      sync.Mutex
 	base    map[procKey]int64 // ticks when the interval began
 	last    map[procKey]int64 // ticks at the latest sample
+	names   map[procKey]string
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
@@ -70,7 +70,11 @@ func (m *cpuMeter) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.base, m.last = now, maps.Clone(now)
+	m.base, m.last, m.names = map[procKey]int64{}, map[procKey]int64{}, map[procKey]string{}
+	for k, st := range now {
+		m.base[k] = st.ticks
+	}
+	m.merge(now)
 	sampling, stop := context.WithCancel(ctx)
 	m.stop, m.stopped = stop, make(chan struct{})
 	go func() {
@@ -86,38 +90,47 @@ func (m *cpuMeter) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the interval and returns the CPU time spent in it and the
-// number of processes counted.
-func (m *cpuMeter) Stop(ctx context.Context) (time.Duration, int, error) {
+// cpuUse is the CPU time the stack spent over an interval.
+type cpuUse struct {
+	Total     time.Duration
+	Processes int
+	ByName    map[string]time.Duration // by command name (every PostgreSQL process is "postgres")
+}
+
+// Stop ends the interval and returns what the stack spent in it.
+func (m *cpuMeter) Stop(ctx context.Context) (cpuUse, error) {
 	m.stop()
 	<-m.stopped
 	s, err := m.sample(ctx)
 	if err != nil {
-		return 0, 0, err
+		return cpuUse{}, err
 	}
 	m.merge(s)
-	var ticks int64
+	use := cpuUse{Processes: len(m.last), ByName: map[string]time.Duration{}}
 	for k, v := range m.last {
-		ticks += v - m.base[k] // a process born in the interval has no base: all of it counts
+		d := time.Duration(v-m.base[k]) * time.Second / userHZ // a process born in the interval has no base: all of it counts
+		use.Total += d
+		use.ByName[m.names[k]] += d
 	}
-	return time.Duration(ticks) * time.Second / userHZ, len(m.last), nil
+	return use, nil
 }
 
-func (m *cpuMeter) merge(s map[procKey]int64) {
+func (m *cpuMeter) merge(s map[procKey]procStat) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k, v := range s {
-		m.last[k] = v
+	for k, st := range s {
+		m.last[k] = st.ticks
+		m.names[k] = st.name
 	}
 }
 
 // sample reads the CPU ticks of every process of the stack now.
-func (m *cpuMeter) sample(ctx context.Context) (map[procKey]int64, error) {
+func (m *cpuMeter) sample(ctx context.Context) (map[procKey]procStat, error) {
 	pgPIDs, err := m.postgresPIDs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := map[procKey]int64{}
+	out := map[procKey]procStat{}
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -132,7 +145,7 @@ func (m *cpuMeter) sample(ctx context.Context) (map[procKey]int64, error) {
 			continue // it ended between the listing and the read
 		}
 		if st.session == m.sid || pgPIDs[pid] {
-			out[procKey{pid, st.start}] = st.ticks
+			out[procKey{pid, st.start}] = st
 		}
 	}
 	return out, nil
@@ -163,6 +176,7 @@ func (m *cpuMeter) postgresPIDs(ctx context.Context) (map[int]bool, error) {
 }
 
 type procStat struct {
+	name          string
 	ppid, session int
 	ticks, start  int64
 }
@@ -199,6 +213,9 @@ func parseStat(raw []byte) (procStat, error) {
 		return v
 	}
 	var st procStat
+	if j := bytes.IndexByte(raw, '('); j >= 0 && j < i {
+		st.name = string(raw[j+1 : i])
+	}
 	st.ppid, st.session = int(num(4)), int(num(6))
 	st.ticks = num(14) + num(15)
 	st.start = num(22)

@@ -70,10 +70,11 @@ func TestTheCPUMeterCountsTheStacksSessionAndItsDatabasesBackendsOnly(t *testing
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // both burners are done and asleep well within this
-	got, _, err := m.Stop(ctx)
+	use, err := m.Stop(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := use.Total
 	counted := ticksOf(t, stack.Process.Pid) + ticksOf(t, backend) - backendBefore
 	notCounted := ticksOf(t, outside.Process.Pid)
 	if notCounted < 100*time.Millisecond || counted < 100*time.Millisecond {
@@ -84,5 +85,8 @@ func TestTheCPUMeterCountsTheStacksSessionAndItsDatabasesBackendsOnly(t *testing
 	}
 	if got >= counted+notCounted {
 		t.Errorf("the meter counted %s: the %s of a process outside the stack's session too (the stack spent %s)", got, notCounted, counted)
+	}
+	if use.ByName["sleep"] < ticksOf(t, stack.Process.Pid) || use.ByName["postgres"] < ticksOf(t, backend)-backendBefore {
+		t.Errorf("by name %v: the stack's process (now sleep) spent %s, its database's backend %s", use.ByName, ticksOf(t, stack.Process.Pid), ticksOf(t, backend)-backendBefore)
 	}
 }

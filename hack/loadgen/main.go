@@ -13,11 +13,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -187,22 +189,34 @@ type load struct {
 type measured struct {
 	load
 	result
-	CPU       time.Duration // of the stack over the load; 0 when not measured
-	Processes int
-	Exact     exactness
-	Load      string // load average right after it
+	CPU   cpuUse // of the stack over the load; zero when not measured
+	Exact exactness
+	Load  string // load average right after it
 }
 
-// PerPost is the stack's CPU per accepted post (per stored item in bulk).
-func (m measured) PerPost() time.Duration {
+// PerPost is d per accepted post (per stored item in bulk).
+func (m measured) PerPost(d time.Duration) time.Duration {
 	n := m.OK
 	if m.Name == loadBulk {
 		n = m.Uploaded
 	}
-	if n == 0 || m.CPU == 0 {
+	if n == 0 {
 		return 0
 	}
-	return m.CPU / time.Duration(n)
+	return d / time.Duration(n)
+}
+
+// ByProcess is the CPU per post of each kind of process, the largest first.
+func (m measured) ByProcess() string {
+	names := slices.Collect(maps.Keys(m.CPU.ByName))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(m.CPU.ByName[b], m.CPU.ByName[a]) })
+	var parts []string
+	for _, n := range names {
+		if us := m.PerPost(m.CPU.ByName[n]).Microseconds(); us > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d µs", n, us))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func run(ctx context.Context, c config) error {
@@ -265,7 +279,7 @@ func measure(ctx context.Context, c config, meter *cpuMeter, l load) (measured, 
 	}
 	if meter != nil {
 		var err error
-		if m.CPU, m.Processes, err = meter.Stop(ctx); err != nil {
+		if m.CPU, err = meter.Stop(ctx); err != nil {
 			return m, err
 		}
 	}
@@ -281,8 +295,8 @@ func (m measured) summary() string {
 		unit = "activities/s"
 	}
 	s := fmt.Sprintf("%d ok, %d errors in %s: %.0f %s, p50 %s, p99 %s", m.OK, m.Errors, m.Elapsed.Round(time.Millisecond), m.Rate, unit, m.P50, m.P99)
-	if m.CPU > 0 {
-		s += fmt.Sprintf("; CPU %s over %d processes, %d µs per post", m.CPU, m.Processes, m.PerPost().Microseconds())
+	if m.CPU.Total > 0 {
+		s += fmt.Sprintf("; CPU %s over %d processes, %d µs per post (%s)", m.CPU.Total, m.CPU.Processes, m.PerPost(m.CPU.Total).Microseconds(), m.ByProcess())
 	}
 	if m.FirstError != "" {
 		s += "; first error: " + m.FirstError

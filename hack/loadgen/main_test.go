@@ -61,9 +61,9 @@ func TestParseStatReadsTheFieldsAfterTheCommandName(t *testing.T) {
 		want      procStat
 	}{
 		{"A plain name.", "4242 (ingest) S 1 4242 4200 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0 123456 1000 100",
-			procStat{ppid: 1, session: 4200, ticks: 325, start: 123456}},
+			procStat{name: "ingest", ppid: 1, session: 4200, ticks: 325, start: 123456}},
 		{"A name with spaces and parentheses.", "7 (postgres: a) b) R 5 7 5 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 99 0 0",
-			procStat{ppid: 5, session: 5, ticks: 7, start: 99}},
+			procStat{name: "postgres: a) b", ppid: 5, session: 5, ticks: 7, start: 99}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseStat([]byte(tc.raw))

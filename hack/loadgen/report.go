@@ -65,14 +65,20 @@ func report(c config, runs []measured, anc anchors, rss []procRSS, old string) s
 			lat += " per batch"
 		}
 		cpu := "not measured"
-		if m.CPU > 0 {
-			cpu = fmt.Sprintf("**%d µs** (%.1f s over %d processes)", m.PerPost().Microseconds(), m.CPU.Seconds(), m.Processes)
+		if m.CPU.Total > 0 {
+			cpu = fmt.Sprintf("**%d µs** (%.1f s over %d processes)", m.PerPost(m.CPU.Total).Microseconds(), m.CPU.Total.Seconds(), m.CPU.Processes)
 		}
 		exact := fmt.Sprintf("**exact** (%d s)", m.Exact.CountedSeconds)
 		if !m.Exact.OK {
 			exact = fmt.Sprintf("**NOT exact**: %d s accepted, %d counted", m.Exact.AcceptedSeconds, m.Exact.CountedSeconds)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", what, rate, lat, cpu, ratio, m.Errors, exact, m.Load)
+	}
+	if len(runs) > 0 && runs[0].CPU.Total > 0 {
+		b.WriteString("\nThe stack's CPU per accepted post (per stored activity in bulk) by process:\n\n")
+		for _, m := range runs {
+			fmt.Fprintf(&b, "- %s: %s\n", m.Title, m.ByProcess())
+		}
 	}
 	if anc.PgbenchTPS > 0 {
 		fmt.Fprintf(&b, "\nAnchors, just before the loads: pgbench of the one-post transaction **%.0f tps** (32 clients, %s); COPY of %d activity rows **%.0f rows/s** (%s); load average after %s.\n",

@@ -60,13 +60,13 @@ func TestEveryServiceAnswersCrossOriginCallsAsConfigured(t *testing.T) {
 	})
 }
 
-func TestAServiceRefusesAnInvalidOriginListAtStart(t *testing.T) {
+func TestAServiceRefusesAnInvalidCommonSettingAtStart(t *testing.T) {
 	t.Parallel()
-	vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "CORS_ALLOWED_ORIGINS": "dash.example.com"}
-	err := run(t.Context(), func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard, nil,
-		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
-	if err == nil || !strings.Contains(err.Error(), "CORS_ALLOWED_ORIGINS") {
-		t.Fatalf("got %v; want CORS_ALLOWED_ORIGINS=dash.example.com refused", err)
+	for _, c := range []struct{ name, key, value string }{
+		{"An origin without its scheme is refused.", "CORS_ALLOWED_ORIGINS", "dash.example.com"},
+		{"An unknown envelope is refused.", "API_ENVELOPE", "nest"},
+	} {
+		t.Run(c.name, func(t *testing.T) { testkit.RefusesSetting(t, run, nil, c.key, c.value) })
 	}
 }
 
@@ -97,16 +97,6 @@ func TestInLegacyModeEveryAPIResultIsWrappedAndProbesAreNot(t *testing.T) {
 				t.Fatalf("%d %s; want it to start %s", resp.StatusCode, b, c.want)
 			}
 		})
-	}
-}
-
-func TestAServiceRefusesAnUnknownEnvelopeAtStart(t *testing.T) {
-	t.Parallel()
-	vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "API_ENVELOPE": "nest"}
-	err := run(t.Context(), func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard, nil,
-		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
-	if err == nil || !strings.Contains(err.Error(), "API_ENVELOPE") {
-		t.Fatalf("got %v; want API_ENVELOPE=nest refused", err)
 	}
 }
 
