@@ -236,7 +236,7 @@ try {
     const name = `Browser project ${Date.now()}`;
     await page.getByLabel("Name").fill(name);
     await page.getByRole("button", { name: "Create project" }).click();
-    await page.getByRole("cell", { name }).waitFor();
+    await page.getByRole("cell", { name, exact: true }).waitFor();
     await page.getByRole("button", { name: `Archive ${name}` }).click();
     const row = page.locator(`tr[data-project="${name}"]`);
     await row.getByRole("cell", { name: /^archived / }).waitFor();
