@@ -11,8 +11,10 @@ import (
 
 // Config is auth's own configuration.
 type Config struct {
-	Issuer         string
-	TokenTTL       time.Duration
+	Issuer   string
+	TokenTTL time.Duration
+	// RefreshTTL is how long a session may go on refreshing its tokens.
+	RefreshTTL     time.Duration
 	KeyRotation    time.Duration
 	Throttle       ThrottleLimits
 	TrustedProxies []*net.IPNet
@@ -31,7 +33,8 @@ type Config struct {
 func LoadConfig(e *config.Env, common config.Common) Config {
 	c := Config{
 		Issuer:      common.JWTIssuer,
-		TokenTTL:    e.Duration("JWT_EXPIRATION", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		TokenTTL:    e.Duration("JWT_EXPIRATION", 15*time.Minute, time.Minute, 30*24*time.Hour),
+		RefreshTTL:  e.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		KeyRotation: e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		Throttle: ThrottleLimits{
 			Window:      e.Duration("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second, 24*time.Hour),
