@@ -24,13 +24,7 @@ import (
 // chromium on a machine that has none; hack/web-build.sh builds the app and
 // installs playwright-core and axe-core.
 func TestTheWebAppInARealBrowser(t *testing.T) {
-	root := repoRoot(t)
-	for _, script := range []string{"hack/chromium.sh", "hack/web-build.sh"} {
-		cmd := exec.Command(filepath.Join(root, script))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", script, err, out)
-		}
-	}
+	root := browserReady(t)
 	p := StartPlatform(t)
 	c := p.Client(t)
 
@@ -64,15 +58,55 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 	c.runJob(admin, "idle-detection", nil)
 	c.runJob(admin, "daily-summary", map[string]any{"date": day})
 
-	shots := os.Getenv("WORKPULSE_SCREENSHOTS")
-	script := exec.Command("node", "e2e/browser.mjs")
-	script.Dir = filepath.Join(root, "services/web/web")
-	script.Env = append(os.Environ(),
-		"BASE_URL="+strings.TrimSuffix(p.URL, "/api"), "PASSWORD=correct horse battery", "DAY="+day,
+	runBrowserScript(t, root, p, "e2e/browser.mjs", "DAY="+day,
 		"ADMIN_EMAIL="+admin.Email, "EMPLOYEE_EMAIL="+erin.Email, "EMPLOYEE_TOKEN="+erin.Token, "SESSION_ID="+s.ID,
-		"SCREENSHOTS="+shots)
+		"SCREENSHOTS="+os.Getenv("WORKPULSE_SCREENSHOTS"))
+}
+
+// TestTheWebAppKeepsItsUserSignedInPastManyTokenExpiries runs
+// services/web/web/e2e/refresh.mjs against the platform with 5-second access
+// tokens: the board stays live and its requests succeed past several expiries
+// (the app refreshes before expiry, the feed reconnects when the socket is
+// closed at expiry), requests that meet an expired token together share one
+// refresh, no refresh token is ever spent twice, signing out ends the session
+// on the server, and a session ended elsewhere signs the page out.
+func TestTheWebAppKeepsItsUserSignedInPastManyTokenExpiries(t *testing.T) {
+	root := browserReady(t)
+	const expires = 5
+	p := StartPlatform(t, fmt.Sprintf("JWT_EXPIRATION=%ds", expires))
+	c := p.Client(t)
+	suffix := fmt.Sprintf("%d", clock.Real.Now().UnixNano())
+	admin := c.Register("ada-"+suffix+"@example.com", "Ada Admin", "Refresh Org "+suffix)
+	erin := c.Invite(admin, "erin-"+suffix+"@example.com", "Erin Employee", "employee")
+	s := c.StartSession(erin, clock.Real.Now().Add(-10*time.Minute))
+	runBrowserScript(t, root, p, "e2e/refresh.mjs", fmt.Sprintf("EXPIRES=%d", expires), "STAY=40",
+		"ADMIN_EMAIL="+admin.Email, "EMPLOYEE_EMAIL="+erin.Email, "SESSION_ID="+s.ID)
+}
+
+// browserReady installs Chromium and builds the web app, and returns the
+// repository's root.
+func browserReady(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	for _, script := range []string{"hack/chromium.sh", "hack/web-build.sh"} {
+		cmd := exec.Command(filepath.Join(root, script))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	return root
+}
+
+// runBrowserScript runs one of services/web/web/e2e's scripts against p with
+// the seeded users' password and env, and fails t if a check failed.
+func runBrowserScript(t *testing.T, root string, p *Platform, name string, env ...string) {
+	t.Helper()
+	script := exec.Command("node", name)
+	script.Dir = filepath.Join(root, "services/web/web")
+	script.Env = append(os.Environ(), "BASE_URL="+strings.TrimSuffix(p.URL, "/api"), "PASSWORD=correct horse battery")
+	script.Env = append(script.Env, env...)
 	out, err := script.CombinedOutput()
-	t.Logf("browser checks:\n%s", out)
+	t.Logf("browser checks (%s):\n%s", name, out)
 	if err != nil {
 		t.Fatalf("the browser checks failed: %v", err)
 	}

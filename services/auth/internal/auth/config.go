@@ -36,7 +36,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 	c := Config{
 		Issuer:          common.JWTIssuer,
 		LegacyJWTSecret: common.LegacyJWTSecret,
-		TokenTTL:        e.Duration("JWT_EXPIRATION", 15*time.Minute, time.Minute, 30*24*time.Hour),
+		TokenTTL:        e.Duration("JWT_EXPIRATION", 15*time.Minute, time.Second, 30*24*time.Hour),
 		RefreshTTL:      e.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		KeyRotation:     e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		Throttle: ThrottleLimits{

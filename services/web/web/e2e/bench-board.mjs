@@ -34,7 +34,7 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1366, height: 850 }, timezoneId: "UTC" });
 await context.addInitScript(([token, user]) => {
-  localStorage.setItem("workpulse.session", JSON.stringify({ token, user }));
+  localStorage.setItem("workpulse.session", JSON.stringify({ access: token, refresh: "unused", expiresAt: Date.now() + 3600000, user }));
   window.__longest = 0;
   new PerformanceObserver((l) => l.getEntries().forEach((e) => (window.__longest = Math.max(window.__longest, e.duration)))).observe({ type: "longtask", buffered: true });
 }, [token, members[0]]);

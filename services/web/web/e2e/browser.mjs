@@ -7,84 +7,19 @@
 //   DAY             the seeded day (YYYY-MM-DD, the organization's zone: UTC)
 //   SCREENSHOTS     optional: a directory to write each page's screenshots to
 // It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
-import { chromium } from "playwright-core";
-import { readFileSync, mkdirSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { api, assert, axe, base, browser, check, env, finish, password, signedIn } from "./lib.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
-const base = env("BASE_URL");
-const password = env("PASSWORD");
 const day = env("DAY");
 const shots = process.env.SCREENSHOTS || "";
-const axeSource = readFileSync(join(dirname(createRequire(import.meta.url).resolve("axe-core")), "axe.min.js"), "utf8");
 
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${String(e?.stack || e).split("\n").slice(0, 4).join("\n     ")}`);
-  }
-}
 // duration is the app's (src/time.ts), to compare what it shows.
 function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
   return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : m > 0 ? `${m} min` : `${s % 60} s`;
 }
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function api(path, token, init = {}) {
-  const resp = await fetch(base + "/api" + path, {
-    ...init,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(init.headers || {}) },
-  });
-  if (!resp.ok) throw new Error(`${init.method || "GET"} ${path}: ${resp.status} ${await resp.text()}`);
-  return resp;
-}
-
-// The flags keep Chromium off the network it has not got: without them it
-// waits on connections to update and sync services. Playwright gives every
-// launch a fresh profile directory of its own.
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
-
-async function signedIn(email, viewport = { width: 1366, height: 850 }) {
-  const context = await browser.newContext({ viewport, timezoneId: "UTC", locale: "en-GB", acceptDownloads: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  await page.goto(base + "/");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Main" }).waitFor();
-  const token = await page.evaluate(() => JSON.parse(localStorage.getItem("workpulse.session")).token);
-  return { context, page, token };
-}
-
-async function axe(page, name) {
-  // Evaluated, not added as a script tag: the app's Content-Security-Policy
-  // refuses inline scripts, as it should.
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`).join("; ")}`);
-}
-
 // pages is every page with the heading it shows once loaded.
 const adminPages = [
   ["/board", "Team board"],
@@ -337,6 +272,28 @@ try {
     await p.getByRole("alert").filter({ hasText: "cannot be used" }).waitFor();
     await context.close();
   });
+
+  await check("An admin changes a member's role, deactivates and reactivates them, and is told the last admin must stay", async () => {
+    await page.goto(base + "/people");
+    const member = async () => (await (await api("/users", admin.token)).json()).find((m) => m.email === invitee);
+    await page.getByLabel("Role of Nina Newcomer").selectOption("manager");
+    await page.getByRole("status").filter({ hasText: "Nina Newcomer is now manager." }).waitFor();
+    assert((await member()).role === "manager", "the API does not have the new role");
+    await page.getByRole("button", { name: "Deactivate Nina Newcomer" }).click();
+    await page.getByRole("button", { name: "Reactivate Nina Newcomer" }).waitFor();
+    assert((await member()).active === false, "the API has the member active");
+    const login = await fetch(base + "/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: invitee, password }) });
+    assert(login.status === 403, `a deactivated member's login answers ${login.status}`);
+    await page.getByRole("button", { name: "Reactivate Nina Newcomer" }).click();
+    await page.getByRole("button", { name: "Deactivate Nina Newcomer" }).waitFor();
+    assert((await member()).active === true, "the API has the member deactivated");
+    // The one admin demoting themselves is refused, and the row keeps the role.
+    await page.getByLabel("Role of Ada Admin").selectOption("employee");
+    await page.getByRole("alert").filter({ hasText: "at least one active admin" }).waitFor();
+    await page.waitForFunction(() => document.querySelector('select[aria-label="Role of Ada Admin"]').value === "admin");
+    await axe(page, "/people after a refused change");
+    if (shots) await screenshots(admin.context, page, "people-roles");
+  });
   await admin.context.close();
 
   const employee = await signedIn(env("EMPLOYEE_EMAIL"));
@@ -380,5 +337,4 @@ async function screenshots(context, page, name) {
   await page.setViewportSize({ width: 1366, height: 850 });
 }
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

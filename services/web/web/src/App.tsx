@@ -23,12 +23,13 @@ interface Page {
 
 // pages lists every page with the roles that may see it; the navigation and
 // the router both read it, so a page is never linked for a role it refuses.
+// A manager sees what an employee does until teams exist.
 const pages: Page[] = [
   { path: "/board", title: "Team board", roles: ["admin"], render: () => <Board /> },
-  { path: "/me", title: "My day", roles: ["admin", "employee"], render: () => <MyDay /> },
-  { path: "/reports", title: "Reports", roles: ["admin", "employee"], render: () => <Reports /> },
-  { path: "/alerts", title: "Alerts", roles: ["admin", "employee"], render: () => <Alerts /> },
-  { path: "/projects", title: "Projects", roles: ["admin", "employee"], render: () => <Projects /> },
+  { path: "/me", title: "My day", roles: ["admin", "manager", "employee"], render: () => <MyDay /> },
+  { path: "/reports", title: "Reports", roles: ["admin", "manager", "employee"], render: () => <Reports /> },
+  { path: "/alerts", title: "Alerts", roles: ["admin", "manager", "employee"], render: () => <Alerts /> },
+  { path: "/projects", title: "Projects", roles: ["admin", "manager", "employee"], render: () => <Projects /> },
   { path: "/people", title: "People", roles: ["admin"], render: () => <People /> },
   { path: "/settings", title: "Settings", roles: ["admin"], render: () => <Settings /> },
 ];

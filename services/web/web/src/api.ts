@@ -1,15 +1,9 @@
-// The API client: one origin (/api), the bearer token of the signed-in user,
-// and the error envelope turned into ApiError so that pages decide by code.
+// The API client: one origin (/api), the bearer token of the signed-in user
+// (renewed once and the request retried when the API answers 401), and the
+// error envelope turned into ApiError so that pages decide by code.
+import { accessToken, renew, type Role, type User } from "./session";
 
-export type Role = "admin" | "employee";
-
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  organization_id: string;
-}
+export type { AuthResponse, Role, User } from "./session";
 
 export interface Member extends User {
   active: boolean;
@@ -106,19 +100,22 @@ export class ApiError extends Error {
   }
 }
 
-let token = "";
-let onUnauthorized = () => {};
-
-export function setToken(t: string, unauthorized: () => void) {
-  token = t;
-  onUnauthorized = unauthorized;
-}
-
 async function request(method: string, path: string, body?: unknown, accept = "application/json"): Promise<Response> {
-  const headers: Record<string, string> = { Accept: accept };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const resp = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const send = (token: string) => {
+    const headers: Record<string, string> = { Accept: accept };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  };
+  const token = accessToken();
+  let resp = await send(token);
+  // An expired (or revoked) access token: renew it, shared with every other
+  // request that met the same 401, and try once more. A session that cannot
+  // be renewed is signed out by renew, and the first answer stands.
+  if (resp.status === 401 && token) {
+    const fresh = await renew(token).catch(() => "");
+    if (fresh) resp = await send(fresh);
+  }
   if (resp.ok) return resp;
   let code = "HTTP_" + resp.status;
   let message = resp.statusText || "request failed";
@@ -129,13 +126,12 @@ async function request(method: string, path: string, body?: unknown, accept = "a
   } catch {
     // not the envelope: keep the status
   }
-  if (resp.status === 401 && token) onUnauthorized();
   throw new ApiError(resp.status, code, message);
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const resp = await request(method, path, body);
-  return (await resp.json()) as T;
+  return (resp.status === 204 ? undefined : await resp.json()) as T;
 }
 
 export const get = <T>(path: string) => api<T>("GET", path);

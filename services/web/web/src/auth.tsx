@@ -1,65 +1,43 @@
-// The signed-in user: the access token and its user, kept in localStorage so a
-// reload stays signed in until the token expires.
+// The signed-in user for the pages: the session (session.ts keeps and renews
+// its tokens) and the realtime feed, opened once per sign-in.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { setToken, type User } from "./api";
+import { api, type AuthResponse, type User } from "./api";
+import { accessToken, end, renew, session, start, subscribe } from "./session";
 import { Feed } from "./ws";
 
 interface Auth {
   user: User | null;
-  token: string;
   feed: Feed | null;
-  signIn: (token: string, user: User) => void;
-  signOut: () => void;
+  signIn: (r: AuthResponse) => void;
+  signOut: () => Promise<void>;
 }
 
 const AuthContext = createContext<Auth | null>(null);
-const storageKey = "workpulse.session";
-
-function expired(token: string): boolean {
-  try {
-    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    return typeof claims.exp === "number" && claims.exp * 1000 <= Date.now();
-  } catch {
-    return true;
-  }
-}
-
-function stored(): { token: string; user: User } | null {
-  try {
-    const s = JSON.parse(localStorage.getItem(storageKey) ?? "null");
-    if (s && typeof s.token === "string" && !expired(s.token)) return s;
-  } catch {
-    // a damaged entry is as good as none
-  }
-  return null;
-}
 
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const [state, setState] = useState(stored);
-  const signOut = useCallback(() => {
-    localStorage.removeItem(storageKey);
-    setState(null);
+  const [user, setUser] = useState(() => session()?.user ?? null);
+  useEffect(() => subscribe((s) => setUser(s?.user ?? null)), []);
+  const signIn = useCallback((r: AuthResponse) => start(r), []);
+  const signOut = useCallback(async () => {
+    // The server ends the session's refresh tokens at once; without this a
+    // copied refresh token would go on working for its 30 days.
+    await api("POST", "/auth/logout").catch(() => {});
+    end();
   }, []);
-  const signIn = useCallback((token: string, user: User) => {
-    localStorage.setItem(storageKey, JSON.stringify({ token, user }));
-    setState({ token, user });
-  }, []);
-  // The token is set before children render, so their first requests carry it.
-  setToken(state?.token ?? "", signOut);
   const [feed, setFeed] = useState<Feed | null>(null);
+  // The feed follows the signed-in member, not each renewed token: it asks
+  // for the current token whenever it connects.
+  const uid = user?.id;
   useEffect(() => {
-    if (!state) return;
-    const f = new Feed(state.token);
+    if (!uid) return;
+    const f = new Feed(accessToken, renew);
     setFeed(f);
     return () => {
       f.close();
       setFeed(null);
     };
-  }, [state]);
-  const value = useMemo(
-    () => ({ user: state?.user ?? null, token: state?.token ?? "", feed, signIn, signOut }),
-    [state, feed, signIn, signOut],
-  );
+  }, [uid]);
+  const value = useMemo(() => ({ user, feed, signIn, signOut }), [user, feed, signIn, signOut]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

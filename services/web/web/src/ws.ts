@@ -1,6 +1,8 @@
 // The realtime feed: one WebSocket to /api/ws, reconnecting with backoff, its
 // events handed to whoever subscribed. The token goes in the subprotocol pair
-// ("bearer", token), the one way a browser can send it.
+// ("bearer", token), the one way a browser can send it. The server closes the
+// socket with 1008 (policy violation) when its token expires or is revoked:
+// the feed then renews the token and reconnects at once.
 
 export interface Event {
   event: string;
@@ -19,13 +21,18 @@ export class Feed {
   private closed = false;
   private up = false;
 
-  constructor(private token: string) {
+  constructor(
+    private token: () => string,
+    private renew: (stale: string) => Promise<string>,
+  ) {
     this.open();
   }
 
   private open() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/api/ws`, ["bearer", this.token]);
+    const token = this.token();
+    if (this.closed || !token) return; // a signed-out feed is closed by the provider
+    const ws = new WebSocket(`${scheme}://${location.host}/api/ws`, ["bearer", token]);
     this.ws = ws;
     ws.onopen = () => {
       this.retry = 0;
@@ -40,12 +47,26 @@ export class Feed {
       }
       this.handlers.forEach((h) => h(e));
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       this.setUp(false);
       if (this.closed) return;
-      const delay = Math.min(30000, 500 * 2 ** this.retry++);
-      this.timer = window.setTimeout(() => this.open(), delay);
+      if (e.code === 1008 && this.retry === 0) {
+        // A session that cannot be renewed signs out, which closes the feed.
+        this.retry++;
+        this.renew(token).then(
+          () => this.open(),
+          () => this.schedule(),
+        );
+        return;
+      }
+      this.schedule();
     };
+  }
+
+  private schedule() {
+    if (this.closed) return;
+    const delay = Math.min(30000, 500 * 2 ** this.retry++);
+    this.timer = window.setTimeout(() => this.open(), delay);
   }
 
   subscribe(h: Handler): () => void {

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { api, ApiError, type User } from "../api";
+import { api, ApiError, type AuthResponse } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
 
@@ -32,11 +32,11 @@ export function Join() {
     }
     setBusy(true);
     try {
-      const r = await api<{ access_token: string; user: User }>("POST", "/auth/register", {
+      const r = await api<AuthResponse>("POST", "/auth/register", {
         email, name, password, invitation_token: token.trim(),
       });
       history.replaceState(null, "", "/join");
-      signIn(r.access_token, r.user);
+      signIn(r);
     } catch (err) {
       if (err instanceof ApiError && err.code === "AUTH_INVITATION_INVALID")
         setError("This invitation cannot be used: it is unknown, used already, expired, or for another email. Ask your administrator for a new one.");

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { api, type Invitation, type Member, type Role, getAll } from "../api";
+import { api, ApiError, type Invitation, type Member, type Role, getAll } from "../api";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
 
@@ -9,8 +9,35 @@ function joinLink(inv: Invitation): string {
   return `${location.origin}/join#${new URLSearchParams({ token: inv.token, email: inv.email })}`;
 }
 
+const roles: { value: Role; label: string }[] = [
+  { value: "employee", label: "Employee" },
+  { value: "manager", label: "Manager" },
+  { value: "admin", label: "Admin" },
+];
+
+// changeError says what an admin can do about a refused change.
+function changeError(err: unknown): string {
+  if (err instanceof ApiError && err.code === "USER_LAST_ADMIN")
+    return "The organization must keep at least one active admin: make someone else an admin first.";
+  return message(err);
+}
+
 export function People() {
-  const list = useLoad(() => getAll<Member>("/users/employees"), []);
+  const list = useLoad(() => getAll<Member>("/users"), []);
+  const [changeErr, setChangeErr] = useState("");
+  const [changed, setChanged] = useState("");
+
+  const change = async (m: Member, patch: { role?: Role; active?: boolean }, done: string) => {
+    setChangeErr("");
+    setChanged("");
+    try {
+      await api<Member>("PATCH", `/users/${m.id}`, patch);
+      setChanged(done);
+    } catch (err) {
+      setChangeErr(changeError(err));
+    }
+    list.reload();
+  };
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("employee");
   const [error, setError] = useState("");
@@ -40,8 +67,7 @@ export function People() {
         <label>
           Role
           <select name="role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            <option value="employee">Employee</option>
-            <option value="admin">Admin</option>
+            {roles.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
           </select>
         </label>
         <button type="submit">Send invitation</button>
@@ -58,6 +84,8 @@ export function People() {
         </div>
       </form>
       {list.error && <p role="alert" className="error">{list.error}</p>}
+      <div role="alert" className="error">{changeErr}</div>
+      <div role="status" className="status">{changed}</div>
       <div className="scroll">
         <table>
           <caption>The organization's members</caption>
@@ -69,15 +97,28 @@ export function People() {
               <tr key={m.id}>
                 <th scope="row">{m.name}</th>
                 <td>{m.email}</td>
-                <td>{m.role}</td>
-                <td>{m.active ? "active" : "deactivated"}</td>
+                <td>
+                  <select aria-label={`Role of ${m.name}`} value={m.role}
+                    onChange={(e) => change(m, { role: e.target.value as Role }, `${m.name} is now ${e.target.value}.`)}>
+                    {roles.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+                  </select>
+                </td>
+                <td>
+                  {m.active ? "active" : "deactivated"}{" "}
+                  <button type="button" className="link" onClick={() => change(m, { active: !m.active }, `${m.name} is ${m.active ? "deactivated" : "active again"}.`)}>
+                    {m.active ? "Deactivate" : "Reactivate"}<span className="visually-hidden"> {m.name}</span>
+                  </button>
+                </td>
                 <td>{dateTime(m.created_at)}</td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <p className="hint">Roles cannot be changed and members cannot be deactivated yet: the API has no endpoint for either.</p>
+      <p className="hint">
+        A changed role or a deactivation takes effect within seconds: the member's open pages and agents are signed in again or
+        refused. Managers have an employee's access for now.
+      </p>
     </section>
   );
 }

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { api, ApiError, type User } from "../api";
+import { api, ApiError, type AuthResponse } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
 
@@ -17,12 +17,12 @@ export function SignIn() {
     setBusy(true);
     setError("");
     try {
-      const r = await api<{ access_token: string; user: User }>("POST", "/auth/login", {
+      const r = await api<AuthResponse>("POST", "/auth/login", {
         email,
         password,
         ...(org ? { organization_id: org } : {}),
       });
-      signIn(r.access_token, r.user);
+      signIn(r);
     } catch (err) {
       if (err instanceof ApiError && err.code === "AUTH_ORGANIZATION_REQUIRED") {
         setNeedOrg(true);

@@ -1,0 +1,77 @@
+// What the browser scripts share: the checks' bookkeeping, the API, Chromium
+// launched for a machine without network, signing in, and axe-core.
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { createRequire } from "node:module";
+
+export const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+export const base = env("BASE_URL");
+export const password = env("PASSWORD");
+const axeSource = readFileSync(join(dirname(createRequire(import.meta.url).resolve("axe-core")), "axe.min.js"), "utf8");
+
+let passed = 0;
+let failed = 0;
+export async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${String(e?.stack || e).split("\n").slice(0, 4).join("\n     ")}`);
+  }
+}
+export function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+export async function api(path, token, init = {}) {
+  const resp = await fetch(base + "/api" + path, {
+    ...init,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(init.headers || {}) },
+  });
+  if (!resp.ok) throw new Error(`${init.method || "GET"} ${path}: ${resp.status} ${await resp.text()}`);
+  return resp;
+}
+
+// The flags keep Chromium off the network it has not got: without them it
+// waits on connections to update and sync services. Playwright gives every
+// launch a fresh profile directory of its own.
+export const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+
+export async function signedIn(email, viewport = { width: 1366, height: 850 }) {
+  const context = await browser.newContext({ viewport, timezoneId: "UTC", locale: "en-GB", acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(base + "/");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem("workpulse.session")).access);
+  return { context, page, token };
+}
+
+export async function axe(page, name) {
+  // Evaluated, not added as a script tag: the app's Content-Security-Policy
+  // refuses inline scripts, as it should.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`).join("; ")}`);
+}
+
+// finish prints the tally and exits 1 on a failure.
+export function finish() {
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
