@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,7 +77,7 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 
 	_, redisPrefix := testkit.Redis(t)
 	brokers := testkit.Kafka(t)
-	authAddr, authMetrics := freeAddr(t), ""
+	authAddr, authMetrics := testkit.FreeAddr(t), ""
 	authMetrics = "http://" + authAddr + "/metrics"
 	testkit.StartBinary(t, filepath.Join(bin, "auth"), "http://"+authAddr+"/readyz", []string{
 		"DATABASE_URL=" + db.URL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + redisPrefix,
@@ -88,7 +87,7 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 
 	// The chart's environment, except what only the cluster provides: Service DNS for auth,
 	// and ports of its own for this process.
-	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
+	metricsAddr, probeAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	env["AUTH_URL"] = "http://" + authAddr
 	env["METRICS_ADDR"], env["PROBE_ADDR"] = metricsAddr, probeAddr
 	env["KUBECONFIG"] = impersonatingKubeconfig(t, c)
@@ -234,16 +233,6 @@ func impersonatingKubeconfig(t *testing.T, c *cluster) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // scrape returns the metric names on a /metrics page (series names, so histograms give

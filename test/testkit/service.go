@@ -92,3 +92,15 @@ func JWKS(t testing.TB) (string, authn.Signer) {
 	t.Cleanup(srv.Close)
 	return srv.URL, authn.Signer{Kid: "k1", Key: priv, Issuer: "workpulse", TTL: time.Hour}
 }
+
+// FreeAddr is a loopback address nothing listens on, for a process or a
+// second listener whose address must be known before it starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

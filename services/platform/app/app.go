@@ -23,6 +23,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -134,6 +135,13 @@ func Run(ctx context.Context, o Options) error {
 	root.Handle("GET /api/health", envelope(health.NewPublic(platformHealth(d), o.Clock)))
 	root.Handle("GET /metrics", metrics.Handler(d.Registry))
 	root.Handle("/", envelope(svc.API))
+	var internal http.Handler
+	if cfg.InternalHTTPAddr != "" {
+		root.Handle("/internal/", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
+		only := http.NewServeMux()
+		only.Handle("/internal/", svc.API)
+		internal = httpx.Stack(o.Clock, only, cfg.MaxBodyBytes, httpx.AccessLog(log))
+	}
 	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -182,9 +190,30 @@ func Run(ctx context.Context, o Options) error {
 		case <-serveCtx.Done():
 		}
 	}()
-	log.Info("starting", "addr", cfg.HTTPAddr)
-	serveErr := httpx.Serve(serveCtx, httpx.ServerConfig{Addr: cfg.HTTPAddr, WriteTimeout: cfg.WriteTimeout,
-		ShutdownTimeout: cfg.ShutdownTimeout}, handler, o.Listening)
+	log.Info("starting", "addr", cfg.HTTPAddr, "internal_addr", cfg.InternalHTTPAddr)
+	serverConfig := func(addr string) httpx.ServerConfig {
+		return httpx.ServerConfig{Addr: addr, WriteTimeout: cfg.WriteTimeout, ShutdownTimeout: cfg.ShutdownTimeout}
+	}
+	internalErr := make(chan error, 1)
+	if internal != nil {
+		// Bound before the public port, so a ready service answers on both.
+		ln, err := net.Listen("tcp", cfg.InternalHTTPAddr)
+		if err != nil {
+			return fmt.Errorf("%s: internal listener: %w", cfg.Service, err)
+		}
+		go func() {
+			err := httpx.ServeListener(serveCtx, serverConfig(cfg.InternalHTTPAddr), ln, internal, nil)
+			if err != nil {
+				stopServing()
+			}
+			internalErr <- err
+		}()
+	} else {
+		internalErr <- nil
+	}
+	serveErr := httpx.Serve(serveCtx, serverConfig(cfg.HTTPAddr), handler, o.Listening)
+	stopServing()
+	serveErr = errors.Join(serveErr, <-internalErr)
 	log.Info("http drained; stopping workers")
 	stopWork()
 	waitTimeout(&wg, cfg.ShutdownTimeout)

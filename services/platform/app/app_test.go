@@ -34,6 +34,9 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 				httpx.JSON(w, http.StatusCreated, map[string]string{"id": "t1"})
 			})
 			mux.Handle("GET /api/things/{id}", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
+			mux.HandleFunc("GET /internal/things", func(w http.ResponseWriter, r *http.Request) {
+				httpx.JSON(w, http.StatusOK, map[string]string{"id": "internal"})
+			})
 			return &app.Service{API: mux}, nil
 		}})
 }
@@ -117,5 +120,34 @@ func TestAServiceRefusesAnUnknownEnvelopeAtStart(t *testing.T) {
 		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
 	if err == nil || !strings.Contains(err.Error(), "API_ENVELOPE") {
 		t.Fatalf("got %v; want API_ENVELOPE=nest refused", err)
+	}
+}
+
+// TestInternalRoutesAnswerOnlyOnTheirOwnPortWhenOneIsSet: with
+// INTERNAL_HTTP_ADDR the /internal/ routes leave the public port (404
+// there, so a NetworkPolicy on the internal port is the only way in), and
+// the internal port serves nothing else; without it they stay public.
+func TestInternalRoutesAnswerOnlyOnTheirOwnPortWhenOneIsSet(t *testing.T) {
+	t.Parallel()
+	clk := testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	internalAddr := testkit.FreeAddr(t)
+	split := testkit.StartServiceOn(t, run, clk, map[string]string{"INTERNAL_HTTP_ADDR": internalAddr})
+	shared := testkit.StartServiceOn(t, run, clk, nil)
+	for _, c := range []struct {
+		name, url string
+		want      int
+	}{
+		{"The public port refuses the internal routes when they have their own.", split.URL + "/internal/things", http.StatusNotFound},
+		{"The internal port serves them.", "http://" + internalAddr + "/internal/things", http.StatusOK},
+		{"The internal port serves no public route.", "http://" + internalAddr + "/api/things/t1", http.StatusNotFound},
+		{"The internal port serves no metrics.", "http://" + internalAddr + "/metrics", http.StatusNotFound},
+		{"The public port still serves the API.", split.URL + "/api/health", http.StatusOK},
+		{"Without their own port they are on the public one.", shared.URL + "/internal/things", http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if resp := testkit.Send(t, "GET", c.url, nil); resp.StatusCode != c.want {
+				t.Errorf("%s: %d, want %d", c.url, resp.StatusCode, c.want)
+			}
+		})
 	}
 }

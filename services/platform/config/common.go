@@ -9,7 +9,12 @@ import (
 type Common struct {
 	Service     string
 	HTTPAddr    string
-	LogLevel    string
+	// InternalHTTPAddr, when set, serves the /internal/ routes (auth's
+	// tenant API for the operator) on a listener of their own and answers
+	// them 404 on HTTPAddr, so a NetworkPolicy can open that port to the
+	// operator alone. Empty serves them on HTTPAddr.
+	InternalHTTPAddr string
+	LogLevel         string
 	DatabaseURL string
 	// DatabaseRole is the role the service drops to after connecting, so
 	// that row-level security applies to it.
@@ -52,6 +57,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 	return Common{
 		Service:              service,
 		HTTPAddr:             e.String("HTTP_ADDR", defaultAddr),
+		InternalHTTPAddr:     e.String("INTERNAL_HTTP_ADDR", ""),
 		LogLevel:             e.String("LOG_LEVEL", "info"),
 		DatabaseURL:          e.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
 		DatabaseRole:         e.String("DATABASE_ROLE", "workpulse_"+service),
