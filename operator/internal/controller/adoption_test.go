@@ -32,6 +32,10 @@ func TestAdoptingAnOrganizationTakesATokenItsAdminIssued(t *testing.T) {
 		t.Fatalf("register: %d %v", status, reg)
 	}
 	org := reg["user"].(map[string]any)["organization_id"].(string)
+	month := e.clock.Now().Format("activity_logs_shared_2006_01")
+	e.eventually(30*time.Second, "the shared tree's current month", func() (bool, string) {
+		return e.queryInt("SELECT count(*) FROM pg_class WHERE relname = $1", month) == 1, month
+	})
 	for range 10 {
 		insertActivity(t, e, org, e.clock.Now())
 	}
