@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,9 +50,7 @@ func StartServiceOn(t testing.TB, run RunFunc, clk clock.Clock, vars map[string]
 	ctx, stop := context.WithCancel(context.Background())
 	s := &RunningService{stop: stop, done: make(chan error, 1)}
 	addrc := make(chan net.Addr, 1)
-	go func() {
-		s.done <- run(ctx, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard, func(a net.Addr) { addrc <- a }, clk)
-	}()
+	go func() { s.done <- run(ctx, lookupIn(env), io.Discard, func(a net.Addr) { addrc <- a }, clk) }()
 	select {
 	case a := <-addrc:
 		s.URL = "http://" + a.String()
@@ -60,6 +60,26 @@ func StartServiceOn(t testing.TB, run RunFunc, clk clock.Clock, vars map[string]
 	}
 	t.Cleanup(func() { _ = s.Stop() })
 	return s
+}
+
+// RefusesSetting runs a service's run with vars plus key=value as its
+// environment and fails the test unless start-up is refused with an error
+// that names key.
+func RefusesSetting(t testing.TB, run RunFunc, vars map[string]string, key, value string) {
+	t.Helper()
+	// A free port, should the setting be accepted after all.
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0"}
+	maps.Copy(env, vars)
+	env[key] = value
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := run(ctx, lookupIn(env), io.Discard, nil, clock.Real); err == nil || !strings.Contains(err.Error(), key) {
+		t.Fatalf("start-up with %s=%q: got %v; want it refused, naming %s", key, value, err, key)
+	}
+}
+
+func lookupIn(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }
 
 // Stop shuts the service down as SIGTERM would and returns what run
@@ -91,6 +111,52 @@ func JWKS(t testing.TB) (string, authn.Signer) {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, authn.Signer{Kid: "k1", Key: priv, Issuer: "workpulse", TTL: time.Hour}
+}
+
+// Tracker is a service that takes members' tokens and follows tenants (session,
+// ingest) run as it is deployed: its own database and broker, tokens checked
+// against a JWKS URL, on a test clock.
+type Tracker struct {
+	*RunningService
+	DB      *DB
+	Brokers []string
+	Clock   *Clock
+	// Member is an employee of a fresh organization and Token its token.
+	Member authn.Principal
+	Token  string
+}
+
+// StartTracker runs run as a Tracker at the clock's instant at; arrange,
+// when not nil, prepares the database before the service starts.
+func StartTracker(t testing.TB, run RunFunc, at time.Time, arrange func(*DB)) *Tracker {
+	t.Helper()
+	db := NewDB(t)
+	brokers := Kafka(t)
+	jwksURL, signer := JWKS(t)
+	clk := NewClock(at)
+	if arrange != nil {
+		arrange(db)
+	}
+	tr := &Tracker{DB: db, Brokers: brokers, Clock: clk, Member: Member("", authn.RoleEmployee),
+		RunningService: StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})}
+	token, err := signer.Sign(tr.Member, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Token = token
+	return tr
+}
+
+// FollowsSuspension suspends the member's organization through the tenants
+// topic and waits until write, the member's write through the service, is
+// refused with 403; then it stops the service, which must shut down cleanly.
+func (tr *Tracker) FollowsSuspension(t testing.TB, write func() int) {
+	t.Helper()
+	SuspendTenant(t, tr.Brokers, tr.Clock.Now(), tr.Member.OrganizationID)
+	Eventually(t, 30*time.Second, "the suspension to take effect", func() bool { return write() == http.StatusForbidden })
+	if err := tr.Stop(); err != nil {
+		t.Fatalf("shutdown returned %v", err)
+	}
 }
 
 // FreeAddr is a loopback address nothing listens on, for a process or a

@@ -17,6 +17,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/page"
@@ -171,6 +172,16 @@ func (s *Store) LoginCandidates(ctx context.Context, email string) ([]loginCandi
 	})
 }
 
+// ReplacePasswordHash stores hash as the user's password hash if it is
+// still old: a concurrent login that replaced it first keeps its own.
+func (s *Store) ReplacePasswordHash(ctx context.Context, orgID, userID, old, hash string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE auth.users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2",
+			userID, old, hash, s.clock.Now())
+		return err
+	})
+}
+
 // GetUser loads a member of org.
 func (s *Store) GetUser(ctx context.Context, orgID, userID string) (User, error) {
 	var u User
@@ -250,6 +261,20 @@ func (s *Store) spendAdoptionToken(ctx context.Context, tx pgx.Tx, id, token, te
 		return ErrAdoptionTokenInvalid
 	}
 	_, err = tx.Exec(ctx, "UPDATE auth.organizations SET managed_by = $2 WHERE id = $1", id, tenantUID)
+	return err
+}
+
+// revoke records r in the revocation list every service polls. Writers
+// take turns through a lock, so that rows commit in the order of their seq
+// and a poll that has read a seq never misses a lower one committed later.
+func revoke(ctx context.Context, tx pgx.Tx, r authn.Revocation) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254102)"); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO auth.revocations (kind, subject, blocked, min_version, expires_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (kind, subject) DO UPDATE SET blocked = EXCLUDED.blocked, min_version = EXCLUDED.min_version,
+			expires_at = EXCLUDED.expires_at, seq = nextval('auth.revocations_seq')`,
+		r.Kind, r.Subject, r.Blocked, r.MinVersion, r.ExpiresAt)
 	return err
 }
 
@@ -370,7 +395,8 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
 		var gen int64
 		var managedBy *string
-		err := tx.QueryRow(ctx, "SELECT tenant_generation, managed_by::text FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen, &managedBy)
+		wasActive := true
+		err := tx.QueryRow(ctx, "SELECT tenant_generation, active, managed_by::text FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen, &wasActive, &managedBy)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			// A new organization takes its resource's uid: an ID the
@@ -417,6 +443,11 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 		if _, err := tx.Exec(ctx, "UPDATE auth.organizations SET name = $2, plan_type = $3, active = $4, tenant_settings = $5, tenant_generation = $6, updated_at = now() WHERE id = $1",
 			id, req.Name, req.PlanType, req.Active, raw, resp.Generation); err != nil {
 			return err
+		}
+		if req.Active != wasActive {
+			if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeOrganization, Subject: id, Blocked: !req.Active}); err != nil {
+				return err
+			}
 		}
 		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, settings)
 		if err != nil {
