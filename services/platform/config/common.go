@@ -7,15 +7,15 @@ import (
 
 // Common is the configuration every service shares.
 type Common struct {
-	Service     string
-	HTTPAddr    string
+	Service  string
+	HTTPAddr string
 	// InternalHTTPAddr, when set, serves the /internal/ routes (auth's
 	// tenant API for the operator) on a listener of their own and answers
 	// them 404 on HTTPAddr, so a NetworkPolicy can open that port to the
 	// operator alone. Empty serves them on HTTPAddr.
 	InternalHTTPAddr string
 	LogLevel         string
-	DatabaseURL string
+	DatabaseURL      string
 	// DatabaseRole is the role the service drops to after connecting, so
 	// that row-level security applies to it.
 	DatabaseRole    string
