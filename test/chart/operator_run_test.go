@@ -77,18 +77,19 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 
 	_, redisPrefix := testkit.Redis(t)
 	brokers := testkit.Kafka(t)
-	authAddr, authMetrics := testkit.FreeAddr(t), ""
+	authAddr, authInternalAddr, authMetrics := testkit.FreeAddr(t), testkit.FreeAddr(t), ""
 	authMetrics = "http://" + authAddr + "/metrics"
 	testkit.StartBinary(t, filepath.Join(bin, "auth"), "http://"+authAddr+"/readyz", []string{
 		"DATABASE_URL=" + db.URL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + redisPrefix,
 		"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=1",
-		"HTTP_ADDR=" + authAddr, "OPERATOR_TOKEN=" + env["OPERATOR_TOKEN"], "LOG_LEVEL=warn",
+		"HTTP_ADDR=" + authAddr, "INTERNAL_HTTP_ADDR=" + authInternalAddr, "OPERATOR_TOKEN=" + env["OPERATOR_TOKEN"], "LOG_LEVEL=warn",
 	})
 
 	// The chart's environment, except what only the cluster provides: Service DNS for auth,
 	// and ports of its own for this process.
 	metricsAddr, probeAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
-	env["AUTH_URL"] = "http://" + authAddr
+	// As in the chart: the operator calls auth's internal port, the one its NetworkPolicy opens.
+	env["AUTH_URL"] = "http://" + authInternalAddr
 	env["METRICS_ADDR"], env["PROBE_ADDR"] = metricsAddr, probeAddr
 	env["KUBECONFIG"] = impersonatingKubeconfig(t, c)
 	var operatorEnv []string
