@@ -56,11 +56,18 @@ func (d *DB) EnsureActivityMonth(t testing.TB, at time.Time) {
 // Pool opens a pool as role (a service role, subject to row-level security).
 func (d *DB) Pool(t testing.TB, role string) *pgxpool.Pool {
 	t.Helper()
+	return d.PoolOf(t, role, 32)
+}
+
+// PoolOf is Pool with at most maxConns connections, for a test whose
+// verdict depends on the pool's size.
+func (d *DB) PoolOf(t testing.TB, role string, maxConns int32) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(d.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MaxConns = 32
+	cfg.MaxConns = maxConns
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
 		return err
