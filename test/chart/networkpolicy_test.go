@@ -47,21 +47,23 @@ const (
 )
 
 // TestNetworkPoliciesAreOnByDefaultAndOpenEachPortOnlyToWhoNeedsIt reads the default
-// render: every service's port opens to the Ingress controller, monitoring and the
-// release's own pods only; auth's internal port, where the tenant API alone is served, to
-// the operator only; the operator's metrics to monitoring only; an in-cluster datastore to
+// render: every service's API port opens to the Ingress controller, monitoring and the
+// release's own pods only, its probes' port to monitoring and the release; auth's tenant API
+// port, where the /internal/ routes alone are served, to the operator only; the operator's metrics to monitoring only; an in-cluster datastore to
 // the release's pods and the CronJobs' only.
 func TestNetworkPoliciesAreOnByDefaultAndOpenEachPortOnlyToWhoNeedsIt(t *testing.T) {
 	public := []string{ingressControllerPeer, monitoringPeer, releasePodsPeer}
+	// Probes and /metrics: monitoring and the release (auth's /api/health asks every /readyz).
+	probes := []string{monitoringPeer, releasePodsPeer}
 	cases := []struct {
 		name, policy string
 		args         []string
 		want         map[string][]string
 	}{
 		{"Auth's public port opens to the front door and the release; its internal port to the operator alone.",
-			fullname + "-auth", nil, map[string][]string{"http": public, "internal": {operatorPeer}}},
-		{"Ingest's port opens to the front door and the release.", fullname + "-ingest", nil, map[string][]string{"http": public}},
-		{"The web app's port opens to the front door and the release.", fullname + "-web", nil, map[string][]string{"http": public}},
+			fullname + "-auth", nil, map[string][]string{"http": public, "internal": probes, "tenant-api": {operatorPeer}}},
+		{"Ingest's port opens to the front door and the release.", fullname + "-ingest", nil, map[string][]string{"http": public, "internal": probes}},
+		{"The web app's port opens to the front door and the release.", fullname + "-web", nil, map[string][]string{"http": public, "internal": probes}},
 		{"The operator opens its metrics to monitoring alone.", fullname + "-operator", nil, map[string][]string{"metrics": {monitoringPeer}}},
 		{"An in-cluster PostgreSQL opens to the release's pods and the CronJobs' alone.", fullname + "-datastore-postgres",
 			[]string{"--set", "networkPolicy.datastores[0].name=postgres", "--set", "networkPolicy.datastores[0].podSelector.matchLabels.app=postgres",
@@ -112,8 +114,8 @@ func TestAuthServesTheTenantAPIOnItsOwnPortWhichTheOperatorCalls(t *testing.T) {
 		}
 		return out
 	}
-	if got := env(fullname + "-auth")["INTERNAL_HTTP_ADDR"]; got != ":3011" {
-		t.Errorf("auth's INTERNAL_HTTP_ADDR = %q, want :3011", got)
+	if got := env(fullname + "-auth")["TENANT_API_ADDR"]; got != ":3011" {
+		t.Errorf("auth's TENANT_API_ADDR = %q, want :3011", got)
 	}
 	if got := env(fullname + "-operator")["AUTH_URL"]; got != "http://"+fullname+"-auth:3011" {
 		t.Errorf("the operator's AUTH_URL = %q, want auth's internal port", got)
@@ -127,8 +129,8 @@ func TestAuthServesTheTenantAPIOnItsOwnPortWhichTheOperatorCalls(t *testing.T) {
 		for _, p := range ports {
 			names = append(names, p.(map[string]any)["name"].(string))
 		}
-		if !reflect.DeepEqual(names, []string{"http", "internal"}) {
-			t.Errorf("auth's Service ports %v, want http and internal", names)
+		if !reflect.DeepEqual(names, []string{"http", "internal", "tenant-api"}) {
+			t.Errorf("auth's Service ports %v, want http, internal and tenant-api", names)
 		}
 	}
 }

@@ -82,7 +82,7 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 	testkit.StartBinary(t, filepath.Join(bin, "auth"), "http://"+authAddr+"/readyz", []string{
 		"DATABASE_URL=" + db.URL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + redisPrefix,
 		"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=1",
-		"HTTP_ADDR=" + authAddr, "INTERNAL_HTTP_ADDR=" + authInternalAddr, "OPERATOR_TOKEN=" + env["OPERATOR_TOKEN"], "LOG_LEVEL=warn",
+		"HTTP_ADDR=" + authAddr, "TENANT_API_ADDR=" + authInternalAddr, "OPERATOR_TOKEN=" + env["OPERATOR_TOKEN"], "LOG_LEVEL=warn",
 	})
 
 	// The chart's environment, except what only the cluster provides: Service DNS for auth,

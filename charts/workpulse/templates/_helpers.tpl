@@ -56,7 +56,7 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 
 {{/* Auth's internal tenant API, the operator's: its own port when it has one. */}}
 {{- define "workpulse.authTenantAPIURL" -}}
-{{- with .Values.services.auth.internalPort }}
+{{- with .Values.services.auth.tenantAPIPort }}
 {{- printf "http://%s-auth:%d" (include "workpulse.fullname" $) (int .) }}
 {{- else }}
 {{- include "workpulse.authURL" . }}
@@ -69,7 +69,7 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- $peers := list -}}
 {{- range $name, $svc := .Values.services -}}
 {{- if ne $name "auth" -}}
-{{- $peers = append $peers (printf "%s=http://%s-%s:%d/readyz" $name $fullname $name (int $svc.port)) -}}
+{{- $peers = append $peers (printf "%s=http://%s-%s:%d/readyz" $name $fullname $name (int $.Values.common.internalPort)) -}}
 {{- end -}}
 {{- end -}}
 {{- join "," $peers -}}
@@ -108,6 +108,8 @@ hashing to it). */}}
 {{- $v := .root.Values }}
 - name: HTTP_ADDR
   value: {{ printf ":%d" (int .svc.port) | quote }}
+- name: INTERNAL_HTTP_ADDR
+  value: {{ printf ":%d" (int $v.common.internalPort) | quote }}
 - name: LOG_LEVEL
   value: {{ $v.common.logLevel | quote }}
 - name: MAX_BODY_BYTES

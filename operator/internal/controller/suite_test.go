@@ -236,7 +236,7 @@ func startAuth(t testing.TB, dbURL string) (string, string, []string) {
 	testkit.StartBinary(t, suite.authBin, base+"/readyz", []string{
 		"DATABASE_URL=" + dbURL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + prefix,
 		"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=3",
-		"HTTP_ADDR=" + addr, "INTERNAL_HTTP_ADDR=" + internal, "OPERATOR_TOKEN=" + operatorToken, "LOG_LEVEL=warn",
+		"HTTP_ADDR=" + addr, "TENANT_API_ADDR=" + internal, "OPERATOR_TOKEN=" + operatorToken, "LOG_LEVEL=warn",
 	})
 	return base, "http://" + internal, brokers
 }

@@ -1,5 +1,6 @@
 // Package app runs a WorkPulse service: it connects the dependencies the
-// service asks for, serves its API beside /livez, /readyz and /metrics,
+// service asks for, serves its API beside /livez, /readyz and /metrics (or
+// those on an internal address of their own),
 // runs its background workers and outbox relays, and on SIGTERM shuts down
 // in order: drain HTTP, stop workers, flush the outbox, close Kafka,
 // PostgreSQL and Redis.
@@ -99,6 +100,9 @@ type Options struct {
 	Log    io.Writer
 	// Listening, if set, is told the bound address (tests use port 0).
 	Listening func(net.Addr)
+	// ListeningInternal, if set, is told the bound internal address
+	// (Config.InternalAddr) of the probes and metrics.
+	ListeningInternal func(net.Addr)
 	// Clock is the service's only source of the current time: clock.Real
 	// from main, a clock standing on a chosen instant in tests.
 	Clock clock.Clock
@@ -130,20 +134,28 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	root := http.NewServeMux()
-	root.HandleFunc("GET /livez", health.Live)
-	root.HandleFunc("GET /readyz", d.Health.Ready)
+	// Probes and metrics are for the kubelet and the monitoring, not for the
+	// public: with an internal address they are served there only, so that
+	// an Ingress routing a catch-all to the API port (the web service's)
+	// does not publish them.
+	internal := root
+	if cfg.InternalAddr != "" {
+		internal = http.NewServeMux()
+	}
+	internal.HandleFunc("GET /livez", health.Live)
+	internal.HandleFunc("GET /readyz", d.Health.Ready)
+	internal.Handle("GET /metrics", metrics.Handler(d.Registry))
 	// The legacy envelope is for API results; probes and metrics stay as
 	// they are.
 	envelope := httpx.Envelope(cfg.APIEnvelope)
 	root.Handle("GET /api/health", envelope(health.NewPublic(platformHealth(d), o.Clock)))
-	root.Handle("GET /metrics", metrics.Handler(d.Registry))
 	root.Handle("/", envelope(svc.API))
-	var internal http.Handler
-	if cfg.InternalHTTPAddr != "" {
+	var tenantAPI http.Handler
+	if cfg.TenantAPIAddr != "" {
 		root.Handle("/internal/", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
 		only := http.NewServeMux()
 		only.Handle("/internal/", svc.API)
-		internal = httpx.Stack(o.Clock, only, cfg.MaxBodyBytes, httpx.AccessLog(log))
+		tenantAPI = only
 	}
 	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
 
@@ -196,30 +208,45 @@ func Run(ctx context.Context, o Options) error {
 		case <-serveCtx.Done():
 		}
 	}()
-	log.Info("starting", "addr", cfg.HTTPAddr, "internal_addr", cfg.InternalHTTPAddr)
 	serverConfig := func(addr string) httpx.ServerConfig {
 		return httpx.ServerConfig{Addr: addr, WriteTimeout: cfg.WriteTimeout, ShutdownTimeout: cfg.ShutdownTimeout}
 	}
-	internalErr := make(chan error, 1)
-	if internal != nil {
-		// Bound before the public port, so a ready service answers on both.
-		ln, err := net.Listen("tcp", cfg.InternalHTTPAddr)
-		if err != nil {
-			return fmt.Errorf("%s: internal listener: %w", cfg.Service, err)
+	// alsoServe serves h on addr beside the API, bound before the API's
+	// port so that a service answering there answers on every port; a
+	// listener that stops stops the service.
+	alsoServe := func(what, addr string, h http.Handler, listening func(net.Addr)) (<-chan error, error) {
+		errc := make(chan error, 1)
+		if h == nil {
+			errc <- nil
+			return errc, nil
 		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", cfg.Service, what, err)
+		}
+		log.Info("serving "+what, "addr", addr)
 		go func() {
-			err := httpx.ServeListener(serveCtx, serverConfig(cfg.InternalHTTPAddr), ln, internal, nil)
-			if err != nil {
-				stopServing()
-			}
-			internalErr <- err
+			errc <- httpx.ServeListener(serveCtx, serverConfig(addr), ln, httpx.Stack(o.Clock, h, cfg.MaxBodyBytes, httpx.AccessLog(log)), listening)
+			stopServing()
 		}()
-	} else {
-		internalErr <- nil
+		return errc, nil
 	}
+	var probes http.Handler
+	if internal != root {
+		probes = internal
+	}
+	internalErr, err := alsoServe("probes and metrics", cfg.InternalAddr, probes, o.ListeningInternal)
+	if err != nil {
+		return err
+	}
+	tenantAPIErr, err := alsoServe("the tenant API", cfg.TenantAPIAddr, tenantAPI, nil)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "addr", cfg.HTTPAddr)
 	serveErr := httpx.Serve(serveCtx, serverConfig(cfg.HTTPAddr), handler, o.Listening)
 	stopServing()
-	serveErr = errors.Join(serveErr, <-internalErr)
+	serveErr = errors.Join(serveErr, <-internalErr, <-tenantAPIErr)
 	log.Info("http drained; stopping workers")
 	stopWork()
 	waitTimeout(&wg, cfg.ShutdownTimeout)

@@ -9,13 +9,17 @@ import (
 type Common struct {
 	Service  string
 	HTTPAddr string
-	// InternalHTTPAddr, when set, serves the /internal/ routes (auth's
-	// tenant API for the operator) on a listener of their own and answers
-	// them 404 on HTTPAddr, so a NetworkPolicy can open that port to the
-	// operator alone. Empty serves them on HTTPAddr.
-	InternalHTTPAddr string
-	LogLevel         string
-	DatabaseURL      string
+	// InternalAddr, when set, is where /livez, /readyz and /metrics are
+	// served instead of HTTPAddr, so that only the kubelet and the
+	// monitoring reach them; empty serves them beside the API.
+	InternalAddr string
+	// TenantAPIAddr, when set, serves the /internal/ routes (auth's tenant
+	// API, the operator's) on a listener of their own and answers them 404
+	// on HTTPAddr, so a NetworkPolicy can open that port to the operator
+	// alone. Empty serves them on HTTPAddr.
+	TenantAPIAddr string
+	LogLevel     string
+	DatabaseURL  string
 	// DatabaseRole is the role the service drops to after connecting, so
 	// that row-level security applies to it.
 	DatabaseRole    string
@@ -60,7 +64,8 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 	return Common{
 		Service:              service,
 		HTTPAddr:             e.String("HTTP_ADDR", defaultAddr),
-		InternalHTTPAddr:     e.String("INTERNAL_HTTP_ADDR", ""),
+		InternalAddr:         e.String("INTERNAL_HTTP_ADDR", ""),
+		TenantAPIAddr:        e.String("TENANT_API_ADDR", ""),
 		LogLevel:             e.String("LOG_LEVEL", "info"),
 		DatabaseURL:          e.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
 		DatabaseRole:         e.String("DATABASE_ROLE", "workpulse_"+service),
