@@ -18,8 +18,8 @@ type Common struct {
 	// on HTTPAddr, so a NetworkPolicy can open that port to the operator
 	// alone. Empty serves them on HTTPAddr.
 	TenantAPIAddr string
-	LogLevel     string
-	DatabaseURL  string
+	LogLevel      string
+	DatabaseURL   string
 	// DatabaseRole is the role the service drops to after connecting, so
 	// that row-level security applies to it.
 	DatabaseRole    string
