@@ -11,8 +11,12 @@ import (
 
 // Config is auth's own configuration.
 type Config struct {
-	Issuer         string
-	TokenTTL       time.Duration
+	Issuer string
+	// LegacyJWTSecret accepts the replaced system's tokens (config.Common).
+	LegacyJWTSecret string
+	TokenTTL        time.Duration
+	// RefreshTTL is how long a session may go on refreshing its tokens.
+	RefreshTTL     time.Duration
 	KeyRotation    time.Duration
 	Throttle       ThrottleLimits
 	TrustedProxies []*net.IPNet
@@ -30,9 +34,11 @@ type Config struct {
 // LoadConfig reads auth's settings.
 func LoadConfig(e *config.Env, common config.Common) Config {
 	c := Config{
-		Issuer:      common.JWTIssuer,
-		TokenTTL:    e.Duration("JWT_EXPIRATION", 24*time.Hour, time.Minute, 30*24*time.Hour),
-		KeyRotation: e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		Issuer:          common.JWTIssuer,
+		LegacyJWTSecret: common.LegacyJWTSecret,
+		TokenTTL:        e.Duration("JWT_EXPIRATION", 15*time.Minute, time.Minute, 30*24*time.Hour),
+		RefreshTTL:      e.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		KeyRotation:     e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		Throttle: ThrottleLimits{
 			Window:      e.Duration("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second, 24*time.Hour),
 			FreeByEmail: e.Int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, 1, 1000),

@@ -43,12 +43,13 @@ type server struct {
 func NewServer(d Deps) http.Handler {
 	s := &server{
 		cfg:      d.Config,
-		store:    &Store{db: d.DB, clock: d.Clock},
+		store:    &Store{db: d.DB, clock: d.Clock, tokenTTL: d.Config.TokenTTL, refreshTTL: d.Config.RefreshTTL},
 		keys:     d.Keys,
 		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.Throttle, d.Clock),
 		hasher:   NewHasher(d.Config.HashSlots, d.Config.HashQueue),
-		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock).WithRevocations(d.Revocations),
-		clock:    d.Clock,
+		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock).WithRevocations(d.Revocations).
+			WithLegacySecret(d.Config.LegacyJWTSecret),
+		clock: d.Clock,
 	}
 	return s.routes(d.Metrics)
 }
