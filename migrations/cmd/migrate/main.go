@@ -5,7 +5,9 @@
 // The database comes from DATABASE_URL. After up, it brings the shared
 // activity tree's months up to date (see package storage), so that a fresh
 // install stores activity before any other component has run; the months
-// follow STORAGE_PREMAKE_MONTHS and ACTIVITY_WINDOW_DAYS.
+// follow STORAGE_PREMAKE_MONTHS and ACTIVITY_WINDOW_DAYS. Up also creates or
+// updates the services' login roles, named after DB_ROLE_PREFIX, with the
+// passwords in DB_ROLE_PASSWORD_<SERVICE> (see package roles).
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"os"
 
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/migrations/roles"
 	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -37,10 +40,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return errors.New("DATABASE_URL is required")
 	}
 	policy := storage.LoadPolicy(env)
+	rs := roles.Load(env)
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	m, err := migrations.Open(dsn)
+	m, err := migrations.Open(dsn, rs)
 	if err != nil {
 		return err
 	}
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 // maintain runs one storage maintenance pass as the migrating user.
 func maintain(ctx context.Context, dsn string, policy storage.Policy, out io.Writer, clk clock.Clock) error {
-	db, err := pg.Connect(ctx, dsn, "", 2)
+	db, err := pg.Connect(ctx, dsn, pg.Login{}, 2)
 	if err != nil {
 		return err
 	}

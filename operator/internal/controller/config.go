@@ -13,10 +13,7 @@ import (
 type Config struct {
 	// DatabaseURL connects as the owner of the tracking schema (the
 	// migrating user): partition maintenance is DDL.
-	DatabaseURL string
-	// DatabaseRole, when set, is assumed after connecting (SET ROLE), for
-	// installations whose login user is not itself the owner.
-	DatabaseRole    string
+	DatabaseURL     string
 	DatabaseMaxConn int
 
 	// AuthURL is the auth service's base URL; the internal tenant API
@@ -33,9 +30,11 @@ type Config struct {
 	ReportImage           string
 	ReportImagePullPolicy string
 	// ReportDatabaseSecret (in JobsNamespace) holds the report role's
-	// connection string under ReportDatabaseSecretKey.
+	// connection string under ReportDatabaseSecretKey; ReportDatabaseUser
+	// is that role.
 	ReportDatabaseSecret    string
 	ReportDatabaseSecretKey string
+	ReportDatabaseUser      string
 	JobCPURequest           resource.Quantity
 	JobMemoryRequest        resource.Quantity
 	JobCPULimit             resource.Quantity
@@ -70,7 +69,6 @@ type Config struct {
 func LoadConfig(env *config.Env) Config {
 	c := Config{
 		DatabaseURL:             env.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
-		DatabaseRole:            env.String("DATABASE_ROLE", ""),
 		DatabaseMaxConn:         env.Int("DATABASE_MAX_CONNS", 8, 2, 100),
 		AuthURL:                 env.URL("AUTH_URL", "http://workpulse-auth:3001", "http", "https"),
 		OperatorToken:           env.Required("OPERATOR_TOKEN"),
@@ -80,6 +78,7 @@ func LoadConfig(env *config.Env) Config {
 		ReportImagePullPolicy:   env.String("REPORT_IMAGE_PULL_POLICY", "IfNotPresent"),
 		ReportDatabaseSecret:    env.String("REPORT_DATABASE_SECRET", "workpulse-report-database"),
 		ReportDatabaseSecretKey: env.String("REPORT_DATABASE_SECRET_KEY", "DATABASE_URL"),
+		ReportDatabaseUser:      env.String("REPORT_DATABASE_USER", "workpulse_report"),
 		JobCPURequest:           quantity(env, "JOB_CPU_REQUEST", "50m"),
 		JobMemoryRequest:        quantity(env, "JOB_MEMORY_REQUEST", "64Mi"),
 		JobCPULimit:             quantity(env, "JOB_CPU_LIMIT", "500m"),

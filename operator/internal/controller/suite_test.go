@@ -196,7 +196,7 @@ func (e *testEnv) startOperator() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	db, err := pg.Connect(e.ctx, e.cfg.DatabaseURL, e.cfg.DatabaseRole, e.cfg.DatabaseMaxConn)
+	db, err := pg.Connect(e.ctx, e.cfg.DatabaseURL, pg.Login{}, e.cfg.DatabaseMaxConn)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -57,9 +57,11 @@ type Jobs struct {
 	Image           string
 	ImagePullPolicy corev1.PullPolicy
 	// DatabaseSecret holds the report role's connection string under
-	// DatabaseSecretKey.
+	// DatabaseSecretKey; DatabaseUser is that role, the report service's
+	// own login role.
 	DatabaseSecret    string
 	DatabaseSecretKey string
+	DatabaseUser      string
 	Resources         corev1.ResourceRequirements
 	// ServiceAccount runs the jobs' pods; its token is not mounted.
 	ServiceAccount string
@@ -170,6 +172,7 @@ func (j Jobs) cronJob(s job) *batchv1.CronJob {
 										LocalObjectReference: corev1.LocalObjectReference{Name: j.DatabaseSecret},
 										Key:                  j.DatabaseSecretKey,
 									}}},
+									{Name: "DATABASE_USER", Value: j.DatabaseUser},
 									{Name: "LOG_LEVEL", Value: "info"},
 								},
 								Resources: j.Resources,
