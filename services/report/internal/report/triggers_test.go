@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -24,10 +23,7 @@ func servicePool(t *testing.T, e *env) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 16
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET ROLE workpulse_report")
-		return err
-	}
+	cfg.ConnConfig.User = "workpulse_report"
 	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
