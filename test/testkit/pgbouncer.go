@@ -82,26 +82,7 @@ ignore_startup_parameters = extra_float_digits
 			}
 		}
 	}
-	logs := &SyncBuffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("pgbouncer output:\n%s", logs.String())
-		}
-	})
+	logs, exited := startUntilCleanup(t, exec.Command(bin, args...), "pgbouncer")
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	watch := clock.Start()
 	for {
