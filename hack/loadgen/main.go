@@ -1,24 +1,28 @@
 // Command loadgen benchmarks the tracking path of a running WorkPulse
-// (make dev's front door by default): it registers an organization,
-// invites and registers users, starts one session each, then measures
-// single-activity posts at a fixed concurrency and 1,000-item bulk
-// uploads, checks that the session totals equal the sum of everything
-// the API accepted, and writes the results into a section of
-// docs/benchmarks.md.
+// (make dev's front door by default). It measures, one after another,
+// four loads, each on sessions of its own: one organization with 64
+// agents posting single activities; 64 organizations with one agent
+// each; 64 concurrent posters on one session; and 1,000-item bulk
+// uploads from 8 agents. For each it gives the throughput, the latency,
+// the CPU that the stack's processes spent per accepted post (cpu.go) and
+// whether the session totals equal the sum of everything the API
+// accepted. The anchors (anchors.go) measure the same PostgreSQL without
+// the services. The results go into a section of docs/benchmarks.md
+// (report.go).
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -31,31 +35,62 @@ import (
 
 type config struct {
 	Target, AuthURL, SessionURL, IngestURL string
-	Users, Concurrency                     int
+	Loads                                  []string
+	Agents, Concurrency                    int
 	Duration                               time.Duration
 	BulkSize, BulkBatches, BulkConcurrency int
-	Out, Note                              string
+	// StackSID is the session id of the stack's processes, whose CPU is
+	// measured (0: not measured); StackDB is the stack's database, whose
+	// PostgreSQL backends count too.
+	StackSID            int
+	PGAdminURL, StackDB string
+	Anchors             bool
+	CopyRows            int
+	Out, Note           string
 	// Clock stamps the run's names, the sessions' start and the report,
 	// and sets connection deadlines.
 	Clock clock.Clock
 }
 
+var allLoads = []string{loadOneOrg, loadManyOrgs, loadOneSession, loadBulk}
+
+const (
+	loadOneOrg     = "one-org"
+	loadManyOrgs   = "many-orgs"
+	loadOneSession = "one-session"
+	loadBulk       = "bulk"
+)
+
 func main() {
 	var c config
+	loads := flag.String("loads", strings.Join(allLoads, ","), "the loads to run, in order")
 	flag.StringVar(&c.Target, "target", "http://localhost:3000/api", "API base URL (the front door)")
 	flag.StringVar(&c.AuthURL, "auth-url", "", "auth's base URL, when not the target (e.g. http://127.0.0.1:3001/api)")
 	flag.StringVar(&c.SessionURL, "session-url", "", "session's base URL, when not the target")
 	flag.StringVar(&c.IngestURL, "ingest-url", "", "ingest's base URL, when not the target")
-	flag.IntVar(&c.Users, "users", 64, "users, each with one active session (desktop agents)")
-	flag.IntVar(&c.Concurrency, "c", 64, "concurrent single-activity posters")
-	flag.DurationVar(&c.Duration, "d", 30*time.Second, "duration of the single-activity run")
+	flag.IntVar(&c.Agents, "agents", 64, "agents (users with one active session) of the one-organization load; organizations of the many-organization load")
+	flag.IntVar(&c.Concurrency, "c", 64, "concurrent single-activity posters in each single-post load")
+	flag.DurationVar(&c.Duration, "d", 30*time.Second, "duration of each single-post load and of pgbench")
 	flag.IntVar(&c.BulkSize, "bulk-size", 1000, "activities per bulk upload")
-	flag.IntVar(&c.BulkBatches, "bulk-batches", 100, "bulk uploads in the bulk run")
-	flag.IntVar(&c.BulkConcurrency, "bulk-c", 4, "concurrent bulk uploaders")
+	flag.IntVar(&c.BulkBatches, "bulk-batches", 100, "bulk uploads in the bulk load")
+	flag.IntVar(&c.BulkConcurrency, "bulk-c", 8, "concurrent bulk uploaders, each on its own session")
+	flag.IntVar(&c.StackSID, "stack-sid", 0, "session id of the stack's processes, to measure their CPU (0: not measured)")
+	flag.StringVar(&c.PGAdminURL, "pg-url", envOr("WORKPULSE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"a maintenance database of the stack's PostgreSQL: its processes for the CPU meter, and the anchors")
+	flag.StringVar(&c.StackDB, "stack-db", "workpulse", "the stack's database, whose PostgreSQL backends the CPU meter counts")
+	flag.BoolVar(&c.Anchors, "anchors", true, "measure the anchors (pgbench of the one-post transaction, COPY) on the same PostgreSQL")
+	flag.IntVar(&c.CopyRows, "copy-rows", 500_000, "activity rows of the COPY anchor")
 	flag.StringVar(&c.Out, "out", "docs/benchmarks.md", "markdown file to write the section into (empty: stdout only)")
 	flag.StringVar(&c.Note, "note", "", "a line about the setup, written under the results")
 	flag.Parse()
 	c.Clock = clock.Real
+	c.Loads = strings.Split(*loads, ",")
+	for _, l := range c.Loads {
+		if !slices.Contains(allLoads, l) {
+			fmt.Fprintf(os.Stderr, "loadgen: unknown load %q (%s)\n", l, strings.Join(allLoads, ", "))
+			os.Exit(2)
+		}
+	}
 	for _, u := range []*string{&c.AuthURL, &c.SessionURL, &c.IngestURL} {
 		if *u == "" {
 			*u = c.Target
@@ -70,13 +105,19 @@ func main() {
 	}
 }
 
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
 // agent is a user with an active session and what the API accepted for it.
 type agent struct {
-	Token, SessionID         string
-	Start                    time.Time
-	mu                       sync.Mutex
-	acceptedActive, accIdle  int64
-	singleAccepted, uploaded int64
+	Token, SessionID        string
+	Start                   time.Time
+	mu                      sync.Mutex
+	acceptedActive, accIdle int64
 }
 
 func (a *agent) accept(typ string, seconds int64) {
@@ -93,8 +134,10 @@ var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 	MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute,
 }}
 
-// call sends body as JSON and decodes a 2xx response into out.
-func call(ctx context.Context, method, url, token string, body, out any) (int, error) {
+// call sends body as JSON and decodes a 2xx response into out. from, when
+// set, is the client's address as a proxy in front of the API would
+// forward it.
+func call(ctx context.Context, method, url, token, from string, body, out any) (int, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -115,6 +158,9 @@ func call(ctx context.Context, method, url, token string, body, out any) (int, e
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if from != "" {
+		req.Header.Set("X-Forwarded-For", from)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
@@ -133,24 +179,83 @@ func call(ctx context.Context, method, url, token string, body, out any) (int, e
 	return resp.StatusCode, nil
 }
 
+// load is one of the measured loads and the agents it posts for.
+type load struct {
+	Name, Title string
+	agents      []*agent
+}
+
+// measured is a load's outcome.
+type measured struct {
+	load
+	result
+	CPU   cpuUse // of the stack over the load; zero when not measured
+	Exact exactness
+	Load  string // load average right after it
+}
+
+// PerPost is d per accepted post (per stored item in bulk).
+func (m measured) PerPost(d time.Duration) time.Duration {
+	n := m.OK
+	if m.Name == loadBulk {
+		n = m.Uploaded
+	}
+	if n == 0 {
+		return 0
+	}
+	return d / time.Duration(n)
+}
+
+// ByProcess is the CPU per post of each kind of process, the largest first.
+func (m measured) ByProcess() string {
+	names := slices.Collect(maps.Keys(m.CPU.ByName))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(m.CPU.ByName[b], m.CPU.ByName[a]) })
+	var parts []string
+	for _, n := range names {
+		if us := m.PerPost(m.CPU.ByName[n]).Microseconds(); us > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d µs", n, us))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 func run(ctx context.Context, c config) error {
-	fmt.Printf("setting up %d users against %s\n", c.Users, c.Target)
-	agents, err := setup(ctx, c)
+	var anc anchors
+	if c.Anchors {
+		fmt.Printf("anchors: pgbench of the one-post transaction for %s, COPY of %d activity rows\n", c.Duration, c.CopyRows)
+		var err error
+		if anc, err = measureAnchors(ctx, c); err != nil {
+			return fmt.Errorf("anchors: %w", err)
+		}
+		fmt.Printf("anchors: pgbench %.0f tps; COPY %.0f rows/s (%s)\n", anc.PgbenchTPS, anc.CopyRate, anc.CopyElapsed.Round(time.Millisecond))
+	}
+	var meter *cpuMeter
+	if c.StackSID != 0 {
+		var err error
+		if meter, err = newCPUMeter(ctx, c.StackSID, c.PGAdminURL, c.StackDB); err != nil {
+			return err
+		}
+		defer meter.Close()
+	}
+	fmt.Printf("setting up %s against %s\n", strings.Join(c.Loads, ", "), c.Target)
+	loads, err := setup(ctx, c)
 	if err != nil {
 		return err
 	}
-	single := singleRun(ctx, c, agents)
-	fmt.Printf("single: %d ok, %d errors in %s: %.0f req/s, p50 %s, p99 %s\n", single.OK, single.Errors, single.Elapsed.Round(time.Millisecond),
-		single.Rate, single.P50, single.P99)
-	bulk := bulkRun(ctx, c, agents)
-	fmt.Printf("bulk: %d batches (%d errors), %d activities uploaded in %s: %.0f activities/s, batch p50 %s, p99 %s\n", bulk.OK, bulk.Errors,
-		bulk.Uploaded, bulk.Elapsed.Round(time.Millisecond), bulk.Rate, bulk.P50, bulk.P99)
-	exact, err := checkExact(ctx, c, agents)
-	if err != nil {
-		return err
+	var out []measured
+	for _, l := range loads {
+		m, err := measure(ctx, c, meter, l)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.Name, err)
+		}
+		fmt.Printf("%s: %s\n", l.Name, m.summary())
+		out = append(out, m)
 	}
-	fmt.Println(exact.Summary)
-	section := report(c, single, bulk, exact)
+	var rss []procRSS
+	if c.StackSID != 0 {
+		rss = peakRSS(c.StackSID)
+	}
+	section := report(c, out, anc, rss, readSection(c.Out, sectionTitle))
 	if c.Out == "" {
 		fmt.Println(section)
 		return nil
@@ -158,55 +263,156 @@ func run(ctx context.Context, c config) error {
 	return writeSection(c.Out, sectionTitle, section)
 }
 
-// setup registers an organization whose admin invites the other users;
-// every user starts a session an hour in the past, so that offline
-// batches may carry timestamps from that hour.
-func setup(ctx context.Context, c config) ([]*agent, error) {
+// measure runs l with the CPU meter around it and checks its sessions'
+// totals after.
+func measure(ctx context.Context, c config, meter *cpuMeter, l load) (measured, error) {
+	m := measured{load: l}
+	if meter != nil {
+		if err := meter.Start(ctx); err != nil {
+			return m, err
+		}
+	}
+	if l.Name == loadBulk {
+		m.result = bulkRun(ctx, c, l.agents)
+	} else {
+		m.result = singleRun(ctx, c, l.agents)
+	}
+	if meter != nil {
+		var err error
+		if m.CPU, err = meter.Stop(ctx); err != nil {
+			return m, err
+		}
+	}
+	m.Load = loadAverage()
+	var err error
+	m.Exact, err = checkExact(ctx, c, l.agents)
+	return m, err
+}
+
+func (m measured) summary() string {
+	unit := "req/s"
+	if m.Name == loadBulk {
+		unit = "activities/s"
+	}
+	s := fmt.Sprintf("%d ok, %d errors in %s: %.0f %s, p50 %s, p99 %s", m.OK, m.Errors, m.Elapsed.Round(time.Millisecond), m.Rate, unit, m.P50, m.P99)
+	if m.CPU.Total > 0 {
+		s += fmt.Sprintf("; CPU %s over %d processes, %d µs per post (%s)", m.CPU.Total, m.CPU.Processes, m.PerPost(m.CPU.Total).Microseconds(), m.ByProcess())
+	}
+	if m.FirstError != "" {
+		s += "; first error: " + m.FirstError
+	}
+	return s + "; " + m.Exact.Summary
+}
+
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(raw))[:3], " ")
+}
+
+// setup creates the organizations, users and sessions of every load.
+// Each organization registers from an address of its own (documentation
+// ranges, moved on every run), as organizations do from their offices:
+// the registrations of one address are throttled.
+func setup(ctx context.Context, c config) ([]load, error) {
 	run := fmt.Sprintf("%d", c.Clock.Now().UnixNano())
-	var reg struct {
-		AccessToken string `json:"access_token"`
+	seed := int(c.Clock.Now().Unix() / 60)
+	office := func(i int) string {
+		n := (seed + i) % 508
+		if n < 254 {
+			return fmt.Sprintf("198.51.100.%d", n+1)
+		}
+		return fmt.Sprintf("203.0.113.%d", n-253)
 	}
-	if _, err := call(ctx, http.MethodPost, c.AuthURL+"/auth/register", "", map[string]any{
-		"email": "admin-" + run + "@bench.example", "password": "benchmark-password", "name": "Bench Admin", "organization_name": "Bench " + run,
-	}, &reg); err != nil {
-		return nil, err
+	var loads []load
+	for _, name := range c.Loads {
+		l := load{Name: name}
+		var err error
+		switch name {
+		case loadOneOrg:
+			l.Title = fmt.Sprintf("one organization, %d agents", c.Agents)
+			l.agents, err = newOrg(ctx, c, run+"-one", office(0), c.Agents)
+		case loadManyOrgs:
+			l.Title = fmt.Sprintf("%d organizations, one agent each", c.Agents)
+			l.agents = make([]*agent, c.Agents)
+			err = parallel(c.Agents, func(i int) error {
+				a, err := newOrg(ctx, c, fmt.Sprintf("%s-many-%d", run, i), office(3+i), 1)
+				if err == nil {
+					l.agents[i] = a[0]
+				}
+				return err
+			})
+		case loadOneSession:
+			l.Title = "one session"
+			l.agents, err = newOrg(ctx, c, run+"-session", office(1), 1)
+		case loadBulk:
+			l.Title = fmt.Sprintf("bulk, %d batches of %d from %d agents", c.BulkBatches, c.BulkSize, c.BulkConcurrency)
+			l.agents, err = newOrg(ctx, c, run+"-bulk", office(2), c.BulkConcurrency)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("setting up %s: %w", name, err)
+		}
+		loads = append(loads, l)
 	}
-	agents := make([]*agent, c.Users)
-	errs := make(chan error, c.Users)
+	return loads, nil
+}
+
+// parallel runs f(0..n-1), eight at a time, and returns the first error.
+func parallel(n int, f func(i int) error) error {
+	errs := make(chan error, n)
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
-	for i := range c.Users {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			a, err := newAgent(ctx, c, reg.AccessToken, fmt.Sprintf("user-%d-%s@bench.example", i, run), i == 0)
-			if err != nil {
+			if err := f(i); err != nil {
 				errs <- err
-				return
 			}
-			agents[i] = a
 		}()
 	}
 	wg.Wait()
 	close(errs)
-	return agents, <-errs
+	return <-errs
 }
 
-func newAgent(ctx context.Context, c config, adminToken, email string, admin bool) (*agent, error) {
+// newOrg registers an organization from address from, whose admin invites
+// the other users; every user starts a session an hour in the past, so
+// that offline batches may carry timestamps from that hour.
+func newOrg(ctx context.Context, c config, name, from string, users int) ([]*agent, error) {
+	var reg struct {
+		AccessToken string `json:"access_token"`
+	}
+	if _, err := call(ctx, http.MethodPost, c.AuthURL+"/auth/register", "", from, map[string]any{
+		"email": "admin-" + name + "@bench.example", "password": "benchmark-password", "name": "Bench Admin", "organization_name": "Bench " + name,
+	}, &reg); err != nil {
+		return nil, err
+	}
+	agents := make([]*agent, users)
+	return agents, parallel(users, func(i int) error {
+		a, err := newAgent(ctx, c, reg.AccessToken, from, fmt.Sprintf("user-%d-%s@bench.example", i, name), i == 0)
+		agents[i] = a
+		return err
+	})
+}
+
+func newAgent(ctx context.Context, c config, adminToken, from, email string, admin bool) (*agent, error) {
 	token := adminToken
 	if !admin {
 		var inv struct {
 			Token string `json:"token"`
 		}
-		if _, err := call(ctx, http.MethodPost, c.AuthURL+"/users/invitations", adminToken, map[string]any{"email": email}, &inv); err != nil {
+		if _, err := call(ctx, http.MethodPost, c.AuthURL+"/users/invitations", adminToken, "", map[string]any{"email": email}, &inv); err != nil {
 			return nil, err
 		}
 		var reg struct {
 			AccessToken string `json:"access_token"`
 		}
-		if _, err := call(ctx, http.MethodPost, c.AuthURL+"/auth/register", "", map[string]any{
+		if _, err := call(ctx, http.MethodPost, c.AuthURL+"/auth/register", "", from, map[string]any{
 			"email": email, "password": "benchmark-password", "name": "Bench User", "invitation_token": inv.Token,
 		}, &reg); err != nil {
 			return nil, err
@@ -217,7 +423,7 @@ func newAgent(ctx context.Context, c config, adminToken, email string, admin boo
 		ID        string    `json:"id"`
 		StartTime time.Time `json:"start_time"`
 	}
-	if _, err := call(ctx, http.MethodPost, c.SessionURL+"/sessions/start", token, map[string]any{
+	if _, err := call(ctx, http.MethodPost, c.SessionURL+"/sessions/start", token, "", map[string]any{
 		"start_time": c.Clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano),
 	}, &s); err != nil {
 		return nil, err
@@ -265,7 +471,7 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 			a := agents[w%len(agents)]
 			path := "/sessions/" + a.SessionID + "/activity"
 			post := func(body []byte) (int, error) {
-				return call(ctx, http.MethodPost, c.IngestURL+path, a.Token, body, nil)
+				return call(ctx, http.MethodPost, c.IngestURL+path, a.Token, "", body, nil)
 			}
 			if raw, err := newRawClient(c.IngestURL, 30*time.Second, c.Clock); err == nil {
 				post = func(body []byte) (int, error) {
@@ -327,7 +533,7 @@ func bulkRun(ctx context.Context, c config, agents []*agent) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := agents[(len(agents)-1-w)%len(agents)]
+			a := agents[w%len(agents)]
 			for ctx.Err() == nil {
 				b := next.Add(1) - 1
 				if b >= int64(c.BulkBatches) {
@@ -340,7 +546,7 @@ func bulkRun(ctx context.Context, c config, agents []*agent) result {
 					Rejected   []any `json:"rejected"`
 				}
 				t0 := clock.Start()
-				status, err := call(ctx, http.MethodPost, c.IngestURL+"/sessions/"+a.SessionID+"/activity/bulk", a.Token, body, &res)
+				status, err := call(ctx, http.MethodPost, c.IngestURL+"/sessions/"+a.SessionID+"/activity/bulk", a.Token, "", body, &res)
 				lats[w] = append(lats[w], t0.Elapsed())
 				if err != nil || status != http.StatusCreated || res.Uploaded != int64(c.BulkSize) {
 					failed.Add(1)
@@ -421,7 +627,7 @@ func checkExact(ctx context.Context, c config, agents []*agent) (exactness, erro
 			TotalActiveSeconds int64 `json:"total_active_seconds"`
 			TotalIdleSeconds   int64 `json:"total_idle_seconds"`
 		}
-		if _, err := call(ctx, http.MethodGet, c.SessionURL+"/sessions/"+a.SessionID, a.Token, nil, &s); err != nil {
+		if _, err := call(ctx, http.MethodGet, c.SessionURL+"/sessions/"+a.SessionID, a.Token, "", nil, &s); err != nil {
 			return e, err
 		}
 		e.AcceptedSeconds += a.acceptedActive + a.accIdle
@@ -432,7 +638,7 @@ func checkExact(ctx context.Context, c config, agents []*agent) (exactness, erro
 				s.TotalActiveSeconds, s.TotalIdleSeconds, a.acceptedActive, a.accIdle))
 		}
 		// Leave nothing running behind the benchmark.
-		_, _ = call(ctx, http.MethodPost, c.SessionURL+"/sessions/"+a.SessionID+"/stop", a.Token, nil, nil)
+		_, _ = call(ctx, http.MethodPost, c.SessionURL+"/sessions/"+a.SessionID+"/stop", a.Token, "", nil, nil)
 	}
 	e.Missed = e.AcceptedSeconds - e.CountedSeconds
 	verdict := "exact"
@@ -441,61 +647,4 @@ func checkExact(ctx context.Context, c config, agents []*agent) (exactness, erro
 	}
 	e.Summary = fmt.Sprintf("exactness over %d sessions: %d seconds accepted, %d counted (%s)", len(agents), e.AcceptedSeconds, e.CountedSeconds, verdict)
 	return e, nil
-}
-
-const sectionTitle = "## Tracking (session + ingest)"
-
-func report(c config, single, bulk result, exact exactness) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", sectionTitle)
-	load := "unknown"
-	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
-		load = strings.Join(strings.Fields(string(raw))[:3], " ")
-	}
-	fmt.Fprintf(&b, "Written by `hack/loadgen` on %s against `%s` (%d CPUs, %s; load average at the end %s, which counts everything else the host ran too). Targets: at least 3,000 single posts/s with p99 at most 50 ms, at least 50,000 bulk activities/s, no second lost or counted twice.\n\n",
-		c.Clock.Now().UTC().Format("2006-01-02 15:04 MST"), c.Target, runtime.NumCPU(), runtime.Version(), load)
-	b.WriteString("| run | load | result | latency p50 / p99 | errors |\n|---|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| single `POST /api/sessions/:id/activity` | %d concurrent over %d sessions, %s | **%.0f req/s** (%d requests) | %s / %s | %d |\n",
-		c.Concurrency, c.Users, c.Duration, single.Rate, single.OK, single.P50, single.P99, single.Errors)
-	fmt.Fprintf(&b, "| bulk `POST /api/sessions/:id/activity/bulk` | %d batches of %d, %d concurrent | **%.0f activities/s** (%d stored in %s) | %s / %s per batch | %d |\n",
-		c.BulkBatches, c.BulkSize, c.BulkConcurrency, bulk.Rate, bulk.Uploaded, bulk.Elapsed.Round(time.Millisecond), bulk.P50, bulk.P99, bulk.Errors)
-	fmt.Fprintf(&b, "\nExactness: %d seconds accepted by the API, %d counted in the session totals: %s.\n",
-		exact.AcceptedSeconds, exact.CountedSeconds, map[bool]string{true: "**exact**, nothing lost or double-counted", false: "**NOT exact**"}[exact.OK])
-	for _, r := range []struct {
-		name string
-		res  result
-	}{{"single", single}, {"bulk", bulk}} {
-		if r.res.FirstError != "" {
-			fmt.Fprintf(&b, "\nFirst %s error: `%s`\n", r.name, r.res.FirstError)
-		}
-	}
-	if c.Note != "" {
-		fmt.Fprintf(&b, "\n%s\n", c.Note)
-	}
-	return b.String()
-}
-
-// writeSection replaces the section titled title in path (up to the next
-// "## " heading) with section, or appends it, keeping the rest intact.
-func writeSection(path, title, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	doc := string(old)
-	if doc == "" {
-		doc = "# Benchmarks\n"
-	}
-	section = strings.TrimRight(section, "\n") + "\n"
-	if i := strings.Index(doc, title+"\n"); i >= 0 {
-		end := len(doc)
-		if j := strings.Index(doc[i+len(title):], "\n## "); j >= 0 {
-			end = i + len(title) + j + 1
-			section += "\n"
-		}
-		doc = doc[:i] + section + doc[end:]
-	} else {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + section
-	}
-	return os.WriteFile(path, []byte(doc), 0o644)
 }

@@ -34,3 +34,45 @@ func TestWriteSectionReplacesOnlyItsOwnSection(t *testing.T) {
 		})
 	}
 }
+
+func TestHistoryKeepsTheLatestRunAndEveryEarlierOne(t *testing.T) {
+	for _, tc := range []struct{ name, old, want string }{
+		{"A missing section has no history.", "", ""},
+		{"A section of the older format is history as a whole.", sectionTitle + "\nWritten on day 1.\n\n| run |\n",
+			"Written on day 1.\n\n| run |\n"},
+		{"The latest run becomes the first earlier run, and the method text goes.",
+			sectionTitle + "\n\nMethod.\n\n" + latestTitle + "day 2\n\n| day 2 |\n\n" + earlierTitle + "\n\n#### Run of day 1\n\n| day 1 |\n",
+			"#### Run of day 2\n\n| day 2 |\n\n#### Run of day 1\n\n| day 1 |\n"},
+		{"A latest run without earlier ones is all the history.",
+			sectionTitle + "\n\nMethod.\n\n" + latestTitle + "day 1\n\n| day 1 |\n",
+			"#### Run of day 1\n\n| day 1 |\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := history(tc.old); got != tc.want {
+				t.Errorf("got\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseStatReadsTheFieldsAfterTheCommandName(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		want      procStat
+	}{
+		{"A plain name.", "4242 (ingest) S 1 4242 4200 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0 123456 1000 100",
+			procStat{name: "ingest", ppid: 1, session: 4200, ticks: 325, start: 123456}},
+		{"A name with spaces and parentheses.", "7 (postgres: a) b) R 5 7 5 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 99 0 0",
+			procStat{name: "postgres: a) b", ppid: 5, session: 5, ticks: 7, start: 99}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStat([]byte(tc.raw))
+			if err != nil || got != tc.want {
+				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := parseStat([]byte("12 (cut short) S 1")); err == nil {
+		t.Error("a truncated stat line was accepted")
+	}
+}

@@ -44,28 +44,6 @@ func ApplyTenantEvent(ctx context.Context, db *pgxpool.Pool, consumer string, e 
 		if err != nil || !first {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation, activity_window_days)"+
-			" VALUES ($1, $2, $3, $4, NULLIF($5::int, 0))"+
-			" ON CONFLICT (organization_id) DO UPDATE SET suspended = EXCLUDED.suspended, time_zone = EXCLUDED.time_zone,"+
-			" generation = EXCLUDED.generation, activity_window_days = EXCLUDED.activity_window_days, updated_at = now()"+
-			" WHERE tracking.tenants.generation <= EXCLUDED.generation",
-			e.OrganizationID, t.Suspended, tz, t.Generation, t.ActivityWindowDays)
-		return err
+		return upsertTenant(ctx, tx, e.OrganizationID, t, tz)
 	})
-}
-
-// SuspendedCondition is true when the transaction's tenant is suspended;
-// a tenant the operator never configured is not.
-const SuspendedCondition = "EXISTS (SELECT 1 FROM tracking.tenants WHERE organization_id = public.current_org() AND suspended)"
-
-// CheckNotSuspended refuses writes for a suspended tenant, within tx.
-func CheckNotSuspended(ctx context.Context, tx pgx.Tx) error {
-	var suspended bool
-	if err := tx.QueryRow(ctx, "SELECT "+SuspendedCondition).Scan(&suspended); err != nil {
-		return err
-	}
-	if suspended {
-		return ErrTenantSuspended
-	}
-	return nil
 }

@@ -8,12 +8,10 @@
 package tracking
 
 import (
-	"context"
 	"errors"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/api/events"
 )
@@ -68,19 +66,6 @@ const (
 	StatusStopped = "stopped"
 )
 
-// SessionColumns selects a session for ScanSession; prefix it with a table
-// alias by building the query with SessionColumnsOf.
-const SessionColumns = "id, organization_id, user_id, project_id, start_time, end_time, status, " +
-	"total_active_seconds, total_idle_seconds, last_activity_at, version, created_at, updated_at"
-
-// SessionColumnsOf is SessionColumns qualified by alias.
-func SessionColumnsOf(alias string) string {
-	a := alias + "."
-	return a + "id, " + a + "organization_id, " + a + "user_id, " + a + "project_id, " + a + "start_time, " +
-		a + "end_time, " + a + "status, " + a + "total_active_seconds, " + a + "total_idle_seconds, " +
-		a + "last_activity_at, " + a + "version, " + a + "created_at, " + a + "updated_at"
-}
-
 // Dest returns the scan destinations of SessionColumns, so that callers
 // can scan a session beside other columns.
 func (s *Session) Dest() []any {
@@ -102,58 +87,11 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// ScanSession scans one row of SessionColumns.
-func ScanSession(row pgx.Row) (Session, error) {
-	var s Session
-	err := row.Scan(s.Dest()...)
-	s.Normalize()
-	return s, err
-}
-
 // Event is the session state carried by session and activity events.
 func (s Session) Event() events.Session {
 	return events.Session{SessionID: s.ID, OrganizationID: s.OrganizationID, UserID: s.UserID, ProjectID: s.ProjectID,
 		Status: s.Status, StartTime: s.StartTime, EndTime: s.EndTime, TotalActiveSeconds: s.TotalActiveSeconds,
 		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: s.LastActivityAt, Version: s.Version}
-}
-
-// StopSession stops the caller's active session at end, or at now (the
-// caller's clock reading) when end is nil.
-//
-// It is a single UPDATE ... WHERE status = 'active'. ingest locks the
-// session row for the whole of an activity transaction, so a stop either
-// waits for that transaction and then includes its seconds, or commits
-// first and the activity finds the session stopped and stores nothing: no
-// second is lost or counted twice. The end defaults to the later of now
-// and the last activity, which ingest lets be up to five minutes ahead;
-// an explicit end may not precede the start or the last activity.
-func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *time.Time, now time.Time) (Session, error) {
-	s, err := ScanSession(tx.QueryRow(ctx, "UPDATE tracking.work_sessions SET status = 'stopped',"+
-		" end_time = coalesce($3::timestamptz, greatest($4::timestamptz, last_activity_at)), version = version + 1, updated_at = now()"+
-		" WHERE id = $1 AND user_id = $2 AND status = 'active'"+
-		" AND ($3::timestamptz IS NULL OR ($3 >= start_time AND $3 >= coalesce(last_activity_at, '-infinity')))"+
-		" RETURNING "+SessionColumns, sessionID, userID, end, now))
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return s, err
-	}
-	// Nothing changed: find out why, under the same row-level security.
-	var status string
-	var start time.Time
-	var last *time.Time
-	err = tx.QueryRow(ctx, "SELECT status, start_time, last_activity_at FROM tracking.work_sessions WHERE id = $1 AND user_id = $2",
-		sessionID, userID).Scan(&status, &start, &last)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return Session{}, ErrSessionNotFound
-	case err != nil:
-		return Session{}, err
-	case status != StatusActive, end == nil:
-		return Session{}, ErrSessionAlreadyStopped
-	case end.Before(start):
-		return Session{}, InvalidTimestamp("end_time is before the session's start_time")
-	default:
-		return Session{}, InvalidTimestamp("end_time is before the session's last activity")
-	}
 }
 
 // ParseSessionID checks a session ID taken from a request; an ID that is

@@ -2,18 +2,15 @@ package tracking
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
-	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 // LoadWindow reads ACTIVITY_WINDOW_DAYS, the installation's accepted
@@ -64,10 +61,8 @@ func (w *Windows) Of(ctx context.Context, orgID string) (time.Duration, error) {
 	if ok && now.Sub(r.at) < windowTTL && !now.Before(r.at) {
 		return r.window, nil
 	}
-	var days *int
-	err := pg.QueryRowInOrg(ctx, w.db, orgID, "SELECT activity_window_days FROM tracking.tenants WHERE organization_id = public.current_org()",
-		func(row pgx.Row) error { return row.Scan(&days) })
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	days, err := windowDays(ctx, w.db, orgID)
+	if err != nil {
 		return 0, err
 	}
 	window := w.def

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,9 +50,7 @@ func StartServiceOn(t testing.TB, run RunFunc, clk clock.Clock, vars map[string]
 	ctx, stop := context.WithCancel(context.Background())
 	s := &RunningService{stop: stop, done: make(chan error, 1)}
 	addrc := make(chan net.Addr, 1)
-	go func() {
-		s.done <- run(ctx, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard, func(a net.Addr) { addrc <- a }, clk)
-	}()
+	go func() { s.done <- run(ctx, lookupIn(env), io.Discard, func(a net.Addr) { addrc <- a }, clk) }()
 	select {
 	case a := <-addrc:
 		s.URL = "http://" + a.String()
@@ -60,6 +60,26 @@ func StartServiceOn(t testing.TB, run RunFunc, clk clock.Clock, vars map[string]
 	}
 	t.Cleanup(func() { _ = s.Stop() })
 	return s
+}
+
+// RefusesSetting runs a service's run with vars plus key=value as its
+// environment and fails the test unless start-up is refused with an error
+// that names key.
+func RefusesSetting(t testing.TB, run RunFunc, vars map[string]string, key, value string) {
+	t.Helper()
+	// A free port, should the setting be accepted after all.
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0"}
+	maps.Copy(env, vars)
+	env[key] = value
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := run(ctx, lookupIn(env), io.Discard, nil, clock.Real); err == nil || !strings.Contains(err.Error(), key) {
+		t.Fatalf("start-up with %s=%q: got %v; want it refused, naming %s", key, value, err, key)
+	}
+}
+
+func lookupIn(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }
 
 // Stop shuts the service down as SIGTERM would and returns what run

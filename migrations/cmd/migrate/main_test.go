@@ -16,7 +16,7 @@ func TestUpEndsByMakingTheSharedTreesMonths(t *testing.T) {
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	var out bytes.Buffer
 	clk := testkit.NewClock(time.Date(2034, 2, 5, 8, 0, 0, 0, time.UTC))
-	if err := run(context.Background(), []string{"up"}, lookup, &out, clk); err != nil {
+	if err := run(context.Background(), []string{"up"}, lookup, &out, &out, clk); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "created [2034-01 2034-02 2034-03 2034-04]") {
@@ -31,7 +31,7 @@ func TestUpEndsByMakingTheSharedTreesMonths(t *testing.T) {
 func TestAnInvalidPolicyStopsMigrateBeforeItConnects(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/x", "STORAGE_PREMAKE_MONTHS": "0"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	err := run(context.Background(), []string{"up"}, lookup, &bytes.Buffer{}, testkit.NewClock(time.Date(2034, 2, 5, 8, 0, 0, 0, time.UTC)))
+	err := run(context.Background(), []string{"up"}, lookup, &bytes.Buffer{}, &bytes.Buffer{}, testkit.NewClock(time.Date(2034, 2, 5, 8, 0, 0, 0, time.UTC)))
 	if err == nil || !strings.Contains(err.Error(), "STORAGE_PREMAKE_MONTHS") {
 		t.Errorf("run = %v, want the setting named", err)
 	}

@@ -2,10 +2,8 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/app"
-	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -21,22 +18,15 @@ import (
 
 // run is a service with one route and no dependencies, started the way
 // every service's run starts.
-func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
-	env := config.NewEnv(lookup)
-	common := config.LoadCommon(env, "probe", ":0")
-	if err := env.Err(); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	return app.Run(ctx, app.Options{Clock: clk, Config: common, Log: out, Listening: listening,
-		Build: func(context.Context, *app.Deps) (*app.Service, error) {
-			mux := http.NewServeMux()
-			mux.HandleFunc("POST /api/things", func(w http.ResponseWriter, r *http.Request) {
-				httpx.JSON(w, http.StatusCreated, map[string]string{"id": "t1"})
-			})
-			mux.Handle("GET /api/things/{id}", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
-			return &app.Service{API: mux}, nil
-		}})
-}
+var run = app.Spec[struct{}]{Name: "probe", Addr: ":0",
+	Build: func(context.Context, *app.Deps, struct{}) (*app.Service, error) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /api/things", func(w http.ResponseWriter, r *http.Request) {
+			httpx.JSON(w, http.StatusCreated, map[string]string{"id": "t1"})
+		})
+		mux.Handle("GET /api/things/{id}", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
+		return &app.Service{API: mux}, nil
+	}}.Run
 
 func TestEveryServiceAnswersCrossOriginCallsAsConfigured(t *testing.T) {
 	t.Parallel()
@@ -70,13 +60,13 @@ func TestEveryServiceAnswersCrossOriginCallsAsConfigured(t *testing.T) {
 	})
 }
 
-func TestAServiceRefusesAnInvalidOriginListAtStart(t *testing.T) {
+func TestAServiceRefusesAnInvalidCommonSettingAtStart(t *testing.T) {
 	t.Parallel()
-	vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "CORS_ALLOWED_ORIGINS": "dash.example.com"}
-	err := run(t.Context(), func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard, nil,
-		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
-	if err == nil || !strings.Contains(err.Error(), "CORS_ALLOWED_ORIGINS") {
-		t.Fatalf("got %v; want CORS_ALLOWED_ORIGINS=dash.example.com refused", err)
+	for _, c := range []struct{ name, key, value string }{
+		{"An origin without its scheme is refused.", "CORS_ALLOWED_ORIGINS", "dash.example.com"},
+		{"An unknown envelope is refused.", "API_ENVELOPE", "nest"},
+	} {
+		t.Run(c.name, func(t *testing.T) { testkit.RefusesSetting(t, run, nil, c.key, c.value) })
 	}
 }
 
@@ -110,12 +100,27 @@ func TestInLegacyModeEveryAPIResultIsWrappedAndProbesAreNot(t *testing.T) {
 	}
 }
 
-func TestAServiceRefusesAnUnknownEnvelopeAtStart(t *testing.T) {
+func TestAServiceStartsOnlyWhenItsOwnAndTheCommonSettingsAreValid(t *testing.T) {
 	t.Parallel()
-	vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "API_ENVELOPE": "nest"}
-	err := run(t.Context(), func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard, nil,
-		testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)))
-	if err == nil || !strings.Contains(err.Error(), "API_ENVELOPE") {
-		t.Fatalf("got %v; want API_ENVELOPE=nest refused", err)
-	}
+	var built int
+	spec := app.Spec[int]{Name: "probe", Addr: ":0",
+		Config: func(env *config.Env, _ *config.Common) int { return env.Int("THINGS", 3, 1, 9) },
+		Build: func(_ context.Context, _ *app.Deps, things int) (*app.Service, error) {
+			built = things
+			return &app.Service{API: http.NotFoundHandler()}, nil
+		}}
+	clk := testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	t.Run("An invalid own setting and an invalid common one are refused together.", func(t *testing.T) {
+		vars := map[string]string{"THINGS": "12", "SHUTDOWN_TIMEOUT": "forever"}
+		err := spec.Run(t.Context(), func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard, nil, clk)
+		if err == nil || !strings.Contains(err.Error(), "THINGS") || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT") {
+			t.Fatalf("got %v; want both THINGS and SHUTDOWN_TIMEOUT refused", err)
+		}
+	})
+	t.Run("Valid settings reach the service's build.", func(t *testing.T) {
+		testkit.StartServiceOn(t, spec.Run, clk, map[string]string{"THINGS": "7"})
+		if built != 7 {
+			t.Fatalf("the build saw THINGS=%d; want 7", built)
+		}
+	})
 }

@@ -35,6 +35,12 @@ func (e *Env) raw(key string) (string, bool) {
 	return strings.TrimSpace(v), true
 }
 
+// Has tells whether key is in the environment at all, even empty.
+func (e *Env) Has(key string) bool {
+	_, ok := e.lookup(key)
+	return ok
+}
+
 // Fail records a problem with key found by the caller's own validation.
 func (e *Env) Fail(key, format string, a ...any) { e.fail(key, format, a...) }
 

@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"runtime/debug"
@@ -26,29 +25,26 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		// heap and costs little: the blocks hold no pointers to mark.
 		debug.SetGCPercent(25)
 	}
-	env := config.NewEnv(lookup)
-	common := config.LoadCommon(env, "auth", ":3001")
-	cfg := auth.LoadConfig(env, common)
-	if err := env.Err(); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	return app.Run(ctx, app.Options{
-		Clock:  clk,
-		Config: common, Log: out, Listening: listening,
-		Needs: app.Needs{Postgres: true, Redis: true, Kafka: true},
-		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, d.Clock)
-			if _, err := keys.Reseal(ctx); err != nil {
-				return nil, err
-			}
-			if err := keys.Refresh(ctx); err != nil {
-				return nil, err
-			}
-			return &app.Service{
-				API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: common.RedisPrefix, Keys: keys, Metrics: d.HTTP, Clock: d.Clock}),
-				OutboxTables: []string{auth.OutboxTable},
-				Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
-			}, nil
-		},
-	})
+	return service.Run(ctx, lookup, out, listening, clk)
+}
+
+// service is auth as it is deployed.
+var service = app.Spec[auth.Config]{
+	Name: "auth", Addr: ":3001",
+	Needs:  app.Needs{Postgres: true, Redis: true, Kafka: true},
+	Config: func(env *config.Env, common *config.Common) auth.Config { return auth.LoadConfig(env, *common) },
+	Build: func(ctx context.Context, d *app.Deps, cfg auth.Config) (*app.Service, error) {
+		keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, d.Clock)
+		if _, err := keys.Reseal(ctx); err != nil {
+			return nil, err
+		}
+		if err := keys.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		return &app.Service{
+			API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: d.Config.RedisPrefix, Keys: keys, Metrics: d.HTTP, Clock: d.Clock}),
+			OutboxTables: []string{auth.OutboxTable},
+			Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
+		}, nil
+	},
 }

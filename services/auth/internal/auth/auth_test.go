@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -734,5 +736,51 @@ func TestSigningKeysAreSealedAtRestAndResealedWhenTheEncryptionKeyRotates(t *tes
 	}
 	if _, _, err := start(second); err == nil || !strings.Contains(err.Error(), "moved") {
 		t.Fatalf("a sealed key copied to another kid (%d bytes) opened: %v", len(raw), err)
+	}
+}
+
+// TestAnImportedUserLogsInWithTheOriginalsBcryptPasswordWhichIsThenReplacedByArgon2id
+// stores a member as migrate import-original does, with the original
+// system's bcrypt hash ($2b$, cost 10).
+func TestAnImportedUserLogsInWithTheOriginalsBcryptPasswordWhichIsThenReplacedByArgon2id(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	raw, err := bcrypt.GenerateFromPassword([]byte("old secret 1"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := "$2b$" + strings.TrimPrefix(string(raw), "$2a$")
+	org, user := uuid.NewString(), uuid.NewString()
+	if _, err := e.db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'Imported')", org); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Owner.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, 'old@example.com', 'Old Timer', $3, 'employee')",
+		user, org, old); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
+		var h string
+		if err := e.db.Owner.QueryRow(ctx, "SELECT password_hash FROM auth.users WHERE id = $1", user).Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "old@example.com", "password": "wrong secret"}); r.Status != 401 {
+		t.Fatalf("a wrong password against the bcrypt hash: %d %s, want 401", r.Status, r.Raw)
+	}
+	if h := stored(); h != old {
+		t.Fatalf("a failed login changed the hash to %q", h)
+	}
+	for i, step := range []string{"the first login, against bcrypt", "the next login, against argon2id"} {
+		r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "old@example.com", "password": "old secret 1"})
+		if r.Status != 200 || r.Body["user"].(map[string]any)["id"] != user {
+			t.Fatalf("%s: %d %s, want 200 as the imported user", step, r.Status, r.Raw)
+		}
+		if h := stored(); !strings.HasPrefix(h, "$argon2id$") {
+			t.Fatalf("after %s (login %d) the stored hash is %q, want argon2id", step, i+1, h)
+		}
+	}
+	if r := e.do("POST", "/api/auth/login", "", map[string]any{"email": "old@example.com", "password": "wrong secret"}); r.Status != 401 {
+		t.Fatalf("a wrong password against the new hash: %d %s, want 401", r.Status, r.Raw)
 	}
 }

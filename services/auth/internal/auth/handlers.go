@@ -194,7 +194,27 @@ func (s *server) authenticate(ctx context.Context, req loginRequest) (User, erro
 	case !matched[0].Active:
 		return User{}, ErrAccountDisabled
 	}
+	if err := s.rehash(ctx, matched[0], req.Password); err != nil {
+		return User{}, err
+	}
 	return s.store.GetUser(ctx, matched[0].OrganizationID, matched[0].ID)
+}
+
+// rehash replaces an imported bcrypt hash with argon2id once the password
+// is known to be right. With every hashing slot taken it leaves the hash
+// for a later login rather than refusing this one.
+func (s *server) rehash(ctx context.Context, c loginCandidate, password string) error {
+	if !NeedsRehash(c.PasswordHash) {
+		return nil
+	}
+	h, err := s.hasher.Hash(ctx, password)
+	if errors.Is(err, ErrHashingBusy) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.store.ReplacePasswordHash(ctx, c.OrganizationID, c.ID, c.PasswordHash, h)
 }
 
 func (s *server) issue(u User) (string, error) {

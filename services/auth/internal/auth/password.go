@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 )
@@ -108,8 +109,17 @@ func HashPassword(password string) (string, error) {
 }
 
 // VerifyPassword checks password against a hash made by HashPassword,
-// honouring the parameters recorded in the hash.
+// honouring the parameters recorded in the hash, or against a bcrypt hash
+// of the original system's, which its users bring along (migrate
+// import-original) until their first login replaces it (NeedsRehash).
 func VerifyPassword(hash, password string) (bool, error) {
+	if isBcrypt(hash) {
+		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errors.New("auth: unsupported password hash")
@@ -133,6 +143,16 @@ func VerifyPassword(hash, password string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(password), salt, iters, mem, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// NeedsRehash tells a hash that is not argon2id, so that a login that
+// verified it stores the password's argon2id hash instead.
+func NeedsRehash(hash string) bool { return isBcrypt(hash) }
+
+// isBcrypt recognises the modular-crypt prefixes bcrypt writes ($2a$,
+// $2b$, $2y$).
+func isBcrypt(hash string) bool {
+	return len(hash) > 4 && hash[0] == '$' && hash[1] == '2' && hash[3] == '$'
 }
 
 // dummyHash is verified against when an email is unknown, so that a

@@ -171,6 +171,16 @@ func (s *Store) LoginCandidates(ctx context.Context, email string) ([]loginCandi
 	})
 }
 
+// ReplacePasswordHash stores hash as the user's password hash if it is
+// still old: a concurrent login that replaced it first keeps its own.
+func (s *Store) ReplacePasswordHash(ctx context.Context, orgID, userID, old, hash string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE auth.users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2",
+			userID, old, hash, s.clock.Now())
+		return err
+	})
+}
+
 // GetUser loads a member of org.
 func (s *Store) GetUser(ctx context.Context, orgID, userID string) (User, error) {
 	var u User

@@ -241,9 +241,9 @@ func (sw *summaryWriter) finish() error {
 // database sort a month of wide rows by a collated name.
 //
 // keep, if set, receives the complete body when it is small enough to be
-// cached.
+// cached. The queries run one after the other, their rows in that order.
 func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org string, single, byName bool,
-	keep func(contentType string, body []byte), query func(tx pgx.Tx) (pgx.Rows, error)) error {
+	keep func(contentType string, body []byte), queries ...rowsQuery) error {
 	asCSV, err := wantsCSV(r)
 	if err != nil {
 		return err
@@ -251,7 +251,7 @@ func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org str
 	body, copied := s.captureFor(w, keep)
 	sw := newSummaryWriter(w, body, asCSV, single)
 	err = pg.InOrg(r.Context(), s.db, org, func(tx pgx.Tx) error {
-		return writeSummaries(r.Context(), tx, sw, byName, query)
+		return writeSummaries(r.Context(), tx, sw, byName, queries)
 	})
 	if err != nil && sw.started {
 		slog.ErrorContext(r.Context(), "report stream failed after it started", "path", r.URL.Path, "err", err)
@@ -273,9 +273,12 @@ func (s *server) captureFor(w http.ResponseWriter, keep func(string, []byte)) (i
 	return c, c
 }
 
-// writeSummaries writes every row of query to sw, each date's rows
+// rowsQuery reads summary rows in summarySelect's columns.
+type rowsQuery func(tx pgx.Tx) (pgx.Rows, error)
+
+// writeSummaries writes every row of queries to sw, each date's rows
 // ordered by the user's name when byName.
-func writeSummaries(ctx context.Context, tx pgx.Tx, sw *summaryWriter, byName bool, query func(tx pgx.Tx) (pgx.Rows, error)) error {
+func writeSummaries(ctx context.Context, tx pgx.Tx, sw *summaryWriter, byName bool, queries []rowsQuery) error {
 	out := sw.write
 	var named *byNameOrder
 	if byName {
@@ -286,12 +289,27 @@ func writeSummaries(ctx context.Context, tx pgx.Tx, sw *summaryWriter, byName bo
 		named = &byNameOrder{dir: dir, out: sw.write}
 		out = named.add
 	}
+	var sc summaryScanner
+	for _, query := range queries {
+		if err := writeRows(tx, &sc, out, query); err != nil {
+			return err
+		}
+	}
+	if named != nil {
+		if err := named.flush(); err != nil {
+			return err
+		}
+	}
+	return sw.finish()
+}
+
+// writeRows passes every row of query to out.
+func writeRows(tx pgx.Tx, sc *summaryScanner, out func(*summaryRow) error, query rowsQuery) error {
 	rows, err := query(tx)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var sc summaryScanner
 	for rows.Next() {
 		sr, err := sc.scan(rows)
 		if err != nil {
@@ -301,15 +319,7 @@ func writeSummaries(ctx context.Context, tx pgx.Tx, sw *summaryWriter, byName bo
 			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if named != nil {
-		if err := named.flush(); err != nil {
-			return err
-		}
-	}
-	return sw.finish()
+	return rows.Err()
 }
 
 // summaryScanner scans summary rows, formatting a date once for the run
@@ -396,24 +406,35 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.streamSummaries(w, r, p.OrganizationID, true, false, nil, func(tx pgx.Tx) (pgx.Rows, error) {
-		st, err := s.cfg.settings(r.Context(), tx, p.OrganizationID)
-		if err != nil {
-			return nil, err
-		}
-		t, lo, hi, err := localDay(r.Context(), tx, st.TimeZone, s.clock.Now())
+		t, err := s.liveDay(r.Context(), tx, p.OrganizationID)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			day = t
+			day = t.day
 		}
-		if !day.Equal(t) {
+		if !day.Equal(t.day) {
 			return dailySummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, day)
 		}
 		// Today is still being worked: computed from the activity on
 		// every read, so an accepted activity shows at once.
-		return liveSummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, day, lo, hi)
+		return liveSummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, t.day, t.lo, t.hi)
 	})
+}
+
+// todayBounds is a tenant's local date with its UTC bounds.
+type todayBounds struct{ day, lo, hi time.Time }
+
+// liveDay is the tenant's today at the clock's now: the day whose
+// reports are computed from the activity on every read.
+func (s *server) liveDay(ctx context.Context, tx pgx.Tx, org string) (todayBounds, error) {
+	st, err := s.cfg.settings(ctx, tx, org)
+	if err != nil {
+		return todayBounds{}, err
+	}
+	var t todayBounds
+	t.day, t.lo, t.hi, err = localDay(ctx, tx, st.TimeZone, s.clock.Now())
+	return t, err
 }
 
 // userReport lists one user's summaries, newest first: the user's own,
@@ -460,9 +481,13 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 	}
 	var from, to time.Time
 	var version int64
+	var t todayBounds
 	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
 		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays, s.clock.Now()); err != nil {
+			return err
+		}
+		if t, err = s.liveDay(r.Context(), tx, p.OrganizationID); err != nil {
 			return err
 		}
 		version, err = reportVersion(r.Context(), tx, p.OrganizationID)
@@ -470,6 +495,21 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 	})
 	if err != nil {
 		return err
+	}
+	stored := func(tx pgx.Tx) (pgx.Rows, error) {
+		return organizationSummaryRows(r.Context(), tx, p.OrganizationID, from, to)
+	}
+	if !from.After(t.day) && !to.Before(t.day) {
+		// Today is computed from the activity on every read, as the daily
+		// report is, so such a report is not cached: its rows come first
+		// (newest date), then the stored days before it.
+		live := func(tx pgx.Tx) (pgx.Rows, error) {
+			return liveOrganizationRows(r.Context(), tx, p.OrganizationID, t.day, t.lo, t.hi)
+		}
+		before := func(tx pgx.Tx) (pgx.Rows, error) {
+			return organizationSummaryRows(r.Context(), tx, p.OrganizationID, from, t.day.AddDate(0, 0, -1))
+		}
+		return s.streamSummaries(w, r, p.OrganizationID, false, true, nil, live, before)
 	}
 	key := p.OrganizationID + "/" + from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly) + "/" + strconv.FormatBool(asCSV)
 	if e, ok := s.cache.get(key, version); ok {
@@ -479,7 +519,5 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 	// The version was read before the rows: a change in between makes the
 	// entry newer than its version says, and the next request rebuilds it.
 	keep := func(contentType string, body []byte) { s.cache.put(key, version, contentType, body) }
-	return s.streamSummaries(w, r, p.OrganizationID, false, true, keep, func(tx pgx.Tx) (pgx.Rows, error) {
-		return organizationSummaryRows(r.Context(), tx, p.OrganizationID, from, to)
-	})
+	return s.streamSummaries(w, r, p.OrganizationID, false, true, keep, stored)
 }

@@ -169,22 +169,39 @@ ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
   idle_seconds = EXCLUDED.idle_seconds, productivity_score = EXCLUDED.productivity_score,
   sessions_count = EXCLUDED.sessions_count, app_usage = EXCLUDED.app_usage, computed_at = EXCLUDED.computed_at`
 
-// liveSummarySQL computes one user's ($5) summary of one tenant-local day
-// ($2) from the activity as it is now, in summarySelect's columns, the
-// same numbers summarySQL would store. Its id is the stored summary's
-// when there is one, else one derived from the user and day, so that
-// reading it twice gives the same id.
-var liveSummarySQL = summaryCTEs(" AND a.user_id = $5") + `
-SELECT coalesce(s.id, md5($1::text || $5::text || $2::date::text)::uuid), $1::uuid, u.user_id, m.name, $2::date,
+// liveSummarySQL computes one tenant-local day's ($2) summaries from the
+// activity as it is now, in summarySelect's columns, the same numbers
+// summarySQL would store: of one user ($5) with their name, or of every
+// user without names (for streamSummaries' byName). A row's id is the
+// stored summary's when there is one, else one derived from the user and
+// day, so that reading it twice gives the same id.
+func liveSummarySQL(oneUser bool) string {
+	filter, name, join := "", "NULL::text", ""
+	if oneUser {
+		filter, name, join = " AND a.user_id = $5", "m.name", "\nLEFT JOIN reporting.users m ON m.user_id = u.user_id"
+	}
+	return summaryCTEs(filter) + `
+SELECT coalesce(s.id, md5($1::text || u.user_id::text || $2::date::text)::uuid), $1::uuid, u.user_id, ` + name + `, $2::date,
        (u.act + u.idl)::bigint, u.act::bigint, u.idl::bigint, (` + summaryScore + `)::numeric(5,2)::float8,
        u.sessions::integer, coalesce(j.usage, '[]')::json
-FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
-LEFT JOIN reporting.users m ON m.user_id = u.user_id
+FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id` + join + `
 LEFT JOIN reporting.daily_summaries s ON s.organization_id = $1 AND s.user_id = u.user_id AND s.date = $2::date`
+}
+
+var (
+	liveUserSummarySQL = liveSummarySQL(true)
+	liveOrgSummarySQL  = liveSummarySQL(false)
+)
 
 // liveSummaryRows reads one user's summary of day, computed now.
 func liveSummaryRows(ctx context.Context, tx pgx.Tx, org, user string, day, lo, hi time.Time) (pgx.Rows, error) {
-	return tx.Query(ctx, liveSummarySQL, org, day, lo, hi, user)
+	return tx.Query(ctx, liveUserSummarySQL, org, day, lo, hi, user)
+}
+
+// liveOrganizationRows reads every user's summary of day, computed now,
+// without names.
+func liveOrganizationRows(ctx context.Context, tx pgx.Tx, org string, day, lo, hi time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, liveOrgSummarySQL, org, day, lo, hi)
 }
 
 // upsertSummaries stores the summaries of day, whose activity lies in

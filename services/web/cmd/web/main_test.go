@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,34 +14,12 @@ import (
 func TestRun(t *testing.T) {
 	t.Parallel()
 	clk := testkit.NewClock(time.Date(2027, 3, 14, 9, 30, 0, 0, time.UTC))
-	vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
-	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
-
+	vars := map[string]string{"LOG_LEVEL": "warn"}
 	t.Run("Invalid configuration is refused at start-up.", func(t *testing.T) {
-		bad := func(k string) (string, bool) {
-			if k == "SHUTDOWN_TIMEOUT" {
-				return "forever", true
-			}
-			return lookup(k)
-		}
-		if err := run(t.Context(), bad, io.Discard, nil, clk); err == nil || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT") {
-			t.Fatalf("got %v", err)
-		}
+		testkit.RefusesSetting(t, run, vars, "SHUTDOWN_TIMEOUT", "forever")
 	})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, lookup, io.Discard, func(a net.Addr) { addrc <- a }, clk) }()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("run returned before listening: %v", err)
-	}
-
+	svc := testkit.StartServiceOn(t, run, clk, vars)
 	for _, c := range []struct{ name, path, want string }{
 		{"It is ready without any dependency.", "/readyz", ""},
 		{"It serves the app, or the notice of how to build it, at the root.", "/", "WorkPulse"},
@@ -52,7 +28,7 @@ func TestRun(t *testing.T) {
 		{"It serves the same document as JSON.", "/api/docs-json", `"openapi":"3.1.0"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			resp, err := http.Get(base + c.path)
+			resp, err := http.Get(svc.URL + c.path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,13 +40,7 @@ func TestRun(t *testing.T) {
 		})
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after cancel")
+	if err := svc.Stop(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

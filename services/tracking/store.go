@@ -1,0 +1,113 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/pg"
+)
+
+// SessionColumns selects a session for ScanSession; prefix it with a table
+// alias by building the query with SessionColumnsOf.
+const SessionColumns = "id, organization_id, user_id, project_id, start_time, end_time, status, " +
+	"total_active_seconds, total_idle_seconds, last_activity_at, version, created_at, updated_at"
+
+// SessionColumnsOf is SessionColumns qualified by alias.
+func SessionColumnsOf(alias string) string {
+	a := alias + "."
+	return a + "id, " + a + "organization_id, " + a + "user_id, " + a + "project_id, " + a + "start_time, " +
+		a + "end_time, " + a + "status, " + a + "total_active_seconds, " + a + "total_idle_seconds, " +
+		a + "last_activity_at, " + a + "version, " + a + "created_at, " + a + "updated_at"
+}
+
+// ScanSession scans one row of SessionColumns.
+func ScanSession(row pgx.Row) (Session, error) {
+	var s Session
+	err := row.Scan(s.Dest()...)
+	s.Normalize()
+	return s, err
+}
+
+// StopSession stops the caller's active session at end, or at now (the
+// caller's clock reading) when end is nil.
+//
+// It is a single UPDATE ... WHERE status = 'active'. ingest locks the
+// session row for the whole of an activity transaction, so a stop either
+// waits for that transaction and then includes its seconds, or commits
+// first and the activity finds the session stopped and stores nothing: no
+// second is lost or counted twice. The end defaults to the later of now
+// and the last activity, which ingest lets be up to five minutes ahead;
+// an explicit end may not precede the start or the last activity.
+func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *time.Time, now time.Time) (Session, error) {
+	s, err := ScanSession(tx.QueryRow(ctx, "UPDATE tracking.work_sessions SET status = 'stopped',"+
+		" end_time = coalesce($3::timestamptz, greatest($4::timestamptz, last_activity_at)), version = version + 1, updated_at = now()"+
+		" WHERE id = $1 AND user_id = $2 AND status = 'active'"+
+		" AND ($3::timestamptz IS NULL OR ($3 >= start_time AND $3 >= coalesce(last_activity_at, '-infinity')))"+
+		" RETURNING "+SessionColumns, sessionID, userID, end, now))
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return s, err
+	}
+	// Nothing changed: find out why, under the same row-level security.
+	var status string
+	var start time.Time
+	var last *time.Time
+	err = tx.QueryRow(ctx, "SELECT status, start_time, last_activity_at FROM tracking.work_sessions WHERE id = $1 AND user_id = $2",
+		sessionID, userID).Scan(&status, &start, &last)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return Session{}, ErrSessionNotFound
+	case err != nil:
+		return Session{}, err
+	case status != StatusActive, end == nil:
+		return Session{}, ErrSessionAlreadyStopped
+	case end.Before(start):
+		return Session{}, InvalidTimestamp("end_time is before the session's start_time")
+	default:
+		return Session{}, InvalidTimestamp("end_time is before the session's last activity")
+	}
+}
+
+// upsertTenant stores an organization's tenant settings in tx; settings
+// of an older generation than the stored ones change nothing.
+func upsertTenant(ctx context.Context, tx pgx.Tx, orgID string, t events.TenantUpdated, tz string) error {
+	_, err := tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation, activity_window_days)"+
+		" VALUES ($1, $2, $3, $4, NULLIF($5::int, 0))"+
+		" ON CONFLICT (organization_id) DO UPDATE SET suspended = EXCLUDED.suspended, time_zone = EXCLUDED.time_zone,"+
+		" generation = EXCLUDED.generation, activity_window_days = EXCLUDED.activity_window_days, updated_at = now()"+
+		" WHERE tracking.tenants.generation <= EXCLUDED.generation",
+		orgID, t.Suspended, tz, t.Generation, t.ActivityWindowDays)
+	return err
+}
+
+// SuspendedCondition is true when the transaction's tenant is suspended;
+// a tenant the operator never configured is not.
+const SuspendedCondition = "EXISTS (SELECT 1 FROM tracking.tenants WHERE organization_id = public.current_org() AND suspended)"
+
+// CheckNotSuspended refuses writes for a suspended tenant, within tx.
+func CheckNotSuspended(ctx context.Context, tx pgx.Tx) error {
+	var suspended bool
+	if err := tx.QueryRow(ctx, "SELECT "+SuspendedCondition).Scan(&suspended); err != nil {
+		return err
+	}
+	if suspended {
+		return ErrTenantSuspended
+	}
+	return nil
+}
+
+// windowDays is orgID's own accepted window in days, nil when it has the
+// installation's.
+func windowDays(ctx context.Context, db *pgxpool.Pool, orgID string) (*int, error) {
+	var days *int
+	err := pg.QueryRowInOrg(ctx, db, orgID, "SELECT activity_window_days FROM tracking.tenants WHERE organization_id = public.current_org()",
+		func(row pgx.Row) error { return row.Scan(&days) })
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	return days, nil
+}
