@@ -177,8 +177,6 @@ func (j Jobs) cronJob(s job) *batchv1.CronJob {
 									{Name: "DATABASE_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 										LocalObjectReference: corev1.LocalObjectReference{Name: j.DatabasePasswordSecret},
 										Key:                  "password",
-										// A database that trusts its clients needs none.
-										Optional: ptr.To(true),
 									}}},
 									{Name: "LOG_LEVEL", Value: "info"},
 								},

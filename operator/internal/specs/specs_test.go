@@ -75,7 +75,7 @@ func checkCommon(t *testing.T, cj *batchv1.CronJob) {
 			LocalObjectReference: corev1.LocalObjectReference{Name: "report-db"}, Key: "url"}}},
 		{Name: "DATABASE_USER", Value: "wp_prod_report"},
 		{Name: "DATABASE_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: "report-db-password"}, Key: "password", Optional: ptr.To(true)}}},
+			LocalObjectReference: corev1.LocalObjectReference{Name: "report-db-password"}, Key: "password"}}},
 		{Name: "LOG_LEVEL", Value: "info"},
 	}
 	if !equality.Semantic.DeepEqual(c.Env, wantEnv) {
