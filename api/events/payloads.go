@@ -50,6 +50,10 @@ type ActivityRecorded struct {
 	// LastActiveAt is the latest timestamp of an active activity in this
 	// request, if any: the signal that resolves an open idle alert.
 	LastActiveAt *time.Time `json:"last_active_at"`
+	// FirstAt and LastAt are the earliest and latest timestamps this
+	// request stored: the days whose summaries it changes.
+	FirstAt *time.Time `json:"first_at,omitempty"`
+	LastAt  *time.Time `json:"last_at,omitempty"`
 }
 
 // Alert is raised or resolved by the report service.

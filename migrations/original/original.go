@@ -111,6 +111,7 @@ func (im *Importer) Run(ctx context.Context) (*Report, error) {
 	for i, step := range steps {
 		t := Tables[i]
 		im.report.Counts[t].Read = counts[i]
+		im.report.Counts[t].handled = im.Progress.add
 		im.Progress.start(t, counts[i])
 		if err := step(ctx, im.report.Counts[t]); err != nil {
 			return im.report, fmt.Errorf("importing %s: %w", t, err)
@@ -167,7 +168,7 @@ func (im *Importer) store(ctx context.Context, table string, batch []string, ins
 		}
 		in[id] = true
 	}
-	im.Progress.add(len(batch))
+	c.handled(len(in))
 	return in, nil
 }
 
@@ -507,7 +508,6 @@ func (im *Importer) activity(ctx context.Context, c *Count) error {
 	}
 	defer rows.Close()
 	var batch []activityRow
-	var refusedRead int
 	for rows.Next() {
 		var a activityRow
 		if err := rows.Scan(&a.id, &a.sess, &a.ts, &a.kind, &a.dur, &a.url, &a.cid, &a.copy, &a.clientCopy); err != nil {
@@ -515,7 +515,6 @@ func (im *Importer) activity(ctx context.Context, c *Count) error {
 		}
 		if reason := im.refuseActivity(&a); reason != "" {
 			c.refuse(reason)
-			refusedRead++
 			continue
 		}
 		batch = append(batch, a)
@@ -523,14 +522,12 @@ func (im *Importer) activity(ctx context.Context, c *Count) error {
 			if err := im.storeActivity(ctx, batch); err != nil {
 				return err
 			}
-			im.Progress.add(refusedRead)
-			batch, refusedRead = batch[:0], 0
+			batch = batch[:0]
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	im.Progress.add(refusedRead)
 	if err := im.storeActivity(ctx, batch); err != nil {
 		return err
 	}

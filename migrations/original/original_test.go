@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -282,6 +283,12 @@ func (b *builder) summary(m member, mi, si int, start time.Time) {
 
 func runImport(t *testing.T, l *legacy, target *testkit.DB, batch int) *original.Report {
 	t.Helper()
+	return runImportShowing(t, l, target, batch, nil)
+}
+
+// runImportShowing is runImport with its progress written to progress.
+func runImportShowing(t *testing.T, l *legacy, target *testkit.DB, batch int, progress io.Writer) *original.Report {
+	t.Helper()
 	ctx := context.Background()
 	src, err := pgx.Connect(ctx, l.url)
 	if err != nil {
@@ -289,6 +296,9 @@ func runImport(t *testing.T, l *legacy, target *testkit.DB, batch int) *original
 	}
 	defer src.Close(ctx)
 	im := &original.Importer{Source: src, Target: target.Owner, Clock: testkit.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)), BatchSize: batch}
+	if progress != nil {
+		im.Progress = original.NewProgress(progress)
+	}
 	rep, err := im.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +372,13 @@ func TestTheOriginalsDataIsImportedWithEveryRefusedRowReportedAndASecondRunImpor
 	t.Parallel()
 	l := newLegacy(t)
 	db := testkit.NewDB(t)
-	rep := runImport(t, l, db, 500)
+	var progress strings.Builder
+	rep := runImportShowing(t, l, db, 500, &progress)
+	for _, table := range original.Tables {
+		if line := fmt.Sprintf("%s: %d of %d rows read\n", table, l.read[table], l.read[table]); !strings.Contains(progress.String(), line) {
+			t.Errorf("the progress does not say %q:\n%s", line, progress.String())
+		}
+	}
 	for _, table := range original.Tables {
 		c := rep.Counts[table]
 		if c.Read != l.read[table] || c.Imported != l.imported(table) || c.Present != 0 {

@@ -23,9 +23,16 @@ type Count struct {
 	// Adjusted counts the rows stored with a change our rules needed, by
 	// the change.
 	Adjusted map[string]int
+
+	// handled hears of every row imported, found present or refused: the
+	// progress.
+	handled func(int)
 }
 
-func (c *Count) refuse(reason string) { c.Refused[reason]++ }
+func (c *Count) refuse(reason string) {
+	c.Refused[reason]++
+	c.handled(1)
+}
 
 func (c *Count) adjust(change string) { c.Adjusted[change]++ }
 
@@ -49,7 +56,7 @@ type Report struct {
 func newReport() *Report {
 	r := &Report{Counts: map[string]*Count{}}
 	for _, t := range Tables {
-		r.Counts[t] = &Count{Refused: map[string]int{}, Adjusted: map[string]int{}}
+		r.Counts[t] = &Count{Refused: map[string]int{}, Adjusted: map[string]int{}, handled: func(int) {}}
 	}
 	return r
 }

@@ -45,6 +45,14 @@ func InvalidTimestamp(reason string) error { return &TimestampError{Reason: reas
 
 // Session is the contract's session object.
 type Session struct {
+	SessionState
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SessionState is the session as its events carry it: the contract's
+// session object without created_at and updated_at, as realtime pushes it.
+type SessionState struct {
 	ID                 string     `json:"id"`
 	OrganizationID     string     `json:"organization_id"`
 	UserID             string     `json:"user_id"`
@@ -56,8 +64,6 @@ type Session struct {
 	TotalIdleSeconds   int64      `json:"total_idle_seconds"`
 	LastActivityAt     *time.Time `json:"last_activity_at"`
 	Version            int64      `json:"version"`
-	CreatedAt          time.Time  `json:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at"`
 }
 
 // Session statuses.
@@ -88,10 +94,17 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 // Event is the session state carried by session and activity events.
-func (s Session) Event() events.Session {
+func (s SessionState) Event() events.Session {
 	return events.Session{SessionID: s.ID, OrganizationID: s.OrganizationID, UserID: s.UserID, ProjectID: s.ProjectID,
 		Status: s.Status, StartTime: s.StartTime, EndTime: s.EndTime, TotalActiveSeconds: s.TotalActiveSeconds,
 		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: s.LastActivityAt, Version: s.Version}
+}
+
+// StateOf is the session state an event carries, every timestamp in UTC.
+func StateOf(e events.Session) SessionState {
+	return SessionState{ID: e.SessionID, OrganizationID: e.OrganizationID, UserID: e.UserID, ProjectID: e.ProjectID,
+		StartTime: e.StartTime.UTC(), EndTime: utcPtr(e.EndTime), Status: e.Status, TotalActiveSeconds: e.TotalActiveSeconds,
+		TotalIdleSeconds: e.TotalIdleSeconds, LastActivityAt: utcPtr(e.LastActivityAt), Version: e.Version}
 }
 
 // ParseSessionID checks a session ID taken from a request; an ID that is

@@ -63,11 +63,18 @@ var Roles = roles.Set{Prefix: roles.DefaultPrefix}
 // workpulse_auth, subject to row-level security), as the service does.
 func (d *DB) Pool(t testing.TB, role string) *pgxpool.Pool {
 	t.Helper()
+	return d.PoolOf(t, role, 32)
+}
+
+// PoolOf is Pool with at most maxConns connections, for a test whose
+// verdict depends on the pool's size.
+func (d *DB) PoolOf(t testing.TB, role string, maxConns int32) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(d.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MaxConns = 32
+	cfg.MaxConns = maxConns
 	cfg.ConnConfig.User = role
 	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {

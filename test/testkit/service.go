@@ -112,3 +112,49 @@ func JWKS(t testing.TB) (string, authn.Signer) {
 	t.Cleanup(srv.Close)
 	return srv.URL, authn.Signer{Kid: "k1", Key: priv, Issuer: "workpulse", TTL: time.Hour}
 }
+
+// Tracker is a service that takes members' tokens and follows tenants (session,
+// ingest) run as it is deployed: its own database and broker, tokens checked
+// against a JWKS URL, on a test clock.
+type Tracker struct {
+	*RunningService
+	DB      *DB
+	Brokers []string
+	Clock   *Clock
+	// Member is an employee of a fresh organization and Token its token.
+	Member authn.Principal
+	Token  string
+}
+
+// StartTracker runs run as a Tracker at the clock's instant at; arrange,
+// when not nil, prepares the database before the service starts.
+func StartTracker(t testing.TB, run RunFunc, at time.Time, arrange func(*DB)) *Tracker {
+	t.Helper()
+	db := NewDB(t)
+	brokers := Kafka(t)
+	jwksURL, signer := JWKS(t)
+	clk := NewClock(at)
+	if arrange != nil {
+		arrange(db)
+	}
+	tr := &Tracker{DB: db, Brokers: brokers, Clock: clk, Member: Member("", authn.RoleEmployee),
+		RunningService: StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})}
+	token, err := signer.Sign(tr.Member, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Token = token
+	return tr
+}
+
+// FollowsSuspension suspends the member's organization through the tenants
+// topic and waits until write, the member's write through the service, is
+// refused with 403; then it stops the service, which must shut down cleanly.
+func (tr *Tracker) FollowsSuspension(t testing.TB, write func() int) {
+	t.Helper()
+	SuspendTenant(t, tr.Brokers, tr.Clock.Now(), tr.Member.OrganizationID)
+	Eventually(t, 30*time.Second, "the suspension to take effect", func() bool { return write() == http.StatusForbidden })
+	if err := tr.Stop(); err != nil {
+		t.Fatalf("shutdown returned %v", err)
+	}
+}

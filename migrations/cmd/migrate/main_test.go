@@ -36,3 +36,26 @@ func TestAnInvalidPolicyStopsMigrateBeforeItConnects(t *testing.T) {
 		t.Errorf("run = %v, want the setting named", err)
 	}
 }
+
+func TestImportOriginalRefusesBadArgumentsBeforeItConnects(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"Without --from it names the flag.", []string{"import-original"}, "--from"},
+		{"An unknown flag is named.", []string{"import-original", "--from", "postgres://nowhere.invalid/x", "--fast"}, "fast"},
+		{"A batch size of zero is refused.", []string{"import-original", "--from", "postgres://nowhere.invalid/x", "--batch-size", "0"}, "--batch-size"},
+		{"A stray argument is refused.", []string{"import-original", "--from", "postgres://nowhere.invalid/x", "now"}, "nothing else"},
+	}
+	env := map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/y"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := run(context.Background(), c.args, lookup, &bytes.Buffer{}, &bytes.Buffer{}, testkit.NewClock(time.Date(2034, 2, 5, 8, 0, 0, 0, time.UTC)))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("run = %v, want an error naming %q", err, c.want)
+			}
+		})
+	}
+}

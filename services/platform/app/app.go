@@ -71,8 +71,11 @@ type Deps struct {
 	// KafkaSecurity is for the service's own consumers' ConsumerConfig.
 	KafkaSecurity kafkax.Security
 	Verifier      *authn.Verifier
-	Consumer      *kafkax.ConsumerMetrics
-	Outbox        *outbox.Metrics
+	// Revocations is the installation's revocation list (with Postgres),
+	// kept up to date while the service runs; Verifier applies it.
+	Revocations *authn.Revocations
+	Consumer    *kafkax.ConsumerMetrics
+	Outbox      *outbox.Metrics
 }
 
 // Service is what a service builds from its Deps.
@@ -152,6 +155,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}()
 	}
+	if d.Revocations != nil {
+		start("revocations", func(ctx context.Context) error { return d.Revocations.Run(ctx, cfg.RevocationPoll) })
+	}
 	for i, w := range svc.Workers {
 		start(fmt.Sprintf("worker %d", i), w)
 	}
@@ -215,6 +221,13 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		}
 		d.DB = pool
 		d.Health.Add("postgres", pool.Ping)
+		d.Revocations = authn.NewRevocations(authn.PGRevocations{DB: pool}, d.Clock)
+		// Serving before the first read would honour tokens revoked long
+		// ago; a failure here is PostgreSQL being down, which the poll
+		// outlives.
+		if err := d.Revocations.Poll(ctx); err != nil {
+			d.Logger.Warn("revocation list not read at start; retrying every poll", "err", err)
+		}
 	}
 	if needs.Redis {
 		opt, err := redis.ParseURL(cfg.RedisURL)
@@ -245,7 +258,7 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		}
 	}
 	if needs.JWKS {
-		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock)
+		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock).WithRevocations(d.Revocations)
 	}
 	return nil
 }

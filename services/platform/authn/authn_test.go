@@ -126,8 +126,11 @@ func TestVerifierRefusesForgedAndInvalidTokens(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := v.Verify(context.Background(), c.token)
 			if c.want == nil {
-				if err != nil || got != p {
-					t.Fatalf("got %+v, %v; want %+v", got, err, p)
+				if err != nil || !got.ExpiresAt.Equal(now.Add(time.Hour)) {
+					t.Fatalf("got %+v, %v; want a principal expiring an hour after signing", got, err)
+				}
+				if got.ExpiresAt = (time.Time{}); got != p {
+					t.Fatalf("got %+v; want %+v", got, p)
 				}
 				return
 			}

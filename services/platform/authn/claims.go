@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -27,6 +28,10 @@ type Claims struct {
 	Email          string `json:"email"`
 	OrganizationID string `json:"organization_id"`
 	Role           string `json:"role"`
+	// SessionID names the sign-in the token belongs to, so that signing
+	// out revokes its tokens; Version is the user's token version at issue.
+	SessionID string `json:"sid,omitempty"`
+	Version   int    `json:"ver,omitempty"`
 }
 
 // Principal is the authenticated caller.
@@ -35,6 +40,11 @@ type Principal struct {
 	Email          string
 	OrganizationID string
 	Role           string
+	// SessionID and TokenVersion are the token's sid and ver claims.
+	SessionID    string
+	TokenVersion int
+	// ExpiresAt is when the token expires; long-lived connections end then.
+	ExpiresAt time.Time
 }
 
 // IsAdmin reports whether the caller administers its organization.

@@ -61,6 +61,7 @@ func (s Signer) Sign(p Principal, now time.Time) (string, error) {
 			ExpiresAt: jwt.NewNumericDate(now.Add(s.TTL)),
 		},
 		Email: p.Email, OrganizationID: p.OrganizationID, Role: p.Role,
+		SessionID: p.SessionID, Version: p.TokenVersion,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = s.Kid

@@ -36,12 +36,42 @@ type Verifier struct {
 	issuer string
 	leeway time.Duration
 	clock  clock.Clock
+	// revocations, when set, refuses revoked tokens.
+	revocations *Revocations
 }
 
 // NewVerifier verifies tokens of issuer signed by keys; expiry is judged
 // on clk.
 func NewVerifier(keys KeySource, issuer string, clk clock.Clock) *Verifier {
 	return &Verifier{keys: keys, issuer: issuer, leeway: 5 * time.Second, clock: clk}
+}
+
+// WithRevocations makes v refuse the tokens l revokes; it returns v.
+func (v *Verifier) WithRevocations(l *Revocations) *Verifier {
+	v.revocations = l
+	return v
+}
+
+// Current re-checks a caller verified earlier: its token must not have
+// expired or been revoked since. Holders of verified tokens (a cache, a
+// WebSocket) call it instead of verifying again.
+func (v *Verifier) Current(p Principal) error {
+	if !v.clock.Now().Before(p.ExpiresAt.Add(v.leeway)) {
+		return apierr.ErrTokenExpired
+	}
+	if v.revocations != nil {
+		return v.revocations.Check(p)
+	}
+	return nil
+}
+
+// Changed returns a channel closed when the revocation list next brings
+// changes (never, without one).
+func (v *Verifier) Changed() <-chan struct{} {
+	if v.revocations == nil {
+		return nil
+	}
+	return v.revocations.Changed()
 }
 
 // Verify returns the caller a token stands for. Only EdDSA tokens from the
@@ -82,7 +112,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if claims.Role != RoleAdmin && claims.Role != RoleEmployee {
 		return Principal{}, apierr.ErrInvalidToken
 	}
-	return Principal{UserID: claims.Subject, Email: claims.Email, OrganizationID: claims.OrganizationID, Role: claims.Role}, nil
+	p := Principal{UserID: claims.Subject, Email: claims.Email, OrganizationID: claims.OrganizationID, Role: claims.Role,
+		SessionID: claims.SessionID, TokenVersion: claims.Version, ExpiresAt: claims.ExpiresAt.Time}
+	if v.revocations != nil {
+		if err := v.revocations.Check(p); err != nil {
+			return Principal{}, err
+		}
+	}
+	return p, nil
 }
 
 // JWKSCache is a KeySource backed by a remote JWKS document. It refreshes

@@ -34,9 +34,12 @@ type Common struct {
 	KafkaSASLPassword  string
 	JWKSURL            string
 	JWTIssuer          string
-	MaxBodyBytes       int64
-	ShutdownTimeout    time.Duration
-	WriteTimeout       time.Duration
+	// RevocationPoll is how often the revocation list is read: the longest
+	// a revoked token keeps working.
+	RevocationPoll  time.Duration
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+	WriteTimeout    time.Duration
 	// HealthPeers are other services' /readyz URLs by name: /api/health
 	// reports them beside this service's own dependencies.
 	HealthPeers map[string]string
@@ -70,6 +73,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		KafkaSASLPassword:    e.String("KAFKA_SASL_PASSWORD", ""),
 		JWKSURL:              e.URL("JWKS_URL", "http://127.0.0.1:3001/api/auth/.well-known/jwks.json", "http", "https"),
 		JWTIssuer:            e.String("JWT_ISSUER", "workpulse"),
+		RevocationPoll:       e.Duration("REVOCATION_POLL_INTERVAL", time.Second, 100*time.Millisecond, time.Minute),
 		MaxBodyBytes:         int64(e.Int("MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
 		ShutdownTimeout:      e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
 		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
@@ -193,5 +195,156 @@ func TestAPrefilterSparesTheHandlerWhatNeedsNothingAndEverythingIsCommitted(t *t
 	mu.Unlock()
 	if !eventually(30*time.Second, func() bool { return groupLag(t, k.Addr, "prefiltered") == 0 }) {
 		t.Fatalf("committed offsets stay %d behind", groupLag(t, k.Addr, "prefiltered"))
+	}
+}
+
+func TestPoisonEventsGoToTheDeadLetterTopicAndThePartitionMovesOn(t *testing.T) {
+	k := testkit.StartGatedKafka(t, "127.0.0.1:0")
+	w := kafkax.NewWriter([]string{k.Addr})
+	defer w.Close()
+
+	// One key: every message lands on one partition, in this order, so the
+	// good events wait behind the poison ones.
+	key := []byte(uuid.NewString())
+	event := func(stored int, org string) []byte {
+		e, err := events.New(clock.Real.Now(), "test", events.TypeActivityRecorded, org, "", events.ActivityRecorded{Stored: stored})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(e)
+		return raw
+	}
+	const poison = -1
+	values := [][]byte{
+		event(0, testOrg),
+		event(poison, testOrg),              // the handler fails on it every time
+		[]byte("not an event"),              // cannot be decoded
+		event(1, "'; DROP TABLE users; --"), // an organization id that is not a UUID
+		[]byte(`{"id":"1","type":"activity.recorded","organization_id":"` + testOrg + `","data":{}}`), // an id that is not one
+	}
+	for i := 2; i <= 10; i++ {
+		values = append(values, event(i, testOrg))
+	}
+	msgs := make([]kafka.Message, 0, len(values))
+	for _, v := range values {
+		msgs = append(msgs, kafka.Message{Topic: events.TopicActivity, Key: key, Value: v})
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	applied, poisonAttempts := map[int]int{}, 0
+	handler := func(_ context.Context, e events.Envelope) error {
+		var a events.ActivityRecorded
+		if err := e.Payload(&a); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if a.Stored == poison {
+			poisonAttempts++
+			return errors.New("check constraint violated")
+		}
+		applied[a.Stored]++
+		return nil
+	}
+	reg := prometheus.NewRegistry()
+	m := kafkax.NewConsumerMetrics(reg, "test", clock.Real)
+	c := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: []string{k.Addr}, GroupID: "poisoned", Topics: []string{events.TopicActivity},
+		MaxAttempts: 3}, handler, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	if !eventually(30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(applied) == 10 }) {
+		mu.Lock()
+		t.Fatalf("applied %v of the 10 good events; the partition stalled behind the poison", applied)
+	}
+	mu.Lock()
+	if poisonAttempts != 3 {
+		t.Errorf("the poison event was attempted %d times; want MaxAttempts, 3", poisonAttempts)
+	}
+	mu.Unlock()
+	if !eventually(30*time.Second, func() bool { return groupLag(t, k.Addr, "poisoned") == 0 }) {
+		t.Fatalf("committed offsets stay %d behind", groupLag(t, k.Addr, "poisoned"))
+	}
+
+	// The dead-letter topic holds the four, unchanged, with where they came from and why.
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{k.Addr}, GroupID: "dlq-reader", Topic: events.DeadLetterTopic(events.TopicActivity),
+		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reasons := map[string]string{}
+	for i := 0; i < 4; i++ {
+		dl, err := r.ReadMessage(rctx)
+		if err != nil {
+			t.Fatalf("dead letter %d: %v", i+1, err)
+		}
+		h := map[string]string{}
+		for _, x := range dl.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		if h["workpulse-dlq-topic"] != events.TopicActivity || h["workpulse-dlq-group"] != "poisoned" || h["workpulse-dlq-error"] == "" {
+			t.Errorf("dead letter headers %v", h)
+		}
+		reasons[string(dl.Value)] = h["workpulse-dlq-reason"]
+	}
+	want := map[string]string{string(values[1]): "failed", string(values[2]): "malformed", string(values[3]): "malformed", string(values[4]): "malformed"}
+	if fmt.Sprint(reasons) != fmt.Sprint(want) {
+		t.Errorf("dead letters %v; want %v", reasons, want)
+	}
+	for reason, want := range map[string]float64{"malformed": 3, "failed": 1} {
+		if got := deadLettered(t, reg, reason); got != want {
+			t.Errorf("workpulse_kafka_dead_lettered_total{reason=%q} = %v; want %v", reason, got, want)
+		}
+	}
+}
+
+// deadLettered reads workpulse_kafka_dead_lettered_total for reason.
+func deadLettered(t *testing.T, reg *prometheus.Registry, reason string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "workpulse_kafka_dead_lettered_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func TestUnavailableTellsAnOutageFromAnEventThatCannotBeApplied(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"A refused connection is an outage.", fmt.Errorf("begin: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), true},
+		{"A timeout is an outage.", fmt.Errorf("query: %w", context.DeadlineExceeded), true},
+		{"PostgreSQL shutting down is an outage.", &pgconn.PgError{Code: "57P01"}, true},
+		{"Too many connections is an outage.", &pgconn.PgError{Code: "53300"}, true},
+		{"A serialization failure is retried.", &pgconn.PgError{Code: "40001"}, true},
+		{"A check constraint violation is the event's.", &pgconn.PgError{Code: "23514"}, false},
+		{"Invalid input is the event's.", &pgconn.PgError{Code: "22P02"}, false},
+		{"A plain error is the event's.", errors.New("no such session"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := kafkax.Unavailable(tt.err); got != tt.want {
+				t.Errorf("Unavailable(%v) = %v; want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

@@ -42,7 +42,7 @@ var service = app.Spec[auth.Config]{
 			return nil, err
 		}
 		return &app.Service{
-			API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: d.Config.RedisPrefix, Keys: keys, Metrics: d.HTTP, Clock: d.Clock}),
+			API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: d.Config.RedisPrefix, Keys: keys, Revocations: d.Revocations, Metrics: d.HTTP, Clock: d.Clock}),
 			OutboxTables: []string{auth.OutboxTable},
 			Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
 		}, nil

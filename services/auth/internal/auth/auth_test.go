@@ -35,6 +35,8 @@ type env struct {
 	keys *auth.KeyStore
 	// clock is the service's clock; tests move it.
 	clock *testkit.Clock
+	// revocations is the service's revocation list; tests poll it.
+	revocations *authn.Revocations
 }
 
 // envInstant is where an env's clock stands until a test moves it: a
@@ -66,11 +68,12 @@ func newEnvAt(t *testing.T, at time.Time, overrides map[string]string) *env {
 	if err := keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := auth.NewServer(auth.Deps{Config: cfg, DB: pool, Redis: rdb, RedisPrefix: prefix, Keys: keys,
+	revocations := authn.NewRevocations(authn.PGRevocations{DB: pool}, clk)
+	h := auth.NewServer(auth.Deps{Config: cfg, DB: pool, Redis: rdb, RedisPrefix: prefix, Keys: keys, Revocations: revocations,
 		Metrics: metrics.NewHTTP(prometheus.NewRegistry(), "auth"), Clock: clk})
 	srv := httptest.NewServer(httpx.Stack(clk, h, 64<<10))
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, db: db, keys: keys, clock: clk}
+	return &env{t: t, url: srv.URL, db: db, keys: keys, clock: clk, revocations: revocations}
 }
 
 type response struct {

@@ -13,7 +13,7 @@ var (
 	ErrOrganizationNeeded = apierr.New(http.StatusBadRequest, "AUTH_ORGANIZATION_REQUIRED", "this email belongs to several organizations; send organization_id")
 	ErrInvitationInvalid  = apierr.New(http.StatusBadRequest, "AUTH_INVITATION_INVALID", "the invitation is unknown, used, expired or for another email")
 	ErrTooManyAttempts    = apierr.New(http.StatusTooManyRequests, "AUTH_TOO_MANY_ATTEMPTS", "too many failed login attempts; retry later")
-	ErrAccountDisabled    = apierr.New(http.StatusForbidden, "AUTH_ACCOUNT_DISABLED", "this account or its organization is deactivated")
+	ErrAccountDisabled    = apierr.ErrAccountDisabled
 
 	ErrOrganizationManaged = apierr.New(http.StatusConflict, "ORGANIZATION_MANAGED", "this organization is managed by a WorkPulseTenant; change its settings in the WorkPulseTenant")
 

@@ -21,6 +21,8 @@ type Deps struct {
 	Redis       *redis.Client
 	RedisPrefix string
 	Keys        *KeyStore
+	// Revocations refuses revoked tokens on auth's own routes (nil: none).
+	Revocations *authn.Revocations
 	Metrics     *metrics.HTTP
 	// Clock decides token lifetimes, invitation expiry and the login
 	// throttle's windows and delays.
@@ -45,7 +47,7 @@ func NewServer(d Deps) http.Handler {
 		keys:     d.Keys,
 		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.Throttle, d.Clock),
 		hasher:   NewHasher(d.Config.HashSlots, d.Config.HashQueue),
-		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock),
+		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock).WithRevocations(d.Revocations),
 		clock:    d.Clock,
 	}
 	return s.routes(d.Metrics)

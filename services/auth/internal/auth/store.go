@@ -17,6 +17,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/page"
@@ -234,6 +235,20 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 	})
 }
 
+// revoke records r in the revocation list every service polls. Writers
+// take turns through a lock, so that rows commit in the order of their seq
+// and a poll that has read a seq never misses a lower one committed later.
+func revoke(ctx context.Context, tx pgx.Tx, r authn.Revocation) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254102)"); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO auth.revocations (kind, subject, blocked, min_version, expires_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (kind, subject) DO UPDATE SET blocked = EXCLUDED.blocked, min_version = EXCLUDED.min_version,
+			expires_at = EXCLUDED.expires_at, seq = nextval('auth.revocations_seq')`,
+		r.Kind, r.Subject, r.Blocked, r.MinVersion, r.ExpiresAt)
+	return err
+}
+
 func newID() string { return uuid.NewString() }
 
 // ensureSigningKey stores the key newKey makes unless some key retires
@@ -350,7 +365,8 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 	resp := TenantResponse{Organization: Organization{ID: id, Name: req.Name, PlanType: req.PlanType}, Active: req.Active}
 	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
 		var gen int64
-		err := tx.QueryRow(ctx, "SELECT tenant_generation FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen)
+		wasActive := true
+		err := tx.QueryRow(ctx, "SELECT tenant_generation, active FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen, &wasActive)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			resp.Created = true
@@ -383,6 +399,11 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 		if _, err := tx.Exec(ctx, "UPDATE auth.organizations SET name = $2, plan_type = $3, active = $4, tenant_settings = $5, tenant_generation = $6, updated_at = now() WHERE id = $1",
 			id, req.Name, req.PlanType, req.Active, raw, resp.Generation); err != nil {
 			return err
+		}
+		if req.Active != wasActive {
+			if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeOrganization, Subject: id, Blocked: !req.Active}); err != nil {
+				return err
+			}
 		}
 		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, settings)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/api/events"
-	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -17,20 +16,10 @@ import (
 // ingest as it is deployed: tokens checked against a JWKS URL, its own
 // outbox relay and tenant consumer, probes and metrics.
 func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *testing.T) {
-	db := testkit.NewDB(t)
-	brokers := testkit.Kafka(t)
-	jwksURL, signer := testkit.JWKS(t)
-	clk := testkit.NewClock(time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC))
+	at := time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 	// The clock's month has storage, as the operator would have made it.
-	db.EnsureActivityMonth(t, clk.Now())
-	svc := testkit.StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})
-	base := svc.URL
-
-	p := testkit.Member("", authn.RoleEmployee)
-	token, err := signer.Sign(p, clk.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := testkit.StartTracker(t, run, at, func(db *testkit.DB) { db.EnsureActivityMonth(t, at) })
+	db, clk, p, token, base := tr.DB, tr.Clock, tr.Member, tr.Token, tr.URL
 	sid := uuid.NewString()
 	if _, err := db.Owner.Exec(context.Background(), "INSERT INTO tracking.work_sessions (id, organization_id, user_id, start_time, status) VALUES ($1, $2, $3, $4, 'active')",
 		sid, p.OrganizationID, p.UserID, clk.Now().Add(-time.Hour)); err != nil {
@@ -52,15 +41,10 @@ func TestTheRunningServiceRecordsRelaysFollowsTenantsAndShutsDownCleanly(t *test
 	}
 
 	// The service's own relay publishes activity.recorded.
-	testkit.WaitEvent(t, brokers, events.TopicActivity, 10*time.Second, func(e events.Envelope) bool {
+	testkit.WaitEvent(t, tr.Brokers, events.TopicActivity, 10*time.Second, func(e events.Envelope) bool {
 		return e.Type == events.TypeActivityRecorded && e.OrganizationID == p.OrganizationID
 	})
 
 	// Its tenant consumer learns of a suspension.
-	testkit.SuspendTenant(t, brokers, clk.Now(), p.OrganizationID)
-	testkit.Eventually(t, 30*time.Second, "the suspension to take effect", func() bool { return post() == http.StatusForbidden })
-
-	if err := svc.Stop(); err != nil {
-		t.Fatalf("shutdown returned %v", err)
-	}
+	tr.FollowsSuspension(t, post)
 }

@@ -1,10 +1,7 @@
 package ingest
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,10 +49,15 @@ func (c *tokenCache) require(next http.Handler) http.Handler {
 				return
 			}
 			e = cachedToken{p: p, until: now.Add(c.ttl)}
-			if exp, ok := expiry(tok); ok && exp.Before(e.until) {
-				e.until = exp
+			if p.ExpiresAt.Before(e.until) {
+				e.until = p.ExpiresAt
 			}
 			c.put(tok, e)
+		} else if err := c.verifier.Current(e.p); err != nil {
+			// Revoked since it was cached: the cache saves the signature
+			// check only.
+			httpx.Error(w, r, err)
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(authn.WithPrincipal(r.Context(), e.p)))
 	})
@@ -75,23 +77,4 @@ func (c *tokenCache) put(tok string, e cachedToken) {
 		}
 	}
 	c.entries[tok] = e
-}
-
-// expiry reads the exp claim of a token that has just been verified.
-func expiry(tok string) (time.Time, bool) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return time.Time{}, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return time.Time{}, false
-	}
-	var claims struct {
-		Exp int64 `json:"exp"`
-	}
-	if json.Unmarshal(raw, &claims) != nil || claims.Exp == 0 {
-		return time.Time{}, false
-	}
-	return time.Unix(claims.Exp, 0), true
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -26,7 +27,7 @@ func TestTheTokenCacheServesOnlyVerifiedTokensAndNeverPastTheirExpiry(t *testing
 		h.ServeHTTP(rec, req)
 		return rec.Code
 	}
-	if code := call(tok); code != http.StatusOK || seen != p {
+	if code := call(tok); code != http.StatusOK || seen.UserID != p.UserID {
 		t.Fatalf("valid token: %d, principal %+v", code, seen)
 	}
 	e, ok := c.entries[tok]
@@ -47,13 +48,30 @@ func TestTheTokenCacheServesOnlyVerifiedTokensAndNeverPastTheirExpiry(t *testing
 	}
 	// Past its expiry the entry is not used: the token is verified again.
 	c.entries[tok] = cachedToken{p: authn.Principal{UserID: "stale"}, until: clk.Now()}
-	if code := call(tok); code != http.StatusOK || seen != p {
+	if code := call(tok); code != http.StatusOK || seen.UserID != p.UserID {
 		t.Errorf("after expiry of the entry: %d, principal %+v", code, seen)
 	}
 	// Past the token's expiry the cache does not answer for it.
 	clk.Set(e.until.Add(time.Minute))
 	if code := call(tok); code != http.StatusUnauthorized {
 		t.Errorf("an expired token that was cached: %d", code)
+	}
+	// A revocation refuses a cached token at the list's next poll.
+	clk.Set(e.until.Add(-30 * time.Minute))
+	db := testkit.NewDB(t)
+	list := authn.NewRevocations(authn.PGRevocations{DB: db.Pool(t, "workpulse_ingest")}, clk)
+	iss.Verifier.WithRevocations(list)
+	if code := call(tok); code != http.StatusOK {
+		t.Fatalf("before the revocation: %d", code)
+	}
+	if _, err := db.Owner.Exec(context.Background(), "INSERT INTO auth.revocations (kind, subject, blocked) VALUES ('user', $1, true)", p.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if err := list.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := call(tok); code != http.StatusForbidden {
+		t.Errorf("a cached token of a deactivated user: %d, want 403", code)
 	}
 	// The cache stays within its bound.
 	for range 10 {

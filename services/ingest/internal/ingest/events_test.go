@@ -109,6 +109,14 @@ func TestEachRequestThatStoresActivityEmitsOneActivityRecordedEventWithTheCommit
 			t.Errorf("event %d: %+v", i, p)
 		}
 	}
+	// The bulk upload's event spans its items' timestamps (items 2..51,
+	// a second apart from the session's start); a single post's is its one.
+	if b := got[2]; b.FirstAt == nil || b.LastAt == nil || !b.FirstAt.Equal(start.Add(2*time.Second)) || !b.LastAt.Equal(start.Add(51*time.Second)) {
+		t.Errorf("bulk event spans %v..%v, want %v..%v", b.FirstAt, b.LastAt, start.Add(2*time.Second), start.Add(51*time.Second))
+	}
+	if s := got[0]; s.FirstAt == nil || s.LastAt == nil || !s.FirstAt.Equal(*s.LastAt) {
+		t.Errorf("single post's event spans %v..%v, want one instant", s.FirstAt, s.LastAt)
+	}
 	var left int
 	if err := h.db.Owner.QueryRow(context.Background(), "SELECT count(*) FROM tracking.outbox").Scan(&left); err != nil || left != 0 {
 		t.Errorf("outbox still holds %d events (%v)", left, err)

@@ -55,7 +55,7 @@ type Store struct {
 
 // activityEventSQL builds the activity.recorded outbox rows from u (the
 // updated sessions) and t (what was added to each: n, act, idle,
-// last_active), joined in from, and env, the expression of an envelope
+// last_active, and the first and last timestamps), joined in from, and env, the expression of an envelope
 // made by events.New whose data SQL fills in: the new totals exist only
 // inside the statement.
 func activityEventSQL(env, from string) string {
@@ -65,7 +65,8 @@ func activityEventSQL(env, from string) string {
     'status', u.status, 'start_time', u.start_time, 'end_time', u.end_time,
     'total_active_seconds', u.total_active_seconds, 'total_idle_seconds', u.total_idle_seconds,
     'last_activity_at', u.last_activity_at, 'version', u.version,
-    'stored', t.n, 'active_seconds', t.act, 'idle_seconds', t.idle, 'last_active_at', t.last_active))
+    'stored', t.n, 'active_seconds', t.act, 'idle_seconds', t.idle, 'last_active_at', t.last_active,
+    'first_at', t.first, 'last_at', t.last))
   FROM ` + from
 }
 
@@ -171,7 +172,7 @@ var recordBulkSQL = numbered(`WITH i AS (
   SELECT count(*) AS n,
     coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'active'), 0) AS act,
     coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'idle'), 0) AS idle,
-    max(occurred_at) AS last, max(occurred_at) FILTER (WHERE activity_type = 'active') AS last_active
+    min(occurred_at) AS first, max(occurred_at) AS last, max(occurred_at) FILTER (WHERE activity_type = 'active') AS last_active
   FROM a
 ), u AS (
   UPDATE tracking.work_sessions w SET total_active_seconds = w.total_active_seconds + t.act,
@@ -413,7 +414,7 @@ func roundSQL(lockOption string) string {
   WHERE ok.cid IS NULL OR ok.aid IN (SELECT activity_id FROM d)
   RETURNING session_id, occurred_at, activity_type, duration_seconds
 ), t AS (
-  SELECT a.session_id AS sid, 1 AS n, a.occurred_at AS ts,
+  SELECT a.session_id AS sid, 1 AS n, a.occurred_at AS ts, a.occurred_at AS first, a.occurred_at AS last,
     CASE WHEN a.activity_type = 'active' THEN a.duration_seconds ELSE 0 END AS act,
     CASE WHEN a.activity_type = 'idle' THEN a.duration_seconds ELSE 0 END AS idle,
     CASE WHEN a.activity_type = 'active' THEN a.occurred_at END AS last_active

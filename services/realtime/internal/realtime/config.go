@@ -38,6 +38,9 @@ type Config struct {
 	// ConsumerGroup is unique per process: every replica must read every
 	// event, so replicas must never share a group.
 	ConsumerGroup string
+	// TokenCheck is how often every connection's token is checked for
+	// expiry; a revocation is applied as soon as the list brings it.
+	TokenCheck time.Duration
 	// RedisPrefix namespaces every key and channel.
 	RedisPrefix string
 }
@@ -54,6 +57,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		CloseGrace:        e.Duration("WS_CLOSE_GRACE", 3*time.Second, 10*time.Millisecond, time.Minute),
 		PresenceTTL:       e.Duration("PRESENCE_TTL", 60*time.Second, time.Second, time.Hour),
 		PresenceHeartbeat: e.Duration("PRESENCE_HEARTBEAT", 20*time.Second, 100*time.Millisecond, 20*time.Minute),
+		TokenCheck:        e.Duration("WS_TOKEN_CHECK_INTERVAL", time.Second, 10*time.Millisecond, time.Minute),
 		ConsumerGroup:     e.String("KAFKA_CONSUMER_GROUP_PREFIX", "realtime") + "-" + instanceID(),
 		RedisPrefix:       common.RedisPrefix,
 	}

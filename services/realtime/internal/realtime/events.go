@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 // Names of the messages, on /api/ws and as Socket.IO events.
@@ -57,9 +58,10 @@ type sessionUpdate struct {
 }
 
 // The data of the Socket.IO events, in the shapes of the original
-// system's gateway: user:online and user:offline, the alerts, and the
-// session object of the contract for session:update (without created_at
-// and updated_at, which events do not carry).
+// system's gateway: user:online and user:offline and the alerts;
+// session:update carries the tracking core's SessionState (the contract's
+// session object without created_at and updated_at, which events do not
+// carry).
 type (
 	sioPresence struct {
 		UserID    string    `json:"userId"`
@@ -71,30 +73,11 @@ type (
 		Message   string    `json:"message"`
 		Timestamp time.Time `json:"timestamp"`
 	}
-	sioSession struct {
-		ID                 string     `json:"id"`
-		OrganizationID     string     `json:"organization_id"`
-		UserID             string     `json:"user_id"`
-		ProjectID          *string    `json:"project_id"`
-		StartTime          time.Time  `json:"start_time"`
-		EndTime            *time.Time `json:"end_time"`
-		Status             string     `json:"status"`
-		TotalActiveSeconds int64      `json:"total_active_seconds"`
-		TotalIdleSeconds   int64      `json:"total_idle_seconds"`
-		LastActivityAt     *time.Time `json:"last_activity_at"`
-		Version            int64      `json:"version"`
-	}
 	// sioPong answers a ping emitted without an ack.
 	sioPong struct {
 		Timestamp time.Time `json:"timestamp"`
 	}
 )
-
-func sioSessionOf(s events.Session) sioSession {
-	return sioSession{ID: s.SessionID, OrganizationID: s.OrganizationID, UserID: s.UserID, ProjectID: s.ProjectID,
-		StartTime: s.StartTime.UTC(), EndTime: utc(s.EndTime), Status: s.Status, TotalActiveSeconds: s.TotalActiveSeconds,
-		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: utc(s.LastActivityAt), Version: s.Version}
-}
 
 // presenceChange travels on the Redis presence channel when a user's
 // first connection opens or last one closes anywhere in the cluster.
@@ -153,7 +136,7 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 		}
 		return s.send(e.OrganizationID, a.UserID, EventSessionUpdate, sessionUpdate{SessionID: a.SessionID, UserID: a.UserID,
 			TotalActiveSeconds: a.TotalActiveSeconds, TotalIdleSeconds: a.TotalIdleSeconds, LastActivityAt: utc(a.LastActivityAt)},
-			sioSessionOf(a.Session), e.Time)
+			tracking.StateOf(a.Session), e.Time)
 	case events.TypeAlertRaised:
 		var a events.Alert
 		if err := e.Payload(&a); err != nil {

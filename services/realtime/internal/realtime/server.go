@@ -26,6 +26,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
@@ -132,6 +133,7 @@ func (s *Server) Workers() []func(context.Context) error {
 		s.consumer.Run,
 		s.runPresenceFeed,
 		s.runHeartbeat,
+		s.runTokenWatch,
 		func(ctx context.Context) error {
 			<-ctx.Done()
 			s.hub.Shutdown(s.cfg.CloseGrace + time.Second)
@@ -232,6 +234,27 @@ func (s *Server) heartbeat(ctx context.Context) {
 	}
 	for _, u := range gone {
 		s.announce(ctx, EventUserOffline, userPresence(u))
+	}
+}
+
+// runTokenWatch ends the connections whose token has expired or been
+// revoked: a token is checked once at connect, and a connection outlives
+// it otherwise. The close frame carries the reason's error code.
+func (s *Server) runTokenWatch(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.TokenCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.verifier.Changed():
+		}
+		for _, c := range s.hub.snapshot() {
+			if err := s.verifier.Current(c.p); err != nil {
+				c.stop(websocket.ClosePolicyViolation, httpx.Classify(err).Code)
+			}
+		}
 	}
 }
 

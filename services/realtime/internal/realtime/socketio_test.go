@@ -17,6 +17,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/tracking"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -225,7 +226,7 @@ func TestSocketIOClientReceivesTheOriginalsEvents(t *testing.T) {
 
 			sess.TotalActiveSeconds, sess.Version = 90, 2
 			e.publish(t, events.TypeActivityRecorded, ann.OrganizationID, sess.SessionID, events.ActivityRecorded{Session: sess, Stored: 1, ActiveSeconds: 90})
-			var update sioSession
+			var update tracking.SessionState
 			decodeLine(t, c.expect("event", EventSessionUpdate, 10*time.Second).Data, &update)
 			if update.ID != sess.SessionID || update.UserID != ann.UserID || update.TotalActiveSeconds != 90 || update.Version != 2 || update.Status != "active" {
 				t.Fatalf("session:update %+v", update)

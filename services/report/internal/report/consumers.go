@@ -108,7 +108,17 @@ func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string
 // about, or when the session stops (session.stopped). Most events find
 // no open alert and cost one index probe; only those that resolve one are
 // recorded as processed.
+//
+// An activity.recorded event that stored activity on days that have
+// ended marks them for correction (see markLateDays); marking twice is
+// harmless, so that needs no record.
 func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error {
+	if _, _, _, err := lateSpan(e); err != nil {
+		return err
+	}
+	if err := c.markLateDays(ctx, []events.Envelope{e}); err != nil {
+		return err
+	}
 	sessionID, activeAt, ok, err := idleTarget(e)
 	if err != nil || !ok {
 		return err
@@ -159,9 +169,13 @@ func idleTarget(e events.Envelope) (sessionID string, activeAt *time.Time, ok bo
 
 // PrefilterActivity passes on to HandleActivity only the events of
 // sessions with an open idle alert, found with one query per tenant of
-// the batch instead of one per event. Events it cannot read go on too,
+// the batch instead of one per event, after marking the batch's late
+// days, also one statement per tenant. Events it cannot read go on too,
 // for the handler to report.
 func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope) ([]bool, error) {
+	if err := c.markLateDays(ctx, es); err != nil {
+		return nil, err
+	}
 	need := make([]bool, len(es))
 	candidates := map[string]map[string][]int{} // organization -> session -> events
 	for i, e := range es {

@@ -156,18 +156,35 @@ WITH g AS (
 // summaryScore is a user's productivity score, of per_user u.
 const summaryScore = `CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.act * 100.0 / (u.act + u.idl), 2) END`
 
+// summaryColumns are the numbers of a stored summary a recomputation
+// compares, of table alias p.
+func summaryColumns(p string) string {
+	return fmt.Sprintf("(%[1]stotal_work_seconds, %[1]sactive_seconds, %[1]sidle_seconds, %[1]sproductivity_score, "+
+		"%[1]ssessions_count, %[1]sapp_usage::text)", p)
+}
+
 // summarySQL computes and upserts every user's summary of one tenant-local
-// day ($2); the time of the computation is $5.
-var summarySQL = summaryCTEs("") + `
-INSERT INTO reporting.daily_summaries AS d (organization_id, user_id, date, total_work_seconds, active_seconds,
-  idle_seconds, productivity_score, sessions_count, app_usage, computed_at)
-SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl, ` + summaryScore + `,
-       u.sessions, coalesce(j.usage, '[]')::json, $5
-FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
-ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
-  total_work_seconds = EXCLUDED.total_work_seconds, active_seconds = EXCLUDED.active_seconds,
-  idle_seconds = EXCLUDED.idle_seconds, productivity_score = EXCLUDED.productivity_score,
-  sessions_count = EXCLUDED.sessions_count, app_usage = EXCLUDED.app_usage, computed_at = EXCLUDED.computed_at`
+// day ($2); the time of the computation is $5. It returns how many users
+// the day has and how many stored summaries it found different (new,
+// changed, or of a user with no activity left that day): what a
+// reconciliation counts.
+var summarySQL = summaryCTEs("") + `, old AS (
+  SELECT user_id, ` + summaryColumns("") + ` AS v FROM reporting.daily_summaries WHERE organization_id = $1 AND date = $2::date
+), up AS (
+  INSERT INTO reporting.daily_summaries AS d (organization_id, user_id, date, total_work_seconds, active_seconds,
+    idle_seconds, productivity_score, sessions_count, app_usage, computed_at)
+  SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl, ` + summaryScore + `,
+         u.sessions, coalesce(j.usage, '[]')::json, $5
+  FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
+  ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
+    total_work_seconds = EXCLUDED.total_work_seconds, active_seconds = EXCLUDED.active_seconds,
+    idle_seconds = EXCLUDED.idle_seconds, productivity_score = EXCLUDED.productivity_score,
+    sessions_count = EXCLUDED.sessions_count, app_usage = EXCLUDED.app_usage, computed_at = EXCLUDED.computed_at
+  RETURNING d.user_id, ` + summaryColumns("d.") + ` AS v
+)
+SELECT count(*), count(*) FILTER (WHERE o.v IS DISTINCT FROM n.v)
+  + (SELECT count(*) FROM old WHERE old.user_id NOT IN (SELECT user_id FROM up))
+FROM up n LEFT JOIN old o ON o.user_id = n.user_id`
 
 // liveSummarySQL computes one tenant-local day's ($2) summaries from the
 // activity as it is now, in summarySelect's columns, the same numbers
@@ -205,10 +222,78 @@ func liveOrganizationRows(ctx context.Context, tx pgx.Tx, org string, day, lo, h
 }
 
 // upsertSummaries stores the summaries of day, whose activity lies in
-// [lo, hi), and returns how many users it has.
-func upsertSummaries(ctx context.Context, tx pgx.Tx, org string, day, lo, hi, now time.Time) (int64, error) {
-	tag, err := tx.Exec(ctx, summarySQL, org, day, lo, hi, now)
-	return tag.RowsAffected(), err
+// [lo, hi), and returns how many users it has and how many stored
+// summaries it found different.
+func upsertSummaries(ctx context.Context, tx pgx.Tx, org string, day, lo, hi, now time.Time) (users, differences int64, err error) {
+	err = tx.QueryRow(ctx, summarySQL, org, day, lo, hi, now).Scan(&users, &differences)
+	return users, differences, err
+}
+
+// --- Late uploads and the reconciliation
+
+// markCorrectionsSQL records for the tenant $1 every tenant-local day
+// between the pairs of instants $2[i]..$3[i] that had ended at $4: days
+// whose stored summaries a late upload changed.
+const markCorrectionsSQL = `INSERT INTO reporting.summary_corrections (organization_id, date, marked_at)
+SELECT DISTINCT $1::uuid, d::date, $4::timestamptz
+FROM (SELECT coalesce((SELECT time_zone FROM reporting.tenant_settings WHERE organization_id = $1), 'UTC') AS tz) z,
+  unnest($2::timestamptz[], $3::timestamptz[]) AS e(f, l),
+  generate_series((e.f AT TIME ZONE z.tz)::date, least((e.l AT TIME ZONE z.tz)::date, ($4::timestamptz AT TIME ZONE z.tz)::date - 1), interval '1 day') d
+ON CONFLICT (organization_id, date) DO NOTHING`
+
+// markCorrections records the ended days of org between firsts[i] and
+// lasts[i] at now.
+func markCorrections(ctx context.Context, tx pgx.Tx, org string, firsts, lasts []time.Time, now time.Time) error {
+	_, err := tx.Exec(ctx, markCorrectionsSQL, org, firsts, lasts, now)
+	return err
+}
+
+// takeCorrections forgets and returns at most limit days of the tenant of
+// tx waiting for a correction, oldest first. A mark made while tx runs
+// waits for it and stays, so activity committed after tx's summaries
+// were computed is corrected by the next pass.
+func takeCorrections(ctx context.Context, tx pgx.Tx, org string, limit int) ([]time.Time, error) {
+	rows, err := tx.Query(ctx, `DELETE FROM reporting.summary_corrections WHERE organization_id = $1 AND date IN (
+		SELECT date FROM reporting.summary_corrections WHERE organization_id = $1 ORDER BY date LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING date`, org, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[time.Time])
+}
+
+// tryLockTenant takes the job's lock of the tenant until tx ends, unless
+// another transaction holds it.
+func tryLockTenant(ctx context.Context, tx pgx.Tx, job, org string) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2))", "report:"+job, org).Scan(&ok)
+	return ok, err
+}
+
+// TenantIDsWithCorrections lists the tenants with days waiting for a
+// correction, the longest waiting first.
+func TenantIDsWithCorrections(ctx context.Context, db *pgxpool.Pool) ([]string, error) {
+	rows, err := db.Query(ctx, "SELECT id::text FROM reporting.tenant_ids_with_corrections() AS id")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// addReconciliationDifferences counts n more differences the nightly
+// reconciliation found for the tenant.
+func addReconciliationDifferences(ctx context.Context, tx pgx.Tx, org string, n int64, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.summary_reconciliation AS r (organization_id, differences, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (organization_id) DO UPDATE SET differences = r.differences + EXCLUDED.differences, updated_at = EXCLUDED.updated_at`, org, n, now)
+	return err
+}
+
+// ReconciliationDifferences is the number of differences the
+// reconciliation has found in the whole installation.
+func ReconciliationDifferences(ctx context.Context, db *pgxpool.Pool) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, "SELECT reporting.reconciliation_differences()").Scan(&n)
+	return n, err
 }
 
 // lastCompletedDay is the catch-up's progress; ok is false before its

@@ -15,6 +15,9 @@ type SummaryDay struct {
 	Users int64  `json:"users"`
 	// Recomputed marks a day summarized before, done again for late uploads.
 	Recomputed bool `json:"recomputed,omitempty"`
+	// Differences counts the stored summaries a recomputation found
+	// different: late activity the corrections missed.
+	Differences int64 `json:"differences,omitempty"`
 }
 
 // SummaryResult reports a daily-summary run for one tenant.
@@ -26,17 +29,18 @@ type SummaryResult struct {
 // summarizeDay upserts the summaries of the tenant of tx for one
 // tenant-local day. Each activity counts on the day of its timestamp, so
 // a session across midnight counts on both days. now is recorded as the
-// time of the computation.
-func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day, now time.Time) (int64, error) {
+// time of the computation. It returns how many users the day has and how
+// many stored summaries it found different.
+func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day, now time.Time) (users, differences int64, err error) {
 	lo, hi, err := dayBounds(ctx, tx, tz, day)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n, err := upsertSummaries(ctx, tx, org, day, lo, hi, now)
-	if err != nil || n == 0 {
-		return 0, err
+	users, differences, err = upsertSummaries(ctx, tx, org, day, lo, hi, now)
+	if err != nil || differences == 0 {
+		return users, differences, err
 	}
-	return n, bumpReportVersion(ctx, tx, org)
+	return users, differences, bumpReportVersion(ctx, tx, org)
 }
 
 // SummarizeDate computes the summaries of org for one tenant-local date.
@@ -44,7 +48,7 @@ func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day, now time.
 func (j *Jobs) SummarizeDate(ctx context.Context, org string, day time.Time) (SummaryResult, error) {
 	res := SummaryResult{OrganizationID: org, Days: []SummaryDay{}}
 	err := j.inDailySummary(ctx, org, func(tx pgx.Tx, st Settings, now, _ time.Time) error {
-		n, err := summarizeDay(ctx, tx, org, st.TimeZone, day, now)
+		n, _, err := summarizeDay(ctx, tx, org, st.TimeZone, day, now)
 		res.Days = append(res.Days, SummaryDay{Date: day.Format(time.DateOnly), Users: n})
 		return err
 	})
@@ -111,7 +115,7 @@ func (j *Jobs) summarizeNextDue(ctx context.Context, org string) (*SummaryDay, e
 		if err != nil || next.After(yesterday) {
 			return err
 		}
-		n, err := summarizeDay(ctx, tx, org, st.TimeZone, next, now)
+		n, _, err := summarizeDay(ctx, tx, org, st.TimeZone, next, now)
 		if err != nil {
 			return err
 		}
@@ -122,23 +126,34 @@ func (j *Jobs) summarizeNextDue(ctx context.Context, org string) (*SummaryDay, e
 }
 
 // recompute summarizes again the RecomputeDays days of org before
-// yesterday, except those in skip (just computed).
+// yesterday, except those in skip (just computed). It is the
+// reconciliation of the corrections late uploads make within seconds:
+// every stored summary it finds different is counted in the
+// organization's reconciliation differences (the metric
+// workpulse_summary_reconciliation_differences_total), which stays 0
+// while the corrections keep up.
 func (j *Jobs) recompute(ctx context.Context, org string, skip map[string]bool) ([]SummaryDay, error) {
 	var days []SummaryDay
 	err := j.inDailySummary(ctx, org, func(tx pgx.Tx, st Settings, now, yesterday time.Time) error {
 		days = nil
+		var differences int64
 		for k := j.cfg.RecomputeDays; k >= 1; k-- {
 			d := yesterday.AddDate(0, 0, -k)
 			if skip[d.Format(time.DateOnly)] {
 				continue
 			}
-			n, err := summarizeDay(ctx, tx, org, st.TimeZone, d, now)
+			n, diff, err := summarizeDay(ctx, tx, org, st.TimeZone, d, now)
 			if err != nil {
 				return err
 			}
-			days = append(days, SummaryDay{Date: d.Format(time.DateOnly), Users: n, Recomputed: true})
+			differences += diff
+			days = append(days, SummaryDay{Date: d.Format(time.DateOnly), Users: n, Recomputed: true, Differences: diff})
 		}
-		return nil
+		if differences == 0 {
+			return nil
+		}
+		j.log.Warn("reconciliation found summaries that differ from the activity", "organization_id", org, "differences", differences)
+		return addReconciliationDifferences(ctx, tx, org, differences, now)
 	})
 	return days, err
 }

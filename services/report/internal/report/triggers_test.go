@@ -1,7 +1,6 @@
 package report
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,31 +10,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// servicePool is a pool of the report role with the service's default
-// size (DATABASE_MAX_CONNS 16), smaller than the flood of triggers below.
-func servicePool(t *testing.T, e *env) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(e.db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 16
-	cfg.ConnConfig.User = "workpulse_report"
-	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
 
 func TestTriggersOfARunningJobGetItBackAndLeaveThePoolToOtherRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.pool = servicePool(t, e)
+	// The service's default pool size (DATABASE_MAX_CONNS 16), smaller
+	// than the flood of triggers below.
+	e.pool = e.db.PoolOf(t, "workpulse_report", 16)
 	e.jobs = NewJobs(e.pool, e.cfg, e.log, e.clock)
 	f := fixtureOn(t, e)
 	org := f.admin.OrganizationID

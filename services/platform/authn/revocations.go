@@ -1,0 +1,153 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/clock"
+)
+
+// Revocation kinds.
+const (
+	RevokeUser         = "user"
+	RevokeOrganization = "organization"
+	RevokeSession      = "session"
+)
+
+// Revocation is one row of the installation's revocation list (see
+// migrations' auth.revocations).
+type Revocation struct {
+	Kind    string
+	Subject string
+	// Blocked refuses every token of the subject: a deactivated user or
+	// organization, a signed-out session.
+	Blocked bool
+	// MinVersion refuses a user's tokens of a lower version.
+	MinVersion int
+	// ExpiresAt, when set, is when the row stops mattering: every token it
+	// refuses has expired by then.
+	ExpiresAt *time.Time
+	Seq       int64
+}
+
+// RevocationSource reads the rows changed after seq, in seq order, at
+// most limit of them.
+type RevocationSource interface {
+	RevocationsAfter(ctx context.Context, seq int64, limit int) ([]Revocation, error)
+}
+
+// Revocations is the revocation list held in memory, so that checking a
+// token costs no round trip. Poll brings it up to date by reading only
+// the rows changed since the last poll; a service polls every second or
+// so, which bounds how long a revoked token keeps working.
+//
+// When the source cannot be read (PostgreSQL unreachable), the list stays
+// as it was and tokens are judged by it: revocations made meanwhile take
+// effect at the first poll that succeeds, or when the tokens expire.
+type Revocations struct {
+	src   RevocationSource
+	clock clock.Clock
+
+	mu      sync.RWMutex
+	seq     int64
+	entries map[string]Revocation // by kind and subject
+	// changed is closed and replaced when a poll brings changes, so that
+	// holders of long-lived connections re-check them at once.
+	changed chan struct{}
+}
+
+// NewRevocations returns an empty list read from src; clk drops rows past
+// their expiry.
+func NewRevocations(src RevocationSource, clk clock.Clock) *Revocations {
+	return &Revocations{src: src, clock: clk, entries: map[string]Revocation{}, changed: make(chan struct{})}
+}
+
+const revocationPage = 1000
+
+// Poll reads every row changed since the last poll.
+func (l *Revocations) Poll(ctx context.Context) error {
+	l.mu.RLock()
+	seq := l.seq
+	l.mu.RUnlock()
+	changed := false
+	for {
+		rows, err := l.src.RevocationsAfter(ctx, seq, revocationPage)
+		if err != nil {
+			if changed {
+				l.notify()
+			}
+			return fmt.Errorf("authn: read revocations: %w", err)
+		}
+		now := l.clock.Now()
+		l.mu.Lock()
+		for _, r := range rows {
+			key := r.Kind + ":" + r.Subject
+			if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
+				delete(l.entries, key)
+			} else {
+				l.entries[key] = r
+			}
+			l.seq, seq = r.Seq, r.Seq
+		}
+		l.mu.Unlock()
+		changed = changed || len(rows) > 0
+		if len(rows) < revocationPage {
+			break
+		}
+	}
+	if changed {
+		l.notify()
+	}
+	return nil
+}
+
+func (l *Revocations) notify() {
+	l.mu.Lock()
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// Changed returns a channel closed at the next poll that brings changes.
+func (l *Revocations) Changed() <-chan struct{} {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.changed
+}
+
+// Run polls every interval until ctx is done.
+func (l *Revocations) Run(ctx context.Context, interval time.Duration) error {
+	clock.Every(ctx, interval, func(ctx context.Context) {
+		if err := l.Poll(ctx); err != nil && ctx.Err() == nil {
+			slog.WarnContext(ctx, "revocation list not refreshed; tokens are judged by the last one read", "err", err)
+		}
+	})
+	return nil
+}
+
+// Check refuses the caller of a revoked token.
+func (l *Revocations) Check(p Principal) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if r, ok := l.entries[RevokeOrganization+":"+p.OrganizationID]; ok && r.Blocked {
+		return apierr.ErrAccountDisabled
+	}
+	if r, ok := l.entries[RevokeUser+":"+p.UserID]; ok {
+		if r.Blocked {
+			return apierr.ErrAccountDisabled
+		}
+		if p.TokenVersion < r.MinVersion {
+			return apierr.ErrTokenRevoked
+		}
+	}
+	if p.SessionID != "" {
+		if r, ok := l.entries[RevokeSession+":"+p.SessionID]; ok && r.Blocked {
+			return apierr.ErrTokenRevoked
+		}
+	}
+	return nil
+}

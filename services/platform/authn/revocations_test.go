@@ -1,0 +1,166 @@
+package authn_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/test/testkit"
+)
+
+// revocationInstant is where the tests' clock stands.
+var revocationInstant = time.Date(2027, 3, 10, 12, 0, 0, 0, time.UTC)
+
+// revoke writes a row as the auth service does, through the owner.
+func revoke(t *testing.T, db *testkit.DB, kind, subject string, blocked bool, minVersion int, expires *time.Time) {
+	t.Helper()
+	_, err := db.Owner.Exec(context.Background(), `INSERT INTO auth.revocations (kind, subject, blocked, min_version, expires_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (kind, subject) DO UPDATE SET blocked = EXCLUDED.blocked, min_version = EXCLUDED.min_version,
+			expires_at = EXCLUDED.expires_at, seq = nextval('auth.revocations_seq')`, kind, subject, blocked, minVersion, expires)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRevokedTokensAreRefusedByAServiceAtItsNextPoll(t *testing.T) {
+	t.Parallel()
+	later := revocationInstant.Add(time.Hour)
+	earlier := revocationInstant.Add(-time.Minute)
+	cases := []struct {
+		name    string
+		token   func(p *authn.Principal)
+		revoke  func(t *testing.T, db *testkit.DB, p authn.Principal)
+		refused error
+	}{
+		{"a deactivated user's token is refused", nil, func(t *testing.T, db *testkit.DB, p authn.Principal) {
+			revoke(t, db, authn.RevokeUser, p.UserID, true, 1, nil)
+		}, apierr.ErrAccountDisabled},
+		{"a token of a deactivated organization is refused", nil, func(t *testing.T, db *testkit.DB, p authn.Principal) {
+			revoke(t, db, authn.RevokeOrganization, p.OrganizationID, true, 0, nil)
+		}, apierr.ErrAccountDisabled},
+		{"a token older than its user's token version is refused", func(p *authn.Principal) { p.TokenVersion = 2 },
+			func(t *testing.T, db *testkit.DB, p authn.Principal) {
+				revoke(t, db, authn.RevokeUser, p.UserID, false, 3, nil)
+			}, apierr.ErrTokenRevoked},
+		{"a token of a signed-out session is refused", func(p *authn.Principal) { p.SessionID = uuid.NewString() },
+			func(t *testing.T, db *testkit.DB, p authn.Principal) {
+				revoke(t, db, authn.RevokeSession, p.SessionID, true, 0, &later)
+			}, apierr.ErrTokenRevoked},
+		{"a token of the user's current version still passes", func(p *authn.Principal) { p.TokenVersion = 3 },
+			func(t *testing.T, db *testkit.DB, p authn.Principal) {
+				revoke(t, db, authn.RevokeUser, p.UserID, false, 3, nil)
+			}, nil},
+		{"a reactivated organization's tokens pass again", nil, func(t *testing.T, db *testkit.DB, p authn.Principal) {
+			revoke(t, db, authn.RevokeOrganization, p.OrganizationID, true, 0, nil)
+			revoke(t, db, authn.RevokeOrganization, p.OrganizationID, false, 0, nil)
+		}, nil},
+		{"a revocation past its expiry is dropped", func(p *authn.Principal) { p.SessionID = uuid.NewString() },
+			func(t *testing.T, db *testkit.DB, p authn.Principal) {
+				revoke(t, db, authn.RevokeSession, p.SessionID, true, 0, &earlier)
+			}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := testkit.NewClock(revocationInstant)
+			db := testkit.NewDB(t)
+			list := authn.NewRevocations(authn.PGRevocations{DB: db.Pool(t, "workpulse_session")}, clk)
+			iss := testkit.NewIssuerOn(t, clk)
+			v := iss.Verifier.WithRevocations(list)
+			p := testkit.Member("", authn.RoleEmployee)
+			if tc.token != nil {
+				tc.token(&p)
+			}
+			tok := iss.Token(t, p)
+			ctx := context.Background()
+			if err := list.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			verified, err := v.Verify(ctx, tok)
+			if err != nil {
+				t.Fatalf("before the revocation: %v", err)
+			}
+			tc.revoke(t, db, p)
+			if _, err := v.Verify(ctx, tok); err != nil {
+				t.Fatalf("the revocation took effect before the service polled: %v", err)
+			}
+			changed := list.Changed()
+			if err := list.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(ctx, tok)
+			if !errors.Is(err, tc.refused) || (tc.refused == nil) != (err == nil) {
+				t.Fatalf("after the poll: got %v, want %v", err, tc.refused)
+			}
+			if err := v.Current(verified); !errors.Is(err, tc.refused) || (tc.refused == nil) != (err == nil) {
+				t.Fatalf("a connection verified before: got %v, want %v", err, tc.refused)
+			}
+			select {
+			case <-changed:
+			default:
+				t.Fatal("the poll that brought the revocation did not signal a change")
+			}
+		})
+	}
+}
+
+// failingSource fails every read after its first.
+type failingSource struct {
+	authn.RevocationSource
+	reads int
+}
+
+func (s *failingSource) RevocationsAfter(ctx context.Context, seq int64, limit int) ([]authn.Revocation, error) {
+	if s.reads++; s.reads > 1 {
+		return nil, errors.New("connection refused")
+	}
+	return s.RevocationSource.RevocationsAfter(ctx, seq, limit)
+}
+
+func TestWhenTheListCannotBeReadRevocationsAlreadyReadStillHold(t *testing.T) {
+	t.Parallel()
+	clk := testkit.NewClock(revocationInstant)
+	db := testkit.NewDB(t)
+	src := &failingSource{RevocationSource: authn.PGRevocations{DB: db.Pool(t, "workpulse_report")}}
+	list := authn.NewRevocations(src, clk)
+	iss := testkit.NewIssuerOn(t, clk)
+	v := iss.Verifier.WithRevocations(list)
+	p := testkit.Member("", authn.RoleEmployee)
+	revoke(t, db, authn.RevokeUser, p.UserID, true, 1, nil)
+	ctx := context.Background()
+	if err := list.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := list.Poll(ctx); err == nil {
+		t.Fatal("a failed read was not reported")
+	}
+	if _, err := v.Verify(ctx, iss.Token(t, p)); !errors.Is(err, apierr.ErrAccountDisabled) {
+		t.Fatalf("got %v, want the deactivated user refused", err)
+	}
+	other := testkit.Member(p.OrganizationID, authn.RoleEmployee)
+	if _, err := v.Verify(ctx, iss.Token(t, other)); err != nil {
+		t.Fatalf("a user nobody revoked was refused: %v", err)
+	}
+}
+
+func TestAConnectionsTokenEndsAtItsExpiry(t *testing.T) {
+	t.Parallel()
+	clk := testkit.NewClock(revocationInstant)
+	iss := testkit.NewIssuerOn(t, clk)
+	p, err := iss.Verifier.Verify(context.Background(), iss.Token(t, testkit.Member("", authn.RoleAdmin)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := iss.Verifier.Current(p); err != nil {
+		t.Fatalf("a fresh token: %v", err)
+	}
+	clk.Advance(time.Hour + 10*time.Second)
+	if err := iss.Verifier.Current(p); !errors.Is(err, apierr.ErrTokenExpired) {
+		t.Fatalf("past its expiry: got %v, want expired", err)
+	}
+}

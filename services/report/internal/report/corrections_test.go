@@ -1,0 +1,149 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/test/testkit"
+)
+
+// lateEvent is the activity.recorded event ingest emits for activity of
+// a session stored between first and last.
+func lateEvent(t *testing.T, at time.Time, org, user, sess string, first, last time.Time) events.Envelope {
+	t.Helper()
+	ev, err := events.New(at, "ingest", events.TypeActivityRecorded, org, user, events.ActivityRecorded{
+		Session: events.Session{SessionID: sess, OrganizationID: org, UserID: user, Status: "active"}, Stored: 1,
+		FirstAt: &first, LastAt: &last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestALateUploadCorrectsItsPastDaysSummaryWithinSecondsThroughTheActivityStream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	brokers := testkit.Kafka(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	writer := kafkax.NewWriter(brokers)
+	t.Cleanup(func() { cancel(); <-done; writer.Close() })
+	workers := append(NewConsumers(e.pool, e.log, e.clock).Workers(brokers, kafkax.Security{}, 0, nil), e.jobs.RunCorrections)
+	go func() {
+		defer close(done)
+		errs := make(chan error, len(workers))
+		for _, w := range workers {
+			go func() { errs <- w(ctx) }()
+		}
+		for range workers {
+			<-errs
+		}
+	}()
+
+	org, user := uuid.NewString(), uuid.NewString()
+	e.tenant(org, "America/Los_Angeles", 0, 0, 0)
+	// Noon in Los Angeles on 20 May; the day late is 10 May, outside the
+	// nightly run's recompute of the day before yesterday.
+	e.clock.Set(ts("2026-05-20T19:00:00Z"))
+	e.partitions(ts("2026-05-01T00:00:00Z"))
+	lateDay := ts("2026-05-10T16:00:00Z")
+	sess := e.session(org, user, lateDay, nil, nil)
+	e.activities(org, user, sess, heartbeats(lateDay, 5, time.Minute, "active", 60, "")...)
+	if _, err := e.jobs.SummarizeDate(ctx, org, day("2026-05-10")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The offline agent's batch arrives ten days late.
+	batchStart := lateDay.Add(time.Hour)
+	e.activities(org, user, sess, heartbeats(batchStart, 10, time.Minute, "idle", 60, "")...)
+	ev := lateEvent(t, e.clock.Now(), org, user, sess, batchStart, batchStart.Add(9*time.Minute))
+	raw, _ := json.Marshal(ev)
+	if err := writer.WriteMessages(ctx, kafka.Message{Topic: events.TopicActivity, Key: []byte(ev.Key), Value: raw}); err != nil {
+		t.Fatal(err)
+	}
+	took := clock.Start()
+	eventually(t, 30*time.Second, "the late day's corrected summary", func() bool {
+		s, _ := e.summary(org, user, "2026-05-10")
+		return s.Idle == 600
+	})
+	if d := took.Elapsed(); d > 5*time.Second {
+		t.Errorf("the correction took %s, want seconds", d)
+	}
+	if s, _ := e.summary(org, user, "2026-05-10"); s.Active != 300 || s.Total != 900 {
+		t.Errorf("corrected summary %+v, want 300 active and 600 idle seconds", s)
+	}
+	if n := e.count("SELECT count(*) FROM reporting.summary_corrections"); n != 0 {
+		t.Errorf("%d corrections left after the correction", n)
+	}
+}
+
+func TestTheNightlyReconciliationCountsOnlyWhatTheCorrectionsMissed(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		// event: the late upload's activity.recorded event is consumed.
+		event bool
+		want  int64
+	}{
+		{"A late upload whose event was consumed leaves nothing for the reconciliation.", true, 0},
+		{"A late upload the corrections never heard of is counted as a difference.", false, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			org, user := uuid.NewString(), uuid.NewString()
+			// 09:00 UTC on 19 May: 18 May has ended and is summarized.
+			e.clock.Set(ts("2026-05-19T09:00:00Z"))
+			e.partitions(ts("2026-05-01T00:00:00Z"))
+			at := ts("2026-05-18T10:00:00Z")
+			sess := e.session(org, user, at, nil, nil)
+			e.activities(org, user, sess, act{at: at, typ: "active", dur: 60})
+			if _, err := e.jobs.CatchUp(e.ctx, org); err != nil {
+				t.Fatal(err)
+			}
+			// A live post of today marks nothing; the late one marks 18 May.
+			late := at.Add(time.Hour)
+			e.activities(org, user, sess, act{at: late, typ: "active", dur: 40})
+			c1 := NewConsumers(e.pool, e.log, e.clock)
+			if err := c1.HandleActivity(e.ctx, lateEvent(t, e.clock.Now(), org, user, sess, e.clock.Now(), e.clock.Now())); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.count("SELECT count(*) FROM reporting.summary_corrections"); n != 0 {
+				t.Fatalf("a post of today marked %d days", n)
+			}
+			if c.event {
+				if err := c1.HandleActivity(e.ctx, lateEvent(t, e.clock.Now(), org, user, sess, late, late)); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := e.jobs.CorrectLateDays(e.ctx); err != nil || n != 1 {
+					t.Fatalf("corrections: %d days, %v", n, err)
+				}
+			}
+			// The next night summarizes 19 May and reconciles 18 May.
+			e.clock.Set(ts("2026-05-20T09:00:00Z"))
+			res, err := e.jobs.CatchUp(e.ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReconciliationDifferences(e.ctx, e.pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("reconciliation differences %d, want %d (run %+v)", got, c.want, res)
+			}
+			if s, _ := e.summary(org, user, "2026-05-18"); s.Active != 100 {
+				t.Errorf("18 May after the night: %+v, want 100 active seconds", s)
+			}
+		})
+	}
+}
