@@ -9,6 +9,11 @@ GRANT SELECT, INSERT, UPDATE ON auth.organizations, auth.users, auth.invitations
 GRANT SELECT, INSERT, UPDATE, DELETE ON auth.signing_keys, auth.outbox TO {{.auth}};
 GRANT USAGE ON SEQUENCE auth.outbox_id_seq TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.login_candidates(text), auth.email_registered(text), auth.invitation_by_token(bytea) TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.revocations TO {{.auth}};
+GRANT USAGE ON SEQUENCE auth.revocations_seq TO {{.auth}};
+-- Every service checks revoked tokens, through the function only.
+GRANT USAGE ON SCHEMA auth TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
+GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 
 GRANT USAGE ON SCHEMA tracking TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT SELECT, INSERT ON tracking.projects TO {{.session}};
@@ -33,3 +38,5 @@ GRANT USAGE ON SEQUENCE reporting.outbox_id_seq TO {{.report}};
 GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO {{.report}};
 GRANT DELETE ON reporting.jobs TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text), reporting.tenant_ids_most_behind_first() TO {{.report}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.summary_corrections, reporting.summary_reconciliation TO {{.report}};
+GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.reconciliation_differences() TO {{.report}};

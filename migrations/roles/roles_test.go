@@ -2,12 +2,15 @@ package roles_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver goose runs on
+	"github.com/pressly/goose/v3"
 
 	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/migrations/roles"
@@ -144,6 +147,77 @@ func TestServiceRolesLogInWithoutPowersBeyondTheirGrants(t *testing.T) {
 			t.Errorf("%s: stored password %v; want a SCRAM-SHA-256 verifier, never the password", rs.Name(svc), password)
 		case svc != "auth" && password != nil:
 			t.Errorf("%s: has a password though none was given", rs.Name(svc))
+		}
+	}
+}
+
+// privileges lists what the default service roles hold on WorkPulse's
+// schemas and their objects, one "role privilege object" line each.
+func privileges(t *testing.T, db *testkit.DB) map[string]bool {
+	t.Helper()
+	rows, err := db.Owner.Query(context.Background(), `
+		WITH acl AS (
+		  SELECT (aclexplode(nspacl)).*, 'schema ' || nspname AS object FROM pg_namespace WHERE nspname IN ('auth', 'tracking', 'reporting')
+		  UNION ALL
+		  SELECT (aclexplode(c.relacl)).*, c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('auth', 'tracking', 'reporting')
+		  UNION ALL
+		  SELECT (aclexplode(p.proacl)).*, p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN ('auth', 'tracking', 'reporting')
+		)
+		SELECT r.rolname || ' ' || acl.privilege_type || ' ' || acl.object FROM acl JOIN pg_roles r ON r.oid = acl.grantee
+		WHERE r.rolname = ANY($1)`, []string{"workpulse_auth", "workpulse_session", "workpulse_ingest", "workpulse_report", "workpulse_realtime"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, l := range lines {
+		out[l] = true
+	}
+	return out
+}
+
+// Migrations written before the roles were named after the installation
+// grant to workpulse_<service>; a new one that still does would grant
+// nothing once `migrate up` applies grants.sql, so it is caught here.
+func TestEveryPrivilegeAMigrationGrantsIsInTheGrantsScript(t *testing.T) {
+	db := testkit.NewDB(t)
+	ctx := context.Background()
+	m, err := migrations.Open(db.URL, testkit.Roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.DownTo(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The migrations alone, without the roles step of Up.
+	sqlDB, err := sql.Open("pgx", db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS(),
+		goose.WithTableName("public.workpulse_schema_migrations"), goose.WithAllowOutofOrder(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	granted := privileges(t, db)
+	if len(granted) < 20 {
+		t.Fatalf("the migrations granted %d privileges to the service roles; want the dozens they grant", len(granted))
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kept := privileges(t, db)
+	for g := range granted {
+		if !kept[g] {
+			t.Errorf("a migration grants %q, which migrations/roles/grants.sql does not: grant it there", g)
 		}
 	}
 }
