@@ -46,18 +46,21 @@ var AllTopics = func() []string {
 const (
 	TypeOrganizationCreated = "organization.created"
 	TypeUserCreated         = "user.created"
-	TypeSessionStarted      = "session.started"
-	TypeSessionStopped      = "session.stopped"
-	TypeActivityRecorded    = "activity.recorded"
-	TypeAlertRaised         = "alert.raised"
-	TypeAlertResolved       = "alert.resolved"
-	TypeTenantUpdated       = "tenant.updated"
+	// TypeUserUpdated carries a member's new name or role, in the payload
+	// of user.created.
+	TypeUserUpdated      = "user.updated"
+	TypeSessionStarted   = "session.started"
+	TypeSessionStopped   = "session.stopped"
+	TypeActivityRecorded = "activity.recorded"
+	TypeAlertRaised      = "alert.raised"
+	TypeAlertResolved    = "alert.resolved"
+	TypeTenantUpdated    = "tenant.updated"
 )
 
 // TopicFor returns the topic an event type is published on.
 func TopicFor(eventType string) (string, error) {
 	switch eventType {
-	case TypeOrganizationCreated, TypeUserCreated:
+	case TypeOrganizationCreated, TypeUserCreated, TypeUserUpdated:
 		return TopicOrganizations, nil
 	case TypeSessionStarted, TypeSessionStopped:
 		return TopicSessions, nil

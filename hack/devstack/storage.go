@@ -50,7 +50,12 @@ func (s *Stack) maintainOnce(ctx context.Context, m *storage.Maintainer) error {
 		return err
 	}
 	s.logf("storage", "%s", rep)
-	return nil
+	// Each organization's own retention, as the operator's pass applies it.
+	retained, err := m.ApplyRetention(ctx)
+	for _, r := range retained {
+		s.logf("storage", "retention: %s", r)
+	}
+	return err
 }
 
 // withMetrics serves the stack's own metrics at /metrics beside h.

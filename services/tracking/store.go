@@ -75,12 +75,13 @@ func StopSession(ctx context.Context, tx pgx.Tx, sessionID, userID string, end *
 // upsertTenant stores an organization's tenant settings in tx; settings
 // of an older generation than the stored ones change nothing.
 func upsertTenant(ctx context.Context, tx pgx.Tx, orgID string, t events.TenantUpdated, tz string) error {
-	_, err := tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation, activity_window_days)"+
-		" VALUES ($1, $2, $3, $4, NULLIF($5::int, 0))"+
+	_, err := tx.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, suspended, time_zone, generation, activity_window_days, retention_months)"+
+		" VALUES ($1, $2, $3, $4, NULLIF($5::int, 0), NULLIF($6::int, 0))"+
 		" ON CONFLICT (organization_id) DO UPDATE SET suspended = EXCLUDED.suspended, time_zone = EXCLUDED.time_zone,"+
-		" generation = EXCLUDED.generation, activity_window_days = EXCLUDED.activity_window_days, updated_at = now()"+
+		" generation = EXCLUDED.generation, activity_window_days = EXCLUDED.activity_window_days,"+
+		" retention_months = EXCLUDED.retention_months, updated_at = now()"+
 		" WHERE tracking.tenants.generation <= EXCLUDED.generation",
-		orgID, t.Suspended, tz, t.Generation, t.ActivityWindowDays)
+		orgID, t.Suspended, tz, t.Generation, t.ActivityWindowDays, t.RetentionMonths)
 	return err
 }
 

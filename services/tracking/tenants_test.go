@@ -14,7 +14,7 @@ import (
 
 // TestATenantEventSetsTheOrganizationsWindowAndZeroRestoresTheDefault
 // applies tenant.updated events as the ingest service's consumer does: a
-// window of 45 days is stored, a later event without one is the
+// window of 45 days (and a retention of 3 months) is stored, a later event without one is the
 // installation's default again (NULL), and an older event changes nothing.
 func TestATenantEventSetsTheOrganizationsWindowAndZeroRestoresTheDefault(t *testing.T) {
 	t.Parallel()
@@ -23,10 +23,10 @@ func TestATenantEventSetsTheOrganizationsWindowAndZeroRestoresTheDefault(t *test
 	ctx := context.Background()
 	org := uuid.NewString()
 	at := time.Date(2027, 6, 1, 0, 30, 0, 0, time.UTC)
-	apply := func(gen int64, days int) {
+	apply := func(gen int64, days, months int) {
 		t.Helper()
 		ev, err := events.New(at, "auth", events.TypeTenantUpdated, org, org,
-			events.TenantUpdated{OrganizationID: org, TenantSettings: events.TenantSettings{Name: "Acme", Active: true, ActivityWindowDays: days, Generation: gen}})
+			events.TenantUpdated{OrganizationID: org, TenantSettings: events.TenantSettings{Name: "Acme", Active: true, ActivityWindowDays: days, RetentionMonths: months, Generation: gen}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,27 +34,31 @@ func TestATenantEventSetsTheOrganizationsWindowAndZeroRestoresTheDefault(t *test
 			t.Fatal(err)
 		}
 	}
-	window := func() *int {
+	stored := func() (days, months *int) {
 		t.Helper()
-		var days *int
-		if err := db.Owner.QueryRow(ctx, "SELECT activity_window_days FROM tracking.tenants WHERE organization_id = $1", org).Scan(&days); err != nil {
+		if err := db.Owner.QueryRow(ctx, "SELECT activity_window_days, retention_months FROM tracking.tenants WHERE organization_id = $1", org).
+			Scan(&days, &months); err != nil {
 			t.Fatal(err)
 		}
-		return days
+		return days, months
 	}
 	for _, step := range []struct {
-		name string
-		gen  int64
-		days int
-		want *int
+		name         string
+		gen          int64
+		days, months int
+		want, keep   *int
 	}{
-		{"A window of 45 days is stored.", 1, 45, ptr(45)},
-		{"An older event with another window changes nothing.", 0, 90, ptr(45)},
-		{"No window is the installation's default again.", 2, 0, nil},
+		{"A window of 45 days and a retention of 3 months are stored.", 1, 45, 3, ptr(45), ptr(3)},
+		{"An older event with another window changes nothing.", 0, 90, 6, ptr(45), ptr(3)},
+		{"No window and no retention are the installation's defaults again.", 2, 0, 0, nil, nil},
 	} {
-		apply(step.gen, step.days)
-		if got := window(); (got == nil) != (step.want == nil) || got != nil && *got != *step.want {
+		apply(step.gen, step.days, step.months)
+		got, keep := stored()
+		if (got == nil) != (step.want == nil) || got != nil && *got != *step.want {
 			t.Errorf("%s window = %v, want %v", step.name, got, step.want)
+		}
+		if (keep == nil) != (step.keep == nil) || keep != nil && *keep != *step.keep {
+			t.Errorf("%s retention = %v, want %v", step.name, keep, step.keep)
 		}
 	}
 }

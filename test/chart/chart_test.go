@@ -176,7 +176,11 @@ func setsGOMEMLIMIT(c map[string]any) bool {
 	return false
 }
 
-func TestEveryServiceHasAServicePDBAndProbesOnItsRoutingTablePort(t *testing.T) {
+// The API is on the routing table's port; probes and /metrics on the
+// internal port, which the Ingress never routes to (TestIngressRoutesLikeTheRoutingTable
+// checks every backend is the http port), so the web service's catch-all
+// does not publish them.
+func TestEveryServiceHasAServicePDBItsRoutingTablePortAndProbesOnAnInternalPort(t *testing.T) {
 	objs := render(t, "workpulse")
 	byName := map[string]*unstructured.Unstructured{}
 	for _, o := range objs {
@@ -194,8 +198,28 @@ func TestEveryServiceHasAServicePDBAndProbesOnItsRoutingTablePort(t *testing.T) 
 			continue
 		}
 		ports, _, _ := unstructured.NestedSlice(s.Object, "spec", "ports")
-		if len(ports) != 1 || fmt.Sprint(ports[0].(map[string]any)["port"]) != strconv.Itoa(svc.Port) {
-			t.Errorf("Service %s ports %v, want %d", name, ports, svc.Port)
+		if len(ports) != 2 || fmt.Sprint(ports[0].(map[string]any)["port"]) != strconv.Itoa(svc.Port) || ports[0].(map[string]any)["name"] != "http" ||
+			fmt.Sprint(ports[1].(map[string]any)["port"]) != "9090" || ports[1].(map[string]any)["name"] != "internal" {
+			t.Errorf("Service %s ports %v, want http %d and internal 9090", name, ports, svc.Port)
+		}
+		d := byName["Deployment/"+name]
+		if d == nil {
+			continue
+		}
+		c := podSpec(d)["containers"].([]any)[0].(map[string]any)
+		for _, probe := range []string{"startupProbe", "livenessProbe", "readinessProbe"} {
+			if port := nested(c, probe, "httpGet", "port"); port != "internal" {
+				t.Errorf("%s: %s on port %q, want internal", name, probe, port)
+			}
+		}
+		var internalAddr string
+		for _, e := range c["env"].([]any) {
+			if e := e.(map[string]any); e["name"] == "INTERNAL_HTTP_ADDR" {
+				internalAddr = fmt.Sprint(e["value"])
+			}
+		}
+		if internalAddr != ":9090" {
+			t.Errorf("%s: INTERNAL_HTTP_ADDR %q, want :9090, the container's internal port", name, internalAddr)
 		}
 	}
 	hooks := find(objs, "Job")

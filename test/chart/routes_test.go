@@ -30,6 +30,11 @@ func ingressPaths(t *testing.T, objs []*unstructured.Unstructured) []ingressPath
 					t.Errorf("%s: path %v has pathType %v; regex paths need ImplementationSpecific", ing.GetName(), p["path"], p["pathType"])
 				}
 				svc, _ := nested(p, "backend", "service", "name").(string)
+				// Only the API's port: the internal one (probes, /metrics) is for
+				// the cluster, never published through the Ingress.
+				if port := nested(p, "backend", "service", "port", "name"); port != "http" {
+					t.Errorf("%s: path %v goes to port %v; want http", ing.GetName(), p["path"], port)
+				}
 				out = append(out, ingressPath{path: p["path"].(string), service: strings.TrimPrefix(svc, fullname+"-"), ingress: ing})
 			}
 		}

@@ -14,11 +14,13 @@ import (
 
 // TestTheWebAppInARealBrowser runs services/web/web/e2e/browser.mjs in
 // headless Chromium against the whole platform: sign in, the live board
-// following an agent's post within a second, a report and its CSV equal to
-// the API's, alerts resolved, projects created, times in the organization's
-// zone, a settings change that persists, an invitation from the people page,
-// an employee kept off the team board and the settings, and axe-core on
-// every page. hack/chromium.sh installs Debian's
+// following an agent's post within a second, reports of a day, a week and a
+// month (totals and the productivity trend) and the week's CSV equal to the
+// API's, alerts resolved, projects created, archived and restored, times in
+// the organization's zone, a settings change that persists, an invitation
+// from the people page accepted by its person, who lands signed in, an
+// employee kept off the team board and the settings, and axe-core on every
+// page. hack/chromium.sh installs Debian's
 // chromium on a machine that has none; hack/web-build.sh builds the app and
 // installs playwright-core and axe-core.
 func TestTheWebAppInARealBrowser(t *testing.T) {

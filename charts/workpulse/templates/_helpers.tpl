@@ -60,7 +60,7 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- $peers := list -}}
 {{- range $name, $svc := .Values.services -}}
 {{- if ne $name "auth" -}}
-{{- $peers = append $peers (printf "%s=http://%s-%s:%d/readyz" $name $fullname $name (int $svc.port)) -}}
+{{- $peers = append $peers (printf "%s=http://%s-%s:%d/readyz" $name $fullname $name (int $.Values.common.internalPort)) -}}
 {{- end -}}
 {{- end -}}
 {{- join "," $peers -}}
@@ -139,6 +139,8 @@ hashing to it). */}}
 {{- $v := .root.Values }}
 - name: HTTP_ADDR
   value: {{ printf ":%d" (int .svc.port) | quote }}
+- name: INTERNAL_HTTP_ADDR
+  value: {{ printf ":%d" (int $v.common.internalPort) | quote }}
 - name: LOG_LEVEL
   value: {{ $v.common.logLevel | quote }}
 - name: MAX_BODY_BYTES

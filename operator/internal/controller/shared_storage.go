@@ -58,9 +58,14 @@ type SharedPass struct {
 	// Dropped are months past retention removed; Kept are months past it
 	// left in place because they hold rows dated within it.
 	Dropped, Kept []policy.Month
+	// Retained are the organizations with their own retention and what of
+	// theirs was deleted.
+	Retained []activity.Retained
 }
 
-// Pass creates the shared tree's missing months and applies retention.
+// Pass creates the shared tree's missing months and applies retention:
+// the installation's to the shared tree's months, each organization's own
+// to its rows.
 func (s *SharedStorage) Pass(ctx context.Context) (SharedPass, error) {
 	rep, err := s.maintainer.Run(ctx)
 	if err != nil {
@@ -68,7 +73,12 @@ func (s *SharedStorage) Pass(ctx context.Context) (SharedPass, error) {
 	}
 	p := SharedPass{Report: rep}
 	cutoff := policy.SharedCutoff(s.Clock.Now(), s.RetentionMonths, rep.Window)
-	p.Dropped, p.Kept, err = s.store.DropMonthsBefore(ctx, storage.SharedTable, cutoff)
+	if p.Dropped, p.Kept, err = s.store.DropMonthsBefore(ctx, storage.SharedTable, cutoff); err != nil {
+		return p, err
+	}
+	// Organizations with their own retention lose their older rows
+	// here, every pass, whether or not a WorkPulseTenant names them.
+	p.Retained, err = s.maintainer.ApplyRetention(ctx)
 	return p, err
 }
 
@@ -90,7 +100,8 @@ func (s *SharedStorage) Start(ctx context.Context) error {
 				logger.Error(err, "shared storage maintenance failed", "retryIn", s.Poll.String())
 			} else {
 				last = now
-				logger.Info("shared storage maintained", "report", p.String(), "dropped", monthList(p.Dropped), "kept", monthList(p.Kept))
+				logger.Info("shared storage maintained", "report", p.String(), "dropped", monthList(p.Dropped), "kept", monthList(p.Kept),
+					"retention", p.Retained)
 			}
 		}
 		select {

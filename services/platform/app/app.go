@@ -1,5 +1,6 @@
 // Package app runs a WorkPulse service: it connects the dependencies the
-// service asks for, serves its API beside /livez, /readyz and /metrics,
+// service asks for, serves its API beside /livez, /readyz and /metrics (or
+// those on an internal address of their own),
 // runs its background workers and outbox relays, and on SIGTERM shuts down
 // in order: drain HTTP, stop workers, flush the outbox, close Kafka,
 // PostgreSQL and Redis.
@@ -98,6 +99,9 @@ type Options struct {
 	Log    io.Writer
 	// Listening, if set, is told the bound address (tests use port 0).
 	Listening func(net.Addr)
+	// ListeningInternal, if set, is told the bound internal address
+	// (Config.InternalAddr) of the probes and metrics.
+	ListeningInternal func(net.Addr)
 	// Clock is the service's only source of the current time: clock.Real
 	// from main, a clock standing on a chosen instant in tests.
 	Clock clock.Clock
@@ -129,13 +133,21 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	root := http.NewServeMux()
-	root.HandleFunc("GET /livez", health.Live)
-	root.HandleFunc("GET /readyz", d.Health.Ready)
+	// Probes and metrics are for the kubelet and the monitoring, not for the
+	// public: with an internal address they are served there only, so that
+	// an Ingress routing a catch-all to the API port (the web service's)
+	// does not publish them.
+	internal := root
+	if cfg.InternalAddr != "" {
+		internal = http.NewServeMux()
+	}
+	internal.HandleFunc("GET /livez", health.Live)
+	internal.HandleFunc("GET /readyz", d.Health.Ready)
+	internal.Handle("GET /metrics", metrics.Handler(d.Registry))
 	// The legacy envelope is for API results; probes and metrics stay as
 	// they are.
 	envelope := httpx.Envelope(cfg.APIEnvelope)
 	root.Handle("GET /api/health", envelope(health.NewPublic(platformHealth(d), o.Clock)))
-	root.Handle("GET /metrics", metrics.Handler(d.Registry))
 	root.Handle("/", envelope(svc.API))
 	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
 
@@ -188,9 +200,24 @@ func Run(ctx context.Context, o Options) error {
 		case <-serveCtx.Done():
 		}
 	}()
+	serverConfig := func(addr string) httpx.ServerConfig {
+		return httpx.ServerConfig{Addr: addr, WriteTimeout: cfg.WriteTimeout, ShutdownTimeout: cfg.ShutdownTimeout}
+	}
+	internalErr := make(chan error, 1)
+	if internal != root {
+		log.Info("serving probes and metrics", "addr", cfg.InternalAddr)
+		go func() {
+			internalErr <- httpx.Serve(serveCtx, serverConfig(cfg.InternalAddr), httpx.Stack(o.Clock, internal, cfg.MaxBodyBytes, httpx.AccessLog(log)), o.ListeningInternal)
+			// A service whose probes cannot be answered is not running.
+			stopServing()
+		}()
+	} else {
+		internalErr <- nil
+	}
 	log.Info("starting", "addr", cfg.HTTPAddr)
-	serveErr := httpx.Serve(serveCtx, httpx.ServerConfig{Addr: cfg.HTTPAddr, WriteTimeout: cfg.WriteTimeout,
-		ShutdownTimeout: cfg.ShutdownTimeout}, handler, o.Listening)
+	serveErr := httpx.Serve(serveCtx, serverConfig(cfg.HTTPAddr), handler, o.Listening)
+	stopServing()
+	serveErr = errors.Join(serveErr, <-internalErr)
 	log.Info("http drained; stopping workers")
 	stopWork()
 	waitTimeout(&wg, cfg.ShutdownTimeout)

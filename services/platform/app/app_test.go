@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/app"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -123,4 +125,60 @@ func TestAServiceStartsOnlyWhenItsOwnAndTheCommonSettingsAreValid(t *testing.T) 
 			t.Fatalf("the build saw THINGS=%d; want 7", built)
 		}
 	})
+}
+
+func TestWithAnInternalAddressProbesAndMetricsAreServedThereOnly(t *testing.T) {
+	t.Parallel()
+	internal := make(chan net.Addr, 1)
+	runInternal := func(ctx context.Context, lookup func(string) (string, bool), out io.Writer, listening func(net.Addr), clk clock.Clock) error {
+		env := config.NewEnv(lookup)
+		common := config.LoadCommon(env, "probe", ":0")
+		if err := env.Err(); err != nil {
+			return err
+		}
+		return app.Run(ctx, app.Options{Clock: clk, Config: common, Log: out, Listening: listening,
+			ListeningInternal: func(a net.Addr) { internal <- a },
+			Build: func(context.Context, *app.Deps) (*app.Service, error) {
+				// A catch-all, as the web service's: whatever it is not
+				// given reaches it.
+				return &app.Service{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "text/html")
+					_, _ = io.WriteString(w, "the app")
+				})}, nil
+			}})
+	}
+	svc := testkit.StartServiceOn(t, runInternal, testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)),
+		map[string]string{"INTERNAL_HTTP_ADDR": "127.0.0.1:0"})
+	var internalURL string
+	select {
+	case a := <-internal:
+		internalURL = "http://" + a.String()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the internal address was never bound")
+	}
+	for _, c := range []struct {
+		name, base, path, want string
+	}{
+		{"The liveness probe answers on the internal address.", internalURL, "/livez", `{"status":"ok"}`},
+		{"The readiness probe answers on the internal address.", internalURL, "/readyz", `{"status":"ok"`},
+		{"The metrics are on the internal address.", internalURL, "/metrics", "# HELP"},
+		{"The API's address passes /livez to the service, which does not answer it as a probe.", svc.URL, "/livez", "the app"},
+		{"The API's address passes /readyz to the service.", svc.URL, "/readyz", "the app"},
+		{"The API's address passes /metrics to the service.", svc.URL, "/metrics", "the app"},
+		{"The API's address still answers the platform's health.", svc.URL, "/api/health", `{"status":"ok"`},
+		{"The internal address serves nothing of the API.", internalURL, "/api/health", "404"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, b := testkit.Do(t, http.DefaultClient, "GET", c.base+c.path, "", nil, nil)
+			if c.want == "404" {
+				if status != http.StatusNotFound {
+					t.Fatalf("%d %s; want 404", status, b)
+				}
+				return
+			}
+			if !strings.HasPrefix(string(b), c.want) {
+				t.Fatalf("%d %.200s; want it to start %s", status, b, c.want)
+			}
+		})
+	}
 }

@@ -19,8 +19,12 @@ import (
 // Roles.
 const (
 	RoleAdmin    = "admin"
+	RoleManager  = "manager"
 	RoleEmployee = "employee"
 )
+
+// Roles lists every role.
+var Roles = []string{RoleAdmin, RoleManager, RoleEmployee}
 
 // Claims are the contract's token claims.
 type Claims struct {

@@ -109,7 +109,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if _, err := uuid.Parse(claims.OrganizationID); err != nil {
 		return Principal{}, apierr.ErrInvalidToken
 	}
-	if claims.Role != RoleAdmin && claims.Role != RoleEmployee {
+	if !hasRole(claims.Role, Roles) {
 		return Principal{}, apierr.ErrInvalidToken
 	}
 	p := Principal{UserID: claims.Subject, Email: claims.Email, OrganizationID: claims.OrganizationID, Role: claims.Role,

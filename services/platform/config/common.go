@@ -7,10 +7,14 @@ import (
 
 // Common is the configuration every service shares.
 type Common struct {
-	Service     string
-	HTTPAddr    string
-	LogLevel    string
-	DatabaseURL string
+	Service  string
+	HTTPAddr string
+	// InternalAddr, when set, is where /livez, /readyz and /metrics are
+	// served instead of HTTPAddr, so that only the kubelet and the
+	// monitoring reach them; empty serves them beside the API.
+	InternalAddr string
+	LogLevel     string
+	DatabaseURL  string
 	// DatabaseUser is the service's own login role (the user of
 	// DatabaseURL does not matter when it is set), subject to row-level
 	// security; DatabasePassword is its password, a secret never logged.
@@ -57,6 +61,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 	return Common{
 		Service:              service,
 		HTTPAddr:             e.String("HTTP_ADDR", defaultAddr),
+		InternalAddr:         e.String("INTERNAL_HTTP_ADDR", ""),
 		LogLevel:             e.String("LOG_LEVEL", "info"),
 		DatabaseURL:          e.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
 		DatabaseUser:         e.String("DATABASE_USER", "workpulse_"+service), // roles.DefaultPrefix

@@ -15,6 +15,9 @@ var (
 	ErrTooManyAttempts    = apierr.New(http.StatusTooManyRequests, "AUTH_TOO_MANY_ATTEMPTS", "too many failed login attempts; retry later")
 	ErrAccountDisabled    = apierr.ErrAccountDisabled
 
+	ErrUserNotFound = apierr.New(http.StatusNotFound, "USER_NOT_FOUND", "no such user")
+	ErrLastAdmin    = apierr.New(http.StatusConflict, "USER_LAST_ADMIN", "an organization keeps at least one active admin")
+
 	ErrOrganizationManaged = apierr.New(http.StatusConflict, "ORGANIZATION_MANAGED", "this organization is managed by a WorkPulseTenant; change its settings in the WorkPulseTenant")
 
 	errTenantNotFound = apierr.New(http.StatusNotFound, "TENANT_NOT_FOUND", "no such organization")

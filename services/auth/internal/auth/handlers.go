@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -222,7 +223,8 @@ func (s *server) issue(u User) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role}, s.clock.Now())
+	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role,
+		TokenVersion: u.TokenVersion}, s.clock.Now())
 }
 
 func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
@@ -235,7 +237,179 @@ func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func (s *server) listEmployees(w http.ResponseWriter, r *http.Request) error {
-	return page.Serve(w, r, authn.MustFromContext(r.Context()).OrganizationID, s.store.ListUsers)
+	return s.serveUsers(w, r, UserFilter{})
+}
+
+// listUsers serves GET /api/users: the members, filtered by ?role= and
+// ?active=, a page at a time.
+func (s *server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := UserFilter{Role: q.Get("role")}
+	var v validate.Fields
+	if f.Role != "" {
+		v.OneOf("role", f.Role, authn.Roles...)
+	}
+	if a := q.Get("active"); a != "" {
+		active, err := strconv.ParseBool(a)
+		if err != nil {
+			v.Add("active", "must be true or false", validate.Echo(a))
+		}
+		f.Active = &active
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.serveUsers(w, r, f)
+}
+
+func (s *server) serveUsers(w http.ResponseWriter, r *http.Request, f UserFilter) error {
+	return page.Serve(w, r, authn.MustFromContext(r.Context()).OrganizationID,
+		func(ctx context.Context, org string, req page.Request) ([]User, *page.Cursor, error) {
+			return s.store.ListUsers(ctx, org, f, req)
+		})
+}
+
+type userChangeRequest struct {
+	Role   *string `json:"role"`
+	Active *bool   `json:"active"`
+}
+
+// Validate checks the role.
+func (req *userChangeRequest) Validate() error {
+	var v validate.Fields
+	if req.Role != nil {
+		v.OneOf("role", *req.Role, authn.Roles...)
+	}
+	if req.Role == nil && req.Active == nil {
+		v.Add("role", "send role, active or both", nil)
+	}
+	return v.Err()
+}
+
+// updateUser serves PATCH /api/users/{id}: an admin changes a member's
+// role, deactivates or reactivates them.
+func (s *server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[userChangeRequest](r)
+	if err != nil {
+		return err
+	}
+	id := mux.Vars(r)["id"]
+	if _, err := uuid.Parse(id); err != nil {
+		return ErrUserNotFound
+	}
+	u, err := s.store.UpdateUser(r.Context(), authn.MustFromContext(r.Context()).OrganizationID, id, func(u *User) {
+		if req.Role != nil {
+			u.Role = *req.Role
+		}
+		if req.Active != nil {
+			u.Active = *req.Active
+		}
+	})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, u)
+	return nil
+}
+
+type profileRequest struct {
+	Name string `json:"name"`
+}
+
+// Validate trims and checks the name.
+func (req *profileRequest) Validate() error {
+	req.Name = strings.TrimSpace(req.Name)
+	var v validate.Fields
+	v.Length("name", req.Name, 2, 200, true)
+	return v.Err()
+}
+
+// getMe serves GET /api/users/me.
+func (s *server) getMe(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	u, err := s.store.GetUser(r.Context(), p.OrganizationID, p.UserID)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, u)
+	return nil
+}
+
+// updateMe serves PATCH /api/users/me: the caller renames themself.
+func (s *server) updateMe(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[profileRequest](r)
+	if err != nil {
+		return err
+	}
+	p := authn.MustFromContext(r.Context())
+	u, err := s.store.UpdateUser(r.Context(), p.OrganizationID, p.UserID, func(u *User) { u.Name = req.Name })
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, u)
+	return nil
+}
+
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// Validate checks both passwords' lengths.
+func (req *passwordRequest) Validate() error {
+	var v validate.Fields
+	v.Length("current_password", req.CurrentPassword, 1, 128, false)
+	v.Length("new_password", req.NewPassword, 8, 128, false)
+	return v.Err()
+}
+
+// changePassword serves POST /api/users/me/password. The current password
+// is throttled as a login is, so a stolen token cannot guess it; the
+// answer carries a new token, since the change revokes every earlier one.
+func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[passwordRequest](r)
+	if err != nil {
+		return err
+	}
+	p := authn.MustFromContext(r.Context())
+	ip := s.clientIP(r)
+	if wait := s.throttle.LoginAttempt(r.Context(), p.Email, ip); wait > 0 {
+		return tooMany(w, wait)
+	}
+	u, err := s.replacePassword(r.Context(), p, req)
+	switch {
+	case err == nil:
+		s.throttle.LoginSucceeded(r.Context(), p.Email, ip)
+	case !errors.Is(err, ErrInvalidCredentials):
+		s.throttle.LoginRefund(r.Context(), p.Email, ip)
+	}
+	if err != nil {
+		return err
+	}
+	token, err := s.issue(u)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, authResponse{AccessToken: token, User: viewOf(u)})
+	return nil
+}
+
+func (s *server) replacePassword(ctx context.Context, p authn.Principal, req passwordRequest) (User, error) {
+	hash, err := s.store.PasswordHash(ctx, p.OrganizationID, p.UserID)
+	if err != nil {
+		return User{}, err
+	}
+	ok, err := s.hasher.Verify(ctx, hash, req.CurrentPassword)
+	if errors.Is(err, ErrHashingBusy) {
+		return User{}, err
+	}
+	if err != nil || !ok {
+		return User{}, ErrInvalidCredentials
+	}
+	if hash, err = s.hasher.Hash(ctx, req.NewPassword); err != nil {
+		return User{}, err
+	}
+	return s.store.SetPassword(ctx, p.OrganizationID, p.UserID, hash)
 }
 
 type invitationRequest struct {
@@ -256,7 +430,7 @@ func (req *invitationRequest) Validate() error {
 	}
 	var v validate.Fields
 	v.Email("email", req.Email)
-	v.OneOf("role", req.Role, authn.RoleAdmin, authn.RoleEmployee)
+	v.OneOf("role", req.Role, authn.Roles...)
 	v.IntRange("expires_in_hours", req.ExpiresInHours, 1, 720)
 	return v.Err()
 }

@@ -17,10 +17,17 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 
 	member := authn.Require(s.verifier)
 	r.Handle("/api/organization", member(httpx.Handler(s.getOrganization))).Methods(http.MethodGet)
+	// The caller's own routes come before /api/users/{id}, which "me"
+	// would otherwise match.
+	r.Handle("/api/users/me", member(httpx.Handler(s.getMe))).Methods(http.MethodGet)
+	r.Handle("/api/users/me", member(httpx.Handler(s.updateMe))).Methods(http.MethodPatch)
+	r.Handle("/api/users/me/password", member(httpx.Handler(s.changePassword))).Methods(http.MethodPost)
 
 	admin := authn.Require(s.verifier, authn.RoleAdmin)
 	r.Handle("/api/organization", admin(httpx.Handler(s.patchOrganization))).Methods(http.MethodPatch)
 	r.Handle("/api/users/employees", admin(httpx.Handler(s.listEmployees))).Methods(http.MethodGet)
+	r.Handle("/api/users", admin(httpx.Handler(s.listUsers))).Methods(http.MethodGet)
+	r.Handle("/api/users/{id}", admin(httpx.Handler(s.updateUser))).Methods(http.MethodPatch)
 	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
 
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.getTenant))).Methods(http.MethodGet)

@@ -39,6 +39,16 @@ type User struct {
 	OrganizationID string    `json:"organization_id"`
 	Active         bool      `json:"active"`
 	CreatedAt      time.Time `json:"created_at"`
+	// TokenVersion goes into the user's tokens (claim ver); raising it
+	// revokes every token issued before.
+	TokenVersion int `json:"-"`
+}
+
+// userColumns are what scanUser reads, in its order.
+const userColumns = "id, email, name, role, organization_id, active, created_at, token_version"
+
+func scanUser(r pgx.Row, u *User, extra ...any) error {
+	return r.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt, &u.TokenVersion}, extra...)...)
 }
 
 // Organization as the API shows it.
@@ -186,26 +196,33 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, orgID, userID, old, has
 func (s *Store) GetUser(ctx context.Context, orgID, userID string) (User, error) {
 	var u User
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT id, email, name, role, organization_id, active, created_at FROM auth.users WHERE id = $1", userID).
-			Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt)
+		return scanUser(tx.QueryRow(ctx, "SELECT "+userColumns+" FROM auth.users WHERE id = $1", userID), &u)
 	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrUserNotFound
+	}
 	return u, err
 }
 
-// ListUsers lists the members of org by name.
-func (s *Store) ListUsers(ctx context.Context, orgID string, req page.Request) ([]User, *page.Cursor, error) {
+// UserFilter narrows a user list; zero values do not filter.
+type UserFilter struct {
+	Role   string
+	Active *bool
+}
+
+// ListUsers lists the members of org that f selects, by name.
+func (s *Store) ListUsers(ctx context.Context, orgID string, f UserFilter, req page.Request) ([]User, *page.Cursor, error) {
 	var rows []page.Keyed[User]
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		rs, err := tx.Query(ctx, `SELECT id, email, name, role, organization_id, active, created_at, lower(name) FROM auth.users
-			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, page.Args(req)...)
+		rs, err := tx.Query(ctx, "SELECT "+userColumns+", lower(name) FROM auth.users"+
+			" WHERE (NOT $1 OR (lower(name), id) > ($2, $3::uuid)) AND ($5 = '' OR role = $5) AND ($6::boolean IS NULL OR active = $6)"+
+			" ORDER BY lower(name), id LIMIT $4", append(page.Args(req), f.Role, f.Active)...)
 		if err != nil {
 			return err
 		}
 		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[User], error) {
 			var row page.Keyed[User]
-			u := &row.Item
-			err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.OrganizationID, &u.Active, &u.CreatedAt, &row.Key)
-			return row, err
+			return row, scanUser(r, &row.Item, &row.Key)
 		})
 		return err
 	})
@@ -214,6 +231,89 @@ func (s *Store) ListUsers(ctx context.Context, orgID string, req page.Request) (
 	}
 	users, next := page.TrimKeyed(rows, req, func(u User) string { return u.ID })
 	return users, next, nil
+}
+
+// UpdateUser applies change to a member of org under a row lock, keeping
+// at least one active admin. A change of role or of the active state
+// raises the token version, so that the user's tokens stop carrying the
+// old role within a poll of every service; a deactivated user's tokens
+// are refused outright until reactivated.
+func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change func(*User)) (User, error) {
+	var u User
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		if err := scanUser(tx.QueryRow(ctx, "SELECT "+userColumns+" FROM auth.users WHERE id = $1 FOR UPDATE", userID), &u); err != nil {
+			return err
+		}
+		before := u
+		change(&u)
+		if before.Role == authn.RoleAdmin && before.Active && (u.Role != authn.RoleAdmin || !u.Active) {
+			// Admins lock their rows in id order, so that two admins
+			// demoting each other at once cannot both pass.
+			var others int
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM auth.users WHERE role = 'admin' AND active AND id <> $1 ORDER BY id FOR UPDATE) a", u.ID).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return ErrLastAdmin
+			}
+		}
+		revoked := u.Role != before.Role || u.Active != before.Active
+		if revoked {
+			u.TokenVersion++
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.users SET name = $2, role = $3, active = $4, token_version = $5, updated_at = $6 WHERE id = $1",
+			u.ID, u.Name, u.Role, u.Active, u.TokenVersion, s.clock.Now()); err != nil {
+			return err
+		}
+		if revoked {
+			if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, Blocked: !u.Active, MinVersion: u.TokenVersion}); err != nil {
+				return err
+			}
+		}
+		if u.Name == before.Name && u.Role == before.Role {
+			return nil
+		}
+		ev, err := events.New(s.clock.Now(), source, events.TypeUserUpdated, u.OrganizationID, u.ID,
+			events.UserCreated{UserID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, Name: u.Name, Role: u.Role})
+		if err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrUserNotFound
+	}
+	return u, err
+}
+
+// PasswordHash returns a member's password hash.
+func (s *Store) PasswordHash(ctx context.Context, orgID, userID string) (string, error) {
+	var hash string
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT password_hash FROM auth.users WHERE id = $1 AND active", userID).Scan(&hash)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrUserNotFound
+	}
+	return hash, err
+}
+
+// SetPassword stores a member's new password hash and raises the token
+// version: whoever held the old password holds no working token after.
+func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash string) (User, error) {
+	var u User
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		err := scanUser(tx.QueryRow(ctx, "UPDATE auth.users SET password_hash = $2, token_version = token_version + 1, updated_at = $3"+
+			" WHERE id = $1 AND active RETURNING "+userColumns, userID, hash, s.clock.Now()), &u)
+		if err != nil {
+			return err
+		}
+		return revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, MinVersion: u.TokenVersion})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrUserNotFound
+	}
+	return u, err
 }
 
 // Invitation is what an admin gets back; Token is shown only once.

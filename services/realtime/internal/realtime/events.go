@@ -94,7 +94,7 @@ type presenceChange struct {
 // commit, and a repeated notification is harmless to a dashboard.
 func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 	switch e.Type {
-	case events.TypeUserCreated:
+	case events.TypeUserCreated, events.TypeUserUpdated:
 		var u events.UserCreated
 		if err := e.Payload(&u); err != nil {
 			return err

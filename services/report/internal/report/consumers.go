@@ -53,7 +53,7 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 		return fmt.Errorf("%w: organization_id is not a UUID", events.ErrMalformed)
 	}
 	switch e.Type {
-	case events.TypeUserCreated:
+	case events.TypeUserCreated, events.TypeUserUpdated:
 		var u events.UserCreated
 		if err := e.Payload(&u); err != nil {
 			return err

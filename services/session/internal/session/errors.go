@@ -16,6 +16,7 @@ var (
 	ErrProjectNameRequired  = apierr.New(http.StatusBadRequest, "PROJECT_NAME_REQUIRED", "a project needs a name")
 	ErrProjectNameTaken     = apierr.New(http.StatusConflict, "PROJECT_NAME_TAKEN", "the organization already has a project with this name")
 	ErrProjectLimitReached  = apierr.New(http.StatusConflict, "PROJECT_LIMIT_REACHED", "the organization has as many projects as it may have")
+	ErrProjectArchived      = apierr.New(http.StatusConflict, "PROJECT_ARCHIVED", "the project is archived: no new session may start on it")
 
 	errSessionNotFound         = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND", "no such session")
 	errSessionAlreadyStopped   = apierr.New(http.StatusConflict, "SESSION_ALREADY_STOPPED", "the session is already stopped")

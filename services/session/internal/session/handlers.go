@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -58,8 +59,39 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listProjects lists the projects in use, the pickers' list; with
+// include_archived=true the archived ones too, for naming past sessions.
 func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
-	return page.Serve(w, r, authn.MustFromContext(r.Context()).OrganizationID, s.store.ListProjects)
+	withArchived := false
+	switch q := r.URL.Query().Get("include_archived"); q {
+	case "", "false":
+	case "true":
+		withArchived = true
+	default:
+		var v validate.Fields
+		v.Add("include_archived", "must be true or false", validate.Echo(q))
+		return v.Err()
+	}
+	return page.Serve(w, r, authn.MustFromContext(r.Context()).OrganizationID,
+		func(ctx context.Context, org string, req page.Request) ([]Project, *page.Cursor, error) {
+			return s.store.ListProjects(ctx, org, withArchived, req)
+		})
+}
+
+// setArchived archives the project of the path, or puts it back in use.
+func (s *server) setArchived(archived bool) httpx.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id := mux.Vars(r)["id"]
+		if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+			return ErrProjectNotFound
+		}
+		proj, err := s.store.SetProjectArchived(r.Context(), authn.MustFromContext(r.Context()).OrganizationID, id, archived)
+		if err != nil {
+			return err
+		}
+		httpx.JSON(w, http.StatusOK, proj)
+		return nil
+	}
 }
 
 type startRequest struct {

@@ -28,6 +28,20 @@ type Project struct {
 	Description    *string   `json:"description"`
 	CreatedBy      string    `json:"created_by"`
 	CreatedAt      time.Time `json:"created_at"`
+	// ArchivedAt is when an admin archived the project (nil: in use).
+	ArchivedAt *time.Time `json:"archived_at"`
+}
+
+const projectColumns = "id, organization_id, name, description, created_by, created_at, archived_at"
+
+func scanProject(r pgx.Row, p *Project, extra ...any) error {
+	err := r.Scan(append([]any{&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.CreatedBy, &p.CreatedAt, &p.ArchivedAt}, extra...)...)
+	p.CreatedAt = p.CreatedAt.UTC()
+	if p.ArchivedAt != nil {
+		utc := p.ArchivedAt.UTC()
+		p.ArchivedAt = &utc
+	}
+	return err
 }
 
 // Store is the session service's data access; every query runs in the
@@ -71,21 +85,20 @@ func (s *Store) CreateProject(ctx context.Context, p *Project) error {
 }
 
 // ListProjects lists a page of the organization's projects by name and
-// the cursor of the next page (nil on the last).
-func (s *Store) ListProjects(ctx context.Context, orgID string, req page.Request) ([]Project, *page.Cursor, error) {
+// the cursor of the next page (nil on the last): those in use, and the
+// archived ones too when withArchived.
+func (s *Store) ListProjects(ctx context.Context, orgID string, withArchived bool, req page.Request) ([]Project, *page.Cursor, error) {
 	var rows []page.Keyed[Project]
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		rs, err := tx.Query(ctx, `SELECT id, organization_id, name, description, created_by, created_at, lower(name) FROM tracking.projects
-			WHERE NOT $1 OR (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $4`, page.Args(req)...)
+		rs, err := tx.Query(ctx, `SELECT `+projectColumns+`, lower(name) FROM tracking.projects
+			WHERE (NOT $1 OR (lower(name), id) > ($2, $3::uuid)) AND ($5 OR archived_at IS NULL) ORDER BY lower(name), id LIMIT $4`,
+			append(page.Args(req), withArchived)...)
 		if err != nil {
 			return err
 		}
 		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[Project], error) {
 			var row page.Keyed[Project]
-			p := &row.Item
-			err := r.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.CreatedBy, &p.CreatedAt, &row.Key)
-			p.CreatedAt = p.CreatedAt.UTC()
-			return row, err
+			return row, scanProject(r, &row.Item, &row.Key)
 		})
 		return err
 	})
@@ -94,6 +107,24 @@ func (s *Store) ListProjects(ctx context.Context, orgID string, req page.Request
 	}
 	projects, next := page.TrimKeyed(rows, req, func(p Project) string { return p.ID })
 	return projects, next, nil
+}
+
+// SetProjectArchived archives the project (keeping the first archiving's
+// time when it is archived already) or puts it back in use.
+func (s *Store) SetProjectArchived(ctx context.Context, orgID, id string, archived bool) (Project, error) {
+	var p Project
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+			return err
+		}
+		err := scanProject(tx.QueryRow(ctx, `UPDATE tracking.projects SET archived_at = CASE WHEN $2 THEN coalesce(archived_at, $3) END
+			WHERE id = $1 RETURNING `+projectColumns, id, archived, s.clock.Now()), &p)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrProjectNotFound
+		}
+		return err
+	})
+	return p, err
 }
 
 // StartSession starts the caller's session. The partial unique index
@@ -105,14 +136,25 @@ func (s *Store) StartSession(ctx context.Context, p authn.Principal, projectID *
 		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
 			return err
 		}
+		if projectID != nil {
+			// FOR SHARE: an archiving waits for this start to commit, so no
+			// session starts on a project archived before it.
+			var archived bool
+			err := tx.QueryRow(ctx, "SELECT archived_at IS NOT NULL FROM tracking.projects WHERE id = $1 FOR SHARE", *projectID).Scan(&archived)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				return ErrProjectNotFound
+			case err != nil:
+				return err
+			case archived:
+				return ErrProjectArchived
+			}
+		}
 		var err error
 		sess, err = tracking.ScanSession(tx.QueryRow(ctx, "INSERT INTO tracking.work_sessions (id, organization_id, user_id, project_id, start_time, status)"+
-			" SELECT $1, $2, $3, $4, $5, 'active'"+
-			" WHERE $4::uuid IS NULL OR EXISTS (SELECT 1 FROM tracking.projects WHERE id = $4)"+
+			" VALUES ($1, $2, $3, $4, $5, 'active')"+
 			" RETURNING "+tracking.SessionColumns, uuid.NewString(), p.OrganizationID, p.UserID, projectID, start))
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return ErrProjectNotFound
 		case pg.IsUniqueViolation(err, "work_sessions_one_active"):
 			return ErrSessionAlreadyActive
 		case err != nil:

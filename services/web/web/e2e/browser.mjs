@@ -35,6 +35,12 @@ async function check(name, fn) {
     console.log(`FAIL ${name}\n     ${String(e?.stack || e).split("\n").slice(0, 4).join("\n     ")}`);
   }
 }
+// duration is the app's (src/time.ts), to compare what it shows.
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : m > 0 ? `${m} min` : `${s % 60} s`;
+}
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
@@ -146,38 +152,73 @@ try {
     assert(status === "active", `the row says ${status}`);
   });
 
-  await check("The team report shows the API's numbers", async () => {
-    await page.getByRole("link", { name: "Reports" }).click();
-    await page.getByRole("heading", { name: "Reports" }).first().waitFor();
-    await page.getByLabel("From", { exact: true }).fill(day);
-    await page.getByLabel("To", { exact: true }).fill(day);
-    const summaries = await (await api(`/reports/organization?startDate=${day}&endDate=${day}`, admin.token)).json();
-    assert(summaries.length > 0, "the API has no summaries for the seeded day");
+  // reportMatches checks the page's totals against the API's summaries of
+  // start..end and returns them.
+  async function reportMatches(start, end) {
+    await page.getByTestId("report-period").filter({ hasText: start === end ? `: ${start}` : `: ${start} to ${end}` }).waitFor();
+    const summaries = await (await api(`/reports/organization?startDate=${start}&endDate=${end}`, admin.token)).json();
+    assert(summaries.length > 0, `the API has no summaries for ${start} to ${end}`);
     const active = summaries.reduce((n, s) => n + s.active_seconds, 0);
     const idle = summaries.reduce((n, s) => n + s.idle_seconds, 0);
-    const want = await page.evaluate(([a, i]) => {
-      const d = (s) => {
-        const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-        return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : m > 0 ? `${m} min` : `${s % 60} s`;
-      };
-      return [d(a + i), d(a), d(i)];
-    }, [active, idle]);
+    const want = [duration(active + idle), duration(active), duration(idle)];
     await page.getByTestId("report-total").filter({ hasText: want[0] }).waitFor();
     assert((await page.getByTestId("report-active").textContent()) === want[1], "active differs");
     assert((await page.getByTestId("report-idle").textContent()) === want[2], "idle differs");
     const score = Math.round((active / (active + idle)) * 10000) / 100;
     assert((await page.getByTestId("report-score").textContent()) === `${score} %`, `score ${await page.getByTestId("report-score").textContent()}, want ${score} %`);
     for (const s of summaries) await page.getByRole("rowheader", { name: s.user_name }).waitFor();
+    return summaries;
+  }
+
+  await check("The team report of a day shows the API's numbers", async () => {
+    await page.getByRole("link", { name: "Reports" }).click();
+    await page.getByRole("heading", { name: "Reports" }).first().waitFor();
+    await page.getByLabel("View").selectOption("range");
+    await page.getByLabel("From", { exact: true }).fill(day);
+    await page.getByLabel("To", { exact: true }).fill(day);
+    await reportMatches(day, day);
   });
 
-  await check("The CSV download is the API's CSV", async () => {
+  // The seeded day's week (Monday to Sunday) and month.
+  const noon = new Date(day + "T12:00:00Z");
+  const iso = (d) => d.toISOString().slice(0, 10);
+  const weekStart = iso(new Date(noon.getTime() - ((noon.getUTCDay() + 6) % 7) * 86400000));
+  const weekEnd = iso(new Date(Date.parse(weekStart + "T12:00:00Z") + 6 * 86400000));
+  const monthStart = day.slice(0, 8) + "01";
+  const monthEnd = iso(new Date(Date.UTC(noon.getUTCFullYear(), noon.getUTCMonth() + 1, 0, 12)));
+
+  await check("The week view shows the API's numbers of the week and a productivity trend per day", async () => {
+    await page.getByLabel("View").selectOption("week");
+    await page.getByLabel("A day of the week").fill(day);
+    const summaries = await reportMatches(weekStart, weekEnd);
+    const dots = page.locator("circle.dot");
+    const dates = await dots.evaluateAll((cs) => cs.map((c) => c.dataset.date));
+    const withData = [...new Set(summaries.map((s) => s.date))].sort();
+    assert(JSON.stringify(dates) === JSON.stringify(withData), `the trend has points on ${dates}, the API's summaries are of ${withData}`);
+    const ofDay = summaries.filter((s) => s.date === day);
+    const a = ofDay.reduce((n, s) => n + s.active_seconds, 0), i = ofDay.reduce((n, s) => n + s.idle_seconds, 0);
+    const value = await page.locator(`circle.dot[data-date="${day}"]`).getAttribute("data-value");
+    assert(Number(value) === Math.round((a / (a + i)) * 10000) / 100, `the trend says ${value} % on ${day}`);
+    assert((await page.locator("svg[role=img][aria-label^='Productivity of the team per day']").count()) === 1, "no trend chart");
+  });
+
+  await check("The CSV download is the API's CSV of the view", async () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
     const path = await download.path();
     const got = readFileSync(path, "utf8");
-    const want = await (await api(`/reports/organization?startDate=${day}&endDate=${day}&format=csv`, admin.token)).text();
+    const want = await (await api(`/reports/organization?startDate=${weekStart}&endDate=${weekEnd}&format=csv`, admin.token)).text();
     assert(got === want, `downloaded ${got.length} bytes, the API answers ${want.length}`);
     assert(got.split("\n")[0].includes(","), "no header row");
-    assert(download.suggestedFilename().endsWith(".csv"), download.suggestedFilename());
+    assert(download.suggestedFilename() === `workpulse-team-week-${weekStart}-${weekEnd}.csv`, download.suggestedFilename());
+  });
+
+  await check("The month view shows the API's numbers of the month, and the previous month is empty", async () => {
+    await page.getByLabel("View").selectOption("month");
+    await reportMatches(monthStart, monthEnd);
+    if (shots) await screenshots(admin.context, page, "admin-reports-month");
+    await page.getByRole("button", { name: "Previous month" }).click();
+    await page.getByText("No summaries for this period yet", { exact: false }).waitFor();
+    assert((await page.getByTestId("report-total").textContent()) === "0 s", "the month before the seed has time");
   });
 
   for (const [path, heading] of adminPages) {
@@ -190,12 +231,30 @@ try {
     });
   }
 
-  await check("An admin creates a project", async () => {
+  await check("An admin creates a project, archives it out of the pickers and restores it", async () => {
     await page.goto(base + "/projects");
     const name = `Browser project ${Date.now()}`;
     await page.getByLabel("Name").fill(name);
     await page.getByRole("button", { name: "Create project" }).click();
-    await page.getByRole("cell", { name }).waitFor();
+    await page.getByRole("cell", { name, exact: true }).waitFor();
+    await page.getByRole("button", { name: `Archive ${name}` }).click();
+    const row = page.locator(`tr[data-project="${name}"]`);
+    await row.getByRole("cell", { name: /^archived / }).waitFor();
+    const listed = await (await api("/projects", admin.token)).json();
+    assert(!listed.some((p) => p.name === name), "the archived project is still in the pickers' list");
+    const all = await (await api("/projects?include_archived=true", admin.token)).json();
+    const project = all.find((p) => p.name === name);
+    assert(project && project.archived_at, `with include_archived the API answers ${JSON.stringify(project)}`);
+    const start = await fetch(base + "/api/sessions/start", {
+      method: "POST", headers: { Authorization: `Bearer ${admin.token}`, "Content-Type": "application/json" }, body: JSON.stringify({ project_id: project.id }),
+    });
+    const body = await start.json();
+    assert(start.status === 409 && body.error.code === "PROJECT_ARCHIVED", `a session on it: ${start.status} ${JSON.stringify(body)}`);
+    await axe(page, "/projects with an archived project");
+    await page.getByRole("button", { name: `Restore ${name}` }).click();
+    await row.getByRole("cell", { name: "in use" }).waitFor();
+    const back = await (await api("/projects", admin.token)).json();
+    assert(back.some((p) => p.name === name), "the restored project is not in the pickers' list");
   });
 
   await check("An admin resolves an alert", async () => {
@@ -233,13 +292,50 @@ try {
     await api("/organization", admin.token, { method: "PATCH", body: JSON.stringify({ time_zone: "UTC", idle_threshold_seconds: 0 }) });
   });
 
+  let invitationLink = "";
+  const invitee = `invitee-${Date.now()}@example.com`;
   await check("An admin invites someone from the people page and sees the members", async () => {
     await page.goto(base + "/people");
     await page.getByRole("rowheader", { name: "Erin Employee" }).waitFor();
-    await page.getByLabel("Email").fill(`invitee-${Date.now()}@example.com`);
+    await page.getByLabel("Email").fill(invitee);
     await page.getByRole("button", { name: "Send invitation" }).click();
     const token = await page.getByTestId("invitation-token").textContent();
     assert(token && token.length >= 40, `the invitation token shown is ${token}`);
+    invitationLink = await page.getByTestId("invitation-link").textContent();
+    assert(invitationLink.startsWith(base + "/join#") && invitationLink.includes(token), `the link is ${invitationLink}`);
+  });
+
+  await check("The invited person opens the link, sets a name and password and lands signed in", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: "UTC", locale: "en-GB" });
+    const p = await context.newPage();
+    p.setDefaultTimeout(10000);
+    await p.goto(invitationLink);
+    await p.getByRole("heading", { name: "Join your team on WorkPulse" }).waitFor();
+    assert((await p.getByLabel("Email").inputValue()) === invitee, "the email is not filled in from the link");
+    assert((await p.getByLabel("Invitation token").count()) === 0, "the token is asked for although the link carries it");
+    await axe(p, "/join");
+    if (shots) await screenshots(context, p, "join");
+    await p.getByLabel("Your name").fill("Nina Newcomer");
+    await p.getByLabel("Password", { exact: true }).fill(password);
+    await p.getByLabel("Password again").fill(password + "!");
+    await p.getByRole("button", { name: "Join" }).click();
+    await p.getByRole("alert").filter({ hasText: "The two passwords differ." }).waitFor();
+    await p.getByLabel("Password again").fill(password);
+    await p.getByRole("button", { name: "Join" }).click();
+    await p.getByRole("heading", { name: "My day" }).waitFor();
+    await p.getByText("Nina Newcomer (employee)").waitFor();
+    assert(!new URL(p.url()).hash, `the token stays in the address bar: ${p.url()}`);
+    const members = await (await api("/users/employees", admin.token)).json();
+    assert(members.some((m) => m.email === invitee && m.name === "Nina Newcomer"), "the new member is not in the organization");
+    // The invitation is spent: a second use is refused with a message.
+    await p.getByRole("button", { name: "Sign out" }).click();
+    await p.goto(invitationLink);
+    await p.getByLabel("Your name").fill("Nina Again");
+    await p.getByLabel("Password", { exact: true }).fill(password);
+    await p.getByLabel("Password again").fill(password);
+    await p.getByRole("button", { name: "Join" }).click();
+    await p.getByRole("alert").filter({ hasText: "cannot be used" }).waitFor();
+    await context.close();
   });
   await admin.context.close();
 

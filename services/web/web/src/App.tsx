@@ -3,6 +3,7 @@ import { useAuth } from "./auth";
 import { Link, navigate, useLocation } from "./router";
 import type { Role } from "./api";
 import { SignIn } from "./pages/SignIn";
+import { Join } from "./pages/Join";
 import { Board } from "./pages/Board";
 import { Reports } from "./pages/Reports";
 import { Alerts } from "./pages/Alerts";
@@ -41,21 +42,24 @@ export function App() {
   const page = allowed.find((p) => p.path === url.pathname);
   const known = pages.some((p) => p.path === url.pathname);
 
+  // /join, the invitation's page, is for the signed-out: its person has no
+  // account yet, and once they have joined they are signed in.
+  const joining = url.pathname === "/join";
   useEffect(() => {
-    if (!user && url.pathname !== "/signin") navigate("/signin?next=" + encodeURIComponent(url.pathname), true);
-    else if (user && (url.pathname === "/" || url.pathname === "/signin")) navigate(url.searchParams.get("next") || home, true);
-  }, [user, url, home]);
+    if (!user && url.pathname !== "/signin" && !joining) navigate("/signin?next=" + encodeURIComponent(url.pathname), true);
+    else if (user && (url.pathname === "/" || url.pathname === "/signin" || joining)) navigate(url.searchParams.get("next") || home, true);
+  }, [user, url, home, joining]);
 
   useEffect(() => {
-    document.title = (page ? page.title + " · " : "") + "WorkPulse";
+    document.title = (page ? page.title + " · " : joining ? "Join · " : "") + "WorkPulse";
     // Move focus to the page's content on navigation, as a full page load would.
     main.current?.focus();
-  }, [page]);
+  }, [page, joining]);
 
   if (!user) {
     return (
       <main id="main" ref={main} tabIndex={-1} className="narrow">
-        <SignIn />
+        {joining ? <Join /> : <SignIn />}
       </main>
     );
   }
@@ -68,7 +72,7 @@ export function App() {
         <p>This page is for administrators. <Link href={home}>Go to your start page</Link>.</p>
       </section>
     );
-  else if (url.pathname === "/" || url.pathname === "/signin") content = null;
+  else if (url.pathname === "/" || url.pathname === "/signin" || joining) content = null;
   else
     content = (
       <section>

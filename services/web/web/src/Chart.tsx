@@ -91,3 +91,59 @@ export function Timeline({ spans, dayStart, title, now }: { spans: Span[]; daySt
     </figure>
   );
 }
+
+export interface Point {
+  label: string;
+  // value is a percentage, or null on a day without tracked time.
+  value: number | null;
+}
+
+// TrendChart draws a percentage per day as a line with its dots; a day
+// without data breaks the line rather than counting as 0 %.
+export function TrendChart({ points, title }: { points: Point[]; title: string }) {
+  const [ref, width] = useWidth(640);
+  const height = 180;
+  const left = 40;
+  const bottom = 28;
+  const plotH = height - bottom - 10;
+  const step = points.length > 1 ? (width - left - 16) / (points.length - 1) : 0;
+  const x = (i: number) => left + (points.length > 1 ? i * step : (width - left) / 2);
+  const y = (v: number) => 10 + plotH - (v / 100) * plotH;
+  const runs: string[] = [];
+  let run: string[] = [];
+  points.forEach((p, i) => {
+    if (p.value === null) {
+      if (run.length) runs.push(run.join(" "));
+      run = [];
+    } else run.push(`${x(i).toFixed(1)},${y(p.value).toFixed(1)}`);
+  });
+  if (run.length) runs.push(run.join(" "));
+  // Label as many days as fit: every one on a laptop's week, fewer on a month or a phone.
+  const every = Math.max(1, Math.ceil((points.length * 44) / Math.max(1, width - left)));
+  return (
+    <figure className="chart" ref={ref}>
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={title}>
+        <title>{title}</title>
+        {[0, 50, 100].map((v) => (
+          <g key={v}>
+            <line x1={left} x2={width - 8} y1={y(v)} y2={y(v)} className="grid" />
+            <text x={left - 6} y={y(v) + 4} textAnchor="end" className="label">{v}%</text>
+          </g>
+        ))}
+        {runs.map((r, i) => <polyline key={i} points={r} className="trend" />)}
+        {points.map((p, i) =>
+          p.value === null ? null : (
+            <circle key={i} cx={x(i)} cy={y(p.value)} r={3.5} className="dot" data-date={p.label} data-value={p.value}>
+              <title>{`${p.label}: ${p.value} %`}</title>
+            </circle>
+          ),
+        )}
+        {points.map((p, i) =>
+          i % every === 0 ? (
+            <text key={"l" + i} x={x(i)} y={height - 8} textAnchor="middle" className="label">{p.label.slice(5)}</text>
+          ) : null,
+        )}
+      </svg>
+    </figure>
+  );
+}

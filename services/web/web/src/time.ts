@@ -64,3 +64,35 @@ export function midnight(date: string): Date {
   t = wall - offsetMs(t);
   return new Date(t);
 }
+
+export type View = "day" | "week" | "month";
+
+// period is the day, the week (Monday to Sunday) or the calendar month
+// that holds date, as dates (YYYY-MM-DD).
+export function period(view: View, date: string): { start: string; end: string } {
+  if (view === "day") return { start: date, end: date };
+  const d = new Date(date + "T12:00:00Z");
+  if (view === "week") {
+    const start = addDays(date, -((d.getUTCDay() + 6) % 7));
+    return { start, end: addDays(start, 6) };
+  }
+  const start = date.slice(0, 8) + "01";
+  const next = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, 12));
+  return { start, end: addDays(next.toISOString().slice(0, 10), -1) };
+}
+
+// shift moves date by one period of view, back (-1) or forward (1).
+export function shift(view: View, date: string, by: number): string {
+  if (view === "day") return addDays(date, by);
+  if (view === "week") return addDays(date, 7 * by);
+  const d = new Date(date.slice(0, 8) + "01T12:00:00Z");
+  d.setUTCMonth(d.getUTCMonth() + by);
+  return d.toISOString().slice(0, 10);
+}
+
+// days lists every date from start to end, both included.
+export function days(start: string, end: string): string[] {
+  const out: string[] = [];
+  for (let d = start; d <= end && out.length < 400; d = addDays(d, 1)) out.push(d);
+  return out;
+}

@@ -141,7 +141,7 @@ export function Board() {
         getAll<Member>("/users/employees"),
         get<Presence[]>("/presence").catch(() => [] as Presence[]),
         get<Alert[]>(`/alerts${query({ status: "open", startDate: day, endDate: day, limit: "50" })}`),
-        getAll<Project>("/projects"),
+        getAll<Project>("/projects?include_archived=true"),
       ]);
       const active = members.filter((m) => m.active);
       // The API lists sessions per person; six at a time keeps the browser's

@@ -9,7 +9,7 @@ export function MyDay() {
   const { user, feed } = useAuth();
   const [date, setDate] = useState(today());
   const sessions = useLoad(() => allSessions({ from: date, to: date }), [date]);
-  const projects = useLoad(() => getAll<Project>("/projects"), []);
+  const projects = useLoad(() => getAll<Project>("/projects?include_archived=true"), []);
   const [live, setLive] = useState<Record<string, Partial<Session>>>({});
 
   // Totals move as the agent posts activity: session:update carries them.

@@ -3,6 +3,12 @@ import { api, type Invitation, type Member, type Role, getAll } from "../api";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
 
+// joinLink opens the invitation page with the token in the fragment, which
+// browsers never send to a server.
+function joinLink(inv: Invitation): string {
+  return `${location.origin}/join#${new URLSearchParams({ token: inv.token, email: inv.email })}`;
+}
+
 export function People() {
   const list = useLoad(() => getAll<Member>("/users/employees"), []);
   const [email, setEmail] = useState("");
@@ -43,8 +49,10 @@ export function People() {
         <div role="status" className="status">
           {invited && (
             <p>
-              Invitation for {invited.email} ({invited.role}), valid until {dateTime(invited.expires_at)}. They join by
-              registering with this invitation token, shown only now: <code data-testid="invitation-token">{invited.token}</code>
+              Invitation for {invited.email} ({invited.role}), valid until {dateTime(invited.expires_at)}. Send them this link, shown
+              only now: <code className="invite-link" data-testid="invitation-link">{joinLink(invited)}</code>
+              <br />
+              Its invitation token, for someone who registers by the API: <code className="invite-link" data-testid="invitation-token">{invited.token}</code>
             </p>
           )}
         </div>

@@ -1,10 +1,14 @@
 import { useState, type FormEvent } from "react";
 import { api, type Project, getAll } from "../api";
+import { useAuth } from "../auth";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
 
 export function Projects() {
-  const list = useLoad(() => getAll<Project>("/projects"), []);
+  const { user } = useAuth();
+  const admin = user?.role === "admin";
+  // Admins manage the archived projects too; members see what they may pick.
+  const list = useLoad(() => getAll<Project>(admin ? "/projects?include_archived=true" : "/projects"), [admin]);
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [error, setError] = useState("");
@@ -24,6 +28,18 @@ export function Projects() {
     }
   };
 
+  const setArchived = async (p: Project, archive: boolean) => {
+    setError("");
+    try {
+      await api<Project>("POST", `/projects/${p.id}/${archive ? "archive" : "unarchive"}`);
+      setStatus(archive ? `Project ${p.name} archived: no new session can start on it.` : `Project ${p.name} is back in use.`);
+      list.reload();
+    } catch (err) {
+      setError(message(err));
+    }
+  };
+
+  const cols = admin ? 5 : 3;
   return (
     <section>
       <h1>Projects</h1>
@@ -44,19 +60,36 @@ export function Projects() {
       {list.error && <p role="alert" className="error">{list.error}</p>}
       <div className="scroll">
         <table>
-          <caption>The organization's projects</caption>
+          <caption>{admin ? "The organization's projects, archived ones last" : "The projects sessions can be tracked on"}</caption>
           <thead>
-            <tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Created</th></tr>
+            <tr>
+              <th scope="col">Name</th><th scope="col">Description</th><th scope="col">Created</th>
+              {admin && <><th scope="col">Status</th><th scope="col">Action</th></>}
+            </tr>
           </thead>
           <tbody>
-            {(list.data ?? []).map((p) => (
-              <tr key={p.id}><td>{p.name}</td><td>{p.description}</td><td>{dateTime(p.created_at)}</td></tr>
+            {[...(list.data ?? [])].sort((a, b) => Number(!!a.archived_at) - Number(!!b.archived_at)).map((p) => (
+              <tr key={p.id} data-project={p.name}>
+                <td>{p.name}</td>
+                <td>{p.description}</td>
+                <td>{dateTime(p.created_at)}</td>
+                {admin && (
+                  <>
+                    <td>{p.archived_at ? `archived ${dateTime(p.archived_at)}` : "in use"}</td>
+                    <td>
+                      <button type="button" className="secondary" onClick={() => setArchived(p, !p.archived_at)} aria-label={`${p.archived_at ? "Restore" : "Archive"} ${p.name}`}>
+                        {p.archived_at ? "Restore" : "Archive"}
+                      </button>
+                    </td>
+                  </>
+                )}
+              </tr>
             ))}
-            {list.data?.length === 0 && <tr><td colSpan={3}>No projects yet.</td></tr>}
+            {list.data?.length === 0 && <tr><td colSpan={cols}>No projects yet.</td></tr>}
           </tbody>
         </table>
       </div>
-      <p className="hint">Projects cannot be archived yet: the API has no endpoint for it.</p>
+      {admin && <p className="hint">An archived project is left out of the project pickers and takes no new sessions; its past sessions and reports keep it.</p>}
     </section>
   );
 }

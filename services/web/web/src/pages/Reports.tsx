@@ -1,9 +1,9 @@
 import { useState } from "react";
 import { api, csv, get, query, type Member, type Summary, getAll } from "../api";
 import { useAuth } from "../auth";
-import { BarChart, type Bar } from "../Chart";
+import { BarChart, TrendChart, type Bar } from "../Chart";
 import { message, useLoad } from "../hooks";
-import { addDays, duration, today } from "../time";
+import { days, duration, period, shift, today, type View } from "../time";
 
 interface Totals {
   label: string;
@@ -27,11 +27,17 @@ function sum(list: Summary[], key: (s: Summary) => string): Totals[] {
 
 const score = (t: Totals) => (t.active + t.idle ? Math.round((t.active / (t.active + t.idle)) * 10000) / 100 : 0);
 
+const viewNames: Record<View, string> = { day: "Day", week: "Week", month: "Month" };
+
 export function Reports() {
   const { user } = useAuth();
   const admin = user?.role === "admin";
-  const [start, setStart] = useState(today());
-  const [end, setEnd] = useState(today());
+  // A day, week or month around date, or a range of the reader's choosing.
+  const [view, setView] = useState<View | "range">("day");
+  const [date, setDate] = useState(today());
+  const [from, setFrom] = useState(today());
+  const [to, setTo] = useState(today());
+  const { start, end } = view === "range" ? { start: from, end: to } : period(view, date);
   // who is "team" (admins only) or a user id.
   const [who, setWho] = useState(admin ? "team" : user!.id);
   const [status, setStatus] = useState("");
@@ -41,20 +47,29 @@ export function Reports() {
   const report = useLoad(() => get<Summary[]>(path + query(range)), [path, start, end]);
 
   const list = report.data ?? [];
-  const rows = who === "team" ? sum(list, (s) => s.user_name).sort((a, b) => a.label.localeCompare(b.label)) : sum(list, (s) => s.date).sort((a, b) => a.label.localeCompare(b.label));
+  const byLabel = (a: Totals, b: Totals) => a.label.localeCompare(b.label);
+  const perDay = sum(list, (s) => s.date);
+  const rows = who === "team" ? sum(list, (s) => s.user_name).sort(byLabel) : perDay.sort(byLabel);
   const total = rows.reduce((t, r) => ({ ...t, active: t.active + r.active, idle: t.idle + r.idle, sessions: t.sessions + r.sessions }), { label: "Total", active: 0, idle: 0, sessions: 0 });
+  const dayTotals = new Map(perDay.map((t) => [t.label, t]));
+  const trend = days(start, end).map((d) => {
+    const t = dayTotals.get(d);
+    return { label: d, value: t && t.active + t.idle > 0 ? score(t) : null };
+  });
   const apps = new Map<string, number>();
   for (const s of list) for (const a of s.app_usage ?? []) apps.set(a.app, (apps.get(a.app) ?? 0) + a.total_seconds);
   const topApps: Bar[] = [...apps.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([app, t]) => ({ label: app, active: t, idle: 0 }));
   const whoName = who === "team" ? "the team" : (members.data?.find((m) => m.id === who)?.name ?? user!.name);
+  const span = start === end ? start : `${start} to ${end}`;
 
   const download = async () => {
     setStatus("");
     try {
+      // The same whose and dates as the page shows, so the file holds its numbers.
       const blob = await csv(path + query({ ...range, format: "csv" }));
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
-      a.download = `workpulse-${who === "team" ? "team" : "user"}-${start}-${end}.csv`;
+      a.download = `workpulse-${who === "team" ? "team" : "user"}-${view}-${start}-${end}.csv`;
       document.body.append(a);
       a.click();
       a.remove();
@@ -75,6 +90,14 @@ export function Reports() {
     }
   };
 
+  const pickView = (v: View | "range") => {
+    if (v === "range") {
+      setFrom(start);
+      setTo(end);
+    }
+    setView(v);
+  };
+
   return (
     <section>
       <h1>Reports</h1>
@@ -89,21 +112,41 @@ export function Reports() {
           </label>
         )}
         <label>
-          From
-          <input type="date" value={start} max={end} onChange={(e) => e.target.value && setStart(e.target.value)} />
+          View
+          <select value={view} onChange={(e) => pickView(e.target.value as View | "range")}>
+            <option value="day">Day</option>
+            <option value="week">Week</option>
+            <option value="month">Month</option>
+            <option value="range">Date range</option>
+          </select>
         </label>
-        <label>
-          To
-          <input type="date" value={end} min={start} max={today()} onChange={(e) => e.target.value && setEnd(e.target.value)} />
-        </label>
-        <div className="presets">
-          <button type="button" onClick={() => { setStart(today()); setEnd(today()); }}>Today</button>
-          <button type="button" onClick={() => { setStart(addDays(today(), -6)); setEnd(today()); }}>7 days</button>
-          <button type="button" onClick={() => { setStart(addDays(today(), -29)); setEnd(today()); }}>30 days</button>
-        </div>
+        {view === "range" ? (
+          <>
+            <label>
+              From
+              <input type="date" value={from} max={to} onChange={(e) => e.target.value && setFrom(e.target.value)} />
+            </label>
+            <label>
+              To
+              <input type="date" value={to} min={from} max={today()} onChange={(e) => e.target.value && setTo(e.target.value)} />
+            </label>
+          </>
+        ) : (
+          <>
+            <label>
+              {view === "day" ? "Date" : `A day of the ${view}`}
+              <input type="date" value={date} max={today()} onChange={(e) => e.target.value && setDate(e.target.value)} />
+            </label>
+            <div className="period">
+              <button type="button" onClick={() => setDate(shift(view, date, -1))}>Previous {view}</button>
+              <button type="button" onClick={() => setDate(shift(view, date, 1))} disabled={end >= today()}>Next {view}</button>
+            </div>
+          </>
+        )}
         <button type="button" onClick={download}>Download CSV</button>
         {admin && <button type="button" onClick={summarize}>Compute summaries</button>}
       </form>
+      <p className="hint" data-testid="report-period">{view === "range" ? "Date range" : viewNames[view]}: {span}</p>
       <p role="status" className="status">{status}</p>
       {report.error && <p role="alert" className="error">{report.error}</p>}
       <dl className="totals">
@@ -114,8 +157,14 @@ export function Reports() {
       </dl>
       {rows.length > 0 ? (
         <>
+          {trend.length > 1 && (
+            <>
+              <h2>Productivity per day</h2>
+              <TrendChart points={trend} title={`Productivity of ${whoName} per day, ${span}`} />
+            </>
+          )}
           <h2>{who === "team" ? "Active and idle time per person" : "Active and idle time per day"}</h2>
-          <BarChart bars={rows} title={`Active and idle time of ${whoName}, ${start} to ${end}`} />
+          <BarChart bars={rows} title={`Active and idle time of ${whoName}, ${span}`} />
         </>
       ) : (
         !report.loading && <p>No summaries for this period yet{admin ? ": compute them, or wait for the nightly job" : ""}.</p>
@@ -123,12 +172,12 @@ export function Reports() {
       {topApps.length > 0 && (
         <>
           <h2>Top applications</h2>
-          <BarChart bars={topApps} title={`Top applications of ${whoName}, ${start} to ${end}`} />
+          <BarChart bars={topApps} title={`Top applications of ${whoName}, ${span}`} />
         </>
       )}
       <div className="scroll">
         <table>
-          <caption>{who === "team" ? "Per person" : "Per day"}, {start} to {end}</caption>
+          <caption>{who === "team" ? "Per person" : "Per day"}, {span}</caption>
           <thead>
             <tr><th scope="col">{who === "team" ? "Person" : "Date"}</th><th scope="col">Tracked</th><th scope="col">Active</th><th scope="col">Idle</th><th scope="col">Productivity</th><th scope="col">Sessions</th></tr>
           </thead>
