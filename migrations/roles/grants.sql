@@ -18,6 +18,7 @@ GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, 
 GRANT USAGE ON SCHEMA tracking TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT SELECT, INSERT ON tracking.projects TO {{.session}};
 GRANT SELECT, INSERT, UPDATE ON tracking.work_sessions TO {{.session}};
+GRANT UPDATE (archived_at) ON tracking.projects TO {{.session}};
 GRANT SELECT, UPDATE ON tracking.work_sessions TO {{.ingest}};
 GRANT SELECT, INSERT ON tracking.activity_logs, tracking.activity_dedup TO {{.ingest}};
 GRANT SELECT ON tracking.projects TO {{.ingest}};

@@ -197,6 +197,9 @@ func staleGrantees(ctx context.Context, tx pgx.Tx, s Set) ([]string, error) {
 		  SELECT (aclexplode(c.relacl)).grantee, c.relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)
 		  UNION ALL
 		  SELECT (aclexplode(p.proacl)).grantee, p.proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)
+		  UNION ALL
+		  SELECT (aclexplode(a.attacl)).grantee, c.relowner FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+		    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1) AND a.attacl IS NOT NULL
 		)
 		SELECT DISTINCT r.rolname FROM acl JOIN pg_roles r ON r.oid = acl.grantee
 		WHERE acl.grantee <> acl.owner AND r.rolname <> ALL($2)

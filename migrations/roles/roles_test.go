@@ -162,6 +162,9 @@ func privileges(t *testing.T, db *testkit.DB) map[string]bool {
 		  SELECT (aclexplode(c.relacl)).*, c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('auth', 'tracking', 'reporting')
 		  UNION ALL
 		  SELECT (aclexplode(p.proacl)).*, p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN ('auth', 'tracking', 'reporting')
+		  UNION ALL
+		  SELECT (aclexplode(a.attacl)).*, c.oid::regclass::text || ' (' || a.attname || ')' FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+		    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('auth', 'tracking', 'reporting') AND a.attacl IS NOT NULL
 		)
 		SELECT r.rolname || ' ' || acl.privilege_type || ' ' || acl.object FROM acl JOIN pg_roles r ON r.oid = acl.grantee
 		WHERE r.rolname = ANY($1)`, []string{"workpulse_auth", "workpulse_session", "workpulse_ingest", "workpulse_report", "workpulse_realtime"})
