@@ -15,7 +15,10 @@ import (
 )
 
 // combiner writes the single-activity posts that arrive while earlier ones
-// are being written as one transaction per tenant (group commit).
+// are being written as one transaction (group commit), whatever their
+// tenants: an installation of many small organizations gets as much of it
+// as one large organization (writeTx keeps each tenant's statements under
+// its own row-level security).
 //
 // A transaction's fixed costs (commit and its WAL flush, the round trip,
 // starting the statement's executor and its constraint checks) are most
@@ -101,9 +104,8 @@ func (c *combiner) record(ctx context.Context, p *pendingOne) {
 	}
 }
 
-// take removes p and the other queued posts of its tenant (a transaction
-// is scoped to one), up to maxBatch and in arrival order, or returns nil
-// if another writer took p already.
+// take removes p and the other queued posts, up to maxBatch and in
+// arrival order, or returns nil if another writer took p already.
 func (c *combiner) take(p *pendingOne) []*pendingOne {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -118,7 +120,7 @@ func (c *combiner) take(p *pendingOne) []*pendingOne {
 		case q == p:
 			found = true
 			batch = append(batch, q)
-		case q.org == p.org && (len(batch) < c.maxBatch-1 || found && len(batch) < c.maxBatch):
+		case len(batch) < c.maxBatch-1 || found && len(batch) < c.maxBatch:
 			batch = append(batch, q)
 		default:
 			rest = append(rest, q)

@@ -112,6 +112,57 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 	}
 }
 
+// TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows queues the posts
+// of three organizations, and one post that names another organization's
+// session, and writes what one writer takes: one transaction for all of
+// them, with row-level security switched to each tenant for its posts.
+func TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	now := h.clock.Now().UTC().Truncate(time.Second)
+	start := now.Add(-time.Hour)
+	alice, bob, carol := h.member(uuid.NewString()), h.member(uuid.NewString()), h.member(uuid.NewString())
+	aliceSession, bobSession, carolSession := h.startSession(alice, start), h.startSession(bob, start), h.startSession(carol, start)
+	// Alice's organization claims Bob's session with Bob's user id: only
+	// row-level security under Alice's organization keeps it out.
+	forged := h.pendingPost(bob, bobSession, typeActive, 50, ptr("f-1"), now.Add(-time.Minute))
+	forged.org = alice.OrganizationID
+	batch := []*pendingOne{
+		h.pendingPost(alice, aliceSession, typeActive, 10, ptr("a-1"), now.Add(-3*time.Minute)),
+		h.pendingPost(bob, bobSession, typeIdle, 7, ptr("b-1"), now.Add(-3*time.Minute)),
+		h.pendingPost(alice, aliceSession, typeActive, 20, ptr("a-2"), now.Add(-2*time.Minute)),
+		forged,
+		h.pendingPost(carol, carolSession, typeActive, 5, ptr("c-1"), now.Add(-2*time.Minute)),
+		h.pendingPost(bob, bobSession, typeActive, 3, ptr("b-2"), now.Add(-time.Minute)),
+	}
+	c := newCombiner(h.pool, 1, len(batch), prometheus.NewRegistry())
+	c.pending = append(c.pending, batch...)
+	taken := c.take(batch[0])
+	if len(taken) != len(batch) || len(c.pending) != 0 {
+		t.Fatalf("one writer took %d of %d posts of three organizations", len(taken), len(batch))
+	}
+	c.write(ctx, taken)
+
+	for i, p := range batch {
+		if want := p != forged; p.out.err != nil || p.out.stored != want || p.out.found != want {
+			t.Errorf("post %d: stored %v, found %v, err %v; want stored and found %v", i, p.out.stored, p.out.found, p.out.err, want)
+		}
+	}
+	h.assertExact(aliceSession, 2, 30, 0, 2)
+	h.assertExact(bobSession, 2, 3, 7, 2)
+	h.assertExact(carolSession, 1, 5, 0, 1)
+	var foreign int
+	if err := h.db.Owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM tracking.activity_logs a JOIN tracking.work_sessions w ON w.id = a.session_id
+  WHERE a.organization_id <> w.organization_id) + (SELECT count(*) FROM tracking.activity_dedup d JOIN tracking.activity_logs a ON a.id = d.activity_id
+  WHERE d.organization_id <> a.organization_id)`).Scan(&foreign); err != nil {
+		t.Fatal(err)
+	}
+	if foreign != 0 {
+		t.Errorf("%d stored rows carry another organization than their session's", foreign)
+	}
+}
+
 // TestConcurrentPostsAreCombinedAndStayExact posts from many goroutines
 // through one writer slot, so that posts queue and are written together.
 func TestConcurrentPostsAreCombinedAndStayExact(t *testing.T) {

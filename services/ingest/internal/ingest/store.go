@@ -304,30 +304,55 @@ func storageError(err error, times []time.Time) error {
 // writeTx runs batch as rounds in one implicit transaction: a round holds
 // at most one post per session (the statement increments each session
 // once), and each round sees the rounds before it, so a session's posts
-// apply in arrival order.
+// apply in arrival order. Tenants share the transaction and its commit:
+// each tenant's rounds run after the setting that row-level security
+// reads is switched to that tenant (set_config local to the transaction),
+// so every statement sees and writes only its own tenant's rows, as in a
+// transaction of its own.
 func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
-	var rounds [][]*pendingOne
-	seen := map[string]int{} // posts per session so far
+	type tenant struct {
+		org    string
+		rounds [][]*pendingOne
+	}
+	var tenants []*tenant
+	byOrg := map[string]*tenant{}
+	seen := map[[2]string]int{} // posts per tenant and session so far
 	for _, p := range batch {
-		r := seen[p.sessionID]
-		seen[p.sessionID]++
-		if r == len(rounds) {
-			rounds = append(rounds, nil)
+		t := byOrg[p.org]
+		if t == nil {
+			t = &tenant{org: p.org}
+			byOrg[p.org] = t
+			tenants = append(tenants, t)
 		}
-		rounds[r] = append(rounds[r], p)
+		key := [2]string{p.org, p.sessionID}
+		r := seen[key]
+		seen[key]++
+		if r == len(t.rounds) {
+			t.rounds = append(t.rounds, nil)
+		}
+		t.rounds[r] = append(t.rounds[r], p)
 	}
 	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('app.org_id', $1, true)", batch[0].org)
-	for _, round := range rounds {
-		b.Queue(recordRoundSQL[lock], roundArgs(batch[0].org, round)...)
+	for _, t := range tenants {
+		b.Queue("SELECT set_config('app.org_id', $1, true)", t.org)
+		for _, round := range t.rounds {
+			b.Queue(recordRoundSQL[lock], roundArgs(t.org, round)...)
+		}
 	}
 	br := c.db.SendBatch(ctx, b)
-	_, err := br.Exec()
-	for _, round := range rounds {
+	var err error
+	for _, t := range tenants {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+		for _, round := range t.rounds {
+			if err = scanRound(br, round); err != nil {
+				break
+			}
+		}
 		if err != nil {
 			break
 		}
-		err = scanRound(br, round)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr

@@ -1,0 +1,169 @@
+package chartcheck
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// defaultRunbooks is monitoring.rules.runbookBaseURL's default: the repository's docs/runbooks.
+const defaultRunbooks = "https://github.com/workpulse/workpulse/blob/main/docs/runbooks"
+
+// alertRule is one alerting rule of the rendered PrometheusRule.
+type alertRule struct {
+	Alert       string            `json:"alert"`
+	Expr        string            `json:"expr"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// renderedRules returns the PrometheusRule's spec (a promtool rule file) and its alerting rules.
+func renderedRules(t *testing.T, args ...string) (map[string]any, []alertRule) {
+	t.Helper()
+	objs := find(render(t, "workpulse", append([]string{"--set", "monitoring.mode=always"}, args...)...), "PrometheusRule")
+	if len(objs) != 1 {
+		t.Fatalf("want one PrometheusRule, got %d", len(objs))
+	}
+	spec, _, _ := unstructured.NestedMap(objs[0].Object, "spec")
+	var file struct {
+		Groups []struct {
+			Rules []alertRule `json:"rules"`
+		} `json:"groups"`
+	}
+	b, err := yaml.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	var rules []alertRule
+	for _, g := range file.Groups {
+		rules = append(rules, g.Rules...)
+	}
+	return spec, rules
+}
+
+func TestEveryAlertLinksARunbookThatExistsAndGivesCauseChecksAndFixes(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		base string
+	}{
+		{name: "the default base URL is the repository's docs/runbooks", base: defaultRunbooks},
+		{name: "a base URL given with a trailing slash is joined without a double slash",
+			args: []string{"--set", "monitoring.rules.runbookBaseURL=https://wiki.example.com/runbooks/"},
+			base: "https://wiki.example.com/runbooks"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, rules := renderedRules(t, c.args...)
+			for _, r := range rules {
+				if want := c.base + "/" + r.Alert + ".md"; r.Annotations["runbook_url"] != want {
+					t.Errorf("%s: runbook_url %q, want %q", r.Alert, r.Annotations["runbook_url"], want)
+				}
+				b, err := os.ReadFile(filepath.Join(repo, "docs", "runbooks", r.Alert+".md"))
+				if err != nil {
+					t.Errorf("%s has no runbook: %v", r.Alert, err)
+					continue
+				}
+				for _, section := range []string{"\n## Cause\n", "\n## Checks\n", "\n## Fixes\n"} {
+					if !strings.Contains(string(b), section) {
+						t.Errorf("docs/runbooks/%s.md has no %q section", r.Alert, strings.TrimSpace(section))
+					}
+				}
+				if !strings.Contains(string(b), "kubectl ") {
+					t.Errorf("docs/runbooks/%s.md gives no kubectl command to check with", r.Alert)
+				}
+			}
+		})
+	}
+}
+
+// promtool runs the Prometheus project's rule checker on files in dir.
+func promtool(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	bin, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool is not installed (Debian: apt-get install prometheus)")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// missingTargetTest is a promtool unit test in which every scrape job but missing reports up;
+// missing == "" has every job reporting.
+func missingTargetTest(jobs []string, missing string, annotations map[string]string) map[string]any {
+	var series []map[string]any
+	for _, j := range jobs {
+		if j != missing {
+			series = append(series, map[string]any{"series": `up{namespace="` + namespace + `", job="` + j + `"}`, "values": "1x15"})
+		}
+	}
+	exp := []map[string]any{}
+	if missing != "" {
+		labels := strings.NewReplacer("{{ $labels.job }}", missing, "{{ $labels.namespace }}", namespace)
+		want := map[string]string{}
+		for k, v := range annotations {
+			want[k] = labels.Replace(v)
+		}
+		exp = append(exp, map[string]any{
+			"exp_labels":      map[string]string{"severity": "critical", "namespace": namespace, "job": missing},
+			"exp_annotations": want,
+		})
+	}
+	return map[string]any{
+		"interval":     "1m",
+		"input_series": series,
+		"alert_rule_test": []map[string]any{
+			// Before the rule's 5 minutes nothing fires; after them only the missing job does.
+			{"eval_time": "4m", "alertname": "WorkPulseTargetMissing", "exp_alerts": []map[string]any{}},
+			{"eval_time": "10m", "alertname": "WorkPulseTargetMissing", "exp_alerts": exp},
+		},
+	}
+}
+
+func TestPromtoolAcceptsTheRulesAndTargetMissingFiresForExactlyTheJobWithoutTargets(t *testing.T) {
+	spec, rules := renderedRules(t)
+	var jobs []string
+	for _, s := range find(render(t, "workpulse"), "Service") {
+		if s.GetLabels()["workpulse.io/metrics"] == "true" {
+			jobs = append(jobs, s.GetName())
+		}
+	}
+	if len(jobs) < 7 {
+		t.Fatalf("want the six services' and the operator's metrics Services, got %v", jobs)
+	}
+	i := slices.IndexFunc(rules, func(r alertRule) bool { return r.Alert == "WorkPulseTargetMissing" })
+	if i < 0 {
+		t.Fatal("no WorkPulseTargetMissing alert")
+	}
+
+	dir := t.TempDir()
+	write := func(name string, v any) {
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("rules.yaml", spec)
+	promtool(t, dir, "check", "rules", "rules.yaml")
+
+	tests := []map[string]any{missingTargetTest(jobs, "", nil)}
+	for _, j := range jobs {
+		tests = append(tests, missingTargetTest(jobs, j, rules[i].Annotations))
+	}
+	write("tests.yaml", map[string]any{"rule_files": []string{"rules.yaml"}, "evaluation_interval": "1m", "tests": tests})
+	promtool(t, dir, "test", "rules", "tests.yaml")
+}
