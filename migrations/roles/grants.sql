@@ -11,6 +11,8 @@ GRANT USAGE ON SEQUENCE auth.outbox_id_seq TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.login_candidates(text), auth.email_registered(text), auth.invitation_by_token(bytea) TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON auth.revocations TO {{.auth}};
 GRANT USAGE ON SEQUENCE auth.revocations_seq TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.sessions, auth.refresh_tokens TO {{.auth}};
+GRANT EXECUTE ON FUNCTION auth.refresh_token_organization(bytea) TO {{.auth}};
 -- Every service checks revoked tokens, through the function only.
 GRANT USAGE ON SCHEMA auth TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
