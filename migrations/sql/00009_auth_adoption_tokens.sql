@@ -18,7 +18,6 @@ CREATE TABLE auth.adoption_tokens (
 ALTER TABLE auth.adoption_tokens ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON auth.adoption_tokens
   USING (organization_id = public.current_org()) WITH CHECK (organization_id = public.current_org());
-GRANT SELECT, INSERT, UPDATE ON auth.adoption_tokens TO workpulse_auth;
 
 ALTER TABLE auth.organizations ADD COLUMN managed_by uuid;
 -- An organization the operator created has the resource's uid as its id.
