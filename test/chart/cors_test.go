@@ -1,6 +1,7 @@
 package chartcheck
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -64,4 +65,37 @@ func envOfEachService(t *testing.T, objs []*unstructured.Unstructured, name stri
 		}
 	}
 	return got
+}
+
+func TestTheReplacedSystemsJWTSecretReachesEveryVerifyingServiceFromItsSecretOnly(t *testing.T) {
+	secretOf := func(objs []*unstructured.Unstructured) map[string]string {
+		got := map[string]string{}
+		for _, o := range find(objs, "Deployment") {
+			for _, ct := range podSpec(o)["containers"].([]any) {
+				env, _ := ct.(map[string]any)["env"].([]any)
+				for _, v := range env {
+					v := v.(map[string]any)
+					if v["name"] != "LEGACY_JWT_SECRET" {
+						continue
+					}
+					ref, _ := v["valueFrom"].(map[string]any)["secretKeyRef"].(map[string]any)
+					got[strings.TrimPrefix(o.GetName(), fullname+"-")] = fmt.Sprint(ref["name"], "/", ref["key"])
+				}
+			}
+		}
+		return got
+	}
+	if got := secretOf(render(t, "workpulse")); len(got) != 0 {
+		t.Errorf("by default LEGACY_JWT_SECRET is set in %v; want nowhere", got)
+	}
+	got := secretOf(render(t, "workpulse", "--set", "common.legacyJwtSecret.existingSecret=old-jwt"))
+	for _, svc := range routes.Services {
+		want := "old-jwt/secret"
+		if svc.Name == routes.Web { // serves files and verifies no token
+			want = ""
+		}
+		if got[svc.Name] != want {
+			t.Errorf("%s: LEGACY_JWT_SECRET from %q; want %q", svc.Name, got[svc.Name], want)
+		}
+	}
 }

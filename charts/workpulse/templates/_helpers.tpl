@@ -164,6 +164,13 @@ hashing to it). */}}
   value: {{ printf "%s/api/auth/.well-known/jwks.json" (include "workpulse.authURL" .root) | quote }}
 - name: JWT_ISSUER
   value: {{ $v.common.jwtIssuer | quote }}
+{{- with $v.common.legacyJwtSecret.existingSecret }}
+- name: LEGACY_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $v.common.legacyJwtSecret.key }}
+{{- end }}
 {{- include "workpulse.env.ca" .root }}
 {{- end }}
 

@@ -285,7 +285,8 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		}
 	}
 	if needs.JWKS {
-		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock).WithRevocations(d.Revocations)
+		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock).WithRevocations(d.Revocations).
+			WithLegacySecret(cfg.LegacyJWTSecret)
 	}
 	return nil
 }

@@ -290,3 +290,71 @@ func TestAnAuthOutageAnswers503NotUnauthorized(t *testing.T) {
 		t.Fatalf("a verifier started during the outage: %v; want ErrUnavailable", err)
 	}
 }
+
+// hmacToken signs header and claims with HMAC-SHA256 keyed by key, as the
+// replaced system signed its tokens (and as an attacker would with a
+// public key).
+func hmacToken(header map[string]string, claims map[string]any, key []byte) string {
+	head := b64(header) + "." + b64(claims)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(head))
+	return head + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func TestTheOriginalsHS256TokensAreAcceptedUntilTheyExpireAndCannotConfuseTheAlgorithm(t *testing.T) {
+	_, v, signer := setup(t)
+	_, plain, _ := setup(t)
+	secret := "the-original-jwt-secret"
+	v.WithLegacySecret(secret)
+	p := principal()
+	now := signedAt
+	legacy := func(exp time.Time) map[string]any {
+		return map[string]any{"sub": p.UserID, "email": p.Email, "organization_id": p.OrganizationID, "role": p.Role,
+			"iat": now.Add(-time.Minute).Unix(), "exp": exp.Unix()}
+	}
+	hs256 := map[string]string{"alg": "HS256", "typ": "JWT"}
+	pub := signer.Key.Public().(ed25519.PublicKey)
+	own, err := signer.Sign(p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		verifier *authn.Verifier
+		token    string
+		want     *apierr.Error
+	}{
+		{"An HS256 token signed with the legacy secret is accepted.", v, hmacToken(hs256, legacy(now.Add(time.Hour)), []byte(secret)), nil},
+		{"WorkPulse's own tokens are still accepted beside them.", v, own, nil},
+		{"An expired legacy token is refused as expired.", v, hmacToken(hs256, legacy(now.Add(-time.Hour)), []byte(secret)), apierr.ErrTokenExpired},
+		{"A legacy token without an expiry is refused.", v, hmacToken(hs256, map[string]any{"sub": p.UserID, "organization_id": p.OrganizationID, "role": p.Role}, []byte(secret)), apierr.ErrInvalidToken},
+		{"An HS256 token signed with another secret is refused.", v, hmacToken(hs256, legacy(now.Add(time.Hour)), []byte("another-secret-of-length")), apierr.ErrInvalidToken},
+		{"An HS256 token keyed with the Ed25519 public key under its kid is refused.", v,
+			hmacToken(map[string]string{"alg": "HS256", "kid": signer.Kid, "typ": "JWT"}, legacy(now.Add(time.Hour)), pub), apierr.ErrInvalidToken},
+		{"An HS256 token keyed with the public key's JWK text is refused.", v,
+			hmacToken(hs256, legacy(now.Add(time.Hour)), []byte(b64(authn.PublicJWK(signer.Kid, pub)))), apierr.ErrInvalidToken},
+		{"A token naming HS384 over the legacy secret's signature is refused.", v,
+			hmacToken(map[string]string{"alg": "HS384", "typ": "JWT"}, legacy(now.Add(time.Hour)), []byte(secret)), apierr.ErrInvalidToken},
+		{"An unsigned alg-none token is refused.", v, b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + b64(legacy(now.Add(time.Hour))) + ".", apierr.ErrInvalidToken},
+		{"An EdDSA header over a legacy signature is refused.", v, func() string {
+			tok := hmacToken(hs256, legacy(now.Add(time.Hour)), []byte(secret))
+			parts := strings.Split(tok, ".")
+			return b64(map[string]string{"alg": "EdDSA", "kid": signer.Kid, "typ": "JWT"}) + "." + parts[1] + "." + parts[2]
+		}(), apierr.ErrInvalidToken},
+		{"Without LEGACY_JWT_SECRET a legacy token is refused.", plain, hmacToken(hs256, legacy(now.Add(time.Hour)), []byte(secret)), apierr.ErrInvalidToken},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := c.verifier.Verify(context.Background(), c.token)
+			if c.want == nil {
+				if err != nil || got.UserID != p.UserID || got.OrganizationID != p.OrganizationID || got.Role != p.Role {
+					t.Fatalf("got %+v, %v; want %+v", got, err, p)
+				}
+				return
+			}
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v; want %v", err, c.want)
+			}
+		})
+	}
+}

@@ -3,10 +3,12 @@ package authn
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,9 @@ type Verifier struct {
 	clock  clock.Clock
 	// revocations, when set, refuses revoked tokens.
 	revocations *Revocations
+	// legacySecret, when set, also accepts the replaced system's HS256
+	// tokens until they expire (LEGACY_JWT_SECRET).
+	legacySecret []byte
 }
 
 // NewVerifier verifies tokens of issuer signed by keys; expiry is judged
@@ -49,6 +54,19 @@ func NewVerifier(keys KeySource, issuer string, clk clock.Clock) *Verifier {
 // WithRevocations makes v refuse the tokens l revokes; it returns v.
 func (v *Verifier) WithRevocations(l *Revocations) *Verifier {
 	v.revocations = l
+	return v
+}
+
+// WithLegacySecret makes v accept, besides its own, HS256 tokens signed
+// with secret by the replaced system, so its agents need not log in again
+// until their tokens expire; it returns v. An HS256 token is checked with
+// secret and nothing else, and an EdDSA token with a published key and
+// nothing else: a token cannot pick the key it is checked with, so one
+// keyed with a public key (algorithm confusion) fails.
+func (v *Verifier) WithLegacySecret(secret string) *Verifier {
+	if secret != "" {
+		v.legacySecret = []byte(secret)
+	}
 	return v
 }
 
@@ -81,20 +99,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		return Principal{}, apierr.ErrInvalidToken
 	}
 	var claims Claims
-	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, errors.New("token has no kid")
-		}
-		return v.keys.PublicKey(ctx, kid)
-	},
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-		jwt.WithIssuer(v.issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(v.leeway),
-		jwt.WithTimeFunc(v.clock.Now),
-	)
+	var err error
+	if v.legacySecret != nil && headerAlg(token) == jwt.SigningMethodHS256.Alg() {
+		// The replaced system's tokens: its own issuer, if any, is not
+		// ours; the secret vouches for them.
+		_, err = jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.legacySecret, nil },
+			append(v.timeRules(), jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))...)
+	} else {
+		_, err = jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+			kid, _ := t.Header["kid"].(string)
+			if kid == "" {
+				return nil, errors.New("token has no kid")
+			}
+			return v.keys.PublicKey(ctx, kid)
+		}, append(v.timeRules(), jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithIssuer(v.issuer))...)
+	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return Principal{}, apierr.ErrTokenExpired
@@ -120,6 +139,31 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		}
 	}
 	return p, nil
+}
+
+// timeRules are the lifetime checks every token passes, on v's clock.
+func (v *Verifier) timeRules() []jwt.ParserOption {
+	return []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(v.leeway), jwt.WithTimeFunc(v.clock.Now)}
+}
+
+// headerAlg is the alg a token's header names, "" when unreadable. It
+// only chooses which one key and method the token is then verified with.
+func headerAlg(token string) string {
+	head, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(raw, &h) != nil {
+		return ""
+	}
+	return h.Alg
 }
 
 // JWKSCache is a KeySource backed by a remote JWKS document. It refreshes

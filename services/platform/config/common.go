@@ -36,6 +36,9 @@ type Common struct {
 	KafkaSASLPassword  string
 	JWKSURL            string
 	JWTIssuer          string
+	// LegacyJWTSecret, when set, is the replaced system's JWT_SECRET: its
+	// HS256 tokens are accepted until they expire. A secret, never logged.
+	LegacyJWTSecret string
 	// RevocationPoll is how often the revocation list is read: the longest
 	// a revoked token keeps working.
 	RevocationPoll  time.Duration
@@ -75,6 +78,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		KafkaSASLPassword:    e.String("KAFKA_SASL_PASSWORD", ""),
 		JWKSURL:              e.URL("JWKS_URL", "http://127.0.0.1:3001/api/auth/.well-known/jwks.json", "http", "https"),
 		JWTIssuer:            e.String("JWT_ISSUER", "workpulse"),
+		LegacyJWTSecret:      legacySecret(e),
 		RevocationPoll:       e.Duration("REVOCATION_POLL_INTERVAL", time.Second, 100*time.Millisecond, time.Minute),
 		MaxBodyBytes:         int64(e.Int("MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
 		ShutdownTimeout:      e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
@@ -83,6 +87,17 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		CORSAllowedOrigins:   e.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
 		APIEnvelope:          e.OneOf("API_ENVELOPE", "none", "none", "legacy"),
 	}
+}
+
+// legacySecret reads LEGACY_JWT_SECRET. HS256 with a short secret is
+// guessable offline from one token, so a secret too short to trust is
+// refused at start-up rather than accepted.
+func legacySecret(e *Env) string {
+	s := e.String("LEGACY_JWT_SECRET", "")
+	if s != "" && len(s) < 16 {
+		e.Fail("LEGACY_JWT_SECRET", "must be at least 16 characters (it has %d)", len(s))
+	}
+	return s
 }
 
 // healthPeers reads HEALTH_PEERS, "name=url,name=url".

@@ -41,3 +41,27 @@ func TestOriginsAreValidatedAndNormalised(t *testing.T) {
 		})
 	}
 }
+
+func TestALegacyJWTSecretTooShortToTrustStopsStartUpWithoutBeingShown(t *testing.T) {
+	cases := []struct {
+		name, value string
+		wantErr     bool
+	}{
+		{"Unset leaves the replaced system's tokens refused.", "", false},
+		{"Sixteen characters are accepted.", "0123456789abcdef", false},
+		{"Fifteen characters are refused.", "0123456789abcde", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := config.FromMap(map[string]string{"LEGACY_JWT_SECRET": c.value})
+			got := config.LoadCommon(e, "auth", ":0").LegacyJWTSecret
+			err := e.Err()
+			switch {
+			case c.wantErr && (err == nil || !strings.Contains(err.Error(), "LEGACY_JWT_SECRET") || strings.Contains(err.Error(), c.value)):
+				t.Fatalf("error %v; want one naming LEGACY_JWT_SECRET, not showing the secret", err)
+			case !c.wantErr && (err != nil || got != c.value):
+				t.Fatalf("got %q, %v; want %q", got, err, c.value)
+			}
+		})
+	}
+}

@@ -11,11 +11,13 @@ import (
 
 // Config is auth's own configuration.
 type Config struct {
-	Issuer         string
-	TokenTTL       time.Duration
-	KeyRotation    time.Duration
-	Throttle       ThrottleLimits
-	TrustedProxies []*net.IPNet
+	Issuer string
+	// LegacyJWTSecret accepts the replaced system's tokens (config.Common).
+	LegacyJWTSecret string
+	TokenTTL        time.Duration
+	KeyRotation     time.Duration
+	Throttle        ThrottleLimits
+	TrustedProxies  []*net.IPNet
 	// HashSlots and HashQueue bound the password hashes in memory at once
 	// and the callers waiting for one.
 	HashSlots int
@@ -30,9 +32,10 @@ type Config struct {
 // LoadConfig reads auth's settings.
 func LoadConfig(e *config.Env, common config.Common) Config {
 	c := Config{
-		Issuer:      common.JWTIssuer,
-		TokenTTL:    e.Duration("JWT_EXPIRATION", 24*time.Hour, time.Minute, 30*24*time.Hour),
-		KeyRotation: e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		Issuer:          common.JWTIssuer,
+		LegacyJWTSecret: common.LegacyJWTSecret,
+		TokenTTL:        e.Duration("JWT_EXPIRATION", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		KeyRotation:     e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		Throttle: ThrottleLimits{
 			Window:      e.Duration("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second, 24*time.Hour),
 			FreeByEmail: e.Int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, 1, 1000),

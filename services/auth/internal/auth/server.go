@@ -47,8 +47,9 @@ func NewServer(d Deps) http.Handler {
 		keys:     d.Keys,
 		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.Throttle, d.Clock),
 		hasher:   NewHasher(d.Config.HashSlots, d.Config.HashQueue),
-		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock).WithRevocations(d.Revocations),
-		clock:    d.Clock,
+		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock).WithRevocations(d.Revocations).
+			WithLegacySecret(d.Config.LegacyJWTSecret),
+		clock: d.Clock,
 	}
 	return s.routes(d.Metrics)
 }
