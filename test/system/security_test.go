@@ -17,6 +17,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // cast is who the security tests act as.
@@ -324,4 +325,51 @@ func TestRowLevelSecurityHidesTenantRowsFromEveryServiceRole(t *testing.T) {
 		t.Fatal("no role sees any row even with the right organization set: the check proves nothing")
 	}
 	t.Logf("%d (role, table) pairs checked; %d show rows only with the right organization", len(grants), visibleWithOrg)
+}
+
+// TestADeactivatedMembersTokenIsRefusedByEveryServiceWithinSeconds uses an
+// employee's token on every service, has the admin deactivate them, and
+// uses it again: it worked until it expired (24 hours by default then).
+func TestADeactivatedMembersTokenIsRefusedByEveryServiceWithinSeconds(t *testing.T) {
+	p := StartPlatform(t)
+	c := p.Client(t)
+	k := setupCast(t, p, c)
+	today := clock.Real.Now().UTC().Format(time.DateOnly)
+	beat := func() any { return Heartbeats(clock.Real.Now().Add(-10*time.Minute), 1, 5, "active")[0] }
+	endpoints := []struct {
+		service, method, path string
+		body                  func() any
+	}{
+		{"auth", "GET", "/users/me", nil},
+		{"session", "GET", "/sessions/active", nil},
+		{"ingest", "POST", "/sessions/" + k.session + "/activity", beat},
+		{"report", "GET", "/reports/daily?date=" + today, nil},
+		{"realtime", "GET", "/presence", nil},
+		{"realtime", "GET", "/ws", nil},
+	}
+	call := func(i int) Resp {
+		var body any
+		if endpoints[i].body != nil {
+			body = endpoints[i].body()
+		}
+		r, err := c.Do(endpoints[i].method, endpoints[i].path, k.emp.Token, body)
+		if err != nil {
+			t.Fatalf("%s: %v", endpoints[i].service, err)
+		}
+		return r
+	}
+	for i, e := range endpoints {
+		if r := call(i); r.Status == 401 || r.Status == 403 {
+			t.Fatalf("before the deactivation %s refused the token: %d %s", e.service, r.Status, r.Raw)
+		}
+	}
+	c.Must(200, "PATCH", "/users/"+k.emp.ID, k.admin.Token, map[string]any{"active": false})
+	start := clock.Start()
+	for i, e := range endpoints {
+		testkit.Eventually(t, 5*time.Second, e.service+" refuses the deactivated member", func() bool {
+			r := call(i)
+			return r.Status == 403 && r.Code() == "AUTH_ACCOUNT_DISABLED"
+		})
+	}
+	t.Logf("every service refused the token %s after the deactivation", start.Elapsed())
 }

@@ -145,11 +145,15 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 			t.Fatal(err)
 		}
 	}
-	if err := c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: e.jobsNS, Name: "workpulse-report-database"},
-		StringData: map[string]string{"DATABASE_URL": e.db.URL},
-	}); err != nil {
-		t.Fatal(err)
+	// The jobs' connection string and the report role's password, as the
+	// chart makes them (the test server trusts its clients).
+	for name, data := range map[string]map[string]string{
+		"workpulse-report-database": {"DATABASE_URL": e.db.URL},
+		"workpulse-db-report":       {"password": "unused-by-a-trusting-server"},
+	} {
+		if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.jobsNS, Name: name}, StringData: data}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The installation's operator Deployment, which owns the install-wide CronJobs.
 	labels := map[string]string{"app": "workpulse-operator"}
@@ -168,6 +172,7 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 		AuthURL: e.authURL, OperatorToken: operatorToken, AuthTimeout: 10 * time.Second,
 		JobsNamespace: e.jobsNS, ReportImage: "workpulse/report:test", ReportImagePullPolicy: "IfNotPresent",
 		ReportDatabaseSecret: "workpulse-report-database", ReportDatabaseSecretKey: "DATABASE_URL",
+		ReportDatabaseUser: "workpulse_report", ReportDatabasePasswordSecret: "workpulse-db-report",
 		JobCPURequest: mustQuantity("50m"), JobMemoryRequest: mustQuantity("64Mi"),
 		JobCPULimit: mustQuantity("500m"), JobMemoryLimit: mustQuantity("256Mi"),
 		Storage: activity.Policy{Premake: 3, Window: activity.Window(activity.DefaultWindowDays)}, SharedRetentionMonths: 13,
@@ -196,7 +201,7 @@ func (e *testEnv) startOperator() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	db, err := pg.Connect(e.ctx, e.cfg.DatabaseURL, e.cfg.DatabaseRole, e.cfg.DatabaseMaxConn)
+	db, err := pg.Connect(e.ctx, e.cfg.DatabaseURL, pg.Login{}, e.cfg.DatabaseMaxConn)
 	if err != nil {
 		e.t.Fatal(err)
 	}

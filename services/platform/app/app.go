@@ -242,7 +242,7 @@ func platformHealth(d *Deps) *health.Checker {
 func connect(ctx context.Context, needs Needs, d *Deps) error {
 	cfg := d.Config
 	if needs.Postgres {
-		pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseRole, cfg.DatabaseMaxConn)
+		pool, err := pg.Connect(ctx, cfg.DatabaseURL, pg.Login{User: cfg.DatabaseUser, Password: cfg.DatabasePassword}, cfg.DatabaseMaxConn)
 		if err != nil {
 			return err
 		}

@@ -15,11 +15,13 @@ type Common struct {
 	InternalAddr string
 	LogLevel     string
 	DatabaseURL  string
-	// DatabaseRole is the role the service drops to after connecting, so
-	// that row-level security applies to it.
-	DatabaseRole    string
-	DatabaseMaxConn int
-	RedisURL        string
+	// DatabaseUser is the service's own login role (the user of
+	// DatabaseURL does not matter when it is set), subject to row-level
+	// security; DatabasePassword is its password, a secret never logged.
+	DatabaseUser     string
+	DatabasePassword string
+	DatabaseMaxConn  int
+	RedisURL         string
 	// RedisPrefix namespaces every key, so installations and tests can
 	// share one Redis.
 	RedisPrefix          string
@@ -65,7 +67,8 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		InternalAddr:         e.String("INTERNAL_HTTP_ADDR", ""),
 		LogLevel:             e.String("LOG_LEVEL", "info"),
 		DatabaseURL:          e.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
-		DatabaseRole:         e.String("DATABASE_ROLE", "workpulse_"+service),
+		DatabaseUser:         e.String("DATABASE_USER", "workpulse_"+service), // roles.DefaultPrefix
+		DatabasePassword:     e.String("DATABASE_PASSWORD", ""),
 		DatabaseMaxConn:      e.Int("DATABASE_MAX_CONNS", 16, 1, 1000),
 		RedisURL:             e.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss"),
 		RedisPrefix:          e.String("REDIS_PREFIX", "wp"),

@@ -15,9 +15,11 @@ type Config struct {
 	// LegacyJWTSecret accepts the replaced system's tokens (config.Common).
 	LegacyJWTSecret string
 	TokenTTL        time.Duration
-	KeyRotation     time.Duration
-	Throttle        ThrottleLimits
-	TrustedProxies  []*net.IPNet
+	// RefreshTTL is how long a session may go on refreshing its tokens.
+	RefreshTTL     time.Duration
+	KeyRotation    time.Duration
+	Throttle       ThrottleLimits
+	TrustedProxies []*net.IPNet
 	// HashSlots and HashQueue bound the password hashes in memory at once
 	// and the callers waiting for one.
 	HashSlots int
@@ -34,7 +36,8 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 	c := Config{
 		Issuer:          common.JWTIssuer,
 		LegacyJWTSecret: common.LegacyJWTSecret,
-		TokenTTL:        e.Duration("JWT_EXPIRATION", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		TokenTTL:        e.Duration("JWT_EXPIRATION", 15*time.Minute, time.Minute, 30*24*time.Hour),
+		RefreshTTL:      e.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		KeyRotation:     e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		Throttle: ThrottleLimits{
 			Window:      e.Duration("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second, 24*time.Hour),

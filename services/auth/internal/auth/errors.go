@@ -15,8 +15,10 @@ var (
 	ErrTooManyAttempts    = apierr.New(http.StatusTooManyRequests, "AUTH_TOO_MANY_ATTEMPTS", "too many failed login attempts; retry later")
 	ErrAccountDisabled    = apierr.ErrAccountDisabled
 
-	ErrUserNotFound = apierr.New(http.StatusNotFound, "USER_NOT_FOUND", "no such user")
-	ErrLastAdmin    = apierr.New(http.StatusConflict, "USER_LAST_ADMIN", "an organization keeps at least one active admin")
+	ErrRefreshInvalid = apierr.ErrInvalidToken.WithMessage("the refresh token is unknown, expired or revoked; sign in again")
+	ErrRefreshReused  = apierr.New(http.StatusUnauthorized, "AUTH_REFRESH_TOKEN_REUSED", "this refresh token was already used; its session is revoked, sign in again")
+	ErrUserNotFound   = apierr.New(http.StatusNotFound, "USER_NOT_FOUND", "no such user")
+	ErrLastAdmin      = apierr.New(http.StatusConflict, "USER_LAST_ADMIN", "an organization keeps at least one active admin")
 
 	ErrOrganizationManaged = apierr.New(http.StatusConflict, "ORGANIZATION_MANAGED", "this organization is managed by a WorkPulseTenant; change its settings in the WorkPulseTenant")
 

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -38,6 +36,10 @@ type authResponse struct {
 	AccessToken  string        `json:"access_token"`
 	User         userView      `json:"user"`
 	Organization *Organization `json:"organization,omitempty"`
+	// RefreshToken is spent by POST /api/auth/refresh for the next
+	// access token; ExpiresIn is the access token's lifetime in seconds.
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int    `json:"expires_in"`
 }
 
 // userView is the contract's user object in auth responses.
@@ -88,11 +90,12 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	token, err := s.issue(u)
+	resp, err := s.signIn(r.Context(), u)
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusCreated, authResponse{AccessToken: token, User: viewOf(u), Organization: &org})
+	resp.Organization = &org
+	httpx.JSON(w, http.StatusCreated, resp)
 	return nil
 }
 
@@ -155,11 +158,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	token, err := s.issue(user)
+	resp, err := s.signIn(r.Context(), user)
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, authResponse{AccessToken: token, User: viewOf(user)})
+	httpx.JSON(w, http.StatusOK, resp)
 	return nil
 }
 
@@ -218,13 +221,84 @@ func (s *server) rehash(ctx context.Context, c loginCandidate, password string) 
 	return s.store.ReplacePasswordHash(ctx, c.OrganizationID, c.ID, c.PasswordHash, h)
 }
 
-func (s *server) issue(u User) (string, error) {
+// signIn opens a session for u: an access token carrying its id and the
+// session's first refresh token.
+func (s *server) signIn(ctx context.Context, u User) (authResponse, error) {
+	sid, refresh, err := s.store.OpenSession(ctx, u)
+	if err != nil {
+		return authResponse{}, err
+	}
+	return s.answer(u, sid, refresh)
+}
+
+// answer is the body of a sign-in or a refresh: the contract's
+// access_token and user, and the refresh token beside them.
+func (s *server) answer(u User, sid, refresh string) (authResponse, error) {
 	signer, err := s.keys.Signer(s.cfg.Issuer)
 	if err != nil {
-		return "", err
+		return authResponse{}, err
 	}
-	return signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role,
-		TokenVersion: u.TokenVersion}, s.clock.Now())
+	token, err := signer.Sign(authn.Principal{UserID: u.ID, Email: u.Email, OrganizationID: u.OrganizationID, Role: u.Role,
+		SessionID: sid, TokenVersion: u.TokenVersion}, s.clock.Now())
+	if err != nil {
+		return authResponse{}, err
+	}
+	return authResponse{AccessToken: token, User: viewOf(u), RefreshToken: refresh,
+		ExpiresIn: int(s.cfg.TokenTTL / time.Second)}, nil
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Validate checks the token's length.
+func (req *refreshRequest) Validate() error {
+	var v validate.Fields
+	v.Length("refresh_token", req.RefreshToken, 1, 256, false)
+	return v.Err()
+}
+
+// refresh serves POST /api/auth/refresh: it spends a refresh token for a
+// new access token and the next refresh token.
+func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
+	req, err := httpx.DecodeBody[refreshRequest](r)
+	if err != nil {
+		return err
+	}
+	u, sid, next, err := s.store.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	resp, err := s.answer(u, sid, next)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// logout serves POST /api/auth/logout: the caller's session ends, and its
+// tokens are refused everywhere within a poll.
+func (s *server) logout(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	if p.SessionID != "" {
+		if err := s.store.CloseSession(r.Context(), p.OrganizationID, p.UserID, p.SessionID); err != nil {
+			return err
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// logoutEverywhere serves POST /api/auth/logout-all: every session of the
+// caller ends, and every token issued to them before is refused.
+func (s *server) logoutEverywhere(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	if _, err := s.store.UpdateUser(r.Context(), p.OrganizationID, p.UserID, func(u *User) { u.TokenVersion++ }); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
@@ -386,11 +460,11 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	token, err := s.issue(u)
+	resp, err := s.signIn(r.Context(), u)
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, authResponse{AccessToken: token, User: viewOf(u)})
+	httpx.JSON(w, http.StatusOK, resp)
 	return nil
 }
 
@@ -441,13 +515,13 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	token, err := newSecret()
+	if err != nil {
 		return err
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
 		ExpiresAt: s.clock.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
-		Token:     base64.RawURLEncoding.EncodeToString(raw)}
+		Token:     token}
 	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
 		return err
 	}

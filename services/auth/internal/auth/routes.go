@@ -13,10 +13,13 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r := httpx.NewRouter(m.Middleware)
 	r.Handle("/api/auth/register", httpx.Handler(s.register)).Methods(http.MethodPost)
 	r.Handle("/api/auth/login", httpx.Handler(s.login)).Methods(http.MethodPost)
+	r.Handle("/api/auth/refresh", httpx.Handler(s.refresh)).Methods(http.MethodPost)
 	r.Handle("/api/auth/.well-known/jwks.json", httpx.Handler(s.jwks)).Methods(http.MethodGet)
 
 	member := authn.Require(s.verifier)
 	r.Handle("/api/organization", member(httpx.Handler(s.getOrganization))).Methods(http.MethodGet)
+	r.Handle("/api/auth/logout", member(httpx.Handler(s.logout))).Methods(http.MethodPost)
+	r.Handle("/api/auth/logout-all", member(httpx.Handler(s.logoutEverywhere))).Methods(http.MethodPost)
 	// The caller's own routes come before /api/users/{id}, which "me"
 	// would otherwise match.
 	r.Handle("/api/users/me", member(httpx.Handler(s.getMe))).Methods(http.MethodGet)

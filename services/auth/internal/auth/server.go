@@ -43,7 +43,7 @@ type server struct {
 func NewServer(d Deps) http.Handler {
 	s := &server{
 		cfg:      d.Config,
-		store:    &Store{db: d.DB, clock: d.Clock},
+		store:    &Store{db: d.DB, clock: d.Clock, tokenTTL: d.Config.TokenTTL, refreshTTL: d.Config.RefreshTTL},
 		keys:     d.Keys,
 		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.Throttle, d.Clock),
 		hasher:   NewHasher(d.Config.HashSlots, d.Config.HashQueue),

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -65,6 +67,8 @@ type Store struct {
 	// cipher seals the signing keys' private parts; nil stores them as
 	// they are.
 	cipher *KeyCipher
+	// tokenTTL is the access tokens' lifetime, refreshTTL a session's.
+	tokenTTL, refreshTTL time.Duration
 }
 
 func (s *Store) insertOrganization(ctx context.Context, tx pgx.Tx, org Organization) error {
@@ -257,9 +261,19 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change fun
 				return ErrLastAdmin
 			}
 		}
-		revoked := u.Role != before.Role || u.Active != before.Active
+		// A raised version is the caller signing out everywhere.
+		signOut := u.TokenVersion != before.TokenVersion
+		revoked := signOut || u.Role != before.Role || u.Active != before.Active
 		if revoked {
-			u.TokenVersion++
+			u.TokenVersion = before.TokenVersion + 1
+		}
+		// Deactivation and signing out everywhere end the sessions too,
+		// so that no refresh brings a token back; a role change keeps
+		// them, and their next refresh carries the new role.
+		if signOut || (before.Active && !u.Active) {
+			if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, "UPDATE auth.users SET name = $2, role = $3, active = $4, token_version = $5, updated_at = $6 WHERE id = $1",
 			u.ID, u.Name, u.Role, u.Active, u.TokenVersion, s.clock.Now()); err != nil {
@@ -308,12 +322,134 @@ func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash string) (Us
 		if err != nil {
 			return err
 		}
+		if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
+			return err
+		}
 		return revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, MinVersion: u.TokenVersion})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrUserNotFound
 	}
 	return u, err
+}
+
+// newSecret is a random token for a client to hold; only its hash is
+// stored.
+func newSecret() (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// addRefreshToken stores a new refresh token of session sid and returns it.
+func (s *Store) addRefreshToken(ctx context.Context, tx pgx.Tx, orgID, sid string) (string, error) {
+	token, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO auth.refresh_tokens (token_hash, session_id, organization_id, created_at) VALUES ($1, $2, $3, $4)",
+		tokenHash(token), sid, orgID, s.clock.Now())
+	return token, err
+}
+
+// OpenSession starts a session of u and returns its id and first refresh
+// token.
+func (s *Store) OpenSession(ctx context.Context, u User) (sid, refresh string, err error) {
+	sid = newID()
+	err = pg.InOrg(ctx, s.db, u.OrganizationID, func(tx pgx.Tx) error {
+		now := s.clock.Now()
+		if _, err := tx.Exec(ctx, "INSERT INTO auth.sessions (id, organization_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+			sid, u.OrganizationID, u.ID, now, now.Add(s.refreshTTL)); err != nil {
+			return err
+		}
+		refresh, err = s.addRefreshToken(ctx, tx, u.OrganizationID, sid)
+		return err
+	})
+	return sid, refresh, err
+}
+
+// Refresh spends a refresh token: it returns the session's user as now
+// stored, the session id and the next refresh token. A token presented a
+// second time revokes its session, since one of its two holders is not
+// its owner.
+func (s *Store) Refresh(ctx context.Context, token string) (u User, sid, next string, err error) {
+	hash := tokenHash(token)
+	var org *string
+	if err := s.db.QueryRow(ctx, "SELECT auth.refresh_token_organization($1)::text", hash).Scan(&org); err != nil {
+		return u, "", "", err
+	}
+	if org == nil {
+		return u, "", "", ErrRefreshInvalid
+	}
+	reused := false
+	err = pg.InOrg(ctx, s.db, *org, func(tx pgx.Tx) error {
+		var used, revoked *time.Time
+		var expires time.Time
+		var userID string
+		if err := tx.QueryRow(ctx, `SELECT t.session_id, t.used_at, s.user_id, s.revoked_at, s.expires_at
+			FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id WHERE t.token_hash = $1 FOR UPDATE OF t, s`, hash).
+			Scan(&sid, &used, &userID, &revoked, &expires); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		switch {
+		case revoked != nil || !now.Before(expires):
+			return ErrRefreshInvalid
+		case used != nil:
+			reused = true
+			return s.closeSessions(ctx, tx, userID, &sid)
+		}
+		var orgActive bool
+		if err := scanUser(tx.QueryRow(ctx, "SELECT "+userColumns+", (SELECT active FROM auth.organizations WHERE id = organization_id) FROM auth.users WHERE id = $1",
+			userID), &u, &orgActive); err != nil {
+			return err
+		}
+		if !u.Active || !orgActive {
+			return ErrAccountDisabled
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.refresh_tokens SET used_at = $2 WHERE token_hash = $1", hash, now); err != nil {
+			return err
+		}
+		next, err = s.addRefreshToken(ctx, tx, u.OrganizationID, sid)
+		return err
+	})
+	switch {
+	case reused:
+		return User{}, "", "", ErrRefreshReused
+	case errors.Is(err, pgx.ErrNoRows):
+		return User{}, "", "", ErrRefreshInvalid
+	}
+	return u, sid, next, err
+}
+
+// CloseSession ends one session of a user.
+func (s *Store) CloseSession(ctx context.Context, orgID, userID, sid string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error { return s.closeSessions(ctx, tx, userID, &sid) })
+}
+
+// closeSessions ends the user's live sessions (only one when only is set)
+// and revokes their access tokens until the last of them has expired.
+func (s *Store) closeSessions(ctx context.Context, tx pgx.Tx, userID string, only *string) error {
+	now := s.clock.Now()
+	rows, err := tx.Query(ctx, "UPDATE auth.sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id = $2::uuid) RETURNING id::text",
+		userID, only, now)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	// Verifiers allow a few seconds of clock skew past expiry.
+	until := now.Add(s.tokenTTL + time.Minute)
+	for _, id := range ids {
+		if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeSession, Subject: id, Blocked: true, ExpiresAt: &until}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Invitation is what an admin gets back; Token is shown only once.
