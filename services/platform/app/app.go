@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	log := logging.New(o.Log, cfg.Service, cfg.LogLevel)
 	slog.SetDefault(log)
-	d := &Deps{Config: cfg, Clock: o.Clock, Logger: log, Registry: metrics.NewRegistry(), Health: health.NewChecker()}
+	d := &Deps{Config: cfg, Clock: o.Clock, Logger: log, Registry: metrics.NewRegistry(cfg.Service), Health: health.NewChecker()}
 	d.HTTP = metrics.NewHTTP(d.Registry, cfg.Service)
 	d.Consumer = kafkax.NewConsumerMetrics(d.Registry, cfg.Service, o.Clock)
 	d.Outbox = outbox.NewMetrics(d.Registry, cfg.Service)
