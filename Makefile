@@ -5,6 +5,9 @@ GO    ?= go
 MODULES := $(shell awk '/^[[:space:]]*\.\//{sub(/^[[:space:]]*\.\//, ""); print $$1}' go.work)
 PKGS    := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 BIN     := $(CURDIR)/bin
+# The commit that --version and workpulse_build_info name, for builds where Go stamps none
+# (-buildvcs=false, a git worktree); hack/images and the Dockerfile record it the same way.
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo -dirty)
 
 .PHONY: help dev test lint build bench migrate fuzz clean images cluster-up cluster-down e2e screenshots
 
@@ -31,7 +34,7 @@ lint: ## gofmt, go vet and the wall-clock check on every module.
 build: ## Build the web app, then every binary into bin/.
 	hack/web-build.sh
 	hack/docs-build.sh
-	$(GO) build -o $(BIN)/ ./migrations/cmd/... ./services/*/cmd/...
+	$(GO) build -ldflags "-X github.com/workpulse/workpulse/services/platform/buildinfo.linkedRevision=$(REVISION)" -o $(BIN)/ ./migrations/cmd/migrate ./services/*/cmd/* ./operator/cmd/operator
 
 bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
 	hack/bench.sh

@@ -14,9 +14,11 @@ import (
 	"io/fs"
 	"sort"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 
+	"github.com/workpulse/workpulse/migrations/roles"
 	"github.com/workpulse/workpulse/migrations/storage"
 )
 
@@ -32,8 +34,8 @@ func FS() fs.FS {
 	return sub
 }
 
-// Fingerprint identifies the exact set of migrations, so that test
-// databases built from a template can tell when the template is stale.
+// Fingerprint identifies the exact set of migrations and grants, so that
+// test databases built from a template can tell when the template is stale.
 func Fingerprint() string {
 	h := sha256.New()
 	names, _ := fs.Glob(FS(), "*.sql")
@@ -43,6 +45,7 @@ func Fingerprint() string {
 		io.WriteString(h, n)
 		h.Write(b)
 	}
+	io.WriteString(h, roles.Grants())
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -50,10 +53,15 @@ func Fingerprint() string {
 type Migrator struct {
 	db       *sql.DB
 	provider *goose.Provider
+	roles    roles.Set
 }
 
-// Open connects to the database at dsn (a PostgreSQL URL).
-func Open(dsn string) (*Migrator, error) {
+// Open connects to the database at dsn (a PostgreSQL URL) as the schema
+// owner; Up creates or updates the installation's service roles rs.
+func Open(dsn string, rs roles.Set) (*Migrator, error) {
+	if err := rs.Validate(); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: open: %w", err)
@@ -67,21 +75,30 @@ func Open(dsn string) (*Migrator, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return &Migrator{db: db, provider: p}, nil
+	return &Migrator{db: db, provider: p, roles: rs}, nil
 }
 
 // Close releases the connection.
 func (m *Migrator) Close() error { return m.db.Close() }
 
-// Up applies every pending migration, holding a session advisory lock so
-// that concurrent runs (two hook Jobs, a Job and make dev) never collide.
+// Up applies every pending migration and then the service roles, holding
+// a session advisory lock so that concurrent runs (two hook Jobs, a Job and
+// make dev) never collide.
 func (m *Migrator) Up(ctx context.Context) ([]string, error) {
-	return m.locked(ctx, func() ([]*goose.MigrationResult, error) { return m.provider.Up(ctx) })
+	return m.locked(ctx, func(conn *sql.Conn) ([]*goose.MigrationResult, error) {
+		results, err := m.provider.Up(ctx)
+		if err != nil {
+			return results, err
+		}
+		return results, conn.Raw(func(dc any) error {
+			return pgx.BeginFunc(ctx, dc.(*stdlib.Conn).Conn(), func(tx pgx.Tx) error { return m.roles.Apply(ctx, tx) })
+		})
+	})
 }
 
 // Down rolls back the most recent migration.
 func (m *Migrator) Down(ctx context.Context) ([]string, error) {
-	return m.locked(ctx, func() ([]*goose.MigrationResult, error) {
+	return m.locked(ctx, func(*sql.Conn) ([]*goose.MigrationResult, error) {
 		r, err := m.provider.Down(ctx)
 		if r == nil {
 			return nil, err
@@ -92,7 +109,7 @@ func (m *Migrator) Down(ctx context.Context) ([]string, error) {
 
 // DownTo rolls back every migration above version (0 rolls back all).
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]string, error) {
-	return m.locked(ctx, func() ([]*goose.MigrationResult, error) { return m.provider.DownTo(ctx, version) })
+	return m.locked(ctx, func(*sql.Conn) ([]*goose.MigrationResult, error) { return m.provider.DownTo(ctx, version) })
 }
 
 // Status lists each migration and whether it is applied.
@@ -121,7 +138,7 @@ const advisoryLockKey = storage.LockKey
 // component takes.
 func AdvisoryLockKey() int64 { return advisoryLockKey }
 
-func (m *Migrator) locked(ctx context.Context, run func() ([]*goose.MigrationResult, error)) ([]string, error) {
+func (m *Migrator) locked(ctx context.Context, run func(*sql.Conn) ([]*goose.MigrationResult, error)) ([]string, error) {
 	conn, err := m.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: connect: %w", err)
@@ -131,7 +148,7 @@ func (m *Migrator) locked(ctx context.Context, run func() ([]*goose.MigrationRes
 		return nil, fmt.Errorf("migrations: lock: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", advisoryLockKey)
-	results, err := run()
+	results, err := run(conn)
 	var names []string
 	for _, r := range results {
 		names = append(names, fmt.Sprintf("%s %s (%s)", r.Direction, r.Source.Path, r.Duration.Round(1e6)))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/migrations/roles"
 	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -118,6 +120,9 @@ type Stack struct {
 	cfg Config
 	out io.Writer
 	mu  sync.Mutex
+	// roles are the services' login roles, as the chart's migrations Job
+	// makes them: each service logs in as its own with its own password.
+	roles roles.Set
 }
 
 // Run brings everything up and tears it down when ctx ends.
@@ -162,7 +167,7 @@ func (s *Stack) Run(ctx context.Context) error {
 	backends := map[string]string{}
 	authPort := 3001 + s.cfg.PortOffset
 	common := []string{
-		"DATABASE_URL=" + dbURL, "REDIS_URL=" + s.cfg.RedisURL, "KAFKA_BROKERS=" + s.cfg.KafkaAddr,
+		"DATABASE_URL=" + withoutUser(dbURL), "REDIS_URL=" + s.cfg.RedisURL, "KAFKA_BROKERS=" + s.cfg.KafkaAddr,
 		"JWKS_URL=http://127.0.0.1:" + strconv.Itoa(authPort) + "/api/auth/.well-known/jwks.json", "LOG_LEVEL=" + s.cfg.LogLevel,
 		"REDIS_PREFIX=wpdev",
 	}
@@ -173,7 +178,8 @@ func (s *Stack) Run(ctx context.Context) error {
 	for _, svc := range services {
 		addr := "127.0.0.1:" + strconv.Itoa(svc.Port+s.cfg.PortOffset)
 		backends[svc.Name] = "http://" + addr
-		env := append(append(os.Environ(), common...), "HTTP_ADDR="+addr)
+		env := append(append(os.Environ(), common...), "HTTP_ADDR="+addr,
+			"DATABASE_USER="+s.roles.Name(svc.Name), "DATABASE_PASSWORD="+s.roles.Passwords[svc.Name])
 		env = append(env, s.cfg.Env...)
 		if svc.Name == routes.Report {
 			reportEnv = env
@@ -265,7 +271,11 @@ func (s *Stack) prepareDatabase(ctx context.Context) (string, error) {
 	}
 	u, _ := url.Parse(s.cfg.AdminURL)
 	u.Path = "/" + s.cfg.Database
-	m, err := migrations.Open(u.String())
+	s.roles = roles.Set{Prefix: roles.DefaultPrefix, Passwords: map[string]string{}}
+	for _, svc := range roles.Services {
+		s.roles.Passwords[svc] = rand.Text()
+	}
+	m, err := migrations.Open(u.String(), s.roles)
 	if err != nil {
 		return "", err
 	}
@@ -406,6 +416,17 @@ func pingPG(ctx context.Context, dsn string) error {
 	}
 	defer c.Close(context.Background())
 	return c.Ping(ctx)
+}
+
+// withoutUser is raw without its user and password: the services log in
+// as their own roles, never as the owner who migrated.
+func withoutUser(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 func redact(raw string) string {

@@ -22,7 +22,7 @@ const storageInterval = time.Hour
 // complete tree, and then every storageInterval until ctx ends. Its
 // metrics are served on the front door's /metrics.
 func (s *Stack) storageMaintenance(ctx context.Context, dbURL string, clk clock.Clock, reg prometheus.Registerer) (wait func(), err error) {
-	db, err := pg.Connect(ctx, dbURL, "", 2)
+	db, err := pg.Connect(ctx, dbURL, pg.Login{}, 2)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/workpulse/workpulse/hack/repo"
+	"github.com/workpulse/workpulse/services/platform/buildinfo"
 )
 
 // image is one image: the Go package of its binary (or a static binary
@@ -210,10 +211,30 @@ func selectImages(root string, names []string) ([]image, error) {
 	return picked, nil
 }
 
+// gitRevision is root's checked-out commit, "-dirty" with uncommitted changes
+// (as Go's own stamp says it), or "" outside a git checkout: the binaries'
+// --version and workpulse_build_info name it.
+func gitRevision(ctx context.Context, root string) string {
+	git := func(args ...string) string {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	rev := git("rev-parse", "HEAD")
+	if rev != "" && git("status", "--porcelain") != "" {
+		rev += "-dirty"
+	}
+	return rev
+}
+
 // buildBinaries builds every selected binary in one go build, so shared
 // packages compile once, as static Linux executables for this architecture.
 func buildBinaries(ctx context.Context, root, dir string, selected []image) error {
-	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", dir + string(os.PathSeparator)}
+	args := []string{"build", "-trimpath", "-ldflags", "-s -w " + buildinfo.LinkFlag(gitRevision(ctx, root)), "-o", dir + string(os.PathSeparator)}
 	n := len(args)
 	for _, im := range selected {
 		if im.host != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/migrations/roles"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
@@ -73,7 +74,7 @@ func measureAnchors(ctx context.Context, c config) (anchors, error) {
 	}
 	u.Path = "/" + anchorDatabase
 	dbURL := u.String()
-	m, err := migrations.Open(dbURL)
+	m, err := migrations.Open(dbURL, roles.Set{Prefix: roles.DefaultPrefix})
 	if err != nil {
 		return a, err
 	}

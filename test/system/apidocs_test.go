@@ -30,7 +30,7 @@ func TestTheAPIDocsPageRendersInChromium(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building web: %v\n%s", err, out)
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	base := fmt.Sprintf("http://127.0.0.1:%d", testkit.FreePort(t))
 	testkit.StartBinary(t, bin, base+"/readyz", []string{"HTTP_ADDR=" + strings.TrimPrefix(base, "http://"), "LOG_LEVEL=warn"})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

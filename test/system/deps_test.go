@@ -18,16 +18,6 @@ import (
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // Postgres is a throwaway server the test can stop and start.
 type Postgres struct {
 	bin, dir string
@@ -57,7 +47,7 @@ func startPostgres(t testing.TB) *Postgres {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Postgres{bin: bin, dir: dir, Port: freePort(t)}
+	p := &Postgres{bin: bin, dir: dir, Port: testkit.FreePort(t)}
 	if os.Geteuid() == 0 {
 		// initdb refuses to run as root.
 		u, err := user.Lookup("postgres")
@@ -137,7 +127,7 @@ type Redis struct {
 
 func startRedis(t testing.TB) *Redis {
 	t.Helper()
-	r := &Redis{Port: freePort(t), dir: t.TempDir()}
+	r := &Redis{Port: testkit.FreePort(t), dir: t.TempDir()}
 	if err := r.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,5 +164,5 @@ func (r *Redis) Stop() {
 func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
 
 func startKafka(t testing.TB) *testkit.GatedKafka {
-	return testkit.StartGatedKafka(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	return testkit.StartGatedKafka(t, fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)))
 }

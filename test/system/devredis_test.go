@@ -6,13 +6,15 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // TestMakeDevWorksWhereNoRedisIsInstalled runs the platform on the
 // in-process Redis that make dev serves when the machine has none
 // (hack/with-deps.sh then says WORKPULSE_REDIS_URL=inprocess).
 func TestMakeDevWorksWhereNoRedisIsInstalled(t *testing.T) {
-	p := startPlatform(t, []string{"WORKPULSE_REDIS_URL=inprocess", fmt.Sprintf("DEV_REDIS_ADDR=127.0.0.1:%d", freePort(t))}, nil)
+	p := startPlatform(t, []string{"WORKPULSE_REDIS_URL=inprocess", fmt.Sprintf("DEV_REDIS_ADDR=127.0.0.1:%d", testkit.FreePort(t))}, nil)
 	resp, err := http.Get(p.URL + "/health")
 	if err != nil {
 		t.Fatal(err)

@@ -65,8 +65,8 @@ func startPlatform(t *testing.T, devEnv, extraEnv []string) *Platform {
 	// Ports far from make dev's, so both can run, and below the kernel's
 	// ephemeral range, so a restarted service never finds its port taken
 	// by some outgoing connection.
-	p.offset = 7000 + freePort(t)%20000
-	frontDoor := freePort(t)
+	p.offset = 7000 + testkit.FreePort(t)%20000
+	frontDoor := testkit.FreePort(t)
 	args := []string{}
 	for _, e := range extraEnv {
 		args = append(args, "-env", e)

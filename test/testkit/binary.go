@@ -11,20 +11,16 @@ import (
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
-// StartBinary runs bin with env added to the test's environment until the
-// test ends (SIGINT, then SIGKILL after 15 s), and waits up to a minute
-// for ready to answer 200. Its output is returned, and logged if the test
-// fails.
-func StartBinary(t testing.TB, bin, ready string, env []string) *SyncBuffer {
+// startUntilCleanup starts cmd and stops it when the test ends (SIGINT,
+// then SIGKILL after 15 s), logging its output if the test failed; exited
+// closes when it ends.
+func startUntilCleanup(t testing.TB, cmd *exec.Cmd, name string) (*SyncBuffer, <-chan struct{}) {
 	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), env...)
 	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	name := filepath.Base(bin)
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
@@ -39,6 +35,19 @@ func StartBinary(t testing.TB, bin, ready string, env []string) *SyncBuffer {
 			t.Logf("%s output:\n%s", name, logs.String())
 		}
 	})
+	return logs, exited
+}
+
+// StartBinary runs bin with env added to the test's environment until the
+// test ends (SIGINT, then SIGKILL after 15 s), and waits up to a minute
+// for ready to answer 200. Its output is returned, and logged if the test
+// fails.
+func StartBinary(t testing.TB, bin, ready string, env []string) *SyncBuffer {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	name := filepath.Base(bin)
+	logs, exited := startUntilCleanup(t, cmd, name)
 	watch := clock.Start()
 	for {
 		if resp, err := http.Get(ready); err == nil {

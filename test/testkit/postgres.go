@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/migrations"
+	"github.com/workpulse/workpulse/migrations/roles"
 )
 
 // AdminURL is the maintenance database tests create their databases from.
@@ -53,7 +54,13 @@ func (d *DB) EnsureActivityMonth(t testing.TB, at time.Time) {
 	}
 }
 
-// Pool opens a pool as role (a service role, subject to row-level security).
+// Roles are the service roles of every test database, the ones make dev
+// and an installation without a prefix use, so that a service started
+// against a test database logs in as its own role by default.
+var Roles = roles.Set{Prefix: roles.DefaultPrefix}
+
+// Pool opens a pool logged in as role (a service's login role such as
+// workpulse_auth, subject to row-level security), as the service does.
 func (d *DB) Pool(t testing.TB, role string) *pgxpool.Pool {
 	t.Helper()
 	return d.PoolOf(t, role, 32)
@@ -68,10 +75,7 @@ func (d *DB) PoolOf(t testing.TB, role string, maxConns int32) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = maxConns
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
-		return err
-	}
+	cfg.ConnConfig.User = role
 	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +149,7 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
 		return err
 	}
-	m, err := migrations.Open(withDatabase(AdminURL(), building))
+	m, err := migrations.Open(withDatabase(AdminURL(), building), Roles)
 	if err != nil {
 		return err
 	}

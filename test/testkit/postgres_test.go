@@ -12,7 +12,7 @@ import (
 func TestMigrationsRollBackCompletelyAndReapply(t *testing.T) {
 	db := testkit.NewDB(t)
 	ctx := context.Background()
-	m, err := migrations.Open(db.URL)
+	m, err := migrations.Open(db.URL, testkit.Roles)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,15 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- .Values.authInternalURL | default (printf "http://%s-auth:%d" (include "workpulse.fullname" .) (int .Values.services.auth.port)) | trimSuffix "/" }}
 {{- end }}
 
+{{/* Auth's internal tenant API, the operator's: its own port when it has one. */}}
+{{- define "workpulse.authTenantAPIURL" -}}
+{{- with .Values.services.auth.tenantAPIPort }}
+{{- printf "http://%s-auth:%d" (include "workpulse.fullname" $) (int .) }}
+{{- else }}
+{{- include "workpulse.authURL" . }}
+{{- end }}
+{{- end }}
+
 {{/* /readyz of every service but auth, which answers /api/health for all of them. */}}
 {{- define "workpulse.healthPeers" -}}
 {{- $fullname := include "workpulse.fullname" . -}}
@@ -75,7 +84,47 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- .Values.operator.tokenSecret | default (printf "%s-operator-token" (include "workpulse.fullname" .)) }}
 {{- end }}
 
-{{/* The DATABASE_URL env var. */}}
+{{/* The services that log in to PostgreSQL, each as its own role (migrations/roles.Services). */}}
+{{- define "workpulse.dbServices" -}}auth session ingest report realtime{{- end }}
+
+{{/* The prefix of the services' login roles: roles belong to the whole PostgreSQL cluster, so
+two installations on one cluster (other namespaces or releases) must not share their names. */}}
+{{- define "workpulse.dbRolePrefix" -}}
+{{- $default := printf "wp_%s_%s" .Release.Namespace .Release.Name | lower | replace "-" "_" | replace "." "_" | trunc 40 | trimSuffix "_" }}
+{{- $p := .Values.database.roles.prefix | default $default }}
+{{- if not (regexMatch "^[a-z][a-z0-9_]{0,39}$" $p) }}
+{{- fail (printf "database.roles.prefix %q: 1-40 characters of a-z, 0-9 and _, starting with a letter" $p) }}
+{{- end }}
+{{- $p }}
+{{- end }}
+
+{{/* The Secret holding a service's database password: (dict "root" $ "name" "auth"). */}}
+{{- define "workpulse.dbRoleSecret" -}}
+{{- printf "%s-db-%s" (include "workpulse.fullname" .root) .name }}
+{{- end }}
+
+{{/* The env vars a service logs in to PostgreSQL with, as its own role: (dict "root" $ "name" "auth").
+With database.serviceURL its pods never hold the owner's connection string. */}}
+{{- define "workpulse.env.serviceDatabase" -}}
+{{- if .root.Values.database.serviceURL }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "workpulse.dbRoleSecret" . }}
+      key: DATABASE_URL
+{{- else }}
+{{- include "workpulse.env.database" .root | nindent 0 }}
+{{- end }}
+- name: DATABASE_USER
+  value: {{ printf "%s_%s" (include "workpulse.dbRolePrefix" .root) .name | quote }}
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "workpulse.dbRoleSecret" . }}
+      key: password
+{{- end }}
+
+{{/* The DATABASE_URL env var: the owner's connection string. */}}
 {{- define "workpulse.env.database" -}}
 - name: DATABASE_URL
   valueFrom:
@@ -119,7 +168,7 @@ hashing to it). */}}
 {{- define "workpulse.env.common" -}}
 {{- $v := .root.Values }}
 {{ include "workpulse.env.http" . }}
-{{ include "workpulse.env.database" .root }}
+{{- include "workpulse.env.serviceDatabase" (dict "root" .root "name" .name) }}
 - name: DATABASE_MAX_CONNS
   value: {{ $v.database.maxConns | quote }}
 - name: REDIS_URL

@@ -6,7 +6,9 @@
 // The database comes from DATABASE_URL. After up, it brings the shared
 // activity tree's months up to date (see package storage), so that a fresh
 // install stores activity before any other component has run; the months
-// follow STORAGE_PREMAKE_MONTHS and ACTIVITY_WINDOW_DAYS. import-original
+// follow STORAGE_PREMAKE_MONTHS and ACTIVITY_WINDOW_DAYS. Up also creates or
+// updates the services' login roles, named after DB_ROLE_PREFIX, with the
+// passwords in DB_ROLE_PASSWORD_<SERVICE> (see package roles). import-original
 // copies the replaced system's database into a migrated one (see package
 // original), with a progress bar on a terminal and a report at the end.
 package main
@@ -23,6 +25,7 @@ import (
 
 	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/migrations/original"
+	"github.com/workpulse/workpulse/migrations/roles"
 	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -54,10 +57,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return errors.New(usage)
 	}
 	policy := storage.LoadPolicy(env)
+	rs := roles.Load(env)
 	if err := env.Err(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	m, err := migrations.Open(dsn)
+	m, err := migrations.Open(dsn, rs)
 	if err != nil {
 		return err
 	}
@@ -84,7 +88,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 // maintain runs one storage maintenance pass as the migrating user.
 func maintain(ctx context.Context, dsn string, policy storage.Policy, out io.Writer, clk clock.Clock) error {
-	db, err := pg.Connect(ctx, dsn, "", 2)
+	db, err := pg.Connect(ctx, dsn, pg.Login{}, 2)
 	if err != nil {
 		return err
 	}
@@ -117,7 +121,7 @@ func importOriginal(ctx context.Context, args []string, dsn string, out, progres
 		return fmt.Errorf("import-original: the original's database: %w", err)
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	db, err := pg.Connect(ctx, dsn, "", 4)
+	db, err := pg.Connect(ctx, dsn, pg.Login{}, 4)
 	if err != nil {
 		return err
 	}

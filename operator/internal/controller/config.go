@@ -13,10 +13,7 @@ import (
 type Config struct {
 	// DatabaseURL connects as the owner of the tracking schema (the
 	// migrating user): partition maintenance is DDL.
-	DatabaseURL string
-	// DatabaseRole, when set, is assumed after connecting (SET ROLE), for
-	// installations whose login user is not itself the owner.
-	DatabaseRole    string
+	DatabaseURL     string
 	DatabaseMaxConn int
 
 	// AuthURL is the auth service's base URL; the internal tenant API
@@ -33,13 +30,17 @@ type Config struct {
 	ReportImage           string
 	ReportImagePullPolicy string
 	// ReportDatabaseSecret (in JobsNamespace) holds the report role's
-	// connection string under ReportDatabaseSecretKey.
-	ReportDatabaseSecret    string
-	ReportDatabaseSecretKey string
-	JobCPURequest           resource.Quantity
-	JobMemoryRequest        resource.Quantity
-	JobCPULimit             resource.Quantity
-	JobMemoryLimit          resource.Quantity
+	// connection string under ReportDatabaseSecretKey; the jobs log in as
+	// ReportDatabaseUser with the password under "password" in
+	// ReportDatabasePasswordSecret.
+	ReportDatabaseSecret         string
+	ReportDatabaseSecretKey      string
+	ReportDatabaseUser           string
+	ReportDatabasePasswordSecret string
+	JobCPURequest                resource.Quantity
+	JobMemoryRequest             resource.Quantity
+	JobCPULimit                  resource.Quantity
+	JobMemoryLimit               resource.Quantity
 	// JobServiceAccount runs the jobs' pods; its token is not mounted.
 	JobServiceAccount string
 	// InstallOwner names the Deployment (in JobsNamespace, the operator's
@@ -69,29 +70,30 @@ type Config struct {
 // LoadConfig reads the configuration; env.Err reports every problem.
 func LoadConfig(env *config.Env) Config {
 	c := Config{
-		DatabaseURL:             env.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
-		DatabaseRole:            env.String("DATABASE_ROLE", ""),
-		DatabaseMaxConn:         env.Int("DATABASE_MAX_CONNS", 8, 2, 100),
-		AuthURL:                 env.URL("AUTH_URL", "http://workpulse-auth:3001", "http", "https"),
-		OperatorToken:           env.Required("OPERATOR_TOKEN"),
-		AuthTimeout:             env.Duration("AUTH_TIMEOUT", 10*time.Second, time.Second, time.Minute),
-		JobsNamespace:           env.String("JOBS_NAMESPACE", env.String("POD_NAMESPACE", "")),
-		ReportImage:             env.Required("REPORT_IMAGE"),
-		ReportImagePullPolicy:   env.String("REPORT_IMAGE_PULL_POLICY", "IfNotPresent"),
-		ReportDatabaseSecret:    env.String("REPORT_DATABASE_SECRET", "workpulse-report-database"),
-		ReportDatabaseSecretKey: env.String("REPORT_DATABASE_SECRET_KEY", "DATABASE_URL"),
-		JobCPURequest:           quantity(env, "JOB_CPU_REQUEST", "50m"),
-		JobMemoryRequest:        quantity(env, "JOB_MEMORY_REQUEST", "64Mi"),
-		JobCPULimit:             quantity(env, "JOB_CPU_LIMIT", "500m"),
-		JobMemoryLimit:          quantity(env, "JOB_MEMORY_LIMIT", "256Mi"),
-		JobServiceAccount:       env.String("JOB_SERVICE_ACCOUNT", ""),
-		InstallOwner:            env.String("INSTALL_OWNER_DEPLOYMENT", ""),
-		Storage:                 activity.LoadPolicy(env),
-		SharedRetentionMonths:   env.Int("SHARED_RETENTION_MONTHS", 13, 1, 120),
-		ResyncPeriod:            env.Duration("RESYNC_PERIOD", time.Hour, 10*time.Second, 24*time.Hour),
-		DeleteBatchSize:         env.Int("DELETE_BATCH_SIZE", 5000, 1, 1_000_000),
-		MaxConcurrentReconciles: env.Int("MAX_CONCURRENT_RECONCILES", 4, 1, 64),
-		WatchNamespaces:         env.List("WATCH_NAMESPACES", nil),
+		DatabaseURL:                  env.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
+		DatabaseMaxConn:              env.Int("DATABASE_MAX_CONNS", 8, 2, 100),
+		AuthURL:                      env.URL("AUTH_URL", "http://workpulse-auth:3001", "http", "https"),
+		OperatorToken:                env.Required("OPERATOR_TOKEN"),
+		AuthTimeout:                  env.Duration("AUTH_TIMEOUT", 10*time.Second, time.Second, time.Minute),
+		JobsNamespace:                env.String("JOBS_NAMESPACE", env.String("POD_NAMESPACE", "")),
+		ReportImage:                  env.Required("REPORT_IMAGE"),
+		ReportImagePullPolicy:        env.String("REPORT_IMAGE_PULL_POLICY", "IfNotPresent"),
+		ReportDatabaseSecret:         env.String("REPORT_DATABASE_SECRET", "workpulse-report-database"),
+		ReportDatabaseSecretKey:      env.String("REPORT_DATABASE_SECRET_KEY", "DATABASE_URL"),
+		ReportDatabaseUser:           env.String("REPORT_DATABASE_USER", "workpulse_report"),
+		ReportDatabasePasswordSecret: env.String("REPORT_DATABASE_PASSWORD_SECRET", "workpulse-db-report"),
+		JobCPURequest:                quantity(env, "JOB_CPU_REQUEST", "50m"),
+		JobMemoryRequest:             quantity(env, "JOB_MEMORY_REQUEST", "64Mi"),
+		JobCPULimit:                  quantity(env, "JOB_CPU_LIMIT", "500m"),
+		JobMemoryLimit:               quantity(env, "JOB_MEMORY_LIMIT", "256Mi"),
+		JobServiceAccount:            env.String("JOB_SERVICE_ACCOUNT", ""),
+		InstallOwner:                 env.String("INSTALL_OWNER_DEPLOYMENT", ""),
+		Storage:                      activity.LoadPolicy(env),
+		SharedRetentionMonths:        env.Int("SHARED_RETENTION_MONTHS", 13, 1, 120),
+		ResyncPeriod:                 env.Duration("RESYNC_PERIOD", time.Hour, 10*time.Second, 24*time.Hour),
+		DeleteBatchSize:              env.Int("DELETE_BATCH_SIZE", 5000, 1, 1_000_000),
+		MaxConcurrentReconciles:      env.Int("MAX_CONCURRENT_RECONCILES", 4, 1, 64),
+		WatchNamespaces:              env.List("WATCH_NAMESPACES", nil),
 	}
 	if c.JobsNamespace == "" {
 		env.Fail("JOBS_NAMESPACE", "is required (or POD_NAMESPACE, set from the downward API)")

@@ -24,7 +24,8 @@ func (r *TenantReconciler) jobs() specs.Jobs {
 	c := r.Config
 	return specs.Jobs{
 		Namespace: c.JobsNamespace, Image: c.ReportImage, ImagePullPolicy: corev1.PullPolicy(c.ReportImagePullPolicy),
-		DatabaseSecret: c.ReportDatabaseSecret, DatabaseSecretKey: c.ReportDatabaseSecretKey,
+		DatabaseSecret: c.ReportDatabaseSecret, DatabaseSecretKey: c.ReportDatabaseSecretKey, DatabaseUser: c.ReportDatabaseUser,
+		DatabasePasswordSecret: c.ReportDatabasePasswordSecret,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: c.JobCPURequest, corev1.ResourceMemory: c.JobMemoryRequest},
 			Limits:   corev1.ResourceList{corev1.ResourceCPU: c.JobCPULimit, corev1.ResourceMemory: c.JobMemoryLimit},

@@ -9,6 +9,7 @@ import (
 
 	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	activity "github.com/workpulse/workpulse/migrations/storage"
+	platformmetrics "github.com/workpulse/workpulse/services/platform/metrics"
 )
 
 // operatorMetrics are the operator's own metrics, served beside
@@ -62,6 +63,7 @@ func newMetrics() *operatorMetrics {
 			}),
 		}
 		m.storage = activity.NewMetrics(ctrlmetrics.Registry)
+		platformmetrics.RegisterBuildInfo(ctrlmetrics.Registry, "operator")
 		ctrlmetrics.Registry.MustRegister(m.partitions, m.ready, m.monthsAhead, m.reconcileErrors, m.ddl, m.movePause)
 		sharedMetrics = m
 	})

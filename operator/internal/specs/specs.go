@@ -56,11 +56,14 @@ type Jobs struct {
 	Namespace       string
 	Image           string
 	ImagePullPolicy corev1.PullPolicy
-	// DatabaseSecret holds the report role's connection string under
-	// DatabaseSecretKey.
-	DatabaseSecret    string
-	DatabaseSecretKey string
-	Resources         corev1.ResourceRequirements
+	// DatabaseSecret holds the connection string under DatabaseSecretKey;
+	// the jobs log in as DatabaseUser, the report service's own role, with
+	// the password under "password" in DatabasePasswordSecret.
+	DatabaseSecret         string
+	DatabaseSecretKey      string
+	DatabaseUser           string
+	DatabasePasswordSecret string
+	Resources              corev1.ResourceRequirements
 	// ServiceAccount runs the jobs' pods; its token is not mounted.
 	ServiceAccount string
 }
@@ -169,6 +172,11 @@ func (j Jobs) cronJob(s job) *batchv1.CronJob {
 									{Name: "DATABASE_URL", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 										LocalObjectReference: corev1.LocalObjectReference{Name: j.DatabaseSecret},
 										Key:                  j.DatabaseSecretKey,
+									}}},
+									{Name: "DATABASE_USER", Value: j.DatabaseUser},
+									{Name: "DATABASE_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+										LocalObjectReference: corev1.LocalObjectReference{Name: j.DatabasePasswordSecret},
+										Key:                  "password",
 									}}},
 									{Name: "LOG_LEVEL", Value: "info"},
 								},

@@ -18,7 +18,7 @@ const org = "0b6f1c1e-9c1b-4c61-9d5e-3a5f7f0d2a11"
 
 var jobs = specs.Jobs{
 	Namespace: "workpulse", Image: "workpulse/report:1.2.3", ImagePullPolicy: corev1.PullIfNotPresent,
-	DatabaseSecret: "report-db", DatabaseSecretKey: "url",
+	DatabaseSecret: "report-db", DatabaseSecretKey: "url", DatabaseUser: "wp_prod_report", DatabasePasswordSecret: "report-db-password",
 	Resources: corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")},
 		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
@@ -73,6 +73,9 @@ func checkCommon(t *testing.T, cj *batchv1.CronJob) {
 	wantEnv := []corev1.EnvVar{
 		{Name: "DATABASE_URL", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "report-db"}, Key: "url"}}},
+		{Name: "DATABASE_USER", Value: "wp_prod_report"},
+		{Name: "DATABASE_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "report-db-password"}, Key: "password"}}},
 		{Name: "LOG_LEVEL", Value: "info"},
 	}
 	if !equality.Semantic.DeepEqual(c.Env, wantEnv) {

@@ -13,13 +13,20 @@ type Common struct {
 	// served instead of HTTPAddr, so that only the kubelet and the
 	// monitoring reach them; empty serves them beside the API.
 	InternalAddr string
-	LogLevel     string
-	DatabaseURL  string
-	// DatabaseRole is the role the service drops to after connecting, so
-	// that row-level security applies to it.
-	DatabaseRole    string
-	DatabaseMaxConn int
-	RedisURL        string
+	// TenantAPIAddr, when set, serves the /internal/ routes (auth's tenant
+	// API, the operator's) on a listener of their own and answers them 404
+	// on HTTPAddr, so a NetworkPolicy can open that port to the operator
+	// alone. Empty serves them on HTTPAddr.
+	TenantAPIAddr string
+	LogLevel      string
+	DatabaseURL   string
+	// DatabaseUser is the service's own login role (the user of
+	// DatabaseURL does not matter when it is set), subject to row-level
+	// security; DatabasePassword is its password, a secret never logged.
+	DatabaseUser     string
+	DatabasePassword string
+	DatabaseMaxConn  int
+	RedisURL         string
 	// RedisPrefix namespaces every key, so installations and tests can
 	// share one Redis.
 	RedisPrefix          string
@@ -63,9 +70,11 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		Service:              service,
 		HTTPAddr:             e.String("HTTP_ADDR", defaultAddr),
 		InternalAddr:         e.String("INTERNAL_HTTP_ADDR", ""),
+		TenantAPIAddr:        e.String("TENANT_API_ADDR", ""),
 		LogLevel:             e.String("LOG_LEVEL", "info"),
 		DatabaseURL:          e.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
-		DatabaseRole:         e.String("DATABASE_ROLE", "workpulse_"+service),
+		DatabaseUser:         e.String("DATABASE_USER", "workpulse_"+service), // roles.DefaultPrefix
+		DatabasePassword:     e.String("DATABASE_PASSWORD", ""),
 		DatabaseMaxConn:      e.Int("DATABASE_MAX_CONNS", 16, 1, 1000),
 		RedisURL:             e.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss"),
 		RedisPrefix:          e.String("REDIS_PREFIX", "wp"),

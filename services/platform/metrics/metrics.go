@@ -11,16 +11,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/workpulse/workpulse/services/platform/buildinfo"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
-// NewRegistry returns a registry with the Go runtime and process collectors.
-// Each service has its own, so tests can run many services in one process.
-func NewRegistry() *prometheus.Registry {
+// NewRegistry returns service's registry with the Go runtime and process
+// collectors and its build information. Each service has its own, so tests
+// can run many services in one process.
+func NewRegistry(service string) *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	RegisterBuildInfo(r, service)
 	return r
+}
+
+// RegisterBuildInfo registers workpulse_build_info{version, revision,
+// service} 1 on reg, which the operator calls on controller-runtime's
+// registry. Joined on service, it shows which pods run which release during
+// a rollout, and a query can group any metric by release.
+func RegisterBuildInfo(reg prometheus.Registerer, service string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "workpulse_build_info", Help: "The release and commit this binary was built from (always 1).",
+		ConstLabels: prometheus.Labels{"version": buildinfo.Version(), "revision": buildinfo.Revision(), "service": service},
+	})
+	g.Set(1)
+	reg.MustRegister(g)
 }
 
 // Handler serves the registry at /metrics.

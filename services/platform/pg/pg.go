@@ -16,12 +16,25 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Connect opens a pool to url. When role is set, every connection drops to
-// it (SET ROLE) before use; service roles are subject to RLS.
-func Connect(ctx context.Context, url, role string, maxConns int) (*pgxpool.Pool, error) {
+// Login overrides the user and the password of the URL, each when set.
+type Login struct {
+	User, Password string
+}
+
+// Connect opens a pool to url, logging in as login says. Services log in
+// as their own role, never as the schema owner with a SET ROLE down: RESET
+// ROLE returns to the login role, so row-level security holds on any code
+// path.
+func Connect(ctx context.Context, url string, login Login, maxConns int) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("pg: parse DATABASE_URL: %w", err)
+	}
+	if login.User != "" {
+		cfg.ConnConfig.User = login.User
+	}
+	if login.Password != "" {
+		cfg.ConnConfig.Password = login.Password
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = int32(maxConns)
@@ -32,12 +45,6 @@ func Connect(ctx context.Context, url, role string, maxConns int) (*pgxpool.Pool
 		cfg.ConnConfig.ConnectTimeout = 3 * time.Second
 	}
 	cfg.HealthCheckPeriod = 5 * time.Second
-	if role != "" {
-		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-			_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
-			return err
-		}
-	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pg: %w", err)

@@ -17,16 +17,7 @@ import (
 func TestRowLevelSecurityHidesTenantRowsFromServiceRoles(t *testing.T) {
 	db := testkit.NewDB(t)
 	ctx := context.Background()
-	orgA, orgB := uuid.NewString(), uuid.NewString()
-	for _, org := range []string{orgA, orgB} {
-		if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'org')", org); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, 'x@example.com', 'Xavier', 'h', 'admin')",
-			uuid.NewString(), org); err != nil {
-			t.Fatal(err)
-		}
-	}
+	orgA, orgB := seedOrganizations(t, db)
 	pool := db.Pool(t, "workpulse_auth")
 
 	count := func(t *testing.T, org string) int {
@@ -106,6 +97,71 @@ func TestRowLevelSecurityHidesTenantRowsFromServiceRoles(t *testing.T) {
 	})
 }
 
+func TestAServiceConnectionThatResetsItsRoleStillSeesOnlyItsOrganization(t *testing.T) {
+	db := testkit.NewDB(t)
+	ctx := context.Background()
+	orgA, orgB := seedOrganizations(t, db)
+	// As the service logs in: its own role, not the owner's URL user.
+	pool, err := pg.Connect(ctx, db.URL, pg.Login{User: "workpulse_auth"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+
+	cases := []struct {
+		name   string
+		escape string
+	}{
+		{"After RESET ROLE the connection is still the service's role.", "RESET ROLE"},
+		{"After SET SESSION AUTHORIZATION DEFAULT the connection is still the service's role.", "SET SESSION AUTHORIZATION DEFAULT"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var user string
+			var others int
+			err := pg.InOrg(ctx, pool, orgA, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, c.escape); err != nil {
+					return err
+				}
+				if err := tx.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil {
+					return err
+				}
+				return tx.QueryRow(ctx, "SELECT count(*) FROM auth.users WHERE organization_id = $1", orgB).Scan(&others)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if user != "workpulse_auth" || others != 0 {
+				t.Fatalf("after %s: user %s sees %d of the other organization's users; want workpulse_auth seeing none", c.escape, user, others)
+			}
+		})
+	}
+
+	t.Run("The service's role cannot become the owner.", func(t *testing.T) {
+		_, err := pool.Exec(ctx, "SET ROLE postgres")
+		if pg.SQLState(err) != "42501" {
+			t.Fatalf("SET ROLE postgres: %v; want permission denied (42501)", err)
+		}
+	})
+}
+
+// seedOrganizations makes two organizations with one admin each.
+func seedOrganizations(t *testing.T, db *testkit.DB) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	orgA, orgB := uuid.NewString(), uuid.NewString()
+	for _, org := range []string{orgA, orgB} {
+		if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'org')", org); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.users (id, organization_id, email, name, password_hash, role) VALUES ($1, $2, 'x@example.com', 'Xavier', 'h', 'admin')",
+			uuid.NewString(), org); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return orgA, orgB
+}
+
 func TestErrorsAreClassifiedForClients(t *testing.T) {
 	db := testkit.NewDB(t)
 	ctx := context.Background()
@@ -117,7 +173,7 @@ func TestErrorsAreClassifiedForClients(t *testing.T) {
 		t.Fatal("a constraint violation was classified as the database being unavailable")
 	}
 	// The pool connects lazily; the ping meets the refused connection.
-	pool, err := pg.Connect(ctx, "postgres://postgres@127.0.0.1:1/none?sslmode=disable", "", 1)
+	pool, err := pg.Connect(ctx, "postgres://postgres@127.0.0.1:1/none?sslmode=disable", pg.Login{}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	}
 	h.iss = testkit.NewIssuerOn(t, clk)
 	cfg := LoadConfig(config.FromMap(env))
-	reg := metrics.NewRegistry()
+	reg := metrics.NewRegistry("ingest")
 	api := NewServer(Deps{Config: cfg, DB: pool, Verifier: h.iss.Verifier, Metrics: metrics.NewHTTP(reg, "ingest"), Registerer: reg, Clock: clk})
 	h.srv = httptest.NewServer(httpx.Stack(clk, api, 4<<20))
 	t.Cleanup(h.srv.Close)

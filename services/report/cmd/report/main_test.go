@@ -79,7 +79,7 @@ func TestJobsRunAgainstTheDatabaseAsTheServiceRole(t *testing.T) {
 		VALUES ($1, $2, $3, $4, $5, 'active', 60, 'https://github.com/x')`, uuid.NewString(), org, sess, user, last)
 
 	lookup := func(k string) (string, bool) {
-		v, ok := map[string]string{"DATABASE_URL": db.URL, "DATABASE_ROLE": "workpulse_report"}[k]
+		v, ok := map[string]string{"DATABASE_URL": db.URL, "DATABASE_USER": "workpulse_report"}[k]
 		return v, ok
 	}
 	today := now.Format(time.DateOnly)

@@ -42,7 +42,7 @@ func newHarnessWith(t *testing.T, maxProjects int) *harness {
 	pool := db.Pool(t, "workpulse_session")
 	clk := testkit.NewClock(harnessInstant)
 	iss := testkit.NewIssuerOn(t, clk)
-	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry(), "session"), Clock: clk,
+	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry("session"), "session"), Clock: clk,
 		Window: storage.Window(storage.DefaultWindowDays), MaxProjects: maxProjects})
 	srv := httptest.NewServer(httpx.Stack(clk, api, 1<<20))
 	t.Cleanup(srv.Close)

@@ -1,0 +1,46 @@
+-- Every privilege of the services' login roles, applied after each
+-- `migrate up` to roles named after the installation (see package roles).
+-- A migration that adds an object a service uses grants it here, not in
+-- the migration: the role names are only known when the migrations run.
+-- {{.auth}} and the others are the quoted role names.
+
+GRANT USAGE ON SCHEMA auth TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.organizations, auth.users, auth.invitations TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.signing_keys, auth.outbox TO {{.auth}};
+GRANT USAGE ON SEQUENCE auth.outbox_id_seq TO {{.auth}};
+GRANT EXECUTE ON FUNCTION auth.login_candidates(text), auth.email_registered(text), auth.invitation_by_token(bytea) TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.revocations TO {{.auth}};
+GRANT USAGE ON SEQUENCE auth.revocations_seq TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.sessions, auth.refresh_tokens TO {{.auth}};
+GRANT EXECUTE ON FUNCTION auth.refresh_token_organization(bytea) TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.adoption_tokens TO {{.auth}};
+-- Every service checks revoked tokens, through the function only.
+GRANT USAGE ON SCHEMA auth TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
+GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
+
+GRANT USAGE ON SCHEMA tracking TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
+GRANT SELECT, INSERT ON tracking.projects TO {{.session}};
+GRANT SELECT, INSERT, UPDATE ON tracking.work_sessions TO {{.session}};
+GRANT UPDATE (archived_at) ON tracking.projects TO {{.session}};
+GRANT SELECT, UPDATE ON tracking.work_sessions TO {{.ingest}};
+GRANT SELECT, INSERT ON tracking.activity_logs, tracking.activity_dedup TO {{.ingest}};
+GRANT SELECT ON tracking.projects TO {{.ingest}};
+GRANT SELECT, INSERT, UPDATE ON tracking.tenants TO {{.session}}, {{.ingest}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.outbox TO {{.session}}, {{.ingest}};
+GRANT USAGE ON SEQUENCE tracking.outbox_id_seq TO {{.session}}, {{.ingest}};
+GRANT SELECT, INSERT, DELETE ON tracking.processed_events TO {{.session}}, {{.ingest}};
+GRANT EXECUTE ON FUNCTION tracking.active_session_count() TO {{.session}};
+GRANT EXECUTE ON FUNCTION tracking.ensure_activity_month(uuid, date) TO {{.ingest}};
+-- Reports and the realtime service read tracking data; they never write it.
+GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
+
+GRANT USAGE ON SCHEMA reporting TO {{.report}};
+GRANT SELECT, INSERT, UPDATE ON reporting.tenant_settings, reporting.users, reporting.daily_summaries,
+  reporting.alerts, reporting.jobs, reporting.summary_progress, reporting.report_versions TO {{.report}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.outbox TO {{.report}};
+GRANT USAGE ON SEQUENCE reporting.outbox_id_seq TO {{.report}};
+GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO {{.report}};
+GRANT DELETE ON reporting.jobs TO {{.report}};
+GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text), reporting.tenant_ids_most_behind_first() TO {{.report}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.summary_corrections, reporting.summary_reconciliation TO {{.report}};
+GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.reconciliation_differences() TO {{.report}};
