@@ -44,6 +44,8 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="has(self.adoptOrganizationID) == has(oldSelf.adoptOrganizationID) && (!has(self.adoptOrganizationID) || self.adoptOrganizationID == oldSelf.adoptOrganizationID)",message="adoptOrganizationID can only be set when the tenant is created and never changed or removed afterwards"
 // +kubebuilder:validation:XValidation:rule="has(self.adoptOrganizationID) || has(self.admin)",message="admin is required unless adoptOrganizationID names an existing organization"
+// +kubebuilder:validation:XValidation:rule="!(has(self.adoptOrganizationID) && has(self.admin))",message="admin cannot be set with adoptOrganizationID: an adopted organization keeps its administrators"
+// +kubebuilder:validation:XValidation:rule="has(self.adoptOrganizationID) == has(self.adoptionTokenSecretRef)",message="adoptOrganizationID and adoptionTokenSecretRef go together: adopting takes a Secret holding an adoption token an admin of the organization issued (POST /api/organization/adoption-tokens)"
 // +kubebuilder:validation:XValidation:rule="self.retentionMonths >= self.premakeMonths",message="retentionMonths must be at least premakeMonths"
 type WorkPulseTenantSpec struct {
 	// DisplayName is the organization's name as its members see it.
@@ -125,6 +127,15 @@ type WorkPulseTenantSpec struct {
 	// +optional
 	AdoptOrganizationID string `json:"adoptOrganizationID,omitempty"`
 
+	// AdoptionTokenSecretRef names the Secret, in the tenant's namespace,
+	// holding the adoption token an admin of the organization issued
+	// (POST /api/organization/adoption-tokens). The operator presents it
+	// once; it is single-use and expires, so the Secret may be deleted
+	// after the organization is adopted. Required with
+	// adoptOrganizationID: naming an organization proves nothing.
+	// +optional
+	AdoptionTokenSecretRef *SecretKeyReference `json:"adoptionTokenSecretRef,omitempty"`
+
 	// DeletionPolicy says what deleting this resource does to the
 	// organization's data: Retain (the default) deactivates the
 	// organization and keeps its data; Delete also drops its activity
@@ -191,6 +202,20 @@ type BootstrapAdmin struct {
 type SecretReference struct {
 	// Name of the Secret.
 	Name string `json:"name"`
+}
+
+// SecretKeyReference names a key of a Secret in the tenant's namespace.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Key of the Secret holding the value.
+	// +kubebuilder:default=token
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // PartitionStatus describes the month partitions holding the tenant's

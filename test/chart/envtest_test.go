@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -114,6 +115,20 @@ func newCluster(t *testing.T) (*cluster, error) {
 	return c, nil
 }
 
+// ensureNamespaces creates the namespaces objs name (operator.watchNamespaces' Roles), as
+// they exist where the chart is installed.
+func (c *cluster) ensureNamespaces(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	for _, o := range objs {
+		if ns := o.GetNamespace(); ns != "" {
+			_, err := c.kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // apply server-side applies obj; dryRun leaves the cluster unchanged but runs every
 // validation and admission step.
 func (c *cluster) apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) error {
@@ -155,6 +170,7 @@ func TestRenderedChartsPassServerSideDryRunAgainstARealAPIServer(t *testing.T) {
 				if len(objs) == 0 {
 					t.Fatal("nothing rendered")
 				}
+				c.ensureNamespaces(t, objs)
 				kinds := map[string]int{}
 				for _, o := range objs {
 					kinds[o.GetKind()]++

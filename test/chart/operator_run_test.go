@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,18 +77,19 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 
 	_, redisPrefix := testkit.Redis(t)
 	brokers := testkit.Kafka(t)
-	authAddr, authMetrics := freeAddr(t), ""
+	authAddr, authInternalAddr, authMetrics := testkit.FreeAddr(t), testkit.FreeAddr(t), ""
 	authMetrics = "http://" + authAddr + "/metrics"
 	testkit.StartBinary(t, filepath.Join(bin, "auth"), "http://"+authAddr+"/readyz", []string{
 		"DATABASE_URL=" + db.URL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + redisPrefix,
 		"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=1",
-		"HTTP_ADDR=" + authAddr, "OPERATOR_TOKEN=" + env["OPERATOR_TOKEN"], "LOG_LEVEL=warn",
+		"HTTP_ADDR=" + authAddr, "TENANT_API_ADDR=" + authInternalAddr, "OPERATOR_TOKEN=" + env["OPERATOR_TOKEN"], "LOG_LEVEL=warn",
 	})
 
 	// The chart's environment, except what only the cluster provides: Service DNS for auth,
 	// and ports of its own for this process.
-	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
-	env["AUTH_URL"] = "http://" + authAddr
+	metricsAddr, probeAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	// As in the chart: the operator calls auth's internal port, the one its NetworkPolicy opens.
+	env["AUTH_URL"] = "http://" + authInternalAddr
 	env["METRICS_ADDR"], env["PROBE_ADDR"] = metricsAddr, probeAddr
 	env["KUBECONFIG"] = impersonatingKubeconfig(t, c)
 	var operatorEnv []string
@@ -234,16 +234,6 @@ func impersonatingKubeconfig(t *testing.T, c *cluster) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // scrape returns the metric names on a /metrics page (series names, so histograms give

@@ -40,7 +40,7 @@ func TestEveryQueriedMetricIsOnTheRunningServicesMetrics(t *testing.T) {
 	brokers := testkit.Kafka(t)
 	base := map[string]string{}
 	for _, svc := range routes.Services {
-		base[svc.Name] = "http://" + freeAddr(t)
+		base[svc.Name] = "http://" + testkit.FreeAddr(t)
 	}
 	for _, svc := range routes.Services {
 		testkit.StartBinary(t, filepath.Join(bin, svc.Name), base[svc.Name]+"/readyz", []string{

@@ -158,3 +158,15 @@ func (tr *Tracker) FollowsSuspension(t testing.TB, write func() int) {
 		t.Fatalf("shutdown returned %v", err)
 	}
 }
+
+// FreeAddr is a loopback address nothing listens on, for a process or a
+// second listener whose address must be known before it starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

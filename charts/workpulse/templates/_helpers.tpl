@@ -54,6 +54,15 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- .Values.authInternalURL | default (printf "http://%s-auth:%d" (include "workpulse.fullname" .) (int .Values.services.auth.port)) | trimSuffix "/" }}
 {{- end }}
 
+{{/* Auth's internal tenant API, the operator's: its own port when it has one. */}}
+{{- define "workpulse.authTenantAPIURL" -}}
+{{- with .Values.services.auth.tenantAPIPort }}
+{{- printf "http://%s-auth:%d" (include "workpulse.fullname" $) (int .) }}
+{{- else }}
+{{- include "workpulse.authURL" . }}
+{{- end }}
+{{- end }}
+
 {{/* /readyz of every service but auth, which answers /api/health for all of them. */}}
 {{- define "workpulse.healthPeers" -}}
 {{- $fullname := include "workpulse.fullname" . -}}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,16 +43,6 @@ func TestRunRefusesAnIncompleteConfigurationAtOnce(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // The process as deployed: configuration from the environment, a
 // kubeconfig, leader election, probes and metrics.
 func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
@@ -88,7 +77,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "workpulse-system"}}); err != nil {
 		t.Fatal(err)
 	}
-	metrics, probes := freeAddr(t), freeAddr(t)
+	metrics, probes := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	db := testkit.NewDB(t)
 	done := make(chan error, 1)
 	go func() {

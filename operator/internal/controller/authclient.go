@@ -19,6 +19,11 @@ import (
 type tenantRequest struct {
 	events.TenantSettings
 	Admin *tenantAdmin `json:"admin,omitempty"`
+	// TenantUID is the resource's metadata.uid: auth creates an
+	// organization only under it, and lets another resource's manage an
+	// existing one only with an AdoptionToken.
+	TenantUID     string `json:"tenant_uid"`
+	AdoptionToken string `json:"adoption_token,omitempty"`
 }
 
 type tenantAdmin struct {
@@ -37,6 +42,8 @@ type tenantResponse struct {
 	AdminID      string `json:"admin_id"`
 	AdminCreated bool   `json:"admin_created"`
 	Generation   int64  `json:"generation"`
+	// ManagedBy is the uid of the resource that manages the organization.
+	ManagedBy string `json:"managed_by"`
 }
 
 // authError is an answer of the auth service other than success. A 4xx
@@ -51,6 +58,10 @@ type authError struct {
 func (e *authError) Error() string {
 	return fmt.Sprintf("auth service answered %d %s: %s", e.Status, e.Code, e.Message)
 }
+
+// adoptionRefused is auth refusing to let this resource take an existing
+// organization over: the token is missing, wrong, spent or expired.
+func (e *authError) adoptionRefused() bool { return strings.HasPrefix(e.Code, "ADOPTION_TOKEN_") }
 
 func (e *authError) permanent() bool { return e.Status >= 400 && e.Status < 500 && e.Status != 429 }
 

@@ -35,6 +35,12 @@ func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
 			for range 250 { // more than two delete batches
 				insertActivity(t, e, org, e.clock.Now())
 			}
+			// Its admin hands the organization over before it is
+			// deactivated, when nobody can sign in to it any more.
+			var handOver string
+			if tc.policy == v1alpha1.DeletionRetain && tc.storage == v1alpha1.StorageShared {
+				handOver = e.adminAdoptionToken(name)
+			}
 			if err := e.c.Delete(e.ctx, got); err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +69,8 @@ func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
 			}
 			if tc.policy == v1alpha1.DeletionRetain && tc.storage == v1alpha1.StorageShared {
 				// A retained organization can be taken over again.
-				e.create(e.tenant(name+"-again", func(s *v1alpha1.WorkPulseTenantSpec) { s.AdoptOrganizationID, s.Admin = org, nil }))
+				e.tokenSecret(name+"-adoption", handOver)
+				e.create(e.tenant(name+"-again", adopting(org, name+"-adoption")))
 				again := e.waitReady(name + "-again")
 				if again.Status.OrganizationID != org {
 					t.Errorf("adopted %s, want %s", again.Status.OrganizationID, org)

@@ -50,6 +50,16 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *v1alpha1.Work
 		r.event(t, corev1.EventTypeNormal, "OrganizationInUse", "Delete", "organization %s is managed by tenant %s: left as it is", orgID, other)
 		return r.removeFinalizer(ctx, t)
 	}
+	if t.Spec.AdoptOrganizationID != "" {
+		ok, err := r.adopted(ctx, t, orgID)
+		if err != nil {
+			return ctrl.Result{}, r.deletionFailed(ctx, t, "DeactivateFailed", err)
+		}
+		if !ok {
+			r.event(t, corev1.EventTypeNormal, "OrganizationNotAdopted", "Delete", "organization %s was never adopted by this resource: left as it is", orgID)
+			return r.removeFinalizer(ctx, t)
+		}
+	}
 	// Deactivated first, so no new activity arrives while rows are deleted.
 	if err := r.deactivate(ctx, t, orgID); err != nil {
 		return ctrl.Result{}, r.deletionFailed(ctx, t, "DeactivateFailed", err)
@@ -85,20 +95,42 @@ func (r *TenantReconciler) deletionFailed(ctx context.Context, t *v1alpha1.WorkP
 // deleteJobs deletes the tenant's CronJob, unless it belongs to another
 // tenant managing the same organization, whose namespace/name it returns.
 func (r *TenantReconciler) deleteJobs(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) (string, error) {
+	cj, other, err := r.dailySummaryJob(ctx, t, orgID)
+	if cj == nil || other != "" || err != nil {
+		return other, err
+	}
+	// The Jobs and pods the CronJob started are garbage collected after it.
+	err = r.Delete(ctx, cj, client.Preconditions{UID: &cj.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	return "", client.IgnoreNotFound(err)
+}
+
+// dailySummaryJob returns the organization's daily-summary CronJob (nil
+// when there is none) and, when another tenant made it, that tenant's
+// namespace/name: the other resource manages the organization.
+func (r *TenantReconciler) dailySummaryJob(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) (*batchv1.CronJob, string, error) {
 	var cj batchv1.CronJob
 	err := r.Get(ctx, client.ObjectKey{Namespace: r.Config.JobsNamespace, Name: specs.DailySummaryName(orgID)}, &cj)
 	if apierrors.IsNotFound(err) {
-		return "", nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if ns, name := cj.Labels[specs.LabelTenantNamespace], cj.Labels[specs.LabelTenantName]; ns != t.Namespace || name != t.Name {
-		return ns + "/" + name, nil
+		return &cj, ns + "/" + name, nil
 	}
-	// The Jobs and pods the CronJob started are garbage collected after it.
-	err = r.Delete(ctx, &cj, client.Preconditions{UID: &cj.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground))
-	return "", client.IgnoreNotFound(err)
+	return &cj, "", nil
+}
+
+// adopted tells whether auth records this resource as the manager of the
+// organization it names to adopt: one whose adoption was never proven
+// must not deactivate or delete anything when it goes.
+func (r *TenantReconciler) adopted(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID string) (bool, error) {
+	resp, err := r.auth.Get(ctx, orgID)
+	if errors.Is(err, errTenantNotFound) {
+		return false, nil
+	}
+	return err == nil && resp.ManagedBy == string(t.UID), err
 }
 
 // deactivate turns the organization off in auth (its members can no

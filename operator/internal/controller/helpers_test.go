@@ -12,12 +12,15 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/workpulse/workpulse/api/events"
+	v1alpha1 "github.com/workpulse/workpulse/api/v1alpha1"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
@@ -41,13 +44,70 @@ func (e *testEnv) mustCronJob(name string) *batchv1.CronJob {
 // login signs in to the auth service, proving the credentials work.
 func (e *testEnv) login(email, password string) int {
 	e.t.Helper()
-	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
-	resp, err := http.Post(e.authURL+"/api/auth/login", "application/json", bytes.NewReader(body))
+	status, _ := e.callAuth("/api/auth/login", "", map[string]string{"email": email, "password": password})
+	return status
+}
+
+// callAuth POSTs body to the auth service's public API as bearer.
+func (e *testEnv) callAuth(path, bearer string, body any) (int, map[string]any) {
+	e.t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(e.ctx, http.MethodPost, e.authURL+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// adoptionToken signs in as an admin of an organization and issues an
+// adoption token, as the organization's admin hands it to the platform
+// team.
+func (e *testEnv) adoptionToken(email, password string) string {
+	e.t.Helper()
+	status, login := e.callAuth("/api/auth/login", "", map[string]string{"email": email, "password": password})
+	if status != http.StatusOK {
+		e.t.Fatalf("admin login: %d %v", status, login)
+	}
+	status, tok := e.callAuth("/api/organization/adoption-tokens", login["access_token"].(string), nil)
+	if status != http.StatusCreated {
+		e.t.Fatalf("issue an adoption token: %d %v", status, tok)
+	}
+	return tok["token"].(string)
+}
+
+// adminAdoptionToken is adoptionToken for the bootstrap admin of tenant name.
+func (e *testEnv) adminAdoptionToken(name string) string {
+	e.t.Helper()
+	var s corev1.Secret
+	if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.ns, Name: name + "-admin-credentials"}, &s); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.adoptionToken(string(s.Data["email"]), string(s.Data["password"]))
+}
+
+// tokenSecret stores token in Secret name of the tenants' namespace.
+func (e *testEnv) tokenSecret(name, token string) {
+	e.t.Helper()
+	if err := e.c.Create(e.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name},
+		StringData: map[string]string{"token": token}}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// adopting makes a spec adopt org with the token in Secret secret.
+func adopting(org, secret string) func(*v1alpha1.WorkPulseTenantSpec) {
+	return func(s *v1alpha1.WorkPulseTenantSpec) {
+		s.AdoptOrganizationID, s.Admin = org, nil
+		s.AdoptionTokenSecretRef = &v1alpha1.SecretKeyReference{Name: secret}
+	}
 }
 
 // ddlLog makes PostgreSQL itself record every DDL command run in the test

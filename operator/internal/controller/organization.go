@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,7 +46,7 @@ func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenant
 		IdleThresholdSeconds:     int(t.Spec.Thresholds.IdleSeconds),
 		OvertimeThresholdHours:   int(t.Spec.Thresholds.OvertimeHours),
 		Generation:               generation,
-	}}
+	}, TenantUID: string(t.UID)}
 }
 
 // reconcileOrganization creates or adopts the organization and its
@@ -59,7 +61,15 @@ func (r *TenantReconciler) reconcileOrganization(ctx context.Context, t *v1alpha
 		c.Status == metav1.ConditionTrue && c.ObservedGeneration == t.Generation && !needAdmin {
 		return nil
 	}
+	req := settings(t, true, t.Generation)
 	if t.Spec.AdoptOrganizationID != "" {
+		// Before anything of the organization changes: another resource
+		// managing it, or a missing one, leaves it as it is.
+		if _, other, err := r.dailySummaryJob(ctx, t, orgID); err != nil {
+			return transient("CronJobFailed", err, "could not read the organization's CronJob")
+		} else if other != "" {
+			return permanent("OrganizationInUse", "organization %s is managed by tenant %s: delete one of the two resources", orgID, other)
+		}
 		_, err := r.auth.Get(ctx, orgID)
 		if errors.Is(err, errTenantNotFound) {
 			return permanent("OrganizationNotFound", "adoptOrganizationID %s names no organization in WorkPulse: check the ID, or delete this resource and create it without adoptOrganizationID", orgID)
@@ -67,8 +77,10 @@ func (r *TenantReconciler) reconcileOrganization(ctx context.Context, t *v1alpha
 		if err != nil {
 			return authFailure(err)
 		}
+		if req.AdoptionToken, err = r.adoptionToken(ctx, t); err != nil {
+			return err
+		}
 	}
-	req := settings(t, true, t.Generation)
 	var secretName string
 	if needAdmin {
 		password, name, err := r.adminCredentials(ctx, t, orgID)
@@ -117,10 +129,33 @@ func isTrue(t *v1alpha1.WorkPulseTenant, typ string) bool {
 
 func authFailure(err error) error {
 	var ae *authError
+	if errors.As(err, &ae) && ae.adoptionRefused() {
+		return permanent("AdoptionRefused", "auth refused the adoption (%s: %s): have an admin of the organization issue a token (POST /api/organization/adoption-tokens) and put it in the Secret adoptionTokenSecretRef names, then change the resource (an annotation will do) to retry", ae.Code, ae.Message)
+	}
 	if errors.As(err, &ae) && ae.permanent() {
 		return permanent("AuthRejected", "the auth service refused the organization (%s: %s); fix the spec", ae.Code, ae.Message)
 	}
 	return transient("AuthUnavailable", err, "could not reach the auth service's tenant API")
+}
+
+// adoptionToken reads the adoption token from the Secret the spec names.
+// A missing Secret or key sends none: once this resource has adopted the
+// organization auth needs no token, and before that it refuses the call
+// with ADOPTION_TOKEN_REQUIRED, which says what to do.
+func (r *TenantReconciler) adoptionToken(ctx context.Context, t *v1alpha1.WorkPulseTenant) (string, error) {
+	ref := t.Spec.AdoptionTokenSecretRef
+	if ref == nil {
+		return "", nil
+	}
+	var s corev1.Secret
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: ref.Name}, &s)
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", transient("SecretFailed", err, "could not read the adoption token's Secret")
+	}
+	return strings.TrimSpace(string(s.Data[cmp.Or(ref.Key, "token")])), nil
 }
 
 // adminCredentials returns the bootstrap admin's initial password, stored

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,15 +97,17 @@ func goBuild(root, out, pkg string) error {
 
 // testEnv is one test's world.
 type testEnv struct {
-	t       testing.TB
-	ctx     context.Context
-	c       client.Client
-	db      *testkit.DB
-	ns      string // tenants
-	jobsNS  string // CronJobs and the report database Secret
-	authURL string
-	brokers []string
-	cfg     Config
+	t      testing.TB
+	ctx    context.Context
+	c      client.Client
+	db     *testkit.DB
+	ns     string // tenants
+	jobsNS string // CronJobs and the report database Secret
+	// authURL is auth's public API, authInternalURL its tenant API: the
+	// port the operator calls, as in the chart.
+	authURL, authInternalURL string
+	brokers                  []string
+	cfg                      Config
 	// clock is the operator's: it stands still at testInstant unless the
 	// test moves it, so partitions are planned for the same months on
 	// whatever day the suite runs.
@@ -137,7 +138,7 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 		t.Fatal(err)
 	}
 	e := &testEnv{t: t, ctx: ctx, c: c, db: testkit.NewDB(t), clock: testkit.NewClock(testInstant)}
-	e.authURL, e.brokers = startAuth(t, e.db.URL)
+	e.authURL, e.authInternalURL, e.brokers = startAuth(t, e.db.URL)
 	suffix := randomSuffix()
 	e.ns, e.jobsNS = "tenants-"+suffix, "workpulse-"+suffix
 	for _, ns := range []string{e.ns, e.jobsNS} {
@@ -169,7 +170,7 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 	e.cfg = Config{
 		InstallOwner: "workpulse-operator",
 		DatabaseURL:  e.db.URL, DatabaseMaxConn: 8,
-		AuthURL: e.authURL, OperatorToken: operatorToken, AuthTimeout: 10 * time.Second,
+		AuthURL: e.authInternalURL, OperatorToken: operatorToken, AuthTimeout: 10 * time.Second,
 		JobsNamespace: e.jobsNS, ReportImage: "workpulse/report:test", ReportImagePullPolicy: "IfNotPresent",
 		ReportDatabaseSecret: "workpulse-report-database", ReportDatabaseSecretKey: "DATABASE_URL",
 		ReportDatabaseUser: "workpulse_report", ReportDatabasePasswordSecret: "workpulse-db-report",
@@ -229,24 +230,20 @@ func (e *testEnv) startOperator() {
 }
 
 // startAuth runs the auth service binary on the test's database, with
-// its own Kafka broker, and returns its base URL and the broker.
-func startAuth(t testing.TB, dbURL string) (string, []string) {
+// its own Kafka broker and its tenant API on a port of its own, and
+// returns its public and internal base URLs and the broker.
+func startAuth(t testing.TB, dbURL string) (string, string, []string) {
 	t.Helper()
 	_, prefix := testkit.Redis(t)
 	brokers := testkit.Kafka(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr, internal := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	base := "http://" + addr
 	testkit.StartBinary(t, suite.authBin, base+"/readyz", []string{
 		"DATABASE_URL=" + dbURL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + prefix,
 		"KAFKA_BROKERS=" + strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS=3",
-		"HTTP_ADDR=" + addr, "OPERATOR_TOKEN=" + operatorToken, "LOG_LEVEL=warn",
+		"HTTP_ADDR=" + addr, "TENANT_API_ADDR=" + internal, "OPERATOR_TOKEN=" + operatorToken, "LOG_LEVEL=warn",
 	})
-	return base, brokers
+	return base, "http://" + internal, brokers
 }
 
 // tenant is a valid WorkPulseTenant in the test's namespace.

@@ -132,17 +132,27 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	base := t.DeepCopy()
 	// The steps depend only on the organization ID, which is known
-	// up front, so one failing does not hold the others back.
+	// up front, so one failing does not hold the others back; except that
+	// an organization to adopt is not this resource's until auth accepted
+	// the adoption, so until then none of its partitions, rows or CronJobs
+	// is touched.
 	steps := []step{
 		{"organization", v1alpha1.ConditionOrganizationProvisioned, r.reconcileOrganization},
 		{"partitions", v1alpha1.ConditionPartitionsReady, r.reconcilePartitions},
 		{"jobs", v1alpha1.ConditionJobsScheduled, r.reconcileJobs},
 	}
-	var retry error
-	for _, s := range steps {
+	var retry, unproven error
+	for i, s := range steps {
+		if unproven != nil {
+			failCondition(&t, s.condition, unproven)
+			continue
+		}
 		err := s.run(ctx, &t)
 		if err == nil {
 			continue
+		}
+		if i == 0 && t.Spec.AdoptOrganizationID != "" {
+			unproven = err
 		}
 		failCondition(&t, s.condition, err)
 		r.metrics.reconcileErrors.WithLabelValues(s.name).Inc()

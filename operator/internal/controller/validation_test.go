@@ -33,7 +33,18 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 		{"A schedule that is not five cron fields is refused.", func(s *v1alpha1.WorkPulseTenantSpec) { s.DailySummary.Schedule = "CRON_TZ=UTC 0 0 * * *" }, "spec.dailySummary.schedule"},
 		{"An admin email that is not an email is refused.", func(s *v1alpha1.WorkPulseTenantSpec) { s.Admin.Email = "not-an-email" }, "spec.admin.email"},
 		{"A tenant without admin or organization to adopt is refused.", func(s *v1alpha1.WorkPulseTenantSpec) { s.Admin = nil }, "admin is required"},
-		{"An organization to adopt must be a UUID.", func(s *v1alpha1.WorkPulseTenantSpec) { s.AdoptOrganizationID = "acme" }, "spec.adoptOrganizationID"},
+		{"An organization to adopt must be a UUID.", adopting("acme", "token"), "spec.adoptOrganizationID"},
+		{"Adopting together with a bootstrap admin is refused.", func(s *v1alpha1.WorkPulseTenantSpec) {
+			admin := s.Admin
+			adopting("8b2f0c56-4b8e-4d7c-9a57-2f8b3c1d0e11", "token")(s)
+			s.Admin = admin
+		}, "admin cannot be set with adoptOrganizationID"},
+		{"Adopting without an adoption token is refused.", func(s *v1alpha1.WorkPulseTenantSpec) {
+			s.AdoptOrganizationID, s.Admin = "8b2f0c56-4b8e-4d7c-9a57-2f8b3c1d0e11", nil
+		}, "adoptOrganizationID and adoptionTokenSecretRef go together"},
+		{"An adoption token without an organization to adopt is refused.", func(s *v1alpha1.WorkPulseTenantSpec) {
+			s.AdoptionTokenSecretRef = &v1alpha1.SecretKeyReference{Name: "token"}
+		}, "adoptOrganizationID and adoptionTokenSecretRef go together"},
 		{"A display name is required.", func(s *v1alpha1.WorkPulseTenantSpec) { s.DisplayName = "" }, "spec.displayName"},
 		{"An unknown deletion policy is refused.", func(s *v1alpha1.WorkPulseTenantSpec) { s.DeletionPolicy = "Archive" }, "spec.deletionPolicy"},
 	}
@@ -65,7 +76,10 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 	}
 	t.Run("An adopted organization cannot be changed.", func(t *testing.T) {
 		org := e.get("fixed").Status.OrganizationID
-		e.create(e.tenant("adopter", func(s *v1alpha1.WorkPulseTenantSpec) { s.AdoptOrganizationID, s.Admin = org, nil }))
+		// With a valid token from the organization's admin: the conflict
+		// is found before the token is spent or anything changes.
+		e.tokenSecret("adopter-token", e.adminAdoptionToken("fixed"))
+		e.create(e.tenant("adopter", adopting(org, "adopter-token")))
 		err := e.tryUpdate("adopter", func(s *v1alpha1.WorkPulseTenantSpec) { s.AdoptOrganizationID = "8b2f0c56-4b8e-4d7c-9a57-2f8b3c1d0e11" })
 		if !apierrors.IsInvalid(err) {
 			t.Errorf("got %v, want Invalid", err)
@@ -74,9 +88,12 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 	t.Run("A second resource adopting a managed organization is reported, and deleting it leaves the organization alone.", func(t *testing.T) {
 		org := e.get("fixed").Status.OrganizationID
 		e.eventually(30*time.Second, "OrganizationInUse", func() (bool, string) {
-			c := meta.FindStatusCondition(e.get("adopter").Status.Conditions, v1alpha1.ConditionJobsScheduled)
+			c := meta.FindStatusCondition(e.get("adopter").Status.Conditions, v1alpha1.ConditionReady)
 			return c != nil && c.Reason == "OrganizationInUse" && strings.Contains(c.Message, e.ns+"/fixed"), fmt.Sprintf("%+v", c)
 		})
+		if n := e.queryInt("SELECT count(*) FROM auth.adoption_tokens WHERE organization_id = $1 AND used_at IS NOT NULL", org); n != 0 {
+			t.Errorf("%d adoption tokens spent by a resource in conflict, want 0", n)
+		}
 		e.update("adopter", func(s *v1alpha1.WorkPulseTenantSpec) { s.DeletionPolicy = v1alpha1.DeletionDelete })
 		adopter := e.get("adopter")
 		if err := e.c.Delete(e.ctx, adopter); err != nil {
@@ -105,9 +122,7 @@ func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
 		}
 	})
 	t.Run("Adopting an organization that does not exist is reported on the resource.", func(t *testing.T) {
-		e.create(e.tenant("ghost", func(s *v1alpha1.WorkPulseTenantSpec) {
-			s.AdoptOrganizationID, s.Admin = "0d5b6a8e-1111-4c3b-8a7e-5f0e9d2c3b4a", nil
-		}))
+		e.create(e.tenant("ghost", adopting("0d5b6a8e-1111-4c3b-8a7e-5f0e9d2c3b4a", "no-such-secret")))
 		e.eventually(30*time.Second, "OrganizationNotFound", func() (bool, string) {
 			c := meta.FindStatusCondition(e.get("ghost").Status.Conditions, v1alpha1.ConditionReady)
 			return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "OrganizationNotFound", fmt.Sprintf("%+v", c)

@@ -24,6 +24,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -149,6 +150,13 @@ func Run(ctx context.Context, o Options) error {
 	envelope := httpx.Envelope(cfg.APIEnvelope)
 	root.Handle("GET /api/health", envelope(health.NewPublic(platformHealth(d), o.Clock)))
 	root.Handle("/", envelope(svc.API))
+	var tenantAPI http.Handler
+	if cfg.TenantAPIAddr != "" {
+		root.Handle("/internal/", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
+		only := http.NewServeMux()
+		only.Handle("/internal/", svc.API)
+		tenantAPI = only
+	}
 	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -203,21 +211,42 @@ func Run(ctx context.Context, o Options) error {
 	serverConfig := func(addr string) httpx.ServerConfig {
 		return httpx.ServerConfig{Addr: addr, WriteTimeout: cfg.WriteTimeout, ShutdownTimeout: cfg.ShutdownTimeout}
 	}
-	internalErr := make(chan error, 1)
-	if internal != root {
-		log.Info("serving probes and metrics", "addr", cfg.InternalAddr)
+	// alsoServe serves h on addr beside the API, bound before the API's
+	// port so that a service answering there answers on every port; a
+	// listener that stops stops the service.
+	alsoServe := func(what, addr string, h http.Handler, listening func(net.Addr)) (<-chan error, error) {
+		errc := make(chan error, 1)
+		if h == nil {
+			errc <- nil
+			return errc, nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", cfg.Service, what, err)
+		}
+		log.Info("serving "+what, "addr", addr)
 		go func() {
-			internalErr <- httpx.Serve(serveCtx, serverConfig(cfg.InternalAddr), httpx.Stack(o.Clock, internal, cfg.MaxBodyBytes, httpx.AccessLog(log)), o.ListeningInternal)
-			// A service whose probes cannot be answered is not running.
+			errc <- httpx.ServeListener(serveCtx, serverConfig(addr), ln, httpx.Stack(o.Clock, h, cfg.MaxBodyBytes, httpx.AccessLog(log)), listening)
 			stopServing()
 		}()
-	} else {
-		internalErr <- nil
+		return errc, nil
+	}
+	var probes http.Handler
+	if internal != root {
+		probes = internal
+	}
+	internalErr, err := alsoServe("probes and metrics", cfg.InternalAddr, probes, o.ListeningInternal)
+	if err != nil {
+		return err
+	}
+	tenantAPIErr, err := alsoServe("the tenant API", cfg.TenantAPIAddr, tenantAPI, nil)
+	if err != nil {
+		return err
 	}
 	log.Info("starting", "addr", cfg.HTTPAddr)
 	serveErr := httpx.Serve(serveCtx, serverConfig(cfg.HTTPAddr), handler, o.Listening)
 	stopServing()
-	serveErr = errors.Join(serveErr, <-internalErr)
+	serveErr = errors.Join(serveErr, <-internalErr, <-tenantAPIErr)
 	log.Info("http drained; stopping workers")
 	stopWork()
 	waitTimeout(&wg, cfg.ShutdownTimeout)

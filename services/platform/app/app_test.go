@@ -27,6 +27,9 @@ var run = app.Spec[struct{}]{Name: "probe", Addr: ":0",
 			httpx.JSON(w, http.StatusCreated, map[string]string{"id": "t1"})
 		})
 		mux.Handle("GET /api/things/{id}", httpx.Handler(func(http.ResponseWriter, *http.Request) error { return apierr.ErrNotFound }))
+		mux.HandleFunc("GET /internal/things", func(w http.ResponseWriter, r *http.Request) {
+			httpx.JSON(w, http.StatusOK, map[string]string{"id": "internal"})
+		})
 		return &app.Service{API: mux}, nil
 	}}.Run
 
@@ -178,6 +181,35 @@ func TestWithAnInternalAddressProbesAndMetricsAreServedThereOnly(t *testing.T) {
 			}
 			if !strings.HasPrefix(string(b), c.want) {
 				t.Fatalf("%d %.200s; want it to start %s", status, b, c.want)
+			}
+		})
+	}
+}
+
+// TestTheTenantAPIAnswersOnlyOnItsOwnPortWhenOneIsSet: with
+// TENANT_API_ADDR the /internal/ routes leave the public port (404 there,
+// so a NetworkPolicy on that port is the only way in), and that port
+// serves nothing else; without it they stay on the API's port.
+func TestTheTenantAPIAnswersOnlyOnItsOwnPortWhenOneIsSet(t *testing.T) {
+	t.Parallel()
+	clk := testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	tenantAPI := testkit.FreeAddr(t)
+	split := testkit.StartServiceOn(t, run, clk, map[string]string{"TENANT_API_ADDR": tenantAPI})
+	shared := testkit.StartServiceOn(t, run, clk, nil)
+	for _, c := range []struct {
+		name, url string
+		want      int
+	}{
+		{"The public port refuses the internal routes when they have their own.", split.URL + "/internal/things", http.StatusNotFound},
+		{"Their own port serves them.", "http://" + tenantAPI + "/internal/things", http.StatusOK},
+		{"Their own port serves no public route.", "http://" + tenantAPI + "/api/things/t1", http.StatusNotFound},
+		{"Their own port serves no metrics.", "http://" + tenantAPI + "/metrics", http.StatusNotFound},
+		{"The public port still serves the API.", split.URL + "/api/health", http.StatusOK},
+		{"Without their own port they are on the API's.", shared.URL + "/internal/things", http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if resp := testkit.Send(t, "GET", c.url, nil); resp.StatusCode != c.want {
+				t.Errorf("%s: %d, want %d", c.url, resp.StatusCode, c.want)
 			}
 		})
 	}

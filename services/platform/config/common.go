@@ -13,8 +13,13 @@ type Common struct {
 	// served instead of HTTPAddr, so that only the kubelet and the
 	// monitoring reach them; empty serves them beside the API.
 	InternalAddr string
-	LogLevel     string
-	DatabaseURL  string
+	// TenantAPIAddr, when set, serves the /internal/ routes (auth's tenant
+	// API, the operator's) on a listener of their own and answers them 404
+	// on HTTPAddr, so a NetworkPolicy can open that port to the operator
+	// alone. Empty serves them on HTTPAddr.
+	TenantAPIAddr string
+	LogLevel      string
+	DatabaseURL   string
 	// DatabaseUser is the service's own login role (the user of
 	// DatabaseURL does not matter when it is set), subject to row-level
 	// security; DatabasePassword is its password, a secret never logged.
@@ -65,6 +70,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		Service:              service,
 		HTTPAddr:             e.String("HTTP_ADDR", defaultAddr),
 		InternalAddr:         e.String("INTERNAL_HTTP_ADDR", ""),
+		TenantAPIAddr:        e.String("TENANT_API_ADDR", ""),
 		LogLevel:             e.String("LOG_LEVEL", "info"),
 		DatabaseURL:          e.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
 		DatabaseUser:         e.String("DATABASE_USER", "workpulse_"+service), // roles.DefaultPrefix

@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,7 +77,7 @@ func TestLoad(t *testing.T) {
 	brokers := testkit.Kafka(t)
 	signer, jwksURL := jwks(t)
 	bin := buildService(t)
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	proc := startService(t, bin, map[string]string{
 		"HTTP_ADDR": addr, "DATABASE_URL": db.URL, "REDIS_URL": testkit.RedisURL(), "REDIS_PREFIX": prefix,
 		"KAFKA_BROKERS": strings.Join(brokers, ","), "KAFKA_TOPIC_PARTITIONS": "3", "JWKS_URL": jwksURL,
@@ -423,15 +422,6 @@ func buildService(t *testing.T) string {
 		t.Fatalf("build the service: %v", err)
 	}
 	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func startService(t *testing.T, bin string, vars map[string]string) *exec.Cmd {

@@ -622,7 +622,7 @@ func claimsHeaderKid(t *testing.T, token string) string {
 func TestOperatorProvisionsTenantsIdempotently(t *testing.T) {
 	e := newEnv(t, nil)
 	org := "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
-	body := map[string]any{"name": "Tenant", "plan_type": "pro", "time_zone": "Europe/Berlin", "active": true, "generation": 1,
+	body := map[string]any{"name": "Tenant", "plan_type": "pro", "time_zone": "Europe/Berlin", "active": true, "generation": 1, "tenant_uid": org,
 		"inactive_threshold_seconds": 600, "idle_threshold_seconds": 300, "overtime_threshold_hours": 9,
 		"admin": map[string]any{"email": "root@tenant.example", "name": "Root", "password": "initial-password"}}
 	if r := e.do("PUT", "/internal/tenants/"+org, "", body); r.Status != 401 {

@@ -22,5 +22,10 @@ var (
 
 	ErrOrganizationManaged = apierr.New(http.StatusConflict, "ORGANIZATION_MANAGED", "this organization is managed by a WorkPulseTenant; change its settings in the WorkPulseTenant")
 
+	// The operator may take over an existing organization only with an
+	// adoption token its admin issued.
+	ErrAdoptionTokenRequired = apierr.New(http.StatusForbidden, "ADOPTION_TOKEN_REQUIRED", "this organization exists and is not managed by this WorkPulseTenant; an admin of the organization must issue an adoption token")
+	ErrAdoptionTokenInvalid  = apierr.New(http.StatusForbidden, "ADOPTION_TOKEN_INVALID", "the adoption token is unknown, used, expired or for another organization")
+
 	errTenantNotFound = apierr.New(http.StatusNotFound, "TENANT_NOT_FOUND", "no such organization")
 )

@@ -520,12 +520,50 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
-		ExpiresAt: s.clock.Now().UTC().Add(time.Duration(req.ExpiresInHours) * time.Hour).Truncate(time.Second),
-		Token:     token}
+		ExpiresAt: s.expiry(req.ExpiresInHours), Token: token}
 	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
 		return err
 	}
 	httpx.JSON(w, http.StatusCreated, inv)
+	return nil
+}
+
+func (s *server) expiry(hours int) time.Time {
+	return s.clock.Now().UTC().Add(time.Duration(hours) * time.Hour).Truncate(time.Second)
+}
+
+type adoptionTokenRequest struct {
+	ExpiresInHours int `json:"expires_in_hours"`
+}
+
+// Validate defaults the lifetime to a day and checks it.
+func (req *adoptionTokenRequest) Validate() error {
+	if req.ExpiresInHours == 0 {
+		req.ExpiresInHours = 24
+	}
+	var v validate.Fields
+	v.IntRange("expires_in_hours", req.ExpiresInHours, 1, 720)
+	return v.Err()
+}
+
+// createAdoptionToken lets an admin hand the organization over to a
+// WorkPulseTenant: the platform team puts the token in a Secret the
+// resource references, and the operator presents it once.
+func (s *server) createAdoptionToken(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	req, err := httpx.DecodeBody[adoptionTokenRequest](r)
+	if err != nil {
+		return err
+	}
+	token, err := newSecret()
+	if err != nil {
+		return err
+	}
+	at := AdoptionToken{ID: newID(), OrganizationID: p.OrganizationID, ExpiresAt: s.expiry(req.ExpiresInHours), Token: token}
+	if err := s.store.CreateAdoptionToken(r.Context(), at, p.UserID); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusCreated, at)
 	return nil
 }
 
@@ -590,6 +628,8 @@ func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
 func (req *TenantRequest) Validate() error {
 	var v validate.Fields
 	v.Length("name", req.Name, 1, 200, true)
+	v.UUID("tenant_uid", req.TenantUID)
+	v.Length("adoption_token", req.AdoptionToken, 0, 256, false)
 	v.OneOf("plan_type", req.PlanType, "free", "pro", "enterprise")
 	if req.Admin != nil {
 		v.Email("admin.email", req.Admin.Email)

@@ -137,7 +137,7 @@ func TestAnOrganizationAWorkPulseTenantManagesRefusesChangesThroughTheAPI(t *tes
 	e := newEnv(t, nil)
 	org := uuid.NewString()
 	body := map[string]any{"name": "Managed Corp", "plan_type": "pro", "active": true, "time_zone": "Europe/Berlin",
-		"idle_threshold_seconds": 240, "generation": 3,
+		"idle_threshold_seconds": 240, "generation": 3, "tenant_uid": org,
 		"admin": map[string]any{"email": "root@managed.example", "name": "Root", "password": "correct horse"}}
 	if r := e.do("PUT", "/internal/tenants/"+org, "operator-secret", body); r.Status != 200 {
 		t.Fatalf("provision: %d %s", r.Status, r.Raw)

@@ -28,7 +28,7 @@ func (e *env) poll() *authn.Verifier {
 func TestADeactivatedOrganizationsTokensAreRefusedEverywhereAtTheNextPoll(t *testing.T) {
 	e := newEnv(t, nil)
 	org := "6c1d2e3f-4051-4b6c-9d7e-8f90a1b2c3d4"
-	body := map[string]any{"name": "Tenant", "plan_type": "pro", "time_zone": "UTC", "active": true, "generation": 1,
+	body := map[string]any{"name": "Tenant", "plan_type": "pro", "time_zone": "UTC", "active": true, "generation": 1, "tenant_uid": org,
 		"admin": map[string]any{"email": "root@deactivated.example", "name": "Root", "password": "correct horse"}}
 	if r := e.do("PUT", "/internal/tenants/"+org, "operator-secret", body); r.Status != 200 {
 		t.Fatalf("provisioning: %d %s", r.Status, r.Raw)

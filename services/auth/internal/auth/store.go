@@ -471,6 +471,35 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 	})
 }
 
+// CreateAdoptionToken stores an adoption token by the hash of its token.
+func (s *Store) CreateAdoptionToken(ctx context.Context, at AdoptionToken, createdBy string) error {
+	return pg.InOrg(ctx, s.db, at.OrganizationID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO auth.adoption_tokens (id, organization_id, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5)",
+			at.ID, at.OrganizationID, tokenHash(at.Token), createdBy, at.ExpiresAt)
+		return err
+	})
+}
+
+// spendAdoptionToken spends token for the transaction's organization
+// (row-level security hides every other organization's tokens) on behalf
+// of the resource tenantUID, and records that resource as the manager.
+func (s *Store) spendAdoptionToken(ctx context.Context, tx pgx.Tx, id, token, tenantUID string) error {
+	if token == "" {
+		return ErrAdoptionTokenRequired
+	}
+	now := s.clock.Now()
+	tag, err := tx.Exec(ctx, "UPDATE auth.adoption_tokens SET used_at = $2, used_by = $3 WHERE token_hash = $1 AND used_at IS NULL AND expires_at >= $2",
+		tokenHash(token), now, tenantUID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return ErrAdoptionTokenInvalid
+	}
+	_, err = tx.Exec(ctx, "UPDATE auth.organizations SET managed_by = $2 WHERE id = $1", id, tenantUID)
+	return err
+}
+
 // revoke records r in the revocation list every service polls. Writers
 // take turns through a lock, so that rows commit in the order of their seq
 // and a poll that has read a seq never misses a lower one committed later.
@@ -585,8 +614,8 @@ func (s *Store) signingKeys(ctx context.Context, now time.Time) ([]signingKey, e
 func (s *Store) GetTenant(ctx context.Context, id string) (TenantResponse, error) {
 	var resp TenantResponse
 	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT id, name, plan_type, active, tenant_generation FROM auth.organizations WHERE id = $1", id).
-			Scan(&resp.Organization.ID, &resp.Organization.Name, &resp.Organization.PlanType, &resp.Active, &resp.Generation)
+		return tx.QueryRow(ctx, "SELECT id, name, plan_type, active, tenant_generation, coalesce(managed_by::text, '') FROM auth.organizations WHERE id = $1", id).
+			Scan(&resp.Organization.ID, &resp.Organization.Name, &resp.Organization.PlanType, &resp.Active, &resp.Generation, &resp.ManagedBy)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return resp, errTenantNotFound
@@ -598,19 +627,34 @@ func (s *Store) GetTenant(ctx context.Context, id string) (TenantResponse, error
 // admin once, and emits tenant.updated when the generation is newer than
 // the one already applied.
 func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, adminHash string) (TenantResponse, error) {
-	resp := TenantResponse{Organization: Organization{ID: id, Name: req.Name, PlanType: req.PlanType}, Active: req.Active}
+	resp := TenantResponse{Organization: Organization{ID: id, Name: req.Name, PlanType: req.PlanType}, Active: req.Active, ManagedBy: req.TenantUID}
 	err := pg.InOrg(ctx, s.db, id, func(tx pgx.Tx) error {
 		var gen int64
+		var managedBy *string
 		wasActive := true
-		err := tx.QueryRow(ctx, "SELECT tenant_generation, active FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen, &wasActive)
+		err := tx.QueryRow(ctx, "SELECT tenant_generation, active, managed_by::text FROM auth.organizations WHERE id = $1 FOR UPDATE", id).Scan(&gen, &wasActive, &managedBy)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
+			// A new organization takes its resource's uid: an ID the
+			// resource names is adopted, never created.
+			if id != req.TenantUID {
+				return errTenantNotFound
+			}
 			resp.Created = true
 			if err := s.insertOrganization(ctx, tx, resp.Organization); err != nil {
 				return err
 			}
+			if _, err := tx.Exec(ctx, "UPDATE auth.organizations SET managed_by = $1 WHERE id = $1", id); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
+		case managedBy == nil || *managedBy != req.TenantUID:
+			// Checked before anything changes: without the token nothing
+			// of the organization is touched.
+			if err := s.spendAdoptionToken(ctx, tx, id, req.AdoptionToken, req.TenantUID); err != nil {
+				return err
+			}
 		}
 		if req.Admin != nil {
 			err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE lower(email) = lower($1)", req.Admin.Email).Scan(&resp.AdminID)
