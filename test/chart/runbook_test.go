@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/workpulse/workpulse/test/testkit"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -88,11 +89,7 @@ func TestEveryAlertLinksARunbookThatExistsAndGivesCauseChecksAndFixes(t *testing
 // promtool runs the Prometheus project's rule checker on files in dir.
 func promtool(t *testing.T, dir string, args ...string) {
 	t.Helper()
-	bin, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool is not installed (Debian: apt-get install prometheus)")
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(testkit.DebianBinary(t, "/usr/bin/promtool"), args...)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)

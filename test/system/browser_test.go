@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // TestTheWebAppInARealBrowser runs services/web/web/e2e/browser.mjs in
@@ -18,9 +19,11 @@ import (
 // month (totals and the productivity trend) and the week's CSV equal to the
 // API's, alerts resolved, projects created, archived and restored, times in
 // the organization's zone, a settings change that persists, an invitation
-// from the people page accepted by its person, who lands signed in, an
+// from the people page accepted by its person, who lands signed in, that
+// member's role changed, deactivated and reactivated there while the last
+// admin is kept, an
 // employee kept off the team board and the settings, and axe-core on every
-// page. hack/chromium.sh installs Debian's
+// page. testkit.DebianBinary installs Debian's
 // chromium on a machine that has none; hack/web-build.sh builds the app and
 // installs playwright-core and axe-core.
 func TestTheWebAppInARealBrowser(t *testing.T) {
@@ -88,11 +91,9 @@ func TestTheWebAppKeepsItsUserSignedInPastManyTokenExpiries(t *testing.T) {
 func browserReady(t *testing.T) string {
 	t.Helper()
 	root := repoRoot(t)
-	for _, script := range []string{"hack/chromium.sh", "hack/web-build.sh"} {
-		cmd := exec.Command(filepath.Join(root, script))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", script, err, out)
-		}
+	testkit.DebianBinary(t, "/usr/bin/chromium")
+	if out, err := exec.Command(filepath.Join(root, "hack/web-build.sh")).CombinedOutput(); err != nil {
+		t.Fatalf("hack/web-build.sh: %v\n%s", err, out)
 	}
 	return root
 }

@@ -3,6 +3,7 @@ package systemtest
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -62,12 +63,13 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 	suffix := fmt.Sprintf("%d", clock.Real.Now().UnixNano())
 	email := "lena-" + suffix + "@example.com"
 	var auth struct {
-		AccessToken string `json:"access_token"`
-		User        struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		User         struct {
 			ID string `json:"id"`
 		} `json:"user"`
 	}
-	var session, alert, job struct {
+	var session, alert, job, project struct {
 		ID    string `json:"id"`
 		JobID string `json:"job_id"`
 	}
@@ -76,8 +78,11 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 	}
 	start := clock.Real.Now().UTC().Add(-time.Hour)
 	tok := func() string { return auth.AccessToken }
+	password, newPassword := "correct horse battery", "correct horse battery staple"
 	// Every success route of the API, in an order that makes the ids the
-	// later ones name; into receives the unwrapped data.
+	// later ones name; into receives the unwrapped data. A body given as a
+	// func is built when its step runs, from what earlier steps returned.
+	// A 204 has no body to wrap.
 	steps := []struct {
 		method, spec string
 		path         func() string
@@ -88,12 +93,21 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 	}{
 		{"POST", "/auth/register", nil, map[string]any{"email": email, "password": "correct horse battery", "name": "Lena Legacy",
 			"organization_name": "Legacy Org " + suffix}, 201, &auth, nil},
-		{"POST", "/auth/login", nil, map[string]any{"email": email, "password": "correct horse battery"}, 200, nil, nil},
+		{"POST", "/auth/login", nil, map[string]any{"email": email, "password": password}, 200, nil, nil},
+		{"POST", "/auth/refresh", nil, func() any { return map[string]any{"refresh_token": auth.RefreshToken} }, 200, &auth, nil},
+		{"GET", "/users/me", nil, nil, 200, nil, nil},
+		{"PATCH", "/users/me", nil, map[string]any{"name": "Lena L. Legacy"}, 200, nil, nil},
+		{"GET", "/users", nil, nil, 200, nil, nil},
+		// The same role again: a change that revokes nothing.
+		{"PATCH", "/users/{id}", func() string { return "/users/" + auth.User.ID }, map[string]any{"role": "admin"}, 200, nil, nil},
 		{"GET", "/users/employees", nil, nil, 200, nil, nil},
 		{"POST", "/users/invitations", nil, map[string]any{"email": "max-" + suffix + "@example.com"}, 201, nil, nil},
 		{"GET", "/organization", nil, nil, 200, nil, nil},
 		{"PATCH", "/organization", nil, map[string]any{"time_zone": "UTC"}, 200, nil, nil},
-		{"POST", "/projects", nil, map[string]any{"name": "Legacy " + suffix}, 201, nil, nil},
+		{"POST", "/organization/adoption-tokens", nil, map[string]any{}, 201, nil, nil},
+		{"POST", "/projects", nil, map[string]any{"name": "Legacy " + suffix}, 201, &project, nil},
+		{"POST", "/projects/{id}/archive", func() string { return "/projects/" + project.ID + "/archive" }, nil, 200, nil, nil},
+		{"POST", "/projects/{id}/unarchive", func() string { return "/projects/" + project.ID + "/unarchive" }, nil, 200, nil, nil},
 		{"GET", "/projects", nil, nil, 200, nil, nil},
 		{"POST", "/sessions/start", nil, map[string]any{"start_time": start.Format(time.RFC3339)}, 201, &session, nil},
 		{"GET", "/sessions/active", nil, nil, 200, nil, nil},
@@ -117,6 +131,13 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"GET", "/presence", nil, nil, 200, nil, nil},
 		// Auth answers it in a cluster, the front door under make dev.
 		{"GET", "/health", nil, nil, 200, nil, nil},
+		// Last, since they end the sessions the steps above ran in: each
+		// is followed by a fresh sign-in.
+		{"POST", "/users/me/password", nil, map[string]any{"current_password": password, "new_password": newPassword}, 200, &auth, nil},
+		{"POST", "/auth/logout-all", nil, nil, 204, nil, nil},
+		{"POST", "/auth/login", nil, map[string]any{"email": email, "password": newPassword}, 200, &auth, nil},
+		{"POST", "/auth/logout", nil, nil, 204, nil, nil},
+		{"POST", "/auth/login", nil, map[string]any{"email": email, "password": newPassword}, 200, &auth, nil},
 	}
 	// Documents and transports, not results: checked below or by the
 	// realtime tests.
@@ -131,12 +152,22 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s is in no route of the routing table", path)
 		}
+		body := k.body
+		if build, ok := body.(func() any); ok {
+			body = build()
+		}
 		t.Run(fmt.Sprintf("%s %s (%s) is wrapped.", k.method, k.spec, route.Service), func(t *testing.T) {
-			if k.wait == nil {
-				unwrap(t, must(t, k.status, k.method, path, tok(), k.body), k.into)
+			if k.status == http.StatusNoContent {
+				if r := must(t, k.status, k.method, path, tok(), body); len(r.Raw) != 0 {
+					t.Fatalf("a 204 with a body: %s", r.Raw)
+				}
 				return
 			}
-			if !WaitFor(2*time.Minute, func() bool { unwrap(t, must(t, k.status, k.method, path, tok(), k.body), k.into); return k.wait() }) {
+			if k.wait == nil {
+				unwrap(t, must(t, k.status, k.method, path, tok(), body), k.into)
+				return
+			}
+			if !WaitFor(2*time.Minute, func() bool { unwrap(t, must(t, k.status, k.method, path, tok(), body), k.into); return k.wait() }) {
 				t.Fatalf("%s %s never showed what the next routes need", k.method, path)
 			}
 		})

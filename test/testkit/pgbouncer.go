@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,13 +23,13 @@ type PgBouncer struct {
 }
 
 // StartPgBouncer starts Debian's pgbouncer (installing it through
-// hack/pgbouncer.sh when it is missing) on a free port, in transaction
+// DebianBinary when it is missing) on a free port, in transaction
 // mode with serverConns server connections per database and user, so
 // that many client connections take turns on few server connections, as
 // in a cluster behind a pooler. users are the roles that may log in.
 func StartPgBouncer(t testing.TB, serverConns int, users ...string) *PgBouncer {
 	t.Helper()
-	bin := pgbouncerBinary(t)
+	bin := DebianBinary(t, "/usr/sbin/pgbouncer")
 	upstream, err := url.Parse(AdminURL())
 	if err != nil {
 		t.Fatal(err)
@@ -116,32 +115,6 @@ func (b *PgBouncer) URL(dbURL string) string {
 	q.Set("default_query_exec_mode", "exec")
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-func pgbouncerBinary(t testing.TB) string {
-	t.Helper()
-	find := func() string {
-		for _, p := range []string{"/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"} {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-		p, _ := exec.LookPath("pgbouncer")
-		return p
-	}
-	if p := find(); p != "" {
-		return p
-	}
-	_, here, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(here), "..", "..", "hack", "pgbouncer.sh")
-	if out, err := exec.Command(script).CombinedOutput(); err != nil {
-		t.Fatalf("installing pgbouncer with %s: %v\n%s", script, err, out)
-	}
-	if p := find(); p != "" {
-		return p
-	}
-	t.Fatalf("%s ran but no pgbouncer binary is installed", script)
-	return ""
 }
 
 func unprivilegedUser(t testing.TB) *user.User {
