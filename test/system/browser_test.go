@@ -21,11 +21,10 @@ import (
 // the organization's zone, a settings change that persists, an invitation
 // from the people page accepted by its person, who lands signed in, that
 // member's role changed, deactivated and reactivated there while the last
-// admin is kept, an
-// employee kept off the team board and the settings, and axe-core on every
-// page. testkit.DebianBinary installs Debian's
-// chromium on a machine that has none; hack/web-build.sh builds the app and
-// installs playwright-core and axe-core.
+// admin is kept, an employee kept off the team board and the settings, and
+// axe-core on every page. testkit.DebianBinary installs Debian's chromium on
+// a machine that has none; hack/web-build.sh builds the app and installs
+// playwright-core and axe-core.
 func TestTheWebAppInARealBrowser(t *testing.T) {
 	root := browserReady(t)
 	p := StartPlatform(t)
