@@ -29,7 +29,6 @@ func lateEvent(t *testing.T, at time.Time, org, user, sess string, first, last t
 }
 
 func TestALateUploadCorrectsItsPastDaysSummaryWithinSecondsThroughTheActivityStream(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	brokers := testkit.Kafka(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -98,7 +97,6 @@ func TestTheNightlyReconciliationCountsOnlyWhatTheCorrectionsMissed(t *testing.T
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
 			e := newEnv(t)
 			org, user := uuid.NewString(), uuid.NewString()
 			// 09:00 UTC on 19 May: 18 May has ended and is summarized.

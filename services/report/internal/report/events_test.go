@@ -20,7 +20,6 @@ import (
 // goes out as alert.raised, and active work on the session resolves it
 // and goes out as alert.resolved.
 func TestEventsFlowThroughKafka(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	brokers := testkit.Kafka(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -30,8 +30,13 @@ type env struct {
 // testStart is where every test's clock stands until the test moves it.
 var testStart = ts("2026-05-04T12:00:00Z")
 
+// newEnv gives the test its own database and clock, so that a test runs
+// beside the others; a benchmark runs alone, for its timings.
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	if t, ok := t.(*testing.T); ok {
+		t.Parallel()
+	}
 	db := testkit.NewDB(t)
 	e := &env{t: t, db: db, pool: db.Pool(t, "workpulse_report"), cfg: DefaultConfig(),
 		log: slog.New(slog.NewTextHandler(io.Discard, nil)), ctx: context.Background(), clock: testkit.NewClock(testStart)}
