@@ -70,8 +70,9 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 // tokens: the board stays live and its requests succeed past several expiries
 // (the app refreshes before expiry, the feed reconnects when the socket is
 // closed at expiry), requests that meet an expired token together share one
-// refresh, no refresh token is ever spent twice, signing out ends the session
-// on the server, and a session ended elsewhere signs the page out.
+// refresh, no refresh token is ever spent twice, a member whose role changes
+// keeps their page and sees the new role, signing out ends the session on the
+// server, and a session ended elsewhere signs the page out.
 func TestTheWebAppKeepsItsUserSignedInPastManyTokenExpiries(t *testing.T) {
 	root := browserReady(t)
 	const expires = 5
