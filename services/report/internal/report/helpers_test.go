@@ -129,6 +129,14 @@ func (e *env) session(org, user string, start time.Time, end *time.Time, lastAct
 	return id
 }
 
+// idleSession stores an active session of user's that started an hour
+// ago and was last seen 20 minutes ago, past the default idle threshold.
+func (e *env) idleSession(org, user string) string {
+	e.t.Helper()
+	last := e.clock.Now().Add(-20 * time.Minute)
+	return e.session(org, user, e.clock.Now().Add(-time.Hour), nil, &last)
+}
+
 type act struct {
 	at  time.Time
 	typ string
