@@ -21,11 +21,10 @@ import (
 // the organization's zone, a settings change that persists, an invitation
 // from the people page accepted by its person, who lands signed in, that
 // member's role changed, deactivated and reactivated there while the last
-// admin is kept, an
-// employee kept off the team board and the settings, and axe-core on every
-// page. testkit.DebianBinary installs Debian's
-// chromium on a machine that has none; hack/web-build.sh builds the app and
-// installs playwright-core and axe-core.
+// admin is kept, an employee kept off the team board and the settings, and
+// axe-core on every page. testkit.DebianBinary installs Debian's chromium on
+// a machine that has none; hack/web-build.sh builds the app and installs
+// playwright-core and axe-core.
 func TestTheWebAppInARealBrowser(t *testing.T) {
 	root := browserReady(t)
 	p := StartPlatform(t)
@@ -71,8 +70,9 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 // tokens: the board stays live and its requests succeed past several expiries
 // (the app refreshes before expiry, the feed reconnects when the socket is
 // closed at expiry), requests that meet an expired token together share one
-// refresh, no refresh token is ever spent twice, signing out ends the session
-// on the server, and a session ended elsewhere signs the page out.
+// refresh, no refresh token is ever spent twice, a member whose role changes
+// keeps their page and sees the new role, signing out ends the session on the
+// server, and a session ended elsewhere signs the page out.
 func TestTheWebAppKeepsItsUserSignedInPastManyTokenExpiries(t *testing.T) {
 	root := browserReady(t)
 	const expires = 5

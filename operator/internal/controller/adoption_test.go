@@ -24,8 +24,7 @@ import (
 // partition move, no CronJob, and deleting the resource under Delete
 // leaves the organization's rows. A token its admin issued adopts it.
 func TestAdoptingAnOrganizationTakesATokenItsAdminIssued(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	status, reg := e.callAuth("/api/auth/register", "", map[string]string{"email": "boss@victim.example", "password": "correct horse",
 		"name": "Victim Boss", "organization_name": "Victim Corp"})
 	if status != http.StatusCreated {

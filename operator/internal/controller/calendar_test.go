@@ -17,7 +17,6 @@ import (
 // tenant's zone, so the month of the tenant's local date must be among
 // them too.
 func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
-	t.Parallel()
 	// The UTC month each instant falls in, and the month of its date in
 	// the tenant's zone, spelled out rather than computed.
 	months := map[string]struct{ utc, local string }{
@@ -29,7 +28,7 @@ func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
 		"the spring DST change in New York":                    {"2027-03", "2027-03"},
 		"the autumn DST change in Berlin":                      {"2027-10", "2027-10"},
 	}
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	// One instant after the other: the operator's clock is the test's.
 	for i, inst := range testkit.CalendarInstants() {
 		t.Run(inst.Name, func(t *testing.T) {

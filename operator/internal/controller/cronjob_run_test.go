@@ -24,11 +24,10 @@ import (
 // the API server), as a local process of the real report binary against
 // the real database.
 func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
-	t.Parallel()
 	if suite.reportBin == "" {
 		t.Fatal("the report binary could not be built (see the suite's output)")
 	}
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	e.create(e.tenant("jobs", func(s *v1alpha1.WorkPulseTenantSpec) { s.TimeZone = "Europe/Paris" }))
 	org := e.waitReady("jobs").Status.OrganizationID
 	// Noon two days ago is the same date in the tenant's zone and in UTC,

@@ -14,8 +14,7 @@ import (
 )
 
 func TestDeletingATenantFollowsItsDeletionPolicy(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	cases := []struct {
 		name    string
 		storage v1alpha1.StorageIsolation

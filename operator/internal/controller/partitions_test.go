@@ -12,8 +12,7 @@ import (
 )
 
 func TestRetentionAndPremakeChangesCreateAndDropMonths(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	e.create(e.tenant("retention", func(s *v1alpha1.WorkPulseTenantSpec) {
 		s.Storage, s.RetentionMonths, s.PremakeMonths = v1alpha1.StorageDedicated, 24, 3
 	}))

@@ -25,8 +25,7 @@ import (
 )
 
 func TestTenantBecomesReadyWithItsOrganizationPartitionsAndCronJobs(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	cases := []struct {
 		name    string
 		storage v1alpha1.StorageIsolation

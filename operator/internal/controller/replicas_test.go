@@ -18,8 +18,7 @@ import (
 )
 
 func TestTwoOperatorReplicasRacingAgree(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	e.startOperator() // a second replica, without leader election, on purpose
 	const n = 12
 	for i := range n {

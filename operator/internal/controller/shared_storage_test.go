@@ -12,8 +12,7 @@ import (
 )
 
 func TestWithNoTenantsTheSharedTreeStaysFourMonthsAheadAsTheClockAdvances(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, func(c *Config) {
+	e := newParallelEnv(t, func(c *Config) {
 		c.Storage = activity.Policy{Premake: activity.DefaultPremake, Window: activity.Window(activity.DefaultWindowDays)}
 	})
 	// A row of a self-registered organization in an old month, outside the

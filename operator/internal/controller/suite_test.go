@@ -127,6 +127,14 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
+// newParallelEnv is newEnv for a test that runs beside the others: each
+// has its own database, auth and namespaces, so none waits for another.
+func newParallelEnv(t *testing.T, configure ...func(*Config)) *testEnv {
+	t.Helper()
+	t.Parallel()
+	return newEnv(t, configure...)
+}
+
 // newEnv prepares the database, auth and namespaces and starts an
 // operator; configure may change the operator's configuration first.
 func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {

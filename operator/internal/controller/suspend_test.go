@@ -13,8 +13,7 @@ import (
 )
 
 func TestSuspendingATenantSuspendsItsJobsAndTellsTheServices(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	e.create(e.tenant("sleepy"))
 	org := e.waitReady("sleepy").Status.OrganizationID
 	authSettings := func() (suspended bool, generation int64) {

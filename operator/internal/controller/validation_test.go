@@ -17,8 +17,7 @@ import (
 )
 
 func TestInvalidSpecsAreRefusedByTheAPIServer(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+	e := newParallelEnv(t)
 	cases := []struct {
 		name   string
 		mutate func(*v1alpha1.WorkPulseTenantSpec)

@@ -15,9 +15,8 @@ import (
 )
 
 func TestRowLevelSecurityHidesTenantRowsFromServiceRoles(t *testing.T) {
-	db := testkit.NewDB(t)
+	db, orgA, orgB := seededDB(t)
 	ctx := context.Background()
-	orgA, orgB := seedOrganizations(t, db)
 	pool := db.Pool(t, "workpulse_auth")
 
 	count := func(t *testing.T, org string) int {
@@ -98,9 +97,8 @@ func TestRowLevelSecurityHidesTenantRowsFromServiceRoles(t *testing.T) {
 }
 
 func TestAServiceConnectionThatResetsItsRoleStillSeesOnlyItsOrganization(t *testing.T) {
-	db := testkit.NewDB(t)
+	db, orgA, orgB := seededDB(t)
 	ctx := context.Background()
-	orgA, orgB := seedOrganizations(t, db)
 	// As the service logs in: its own role, not the owner's URL user.
 	pool, err := pg.Connect(ctx, db.URL, pg.Login{User: "workpulse_auth"}, 2)
 	if err != nil {
@@ -145,11 +143,12 @@ func TestAServiceConnectionThatResetsItsRoleStillSeesOnlyItsOrganization(t *test
 	})
 }
 
-// seedOrganizations makes two organizations with one admin each.
-func seedOrganizations(t *testing.T, db *testkit.DB) (string, string) {
+// seededDB is a fresh database with two organizations, one admin each.
+func seededDB(t *testing.T) (db *testkit.DB, orgA, orgB string) {
 	t.Helper()
+	db = testkit.NewDB(t)
 	ctx := context.Background()
-	orgA, orgB := uuid.NewString(), uuid.NewString()
+	orgA, orgB = uuid.NewString(), uuid.NewString()
 	for _, org := range []string{orgA, orgB} {
 		if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'org')", org); err != nil {
 			t.Fatal(err)
@@ -159,7 +158,7 @@ func seedOrganizations(t *testing.T, db *testkit.DB) (string, string) {
 			t.Fatal(err)
 		}
 	}
-	return orgA, orgB
+	return db, orgA, orgB
 }
 
 func TestErrorsAreClassifiedForClients(t *testing.T) {

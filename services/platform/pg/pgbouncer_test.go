@@ -14,9 +14,8 @@ import (
 )
 
 func TestRowLevelSecurityHoldsThroughPgBouncerInTransactionMode(t *testing.T) {
-	db := testkit.NewDB(t)
+	db, orgA, orgB := seededDB(t)
 	ctx := context.Background()
-	orgA, orgB := seedOrganizations(t, db)
 	// One server connection for 16 clients: every transaction of either
 	// organization runs on the same PostgreSQL session, one after another.
 	bouncer := testkit.StartPgBouncer(t, 1, "workpulse_auth")

@@ -90,8 +90,11 @@ func (k *testKeys) token(t testing.TB, p authn.Principal) string {
 	return k.tokenAt(t, p, k.clock.Now())
 }
 
+// newEnv gives the test its own database, Redis prefix and clock, so
+// that it runs beside the others.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	t.Parallel()
 	rdb, prefix := testkit.Redis(t)
 	e := &env{db: testkit.NewDB(t), rdb: rdb, prefix: prefix, brokers: testkit.Kafka(t), clock: clock.Real}
 	e.keys = newTestKeys(t, e.clock)

@@ -18,7 +18,6 @@ import (
 )
 
 func TestHandshake(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r := e.start(t, map[string]string{"WS_ALLOWED_ORIGINS": "https://app.example.com"})
 	p := testkit.Member("", authn.RoleEmployee)
@@ -102,7 +101,6 @@ func TestHandshake(t *testing.T) {
 }
 
 func TestSessionStateAndRequests(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r := e.start(t, nil)
 	working := testkit.Member("", authn.RoleEmployee)
@@ -164,7 +162,6 @@ func TestSessionStateAndRequests(t *testing.T) {
 }
 
 func TestRoutingByRoleAndOrganization(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r := e.start(t, nil)
 	e.waitConsuming(t, r)
@@ -273,7 +270,6 @@ func TestRoutingByRoleAndOrganization(t *testing.T) {
 }
 
 func TestMessagesCarryTheTimeOfTheServiceClock(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	// A clock standing after any day the suite runs on keeps every
 	// deadline of the connections in the future, so they still work.

@@ -50,7 +50,6 @@ func ids(us []OnlineUser) []string {
 }
 
 func TestTwoReplicasBothDeliver(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r1, r2 := e.consumingReplicas(t)
 	admin := testkit.Member("", authn.RoleAdmin)
@@ -98,7 +97,6 @@ func TestTwoReplicasBothDeliver(t *testing.T) {
 }
 
 func TestPresence(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r1, r2 := e.start(t, nil), e.start(t, nil)
 	admin := testkit.Member("", authn.RoleAdmin)
@@ -173,7 +171,6 @@ func TestPresence(t *testing.T) {
 }
 
 func TestSlowClientIsDisconnected(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	// Keepalive must not drop the silent client before the queue does.
 	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "32", "WS_PING_INTERVAL": "30s", "WS_PONG_TIMEOUT": "2m"})
@@ -236,7 +233,6 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 }
 
 func TestShutdownAndKeepalive(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	t.Run("Shutdown closes every client with a 1001 close frame.", func(t *testing.T) {
 		r := e.start(t, nil)
@@ -302,7 +298,6 @@ func (f *failingScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 
 func TestPresenceRecoversFromRedisFailure(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	opt, err := redis.ParseURL(testkit.RedisURL())
 	if err != nil {

@@ -53,7 +53,6 @@ func TestAWebSocketClosesWhenItsTokenIsRevoked(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			e := newEnv(t)
 			revoke := e.revocable(t)
 			r := e.start(t, map[string]string{"WS_TOKEN_CHECK_INTERVAL": "1m"})
@@ -84,7 +83,6 @@ func TestAWebSocketClosesWhenItsTokenIsRevoked(t *testing.T) {
 }
 
 func TestAWebSocketClosesWhenItsTokenExpires(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r := e.start(t, map[string]string{"WS_TOKEN_CHECK_INTERVAL": "100ms"})
 	p := testkit.Member("", authn.RoleEmployee)
@@ -104,7 +102,6 @@ func TestAWebSocketClosesWhenItsTokenExpires(t *testing.T) {
 }
 
 func TestASocketIOClientIsDisconnectedWhenItsTokenIsRevoked(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	revoke := e.revocable(t)
 	r := e.start(t, nil)

@@ -177,7 +177,6 @@ func decodeLine(t testing.TB, raw json.RawMessage, v any) {
 }
 
 func TestSocketIOClientReceivesTheOriginalsEvents(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r := e.start(t, nil)
 	e.waitConsuming(t, r)
@@ -265,7 +264,6 @@ func TestSocketIOClientReceivesTheOriginalsEvents(t *testing.T) {
 }
 
 func TestSocketIOHandshake(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r := e.start(t, map[string]string{"WS_ALLOWED_ORIGINS": "https://app.example.com"})
 	p := testkit.Member("", authn.RoleEmployee)
@@ -344,7 +342,6 @@ func TestSocketIOHandshake(t *testing.T) {
 }
 
 func TestSocketIOAcrossTwoReplicas(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	r1, r2 := e.consumingReplicas(t)
 	admin := testkit.Member("", authn.RoleAdmin)
@@ -411,7 +408,6 @@ func pollingHandshake(t testing.TB, r *replica) string {
 }
 
 func TestSocketIOSlowPollingClientIsCut(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	// Heartbeats must not end the silent session before the queue does.
 	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "16", "WS_PING_INTERVAL": "30s", "WS_PONG_TIMEOUT": "2m"})
@@ -467,7 +463,6 @@ func TestSocketIOSlowPollingClientIsCut(t *testing.T) {
 }
 
 func TestSocketIOClientsReconnectAfterAShutdown(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		name       string

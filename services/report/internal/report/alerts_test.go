@@ -57,7 +57,6 @@ func TestIdleRule(t *testing.T) {
 }
 
 func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.partitions(e.clock.Now())
@@ -154,7 +153,6 @@ func TestIdleDetectionRaisesOneAlertPerSessionAndResolvesOnActiveWork(t *testing
 }
 
 func TestIdleDetectionUsesTheTenantThresholds(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "UTC", 3600, 1800, 0)
@@ -172,7 +170,6 @@ func TestIdleDetectionUsesTheTenantThresholds(t *testing.T) {
 }
 
 func TestOvertimeCheckRaisesAtMostOneAlertPerUserAndLocalDay(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org := uuid.NewString()
 	e.tenant(org, "America/Los_Angeles", 0, 0, 0)
@@ -228,7 +225,6 @@ func TestOvertimeCheckRaisesAtMostOneAlertPerUserAndLocalDay(t *testing.T) {
 }
 
 func TestDirectoryEvents(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	c := NewConsumers(e.pool, e.log, e.clock)
 	org, user := uuid.NewString(), uuid.NewString()
@@ -299,7 +295,6 @@ func TestDirectoryEvents(t *testing.T) {
 // order, and once a WorkPulseTenant sends generation 1 a late change of
 // generation 0 changes nothing.
 func TestSettingsAnAdminChangesReachTheReportsUntilAWorkPulseTenantTakesOver(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	c := NewConsumers(e.pool, e.log, e.clock)
 	org := uuid.NewString()
@@ -341,7 +336,6 @@ func TestSettingsAnAdminChangesReachTheReportsUntilAWorkPulseTenantTakesOver(t *
 }
 
 func TestIdleDetectionPrunesOldJobsAndConsumedEventIDs(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org := uuid.NewString()
 	e.exec(`INSERT INTO reporting.jobs (id, organization_id, job_type, state, created_at) VALUES
@@ -364,7 +358,6 @@ func TestIdleDetectionPrunesOldJobsAndConsumedEventIDs(t *testing.T) {
 }
 
 func TestStoppingASessionResolvesItsIdleAlert(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.partitions(e.clock.Now())
@@ -390,7 +383,6 @@ func TestStoppingASessionResolvesItsIdleAlert(t *testing.T) {
 }
 
 func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, other := uuid.NewString(), uuid.NewString()
 	e.partitions(e.clock.Now())

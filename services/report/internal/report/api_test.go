@@ -134,7 +134,6 @@ func decode[T any](t *testing.T, r response) T {
 }
 
 func TestReportEndpointsScopeByRoleAndOrganization(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	f.seedSummary(f.ada, "2026-05-04", 3000, 600)
 	f.seedSummary(f.bob, "2026-05-04", 100, 0)
@@ -185,7 +184,6 @@ func TestReportEndpointsScopeByRoleAndOrganization(t *testing.T) {
 }
 
 func TestReportsHaveTheContractShapeAndOrder(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	f.seedSummary(f.ada, "2026-05-04", 3000, 600)
 	f.seedSummary(f.bob, "2026-05-04", 100, 0)
@@ -216,7 +214,6 @@ func TestReportsHaveTheContractShapeAndOrder(t *testing.T) {
 }
 
 func TestReportsAsCSV(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	f.seedSummary(f.ada, "2026-05-04", 3000, 600)
 	f.seedSummary(f.bob, "2026-05-04", 100, 0)
@@ -260,7 +257,6 @@ func TestReportsAsCSV(t *testing.T) {
 }
 
 func TestReportsRefuseBadDatesAndRanges(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	uid := f.ada.UserID
 	tests := []struct {
@@ -289,7 +285,6 @@ func TestReportsRefuseBadDatesAndRanges(t *testing.T) {
 }
 
 func TestAlertsEndpoints(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	alert := func(p authn.Principal, typ string, resolved bool, created time.Time) string {
 		id := uuid.NewString()
@@ -375,7 +370,6 @@ func TestAlertsEndpoints(t *testing.T) {
 }
 
 func TestTriggeredJobsRunAndReportTheirState(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	start := ts("2026-05-04T08:00:00Z")
 	f.partitions(start)
@@ -482,7 +476,6 @@ type Summary struct {
 }
 
 func TestOrganizationReportCacheFollowsChanges(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	start := ts("2026-05-04T08:00:00Z")
 	f.partitions(start)

@@ -38,7 +38,6 @@ func TestTheJobsAtEveryCalendarInstant(t *testing.T) {
 	t.Parallel()
 	for _, in := range testkit.CalendarInstants() {
 		t.Run(in.Name, func(t *testing.T) {
-			t.Parallel()
 			e := newEnv(t)
 			e.clock.Set(in.At)
 			org := uuid.NewString()

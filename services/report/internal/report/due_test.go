@@ -22,7 +22,6 @@ func (e *env) workedDay(org, d string) {
 }
 
 func TestDueSummariesLetSmallOrganizationsThroughBeforeALargeOnesBacklog(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	e.partitions(ts("2026-04-01T00:00:00Z"), ts("2026-05-01T00:00:00Z"))
 	// A month of catch-up for one organization with many users a day.
@@ -89,7 +88,6 @@ func TestDueSummariesLetSmallOrganizationsThroughBeforeALargeOnesBacklog(t *test
 }
 
 func TestDueSummariesEndWhenTheBudgetRunsOutAndTheNextRunContinues(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	e.partitions(ts("2026-04-01T00:00:00Z"), ts("2026-05-01T00:00:00Z"))
 	var orgs []string
@@ -131,7 +129,6 @@ func TestDueSummariesEndWhenTheBudgetRunsOutAndTheNextRunContinues(t *testing.T)
 }
 
 func TestDueSummariesEndEachDayAtTheOrganizationsOwnMidnight(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	e.partitions(ts("2026-05-01T00:00:00Z"))
 	auckland, losAngeles := uuid.NewString(), uuid.NewString()

@@ -10,7 +10,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
 
+	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -27,11 +29,42 @@ type env struct {
 	clock *testkit.Clock
 }
 
+// runConsumers runs the report consumers on brokers, and the worker each
+// of extra makes with the returned writer, until the test ends; the test
+// writes its own events with that writer, in the returned context.
+func (e *env) runConsumers(t *testing.T, brokers []string, extra ...func(*kafka.Writer) func(context.Context) error) (context.Context, *kafka.Writer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	writer := kafkax.NewWriter(brokers)
+	t.Cleanup(func() { cancel(); <-done; writer.Close() })
+	workers := NewConsumers(e.pool, e.log, e.clock).Workers(brokers, kafkax.Security{}, 0, nil)
+	for _, x := range extra {
+		workers = append(workers, x(writer))
+	}
+	go func() {
+		defer close(done)
+		errs := make(chan error, len(workers))
+		for _, w := range workers {
+			go func() { errs <- w(ctx) }()
+		}
+		for range workers {
+			<-errs
+		}
+	}()
+	return ctx, writer
+}
+
 // testStart is where every test's clock stands until the test moves it.
 var testStart = ts("2026-05-04T12:00:00Z")
 
+// newEnv gives the test its own database and clock, so that a test runs
+// beside the others; a benchmark runs alone, for its timings.
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	if t, ok := t.(*testing.T); ok {
+		t.Parallel()
+	}
 	db := testkit.NewDB(t)
 	e := &env{t: t, db: db, pool: db.Pool(t, "workpulse_report"), cfg: DefaultConfig(),
 		log: slog.New(slog.NewTextHandler(io.Discard, nil)), ctx: context.Background(), clock: testkit.NewClock(testStart)}

@@ -7,7 +7,6 @@ import (
 )
 
 func TestTodaysDailyReportShowsAnAcceptedActivityAtOnceWithTheNumbersTheSummaryStores(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	f.tenant(f.ada.OrganizationID, "America/New_York", 0, 0, 0)
 	// 08:00 in New York on 4 May.
@@ -51,7 +50,6 @@ func TestTodaysDailyReportShowsAnAcceptedActivityAtOnceWithTheNumbersTheSummaryS
 }
 
 func TestTodaysOrganizationReportShowsEveryMembersAcceptedActivityAtOnceBeforeTheStoredDays(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	org := f.admin.OrganizationID
 	f.tenant(org, "Asia/Tokyo", 0, 0, 0)

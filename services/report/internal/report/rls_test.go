@@ -12,7 +12,6 @@ import (
 )
 
 func TestRowLevelSecurityHoldsForTheServiceRole(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	a, b := uuid.NewString(), uuid.NewString()

@@ -9,7 +9,6 @@ import (
 )
 
 func TestDailySummarySplitsBySessionAcrossMidnightInTheTenantZone(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "Asia/Tokyo", 0, 0, 0)
@@ -39,7 +38,6 @@ func TestDailySummarySplitsBySessionAcrossMidnightInTheTenantZone(t *testing.T) 
 }
 
 func TestDailySummaryFollowsDSTChangesInTheTenantZone(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "America/New_York", 0, 0, 0)
@@ -84,7 +82,6 @@ func TestDailySummaryFollowsDSTChangesInTheTenantZone(t *testing.T) {
 }
 
 func TestDailySummaryGroupsAppsByHostOrName(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	start := ts("2026-05-04T08:00:00Z")
@@ -129,7 +126,6 @@ func TestDailySummaryGroupsAppsByHostOrName(t *testing.T) {
 }
 
 func TestDailySummaryRerunsGiveTheSameRows(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	start := ts("2026-05-05T08:00:00Z")
@@ -158,7 +154,6 @@ func TestDailySummaryRerunsGiveTheSameRows(t *testing.T) {
 }
 
 func TestDailySummaryCatchUpMakesUpMissedDaysAndLateUploads(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "Europe/Berlin", 0, 0, 0)
@@ -223,7 +218,6 @@ func TestDailySummaryCatchUpMakesUpMissedDaysAndLateUploads(t *testing.T) {
 }
 
 func TestDailySummaryRunsTwiceAtOnceWithTheSameResult(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	org := uuid.NewString()
 	start := ts("2026-05-06T08:00:00Z")

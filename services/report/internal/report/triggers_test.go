@@ -13,7 +13,6 @@ import (
 )
 
 func TestTriggersOfARunningJobGetItBackAndLeaveThePoolToOtherRequests(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	// The service's default pool size (DATABASE_MAX_CONNS 16), smaller
 	// than the flood of triggers below.
@@ -113,7 +112,6 @@ func TestTriggersOfARunningJobGetItBackAndLeaveThePoolToOtherRequests(t *testing
 }
 
 func TestAJobWhoseProcessDiedDoesNotBlockItsKind(t *testing.T) {
-	t.Parallel()
 	f := newFixture(t)
 	dead := uuid.NewString()
 	f.exec(`INSERT INTO reporting.jobs (id, organization_id, job_type, state, started_at, heartbeat_at)

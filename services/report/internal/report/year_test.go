@@ -23,7 +23,6 @@ import (
 // reconciliation finds nothing, and retention removes exactly each
 // organization's expired months and nothing of another's.
 func TestAYearInTheLifeOfThreeSelfRegisteredOrganizations(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t)
 	first := ts("2026-01-01T12:00:00Z")
 	e.clock.Set(first)

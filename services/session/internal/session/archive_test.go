@@ -8,11 +8,8 @@ import (
 )
 
 func TestAnAdminArchivesAProjectWhichLeavesThePickersAndTakesNoNewSessions(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
-	admin := h.member("", authn.RoleAdmin)
-	employee := h.member(admin.OrganizationID, authn.RoleEmployee)
-	stranger := h.member("", authn.RoleAdmin)
+	admin, employee, stranger := h.team(authn.RoleAdmin, authn.RoleEmployee)
 
 	var old, kept Project
 	h.do(http.MethodPost, admin.Token, "/api/projects", map[string]any{"name": "Old site"}, &old)

@@ -36,8 +36,10 @@ var harnessInstant = time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, 0) }
 
 // newHarnessWith caps the organizations' projects at maxProjects (0: the default).
+// Each harness has its own database, so its test runs beside the others.
 func newHarnessWith(t *testing.T, maxProjects int) *harness {
 	t.Helper()
+	t.Parallel()
 	db := testkit.NewDB(t)
 	pool := db.Pool(t, "workpulse_session")
 	clk := testkit.NewClock(harnessInstant)
@@ -57,6 +59,13 @@ type member struct {
 func (h *harness) member(org, role string) member {
 	p := testkit.Member(org, role)
 	return member{Principal: p, Token: h.iss.Token(h.t, p)}
+}
+
+// team is a member with role, a colleague in the same organization with
+// colleagueRole, and an admin of another organization who must see none of it.
+func (h *harness) team(role, colleagueRole string) (m, colleague, stranger member) {
+	m = h.member("", role)
+	return m, h.member(m.OrganizationID, colleagueRole), h.member("", authn.RoleAdmin)
 }
 
 // do sends a request (body nil, []byte, or JSON-encoded) and decodes a

@@ -14,7 +14,6 @@ import (
 )
 
 func TestProjectsArePagedByCursorInNameOrder(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	m := h.member("", authn.RoleEmployee)
 	// 260 projects, with names that share a lower-case form apart from the
@@ -92,7 +91,6 @@ func TestProjectsArePagedByCursorInNameOrder(t *testing.T) {
 }
 
 func TestAnOrganizationCannotCreateProjectsBeyondItsCap(t *testing.T) {
-	t.Parallel()
 	h := newHarnessWith(t, 5)
 	m := h.member("", authn.RoleEmployee)
 	other := h.member("", authn.RoleEmployee)

@@ -9,11 +9,8 @@ import (
 )
 
 func TestProjectsAreCreatedListedAndScopedToTheOrganization(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
-	admin := h.member("", authn.RoleAdmin)
-	employee := h.member(admin.OrganizationID, authn.RoleEmployee)
-	stranger := h.member("", authn.RoleAdmin)
+	admin, employee, stranger := h.team(authn.RoleAdmin, authn.RoleEmployee)
 
 	var p Project
 	if status, raw := h.do(http.MethodPost, employee.Token, "/api/projects", map[string]any{"name": "  Website  ", "description": "the new site"}, &p); status != http.StatusCreated {

@@ -23,7 +23,6 @@ import (
 )
 
 func TestStartingStoppingAndTheActiveSession(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	m := h.member("", authn.RoleEmployee)
 
@@ -76,7 +75,6 @@ func TestStartingStoppingAndTheActiveSession(t *testing.T) {
 // clock's is refused; and a stop defaults to the last activity when that
 // is ahead of the clock (ingest lets it be).
 func TestSessionsStartAndStopByTheClockAtEveryCalendarInstant(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	for _, inst := range testkit.CalendarInstants() {
 		t.Run(inst.Name, func(t *testing.T) {
@@ -118,7 +116,6 @@ func TestSessionsStartAndStopByTheClockAtEveryCalendarInstant(t *testing.T) {
 }
 
 func TestOnlyOneOfManyConcurrentStartsSucceeds(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	m := h.member("", authn.RoleEmployee)
 	var wg sync.WaitGroup
@@ -145,11 +142,8 @@ func TestOnlyOneOfManyConcurrentStartsSucceeds(t *testing.T) {
 }
 
 func TestSessionTimestampAndOwnershipRules(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
-	m := h.member("", authn.RoleEmployee)
-	colleague := h.member(m.OrganizationID, authn.RoleAdmin)
-	stranger := h.member("", authn.RoleAdmin)
+	m, colleague, stranger := h.team(authn.RoleEmployee, authn.RoleAdmin)
 	var theirs Project
 	h.do(http.MethodPost, stranger.Token, "/api/projects", map[string]any{"name": "Theirs"}, &theirs)
 	var mine Project
@@ -221,7 +215,6 @@ func TestSessionTimestampAndOwnershipRules(t *testing.T) {
 }
 
 func TestASuspendedTenantCannotStartSessionsOrCreateProjects(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	m := h.member("", authn.RoleAdmin)
 	if _, err := h.db.Owner.Exec(context.Background(), "INSERT INTO tracking.tenants (organization_id, suspended, generation) VALUES ($1, true, 1)", m.OrganizationID); err != nil {
@@ -240,11 +233,8 @@ func TestASuspendedTenantCannotStartSessionsOrCreateProjects(t *testing.T) {
 }
 
 func TestListingSessionsPagesByCursorAndFilters(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
-	m := h.member("", authn.RoleEmployee)
-	admin := h.member(m.OrganizationID, authn.RoleAdmin)
-	stranger := h.member("", authn.RoleAdmin)
+	m, admin, stranger := h.team(authn.RoleEmployee, authn.RoleAdmin)
 	base := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	var ids []string // newest first
 	for i := 6; i >= 0; i-- {
@@ -310,7 +300,6 @@ func TestListingSessionsPagesByCursorAndFilters(t *testing.T) {
 }
 
 func TestSessionStartAndStopEmitEventsThroughTheOutbox(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	brokers := testkit.Kafka(t)
 	m := h.member("", authn.RoleEmployee)
@@ -357,7 +346,6 @@ func TestSessionStartAndStopEmitEventsThroughTheOutbox(t *testing.T) {
 // is refused under the installation's 30 days and taken by an organization
 // that set 60.
 func TestAnOrganizationsOwnWindowBoundsItsStartTimes(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	long, short := h.member("", authn.RoleEmployee), h.member("", authn.RoleEmployee)
 	if _, err := h.db.Owner.Exec(context.Background(), "INSERT INTO tracking.tenants (organization_id, activity_window_days) VALUES ($1, 60)", long.OrganizationID); err != nil {

@@ -292,7 +292,7 @@ try {
     await page.getByRole("alert").filter({ hasText: "at least one active admin" }).waitFor();
     await page.waitForFunction(() => document.querySelector('select[aria-label="Role of Ada Admin"]').value === "admin");
     await axe(page, "/people after a refused change");
-    if (shots) await screenshots(admin.context, page, "people-roles");
+    if (shots) await screenshots(admin.context, page, "admin-people-roles");
   });
   await admin.context.close();
 

@@ -11,17 +11,21 @@ const expires = Number(env("EXPIRES"));
 const stay = Number(env("STAY"));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// agentPost posts an activity as the employee's agent would, signing in for
-// a fresh token each time (the agent's own tokens expire as fast).
-async function agentPost() {
+// login answers a fresh access token of email: the script's own expire as
+// fast as the page's.
+async function login(email) {
   const resp = await fetch(base + "/api/auth/login", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: env("EMPLOYEE_EMAIL"), password }),
+    body: JSON.stringify({ email, password }),
   });
-  assert(resp.ok, `the employee's login answered ${resp.status}`);
-  const { access_token } = await resp.json();
-  await api(`/sessions/${env("SESSION_ID")}/activity`, access_token, {
+  assert(resp.ok, `the login of ${email} answered ${resp.status}`);
+  return (await resp.json()).access_token;
+}
+
+// agentPost posts an activity as the employee's agent would.
+async function agentPost() {
+  await api(`/sessions/${env("SESSION_ID")}/activity`, await login(env("EMPLOYEE_EMAIL")), {
     method: "POST",
     body: JSON.stringify({ activity_type: "active", duration_seconds: 60, client_activity_id: `refresh-${Date.now()}`, timestamp: new Date().toISOString() }),
   });
@@ -111,6 +115,19 @@ try {
   await check("No refresh token was ever spent twice", async () => {
     assert(reused().length === 0, `AUTH_REFRESH_TOKEN_REUSED ${reused().length} time(s)`);
     assert(new Set(spent).size === spent.length, `${spent.length - new Set(spent).size} refresh token(s) sent twice`);
+  });
+
+  await check("A member whose role an admin changes keeps their page, which shows the new role", async () => {
+    const employee = await signedIn(env("EMPLOYEE_EMAIL"));
+    await employee.page.getByText("Erin Employee (employee)").waitFor();
+    const adminToken = await login(env("ADMIN_EMAIL"));
+    const erin = (await (await api("/users", adminToken)).json()).find((m) => m.email === env("EMPLOYEE_EMAIL"));
+    await api(`/users/${erin.id}`, adminToken, { method: "PATCH", body: JSON.stringify({ role: "manager" }) });
+    await employee.page.getByRole("link", { name: "Reports" }).click();
+    await employee.page.getByText("Erin Employee (manager)").waitFor({ timeout: (expires + 10) * 1000 });
+    await employee.page.getByRole("link", { name: "My day" }).click();
+    await employee.page.getByRole("heading", { name: "My day" }).waitFor();
+    await employee.context.close();
   });
 
   await check("Signing out ends the session on the server: its refresh token is refused", async () => {

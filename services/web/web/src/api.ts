@@ -100,6 +100,16 @@ export class ApiError extends Error {
   }
 }
 
+const tokenRefused = new Set(["AUTH_INVALID_TOKEN", "AUTH_TOKEN_EXPIRED", "AUTH_TOKEN_REVOKED"]);
+
+async function errorCode(resp: Response): Promise<string> {
+  try {
+    return (await resp.json()).error?.code ?? "";
+  } catch {
+    return "";
+  }
+}
+
 async function request(method: string, path: string, body?: unknown, accept = "application/json"): Promise<Response> {
   const send = (token: string) => {
     const headers: Record<string, string> = { Accept: accept };
@@ -111,8 +121,10 @@ async function request(method: string, path: string, body?: unknown, accept = "a
   let resp = await send(token);
   // An expired (or revoked) access token: renew it, shared with every other
   // request that met the same 401, and try once more. A session that cannot
-  // be renewed is signed out by renew, and the first answer stands.
-  if (resp.status === 401 && token) {
+  // be renewed is signed out by renew, and the first answer stands. Other
+  // 401s (a wrong current password) are the request's own: a retry would
+  // count a wrong password twice.
+  if (resp.status === 401 && token && tokenRefused.has(await errorCode(resp.clone()))) {
     const fresh = await renew(token).catch(() => "");
     if (fresh) resp = await send(fresh);
   }

@@ -78,7 +78,8 @@ function adopt(s: Session | null, store: boolean) {
     else localStorage.removeItem(storageKey);
   }
   clearTimeout(timer);
-  // Renew a fifth of the lifetime before expiry, at most a minute before:
+  // Renew a fifth of the time left (of a new token: its lifetime) before
+  // expiry, at most a minute before:
   // early enough that requests rarely meet an expired token, late enough
   // not to renew all the time.
   if (s) {

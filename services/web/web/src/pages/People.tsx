@@ -116,8 +116,8 @@ export function People() {
         </table>
       </div>
       <p className="hint">
-        A changed role or a deactivation takes effect within seconds: the member's open pages and agents are signed in again or
-        refused. Managers have an employee's access for now.
+        A changed role reaches the member's open pages at their next request, which renews their sign-in with it; a deactivated
+        member is signed out everywhere within seconds. Managers have an employee's access for now.
       </p>
     </section>
   );
