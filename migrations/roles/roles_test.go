@@ -186,16 +186,8 @@ func privileges(t *testing.T, db *testkit.DB) map[string]bool {
 // grant to workpulse_<service>; a new one that still does would grant
 // nothing once `migrate up` applies grants.sql, so it is caught here.
 func TestEveryPrivilegeAMigrationGrantsIsInTheGrantsScript(t *testing.T) {
-	db := testkit.NewDB(t)
+	db, m := testkit.NewRolledBackDB(t)
 	ctx := context.Background()
-	m, err := migrations.Open(db.URL, testkit.Roles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := m.DownTo(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
 	// The migrations alone, without the roles step of Up.
 	sqlDB, err := sql.Open("pgx", db.URL)
 	if err != nil {

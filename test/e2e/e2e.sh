@@ -211,6 +211,37 @@ act=$(post "$INGEST/api/sessions/$sid/activity" "$token" '{"activity_type":"acti
 jq -e '.activity' <<<"$act" >/dev/null || die "activity: $act"
 log "registered $email, session $sid, activity accepted: $(jq -c '.session | {total_active_seconds, total_idle_seconds}' <<<"$act" 2>/dev/null)"
 
+step "Kafka stopped for 30 s: every Deployment stays Ready, activity is accepted, then relayed"
+# Readiness reflects only what a pod cannot serve without: the outbox holds
+# events while the broker is gone. SIGSTOP freezes the broker as a network
+# partition would (connections hang rather than fail fast), and keeps its
+# topics for when it comes back.
+read -r kafka_pid _ <"$STATE/pids/e2e-kafka"
+not_ready() { kubectl -n "$NS" get deployments -o json | jq -r '.items[] | select((.status.readyReplicas // 0) < .spec.replicas) | .metadata.name'; }
+outbox_rows() { psql_node -c "select count(*) from tracking.outbox"; }
+kill -STOP "$kafka_pid"
+stopped_at=$SECONDS accepted=0 pending=0
+while [ $((SECONDS - stopped_at)) -lt 30 ]; do
+  accepted=$((accepted + 1))
+  if ! act=$(post "$INGEST/api/sessions/$sid/activity" "$token" \
+    "{\"activity_type\":\"active\",\"duration_seconds\":5,\"client_activity_id\":\"e2e-kafka-$accepted\"}"); then
+    kill -CONT "$kafka_pid"
+    die "activity refused with Kafka stopped: $act"
+  fi
+  waiting=$(not_ready)
+  [ -z "$waiting" ] || { kill -CONT "$kafka_pid"; die "not Ready with Kafka stopped: $waiting"; }
+  pending=$(outbox_rows)
+  sleep 2
+done
+kill -CONT "$kafka_pid"
+log "Kafka stopped $((SECONDS - stopped_at)) s: $accepted activities accepted, every Deployment Ready, $pending events waiting in the outbox"
+[ "$pending" -gt 0 ] || die "no event waited in the outbox while Kafka was stopped"
+resumed_at=$SECONDS
+outbox_empty() { [ "$(outbox_rows)" = 0 ]; }
+# A failed publish backs off for at most 30 s.
+wait_for 120 "the outbox to drain after Kafka came back" outbox_empty || die "$(outbox_rows) events still in the outbox"
+log "every waiting event relayed $((SECONDS - resumed_at)) s after Kafka came back"
+
 step "WorkPulseTenant"
 if [ -z "$(kubectl get crd workpulsetenants.workpulse.io -o name 2>/dev/null)" ] ||
   [ -z "$(kubectl -n "$NS" get deployment -l app.kubernetes.io/component=operator -o name 2>/dev/null)" ]; then

@@ -129,6 +129,23 @@ func NewDB(t testing.TB) *DB {
 	return &DB{URL: u, Owner: owner, Name: name}
 }
 
+// NewRolledBackDB is a fresh database with every migration rolled back,
+// and the migrator that applies them again (closed when the test ends):
+// for tests of the migrations themselves.
+func NewRolledBackDB(t testing.TB) (*DB, *migrations.Migrator) {
+	t.Helper()
+	db := NewDB(t)
+	m, err := migrations.Open(db.URL, Roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	if _, err := m.DownTo(context.Background(), 0); err != nil {
+		t.Fatalf("rolling back every migration: %v", err)
+	}
+	return db, m
+}
+
 func ensureTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
 	// Serialize template creation across test processes.
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(7366254999)"); err != nil {

@@ -5,21 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
 func TestMigrationsRollBackCompletelyAndReapply(t *testing.T) {
-	db := testkit.NewDB(t)
+	db, m := testkit.NewRolledBackDB(t)
 	ctx := context.Background()
-	m, err := migrations.Open(db.URL, testkit.Roles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := m.DownTo(ctx, 0); err != nil {
-		t.Fatalf("rolling back every migration: %v", err)
-	}
 	var schemas int
 	if err := db.Owner.QueryRow(ctx, "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth','tracking','reporting')").Scan(&schemas); err != nil {
 		t.Fatal(err)

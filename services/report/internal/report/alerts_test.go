@@ -361,8 +361,7 @@ func TestStoppingASessionResolvesItsIdleAlert(t *testing.T) {
 	e := newEnv(t)
 	org, user := uuid.NewString(), uuid.NewString()
 	e.partitions(e.clock.Now())
-	last := e.clock.Now().Add(-20 * time.Minute)
-	sess := e.session(org, user, e.clock.Now().Add(-time.Hour), nil, &last)
+	sess := e.idleSession(org, user)
 	if res, err := e.jobs.DetectIdle(context.Background(), org); err != nil || res.Raised != 1 {
 		t.Fatalf("idle detection: %+v %v", res, err)
 	}
@@ -386,12 +385,11 @@ func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.
 	e := newEnv(t)
 	org, other := uuid.NewString(), uuid.NewString()
 	e.partitions(e.clock.Now())
-	last := e.clock.Now().Add(-20 * time.Minute)
-	idle := e.session(org, uuid.NewString(), e.clock.Now().Add(-time.Hour), nil, &last)
+	idle := e.idleSession(org, uuid.NewString())
 	worker := uuid.NewString()
 	busy := e.session(org, worker, e.clock.Now().Add(-time.Hour), nil, ptr(e.clock.Now()))
 	e.activities(org, worker, busy, act{at: e.clock.Now().Add(-time.Minute), typ: "active", dur: 60})
-	otherIdle := e.session(other, uuid.NewString(), e.clock.Now().Add(-time.Hour), nil, &last)
+	otherIdle := e.idleSession(other, uuid.NewString())
 	for _, o := range []string{org, other} {
 		if res, err := e.jobs.DetectIdle(context.Background(), o); err != nil || res.Raised != 1 {
 			t.Fatalf("idle detection: %+v %v", res, err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
-	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -30,22 +29,7 @@ func lateEvent(t *testing.T, at time.Time, org, user, sess string, first, last t
 
 func TestALateUploadCorrectsItsPastDaysSummaryWithinSecondsThroughTheActivityStream(t *testing.T) {
 	e := newEnv(t)
-	brokers := testkit.Kafka(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	writer := kafkax.NewWriter(brokers)
-	t.Cleanup(func() { cancel(); <-done; writer.Close() })
-	workers := append(NewConsumers(e.pool, e.log, e.clock).Workers(brokers, kafkax.Security{}, 0, nil), e.jobs.RunCorrections)
-	go func() {
-		defer close(done)
-		errs := make(chan error, len(workers))
-		for _, w := range workers {
-			go func() { errs <- w(ctx) }()
-		}
-		for range workers {
-			<-errs
-		}
-	}()
+	ctx, writer := e.runConsumers(t, testkit.Kafka(t), func(*kafka.Writer) func(context.Context) error { return e.jobs.RunCorrections })
 
 	org, user := uuid.NewString(), uuid.NewString()
 	e.tenant(org, "America/Los_Angeles", 0, 0, 0)

@@ -10,7 +10,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
-	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -22,25 +21,9 @@ import (
 func TestEventsFlowThroughKafka(t *testing.T) {
 	e := newEnv(t)
 	brokers := testkit.Kafka(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	writer := kafkax.NewWriter(brokers)
-	t.Cleanup(func() { cancel(); <-done; writer.Close() })
-
-	c := NewConsumers(e.pool, e.log, e.clock)
-	workers := c.Workers(brokers, kafkax.Security{}, 0, nil)
-	relay := outbox.NewRelay(e.pool, OutboxTable, writer, nil, e.log)
-	workers = append(workers, relay.Run)
-	go func() {
-		defer close(done)
-		errs := make(chan error, len(workers))
-		for _, w := range workers {
-			go func() { errs <- w(ctx) }()
-		}
-		for range workers {
-			<-errs
-		}
-	}()
+	ctx, writer := e.runConsumers(t, brokers, func(w *kafka.Writer) func(context.Context) error {
+		return outbox.NewRelay(e.pool, OutboxTable, w, nil, e.log).Run
+	})
 
 	org, user := uuid.NewString(), uuid.NewString()
 	publish := func(typ string, data any) {

@@ -10,7 +10,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
 
+	"github.com/workpulse/workpulse/services/platform/kafkax"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -25,6 +27,32 @@ type env struct {
 	ctx  context.Context
 	// clock is the service's clock; tests move it.
 	clock *testkit.Clock
+}
+
+// runConsumers runs the report consumers on brokers, and the worker each
+// of extra makes with the returned writer, until the test ends; the test
+// writes its own events with that writer, in the returned context.
+func (e *env) runConsumers(t *testing.T, brokers []string, extra ...func(*kafka.Writer) func(context.Context) error) (context.Context, *kafka.Writer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	writer := kafkax.NewWriter(brokers)
+	t.Cleanup(func() { cancel(); <-done; writer.Close() })
+	workers := NewConsumers(e.pool, e.log, e.clock).Workers(brokers, kafkax.Security{}, 0, nil)
+	for _, x := range extra {
+		workers = append(workers, x(writer))
+	}
+	go func() {
+		defer close(done)
+		errs := make(chan error, len(workers))
+		for _, w := range workers {
+			go func() { errs <- w(ctx) }()
+		}
+		for range workers {
+			<-errs
+		}
+	}()
+	return ctx, writer
 }
 
 // testStart is where every test's clock stands until the test moves it.
@@ -99,6 +127,14 @@ func (e *env) session(org, user string, start time.Time, end *time.Time, lastAct
 	e.exec(`INSERT INTO tracking.work_sessions (id, organization_id, user_id, start_time, end_time, status, last_activity_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, org, user, start, end, status, lastActivity)
 	return id
+}
+
+// idleSession stores an active session of user's that started an hour
+// ago and was last seen 20 minutes ago, past the default idle threshold.
+func (e *env) idleSession(org, user string) string {
+	e.t.Helper()
+	last := e.clock.Now().Add(-20 * time.Minute)
+	return e.session(org, user, e.clock.Now().Add(-time.Hour), nil, &last)
 }
 
 type act struct {
