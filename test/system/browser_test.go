@@ -67,7 +67,8 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 
 // TestTheWebAppKeepsItsUserSignedInPastManyTokenExpiries runs
 // services/web/web/e2e/refresh.mjs against the platform with 5-second access
-// tokens: the board stays live and its requests succeed past several expiries
+// tokens: the board stays live and its requests succeed past several expiries,
+// with a second tab of the same session open
 // (the app refreshes before expiry, the feed reconnects when the socket is
 // closed at expiry), requests that meet an expired token together share one
 // refresh, no refresh token is ever spent twice, a member whose role changes

@@ -40,10 +40,11 @@ try {
   let sockets = 0;
   const spent = [];
   page.on("websocket", () => sockets++);
-  page.on("requestfinished", (r) => {
+  // The context's, not the page's: a second tab shares the session.
+  context.on("requestfinished", (r) => {
     if (new URL(r.url()).pathname === "/api/auth/refresh") spent.push(JSON.parse(r.postData() ?? "{}").refresh_token);
   });
-  page.on("response", async (r) => {
+  context.on("response", async (r) => {
     const path = new URL(r.url()).pathname;
     if (path === "/api/auth/refresh") refreshes.push({ status: r.status(), body: r.ok() ? "" : await r.text().catch(() => "") });
     else if (path.startsWith("/api/") && r.status() >= 400 && r.status() !== 401) failures.push(`${r.request().method()} ${path}: ${r.status()}`);
@@ -53,6 +54,11 @@ try {
 
   await check(`The board stays live and its requests succeed for ${stay} s, past ${Math.floor(stay / expires)} token expiries`, async () => {
     await page.getByRole("heading", { name: "Team board" }).waitFor();
+    // A second tab of the same session refreshes on the same schedule: the
+    // tabs must take turns and never spend one refresh token twice.
+    const tab = await context.newPage();
+    await tab.goto(base + "/me");
+    await tab.getByRole("heading", { name: "My day" }).waitFor();
     const until = Date.now() + stay * 1000;
     let posts = 0;
     while (Date.now() < until) {
@@ -71,6 +77,10 @@ try {
       );
       await sleep(expires * 500);
     }
+    await tab.getByRole("link", { name: "Alerts" }).click();
+    await tab.getByRole("heading", { name: "Alerts" }).first().waitFor();
+    assert(!(await tab.getByRole("heading", { name: "Sign in to WorkPulse" }).count()), "the second tab was signed out");
+    await tab.close();
     const ok = refreshes.filter((r) => r.status === 200).length;
     console.log(`     ${posts} live updates, ${ok} refreshes, ${sockets} WebSocket connections`);
     assert(ok >= Math.floor(stay / expires) - 1, `only ${ok} refreshes in ${stay} s`);

@@ -5,7 +5,7 @@
 // second tab must stay signed in, and sessionStorage would sign out every new
 // tab. Tabs then share one refresh token, and a refresh token spent twice
 // revokes the whole session, so every refresh runs under one Web Lock shared
-// by the tabs and first re-reads the storage: a tab that finds the token
+// by the tabs and first re-reads the latest pair: a tab that finds the token
 // already rotated by another takes the new pair instead of spending the old.
 
 export type Role = "admin" | "manager" | "employee";
@@ -52,6 +52,32 @@ function load(): Session | null {
   return null;
 }
 
+// localStorage is not kept in step across a browser's processes: a tab can
+// read another tab's old pair for a moment after it was replaced, even under
+// the lock, and spend a refresh token twice. IndexedDB is, so whoever holds
+// the lock reads the latest pair there; localStorage keeps a copy for a
+// synchronous start and its storage events.
+const db = new Promise<IDBDatabase | null>((resolve) => {
+  if (!window.indexedDB) return resolve(null);
+  const r = indexedDB.open("workpulse", 1);
+  r.onupgradeneeded = () => r.result.createObjectStore("session");
+  r.onsuccess = () => resolve(r.result);
+  r.onerror = () => resolve(null);
+});
+
+// shared reads the latest session (put undefined) or records put; undefined
+// means IndexedDB has none or cannot be used.
+async function shared(put?: Session | null): Promise<Session | null | undefined> {
+  const d = await db;
+  if (!d) return undefined;
+  return new Promise((resolve) => {
+    const tx = d.transaction("session", put === undefined ? "readonly" : "readwrite");
+    const req = put === undefined ? tx.objectStore("session").get("current") : tx.objectStore("session").put(put, "current");
+    tx.oncomplete = () => resolve(put === undefined ? req.result : put);
+    tx.onerror = () => resolve(undefined);
+  });
+}
+
 let current: Session | null = load();
 const listeners = new Set<(s: Session | null) => void>();
 let timer: number | undefined;
@@ -76,6 +102,7 @@ function adopt(s: Session | null, store: boolean) {
   if (store) {
     if (s) localStorage.setItem(storageKey, JSON.stringify(s));
     else localStorage.removeItem(storageKey);
+    void shared(s);
   }
   clearTimeout(timer);
   // Renew a fifth of the time left (of a new token: its lifetime) before
@@ -116,7 +143,8 @@ function exclusive<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function refresh(): Promise<string> {
-  const stored = load();
+  const latest = await shared();
+  const stored = latest === undefined ? load() : latest;
   if (!stored) {
     adopt(null, false);
     throw new SignedOut("signed out");
@@ -139,6 +167,7 @@ async function refresh(): Promise<string> {
   // or the next expiry tries again.
   if (!resp.ok) throw new Error(`refresh failed: ${resp.status}`);
   start((await resp.json()) as AuthResponse);
+  await shared(current); // recorded before the lock passes to another tab
   return current!.access;
 }
 
