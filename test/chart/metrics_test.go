@@ -139,7 +139,8 @@ func TestPrometheusRuleExpressionsParseAndEveryAlertTheIssueAsksForExists(t *tes
 		alerts = append(alerts, strings.TrimPrefix(q.where, "alert "))
 	}
 	for _, want := range []string{"WorkPulseServiceDown", "WorkPulseHighErrorRate", "WorkPulseHighLatency",
-		"WorkPulseOutboxBacklog", "WorkPulseKafkaConsumerLag", "WorkPulseEventsDeadLettered", "WorkPulsePartitionsRunningOut", "WorkPulseActivityStorageRunningOut", "WorkPulseTenantNotReady"} {
+		"WorkPulseOutboxBacklog", "WorkPulseKafkaConsumerLag", "WorkPulseEventsDeadLettered", "WorkPulsePartitionsRunningOut", "WorkPulseActivityStorageRunningOut", "WorkPulseTenantNotReady",
+		"WorkPulseSummaryReconciliationDifferences"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s in %v", want, alerts)
 		}

@@ -128,7 +128,38 @@ func missingTargetTest(jobs []string, missing string, annotations map[string]str
 	}
 }
 
-func TestPromtoolAcceptsTheRulesAndTargetMissingFiresForExactlyTheJobWithoutTargets(t *testing.T) {
+// reconciliationTest is a promtool unit test of WorkPulseSummaryReconciliationDifferences: two
+// report replicas export the same installation total, which a nightly run raises by 3 on the
+// second day; a rollout then replaces both replicas, whose new series start at the raised total.
+func reconciliationTest(annotations map[string]string) map[string]any {
+	series := func(pod, values string) map[string]any {
+		return map[string]any{"series": `workpulse_summary_reconciliation_differences_total{namespace="` + namespace + `", pod="` + pod + `"}`, "values": values}
+	}
+	want := map[string]string{}
+	for k, v := range annotations {
+		want[k] = strings.ReplaceAll(v, "{{ $value }}", "3")
+	}
+	fired := []map[string]any{{"exp_labels": map[string]string{"severity": "warning"}, "exp_annotations": want}}
+	const rule = "WorkPulseSummaryReconciliationDifferences"
+	return map[string]any{
+		"interval": "1h",
+		"input_series": []map[string]any{
+			// Hours 0-29 the old replicas, then the new ones from hour 30 on.
+			series("report-a", "2x24 5x5"), series("report-b", "2x24 5x5"),
+			series("report-c", "_x29 5x30"), series("report-d", "_x29 5x30"),
+		},
+		"alert_rule_test": []map[string]any{
+			{"eval_time": "24h", "alertname": rule, "exp_alerts": []map[string]any{}},
+			{"eval_time": "25h", "alertname": rule, "exp_alerts": fired},
+			// The replicas' restart neither hides the difference nor counts it again.
+			{"eval_time": "40h", "alertname": rule, "exp_alerts": fired},
+			// A day after the difference, and with none since, it resolves.
+			{"eval_time": "50h", "alertname": rule, "exp_alerts": []map[string]any{}},
+		},
+	}
+}
+
+func TestPromtoolAcceptsTheRulesAndTargetMissingAndReconciliationDifferencesFireExactlyWhenDue(t *testing.T) {
 	spec, rules := renderedRules(t)
 	var jobs []string
 	for _, s := range find(render(t, "workpulse"), "Service") {
@@ -157,7 +188,11 @@ func TestPromtoolAcceptsTheRulesAndTargetMissingFiresForExactlyTheJobWithoutTarg
 	write("rules.yaml", spec)
 	promtool(t, dir, "check", "rules", "rules.yaml")
 
-	tests := []map[string]any{missingTargetTest(jobs, "", nil)}
+	r := slices.IndexFunc(rules, func(r alertRule) bool { return r.Alert == "WorkPulseSummaryReconciliationDifferences" })
+	if r < 0 {
+		t.Fatal("no WorkPulseSummaryReconciliationDifferences alert")
+	}
+	tests := []map[string]any{missingTargetTest(jobs, "", nil), reconciliationTest(rules[r].Annotations)}
 	for _, j := range jobs {
 		tests = append(tests, missingTargetTest(jobs, j, rules[i].Annotations))
 	}
