@@ -44,7 +44,12 @@ var service = app.Spec[auth.Config]{
 		return &app.Service{
 			API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: d.Config.RedisPrefix, Keys: keys, Revocations: d.Revocations, Metrics: d.HTTP, Clock: d.Clock}),
 			OutboxTables: []string{auth.OutboxTable},
-			Workers:      []func(context.Context) error{func(ctx context.Context) error { return keys.Run(ctx, time.Minute) }},
+			Workers: []func(context.Context) error{
+				func(ctx context.Context) error { return keys.Run(ctx, time.Minute) },
+				func(ctx context.Context) error {
+					return auth.NewRevocationSweeper(d.DB, d.Logger, d.Clock).Run(ctx, auth.RevocationSweepInterval)
+				},
+			},
 		}, nil
 	},
 }

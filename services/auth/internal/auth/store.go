@@ -514,6 +514,16 @@ func revoke(ctx context.Context, tx pgx.Tx, r authn.Revocation) error {
 	return err
 }
 
+// deleteExpiredRevocations deletes at most limit revocations that expired
+// before before, and returns how many. SKIP LOCKED lets replicas sweeping
+// at once take different rows instead of waiting on each other.
+func (s *Store) deleteExpiredRevocations(ctx context.Context, before time.Time, limit int) (int64, error) {
+	tag, err := s.db.Exec(ctx, `DELETE FROM auth.revocations WHERE (kind, subject) IN (
+		SELECT kind, subject FROM auth.revocations WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+		before, limit)
+	return tag.RowsAffected(), err
+}
+
 func newID() string { return uuid.NewString() }
 
 // ensureSigningKey stores the key newKey makes unless some key retires
