@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
 	"github.com/workpulse/workpulse/services/platform/apierr"
@@ -67,12 +66,7 @@ func TestADeactivatedOrganizationsTokensAreRefusedEverywhereAtTheNextPoll(t *tes
 // revocationRows is the installation's revocation list, as the owner reads it.
 func (e *env) revocationRows() map[string]bool {
 	e.t.Helper()
-	owner, err := pgxpool.New(context.Background(), e.db.URL)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer owner.Close()
-	rows, err := owner.Query(context.Background(), "SELECT kind || ':' || subject FROM auth.revocations")
+	rows, err := e.db.Owner.Query(context.Background(), "SELECT kind || ':' || subject FROM auth.revocations")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -163,11 +157,7 @@ func TestTheSweepDeletesOnlyRevocationsWhoseTokensHaveAllExpiredAndAStartingServ
 
 func TestTheSweepTrimsAListLargerThanOneBatchInOnePass(t *testing.T) {
 	e := newEnv(t, nil)
-	owner, err := pgxpool.New(context.Background(), e.db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close()
+	owner := e.db.Owner
 	// A list grown before the sweep existed: 2,500 sessions signed out a
 	// day ago, and one signed out now.
 	expired, live := e.clock.Now().Add(-24*time.Hour), e.clock.Now().Add(16*time.Minute)
