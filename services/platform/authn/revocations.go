@@ -55,6 +55,7 @@ type Revocations struct {
 	mu      sync.RWMutex
 	seq     int64
 	entries map[string]Revocation // by kind and subject
+	pruned  time.Time
 	// changed is closed and replaced when a poll brings changes, so that
 	// holders of long-lived connections re-check them at once.
 	changed chan struct{}
@@ -68,8 +69,16 @@ func NewRevocations(src RevocationSource, clk clock.Clock) *Revocations {
 
 const revocationPage = 1000
 
+// pruneEvery bounds how often Poll sweeps expired rows out of memory. A
+// row past its expiry refuses nothing (every token it refused has
+// expired), and auth deletes such rows from the table, so no poll ever
+// brings them back to be dropped: without the sweep a long-running
+// service would hold every session ever signed out.
+const pruneEvery = time.Minute
+
 // Poll reads every row changed since the last poll.
 func (l *Revocations) Poll(ctx context.Context) error {
+	l.pruneExpired(l.clock.Now())
 	l.mu.RLock()
 	seq := l.seq
 	l.mu.RUnlock()
@@ -103,6 +112,20 @@ func (l *Revocations) Poll(ctx context.Context) error {
 		l.notify()
 	}
 	return nil
+}
+
+func (l *Revocations) pruneExpired(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.pruned) < pruneEvery {
+		return
+	}
+	l.pruned = now
+	for key, r := range l.entries {
+		if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
+			delete(l.entries, key)
+		}
+	}
 }
 
 func (l *Revocations) notify() {

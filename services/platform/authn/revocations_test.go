@@ -164,3 +164,53 @@ func TestAConnectionsTokenEndsAtItsExpiry(t *testing.T) {
 		t.Fatalf("past its expiry: got %v, want expired", err)
 	}
 }
+
+// A signed-out session's row expires with its last token, and auth then
+// deletes it from the table: the list must drop it from memory by itself,
+// or a service running for months would hold every sign-out ever made.
+func TestExpiredSessionRevocationsLeaveTheListInMemoryWhileTheRestStay(t *testing.T) {
+	t.Parallel()
+	clk := testkit.NewClock(revocationInstant)
+	db := testkit.NewDB(t)
+	list := authn.NewRevocations(authn.PGRevocations{DB: db.Pool(t, "workpulse_report")}, clk)
+	iss := testkit.NewIssuerOn(t, clk)
+	v := iss.Verifier.WithRevocations(list)
+	ctx := context.Background()
+
+	soon, later := revocationInstant.Add(5*time.Minute), revocationInstant.Add(time.Hour)
+	ended := testkit.Member("", authn.RoleEmployee)
+	ended.SessionID = uuid.NewString()
+	stillValid := testkit.Member(ended.OrganizationID, authn.RoleEmployee)
+	stillValid.SessionID = uuid.NewString()
+	deactivated := testkit.Member(ended.OrganizationID, authn.RoleEmployee)
+	revoke(t, db, authn.RevokeSession, ended.SessionID, true, 0, &soon)
+	revoke(t, db, authn.RevokeSession, stillValid.SessionID, true, 0, &later)
+	revoke(t, db, authn.RevokeUser, deactivated.UserID, true, 1, nil)
+	if err := list.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := list.Len(); got != 3 {
+		t.Fatalf("the list holds %d rows after the first poll, want 3", got)
+	}
+
+	// Past the first row's expiry: nothing new to read, yet it must go.
+	clk.Advance(10 * time.Minute)
+	if err := list.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := list.Len(); got != 2 {
+		t.Fatalf("the list holds %d rows after the first row expired, want 2", got)
+	}
+	for _, c := range []struct {
+		name string
+		p    authn.Principal
+		want error
+	}{
+		{"A session whose row has not expired stays refused.", stillValid, apierr.ErrTokenRevoked},
+		{"A deactivated user, whose row never expires, stays refused.", deactivated, apierr.ErrAccountDisabled},
+	} {
+		if _, err := v.Verify(ctx, iss.Token(t, c.p)); !errors.Is(err, c.want) {
+			t.Errorf("%s got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
