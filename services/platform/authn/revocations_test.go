@@ -27,6 +27,30 @@ func revoke(t *testing.T, db *testkit.DB, kind, subject string, blocked bool, mi
 	}
 }
 
+// revocationList is a service's revocation list over a fresh database on
+// the tests' clock, read through wrap (nil: the service's own source), and
+// a verifier that consults it.
+type revocationList struct {
+	clk  *testkit.Clock
+	db   *testkit.DB
+	list *authn.Revocations
+	iss  *testkit.Issuer
+	v    *authn.Verifier
+}
+
+func newRevocationList(t *testing.T, role string, wrap func(authn.RevocationSource) authn.RevocationSource) revocationList {
+	t.Helper()
+	r := revocationList{clk: testkit.NewClock(revocationInstant), db: testkit.NewDB(t)}
+	var src authn.RevocationSource = authn.PGRevocations{DB: r.db.Pool(t, role)}
+	if wrap != nil {
+		src = wrap(src)
+	}
+	r.list = authn.NewRevocations(src, r.clk)
+	r.iss = testkit.NewIssuerOn(t, r.clk)
+	r.v = r.iss.Verifier.WithRevocations(r.list)
+	return r
+}
+
 func TestRevokedTokensAreRefusedByAServiceAtItsNextPoll(t *testing.T) {
 	t.Parallel()
 	later := revocationInstant.Add(time.Hour)
@@ -67,11 +91,8 @@ func TestRevokedTokensAreRefusedByAServiceAtItsNextPoll(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			clk := testkit.NewClock(revocationInstant)
-			db := testkit.NewDB(t)
-			list := authn.NewRevocations(authn.PGRevocations{DB: db.Pool(t, "workpulse_session")}, clk)
-			iss := testkit.NewIssuerOn(t, clk)
-			v := iss.Verifier.WithRevocations(list)
+			r := newRevocationList(t, "workpulse_session", nil)
+			db, list, iss, v := r.db, r.list, r.iss, r.v
 			p := testkit.Member("", authn.RoleEmployee)
 			if tc.token != nil {
 				tc.token(&p)
@@ -124,12 +145,10 @@ func (s *failingSource) RevocationsAfter(ctx context.Context, seq int64, limit i
 
 func TestWhenTheListCannotBeReadRevocationsAlreadyReadStillHold(t *testing.T) {
 	t.Parallel()
-	clk := testkit.NewClock(revocationInstant)
-	db := testkit.NewDB(t)
-	src := &failingSource{RevocationSource: authn.PGRevocations{DB: db.Pool(t, "workpulse_report")}}
-	list := authn.NewRevocations(src, clk)
-	iss := testkit.NewIssuerOn(t, clk)
-	v := iss.Verifier.WithRevocations(list)
+	r := newRevocationList(t, "workpulse_report", func(src authn.RevocationSource) authn.RevocationSource {
+		return &failingSource{RevocationSource: src}
+	})
+	db, list, iss, v := r.db, r.list, r.iss, r.v
 	p := testkit.Member("", authn.RoleEmployee)
 	revoke(t, db, authn.RevokeUser, p.UserID, true, 1, nil)
 	ctx := context.Background()
@@ -170,11 +189,8 @@ func TestAConnectionsTokenEndsAtItsExpiry(t *testing.T) {
 // or a service running for months would hold every sign-out ever made.
 func TestExpiredSessionRevocationsLeaveTheListInMemoryWhileTheRestStay(t *testing.T) {
 	t.Parallel()
-	clk := testkit.NewClock(revocationInstant)
-	db := testkit.NewDB(t)
-	list := authn.NewRevocations(authn.PGRevocations{DB: db.Pool(t, "workpulse_report")}, clk)
-	iss := testkit.NewIssuerOn(t, clk)
-	v := iss.Verifier.WithRevocations(list)
+	r := newRevocationList(t, "workpulse_report", nil)
+	clk, db, list, iss, v := r.clk, r.db, r.list, r.iss, r.v
 	ctx := context.Background()
 
 	soon, later := revocationInstant.Add(5*time.Minute), revocationInstant.Add(time.Hour)
