@@ -94,7 +94,13 @@ func (s *Store) insertUser(ctx context.Context, tx pgx.Tx, u User, passwordHash 
 	if err != nil {
 		return err
 	}
-	ev, err := events.New(s.clock.Now(), source, events.TypeUserCreated, u.OrganizationID, u.ID,
+	return s.enqueueUserEvent(ctx, tx, events.TypeUserCreated, u)
+}
+
+// enqueueUserEvent publishes u as it now is (user.created and user.updated
+// carry the same body) through the outbox of tx.
+func (s *Store) enqueueUserEvent(ctx context.Context, tx pgx.Tx, eventType string, u User) error {
+	ev, err := events.New(s.clock.Now(), source, eventType, u.OrganizationID, u.ID,
 		events.UserCreated{UserID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, Name: u.Name, Role: u.Role})
 	if err != nil {
 		return err
@@ -287,12 +293,7 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change fun
 		if u.Name == before.Name && u.Role == before.Role {
 			return nil
 		}
-		ev, err := events.New(s.clock.Now(), source, events.TypeUserUpdated, u.OrganizationID, u.ID,
-			events.UserCreated{UserID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, Name: u.Name, Role: u.Role})
-		if err != nil {
-			return err
-		}
-		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+		return s.enqueueUserEvent(ctx, tx, events.TypeUserUpdated, u)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrUserNotFound
