@@ -14,9 +14,15 @@ GRANT USAGE ON SEQUENCE auth.revocations_seq TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE ON auth.sessions, auth.refresh_tokens TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.refresh_token_organization(bytea) TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE ON auth.adoption_tokens TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.devices TO {{.auth}};
+GRANT SELECT, INSERT ON auth.audit_log TO {{.auth}};
 -- Every service checks revoked tokens, through the function only.
 GRANT USAGE ON SCHEMA auth TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
+-- The services that accept device tokens record their last use.
+GRANT EXECUTE ON FUNCTION auth.device_used(uuid, timestamptz) TO {{.session}}, {{.ingest}};
+-- The report service records reads of another member's report and exports.
+GRANT EXECUTE ON FUNCTION auth.record_report_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.report}};
 
 GRANT USAGE ON SCHEMA tracking TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT SELECT, INSERT ON tracking.projects TO {{.session}};

@@ -36,8 +36,8 @@ func (r Retained) String() string {
 // retentionDeletes remove one batch ($3 rows) of an organization's ($1)
 // data dated before the cutoff ($2: the instant, or for summaries the
 // local date, the kept month starts), table by table: its activity, the
-// dedup keys of that activity, its stopped sessions, its summaries and its
-// alerts. Every statement names the organization, so no other one's rows
+// dedup keys of that activity, its stopped sessions, its summaries, its
+// alerts and its audit log. Every statement names the organization, so no other one's rows
 // are ever touched, whichever tree they live in.
 var retentionDeletes = []struct {
 	table, sql string
@@ -53,6 +53,8 @@ var retentionDeletes = []struct {
 		SELECT id FROM reporting.daily_summaries WHERE organization_id = $1 AND date < $2::date LIMIT $3)`, true},
 	{"reporting.alerts", `DELETE FROM reporting.alerts WHERE id IN (
 		SELECT id FROM reporting.alerts WHERE organization_id = $1 AND created_at < $2 LIMIT $3)`, false},
+	{"auth.audit_log", `DELETE FROM auth.audit_log WHERE id IN (
+		SELECT id FROM auth.audit_log WHERE organization_id = $1 AND occurred_at < $2 LIMIT $3)`, false},
 }
 
 // RetentionCutoff is the oldest month an organization keeping retention

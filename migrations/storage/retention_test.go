@@ -13,7 +13,8 @@ import (
 
 // seedMonths stores, for org, one of each kind of row per month from
 // first for n months: an activity with its dedup key, a stopped session,
-// a summary and an alert, all dated on the 15th at noon.
+// a summary, an alert and an audit log entry, all dated on the 15th at
+// noon.
 func seedMonths(t *testing.T, db *testkit.DB, org string, first time.Time, n int) {
 	t.Helper()
 	ctx := context.Background()
@@ -38,6 +39,8 @@ func seedMonths(t *testing.T, db *testkit.DB, org string, first time.Time, n int
 			  VALUES ($1, $2, $3::timestamptz::date, 30, 30, 0, 100, 1, '[]')`, []any{org, user, at}},
 			{`INSERT INTO reporting.alerts (id, organization_id, user_id, session_id, alert_type, message, local_date, created_at)
 			  VALUES (gen_random_uuid(), $1, $2, $3, 'overtime', 'x', $4::timestamptz::date, $4)`, []any{org, user, sess, at}},
+			{`INSERT INTO auth.audit_log (id, organization_id, occurred_at, actor_id, action, subject_type, subject_id)
+			  VALUES (gen_random_uuid(), $1, $2, $3, 'user.role_changed', 'user', $3)`, []any{org, at, user}},
 		} {
 			if _, err := db.Owner.Exec(ctx, row.sql, row.args...); err != nil {
 				t.Fatalf("%s: %v", row.sql, err)
@@ -50,7 +53,7 @@ func seedMonths(t *testing.T, db *testkit.DB, org string, first time.Time, n int
 func rowsOf(t *testing.T, db *testkit.DB, org string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
-	for _, table := range []string{"tracking.activity_logs", "tracking.activity_dedup", "tracking.work_sessions", "reporting.daily_summaries", "reporting.alerts"} {
+	for _, table := range []string{"tracking.activity_logs", "tracking.activity_dedup", "tracking.work_sessions", "reporting.daily_summaries", "reporting.alerts", "auth.audit_log"} {
 		var n int64
 		if err := db.Owner.QueryRow(context.Background(), "SELECT count(*) FROM "+table+" WHERE organization_id = $1", org).Scan(&n); err != nil {
 			t.Fatal(err)

@@ -59,6 +59,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	project := func() any { return map[string]any{"name": fmt.Sprintf("p%d", clock.Real.Now().UnixNano())} }
 	none := func() any { return nil }
+	device := func() any { return map[string]any{"name": fmt.Sprintf("agent %d", clock.Real.Now().UnixNano())} }
+	colleaguesDevice, _ := registerDevice(t, c, k.colleague, "Colleague's laptop")
 	actors := []string{"anonymous", "employee", "colleague", "admin", "other org's admin"}
 	token := map[string]string{"anonymous": "", "employee": k.emp.Token, "colleague": k.colleague.Token, "admin": k.admin.Token, "other org's admin": k.foreign.Token}
 	rows := []struct {
@@ -84,6 +86,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/jobs/" + k.job, none, [5]int{401, 403, 403, 200, 404}},
 		{"GET", "/presence", none, [5]int{401, 200, 200, 200, 200}},
 		{"GET", "/ws", none, [5]int{401, 426, 426, 426, 426}},
+		{"POST", "/devices", device, [5]int{401, 201, 201, 201, 201}},
+		{"GET", "/devices", none, [5]int{401, 200, 200, 200, 200}},
+		{"GET", "/devices?user_id=" + k.colleague.ID, none, [5]int{401, 200, 200, 200, 200}},
+		// The colleague revokes their own device; whoever comes after finds none.
+		{"DELETE", "/devices/" + colleaguesDevice, none, [5]int{401, 404, 204, 404, 404}},
 		{"POST", "/sessions/" + k.session + "/stop", none, [5]int{401, 0, 404, 404, 404}}, // the owner's stop runs last
 	}
 	cells := 0

@@ -316,6 +316,9 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 	if needs.JWKS {
 		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock).WithRevocations(d.Revocations).
 			WithLegacySecret(cfg.LegacyJWTSecret)
+		if d.DB != nil {
+			d.Verifier.WithDeviceUse(authn.NewDeviceUse(authn.PGDeviceUse{DB: d.DB}, d.Clock))
+		}
 	}
 	return nil
 }

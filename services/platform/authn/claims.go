@@ -36,7 +36,15 @@ type Claims struct {
 	// out revokes its tokens; Version is the user's token version at issue.
 	SessionID string `json:"sid,omitempty"`
 	Version   int    `json:"ver,omitempty"`
+	// Scope is ScopeDevice on a desktop agent's device token, whose
+	// device id is DeviceID; empty on a person's access token.
+	Scope    string `json:"scope,omitempty"`
+	DeviceID string `json:"did,omitempty"`
 }
+
+// ScopeDevice marks a device token: a desktop agent's long-lived
+// credential, which reaches the tracking routes only (RequireTracking).
+const ScopeDevice = "device"
 
 // Principal is the authenticated caller.
 type Principal struct {
@@ -49,7 +57,13 @@ type Principal struct {
 	TokenVersion int
 	// ExpiresAt is when the token expires; long-lived connections end then.
 	ExpiresAt time.Time
+	// DeviceID is set when the caller is a desktop agent holding a device
+	// token.
+	DeviceID string
 }
+
+// IsDevice reports whether the caller holds a device token.
+func (p Principal) IsDevice() bool { return p.DeviceID != "" }
 
 // IsAdmin reports whether the caller administers its organization.
 func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
@@ -83,11 +97,23 @@ func BearerToken(r *http.Request) string {
 }
 
 // Require authenticates every request with v; when roles are given the
-// caller must have one of them.
+// caller must have one of them. Device tokens are refused: only the
+// routes behind RequireTracking accept them.
 func Require(v *Verifier, roles ...string) httpx.Middleware {
+	return require(v, v.Verify, roles)
+}
+
+// RequireTracking is Require for the routes a desktop agent calls
+// (starting and stopping its sessions, posting activity, reading its own
+// state): it also accepts device tokens, and notes their use.
+func RequireTracking(v *Verifier) httpx.Middleware {
+	return require(v, v.VerifyTracking, nil)
+}
+
+func require(v *Verifier, verify func(context.Context, string) (Principal, error), roles []string) httpx.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := v.Verify(r.Context(), BearerToken(r))
+			p, err := verify(r.Context(), BearerToken(r))
 			if err != nil {
 				httpx.Error(w, r, err)
 				return
@@ -96,6 +122,7 @@ func Require(v *Verifier, roles ...string) httpx.Middleware {
 				httpx.Error(w, r, apierr.ErrForbidden)
 				return
 			}
+			v.NoteUse(r.Context(), p)
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 		})
 	}

@@ -63,6 +63,9 @@ func (s Signer) Sign(p Principal, now time.Time) (string, error) {
 		Email: p.Email, OrganizationID: p.OrganizationID, Role: p.Role,
 		SessionID: p.SessionID, Version: p.TokenVersion,
 	}
+	if p.IsDevice() {
+		claims.Scope, claims.DeviceID = ScopeDevice, p.DeviceID
+	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = s.Kid
 	return t.SignedString(s.Key)

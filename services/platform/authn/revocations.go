@@ -16,6 +16,7 @@ const (
 	RevokeUser         = "user"
 	RevokeOrganization = "organization"
 	RevokeSession      = "session"
+	RevokeDevice       = "device"
 )
 
 // Revocation is one row of the installation's revocation list (see
@@ -163,7 +164,15 @@ func (l *Revocations) Check(p Principal) error {
 		if r.Blocked {
 			return apierr.ErrAccountDisabled
 		}
-		if p.TokenVersion < r.MinVersion {
+		// A device token is revoked as a device, not by the user's token
+		// version: a role change or a new password does not sign agents
+		// out (their tokens carry the employee role whatever the user's).
+		if !p.IsDevice() && p.TokenVersion < r.MinVersion {
+			return apierr.ErrTokenRevoked
+		}
+	}
+	if p.IsDevice() {
+		if r, ok := l.entries[RevokeDevice+":"+p.DeviceID]; ok && r.Blocked {
 			return apierr.ErrTokenRevoked
 		}
 	}

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,4 +23,15 @@ func (s PGRevocations) RevocationsAfter(ctx context.Context, seq int64, limit in
 		var v Revocation
 		return v, r.Scan(&v.Kind, &v.Subject, &v.Blocked, &v.MinVersion, &v.ExpiresAt, &v.Seq)
 	})
+}
+
+// PGDeviceUse writes device uses to the installation's PostgreSQL; every
+// service's role may call auth.device_used, which changes nothing but the
+// device's last use.
+type PGDeviceUse struct{ DB *pgxpool.Pool }
+
+// DeviceUsed implements DeviceUseSink.
+func (s PGDeviceUse) DeviceUsed(ctx context.Context, deviceID string, at time.Time) error {
+	_, err := s.DB.Exec(ctx, "SELECT auth.device_used($1, $2)", deviceID, at)
+	return err
 }

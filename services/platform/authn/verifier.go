@@ -43,6 +43,8 @@ type Verifier struct {
 	// legacySecret, when set, also accepts the replaced system's HS256
 	// tokens until they expire (LEGACY_JWT_SECRET).
 	legacySecret []byte
+	// deviceUse, when set, records when device tokens were last used.
+	deviceUse *DeviceUse
 }
 
 // NewVerifier verifies tokens of issuer signed by keys; expiry is judged
@@ -70,6 +72,31 @@ func (v *Verifier) WithLegacySecret(secret string) *Verifier {
 	return v
 }
 
+// WithDeviceUse makes v record in u when each device token is used; it
+// returns v.
+func (v *Verifier) WithDeviceUse(u *DeviceUse) *Verifier {
+	v.deviceUse = u
+	return v
+}
+
+// ErrDeviceScope refuses a device token outside the tracking routes.
+var ErrDeviceScope = apierr.ErrForbidden.WithMessage("a device token reaches the tracking routes only (sessions and activity)")
+
+// VerifyTracking is Verify for the tracking routes: a device token
+// passes too. Its caller records the use (NoteUse).
+func (v *Verifier) VerifyTracking(ctx context.Context, token string) (Principal, error) {
+	return v.verify(ctx, token)
+}
+
+// NoteUse records that a caller's device token was used (nothing for a
+// person's token, or without WithDeviceUse). Holders of verified tokens
+// (a cache) call it on each use.
+func (v *Verifier) NoteUse(ctx context.Context, p Principal) {
+	if v.deviceUse != nil && p.IsDevice() {
+		v.deviceUse.Note(ctx, p.DeviceID)
+	}
+}
+
 // Current re-checks a caller verified earlier: its token must not have
 // expired or been revoked since. Holders of verified tokens (a cache, a
 // WebSocket) call it instead of verifying again.
@@ -93,8 +120,17 @@ func (v *Verifier) Changed() <-chan struct{} {
 }
 
 // Verify returns the caller a token stands for. Only EdDSA tokens from the
-// issuer with a known kid, a subject, an organization and a role pass.
+// issuer with a known kid, a subject, an organization and a role pass;
+// device tokens are refused (VerifyTracking accepts them).
 func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
+	p, err := v.verify(ctx, token)
+	if err == nil && p.IsDevice() {
+		return Principal{}, ErrDeviceScope
+	}
+	return p, err
+}
+
+func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) {
 	if token == "" {
 		return Principal{}, apierr.ErrInvalidToken
 	}
@@ -131,8 +167,17 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if !hasRole(claims.Role, Roles) {
 		return Principal{}, apierr.ErrInvalidToken
 	}
+	switch claims.Scope {
+	case "":
+	case ScopeDevice:
+		if _, err := uuid.Parse(claims.DeviceID); err != nil {
+			return Principal{}, apierr.ErrInvalidToken
+		}
+	default:
+		return Principal{}, apierr.ErrInvalidToken
+	}
 	p := Principal{UserID: claims.Subject, Email: claims.Email, OrganizationID: claims.OrganizationID, Role: claims.Role,
-		SessionID: claims.SessionID, TokenVersion: claims.Version, ExpiresAt: claims.ExpiresAt.Time}
+		SessionID: claims.SessionID, TokenVersion: claims.Version, ExpiresAt: claims.ExpiresAt.Time, DeviceID: claims.DeviceID}
 	if v.revocations != nil {
 		if err := v.revocations.Check(p); err != nil {
 			return Principal{}, err

@@ -34,7 +34,7 @@ var service = app.Spec[auth.Config]{
 	Needs:  app.Needs{Postgres: true, Redis: true, Kafka: true},
 	Config: func(env *config.Env, common *config.Common) auth.Config { return auth.LoadConfig(env, *common) },
 	Build: func(ctx context.Context, d *app.Deps, cfg auth.Config) (*app.Service, error) {
-		keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, d.Clock)
+		keys := auth.NewKeyStore(d.DB, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, d.Clock).KeepPublished(cfg.DeviceTokenTTL)
 		if _, err := keys.Reseal(ctx); err != nil {
 			return nil, err
 		}

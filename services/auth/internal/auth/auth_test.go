@@ -64,7 +64,7 @@ func newEnvAt(t *testing.T, at time.Time, overrides map[string]string) *env {
 		t.Fatal(err)
 	}
 	pool := db.Pool(t, "workpulse_auth")
-	keys := auth.NewKeyStore(pool, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, clk)
+	keys := auth.NewKeyStore(pool, cfg.KeyRotation, cfg.TokenTTL, cfg.KeyCipher, clk).KeepPublished(cfg.DeviceTokenTTL)
 	if err := keys.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,10 @@ type Config struct {
 	LegacyJWTSecret string
 	TokenTTL        time.Duration
 	// RefreshTTL is how long a session may go on refreshing its tokens.
-	RefreshTTL     time.Duration
+	RefreshTTL time.Duration
+	// DeviceTokenTTL is how long a desktop agent's device token lasts;
+	// signing keys stay published that long after they retire.
+	DeviceTokenTTL time.Duration
 	KeyRotation    time.Duration
 	Throttle       ThrottleLimits
 	TrustedProxies []*net.IPNet
@@ -38,6 +41,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		LegacyJWTSecret: common.LegacyJWTSecret,
 		TokenTTL:        e.Duration("JWT_EXPIRATION", 15*time.Minute, time.Second, 30*24*time.Hour),
 		RefreshTTL:      e.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		DeviceTokenTTL:  e.Duration("DEVICE_TOKEN_TTL", 365*24*time.Hour, time.Hour, 5*365*24*time.Hour),
 		KeyRotation:     e.Duration("JWT_KEY_ROTATION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
 		Throttle: ThrottleLimits{
 			Window:      e.Duration("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second, 24*time.Hour),

@@ -19,6 +19,9 @@ var (
 	ErrRefreshReused  = apierr.New(http.StatusUnauthorized, "AUTH_REFRESH_TOKEN_REUSED", "this refresh token was already used; its session is revoked, sign in again")
 	ErrUserNotFound   = apierr.New(http.StatusNotFound, "USER_NOT_FOUND", "no such user")
 	ErrLastAdmin      = apierr.New(http.StatusConflict, "USER_LAST_ADMIN", "an organization keeps at least one active admin")
+	// A device of another member is not found either, unless the caller
+	// is an admin.
+	ErrDeviceNotFound = apierr.New(http.StatusNotFound, "DEVICE_NOT_FOUND", "no such device")
 
 	ErrOrganizationManaged = apierr.New(http.StatusConflict, "ORGANIZATION_MANAGED", "this organization is managed by a WorkPulseTenant; change its settings in the WorkPulseTenant")
 

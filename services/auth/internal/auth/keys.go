@@ -23,7 +23,10 @@ import (
 type KeyStore struct {
 	store    *Store
 	rotation time.Duration // how long a key signs
-	tokenTTL time.Duration // how long it must stay published after that
+	tokenTTL time.Duration // how long the access tokens it signs last
+	// published is how long a key stays published after it retires: the
+	// longest lifetime of a token it signs.
+	published time.Duration
 
 	mu   sync.RWMutex
 	keys []signingKey // latest retirement first
@@ -40,7 +43,15 @@ type signingKey struct {
 // at rest by c (nil: stored as they are); clk decides when a key retires
 // and expires.
 func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration, c *KeyCipher, clk clock.Clock) *KeyStore {
-	return &KeyStore{store: &Store{db: db, clock: clk, cipher: c}, rotation: rotation, tokenTTL: tokenTTL}
+	return &KeyStore{store: &Store{db: db, clock: clk, cipher: c}, rotation: rotation, tokenTTL: tokenTTL, published: tokenTTL}
+}
+
+// KeepPublished keeps every key published for ttl after it retires, when
+// that is longer than the access tokens' lifetime, so that device tokens
+// it signed stay verifiable until they expire; it returns s.
+func (s *KeyStore) KeepPublished(ttl time.Duration) *KeyStore {
+	s.published = max(s.published, ttl)
+	return s
 }
 
 // Reseal rewrites the keys stored before encryption or sealed with a
@@ -60,7 +71,7 @@ func (s *KeyStore) Reseal(ctx context.Context) (int, error) {
 // through a lock.
 func (s *KeyStore) Refresh(ctx context.Context) error {
 	now := s.store.clock.Now()
-	err := s.store.ensureSigningKey(ctx, now.Add(s.rotation/10), func() (signingKey, error) {
+	err := s.store.ensureSigningKey(ctx, now.Add(s.rotation/10), s.published+time.Hour, func() (signingKey, error) {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return signingKey{}, err
@@ -68,7 +79,7 @@ func (s *KeyStore) Refresh(ctx context.Context) error {
 		kidBytes := make([]byte, 8)
 		_, _ = rand.Read(kidBytes)
 		return signingKey{kid: hex.EncodeToString(kidBytes), priv: priv,
-			retireAt: now.Add(s.rotation), expireAt: now.Add(s.rotation + s.tokenTTL + time.Hour)}, nil
+			retireAt: now.Add(s.rotation), expireAt: now.Add(s.rotation + s.published + time.Hour)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("auth: rotate signing keys: %w", err)

@@ -25,6 +25,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/users/me", member(httpx.Handler(s.getMe))).Methods(http.MethodGet)
 	r.Handle("/api/users/me", member(httpx.Handler(s.updateMe))).Methods(http.MethodPatch)
 	r.Handle("/api/users/me/password", member(httpx.Handler(s.changePassword))).Methods(http.MethodPost)
+	r.Handle("/api/devices", member(httpx.Handler(s.createDevice))).Methods(http.MethodPost)
+	r.Handle("/api/devices", member(httpx.Handler(s.listDevices))).Methods(http.MethodGet)
+	r.Handle("/api/devices/{id}", member(httpx.Handler(s.revokeDevice))).Methods(http.MethodDelete)
 
 	admin := authn.Require(s.verifier, authn.RoleAdmin)
 	r.Handle("/api/organization", admin(httpx.Handler(s.patchOrganization))).Methods(http.MethodPatch)
@@ -33,6 +36,7 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/users/{id}", admin(httpx.Handler(s.updateUser))).Methods(http.MethodPatch)
 	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
 	r.Handle("/api/organization/adoption-tokens", admin(httpx.Handler(s.createAdoptionToken))).Methods(http.MethodPost)
+	r.Handle("/api/audit", admin(httpx.Handler(s.listAudit))).Methods(http.MethodGet)
 
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.getTenant))).Methods(http.MethodGet)
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.putTenant))).Methods(http.MethodPut)

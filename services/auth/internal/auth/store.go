@@ -290,6 +290,9 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change fun
 				return err
 			}
 		}
+		if err := s.auditUserChange(ctx, tx, before, u, signOut); err != nil {
+			return err
+		}
 		if u.Name == before.Name && u.Role == before.Role {
 			return nil
 		}
@@ -468,7 +471,10 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 	return pg.InOrg(ctx, s.db, inv.OrganizationID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO auth.invitations (id, organization_id, email, role, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
 			inv.ID, inv.OrganizationID, inv.Email, inv.Role, tokenHash(inv.Token), createdBy, inv.ExpiresAt)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, inv.OrganizationID, AuditInvited, auditSubjectInvitation, &inv.ID, map[string]any{"email": inv.Email, "role": inv.Role})
 	})
 }
 
@@ -528,11 +534,17 @@ func (s *Store) deleteExpiredRevocations(ctx context.Context, before time.Time, 
 func newID() string { return uuid.NewString() }
 
 // ensureSigningKey stores the key newKey makes unless some key retires
-// after freshUntil. The advisory lock makes replicas refreshing at once
-// add one key, not one each.
-func (s *Store) ensureSigningKey(ctx context.Context, freshUntil time.Time, newKey func() (signingKey, error)) error {
+// after freshUntil, and keeps every key published for at least published
+// after it retires (keys made before device tokens, or before a longer
+// DEVICE_TOKEN_TTL, are kept longer). The advisory lock makes replicas
+// refreshing at once add one key, not one each.
+func (s *Store) ensureSigningKey(ctx context.Context, freshUntil time.Time, published time.Duration, newKey func() (signingKey, error)) error {
 	return pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254101)"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.signing_keys SET expire_at = retire_at + $1 WHERE expire_at < retire_at + $1 AND expire_at > $2",
+			published, s.clock.Now()); err != nil {
 			return err
 		}
 		var fresh bool
@@ -782,6 +794,7 @@ func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, chang
 		if o.Managed {
 			return ErrOrganizationManaged
 		}
+		before := o
 		change(&o)
 		// PostgreSQL decides every organization-local day, so its zone
 		// names are the ones to accept.
@@ -799,6 +812,9 @@ func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, chang
 			o.RetentionMonths, s.clock.Now()); err != nil {
 			return err
 		}
+		if err := s.audit(ctx, tx, id, AuditSettingsChanged, auditSubjectOrg, &id, map[string]any{"before": before, "after": o}); err != nil {
+			return err
+		}
 		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, events.TenantUpdated{OrganizationID: id,
 			TenantSettings: events.TenantSettings{Name: o.Name, PlanType: o.PlanType, TimeZone: o.TimeZone, Active: o.active,
 				InactiveThresholdSeconds: o.InactiveThresholdSeconds, IdleThresholdSeconds: o.IdleThresholdSeconds,
@@ -809,4 +825,143 @@ func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, chang
 		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
 	})
 	return o, err
+}
+
+// deviceColumns are what scanDevice reads, in its order.
+const deviceColumns = "id, user_id, name, created_at, expires_at, last_used_at"
+
+func scanDevice(r pgx.Row, d *Device, extra ...any) error {
+	return r.Scan(append([]any{&d.ID, &d.UserID, &d.Name, &d.CreatedAt, &d.ExpiresAt, &d.LastUsedAt}, extra...)...)
+}
+
+// CreateDevice stores a device registered in org.
+func (s *Store) CreateDevice(ctx context.Context, orgID string, d Device) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO auth.devices (id, organization_id, user_id, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			d.ID, orgID, d.UserID, d.Name, d.CreatedAt, d.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, AuditDeviceRegistered, auditSubjectDevice, &d.ID, map[string]any{"name": d.Name, "user_id": d.UserID})
+	})
+}
+
+// ListDevices lists the live devices of org, of one user unless userID is
+// "", by name.
+func (s *Store) ListDevices(ctx context.Context, orgID, userID string, req page.Request) ([]Device, *page.Cursor, error) {
+	var rows []page.Keyed[Device]
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		rs, err := tx.Query(ctx, "SELECT "+deviceColumns+", lower(name) FROM auth.devices"+
+			" WHERE (NOT $1 OR (lower(name), id) > ($2, $3::uuid)) AND revoked_at IS NULL AND expires_at > $6"+
+			" AND ($5 = '' OR user_id = nullif($5, '')::uuid) ORDER BY lower(name), id LIMIT $4",
+			append(page.Args(req), userID, s.clock.Now())...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[Device], error) {
+			var row page.Keyed[Device]
+			return row, scanDevice(r, &row.Item, &row.Key)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	devices, next := page.TrimKeyed(rows, req, func(d Device) string { return d.ID })
+	return devices, next, nil
+}
+
+// RevokeDevice revokes a live device of the caller's, or of anyone in
+// their organization when the caller is an admin, and lists it in the
+// revocation list until its token expires.
+func (s *Store) RevokeDevice(ctx context.Context, by authn.Principal, id string) error {
+	err := pg.InOrg(ctx, s.db, by.OrganizationID, func(tx pgx.Tx) error {
+		var expires time.Time
+		var name, owner string
+		if err := tx.QueryRow(ctx, "UPDATE auth.devices SET revoked_at = $2, revoked_by = $3"+
+			" WHERE id = $1 AND revoked_at IS NULL AND ($4 OR user_id = $3) RETURNING expires_at, name, user_id::text",
+			id, s.clock.Now(), by.UserID, by.IsAdmin()).Scan(&expires, &name, &owner); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, by.OrganizationID, AuditDeviceRevoked, auditSubjectDevice, &id, map[string]any{"name": name, "user_id": owner}); err != nil {
+			return err
+		}
+		// Verifiers allow a few seconds of clock skew past expiry.
+		until := expires.Add(time.Minute)
+		return revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeDevice, Subject: id, Blocked: true, ExpiresAt: &until})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrDeviceNotFound
+	}
+	return err
+}
+
+// audit records in tx, the transaction of the change, that the caller of
+// ctx did action to a subject of org.
+func (s *Store) audit(ctx context.Context, tx pgx.Tx, org, action, subjectType string, subjectID *string, details map[string]any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	_, err := tx.Exec(ctx, "INSERT INTO auth.audit_log (id, organization_id, occurred_at, actor_id, action, subject_type, subject_id, details)"+
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", newID(), org, s.clock.Now(), actorOf(ctx), action, subjectType, subjectID, details)
+	return err
+}
+
+// auditUserChange records what a change of a member did: a role change,
+// a deactivation or reactivation, signing out everywhere.
+func (s *Store) auditUserChange(ctx context.Context, tx pgx.Tx, before, after User, signedOut bool) error {
+	record := func(action string, details map[string]any) error {
+		return s.audit(ctx, tx, after.OrganizationID, action, auditSubjectUser, &after.ID, details)
+	}
+	if before.Role != after.Role {
+		if err := record(AuditRoleChanged, map[string]any{"from": before.Role, "to": after.Role}); err != nil {
+			return err
+		}
+	}
+	switch {
+	case before.Active && !after.Active:
+		if err := record(AuditDeactivated, nil); err != nil {
+			return err
+		}
+	case !before.Active && after.Active:
+		if err := record(AuditReactivated, nil); err != nil {
+			return err
+		}
+	}
+	if signedOut {
+		return record(AuditSignedOutAll, nil)
+	}
+	return nil
+}
+
+// auditColumns are what scanAudit reads, in its order.
+const auditColumns = "id, occurred_at, actor_id::text, action, subject_type, subject_id::text, details"
+
+// ListAudit lists org's audit log entries that f selects, newest first.
+func (s *Store) ListAudit(ctx context.Context, orgID string, f AuditFilter, req page.Request) ([]AuditEntry, *page.Cursor, error) {
+	var rows []page.Keyed[AuditEntry]
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		// The cursor's key is the last entry's instant, as text: the
+		// keyset compares it back as an instant.
+		rs, err := tx.Query(ctx, "SELECT "+auditColumns+", occurred_at::text AS cursor_key FROM auth.audit_log"+
+			" WHERE (NOT $1 OR (occurred_at, id) < (nullif($2, '')::timestamptz, $3::uuid))"+
+			" AND ($5 = '' OR actor_id = nullif($5, '')::uuid) AND ($6 = '' OR subject_id = nullif($6, '')::uuid) AND ($7 = '' OR action = $7)"+
+			" AND ($8::timestamptz IS NULL OR occurred_at >= $8) AND ($9::timestamptz IS NULL OR occurred_at < $9)"+
+			" ORDER BY occurred_at DESC, id DESC LIMIT $4",
+			append(page.Args(req), f.ActorID, f.SubjectID, f.Action, f.From, f.To)...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[AuditEntry], error) {
+			var row page.Keyed[AuditEntry]
+			e := &row.Item
+			return row, r.Scan(&e.ID, &e.OccurredAt, &e.ActorID, &e.Action, &e.SubjectType, &e.SubjectID, &e.Details, &row.Key)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, next := page.TrimKeyed(rows, req, func(e AuditEntry) string { return e.ID })
+	return entries, next, nil
 }

@@ -34,7 +34,9 @@ func newTokenCache(v *authn.Verifier, ttl time.Duration, max int, clk clock.Cloc
 	return &tokenCache{verifier: v, ttl: ttl, max: max, clock: clk, entries: make(map[string]cachedToken)}
 }
 
-// require is authn.Require with the cache in front of the verifier.
+// require is authn.RequireTracking with the cache in front of the
+// verifier: every ingest route is a tracking route, which desktop agents'
+// device tokens reach.
 func (c *tokenCache) require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := authn.BearerToken(r)
@@ -43,7 +45,7 @@ func (c *tokenCache) require(next http.Handler) http.Handler {
 		e, ok := c.entries[tok]
 		c.mu.Unlock()
 		if !ok || !now.Before(e.until) {
-			p, err := c.verifier.Verify(r.Context(), tok)
+			p, err := c.verifier.VerifyTracking(r.Context(), tok)
 			if err != nil {
 				httpx.Error(w, r, err)
 				return
@@ -59,6 +61,7 @@ func (c *tokenCache) require(next http.Handler) http.Handler {
 			httpx.Error(w, r, err)
 			return
 		}
+		c.verifier.NoteUse(r.Context(), e.p)
 		next.ServeHTTP(w, r.WithContext(authn.WithPrincipal(r.Context(), e.p)))
 	})
 }

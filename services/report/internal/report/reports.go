@@ -448,11 +448,12 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 	if !isUUID(userID) {
 		return ErrUserNotFound
 	}
-	if _, err := wantsCSV(r); err != nil {
+	asCSV, err := wantsCSV(r)
+	if err != nil {
 		return err
 	}
 	var from, to time.Time
-	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
 		if from, to, err = dateRange(r.Context(), tx, p.OrganizationID, r.URL.Query(), s.cfg.MaxRangeDays, s.clock.Now()); err != nil {
 			return err
@@ -460,7 +461,12 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 		if userID == p.UserID {
 			return nil
 		}
-		return memberExists(r.Context(), tx, userID)
+		if err := memberExists(r.Context(), tx, userID); err != nil {
+			return err
+		}
+		// Reading another member's report is audited; a read that could
+		// not be recorded is not served.
+		return recordReportAudit(r.Context(), tx, s.clock.Now(), p.UserID, auditReportRead, &userID, reportAuditDetails(from, to, asCSV))
 	})
 	if err != nil {
 		return err
@@ -490,8 +496,12 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 		if t, err = s.liveDay(r.Context(), tx, p.OrganizationID); err != nil {
 			return err
 		}
-		version, err = reportVersion(r.Context(), tx, p.OrganizationID)
-		return err
+		if version, err = reportVersion(r.Context(), tx, p.OrganizationID); err != nil || !asCSV {
+			return err
+		}
+		// A CSV download takes everyone's data out of the platform: it is
+		// audited, and not served unless recorded.
+		return recordReportAudit(r.Context(), tx, s.clock.Now(), p.UserID, auditReportExported, nil, reportAuditDetails(from, to, asCSV))
 	})
 	if err != nil {
 		return err

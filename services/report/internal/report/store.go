@@ -595,3 +595,26 @@ func pruneProcessedEvents(ctx context.Context, db *pgxpool.Pool, before time.Tim
 	tag, err := db.Exec(ctx, "DELETE FROM reporting.processed_events WHERE processed_at < $1", before)
 	return tag.RowsAffected(), err
 }
+
+// Audited report actions (auth's audit log).
+const (
+	auditReportRead     = "report.read"
+	auditReportExported = "report.exported"
+)
+
+// reportAuditDetails describes an audited report: its range and format.
+func reportAuditDetails(from, to time.Time, asCSV bool) map[string]any {
+	format := "json"
+	if asCSV {
+		format = "csv"
+	}
+	return map[string]any{"from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly), "format": format}
+}
+
+// recordReportAudit writes an entry of auth's audit log for the
+// organization of tx: actor read subject's report (nil: the
+// organization's).
+func recordReportAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action string, subject *string, details map[string]any) error {
+	_, err := tx.Exec(ctx, "SELECT auth.record_report_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
+	return err
+}

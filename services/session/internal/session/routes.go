@@ -17,10 +17,12 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	admin := authn.Require(s.verifier, authn.RoleAdmin)
 	r.Handle("/api/projects/{id}/archive", admin(handle(s.setArchived(true)))).Methods(http.MethodPost)
 	r.Handle("/api/projects/{id}/unarchive", admin(handle(s.setArchived(false)))).Methods(http.MethodPost)
-	r.Handle("/api/sessions", member(handle(s.listSessions))).Methods(http.MethodGet)
-	r.Handle("/api/sessions/start", member(handle(s.startSession))).Methods(http.MethodPost)
-	r.Handle("/api/sessions/active", member(handle(s.activeSession))).Methods(http.MethodGet)
-	r.Handle("/api/sessions/{id}", member(handle(s.getSession))).Methods(http.MethodGet)
-	r.Handle("/api/sessions/{id}/stop", member(handle(s.stopSession))).Methods(http.MethodPost)
+	// A desktop agent's device token reaches its sessions and nothing else.
+	tracking := authn.RequireTracking(s.verifier)
+	r.Handle("/api/sessions", tracking(handle(s.listSessions))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/start", tracking(handle(s.startSession))).Methods(http.MethodPost)
+	r.Handle("/api/sessions/active", tracking(handle(s.activeSession))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/{id}", tracking(handle(s.getSession))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/{id}/stop", tracking(handle(s.stopSession))).Methods(http.MethodPost)
 	return r
 }
