@@ -16,6 +16,7 @@ const (
 	AuditRoleChanged       = "user.role_changed"
 	AuditDeactivated       = "user.deactivated"
 	AuditReactivated       = "user.reactivated"
+	AuditRemoved           = "user.removed"
 	AuditSignedOutAll      = "user.signed_out_everywhere"
 	AuditInvited           = "user.invited"
 	AuditDeviceRegistered  = "device.registered"
@@ -30,7 +31,7 @@ const (
 )
 
 // auditActions are the actions GET /api/audit filters by.
-var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditSignedOutAll, AuditInvited,
+var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditInvited,
 	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported}
 
 // AuditEntry is one entry of the audit log: ActorID did Action to the

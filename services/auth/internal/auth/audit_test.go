@@ -63,6 +63,7 @@ func TestTheAuditLogRecordsWhoDidWhatToWhomNewestFirst(t *testing.T) {
 	step("DELETE", "/api/devices/"+device, adminTok, nil, 204, made(admin, "device.revoked", device))
 	step("PATCH", "/api/organization", adminTok, map[string]any{"retention_months": 6}, 200, made(admin, "organization.settings_changed", org))
 	step("POST", "/api/auth/logout-all", workerTok, nil, 204, made(worker, "user.signed_out_everywhere", worker))
+	step("DELETE", "/api/users/"+worker+"?data=erase", adminTok, nil, 204, made(admin, "user.removed", worker))
 
 	r := e.do("GET", "/api/audit", adminTok, nil)
 	if r.Status != 200 {
@@ -81,7 +82,10 @@ func TestTheAuditLogRecordsWhoDidWhatToWhomNewestFirst(t *testing.T) {
 			t.Fatalf("entry %d is %v; want %v (all: %v)", i, got[i], want[i], got)
 		}
 	}
-	settings := r.List[1]["details"].(map[string]any)
+	if removed := r.List[0]["details"].(map[string]any); removed["email"] != "worker@audit.example" || removed["erase_data"] != true {
+		t.Fatalf("the removal's details: %v", removed)
+	}
+	settings := r.List[2]["details"].(map[string]any)
 	if settings["before"].(map[string]any)["retention_months"] != 0.0 || settings["after"].(map[string]any)["retention_months"] != 6.0 {
 		t.Fatalf("the settings change's details: %v", settings)
 	}

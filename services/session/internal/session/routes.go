@@ -22,6 +22,7 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/sessions", tracking(handle(s.listSessions))).Methods(http.MethodGet)
 	r.Handle("/api/sessions/start", tracking(handle(s.startSession))).Methods(http.MethodPost)
 	r.Handle("/api/sessions/active", tracking(handle(s.activeSession))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/today", member(handle(s.listTodaysSessions))).Methods(http.MethodGet)
 	r.Handle("/api/sessions/{id}", tracking(handle(s.getSession))).Methods(http.MethodGet)
 	r.Handle("/api/sessions/{id}/stop", tracking(handle(s.stopSession))).Methods(http.MethodPost)
 	return r
