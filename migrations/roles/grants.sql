@@ -51,7 +51,7 @@ GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.rec
 -- that organization's row-level security scope, reading no column but those
 -- that select the rows.
 GRANT USAGE ON SCHEMA tracking, reporting TO {{.operator}};
-GRANT EXECUTE ON FUNCTION tracking.ensure_month_partition(text, date), tracking.drop_month_partition(text, date, timestamptz),
+GRANT EXECUTE ON FUNCTION tracking.ensure_tree_month(text, date), tracking.drop_month_partition(text, date, timestamptz),
   tracking.activity_months(uuid, text), tracking.create_dedicated_tree(uuid), tracking.copy_to_dedicated(uuid),
   tracking.attach_dedicated_tree(uuid), tracking.move_to_shared(uuid), tracking.drop_dedicated_tree(uuid),
   tracking.retention_tenants(), tracking.widest_activity_window() TO {{.operator}};

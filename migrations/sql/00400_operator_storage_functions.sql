@@ -35,25 +35,16 @@ CREATE FUNCTION tracking.activity_columns() RETURNS text
   WHERE attrelid = 'tracking.activity_logs'::regclass AND attnum > 0 AND NOT attisdropped $$;
 -- +goose StatementEnd
 
--- Same name and body as before, now running as the owner for the operator
--- (the ingest service goes through ensure_activity_month), and only on an
--- activity tree.
+-- Makes p_parent's month of p_month (tracking.ensure_month_partition) as
+-- the owner, on an activity tree only.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION tracking.ensure_month_partition(p_parent text, p_month date) RETURNS text
-  LANGUAGE plpgsql AS $$
-DECLARE
-  first date := date_trunc('month', p_month)::date;
-  part text := p_parent || '_' || to_char(first, 'YYYY_MM');
+CREATE FUNCTION tracking.ensure_tree_month(p_parent text, p_month date) RETURNS text
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   PERFORM tracking.check_activity_tree(p_parent);
-  IF to_regclass(format('tracking.%I', part)) IS NULL THEN
-    EXECUTE format('CREATE TABLE tracking.%I PARTITION OF tracking.%I FOR VALUES FROM (%L) TO (%L)',
-      part, p_parent, first::timestamp AT TIME ZONE 'UTC', (first + interval '1 month')::timestamp AT TIME ZONE 'UTC');
-  END IF;
-  RETURN part;
+  RETURN tracking.ensure_month_partition(p_parent, p_month);
 END $$;
 -- +goose StatementEnd
-ALTER FUNCTION tracking.ensure_month_partition(text, date) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- Detaches and drops p_parent's month of p_month unless it holds a row
 -- dated from p_keep_from on: a partition made by hand with wider bounds,
@@ -241,7 +232,7 @@ CREATE FUNCTION tracking.widest_activity_window() RETURNS integer
   SELECT max(activity_window_days) FROM tracking.tenants $$;
 -- +goose StatementEnd
 
-REVOKE ALL ON FUNCTION tracking.ensure_month_partition(text, date), tracking.drop_month_partition(text, date, timestamptz),
+REVOKE ALL ON FUNCTION tracking.ensure_tree_month(text, date), tracking.drop_month_partition(text, date, timestamptz),
   tracking.activity_months(uuid, text), tracking.create_dedicated_tree(uuid), tracking.copy_to_dedicated(uuid),
   tracking.same_activity_rows(uuid, text, text), tracking.attach_dedicated_tree(uuid), tracking.move_to_shared(uuid),
   tracking.drop_dedicated_tree(uuid), tracking.retention_tenants(), tracking.widest_activity_window(),
@@ -258,22 +249,7 @@ DROP FUNCTION tracking.copy_to_dedicated(uuid);
 DROP FUNCTION tracking.create_dedicated_tree(uuid);
 DROP FUNCTION tracking.activity_months(uuid, text);
 DROP FUNCTION tracking.drop_month_partition(text, date, timestamptz);
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION tracking.ensure_month_partition(p_parent text, p_month date) RETURNS text
-  LANGUAGE plpgsql SECURITY INVOKER AS $$
-DECLARE
-  first date := date_trunc('month', p_month)::date;
-  part text := p_parent || '_' || to_char(first, 'YYYY_MM');
-BEGIN
-  IF to_regclass(format('tracking.%I', part)) IS NULL THEN
-    EXECUTE format('CREATE TABLE tracking.%I PARTITION OF tracking.%I FOR VALUES FROM (%L) TO (%L)',
-      part, p_parent, first::timestamp AT TIME ZONE 'UTC', (first + interval '1 month')::timestamp AT TIME ZONE 'UTC');
-  END IF;
-  RETURN part;
-END $$;
--- +goose StatementEnd
-ALTER FUNCTION tracking.ensure_month_partition(text, date) RESET search_path;
-GRANT EXECUTE ON FUNCTION tracking.ensure_month_partition(text, date) TO PUBLIC;
+DROP FUNCTION tracking.ensure_tree_month(text, date);
 DROP FUNCTION tracking.activity_columns();
 DROP FUNCTION tracking.check_activity_tree(text);
 DROP FUNCTION tracking.dedicated_tree(uuid);

@@ -137,7 +137,7 @@ func (r Report) String() string {
 
 // Maintainer keeps the shared tree's months. DB connects as the owner of
 // the tracking schema (migrate up, make dev) or as the operator's role,
-// which makes months through the owner's tracking.ensure_month_partition.
+// which makes months through the owner's tracking.ensure_tree_month.
 type Maintainer struct {
 	DB     pg.Beginner
 	Clock  clock.Clock
@@ -258,7 +258,7 @@ func Partitions(ctx context.Context, q pgx.Tx, parent string) (map[Month]string,
 }
 
 func create(ctx context.Context, tx pgx.Tx, parent string, m Month) error {
-	_, err := tx.Exec(ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", parent, m.Time)
+	_, err := tx.Exec(ctx, "SELECT tracking.ensure_tree_month($1, $2::date)", parent, m.Time)
 	return err
 }
 

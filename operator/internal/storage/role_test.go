@@ -9,6 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	activity "github.com/workpulse/workpulse/migrations/storage"
+	"github.com/workpulse/workpulse/operator/internal/policy"
+	"github.com/workpulse/workpulse/operator/internal/storage"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -52,7 +55,7 @@ func TestTheOperatorsRoleReachesNothingBeyondTheActivityTrees(t *testing.T) {
 		{"It cannot create a table in the tracking schema.", plain("CREATE TABLE tracking.operator_made_this (id int)")},
 		{"It cannot drop a month partition itself.", plain("DROP TABLE tracking.activity_logs_shared_2027_03")},
 		{"It cannot become the owner with SET ROLE.", plain("SET ROLE " + pgx.Identifier{ownerName(t, db)}.Sanitize())},
-		{"The owner's month function refuses a table that is no activity tree.", plain("SELECT tracking.ensure_month_partition('work_sessions', '2027-03-01')")},
+		{"The owner's month function refuses a table that is no activity tree.", plain("SELECT tracking.ensure_tree_month('work_sessions', '2027-03-01')")},
 		{"The owner's drop function refuses a table that is no activity tree.", plain("SELECT tracking.drop_month_partition('projects', '2027-03-01', now())")},
 		{"The owner's month reader refuses another organization's tree.", plain("SELECT tracking.activity_months($1, $2)", orgA, "activity_logs_t_"+uuid.NewString()[:8])},
 		{"It cannot call the owner's helpers it was not granted.", plain("SELECT tracking.same_activity_rows($1, 'activity_logs_shared', 'activity_logs_shared')", orgA)},
@@ -127,4 +130,75 @@ func ownerName(t *testing.T, db *testkit.DB) string {
 		t.Fatal(err)
 	}
 	return name
+}
+
+// Everything the operator does to the database, done as its role: the
+// moves both ways, a dedicated tree's months, the shared pass with an
+// organization's own retention, and a deleted tenant's data.
+func TestTheOperatorsRoleMovesKeepsAndDeletesThroughTheOwnersFunctions(t *testing.T) {
+	db := testkit.NewDB(t)
+	ctx := context.Background()
+	march := policy.MonthOf(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC))
+	db.EnsureActivityMonth(t, march.Time)
+	orgA, orgB := uuid.NewString(), uuid.NewString()
+	if _, err := db.Owner.Exec(ctx, `INSERT INTO tracking.activity_logs
+		(id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
+		SELECT gen_random_uuid(), o, gen_random_uuid(), gen_random_uuid(), $3::timestamptz + g * interval '1 hour', 'active', 30
+		FROM unnest(ARRAY[$1::uuid, $2::uuid]) AS o, generate_series(1, 5) AS g`, orgA, orgB, march.Time); err != nil {
+		t.Fatal(err)
+	}
+	count := func(table, org string) int {
+		t.Helper()
+		var n int
+		if err := db.Owner.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{"tracking", table}.Sanitize()+" WHERE organization_id = $1", org).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var ddl []string
+	s := storage.New(db.Pool(t, testkit.Roles.Name("operator")), func(kind string) { ddl = append(ddl, kind) })
+	dedicated := storage.DedicatedTable(orgA)
+
+	if err := s.CreateDedicated(ctx, orgA, []policy.Month{march.Add(1)}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := s.CopyToDedicated(ctx, orgA); err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	moved, _, err := s.AttachDedicated(ctx, orgA)
+	if err != nil || moved != 5 || count(storage.SharedTable, orgA) != 0 || count(dedicated, orgA) != 5 || count(storage.SharedTable, orgB) != 5 {
+		t.Fatalf("attach: %v, %d moved; A has %d shared and %d dedicated rows, B %d shared", err, moved,
+			count(storage.SharedTable, orgA), count(dedicated, orgA), count(storage.SharedTable, orgB))
+	}
+	plan := policy.Plan{Parent: dedicated, Premake: 2, Retention: 2}
+	done, err := s.MaintainMonths(ctx, plan, march.Add(1))
+	if err != nil || len(done.Created) != 2 || len(done.Dropped) != 0 {
+		t.Fatalf("the dedicated tree's months: %v, %+v; want May and June made, March kept", err, done)
+	}
+	if moved, _, err = s.MoveToShared(ctx, orgA); err != nil || moved != 5 || count(storage.SharedTable, orgA) != 5 {
+		t.Fatalf("back to shared: %v, %d moved", err, moved)
+	}
+	if exists, _, err := s.TableState(ctx, dedicated); err != nil || exists {
+		t.Fatalf("the dedicated tree after the move back: exists %t, %v", exists, err)
+	}
+
+	clk := testkit.NewClock(march.AddDate(0, 3, 0))
+	m := &activity.Maintainer{DB: db.Pool(t, testkit.Roles.Name("operator")), Clock: clk, Policy: activity.Policy{Premake: 2, Window: activity.Window(7)}}
+	if _, err := m.Run(ctx); err != nil {
+		t.Fatalf("the shared pass: %v", err)
+	}
+	if _, err := db.Owner.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, retention_months) VALUES ($1, 1)", orgB); err != nil {
+		t.Fatal(err)
+	}
+	retained, err := m.ApplyRetention(ctx)
+	if err != nil || len(retained) != 1 || retained[0].Deleted["tracking.activity_logs"] != 5 || count(storage.SharedTable, orgB) != 0 || count(storage.SharedTable, orgA) != 5 {
+		t.Fatalf("retention: %v, %+v; B has %d rows, A %d", err, retained, count(storage.SharedTable, orgB), count(storage.SharedTable, orgA))
+	}
+
+	if n, err := s.DeleteData(ctx, orgA, 2); err != nil || n != 5 || count(storage.SharedTable, orgA) != 0 {
+		t.Fatalf("deleting A's data: %v, %d deleted, %d left", err, n, count(storage.SharedTable, orgA))
+	}
+	if len(ddl) == 0 {
+		t.Fatal("no schema change was counted")
+	}
 }

@@ -182,7 +182,7 @@ func (s *Store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m pol
 	var created bool
 	err := tx.QueryRow(ctx, `
 		SELECT to_regclass(format('tracking.%I', $1::text)) IS NULL,
-		       tracking.ensure_month_partition($2, $3::date) IS NOT NULL`,
+		       tracking.ensure_tree_month($2, $3::date) IS NOT NULL`,
 		m.Partition(parent), parent, m.Time).Scan(&created, new(bool))
 	if err == nil && created {
 		s.ddl("create_month")
