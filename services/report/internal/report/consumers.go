@@ -26,6 +26,13 @@ const (
 	GroupActivity  = "report-activity"
 )
 
+// ActivityBatchWait is how long the activity stream's fetches wait to
+// fill: every agent's heartbeat is an event, and a batch costs one
+// round trip to PostgreSQL and one commit whatever its size. An idle
+// alert is resolved and a late day marked that much later, well inside
+// the corrections' own second.
+const ActivityBatchWait = 100 * time.Millisecond
+
 // Consumers applies the events the report service listens to.
 type Consumers struct {
 	db  *pgxpool.Pool
@@ -44,7 +51,7 @@ func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts i
 	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory, MaxAttempts: maxAttempts,
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
 	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity, MaxAttempts: maxAttempts,
-		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity}, c.HandleActivity, m, c.log)
+		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity, BatchWait: ActivityBatchWait}, c.HandleActivity, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run}
 }
 
