@@ -203,15 +203,17 @@ func (s *Store) ActiveSession(ctx context.Context, p authn.Principal) (*tracking
 	return sess, err
 }
 
-// GetSession returns a session of the caller, or of any member of the
-// caller's organization when the caller is an admin.
+// GetSession returns a session of the caller's organization that the
+// caller sees (authn.Principal.Sees): their own, any for an admin, their
+// teams' members' for a manager. Another's answers not found, so that its
+// existence does not leak.
 func (s *Store) GetSession(ctx context.Context, p authn.Principal, id string) (tracking.Session, error) {
 	var sess tracking.Session
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
 		sess, err = tracking.ScanSession(tx.QueryRow(ctx, "SELECT "+tracking.SessionColumns+
-			" FROM tracking.work_sessions WHERE id = $1 AND ($2 OR user_id = $3)", id, p.IsAdmin(), p.UserID))
-		if errors.Is(err, pgx.ErrNoRows) {
+			" FROM tracking.work_sessions WHERE id = $1", id))
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.Sees(sess.UserID)) {
 			return tracking.ErrSessionNotFound
 		}
 		return err
