@@ -75,37 +75,19 @@ func (t *Teams) Run(ctx context.Context, interval time.Duration) error {
 	return nil
 }
 
-// manages reports whether manager manages a team of org that userID is in.
-func (t *Teams) manages(org, manager, userID string) bool {
-	if t == nil {
-		return false
-	}
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	s, ok := t.scopes[manager]
-	if !ok || s.organizationID != org {
-		return false
-	}
-	_, ok = s.members[userID]
-	return ok
-}
-
-// members lists the members of the teams manager manages in org.
-func (t *Teams) members(org, manager string) []string {
+// scope is the members of the teams manager manages in org, as last
+// polled (nil when they manage none there). The map is never written
+// after a poll stores it, so it is read without the lock.
+func (t *Teams) scope(org, manager string) map[string]struct{} {
 	if t == nil {
 		return nil
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	s, ok := t.scopes[manager]
-	if !ok || s.organizationID != org {
-		return nil
+	if s, ok := t.scopes[manager]; ok && s.organizationID == org {
+		return s.members
 	}
-	ids := make([]string, 0, len(s.members))
-	for id := range s.members {
-		ids = append(ids, id)
-	}
-	return ids
+	return nil
 }
 
 // Sees reports whether p may see what belongs to userID (reports,
@@ -118,7 +100,8 @@ func (p Principal) Sees(userID string) bool {
 	case userID == p.UserID || p.IsAdmin():
 		return true
 	case p.Role == RoleManager:
-		return p.teams.manages(p.OrganizationID, p.UserID, userID)
+		_, ok := p.teams.scope(p.OrganizationID, p.UserID)[userID]
+		return ok
 	}
 	return false
 }
@@ -132,7 +115,7 @@ func (p Principal) Visible() (users []string, all bool) {
 	}
 	users = []string{p.UserID}
 	if p.Role == RoleManager {
-		for _, id := range p.teams.members(p.OrganizationID, p.UserID) {
+		for id := range p.teams.scope(p.OrganizationID, p.UserID) {
 			if id != p.UserID {
 				users = append(users, id)
 			}
