@@ -32,5 +32,8 @@ var (
 	ErrAdoptionTokenRequired = apierr.New(http.StatusForbidden, "ADOPTION_TOKEN_REQUIRED", "this organization exists and is not managed by this WorkPulseTenant; an admin of the organization must issue an adoption token")
 	ErrAdoptionTokenInvalid  = apierr.New(http.StatusForbidden, "ADOPTION_TOKEN_INVALID", "the adoption token is unknown, used, expired or for another organization")
 
+	ErrResetTokenInvalid = apierr.New(http.StatusBadRequest, "AUTH_RESET_TOKEN_INVALID", "the password reset link is unknown, used or expired; ask for a new one")
+	ErrMailUnavailable   = apierr.New(http.StatusServiceUnavailable, "AUTH_MAIL_UNAVAILABLE", "this installation sends no mail; ask an admin to reset your password")
+
 	errTenantNotFound = apierr.New(http.StatusNotFound, "TENANT_NOT_FOUND", "no such organization")
 )

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/tracking"
 )
 
 func TestAManagerSeesTheSessionsOfTheirTeamsMembersOnly(t *testing.T) {
@@ -47,6 +48,11 @@ func TestAManagerSeesTheSessionsOfTheirTeamsMembersOnly(t *testing.T) {
 	var page sessionPage
 	if status, raw := h.do(http.MethodGet, lead.Token, "/api/sessions?user_id="+ann.UserID, nil, &page); status != http.StatusOK || len(page.Sessions) != 1 || page.Sessions[0].ID != annSession {
 		t.Fatalf("the team member's sessions: %d %s", status, raw)
+	}
+
+	var today []tracking.Session
+	if status, raw := h.do(http.MethodGet, lead.Token, "/api/sessions/today", nil, &today); status != http.StatusOK || len(today) != 1 || today[0].ID != annSession {
+		t.Fatalf("the manager's board of today: %d %s", status, raw)
 	}
 
 	// Ann leaves the team: from the next poll her sessions are hidden again.
