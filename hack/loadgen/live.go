@@ -71,23 +71,22 @@ func startLive(ctx context.Context, c config, agents []*agent, probe *agent) (st
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Spread the readers over the interval.
-			t := time.NewTimer(c.LiveReadEvery * time.Duration(i) / time.Duration(len(agents)))
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
+			read := func(ctx context.Context) {
 				switch _, err := dailyActive(ctx, c, a); {
 				case err == nil:
 					reads.Add(1)
 				case ctx.Err() == nil:
 					fail(&readErrs, err)
 				}
-				t.Reset(c.LiveReadEvery)
 			}
+			// Spread the readers over the interval.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(c.LiveReadEvery * time.Duration(i) / time.Duration(len(agents))):
+			}
+			read(ctx)
+			clock.Every(ctx, c.LiveReadEvery, read)
 		}()
 	}
 	var lats []time.Duration
