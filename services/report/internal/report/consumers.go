@@ -55,8 +55,9 @@ func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts i
 	return []func(context.Context) error{dir.Run, act.Run}
 }
 
-// HandleDirectory stores members (user.created) and tenant settings
-// (tenant.updated); other events of those topics are not for us.
+// HandleDirectory stores members (user.created, user.updated), erases
+// a removed one's data when asked to (user.removed) and stores tenant
+// settings (tenant.updated); other events of those topics are not for us.
 func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) error {
 	if !isUUID(e.OrganizationID) {
 		return fmt.Errorf("%w: organization_id is not a UUID", events.ErrMalformed)
@@ -72,6 +73,25 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 		}
 		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
 			if err := upsertMember(ctx, tx, u); err != nil {
+				return err
+			}
+			return bumpReportVersion(ctx, tx, u.OrganizationID)
+		})
+	case events.TypeUserRemoved:
+		var u events.UserRemoved
+		if err := e.Payload(&u); err != nil {
+			return err
+		}
+		if u.OrganizationID != e.OrganizationID || !isUUID(u.UserID) {
+			return fmt.Errorf("%w: user.removed for another organization or without user", events.ErrMalformed)
+		}
+		if !u.EraseData {
+			// Kept: the member's summaries and alerts stay, and so does
+			// their name, which their reports are shown under.
+			return nil
+		}
+		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
+			if err := eraseMember(ctx, tx, u.UserID); err != nil {
 				return err
 			}
 			return bumpReportVersion(ctx, tx, u.OrganizationID)
