@@ -23,6 +23,12 @@ GRANT DELETE ON auth.users TO {{.auth}};
 -- Every service checks revoked tokens, through the function only.
 GRANT USAGE ON SCHEMA auth TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.teams, auth.team_members TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.team_scopes TO {{.auth}};
+GRANT USAGE ON SEQUENCE auth.team_scopes_seq TO {{.auth}};
+-- Every service scopes what a manager sees by the teams they manage,
+-- through the function only.
+GRANT EXECUTE ON FUNCTION auth.team_scopes_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 
 GRANT USAGE ON SCHEMA tracking TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT SELECT, INSERT ON tracking.projects TO {{.session}};
