@@ -109,6 +109,7 @@ func samplePaths() []string {
 		"/api/auth/register", "/api/auth/login", "/api/auth/.well-known/jwks.json", "/api/auth/",
 		"/api/auth", "/api/users", "/api/users/", "/api/users/employees", "/api/users/" + id, "/api/users/invitations/accept",
 		"/api/organization", "/api/organization/", "/api/organizations", "/api/organization/adoption-tokens", "/api/organization/adoption-tokensx",
+		"/api/organization/sso", "/api/organization/ssox", "/api/auth/sso/start", "/api/auth/sso/callback", "/sso/callback",
 		"/api/projects", "/api/projects/" + id,
 		"/api/sessions", "/api/sessions/", "/api/sessions/start", "/api/sessions/active", "/api/sessions/" + id,
 		"/api/sessions/" + id + "/stop", "/api/sessions/" + id + "/activity", "/api/sessions/" + id + "/activity/bulk",

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -26,9 +27,20 @@ type Config struct {
 	HashQueue int
 	// OperatorToken guards the internal tenant API; empty disables it.
 	OperatorToken string
-	// KeyCipher seals the signing keys at rest; nil (no
-	// SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
+	// KeyCipher seals the signing keys and SSO client secrets at rest;
+	// nil (no SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
 	KeyCipher *KeyCipher
+	// SelfRegistration lets anyone register a new organization; off, only
+	// invitations add people (and the operator organizations).
+	SelfRegistration bool
+	// PublicURL is where browsers reach the installation; single sign-on
+	// sends them back to its /sso/callback.
+	PublicURL string
+	// SSOAllowPrivateIssuers lets organizations name OpenID Providers on
+	// loopback, private or link-local addresses, or over plain http: off,
+	// an organization's admin cannot make auth call into the cluster's
+	// own network.
+	SSOAllowPrivateIssuers bool
 }
 
 // LoadConfig reads auth's settings.
@@ -48,7 +60,10 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 			RegWindow:   e.Duration("REGISTER_THROTTLE_WINDOW", time.Hour, time.Second, 24*time.Hour),
 			MaxRegByIP:  e.Int("REGISTER_MAX_PER_IP", 20, 1, 100000),
 		},
-		OperatorToken: e.String("OPERATOR_TOKEN", ""),
+		OperatorToken:          e.String("OPERATOR_TOKEN", ""),
+		SelfRegistration:       e.Bool("SELF_REGISTRATION", true),
+		PublicURL:              strings.TrimSuffix(e.URL("PUBLIC_URL", "http://localhost:3000", "http", "https"), "/"),
+		SSOAllowPrivateIssuers: e.Bool("SSO_ALLOW_PRIVATE_ISSUERS", false),
 	}
 	// Each hash allocates argon2's memory at once; by default a quarter of
 	// the Go memory limit (GOMEMLIMIT, set from the container's limit)

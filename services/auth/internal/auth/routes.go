@@ -15,6 +15,8 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/auth/login", httpx.Handler(s.login)).Methods(http.MethodPost)
 	r.Handle("/api/auth/refresh", httpx.Handler(s.refresh)).Methods(http.MethodPost)
 	r.Handle("/api/auth/.well-known/jwks.json", httpx.Handler(s.jwks)).Methods(http.MethodGet)
+	r.Handle("/api/auth/sso/start", httpx.Handler(s.ssoStart)).Methods(http.MethodPost)
+	r.Handle("/api/auth/sso/callback", httpx.Handler(s.ssoCallback)).Methods(http.MethodPost)
 
 	member := authn.Require(s.verifier)
 	r.Handle("/api/organization", member(httpx.Handler(s.getOrganization))).Methods(http.MethodGet)
@@ -33,6 +35,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/users/{id}", admin(httpx.Handler(s.updateUser))).Methods(http.MethodPatch)
 	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
 	r.Handle("/api/organization/adoption-tokens", admin(httpx.Handler(s.createAdoptionToken))).Methods(http.MethodPost)
+	r.Handle("/api/organization/sso", admin(httpx.Handler(s.getSSO))).Methods(http.MethodGet)
+	r.Handle("/api/organization/sso", admin(httpx.Handler(s.putSSO))).Methods(http.MethodPut)
+	r.Handle("/api/organization/sso", admin(httpx.Handler(s.deleteSSO))).Methods(http.MethodDelete)
 
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.getTenant))).Methods(http.MethodGet)
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.putTenant))).Methods(http.MethodPut)

@@ -51,7 +51,7 @@ try {
     await page.goto(base + "/signin");
     await page.getByLabel("Email").fill(env("ADMIN_EMAIL"));
     await page.getByLabel("Password").fill("not the password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("alert").waitFor();
     await context.close();
   });

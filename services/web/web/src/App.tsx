@@ -4,6 +4,7 @@ import { Link, navigate, useLocation } from "./router";
 import type { Role } from "./api";
 import { SignIn } from "./pages/SignIn";
 import { Join } from "./pages/Join";
+import { SsoCallback } from "./pages/SsoCallback";
 import { Board } from "./pages/Board";
 import { Reports } from "./pages/Reports";
 import { Alerts } from "./pages/Alerts";
@@ -46,10 +47,12 @@ export function App() {
   // /join, the invitation's page, is for the signed-out: its person has no
   // account yet, and once they have joined they are signed in.
   const joining = url.pathname === "/join";
+  // /sso/callback is where the identity provider sends the signed-out back.
+  const returning = url.pathname === "/sso/callback";
   useEffect(() => {
-    if (!user && url.pathname !== "/signin" && !joining) navigate("/signin?next=" + encodeURIComponent(url.pathname), true);
-    else if (user && (url.pathname === "/" || url.pathname === "/signin" || joining)) navigate(url.searchParams.get("next") || home, true);
-  }, [user, url, home, joining]);
+    if (!user && url.pathname !== "/signin" && !joining && !returning) navigate("/signin?next=" + encodeURIComponent(url.pathname), true);
+    else if (user && (url.pathname === "/" || url.pathname === "/signin" || joining || returning)) navigate(url.searchParams.get("next") || home, true);
+  }, [user, url, home, joining, returning]);
 
   useEffect(() => {
     document.title = (page ? page.title + " · " : joining ? "Join · " : "") + "WorkPulse";
@@ -60,7 +63,7 @@ export function App() {
   if (!user) {
     return (
       <main id="main" ref={main} tabIndex={-1} className="narrow">
-        {joining ? <Join /> : <SignIn />}
+        {joining ? <Join /> : returning ? <SsoCallback /> : <SignIn />}
       </main>
     );
   }
@@ -73,7 +76,7 @@ export function App() {
         <p>This page is for administrators. <Link href={home}>Go to your start page</Link>.</p>
       </section>
     );
-  else if (url.pathname === "/" || url.pathname === "/signin" || joining) content = null;
+  else if (url.pathname === "/" || url.pathname === "/signin" || joining || returning) content = null;
   else
     content = (
       <section>
