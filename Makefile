@@ -25,11 +25,12 @@ test: lint ## Run every test against real PostgreSQL, Redis and an in-process Ka
 	hack/with-deps.sh $(GO) test -count=1 -timeout 40m $(PKGS)
 	hack/with-deps.sh hack/fuzz.sh 20000x
 
-lint: ## gofmt, go vet and the wall-clock check on every module.
+lint: ## gofmt, go vet, the wall-clock check on every module, and the charts' generated values docs.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) build -o $(BIN)/wallclock ./hack/wallclock
 	$(GO) vet -vettool=$(BIN)/wallclock $(PKGS)
+	hack/chart-docs.sh --check
 
 build: ## Build the web app, then every binary into bin/.
 	hack/web-build.sh

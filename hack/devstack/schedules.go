@@ -13,13 +13,17 @@ import (
 )
 
 // Schedules are how often make dev runs the report service's scheduled
-// commands. The defaults are the schedules of the operator's install-wide
-// CronJobs, so that a stack left running keeps every organization's
-// alerts and summaries as a cluster does; tests shorten them.
+// commands and the storage maintenance. The defaults are the schedules of
+// the operator's install-wide CronJobs and of its storage pass, so that a
+// stack left running keeps every organization's storage, alerts and
+// summaries as a cluster does; tests shorten them.
 type Schedules struct {
 	IdleDetection time.Duration // DEV_IDLE_DETECTION_EVERY
 	OvertimeCheck time.Duration // DEV_OVERTIME_CHECK_EVERY
 	DailySummary  time.Duration // DEV_DAILY_SUMMARY_EVERY
+	// StorageMaintenance is how often the shared tree's months and each
+	// organization's retention are maintained (DEV_STORAGE_MAINTENANCE_EVERY).
+	StorageMaintenance time.Duration
 }
 
 func loadSchedules(env *config.Env) Schedules {
@@ -30,6 +34,8 @@ func loadSchedules(env *config.Env) Schedules {
 		IdleDetection: every("DEV_IDLE_DETECTION_EVERY", 2*time.Minute),
 		OvertimeCheck: every("DEV_OVERTIME_CHECK_EVERY", 30*time.Minute),
 		DailySummary:  every("DEV_DAILY_SUMMARY_EVERY", 15*time.Minute),
+
+		StorageMaintenance: every("DEV_STORAGE_MAINTENANCE_EVERY", time.Hour),
 	}
 }
 

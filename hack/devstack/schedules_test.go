@@ -10,21 +10,29 @@ import (
 
 func TestMakeDevRunsTheCronJobsCommandsOnTheirSchedules(t *testing.T) {
 	tests := []struct {
-		name  string
-		env   map[string]string
-		every map[string]time.Duration
+		name    string
+		env     map[string]string
+		every   map[string]time.Duration
+		storage time.Duration
 	}{
-		{"By default the schedules are the operator's install-wide CronJobs'.", nil,
-			map[string]time.Duration{"idle-detection": 2 * time.Minute, "overtime-check": 30 * time.Minute, "daily-summary --due": 15 * time.Minute}},
-		{"Tests shorten them.", map[string]string{"DEV_IDLE_DETECTION_EVERY": "1s", "DEV_OVERTIME_CHECK_EVERY": "2s", "DEV_DAILY_SUMMARY_EVERY": "3s"},
-			map[string]time.Duration{"idle-detection": time.Second, "overtime-check": 2 * time.Second, "daily-summary --due": 3 * time.Second}},
+		{"By default the schedules are the operator's install-wide CronJobs' and its hourly storage pass.", nil,
+			map[string]time.Duration{"idle-detection": 2 * time.Minute, "overtime-check": 30 * time.Minute, "daily-summary --due": 15 * time.Minute},
+			time.Hour},
+		{"Tests shorten them.", map[string]string{"DEV_IDLE_DETECTION_EVERY": "1s", "DEV_OVERTIME_CHECK_EVERY": "2s", "DEV_DAILY_SUMMARY_EVERY": "3s",
+			"DEV_STORAGE_MAINTENANCE_EVERY": "4s"},
+			map[string]time.Duration{"idle-detection": time.Second, "overtime-check": 2 * time.Second, "daily-summary --due": 3 * time.Second},
+			4 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := config.FromMap(tt.env)
-			jobs := loadSchedules(env).jobs()
+			schedules := loadSchedules(env)
+			jobs := schedules.jobs()
 			if err := env.Err(); err != nil {
 				t.Fatal(err)
+			}
+			if schedules.StorageMaintenance != tt.storage {
+				t.Errorf("storage maintenance every %s, want %s", schedules.StorageMaintenance, tt.storage)
 			}
 			got := map[string]time.Duration{}
 			for _, j := range jobs {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -13,14 +12,11 @@ import (
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
-// storageInterval is how often make dev runs storage maintenance, as the
-// operator does in a cluster: a stack left running for months keeps its
-// months ahead and never refuses an accepted activity.
-const storageInterval = time.Hour
-
 // storageMaintenance runs a pass at once, so that services start on a
-// complete tree, and then every storageInterval until ctx ends. Its
-// metrics are served on the front door's /metrics.
+// complete tree, and then on its schedule (hourly by default, as the
+// operator does in a cluster) until ctx ends: a stack left running for
+// months keeps its months ahead and never refuses an accepted activity.
+// Its metrics are served on the front door's /metrics.
 func (s *Stack) storageMaintenance(ctx context.Context, dbURL string, clk clock.Clock, reg prometheus.Registerer) (wait func(), err error) {
 	db, err := pg.Connect(ctx, dbURL, pg.Login{}, 2)
 	if err != nil {
@@ -35,9 +31,10 @@ func (s *Stack) storageMaintenance(ctx context.Context, dbURL string, clk clock.
 	go func() {
 		defer close(done)
 		defer db.Close()
-		clock.Every(ctx, storageInterval, func(ctx context.Context) {
+		every := s.cfg.Schedules.StorageMaintenance
+		clock.Every(ctx, every, func(ctx context.Context) {
 			if err := s.maintainOnce(ctx, m); err != nil && ctx.Err() == nil {
-				s.logf("storage", "maintenance failed, retrying in %s: %v", storageInterval, err)
+				s.logf("storage", "maintenance failed, retrying in %s: %v", every, err)
 			}
 		})
 	}()

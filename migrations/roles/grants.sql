@@ -14,6 +14,10 @@ GRANT USAGE ON SEQUENCE auth.revocations_seq TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE ON auth.sessions, auth.refresh_tokens TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.refresh_token_organization(bytea) TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE ON auth.adoption_tokens TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.password_resets TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.mail_outbox TO {{.auth}};
+GRANT USAGE ON SEQUENCE auth.mail_outbox_id_seq TO {{.auth}};
+GRANT EXECUTE ON FUNCTION auth.password_reset_organization(bytea) TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON auth.sso_configs, auth.sso_domains, auth.sso_logins TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.sso_domain_organization(text), auth.sso_login_organization(bytea), auth.sso_organizations() TO {{.auth}};
 -- Every service checks revoked tokens, through the function only.

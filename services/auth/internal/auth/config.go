@@ -33,18 +33,22 @@ type Config struct {
 	// SelfRegistration lets anyone register a new organization; off, only
 	// invitations add people (and the operator organizations).
 	SelfRegistration bool
-	// PublicURL is where browsers reach the installation; single sign-on
-	// sends them back to its /sso/callback.
+	// PublicURL is where people open the web app: links in mail point
+	// there, and single sign-on sends browsers back to its /sso/callback.
+	// Empty, neither works.
 	PublicURL string
 	// SSOAllowPrivateIssuers lets organizations name OpenID Providers on
 	// loopback, private or link-local addresses, or over plain http: off,
 	// an organization's admin cannot make auth call into the cluster's
 	// own network.
 	SSOAllowPrivateIssuers bool
+	Mail                   MailConfig
+	Reset                  ResetConfig
 }
 
 // LoadConfig reads auth's settings.
 func LoadConfig(e *config.Env, common config.Common) Config {
+	publicURL := strings.TrimRight(e.URL("PUBLIC_URL", "", "http", "https"), "/")
 	c := Config{
 		Issuer:          common.JWTIssuer,
 		LegacyJWTSecret: common.LegacyJWTSecret,
@@ -62,8 +66,10 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		},
 		OperatorToken:          e.String("OPERATOR_TOKEN", ""),
 		SelfRegistration:       e.Bool("SELF_REGISTRATION", true),
-		PublicURL:              strings.TrimSuffix(e.URL("PUBLIC_URL", "http://localhost:3000", "http", "https"), "/"),
+		PublicURL:              publicURL,
 		SSOAllowPrivateIssuers: e.Bool("SSO_ALLOW_PRIVATE_ISSUERS", false),
+		Mail:                   loadMailConfig(e, publicURL),
+		Reset:                  loadResetConfig(e),
 	}
 	// Each hash allocates argon2's memory at once; by default a quarter of
 	// the Go memory limit (GOMEMLIMIT, set from the container's limit)

@@ -527,8 +527,12 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
-		ExpiresAt: s.expiry(req.ExpiresInHours), Token: token}
-	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
+		ExpiresAt: s.expiry(req.ExpiresInHours), Token: token, Emailed: s.cfg.Mail.Enabled()}
+	var compose func(string) (string, string)
+	if inv.Emailed {
+		compose = s.invitationMail(inv)
+	}
+	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID, compose); err != nil {
 		return err
 	}
 	httpx.JSON(w, http.StatusCreated, inv)

@@ -14,6 +14,8 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/auth/register", httpx.Handler(s.register)).Methods(http.MethodPost)
 	r.Handle("/api/auth/login", httpx.Handler(s.login)).Methods(http.MethodPost)
 	r.Handle("/api/auth/refresh", httpx.Handler(s.refresh)).Methods(http.MethodPost)
+	r.Handle("/api/auth/password-reset", httpx.Handler(s.requestPasswordReset)).Methods(http.MethodPost)
+	r.Handle("/api/auth/password-reset/confirm", httpx.Handler(s.confirmPasswordReset)).Methods(http.MethodPost)
 	r.Handle("/api/auth/.well-known/jwks.json", httpx.Handler(s.jwks)).Methods(http.MethodGet)
 	r.Handle("/api/auth/sso/start", httpx.Handler(s.ssoStart)).Methods(http.MethodPost)
 	r.Handle("/api/auth/sso/callback", httpx.Handler(s.ssoCallback)).Methods(http.MethodPost)

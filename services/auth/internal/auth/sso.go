@@ -195,6 +195,9 @@ func (s *server) putSSO(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.PublicURL == "" {
+		return ErrSSOUnavailable
+	}
 	if err := s.checkIssuer(r.Context(), req.IssuerURL); err != nil {
 		return err
 	}
@@ -265,6 +268,9 @@ func (s *server) ssoStart(w http.ResponseWriter, r *http.Request) error {
 	req, err := httpx.DecodeBody[ssoStartRequest](r)
 	if err != nil {
 		return err
+	}
+	if s.cfg.PublicURL == "" {
+		return ErrSSOUnavailable
 	}
 	org := req.OrganizationID
 	if req.Email != "" {

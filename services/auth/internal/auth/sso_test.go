@@ -351,3 +351,23 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+func TestSingleSignOnIsUnavailableWithoutThePublicURLProvidersSendBrowsersBackTo(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, user := e.register("admin@corp.test", "Corp")
+	cases := []struct {
+		name, method, path, token string
+		body                      map[string]any
+	}{
+		{"Setting single sign-on up is refused.", "PUT", "/api/organization/sso", tok, map[string]any{"issuer_url": "https://login.corp.test/",
+			"client_id": "workpulse", "client_secret": "secret", "domains": []string{"corp.test"}}},
+		{"Starting a sign-in is refused.", "POST", "/api/auth/sso/start", "", map[string]any{"organization_id": user["organization_id"]}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if r := e.do(c.method, c.path, c.token, c.body); r.Status != 503 || r.code() != "SSO_UNAVAILABLE" {
+				t.Fatalf("got %d %s; want 503 SSO_UNAVAILABLE", r.Status, r.Raw)
+			}
+		})
+	}
+}

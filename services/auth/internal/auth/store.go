@@ -317,21 +317,130 @@ func (s *Store) PasswordHash(ctx context.Context, orgID, userID string) (string,
 // version: whoever held the old password holds no working token after.
 func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash string) (User, error) {
 	var u User
-	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		err := scanUser(tx.QueryRow(ctx, "UPDATE auth.users SET password_hash = $2, token_version = token_version + 1, updated_at = $3"+
-			" WHERE id = $1 AND active RETURNING "+userColumns, userID, hash, s.clock.Now()), &u)
-		if err != nil {
-			return err
-		}
-		if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
-			return err
-		}
-		return revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, MinVersion: u.TokenVersion})
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) (err error) {
+		u, err = s.setPassword(ctx, tx, userID, hash)
+		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrUserNotFound
 	}
 	return u, err
+}
+
+// setPassword is SetPassword within tx; an inactive or unknown user is
+// pgx.ErrNoRows.
+func (s *Store) setPassword(ctx context.Context, tx pgx.Tx, userID, hash string) (User, error) {
+	var u User
+	err := scanUser(tx.QueryRow(ctx, "UPDATE auth.users SET password_hash = $2, token_version = token_version + 1, updated_at = $3"+
+		" WHERE id = $1 AND active RETURNING "+userColumns, userID, hash, s.clock.Now()), &u)
+	if err != nil {
+		return u, err
+	}
+	if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
+		return u, err
+	}
+	return u, revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, MinVersion: u.TokenVersion})
+}
+
+// CreatePasswordReset stores a reset of a member's password by the hash
+// of token, and queues the mail compose writes for them in the same
+// transaction.
+func (s *Store) CreatePasswordReset(ctx context.Context, orgID, userID, token string, expires time.Time,
+	compose func(orgName string) (subject, body string)) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var email, orgName string
+		if err := tx.QueryRow(ctx, "SELECT u.email, o.name FROM auth.users u JOIN auth.organizations o ON o.id = u.organization_id WHERE u.id = $1",
+			userID).Scan(&email, &orgName); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO auth.password_resets (token_hash, organization_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+			tokenHash(token), orgID, userID, s.clock.Now(), expires); err != nil {
+			return err
+		}
+		subject, body := compose(orgName)
+		return queueMail(ctx, tx, orgID, email, subject, body)
+	})
+}
+
+// PasswordResetOrganization finds the organization of a reset token.
+func (s *Store) PasswordResetOrganization(ctx context.Context, token string) (string, error) {
+	var org *string
+	if err := s.db.QueryRow(ctx, "SELECT auth.password_reset_organization($1)::text", tokenHash(token)).Scan(&org); err != nil {
+		return "", err
+	}
+	if org == nil {
+		return "", ErrResetTokenInvalid
+	}
+	return *org, nil
+}
+
+// ResetPassword spends a reset token of org, with every other link of its
+// user still open, and sets the user's new password hash.
+func (s *Store) ResetPassword(ctx context.Context, orgID, token, hash string) (User, error) {
+	var u User
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var userID string
+		var expires time.Time
+		var used *time.Time
+		if err := tx.QueryRow(ctx, "SELECT user_id, expires_at, used_at FROM auth.password_resets WHERE token_hash = $1 FOR UPDATE",
+			tokenHash(token)).Scan(&userID, &expires, &used); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if used != nil || !now.Before(expires) {
+			return ErrResetTokenInvalid
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", userID, now); err != nil {
+			return err
+		}
+		var err error
+		if u, err = s.setPassword(ctx, tx, userID, hash); errors.Is(err, pgx.ErrNoRows) {
+			return ErrAccountDisabled
+		}
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrResetTokenInvalid
+	}
+	return u, err
+}
+
+// sendNextMail locks the oldest due message of the mail outbox and hands
+// it to send: a sent message is deleted, a failed one put off (5 s,
+// doubled per attempt, at most an hour) or, at its last attempt, dropped
+// with errMailAbandoned. It reports whether a message was due; send's
+// error is returned once the outcome is stored.
+func (s *Store) sendNextMail(ctx context.Context, maxAttempts int, send func(context.Context, queuedMail) error) (bool, error) {
+	found := false
+	var sendErr error
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var m queuedMail
+		err := tx.QueryRow(ctx, "SELECT id, recipient, subject, body, attempts FROM auth.mail_outbox WHERE next_attempt_at <= now()"+
+			" ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&m.ID, &m.To, &m.Subject, &m.Body, &m.AttemptsBeforeThis)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		sendErr = send(ctx, m)
+		switch {
+		case sendErr == nil:
+		case m.AttemptsBeforeThis+1 >= maxAttempts:
+			sendErr = fmt.Errorf("%w (%d attempts): %v", errMailAbandoned, maxAttempts, sendErr)
+		default:
+			_, err := tx.Exec(ctx, "UPDATE auth.mail_outbox SET attempts = attempts + 1, last_error = $2,"+
+				" next_attempt_at = now() + make_interval(secs => least(5 * power(2, attempts), 3600)) WHERE id = $1", m.ID, sendErr.Error())
+			return err
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE id = $1", m.ID)
+		return err
+	})
+	if err != nil {
+		return found, err
+	}
+	return found, sendErr
 }
 
 // newSecret is a random token for a client to hold; only its hash is
@@ -461,14 +570,26 @@ type Invitation struct {
 	Role           string    `json:"role"`
 	ExpiresAt      time.Time `json:"expires_at"`
 	Token          string    `json:"token"`
+	// Emailed is true when the invitation was queued for mail to Email.
+	Emailed bool `json:"emailed"`
 }
 
-// CreateInvitation stores an invitation by the hash of its token.
-func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string) error {
+// CreateInvitation stores an invitation by the hash of its token and,
+// when compose is set, queues the mail it writes to the invited person in
+// the same transaction.
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string, compose func(orgName string) (subject, body string)) error {
 	return pg.InOrg(ctx, s.db, inv.OrganizationID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO auth.invitations (id, organization_id, email, role, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
 			inv.ID, inv.OrganizationID, inv.Email, inv.Role, tokenHash(inv.Token), createdBy, inv.ExpiresAt)
-		return err
+		if err != nil || compose == nil {
+			return err
+		}
+		var orgName string
+		if err := tx.QueryRow(ctx, "SELECT name FROM auth.organizations WHERE id = $1", inv.OrganizationID).Scan(&orgName); err != nil {
+			return err
+		}
+		subject, body := compose(orgName)
+		return queueMail(ctx, tx, inv.OrganizationID, inv.Email, subject, body)
 	})
 }
 

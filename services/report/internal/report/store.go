@@ -241,11 +241,10 @@ FROM (SELECT coalesce((SELECT time_zone FROM reporting.tenant_settings WHERE org
   generate_series((e.f AT TIME ZONE z.tz)::date, least((e.l AT TIME ZONE z.tz)::date, ($4::timestamptz AT TIME ZONE z.tz)::date - 1), interval '1 day') d
 ON CONFLICT (organization_id, date) DO NOTHING`
 
-// markCorrections records the ended days of org between firsts[i] and
-// lasts[i] at now.
-func markCorrections(ctx context.Context, tx pgx.Tx, org string, firsts, lasts []time.Time, now time.Time) error {
-	_, err := tx.Exec(ctx, markCorrectionsSQL, org, firsts, lasts, now)
-	return err
+// queueMarkCorrections queues in b the marking of the ended days of org
+// between firsts[i] and lasts[i] at now.
+func queueMarkCorrections(b *pgx.Batch, org string, firsts, lasts []time.Time, now time.Time) {
+	b.Queue(markCorrectionsSQL, org, firsts, lasts, now)
 }
 
 // takeCorrections forgets and returns at most limit days of the tenant of
@@ -517,11 +516,21 @@ ON CONFLICT (organization_id, user_id, local_date) WHERE alert_type = 'overtime'
 RETURNING `+alertColumns, org, lo, hi, day, limit, now))
 }
 
-const openIdleAlertSQL = `SELECT EXISTS (SELECT 1 FROM reporting.alerts
-	WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`
-
 const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text), '{}') FROM reporting.alerts
 	WHERE session_id = ANY($1::uuid[]) AND alert_type = 'idle' AND resolved_at IS NULL`
+
+// queueOpenIdleAlerts queues in b the look-up of which of the sessions have
+// an open idle alert, handed to found.
+func queueOpenIdleAlerts(b *pgx.Batch, sessions []string, found func(open []string)) {
+	b.Queue(openIdleAlertsSQL, sessions).QueryRow(func(r pgx.Row) error {
+		var open []string
+		if err := r.Scan(&open); err != nil {
+			return err
+		}
+		found(open)
+		return nil
+	})
+}
 
 // --- Jobs
 
