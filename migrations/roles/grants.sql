@@ -18,6 +18,8 @@ GRANT SELECT, INSERT, UPDATE ON auth.password_resets TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON auth.mail_outbox TO {{.auth}};
 GRANT USAGE ON SEQUENCE auth.mail_outbox_id_seq TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.password_reset_organization(bytea) TO {{.auth}};
+-- Removing a member deletes their row (and, by cascade, their sessions).
+GRANT DELETE ON auth.users TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON auth.sso_configs, auth.sso_domains, auth.sso_logins TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.sso_domain_organization(text), auth.sso_login_organization(bytea), auth.sso_organizations() TO {{.auth}};
 -- Every service checks revoked tokens, through the function only.
@@ -31,6 +33,9 @@ GRANT UPDATE (archived_at) ON tracking.projects TO {{.session}};
 GRANT SELECT, UPDATE ON tracking.work_sessions TO {{.ingest}};
 GRANT SELECT, INSERT ON tracking.activity_logs, tracking.activity_dedup TO {{.ingest}};
 GRANT SELECT ON tracking.projects TO {{.ingest}};
+-- A removed member's data is erased by its owners when the admin chose to.
+GRANT DELETE ON tracking.work_sessions TO {{.session}};
+GRANT DELETE ON tracking.activity_logs, tracking.activity_dedup TO {{.ingest}};
 GRANT SELECT, INSERT, UPDATE ON tracking.tenants TO {{.session}}, {{.ingest}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.outbox TO {{.session}}, {{.ingest}};
 GRANT USAGE ON SEQUENCE tracking.outbox_id_seq TO {{.session}}, {{.ingest}};
@@ -47,6 +52,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.outbox TO {{.report}};
 GRANT USAGE ON SEQUENCE reporting.outbox_id_seq TO {{.report}};
 GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO {{.report}};
 GRANT DELETE ON reporting.jobs TO {{.report}};
+-- A removed member's data is erased when the admin chose to.
+GRANT DELETE ON reporting.users, reporting.daily_summaries, reporting.alerts TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text), reporting.tenant_ids_most_behind_first() TO {{.report}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.summary_corrections, reporting.summary_reconciliation TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.reconciliation_differences() TO {{.report}};

@@ -108,13 +108,19 @@ type Options struct {
 	Clock clock.Clock
 }
 
+// logFlushInterval is how long a service's log lines may wait to be
+// written together (see logging.Buffered).
+const logFlushInterval = 100 * time.Millisecond
+
 // Run runs the service until ctx is done or a worker fails.
 func Run(ctx context.Context, o Options) error {
 	cfg := o.Config
 	if o.Clock == nil {
 		return fmt.Errorf("%s: app.Options.Clock is required", cfg.Service)
 	}
-	log := logging.New(o.Log, cfg.Service, cfg.LogLevel)
+	out := logging.NewBuffered(o.Log, logFlushInterval)
+	defer out.Close()
+	log := logging.New(out, cfg.Service, cfg.LogLevel)
 	slog.SetDefault(log)
 	d := &Deps{Config: cfg, Clock: o.Clock, Logger: log, Registry: metrics.NewRegistry(cfg.Service), Health: health.NewChecker()}
 	d.HTTP = metrics.NewHTTP(d.Registry, cfg.Service)

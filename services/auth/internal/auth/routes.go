@@ -35,6 +35,7 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/users/employees", admin(httpx.Handler(s.listEmployees))).Methods(http.MethodGet)
 	r.Handle("/api/users", admin(httpx.Handler(s.listUsers))).Methods(http.MethodGet)
 	r.Handle("/api/users/{id}", admin(httpx.Handler(s.updateUser))).Methods(http.MethodPatch)
+	r.Handle("/api/users/{id}", admin(httpx.Handler(s.removeUser))).Methods(http.MethodDelete)
 	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
 	r.Handle("/api/organization/adoption-tokens", admin(httpx.Handler(s.createAdoptionToken))).Methods(http.MethodPost)
 	r.Handle("/api/organization/sso", admin(httpx.Handler(s.getSSO))).Methods(http.MethodGet)

@@ -257,14 +257,8 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change fun
 		before := u
 		change(&u)
 		if before.Role == authn.RoleAdmin && before.Active && (u.Role != authn.RoleAdmin || !u.Active) {
-			// Admins lock their rows in id order, so that two admins
-			// demoting each other at once cannot both pass.
-			var others int
-			if err := tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM auth.users WHERE role = 'admin' AND active AND id <> $1 ORDER BY id FOR UPDATE) a", u.ID).Scan(&others); err != nil {
+			if err := anotherActiveAdmin(ctx, tx, u.ID); err != nil {
 				return err
-			}
-			if others == 0 {
-				return ErrLastAdmin
 			}
 		}
 		// A raised version is the caller signing out everywhere.
@@ -299,6 +293,62 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change fun
 		return u, ErrUserNotFound
 	}
 	return u, err
+}
+
+// anotherActiveAdmin is ErrLastAdmin unless an active admin other than
+// userID remains. Admins lock their rows in id order, so that two admins
+// demoting or removing each other at once cannot both pass.
+func anotherActiveAdmin(ctx context.Context, tx pgx.Tx, userID string) error {
+	var others int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM auth.users WHERE role = 'admin' AND active AND id <> $1 ORDER BY id FOR UPDATE) a", userID).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+// RemoveUser deletes a member of org, keeping at least one active admin:
+// their sessions end, their tokens are refused everywhere as a
+// deactivated member's are, mail still queued for them is dropped, and
+// user.removed tells the other services whether to erase their data.
+func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, erase bool) error {
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var u User
+		if err := scanUser(tx.QueryRow(ctx, "SELECT "+userColumns+" FROM auth.users WHERE id = $1 FOR UPDATE", userID), &u); err != nil {
+			return err
+		}
+		if u.Role == authn.RoleAdmin && u.Active {
+			if err := anotherActiveAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
+			return err
+		}
+		// The revocation outlives the row: a token of the removed member
+		// is refused for as long as it could be presented.
+		if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, Blocked: true, MinVersion: u.TokenVersion + 1}); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE organization_id = $1 AND lower(recipient) = lower($2)", orgID, u.Email); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.users WHERE id = $1", u.ID); err != nil {
+			return err
+		}
+		ev, err := events.New(s.clock.Now(), source, events.TypeUserRemoved, orgID, u.ID,
+			events.UserRemoved{UserID: u.ID, OrganizationID: orgID, EraseData: erase})
+		if err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrUserNotFound
+	}
+	return err
 }
 
 // PasswordHash returns a member's password hash.

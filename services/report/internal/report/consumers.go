@@ -26,6 +26,13 @@ const (
 	GroupActivity  = "report-activity"
 )
 
+// ActivityBatchWait is how long the activity stream's fetches wait to
+// fill: every agent's heartbeat is an event, and a batch costs one
+// round trip to PostgreSQL and one commit whatever its size. An idle
+// alert is resolved and a late day marked that much later, well inside
+// the corrections' own second.
+const ActivityBatchWait = 100 * time.Millisecond
+
 // Consumers applies the events the report service listens to.
 type Consumers struct {
 	db  *pgxpool.Pool
@@ -44,12 +51,13 @@ func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts i
 	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory, MaxAttempts: maxAttempts,
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
 	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity, MaxAttempts: maxAttempts,
-		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity}, c.HandleActivity, m, c.log)
+		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity, BatchWait: ActivityBatchWait}, c.HandleActivity, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run}
 }
 
-// HandleDirectory stores members (user.created) and tenant settings
-// (tenant.updated); other events of those topics are not for us.
+// HandleDirectory stores members (user.created, user.updated), erases
+// a removed one's data when asked to (user.removed) and stores tenant
+// settings (tenant.updated); other events of those topics are not for us.
 func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) error {
 	if !isUUID(e.OrganizationID) {
 		return fmt.Errorf("%w: organization_id is not a UUID", events.ErrMalformed)
@@ -65,6 +73,25 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 		}
 		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
 			if err := upsertMember(ctx, tx, u); err != nil {
+				return err
+			}
+			return bumpReportVersion(ctx, tx, u.OrganizationID)
+		})
+	case events.TypeUserRemoved:
+		var u events.UserRemoved
+		if err := e.Payload(&u); err != nil {
+			return err
+		}
+		if u.OrganizationID != e.OrganizationID || !isUUID(u.UserID) {
+			return fmt.Errorf("%w: user.removed for another organization or without user", events.ErrMalformed)
+		}
+		if !u.EraseData {
+			// Kept: the member's summaries and alerts stay, and so does
+			// their name, which their reports are shown under.
+			return nil
+		}
+		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
+			if err := eraseMember(ctx, tx, u.UserID); err != nil {
 				return err
 			}
 			return bumpReportVersion(ctx, tx, u.OrganizationID)

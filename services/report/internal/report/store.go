@@ -103,6 +103,17 @@ func upsertMember(ctx context.Context, tx pgx.Tx, u events.UserCreated) error {
 	return err
 }
 
+// eraseMember deletes everything the report service holds of a member of
+// the transaction's organization: summaries, alerts and the directory row.
+func eraseMember(ctx context.Context, tx pgx.Tx, userID string) error {
+	for _, table := range []string{"reporting.daily_summaries", "reporting.alerts", "reporting.users"} {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE user_id = $1", userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // upsertTenantSettings stores t with zone tz. An older generation
 // arriving late never overwrites a newer one.
 func upsertTenantSettings(ctx context.Context, tx pgx.Tx, t events.TenantUpdated, tz string, now time.Time) error {

@@ -243,6 +243,15 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listTodaysSessions lists today's and the running sessions the caller may
+// see, a page at a time, as the board loads them.
+func (s *server) listTodaysSessions(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	return page.Serve(w, r, p.OrganizationID, func(ctx context.Context, _ string, req page.Request) ([]tracking.Session, *page.Cursor, error) {
+		return s.store.ListTodaysSessions(ctx, p, req)
+	})
+}
+
 // parseBound reads an RFC 3339 time or a YYYY-MM-DD date (UTC); a date as
 // the upper bound includes that whole day.
 func parseBound(v *validate.Fields, field, s string, upper bool) *time.Time {

@@ -15,6 +15,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -73,6 +74,30 @@ func (h *harness) team(role, colleagueRole string) (m, colleague, stranger membe
 func (h *harness) do(method, token, path string, body, out any) (int, []byte) {
 	h.t.Helper()
 	return testkit.Do(h.t, http.DefaultClient, method, h.srv.URL+path, token, body, out)
+}
+
+// getPage reads one page of a listing paged by X-Next-Cursor, decoding
+// its body into out when the answer is a 200, and returns the status and
+// the next page's cursor ("" on the last page).
+func (h *harness) getPage(token, path string, out any) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(raw, out); err != nil {
+			h.t.Fatalf("%s: %v", raw, err)
+		}
+	}
+	return resp.StatusCode, resp.Header.Get(page.NextHeader)
 }
 
 func (h *harness) try(method, token, path string, body any) (int, []byte, error) {

@@ -256,6 +256,39 @@ func (s *Store) ListSessions(ctx context.Context, orgID string, q sessionQuery) 
 	return list, &cursor{StartTime: last.StartTime, ID: last.ID}, nil
 }
 
+// ListTodaysSessions lists a page of the sessions of today, in the
+// organization's time zone, and those running whenever they started: the
+// live board's first load, in one request rather than one per person. An
+// admin gets the organization's, anyone else their own. Pages run by person
+// (user_id, then the session's id), so a person's sessions come together.
+func (s *Store) ListTodaysSessions(ctx context.Context, p authn.Principal, req page.Request) ([]tracking.Session, *page.Cursor, error) {
+	var rows []page.Keyed[tracking.Session]
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		rs, err := tx.Query(ctx, "SELECT "+tracking.SessionColumns+", user_id::text FROM tracking.work_sessions"+
+			" WHERE organization_id = public.current_org() AND ($5 OR user_id = $6)"+
+			" AND (status = 'active' OR start_time >= (SELECT date_trunc('day', $7::timestamptz AT TIME ZONE z.tz) AT TIME ZONE z.tz"+
+			" FROM (SELECT coalesce((SELECT time_zone FROM tracking.tenants WHERE organization_id = public.current_org()), 'UTC') AS tz) z))"+
+			" AND (NOT $1 OR (user_id::text, id) > ($2, $3::uuid))"+
+			" ORDER BY user_id::text, id LIMIT $4",
+			append(page.Args(req), p.IsAdmin(), p.UserID, s.clock.Now())...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[tracking.Session], error) {
+			var row page.Keyed[tracking.Session]
+			err := r.Scan(append(row.Item.Dest(), &row.Key)...)
+			row.Item.Normalize()
+			return row, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	list, next := page.TrimKeyed(rows, req, func(x tracking.Session) string { return x.ID })
+	return list, next, nil
+}
+
 // activeSessionCount counts the active sessions of every tenant.
 func activeSessionCount(ctx context.Context, db *pgxpool.Pool) (int64, error) {
 	var n int64

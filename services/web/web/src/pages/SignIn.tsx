@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { api, ApiError, type AuthResponse } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
+import { Link } from "../router";
 
 export function SignIn() {
   const { signIn } = useAuth();
@@ -78,6 +79,7 @@ export function SignIn() {
         <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
         <button type="button" className="secondary" disabled={busy} onClick={sso}>Sign in with SSO</button>
       </form>
+      <p><Link href="/forgot">Forgot password?</Link></p>
     </section>
   );
 }
