@@ -11,9 +11,11 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/workpulse/workpulse/services/auth/internal/auth"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -369,5 +371,38 @@ func TestSingleSignOnIsUnavailableWithoutThePublicURLProvidersSendBrowsersBackTo
 				t.Fatalf("got %d %s; want 503 SSO_UNAVAILABLE", r.Status, r.Raw)
 			}
 		})
+	}
+}
+
+func TestAClientSecretStoredBeforeEncryptionIsResealedWhenTheEncryptionKeyIsSet(t *testing.T) {
+	s := newSSOEnv(t, nil)
+	ctx := context.Background()
+	stored := func() []byte {
+		t.Helper()
+		var raw []byte
+		if err := s.db.Owner.QueryRow(ctx, "SELECT client_secret FROM auth.sso_configs").Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	if !bytes.Contains(stored(), []byte(s.op.ClientSecret)) {
+		t.Fatal("without an encryption key the secret is not stored as it is")
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	c, err := auth.NewKeyCipher(base64.StdEncoding.EncodeToString(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := auth.NewKeyStore(s.db.Pool(t, "workpulse_auth"), 30*24*time.Hour, 24*time.Hour, c, s.clock)
+	// The signing key and the client secret.
+	if n, err := ks.Reseal(ctx); err != nil || n != 2 {
+		t.Fatalf("the first start with an encryption key resealed %d (%v); want 2", n, err)
+	}
+	if bytes.Contains(stored(), []byte(s.op.ClientSecret)) {
+		t.Fatalf("the resealed secret still holds the secret: %q", stored())
+	}
+	if n, err := ks.Reseal(ctx); err != nil || n != 0 {
+		t.Fatalf("a restart with the same key resealed %d (%v); want 0", n, err)
 	}
 }
