@@ -108,6 +108,7 @@ func samplePaths() []string {
 	paths := []string{
 		"/api/auth/register", "/api/auth/login", "/api/auth/.well-known/jwks.json", "/api/auth/",
 		"/api/auth", "/api/users", "/api/users/", "/api/users/employees", "/api/users/" + id, "/api/users/invitations/accept",
+		"/api/teams", "/api/teams/" + id, "/api/teams/" + id + "/members/" + id, "/api/teamsx",
 		"/api/organization", "/api/organization/", "/api/organizations", "/api/organization/adoption-tokens", "/api/organization/adoption-tokensx",
 		"/api/organization/sso", "/api/organization/ssox", "/api/auth/sso/start", "/api/auth/sso/callback", "/sso/callback",
 		"/api/projects", "/api/projects/" + id,

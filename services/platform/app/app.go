@@ -76,8 +76,11 @@ type Deps struct {
 	// Revocations is the installation's revocation list (with Postgres),
 	// kept up to date while the service runs; Verifier applies it.
 	Revocations *authn.Revocations
-	Consumer    *kafkax.ConsumerMetrics
-	Outbox      *outbox.Metrics
+	// Teams are the managers' team scopes (with Postgres), polled as the
+	// revocation list is; Verifier hands them to the callers it verifies.
+	Teams    *authn.Teams
+	Consumer *kafkax.ConsumerMetrics
+	Outbox   *outbox.Metrics
 }
 
 // Service is what a service builds from its Deps.
@@ -183,6 +186,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if d.Revocations != nil {
 		start("revocations", func(ctx context.Context) error { return d.Revocations.Run(ctx, cfg.RevocationPoll) })
+		start("team scopes", func(ctx context.Context) error { return d.Teams.Run(ctx, cfg.RevocationPoll) })
 	}
 	for i, w := range svc.Workers {
 		start(fmt.Sprintf("worker %d", i), w)
@@ -290,6 +294,10 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		if err := d.Revocations.Poll(ctx); err != nil {
 			d.Logger.Warn("revocation list not read at start; retrying every poll", "err", err)
 		}
+		d.Teams = authn.NewTeams(authn.PGTeamScopes{DB: pool})
+		if err := d.Teams.Poll(ctx); err != nil {
+			d.Logger.Warn("team scopes not read at start; retrying every poll", "err", err)
+		}
 	}
 	if needs.Redis {
 		opt, err := redis.ParseURL(cfg.RedisURL)
@@ -321,7 +329,7 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 	}
 	if needs.JWKS {
 		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock).WithRevocations(d.Revocations).
-			WithLegacySecret(cfg.LegacyJWTSecret)
+			WithTeams(d.Teams).WithLegacySecret(cfg.LegacyJWTSecret)
 	}
 	return nil
 }

@@ -20,6 +20,11 @@ var (
 	ErrUserNotFound   = apierr.New(http.StatusNotFound, "USER_NOT_FOUND", "no such user")
 	ErrLastAdmin      = apierr.New(http.StatusConflict, "USER_LAST_ADMIN", "an organization keeps at least one active admin")
 
+	ErrTeamNotFound       = apierr.New(http.StatusNotFound, "TEAM_NOT_FOUND", "no such team")
+	ErrTeamNameTaken      = apierr.New(http.StatusConflict, "TEAM_NAME_TAKEN", "the organization already has a team of this name")
+	ErrTeamMemberNotFound = apierr.New(http.StatusNotFound, "TEAM_MEMBER_NOT_FOUND", "this user is not a member of the team")
+	ErrTeamManagerRole    = apierr.New(http.StatusConflict, "TEAM_MANAGER_ROLE_REQUIRED", "only a user whose role is manager or admin manages a team")
+
 	ErrOrganizationManaged = apierr.New(http.StatusConflict, "ORGANIZATION_MANAGED", "this organization is managed by a WorkPulseTenant; change its settings in the WorkPulseTenant")
 
 	// The operator may take over an existing organization only with an

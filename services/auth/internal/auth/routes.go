@@ -42,6 +42,17 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/organization/sso", admin(httpx.Handler(s.putSSO))).Methods(http.MethodPut)
 	r.Handle("/api/organization/sso", admin(httpx.Handler(s.deleteSSO))).Methods(http.MethodDelete)
 
+	r.Handle("/api/teams", admin(httpx.Handler(s.createTeam))).Methods(http.MethodPost)
+	r.Handle("/api/teams/{id}", admin(httpx.Handler(s.renameTeam))).Methods(http.MethodPatch)
+	r.Handle("/api/teams/{id}", admin(httpx.Handler(s.deleteTeam))).Methods(http.MethodDelete)
+	r.Handle("/api/teams/{id}/members/{userId}", admin(httpx.Handler(s.putTeamMember))).Methods(http.MethodPut)
+	r.Handle("/api/teams/{id}/members/{userId}", admin(httpx.Handler(s.removeTeamMember))).Methods(http.MethodDelete)
+	// A manager reads the teams they manage; an admin every team.
+	lead := authn.Require(s.verifier, authn.RoleAdmin, authn.RoleManager)
+	r.Handle("/api/teams", lead(httpx.Handler(s.listTeams))).Methods(http.MethodGet)
+	r.Handle("/api/teams/{id}", lead(httpx.Handler(s.getTeam))).Methods(http.MethodGet)
+	r.Handle("/api/teams/{id}/members", lead(httpx.Handler(s.listTeamMembers))).Methods(http.MethodGet)
+
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.getTenant))).Methods(http.MethodGet)
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.putTenant))).Methods(http.MethodPut)
 	return r

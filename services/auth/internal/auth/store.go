@@ -982,6 +982,236 @@ func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, chang
 	return o, err
 }
 
+// Team is a group of members as the API shows it.
+type Team struct {
+	ID             string    `json:"id"`
+	OrganizationID string    `json:"organization_id"`
+	Name           string    `json:"name"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+const teamColumns = "id, organization_id, name, created_at, updated_at"
+
+func scanTeam(r pgx.Row, t *Team, extra ...any) error {
+	return r.Scan(append([]any{&t.ID, &t.OrganizationID, &t.Name, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
+}
+
+// TeamMember is a member of a team with their role in it.
+type TeamMember struct {
+	UserID  string    `json:"user_id"`
+	Email   string    `json:"email"`
+	Name    string    `json:"name"`
+	Role    string    `json:"role"`
+	AddedAt time.Time `json:"added_at"`
+}
+
+// Roles in a team.
+const (
+	TeamRoleMember  = "member"
+	TeamRoleManager = "manager"
+)
+
+// CreateTeam stores a new team of org.
+func (s *Store) CreateTeam(ctx context.Context, t *Team) error {
+	err := pg.InOrg(ctx, s.db, t.OrganizationID, func(tx pgx.Tx) error {
+		return scanTeam(tx.QueryRow(ctx, "INSERT INTO auth.teams (id, organization_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)"+
+			" RETURNING "+teamColumns, t.ID, t.OrganizationID, t.Name, s.clock.Now()), t)
+	})
+	if pg.IsUniqueViolation(err, "teams_org_name_key") {
+		return ErrTeamNameTaken
+	}
+	return err
+}
+
+// teamVisible is the condition on a team's id ($1) and a manager ($2)
+// that keeps a manager to the teams they manage; an empty manager is an
+// admin, who sees every team.
+const teamVisible = "($2 = '' OR EXISTS (SELECT 1 FROM auth.team_members m WHERE m.team_id = $1 AND m.user_id::text = $2 AND m.role = 'manager'))"
+
+// ListTeams lists the teams of org by name; a manager's (manager not
+// empty) are the teams they manage.
+func (s *Store) ListTeams(ctx context.Context, orgID, manager string, req page.Request) ([]Team, *page.Cursor, error) {
+	var rows []page.Keyed[Team]
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		rs, err := tx.Query(ctx, "SELECT "+teamColumns+", lower(name) FROM auth.teams t"+
+			" WHERE (NOT $1 OR (lower(name), id) > ($2, $3::uuid))"+
+			" AND ($5 = '' OR EXISTS (SELECT 1 FROM auth.team_members m WHERE m.team_id = t.id AND m.user_id::text = $5 AND m.role = 'manager'))"+
+			" ORDER BY lower(name), id LIMIT $4", append(page.Args(req), manager)...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[Team], error) {
+			var row page.Keyed[Team]
+			return row, scanTeam(r, &row.Item, &row.Key)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	teams, next := page.TrimKeyed(rows, req, func(t Team) string { return t.ID })
+	return teams, next, nil
+}
+
+// GetTeam loads a team of org that manager (empty: an admin) may see.
+func (s *Store) GetTeam(ctx context.Context, orgID, id, manager string) (Team, error) {
+	var t Team
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM auth.teams WHERE id = $1 AND "+teamVisible, id, manager), &t)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ErrTeamNotFound
+	}
+	return t, err
+}
+
+// RenameTeam renames a team of org.
+func (s *Store) RenameTeam(ctx context.Context, orgID, id, name string) (Team, error) {
+	var t Team
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return scanTeam(tx.QueryRow(ctx, "UPDATE auth.teams SET name = $2, updated_at = $3 WHERE id = $1 RETURNING "+teamColumns,
+			id, name, s.clock.Now()), &t)
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return t, ErrTeamNotFound
+	case pg.IsUniqueViolation(err, "teams_org_name_key"):
+		return t, ErrTeamNameTaken
+	}
+	return t, err
+}
+
+// DeleteTeam deletes a team of org with its memberships; its managers
+// stop seeing its members.
+func (s *Store) DeleteTeam(ctx context.Context, orgID, id string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		managers, err := lockTeam(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.teams WHERE id = $1", id); err != nil {
+			return err
+		}
+		return rescope(ctx, tx, orgID, managers)
+	})
+}
+
+// lockTeam locks a team's row, so that changes of one team's membership
+// take turns, and returns its managers.
+func lockTeam(ctx context.Context, tx pgx.Tx, id string) ([]string, error) {
+	var managers []string
+	err := tx.QueryRow(ctx, "SELECT coalesce((SELECT array_agg(user_id::text) FROM auth.team_members WHERE team_id = t.id AND role = 'manager'), '{}')"+
+		" FROM auth.teams t WHERE id = $1 FOR UPDATE", id).Scan(&managers)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrTeamNotFound
+	}
+	return managers, err
+}
+
+// ListTeamMembers lists the members of a team of org by name; manager
+// (empty: an admin) must manage the team.
+func (s *Store) ListTeamMembers(ctx context.Context, orgID, teamID, manager string, req page.Request) ([]TeamMember, *page.Cursor, error) {
+	var rows []page.Keyed[TeamMember]
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var visible bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.teams WHERE id = $1) AND "+teamVisible, teamID, manager).Scan(&visible); err != nil {
+			return err
+		}
+		if !visible {
+			return ErrTeamNotFound
+		}
+		rs, err := tx.Query(ctx, "SELECT u.id, u.email, u.name, m.role, m.created_at, lower(u.name)"+
+			" FROM auth.team_members m JOIN auth.users u ON u.id = m.user_id"+
+			" WHERE m.team_id = $5 AND (NOT $1 OR (lower(u.name), u.id) > ($2, $3::uuid))"+
+			" ORDER BY lower(u.name), u.id LIMIT $4", append(page.Args(req), teamID)...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[TeamMember], error) {
+			var row page.Keyed[TeamMember]
+			m := &row.Item
+			return row, r.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.AddedAt, &row.Key)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	members, next := page.TrimKeyed(rows, req, func(m TeamMember) string { return m.UserID })
+	return members, next, nil
+}
+
+// PutTeamMember adds a member of org to a team with role, or changes
+// their role in it. Only an admin or a manager manages a team.
+func (s *Store) PutTeamMember(ctx context.Context, orgID, teamID, userID, role string) (TeamMember, error) {
+	m := TeamMember{UserID: userID, Role: role}
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		managers, err := lockTeam(ctx, tx, teamID)
+		if err != nil {
+			return err
+		}
+		var userRole string
+		err = tx.QueryRow(ctx, "SELECT email, name, role FROM auth.users WHERE id = $1", userID).Scan(&m.Email, &m.Name, &userRole)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrUserNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if role == TeamRoleManager && userRole == authn.RoleEmployee {
+			return ErrTeamManagerRole
+		}
+		if err := tx.QueryRow(ctx, "INSERT INTO auth.team_members (team_id, user_id, organization_id, role, created_at) VALUES ($1, $2, $3, $4, $5)"+
+			" ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role RETURNING created_at",
+			teamID, userID, orgID, role, s.clock.Now()).Scan(&m.AddedAt); err != nil {
+			return err
+		}
+		return rescope(ctx, tx, orgID, append(managers, userID))
+	})
+	return m, err
+}
+
+// RemoveTeamMember takes a member out of a team of org.
+func (s *Store) RemoveTeamMember(ctx context.Context, orgID, teamID, userID string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		managers, err := lockTeam(ctx, tx, teamID)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM auth.team_members WHERE team_id = $1 AND user_id = $2", teamID, userID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrTeamMemberNotFound
+		}
+		return rescope(ctx, tx, orgID, append(managers, userID))
+	})
+}
+
+// rescope rewrites the team scope of each of the users (the managers a
+// change of membership may concern) from the teams they manage now, with
+// a new seq, for the services to poll. A user who manages no team gets an
+// empty scope rather than no row, since a poll only learns of rows. The
+// lock makes writers take turns, so that rows commit in seq order and a
+// poll that has read a seq never misses a lower one committed later.
+func rescope(ctx context.Context, tx pgx.Tx, orgID string, users []string) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254103)"); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO auth.team_scopes (manager_id, organization_id, members)
+		SELECT u, $2, coalesce((SELECT array_agg(DISTINCT tm.user_id) FROM auth.team_members mine
+			JOIN auth.team_members tm ON tm.team_id = mine.team_id
+			WHERE mine.user_id = u AND mine.role = 'manager' AND tm.user_id <> u), '{}')
+		FROM (SELECT DISTINCT unnest($1::uuid[]) AS u) concerned
+		WHERE EXISTS (SELECT 1 FROM auth.team_members WHERE user_id = u AND role = 'manager')
+			OR EXISTS (SELECT 1 FROM auth.team_scopes WHERE manager_id = u)
+		ON CONFLICT (manager_id) DO UPDATE SET members = EXCLUDED.members, seq = nextval('auth.team_scopes_seq')`,
+		users, orgID)
+	return err
+}
+
 // SSOConfig is an organization's single sign-on: its OpenID Provider, the
 // client WorkPulse is registered as there, and the verified email domains
 // whose people it signs in.

@@ -205,8 +205,8 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	var v validate.Fields
 	if u := qs.Get("user_id"); u != "" && u != p.UserID {
 		v.UUID("user_id", u)
-		if !p.IsAdmin() {
-			return apierr.ErrForbidden.WithMessage("only an admin may list another user's sessions")
+		if !p.Sees(u) {
+			return apierr.ErrForbidden.WithMessage("only an admin, or a manager of the user's team, may list another user's sessions")
 		}
 		q.UserID = u
 	}

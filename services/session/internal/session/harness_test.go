@@ -26,6 +26,8 @@ type harness struct {
 	pool *pgxpool.Pool
 	iss  *testkit.Issuer
 	srv  *httptest.Server
+	// teams are the managers' team scopes the verifier hands out.
+	teams *testkit.Teams
 	// clock is the service's and the issuer's clock; tests move it.
 	clock *testkit.Clock
 }
@@ -45,11 +47,12 @@ func newHarnessWith(t *testing.T, maxProjects int) *harness {
 	pool := db.Pool(t, "workpulse_session")
 	clk := testkit.NewClock(harnessInstant)
 	iss := testkit.NewIssuerOn(t, clk)
+	teams := testkit.NewTeams(t, db, "workpulse_session", iss.Verifier)
 	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry("session"), "session"), Clock: clk,
 		Window: storage.Window(storage.DefaultWindowDays), MaxProjects: maxProjects})
 	srv := httptest.NewServer(httpx.Stack(clk, api, 1<<20))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk}
+	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk, teams: teams}
 }
 
 type member struct {

@@ -178,6 +178,31 @@ func (s *Store) StopSession(ctx context.Context, p authn.Principal, id string, e
 	return sess, err
 }
 
+// removeMember is session's tracking.MemberRemover: the removed member's
+// active session stops now (session.stopped tells the board and the
+// reports), and an erasure deletes every work session of theirs.
+func (s *Store) removeMember(ctx context.Context, tx pgx.Tx, u events.UserRemoved) error {
+	var active string
+	err := tx.QueryRow(ctx, "SELECT id FROM tracking.work_sessions WHERE user_id = $1 AND status = 'active' FOR UPDATE", u.UserID).Scan(&active)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		sess, err := tracking.StopSession(ctx, tx, active, u.UserID, nil, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, events.TypeSessionStopped, sess, events.SessionStopped{Session: sess.Event()}); err != nil {
+			return err
+		}
+	}
+	if !u.EraseData {
+		return nil
+	}
+	return tracking.EraseSessions(ctx, tx, u.UserID)
+}
+
 // enqueue adds a session event keyed by user, so that a user's session
 // and activity events keep their order.
 func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, typ string, sess tracking.Session, data any) error {
@@ -203,15 +228,17 @@ func (s *Store) ActiveSession(ctx context.Context, p authn.Principal) (*tracking
 	return sess, err
 }
 
-// GetSession returns a session of the caller, or of any member of the
-// caller's organization when the caller is an admin.
+// GetSession returns a session of the caller's organization that the
+// caller sees (authn.Principal.Sees): their own, any for an admin, their
+// teams' members' for a manager. Another's answers not found, so that its
+// existence does not leak.
 func (s *Store) GetSession(ctx context.Context, p authn.Principal, id string) (tracking.Session, error) {
 	var sess tracking.Session
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
 		sess, err = tracking.ScanSession(tx.QueryRow(ctx, "SELECT "+tracking.SessionColumns+
-			" FROM tracking.work_sessions WHERE id = $1 AND ($2 OR user_id = $3)", id, p.IsAdmin(), p.UserID))
-		if errors.Is(err, pgx.ErrNoRows) {
+			" FROM tracking.work_sessions WHERE id = $1", id))
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.Sees(sess.UserID)) {
 			return tracking.ErrSessionNotFound
 		}
 		return err
@@ -259,18 +286,20 @@ func (s *Store) ListSessions(ctx context.Context, orgID string, q sessionQuery) 
 // ListTodaysSessions lists a page of the sessions of today, in the
 // organization's time zone, and those running whenever they started: the
 // live board's first load, in one request rather than one per person. An
-// admin gets the organization's, anyone else their own. Pages run by person
+// admin gets the organization's, a manager their teams' members' and their
+// own, anyone else their own. Pages run by person
 // (user_id, then the session's id), so a person's sessions come together.
 func (s *Store) ListTodaysSessions(ctx context.Context, p authn.Principal, req page.Request) ([]tracking.Session, *page.Cursor, error) {
+	visible, _ := p.Visible()
 	var rows []page.Keyed[tracking.Session]
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		rs, err := tx.Query(ctx, "SELECT "+tracking.SessionColumns+", user_id::text FROM tracking.work_sessions"+
-			" WHERE organization_id = public.current_org() AND ($5 OR user_id = $6)"+
-			" AND (status = 'active' OR start_time >= (SELECT date_trunc('day', $7::timestamptz AT TIME ZONE z.tz) AT TIME ZONE z.tz"+
+			" WHERE organization_id = public.current_org() AND ($5::uuid[] IS NULL OR user_id = ANY($5))"+
+			" AND (status = 'active' OR start_time >= (SELECT date_trunc('day', $6::timestamptz AT TIME ZONE z.tz) AT TIME ZONE z.tz"+
 			" FROM (SELECT coalesce((SELECT time_zone FROM tracking.tenants WHERE organization_id = public.current_org()), 'UTC') AS tz) z))"+
 			" AND (NOT $1 OR (user_id::text, id) > ($2, $3::uuid))"+
 			" ORDER BY user_id::text, id LIMIT $4",
-			append(page.Args(req), p.IsAdmin(), p.UserID, s.clock.Now())...)
+			append(page.Args(req), visible, s.clock.Now())...)
 		if err != nil {
 			return err
 		}
