@@ -340,7 +340,17 @@ func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, erase bool
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE organization_id = $1 AND lower(recipient) = lower($2)", orgID, u.Email); err != nil {
 			return err
 		}
+		// Their memberships go with the row; the managers of their teams
+		// stop seeing them, even what is kept of their data.
+		var managers []string
+		if err := tx.QueryRow(ctx, "SELECT coalesce(array_agg(DISTINCT mgr.user_id::text), '{}') FROM auth.team_members mine"+
+			" JOIN auth.team_members mgr ON mgr.team_id = mine.team_id AND mgr.role = 'manager' WHERE mine.user_id = $1", u.ID).Scan(&managers); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.users WHERE id = $1", u.ID); err != nil {
+			return err
+		}
+		if err := rescope(ctx, tx, orgID, append(managers, u.ID)); err != nil {
 			return err
 		}
 		ev, err := events.New(s.clock.Now(), source, events.TypeUserRemoved, orgID, u.ID,
