@@ -22,8 +22,8 @@ import (
 // tenantOptions are the flags of `tenant create`; zero values leave the CRD's defaults.
 type tenantOptions struct {
 	name, namespace, displayName, plan, timeZone, storage, schedule, deletionPolicy string
-	adminEmail, adminName                                                          string
-	retentionMonths, premakeMonths                                                 int
+	adminEmail, adminName                                                           string
+	retentionMonths, premakeMonths                                                  int
 }
 
 func runTenantCreate(ctx context.Context, args []string, out IO) error {

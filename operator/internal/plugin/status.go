@@ -102,9 +102,9 @@ type installationStatus struct {
 	// Worst values over every scraped pod; NaN when no pod exported the metric.
 	ConsumerLag, OutboxOldestSeconds, DeadLettered float64
 	// MonthsAhead of each activity partition tree, from the operator's storage maintenance.
-	MonthsAhead map[string]float64
-	Unscraped   []string // "pod: error"
-	Jobs        []string // "name next-run"
+	MonthsAhead           map[string]float64
+	Unscraped             []string // "pod: error"
+	Jobs                  []string // "name next-run"
 	Tenants, TenantsReady int
 }
 
