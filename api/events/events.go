@@ -48,7 +48,10 @@ const (
 	TypeUserCreated         = "user.created"
 	// TypeUserUpdated carries a member's new name or role, in the payload
 	// of user.created.
-	TypeUserUpdated      = "user.updated"
+	TypeUserUpdated = "user.updated"
+	// TypeUserRemoved tells the owners of a removed member's data to
+	// erase it when the admin chose to (UserRemoved.EraseData).
+	TypeUserRemoved      = "user.removed"
 	TypeSessionStarted   = "session.started"
 	TypeSessionStopped   = "session.stopped"
 	TypeActivityRecorded = "activity.recorded"
@@ -60,7 +63,7 @@ const (
 // TopicFor returns the topic an event type is published on.
 func TopicFor(eventType string) (string, error) {
 	switch eventType {
-	case TypeOrganizationCreated, TypeUserCreated, TypeUserUpdated:
+	case TypeOrganizationCreated, TypeUserCreated, TypeUserUpdated, TypeUserRemoved:
 		return TopicOrganizations, nil
 	case TypeSessionStarted, TypeSessionStopped:
 		return TopicSessions, nil

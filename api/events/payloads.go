@@ -19,6 +19,15 @@ type UserCreated struct {
 	Role           string `json:"role"`
 }
 
+// UserRemoved is the payload of user.removed: the member is gone from
+// auth; with EraseData every service deletes what it holds of them
+// (sessions, activity, summaries, alerts), otherwise it keeps it.
+type UserRemoved struct {
+	UserID         string `json:"user_id"`
+	OrganizationID string `json:"organization_id"`
+	EraseData      bool   `json:"erase_data"`
+}
+
 // Session is the session state carried by session and activity events.
 type Session struct {
 	SessionID          string     `json:"session_id"`

@@ -1,9 +1,10 @@
 // Command loadgen benchmarks the tracking path of a running WorkPulse
 // (make dev's front door by default). It measures, one after another,
-// four loads, each on sessions of its own: one organization with 64
-// agents posting single activities; 64 organizations with one agent
-// each; 64 concurrent posters on one session; and 1,000-item bulk
-// uploads from 8 agents. For each it gives the throughput, the latency,
+// five loads, each on sessions of its own: one organization with 64
+// agents posting single activities; the same with every member reading
+// today's report live and a probe of the post-to-report latency
+// (live.go); 64 organizations with one agent each; 64 concurrent posters
+// on one session; and 1,000-item bulk uploads from 8 agents. For each it gives the throughput, the latency,
 // the CPU that the stack's processes spent per accepted post (cpu.go) and
 // whether the session totals equal the sum of everything the API
 // accepted. The anchors (anchors.go) measure the same PostgreSQL without
@@ -35,9 +36,13 @@ import (
 
 type config struct {
 	Target, AuthURL, SessionURL, IngestURL string
+	ReportURL                              string
 	Loads                                  []string
 	Agents, Concurrency                    int
 	Duration                               time.Duration
+	// LiveReadEvery is how often each member reads today's report in the
+	// live load.
+	LiveReadEvery                          time.Duration
 	BulkSize, BulkBatches, BulkConcurrency int
 	// StackSID is the session id of the stack's processes, whose CPU is
 	// measured (0: not measured); StackDB is the stack's database, whose
@@ -52,10 +57,11 @@ type config struct {
 	Clock clock.Clock
 }
 
-var allLoads = []string{loadOneOrg, loadManyOrgs, loadOneSession, loadBulk}
+var allLoads = []string{loadOneOrg, loadOneOrgLive, loadManyOrgs, loadOneSession, loadBulk}
 
 const (
 	loadOneOrg     = "one-org"
+	loadOneOrgLive = "one-org-live"
 	loadManyOrgs   = "many-orgs"
 	loadOneSession = "one-session"
 	loadBulk       = "bulk"
@@ -68,9 +74,11 @@ func main() {
 	flag.StringVar(&c.AuthURL, "auth-url", "", "auth's base URL, when not the target (e.g. http://127.0.0.1:3001/api)")
 	flag.StringVar(&c.SessionURL, "session-url", "", "session's base URL, when not the target")
 	flag.StringVar(&c.IngestURL, "ingest-url", "", "ingest's base URL, when not the target")
+	flag.StringVar(&c.ReportURL, "report-url", "", "report's base URL, when not the target")
 	flag.IntVar(&c.Agents, "agents", 64, "agents (users with one active session) of the one-organization load; organizations of the many-organization load")
 	flag.IntVar(&c.Concurrency, "c", 64, "concurrent single-activity posters in each single-post load")
 	flag.DurationVar(&c.Duration, "d", 30*time.Second, "duration of each single-post load and of pgbench")
+	flag.DurationVar(&c.LiveReadEvery, "live-read-every", 5*time.Second, "how often each member reads today's report in the live load")
 	flag.IntVar(&c.BulkSize, "bulk-size", 1000, "activities per bulk upload")
 	flag.IntVar(&c.BulkBatches, "bulk-batches", 100, "bulk uploads in the bulk load")
 	flag.IntVar(&c.BulkConcurrency, "bulk-c", 8, "concurrent bulk uploaders, each on its own session")
@@ -91,7 +99,7 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	for _, u := range []*string{&c.AuthURL, &c.SessionURL, &c.IngestURL} {
+	for _, u := range []*string{&c.AuthURL, &c.SessionURL, &c.IngestURL, &c.ReportURL} {
 		if *u == "" {
 			*u = c.Target
 		}
@@ -183,6 +191,8 @@ func call(ctx context.Context, method, url, token, from string, body, out any) (
 type load struct {
 	Name, Title string
 	agents      []*agent
+	// probe, in the live load, measures the post-to-report latency.
+	probe *agent
 }
 
 // measured is a load's outcome.
@@ -192,6 +202,8 @@ type measured struct {
 	CPU   cpuUse // of the stack over the load; zero when not measured
 	Exact exactness
 	Load  string // load average right after it
+	// Live is what the live load's readers and probe saw.
+	Live *liveResult
 }
 
 // PerPost is d per accepted post (per stored item in bulk).
@@ -272,9 +284,15 @@ func measure(ctx context.Context, c config, meter *cpuMeter, l load) (measured, 
 			return m, err
 		}
 	}
-	if l.Name == loadBulk {
+	switch {
+	case l.Name == loadBulk:
 		m.result = bulkRun(ctx, c, l.agents)
-	} else {
+	case l.probe != nil:
+		stop := startLive(ctx, c, l.agents, l.probe)
+		m.result = singleRun(ctx, c, l.agents)
+		live := stop()
+		m.Live = &live
+	default:
 		m.result = singleRun(ctx, c, l.agents)
 	}
 	if meter != nil {
@@ -285,7 +303,11 @@ func measure(ctx context.Context, c config, meter *cpuMeter, l load) (measured, 
 	}
 	m.Load = loadAverage()
 	var err error
-	m.Exact, err = checkExact(ctx, c, l.agents)
+	checked := l.agents
+	if l.probe != nil {
+		checked = append(slices.Clone(checked), l.probe)
+	}
+	m.Exact, err = checkExact(ctx, c, checked)
 	return m, err
 }
 
@@ -300,6 +322,10 @@ func (m measured) summary() string {
 	}
 	if m.FirstError != "" {
 		s += "; first error: " + m.FirstError
+	}
+	if l := m.Live; l != nil {
+		s += fmt.Sprintf("; %d report reads (%d errors); post-to-report p50 %s, p99 %s, max %s over %d probes (%d errors)",
+			l.Reads, l.ReadErrors, l.ProbeP50, l.ProbeP99, l.ProbeMax, l.Probes, l.ProbeErrors)
 	}
 	return s + "; " + m.Exact.Summary
 }
@@ -334,6 +360,13 @@ func setup(ctx context.Context, c config) ([]load, error) {
 		case loadOneOrg:
 			l.Title = fmt.Sprintf("one organization, %d agents", c.Agents)
 			l.agents, err = newOrg(ctx, c, run+"-one", office(0), c.Agents)
+		case loadOneOrgLive:
+			l.Title = fmt.Sprintf("one organization, %d agents, every member reading today's report every %s", c.Agents, c.LiveReadEvery)
+			var all []*agent
+			all, err = newOrg(ctx, c, run+"-live", office(3+c.Agents), c.Agents+1)
+			if err == nil {
+				l.agents, l.probe = all[:c.Agents], all[c.Agents]
+			}
 		case loadManyOrgs:
 			l.Title = fmt.Sprintf("%d organizations, one agent each", c.Agents)
 			l.agents = make([]*agent, c.Agents)

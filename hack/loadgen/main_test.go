@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestWriteSectionReplacesOnlyItsOwnSection(t *testing.T) {
@@ -74,5 +75,29 @@ func TestParseStatReadsTheFieldsAfterTheCommandName(t *testing.T) {
 	}
 	if _, err := parseStat([]byte("12 (cut short) S 1")); err == nil {
 		t.Error("a truncated stat line was accepted")
+	}
+}
+
+func TestLiveLineComparesTheLiveLoadWithTheOneOrganizationLoadOfTheSameRun(t *testing.T) {
+	plain := measured{load: load{Name: loadOneOrg}, result: result{Rate: 2000}}
+	live := measured{load: load{Name: loadOneOrgLive}, result: result{Rate: 1900},
+		Live: &liveResult{Reads: 640, Probes: 90, ProbeP50: 12 * time.Millisecond, ProbeP99: 40 * time.Millisecond, ProbeMax: 55 * time.Millisecond}}
+	for _, tc := range []struct {
+		name string
+		runs []measured
+		want string
+	}{
+		{"Without a live load there is no line.", []measured{plain}, ""},
+		{"The live load is compared with the one-organization load.", []measured{plain, live},
+			"Live numbers: 640 reads of today's report during the live load (0 errors); post-to-report latency **p50 12.0 ms, p99 40.0 ms** (max 55.0 ms) over 90 probes (0 errors). " +
+				"Single-post throughput with them **1900 req/s**, without (one-organization load) **2000 req/s**: **0.95 ×**."},
+		{"A live load alone gives its latency only.", []measured{live},
+			"Live numbers: 640 reads of today's report during the live load (0 errors); post-to-report latency **p50 12.0 ms, p99 40.0 ms** (max 55.0 ms) over 90 probes (0 errors)."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := liveLine(tc.runs); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
 	}
 }

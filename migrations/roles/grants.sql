@@ -14,9 +14,21 @@ GRANT USAGE ON SEQUENCE auth.revocations_seq TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE ON auth.sessions, auth.refresh_tokens TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.refresh_token_organization(bytea) TO {{.auth}};
 GRANT SELECT, INSERT, UPDATE ON auth.adoption_tokens TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.password_resets TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.mail_outbox TO {{.auth}};
+GRANT USAGE ON SEQUENCE auth.mail_outbox_id_seq TO {{.auth}};
+GRANT EXECUTE ON FUNCTION auth.password_reset_organization(bytea) TO {{.auth}};
+-- Removing a member deletes their row (and, by cascade, their sessions).
+GRANT DELETE ON auth.users TO {{.auth}};
 -- Every service checks revoked tokens, through the function only.
 GRANT USAGE ON SCHEMA auth TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.teams, auth.team_members TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE ON auth.team_scopes TO {{.auth}};
+GRANT USAGE ON SEQUENCE auth.team_scopes_seq TO {{.auth}};
+-- Every service scopes what a manager sees by the teams they manage,
+-- through the function only.
+GRANT EXECUTE ON FUNCTION auth.team_scopes_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 
 GRANT USAGE ON SCHEMA tracking TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT SELECT, INSERT ON tracking.projects TO {{.session}};
@@ -25,6 +37,9 @@ GRANT UPDATE (archived_at) ON tracking.projects TO {{.session}};
 GRANT SELECT, UPDATE ON tracking.work_sessions TO {{.ingest}};
 GRANT SELECT, INSERT ON tracking.activity_logs, tracking.activity_dedup TO {{.ingest}};
 GRANT SELECT ON tracking.projects TO {{.ingest}};
+-- A removed member's data is erased by its owners when the admin chose to.
+GRANT DELETE ON tracking.work_sessions TO {{.session}};
+GRANT DELETE ON tracking.activity_logs, tracking.activity_dedup TO {{.ingest}};
 GRANT SELECT, INSERT, UPDATE ON tracking.tenants TO {{.session}}, {{.ingest}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.outbox TO {{.session}}, {{.ingest}};
 GRANT USAGE ON SEQUENCE tracking.outbox_id_seq TO {{.session}}, {{.ingest}};
@@ -41,6 +56,24 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.outbox TO {{.report}};
 GRANT USAGE ON SEQUENCE reporting.outbox_id_seq TO {{.report}};
 GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO {{.report}};
 GRANT DELETE ON reporting.jobs TO {{.report}};
+-- A removed member's data is erased when the admin chose to.
+GRANT DELETE ON reporting.users, reporting.daily_summaries, reporting.alerts TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text), reporting.tenant_ids_most_behind_first() TO {{.report}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.summary_corrections, reporting.summary_reconciliation TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.reconciliation_differences() TO {{.report}};
+
+-- The operator owns nothing: it changes the activity trees only through the
+-- owner's functions of migrations/sql/00400_operator_storage_functions.sql,
+-- and deletes an organization's rows (retention, a deleted tenant) inside
+-- that organization's row-level security scope, reading no column but those
+-- that select the rows.
+GRANT USAGE ON SCHEMA tracking, reporting TO {{.operator}};
+GRANT EXECUTE ON FUNCTION tracking.ensure_tree_month(text, date), tracking.drop_month_partition(text, date, timestamptz),
+  tracking.activity_months(uuid, text), tracking.create_dedicated_tree(uuid), tracking.copy_to_dedicated(uuid),
+  tracking.attach_dedicated_tree(uuid), tracking.move_to_shared(uuid), tracking.drop_dedicated_tree(uuid),
+  tracking.retention_tenants(), tracking.widest_activity_window() TO {{.operator}};
+GRANT SELECT (organization_id, occurred_at, id), DELETE ON tracking.activity_logs TO {{.operator}};
+GRANT SELECT (organization_id, occurred_at, user_id, client_activity_id), DELETE ON tracking.activity_dedup TO {{.operator}};
+GRANT SELECT (organization_id, id, status, end_time), DELETE ON tracking.work_sessions TO {{.operator}};
+GRANT SELECT (organization_id, id, date), DELETE ON reporting.daily_summaries TO {{.operator}};
+GRANT SELECT (organization_id, id, created_at), DELETE ON reporting.alerts TO {{.operator}};

@@ -28,8 +28,10 @@ import (
 	"github.com/workpulse/workpulse/services/platform/config"
 )
 
-// Services are the deployables that get a login role.
-var Services = []string{"auth", "session", "ingest", "report", "realtime"}
+// Services are the deployables that get a login role: the five services
+// and the operator, whose role changes the activity trees only through the
+// owner's functions.
+var Services = []string{"auth", "session", "ingest", "report", "realtime", "operator"}
 
 // DefaultPrefix names the roles of an installation that sets no prefix
 // (make dev, the tests): workpulse_auth, workpulse_session, ...

@@ -81,7 +81,7 @@ func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
 	var orgs []Retained
 	err := pg.InTx(ctx, m.DB, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT organization_id::text, retention_months, coalesce(activity_window_days, $1::int), time_zone
-			FROM tracking.tenants WHERE retention_months IS NOT NULL ORDER BY organization_id`, int(m.Policy.Window/(24*time.Hour)))
+			FROM tracking.retention_tenants()`, int(m.Policy.Window/(24*time.Hour)))
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,9 @@ func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
 }
 
 // deleteBefore deletes an organization's rows dated before its cutoff,
-// one batch per transaction, and counts them per table.
+// one batch per transaction, and counts them per table. Each batch runs in
+// the organization's row-level security scope: the operator's role sees
+// no other organization's rows even where a statement went wrong.
 func (m *Maintainer) deleteBefore(ctx context.Context, r Retained) (map[string]int64, error) {
 	deleted := map[string]int64{}
 	for _, d := range retentionDeletes {
@@ -124,7 +126,7 @@ func (m *Maintainer) deleteBefore(ctx context.Context, r Retained) (map[string]i
 		}
 		for {
 			var n int64
-			err := pg.InTx(ctx, m.DB, func(tx pgx.Tx) error {
+			err := pg.InOrg(ctx, m.DB, r.OrganizationID, func(tx pgx.Tx) error {
 				tag, err := tx.Exec(ctx, d.sql, r.OrganizationID, before, RetentionBatch)
 				n = tag.RowsAffected()
 				return err

@@ -136,7 +136,8 @@ func (r Report) String() string {
 }
 
 // Maintainer keeps the shared tree's months. DB connects as the owner of
-// the tracking schema: partition maintenance is DDL.
+// the tracking schema (migrate up, make dev) or as the operator's role,
+// which makes months through the owner's tracking.ensure_tree_month.
 type Maintainer struct {
 	DB     pg.Beginner
 	Clock  clock.Clock
@@ -155,7 +156,7 @@ func (m *Maintainer) Run(ctx context.Context) (Report, error) {
 	err := Locked(ctx, m.DB, func(tx pgx.Tx) error {
 		rep.Created = nil
 		var days *int
-		if err := tx.QueryRow(ctx, "SELECT max(activity_window_days) FROM tracking.tenants").Scan(&days); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT tracking.widest_activity_window()").Scan(&days); err != nil {
 			return err
 		}
 		p := m.Policy
@@ -257,7 +258,7 @@ func Partitions(ctx context.Context, q pgx.Tx, parent string) (map[Month]string,
 }
 
 func create(ctx context.Context, tx pgx.Tx, parent string, m Month) error {
-	_, err := tx.Exec(ctx, "SELECT tracking.ensure_month_partition($1, $2::date)", parent, m.Time)
+	_, err := tx.Exec(ctx, "SELECT tracking.ensure_tree_month($1, $2::date)", parent, m.Time)
 	return err
 }
 

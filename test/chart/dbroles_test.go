@@ -1,14 +1,21 @@
 package chartcheck
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // dbServices log in to PostgreSQL, each as its own role (migrations/roles.Services).
-var dbServices = []string{"auth", "session", "ingest", "report", "realtime"}
+var dbServices = []string{"auth", "session", "ingest", "report", "realtime", "operator"}
 
 // envSources maps each env var of the first container of o to its value, or to
 // "secret:<name>/<key>" when it comes from a Secret.
@@ -39,7 +46,7 @@ func TestEachServiceLogsInAsItsOwnRoleNamedAfterTheInstallation(t *testing.T) {
 	}
 
 	for _, svc := range dbServices {
-		t.Run("The "+svc+" service logs in as its own role with its own Secret, never with the owner's.", func(t *testing.T) {
+		t.Run("The "+svc+" Deployment logs in as its own role with its own Secret, never with the owner's.", func(t *testing.T) {
 			dep := byName["Deployment/"+fullname+"-"+svc]
 			if dep == nil {
 				t.Fatal("no Deployment")
@@ -95,4 +102,126 @@ func TestEachServiceLogsInAsItsOwnRoleNamedAfterTheInstallation(t *testing.T) {
 		}
 		t.Fatal("no migrations Job rendered")
 	})
+}
+
+// ownerSecret is the Secret the migrations Job reads the owner's connection string from.
+func ownerSecret(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	for _, o := range find(objs, "Job") {
+		if o.GetName() == fullname+"-migrations" {
+			name, _, ok := strings.Cut(strings.TrimPrefix(envSources(o)["DATABASE_URL"], "secret:"), "/")
+			if !ok {
+				t.Fatalf("the migrations Job's DATABASE_URL is not from a Secret")
+			}
+			return name
+		}
+	}
+	// Without the hook (migrated elsewhere), the owner's Secret is still the values' one.
+	var values struct {
+		Database struct {
+			ExistingSecret string `json:"existingSecret"`
+		} `json:"database"`
+	}
+	readYAMLLoose(t, "charts/workpulse/values.yaml", &values)
+	return values.Database.ExistingSecret
+}
+
+func TestNoPodButTheMigrationsJobReferencesTheOwnersSecret(t *testing.T) {
+	sets := append(valueSets(t, "workpulse"), valueSet{name: "with database.serviceURL", args: []string{"--set", "database.serviceURL=postgres://db:5432/workpulse"}})
+	for _, vs := range sets {
+		t.Run("With "+vs.name+" only the migrations Job names the owner's Secret.", func(t *testing.T) {
+			objs := render(t, "workpulse", vs.args...)
+			owner := ownerSecret(t, objs)
+			workloads := 0
+			for _, o := range objs {
+				var spec any
+				switch o.GetKind() {
+				case "Deployment", "StatefulSet", "DaemonSet", "Job", "Pod":
+					spec = podSpec(o)
+				case "CronJob":
+					spec, _, _ = unstructured.NestedMap(o.Object, "spec", "jobTemplate", "spec", "template", "spec")
+				default:
+					continue
+				}
+				if o.GetKind() == "Job" && o.GetName() == fullname+"-migrations" {
+					continue
+				}
+				workloads++
+				// Any mention: an env var, envFrom, a volume, or a value naming it for
+				// the operator to hand on to the pods it makes.
+				raw, err := json.Marshal(spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(string(raw), `"`+owner+`"`) {
+					t.Errorf("%s/%s names the owner's Secret %s", o.GetKind(), o.GetName(), owner)
+				}
+			}
+			if workloads < 7 {
+				t.Fatalf("only %d workloads rendered", workloads)
+			}
+		})
+	}
+}
+
+func TestTheServicesConnectionStringIsTheOwnersWithoutItsCredentials(t *testing.T) {
+	c := startCluster(t)
+	ctx := context.Background()
+	user, err := c.env.AddUser(envtest.User{Name: "chartcheck-installer", Groups: []string{"system:masters"}}, c.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const password = "0wner-pa55word"
+	cases := []struct {
+		name, ownerURL, want, fails string
+	}{
+		{"The owner's user and password are taken out and the host, database and parameters kept.",
+			"postgres://workpulse_owner:" + password + "@db.example:5432/workpulse?sslmode=require", "postgres://db.example:5432/workpulse?sslmode=require", ""},
+		{"A connection string with the password in its parameters is refused: database.serviceURL must be set.",
+			"postgres://db.example:5432/workpulse?user=owner&password=" + password, "", "carries credentials in its parameters"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "owner-db-" + string(rune('a'+i))
+			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, StringData: map[string]string{"DATABASE_URL": tc.ownerURL}}
+			if _, err := c.kube.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			out, err := helm(t, "template", release, filepath.Join("charts", "workpulse"), "--namespace", namespace,
+				"--dry-run=server", "--kubeconfig", kubeconfig, "--set", "database.existingSecret="+name)
+			if tc.fails != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.fails) {
+					t.Fatalf("helm template: %v; want an error saying %q", err, tc.fails)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out, password) {
+				t.Fatal("the rendered chart holds the owner's password")
+			}
+			secrets := map[string]*unstructured.Unstructured{}
+			for _, o := range find(decode(t, out), "Secret") {
+				secrets[o.GetName()] = o
+			}
+			for _, svc := range dbServices {
+				s := secrets[fullname+"-db-"+svc]
+				if s == nil {
+					t.Fatalf("no Secret for %s", svc)
+				}
+				if got, _, _ := unstructured.NestedString(s.Object, "stringData", "DATABASE_URL"); got != tc.want {
+					t.Errorf("%s's DATABASE_URL is %q; want %q", svc, got, tc.want)
+				}
+			}
+		})
+	}
 }

@@ -108,6 +108,7 @@ func samplePaths() []string {
 	paths := []string{
 		"/api/auth/register", "/api/auth/login", "/api/auth/.well-known/jwks.json", "/api/auth/",
 		"/api/auth", "/api/users", "/api/users/", "/api/users/employees", "/api/users/" + id, "/api/users/invitations/accept",
+		"/api/teams", "/api/teams/" + id, "/api/teams/" + id + "/members/" + id, "/api/teamsx",
 		"/api/organization", "/api/organization/", "/api/organizations", "/api/organization/adoption-tokens", "/api/organization/adoption-tokensx",
 		"/api/projects", "/api/projects/" + id,
 		"/api/sessions", "/api/sessions/", "/api/sessions/start", "/api/sessions/active", "/api/sessions/" + id,

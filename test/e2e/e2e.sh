@@ -194,6 +194,14 @@ tables=$(psql_node -c "select count(*) from pg_tables where schemaname in ('auth
 [ "$tables" -gt 5 ] || die "the migrations hook left $tables tables"
 log "$tables tables in auth, tracking and reporting"
 
+step "no pod but the migrations Job holds the owner's credentials"
+# The Job is gone once it succeeded; every workload left logs in as its own role.
+owner_refs=$(kubectl -n "$NS" get deployments,cronjobs,pods -o json | jq -r '.items[] | select(tojson | contains("\"workpulse-database\"")) | "\(.kind)/\(.metadata.name)"')
+[ -z "$owner_refs" ] || die "these name the owner's Secret: $owner_refs"
+roles=$(psql_node -c "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity where datname = 'workpulse' and usename <> 'postgres'")
+case ",$roles," in *"_operator,"*) ;; *) die "no operator role among the connected roles: $roles" ;; esac
+log "connected roles: $roles"
+
 step "register and post activity through the Services"
 svc_url() { echo "http://$(kubectl -n "$NS" get svc "$RELEASE-$1" -o 'jsonpath={.spec.clusterIP}'):$2"; }
 AUTH=$(svc_url auth 3001) SESSION=$(svc_url session 3002) INGEST=$(svc_url ingest 3003) REPORT=$(svc_url report 3004)

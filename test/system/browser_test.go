@@ -21,13 +21,16 @@ import (
 // the organization's zone, a settings change that persists, an invitation
 // from the people page accepted by its person, who lands signed in, that
 // member's role changed, deactivated and reactivated there while the last
-// admin is kept, an employee kept off the team board and the settings, and
-// axe-core on every page. testkit.DebianBinary installs Debian's chromium on
+// admin is kept, an employee kept off the team board and the settings, a
+// forgotten password reset through the link mailed to a real SMTP server
+// (mailpit), and axe-core on every page. testkit.DebianBinary installs Debian's chromium on
 // a machine that has none; hack/web-build.sh builds the app and installs
 // playwright-core and axe-core.
 func TestTheWebAppInARealBrowser(t *testing.T) {
 	root := browserReady(t)
-	p := StartPlatform(t)
+	mp := testkit.StartMailpit(t)
+	p := StartPlatform(t, "SMTP_HOST="+mp.SMTPHost, fmt.Sprintf("SMTP_PORT=%d", mp.SMTPPort), "SMTP_SECURITY=none",
+		"SMTP_FROM=noreply@workpulse.test", "PUBLIC_URL=http://workpulse.test", "MAIL_POLL_INTERVAL=100ms")
 	c := p.Client(t)
 
 	// The seed: an admin, an employee working now on a project, and a
@@ -37,6 +40,7 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 	admin := c.Register("ada-"+suffix+"@example.com", "Ada Admin", "Browser Org "+suffix)
 	erin := c.Invite(admin, "erin-"+suffix+"@example.com", "Erin Employee", "employee")
 	ivan := c.Invite(admin, "ivan-"+suffix+"@example.com", "Ivan Idle", "employee")
+	rita := c.Invite(admin, "rita-"+suffix+"@example.com", "Rita Reset", "employee")
 	var project struct{ ID string }
 	c.Must(201, "POST", "/projects", admin.Token, map[string]any{"name": "Website"}).Into(t, &project)
 
@@ -62,6 +66,7 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 
 	runBrowserScript(t, root, p, "e2e/browser.mjs", "DAY="+day,
 		"ADMIN_EMAIL="+admin.Email, "EMPLOYEE_EMAIL="+erin.Email, "EMPLOYEE_TOKEN="+erin.Token, "SESSION_ID="+s.ID,
+		"RESET_EMAIL="+rita.Email, "MAILPIT_API="+mp.API,
 		"SCREENSHOTS="+os.Getenv("WORKPULSE_SCREENSHOTS"))
 }
 

@@ -45,10 +45,52 @@ func setupCast(t *testing.T, p *Platform, c *Client) cast {
 	return k
 }
 
+// teamCast is the cast in two teams of Org A: Red, the employee's, led by
+// lead, and Blue, the colleague's, led by otherLead; the matrix takes the
+// colleague out of scratch and deletes spare.
+type teamCast struct {
+	lead, otherLead           Member
+	red, blue, scratch, spare string
+	colleagueSession          string
+}
+
+func setupTeams(t *testing.T, c *Client, k cast) teamCast {
+	t.Helper()
+	var tc teamCast
+	tc.lead = c.Invite(k.admin, "sec-lead@a.example", "Lead A", "manager")
+	tc.otherLead = c.Invite(k.admin, "sec-lead2@a.example", "Other Lead A", "manager")
+	team := func(name string) string {
+		var tm struct{ ID string }
+		c.Must(201, "POST", "/teams", k.admin.Token, map[string]any{"name": name}).Into(t, &tm)
+		return tm.ID
+	}
+	put := func(team, user, role string) {
+		c.Must(200, "PUT", "/teams/"+team+"/members/"+user, k.admin.Token, map[string]any{"role": role})
+	}
+	tc.red, tc.blue, tc.scratch, tc.spare = team("Red"), team("Blue"), team("Scratch"), team("Spare")
+	put(tc.red, tc.lead.ID, "manager")
+	put(tc.red, k.emp.ID, "member")
+	put(tc.blue, tc.otherLead.ID, "manager")
+	put(tc.blue, k.colleague.ID, "member")
+	put(tc.scratch, k.colleague.ID, "member")
+	// The colleague works too, so that a leak of their data to the
+	// employee's manager would show in the reports.
+	tc.colleagueSession = c.StartSession(k.colleague, clock.Real.Now().Add(-time.Hour)).ID
+	c.Must(201, "POST", "/sessions/"+tc.colleagueSession+"/activity", k.colleague.Token,
+		Heartbeats(clock.Real.Now().Add(-30*time.Minute), 1, 5, "active")[0])
+	// Membership reaches the other services within a poll.
+	path := "/reports/user/" + k.emp.ID
+	if !WaitFor(10*time.Second, func() bool { r, err := c.Do("GET", path, tc.lead.Token, nil); return err == nil && r.Status == 200 }) {
+		t.Fatal("the employee's manager cannot read the employee's report 10 s after the team was made")
+	}
+	return tc
+}
+
 func TestAuthorizationMatrix(t *testing.T) {
 	p := StartPlatform(t)
 	c := p.Client(t)
 	k := setupCast(t, p, c)
+	tc := setupTeams(t, c, k)
 	today := clock.Real.Now().UTC().Format(time.DateOnly)
 	beat := func() any { return Heartbeats(clock.Real.Now().Add(-10*time.Minute), 1, 5, "active")[0] }
 	bulk := func() any {
@@ -57,34 +99,63 @@ func TestAuthorizationMatrix(t *testing.T) {
 	invite := func() any {
 		return map[string]any{"email": fmt.Sprintf("x%d@example.com", clock.Real.Now().UnixNano())}
 	}
-	project := func() any { return map[string]any{"name": fmt.Sprintf("p%d", clock.Real.Now().UnixNano())} }
+	unique := func() any { return map[string]any{"name": fmt.Sprintf("p%d", clock.Real.Now().UnixNano())} }
+	body := func(v map[string]any) func() any { return func() any { return v } }
 	none := func() any { return nil }
-	actors := []string{"anonymous", "employee", "colleague", "admin", "other org's admin"}
-	token := map[string]string{"anonymous": "", "employee": k.emp.Token, "colleague": k.colleague.Token, "admin": k.admin.Token, "other org's admin": k.foreign.Token}
+	actors := []string{"anonymous", "employee", "colleague", "manager of the employee's team", "manager of another team", "admin", "other org's admin"}
+	token := map[string]string{"anonymous": "", "employee": k.emp.Token, "colleague": k.colleague.Token,
+		"manager of the employee's team": tc.lead.Token, "manager of another team": tc.otherLead.Token,
+		"admin": k.admin.Token, "other org's admin": k.foreign.Token}
+	// Whose data each actor must never be shown, whatever the endpoint.
+	hidden := map[string]string{"employee": k.colleague.ID, "colleague": k.emp.ID,
+		"manager of the employee's team": k.colleague.ID, "manager of another team": k.emp.ID, "other org's admin": k.admin.Org}
+	userRange := "?startDate=" + today + "&endDate=" + today
 	rows := []struct {
 		method, path string
 		body         func() any
-		want         [5]int // by actor, in the order above
+		want         [7]int // by actor, in the order above
 	}{
-		{"GET", "/users/employees", none, [5]int{401, 403, 403, 200, 200}},
-		{"POST", "/users/invitations", invite, [5]int{401, 403, 403, 201, 201}},
-		{"POST", "/projects", project, [5]int{401, 201, 201, 201, 201}},
-		{"GET", "/projects", none, [5]int{401, 200, 200, 200, 200}},
-		{"GET", "/sessions/active", none, [5]int{401, 200, 200, 200, 200}},
-		{"GET", "/sessions/" + k.session, none, [5]int{401, 200, 404, 200, 404}},
-		{"GET", "/sessions?user_id=" + k.emp.ID, none, [5]int{401, 200, 403, 200, 200}},
-		{"POST", "/sessions/" + k.session + "/activity", beat, [5]int{401, 201, 404, 404, 404}},
-		{"POST", "/sessions/" + k.session + "/activity/bulk", bulk, [5]int{401, 201, 404, 404, 404}},
-		{"GET", "/reports/daily?date=" + today, none, [5]int{401, 200, 200, 200, 200}},
-		{"GET", "/reports/user/" + k.emp.ID + "?startDate=" + today + "&endDate=" + today, none, [5]int{401, 200, 403, 200, 404}},
-		{"GET", "/reports/organization?startDate=" + today + "&endDate=" + today, none, [5]int{401, 403, 403, 200, 200}},
-		{"GET", "/alerts", none, [5]int{401, 200, 200, 200, 200}},
-		{"POST", "/jobs/trigger/idle-detection", none, [5]int{401, 403, 403, 202, 202}},
-		{"POST", "/jobs/trigger/daily-summary", none, [5]int{401, 403, 403, 202, 202}},
-		{"GET", "/jobs/" + k.job, none, [5]int{401, 403, 403, 200, 404}},
-		{"GET", "/presence", none, [5]int{401, 200, 200, 200, 200}},
-		{"GET", "/ws", none, [5]int{401, 426, 426, 426, 426}},
-		{"POST", "/sessions/" + k.session + "/stop", none, [5]int{401, 0, 404, 404, 404}}, // the owner's stop runs last
+		{"GET", "/auth/.well-known/jwks.json", none, [7]int{200, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/organization", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"PATCH", "/organization", body(map[string]any{"idle_threshold_seconds": 0}), [7]int{401, 403, 403, 403, 403, 200, 200}},
+		{"POST", "/organization/adoption-tokens", none, [7]int{401, 403, 403, 403, 403, 201, 201}},
+		{"GET", "/users/me", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/users/employees", none, [7]int{401, 403, 403, 403, 403, 200, 200}},
+		{"GET", "/users", none, [7]int{401, 403, 403, 403, 403, 200, 200}},
+		{"PATCH", "/users/" + k.emp.ID, body(map[string]any{"active": true}), [7]int{401, 403, 403, 403, 403, 200, 404}},
+		{"POST", "/users/invitations", invite, [7]int{401, 403, 403, 403, 403, 201, 201}},
+		{"POST", "/teams", unique, [7]int{401, 403, 403, 403, 403, 201, 201}},
+		{"GET", "/teams", none, [7]int{401, 403, 403, 200, 200, 200, 200}},
+		{"GET", "/teams/" + tc.red, none, [7]int{401, 403, 403, 200, 404, 200, 404}},
+		{"PATCH", "/teams/" + tc.red, body(map[string]any{"name": "Red"}), [7]int{401, 403, 403, 403, 403, 200, 404}},
+		{"GET", "/teams/" + tc.red + "/members", none, [7]int{401, 403, 403, 200, 404, 200, 404}},
+		{"PUT", "/teams/" + tc.red + "/members/" + k.emp.ID, body(map[string]any{"role": "member"}), [7]int{401, 403, 403, 403, 403, 200, 404}},
+		{"DELETE", "/teams/" + tc.scratch + "/members/" + k.colleague.ID, none, [7]int{401, 403, 403, 403, 403, 204, 404}},
+		{"DELETE", "/teams/" + tc.spare, none, [7]int{401, 403, 403, 403, 403, 204, 404}},
+		{"POST", "/projects", unique, [7]int{401, 201, 201, 201, 201, 201, 201}},
+		{"GET", "/projects", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"POST", "/projects/" + k.project + "/archive", none, [7]int{401, 403, 403, 403, 403, 200, 404}},
+		{"POST", "/projects/" + k.project + "/unarchive", none, [7]int{401, 403, 403, 403, 403, 200, 404}},
+		{"GET", "/sessions/active", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/sessions/" + k.session, none, [7]int{401, 200, 404, 200, 404, 200, 404}},
+		{"GET", "/sessions/" + tc.colleagueSession, none, [7]int{401, 404, 200, 404, 200, 200, 404}},
+		{"GET", "/sessions?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}},
+		{"POST", "/sessions/start", none, [7]int{401, 409, 409, 201, 201, 201, 201}},
+		{"POST", "/sessions/" + k.session + "/activity", beat, [7]int{401, 201, 404, 404, 404, 404, 404}},
+		{"POST", "/sessions/" + k.session + "/activity/bulk", bulk, [7]int{401, 201, 404, 404, 404, 404, 404}},
+		{"GET", "/reports/daily?date=" + today, none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/reports/user/" + k.emp.ID + userRange, none, [7]int{401, 200, 403, 200, 403, 200, 404}},
+		{"GET", "/reports/user/" + k.colleague.ID + userRange, none, [7]int{401, 403, 200, 403, 200, 200, 404}},
+		{"GET", "/reports/organization" + userRange, none, [7]int{401, 403, 403, 200, 200, 200, 200}},
+		{"GET", "/alerts", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/alerts?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}},
+		{"POST", "/alerts/" + k.session + "/resolve", none, [7]int{401, 404, 404, 404, 404, 404, 404}},
+		{"POST", "/jobs/trigger/idle-detection", none, [7]int{401, 403, 403, 403, 403, 202, 202}},
+		{"POST", "/jobs/trigger/daily-summary", none, [7]int{401, 403, 403, 403, 403, 202, 202}},
+		{"GET", "/jobs/" + k.job, none, [7]int{401, 403, 403, 403, 403, 200, 404}},
+		{"GET", "/presence", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/ws", none, [7]int{401, 426, 426, 426, 426, 426, 426}},
+		{"POST", "/sessions/" + k.session + "/stop", none, [7]int{401, 0, 404, 404, 404, 404, 404}}, // the owner's stop runs last
 	}
 	cells := 0
 	for _, row := range rows {
@@ -104,8 +175,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if want >= 400 && !strings.Contains(string(r.Raw), `"success":false`) {
 					t.Fatalf("a %d without the error envelope: %s", want, r.Raw)
 				}
-				if actor == "other org's admin" && want == 200 && strings.Contains(string(r.Raw), k.admin.Org) {
-					t.Fatalf("another organization's data leaked: %s", r.Raw)
+				// Projects are the organization's, and name their creators.
+				shared := strings.HasPrefix(row.path, "/projects")
+				if h := hidden[actor]; want < 300 && h != "" && !shared && strings.Contains(string(r.Raw), h) {
+					t.Fatalf("%s was shown what they may not see (%s): %s", actor, h, r.Raw)
 				}
 			})
 			cells++

@@ -84,8 +84,8 @@ what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVer
 {{- .Values.operator.tokenSecret | default (printf "%s-operator-token" (include "workpulse.fullname" .)) }}
 {{- end }}
 
-{{/* The services that log in to PostgreSQL, each as its own role (migrations/roles.Services). */}}
-{{- define "workpulse.dbServices" -}}auth session ingest report realtime{{- end }}
+{{/* The deployables that log in to PostgreSQL, each as its own role (migrations/roles.Services). */}}
+{{- define "workpulse.dbServices" -}}auth session ingest report realtime operator{{- end }}
 
 {{/* The prefix of the services' login roles: roles belong to the whole PostgreSQL cluster, so
 two installations on one cluster (other namespaces or releases) must not share their names. */}}
@@ -103,18 +103,15 @@ two installations on one cluster (other namespaces or releases) must not share t
 {{- printf "%s-db-%s" (include "workpulse.fullname" .root) .name }}
 {{- end }}
 
-{{/* The env vars a service logs in to PostgreSQL with, as its own role: (dict "root" $ "name" "auth").
-With database.serviceURL its pods never hold the owner's connection string. */}}
+{{/* The env vars a service (or the operator) logs in to PostgreSQL with, as its own role, from
+its own Secret: (dict "root" $ "name" "auth"). No pod but the migrations Job's holds the owner's
+connection string. */}}
 {{- define "workpulse.env.serviceDatabase" -}}
-{{- if .root.Values.database.serviceURL }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "workpulse.dbRoleSecret" . }}
       key: DATABASE_URL
-{{- else }}
-{{- include "workpulse.env.database" .root | nindent 0 }}
-{{- end }}
 - name: DATABASE_USER
   value: {{ printf "%s_%s" (include "workpulse.dbRolePrefix" .root) .name | quote }}
 - name: DATABASE_PASSWORD
@@ -124,7 +121,29 @@ With database.serviceURL its pods never hold the owner's connection string. */}}
       key: password
 {{- end }}
 
-{{/* The DATABASE_URL env var: the owner's connection string. */}}
+{{/* The services' connection string without user and password: database.serviceURL, or else the
+owner's connection string (read from its Secret at install) without its user and password. Empty
+when neither is known (a render without a cluster, such as helm template). */}}
+{{- define "workpulse.serviceDatabaseURL" -}}
+{{- if .Values.database.serviceURL }}
+{{- .Values.database.serviceURL }}
+{{- else }}
+{{- $owner := lookup "v1" "Secret" .Release.Namespace .Values.database.existingSecret }}
+{{- $raw := "" }}
+{{- if and $owner $owner.data (hasKey $owner.data .Values.database.urlKey) }}
+{{- $raw = index $owner.data .Values.database.urlKey | b64dec }}
+{{- end }}
+{{- if $raw }}
+{{- $u := urlParse $raw }}
+{{- if regexMatch "(^|&)(user|password|passfile)=" $u.query }}
+{{- fail (printf "the connection string in Secret %s carries credentials in its parameters: set database.serviceURL" .Values.database.existingSecret) }}
+{{- end }}
+{{- urlJoin (dict "scheme" $u.scheme "host" $u.host "path" $u.path "query" $u.query) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The DATABASE_URL env var: the owner's connection string, for the migrations Job alone. */}}
 {{- define "workpulse.env.database" -}}
 - name: DATABASE_URL
   valueFrom:
@@ -168,7 +187,7 @@ hashing to it). */}}
 {{- define "workpulse.env.common" -}}
 {{- $v := .root.Values }}
 {{ include "workpulse.env.http" . }}
-{{- include "workpulse.env.serviceDatabase" (dict "root" .root "name" .name) }}
+{{ include "workpulse.env.serviceDatabase" (dict "root" .root "name" .name) }}
 - name: DATABASE_MAX_CONNS
   value: {{ $v.database.maxConns | quote }}
 - name: REDIS_URL

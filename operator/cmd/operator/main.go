@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	restCfg.QPS, restCfg.Burst = float32(*qps), *burst
 
-	db, err := pg.Connect(ctx, cfg.DatabaseURL, pg.Login{}, cfg.DatabaseMaxConn)
+	db, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseLogin, cfg.DatabaseMaxConn)
 	if err != nil {
 		return err
 	}

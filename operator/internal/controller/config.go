@@ -7,13 +7,16 @@ import (
 
 	activity "github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 // Config is the operator's configuration, read from the environment.
 type Config struct {
-	// DatabaseURL connects as the owner of the tracking schema (the
-	// migrating user): partition maintenance is DDL.
+	// DatabaseURL is the database, which the operator logs in to as
+	// DatabaseLogin: its own role (<prefix>_operator), never the schema
+	// owner. It changes the partition trees through the owner's functions.
 	DatabaseURL     string
+	DatabaseLogin   pg.Login
 	DatabaseMaxConn int
 
 	// AuthURL is the auth service's base URL; the internal tenant API
@@ -70,8 +73,10 @@ type Config struct {
 // LoadConfig reads the configuration; env.Err reports every problem.
 func LoadConfig(env *config.Env) Config {
 	c := Config{
-		DatabaseURL:                  env.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
-		DatabaseMaxConn:              env.Int("DATABASE_MAX_CONNS", 8, 2, 100),
+		DatabaseURL:     env.URL("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workpulse?sslmode=disable", "postgres", "postgresql"),
+		DatabaseMaxConn: env.Int("DATABASE_MAX_CONNS", 8, 2, 100),
+		// The password is a secret: never logged.
+		DatabaseLogin:                pg.Login{User: env.String("DATABASE_USER", "workpulse_operator"), Password: env.String("DATABASE_PASSWORD", "")}, // roles.DefaultPrefix
 		AuthURL:                      env.URL("AUTH_URL", "http://workpulse-auth:3001", "http", "https"),
 		OperatorToken:                env.Required("OPERATOR_TOKEN"),
 		AuthTimeout:                  env.Duration("AUTH_TIMEOUT", 10*time.Second, time.Second, time.Minute),

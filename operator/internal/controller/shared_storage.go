@@ -20,7 +20,7 @@ import (
 // window back; the same code migrate up and make dev run) and retention.
 // It runs on the leader, at start and every Interval on Clock.
 type SharedStorage struct {
-	// DB connects as the owner of the tracking schema.
+	// DB logs in as the operator's role.
 	DB    *pgxpool.Pool
 	Clock clock.Clock
 	// Policy is the installation's premake and accepted window.

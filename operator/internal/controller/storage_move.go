@@ -30,7 +30,7 @@ func (r *TenantReconciler) reconcileStorage(ctx context.Context, t *v1alpha1.Wor
 		return r.moveToDedicated(ctx, t, orgID, table)
 	case policy.DropUnfinishedCopy:
 		// The rows are still in the shared tree.
-		if err := r.store.DropUnfinishedCopy(ctx, table); err != nil {
+		if err := r.store.DropUnfinishedCopy(ctx, orgID); err != nil {
 			return transient("StorageMoveFailed", err, "could not drop the unfinished copy tracking.%s", table)
 		}
 		t.Status.Storage = v1alpha1.StorageShared
@@ -46,17 +46,13 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 	}
 	plan := dedicatedPlan(t)
 	now := policy.MonthOf(r.Clock.Now())
-	cols, err := r.store.Columns(ctx)
-	if err != nil {
-		return transient("DatabaseUnavailable", err, "could not read tracking.activity_logs")
-	}
-	if err := r.store.CreateDedicated(ctx, table, orgID, plan.Wanted(now)); err != nil {
+	if err := r.store.CreateDedicated(ctx, orgID, plan.Wanted(now)); err != nil {
 		return transient("StorageMoveFailed", err, "could not create tracking.%s", table)
 	}
-	if err := r.store.CopyToDedicated(ctx, table, cols, orgID); err != nil {
+	if err := r.store.CopyToDedicated(ctx, orgID); err != nil {
 		return transient("StorageMoveFailed", err, "could not copy the rows into tracking.%s", table)
 	}
-	moved, paused, err := r.store.AttachDedicated(ctx, table, cols, orgID)
+	moved, paused, err := r.store.AttachDedicated(ctx, orgID)
 	if err != nil {
 		return transient("StorageMoveFailed", err, "could not move the rows into tracking.%s", table)
 	}
@@ -67,11 +63,7 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 }
 
 func (r *TenantReconciler) moveToShared(ctx context.Context, t *v1alpha1.WorkPulseTenant, orgID, table string) error {
-	cols, err := r.store.Columns(ctx)
-	if err != nil {
-		return transient("DatabaseUnavailable", err, "could not read tracking.activity_logs")
-	}
-	moved, paused, err := r.store.MoveToShared(ctx, table, cols, orgID)
+	moved, paused, err := r.store.MoveToShared(ctx, orgID)
 	if err != nil {
 		return transient("StorageMoveFailed", err, "could not move the rows of tracking.%s into the shared tree", table)
 	}

@@ -177,7 +177,9 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 	}
 	e.cfg = Config{
 		InstallOwner: "workpulse-operator",
-		DatabaseURL:  e.db.URL, DatabaseMaxConn: 8,
+		// The operator's own role, as installed: what it cannot do is
+		// shown by operator_role_test.go.
+		DatabaseURL: e.db.URL, DatabaseLogin: pg.Login{User: testkit.Roles.Name("operator")}, DatabaseMaxConn: 8,
 		AuthURL: e.authInternalURL, OperatorToken: operatorToken, AuthTimeout: 10 * time.Second,
 		JobsNamespace: e.jobsNS, ReportImage: "workpulse/report:test", ReportImagePullPolicy: "IfNotPresent",
 		ReportDatabaseSecret: "workpulse-report-database", ReportDatabaseSecretKey: "DATABASE_URL",
@@ -210,7 +212,7 @@ func (e *testEnv) startOperator() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	db, err := pg.Connect(e.ctx, e.cfg.DatabaseURL, pg.Login{}, e.cfg.DatabaseMaxConn)
+	db, err := pg.Connect(e.ctx, e.cfg.DatabaseURL, e.cfg.DatabaseLogin, e.cfg.DatabaseMaxConn)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -48,8 +48,8 @@ type TenantReconciler struct {
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	Config    Config
-	// DB connects as the owner of the tracking schema: partition
-	// maintenance is DDL.
+	// DB logs in as the operator's role, which changes the partition
+	// trees through the schema owner's functions (package storage).
 	DB *pgxpool.Pool
 	// Clock tells the month partitions are planned for and the time
 	// every other decision stands on.

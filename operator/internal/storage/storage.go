@@ -1,14 +1,16 @@
 // Package storage is all of the operator's SQL and DDL: reading the
 // activity partition tree from the catalog, creating and dropping its
 // month partitions, moving a tenant's rows between the shared tree and a
-// table of its own, and deleting them. It runs as the owner of the
-// tracking schema, since partition maintenance is DDL. What to create,
-// keep or move is decided by package policy; this package only does it.
+// table of its own, and deleting them. It runs as the operator's own role,
+// which owns nothing: the DDL goes through the schema owner's functions of
+// migrations/sql/00400_operator_storage_functions.sql, and the rows it
+// deletes are one organization's, inside its row-level security scope.
+// What to create, keep or move is decided by package policy; this package
+// only does it.
 package storage
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -41,7 +43,7 @@ func qualified(table string) string { return pgx.Identifier{Schema, table}.Sanit
 
 var monthSuffix = regexp.MustCompile(`_(\d{4})_(\d{2})$`)
 
-// Store runs the operator's SQL on a pool connected as the schema's owner.
+// Store runs the operator's SQL on a pool logged in as the operator's role.
 type Store struct {
 	db *pgxpool.Pool
 	// ddl counts schema changes, by kind, for the metrics.
@@ -135,7 +137,7 @@ func (s *Store) MaintainMonths(ctx context.Context, plan policy.Plan, now policy
 			done.Created = append(done.Created, m)
 		}
 		for _, m := range expired {
-			ok, err := s.dropMonth(ctx, tx, plan.Parent, existing[m], plan.Cutoff(now))
+			ok, err := s.dropMonth(ctx, tx, plan.Parent, m, plan.Cutoff(now))
 			if err != nil {
 				return err
 			}
@@ -160,7 +162,7 @@ func (s *Store) DropMonthsBefore(ctx context.Context, parent string, cutoff poli
 			return err
 		}
 		for _, m := range policy.Expired(existing, cutoff) {
-			ok, err := s.dropMonth(ctx, tx, parent, existing[m], cutoff)
+			ok, err := s.dropMonth(ctx, tx, parent, m, cutoff)
 			if err != nil {
 				return err
 			}
@@ -180,7 +182,7 @@ func (s *Store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m pol
 	var created bool
 	err := tx.QueryRow(ctx, `
 		SELECT to_regclass(format('tracking.%I', $1::text)) IS NULL,
-		       tracking.ensure_month_partition($2, $3::date) IS NOT NULL`,
+		       tracking.ensure_tree_month($2, $3::date) IS NOT NULL`,
 		m.Partition(parent), parent, m.Time).Scan(&created, new(bool))
 	if err == nil && created {
 		s.ddl("create_month")
@@ -188,32 +190,25 @@ func (s *Store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m pol
 	return err
 }
 
-// dropMonth detaches and drops a month partition past retention, unless
-// it holds a row dated within retention: a partition made by hand with
-// wider bounds, or rows moved in from elsewhere, are never lost to it.
-func (s *Store) dropMonth(ctx context.Context, tx pgx.Tx, parent, part string, cutoff policy.Month) (bool, error) {
-	var recent bool
-	if err := tx.QueryRow(ctx, fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM %s WHERE occurred_at >= $1)", qualified(part)), cutoff.Time).Scan(&recent); err != nil {
+// dropMonth detaches and drops parent's month m past retention, unless it
+// holds a row dated within retention: a partition made by hand with wider
+// bounds, or rows moved in from elsewhere, are never lost to it.
+func (s *Store) dropMonth(ctx context.Context, tx pgx.Tx, parent string, m, cutoff policy.Month) (bool, error) {
+	var dropped bool
+	if err := tx.QueryRow(ctx, "SELECT tracking.drop_month_partition($1, $2::date, $3)", parent, m.Time, cutoff.Time).Scan(&dropped); err != nil {
 		return false, err
 	}
-	if recent {
-		return false, nil
+	if dropped {
+		s.ddl("drop_month")
 	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s", qualified(parent), qualified(part))); err != nil {
-		return false, err
-	}
-	if _, err := tx.Exec(ctx, "DROP TABLE "+qualified(part)); err != nil {
-		return false, err
-	}
-	s.ddl("drop_month")
-	return true, nil
+	return dropped, nil
 }
 
-// dataMonths returns the months in which org has rows in table.
+// dataMonths returns the months in which org has rows in table (the
+// shared tree or its own), read by the owner's function: the operator's
+// role cannot read the partitions themselves.
 func (s *Store) dataMonths(ctx context.Context, q querier, table, orgID string) ([]policy.Month, error) {
-	rows, err := q.Query(ctx, fmt.Sprintf(`
-		SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') FROM %s WHERE organization_id = $1`,
-		qualified(table)), orgID)
+	rows, err := q.Query(ctx, "SELECT tracking.activity_months($1, $2)", orgID, table)
 	if err != nil {
 		return nil, err
 	}
@@ -236,18 +231,4 @@ func (s *Store) TableState(ctx context.Context, table string) (exists, attached 
 		       EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = to_regclass($2))`,
 		qualified(table), qualified(RootTable)).Scan(&exists, &attached)
 	return exists, attached, err
-}
-
-func (s *Store) count(ctx context.Context, q querier, table, orgID string) (int64, error) {
-	var n int64
-	err := q.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE organization_id = $1", qualified(table)), orgID).Scan(&n)
-	return n, err
-}
-
-func (s *Store) dropTable(ctx context.Context, tx pgx.Tx, table string) error {
-	if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+qualified(table)); err != nil {
-		return err
-	}
-	s.ddl("drop_table")
-	return nil
 }

@@ -76,8 +76,11 @@ type Deps struct {
 	// Revocations is the installation's revocation list (with Postgres),
 	// kept up to date while the service runs; Verifier applies it.
 	Revocations *authn.Revocations
-	Consumer    *kafkax.ConsumerMetrics
-	Outbox      *outbox.Metrics
+	// Teams are the managers' team scopes (with Postgres), polled as the
+	// revocation list is; Verifier hands them to the callers it verifies.
+	Teams    *authn.Teams
+	Consumer *kafkax.ConsumerMetrics
+	Outbox   *outbox.Metrics
 }
 
 // Service is what a service builds from its Deps.
@@ -108,13 +111,19 @@ type Options struct {
 	Clock clock.Clock
 }
 
+// logFlushInterval is how long a service's log lines may wait to be
+// written together (see logging.Buffered).
+const logFlushInterval = 100 * time.Millisecond
+
 // Run runs the service until ctx is done or a worker fails.
 func Run(ctx context.Context, o Options) error {
 	cfg := o.Config
 	if o.Clock == nil {
 		return fmt.Errorf("%s: app.Options.Clock is required", cfg.Service)
 	}
-	log := logging.New(o.Log, cfg.Service, cfg.LogLevel)
+	out := logging.NewBuffered(o.Log, logFlushInterval)
+	defer out.Close()
+	log := logging.New(out, cfg.Service, cfg.LogLevel)
 	slog.SetDefault(log)
 	d := &Deps{Config: cfg, Clock: o.Clock, Logger: log, Registry: metrics.NewRegistry(cfg.Service), Health: health.NewChecker()}
 	d.HTTP = metrics.NewHTTP(d.Registry, cfg.Service)
@@ -177,6 +186,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if d.Revocations != nil {
 		start("revocations", func(ctx context.Context) error { return d.Revocations.Run(ctx, cfg.RevocationPoll) })
+		start("team scopes", func(ctx context.Context) error { return d.Teams.Run(ctx, cfg.RevocationPoll) })
 	}
 	for i, w := range svc.Workers {
 		start(fmt.Sprintf("worker %d", i), w)
@@ -284,6 +294,10 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		if err := d.Revocations.Poll(ctx); err != nil {
 			d.Logger.Warn("revocation list not read at start; retrying every poll", "err", err)
 		}
+		d.Teams = authn.NewTeams(authn.PGTeamScopes{DB: pool})
+		if err := d.Teams.Poll(ctx); err != nil {
+			d.Logger.Warn("team scopes not read at start; retrying every poll", "err", err)
+		}
 	}
 	if needs.Redis {
 		opt, err := redis.ParseURL(cfg.RedisURL)
@@ -315,7 +329,7 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 	}
 	if needs.JWKS {
 		d.Verifier = authn.NewVerifier(authn.NewJWKSCache(cfg.JWKSURL, nil, d.Clock), cfg.JWTIssuer, d.Clock).WithRevocations(d.Revocations).
-			WithLegacySecret(cfg.LegacyJWTSecret)
+			WithTeams(d.Teams).WithLegacySecret(cfg.LegacyJWTSecret)
 	}
 	return nil
 }

@@ -49,6 +49,9 @@ type Principal struct {
 	TokenVersion int
 	// ExpiresAt is when the token expires; long-lived connections end then.
 	ExpiresAt time.Time
+	// teams are the scopes Sees and Visible answer a manager from (nil:
+	// a manager sees only their own).
+	teams *Teams
 }
 
 // IsAdmin reports whether the caller administers its organization.

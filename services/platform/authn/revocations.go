@@ -3,7 +3,6 @@ package authn
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -67,8 +66,6 @@ func NewRevocations(src RevocationSource, clk clock.Clock) *Revocations {
 	return &Revocations{src: src, clock: clk, entries: map[string]Revocation{}, changed: make(chan struct{})}
 }
 
-const revocationPage = 1000
-
 // pruneEvery bounds how often Poll sweeps expired rows out of memory. A
 // row past its expiry refuses nothing (every token it refused has
 // expired), and auth deletes such rows from the table, so no poll ever
@@ -82,17 +79,10 @@ func (l *Revocations) Poll(ctx context.Context) error {
 	l.mu.RLock()
 	seq := l.seq
 	l.mu.RUnlock()
-	changed := false
-	for {
-		rows, err := l.src.RevocationsAfter(ctx, seq, revocationPage)
-		if err != nil {
-			if changed {
-				l.notify()
-			}
-			return fmt.Errorf("authn: read revocations: %w", err)
-		}
+	changed, err := readAfter(ctx, seq, l.src.RevocationsAfter, func(rows []Revocation) {
 		now := l.clock.Now()
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		for _, r := range rows {
 			key := r.Kind + ":" + r.Subject
 			if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
@@ -100,16 +90,14 @@ func (l *Revocations) Poll(ctx context.Context) error {
 			} else {
 				l.entries[key] = r
 			}
-			l.seq, seq = r.Seq, r.Seq
+			l.seq = r.Seq
 		}
-		l.mu.Unlock()
-		changed = changed || len(rows) > 0
-		if len(rows) < revocationPage {
-			break
-		}
-	}
+	}, func(r Revocation) int64 { return r.Seq })
 	if changed {
 		l.notify()
+	}
+	if err != nil {
+		return fmt.Errorf("authn: read revocations: %w", err)
 	}
 	return nil
 }
@@ -144,11 +132,7 @@ func (l *Revocations) Changed() <-chan struct{} {
 
 // Run polls every interval until ctx is done.
 func (l *Revocations) Run(ctx context.Context, interval time.Duration) error {
-	clock.Every(ctx, interval, func(ctx context.Context) {
-		if err := l.Poll(ctx); err != nil && ctx.Err() == nil {
-			slog.WarnContext(ctx, "revocation list not refreshed; tokens are judged by the last one read", "err", err)
-		}
-	})
+	pollEvery(ctx, interval, l.Poll, "revocation list not refreshed; tokens are judged by the last one read")
 	return nil
 }
 

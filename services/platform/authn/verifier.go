@@ -40,6 +40,8 @@ type Verifier struct {
 	clock  clock.Clock
 	// revocations, when set, refuses revoked tokens.
 	revocations *Revocations
+	// teams, when set, scopes the managers it verifies to their teams.
+	teams *Teams
 	// legacySecret, when set, also accepts the replaced system's HS256
 	// tokens until they expire (LEGACY_JWT_SECRET).
 	legacySecret []byte
@@ -54,6 +56,13 @@ func NewVerifier(keys KeySource, issuer string, clk clock.Clock) *Verifier {
 // WithRevocations makes v refuse the tokens l revokes; it returns v.
 func (v *Verifier) WithRevocations(l *Revocations) *Verifier {
 	v.revocations = l
+	return v
+}
+
+// WithTeams makes the managers v verifies see the members of the teams t
+// says they manage; it returns v.
+func (v *Verifier) WithTeams(t *Teams) *Verifier {
+	v.teams = t
 	return v
 }
 
@@ -132,7 +141,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		return Principal{}, apierr.ErrInvalidToken
 	}
 	p := Principal{UserID: claims.Subject, Email: claims.Email, OrganizationID: claims.OrganizationID, Role: claims.Role,
-		SessionID: claims.SessionID, TokenVersion: claims.Version, ExpiresAt: claims.ExpiresAt.Time}
+		SessionID: claims.SessionID, TokenVersion: claims.Version, ExpiresAt: claims.ExpiresAt.Time, teams: v.teams}
 	if v.revocations != nil {
 		if err := v.revocations.Check(p); err != nil {
 			return Principal{}, err

@@ -46,8 +46,9 @@ type Common struct {
 	// LegacyJWTSecret, when set, is the replaced system's JWT_SECRET: its
 	// HS256 tokens are accepted until they expire. A secret, never logged.
 	LegacyJWTSecret string
-	// RevocationPoll is how often the revocation list is read: the longest
-	// a revoked token keeps working.
+	// RevocationPoll is how often the revocation list and the team scopes
+	// are read: the longest a revoked token keeps working, or a manager
+	// keeps seeing a member who left their team.
 	RevocationPoll  time.Duration
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration

@@ -53,6 +53,13 @@ type ConsumerConfig struct {
 	// up to an interval of events, and per-event commits would only add
 	// latency.
 	CommitInterval time.Duration
+	// BatchWait, when set, lets the broker hold a fetch until that long
+	// has passed (or a megabyte is waiting), so that a busy topic arrives
+	// in batches of up to maxBatch events, each applied (and Prefiltered)
+	// and committed together, instead of a fetch, a prefilter and a
+	// commit for every few events. For consumers that can wait that long;
+	// zero answers a fetch as soon as anything is there.
+	BatchWait time.Duration
 	// Security of the connections (zero: plaintext).
 	Security Security
 	// Prefilter, when set, spares the handler events that need nothing.
@@ -294,15 +301,19 @@ func (c *Consumer) newReader() *kafka.Reader {
 	if start == 0 {
 		start = kafka.FirstOffset
 	}
+	minBytes, maxWait := 1, 250*time.Millisecond
+	if c.cfg.BatchWait > 0 {
+		minBytes, maxWait = 1<<20, c.cfg.BatchWait
+	}
 	return kafka.NewReader(kafka.ReaderConfig{
 		Dialer:         c.cfg.Security.dialer(),
 		Brokers:        c.cfg.Brokers,
 		GroupID:        c.cfg.GroupID,
 		GroupTopics:    c.cfg.Topics,
 		StartOffset:    start,
-		MinBytes:       1,
+		MinBytes:       minBytes,
 		MaxBytes:       10 << 20,
-		MaxWait:        250 * time.Millisecond,
+		MaxWait:        maxWait,
 		ReadBackoffMin: 50 * time.Millisecond,
 		ReadBackoffMax: time.Second,
 		// Offsets are committed explicitly, after the effect; with an

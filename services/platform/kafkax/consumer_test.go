@@ -348,3 +348,73 @@ func TestUnavailableTellsAnOutageFromAnEventThatCannotBeApplied(t *testing.T) {
 		})
 	}
 }
+
+// TestWithABatchWaitATrickleOfEventsIsAppliedInBatches produces one event
+// every few milliseconds, as a steady load of heartbeats would: with a
+// BatchWait the broker holds each fetch until the wait passes, so the
+// consumer applies them in about one batch per wait instead of one batch
+// per event.
+func TestWithABatchWaitATrickleOfEventsIsAppliedInBatches(t *testing.T) {
+	k := testkit.StartGatedKafka(t, "127.0.0.1:0")
+	w := kafkax.NewWriter([]string{k.Addr})
+	defer w.Close()
+	const n, wait = 200, 100 * time.Millisecond
+	var mu sync.Mutex
+	seen, batches := 0, 0
+	prefilter := func(_ context.Context, es []events.Envelope) ([]bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		batches++
+		seen += len(es)
+		return make([]bool, len(es)), nil
+	}
+	c := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: []string{k.Addr}, GroupID: "trickle", Topics: []string{events.TopicActivity},
+		Prefilter: prefilter, BatchWait: wait}, func(context.Context, events.Envelope) error { return nil }, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	// The first event tells that the consumer has joined its group.
+	produceOn(t, w, "one-agent", 1)
+	if !eventually(30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return seen == 1 }) {
+		t.Fatal("the first event never arrived")
+	}
+	mu.Lock()
+	batches, seen = 0, 0
+	mu.Unlock()
+	trickle := clock.Start()
+	for i := 0; i < n; i++ {
+		produceOn(t, w, "one-agent", 1)
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := trickle.Elapsed()
+	if !eventually(30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return seen == n }) {
+		t.Fatalf("%d of %d events arrived", seen, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// A fetch's events reach the consumer one at a time, and it may start
+	// applying before the last of them is in: allow each wait two batches.
+	if most := 2*int(took/wait) + 3; batches > most {
+		t.Errorf("%d events over %s came in %d batches, want at most %d (two per %s)", n, took, batches, most, wait)
+	}
+	t.Logf("%d events over %s in %d batches", n, took, batches)
+}
+
+// produceOn produces n events under one key, so that they share a partition.
+func produceOn(t *testing.T, w *kafka.Writer, key string, n int) {
+	t.Helper()
+	msgs := make([]kafka.Message, 0, n)
+	for i := 0; i < n; i++ {
+		e, err := events.New(clock.Real.Now(), "test", events.TypeActivityRecorded, testOrg, key, events.ActivityRecorded{Stored: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(e)
+		msgs = append(msgs, kafka.Message{Topic: events.TopicActivity, Key: []byte(key), Value: raw})
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+}

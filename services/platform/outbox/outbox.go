@@ -93,8 +93,12 @@ type Relay struct {
 	metrics   *Metrics
 	log       *slog.Logger
 	BatchSize int
-	// Idle is how long the relay waits after finding the outbox empty.
-	Idle time.Duration
+	// Idle is how long the relay waits after finding the outbox empty;
+	// each further empty look doubles the wait, up to MaxIdle. A quiet
+	// outbox (auth's, session's while only heartbeats flow) then costs a
+	// few looks a second instead of fifty, each a transaction of its own,
+	// and an event written after a quiet spell waits at most MaxIdle.
+	Idle, MaxIdle time.Duration
 	// FlushTimeout bounds the final flush at shutdown.
 	FlushTimeout time.Duration
 }
@@ -102,7 +106,7 @@ type Relay struct {
 // NewRelay relays table through pub; metrics may be nil.
 func NewRelay(pool *pgxpool.Pool, table string, pub Publisher, m *Metrics, log *slog.Logger) *Relay {
 	return &Relay{pool: pool, table: table, pub: pub, metrics: m, log: log,
-		BatchSize: 500, Idle: 20 * time.Millisecond, FlushTimeout: 10 * time.Second}
+		BatchSize: 500, Idle: 20 * time.Millisecond, MaxIdle: 200 * time.Millisecond, FlushTimeout: 10 * time.Second}
 }
 
 // Run publishes until ctx is done, then flushes what is left within
@@ -126,8 +130,10 @@ func (r *Relay) Run(ctx context.Context) error {
 			backoff = min(max(backoff*2, 100*time.Millisecond), 5*time.Second)
 		case n == r.BatchSize:
 			continue
-		default:
+		case n > 0:
 			backoff = r.Idle
+		default:
+			backoff = min(max(backoff*2, r.Idle), max(r.MaxIdle, r.Idle))
 		}
 		t := time.NewTimer(backoff)
 		select {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,4 +208,52 @@ func TestTheBacklogMetricsTellWhatWaitsAndForHowLong(t *testing.T) {
 	if got := figures["workpulse_outbox_oldest_age_seconds"]; got < 90 || got > 120 {
 		t.Errorf("oldest age %vs, want about 90s", got)
 	}
+}
+
+// countingPublisher counts the batches it was given.
+type countingPublisher struct {
+	mu      sync.Mutex
+	batches int
+}
+
+func (c *countingPublisher) WriteMessages(context.Context, ...kafka.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batches++
+	return nil
+}
+
+func (c *countingPublisher) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.batches
+}
+
+// TestAfterAQuietSpellAnEventWaitsAtMostMaxIdle lets a relay find its
+// outbox empty for a second, long enough for its waits to grow to
+// MaxIdle, then writes an event: it goes out within MaxIdle (and the
+// time a look takes), not after an ever longer wait.
+func TestAfterAQuietSpellAnEventWaitsAtMostMaxIdle(t *testing.T) {
+	db := testkit.NewDB(t)
+	pool := db.Pool(t, "workpulse_auth")
+	pub := &countingPublisher{}
+	relay := outbox.NewRelay(pool, table, pub, nil, quiet)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	defer func() { stop(); <-done }()
+	time.Sleep(time.Second)
+	written := clock.Start()
+	enqueue(t, pool, 1)
+	for watch := clock.Start(); pub.count() == 0 && watch.Elapsed() < 10*time.Second; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := written.Elapsed()
+	if n := pub.count(); n != 1 {
+		t.Fatalf("%d batches published, want 1", n)
+	}
+	if most := relay.MaxIdle + 300*time.Millisecond; took > most {
+		t.Errorf("the event went out %s after it was written, want at most %s", took, most)
+	}
+	t.Logf("published %s after it was written (MaxIdle %s)", took, relay.MaxIdle)
 }

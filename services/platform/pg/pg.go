@@ -57,11 +57,14 @@ type Beginner interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// InOrg runs fn in a transaction whose RLS tenant is orgID. The setting is
-// transaction-local, so a pooled connection never carries it over.
+// setOrgSQL sets the tenant that row-level security reads until the
+// transaction ends: a pooled connection never carries it over.
+const setOrgSQL = "SELECT set_config('app.org_id', $1, true)"
+
+// InOrg runs fn in a transaction whose RLS tenant is orgID.
 func InOrg(ctx context.Context, db Beginner, orgID string, fn func(pgx.Tx) error) error {
 	return InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.org_id', $1, true)", orgID); err != nil {
+		if _, err := tx.Exec(ctx, setOrgSQL, orgID); err != nil {
 			return err
 		}
 		return fn(tx)
@@ -73,6 +76,16 @@ type BatchSender interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
+// QueueInOrg queues in b the switch of the RLS tenant to orgID: the
+// statements queued after it, up to the next switch, run as orgID's
+// tenant and see and write only its rows. A batch sent outside an explicit
+// transaction runs as one implicit transaction up to its single Sync, so
+// the tenants of one batch share one round trip and one commit, each
+// statement still under its own tenant's row-level security.
+func QueueInOrg(b *pgx.Batch, orgID string) {
+	b.Queue(setOrgSQL, orgID)
+}
+
 // QueryRowInOrg runs sql, which returns one row, as orgID's tenant in one
 // round trip: the tenant setting and the statement are pipelined up to a
 // single Sync, which PostgreSQL runs as one implicit transaction, so the
@@ -80,7 +93,7 @@ type BatchSender interface {
 // statement paths; InOrg is for anything longer.
 func QueryRowInOrg(ctx context.Context, db BatchSender, orgID, sql string, scan func(pgx.Row) error, args ...any) error {
 	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('app.org_id', $1, true)", orgID)
+	QueueInOrg(b, orgID)
 	b.Queue(sql, args...)
 	br := db.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {

@@ -41,15 +41,21 @@ var service = app.Spec[auth.Config]{
 		if err := keys.Refresh(ctx); err != nil {
 			return nil, err
 		}
+		workers := []func(context.Context) error{
+			func(ctx context.Context) error { return keys.Run(ctx, time.Minute) },
+			func(ctx context.Context) error {
+				return auth.NewRevocationSweeper(d.DB, d.Logger, d.Clock).Run(ctx, auth.RevocationSweepInterval)
+			},
+		}
+		if cfg.Mail.Enabled() {
+			workers = append(workers, auth.NewMailer(d.DB, cfg.Mail, d.Registry, d.Logger, d.Clock).Run)
+		} else {
+			d.Logger.Info("no SMTP_HOST: no mail is sent; password resets by email are unavailable")
+		}
 		return &app.Service{
 			API:          auth.NewServer(auth.Deps{Config: cfg, DB: d.DB, Redis: d.Redis, RedisPrefix: d.Config.RedisPrefix, Keys: keys, Revocations: d.Revocations, Metrics: d.HTTP, Clock: d.Clock}),
 			OutboxTables: []string{auth.OutboxTable},
-			Workers: []func(context.Context) error{
-				func(ctx context.Context) error { return keys.Run(ctx, time.Minute) },
-				func(ctx context.Context) error {
-					return auth.NewRevocationSweeper(d.DB, d.Logger, d.Clock).Run(ctx, auth.RevocationSweepInterval)
-				},
-			},
+			Workers:      workers,
 		}, nil
 	},
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -37,6 +38,8 @@ type env struct {
 	clock *testkit.Clock
 	// revocations is the service's revocation list; tests poll it.
 	revocations *authn.Revocations
+	// mailMetrics holds the mail sender's metrics, when SMTP_HOST is set.
+	mailMetrics *prometheus.Registry
 }
 
 // envInstant is where an env's clock stands until a test moves it: a
@@ -73,7 +76,14 @@ func newEnvAt(t *testing.T, at time.Time, overrides map[string]string) *env {
 		Metrics: metrics.NewHTTP(prometheus.NewRegistry(), "auth"), Clock: clk})
 	srv := httptest.NewServer(httpx.Stack(clk, h, 64<<10))
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, db: db, keys: keys, clock: clk, revocations: revocations}
+	mailMetrics := prometheus.NewRegistry()
+	if cfg.Mail.Enabled() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- auth.NewMailer(pool, cfg.Mail, mailMetrics, slog.Default(), clk).Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	return &env{t: t, url: srv.URL, db: db, keys: keys, clock: clk, revocations: revocations, mailMetrics: mailMetrics}
 }
 
 type response struct {

@@ -29,6 +29,8 @@ type Config struct {
 	// KeyCipher seals the signing keys at rest; nil (no
 	// SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
 	KeyCipher *KeyCipher
+	Mail      MailConfig
+	Reset     ResetConfig
 }
 
 // LoadConfig reads auth's settings.
@@ -49,6 +51,8 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 			MaxRegByIP:  e.Int("REGISTER_MAX_PER_IP", 20, 1, 100000),
 		},
 		OperatorToken: e.String("OPERATOR_TOKEN", ""),
+		Mail:          loadMailConfig(e),
+		Reset:         loadResetConfig(e),
 	}
 	// Each hash allocates argon2's memory at once; by default a quarter of
 	// the Go memory limit (GOMEMLIMIT, set from the container's limit)

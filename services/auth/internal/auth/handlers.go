@@ -386,6 +386,27 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// removeUser serves DELETE /api/users/{id}?data=keep|erase: an admin
+// removes a member, keeping their sessions, activity and reports or
+// erasing them in every service.
+func (s *server) removeUser(w http.ResponseWriter, r *http.Request) error {
+	id := mux.Vars(r)["id"]
+	if _, err := uuid.Parse(id); err != nil {
+		return ErrUserNotFound
+	}
+	data := r.URL.Query().Get("data")
+	var v validate.Fields
+	v.OneOf("data", data, "keep", "erase")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := s.store.RemoveUser(r.Context(), authn.MustFromContext(r.Context()).OrganizationID, id, data == "erase"); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 type profileRequest struct {
 	Name string `json:"name"`
 }
@@ -520,8 +541,12 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
-		ExpiresAt: s.expiry(req.ExpiresInHours), Token: token}
-	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID); err != nil {
+		ExpiresAt: s.expiry(req.ExpiresInHours), Token: token, Emailed: s.cfg.Mail.Enabled()}
+	var compose func(string) (string, string)
+	if inv.Emailed {
+		compose = s.invitationMail(inv)
+	}
+	if err := s.store.CreateInvitation(r.Context(), inv, p.UserID, compose); err != nil {
 		return err
 	}
 	httpx.JSON(w, http.StatusCreated, inv)

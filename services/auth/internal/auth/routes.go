@@ -14,6 +14,8 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/auth/register", httpx.Handler(s.register)).Methods(http.MethodPost)
 	r.Handle("/api/auth/login", httpx.Handler(s.login)).Methods(http.MethodPost)
 	r.Handle("/api/auth/refresh", httpx.Handler(s.refresh)).Methods(http.MethodPost)
+	r.Handle("/api/auth/password-reset", httpx.Handler(s.requestPasswordReset)).Methods(http.MethodPost)
+	r.Handle("/api/auth/password-reset/confirm", httpx.Handler(s.confirmPasswordReset)).Methods(http.MethodPost)
 	r.Handle("/api/auth/.well-known/jwks.json", httpx.Handler(s.jwks)).Methods(http.MethodGet)
 
 	member := authn.Require(s.verifier)
@@ -31,8 +33,20 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/users/employees", admin(httpx.Handler(s.listEmployees))).Methods(http.MethodGet)
 	r.Handle("/api/users", admin(httpx.Handler(s.listUsers))).Methods(http.MethodGet)
 	r.Handle("/api/users/{id}", admin(httpx.Handler(s.updateUser))).Methods(http.MethodPatch)
+	r.Handle("/api/users/{id}", admin(httpx.Handler(s.removeUser))).Methods(http.MethodDelete)
 	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
 	r.Handle("/api/organization/adoption-tokens", admin(httpx.Handler(s.createAdoptionToken))).Methods(http.MethodPost)
+
+	r.Handle("/api/teams", admin(httpx.Handler(s.createTeam))).Methods(http.MethodPost)
+	r.Handle("/api/teams/{id}", admin(httpx.Handler(s.renameTeam))).Methods(http.MethodPatch)
+	r.Handle("/api/teams/{id}", admin(httpx.Handler(s.deleteTeam))).Methods(http.MethodDelete)
+	r.Handle("/api/teams/{id}/members/{userId}", admin(httpx.Handler(s.putTeamMember))).Methods(http.MethodPut)
+	r.Handle("/api/teams/{id}/members/{userId}", admin(httpx.Handler(s.removeTeamMember))).Methods(http.MethodDelete)
+	// A manager reads the teams they manage; an admin every team.
+	lead := authn.Require(s.verifier, authn.RoleAdmin, authn.RoleManager)
+	r.Handle("/api/teams", lead(httpx.Handler(s.listTeams))).Methods(http.MethodGet)
+	r.Handle("/api/teams/{id}", lead(httpx.Handler(s.getTeam))).Methods(http.MethodGet)
+	r.Handle("/api/teams/{id}/members", lead(httpx.Handler(s.listTeamMembers))).Methods(http.MethodGet)
 
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.getTenant))).Methods(http.MethodGet)
 	r.Handle("/internal/tenants/{id}", s.requireOperator(httpx.Handler(s.putTenant))).Methods(http.MethodPut)

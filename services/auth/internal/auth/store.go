@@ -257,14 +257,8 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change fun
 		before := u
 		change(&u)
 		if before.Role == authn.RoleAdmin && before.Active && (u.Role != authn.RoleAdmin || !u.Active) {
-			// Admins lock their rows in id order, so that two admins
-			// demoting each other at once cannot both pass.
-			var others int
-			if err := tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM auth.users WHERE role = 'admin' AND active AND id <> $1 ORDER BY id FOR UPDATE) a", u.ID).Scan(&others); err != nil {
+			if err := anotherActiveAdmin(ctx, tx, u.ID); err != nil {
 				return err
-			}
-			if others == 0 {
-				return ErrLastAdmin
 			}
 		}
 		// A raised version is the caller signing out everywhere.
@@ -301,6 +295,62 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, userID string, change fun
 	return u, err
 }
 
+// anotherActiveAdmin is ErrLastAdmin unless an active admin other than
+// userID remains. Admins lock their rows in id order, so that two admins
+// demoting or removing each other at once cannot both pass.
+func anotherActiveAdmin(ctx context.Context, tx pgx.Tx, userID string) error {
+	var others int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM auth.users WHERE role = 'admin' AND active AND id <> $1 ORDER BY id FOR UPDATE) a", userID).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+// RemoveUser deletes a member of org, keeping at least one active admin:
+// their sessions end, their tokens are refused everywhere as a
+// deactivated member's are, mail still queued for them is dropped, and
+// user.removed tells the other services whether to erase their data.
+func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, erase bool) error {
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var u User
+		if err := scanUser(tx.QueryRow(ctx, "SELECT "+userColumns+" FROM auth.users WHERE id = $1 FOR UPDATE", userID), &u); err != nil {
+			return err
+		}
+		if u.Role == authn.RoleAdmin && u.Active {
+			if err := anotherActiveAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
+			return err
+		}
+		// The revocation outlives the row: a token of the removed member
+		// is refused for as long as it could be presented.
+		if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, Blocked: true, MinVersion: u.TokenVersion + 1}); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE organization_id = $1 AND lower(recipient) = lower($2)", orgID, u.Email); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.users WHERE id = $1", u.ID); err != nil {
+			return err
+		}
+		ev, err := events.New(s.clock.Now(), source, events.TypeUserRemoved, orgID, u.ID,
+			events.UserRemoved{UserID: u.ID, OrganizationID: orgID, EraseData: erase})
+		if err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrUserNotFound
+	}
+	return err
+}
+
 // PasswordHash returns a member's password hash.
 func (s *Store) PasswordHash(ctx context.Context, orgID, userID string) (string, error) {
 	var hash string
@@ -317,21 +367,130 @@ func (s *Store) PasswordHash(ctx context.Context, orgID, userID string) (string,
 // version: whoever held the old password holds no working token after.
 func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash string) (User, error) {
 	var u User
-	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		err := scanUser(tx.QueryRow(ctx, "UPDATE auth.users SET password_hash = $2, token_version = token_version + 1, updated_at = $3"+
-			" WHERE id = $1 AND active RETURNING "+userColumns, userID, hash, s.clock.Now()), &u)
-		if err != nil {
-			return err
-		}
-		if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
-			return err
-		}
-		return revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, MinVersion: u.TokenVersion})
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) (err error) {
+		u, err = s.setPassword(ctx, tx, userID, hash)
+		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrUserNotFound
 	}
 	return u, err
+}
+
+// setPassword is SetPassword within tx; an inactive or unknown user is
+// pgx.ErrNoRows.
+func (s *Store) setPassword(ctx context.Context, tx pgx.Tx, userID, hash string) (User, error) {
+	var u User
+	err := scanUser(tx.QueryRow(ctx, "UPDATE auth.users SET password_hash = $2, token_version = token_version + 1, updated_at = $3"+
+		" WHERE id = $1 AND active RETURNING "+userColumns, userID, hash, s.clock.Now()), &u)
+	if err != nil {
+		return u, err
+	}
+	if err := s.closeSessions(ctx, tx, u.ID, nil); err != nil {
+		return u, err
+	}
+	return u, revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeUser, Subject: u.ID, MinVersion: u.TokenVersion})
+}
+
+// CreatePasswordReset stores a reset of a member's password by the hash
+// of token, and queues the mail compose writes for them in the same
+// transaction.
+func (s *Store) CreatePasswordReset(ctx context.Context, orgID, userID, token string, expires time.Time,
+	compose func(orgName string) (subject, body string)) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var email, orgName string
+		if err := tx.QueryRow(ctx, "SELECT u.email, o.name FROM auth.users u JOIN auth.organizations o ON o.id = u.organization_id WHERE u.id = $1",
+			userID).Scan(&email, &orgName); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO auth.password_resets (token_hash, organization_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+			tokenHash(token), orgID, userID, s.clock.Now(), expires); err != nil {
+			return err
+		}
+		subject, body := compose(orgName)
+		return queueMail(ctx, tx, orgID, email, subject, body)
+	})
+}
+
+// PasswordResetOrganization finds the organization of a reset token.
+func (s *Store) PasswordResetOrganization(ctx context.Context, token string) (string, error) {
+	var org *string
+	if err := s.db.QueryRow(ctx, "SELECT auth.password_reset_organization($1)::text", tokenHash(token)).Scan(&org); err != nil {
+		return "", err
+	}
+	if org == nil {
+		return "", ErrResetTokenInvalid
+	}
+	return *org, nil
+}
+
+// ResetPassword spends a reset token of org, with every other link of its
+// user still open, and sets the user's new password hash.
+func (s *Store) ResetPassword(ctx context.Context, orgID, token, hash string) (User, error) {
+	var u User
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var userID string
+		var expires time.Time
+		var used *time.Time
+		if err := tx.QueryRow(ctx, "SELECT user_id, expires_at, used_at FROM auth.password_resets WHERE token_hash = $1 FOR UPDATE",
+			tokenHash(token)).Scan(&userID, &expires, &used); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if used != nil || !now.Before(expires) {
+			return ErrResetTokenInvalid
+		}
+		if _, err := tx.Exec(ctx, "UPDATE auth.password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", userID, now); err != nil {
+			return err
+		}
+		var err error
+		if u, err = s.setPassword(ctx, tx, userID, hash); errors.Is(err, pgx.ErrNoRows) {
+			return ErrAccountDisabled
+		}
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrResetTokenInvalid
+	}
+	return u, err
+}
+
+// sendNextMail locks the oldest due message of the mail outbox and hands
+// it to send: a sent message is deleted, a failed one put off (5 s,
+// doubled per attempt, at most an hour) or, at its last attempt, dropped
+// with errMailAbandoned. It reports whether a message was due; send's
+// error is returned once the outcome is stored.
+func (s *Store) sendNextMail(ctx context.Context, maxAttempts int, send func(context.Context, queuedMail) error) (bool, error) {
+	found := false
+	var sendErr error
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var m queuedMail
+		err := tx.QueryRow(ctx, "SELECT id, recipient, subject, body, attempts FROM auth.mail_outbox WHERE next_attempt_at <= now()"+
+			" ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&m.ID, &m.To, &m.Subject, &m.Body, &m.AttemptsBeforeThis)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		sendErr = send(ctx, m)
+		switch {
+		case sendErr == nil:
+		case m.AttemptsBeforeThis+1 >= maxAttempts:
+			sendErr = fmt.Errorf("%w (%d attempts): %v", errMailAbandoned, maxAttempts, sendErr)
+		default:
+			_, err := tx.Exec(ctx, "UPDATE auth.mail_outbox SET attempts = attempts + 1, last_error = $2,"+
+				" next_attempt_at = now() + make_interval(secs => least(5 * power(2, attempts), 3600)) WHERE id = $1", m.ID, sendErr.Error())
+			return err
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE id = $1", m.ID)
+		return err
+	})
+	if err != nil {
+		return found, err
+	}
+	return found, sendErr
 }
 
 // newSecret is a random token for a client to hold; only its hash is
@@ -461,14 +620,26 @@ type Invitation struct {
 	Role           string    `json:"role"`
 	ExpiresAt      time.Time `json:"expires_at"`
 	Token          string    `json:"token"`
+	// Emailed is true when the invitation was queued for mail to Email.
+	Emailed bool `json:"emailed"`
 }
 
-// CreateInvitation stores an invitation by the hash of its token.
-func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string) error {
+// CreateInvitation stores an invitation by the hash of its token and,
+// when compose is set, queues the mail it writes to the invited person in
+// the same transaction.
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string, compose func(orgName string) (subject, body string)) error {
 	return pg.InOrg(ctx, s.db, inv.OrganizationID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO auth.invitations (id, organization_id, email, role, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
 			inv.ID, inv.OrganizationID, inv.Email, inv.Role, tokenHash(inv.Token), createdBy, inv.ExpiresAt)
-		return err
+		if err != nil || compose == nil {
+			return err
+		}
+		var orgName string
+		if err := tx.QueryRow(ctx, "SELECT name FROM auth.organizations WHERE id = $1", inv.OrganizationID).Scan(&orgName); err != nil {
+			return err
+		}
+		subject, body := compose(orgName)
+		return queueMail(ctx, tx, inv.OrganizationID, inv.Email, subject, body)
 	})
 }
 
@@ -809,4 +980,234 @@ func (s *Store) UpdateOrganizationSettings(ctx context.Context, id string, chang
 		return outbox.Enqueue(ctx, tx, OutboxTable, ev)
 	})
 	return o, err
+}
+
+// Team is a group of members as the API shows it.
+type Team struct {
+	ID             string    `json:"id"`
+	OrganizationID string    `json:"organization_id"`
+	Name           string    `json:"name"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+const teamColumns = "id, organization_id, name, created_at, updated_at"
+
+func scanTeam(r pgx.Row, t *Team, extra ...any) error {
+	return r.Scan(append([]any{&t.ID, &t.OrganizationID, &t.Name, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
+}
+
+// TeamMember is a member of a team with their role in it.
+type TeamMember struct {
+	UserID  string    `json:"user_id"`
+	Email   string    `json:"email"`
+	Name    string    `json:"name"`
+	Role    string    `json:"role"`
+	AddedAt time.Time `json:"added_at"`
+}
+
+// Roles in a team.
+const (
+	TeamRoleMember  = "member"
+	TeamRoleManager = "manager"
+)
+
+// CreateTeam stores a new team of org.
+func (s *Store) CreateTeam(ctx context.Context, t *Team) error {
+	err := pg.InOrg(ctx, s.db, t.OrganizationID, func(tx pgx.Tx) error {
+		return scanTeam(tx.QueryRow(ctx, "INSERT INTO auth.teams (id, organization_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)"+
+			" RETURNING "+teamColumns, t.ID, t.OrganizationID, t.Name, s.clock.Now()), t)
+	})
+	if pg.IsUniqueViolation(err, "teams_org_name_key") {
+		return ErrTeamNameTaken
+	}
+	return err
+}
+
+// teamVisible is the condition on a team's id ($1) and a manager ($2)
+// that keeps a manager to the teams they manage; an empty manager is an
+// admin, who sees every team.
+const teamVisible = "($2 = '' OR EXISTS (SELECT 1 FROM auth.team_members m WHERE m.team_id = $1 AND m.user_id::text = $2 AND m.role = 'manager'))"
+
+// ListTeams lists the teams of org by name; a manager's (manager not
+// empty) are the teams they manage.
+func (s *Store) ListTeams(ctx context.Context, orgID, manager string, req page.Request) ([]Team, *page.Cursor, error) {
+	var rows []page.Keyed[Team]
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		rs, err := tx.Query(ctx, "SELECT "+teamColumns+", lower(name) FROM auth.teams t"+
+			" WHERE (NOT $1 OR (lower(name), id) > ($2, $3::uuid))"+
+			" AND ($5 = '' OR EXISTS (SELECT 1 FROM auth.team_members m WHERE m.team_id = t.id AND m.user_id::text = $5 AND m.role = 'manager'))"+
+			" ORDER BY lower(name), id LIMIT $4", append(page.Args(req), manager)...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[Team], error) {
+			var row page.Keyed[Team]
+			return row, scanTeam(r, &row.Item, &row.Key)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	teams, next := page.TrimKeyed(rows, req, func(t Team) string { return t.ID })
+	return teams, next, nil
+}
+
+// GetTeam loads a team of org that manager (empty: an admin) may see.
+func (s *Store) GetTeam(ctx context.Context, orgID, id, manager string) (Team, error) {
+	var t Team
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM auth.teams WHERE id = $1 AND "+teamVisible, id, manager), &t)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ErrTeamNotFound
+	}
+	return t, err
+}
+
+// RenameTeam renames a team of org.
+func (s *Store) RenameTeam(ctx context.Context, orgID, id, name string) (Team, error) {
+	var t Team
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return scanTeam(tx.QueryRow(ctx, "UPDATE auth.teams SET name = $2, updated_at = $3 WHERE id = $1 RETURNING "+teamColumns,
+			id, name, s.clock.Now()), &t)
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return t, ErrTeamNotFound
+	case pg.IsUniqueViolation(err, "teams_org_name_key"):
+		return t, ErrTeamNameTaken
+	}
+	return t, err
+}
+
+// DeleteTeam deletes a team of org with its memberships; its managers
+// stop seeing its members.
+func (s *Store) DeleteTeam(ctx context.Context, orgID, id string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		managers, err := lockTeam(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.teams WHERE id = $1", id); err != nil {
+			return err
+		}
+		return rescope(ctx, tx, orgID, managers)
+	})
+}
+
+// lockTeam locks a team's row, so that changes of one team's membership
+// take turns, and returns its managers.
+func lockTeam(ctx context.Context, tx pgx.Tx, id string) ([]string, error) {
+	var managers []string
+	err := tx.QueryRow(ctx, "SELECT coalesce((SELECT array_agg(user_id::text) FROM auth.team_members WHERE team_id = t.id AND role = 'manager'), '{}')"+
+		" FROM auth.teams t WHERE id = $1 FOR UPDATE", id).Scan(&managers)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrTeamNotFound
+	}
+	return managers, err
+}
+
+// ListTeamMembers lists the members of a team of org by name; manager
+// (empty: an admin) must manage the team.
+func (s *Store) ListTeamMembers(ctx context.Context, orgID, teamID, manager string, req page.Request) ([]TeamMember, *page.Cursor, error) {
+	var rows []page.Keyed[TeamMember]
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var visible bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.teams WHERE id = $1) AND "+teamVisible, teamID, manager).Scan(&visible); err != nil {
+			return err
+		}
+		if !visible {
+			return ErrTeamNotFound
+		}
+		rs, err := tx.Query(ctx, "SELECT u.id, u.email, u.name, m.role, m.created_at, lower(u.name)"+
+			" FROM auth.team_members m JOIN auth.users u ON u.id = m.user_id"+
+			" WHERE m.team_id = $5 AND (NOT $1 OR (lower(u.name), u.id) > ($2, $3::uuid))"+
+			" ORDER BY lower(u.name), u.id LIMIT $4", append(page.Args(req), teamID)...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[TeamMember], error) {
+			var row page.Keyed[TeamMember]
+			m := &row.Item
+			return row, r.Scan(&m.UserID, &m.Email, &m.Name, &m.Role, &m.AddedAt, &row.Key)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	members, next := page.TrimKeyed(rows, req, func(m TeamMember) string { return m.UserID })
+	return members, next, nil
+}
+
+// PutTeamMember adds a member of org to a team with role, or changes
+// their role in it. Only an admin or a manager manages a team.
+func (s *Store) PutTeamMember(ctx context.Context, orgID, teamID, userID, role string) (TeamMember, error) {
+	m := TeamMember{UserID: userID, Role: role}
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		managers, err := lockTeam(ctx, tx, teamID)
+		if err != nil {
+			return err
+		}
+		var userRole string
+		err = tx.QueryRow(ctx, "SELECT email, name, role FROM auth.users WHERE id = $1", userID).Scan(&m.Email, &m.Name, &userRole)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrUserNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if role == TeamRoleManager && userRole == authn.RoleEmployee {
+			return ErrTeamManagerRole
+		}
+		if err := tx.QueryRow(ctx, "INSERT INTO auth.team_members (team_id, user_id, organization_id, role, created_at) VALUES ($1, $2, $3, $4, $5)"+
+			" ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role RETURNING created_at",
+			teamID, userID, orgID, role, s.clock.Now()).Scan(&m.AddedAt); err != nil {
+			return err
+		}
+		return rescope(ctx, tx, orgID, append(managers, userID))
+	})
+	return m, err
+}
+
+// RemoveTeamMember takes a member out of a team of org.
+func (s *Store) RemoveTeamMember(ctx context.Context, orgID, teamID, userID string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		managers, err := lockTeam(ctx, tx, teamID)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM auth.team_members WHERE team_id = $1 AND user_id = $2", teamID, userID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrTeamMemberNotFound
+		}
+		return rescope(ctx, tx, orgID, append(managers, userID))
+	})
+}
+
+// rescope rewrites the team scope of each of the users (the managers a
+// change of membership may concern) from the teams they manage now, with
+// a new seq, for the services to poll. A user who manages no team gets an
+// empty scope rather than no row, since a poll only learns of rows. The
+// lock makes writers take turns, so that rows commit in seq order and a
+// poll that has read a seq never misses a lower one committed later.
+func rescope(ctx context.Context, tx pgx.Tx, orgID string, users []string) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7366254103)"); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO auth.team_scopes (manager_id, organization_id, members)
+		SELECT u, $2, coalesce((SELECT array_agg(DISTINCT tm.user_id) FROM auth.team_members mine
+			JOIN auth.team_members tm ON tm.team_id = mine.team_id
+			WHERE mine.user_id = u AND mine.role = 'manager' AND tm.user_id <> u), '{}')
+		FROM (SELECT DISTINCT unnest($1::uuid[]) AS u) concerned
+		WHERE EXISTS (SELECT 1 FROM auth.team_members WHERE user_id = u AND role = 'manager')
+			OR EXISTS (SELECT 1 FROM auth.team_scopes WHERE manager_id = u)
+		ON CONFLICT (manager_id) DO UPDATE SET members = EXCLUDED.members, seq = nextval('auth.team_scopes_seq')`,
+		users, orgID)
+	return err
 }

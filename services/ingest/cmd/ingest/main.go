@@ -43,10 +43,11 @@ var run = app.Spec[settings]{
 			go func() { fmt.Fprintln(os.Stderr, "ingest: pprof:", http.ListenAndServe(s.pprofAddr, nil)) }()
 		}
 		tenants := tracking.TenantConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "ingest-tenants", d.Consumer, d.Logger)
+		users := tracking.UserConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "ingest-users", tracking.EraseActivity, d.Consumer, d.Logger)
 		return &app.Service{
 			API:          ingest.NewServer(ingest.Deps{Config: s.Config, DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Registerer: d.Registry, Clock: d.Clock}),
 			OutboxTables: []string{tracking.OutboxTable},
-			Workers:      []func(context.Context) error{tenants.Run},
+			Workers:      []func(context.Context) error{tenants.Run, users.Run},
 		}, nil
 	},
 }.Run

@@ -334,7 +334,7 @@ func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne, lock sessio
 	}
 	b := &pgx.Batch{}
 	for _, t := range tenants {
-		b.Queue("SELECT set_config('app.org_id', $1, true)", t.org)
+		pg.QueueInOrg(b, t.org)
 		for _, round := range t.rounds {
 			b.Queue(recordRoundSQL[lock], roundArgs(t.org, round)...)
 		}

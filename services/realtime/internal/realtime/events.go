@@ -108,6 +108,23 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 			s.log.Warn("user directory not updated", "user_id", u.UserID, "err", err)
 		}
 		return nil
+	case events.TypeUserRemoved:
+		// A removed member's connections close with their revoked token;
+		// only the directory still holds their name.
+		var u events.UserRemoved
+		if err := e.Payload(&u); err != nil {
+			return err
+		}
+		if err := sameOrg(e, u.OrganizationID); err != nil {
+			return err
+		}
+		if !u.EraseData {
+			return nil
+		}
+		if err := s.presence.ForgetName(ctx, e.OrganizationID, u.UserID); err != nil {
+			s.log.Warn("user directory not updated", "user_id", u.UserID, "err", err)
+		}
+		return nil
 	case events.TypeSessionStarted, events.TypeSessionStopped:
 		var sess events.Session
 		if err := e.Payload(&sess); err != nil {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,11 +79,12 @@ func (s *Server) originAllowed(r *http.Request) bool {
 }
 
 // listPresence serves GET /api/presence: the organization's online users
-// for an admin, the caller alone (if online) for an employee.
+// for an admin, those of the teams they manage and themself for a
+// manager, the caller alone (if online) for an employee.
 func (s *Server) listPresence(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
 	only := p.UserID
-	if p.IsAdmin() {
+	if oversees(p) {
 		only = ""
 	}
 	users, err := s.presence.Online(r.Context(), p.OrganizationID, only)
@@ -90,6 +92,7 @@ func (s *Server) listPresence(w http.ResponseWriter, r *http.Request) error {
 		s.log.ErrorContext(r.Context(), "presence unavailable", "err", err)
 		return apierr.ErrUnavailable
 	}
+	users = slices.DeleteFunc(users, func(u OnlineUser) bool { return !p.Sees(u.UserID) })
 	sort.Slice(users, func(i, j int) bool {
 		if users[i].Name != users[j].Name {
 			return users[i].Name < users[j].Name

@@ -38,6 +38,8 @@ type env struct {
 	brokers []string
 	writer  *kafka.Writer
 	keys    *testKeys
+	// teams are the managers' team scopes the verifier hands out.
+	teams *testkit.Teams
 	// clock is the replicas' clock. It is the wall clock: the network
 	// stack enforces the connections' deadlines against it, so a clock
 	// standing still would keep pings, pongs and close handshakes from
@@ -98,6 +100,7 @@ func newEnv(t *testing.T) *env {
 	rdb, prefix := testkit.Redis(t)
 	e := &env{db: testkit.NewDB(t), rdb: rdb, prefix: prefix, brokers: testkit.Kafka(t), clock: clock.Real}
 	e.keys = newTestKeys(t, e.clock)
+	e.teams = testkit.NewTeams(t, e.db, "workpulse_realtime", e.keys.verifier)
 	e.writer = kafkax.NewWriter(e.brokers)
 	t.Cleanup(func() { _ = e.writer.Close() })
 	return e

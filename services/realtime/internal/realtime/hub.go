@@ -109,15 +109,15 @@ func (c *client) enqueue(m outMsg) bool {
 	}
 }
 
-// Hub indexes this replica's connections by organization (admins) and by
-// user, and fans each message out to the connections allowed to see it.
+// Hub indexes this replica's connections by organization (admins and
+// managers) and by user, and fans each message out to the connections allowed to see it.
 type Hub struct {
 	m   *Metrics
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	admins map[string]map[*client]struct{}
-	users  map[string]map[*client]struct{}
+	mu        sync.RWMutex
+	overseers map[string]map[*client]struct{}
+	users     map[string]map[*client]struct{}
 	// pending holds the Socket.IO clients not admitted yet: they receive
 	// nothing, but shutdown closes them too.
 	pending map[*client]struct{}
@@ -129,7 +129,7 @@ type Hub struct {
 // NewHub returns an empty hub.
 func NewHub(m *Metrics, log *slog.Logger) *Hub {
 	return &Hub{m: m, log: log,
-		admins: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{},
+		overseers: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{},
 		pending: map[*client]struct{}{}}
 }
 
@@ -171,8 +171,8 @@ func (h *Hub) register(c *client) bool {
 
 func (h *Hub) index(c *client) {
 	addTo(h.users, c.p.UserID, c)
-	if c.p.IsAdmin() {
-		addTo(h.admins, c.p.OrganizationID, c)
+	if oversees(c.p) {
+		addTo(h.overseers, c.p.OrganizationID, c)
 	}
 	h.m.Connections.Inc()
 }
@@ -200,26 +200,36 @@ func (h *Hub) unregister(c *client) {
 		return
 	}
 	removeFrom(h.users, c.p.UserID, c)
-	if c.p.IsAdmin() {
-		removeFrom(h.admins, c.p.OrganizationID, c)
+	if oversees(c.p) {
+		removeFrom(h.overseers, c.p.OrganizationID, c)
 	}
 	h.m.Connections.Dec()
 }
 
-// deliver sends m about user of org to the org's admins and to the user's
-// own connections: an employee sees only events about themself, and no
-// one sees another organization's.
+// deliver sends m about user of org to those of the org's admins and
+// managers who see the user, and to the user's own connections: an
+// employee sees only events about themself, a manager the members of the
+// teams they manage (as polled at the event, so a change of membership
+// applies to open connections), and no one sees another organization's.
 func (h *Hub) deliver(org, user string, m outMsg) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c := range h.admins[org] {
-		h.offer(c, m)
-	}
-	for c := range h.users[user] {
-		if c.p.OrganizationID == org && !c.p.IsAdmin() {
+	for c := range h.overseers[org] {
+		if c.p.Sees(user) {
 			h.offer(c, m)
 		}
 	}
+	for c := range h.users[user] {
+		if c.p.OrganizationID == org && !oversees(c.p) {
+			h.offer(c, m)
+		}
+	}
+}
+
+// oversees tells whether p may see other members' events: admins and
+// managers, whom deliver asks one by one.
+func oversees(p authn.Principal) bool {
+	return p.IsAdmin() || p.Role == authn.RoleManager
 }
 
 // offer must not block: it runs on the consumer's goroutine for every

@@ -244,6 +244,11 @@ func (p *Presence) SetName(ctx context.Context, org, user, name string) error {
 	return p.rdb.HSet(ctx, p.namesKey(org), user, name).Err()
 }
 
+// ForgetName drops a user from the directory.
+func (p *Presence) ForgetName(ctx context.Context, org, user string) error {
+	return p.rdb.HDel(ctx, p.namesKey(org), user).Err()
+}
+
 // Name looks a user's name up in the directory; "" when unknown.
 func (p *Presence) Name(ctx context.Context, org, user string) (string, error) {
 	name, err := p.rdb.HGet(ctx, p.namesKey(org), user).Result()

@@ -171,8 +171,10 @@ func TestRoutingByRoleAndOrganization(t *testing.T) {
 	bob := testkit.Member(adminA.OrganizationID, authn.RoleEmployee)
 	adminB := testkit.Member("", authn.RoleAdmin)
 	carol := testkit.Member(adminB.OrganizationID, authn.RoleEmployee)
+	lead := testkit.Member(adminA.OrganizationID, authn.RoleManager)
+	e.teams.Manage(t, lead.OrganizationID, lead.UserID, ann.UserID)
 	clients := map[string]*wsClient{}
-	for name, p := range map[string]authn.Principal{"adminA": adminA, "ann": ann, "bob": bob, "adminB": adminB, "carol": carol} {
+	for name, p := range map[string]authn.Principal{"adminA": adminA, "ann": ann, "bob": bob, "adminB": adminB, "carol": carol, "lead": lead} {
 		clients[name] = e.dial(t, r, p)
 		clients[name].expect(EventSessionState, 5*time.Second)
 	}
@@ -233,6 +235,7 @@ func TestRoutingByRoleAndOrganization(t *testing.T) {
 		{"An admin receives every event of the organization.", "adminA", map[string]int{ann.UserID: 3, bob.UserID: 1}},
 		{"An employee receives the events about themself only.", "ann", map[string]int{ann.UserID: 3}},
 		{"An employee never receives a colleague's events.", "bob", map[string]int{bob.UserID: 1}},
+		{"A manager receives the events of their team's members only.", "lead", map[string]int{ann.UserID: 3}},
 		{"The admin of another organization receives only that organization's events.", "adminB", map[string]int{carol.UserID: 2}},
 		{"An employee of another organization receives only their own.", "carol", map[string]int{carol.UserID: 2}},
 	}
@@ -265,6 +268,16 @@ func TestRoutingByRoleAndOrganization(t *testing.T) {
 		c.expect(EventSessionUpdate, 10*time.Second).decode(t, &u)
 		if u.UserID != bob.UserID || u.TotalActiveSeconds != 42 || u.SessionID == "" || u.LastActivityAt == nil {
 			t.Fatalf("update %+v", u)
+		}
+	})
+	t.Run("A change of membership reaches a manager's open connection at the next poll.", func(t *testing.T) {
+		c := clients["lead"]
+		c.drain()
+		e.teams.Manage(t, lead.OrganizationID, lead.UserID, bob.UserID)
+		e.publishAlert(t, ann, "overtime", "Ann left the team")
+		e.publishAlert(t, bob, "overtime", "Bob joined the team")
+		if gs := received(t, c, 1); gs[0].user != bob.UserID {
+			t.Fatalf("got %v, want only the new member's alert", gs)
 		}
 	})
 }

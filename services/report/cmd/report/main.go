@@ -158,7 +158,7 @@ func runJob(ctx context.Context, clk clock.Clock, j jobArgs, common config.Commo
 	log := logging.New(out, "report", common.LogLevel).With("job", j.name)
 	start := clk.Now()
 	err := func() error {
-		db, err := pg.Connect(ctx, common.DatabaseURL, pg.Login{User: common.DatabaseUser, Password: common.DatabasePassword}, min(common.DatabaseMaxConn, 4))
+		db, err := pg.Connect(ctx, common.DatabaseURL, pg.Login{User: common.DatabaseUser, Password: common.DatabasePassword}, min(common.DatabaseMaxConn, cfg.JobWorkers))
 		if err != nil {
 			return err
 		}

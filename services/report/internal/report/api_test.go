@@ -22,12 +22,14 @@ import (
 )
 
 // fixture is two tenants with an admin and employees each, served by the
-// report API.
+// report API; the first has a manager of a team of Ada alone.
 type fixture struct {
 	*env
 	srv                  *httptest.Server
 	iss                  *testkit.Issuer
+	teams                *testkit.Teams
 	admin, ada, bob      authn.Principal
+	lead                 authn.Principal
 	otherAdmin, stranger authn.Principal
 }
 
@@ -44,6 +46,7 @@ func newFixture(t *testing.T) *fixture {
 func fixtureOn(t *testing.T, e *env) *fixture {
 	t.Helper()
 	f := &fixture{env: e, iss: testkit.NewIssuer(t)}
+	f.teams = testkit.NewTeams(t, e.db, "workpulse_report", f.iss.Verifier)
 	runner := NewRunner(e.pool, e.jobs, e.log, e.clock)
 	t.Cleanup(runner.Stop)
 	h := NewServer(Deps{Config: e.cfg, DB: e.pool, Verifier: f.iss.Verifier, Jobs: e.jobs, Runner: runner,
@@ -55,6 +58,8 @@ func fixtureOn(t *testing.T, e *env) *fixture {
 	org := f.admin.OrganizationID
 	f.ada = testkit.Member(org, authn.RoleEmployee)
 	f.bob = testkit.Member(org, authn.RoleEmployee)
+	f.lead = testkit.Member(org, authn.RoleManager)
+	f.teams.Manage(t, org, f.lead.UserID, f.ada.UserID)
 	f.otherAdmin = testkit.Member("", authn.RoleAdmin)
 	f.stranger = testkit.Member(f.otherAdmin.OrganizationID, authn.RoleEmployee)
 	e.user(org, f.admin.UserID, "Zed Admin")
@@ -153,6 +158,10 @@ func TestReportEndpointsScopeByRoleAndOrganization(t *testing.T) {
 		{"A member reads their own user report.", &f.ada, "/api/reports/user/" + f.ada.UserID + q, 200, "", 1},
 		{"An employee may not read a colleague's report.", &f.ada, "/api/reports/user/" + f.bob.UserID + q, 403, "REPORT_UNAUTHORIZED", -1},
 		{"An admin reads a member's report.", &f.admin, "/api/reports/user/" + f.bob.UserID + q, 200, "", 1},
+		{"A manager reads the report of a member of their team.", &f.lead, "/api/reports/user/" + f.ada.UserID + q, 200, "", 1},
+		{"A manager may not read the report of someone outside their teams.", &f.lead, "/api/reports/user/" + f.bob.UserID + q, 403, "REPORT_UNAUTHORIZED", -1},
+		{"A manager may not read another organization's user.", &f.lead, "/api/reports/user/" + f.stranger.UserID + q, 403, "REPORT_UNAUTHORIZED", -1},
+		{"A manager's organization report holds only their team's members and themself.", &f.lead, "/api/reports/organization" + q, 200, "", 1},
 		{"An admin reading a user of another organization gets 404.", &f.admin, "/api/reports/user/" + f.stranger.UserID + q, 404, "REPORT_USER_NOT_FOUND", -1},
 		{"An admin reading an unknown user gets 404.", &f.admin, "/api/reports/user/" + uuid.NewString() + q, 404, "REPORT_USER_NOT_FOUND", -1},
 		{"An employee may not read the organization report.", &f.ada, "/api/reports/organization" + q, 403, "AUTH_INSUFFICIENT_PERMISSIONS", -1},
@@ -180,6 +189,14 @@ func TestReportEndpointsScopeByRoleAndOrganization(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The team changes: from the next poll the manager sees Bob, not Ada.
+	f.teams.Manage(t, f.admin.OrganizationID, f.lead.UserID, f.bob.UserID)
+	if r := f.do("GET", "/api/reports/user/"+f.bob.UserID+q, &f.lead, ""); r.status != 200 {
+		t.Fatalf("the new member's report: %d %s", r.status, r.body)
+	}
+	if r := f.do("GET", "/api/reports/user/"+f.ada.UserID+q, &f.lead, ""); r.status != 403 {
+		t.Fatalf("the former member's report: %d %s", r.status, r.body)
 	}
 }
 
@@ -305,6 +322,7 @@ func TestAlertsEndpoints(t *testing.T) {
 	}
 	adaIdle := alert(f.ada, "idle", false, ts("2026-05-04T10:00:00Z"))
 	alert(f.ada, "overtime", true, ts("2026-05-03T20:00:00Z"))
+	adaOvertime := alert(f.ada, "overtime", false, ts("2026-05-02T20:00:00Z"))
 	bobIdle := alert(f.bob, "idle", false, ts("2026-05-04T11:00:00Z"))
 	strangerIdle := alert(f.stranger, "idle", false, ts("2026-05-04T11:00:00Z"))
 
@@ -315,8 +333,11 @@ func TestAlertsEndpoints(t *testing.T) {
 		want   int
 		status int
 	}{
-		{"An employee lists only their own alerts.", &f.ada, "", 2, 200},
-		{"An admin lists the organization's alerts.", &f.admin, "", 3, 200},
+		{"An employee lists only their own alerts.", &f.ada, "", 3, 200},
+		{"An admin lists the organization's alerts.", &f.admin, "", 4, 200},
+		{"A manager lists the alerts of their team's members.", &f.lead, "", 3, 200},
+		{"A manager filters by a member of their team.", &f.lead, "?user_id=" + f.ada.UserID + "&type=overtime", 2, 200},
+		{"A manager may not list the alerts of someone outside their teams.", &f.lead, "?user_id=" + f.bob.UserID, -1, 403},
 		{"Alerts filter by type.", &f.admin, "?type=idle", 2, 200},
 		{"Alerts filter by status.", &f.admin, "?status=resolved", 1, 200},
 		{"Alerts filter by tenant-local creation date.", &f.admin, "?startDate=2026-05-04&endDate=2026-05-04", 2, 200},
@@ -347,6 +368,8 @@ func TestAlertsEndpoints(t *testing.T) {
 		code   string
 	}{
 		{"An employee may not resolve a colleague's alert.", &f.ada, bobIdle, 404, "ALERT_NOT_FOUND"},
+		{"A manager may not resolve the alert of someone outside their teams.", &f.lead, bobIdle, 404, "ALERT_NOT_FOUND"},
+		{"A manager resolves the alert of a member of their team.", &f.lead, adaOvertime, 200, ""},
 		{"An admin may not resolve another organization's alert.", &f.admin, strangerIdle, 404, "ALERT_NOT_FOUND"},
 		{"A user resolves their own alert.", &f.ada, adaIdle, 200, ""},
 		{"Resolving it again is a conflict.", &f.ada, adaIdle, 409, "ALERT_ALREADY_RESOLVED"},
@@ -364,8 +387,8 @@ func TestAlertsEndpoints(t *testing.T) {
 			}
 		})
 	}
-	if n := f.outboxEvents(events.TypeAlertResolved); n != 2 {
-		t.Errorf("%d alert.resolved events, want 2", n)
+	if n := f.outboxEvents(events.TypeAlertResolved); n != 3 {
+		t.Errorf("%d alert.resolved events, want 3", n)
 	}
 }
 

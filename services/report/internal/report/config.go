@@ -26,6 +26,9 @@ type Config struct {
 	DueBatchDays int
 	// DueBudget is how long a daily-summary --due run starts new turns.
 	DueBudget time.Duration
+	// JobWorkers is how many organizations a scheduled job works on at
+	// once, each on its own connection.
+	JobWorkers int
 	// MaxRangeDays bounds the date range of a report.
 	MaxRangeDays int
 	// ReportCacheBytes bounds the memory of cached organization reports;
@@ -45,6 +48,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		RecomputeDays:     e.Int("SUMMARY_RECOMPUTE_DAYS", 1, 0, 31),
 		DueBatchDays:      e.Int("SUMMARY_DUE_BATCH_DAYS", 7, 1, 366),
 		DueBudget:         e.Duration("SUMMARY_DUE_BUDGET", dueBudgetDefault, time.Second, 24*time.Hour),
+		JobWorkers:        e.Int("JOB_WORKERS", 4, 1, 64),
 		MaxRangeDays:      e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
 		ReportCacheBytes:  e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
 		KafkaBrokers:      common.KafkaBrokers,

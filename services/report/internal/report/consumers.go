@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +26,13 @@ const (
 	GroupActivity  = "report-activity"
 )
 
+// ActivityBatchWait is how long the activity stream's fetches wait to
+// fill: every agent's heartbeat is an event, and a batch costs one
+// round trip to PostgreSQL and one commit whatever its size. An idle
+// alert is resolved and a late day marked that much later, well inside
+// the corrections' own second.
+const ActivityBatchWait = 100 * time.Millisecond
+
 // Consumers applies the events the report service listens to.
 type Consumers struct {
 	db  *pgxpool.Pool
@@ -42,12 +51,13 @@ func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts i
 	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory, MaxAttempts: maxAttempts,
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
 	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity, MaxAttempts: maxAttempts,
-		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity}, c.HandleActivity, m, c.log)
+		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity, BatchWait: ActivityBatchWait}, c.HandleActivity, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run}
 }
 
-// HandleDirectory stores members (user.created) and tenant settings
-// (tenant.updated); other events of those topics are not for us.
+// HandleDirectory stores members (user.created, user.updated), erases
+// a removed one's data when asked to (user.removed) and stores tenant
+// settings (tenant.updated); other events of those topics are not for us.
 func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) error {
 	if !isUUID(e.OrganizationID) {
 		return fmt.Errorf("%w: organization_id is not a UUID", events.ErrMalformed)
@@ -63,6 +73,25 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 		}
 		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
 			if err := upsertMember(ctx, tx, u); err != nil {
+				return err
+			}
+			return bumpReportVersion(ctx, tx, u.OrganizationID)
+		})
+	case events.TypeUserRemoved:
+		var u events.UserRemoved
+		if err := e.Payload(&u); err != nil {
+			return err
+		}
+		if u.OrganizationID != e.OrganizationID || !isUUID(u.UserID) {
+			return fmt.Errorf("%w: user.removed for another organization or without user", events.ErrMalformed)
+		}
+		if !u.EraseData {
+			// Kept: the member's summaries and alerts stay, and so does
+			// their name, which their reports are shown under.
+			return nil
+		}
+		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
+			if err := eraseMember(ctx, tx, u.UserID); err != nil {
 				return err
 			}
 			return bumpReportVersion(ctx, tx, u.OrganizationID)
@@ -106,27 +135,19 @@ func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string
 // HandleActivity resolves the open idle alert of a session when an
 // activity.recorded event carries active work after what the alert is
 // about, or when the session stops (session.stopped). Most events find
-// no open alert and cost one index probe; only those that resolve one are
-// recorded as processed.
-//
-// An activity.recorded event that stored activity on days that have
-// ended marks them for correction (see markLateDays); marking twice is
-// harmless, so that needs no record.
+// no open alert and cost one round trip, which also marks the ended days
+// the event stored activity on (see PrefilterActivity); only those that
+// resolve one cost a transaction and are recorded as processed.
 func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error {
 	if _, _, _, err := lateSpan(e); err != nil {
 		return err
 	}
-	if err := c.markLateDays(ctx, []events.Envelope{e}); err != nil {
+	sessionID, activeAt, _, err := idleTarget(e)
+	if err != nil {
 		return err
 	}
-	sessionID, activeAt, ok, err := idleTarget(e)
-	if err != nil || !ok {
-		return err
-	}
-	// Nearly every event finds no open alert: one round trip tells, and
-	// only an open alert costs a transaction.
-	var open bool
-	if err := pg.QueryRowInOrg(ctx, c.db, e.OrganizationID, openIdleAlertSQL, func(r pgx.Row) error { return r.Scan(&open) }, sessionID); err != nil || !open {
+	need, err := c.PrefilterActivity(ctx, []events.Envelope{e})
+	if err != nil || !need[0] {
 		return err
 	}
 	return pg.InOrg(ctx, c.db, e.OrganizationID, func(tx pgx.Tx) error {
@@ -168,42 +189,67 @@ func idleTarget(e events.Envelope) (sessionID string, activeAt *time.Time, ok bo
 }
 
 // PrefilterActivity passes on to HandleActivity only the events of
-// sessions with an open idle alert, found with one query per tenant of
-// the batch instead of one per event, after marking the batch's late
-// days, also one statement per tenant. Events it cannot read go on too,
-// for the handler to report.
+// sessions with an open idle alert, and marks the ended days the batch's
+// activity.recorded events stored activity on (a late upload; marking
+// twice is harmless, so that needs no record). Every tenant of the batch
+// takes one statement for each, all in one round trip and one
+// transaction, each under its own tenant's row-level security: a batch
+// of many small organizations costs about what one organization's does.
+// Events it cannot read go on too, for the handler to report.
 func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope) ([]bool, error) {
-	if err := c.markLateDays(ctx, es); err != nil {
-		return nil, err
+	type tenant struct {
+		firsts, lasts []time.Time      // the late spans to mark
+		sessions      map[string][]int // the events of each session that an open idle alert would need
 	}
 	need := make([]bool, len(es))
-	candidates := map[string]map[string][]int{} // organization -> session -> events
+	tenants := map[string]*tenant{}
+	var orgs []string
+	of := func(org string) *tenant {
+		t := tenants[org]
+		if t == nil {
+			t = &tenant{sessions: map[string][]int{}}
+			tenants[org] = t
+			orgs = append(orgs, org)
+		}
+		return t
+	}
 	for i, e := range es {
+		if first, last, ok, err := lateSpan(e); err == nil && ok {
+			t := of(e.OrganizationID)
+			t.firsts, t.lasts = append(t.firsts, first), append(t.lasts, last)
+		}
 		sessionID, _, ok, err := idleTarget(e)
 		switch {
 		case err != nil:
 			need[i] = true
 		case ok:
-			if candidates[e.OrganizationID] == nil {
-				candidates[e.OrganizationID] = map[string][]int{}
-			}
-			candidates[e.OrganizationID][sessionID] = append(candidates[e.OrganizationID][sessionID], i)
+			t := of(e.OrganizationID)
+			t.sessions[sessionID] = append(t.sessions[sessionID], i)
 		}
 	}
-	for org, sessions := range candidates {
-		ids := make([]string, 0, len(sessions))
-		for id := range sessions {
-			ids = append(ids, id)
+	if len(orgs) == 0 {
+		return need, nil
+	}
+	now := c.clock.Now()
+	b := &pgx.Batch{}
+	for _, org := range orgs {
+		t := tenants[org]
+		pg.QueueInOrg(b, org)
+		if len(t.firsts) > 0 {
+			queueMarkCorrections(b, org, t.firsts, t.lasts, now)
 		}
-		var open []string
-		if err := pg.QueryRowInOrg(ctx, c.db, org, openIdleAlertsSQL, func(r pgx.Row) error { return r.Scan(&open) }, ids); err != nil {
-			return nil, err
+		if len(t.sessions) > 0 {
+			queueOpenIdleAlerts(b, slices.Collect(maps.Keys(t.sessions)), func(open []string) {
+				for _, id := range open {
+					for _, i := range t.sessions[id] {
+						need[i] = true
+					}
+				}
+			})
 		}
-		for _, id := range open {
-			for _, i := range sessions[id] {
-				need[i] = true
-			}
-		}
+	}
+	if err := c.db.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
 	return need, nil
 }

@@ -111,34 +111,6 @@ func lateSpan(e events.Envelope) (first, last time.Time, ok bool, err error) {
 	return *a.FirstAt, *a.LastAt, true, nil
 }
 
-// markLateDays marks, per organization, the ended days the activity
-// events es stored activity on: one statement per organization of the
-// batch, which for live activity inserts nothing.
-func (c *Consumers) markLateDays(ctx context.Context, es []events.Envelope) error {
-	type span struct{ firsts, lasts []time.Time }
-	byOrg := map[string]*span{}
-	for _, e := range es {
-		first, last, ok, err := lateSpan(e)
-		if err != nil || !ok {
-			continue // the handler reports what it cannot read
-		}
-		s := byOrg[e.OrganizationID]
-		if s == nil {
-			s = &span{}
-			byOrg[e.OrganizationID] = s
-		}
-		s.firsts, s.lasts = append(s.firsts, first), append(s.lasts, last)
-	}
-	now := c.clock.Now()
-	for org, s := range byOrg {
-		err := pg.InOrg(ctx, c.db, org, func(tx pgx.Tx) error { return markCorrections(ctx, tx, org, s.firsts, s.lasts, now) })
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // ReconciliationMetric is workpulse_summary_reconciliation_differences_total:
 // the stored summaries the nightly reconciliation found different from
 // the activity, in the whole installation, whichever process ran it. It

@@ -3,10 +3,12 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
@@ -127,5 +129,55 @@ func TestTheNightlyReconciliationCountsOnlyWhatTheCorrectionsMissed(t *testing.T
 				t.Errorf("18 May after the night: %+v, want 100 active seconds", s)
 			}
 		})
+	}
+}
+
+// TestOneBatchOfManyTenantsMarksEachTenantsLateDaysInItsOwnZone consumes the
+// late uploads of three organizations in three zones as one fetched batch:
+// the one round trip switches the tenant for each organization's
+// statements, so each reads its own zone under row-level security and
+// marks only its own days.
+func TestOneBatchOfManyTenantsMarksEachTenantsLateDaysInItsOwnZone(t *testing.T) {
+	e := newEnv(t)
+	// 03:00 UTC on 19 May: noon in Tokyo, still 18 May in Los Angeles.
+	e.clock.Set(ts("2026-05-19T03:00:00Z"))
+	late := ts("2026-05-17T20:00:00Z") // 18 May in Tokyo, 17 May elsewhere
+	cases := []struct {
+		name, zone string
+		want       []string
+	}{
+		{"A tenant in UTC marks its UTC day.", "UTC", []string{"2026-05-17"}},
+		{"A tenant in Tokyo marks the day of Tokyo.", "Asia/Tokyo", []string{"2026-05-18"}},
+		{"A tenant in Los Angeles marks its day, and not the one that has not ended there.", "America/Los_Angeles", []string{"2026-05-17"}},
+	}
+	orgs := make([]string, len(cases))
+	var batch []events.Envelope
+	for i, c := range cases {
+		orgs[i] = uuid.NewString()
+		e.tenant(orgs[i], c.zone, 0, 0, 0)
+		// Each tenant's live post of the moment marks nothing.
+		batch = append(batch, lateEvent(t, e.clock.Now(), orgs[i], uuid.NewString(), uuid.NewString(), late, late.Add(time.Minute)),
+			lateEvent(t, e.clock.Now(), orgs[i], uuid.NewString(), uuid.NewString(), e.clock.Now(), e.clock.Now()))
+	}
+	if _, err := NewConsumers(e.pool, e.log, e.clock).PrefilterActivity(e.ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rows, err := e.db.Owner.Query(e.ctx, "SELECT date::text FROM reporting.summary_corrections WHERE organization_id = $1 ORDER BY date", orgs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("marked %v, want %v", got, c.want)
+			}
+		})
+	}
+	if n := e.count("SELECT count(*) FROM reporting.summary_corrections"); n != len(cases) {
+		t.Errorf("%d days marked in all, want %d", n, len(cases))
 	}
 }

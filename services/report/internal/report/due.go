@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -35,11 +36,13 @@ func (j *Jobs) DueOrganizations(ctx context.Context) ([]string, error) {
 // recomputes the RecomputeDays before yesterday for late uploads.
 //
 // The organizations take turns of at most DueBatchDays days each, round
-// robin, so an organization with a month to make up delays the others by
-// one batch, not by its month. No turn starts after DueBudget has passed
-// on the clock: the run ends before the next scheduled one would start,
-// and what is left stays due for it. One organization failing is logged
-// and skipped; every failure is returned.
+// robin on Config.JobWorkers workers, so an organization with a month to
+// make up delays the others by one batch, not by its month, and one
+// whose batch is slow (a huge organization's day) holds one worker while
+// the others go on. No turn starts after DueBudget has passed on the
+// clock: the run ends before the next scheduled one would start, and what
+// is left stays due for it. One organization failing is logged and
+// skipped; every failure is returned.
 func (j *Jobs) SummarizeDue(ctx context.Context, orgs []string) (DueResult, error) {
 	res := DueResult{Organizations: len(orgs), Days: []DueDay{}}
 	deadline := j.clock.Now().Add(j.cfg.DueBudget)
@@ -47,66 +50,72 @@ func (j *Jobs) SummarizeDue(ctx context.Context, orgs []string) (DueResult, erro
 		org      string
 		computed map[string]bool
 	}
-	queue := make([]turn, len(orgs))
+	turns := make([]*turn, len(orgs))
 	for i, org := range orgs {
-		queue[i] = turn{org: org, computed: map[string]bool{}}
+		turns[i] = &turn{org: org, computed: map[string]bool{}}
 	}
+	var mu sync.Mutex
 	var errs []error
-	for len(queue) > 0 {
-		if err := ctx.Err(); err != nil {
-			return res, errors.Join(append(errs, err)...)
+	onWorkers(j.cfg.JobWorkers, turns, func(t *turn) bool {
+		if ctx.Err() != nil {
+			return false
 		}
 		if !j.clock.Now().Before(deadline) {
-			for _, t := range queue {
-				res.Deferred = append(res.Deferred, t.org)
-			}
-			break
+			mu.Lock()
+			res.Deferred = append(res.Deferred, t.org)
+			mu.Unlock()
+			return false
 		}
-		t := queue[0]
-		queue = queue[1:]
-		more, err := j.dueBatch(ctx, t.org, t.computed, &res)
+		days, more, err := j.dueBatch(ctx, t.org, t.computed)
+		mu.Lock()
+		defer mu.Unlock()
+		res.Days = append(res.Days, days...)
 		if err != nil {
 			j.log.Error("daily summary failed for tenant", "organization_id", t.org, "err", err)
 			errs = append(errs, fmt.Errorf("organization %s: %w", t.org, err))
-			continue
+			return false
 		}
-		if more {
-			queue = append(queue, t)
-		}
+		return more
+	})
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
 	}
 	return res, errors.Join(errs...)
 }
 
-// dueBatch summarizes at most DueBatchDays due days of org; more tells
-// whether days may remain. Once none remain, an organization that had
-// days due has its days before yesterday recomputed; one with nothing due
-// costs a couple of queries, which keeps a frequent schedule cheap.
-func (j *Jobs) dueBatch(ctx context.Context, org string, computed map[string]bool, res *DueResult) (more bool, err error) {
+// dueBatch summarizes at most DueBatchDays due days of org and returns
+// them; more tells whether days may remain. Once none remain, an
+// organization that had days due has its days before yesterday
+// recomputed; one with nothing due costs a couple of queries, which
+// keeps a frequent schedule cheap.
+func (j *Jobs) dueBatch(ctx context.Context, org string, computed map[string]bool) (days []DueDay, more bool, err error) {
 	for range j.cfg.DueBatchDays {
 		d, err := j.summarizeNextDue(ctx, org)
 		if err != nil {
-			return false, err
+			return days, false, err
 		}
 		if d == nil {
-			return false, j.recomputeDue(ctx, org, computed, res)
+			again, err := j.recomputeDue(ctx, org, computed)
+			return append(days, again...), false, err
 		}
 		computed[d.Date] = true
-		res.Days = append(res.Days, DueDay{OrganizationID: org, SummaryDay: *d})
+		days = append(days, DueDay{OrganizationID: org, SummaryDay: *d})
 	}
-	return true, nil
+	return days, true, nil
 }
 
 // recomputeDue recomputes the days before yesterday of an organization
 // whose due days the run has just summarized.
-func (j *Jobs) recomputeDue(ctx context.Context, org string, computed map[string]bool, res *DueResult) error {
+func (j *Jobs) recomputeDue(ctx context.Context, org string, computed map[string]bool) ([]DueDay, error) {
 	if len(computed) == 0 {
-		return nil
+		return nil, nil
 	}
 	again, err := j.recompute(ctx, org, computed)
-	for _, d := range again {
-		res.Days = append(res.Days, DueDay{OrganizationID: org, SummaryDay: d})
+	days := make([]DueDay, len(again))
+	for i, d := range again {
+		days[i] = DueDay{OrganizationID: org, SummaryDay: d}
 	}
-	return err
+	return days, err
 }
 
 // dueBudgetDefault keeps a run inside the 15 minutes between scheduled runs.

@@ -53,6 +53,9 @@ type alertFilter struct {
 	alertType, userID *string
 	open              *bool
 	limit             int
+	// users are the users whose alerts are listed (nil: every user), set
+	// by scopeTo from userID and what the caller sees.
+	users []string
 	// from and to are tenant-local days of creation.
 	from, to *time.Time
 }
@@ -85,15 +88,17 @@ func parseAlertFilter(q url.Values) (alertFilter, error) {
 	return f, v.Err()
 }
 
-// scopeTo keeps an employee to their own alerts.
+// scopeTo keeps the caller to the alerts of the users they see: an
+// employee to their own, a manager to theirs and their teams' members'.
 func (f *alertFilter) scopeTo(p authn.Principal) error {
-	if p.IsAdmin() {
+	if f.userID != nil {
+		if !p.Sees(*f.userID) {
+			return ErrUnauthorized
+		}
+		f.users = []string{*f.userID}
 		return nil
 	}
-	if f.userID != nil && *f.userID != p.UserID {
-		return ErrUnauthorized
-	}
-	f.userID = &p.UserID
+	f.users, _ = p.Visible()
 	return nil
 }
 
@@ -159,7 +164,7 @@ func (s *server) resolveAlert(w http.ResponseWriter, r *http.Request) error {
 	var a Alert
 	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		cur, err := alertForUpdate(r.Context(), tx, id)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.IsAdmin() && cur.UserID != p.UserID) {
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.Sees(cur.UserID)) {
 			return ErrAlertNotFound
 		}
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -34,8 +36,11 @@ func NewJobs(db *pgxpool.Pool, cfg Config, log *slog.Logger, clk clock.Clock) *J
 }
 
 // ForTenants runs fn for each of orgs (every known tenant when orgs is
-// empty), continuing past failures so that one broken tenant does not
-// starve the others, and returns every failure.
+// empty) on Config.JobWorkers workers at once, continuing past failures,
+// and returns every failure. One slow or huge tenant (thousands of open
+// sessions, a lock held by a triggered job) holds one worker while the
+// others work through every other tenant: it delays nobody by its own
+// duration.
 func (j *Jobs) ForTenants(ctx context.Context, job string, orgs []string, fn func(ctx context.Context, org string) error) error {
 	if len(orgs) == 0 {
 		var err error
@@ -43,19 +48,60 @@ func (j *Jobs) ForTenants(ctx context.Context, job string, orgs []string, fn fun
 			return fmt.Errorf("list tenants: %w", err)
 		}
 	}
+	var mu sync.Mutex
 	var errs []error
-	for _, org := range orgs {
+	onWorkers(j.cfg.JobWorkers, orgs, func(org string) bool {
 		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
+			return false
 		}
 		start := j.clock.Now()
 		if err := fn(ctx, org); err != nil {
 			j.log.Error("job failed for tenant", "job", job, "organization_id", org, "err", err)
+			mu.Lock()
 			errs = append(errs, fmt.Errorf("organization %s: %w", org, err))
-			continue
+			mu.Unlock()
+			return false
 		}
 		j.log.Info("job done for tenant", "job", job, "organization_id", org, "duration_ms", clock.Since(j.clock, start).Milliseconds())
+		return false
+	})
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// onWorkers calls do for every item on at most n goroutines at once and
+// returns when every item is done. An item for which do returns true
+// (its turn is over but work remains) goes back to the end of the queue,
+// so that items take turns.
+func onWorkers[T any](n int, items []T, do func(T) (again bool)) {
+	if len(items) == 0 {
+		return
+	}
+	// Every item is either queued or being done, so putting one back
+	// never blocks.
+	queue := make(chan T, len(items))
+	for _, it := range items {
+		queue <- it
+	}
+	left := atomic.Int64{}
+	left.Store(int64(len(items)))
+	var wg sync.WaitGroup
+	for range max(1, min(n, len(items))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range queue {
+				if do(it) {
+					queue <- it
+					continue
+				}
+				if left.Add(-1) == 0 {
+					close(queue)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

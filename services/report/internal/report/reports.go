@@ -438,11 +438,12 @@ func (s *server) liveDay(ctx context.Context, tx pgx.Tx, org string) (todayBound
 }
 
 // userReport lists one user's summaries, newest first: the user's own,
-// or any member's for an admin of the same organization.
+// any member's for an admin of the same organization, a member's of a
+// team they manage for a manager.
 func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
 	userID := mux.Vars(r)["id"]
-	if userID != p.UserID && !p.IsAdmin() {
+	if !p.Sees(userID) {
 		return ErrUnauthorized
 	}
 	if !isUUID(userID) {
@@ -471,8 +472,9 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 }
 
 // organizationReport lists every member's summaries in a date range, by
-// date (newest first), then user name. Responses are cached per tenant,
-// range and format until the tenant's summaries or names change.
+// date (newest first), then user name; a manager's, those of the members
+// of the teams they manage and their own. Admins' responses are cached per
+// tenant, range and format until the tenant's summaries or names change.
 func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
 	asCSV, err := wantsCSV(r)
@@ -496,20 +498,27 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	// A manager's report holds the members of the teams they manage.
+	users, _ := p.Visible()
 	stored := func(tx pgx.Tx) (pgx.Rows, error) {
-		return organizationSummaryRows(r.Context(), tx, p.OrganizationID, from, to)
+		return organizationSummaryRows(r.Context(), tx, p.OrganizationID, users, from, to)
 	}
 	if !from.After(t.day) && !to.Before(t.day) {
 		// Today is computed from the activity on every read, as the daily
 		// report is, so such a report is not cached: its rows come first
 		// (newest date), then the stored days before it.
 		live := func(tx pgx.Tx) (pgx.Rows, error) {
-			return liveOrganizationRows(r.Context(), tx, p.OrganizationID, t.day, t.lo, t.hi)
+			return liveOrganizationRows(r.Context(), tx, p.OrganizationID, users, t.day, t.lo, t.hi)
 		}
 		before := func(tx pgx.Tx) (pgx.Rows, error) {
-			return organizationSummaryRows(r.Context(), tx, p.OrganizationID, from, t.day.AddDate(0, 0, -1))
+			return organizationSummaryRows(r.Context(), tx, p.OrganizationID, users, from, t.day.AddDate(0, 0, -1))
 		}
 		return s.streamSummaries(w, r, p.OrganizationID, false, true, nil, live, before)
+	}
+	if users != nil {
+		// The cache holds whole organizations' reports; a manager's
+		// follows their teams, which change apart from the report version.
+		return s.streamSummaries(w, r, p.OrganizationID, false, true, nil, stored)
 	}
 	key := p.OrganizationID + "/" + from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly) + "/" + strconv.FormatBool(asCSV)
 	if e, ok := s.cache.get(key, version); ok {

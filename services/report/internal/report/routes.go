@@ -16,7 +16,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 
 	r.Handle("/api/reports/daily", member(httpx.Handler(s.dailyReport))).Methods(http.MethodGet)
 	r.Handle("/api/reports/user/{id}", member(httpx.Handler(s.userReport))).Methods(http.MethodGet)
-	r.Handle("/api/reports/organization", admin(httpx.Handler(s.organizationReport))).Methods(http.MethodGet)
+	// A manager's organization report holds the members of their teams.
+	lead := authn.Require(s.verifier, authn.RoleAdmin, authn.RoleManager)
+	r.Handle("/api/reports/organization", lead(httpx.Handler(s.organizationReport))).Methods(http.MethodGet)
 
 	r.Handle("/api/alerts", member(httpx.Handler(s.listAlerts))).Methods(http.MethodGet)
 	r.Handle("/api/alerts/{id}/resolve", member(httpx.Handler(s.resolveAlert))).Methods(http.MethodPost)

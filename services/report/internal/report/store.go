@@ -103,6 +103,17 @@ func upsertMember(ctx context.Context, tx pgx.Tx, u events.UserCreated) error {
 	return err
 }
 
+// eraseMember deletes everything the report service holds of a member of
+// the transaction's organization: summaries, alerts and the directory row.
+func eraseMember(ctx context.Context, tx pgx.Tx, userID string) error {
+	for _, table := range []string{"reporting.daily_summaries", "reporting.alerts", "reporting.users"} {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE user_id = $1", userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // upsertTenantSettings stores t with zone tz. An older generation
 // arriving late never overwrites a newer one.
 func upsertTenantSettings(ctx context.Context, tx pgx.Tx, t events.TenantUpdated, tz string, now time.Time) error {
@@ -193,7 +204,9 @@ FROM up n LEFT JOIN old o ON o.user_id = n.user_id`
 // stored summary's when there is one, else one derived from the user and
 // day, so that reading it twice gives the same id.
 func liveSummarySQL(oneUser bool) string {
-	filter, name, join := "", "NULL::text", ""
+	// Every user of those $5 lists, or of the organization when it is null
+	// (an admin's report; a manager's lists the members of their teams).
+	filter, name, join := " AND ($5::uuid[] IS NULL OR a.user_id = ANY($5))", "NULL::text", ""
 	if oneUser {
 		filter, name, join = " AND a.user_id = $5", "m.name", "\nLEFT JOIN reporting.users m ON m.user_id = u.user_id"
 	}
@@ -215,10 +228,10 @@ func liveSummaryRows(ctx context.Context, tx pgx.Tx, org, user string, day, lo, 
 	return tx.Query(ctx, liveUserSummarySQL, org, day, lo, hi, user)
 }
 
-// liveOrganizationRows reads every user's summary of day, computed now,
-// without names.
-func liveOrganizationRows(ctx context.Context, tx pgx.Tx, org string, day, lo, hi time.Time) (pgx.Rows, error) {
-	return tx.Query(ctx, liveOrgSummarySQL, org, day, lo, hi)
+// liveOrganizationRows reads the summaries of day of users (nil: every
+// user), computed now, without names.
+func liveOrganizationRows(ctx context.Context, tx pgx.Tx, org string, users []string, day, lo, hi time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, liveOrgSummarySQL, org, day, lo, hi, users)
 }
 
 // upsertSummaries stores the summaries of day, whose activity lies in
@@ -241,11 +254,10 @@ FROM (SELECT coalesce((SELECT time_zone FROM reporting.tenant_settings WHERE org
   generate_series((e.f AT TIME ZONE z.tz)::date, least((e.l AT TIME ZONE z.tz)::date, ($4::timestamptz AT TIME ZONE z.tz)::date - 1), interval '1 day') d
 ON CONFLICT (organization_id, date) DO NOTHING`
 
-// markCorrections records the ended days of org between firsts[i] and
-// lasts[i] at now.
-func markCorrections(ctx context.Context, tx pgx.Tx, org string, firsts, lasts []time.Time, now time.Time) error {
-	_, err := tx.Exec(ctx, markCorrectionsSQL, org, firsts, lasts, now)
-	return err
+// queueMarkCorrections queues in b the marking of the ended days of org
+// between firsts[i] and lasts[i] at now.
+func queueMarkCorrections(b *pgx.Batch, org string, firsts, lasts []time.Time, now time.Time) {
+	b.Queue(markCorrectionsSQL, org, firsts, lasts, now)
 }
 
 // takeCorrections forgets and returns at most limit days of the tenant of
@@ -346,10 +358,11 @@ func userSummaryRows(ctx context.Context, tx pgx.Tx, org, user string, from, to 
 		org, user, from, to)
 }
 
-// organizationSummaryRows reads every summary of a range by date, newest
-// first, without names.
-func organizationSummaryRows(ctx context.Context, tx pgx.Tx, org string, from, to time.Time) (pgx.Rows, error) {
-	return tx.Query(ctx, summaryByDate+"WHERE s.organization_id = $1 AND s.date BETWEEN $2 AND $3 ORDER BY s.date DESC", org, from, to)
+// organizationSummaryRows reads the summaries of users (nil: every user)
+// of a range by date, newest first, without names.
+func organizationSummaryRows(ctx context.Context, tx pgx.Tx, org string, users []string, from, to time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, summaryByDate+"WHERE s.organization_id = $1 AND s.date BETWEEN $2 AND $3"+
+		" AND ($4::uuid[] IS NULL OR s.user_id = ANY($4)) ORDER BY s.date DESC", org, from, to, users)
 }
 
 // directory returns the tenant's members with their rank by name.
@@ -428,10 +441,10 @@ func collectAlerts(rows pgx.Rows, err error) ([]Alert, error) {
 // those are set, newest first.
 func selectAlerts(ctx context.Context, tx pgx.Tx, org string, f alertFilter, lo, hi *time.Time) ([]Alert, error) {
 	return collectAlerts(tx.Query(ctx, `SELECT `+alertColumns+` FROM reporting.alerts
-		WHERE organization_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::text IS NULL OR alert_type = $3)
+		WHERE organization_id = $1 AND ($2::uuid[] IS NULL OR user_id = ANY($2)) AND ($3::text IS NULL OR alert_type = $3)
 		  AND ($4::boolean IS NULL OR (resolved_at IS NULL) = $4)
 		  AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
-		ORDER BY created_at DESC, id LIMIT $7`, org, f.userID, f.alertType, f.open, lo, hi, f.limit))
+		ORDER BY created_at DESC, id LIMIT $7`, org, f.users, f.alertType, f.open, lo, hi, f.limit))
 }
 
 // alertForUpdate reads and locks one alert.
@@ -517,11 +530,21 @@ ON CONFLICT (organization_id, user_id, local_date) WHERE alert_type = 'overtime'
 RETURNING `+alertColumns, org, lo, hi, day, limit, now))
 }
 
-const openIdleAlertSQL = `SELECT EXISTS (SELECT 1 FROM reporting.alerts
-	WHERE session_id = $1 AND alert_type = 'idle' AND resolved_at IS NULL)`
-
 const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text), '{}') FROM reporting.alerts
 	WHERE session_id = ANY($1::uuid[]) AND alert_type = 'idle' AND resolved_at IS NULL`
+
+// queueOpenIdleAlerts queues in b the look-up of which of the sessions have
+// an open idle alert, handed to found.
+func queueOpenIdleAlerts(b *pgx.Batch, sessions []string, found func(open []string)) {
+	b.Queue(openIdleAlertsSQL, sessions).QueryRow(func(r pgx.Row) error {
+		var open []string
+		if err := r.Scan(&open); err != nil {
+			return err
+		}
+		found(open)
+		return nil
+	})
+}
 
 // --- Jobs
 

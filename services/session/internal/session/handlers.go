@@ -205,8 +205,8 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	var v validate.Fields
 	if u := qs.Get("user_id"); u != "" && u != p.UserID {
 		v.UUID("user_id", u)
-		if !p.IsAdmin() {
-			return apierr.ErrForbidden.WithMessage("only an admin may list another user's sessions")
+		if !p.Sees(u) {
+			return apierr.ErrForbidden.WithMessage("only an admin, or a manager of the user's team, may list another user's sessions")
 		}
 		q.UserID = u
 	}
@@ -241,6 +241,15 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.JSON(w, http.StatusOK, page)
 	return nil
+}
+
+// listTodaysSessions lists today's and the running sessions the caller may
+// see, a page at a time, as the board loads them.
+func (s *server) listTodaysSessions(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	return page.Serve(w, r, p.OrganizationID, func(ctx context.Context, _ string, req page.Request) ([]tracking.Session, *page.Cursor, error) {
+		return s.store.ListTodaysSessions(ctx, p, req)
+	})
 }
 
 // parseBound reads an RFC 3339 time or a YYYY-MM-DD date (UTC); a date as

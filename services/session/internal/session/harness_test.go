@@ -15,6 +15,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -25,6 +26,8 @@ type harness struct {
 	pool *pgxpool.Pool
 	iss  *testkit.Issuer
 	srv  *httptest.Server
+	// teams are the managers' team scopes the verifier hands out.
+	teams *testkit.Teams
 	// clock is the service's and the issuer's clock; tests move it.
 	clock *testkit.Clock
 }
@@ -44,11 +47,12 @@ func newHarnessWith(t *testing.T, maxProjects int) *harness {
 	pool := db.Pool(t, "workpulse_session")
 	clk := testkit.NewClock(harnessInstant)
 	iss := testkit.NewIssuerOn(t, clk)
+	teams := testkit.NewTeams(t, db, "workpulse_session", iss.Verifier)
 	api := NewServer(Deps{DB: pool, Verifier: iss.Verifier, Metrics: metrics.NewHTTP(metrics.NewRegistry("session"), "session"), Clock: clk,
 		Window: storage.Window(storage.DefaultWindowDays), MaxProjects: maxProjects})
 	srv := httptest.NewServer(httpx.Stack(clk, api, 1<<20))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk}
+	return &harness{t: t, db: db, pool: pool, iss: iss, srv: srv, clock: clk, teams: teams}
 }
 
 type member struct {
@@ -73,6 +77,30 @@ func (h *harness) team(role, colleagueRole string) (m, colleague, stranger membe
 func (h *harness) do(method, token, path string, body, out any) (int, []byte) {
 	h.t.Helper()
 	return testkit.Do(h.t, http.DefaultClient, method, h.srv.URL+path, token, body, out)
+}
+
+// getPage reads one page of a listing paged by X-Next-Cursor, decoding
+// its body into out when the answer is a 200, and returns the status and
+// the next page's cursor ("" on the last page).
+func (h *harness) getPage(token, path string, out any) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(raw, out); err != nil {
+			h.t.Fatalf("%s: %v", raw, err)
+		}
+	}
+	return resp.StatusCode, resp.Header.Get(page.NextHeader)
 }
 
 func (h *harness) try(method, token, path string, body any) (int, []byte, error) {

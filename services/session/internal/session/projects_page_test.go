@@ -1,9 +1,7 @@
 package session
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sync"
@@ -31,21 +29,9 @@ func TestProjectsArePagedByCursorInNameOrder(t *testing.T) {
 	}
 	list := func(query string) (int, []Project, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/api/projects?"+query, nil)
-		req.Header.Set("Authorization", "Bearer "+m.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
 		var ps []Project
-		if resp.StatusCode == http.StatusOK {
-			if err := json.Unmarshal(raw, &ps); err != nil {
-				t.Fatalf("%s: %v", raw, err)
-			}
-		}
-		return resp.StatusCode, ps, resp.Header.Get(page.NextHeader)
+		status, next := h.getPage(m.Token, "/api/projects?"+query, &ps)
+		return status, ps, next
 	}
 
 	if _, ps, next := list(""); len(ps) != page.DefaultLimit || next == "" {

@@ -20,6 +20,7 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/sessions", member(handle(s.listSessions))).Methods(http.MethodGet)
 	r.Handle("/api/sessions/start", member(handle(s.startSession))).Methods(http.MethodPost)
 	r.Handle("/api/sessions/active", member(handle(s.activeSession))).Methods(http.MethodGet)
+	r.Handle("/api/sessions/today", member(handle(s.listTodaysSessions))).Methods(http.MethodGet)
 	r.Handle("/api/sessions/{id}", member(handle(s.getSession))).Methods(http.MethodGet)
 	r.Handle("/api/sessions/{id}/stop", member(handle(s.stopSession))).Methods(http.MethodPost)
 	return r

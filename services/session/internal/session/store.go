@@ -203,15 +203,17 @@ func (s *Store) ActiveSession(ctx context.Context, p authn.Principal) (*tracking
 	return sess, err
 }
 
-// GetSession returns a session of the caller, or of any member of the
-// caller's organization when the caller is an admin.
+// GetSession returns a session of the caller's organization that the
+// caller sees (authn.Principal.Sees): their own, any for an admin, their
+// teams' members' for a manager. Another's answers not found, so that its
+// existence does not leak.
 func (s *Store) GetSession(ctx context.Context, p authn.Principal, id string) (tracking.Session, error) {
 	var sess tracking.Session
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
 		sess, err = tracking.ScanSession(tx.QueryRow(ctx, "SELECT "+tracking.SessionColumns+
-			" FROM tracking.work_sessions WHERE id = $1 AND ($2 OR user_id = $3)", id, p.IsAdmin(), p.UserID))
-		if errors.Is(err, pgx.ErrNoRows) {
+			" FROM tracking.work_sessions WHERE id = $1", id))
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.Sees(sess.UserID)) {
 			return tracking.ErrSessionNotFound
 		}
 		return err
@@ -254,6 +256,41 @@ func (s *Store) ListSessions(ctx context.Context, orgID string, q sessionQuery) 
 	list = list[:q.Limit]
 	last := list[len(list)-1]
 	return list, &cursor{StartTime: last.StartTime, ID: last.ID}, nil
+}
+
+// ListTodaysSessions lists a page of the sessions of today, in the
+// organization's time zone, and those running whenever they started: the
+// live board's first load, in one request rather than one per person. An
+// admin gets the organization's, a manager their teams' members' and their
+// own, anyone else their own. Pages run by person
+// (user_id, then the session's id), so a person's sessions come together.
+func (s *Store) ListTodaysSessions(ctx context.Context, p authn.Principal, req page.Request) ([]tracking.Session, *page.Cursor, error) {
+	visible, _ := p.Visible()
+	var rows []page.Keyed[tracking.Session]
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		rs, err := tx.Query(ctx, "SELECT "+tracking.SessionColumns+", user_id::text FROM tracking.work_sessions"+
+			" WHERE organization_id = public.current_org() AND ($5::uuid[] IS NULL OR user_id = ANY($5))"+
+			" AND (status = 'active' OR start_time >= (SELECT date_trunc('day', $6::timestamptz AT TIME ZONE z.tz) AT TIME ZONE z.tz"+
+			" FROM (SELECT coalesce((SELECT time_zone FROM tracking.tenants WHERE organization_id = public.current_org()), 'UTC') AS tz) z))"+
+			" AND (NOT $1 OR (user_id::text, id) > ($2, $3::uuid))"+
+			" ORDER BY user_id::text, id LIMIT $4",
+			append(page.Args(req), visible, s.clock.Now())...)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (page.Keyed[tracking.Session], error) {
+			var row page.Keyed[tracking.Session]
+			err := r.Scan(append(row.Item.Dest(), &row.Key)...)
+			row.Item.Normalize()
+			return row, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	list, next := page.TrimKeyed(rows, req, func(x tracking.Session) string { return x.ID })
+	return list, next, nil
 }
 
 // activeSessionCount counts the active sessions of every tenant.

@@ -46,9 +46,13 @@ await page.route("**/api/**", (route) => {
   if (u.pathname === "/api/presence") return json(members.map((m) => ({ user_id: m.id, name: m.name, organization_id: org })));
   if (u.pathname === "/api/alerts") return json([]);
   if (u.pathname === "/api/projects") return json([{ id: "20000000-0000-4000-8000-000000000001", name: "Website", description: "", created_at: now.toISOString() }]);
-  if (u.pathname === "/api/sessions") {
-    const i = members.findIndex((m) => m.id === u.searchParams.get("user_id"));
-    return json({ sessions: i < 0 ? [] : [session(i)], next_cursor: null });
+  if (u.pathname === "/api/sessions/today") {
+    // Pages of the size asked for (the app asks for 500), as the session service cuts them.
+    const limit = Number(u.searchParams.get("limit") || 100);
+    const from = Number(u.searchParams.get("cursor") || 0);
+    const next = from + limit < people ? { "X-Next-Cursor": String(from + limit) } : {};
+    return route.fulfill({ status: 200, contentType: "application/json", headers: next,
+      body: JSON.stringify(members.slice(from, from + limit).map((_, i) => session(from + i))) });
   }
   if (u.pathname.startsWith("/api/sessions/")) return json(session(Number(u.pathname.slice(-12)) - 1));
   return route.fulfill({ status: 404, body: "{}" });

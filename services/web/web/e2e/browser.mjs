@@ -5,6 +5,8 @@
 //   ADMIN_EMAIL, EMPLOYEE_EMAIL, PASSWORD   the seeded users
 //   EMPLOYEE_TOKEN, SESSION_ID              the employee's active session, to post activity as its agent
 //   DAY             the seeded day (YYYY-MM-DD, the organization's zone: UTC)
+//   RESET_EMAIL     a member who forgets their password
+//   MAILPIT_API     the HTTP API of the SMTP server the platform sends mail to
 //   SCREENSHOTS     optional: a directory to write each page's screenshots to
 // It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
 import { mkdirSync, readFileSync } from "node:fs";
@@ -323,8 +325,68 @@ try {
     });
   }
   await employee.context.close();
+
+  await check("A forgotten password is reset through the mailed link, which works once", async () => {
+    const email = env("RESET_EMAIL");
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    p.setDefaultTimeout(10000);
+    await p.goto(base + "/signin");
+    await p.getByRole("link", { name: "Forgot password?" }).click();
+    await p.getByRole("heading", { name: "Reset your password" }).waitFor();
+    await axe(p, "/forgot");
+    if (shots) await screenshots(context, p, "forgot");
+    await p.getByLabel("Email").fill(email);
+    await p.getByRole("button", { name: "Send the link" }).click();
+    await p.getByRole("status").filter({ hasText: "a link to choose a new password is on its way" }).waitFor();
+    const link = await mailedResetLink(email);
+    await p.goto(base + "/reset#" + link.hash.slice(1));
+    await p.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    await axe(p, "/reset");
+    if (shots) await screenshots(context, p, "reset");
+    const fresh = "a brand new password";
+    await p.getByLabel("New password", { exact: true }).fill(fresh);
+    await p.getByLabel("New password again").fill(fresh);
+    await p.getByRole("button", { name: "Set the password" }).click();
+    await p.getByRole("heading", { name: "Your password is changed" }).waitFor();
+    assert(!p.url().includes("token"), `the token stays in the address bar: ${p.url()}`);
+    await p.getByRole("link", { name: "Sign in" }).click();
+    await p.getByLabel("Email").fill(email);
+    await p.getByLabel("Password").fill(fresh);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("navigation", { name: "Main" }).waitFor();
+    // The same link in a signed-out tab is spent.
+    const again = await browser.newContext();
+    const q = await again.newPage();
+    await q.goto(base + "/reset#" + link.hash.slice(1));
+    await q.getByLabel("New password", { exact: true }).fill("yet another password");
+    await q.getByLabel("New password again").fill("yet another password");
+    await q.getByRole("button", { name: "Set the password" }).click();
+    await q.getByRole("alert").filter({ hasText: "This link cannot be used" }).waitFor();
+    await axe(q, "/reset, a spent link");
+    await again.close();
+    await context.close();
+  });
 } finally {
   await browser.close();
+}
+
+// mailedResetLink waits for the reset mail to email in the SMTP server the
+// platform sends to (mailpit's API) and returns its link.
+async function mailedResetLink(email) {
+  const api = env("MAILPIT_API");
+  for (let i = 0; i < 150; i++) {
+    const list = await (await fetch(`${api}/api/v1/search?query=${encodeURIComponent("to:" + email)}`)).json();
+    const msg = list.messages.find((m) => m.Subject === "Reset your WorkPulse password");
+    if (msg) {
+      const full = await (await fetch(`${api}/api/v1/message/${msg.ID}`)).json();
+      const m = full.Text.match(/https?:\/\/\S+\/reset#token=[A-Za-z0-9_-]+/);
+      assert(m, `the reset mail has no link:\n${full.Text}`);
+      return new URL(m[0]);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no reset mail to ${email} within 30 s`);
 }
 
 // screenshots writes the page at laptop width and again at phone width.

@@ -4,6 +4,7 @@ import { Link, navigate, useLocation } from "./router";
 import type { Role } from "./api";
 import { SignIn } from "./pages/SignIn";
 import { Join } from "./pages/Join";
+import { ForgotPassword, ResetPassword } from "./pages/Reset";
 import { Board } from "./pages/Board";
 import { Reports } from "./pages/Reports";
 import { Alerts } from "./pages/Alerts";
@@ -34,6 +35,13 @@ const pages: Page[] = [
   { path: "/settings", title: "Settings", roles: ["admin"], render: () => <Settings /> },
 ];
 
+// signedOutPages are the pages besides sign-in that need no account.
+const signedOutPages: Record<string, { title: string; render: () => ReactNode }> = {
+  "/join": { title: "Join", render: () => <Join /> },
+  "/forgot": { title: "Reset your password", render: () => <ForgotPassword /> },
+  "/reset": { title: "Choose a new password", render: () => <ResetPassword /> },
+};
+
 export function App() {
   const { user, signOut } = useAuth();
   const url = useLocation();
@@ -43,24 +51,26 @@ export function App() {
   const page = allowed.find((p) => p.path === url.pathname);
   const known = pages.some((p) => p.path === url.pathname);
 
-  // /join, the invitation's page, is for the signed-out: its person has no
-  // account yet, and once they have joined they are signed in.
-  const joining = url.pathname === "/join";
+  // /join, the invitation's page, and the password reset's pages are for
+  // the signed-out: their person has no account yet or cannot sign in, and
+  // once they have joined they are signed in.
+  const outside = signedOutPages[url.pathname];
+  const joining = outside !== undefined;
   useEffect(() => {
     if (!user && url.pathname !== "/signin" && !joining) navigate("/signin?next=" + encodeURIComponent(url.pathname), true);
     else if (user && (url.pathname === "/" || url.pathname === "/signin" || joining)) navigate(url.searchParams.get("next") || home, true);
   }, [user, url, home, joining]);
 
   useEffect(() => {
-    document.title = (page ? page.title + " · " : joining ? "Join · " : "") + "WorkPulse";
+    document.title = (page ? page.title + " · " : outside ? outside.title + " · " : "") + "WorkPulse";
     // Move focus to the page's content on navigation, as a full page load would.
     main.current?.focus();
-  }, [page, joining]);
+  }, [page, outside]);
 
   if (!user) {
     return (
       <main id="main" ref={main} tabIndex={-1} className="narrow">
-        {joining ? <Join /> : <SignIn />}
+        {outside ? outside.render() : <SignIn />}
       </main>
     );
   }

@@ -143,7 +143,9 @@ async function request(method: string, path: string, body?: unknown, accept = "a
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const resp = await request(method, path, body);
-  return (resp.status === 204 ? undefined : await resp.json()) as T;
+  // 204 and 202 (a reset request) answer without a body.
+  const text = await resp.text();
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 export const get = <T>(path: string) => api<T>("GET", path);

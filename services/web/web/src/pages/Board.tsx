@@ -1,5 +1,5 @@
 import { memo, useEffect, useMemo, useReducer, useState } from "react";
-import { allSessions, get, query, type Alert, type Member, type Presence, type Project, type Session, getAll } from "../api";
+import { get, query, type Alert, type Member, type Presence, type Project, type Session, getAll } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
 import { clock, dateTime, duration, today } from "../time";
@@ -87,21 +87,6 @@ export function reduce(s: State, a: Action): State {
   }
 }
 
-// pool runs fn over items, limit at a time.
-async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
-
 const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects: Map<string, string> }) {
   const list = Object.values(row.sessions);
   const running = list.find((x) => x.running);
@@ -137,19 +122,24 @@ export function Board() {
     let live = true;
     const day = today();
     (async () => {
-      const [members, online, alerts, ps] = await Promise.all([
+      // Five requests whatever the organization's size: today's sessions
+      // come in one listing for everyone (pages of 500).
+      const [members, online, alerts, ps, todays] = await Promise.all([
         getAll<Member>("/users/employees"),
         get<Presence[]>("/presence").catch(() => [] as Presence[]),
         get<Alert[]>(`/alerts${query({ status: "open", startDate: day, endDate: day, limit: "50" })}`),
         getAll<Project>("/projects?include_archived=true"),
+        getAll<Session>("/sessions/today"),
       ]);
-      const active = members.filter((m) => m.active);
-      // The API lists sessions per person; six at a time keeps the browser's
-      // connection pool, and the front door, from queueing everything.
-      const lists = await pool(active, 6, (m) => allSessions({ user_id: m.id, from: day, to: day }).catch(() => [] as Session[]));
       if (!live) return;
+      const sessions = new Map<string, Session[]>();
+      for (const x of todays) {
+        const list = sessions.get(x.user_id);
+        if (list) list.push(x);
+        else sessions.set(x.user_id, [x]);
+      }
       setProjects(new Map(ps.map((p) => [p.id, p.name])));
-      dispatch({ type: "load", members: active, online, sessions: new Map(active.map((m, i) => [m.id, lists[i]])), alerts });
+      dispatch({ type: "load", members: members.filter((m) => m.active), online, sessions, alerts });
       setLoaded(true);
     })().catch((e) => live && setError(message(e)));
     return () => {

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { api, ApiError, type AuthResponse } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
+import { Link } from "../router";
 
 export function SignIn() {
   const { signIn } = useAuth();
@@ -54,6 +55,7 @@ export function SignIn() {
         {error && <p role="alert" className="error">{error}</p>}
         <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
       </form>
+      <p><Link href="/forgot">Forgot password?</Link></p>
     </section>
   );
 }
