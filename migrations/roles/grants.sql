@@ -61,6 +61,8 @@ GRANT DELETE ON reporting.users, reporting.daily_summaries, reporting.alerts TO 
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text), reporting.tenant_ids_most_behind_first() TO {{.report}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.summary_corrections, reporting.summary_reconciliation TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.reconciliation_differences() TO {{.report}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.webhook_endpoints, reporting.webhook_deliveries TO {{.report}};
+GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_due_webhooks(timestamptz) TO {{.report}};
 
 -- The operator owns nothing: it changes the activity trees only through the
 -- owner's functions of migrations/sql/00400_operator_storage_functions.sql,

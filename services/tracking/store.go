@@ -113,19 +113,22 @@ func windowDays(ctx context.Context, db *pgxpool.Pool, orgID string) (*int, erro
 	return days, nil
 }
 
-// EraseSessions deletes a member's work sessions, for session's
-// UserConsumer.
+// EraseSessions deletes a member's work sessions.
 func EraseSessions(ctx context.Context, tx pgx.Tx, userID string) error {
 	_, err := tx.Exec(ctx, "DELETE FROM tracking.work_sessions WHERE user_id = $1", userID)
 	return err
 }
 
-// EraseActivity deletes a member's activity and its dedup keys, for
-// ingest's UserConsumer.
-func EraseActivity(ctx context.Context, tx pgx.Tx, userID string) error {
-	if _, err := tx.Exec(ctx, "DELETE FROM tracking.activity_logs WHERE organization_id = public.current_org() AND user_id = $1", userID); err != nil {
+// EraseActivity is ingest's MemberRemover: an erasure deletes the
+// member's activity and its dedup keys; a removal that keeps the data
+// changes nothing.
+func EraseActivity(ctx context.Context, tx pgx.Tx, u events.UserRemoved) error {
+	if !u.EraseData {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM tracking.activity_logs WHERE organization_id = public.current_org() AND user_id = $1", u.UserID); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, "DELETE FROM tracking.activity_dedup WHERE user_id = $1", userID)
+	_, err := tx.Exec(ctx, "DELETE FROM tracking.activity_dedup WHERE user_id = $1", u.UserID)
 	return err
 }

@@ -12,11 +12,10 @@ import (
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
-// TestARemovedMembersSessionsActivityAndDedupKeysAreErasedByTheirOwners
-// applies user.removed as session's and ingest's consumers do, each as
-// its own role: only the removed member's rows go, and only when the
-// admin chose to erase them.
-func TestARemovedMembersSessionsActivityAndDedupKeysAreErasedByTheirOwners(t *testing.T) {
+// TestARemovedMembersActivityAndDedupKeysAreErasedByIngest applies
+// user.removed as ingest's consumer does, as its role: only the removed
+// member's rows go, and only when the admin chose to erase them.
+func TestARemovedMembersActivityAndDedupKeysAreErasedByIngest(t *testing.T) {
 	t.Parallel()
 	db := testkit.NewDB(t)
 	ctx := context.Background()
@@ -44,31 +43,23 @@ func TestARemovedMembersSessionsActivityAndDedupKeysAreErasedByTheirOwners(t *te
 	}
 	held := func(user string) (n int) {
 		t.Helper()
-		if err := db.Owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM tracking.work_sessions WHERE user_id = $1)
-			+ (SELECT count(*) FROM tracking.activity_logs WHERE user_id = $1) + (SELECT count(*) FROM tracking.activity_dedup WHERE user_id = $1)`, user).Scan(&n); err != nil {
+		if err := db.Owner.QueryRow(ctx, `SELECT (SELECT count(*) FROM tracking.activity_logs WHERE user_id = $1)
+			+ (SELECT count(*) FROM tracking.activity_dedup WHERE user_id = $1)`, user).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	owners := []struct {
-		role, group string
-		erase       tracking.Eraser
-	}{
-		{"workpulse_session", "session-users", tracking.EraseSessions},
-		{"workpulse_ingest", "ingest-users", tracking.EraseActivity},
-	}
+	pool := db.Pool(t, "workpulse_ingest")
 	remove := func(eventOrg string, erase bool) {
 		t.Helper()
 		ev, err := events.New(at, "auth", events.TypeUserRemoved, eventOrg, gone, events.UserRemoved{UserID: gone, OrganizationID: eventOrg, EraseData: erase})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, o := range owners {
-			// Each delivered twice: the second is absorbed.
-			for range 2 {
-				if err := tracking.ApplyUserEvent(ctx, db.Pool(t, o.role), o.group, o.erase, ev); err != nil {
-					t.Fatalf("%s: %v", o.group, err)
-				}
+		// Delivered twice: the second is absorbed.
+		for range 2 {
+			if err := tracking.ApplyUserEvent(ctx, pool, "ingest-users", tracking.EraseActivity, ev); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
@@ -77,12 +68,12 @@ func TestARemovedMembersSessionsActivityAndDedupKeysAreErasedByTheirOwners(t *te
 		apply func()
 		want  map[string]int
 	}{
-		{"A removal that keeps the data keeps the session, the activity and the dedup key.", func() { remove(org, false) },
-			map[string]int{gone: 3, stays: 3, elsewhere: 3}},
+		{"A removal that keeps the data keeps the activity and the dedup key.", func() { remove(org, false) },
+			map[string]int{gone: 2, stays: 2, elsewhere: 2}},
 		{"An erasure named for another organization touches nothing of this one.", func() { remove(otherOrg, true) },
-			map[string]int{gone: 3, stays: 3, elsewhere: 3}},
+			map[string]int{gone: 2, stays: 2, elsewhere: 2}},
 		{"An erasure deletes the member's rows and nobody else's.", func() { remove(org, true) },
-			map[string]int{gone: 0, stays: 3, elsewhere: 3}},
+			map[string]int{gone: 0, stays: 2, elsewhere: 2}},
 	}
 	for _, s := range steps {
 		s.apply()

@@ -15,15 +15,19 @@ import (
 
 // TestTheWebAppInARealBrowser runs services/web/web/e2e/browser.mjs in
 // headless Chromium against the whole platform: sign in, the live board
-// following an agent's post within a second, reports of a day, a week and a
-// month (totals and the productivity trend) and the week's CSV equal to the
-// API's, alerts resolved, projects created, archived and restored, times in
-// the organization's zone, a settings change that persists, an invitation
-// from the people page accepted by its person, who lands signed in, that
-// member's role changed, deactivated and reactivated there while the last
-// admin is kept, an employee kept off the team board and the settings, a
+// loading today's sessions in one request and following an agent's post
+// within a second, reports of a day, a week and a month (totals and the
+// productivity trend) and a person's day equal to the API's, the week's CSV
+// equal to the API's, alerts resolved and filtered, projects created,
+// archived and restored, times in the organization's zone, a settings change
+// that persists, an invitation from the people page accepted by its person,
+// who lands signed in, that member's role changed, deactivated and
+// reactivated there while the last admin is kept, sign-in and navigation by
+// keyboard alone, an employee kept off the team board and the settings, an
+// employee's own day as the organization's day in a zone a day off UTC's, a
 // forgotten password reset through the link mailed to a real SMTP server
-// (mailpit), and axe-core on every page. testkit.DebianBinary installs Debian's chromium on
+// (mailpit), and on every page axe-core and a page that fits a phone's width.
+// testkit.DebianBinary installs Debian's chromium on
 // a machine that has none; hack/web-build.sh builds the app and installs
 // playwright-core and axe-core.
 func TestTheWebAppInARealBrowser(t *testing.T) {

@@ -110,6 +110,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	hidden := map[string]string{"employee": k.colleague.ID, "colleague": k.emp.ID,
 		"manager of the employee's team": k.colleague.ID, "manager of another team": k.emp.ID, "other org's admin": k.admin.Org}
 	userRange := "?startDate=" + today + "&endDate=" + today
+	// A member only the admin's removal row removes.
+	spare := c.Invite(k.admin, "sec-spare@a.example", "Spare A", "employee")
 	rows := []struct {
 		method, path string
 		body         func() any
@@ -120,10 +122,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"PATCH", "/organization", body(map[string]any{"idle_threshold_seconds": 0}), [7]int{401, 403, 403, 403, 403, 200, 200}},
 		{"POST", "/organization/adoption-tokens", none, [7]int{401, 403, 403, 403, 403, 201, 201}},
 		{"GET", "/users/me", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/users/employees", none, [7]int{401, 403, 403, 403, 403, 200, 200}},
+		{"GET", "/users/employees", none, [7]int{401, 403, 403, 200, 200, 200, 200}},
 		{"GET", "/users", none, [7]int{401, 403, 403, 403, 403, 200, 200}},
 		{"PATCH", "/users/" + k.emp.ID, body(map[string]any{"active": true}), [7]int{401, 403, 403, 403, 403, 200, 404}},
 		{"POST", "/users/invitations", invite, [7]int{401, 403, 403, 403, 403, 201, 201}},
+		{"DELETE", "/users/" + spare.ID + "?data=keep", none, [7]int{401, 403, 403, 403, 403, 204, 404}},
+		// Anyone may ask for a reset; this platform sends no mail, and a
+		// made-up link's token is refused alike for everyone.
+		{"POST", "/auth/password-reset", body(map[string]any{"email": k.emp.Email}), [7]int{503, 503, 503, 503, 503, 503, 503}},
+		{"POST", "/auth/password-reset/confirm", body(map[string]any{"token": "made-up", "new_password": "long enough"}), [7]int{400, 400, 400, 400, 400, 400, 400}},
 		{"POST", "/teams", unique, [7]int{401, 403, 403, 403, 403, 201, 201}},
 		{"GET", "/teams", none, [7]int{401, 403, 403, 200, 200, 200, 200}},
 		{"GET", "/teams/" + tc.red, none, [7]int{401, 403, 403, 200, 404, 200, 404}},

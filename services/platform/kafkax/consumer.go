@@ -301,7 +301,11 @@ func (c *Consumer) newReader() *kafka.Reader {
 	if start == 0 {
 		start = kafka.FirstOffset
 	}
-	minBytes, maxWait := 1, 250*time.Millisecond
+	// A fetch is answered as soon as an event is there; the wait only
+	// bounds how often a partition without events is asked again, which
+	// every consumer pays for every partition it reads, in itself and in
+	// the broker, however quiet the topic.
+	minBytes, maxWait := 1, time.Second
 	if c.cfg.BatchWait > 0 {
 		minBytes, maxWait = 1<<20, c.cfg.BatchWait
 	}

@@ -310,8 +310,11 @@ func (s *server) jwks(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
+// listEmployees serves GET /api/users/employees: every member for an
+// admin; a manager's own people, themself and their teams' members, whom
+// the board and the reports list for them.
 func (s *server) listEmployees(w http.ResponseWriter, r *http.Request) error {
-	return s.serveUsers(w, r, UserFilter{})
+	return s.serveUsers(w, r, UserFilter{Manager: teamViewer(authn.MustFromContext(r.Context()))})
 }
 
 // listUsers serves GET /api/users: the members, filtered by ?role= and

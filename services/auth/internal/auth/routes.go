@@ -30,7 +30,6 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 
 	admin := authn.Require(s.verifier, authn.RoleAdmin)
 	r.Handle("/api/organization", admin(httpx.Handler(s.patchOrganization))).Methods(http.MethodPatch)
-	r.Handle("/api/users/employees", admin(httpx.Handler(s.listEmployees))).Methods(http.MethodGet)
 	r.Handle("/api/users", admin(httpx.Handler(s.listUsers))).Methods(http.MethodGet)
 	r.Handle("/api/users/{id}", admin(httpx.Handler(s.updateUser))).Methods(http.MethodPatch)
 	r.Handle("/api/users/{id}", admin(httpx.Handler(s.removeUser))).Methods(http.MethodDelete)
@@ -42,8 +41,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/teams/{id}", admin(httpx.Handler(s.deleteTeam))).Methods(http.MethodDelete)
 	r.Handle("/api/teams/{id}/members/{userId}", admin(httpx.Handler(s.putTeamMember))).Methods(http.MethodPut)
 	r.Handle("/api/teams/{id}/members/{userId}", admin(httpx.Handler(s.removeTeamMember))).Methods(http.MethodDelete)
-	// A manager reads the teams they manage; an admin every team.
+	// A manager reads the teams they manage and their people; an admin all.
 	lead := authn.Require(s.verifier, authn.RoleAdmin, authn.RoleManager)
+	r.Handle("/api/users/employees", lead(httpx.Handler(s.listEmployees))).Methods(http.MethodGet)
 	r.Handle("/api/teams", lead(httpx.Handler(s.listTeams))).Methods(http.MethodGet)
 	r.Handle("/api/teams/{id}", lead(httpx.Handler(s.getTeam))).Methods(http.MethodGet)
 	r.Handle("/api/teams/{id}/members", lead(httpx.Handler(s.listTeamMembers))).Methods(http.MethodGet)

@@ -218,6 +218,9 @@ func (s *Store) GetUser(ctx context.Context, orgID, userID string) (User, error)
 type UserFilter struct {
 	Role   string
 	Active *bool
+	// Manager, when set, keeps the list to that manager and the members
+	// of the teams they manage.
+	Manager string
 }
 
 // ListUsers lists the members of org that f selects, by name.
@@ -226,7 +229,9 @@ func (s *Store) ListUsers(ctx context.Context, orgID string, f UserFilter, req p
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
 		rs, err := tx.Query(ctx, "SELECT "+userColumns+", lower(name) FROM auth.users"+
 			" WHERE (NOT $1 OR (lower(name), id) > ($2, $3::uuid)) AND ($5 = '' OR role = $5) AND ($6::boolean IS NULL OR active = $6)"+
-			" ORDER BY lower(name), id LIMIT $4", append(page.Args(req), f.Role, f.Active)...)
+			" AND ($7 = '' OR id::text = $7 OR id IN (SELECT tm.user_id FROM auth.team_members mine JOIN auth.team_members tm ON tm.team_id = mine.team_id"+
+			" WHERE mine.user_id::text = $7 AND mine.role = 'manager'))"+
+			" ORDER BY lower(name), id LIMIT $4", append(page.Args(req), f.Role, f.Active, f.Manager)...)
 		if err != nil {
 			return err
 		}

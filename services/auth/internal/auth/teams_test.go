@@ -191,6 +191,15 @@ func TestAManagerSeesTheMembersOfTheTeamsTheyManageFromTheNextPoll(t *testing.T)
 	if r.Status != 200 || len(r.List) != 2 || r.Header.Get(page.NextHeader) == "" {
 		t.Fatalf("a manager lists their team's members a page at a time: %d %s", r.Status, r.Raw)
 	}
+	r = e.do("GET", "/api/users/employees", leadTok, nil)
+	var people []string
+	for _, u := range r.List {
+		people = append(people, u["id"].(string))
+	}
+	slices.Sort(people)
+	if r.Status != 200 || !slices.Equal(people, want) {
+		t.Fatalf("a manager's people: %d %v; want themself and their team's members %v", r.Status, people, want)
+	}
 	if r := e.do("PUT", "/api/teams/"+red+"/members/"+cat, leadTok, map[string]any{}); r.Status != 403 {
 		t.Fatalf("a manager adds a member to their own team: %d %s", r.Status, r.Raw)
 	}

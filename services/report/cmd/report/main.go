@@ -90,12 +90,13 @@ func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg repor
 			jobs := report.NewJobs(d.DB, cfg, d.Logger, clk)
 			runner := report.NewRunner(d.DB, jobs, d.Logger, clk)
 			consumers := report.NewConsumers(d.DB, d.Logger, clk)
+			deliverer := report.NewDeliverer(d.DB, nil, cfg.WebhookTimeout, d.Logger, clk)
 			d.Registry.MustRegister(report.ReconciliationMetric(d.DB, d.Logger))
 			return &app.Service{
 				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,
 					HTTP: d.HTTP, Clock: clk}),
 				OutboxTables: []string{report.OutboxTable},
-				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, d.Consumer), runner.Run, jobs.RunCorrections),
+				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, d.Consumer), runner.Run, jobs.RunCorrections, deliverer.Run),
 			}, nil
 		},
 	})

@@ -34,6 +34,8 @@ type Config struct {
 	// ReportCacheBytes bounds the memory of cached organization reports;
 	// 0 disables the cache.
 	ReportCacheBytes int
+	// WebhookTimeout bounds one attempt at a webhook delivery.
+	WebhookTimeout time.Duration
 	// KafkaBrokers feed the event consumers of the serving process.
 	KafkaBrokers []string
 }
@@ -51,6 +53,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		JobWorkers:        e.Int("JOB_WORKERS", 4, 1, 64),
 		MaxRangeDays:      e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
 		ReportCacheBytes:  e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
+		WebhookTimeout:    e.Duration("WEBHOOK_TIMEOUT", 10*time.Second, time.Second, time.Minute),
 		KafkaBrokers:      common.KafkaBrokers,
 	}
 }

@@ -24,6 +24,10 @@ import (
 const (
 	GroupDirectory = "report-directory"
 	GroupActivity  = "report-activity"
+	// GroupWebhooks turns alert and session events into webhook
+	// deliveries, apart from the others so that a tenant's endpoints never
+	// slow down its alerts.
+	GroupWebhooks = "report-webhooks"
 )
 
 // ActivityBatchWait is how long the activity stream's fetches wait to
@@ -52,7 +56,9 @@ func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts i
 		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
 	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity, MaxAttempts: maxAttempts,
 		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity, BatchWait: ActivityBatchWait}, c.HandleActivity, m, c.log)
-	return []func(context.Context) error{dir.Run, act.Run}
+	hooks := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupWebhooks, MaxAttempts: maxAttempts,
+		Topics: []string{events.TopicAlerts, events.TopicSessions}}, c.HandleWebhooks, m, c.log)
+	return []func(context.Context) error{dir.Run, act.Run, hooks.Run}
 }
 
 // HandleDirectory stores members (user.created, user.updated), erases

@@ -14,4 +14,5 @@ var (
 	ErrAlertNotFound    = apierr.New(http.StatusNotFound, "ALERT_NOT_FOUND", "no such alert")
 	ErrAlertResolved    = apierr.New(http.StatusConflict, "ALERT_ALREADY_RESOLVED", "the alert is already resolved")
 	ErrJobNotFound      = apierr.New(http.StatusNotFound, "JOB_NOT_FOUND", "no such job")
+	ErrWebhookNotFound  = apierr.New(http.StatusNotFound, "WEBHOOK_NOT_FOUND", "no such webhook")
 )

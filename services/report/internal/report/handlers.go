@@ -291,3 +291,147 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) error {
 	httpx.JSON(w, http.StatusOK, j)
 	return nil
 }
+
+// createWebhook adds an endpoint of the caller's organization; the answer
+// is the only one that shows its secret.
+func (s *server) createWebhook(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	in, err := httpx.DecodeBody[webhookInput](r)
+	if err != nil {
+		return err
+	}
+	if err := in.check(true); err != nil {
+		return err
+	}
+	enabled := in.Enabled == nil || *in.Enabled
+	secret := newWebhookSecret()
+	var hook Webhook
+	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		hook, err = insertWebhook(r.Context(), tx, p.OrganizationID, *in.URL, *in.EventTypes, enabled, secret, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	hook.Secret = secret
+	httpx.JSON(w, http.StatusCreated, hook)
+	return nil
+}
+
+// listWebhooks lists the endpoints of the caller's organization.
+func (s *server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	var hooks []Webhook
+	err := pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		hooks, err = listWebhooks(r.Context(), tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, hooks)
+	return nil
+}
+
+// updateWebhook changes what the body sets of an endpoint.
+func (s *server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
+	in, err := httpx.DecodeBody[webhookInput](r)
+	if err != nil {
+		return err
+	}
+	if err := in.check(false); err != nil {
+		return err
+	}
+	var hook Webhook
+	err = s.inWebhook(r, func(tx pgx.Tx, id string) error {
+		var err error
+		hook, err = updateWebhook(r.Context(), tx, id, in, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, hook)
+	return nil
+}
+
+// deleteWebhook deletes an endpoint and its delivery log.
+func (s *server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	err := s.inWebhook(r, func(tx pgx.Tx, id string) error {
+		_, err := deleteWebhook(r.Context(), tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listWebhookDeliveries lists an endpoint's latest deliveries (limit,
+// 1-1000, default 100), newest first.
+func (s *server) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) error {
+	limit := 100
+	if l := r.URL.Query().Get("limit"); l != "" {
+		var v validate.Fields
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			n = -1
+		}
+		v.IntRange("limit", n, 1, 1000)
+		if err := v.Err(); err != nil {
+			return err
+		}
+		limit = n
+	}
+	var list []WebhookDelivery
+	err := s.inWebhook(r, func(tx pgx.Tx, id string) error {
+		var err error
+		list, err = listDeliveries(r.Context(), tx, id, limit)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, list)
+	return nil
+}
+
+// testWebhook queues a webhook.test delivery to an endpoint, sent within
+// a second; its outcome shows in the delivery log.
+func (s *server) testWebhook(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	var d WebhookDelivery
+	err := s.inWebhook(r, func(tx pgx.Tx, id string) error {
+		var err error
+		d, err = testDelivery(r.Context(), tx, p.OrganizationID, id, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusAccepted, d)
+	return nil
+}
+
+// inWebhook runs fn in the caller's organization on the endpoint of the
+// path, which must be the organization's.
+func (s *server) inWebhook(r *http.Request, fn func(tx pgx.Tx, id string) error) error {
+	p := authn.MustFromContext(r.Context())
+	id := mux.Vars(r)["id"]
+	if !isUUID(id) {
+		return ErrWebhookNotFound
+	}
+	return pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		ok, err := webhookExists(r.Context(), tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrWebhookNotFound
+		}
+		return fn(tx, id)
+	})
+}

@@ -26,5 +26,12 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/jobs/trigger/daily-summary", admin(httpx.Handler(s.triggerDailySummary))).Methods(http.MethodPost)
 	r.Handle("/api/jobs/trigger/idle-detection", admin(httpx.Handler(s.triggerIdleDetection))).Methods(http.MethodPost)
 	r.Handle("/api/jobs/{id}", admin(httpx.Handler(s.getJob))).Methods(http.MethodGet)
+
+	r.Handle("/api/webhooks", admin(httpx.Handler(s.createWebhook))).Methods(http.MethodPost)
+	r.Handle("/api/webhooks", admin(httpx.Handler(s.listWebhooks))).Methods(http.MethodGet)
+	r.Handle("/api/webhooks/{id}", admin(httpx.Handler(s.updateWebhook))).Methods(http.MethodPatch)
+	r.Handle("/api/webhooks/{id}", admin(httpx.Handler(s.deleteWebhook))).Methods(http.MethodDelete)
+	r.Handle("/api/webhooks/{id}/deliveries", admin(httpx.Handler(s.listWebhookDeliveries))).Methods(http.MethodGet)
+	r.Handle("/api/webhooks/{id}/test", admin(httpx.Handler(s.testWebhook))).Methods(http.MethodPost)
 	return r
 }

@@ -618,3 +618,141 @@ func pruneProcessedEvents(ctx context.Context, db *pgxpool.Pool, before time.Tim
 	tag, err := db.Exec(ctx, "DELETE FROM reporting.processed_events WHERE processed_at < $1", before)
 	return tag.RowsAffected(), err
 }
+
+// --- Webhooks
+
+const webhookColumns = `id::text, url, event_types, enabled, created_at, updated_at`
+
+func scanWebhook(row pgx.Row) (Webhook, error) {
+	var w Webhook
+	err := row.Scan(&w.ID, &w.URL, &w.EventTypes, &w.Enabled, &w.CreatedAt, &w.UpdatedAt)
+	return w, err
+}
+
+// insertWebhook stores a new endpoint of org.
+func insertWebhook(ctx context.Context, tx pgx.Tx, org, url string, eventTypes []string, enabled bool, secret string, now time.Time) (Webhook, error) {
+	return scanWebhook(tx.QueryRow(ctx, `INSERT INTO reporting.webhook_endpoints
+		(id, organization_id, url, event_types, secret, enabled, created_at, updated_at)
+		VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $6) RETURNING `+webhookColumns, org, url, eventTypes, secret, enabled, now))
+}
+
+// listWebhooks lists the endpoints of the tenant of tx, oldest first.
+func listWebhooks(ctx context.Context, tx pgx.Tx) ([]Webhook, error) {
+	rows, err := tx.Query(ctx, `SELECT `+webhookColumns+` FROM reporting.webhook_endpoints ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Webhook, error) { return scanWebhook(r) })
+}
+
+// updateWebhook sets what in sets of endpoint id; pgx.ErrNoRows when there is none.
+func updateWebhook(ctx context.Context, tx pgx.Tx, id string, in webhookInput, now time.Time) (Webhook, error) {
+	return scanWebhook(tx.QueryRow(ctx, `UPDATE reporting.webhook_endpoints SET
+		url = coalesce($2, url), event_types = coalesce($3, event_types), enabled = coalesce($4, enabled), updated_at = $5
+		WHERE id = $1 RETURNING `+webhookColumns, id, in.URL, in.EventTypes, in.Enabled, now))
+}
+
+// deleteWebhook deletes endpoint id and its delivery log; false when there is none.
+func deleteWebhook(ctx context.Context, tx pgx.Tx, id string) (bool, error) {
+	tag, err := tx.Exec(ctx, `DELETE FROM reporting.webhook_endpoints WHERE id = $1`, id)
+	return tag.RowsAffected() == 1, err
+}
+
+// webhookExists tells whether endpoint id is the tenant's.
+func webhookExists(ctx context.Context, tx pgx.Tx, id string) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reporting.webhook_endpoints WHERE id = $1)`, id).Scan(&ok)
+	return ok, err
+}
+
+const deliveryColumns = `id::text, event_id::text, event_type, status, attempts, next_attempt_at, last_status_code, last_error, created_at, delivered_at`
+
+func scanDelivery(row pgx.Row) (WebhookDelivery, error) {
+	var d WebhookDelivery
+	err := row.Scan(&d.ID, &d.EventID, &d.EventType, &d.Status, &d.Attempts, &d.NextAttemptAt, &d.LastStatusCode, &d.LastError,
+		&d.CreatedAt, &d.DeliveredAt)
+	return d, err
+}
+
+// listDeliveries lists the latest deliveries of endpoint id, newest first.
+func listDeliveries(ctx context.Context, tx pgx.Tx, id string, limit int) ([]WebhookDelivery, error) {
+	rows, err := tx.Query(ctx, `SELECT `+deliveryColumns+` FROM reporting.webhook_deliveries
+		WHERE endpoint_id = $1 ORDER BY created_at DESC, id LIMIT $2`, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (WebhookDelivery, error) { return scanDelivery(r) })
+}
+
+// insertDeliveries queues the event for every enabled endpoint of the
+// tenant of tx that subscribes to its type.
+func insertDeliveries(ctx context.Context, tx pgx.Tx, eventID, eventType, body string, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.webhook_deliveries
+		(id, organization_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, created_at)
+		SELECT gen_random_uuid(), organization_id, id, $1, $2, $3, 'pending', $4, $4
+		FROM reporting.webhook_endpoints WHERE enabled AND $2 = ANY (event_types)
+		ON CONFLICT (endpoint_id, event_id) DO NOTHING`, eventID, eventType, body, now)
+	return err
+}
+
+// insertTestDelivery queues a delivery to endpoint id, due now, enabled or not.
+func insertTestDelivery(ctx context.Context, tx pgx.Tx, id, eventID, body string, now time.Time) (WebhookDelivery, error) {
+	return scanDelivery(tx.QueryRow(ctx, `INSERT INTO reporting.webhook_deliveries
+		(id, organization_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, created_at)
+		SELECT gen_random_uuid(), organization_id, id, $2, $3, $4, 'pending', $5, $5
+		FROM reporting.webhook_endpoints WHERE id = $1
+		RETURNING `+deliveryColumns, id, eventID, WebhookTestEvent, body, now))
+}
+
+// tenantIDsWithDueWebhooks lists the tenants with deliveries due at now,
+// through the definer function that may look across tenants.
+func tenantIDsWithDueWebhooks(ctx context.Context, db *pgxpool.Pool, now time.Time) ([]string, error) {
+	rows, err := db.Query(ctx, "SELECT id::text FROM reporting.tenant_ids_with_due_webhooks($1) AS id", now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// claimedDelivery is a due delivery with what sending it needs.
+type claimedDelivery struct {
+	id, eventType, body, url, secret string
+	attempts                         int
+	created                          time.Time
+}
+
+// claimDueDeliveries moves the next attempt of up to limit deliveries
+// due at now to until and returns them. A disabled endpoint's deliveries
+// wait (a test-send is sent whatever the flag), and a delivery another
+// process has claimed is skipped.
+func claimDueDeliveries(ctx context.Context, tx pgx.Tx, now, until time.Time, limit int) ([]claimedDelivery, error) {
+	rows, err := tx.Query(ctx, `UPDATE reporting.webhook_deliveries d SET next_attempt_at = $2
+		FROM reporting.webhook_endpoints e
+		WHERE e.id = d.endpoint_id AND d.id IN (
+		  SELECT d2.id FROM reporting.webhook_deliveries d2 JOIN reporting.webhook_endpoints e2 ON e2.id = d2.endpoint_id
+		  WHERE d2.status = 'pending' AND d2.next_attempt_at <= $1 AND (e2.enabled OR d2.event_type = $4)
+		  ORDER BY d2.next_attempt_at LIMIT $3 FOR UPDATE OF d2 SKIP LOCKED)
+		RETURNING d.id::text, d.event_type, d.body, e.url, e.secret, d.attempts, d.created_at`, now, until, limit, WebhookTestEvent)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimedDelivery, error) {
+		var c claimedDelivery
+		err := r.Scan(&c.id, &c.eventType, &c.body, &c.url, &c.secret, &c.attempts, &c.created)
+		return c, err
+	})
+}
+
+// recordAttempt records the outcome of an attempt at c made at now.
+func recordAttempt(ctx context.Context, tx pgx.Tx, c claimedDelivery, code int, sendErr error, now time.Time) error {
+	attempts := c.attempts + 1
+	o := outcomeOf(c.created, now, attempts, sendErr)
+	var status *int
+	if code != 0 {
+		status = &code
+	}
+	_, err := tx.Exec(ctx, `UPDATE reporting.webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
+		last_status_code = $5, last_error = $6, delivered_at = $7 WHERE id = $1`,
+		c.id, o.status, attempts, o.next, status, o.lastError, o.deliveredAt)
+	return err
+}

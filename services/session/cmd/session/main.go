@@ -30,7 +30,7 @@ var run = app.Spec[settings]{
 	},
 	Build: func(_ context.Context, d *app.Deps, s settings) (*app.Service, error) {
 		tenants := tracking.TenantConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "session-tenants", d.Consumer, d.Logger)
-		users := tracking.UserConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "session-users", tracking.EraseSessions, d.Consumer, d.Logger)
+		users := tracking.UserConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "session-users", session.MemberRemover(d.DB, d.Clock), d.Consumer, d.Logger)
 		d.Registry.MustRegister(session.ActiveSessionsGauge(d.DB))
 		return &app.Service{
 			API: session.NewServer(session.Deps{DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Clock: d.Clock, Window: s.window,

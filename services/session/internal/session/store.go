@@ -178,6 +178,31 @@ func (s *Store) StopSession(ctx context.Context, p authn.Principal, id string, e
 	return sess, err
 }
 
+// removeMember is session's tracking.MemberRemover: the removed member's
+// active session stops now (session.stopped tells the board and the
+// reports), and an erasure deletes every work session of theirs.
+func (s *Store) removeMember(ctx context.Context, tx pgx.Tx, u events.UserRemoved) error {
+	var active string
+	err := tx.QueryRow(ctx, "SELECT id FROM tracking.work_sessions WHERE user_id = $1 AND status = 'active' FOR UPDATE", u.UserID).Scan(&active)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		sess, err := tracking.StopSession(ctx, tx, active, u.UserID, nil, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, events.TypeSessionStopped, sess, events.SessionStopped{Session: sess.Event()}); err != nil {
+			return err
+		}
+	}
+	if !u.EraseData {
+		return nil
+	}
+	return tracking.EraseSessions(ctx, tx, u.UserID)
+}
+
 // enqueue adds a session event keyed by user, so that a user's session
 // and activity events keep their order.
 func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, typ string, sess tracking.Session, data any) error {

@@ -11,7 +11,7 @@
 // It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { api, assert, axe, base, browser, check, env, finish, password, signedIn } from "./lib.mjs";
+import { api, assert, axe, base, browser, check, env, finish, login, password, signedIn } from "./lib.mjs";
 
 const day = env("DAY");
 const shots = process.env.SCREENSHOTS || "";
@@ -66,6 +66,28 @@ try {
     assert(new URL(page.url()).pathname === "/board", `landed on ${page.url()}`);
   });
 
+  await check("The board loads today's sessions in one request and shows each person's total of the day from it", async () => {
+    const asked = [];
+    const listen = (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith("/api/sessions")) asked.push(u.pathname + u.search);
+    };
+    page.on("request", listen);
+    await page.reload();
+    await page.locator("table[aria-busy=false]").waitFor();
+    page.off("request", listen);
+    assert(asked.length === 1 && asked[0].startsWith("/api/sessions/today?"), `the board asked ${asked.join(", ")}`);
+    const members = await (await api("/users/employees", admin.token)).json();
+    const todays = await (await api("/sessions/today", admin.token)).json();
+    for (const m of members) {
+      const own = todays.filter((x) => x.user_id === m.id);
+      const want = duration(own.reduce((n, x) => n + x.total_active_seconds + x.total_idle_seconds, 0));
+      const got = await page.locator(`tr[data-user="${m.id}"]`).getByTestId("total").textContent();
+      assert(got === want, `${m.name}'s row says ${got}, the API's sessions of today ${want}`);
+    }
+    assert(todays.some((x) => x.status === "active"), "the API lists no running session");
+  });
+
   await check("The board updates within a second of an agent's activity post", async () => {
     await page.getByText("Live", { exact: false }).first().waitFor();
     await page.locator("p.live", { hasText: /^Live/ }).waitFor();
@@ -90,10 +112,12 @@ try {
   });
 
   // reportMatches checks the page's totals against the API's summaries of
-  // start..end and returns them.
-  async function reportMatches(start, end) {
+  // start..end and returns them: the team's, or with person the report of
+  // that member (whose rows are days).
+  async function reportMatches(start, end, person) {
     await page.getByTestId("report-period").filter({ hasText: start === end ? `: ${start}` : `: ${start} to ${end}` }).waitFor();
-    const summaries = await (await api(`/reports/organization?startDate=${start}&endDate=${end}`, admin.token)).json();
+    const path = person ? `/reports/user/${person.id}` : "/reports/organization";
+    const summaries = await (await api(`${path}?startDate=${start}&endDate=${end}`, admin.token)).json();
     assert(summaries.length > 0, `the API has no summaries for ${start} to ${end}`);
     const active = summaries.reduce((n, s) => n + s.active_seconds, 0);
     const idle = summaries.reduce((n, s) => n + s.idle_seconds, 0);
@@ -103,7 +127,7 @@ try {
     assert((await page.getByTestId("report-idle").textContent()) === want[2], "idle differs");
     const score = Math.round((active / (active + idle)) * 10000) / 100;
     assert((await page.getByTestId("report-score").textContent()) === `${score} %`, `score ${await page.getByTestId("report-score").textContent()}, want ${score} %`);
-    for (const s of summaries) await page.getByRole("rowheader", { name: s.user_name }).waitFor();
+    for (const s of summaries) await page.getByRole("rowheader", { name: person ? s.date : s.user_name, exact: true }).waitFor();
     return summaries;
   }
 
@@ -158,12 +182,23 @@ try {
     assert((await page.getByTestId("report-total").textContent()) === "0 s", "the month before the seed has time");
   });
 
+  await check("A person's report of a day shows the API's numbers of that person", async () => {
+    const erin = (await (await api("/users/employees", admin.token)).json()).find((m) => m.name === "Erin Employee");
+    await page.getByLabel("View").selectOption("range");
+    await page.getByLabel("From", { exact: true }).fill(day);
+    await page.getByLabel("To", { exact: true }).fill(day);
+    await page.getByLabel("Whose").selectOption({ label: erin.name });
+    await page.locator(`svg[role=img][aria-label^="Active and idle time of ${erin.name},"]`).waitFor();
+    await reportMatches(day, day, erin);
+  });
+
   for (const [path, heading] of adminPages) {
-    await check(`The admin's ${heading} page has no serious or critical accessibility violation`, async () => {
+    await check(`The admin's ${heading} page has no serious or critical accessibility violation and fits a phone's width`, async () => {
       await page.goto(base + path);
       await page.getByRole("heading", { name: heading, exact: true }).waitFor();
       await page.waitForLoadState("networkidle");
       await axe(page, path);
+      await fitsPhone(page, path);
       if (shots) await screenshots(admin.context, page, "admin" + path.replaceAll("/", "-"));
     });
   }
@@ -201,6 +236,16 @@ try {
     const n = await buttons.count();
     await buttons.first().click();
     await page.waitForFunction((n) => document.querySelectorAll("button[aria-label^='Resolve the']").length === n - 1, n);
+  });
+  await check("The alerts page filters by status and by type as the API does", async () => {
+    await page.getByRole("combobox", { name: /^Status/ }).selectOption("resolved");
+    const resolved = await (await api("/alerts?status=resolved", admin.token)).json();
+    assert(resolved.length > 0, "the API has no resolved alert");
+    await page.waitForFunction((n) => document.querySelectorAll("tbody td:last-child").length === n &&
+      [...document.querySelectorAll("tbody td:last-child")].every((td) => td.textContent.startsWith("resolved ")), resolved.length);
+    await page.getByRole("combobox", { name: /^Type/ }).selectOption("overtime");
+    const overtime = await (await api("/alerts?status=resolved&type=overtime", admin.token)).json();
+    await page.waitForFunction((n) => n === 0 ? document.querySelector("tbody")?.textContent === "No alerts." : document.querySelectorAll("tbody tr").length === n, overtime.length);
   });
   await check("Times are shown in the organization's zone, named in the header", async () => {
     await page.goto(base + "/me");
@@ -298,6 +343,40 @@ try {
   });
   await admin.context.close();
 
+  await check("Someone on the keyboard alone signs in, skips to the content and moves between pages", async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 850 }, timezoneId: "UTC", locale: "en-GB" });
+    const p = await context.newPage();
+    p.setDefaultTimeout(10000);
+    await p.goto(base + "/signin");
+    await p.getByRole("heading", { name: "Sign in to WorkPulse" }).waitFor();
+    const focused = () => p.evaluate(() => document.activeElement?.getAttribute("aria-label") || document.activeElement?.textContent?.trim() || document.activeElement?.id);
+    await p.keyboard.press("Tab");
+    await p.keyboard.type(env("ADMIN_EMAIL"));
+    await p.keyboard.press("Tab");
+    await p.keyboard.type(password);
+    await p.keyboard.press("Enter");
+    await p.getByRole("heading", { name: "Team board" }).waitFor();
+    // Backwards from the page's content: the header's controls, the main
+    // navigation and, first of all, the skip link.
+    const reach = async (name) => {
+      for (let i = 0; i < 20; i++) {
+        await p.keyboard.press("Shift+Tab");
+        if ((await focused()) === name) return;
+      }
+      throw new Error(`${name} is not reached with Shift+Tab`);
+    };
+    await reach("Reports");
+    await p.keyboard.press("Enter");
+    await p.getByRole("heading", { name: "Reports" }).first().waitFor();
+    assert(new URL(p.url()).pathname === "/reports", `Enter on the link went to ${p.url()}`);
+    await reach("Skip to content");
+    await p.keyboard.press("Enter");
+    assert((await p.evaluate(() => document.activeElement?.id)) === "main", `the skip link left the focus on ${await focused()}`);
+    await p.keyboard.press("Tab");
+    assert((await p.evaluate(() => document.activeElement?.closest("main") !== null)), `Tab after the skip link is on ${await focused()}, outside the content`);
+    await context.close();
+  });
+
   const employee = await signedIn(env("EMPLOYEE_EMAIL"));
   await check("An employee lands on their own day and is not shown the team board", async () => {
     const p = employee.page;
@@ -308,6 +387,27 @@ try {
     await p.getByRole("heading", { name: "Not available" }).waitFor();
     assert((await p.locator("table").count()) === 0, "the board's table is on the page");
   });
+  await check("An employee's own day is the organization's day, in a zone whose date is not UTC's", async () => {
+    // A zone a day behind UTC or a day ahead, whichever has the employee's
+    // running session on its today and that today is not UTC's.
+    const running = await (await api("/sessions/active", await login(env("EMPLOYEE_EMAIL")))).json();
+    const dateIn = (zone, t) => new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(t);
+    const now = new Date();
+    const zone = ["Pacific/Pago_Pago", "Pacific/Kiritimati"].find((z) => dateIn(z, now) !== day && dateIn(z, new Date(running.start_time)) === dateIn(z, now));
+    assert(zone, `no zone has the session of ${running.start_time} on a today other than ${day}`);
+    const local = dateIn(zone, now);
+    const adminToken = await login(env("ADMIN_EMAIL"));
+    await api("/organization", adminToken, { method: "PATCH", body: JSON.stringify({ time_zone: zone }) });
+    try {
+      const p = employee.page;
+      await p.goto(base + "/me");
+      await p.getByTestId("zone").filter({ hasText: `Times in ${zone}` }).waitFor();
+      await p.getByText(`Sessions of ${local}`, { exact: true }).waitFor();
+      await p.getByRole("cell", { name: "running", exact: true }).waitFor();
+    } finally {
+      await api("/organization", adminToken, { method: "PATCH", body: JSON.stringify({ time_zone: "UTC" }) });
+    }
+  });
   await check("An employee is not shown the organization settings", async () => {
     const p = employee.page;
     await p.goto(base + "/settings");
@@ -315,12 +415,13 @@ try {
     assert((await p.locator("form").count()) === 0, "a settings form is on the page");
   });
   for (const [path, heading] of adminPages.filter(([p]) => !adminOnly.includes(p))) {
-    await check(`The employee's ${heading} page has no serious or critical accessibility violation`, async () => {
+    await check(`The employee's ${heading} page has no serious or critical accessibility violation and fits a phone's width`, async () => {
       const p = employee.page;
       await p.goto(base + path);
       await p.getByRole("heading", { name: heading, exact: true }).waitFor();
       await p.waitForLoadState("networkidle");
       await axe(p, path);
+      await fitsPhone(p, path);
       if (shots && path === "/me") await screenshots(employee.context, p, "employee-me");
     });
   }
@@ -369,6 +470,15 @@ try {
   });
 } finally {
   await browser.close();
+}
+
+// fitsPhone checks that the page, at a phone's width, scrolls only down:
+// wide tables scroll inside their own box.
+async function fitsPhone(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.setViewportSize({ width: 1366, height: 850 });
+  assert(wide <= 390, `${name} is ${wide} px wide in a 390 px window`);
 }
 
 // mailedResetLink waits for the reset mail to email in the SMTP server the

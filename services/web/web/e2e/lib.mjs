@@ -39,6 +39,19 @@ export async function api(path, token, init = {}) {
   return resp;
 }
 
+// login answers a fresh access token of email, for API calls of a script
+// that runs longer than a token lives (or, in refresh.mjs, tokens that
+// expire as fast as the page's).
+export async function login(email) {
+  const resp = await fetch(base + "/api/auth/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  assert(resp.ok, `the login of ${email} answered ${resp.status}`);
+  return (await resp.json()).access_token;
+}
+
 // The flags keep Chromium off the network it has not got: without them it
 // waits on connections to update and sync services. Playwright gives every
 // launch a fresh profile directory of its own.

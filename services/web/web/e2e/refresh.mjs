@@ -5,23 +5,11 @@
 //   EXPIRES   the access tokens' lifetime in seconds
 //   STAY      how long to stay on the board, in seconds
 // It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
-import { api, assert, base, browser, check, env, finish, password, signedIn } from "./lib.mjs";
+import { api, assert, base, browser, check, env, finish, login, password, signedIn } from "./lib.mjs";
 
 const expires = Number(env("EXPIRES"));
 const stay = Number(env("STAY"));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// login answers a fresh access token of email: the script's own expire as
-// fast as the page's.
-async function login(email) {
-  const resp = await fetch(base + "/api/auth/login", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  });
-  assert(resp.ok, `the login of ${email} answered ${resp.status}`);
-  return (await resp.json()).access_token;
-}
 
 // agentPost posts an activity as the employee's agent would.
 async function agentPost() {

@@ -24,9 +24,10 @@ interface Page {
 
 // pages lists every page with the roles that may see it; the navigation and
 // the router both read it, so a page is never linked for a role it refuses.
-// A manager sees what an employee does until teams exist.
+// A manager's board, reports and alerts hold their teams' members and
+// themself: the API answers them with nobody else's.
 const pages: Page[] = [
-  { path: "/board", title: "Team board", roles: ["admin"], render: () => <Board /> },
+  { path: "/board", title: "Team board", roles: ["admin", "manager"], render: () => <Board /> },
   { path: "/me", title: "My day", roles: ["admin", "manager", "employee"], render: () => <MyDay /> },
   { path: "/reports", title: "Reports", roles: ["admin", "manager", "employee"], render: () => <Reports /> },
   { path: "/alerts", title: "Alerts", roles: ["admin", "manager", "employee"], render: () => <Alerts /> },
@@ -47,7 +48,7 @@ export function App() {
   const url = useLocation();
   const main = useRef<HTMLElement>(null);
   const allowed = user ? pages.filter((p) => p.roles.includes(user.role)) : [];
-  const home = user?.role === "admin" ? "/board" : "/me";
+  const home = user?.role === "employee" ? "/me" : "/board";
   const page = allowed.find((p) => p.path === url.pathname);
   const known = pages.some((p) => p.path === url.pathname);
 

@@ -11,7 +11,7 @@ export function Alerts() {
   const [error, setError] = useState("");
   const list = useLoad(() => get<Alert[]>(`/alerts${query({ type, status, limit: "200" })}`), [type, status]);
   const names = useLoad(
-    () => (user?.role === "admin" ? getAll<Member>("/users/employees") : Promise.resolve([] as Member[])),
+    () => (user?.role !== "employee" ? getAll<Member>("/users/employees") : Promise.resolve([] as Member[])),
     [user?.role],
   );
   const nameOf = (id: string) => names.data?.find((m) => m.id === id)?.name ?? (id === user?.id ? user.name : id.slice(0, 8));
@@ -53,7 +53,7 @@ export function Alerts() {
       {(error || list.error) && <p role="alert" className="error">{error || list.error}</p>}
       <div className="scroll">
         <table>
-          <caption>{user?.role === "admin" ? "The organization's alerts" : "Your alerts"}, newest first</caption>
+          <caption>{{ admin: "The organization's alerts", manager: "Your teams' alerts and yours", employee: "Your alerts" }[user?.role ?? "employee"]}, newest first</caption>
           <thead>
             <tr><th scope="col">When</th><th scope="col">Person</th><th scope="col">Type</th><th scope="col">Message</th><th scope="col">Status</th></tr>
           </thead>

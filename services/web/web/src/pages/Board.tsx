@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useReducer, useState } from "react";
+import { memo, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { get, query, type Alert, type Member, type Presence, type Project, type Session, getAll } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
@@ -117,6 +117,9 @@ export function Board() {
   const [loaded, setLoaded] = useState(false);
   const [connected, setConnected] = useState(false);
   const [filter, setFilter] = useState("");
+  // known are the sessions the board has with their project: the loaded
+  // ones, and those it asked the API about when the feed first named them.
+  const known = useRef(new Set<string>());
 
   useEffect(() => {
     let live = true;
@@ -134,6 +137,7 @@ export function Board() {
       if (!live) return;
       const sessions = new Map<string, Session[]>();
       for (const x of todays) {
+        known.current.add(x.id);
         const list = sessions.get(x.user_id);
         if (list) list.push(x);
         else sessions.set(x.user_id, [x]);
@@ -149,7 +153,6 @@ export function Board() {
 
   useEffect(() => {
     if (!feed) return;
-    const known = new Set<string>();
     const offStatus = feed.onStatus(setConnected);
     const off = feed.subscribe((e) => {
       const d = e.data;
@@ -161,8 +164,8 @@ export function Board() {
         case "session:update":
           dispatch({ type: "update", session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at });
           // A session the board has not seen (started after the load): its project comes from the API.
-          if (!known.has(d.session_id)) {
-            known.add(d.session_id);
+          if (!known.current.has(d.session_id)) {
+            known.current.add(d.session_id);
             get<Session>(`/sessions/${d.session_id}`).then((s) => dispatch({ type: "session", session: s }), () => {});
           }
           break;

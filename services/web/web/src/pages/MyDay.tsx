@@ -8,7 +8,9 @@ import { addDays, clock, duration, midnight, today } from "../time";
 export function MyDay() {
   const { user, feed } = useAuth();
   const [date, setDate] = useState(today());
-  const sessions = useLoad(() => allSessions({ from: date, to: date }), [date]);
+  // The day's bounds as instants: the API reads a bare date as a UTC day,
+  // and the day shown is the organization's.
+  const sessions = useLoad(() => allSessions({ from: midnight(date).toISOString(), to: midnight(addDays(date, 1)).toISOString() }), [date]);
   const projects = useLoad(() => getAll<Project>("/projects?include_archived=true"), []);
   const [live, setLive] = useState<Record<string, Partial<Session>>>({});
 

@@ -32,16 +32,18 @@ const viewNames: Record<View, string> = { day: "Day", week: "Week", month: "Mont
 export function Reports() {
   const { user } = useAuth();
   const admin = user?.role === "admin";
+  // Admins and managers read others' reports: a manager their teams' members'.
+  const lead = admin || user?.role === "manager";
   // A day, week or month around date, or a range of the reader's choosing.
   const [view, setView] = useState<View | "range">("day");
   const [date, setDate] = useState(today());
   const [from, setFrom] = useState(today());
   const [to, setTo] = useState(today());
   const { start, end } = view === "range" ? { start: from, end: to } : period(view, date);
-  // who is "team" (admins only) or a user id.
-  const [who, setWho] = useState(admin ? "team" : user!.id);
+  // who is "team" (admins and managers) or a user id.
+  const [who, setWho] = useState(lead ? "team" : user!.id);
   const [status, setStatus] = useState("");
-  const members = useLoad(() => (admin ? getAll<Member>("/users/employees") : Promise.resolve([] as Member[])), [admin]);
+  const members = useLoad(() => (lead ? getAll<Member>("/users/employees") : Promise.resolve([] as Member[])), [lead]);
   const path = who === "team" ? "/reports/organization" : `/reports/user/${who}`;
   const range = { startDate: start, endDate: end };
   const report = useLoad(() => get<Summary[]>(path + query(range)), [path, start, end]);
@@ -102,7 +104,7 @@ export function Reports() {
     <section>
       <h1>Reports</h1>
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Report period">
-        {admin && (
+        {lead && (
           <label>
             Whose
             <select value={who} onChange={(e) => setWho(e.target.value)}>

@@ -1,0 +1,313 @@
+package report
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/validate"
+)
+
+// WebhookEventTypes are the events an endpoint may subscribe to.
+var WebhookEventTypes = []string{events.TypeAlertRaised, events.TypeAlertResolved, events.TypeSessionStarted, events.TypeSessionStopped}
+
+// WebhookTestEvent is the type of the delivery POST /api/webhooks/{id}/test sends.
+const WebhookTestEvent = "webhook.test"
+
+// The retry schedule: the first retry after webhookFirstRetry, each next
+// one twice as late up to webhookMaxRetry apart, none later than
+// webhookRetryWindow after the delivery was created; then it has failed.
+const (
+	webhookFirstRetry  = 30 * time.Second
+	webhookMaxRetry    = time.Hour
+	webhookRetryWindow = 24 * time.Hour
+	// webhookBatch bounds the deliveries of one organization one pass
+	// sends, so that one organization's backlog does not starve the others.
+	webhookBatch = 20
+)
+
+// WebhookInterval is how often the serving process sends due deliveries.
+const WebhookInterval = time.Second
+
+// Webhook is an endpoint as the API shows it. Secret is set only in the
+// answer to its creation.
+type Webhook struct {
+	ID         string    `json:"id"`
+	URL        string    `json:"url"`
+	EventTypes []string  `json:"event_types"`
+	Enabled    bool      `json:"enabled"`
+	Secret     string    `json:"secret,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// WebhookDelivery is one entry of an endpoint's delivery log.
+type WebhookDelivery struct {
+	ID             string     `json:"id"`
+	EventID        string     `json:"event_id"`
+	EventType      string     `json:"event_type"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at"`
+	LastStatusCode *int       `json:"last_status_code"`
+	LastError      *string    `json:"last_error"`
+	CreatedAt      time.Time  `json:"created_at"`
+	DeliveredAt    *time.Time `json:"delivered_at"`
+}
+
+// webhookInput is the body of POST and PATCH /api/webhooks; a PATCH
+// leaves what it omits as it was.
+type webhookInput struct {
+	URL        *string   `json:"url"`
+	EventTypes *[]string `json:"event_types"`
+	Enabled    *bool     `json:"enabled"`
+}
+
+// check validates what the body sets; creating requires url and event_types.
+func (in webhookInput) check(creating bool) error {
+	var v validate.Fields
+	switch {
+	case in.URL != nil:
+		if !webhookURLAllowed(*in.URL) {
+			v.Add("url", "must be an absolute https URL without credentials, at most 2048 characters", validate.Echo(*in.URL))
+		}
+	case creating:
+		v.Add("url", "is required", nil)
+	}
+	switch {
+	case in.EventTypes != nil:
+		if len(*in.EventTypes) == 0 {
+			v.Add("event_types", "must name at least one event type", nil)
+		}
+		for i, t := range *in.EventTypes {
+			v.OneOf("event_types["+strconv.Itoa(i)+"]", t, WebhookEventTypes...)
+		}
+	case creating:
+		v.Add("event_types", "is required", nil)
+	}
+	return v.Err()
+}
+
+// webhookURLAllowed accepts https only: the body and its signature would
+// otherwise cross the network readable, and the secret-derived signature
+// with it.
+func webhookURLAllowed(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && len(s) <= 2048 && u.Scheme == "https" && u.Hostname() != "" && u.User == nil
+}
+
+// newWebhookSecret returns 32 random bytes, hex encoded.
+func newWebhookSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return "whsec_" + hex.EncodeToString(b)
+}
+
+// SignWebhook is the WorkPulse-Signature header of body sent at t:
+// t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.
+func SignWebhook(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// webhookBody is what an endpoint receives: the event, without the
+// internal routing fields of its envelope.
+type webhookBody struct {
+	ID             string          `json:"id"`
+	Type           string          `json:"type"`
+	OrganizationID string          `json:"organization_id"`
+	OccurredAt     time.Time       `json:"occurred_at"`
+	Data           json.RawMessage `json:"data"`
+}
+
+func webhookBodyOf(e events.Envelope) (string, error) {
+	b, err := json.Marshal(webhookBody{ID: e.ID, Type: e.Type, OrganizationID: e.OrganizationID, OccurredAt: e.Time, Data: e.Data})
+	return string(b), err
+}
+
+// webhookRetryAt is when a delivery created at created is tried again
+// after its attempts-th failed attempt at now; ok is false when that
+// would be past the retry window, and the delivery has failed.
+func webhookRetryAt(created, now time.Time, attempts int) (next time.Time, ok bool) {
+	wait := webhookMaxRetry
+	if attempts <= 8 { // 30s << 7 is past the cap already
+		wait = min(webhookFirstRetry<<(attempts-1), webhookMaxRetry)
+	}
+	next = now.Add(wait)
+	if next.After(created.Add(webhookRetryWindow)) {
+		return time.Time{}, false
+	}
+	return next, true
+}
+
+// Deliverer sends the due webhook deliveries of every organization.
+type Deliverer struct {
+	db     *pgxpool.Pool
+	client *http.Client
+	log    *slog.Logger
+	// clock decides what is due, stamps the signatures and schedules retries.
+	clock   clock.Clock
+	timeout time.Duration
+}
+
+// NewDeliverer returns a deliverer sending through transport (nil: the
+// default one), each attempt bounded by timeout.
+func NewDeliverer(db *pgxpool.Pool, transport http.RoundTripper, timeout time.Duration, log *slog.Logger, clk clock.Clock) *Deliverer {
+	client := &http.Client{Transport: transport, Timeout: timeout,
+		// A redirect is an answer of the endpoint, not a place to send the
+		// signed event to.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Deliverer{db: db, client: client, log: log, clock: clk, timeout: timeout}
+}
+
+// Run sends due deliveries every WebhookInterval until ctx ends, for
+// app.Service.Workers.
+func (d *Deliverer) Run(ctx context.Context) error {
+	clock.Every(ctx, WebhookInterval, func(ctx context.Context) {
+		if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("webhook deliveries failed", "err", err)
+		}
+	})
+	return nil
+}
+
+// DeliverDue makes one attempt at each due delivery (at most webhookBatch
+// per organization) and returns how many it attempted.
+func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
+	orgs, err := tenantIDsWithDueWebhooks(ctx, d.db, d.clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("list tenants with due webhooks: %w", err)
+	}
+	done := 0
+	var errs []error
+	for _, org := range orgs {
+		n, err := d.deliver(ctx, org)
+		done += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("organization %s: %w", org, err))
+		}
+	}
+	return done, errors.Join(errs...)
+}
+
+// deliver claims org's due deliveries, moving their next attempt past the
+// time an attempt can take so that no other process sends them meanwhile
+// (and a crash retries them), then sends each outside any transaction.
+func (d *Deliverer) deliver(ctx context.Context, org string) (int, error) {
+	var claimed []claimedDelivery
+	now := d.clock.Now()
+	err := pg.InOrg(ctx, d.db, org, func(tx pgx.Tx) error {
+		var err error
+		claimed, err = claimDueDeliveries(ctx, tx, now, now.Add(2*d.timeout), webhookBatch)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range claimed {
+		code, sendErr := d.send(ctx, c)
+		if err := pg.InOrg(ctx, d.db, org, func(tx pgx.Tx) error {
+			return recordAttempt(ctx, tx, c, code, sendErr, d.clock.Now())
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return len(claimed), nil
+}
+
+// send posts c's body signed with its endpoint's secret and returns the
+// status code (0 without an answer); an answer other than 2xx is an error.
+func (d *Deliverer) send(ctx context.Context, c claimedDelivery) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(c.body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "WorkPulse-Webhooks")
+	req.Header.Set("WorkPulse-Event", c.eventType)
+	req.Header.Set("WorkPulse-Delivery", c.id)
+	req.Header.Set("WorkPulse-Signature", SignWebhook(c.secret, d.clock.Now(), []byte(c.body)))
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	// Read a little of the answer so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("the endpoint answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+// deliveryOutcome is what an attempt changes in its delivery.
+type deliveryOutcome struct {
+	status      string
+	next        *time.Time
+	lastError   *string
+	deliveredAt *time.Time
+}
+
+// outcomeOf decides a delivery's state after its attempts-th attempt at now.
+func outcomeOf(created, now time.Time, attempts int, sendErr error) deliveryOutcome {
+	if sendErr == nil {
+		return deliveryOutcome{status: "delivered", deliveredAt: &now}
+	}
+	msg := sendErr.Error()
+	if next, ok := webhookRetryAt(created, now, attempts); ok {
+		return deliveryOutcome{status: "pending", next: &next, lastError: &msg}
+	}
+	return deliveryOutcome{status: "failed", lastError: &msg}
+}
+
+// HandleWebhooks writes a delivery for every enabled endpoint of the
+// event's organization subscribed to its type, once per event.
+func (c *Consumers) HandleWebhooks(ctx context.Context, e events.Envelope) error {
+	if !slices.Contains(WebhookEventTypes, e.Type) {
+		return nil
+	}
+	if !isUUID(e.OrganizationID) || !isUUID(e.ID) {
+		return fmt.Errorf("%w: organization_id and id must be UUIDs", events.ErrMalformed)
+	}
+	body, err := webhookBodyOf(e)
+	if err != nil {
+		return err
+	}
+	return c.once(ctx, e, GroupWebhooks, func(tx pgx.Tx) error {
+		return insertDeliveries(ctx, tx, e.ID, e.Type, body, c.clock.Now())
+	})
+}
+
+// testDelivery queues a webhook.test delivery for endpoint id of org, due now.
+func testDelivery(ctx context.Context, tx pgx.Tx, org, id string, now time.Time) (WebhookDelivery, error) {
+	eventID := uuid.NewString()
+	body, err := json.Marshal(webhookBody{ID: eventID, Type: WebhookTestEvent, OrganizationID: org, OccurredAt: now,
+		Data: json.RawMessage(`{"webhook_id":` + strconv.Quote(id) + `}`)})
+	if err != nil {
+		return WebhookDelivery{}, err
+	}
+	return insertTestDelivery(ctx, tx, id, eventID, string(body), now)
+}

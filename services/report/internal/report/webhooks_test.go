@@ -1,0 +1,344 @@
+package report
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/test/testkit"
+)
+
+func TestWebhookRetrySchedule(t *testing.T) {
+	t.Parallel()
+	created := ts("2026-05-04T12:00:00Z")
+	tests := []struct {
+		name     string
+		now      time.Time
+		attempts int
+		wait     time.Duration
+		failed   bool
+	}{
+		{name: "The first failed attempt is retried after 30 seconds.", now: created, attempts: 1, wait: 30 * time.Second},
+		{name: "The second failed attempt is retried after a minute.", now: created.Add(30 * time.Second), attempts: 2, wait: time.Minute},
+		{name: "The seventh failed attempt waits 32 minutes.", now: created.Add(time.Hour), attempts: 7, wait: 32 * time.Minute},
+		{name: "Later attempts wait an hour at most.", now: created.Add(2 * time.Hour), attempts: 9, wait: time.Hour},
+		{name: "Very many attempts still wait an hour.", now: created.Add(3 * time.Hour), attempts: 200, wait: time.Hour},
+		{name: "A retry exactly at the end of the day is still made.", now: created.Add(23 * time.Hour), attempts: 30, wait: time.Hour},
+		{name: "A retry past a day after the delivery was created is not made: the delivery has failed.", now: created.Add(23*time.Hour + time.Second), attempts: 30, failed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next, ok := webhookRetryAt(created, tt.now, tt.attempts)
+			if ok == tt.failed {
+				t.Fatalf("retry = %v, want %v", ok, !tt.failed)
+			}
+			if ok && next.Sub(tt.now) != tt.wait {
+				t.Errorf("retried after %s, want %s", next.Sub(tt.now), tt.wait)
+			}
+		})
+	}
+}
+
+func TestWebhookEndpointsAPI(t *testing.T) {
+	f := newFixture(t)
+	created := f.do(http.MethodPost, "/api/webhooks", &f.admin, `{"url":"https://hooks.example.com/in","event_types":["alert.raised"]}`)
+	if created.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", created.status, created.body)
+	}
+	hook := decode[Webhook](t, created)
+	if !strings.HasPrefix(hook.Secret, "whsec_") || !hook.Enabled {
+		t.Fatalf("created %+v: want an enabled endpoint with its secret", hook)
+	}
+	id := hook.ID
+
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		who    *authn.Principal
+		body   string
+		status int
+		code   string
+	}{
+		{name: "An http URL is refused: deliveries are signed and go over https only.", method: http.MethodPost, path: "/api/webhooks",
+			who: &f.admin, body: `{"url":"http://hooks.example.com/in","event_types":["alert.raised"]}`, status: 400, code: "VALIDATION_FAILED"},
+		{name: "A URL with credentials is refused.", method: http.MethodPost, path: "/api/webhooks",
+			who: &f.admin, body: `{"url":"https://u:p@hooks.example.com/in","event_types":["alert.raised"]}`, status: 400, code: "VALIDATION_FAILED"},
+		{name: "An unknown event type is refused.", method: http.MethodPost, path: "/api/webhooks",
+			who: &f.admin, body: `{"url":"https://hooks.example.com/in","event_types":["user.created"]}`, status: 400, code: "VALIDATION_FAILED"},
+		{name: "An endpoint without event types is refused.", method: http.MethodPost, path: "/api/webhooks",
+			who: &f.admin, body: `{"url":"https://hooks.example.com/in","event_types":[]}`, status: 400, code: "VALIDATION_FAILED"},
+		{name: "An employee may not manage webhooks.", method: http.MethodGet, path: "/api/webhooks", who: &f.ada, status: 403},
+		{name: "Another organization's admin does not find the endpoint to change.", method: http.MethodPatch, path: "/api/webhooks/" + id,
+			who: &f.otherAdmin, body: `{"enabled":false}`, status: 404, code: "WEBHOOK_NOT_FOUND"},
+		{name: "Another organization's admin does not find its delivery log.", method: http.MethodGet, path: "/api/webhooks/" + id + "/deliveries",
+			who: &f.otherAdmin, status: 404, code: "WEBHOOK_NOT_FOUND"},
+		{name: "Another organization's admin cannot test-send to it.", method: http.MethodPost, path: "/api/webhooks/" + id + "/test",
+			who: &f.otherAdmin, status: 404, code: "WEBHOOK_NOT_FOUND"},
+		{name: "Another organization's admin cannot delete it.", method: http.MethodDelete, path: "/api/webhooks/" + id,
+			who: &f.otherAdmin, status: 404, code: "WEBHOOK_NOT_FOUND"},
+		{name: "A change to an https URL is refused when it is not one.", method: http.MethodPatch, path: "/api/webhooks/" + id,
+			who: &f.admin, body: `{"url":"ftp://hooks.example.com"}`, status: 400, code: "VALIDATION_FAILED"},
+		{name: "A path id that is not a UUID is no endpoint.", method: http.MethodDelete, path: "/api/webhooks/nope", who: &f.admin, status: 404, code: "WEBHOOK_NOT_FOUND"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(tt.method, tt.path, tt.who, tt.body)
+			if r.status != tt.status || (tt.code != "" && r.code() != tt.code) {
+				t.Fatalf("%d %s, want %d %s", r.status, r.body, tt.status, tt.code)
+			}
+		})
+	}
+
+	patched := f.do(http.MethodPatch, "/api/webhooks/"+id, &f.admin, `{"enabled":false,"event_types":["session.started","alert.resolved"]}`)
+	if patched.status != http.StatusOK {
+		t.Fatalf("patch: %d %s", patched.status, patched.body)
+	}
+	list := f.do(http.MethodGet, "/api/webhooks", &f.admin, "")
+	if strings.Contains(string(list.body), hook.Secret) || strings.Contains(string(list.body), `"secret"`) {
+		t.Fatalf("the list shows the secret again: %s", list.body)
+	}
+	hooks := decode[[]Webhook](t, list)
+	if len(hooks) != 1 || hooks[0].Enabled || hooks[0].URL != "https://hooks.example.com/in" ||
+		strings.Join(hooks[0].EventTypes, ",") != "session.started,alert.resolved" {
+		t.Fatalf("after the change: %+v", hooks)
+	}
+	if other := decode[[]Webhook](t, f.do(http.MethodGet, "/api/webhooks", &f.otherAdmin, "")); len(other) != 0 {
+		t.Fatalf("another organization lists %+v", other)
+	}
+	if r := f.do(http.MethodDelete, "/api/webhooks/"+id, &f.admin, ""); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	if r := f.do(http.MethodGet, "/api/webhooks/"+id+"/deliveries", &f.admin, ""); r.status != http.StatusNotFound {
+		t.Fatalf("deliveries of a deleted endpoint: %d %s", r.status, r.body)
+	}
+}
+
+// receiver is an endpoint written for the test: it checks every
+// signature itself, from the secret it was given, and answers 500 to the
+// first failures requests of a path.
+type receiver struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	secrets map[string]string // path -> secret
+	fail    map[string]int
+	got     map[string][]webhookBody
+	bad     []string
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{secrets: map[string]string{}, fail: map[string]int{}, got: map[string][]webhookBody{}}
+	rc.srv = httptest.NewTLSServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if !verifySignature(rc.secrets[r.URL.Path], r.Header.Get("WorkPulse-Signature"), body) {
+		rc.bad = append(rc.bad, r.URL.Path+": "+r.Header.Get("WorkPulse-Signature"))
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if rc.fail[r.URL.Path] > 0 {
+		rc.fail[r.URL.Path]--
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	var b webhookBody
+	if err := json.Unmarshal(body, &b); err != nil || r.Header.Get("WorkPulse-Event") != b.Type {
+		rc.bad = append(rc.bad, r.URL.Path+": body "+string(body))
+	}
+	rc.got[r.URL.Path] = append(rc.got[r.URL.Path], b)
+}
+
+// verifySignature checks the scheme of docs/webhooks.md from scratch.
+func verifySignature(secret, header string, body []byte) bool {
+	var ts, sig string
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sig = v
+		}
+	}
+	if _, err := strconv.ParseInt(ts, 10, 64); err != nil || secret == "" {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "." + string(body)))
+	want := hex.EncodeToString(m.Sum(nil))
+	return hmac.Equal([]byte(want), []byte(sig))
+}
+
+func (rc *receiver) received(path string) []webhookBody {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]webhookBody(nil), rc.got[path]...)
+}
+
+func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t)
+	add := func(p authn.Principal, path, body string) Webhook {
+		t.Helper()
+		r := f.do(http.MethodPost, "/api/webhooks", &p, strings.Replace(body, "URL", rc.srv.URL+path, 1))
+		if r.status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		h := decode[Webhook](t, r)
+		rc.mu.Lock()
+		rc.secrets[path] = h.Secret
+		rc.mu.Unlock()
+		return h
+	}
+	ours := add(f.admin, "/ours", `{"url":"URL","event_types":["alert.raised","session.started"]}`)
+	add(f.admin, "/disabled", `{"url":"URL","event_types":["alert.raised"],"enabled":false}`)
+	add(f.otherAdmin, "/theirs", `{"url":"URL","event_types":["alert.raised"]}`)
+	rc.mu.Lock()
+	rc.fail["/ours"] = 2
+	rc.mu.Unlock()
+
+	brokers := testkit.Kafka(t)
+	f.runConsumers(t, brokers)
+	org, other := f.admin.OrganizationID, f.otherAdmin.OrganizationID
+	alert := func(org string) events.Envelope {
+		ev, err := events.New(f.clock.Now(), "report", events.TypeAlertRaised, org, uuid.NewString(),
+			map[string]string{"alert_id": uuid.NewString(), "organization_id": org})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	ourAlert, theirAlert := alert(org), alert(other)
+	stopped, err := events.New(f.clock.Now(), "session", events.TypeSessionStopped, org, uuid.NewString(),
+		events.SessionStopped{Session: events.Session{SessionID: uuid.NewString(), OrganizationID: org, UserID: f.ada.UserID, Status: "stopped"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The alert comes twice, as after a consumer restart: it is delivered once.
+	testkit.Publish(t, brokers, ourAlert, ourAlert, theirAlert, stopped)
+	deliveries := func() int { return f.count("SELECT count(*) FROM reporting.webhook_deliveries") }
+	eventually(t, 60*time.Second, "the deliveries are written", func() bool { return deliveries() >= 2 })
+	// The session.stopped event, published last, has been consumed once
+	// its processed record exists.
+	eventually(t, 60*time.Second, "the session.stopped event is consumed", func() bool {
+		return f.count("SELECT count(*) FROM reporting.processed_events WHERE consumer = $1 AND event_id = $2", GroupWebhooks, stopped.ID) == 1
+	})
+	if n := deliveries(); n != 2 {
+		t.Fatalf("%d deliveries, want one to our endpoint and one to theirs", n)
+	}
+
+	d := NewDeliverer(f.pool, rc.srv.Client().Transport, 5*time.Second, f.log, f.clock)
+	attempt := func(want int) {
+		t.Helper()
+		n, err := d.DeliverDue(f.ctx)
+		if err != nil || n != want {
+			t.Fatalf("attempted %d (%v), want %d", n, err, want)
+		}
+	}
+	log := func() WebhookDelivery {
+		t.Helper()
+		list := decode[[]WebhookDelivery](t, f.do(http.MethodGet, "/api/webhooks/"+ours.ID+"/deliveries", &f.admin, ""))
+		if len(list) != 1 {
+			t.Fatalf("delivery log %+v, want one entry", list)
+		}
+		return list[0]
+	}
+	start := f.clock.Now()
+	attempt(2) // ours fails with a 500, theirs is delivered
+	if l := log(); l.Status != "pending" || l.Attempts != 1 || *l.LastStatusCode != 500 || !l.NextAttemptAt.Equal(start.Add(30*time.Second)) {
+		t.Fatalf("after a 500: %+v", l)
+	}
+	attempt(0) // nothing is due before the backoff has passed
+	f.clock.Advance(30 * time.Second)
+	attempt(1)
+	if l := log(); l.Attempts != 2 || !l.NextAttemptAt.Equal(start.Add(90*time.Second)) {
+		t.Fatalf("after the second 500: %+v", l)
+	}
+	f.clock.Advance(time.Minute)
+	attempt(1)
+	if l := log(); l.Status != "delivered" || l.Attempts != 3 || *l.LastStatusCode != 200 || l.NextAttemptAt != nil || l.DeliveredAt == nil {
+		t.Fatalf("after success: %+v", l)
+	}
+
+	if got := rc.received("/ours"); len(got) != 1 || got[0].ID != ourAlert.ID || got[0].OrganizationID != org || got[0].Type != events.TypeAlertRaised {
+		t.Errorf("our endpoint received %+v, want our alert once", got)
+	}
+	if got := rc.received("/theirs"); len(got) != 1 || got[0].ID != theirAlert.ID {
+		t.Errorf("their endpoint received %+v, want their alert once", got)
+	}
+	if got := rc.received("/disabled"); len(got) != 0 {
+		t.Errorf("the disabled endpoint received %+v", got)
+	}
+	rc.mu.Lock()
+	if len(rc.bad) > 0 {
+		t.Errorf("requests failing the receiver's own checks: %v", rc.bad)
+	}
+	rc.mu.Unlock()
+
+	// A test-send goes out at the next pass, signed like any delivery.
+	if r := f.do(http.MethodPost, "/api/webhooks/"+ours.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
+		t.Fatalf("test-send: %d %s", r.status, r.body)
+	}
+	attempt(1)
+	if got := rc.received("/ours"); len(got) != 2 || got[1].Type != WebhookTestEvent {
+		t.Errorf("after the test-send our endpoint received %+v", got)
+	}
+}
+
+func TestWebhookDeliveryFailsAfterADayOfFailures(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t)
+	r := f.do(http.MethodPost, "/api/webhooks", &f.admin, `{"url":"`+rc.srv.URL+`/down","event_types":["alert.raised"]}`)
+	hook := decode[Webhook](t, r)
+	rc.mu.Lock()
+	rc.secrets["/down"], rc.fail["/down"] = hook.Secret, 1<<30
+	rc.mu.Unlock()
+	if r := f.do(http.MethodPost, "/api/webhooks/"+hook.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
+		t.Fatalf("test-send: %d %s", r.status, r.body)
+	}
+	d := NewDeliverer(f.pool, rc.srv.Client().Transport, 5*time.Second, f.log, f.clock)
+	attempts := 0
+	for {
+		n, err := d.DeliverDue(f.ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("attempted %d (%v), want the one due delivery", n, err)
+		}
+		attempts++
+		var next *time.Time
+		if err := f.db.Owner.QueryRow(f.ctx, "SELECT next_attempt_at FROM reporting.webhook_deliveries").Scan(&next); err != nil {
+			t.Fatal(err)
+		}
+		if next == nil {
+			break
+		}
+		f.clock.Set(*next)
+	}
+	list := decode[[]WebhookDelivery](t, f.do(http.MethodGet, "/api/webhooks/"+hook.ID+"/deliveries", &f.admin, ""))
+	if len(list) != 1 || list[0].Status != "failed" || list[0].NextAttemptAt != nil || list[0].Attempts != attempts {
+		t.Fatalf("after a day of 500s (%d attempts): %+v", attempts, list)
+	}
+	// Attempts at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 and 63.5 minutes, then
+	// hourly up to 1383.5 minutes: the next would be past the day.
+	if attempts != 30 {
+		t.Errorf("%d attempts in a day, want 30", attempts)
+	}
+}
