@@ -101,7 +101,7 @@ func kubectlWorkpulse(t *testing.T, ns string, args ...string) (string, string, 
 		}
 	}
 	full := append(append(append([]string{}, args[:cmd]...), "--kubeconfig", apiServer.kubeconfig, "-n", ns), args[cmd:]...)
-	err := Main(context.Background(), full, IO{Out: &out, Err: &errOut}, testkit.NewClock(monday))
+	err := Main(context.Background(), full, IO{Out: &out, Err: &errOut}, testkit.NewClock(tuesdayEvening))
 	return out.String(), errOut.String(), err
 }
 
@@ -168,7 +168,7 @@ func TestTenantsListsCreatedTenantsWithTheirNextJobs(t *testing.T) {
 	acme.Status = v1alpha1.WorkPulseTenantStatus{OrganizationID: "7d8c0f9e-0000-4000-8000-000000000001", Storage: v1alpha1.StorageShared,
 		Partitions: &v1alpha1.PartitionStatus{MonthsAhead: 4},
 		Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready",
-			ObservedGeneration: acme.Generation, LastTransitionTime: metav1.NewTime(monday)}}}
+			ObservedGeneration: acme.Generation, LastTransitionTime: metav1.NewTime(tuesdayEvening)}}}
 	if err := apiServer.client.Status().Update(ctx, &acme); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestTenantsListsCreatedTenantsWithTheirNextJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{ns, "acme", "7d8c0f9e-0000-4000-8000-000000000001", "True", "Shared", "daily-summary 00:00 JST (in 2h30m)"} {
+	for _, want := range []string{ns, "acme", "7d8c0f9e-0000-4000-8000-000000000001", "True", "Shared", "daily-summary 00:00 JST (in 17h30m)"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("tenants output lacks %q:\n%s", want, out)
 		}
@@ -237,7 +237,7 @@ func TestUsageErrorsExitWithStatusTwo(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut strings.Builder
-			err := Main(context.Background(), c.args, IO{Out: &out, Err: &errOut}, testkit.NewClock(monday))
+			err := Main(context.Background(), c.args, IO{Out: &out, Err: &errOut}, testkit.NewClock(tuesdayEvening))
 			coded, ok := err.(interface{ ExitCode() int })
 			if !ok || coded.ExitCode() != 2 {
 				t.Fatalf("err = %v, want a usage error (exit status 2)", err)

@@ -62,7 +62,7 @@ workpulse_activity_storage_months_ahead{tree="tenant_acme"} 3
 			cronJob("", "", "idle-detection", "*/2 * * * *", nil, false),
 			cronJob("customers", "acme", "daily-summary", "0 0 * * *", nil, false), // a tenant's: not install-wide
 		},
-		[]v1alpha1.WorkPulseTenant{done, tenant("customers", "beta", 1)}, monday)
+		[]v1alpha1.WorkPulseTenant{done, tenant("customers", "beta", 1)}, tuesdayEvening)
 
 	var out strings.Builder
 	if err := printStatus(&out, s); err != nil {
@@ -86,7 +86,7 @@ Metrics not read from realtime-a: connection refused
 }
 
 func TestStatusSaysWhatNoPodExported(t *testing.T) {
-	s := summarize([]appsv1.Deployment{deployment("auth", 1, 0)}, nil, nil, nil, monday)
+	s := summarize([]appsv1.Deployment{deployment("auth", 1, 0)}, nil, nil, nil, tuesdayEvening)
 	if !math.IsNaN(s.ConsumerLag) || !math.IsNaN(s.OutboxOldestSeconds) {
 		t.Fatalf("readings without a pod = %v, %v, want unknown", s.ConsumerLag, s.OutboxOldestSeconds)
 	}

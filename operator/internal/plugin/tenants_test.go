@@ -13,7 +13,7 @@ import (
 	"github.com/workpulse/workpulse/operator/internal/specs"
 )
 
-var monday = time.Date(2026, 12, 1, 21, 30, 0, 0, time.UTC)
+var tuesdayEvening = time.Date(2026, 12, 1, 21, 30, 0, 0, time.UTC)
 
 func tenant(ns, name string, generation int64, conditions ...metav1.Condition) v1alpha1.WorkPulseTenant {
 	return v1alpha1.WorkPulseTenant{
@@ -97,7 +97,7 @@ func TestNextRun(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := nextRun(&c.job, monday); got != c.want {
+			if got := nextRun(&c.job, tuesdayEvening); got != c.want {
 				t.Fatalf("nextRun = %q, want %q", got, c.want)
 			}
 		})
@@ -136,7 +136,7 @@ func TestTenantRowsListEachTenantWithItsOwnJobsOnly(t *testing.T) {
 			cronJob("customers", "acme", "daily-summary", "0 0 * * *", &paris, false),
 			cronJob("other", "acme", "daily-summary", "0 3 * * *", nil, false), // same name, another namespace
 			cronJob("", "", "idle-detection", "*/2 * * * *", nil, false),       // install-wide
-		}, monday)
+		}, tuesdayEvening)
 	var out strings.Builder
 	if err := printTenants(&out, rows); err != nil {
 		t.Fatal(err)
