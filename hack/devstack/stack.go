@@ -170,6 +170,9 @@ func (s *Stack) Run(ctx context.Context) error {
 		"DATABASE_URL=" + withoutUser(dbURL), "REDIS_URL=" + s.cfg.RedisURL, "KAFKA_BROKERS=" + s.cfg.KafkaAddr,
 		"JWKS_URL=http://127.0.0.1:" + strconv.Itoa(authPort) + "/api/auth/.well-known/jwks.json", "LOG_LEVEL=" + s.cfg.LogLevel,
 		"REDIS_PREFIX=wpdev",
+		// Browsers open make dev at localhost; single sign-on sends them
+		// back to its front door there.
+		"PUBLIC_URL=http://localhost:" + listenPort(s.cfg.Listen),
 	}
 	procCtx, stopProcs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProcs()
@@ -435,4 +438,13 @@ func redact(raw string) string {
 		return "(unparseable URL)"
 	}
 	return u.Redacted()
+}
+
+// listenPort is the port of a listen address such as 127.0.0.1:3000.
+func listenPort(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "3000"
+	}
+	return port
 }

@@ -20,6 +20,8 @@ GRANT USAGE ON SEQUENCE auth.mail_outbox_id_seq TO {{.auth}};
 GRANT EXECUTE ON FUNCTION auth.password_reset_organization(bytea) TO {{.auth}};
 -- Removing a member deletes their row (and, by cascade, their sessions).
 GRANT DELETE ON auth.users TO {{.auth}};
+GRANT SELECT, INSERT, UPDATE, DELETE ON auth.sso_configs, auth.sso_domains, auth.sso_logins TO {{.auth}};
+GRANT EXECUTE ON FUNCTION auth.sso_domain_organization(text), auth.sso_login_organization(bytea), auth.sso_organizations() TO {{.auth}};
 -- Every service checks revoked tokens, through the function only.
 GRANT USAGE ON SCHEMA auth TO {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};
 GRANT EXECUTE ON FUNCTION auth.revocations_after(bigint, integer) TO {{.auth}}, {{.session}}, {{.ingest}}, {{.report}}, {{.realtime}};

@@ -110,6 +110,7 @@ func samplePaths() []string {
 		"/api/auth", "/api/users", "/api/users/", "/api/users/employees", "/api/users/" + id, "/api/users/invitations/accept",
 		"/api/teams", "/api/teams/" + id, "/api/teams/" + id + "/members/" + id, "/api/teamsx",
 		"/api/organization", "/api/organization/", "/api/organizations", "/api/organization/adoption-tokens", "/api/organization/adoption-tokensx",
+		"/api/organization/sso", "/api/organization/ssox", "/api/auth/sso/start", "/api/auth/sso/callback", "/sso/callback",
 		"/api/projects", "/api/projects/" + id,
 		"/api/sessions", "/api/sessions/", "/api/sessions/start", "/api/sessions/active", "/api/sessions/" + id,
 		"/api/sessions/" + id + "/stop", "/api/sessions/" + id + "/activity", "/api/sessions/" + id + "/activity/bulk",

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -26,15 +27,28 @@ type Config struct {
 	HashQueue int
 	// OperatorToken guards the internal tenant API; empty disables it.
 	OperatorToken string
-	// KeyCipher seals the signing keys at rest; nil (no
-	// SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
+	// KeyCipher seals the signing keys and SSO client secrets at rest;
+	// nil (no SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
 	KeyCipher *KeyCipher
-	Mail      MailConfig
-	Reset     ResetConfig
+	// SelfRegistration lets anyone register a new organization; off, only
+	// invitations add people (and the operator organizations).
+	SelfRegistration bool
+	// PublicURL is where people open the web app: links in mail point
+	// there, and single sign-on sends browsers back to its /sso/callback.
+	// Empty, neither works.
+	PublicURL string
+	// SSOAllowPrivateIssuers lets organizations name OpenID Providers on
+	// loopback, private or link-local addresses, or over plain http: off,
+	// an organization's admin cannot make auth call into the cluster's
+	// own network.
+	SSOAllowPrivateIssuers bool
+	Mail                   MailConfig
+	Reset                  ResetConfig
 }
 
 // LoadConfig reads auth's settings.
 func LoadConfig(e *config.Env, common config.Common) Config {
+	publicURL := strings.TrimRight(e.URL("PUBLIC_URL", "", "http", "https"), "/")
 	c := Config{
 		Issuer:          common.JWTIssuer,
 		LegacyJWTSecret: common.LegacyJWTSecret,
@@ -50,9 +64,12 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 			RegWindow:   e.Duration("REGISTER_THROTTLE_WINDOW", time.Hour, time.Second, 24*time.Hour),
 			MaxRegByIP:  e.Int("REGISTER_MAX_PER_IP", 20, 1, 100000),
 		},
-		OperatorToken: e.String("OPERATOR_TOKEN", ""),
-		Mail:          loadMailConfig(e),
-		Reset:         loadResetConfig(e),
+		OperatorToken:          e.String("OPERATOR_TOKEN", ""),
+		SelfRegistration:       e.Bool("SELF_REGISTRATION", true),
+		PublicURL:              publicURL,
+		SSOAllowPrivateIssuers: e.Bool("SSO_ALLOW_PRIVATE_ISSUERS", false),
+		Mail:                   loadMailConfig(e, publicURL),
+		Reset:                  loadResetConfig(e),
 	}
 	// Each hash allocates argon2's memory at once; by default a quarter of
 	// the Go memory limit (GOMEMLIMIT, set from the container's limit)

@@ -35,5 +35,16 @@ var (
 	ErrResetTokenInvalid = apierr.New(http.StatusBadRequest, "AUTH_RESET_TOKEN_INVALID", "the password reset link is unknown, used or expired; ask for a new one")
 	ErrMailUnavailable   = apierr.New(http.StatusServiceUnavailable, "AUTH_MAIL_UNAVAILABLE", "this installation sends no mail; ask an admin to reset your password")
 
+	// Single sign-on.
+	ErrRegistrationDisabled = apierr.New(http.StatusForbidden, "AUTH_REGISTRATION_DISABLED", "this installation does not let new organizations register; ask an admin for an invitation")
+	ErrSSORequired          = apierr.New(http.StatusForbidden, "AUTH_SSO_REQUIRED", "this organization signs in through its identity provider only; use single sign-on")
+	ErrSSONotConfigured     = apierr.New(http.StatusNotFound, "SSO_NOT_CONFIGURED", "no single sign-on is set up for this organization or email domain")
+	ErrSSODomainTaken       = apierr.New(http.StatusConflict, "SSO_DOMAIN_TAKEN", "one of these email domains already signs in to another organization")
+	ErrSSOStateInvalid      = apierr.New(http.StatusBadRequest, "SSO_STATE_INVALID", "the sign-in is unknown, expired, already used or was started in another browser; start again")
+	ErrSSOLoginFailed       = apierr.New(http.StatusUnauthorized, "SSO_LOGIN_FAILED", "the identity provider did not confirm the sign-in; start again")
+	ErrSSOEmailUnverified   = apierr.New(http.StatusForbidden, "SSO_EMAIL_UNVERIFIED", "the identity provider has not verified this email address")
+	ErrSSODomainNotAllowed  = apierr.New(http.StatusForbidden, "SSO_DOMAIN_NOT_ALLOWED", "this email domain does not sign in to this organization")
+	ErrSSOUnavailable       = apierr.New(http.StatusServiceUnavailable, "SSO_UNAVAILABLE", "this installation has no PUBLIC_URL for the identity provider to send browsers back to; ask its operator to set it")
+
 	errTenantNotFound = apierr.New(http.StatusNotFound, "TENANT_NOT_FOUND", "no such organization")
 )

@@ -79,6 +79,9 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if req.InvitationToken == "" && !s.cfg.SelfRegistration {
+		return ErrRegistrationDisabled
+	}
 	ip := s.clientIP(r)
 	if wait := s.throttle.RegisterAttempt(r.Context(), ip); wait > 0 {
 		return tooMany(w, wait)
@@ -201,7 +204,11 @@ func (s *server) authenticate(ctx context.Context, req loginRequest) (User, erro
 	if err := s.rehash(ctx, matched[0], req.Password); err != nil {
 		return User{}, err
 	}
-	return s.store.GetUser(ctx, matched[0].OrganizationID, matched[0].ID)
+	u, err := s.store.GetUser(ctx, matched[0].OrganizationID, matched[0].ID)
+	if err != nil {
+		return User{}, err
+	}
+	return u, s.passwordAllowed(ctx, u)
 }
 
 // rehash replaces an imported bcrypt hash with argon2id once the password

@@ -52,8 +52,9 @@ func NewKeyCipher(current string, previous []string) (*KeyCipher, error) {
 	return c, nil
 }
 
-// seal returns what is stored for seed; a nil cipher stores it as it is.
-func (c *KeyCipher) seal(kid string, seed []byte) []byte {
+// seal returns what is stored for seed, bound to ad (a signing key's kid);
+// a nil cipher stores it as it is.
+func (c *KeyCipher) seal(ad string, seed []byte) []byte {
 	if c == nil {
 		return seed
 	}
@@ -61,7 +62,7 @@ func (c *KeyCipher) seal(kid string, seed []byte) []byte {
 	nonce := make([]byte, aead.NonceSize())
 	_, _ = rand.Read(nonce)
 	out := append(append(append([]byte{}, sealedMagic...), c.currentID...), nonce...)
-	return aead.Seal(out, nonce, seed, []byte(kid))
+	return aead.Seal(out, nonce, seed, []byte(ad))
 }
 
 // open returns the seed stored as stored, and whether it is sealed with
@@ -70,24 +71,51 @@ func (c *KeyCipher) open(kid string, stored []byte) (seed []byte, current bool, 
 	if len(stored) == ed25519.SeedSize {
 		return stored, c == nil, nil
 	}
+	return c.unseal("signing key "+kid, kid, stored)
+}
+
+// plainMagic marks a secret stored without a cipher: unlike a signing
+// key's seed, a secret has no fixed length to tell it from a sealed one.
+var plainMagic = []byte("wpp1")
+
+// sealSecret returns what is stored for an SSO client secret, ad naming
+// the row it belongs to; a nil cipher stores it as it is, marked so.
+func (c *KeyCipher) sealSecret(ad string, secret []byte) []byte {
+	if c == nil {
+		return append(append([]byte{}, plainMagic...), secret...)
+	}
+	return c.seal(ad, secret)
+}
+
+// openSecret returns the secret sealSecret stored as stored, and whether
+// it is sealed with the current key.
+func (c *KeyCipher) openSecret(what, ad string, stored []byte) (secret []byte, current bool, err error) {
+	if bytes.HasPrefix(stored, plainMagic) {
+		return stored[len(plainMagic):], c == nil, nil
+	}
+	return c.unseal(what, ad, stored)
+}
+
+// unseal opens what seal sealed with ad; what names it in errors.
+func (c *KeyCipher) unseal(what, ad string, stored []byte) (plain []byte, current bool, err error) {
 	if !bytes.HasPrefix(stored, sealedMagic) {
-		return nil, false, fmt.Errorf("signing key %s is malformed", kid)
+		return nil, false, fmt.Errorf("%s is malformed", what)
 	}
 	if c == nil {
-		return nil, false, fmt.Errorf("signing key %s is encrypted and SIGNING_KEY_ENCRYPTION_KEY is not set", kid)
+		return nil, false, fmt.Errorf("%s is encrypted and SIGNING_KEY_ENCRYPTION_KEY is not set", what)
 	}
 	rest := stored[len(sealedMagic):]
 	if len(rest) < keyIDLen {
-		return nil, false, fmt.Errorf("signing key %s is malformed", kid)
+		return nil, false, fmt.Errorf("%s is malformed", what)
 	}
 	id, rest := rest[:keyIDLen], rest[keyIDLen:]
 	aead, ok := c.aeads[string(id)]
 	if !ok || len(rest) < aead.NonceSize() {
-		return nil, false, fmt.Errorf("signing key %s is sealed with a key neither SIGNING_KEY_ENCRYPTION_KEY nor SIGNING_KEY_ENCRYPTION_PREVIOUS_KEYS holds", kid)
+		return nil, false, fmt.Errorf("%s is sealed with a key neither SIGNING_KEY_ENCRYPTION_KEY nor SIGNING_KEY_ENCRYPTION_PREVIOUS_KEYS holds", what)
 	}
-	seed, err = aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(kid))
+	plain, err = aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(ad))
 	if err != nil {
-		return nil, false, fmt.Errorf("signing key %s does not open: %w", kid, err)
+		return nil, false, fmt.Errorf("%s does not open: %w", what, err)
 	}
-	return seed, bytes.Equal(id, c.currentID), nil
+	return plain, bytes.Equal(id, c.currentID), nil
 }

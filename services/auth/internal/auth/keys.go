@@ -43,16 +43,21 @@ func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration, c *KeyCiphe
 	return &KeyStore{store: &Store{db: db, clock: clk, cipher: c}, rotation: rotation, tokenTTL: tokenTTL}
 }
 
-// Reseal rewrites the keys stored before encryption or sealed with a
-// previous encryption key under the current one, and returns how many; the
-// service runs it at start, so that a rotated encryption key's predecessor
-// can be dropped once every replica has restarted.
+// Reseal rewrites the keys and the SSO client secrets stored before
+// encryption or sealed with a previous encryption key under the current
+// one, and returns how many; the service runs it at start, so that a
+// rotated encryption key's predecessor can be dropped once every replica
+// has restarted.
 func (s *KeyStore) Reseal(ctx context.Context) (int, error) {
 	n, err := s.store.resealSigningKeys(ctx)
 	if err != nil {
 		return n, fmt.Errorf("auth: reseal signing keys: %w", err)
 	}
-	return n, nil
+	secrets, err := s.store.resealSSOSecrets(ctx)
+	if err != nil {
+		return n + secrets, fmt.Errorf("auth: reseal SSO client secrets: %w", err)
+	}
+	return n + secrets, nil
 }
 
 // Refresh loads the keys and creates a new one when no key will still be

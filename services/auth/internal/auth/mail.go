@@ -10,7 +10,6 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/smtp"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,9 +49,6 @@ type MailConfig struct {
 	MaxAttempts int
 	// PollInterval is how often the sender looks for queued mail.
 	PollInterval time.Duration
-	// PublicURL is where people open the web app; links in mail point
-	// there.
-	PublicURL string
 }
 
 // Enabled reports whether mail is configured.
@@ -64,7 +60,8 @@ func (c MailConfig) String() string {
 	return fmt.Sprintf("smtp %s:%d (%s) from %s", c.Host, c.Port, c.Security, c.From)
 }
 
-func loadMailConfig(e *config.Env) MailConfig {
+// loadMailConfig reads the SMTP settings; publicURL is the links' base.
+func loadMailConfig(e *config.Env, publicURL string) MailConfig {
 	c := MailConfig{
 		Host:         e.String("SMTP_HOST", ""),
 		Port:         e.Int("SMTP_PORT", 587, 1, 65535),
@@ -75,7 +72,6 @@ func loadMailConfig(e *config.Env) MailConfig {
 		Timeout:      e.Duration("SMTP_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
 		MaxAttempts:  e.Int("MAIL_MAX_ATTEMPTS", 10, 1, 100),
 		PollInterval: e.Duration("MAIL_POLL_INTERVAL", time.Second, 10*time.Millisecond, time.Minute),
-		PublicURL:    strings.TrimRight(e.String("PUBLIC_URL", ""), "/"),
 	}
 	if !c.Enabled() {
 		return c
@@ -84,7 +80,7 @@ func loadMailConfig(e *config.Env) MailConfig {
 	if v.Email("from", c.From); v.Err() != nil {
 		e.Fail("SMTP_FROM", "must be the sender's email address when SMTP_HOST is set")
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if publicURL == "" {
 		e.Fail("PUBLIC_URL", "must be the web app's http(s) address when SMTP_HOST is set, for the links in mail")
 	}
 	if (c.Username == "") != (c.Password == "") {

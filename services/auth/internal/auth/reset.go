@@ -81,7 +81,7 @@ func (s *server) requestPasswordReset(w http.ResponseWriter, r *http.Request) er
 		if err != nil {
 			return err
 		}
-		link := s.cfg.Mail.PublicURL + "/reset#" + url.Values{"token": {token}}.Encode()
+		link := s.cfg.PublicURL + "/reset#" + url.Values{"token": {token}}.Encode()
 		if err := s.store.CreatePasswordReset(r.Context(), c.OrganizationID, c.ID, token, s.clock.Now().Add(s.cfg.Reset.TTL),
 			func(orgName string) (string, string) { return resetMail(orgName, link, s.cfg.Reset.TTL) }); err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *server) confirmPasswordReset(w http.ResponseWriter, r *http.Request) er
 
 // invitationMail is the message an invited person gets.
 func (s *server) invitationMail(inv Invitation) func(orgName string) (string, string) {
-	link := s.cfg.Mail.PublicURL + "/join#" + url.Values{"token": {inv.Token}, "email": {inv.Email}}.Encode()
+	link := s.cfg.PublicURL + "/join#" + url.Values{"token": {inv.Token}, "email": {inv.Email}}.Encode()
 	expires := inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST")
 	return func(orgName string) (string, string) {
 		return "You are invited to " + orgName + " on WorkPulse",

@@ -17,6 +17,8 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/auth/password-reset", httpx.Handler(s.requestPasswordReset)).Methods(http.MethodPost)
 	r.Handle("/api/auth/password-reset/confirm", httpx.Handler(s.confirmPasswordReset)).Methods(http.MethodPost)
 	r.Handle("/api/auth/.well-known/jwks.json", httpx.Handler(s.jwks)).Methods(http.MethodGet)
+	r.Handle("/api/auth/sso/start", httpx.Handler(s.ssoStart)).Methods(http.MethodPost)
+	r.Handle("/api/auth/sso/callback", httpx.Handler(s.ssoCallback)).Methods(http.MethodPost)
 
 	member := authn.Require(s.verifier)
 	r.Handle("/api/organization", member(httpx.Handler(s.getOrganization))).Methods(http.MethodGet)
@@ -35,6 +37,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/users/{id}", admin(httpx.Handler(s.removeUser))).Methods(http.MethodDelete)
 	r.Handle("/api/users/invitations", admin(httpx.Handler(s.createInvitation))).Methods(http.MethodPost)
 	r.Handle("/api/organization/adoption-tokens", admin(httpx.Handler(s.createAdoptionToken))).Methods(http.MethodPost)
+	r.Handle("/api/organization/sso", admin(httpx.Handler(s.getSSO))).Methods(http.MethodGet)
+	r.Handle("/api/organization/sso", admin(httpx.Handler(s.putSSO))).Methods(http.MethodPut)
+	r.Handle("/api/organization/sso", admin(httpx.Handler(s.deleteSSO))).Methods(http.MethodDelete)
 
 	r.Handle("/api/teams", admin(httpx.Handler(s.createTeam))).Methods(http.MethodPost)
 	r.Handle("/api/teams/{id}", admin(httpx.Handler(s.renameTeam))).Methods(http.MethodPatch)

@@ -36,19 +36,22 @@ type server struct {
 	throttle *Throttle
 	hasher   *Hasher
 	verifier *authn.Verifier
+	oidc     *oidcClient
 	clock    clock.Clock
 }
 
 // NewServer returns auth's API handler.
 func NewServer(d Deps) http.Handler {
 	s := &server{
-		cfg:      d.Config,
-		store:    &Store{db: d.DB, clock: d.Clock, tokenTTL: d.Config.TokenTTL, refreshTTL: d.Config.RefreshTTL},
+		cfg: d.Config,
+		store: &Store{db: d.DB, clock: d.Clock, cipher: d.Config.KeyCipher, tokenTTL: d.Config.TokenTTL,
+			refreshTTL: d.Config.RefreshTTL},
 		keys:     d.Keys,
 		throttle: NewThrottle(d.Redis, d.RedisPrefix, d.Config.Throttle, d.Clock),
 		hasher:   NewHasher(d.Config.HashSlots, d.Config.HashQueue),
 		verifier: authn.NewVerifier(d.Keys, d.Config.Issuer, d.Clock).WithRevocations(d.Revocations).
 			WithLegacySecret(d.Config.LegacyJWTSecret),
+		oidc:  newOIDCClient(d.Config.SSOAllowPrivateIssuers, d.Clock),
 		clock: d.Clock,
 	}
 	return s.routes(d.Metrics)

@@ -340,7 +340,17 @@ func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, erase bool
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE organization_id = $1 AND lower(recipient) = lower($2)", orgID, u.Email); err != nil {
 			return err
 		}
+		// Their memberships go with the row; the managers of their teams
+		// stop seeing them, even what is kept of their data.
+		var managers []string
+		if err := tx.QueryRow(ctx, "SELECT coalesce(array_agg(DISTINCT mgr.user_id::text), '{}') FROM auth.team_members mine"+
+			" JOIN auth.team_members mgr ON mgr.team_id = mine.team_id AND mgr.role = 'manager' WHERE mine.user_id = $1", u.ID).Scan(&managers); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.users WHERE id = $1", u.ID); err != nil {
+			return err
+		}
+		if err := rescope(ctx, tx, orgID, append(managers, u.ID)); err != nil {
 			return err
 		}
 		ev, err := events.New(s.clock.Now(), source, events.TypeUserRemoved, orgID, u.ID,
@@ -1215,4 +1225,243 @@ func rescope(ctx context.Context, tx pgx.Tx, orgID string, users []string) error
 		ON CONFLICT (manager_id) DO UPDATE SET members = EXCLUDED.members, seq = nextval('auth.team_scopes_seq')`,
 		users, orgID)
 	return err
+}
+
+// SSOConfig is an organization's single sign-on: its OpenID Provider, the
+// client WorkPulse is registered as there, and the verified email domains
+// whose people it signs in.
+type SSOConfig struct {
+	OrganizationID string
+	IssuerURL      string
+	ClientID       string
+	ClientSecret   string
+	Domains        []string
+	// SSOOnly refuses password sign-in to the organization's members
+	// other than its admins.
+	SSOOnly   bool
+	UpdatedAt time.Time
+}
+
+// ssoSecretAD binds a sealed client secret to its organization's row.
+func ssoSecretAD(orgID string) string { return "sso:" + orgID }
+
+func ssoSecretName(orgID string) string { return "the SSO client secret of organization " + orgID }
+
+// SSOConfig loads the single sign-on of organization orgID.
+func (s *Store) SSOConfig(ctx context.Context, orgID string) (SSOConfig, error) {
+	var c SSOConfig
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) (err error) {
+		c, err = s.ssoConfig(ctx, tx, orgID, false)
+		return err
+	})
+	return c, err
+}
+
+func (s *Store) ssoConfig(ctx context.Context, tx pgx.Tx, orgID string, forUpdate bool) (SSOConfig, error) {
+	q := "SELECT organization_id, issuer_url, client_id, client_secret, sso_only, updated_at," +
+		" ARRAY(SELECT domain FROM auth.sso_domains d WHERE d.organization_id = c.organization_id ORDER BY domain)" +
+		" FROM auth.sso_configs c WHERE organization_id = $1"
+	if forUpdate {
+		q += " FOR UPDATE"
+	}
+	var c SSOConfig
+	var sealed []byte
+	err := tx.QueryRow(ctx, q, orgID).Scan(&c.OrganizationID, &c.IssuerURL, &c.ClientID, &sealed, &c.SSOOnly, &c.UpdatedAt, &c.Domains)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrSSONotConfigured
+	}
+	if err != nil {
+		return c, err
+	}
+	secret, _, err := s.cipher.openSecret(ssoSecretName(orgID), ssoSecretAD(orgID), sealed)
+	if err != nil {
+		return c, fmt.Errorf("auth: %w", err)
+	}
+	c.ClientSecret = string(secret)
+	return c, nil
+}
+
+// PutSSOConfig stores c as its organization's single sign-on, keeping the
+// stored client secret when c's is empty, and returns it as stored.
+func (s *Store) PutSSOConfig(ctx context.Context, c SSOConfig) (SSOConfig, error) {
+	var out SSOConfig
+	err := pg.InOrg(ctx, s.db, c.OrganizationID, func(tx pgx.Tx) error {
+		if c.ClientSecret == "" {
+			old, err := s.ssoConfig(ctx, tx, c.OrganizationID, true)
+			if errors.Is(err, ErrSSONotConfigured) {
+				return apierr.InvalidField("client_secret", "is required when single sign-on is first set up", nil)
+			}
+			if err != nil {
+				return err
+			}
+			c.ClientSecret = old.ClientSecret
+		}
+		now := s.clock.Now()
+		if _, err := tx.Exec(ctx, `INSERT INTO auth.sso_configs (organization_id, issuer_url, client_id, client_secret, sso_only, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (organization_id) DO UPDATE SET issuer_url = EXCLUDED.issuer_url,
+			client_id = EXCLUDED.client_id, client_secret = EXCLUDED.client_secret, sso_only = EXCLUDED.sso_only, updated_at = EXCLUDED.updated_at`,
+			c.OrganizationID, c.IssuerURL, c.ClientID, s.cipher.sealSecret(ssoSecretAD(c.OrganizationID), []byte(c.ClientSecret)), c.SSOOnly, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.sso_domains WHERE organization_id = $1", c.OrganizationID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO auth.sso_domains (domain, organization_id) SELECT unnest($2::text[]), $1", c.OrganizationID, c.Domains)
+		if pg.IsUniqueViolation(err, "sso_domains_pkey") {
+			return ErrSSODomainTaken
+		}
+		if err != nil {
+			return err
+		}
+		out, err = s.ssoConfig(ctx, tx, c.OrganizationID, false)
+		return err
+	})
+	return out, err
+}
+
+// DeleteSSOConfig removes the single sign-on of organization orgID; its
+// members sign in with their passwords again.
+func (s *Store) DeleteSSOConfig(ctx context.Context, orgID string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM auth.sso_configs WHERE organization_id = $1", orgID)
+		if err == nil && tag.RowsAffected() == 0 {
+			return ErrSSONotConfigured
+		}
+		return err
+	})
+}
+
+// SSODomainOrganization finds the organization whose single sign-on
+// covers email domain.
+func (s *Store) SSODomainOrganization(ctx context.Context, domain string) (string, error) {
+	var org *string
+	if err := s.db.QueryRow(ctx, "SELECT auth.sso_domain_organization($1)::text", domain).Scan(&org); err != nil {
+		return "", err
+	}
+	if org == nil {
+		return "", ErrSSONotConfigured
+	}
+	return *org, nil
+}
+
+// ssoLogin is a sign-in between the redirect to the provider and its
+// callback.
+type ssoLogin struct {
+	OrganizationID, Nonce, CodeVerifier string
+	ExpiresAt                           time.Time
+}
+
+// StartSSOLogin stores a sign-in by the hash of its state, and drops the
+// organization's sign-ins that expired unfinished.
+func (s *Store) StartSSOLogin(ctx context.Context, state string, l ssoLogin) error {
+	return pg.InOrg(ctx, s.db, l.OrganizationID, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.sso_logins WHERE organization_id = $1 AND expires_at < $2", l.OrganizationID, s.clock.Now()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO auth.sso_logins (state_hash, organization_id, nonce, code_verifier, expires_at) VALUES ($1, $2, $3, $4, $5)",
+			tokenHash(state), l.OrganizationID, l.Nonce, l.CodeVerifier, l.ExpiresAt)
+		return err
+	})
+}
+
+// TakeSSOLogin spends the sign-in of state: a state works once, and not
+// after its expiry.
+func (s *Store) TakeSSOLogin(ctx context.Context, state string) (ssoLogin, error) {
+	hash := tokenHash(state)
+	var l ssoLogin
+	var org *string
+	if err := s.db.QueryRow(ctx, "SELECT auth.sso_login_organization($1)::text", hash).Scan(&org); err != nil {
+		return l, err
+	}
+	if org == nil {
+		return l, ErrSSOStateInvalid
+	}
+	err := pg.InOrg(ctx, s.db, *org, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "DELETE FROM auth.sso_logins WHERE state_hash = $1 RETURNING organization_id::text, nonce, code_verifier, expires_at", hash).
+			Scan(&l.OrganizationID, &l.Nonce, &l.CodeVerifier, &l.ExpiresAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !s.clock.Now().Before(l.ExpiresAt)) {
+		return ssoLogin{}, ErrSSOStateInvalid
+	}
+	return l, err
+}
+
+// SSOUser is the member of orgID with email, created as an employee
+// without a password on their first sign-in.
+func (s *Store) SSOUser(ctx context.Context, orgID, email, name string) (User, error) {
+	var u User
+	find := func(tx pgx.Tx) error {
+		var orgActive bool
+		err := scanUser(tx.QueryRow(ctx, "SELECT "+userColumns+", (SELECT active FROM auth.organizations WHERE id = organization_id)"+
+			" FROM auth.users WHERE lower(email) = lower($1)", email), &u, &orgActive)
+		if err == nil && (!u.Active || !orgActive) {
+			return ErrAccountDisabled
+		}
+		return err
+	}
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		err := find(tx)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		var orgActive bool
+		if err := tx.QueryRow(ctx, "SELECT active FROM auth.organizations WHERE id = $1", orgID).Scan(&orgActive); err != nil {
+			return err
+		}
+		if !orgActive {
+			return ErrAccountDisabled
+		}
+		u = User{ID: newID(), OrganizationID: orgID, Email: email, Name: name, Role: authn.RoleEmployee, CreatedAt: s.clock.Now().UTC(), Active: true}
+		// No password: the member signs in through the provider, or sets
+		// one through a password reset.
+		return s.insertUser(ctx, tx, u, "")
+	})
+	if errors.Is(err, ErrUserExists) {
+		// A first sign-in of the same person in another tab created them.
+		err = pg.InOrg(ctx, s.db, orgID, find)
+	}
+	return u, err
+}
+
+// SSOOnly reports whether organization orgID refuses password sign-in to
+// members other than its admins.
+func (s *Store) SSOOnly(ctx context.Context, orgID string) (bool, error) {
+	var only bool
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sso_configs WHERE organization_id = $1 AND sso_only)", orgID).Scan(&only)
+	})
+	return only, err
+}
+
+// resealSSOSecrets rewrites every client secret not sealed with the
+// current cipher key and returns how many it rewrote.
+func (s *Store) resealSSOSecrets(ctx context.Context) (int, error) {
+	rows, err := s.db.Query(ctx, "SELECT auth.sso_organizations()::text")
+	if err != nil {
+		return 0, err
+	}
+	orgs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, org := range orgs {
+		err := pg.InOrg(ctx, s.db, org, func(tx pgx.Tx) error {
+			var sealed []byte
+			if err := tx.QueryRow(ctx, "SELECT client_secret FROM auth.sso_configs WHERE organization_id = $1 FOR UPDATE", org).Scan(&sealed); err != nil {
+				return err
+			}
+			secret, current, err := s.cipher.openSecret(ssoSecretName(org), ssoSecretAD(org), sealed)
+			if err != nil || current {
+				return err
+			}
+			n++
+			_, err = tx.Exec(ctx, "UPDATE auth.sso_configs SET client_secret = $2 WHERE organization_id = $1", org, s.cipher.sealSecret(ssoSecretAD(org), secret))
+			return err
+		})
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return n, err
+		}
+	}
+	return n, nil
 }

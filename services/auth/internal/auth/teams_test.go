@@ -229,6 +229,12 @@ func TestAManagerSeesTheMembersOfTheTeamsTheyManageFromTheNextPoll(t *testing.T)
 	if visible, _ := e.principal(e.scopes(), otherLeadTok).Visible(); !slices.Equal(visible, []string{otherLead}) {
 		t.Fatalf("a manager of no team sees %v; want only themself", visible)
 	}
+	if r := e.do("DELETE", "/api/users/"+bob+"?data=keep", adminTok, nil); r.Status != 204 {
+		t.Fatalf("remove bob: %d %s", r.Status, r.Raw)
+	}
+	if e.principal(e.scopes(), leadTok).Sees(bob) {
+		t.Fatal("a manager still sees, with what is kept of their data, a member removed from the organization")
+	}
 }
 
 func TestAnEmployeeSeesOnlyThemselfEvenWhenNamedATeamsManagerBeforeADemotion(t *testing.T) {

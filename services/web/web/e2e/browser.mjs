@@ -53,7 +53,7 @@ try {
     await page.goto(base + "/signin");
     await page.getByLabel("Email").fill(env("ADMIN_EMAIL"));
     await page.getByLabel("Password").fill("not the password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("alert").waitFor();
     await context.close();
   });
@@ -454,7 +454,7 @@ try {
     await p.getByRole("link", { name: "Sign in" }).click();
     await p.getByLabel("Email").fill(email);
     await p.getByLabel("Password").fill(fresh);
-    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("button", { name: "Sign in", exact: true }).click();
     await p.getByRole("navigation", { name: "Main" }).waitFor();
     // The same link in a signed-out tab is spent.
     const again = await browser.newContext();

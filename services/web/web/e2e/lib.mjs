@@ -68,7 +68,7 @@ export async function signedIn(email, viewport = { width: 1366, height: 850 }) {
   await page.goto(base + "/");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("navigation", { name: "Main" }).waitFor();
   const token = await page.evaluate(() => JSON.parse(localStorage.getItem("workpulse.session")).access);
   return { context, page, token };

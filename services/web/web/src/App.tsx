@@ -5,6 +5,7 @@ import type { Role } from "./api";
 import { SignIn } from "./pages/SignIn";
 import { Join } from "./pages/Join";
 import { ForgotPassword, ResetPassword } from "./pages/Reset";
+import { SsoCallback } from "./pages/SsoCallback";
 import { Board } from "./pages/Board";
 import { Reports } from "./pages/Reports";
 import { Alerts } from "./pages/Alerts";
@@ -41,6 +42,8 @@ const signedOutPages: Record<string, { title: string; render: () => ReactNode }>
   "/join": { title: "Join", render: () => <Join /> },
   "/forgot": { title: "Reset your password", render: () => <ForgotPassword /> },
   "/reset": { title: "Choose a new password", render: () => <ResetPassword /> },
+  // Where the identity provider sends the browser back after single sign-on.
+  "/sso/callback": { title: "Signing in with SSO", render: () => <SsoCallback /> },
 };
 
 export function App() {

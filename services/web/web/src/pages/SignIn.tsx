@@ -28,8 +28,31 @@ export function SignIn() {
       if (err instanceof ApiError && err.code === "AUTH_ORGANIZATION_REQUIRED") {
         setNeedOrg(true);
         setError("This email belongs to several organizations: enter the id of the one to sign in to.");
-      } else setError(message(err));
+      } else if (err instanceof ApiError && err.code === "AUTH_SSO_REQUIRED")
+        setError("Your organization signs in through its identity provider: use Sign in with SSO.");
+      else setError(message(err));
     } finally {
+      setBusy(false);
+    }
+  };
+
+  // sso sends the browser to the organization's identity provider, found by
+  // the email's domain (or the organization id when one is entered); it
+  // comes back to /sso/callback.
+  const sso = async () => {
+    setError("");
+    if (!email && !org) {
+      setError("Enter your work email to sign in with SSO.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const r = await api<{ authorization_url: string }>("POST", "/auth/sso/start", org ? { organization_id: org } : { email });
+      location.assign(r.authorization_url);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "SSO_NOT_CONFIGURED")
+        setError("Single sign-on is not set up for this email's domain: sign in with your password.");
+      else setError(message(err));
       setBusy(false);
     }
   };
@@ -54,6 +77,7 @@ export function SignIn() {
         )}
         {error && <p role="alert" className="error">{error}</p>}
         <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
+        <button type="button" className="secondary" disabled={busy} onClick={sso}>Sign in with SSO</button>
       </form>
       <p><Link href="/forgot">Forgot password?</Link></p>
     </section>
