@@ -35,7 +35,7 @@ lint: ## gofmt, go vet, the wall-clock check on every module, and the charts' ge
 build: ## Build the web app, then every binary into bin/.
 	hack/web-build.sh
 	hack/docs-build.sh
-	$(GO) build -ldflags "-X github.com/workpulse/workpulse/services/platform/buildinfo.linkedRevision=$(REVISION)" -o $(BIN)/ ./migrations/cmd/migrate ./services/*/cmd/* ./operator/cmd/operator
+	$(GO) build -ldflags "-X github.com/workpulse/workpulse/services/platform/buildinfo.linkedRevision=$(REVISION)" -o $(BIN)/ ./migrations/cmd/migrate ./services/*/cmd/* ./operator/cmd/operator ./operator/cmd/kubectl-workpulse
 
 bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
 	hack/bench.sh

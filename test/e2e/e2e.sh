@@ -12,7 +12,8 @@
 #     local images: every Deployment Ready, the migrations hook applied;
 #     register and post activity through the Services; a WorkPulseTenant
 #     Ready with partitions and CronJobs; a Job from its daily-summary
-#     CronJob writes summary rows; helm test; helm upgrade; a scheduled run
+#     CronJob writes summary rows; kubectl workpulse status, tenants and
+#     tenant create; helm test; helm upgrade; a scheduled run
 #     of the idle-detection CronJob succeeds; helm uninstall;
 #  5. cluster down (KEEP_CLUSTER=1 leaves it up for a look).
 #
@@ -303,6 +304,22 @@ EOF
   done
   [ "$rows" -gt 0 ] || die "the daily-summary Job wrote no rows for $org"
   log "$rows daily summary rows for $org"
+
+  step "kubectl workpulse: the installation's status, its tenants, a tenant manifest"
+  (cd "$ROOT" && go build -o "$E2E/plugins/kubectl-workpulse" ./operator/cmd/kubectl-workpulse)
+  # As a user runs it: kubectl finds kubectl-workpulse on the PATH, the plugin reads KUBECONFIG.
+  kubectl_workpulse() { KUBECONFIG="$KUBECONFIG_ADMIN" PATH="$E2E/plugins:$PATH" "$K8S_BIN/kubectl" workpulse "$@"; }
+  status=$(kubectl_workpulse status -n "$NS")
+  echo "$status" >&2
+  grep -Eq '^Kafka consumer lag \(worst group\): +[0-9]+ events$' <<<"$status" || die "status shows no consumer lag"
+  grep -Eq '^Outbox, oldest waiting event: +[0-9.]+ s$' <<<"$status" || die "status shows no outbox age"
+  grep -Eq '^Activity storage, months ahead: +[a-z_.]+ [0-9]+' <<<"$status" || die "status shows no storage months ahead"
+  ! grep -q '^Metrics not read' <<<"$status" || die "status could not read every pod's metrics"
+  tenants=$(kubectl_workpulse tenants -n "$NS")
+  echo "$tenants" >&2
+  grep -Eq "^$NS +e2e-acme +$org +True " <<<"$tenants" || die "tenants does not show e2e-acme Ready"
+  kubectl_workpulse tenant create e2e-beta -n "$NS" --admin-email admin@e2e-beta.example.com --time-zone Asia/Tokyo |
+    kubectl apply --dry-run=server -f - >&2
 fi
 
 step "helm test"

@@ -304,11 +304,15 @@ func (s *server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	enabled := in.Enabled == nil || *in.Enabled
+	format := "json"
+	if in.Format != nil {
+		format = *in.Format
+	}
 	secret := newWebhookSecret()
 	var hook Webhook
 	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		hook, err = insertWebhook(r.Context(), tx, p.OrganizationID, *in.URL, *in.EventTypes, enabled, secret, s.clock.Now())
+		hook, err = insertWebhook(r.Context(), tx, p.OrganizationID, *in.URL, *in.EventTypes, enabled, format, secret, s.clock.Now())
 		return err
 	})
 	if err != nil {

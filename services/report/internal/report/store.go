@@ -621,19 +621,19 @@ func pruneProcessedEvents(ctx context.Context, db *pgxpool.Pool, before time.Tim
 
 // --- Webhooks
 
-const webhookColumns = `id::text, url, event_types, enabled, created_at, updated_at`
+const webhookColumns = `id::text, url, event_types, enabled, format, created_at, updated_at`
 
 func scanWebhook(row pgx.Row) (Webhook, error) {
 	var w Webhook
-	err := row.Scan(&w.ID, &w.URL, &w.EventTypes, &w.Enabled, &w.CreatedAt, &w.UpdatedAt)
+	err := row.Scan(&w.ID, &w.URL, &w.EventTypes, &w.Enabled, &w.Format, &w.CreatedAt, &w.UpdatedAt)
 	return w, err
 }
 
 // insertWebhook stores a new endpoint of org.
-func insertWebhook(ctx context.Context, tx pgx.Tx, org, url string, eventTypes []string, enabled bool, secret string, now time.Time) (Webhook, error) {
+func insertWebhook(ctx context.Context, tx pgx.Tx, org, url string, eventTypes []string, enabled bool, format, secret string, now time.Time) (Webhook, error) {
 	return scanWebhook(tx.QueryRow(ctx, `INSERT INTO reporting.webhook_endpoints
-		(id, organization_id, url, event_types, secret, enabled, created_at, updated_at)
-		VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $6) RETURNING `+webhookColumns, org, url, eventTypes, secret, enabled, now))
+		(id, organization_id, url, event_types, secret, enabled, format, created_at, updated_at)
+		VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $7) RETURNING `+webhookColumns, org, url, eventTypes, secret, enabled, format, now))
 }
 
 // listWebhooks lists the endpoints of the tenant of tx, oldest first.
@@ -648,8 +648,9 @@ func listWebhooks(ctx context.Context, tx pgx.Tx) ([]Webhook, error) {
 // updateWebhook sets what in sets of endpoint id; pgx.ErrNoRows when there is none.
 func updateWebhook(ctx context.Context, tx pgx.Tx, id string, in webhookInput, now time.Time) (Webhook, error) {
 	return scanWebhook(tx.QueryRow(ctx, `UPDATE reporting.webhook_endpoints SET
-		url = coalesce($2, url), event_types = coalesce($3, event_types), enabled = coalesce($4, enabled), updated_at = $5
-		WHERE id = $1 RETURNING `+webhookColumns, id, in.URL, in.EventTypes, in.Enabled, now))
+		url = coalesce($2, url), event_types = coalesce($3, event_types), enabled = coalesce($4, enabled),
+		format = coalesce($6, format), updated_at = $5
+		WHERE id = $1 RETURNING `+webhookColumns, id, in.URL, in.EventTypes, in.Enabled, now, in.Format))
 }
 
 // deleteWebhook deletes endpoint id and its delivery log; false when there is none.
@@ -685,23 +686,37 @@ func listDeliveries(ctx context.Context, tx pgx.Tx, id string, limit int) ([]Web
 }
 
 // insertDeliveries queues the event for every enabled endpoint of the
-// tenant of tx that subscribes to its type.
-func insertDeliveries(ctx context.Context, tx pgx.Tx, eventID, eventType, body string, now time.Time) error {
+// tenant of tx that subscribes to its type, as body or as the Slack
+// message slack by the endpoint's format.
+func insertDeliveries(ctx context.Context, tx pgx.Tx, eventID, eventType, body, slack string, now time.Time) error {
 	_, err := tx.Exec(ctx, `INSERT INTO reporting.webhook_deliveries
 		(id, organization_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, created_at)
-		SELECT gen_random_uuid(), organization_id, id, $1, $2, $3, 'pending', $4, $4
+		SELECT gen_random_uuid(), organization_id, id, $1, $2, CASE format WHEN 'slack' THEN $5 ELSE $3 END, 'pending', $4, $4
 		FROM reporting.webhook_endpoints WHERE enabled AND $2 = ANY (event_types)
-		ON CONFLICT (endpoint_id, event_id) DO NOTHING`, eventID, eventType, body, now)
+		ON CONFLICT (endpoint_id, event_id) DO NOTHING`, eventID, eventType, body, now, slack)
 	return err
 }
 
 // insertTestDelivery queues a delivery to endpoint id, due now, enabled or not.
-func insertTestDelivery(ctx context.Context, tx pgx.Tx, id, eventID, body string, now time.Time) (WebhookDelivery, error) {
+func insertTestDelivery(ctx context.Context, tx pgx.Tx, id, eventID, body, slack string, now time.Time) (WebhookDelivery, error) {
 	return scanDelivery(tx.QueryRow(ctx, `INSERT INTO reporting.webhook_deliveries
 		(id, organization_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, created_at)
-		SELECT gen_random_uuid(), organization_id, id, $2, $3, $4, 'pending', $5, $5
+		SELECT gen_random_uuid(), organization_id, id, $2, $3, CASE format WHEN 'slack' THEN $6 ELSE $4 END, 'pending', $5, $5
 		FROM reporting.webhook_endpoints WHERE id = $1
-		RETURNING `+deliveryColumns, id, eventID, WebhookTestEvent, body, now))
+		RETURNING `+deliveryColumns, id, eventID, WebhookTestEvent, body, now, slack))
+}
+
+// memberName is the name of user id in the tenant of tx, "" when unknown.
+func memberName(ctx context.Context, tx pgx.Tx, id string) (string, error) {
+	if !isUUID(id) {
+		return "", nil
+	}
+	var name string
+	err := tx.QueryRow(ctx, `SELECT name FROM reporting.users WHERE user_id = $1`, id).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
 }
 
 // tenantIDsWithDueWebhooks lists the tenants with deliveries due at now,

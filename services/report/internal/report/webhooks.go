@@ -56,6 +56,7 @@ type Webhook struct {
 	URL        string    `json:"url"`
 	EventTypes []string  `json:"event_types"`
 	Enabled    bool      `json:"enabled"`
+	Format     string    `json:"format"`
 	Secret     string    `json:"secret,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
@@ -81,6 +82,7 @@ type webhookInput struct {
 	URL        *string   `json:"url"`
 	EventTypes *[]string `json:"event_types"`
 	Enabled    *bool     `json:"enabled"`
+	Format     *string   `json:"format"`
 }
 
 // check validates what the body sets; creating requires url and event_types.
@@ -105,8 +107,15 @@ func (in webhookInput) check(creating bool) error {
 	case creating:
 		v.Add("event_types", "is required", nil)
 	}
+	if in.Format != nil {
+		v.OneOf("format", *in.Format, webhookFormats...)
+	}
 	return v.Err()
 }
+
+// webhookFormats are the bodies an endpoint may receive: the event as
+// JSON, or a Slack-compatible {"text": ...} message.
+var webhookFormats = []string{"json", "slack"}
 
 // webhookURLAllowed accepts https only: the body and its signature would
 // otherwise cross the network readable, and the secret-derived signature
@@ -146,6 +155,55 @@ type webhookBody struct {
 func webhookBodyOf(e events.Envelope) (string, error) {
 	b, err := json.Marshal(webhookBody{ID: e.ID, Type: e.Type, OrganizationID: e.OrganizationID, OccurredAt: e.Time, Data: e.Data})
 	return string(b), err
+}
+
+// slackBodyOf is e as a Slack-compatible message; who names the user it
+// is about ("" when unknown).
+func slackBodyOf(e events.Envelope, who string) (string, error) {
+	text, err := slackText(e, who)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(map[string]string{"text": text})
+	return string(b), err
+}
+
+// slackText is the line a chat shows for e.
+func slackText(e events.Envelope, who string) (string, error) {
+	if who == "" {
+		who = "A member"
+	}
+	switch e.Type {
+	case events.TypeAlertRaised, events.TypeAlertResolved:
+		var a events.Alert
+		if err := e.Payload(&a); err != nil {
+			return "", err
+		}
+		verb := "raised"
+		if e.Type == events.TypeAlertResolved {
+			verb = "resolved"
+		}
+		return fmt.Sprintf("WorkPulse: %s alert %s for %s: %s", a.AlertType, verb, who, a.Message), nil
+	case events.TypeSessionStarted:
+		return fmt.Sprintf("WorkPulse: %s started a work session.", who), nil
+	case events.TypeSessionStopped:
+		var s events.SessionStopped
+		if err := e.Payload(&s); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("WorkPulse: %s stopped a work session (%s active, %s idle).", who,
+			time.Duration(s.TotalActiveSeconds)*time.Second, time.Duration(s.TotalIdleSeconds)*time.Second), nil
+	}
+	return "WorkPulse: " + e.Type, nil
+}
+
+// eventUserID is the user an alert or session event is about.
+func eventUserID(e events.Envelope) string {
+	var u struct {
+		UserID string `json:"user_id"`
+	}
+	_ = json.Unmarshal(e.Data, &u) // a payload without one names no one
+	return u.UserID
 }
 
 // webhookRetryAt is when a delivery created at created is tried again
@@ -297,7 +355,15 @@ func (c *Consumers) HandleWebhooks(ctx context.Context, e events.Envelope) error
 		return err
 	}
 	return c.once(ctx, e, GroupWebhooks, func(tx pgx.Tx) error {
-		return insertDeliveries(ctx, tx, e.ID, e.Type, body, c.clock.Now())
+		who, err := memberName(ctx, tx, eventUserID(e))
+		if err != nil {
+			return err
+		}
+		slack, err := slackBodyOf(e, who)
+		if err != nil {
+			return err
+		}
+		return insertDeliveries(ctx, tx, e.ID, e.Type, body, slack, c.clock.Now())
 	})
 }
 
@@ -309,5 +375,5 @@ func testDelivery(ctx context.Context, tx pgx.Tx, org, id string, now time.Time)
 	if err != nil {
 		return WebhookDelivery{}, err
 	}
-	return insertTestDelivery(ctx, tx, id, eventID, string(body), now)
+	return insertTestDelivery(ctx, tx, id, eventID, string(body), `{"text":"WorkPulse: a test of this webhook."}`, now)
 }

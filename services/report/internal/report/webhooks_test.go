@@ -59,7 +59,7 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 		t.Fatalf("create: %d %s", created.status, created.body)
 	}
 	hook := decode[Webhook](t, created)
-	if !strings.HasPrefix(hook.Secret, "whsec_") || !hook.Enabled {
+	if !strings.HasPrefix(hook.Secret, "whsec_") || !hook.Enabled || hook.Format != "json" {
 		t.Fatalf("created %+v: want an enabled endpoint with its secret", hook)
 	}
 	id := hook.ID
@@ -81,6 +81,8 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 			who: &f.admin, body: `{"url":"https://hooks.example.com/in","event_types":["user.created"]}`, status: 400, code: "VALIDATION_FAILED"},
 		{name: "An endpoint without event types is refused.", method: http.MethodPost, path: "/api/webhooks",
 			who: &f.admin, body: `{"url":"https://hooks.example.com/in","event_types":[]}`, status: 400, code: "VALIDATION_FAILED"},
+		{name: "An unknown payload format is refused.", method: http.MethodPost, path: "/api/webhooks",
+			who: &f.admin, body: `{"url":"https://hooks.example.com/in","event_types":["alert.raised"],"format":"teams"}`, status: 400, code: "VALIDATION_FAILED"},
 		{name: "An employee may not manage webhooks.", method: http.MethodGet, path: "/api/webhooks", who: &f.ada, status: 403},
 		{name: "Another organization's admin does not find the endpoint to change.", method: http.MethodPatch, path: "/api/webhooks/" + id,
 			who: &f.otherAdmin, body: `{"enabled":false}`, status: 404, code: "WEBHOOK_NOT_FOUND"},
@@ -136,11 +138,12 @@ type receiver struct {
 	secrets map[string]string // path -> secret
 	fail    map[string]int
 	got     map[string][]webhookBody
+	raw     map[string][]string
 	bad     []string
 }
 
 func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{secrets: map[string]string{}, fail: map[string]int{}, got: map[string][]webhookBody{}}
+	rc := &receiver{secrets: map[string]string{}, fail: map[string]int{}, got: map[string][]webhookBody{}, raw: map[string][]string{}}
 	rc.srv = httptest.NewTLSServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.srv.Close)
 	return rc
@@ -160,8 +163,9 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
+	rc.raw[r.URL.Path] = append(rc.raw[r.URL.Path], string(body))
 	var b webhookBody
-	if err := json.Unmarshal(body, &b); err != nil || r.Header.Get("WorkPulse-Event") != b.Type {
+	if err := json.Unmarshal(body, &b); err != nil || (b.Type != "" && r.Header.Get("WorkPulse-Event") != b.Type) {
 		rc.bad = append(rc.bad, r.URL.Path+": body "+string(body))
 	}
 	rc.got[r.URL.Path] = append(rc.got[r.URL.Path], b)
@@ -210,6 +214,7 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 		return h
 	}
 	ours := add(f.admin, "/ours", `{"url":"URL","event_types":["alert.raised","session.started"]}`)
+	add(f.admin, "/slack", `{"url":"URL","event_types":["alert.raised"],"format":"slack"}`)
 	add(f.admin, "/disabled", `{"url":"URL","event_types":["alert.raised"],"enabled":false}`)
 	add(f.otherAdmin, "/theirs", `{"url":"URL","event_types":["alert.raised"]}`)
 	rc.mu.Lock()
@@ -221,7 +226,7 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 	org, other := f.admin.OrganizationID, f.otherAdmin.OrganizationID
 	alert := func(org string) events.Envelope {
 		ev, err := events.New(f.clock.Now(), "report", events.TypeAlertRaised, org, uuid.NewString(),
-			map[string]string{"alert_id": uuid.NewString(), "organization_id": org})
+			events.Alert{AlertID: uuid.NewString(), OrganizationID: org, UserID: f.ada.UserID, AlertType: "idle", Message: "No activity for 20 minutes"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,14 +241,14 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 	// The alert comes twice, as after a consumer restart: it is delivered once.
 	testkit.Publish(t, brokers, ourAlert, ourAlert, theirAlert, stopped)
 	deliveries := func() int { return f.count("SELECT count(*) FROM reporting.webhook_deliveries") }
-	eventually(t, 60*time.Second, "the deliveries are written", func() bool { return deliveries() >= 2 })
+	eventually(t, 60*time.Second, "the deliveries are written", func() bool { return deliveries() >= 3 })
 	// The session.stopped event, published last, has been consumed once
 	// its processed record exists.
 	eventually(t, 60*time.Second, "the session.stopped event is consumed", func() bool {
 		return f.count("SELECT count(*) FROM reporting.processed_events WHERE consumer = $1 AND event_id = $2", GroupWebhooks, stopped.ID) == 1
 	})
-	if n := deliveries(); n != 2 {
-		t.Fatalf("%d deliveries, want one to our endpoint and one to theirs", n)
+	if n := deliveries(); n != 3 {
+		t.Fatalf("%d deliveries, want one to each of our two enabled endpoints and one to theirs", n)
 	}
 
 	d := NewDeliverer(f.pool, rc.srv.Client().Transport, 5*time.Second, f.log, f.clock)
@@ -263,7 +268,7 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 		return list[0]
 	}
 	start := f.clock.Now()
-	attempt(2) // ours fails with a 500, theirs is delivered
+	attempt(3) // ours fails with a 500, the Slack one and theirs are delivered
 	if l := log(); l.Status != "pending" || l.Attempts != 1 || *l.LastStatusCode != 500 || !l.NextAttemptAt.Equal(start.Add(30*time.Second)) {
 		t.Fatalf("after a 500: %+v", l)
 	}
@@ -284,6 +289,12 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 	}
 	if got := rc.received("/theirs"); len(got) != 1 || got[0].ID != theirAlert.ID {
 		t.Errorf("their endpoint received %+v, want their alert once", got)
+	}
+	rc.mu.Lock()
+	slack := rc.raw["/slack"]
+	rc.mu.Unlock()
+	if want := `{"text":"WorkPulse: idle alert raised for Ada: No activity for 20 minutes"}`; len(slack) != 1 || slack[0] != want {
+		t.Errorf("the Slack endpoint received %q, want %s", slack, want)
 	}
 	if got := rc.received("/disabled"); len(got) != 0 {
 		t.Errorf("the disabled endpoint received %+v", got)
