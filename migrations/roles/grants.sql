@@ -77,7 +77,7 @@ GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_due_webhooks(timestamptz) TO
 -- and deletes an organization's rows (retention, a deleted tenant) inside
 -- that organization's row-level security scope, reading no column but those
 -- that select the rows.
-GRANT USAGE ON SCHEMA tracking, reporting TO {{.operator}};
+GRANT USAGE ON SCHEMA tracking, reporting, auth TO {{.operator}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_tree_month(text, date), tracking.drop_month_partition(text, date, timestamptz),
   tracking.activity_months(uuid, text), tracking.create_dedicated_tree(uuid), tracking.copy_to_dedicated(uuid),
   tracking.attach_dedicated_tree(uuid), tracking.move_to_shared(uuid), tracking.drop_dedicated_tree(uuid),
@@ -87,3 +87,5 @@ GRANT SELECT (organization_id, occurred_at, user_id, client_activity_id), DELETE
 GRANT SELECT (organization_id, id, status, end_time), DELETE ON tracking.work_sessions TO {{.operator}};
 GRANT SELECT (organization_id, id, date), DELETE ON reporting.daily_summaries TO {{.operator}};
 GRANT SELECT (organization_id, id, created_at), DELETE ON reporting.alerts TO {{.operator}};
+-- The audit log is kept per the organization's retention like its activity.
+GRANT SELECT (organization_id, id, occurred_at), DELETE ON auth.audit_log TO {{.operator}};
