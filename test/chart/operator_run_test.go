@@ -91,6 +91,9 @@ func TestTheOperatorReconcilesATenantToReadyWithOnlyTheChartsRBAC(t *testing.T) 
 	// As in the chart: the operator calls auth's internal port, the one its NetworkPolicy opens.
 	env["AUTH_URL"] = "http://" + authInternalAddr
 	env["METRICS_ADDR"], env["PROBE_ADDR"] = metricsAddr, probeAddr
+	// The test database's login roles carry testkit's prefix, not the one the chart derives from
+	// the release and namespace, and trust needs no password.
+	env["DATABASE_URL"], env["DATABASE_USER"], env["DATABASE_PASSWORD"] = db.URL, testkit.Roles.Name("operator"), ""
 	env["KUBECONFIG"] = impersonatingKubeconfig(t, c)
 	var operatorEnv []string
 	for k, v := range env {
