@@ -11,7 +11,8 @@ import (
 )
 
 // Audited actions. The report service records report.read and
-// report.exported itself (auth.record_report_audit).
+// report.exported itself (auth.record_report_audit), ingest the time
+// corrections (auth.record_time_audit).
 const (
 	AuditRoleChanged       = "user.role_changed"
 	AuditDeactivated       = "user.deactivated"
@@ -24,6 +25,7 @@ const (
 	AuditSettingsChanged   = "organization.settings_changed"
 	AuditReportRead        = "report.read"
 	AuditReportExported    = "report.exported"
+	AuditIdleDecided       = "time.idle_decided"
 	auditSubjectUser       = "user"
 	auditSubjectDevice     = "device"
 	auditSubjectOrg        = "organization"
@@ -32,7 +34,8 @@ const (
 
 // auditActions are the actions GET /api/audit filters by.
 var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditInvited,
-	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported}
+	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported,
+	AuditIdleDecided}
 
 // AuditEntry is one entry of the audit log: ActorID did Action to the
 // subject. ActorID is nil for what the platform did on its own.
