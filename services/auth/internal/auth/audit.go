@@ -14,17 +14,17 @@ import (
 // Audited actions. The report service records report.read and
 // report.exported itself (auth.record_report_audit).
 const (
-	AuditRoleChanged       = "user.role_changed"
-	AuditDeactivated       = "user.deactivated"
-	AuditReactivated       = "user.reactivated"
-	AuditRemoved           = "user.removed"
-	AuditSignedOutAll      = "user.signed_out_everywhere"
-	AuditInvited           = "user.invited"
-	AuditDeviceRegistered  = "device.registered"
-	AuditDeviceRevoked     = "device.revoked"
-	AuditSettingsChanged   = "organization.settings_changed"
-	AuditReportRead        = "report.read"
-	AuditReportExported    = "report.exported"
+	AuditRoleChanged      = "user.role_changed"
+	AuditDeactivated      = "user.deactivated"
+	AuditReactivated      = "user.reactivated"
+	AuditRemoved          = "user.removed"
+	AuditSignedOutAll     = "user.signed_out_everywhere"
+	AuditInvited          = "user.invited"
+	AuditDeviceRegistered = "device.registered"
+	AuditDeviceRevoked    = "device.revoked"
+	AuditSettingsChanged  = "organization.settings_changed"
+	AuditReportRead       = "report.read"
+	AuditReportExported   = "report.exported"
 
 	AuditPasswordChanged = "user.password_changed"
 	AuditPasswordReset   = "user.password_reset"
