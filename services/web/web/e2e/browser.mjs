@@ -357,6 +357,40 @@ try {
     await axe(page, "/people after a refused change");
     if (shots) await screenshots(admin.context, page, "admin-people-roles");
   });
+
+  await check("An admin removes a member keeping their data, after a dialog that explains keep and erase", async () => {
+    const opener = page.getByRole("button", { name: "Remove Nina Newcomer" });
+    await opener.click();
+    const dialog = page.getByRole("dialog", { name: "Remove Nina Newcomer?" });
+    await dialog.waitFor();
+    await dialog.getByText("Keep it:", { exact: false }).waitFor();
+    await dialog.getByText("Erase it:", { exact: false }).waitFor();
+    assert(await dialog.getByRole("radio", { name: /^Keep it/ }).isChecked(), "keeping the data is not the default");
+    const focused = () => page.evaluate(() => `${document.activeElement?.closest("dialog") ? "in" : "outside"} the dialog: ${document.activeElement?.textContent}`);
+    assert((await focused()) === "in the dialog: Cancel", `the focus is ${await focused()}`);
+    await axe(page, "/people, the remove dialog");
+    if (shots) await screenshots(admin.context, page, "admin-people-remove");
+    // Escape leaves everything as it was and the focus where it was.
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    assert((await page.evaluate(() => document.activeElement?.textContent)) === "Remove Nina Newcomer", "Escape leaves the focus elsewhere than on the Remove button");
+    const listed = async (email) => (await (await api("/users", admin.token)).json()).some((m) => m.email === email);
+    assert(await listed(invitee), "closing the dialog removed the member");
+    // The last admin cannot go: the refusal is shown in the dialog, which stays.
+    await page.getByRole("button", { name: "Remove Ada Admin" }).click();
+    const self = page.getByRole("dialog", { name: "Remove Ada Admin?" });
+    await self.getByRole("button", { name: "Remove Ada Admin" }).click();
+    await self.getByRole("alert").filter({ hasText: "at least one active admin" }).waitFor();
+    await axe(page, "/people, a refused removal");
+    await self.getByRole("button", { name: "Cancel" }).click();
+    await self.waitFor({ state: "hidden" });
+    await opener.click();
+    await dialog.getByRole("button", { name: "Remove Nina Newcomer" }).click();
+    await page.getByRole("status").filter({ hasText: "Nina Newcomer is removed; their data is kept." }).waitFor();
+    await page.getByRole("rowheader", { name: "Nina Newcomer" }).waitFor({ state: "detached" });
+    assert(!(await listed(invitee)), "the API still lists the removed member");
+    assert(await page.evaluate(() => document.activeElement?.closest("main") !== null), "the focus left the page's content with the removed row");
+  });
   await admin.context.close();
 
   await check("Someone on the keyboard alone signs in, skips to the content and moves between pages", async () => {
