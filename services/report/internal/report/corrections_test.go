@@ -268,9 +268,19 @@ func TestIdleDecisionsCorrectAPastDaysSummaryExactlyThroughTheActivityStream(t *
 	var liveActive, liveIdle int64
 	lo := start.Truncate(24 * time.Hour)
 	if err := pg.InOrg(ctx, e.pool, org, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT active_seconds, idle_seconds FROM ("+liveUserSummarySQL+
-			") AS x(id, org, user_id, name, date, total, active_seconds, idle_seconds, score, sessions, apps)",
-			org, day("2026-05-10"), lo, lo.Add(24*time.Hour), user).Scan(&liveActive, &liveIdle)
+		rows, err := liveSummaryRows(ctx, tx, org, user, day("2026-05-10"), lo, lo.Add(24*time.Hour), categoryMap{})
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			liveActive, liveIdle = v[6].(int64), v[7].(int64)
+		}
+		return rows.Err()
 	}); err != nil {
 		t.Fatal(err)
 	}
