@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -21,6 +20,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/netguard"
 	"github.com/workpulse/workpulse/services/platform/validate"
 )
 
@@ -53,25 +53,12 @@ type cachedProvider struct {
 	until    time.Time
 }
 
-// errPrivateIssuer is a provider address refused by SSO_ALLOW_PRIVATE_ISSUERS.
-var errPrivateIssuer = errors.New("the address is loopback, private or link-local")
-
 func newOIDCClient(allowPrivate bool, clk clock.Clock) *oidcClient {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if !allowPrivate {
 		// Checked on the address dialled, after resolution, so that a
 		// public name resolving to an internal address is refused too.
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip := net.ParseIP(host)
-			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsLinkLocalMulticast() {
-				return errPrivateIssuer
-			}
-			return nil
-		}
+		dialer.Control = netguard.Control
 	}
 	transport := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 5 * time.Second, Proxy: http.ProxyFromEnvironment}
 	return &oidcClient{http: &http.Client{Transport: transport, Timeout: 10 * time.Second}, clock: clk, providers: map[string]cachedProvider{}}
@@ -216,7 +203,7 @@ func (s *server) checkIssuer(ctx context.Context, issuer string) error {
 	}
 	_, err := s.oidc.provider(ctx, issuer)
 	switch {
-	case errors.Is(err, errPrivateIssuer):
+	case errors.Is(err, netguard.ErrPrivate):
 		return apierr.InvalidField("issuer_url", "is on a loopback, private or link-local address, which this installation refuses", validate.Echo(issuer))
 	case err != nil:
 		return apierr.InvalidField("issuer_url", "no OpenID Provider with this issuer answers discovery at its /.well-known/openid-configuration", validate.Echo(issuer))

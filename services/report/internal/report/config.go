@@ -36,6 +36,11 @@ type Config struct {
 	ReportCacheBytes int
 	// WebhookTimeout bounds one attempt at a webhook delivery.
 	WebhookTimeout time.Duration
+	// WebhookAllowPrivateTargets lets webhooks reach loopback, private and
+	// link-local addresses: for installations whose receivers live on the
+	// internal network. Off, an endpoint can not make the service call the
+	// installation's own components or the cloud metadata address.
+	WebhookAllowPrivateTargets bool
 	// KafkaBrokers feed the event consumers of the serving process.
 	KafkaBrokers []string
 }
@@ -43,18 +48,19 @@ type Config struct {
 // LoadConfig reads report's settings.
 func LoadConfig(e *config.Env, common config.Common) Config {
 	return Config{
-		InactiveThreshold: time.Duration(e.Int("INACTIVE_THRESHOLD_SECONDS", 600, 1, 86400)) * time.Second,
-		IdleThreshold:     time.Duration(e.Int("IDLE_THRESHOLD_SECONDS", 300, 1, 86400)) * time.Second,
-		OvertimeThreshold: time.Duration(e.Int("OVERTIME_THRESHOLD_HOURS", 9, 1, 24)) * time.Hour,
-		MaxCatchUpDays:    e.Int("SUMMARY_MAX_CATCHUP_DAYS", 31, 1, 366),
-		RecomputeDays:     e.Int("SUMMARY_RECOMPUTE_DAYS", 1, 0, 31),
-		DueBatchDays:      e.Int("SUMMARY_DUE_BATCH_DAYS", 7, 1, 366),
-		DueBudget:         e.Duration("SUMMARY_DUE_BUDGET", dueBudgetDefault, time.Second, 24*time.Hour),
-		JobWorkers:        e.Int("JOB_WORKERS", 4, 1, 64),
-		MaxRangeDays:      e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
-		ReportCacheBytes:  e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
-		WebhookTimeout:    e.Duration("WEBHOOK_TIMEOUT", 10*time.Second, time.Second, time.Minute),
-		KafkaBrokers:      common.KafkaBrokers,
+		InactiveThreshold:          time.Duration(e.Int("INACTIVE_THRESHOLD_SECONDS", 600, 1, 86400)) * time.Second,
+		IdleThreshold:              time.Duration(e.Int("IDLE_THRESHOLD_SECONDS", 300, 1, 86400)) * time.Second,
+		OvertimeThreshold:          time.Duration(e.Int("OVERTIME_THRESHOLD_HOURS", 9, 1, 24)) * time.Hour,
+		MaxCatchUpDays:             e.Int("SUMMARY_MAX_CATCHUP_DAYS", 31, 1, 366),
+		RecomputeDays:              e.Int("SUMMARY_RECOMPUTE_DAYS", 1, 0, 31),
+		DueBatchDays:               e.Int("SUMMARY_DUE_BATCH_DAYS", 7, 1, 366),
+		DueBudget:                  e.Duration("SUMMARY_DUE_BUDGET", dueBudgetDefault, time.Second, 24*time.Hour),
+		JobWorkers:                 e.Int("JOB_WORKERS", 4, 1, 64),
+		MaxRangeDays:               e.Int("REPORT_MAX_RANGE_DAYS", 366, 1, 3660),
+		ReportCacheBytes:           e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
+		WebhookTimeout:             e.Duration("WEBHOOK_TIMEOUT", 10*time.Second, time.Second, time.Minute),
+		WebhookAllowPrivateTargets: e.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
+		KafkaBrokers:               common.KafkaBrokers,
 	}
 }
 

@@ -300,7 +300,7 @@ func (s *server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := in.check(true); err != nil {
+	if err := in.check(r.Context(), true, s.cfg.WebhookAllowPrivateTargets); err != nil {
 		return err
 	}
 	enabled := in.Enabled == nil || *in.Enabled
@@ -345,7 +345,7 @@ func (s *server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := in.check(false); err != nil {
+	if err := in.check(r.Context(), false, s.cfg.WebhookAllowPrivateTargets); err != nil {
 		return err
 	}
 	var hook Webhook

@@ -24,6 +24,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/netguard"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/platform/validate"
 )
@@ -86,12 +87,17 @@ type webhookInput struct {
 }
 
 // check validates what the body sets; creating requires url and event_types.
-func (in webhookInput) check(creating bool) error {
+// Unless allowPrivate, a URL whose host is or resolves to a private
+// address is refused.
+func (in webhookInput) check(ctx context.Context, creating, allowPrivate bool) error {
 	var v validate.Fields
 	switch {
 	case in.URL != nil:
-		if !webhookURLAllowed(*in.URL) {
+		switch {
+		case !webhookURLAllowed(*in.URL):
 			v.Add("url", "must be an absolute https URL without credentials, at most 2048 characters", validate.Echo(*in.URL))
+		case !allowPrivate && privateWebhookTarget(ctx, *in.URL):
+			v.Add("url", "must not be or resolve to a loopback, private, link-local, CGNAT, multicast or unspecified address", validate.Echo(*in.URL))
 		}
 	case creating:
 		v.Add("url", "is required", nil)
@@ -232,11 +238,19 @@ type Deliverer struct {
 }
 
 // NewDeliverer returns a deliverer sending through transport (nil: the
-// default one), each attempt bounded by timeout.
-func NewDeliverer(db *pgxpool.Pool, transport http.RoundTripper, timeout time.Duration, log *slog.Logger, clk clock.Clock) *Deliverer {
-	client := &http.Client{Transport: transport, Timeout: timeout,
+// default one), each attempt bounded by timeout; unless allowPrivate, its
+// connections to private addresses are refused.
+func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, allowPrivate bool, timeout time.Duration, log *slog.Logger, clk clock.Clock) *Deliverer {
+	var rt http.RoundTripper = guardedTransport(transport)
+	if allowPrivate {
+		rt = transport
+		if transport == nil {
+			rt = http.DefaultTransport
+		}
+	}
+	client := &http.Client{Transport: rt, Timeout: timeout,
 		// A redirect is an answer of the endpoint, not a place to send the
-		// signed event to.
+		// signed event to (nor a way around the private target check).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &Deliverer{db: db, client: client, log: log, clock: clk, timeout: timeout}
 }
@@ -335,6 +349,11 @@ func outcomeOf(created, now time.Time, attempts int, sendErr error) deliveryOutc
 		return deliveryOutcome{status: "delivered", deliveredAt: &now}
 	}
 	msg := sendErr.Error()
+	// A private target stays one: retrying it for a day would only repeat
+	// the refusal.
+	if errors.Is(sendErr, netguard.ErrPrivate) {
+		return deliveryOutcome{status: "failed", lastError: &msg}
+	}
 	if next, ok := webhookRetryAt(created, now, attempts); ok {
 		return deliveryOutcome{status: "pending", next: &next, lastError: &msg}
 	}

@@ -149,6 +149,21 @@ func newReceiver(t *testing.T) *receiver {
 	return rc
 }
 
+// transport trusts the receiver's certificate.
+func (rc *receiver) transport() *http.Transport {
+	return rc.srv.Client().Transport.(*http.Transport)
+}
+
+// newWebhookFixture is newFixture with WEBHOOK_ALLOW_PRIVATE_TARGETS set
+// to allowPrivate: the test's receiver listens on loopback.
+func newWebhookFixture(t *testing.T, allowPrivate bool) *fixture {
+	t.Helper()
+	e := newEnv(t)
+	e.clock.Set(testStart.AddDate(0, 0, 2))
+	e.cfg.WebhookAllowPrivateTargets = allowPrivate
+	return fixtureOn(t, e)
+}
+
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
@@ -199,7 +214,7 @@ func (rc *receiver) received(path string) []webhookBody {
 }
 
 func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testing.T) {
-	f := newFixture(t)
+	f := newWebhookFixture(t, true)
 	rc := newReceiver(t)
 	add := func(p authn.Principal, path, body string) Webhook {
 		t.Helper()
@@ -251,7 +266,7 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 		t.Fatalf("%d deliveries, want one to each of our two enabled endpoints and one to theirs", n)
 	}
 
-	d := NewDeliverer(f.pool, rc.srv.Client().Transport, 5*time.Second, f.log, f.clock)
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg.WebhookAllowPrivateTargets, 5*time.Second, f.log, f.clock)
 	attempt := func(want int) {
 		t.Helper()
 		n, err := d.DeliverDue(f.ctx)
@@ -316,7 +331,7 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 }
 
 func TestWebhookDeliveryFailsAfterADayOfFailures(t *testing.T) {
-	f := newFixture(t)
+	f := newWebhookFixture(t, true)
 	rc := newReceiver(t)
 	r := f.do(http.MethodPost, "/api/webhooks", &f.admin, `{"url":"`+rc.srv.URL+`/down","event_types":["alert.raised"]}`)
 	hook := decode[Webhook](t, r)
@@ -326,7 +341,7 @@ func TestWebhookDeliveryFailsAfterADayOfFailures(t *testing.T) {
 	if r := f.do(http.MethodPost, "/api/webhooks/"+hook.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
 		t.Fatalf("test-send: %d %s", r.status, r.body)
 	}
-	d := NewDeliverer(f.pool, rc.srv.Client().Transport, 5*time.Second, f.log, f.clock)
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg.WebhookAllowPrivateTargets, 5*time.Second, f.log, f.clock)
 	attempts := 0
 	for {
 		n, err := d.DeliverDue(f.ctx)
@@ -351,5 +366,61 @@ func TestWebhookDeliveryFailsAfterADayOfFailures(t *testing.T) {
 	// hourly up to 1383.5 minutes: the next would be past the day.
 	if attempts != 30 {
 		t.Errorf("%d attempts in a day, want 30", attempts)
+	}
+}
+
+func TestWebhookPrivateTargetsAreRefusedUnlessAllowed(t *testing.T) {
+	f := newWebhookFixture(t, false)
+	tests := []struct {
+		name string
+		url  string
+	}{
+		{name: "A loopback IP literal is refused.", url: "https://127.0.0.1/in"},
+		{name: "An IPv6 loopback literal is refused.", url: "https://[::1]:8443/in"},
+		{name: "The cloud metadata address is refused.", url: "https://169.254.169.254/latest/meta-data"},
+		{name: "A private IP literal is refused.", url: "https://10.0.0.7/in"},
+		{name: "A name resolving to loopback is refused.", url: "https://localhost/in"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(http.MethodPost, "/api/webhooks", &f.admin, `{"url":"`+tt.url+`","event_types":["alert.raised"]}`)
+			if r.status != http.StatusBadRequest || r.code() != "VALIDATION_FAILED" || !strings.Contains(string(r.body), "private") {
+				t.Fatalf("create: %d %s, want 400 VALIDATION_FAILED naming private addresses", r.status, r.body)
+			}
+		})
+	}
+	created := f.do(http.MethodPost, "/api/webhooks", &f.admin, `{"url":"https://hooks.example.com/in","event_types":["alert.raised"]}`)
+	if created.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", created.status, created.body)
+	}
+	hook := decode[Webhook](t, created)
+	if r := f.do(http.MethodPatch, "/api/webhooks/"+hook.ID, &f.admin, `{"url":"https://192.168.1.1/in"}`); r.status != http.StatusBadRequest || r.code() != "VALIDATION_FAILED" {
+		t.Fatalf("change to a private address: %d %s, want 400 VALIDATION_FAILED", r.status, r.body)
+	}
+
+	// An endpoint already pointing at loopback (as after a DNS change) is
+	// refused when the delivery dials it: failed at once, not retried.
+	rc := newReceiver(t)
+	f.exec("UPDATE reporting.webhook_endpoints SET url = $1 WHERE id = $2", rc.srv.URL+"/in", hook.ID)
+	if r := f.do(http.MethodPost, "/api/webhooks/"+hook.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
+		t.Fatalf("test-send: %d %s", r.status, r.body)
+	}
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg.WebhookAllowPrivateTargets, 5*time.Second, f.log, f.clock)
+	if n, err := d.DeliverDue(f.ctx); err != nil || n != 1 {
+		t.Fatalf("attempted %d (%v), want the one due delivery", n, err)
+	}
+	list := decode[[]WebhookDelivery](t, f.do(http.MethodGet, "/api/webhooks/"+hook.ID+"/deliveries", &f.admin, ""))
+	if len(list) != 1 || list[0].Status != "failed" || list[0].NextAttemptAt != nil || list[0].Attempts != 1 ||
+		list[0].LastError == nil || !strings.Contains(*list[0].LastError, "refused") {
+		t.Fatalf("delivery log %+v, want one failed attempt refused as a private target", list)
+	}
+	f.clock.Advance(time.Hour)
+	if n, err := d.DeliverDue(f.ctx); err != nil || n != 0 {
+		t.Fatalf("attempted %d (%v) later, want none: a refused delivery is not retried", n, err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.got["/in"]) != 0 || len(rc.bad) != 0 {
+		t.Errorf("the loopback receiver was reached: %v %v", rc.got, rc.bad)
 	}
 }
