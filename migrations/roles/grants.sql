@@ -54,6 +54,12 @@ GRANT USAGE ON SEQUENCE tracking.outbox_id_seq TO {{.session}}, {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.processed_events TO {{.session}}, {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.active_session_count() TO {{.session}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_activity_month(uuid, date) TO {{.ingest}};
+-- Ingest keeps the organizations' URL redaction rules, reads every
+-- organization's changes through the function, and audits changes.
+GRANT SELECT, INSERT, UPDATE ON tracking.url_redaction TO {{.ingest}};
+GRANT USAGE ON SEQUENCE tracking.url_redaction_seq TO {{.ingest}};
+GRANT EXECUTE ON FUNCTION tracking.url_redaction_after(bigint, integer) TO {{.ingest}};
+GRANT EXECUTE ON FUNCTION auth.record_tracking_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
 

@@ -13,17 +13,20 @@ import (
 // Audited actions. The report service records report.read and
 // report.exported itself (auth.record_report_audit).
 const (
-	AuditRoleChanged       = "user.role_changed"
-	AuditDeactivated       = "user.deactivated"
-	AuditReactivated       = "user.reactivated"
-	AuditRemoved           = "user.removed"
-	AuditSignedOutAll      = "user.signed_out_everywhere"
-	AuditInvited           = "user.invited"
-	AuditDeviceRegistered  = "device.registered"
-	AuditDeviceRevoked     = "device.revoked"
-	AuditSettingsChanged   = "organization.settings_changed"
-	AuditReportRead        = "report.read"
-	AuditReportExported    = "report.exported"
+	AuditRoleChanged      = "user.role_changed"
+	AuditDeactivated      = "user.deactivated"
+	AuditReactivated      = "user.reactivated"
+	AuditRemoved          = "user.removed"
+	AuditSignedOutAll     = "user.signed_out_everywhere"
+	AuditInvited          = "user.invited"
+	AuditDeviceRegistered = "device.registered"
+	AuditDeviceRevoked    = "device.revoked"
+	AuditSettingsChanged  = "organization.settings_changed"
+	AuditReportRead       = "report.read"
+	AuditReportExported   = "report.exported"
+	// Ingest records changes of the URL redaction rules itself
+	// (auth.record_tracking_audit).
+	AuditRedactionChanged  = "organization.redaction_changed"
 	auditSubjectUser       = "user"
 	auditSubjectDevice     = "device"
 	auditSubjectOrg        = "organization"
@@ -32,7 +35,7 @@ const (
 
 // auditActions are the actions GET /api/audit filters by.
 var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditInvited,
-	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported}
+	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged}
 
 // AuditEntry is one entry of the audit log: ActorID did Action to the
 // subject. ActorID is nil for what the platform did on its own.

@@ -3,6 +3,7 @@ package ingest
 import (
 	"net/http"
 
+	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
@@ -13,5 +14,8 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	member := s.tokens.require
 	r.Handle("/api/sessions/{id}/activity", member(handle(s.recordActivity))).Methods(http.MethodPost)
 	r.Handle("/api/sessions/{id}/activity/bulk", member(handle(s.recordBulk))).Methods(http.MethodPost)
+	admin := authn.Require(s.verifier, authn.RoleAdmin)
+	r.Handle("/api/organization/redaction-rules", admin(handle(s.getRedactionRules))).Methods(http.MethodGet)
+	r.Handle("/api/organization/redaction-rules", admin(handle(s.putRedactionRules))).Methods(http.MethodPut)
 	return r
 }
