@@ -429,7 +429,7 @@ func (s *Store) CreatePasswordReset(ctx context.Context, orgID, userID, token st
 			return err
 		}
 		subject, body := compose(orgName)
-		return queueMail(ctx, tx, orgID, email, subject, body)
+		return s.queueMail(ctx, tx, orgID, email, subject, body)
 	})
 }
 
@@ -486,8 +486,10 @@ func (s *Store) sendNextMail(ctx context.Context, maxAttempts int, send func(con
 	var sendErr error
 	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var m queuedMail
-		err := tx.QueryRow(ctx, "SELECT id, recipient, subject, body, attempts FROM auth.mail_outbox WHERE next_attempt_at <= now()"+
-			" ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&m.ID, &m.To, &m.Subject, &m.Body, &m.AttemptsBeforeThis)
+		var org string
+		var sealed []byte
+		err := tx.QueryRow(ctx, "SELECT id, organization_id::text, recipient, subject, body, attempts FROM auth.mail_outbox WHERE next_attempt_at <= now()"+
+			" ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&m.ID, &org, &m.To, &m.Subject, &sealed, &m.AttemptsBeforeThis)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -495,7 +497,16 @@ func (s *Store) sendNextMail(ctx context.Context, maxAttempts int, send func(con
 			return err
 		}
 		found = true
-		sendErr = send(ctx, m)
+		// A body that does not open (sealed with a key this replica does
+		// not hold) counts as a failed attempt: another replica, or this
+		// one restarted with the key, may still send it.
+		body, _, err := s.cipher.openSecret(fmt.Sprintf("the body of queued mail %d", m.ID), mailAD(org, m.To), sealed)
+		if err == nil {
+			m.Body = string(body)
+			sendErr = send(ctx, m)
+		} else {
+			sendErr = err
+		}
 		switch {
 		case sendErr == nil:
 		case m.AttemptsBeforeThis+1 >= maxAttempts:
@@ -663,7 +674,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 			return err
 		}
 		subject, body := compose(orgName)
-		return queueMail(ctx, tx, inv.OrganizationID, inv.Email, subject, body)
+		return s.queueMail(ctx, tx, inv.OrganizationID, inv.Email, subject, body)
 	})
 }
 
@@ -1450,6 +1461,50 @@ func (s *Store) SSOOnly(ctx context.Context, orgID string) (bool, error) {
 		return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sso_configs WHERE organization_id = $1 AND sso_only)", orgID).Scan(&only)
 	})
 	return only, err
+}
+
+// resealMail rewrites every queued body not sealed with the current
+// cipher key and returns how many it rewrote: a message retried for hours
+// must still open once the previous key is dropped.
+func (s *Store) resealMail(ctx context.Context) (int, error) {
+	n := 0
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id, organization_id::text, recipient, body FROM auth.mail_outbox ORDER BY id FOR UPDATE SKIP LOCKED")
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id           int64
+			org, to      string
+			body, sealed []byte
+		}
+		var stale []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.org, &r.to, &r.sealed); err != nil {
+				return err
+			}
+			body, current, err := s.cipher.openSecret(fmt.Sprintf("the body of queued mail %d", r.id), mailAD(r.org, r.to), r.sealed)
+			if err != nil {
+				return err
+			}
+			if !current {
+				r.body = body
+				stale = append(stale, r)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range stale {
+			if _, err := tx.Exec(ctx, "UPDATE auth.mail_outbox SET body = $2 WHERE id = $1", r.id, s.cipher.sealSecret(mailAD(r.org, r.to), r.body)); err != nil {
+				return err
+			}
+		}
+		n = len(stale)
+		return nil
+	})
+	return n, err
 }
 
 // resealSSOSecrets rewrites every client secret not sealed with the

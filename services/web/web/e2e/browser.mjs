@@ -309,14 +309,30 @@ try {
     assert(!new URL(p.url()).hash, `the token stays in the address bar: ${p.url()}`);
     const members = await (await api("/users/employees", admin.token)).json();
     assert(members.some((m) => m.email === invitee && m.name === "Nina Newcomer"), "the new member is not in the organization");
-    // The invitation is spent: a second use is refused with a message.
+    // Signing out forgets the session at once and lands on the sign-in
+    // page: the link opened next loads signed out.
     await p.getByRole("button", { name: "Sign out" }).click();
+    await p.getByRole("heading", { name: "Sign in to WorkPulse" }).waitFor();
+    assert(new URL(p.url()).pathname + new URL(p.url()).search === "/signin", `signing out lands on ${p.url()}`);
+    assert((await p.evaluate(() => localStorage.getItem("workpulse.session"))) === null, "the session is still stored after signing out");
+    // The invitation is spent: a second use is refused with a message.
     await p.goto(invitationLink);
     await p.getByLabel("Your name").fill("Nina Again");
     await p.getByLabel("Password", { exact: true }).fill(password);
     await p.getByLabel("Password again").fill(password);
     await p.getByRole("button", { name: "Join" }).click();
     await p.getByRole("alert").filter({ hasText: "cannot be used" }).waitFor();
+    // Another invitation's link opened in this tab changes only the
+    // fragment, no page load: the page shows that invitation, afresh.
+    const other = `invitee-other-${Date.now()}@example.com`;
+    const inv = await (await api("/users/invitations", admin.token, { method: "POST", body: JSON.stringify({ email: other, role: "employee" }) })).json();
+    const loads = [];
+    p.on("load", () => loads.push(p.url()));
+    await p.goto(`${base}/join#${new URLSearchParams({ token: inv.token, email: other })}`);
+    await p.waitForFunction((email) => document.querySelector("input[name=email]")?.value === email, other);
+    assert(loads.length === 0, `the second link loaded the page again (${loads}), so the fragment-only case is not what was checked`);
+    assert((await p.getByLabel("Your name").inputValue()) === "", "the first link's name stays in the second link's form");
+    assert((await p.getByRole("alert").count()) === 0, "the first link's error stays on the second link's form");
     await context.close();
   });
 

@@ -2,19 +2,27 @@ import { useState, type FormEvent } from "react";
 import { api, ApiError, type AuthResponse } from "../api";
 import { useAuth } from "../auth";
 import { message } from "../hooks";
+import { fragment, useLocation } from "../router";
 
-// invitation reads the link People hands out, /join#token=…&email=…: in
-// the fragment, the token never reaches a server's access log.
-function invitation(): { token: string; email: string } {
-  const q = new URLSearchParams(location.hash.slice(1));
-  return { token: q.get("token") ?? "", email: q.get("email") ?? "" };
+interface Invitation {
+  token: string;
+  email: string;
 }
 
-// Join accepts an invitation: the invited person picks their name and
-// password, registers with the invitation's token and is signed in.
+// Join accepts an invitation from the link People hands out,
+// /join#token=…&email=…. Each link gets a form of its own: a second link
+// opened in the same tab is another invitation, whatever was typed for the
+// first.
 export function Join() {
+  const url = useLocation();
+  const q = fragment(url);
+  return <JoinForm key={url.hash} link={{ token: q.get("token") ?? "", email: q.get("email") ?? "" }} />;
+}
+
+// JoinForm: the invited person picks their name and password, registers
+// with the invitation's token and is signed in.
+function JoinForm({ link }: { link: Invitation }) {
   const { signIn } = useAuth();
-  const [link] = useState(invitation);
   const [token, setToken] = useState(link.token);
   const [email, setEmail] = useState(link.email);
   const [name, setName] = useState("");

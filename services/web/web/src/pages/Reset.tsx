@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import { message } from "../hooks";
-import { Link } from "../router";
+import { fragment, Link, useLocation } from "../router";
 
 // ForgotPassword asks for a reset link. The answer is the same whether or
 // not the email has an account, and so is what the page says.
@@ -48,15 +48,15 @@ export function ForgotPassword() {
   );
 }
 
-// resetToken reads the link of the reset mail, /reset#token=…: in the
-// fragment, the token never reaches a server's access log.
-function resetToken(): string {
-  return new URLSearchParams(location.hash.slice(1)).get("token") ?? "";
+// ResetPassword sets a new password with the token of the reset mail's
+// link, /reset#token=…; a second link opened in the same tab gets a form of
+// its own.
+export function ResetPassword() {
+  const url = useLocation();
+  return <ResetForm key={url.hash} token={fragment(url).get("token") ?? ""} />;
 }
 
-// ResetPassword sets a new password with the mailed link's token.
-export function ResetPassword() {
-  const [token] = useState(resetToken);
+function ResetForm({ token }: { token: string }) {
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
   const [done, setDone] = useState(false);
