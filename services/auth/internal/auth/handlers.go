@@ -552,7 +552,7 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
 		ExpiresAt: s.expiry(req.ExpiresInHours), Token: token, Emailed: s.cfg.Mail.Enabled()}
-	var compose func(string) (string, string)
+	var compose func(string, bool) (string, string)
 	if inv.Emailed {
 		compose = s.invitationMail(inv)
 	}

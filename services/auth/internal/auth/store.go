@@ -169,6 +169,11 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u User, pass
 		if !active {
 			return ErrAccountDisabled
 		}
+		if err := passwordRefused(ctx, tx, inv.OrganizationID, inv.Role); errors.Is(err, ErrSSORequired) {
+			return ErrSSOInvitation
+		} else if err != nil {
+			return err
+		}
 		return s.insertUser(ctx, tx, u, passwordHash)
 	})
 	return u, org, err
@@ -415,20 +420,30 @@ func (s *Store) setPassword(ctx context.Context, tx pgx.Tx, userID, hash string)
 
 // CreatePasswordReset stores a reset of a member's password by the hash
 // of token, and queues the mail compose writes for them in the same
-// transaction.
+// transaction. A member whose password login refuses (passwordRefused)
+// gets no reset: compose writes them, told so by sso, how to sign in
+// instead.
 func (s *Store) CreatePasswordReset(ctx context.Context, orgID, userID, token string, expires time.Time,
-	compose func(orgName string) (subject, body string)) error {
+	compose func(orgName string, sso bool) (subject, body string)) error {
 	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		var email, orgName string
-		if err := tx.QueryRow(ctx, "SELECT u.email, o.name FROM auth.users u JOIN auth.organizations o ON o.id = u.organization_id WHERE u.id = $1",
-			userID).Scan(&email, &orgName); err != nil {
+		var email, orgName, role string
+		if err := tx.QueryRow(ctx, "SELECT u.email, o.name, u.role FROM auth.users u JOIN auth.organizations o ON o.id = u.organization_id WHERE u.id = $1",
+			userID).Scan(&email, &orgName, &role); err != nil {
+			return err
+		}
+		err := passwordRefused(ctx, tx, orgID, role)
+		if errors.Is(err, ErrSSORequired) {
+			subject, body := compose(orgName, true)
+			return s.queueMail(ctx, tx, orgID, email, subject, body)
+		}
+		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO auth.password_resets (token_hash, organization_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
 			tokenHash(token), orgID, userID, s.clock.Now(), expires); err != nil {
 			return err
 		}
-		subject, body := compose(orgName)
+		subject, body := compose(orgName, false)
 		return s.queueMail(ctx, tx, orgID, email, subject, body)
 	})
 }
@@ -460,6 +475,15 @@ func (s *Store) ResetPassword(ctx context.Context, orgID, token, hash string) (U
 		now := s.clock.Now()
 		if used != nil || !now.Before(expires) {
 			return ErrResetTokenInvalid
+		}
+		// The organization may have become "SSO only" since the link was
+		// mailed.
+		var role string
+		if err := tx.QueryRow(ctx, "SELECT role FROM auth.users WHERE id = $1", userID).Scan(&role); err != nil {
+			return err
+		}
+		if err := passwordRefused(ctx, tx, orgID, role); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, "UPDATE auth.password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", userID, now); err != nil {
 			return err
@@ -659,7 +683,7 @@ type Invitation struct {
 // CreateInvitation stores an invitation by the hash of its token and,
 // when compose is set, queues the mail it writes to the invited person in
 // the same transaction.
-func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string, compose func(orgName string) (subject, body string)) error {
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string, compose func(orgName string, sso bool) (subject, body string)) error {
 	return pg.InOrg(ctx, s.db, inv.OrganizationID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO auth.invitations (id, organization_id, email, role, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
 			inv.ID, inv.OrganizationID, inv.Email, inv.Role, tokenHash(inv.Token), createdBy, inv.ExpiresAt)
@@ -673,7 +697,13 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 		if err := tx.QueryRow(ctx, "SELECT name FROM auth.organizations WHERE id = $1", inv.OrganizationID).Scan(&orgName); err != nil {
 			return err
 		}
-		subject, body := compose(orgName)
+		// Where the invitee will sign in through the provider, the mail
+		// sends them there rather than to choose a password.
+		refused := passwordRefused(ctx, tx, inv.OrganizationID, inv.Role)
+		if refused != nil && !errors.Is(refused, ErrSSORequired) {
+			return refused
+		}
+		subject, body := compose(orgName, refused != nil)
 		return s.queueMail(ctx, tx, inv.OrganizationID, inv.Email, subject, body)
 	})
 }
@@ -1416,9 +1446,13 @@ func (s *Store) TakeSSOLogin(ctx context.Context, state string) (ssoLogin, error
 	return l, err
 }
 
-// SSOUser is the member of orgID with email, created as an employee
-// without a password on their first sign-in.
-func (s *Store) SSOUser(ctx context.Context, orgID, email, name string) (User, error) {
+// SSOUser is the member of orgID with email, created without a password
+// on their first sign-in: with the role of the newest live invitation of
+// the email, which it spends, or else as an employee when domainAllowed.
+// The domain decides who may join unasked; a member, or an invited
+// person, is named by their exact email, which the provider verified as
+// a reset by mail would.
+func (s *Store) SSOUser(ctx context.Context, orgID, email, name string, domainAllowed bool) (User, error) {
 	var u User
 	find := func(tx pgx.Tx) error {
 		var orgActive bool
@@ -1441,9 +1475,23 @@ func (s *Store) SSOUser(ctx context.Context, orgID, email, name string) (User, e
 		if !orgActive {
 			return ErrAccountDisabled
 		}
-		u = User{ID: newID(), OrganizationID: orgID, Email: email, Name: name, Role: authn.RoleEmployee, CreatedAt: s.clock.Now().UTC(), Active: true}
+		role := authn.RoleEmployee
+		err = tx.QueryRow(ctx, "SELECT role FROM auth.invitations WHERE lower(email) = lower($1) AND used_at IS NULL AND expires_at > $2"+
+			" ORDER BY created_at DESC LIMIT 1 FOR UPDATE", email, s.clock.Now()).Scan(&role)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) && !domainAllowed:
+			return ErrSSODomainNotAllowed
+		case err == nil:
+			// Once the person exists every open invitation of theirs is moot.
+			if _, err := tx.Exec(ctx, "UPDATE auth.invitations SET used_at = $2 WHERE lower(email) = lower($1) AND used_at IS NULL", email, s.clock.Now()); err != nil {
+				return err
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		u = User{ID: newID(), OrganizationID: orgID, Email: email, Name: name, Role: role, CreatedAt: s.clock.Now().UTC(), Active: true}
 		// No password: the member signs in through the provider, or sets
-		// one through a password reset.
+		// one through a password reset where passwords are allowed.
 		return s.insertUser(ctx, tx, u, "")
 	})
 	if errors.Is(err, ErrUserExists) {
@@ -1453,14 +1501,28 @@ func (s *Store) SSOUser(ctx context.Context, orgID, email, name string) (User, e
 	return u, err
 }
 
-// SSOOnly reports whether organization orgID refuses password sign-in to
-// members other than its admins.
-func (s *Store) SSOOnly(ctx context.Context, orgID string) (bool, error) {
+// PasswordAllowed is passwordRefused for a member of orgID with role.
+func (s *Store) PasswordAllowed(ctx context.Context, orgID, role string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error { return passwordRefused(ctx, tx, orgID, role) })
+}
+
+// passwordRefused is ErrSSORequired for a member with role of an "SSO
+// only" organization, whose password login refuses: no password may be
+// set for them either (joining, a reset), which login would then refuse.
+// Admins keep their passwords as the way back in when the provider is
+// down or misconfigured.
+func passwordRefused(ctx context.Context, tx pgx.Tx, orgID, role string) error {
+	if role == authn.RoleAdmin {
+		return nil
+	}
 	var only bool
-	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sso_configs WHERE organization_id = $1 AND sso_only)", orgID).Scan(&only)
-	})
-	return only, err
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sso_configs WHERE organization_id = $1 AND sso_only)", orgID).Scan(&only); err != nil {
+		return err
+	}
+	if only {
+		return ErrSSORequired
+	}
+	return nil
 }
 
 // resealMail rewrites every queued body not sealed with the current
