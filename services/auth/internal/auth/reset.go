@@ -147,13 +147,14 @@ func (s *server) confirmPasswordReset(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	u, err := s.store.ResetPassword(r.Context(), orgID, req.Token, hash)
+	client := s.clientOf(r)
+	u, err := s.store.ResetPassword(r.Context(), orgID, req.Token, hash, client)
 	if err != nil {
 		return err
 	}
 	// Whoever opened the mailbox is the owner: the delays their earlier
 	// failed logins earned end with the reset.
-	s.throttle.LoginSucceeded(r.Context(), u.Email, s.clientIP(r))
+	s.throttle.LoginSucceeded(r.Context(), u.Email, client.IP)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

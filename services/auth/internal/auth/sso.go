@@ -355,7 +355,7 @@ func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.signIn(r.Context(), u)
+	resp, err := s.signIn(r.Context(), u, &Login{Client: s.clientOf(r), Method: "sso"})
 	if err != nil {
 		return err
 	}
