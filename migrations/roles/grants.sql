@@ -54,6 +54,12 @@ GRANT USAGE ON SEQUENCE tracking.outbox_id_seq TO {{.session}}, {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.processed_events TO {{.session}}, {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.active_session_count() TO {{.session}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_activity_month(uuid, date) TO {{.ingest}};
+-- ingest owns the session totals, so it makes the idle decisions; an
+-- erasure of a member's activity (ingest's) deletes what pins it.
+GRANT SELECT, INSERT ON tracking.idle_decisions TO {{.ingest}};
+GRANT SELECT, INSERT, DELETE ON tracking.idle_decision_activity TO {{.ingest}};
+GRANT SELECT ON tracking.idle_decisions, tracking.idle_decision_activity TO {{.report}};
+GRANT EXECUTE ON FUNCTION auth.record_time_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
 -- Ingest keeps the organizations' URL redaction rules, reads every
 -- organization's changes through the function, and audits changes.
 GRANT SELECT, INSERT, UPDATE ON tracking.url_redaction TO {{.ingest}};
