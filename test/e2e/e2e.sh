@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # make e2e: WorkPulse on the local node (hack/cluster/up.sh), end to end.
 #
-#  1. every image (hack/images) and the node;
+#  1. the node (hack/cluster/up.sh) with its registry, then make release
+#     pushing every image and both charts to that registry;
 #  2. throwaway PostgreSQL, Redis and a kfake Kafka broker listening on the
 #     node's bridge address ($NODE_IP), reached by pods through selector-less
 #     Services named postgres, redis and kafka (the machine's own servers
 #     listen on 127.0.0.1 only, which pods cannot reach);
 #  3. the node's own smoke test: the migrate image as a Job against the
 #     throwaway PostgreSQL through Service DNS, and the schemas appear;
-#  4. helm install of charts/workpulse-crds and charts/workpulse with the
-#     local images: every Deployment Ready, the migrations hook applied;
+#  4. helm install oci:// of both charts from the node's registry, with the
+#     digests make release recorded: every Deployment Ready, every image
+#     pulled by digest, the migrations hook applied;
 #     register and post activity through the Services; a WorkPulseTenant
 #     Ready with partitions and CronJobs; a Job from its daily-summary
 #     CronJob writes summary rows; kubectl workpulse status, tenants and
@@ -69,11 +71,20 @@ finish() {
 }
 trap finish EXIT
 
-step "images and node"
-(cd "$ROOT" && go run ./hack/images -version "$VERSION")
+step "node and its registry"
 "$ROOT/hack/cluster/up.sh"
 if [ -x "$ROOT/hack/helm.sh" ]; then HELM=$("$ROOT/hack/helm.sh"); else "$ROOT/hack/cluster/k8s-bins.sh" helm; HELM="$ROOT/bin/helm"; fi
 helm() { "$HELM" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+
+step "make release to the node's registry ($IMAGES)"
+released_at=$SECONDS
+make -C "$ROOT" --no-print-directory release REGISTRY="$IMAGES" >/dev/null
+RELEASE_VALUES="$ROOT/bin/release/values.yaml"
+digest_of() { awk -v n="$1:" '$1 == n {gsub(/"/, "", $2); print $2}' "$RELEASE_VALUES"; }
+log "released in $((SECONDS - released_at)) s: $(grep -c 'sha256:' "$RELEASE_VALUES") images by digest, both charts"
+chart_version() { awk '$1 == "version:" {print $2; exit}' "$ROOT/charts/$1/Chart.yaml"; }
+# Both charts as a stranger installs them: from the registry, over plain HTTP on loopback.
+oci_chart() { echo "oci://$IMAGES/charts/$1" --version "$(chart_version "$1")" --plain-http; }
 
 step "PostgreSQL, Redis and Kafka on $NODE_IP"
 mkdir -p "$E2E"
@@ -152,8 +163,7 @@ spec:
       securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
       containers:
         - name: migrate
-          image: workpulse/migrate:$VERSION
-          imagePullPolicy: Never
+          image: $IMAGES/migrate@$(digest_of migrate)
           args: [up]
           env: [{name: DATABASE_URL, value: "postgres://postgres@postgres.wp-smoke.svc.$CLUSTER_DOMAIN:5432/smoke?sslmode=disable"}]
           securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
@@ -178,16 +188,27 @@ kubectl -n "$NS" create secret generic workpulse-database \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "$NS" create secret generic workpulse-redis --from-literal REDIS_URL="redis://redis:6379/0" \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-if [ -f "$ROOT/charts/workpulse-crds/Chart.yaml" ]; then
-  helm upgrade --install workpulse-crds "$ROOT/charts/workpulse-crds" -n "$NS" --wait --timeout 2m
-fi
+# shellcheck disable=SC2046 # oci_chart's words are the chart, --version and --plain-http
+helm upgrade --install workpulse-crds $(oci_chart workpulse-crds) -n "$NS" --wait --timeout 2m
 # No Ingress controller and no front door on this node: the test pod checks
 # every service's /readyz; the API is exercised through the Services below.
-chart_values=(-f "$ROOT/charts/workpulse/ci/dev-values.yaml"
+# The helm test shell is the node's own image, pushed by up.sh, not released.
+chart_values=(-f "$ROOT/charts/workpulse/ci/dev-values.yaml" -f "$RELEASE_VALUES"
   --set ingress.enabled=false --set monitoring.mode=never --set tests.apiURL=
-  --set "tests.image=workpulse/busybox:$VERSION" --set image.pullPolicy=Never)
-helm install "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" --wait --timeout 8m
+  --set "tests.image=$IMAGES/busybox:$VERSION")
+# shellcheck disable=SC2046
+helm install "$RELEASE" $(oci_chart workpulse) -n "$NS" "${chart_values[@]}" --wait --timeout 8m
 kubectl -n "$NS" get deployments,pods,cronjobs >&2
+
+step "every pod runs a released image, by digest, pulled from the node's registry"
+pulled=$(kubectl -n "$NS" get pods -o json | jq -r '.items[].status.containerStatuses[]? | "\(.name) \(.image) \(.imageID)"')
+echo "$pulled" >&2
+# The image ID is the reference containerd pulled: repository@digest of the index.
+while read -r cname _ image_id; do
+  want="$IMAGES/$cname@$(digest_of "$cname")"
+  [ "${image_id#docker-pullable://}" = "$want" ] || die "container $cname: image ID $image_id, want $want"
+done <<<"$pulled"
+log "$(wc -l <<<"$pulled") containers, each the digest make release pushed"
 
 step "migrations hook applied"
 tables=$(psql_node -c "select count(*) from pg_tables where schemaname in ('auth', 'tracking', 'reporting')")
@@ -327,7 +348,8 @@ step "helm test"
 helm test "$RELEASE" -n "$NS" --timeout 3m | grep -E "TEST SUITE|Phase" >&2
 
 step "helm upgrade"
-helm upgrade "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" \
+# shellcheck disable=SC2046
+helm upgrade "$RELEASE" $(oci_chart workpulse) -n "$NS" "${chart_values[@]}" \
   --set common.logLevel=info --wait --timeout 5m
 kubectl -n "$NS" get deployments >&2
 
