@@ -82,10 +82,10 @@ func TestTheChartRunsTheReleasedImagesFromTheRegistryByDigest(t *testing.T) {
 }
 
 func TestTheChartRefusesImageValuesThatNoRegistryCouldServe(t *testing.T) {
-	cases := []struct{ name, set string }{
-		{"A digest that is not sha256 and 64 hex digits is refused.", "image.digests.auth=sha256:abc"},
-		{"A digest for an image the chart does not run is refused.", "image.digests.nginx=" + digestOf("nginx")},
-		{"A registry with a trailing slash is refused.", "image.registry=registry.example.com/"},
+	cases := []struct{ name, set, named string }{
+		{"A digest that is not sha256 and 64 hex digits is refused.", "image.digests.auth=sha256:abc", "sha256:abc"},
+		{"A digest for an image the chart does not run is refused.", "image.digests.nginx=" + digestOf("nginx"), "nginx"},
+		{"A registry with a trailing slash is refused.", "image.registry=registry.example.com/", "registry.example.com/"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,8 +93,8 @@ func TestTheChartRefusesImageValuesThatNoRegistryCouldServe(t *testing.T) {
 			if err == nil {
 				t.Fatalf("--set %s rendered:\n%.300s", c.set, out)
 			}
-			if !strings.Contains(err.Error(), "image") {
-				t.Fatalf("--set %s: the error names no image value: %v", c.set, err)
+			if !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), c.named) {
+				t.Fatalf("--set %s: the error is not the schema's about %q: %v", c.set, c.named, err)
 			}
 		})
 	}
