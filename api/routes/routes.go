@@ -46,7 +46,7 @@ var Table = []Route{
 	// In a cluster auth answers for the whole platform (its HEALTH_PEERS);
 	// the local front door answers /api/health itself.
 	{Pattern: `^/api/health$`, Service: Auth},
-	{Pattern: `^/api/(reports|alerts|jobs|webhooks)(/.*)?$`, Service: Report},
+	{Pattern: `^/api/(reports|alerts|jobs|webhooks|categories)(/.*)?$`, Service: Report},
 	{Pattern: `^/api/ws$`, Service: Realtime, WebSocket: true},
 	// Socket.IO (long polls, and WebSockets after the upgrade) at the
 	// original system's path, outside /api as its clients expect.

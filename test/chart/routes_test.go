@@ -128,7 +128,7 @@ func samplePaths() []string {
 	// Every route's own pattern, reduced to a concrete path, is sampled too.
 	for _, r := range routes.Table {
 		p := strings.NewReplacer("^", "", "$", "", `(docs(/.*)?|docs-json|openapi\.yaml)`, "openapi.yaml", `\.`, ".", "[^/]+", id,
-			"(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs|webhooks)", "webhooks").Replace(r.Pattern)
+			"(/bulk)?", "/bulk", "(/.*)?", "/more", ".*", "more", "(reports|alerts|jobs|webhooks|categories)", "webhooks").Replace(r.Pattern)
 		paths = append(paths, p)
 	}
 	return paths

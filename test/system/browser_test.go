@@ -22,8 +22,11 @@ import (
 // archived and restored, times in the organization's zone, a settings change
 // that persists, an invitation from the people page accepted by its person,
 // who lands signed in, that member's role changed, deactivated and
-// reactivated there while the last admin is kept, sign-in and navigation by
-// keyboard alone, an employee kept off the team board and the settings, an
+// reactivated there while the last admin is kept, that member removed with
+// their data kept after a confirmation dialog, a manager seeing their team
+// alone on the board, in the reports and the alerts and refused the admin's
+// pages, sign-in and navigation by keyboard alone, an employee kept off the
+// team board and the settings, an
 // employee's own day as the organization's day in a zone a day off UTC's, a
 // forgotten password reset through the link mailed to a real SMTP server
 // (mailpit), and on every page axe-core and a page that fits a phone's width.
@@ -47,6 +50,12 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 	rita := c.Invite(admin, "rita-"+suffix+"@example.com", "Rita Reset", "employee")
 	var project struct{ ID string }
 	c.Must(201, "POST", "/projects", admin.Token, map[string]any{"name": "Website"}).Into(t, &project)
+	// A manager whose one team has Erin in it and not Ivan or Rita.
+	mona := c.Invite(admin, "mona-"+suffix+"@example.com", "Mona Manager", "manager")
+	var team struct{ ID string }
+	c.Must(201, "POST", "/teams", admin.Token, map[string]any{"name": "Website team"}).Into(t, &team)
+	c.Must(200, "PUT", "/teams/"+team.ID+"/members/"+mona.ID, admin.Token, map[string]any{"role": "manager"})
+	c.Must(200, "PUT", "/teams/"+team.ID+"/members/"+erin.ID, admin.Token, map[string]any{"role": "member"})
 
 	now := clock.Real.Now().UTC()
 	day := now.Format(time.DateOnly)
@@ -69,7 +78,7 @@ func TestTheWebAppInARealBrowser(t *testing.T) {
 	c.runJob(admin, "daily-summary", map[string]any{"date": day})
 
 	runBrowserScript(t, root, p, "e2e/browser.mjs", "DAY="+day,
-		"ADMIN_EMAIL="+admin.Email, "EMPLOYEE_EMAIL="+erin.Email, "EMPLOYEE_TOKEN="+erin.Token, "SESSION_ID="+s.ID,
+		"ADMIN_EMAIL="+admin.Email, "MANAGER_EMAIL="+mona.Email, "EMPLOYEE_EMAIL="+erin.Email, "EMPLOYEE_TOKEN="+erin.Token, "SESSION_ID="+s.ID,
 		"RESET_EMAIL="+rita.Email, "MAILPIT_API="+mp.API,
 		"SCREENSHOTS="+os.Getenv("WORKPULSE_SCREENSHOTS"))
 }

@@ -112,65 +112,110 @@ func TestAuthorizationMatrix(t *testing.T) {
 	hidden := map[string]string{"employee": k.colleague.ID, "colleague": k.emp.ID,
 		"manager of the employee's team": k.colleague.ID, "manager of another team": k.emp.ID, "other org's admin": k.admin.Org}
 	userRange := "?startDate=" + today + "&endDate=" + today
-	// A member only the admin's removal row removes.
-	spare := c.Invite(k.admin, "sec-spare@a.example", "Spare A", "employee")
+	// fresh is a new member in the actor's place: in their organization
+	// with their role and, for a team's member or manager, in their team.
+	// Rows that sign the caller out, change their password or remove a
+	// member act through fresh members, so that no cell changes an account
+	// another cell (or row) uses.
+	fresh := func(actor string) Member {
+		if actor == "anonymous" {
+			return Member{}
+		}
+		email := fmt.Sprintf("sec-fresh-%d@example.com", clock.Real.Now().UnixNano())
+		switch actor {
+		case "other org's admin":
+			return c.Invite(k.foreign, email, "Fresh B", "admin")
+		case "admin":
+			return c.Invite(k.admin, email, "Fresh A", "admin")
+		}
+		team, teamRole, role := map[string]string{"employee": tc.red, "colleague": tc.blue, "manager of the employee's team": tc.red,
+			"manager of another team": tc.blue}[actor], "member", "employee"
+		if strings.HasPrefix(actor, "manager") {
+			teamRole, role = "manager", "manager"
+		}
+		m := c.Invite(k.admin, email, "Fresh A", role)
+		c.Must(200, "PUT", "/teams/"+team+"/members/"+m.ID, k.admin.Token, map[string]any{"role": teamRole})
+		return m
+	}
+	// asFresh acts as a fresh member in the actor's place.
+	asFresh := func(path string) func(string) (string, string) {
+		return func(actor string) (string, string) { return fresh(actor).Token, path }
+	}
+	// removeFresh removes a fresh employee of Org A, so that every actor's
+	// cell, the other organization's admin's too, names a member who exists.
+	removeFresh := func(actor string) (string, string) {
+		target := c.Invite(k.admin, fmt.Sprintf("sec-target-%d@a.example", clock.Real.Now().UnixNano()), "Target A", "employee")
+		return token[actor], "/users/" + target.ID + "?data=keep"
+	}
+	password := body(map[string]any{"current_password": "correct horse battery", "new_password": "another long password"})
 	rows := []struct {
 		method, path string
 		body         func() any
 		want         [7]int // by actor, in the order above
+		// as, when set, gives each cell its own token and path.
+		as func(actor string) (token, path string)
 	}{
-		{"GET", "/auth/.well-known/jwks.json", none, [7]int{200, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/organization", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"PATCH", "/organization", body(map[string]any{"idle_threshold_seconds": 0}), [7]int{401, 403, 403, 403, 403, 200, 200}},
-		{"POST", "/organization/adoption-tokens", none, [7]int{401, 403, 403, 403, 403, 201, 201}},
-		{"GET", "/users/me", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/users/employees", none, [7]int{401, 403, 403, 200, 200, 200, 200}},
-		{"GET", "/users", none, [7]int{401, 403, 403, 403, 403, 200, 200}},
-		{"PATCH", "/users/" + k.emp.ID, body(map[string]any{"active": true}), [7]int{401, 403, 403, 403, 403, 200, 404}},
-		{"POST", "/users/invitations", invite, [7]int{401, 403, 403, 403, 403, 201, 201}},
-		{"DELETE", "/users/" + spare.ID + "?data=keep", none, [7]int{401, 403, 403, 403, 403, 204, 404}},
+		{"GET", "/auth/.well-known/jwks.json", none, [7]int{200, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/organization", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"PATCH", "/organization", body(map[string]any{"idle_threshold_seconds": 0}), [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"POST", "/organization/adoption-tokens", none, [7]int{401, 403, 403, 403, 403, 201, 201}, nil},
+		{"GET", "/users/me", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/users/employees", none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
+		{"GET", "/users", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"PATCH", "/users/" + k.emp.ID, body(map[string]any{"active": true}), [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"POST", "/users/invitations", invite, [7]int{401, 403, 403, 403, 403, 201, 201}, nil},
+		{"DELETE", "/users/{fresh member}", none, [7]int{401, 403, 403, 403, 403, 204, 404}, removeFresh},
 		// Anyone may ask for a reset; this platform sends no mail, and a
 		// made-up link's token is refused alike for everyone.
-		{"POST", "/auth/password-reset", body(map[string]any{"email": k.emp.Email}), [7]int{503, 503, 503, 503, 503, 503, 503}},
-		{"POST", "/auth/password-reset/confirm", body(map[string]any{"token": "made-up", "new_password": "long enough"}), [7]int{400, 400, 400, 400, 400, 400, 400}},
-		{"POST", "/teams", unique, [7]int{401, 403, 403, 403, 403, 201, 201}},
-		{"GET", "/teams", none, [7]int{401, 403, 403, 200, 200, 200, 200}},
-		{"GET", "/teams/" + tc.red, none, [7]int{401, 403, 403, 200, 404, 200, 404}},
-		{"PATCH", "/teams/" + tc.red, body(map[string]any{"name": "Red"}), [7]int{401, 403, 403, 403, 403, 200, 404}},
-		{"GET", "/teams/" + tc.red + "/members", none, [7]int{401, 403, 403, 200, 404, 200, 404}},
-		{"PUT", "/teams/" + tc.red + "/members/" + k.emp.ID, body(map[string]any{"role": "member"}), [7]int{401, 403, 403, 403, 403, 200, 404}},
-		{"DELETE", "/teams/" + tc.scratch + "/members/" + k.colleague.ID, none, [7]int{401, 403, 403, 403, 403, 204, 404}},
-		{"DELETE", "/teams/" + tc.spare, none, [7]int{401, 403, 403, 403, 403, 204, 404}},
-		{"POST", "/projects", unique, [7]int{401, 201, 201, 201, 201, 201, 201}},
-		{"GET", "/projects", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"POST", "/projects/" + k.project + "/archive", none, [7]int{401, 403, 403, 403, 403, 200, 404}},
-		{"POST", "/projects/" + k.project + "/unarchive", none, [7]int{401, 403, 403, 403, 403, 200, 404}},
-		{"GET", "/sessions/active", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/sessions/" + k.session, none, [7]int{401, 200, 404, 200, 404, 200, 404}},
-		{"GET", "/sessions/" + tc.colleagueSession, none, [7]int{401, 404, 200, 404, 200, 200, 404}},
-		{"GET", "/sessions?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}},
-		{"POST", "/sessions/start", none, [7]int{401, 409, 409, 201, 201, 201, 201}},
-		{"POST", "/sessions/" + k.session + "/activity", beat, [7]int{401, 201, 404, 404, 404, 404, 404}},
-		{"POST", "/sessions/" + k.session + "/activity/bulk", bulk, [7]int{401, 201, 404, 404, 404, 404, 404}},
-		{"GET", "/reports/daily?date=" + today, none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/reports/user/" + k.emp.ID + userRange, none, [7]int{401, 200, 403, 200, 403, 200, 404}},
-		{"GET", "/reports/user/" + k.colleague.ID + userRange, none, [7]int{401, 403, 200, 403, 200, 200, 404}},
-		{"GET", "/reports/organization" + userRange, none, [7]int{401, 403, 403, 200, 200, 200, 200}},
-		{"GET", "/alerts", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/alerts?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}},
-		{"POST", "/alerts/" + k.session + "/resolve", none, [7]int{401, 404, 404, 404, 404, 404, 404}},
-		{"POST", "/jobs/trigger/idle-detection", none, [7]int{401, 403, 403, 403, 403, 202, 202}},
-		{"POST", "/jobs/trigger/daily-summary", none, [7]int{401, 403, 403, 403, 403, 202, 202}},
-		{"GET", "/jobs/" + k.job, none, [7]int{401, 403, 403, 403, 403, 200, 404}},
-		{"GET", "/presence", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/ws", none, [7]int{401, 426, 426, 426, 426, 426, 426}},
-		{"POST", "/devices", device, [7]int{401, 201, 201, 201, 201, 201, 201}},
-		{"GET", "/devices", none, [7]int{401, 200, 200, 200, 200, 200, 200}},
-		{"GET", "/devices?user_id=" + k.colleague.ID, none, [7]int{401, 200, 200, 200, 200, 200, 200}},
+		{"POST", "/auth/password-reset", body(map[string]any{"email": k.emp.Email}), [7]int{503, 503, 503, 503, 503, 503, 503}, nil},
+		{"POST", "/auth/password-reset/confirm", body(map[string]any{"token": "made-up", "new_password": "long enough"}), [7]int{400, 400, 400, 400, 400, 400, 400}, nil},
+		{"POST", "/teams", unique, [7]int{401, 403, 403, 403, 403, 201, 201}, nil},
+		{"GET", "/teams", none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
+		{"GET", "/teams/" + tc.red, none, [7]int{401, 403, 403, 200, 404, 200, 404}, nil},
+		{"PATCH", "/teams/" + tc.red, body(map[string]any{"name": "Red"}), [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"GET", "/teams/" + tc.red + "/members", none, [7]int{401, 403, 403, 200, 404, 200, 404}, nil},
+		{"PUT", "/teams/" + tc.red + "/members/" + k.emp.ID, body(map[string]any{"role": "member"}), [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"DELETE", "/teams/" + tc.scratch + "/members/" + k.colleague.ID, none, [7]int{401, 403, 403, 403, 403, 204, 404}, nil},
+		{"DELETE", "/teams/" + tc.spare, none, [7]int{401, 403, 403, 403, 403, 204, 404}, nil},
+		{"POST", "/projects", unique, [7]int{401, 201, 201, 201, 201, 201, 201}, nil},
+		{"GET", "/projects", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"POST", "/projects/" + k.project + "/archive", none, [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"POST", "/projects/" + k.project + "/unarchive", none, [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"GET", "/sessions/active", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/sessions/" + k.session, none, [7]int{401, 200, 404, 200, 404, 200, 404}, nil},
+		{"GET", "/sessions/" + tc.colleagueSession, none, [7]int{401, 404, 200, 404, 200, 200, 404}, nil},
+		{"GET", "/sessions?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}, nil},
+		{"POST", "/sessions/start", none, [7]int{401, 409, 409, 201, 201, 201, 201}, nil},
+		{"POST", "/sessions/" + k.session + "/activity", beat, [7]int{401, 201, 404, 404, 404, 404, 404}, nil},
+		{"POST", "/sessions/" + k.session + "/activity/bulk", bulk, [7]int{401, 201, 404, 404, 404, 404, 404}, nil},
+		{"GET", "/reports/daily?date=" + today, none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/reports/user/" + k.emp.ID + userRange, none, [7]int{401, 200, 403, 200, 403, 200, 404}, nil},
+		{"GET", "/reports/user/" + k.colleague.ID + userRange, none, [7]int{401, 403, 200, 403, 200, 200, 404}, nil},
+		{"GET", "/reports/organization" + userRange, none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
+		{"GET", "/alerts", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/alerts?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}, nil},
+		{"POST", "/alerts/" + k.session + "/resolve", none, [7]int{401, 404, 404, 404, 404, 404, 404}, nil},
+		{"POST", "/jobs/trigger/idle-detection", none, [7]int{401, 403, 403, 403, 403, 202, 202}, nil},
+		{"POST", "/jobs/trigger/daily-summary", none, [7]int{401, 403, 403, 403, 403, 202, 202}, nil},
+		{"GET", "/jobs/" + k.job, none, [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"GET", "/presence", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/ws", none, [7]int{401, 426, 426, 426, 426, 426, 426}, nil},
+		{"POST", "/devices", device, [7]int{401, 201, 201, 201, 201, 201, 201}, nil},
+		{"GET", "/devices", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/devices?user_id=" + k.colleague.ID, none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		// The colleague revokes their own device; whoever comes after finds none.
-		{"DELETE", "/devices/" + colleaguesDevice, none, [7]int{401, 404, 204, 404, 404, 404, 404}},
-		{"GET", "/audit", none, [7]int{401, 403, 403, 403, 403, 200, 200}},
-		{"POST", "/sessions/" + k.session + "/stop", none, [7]int{401, 0, 404, 404, 404, 404, 404}}, // the owner's stop runs last
+		{"DELETE", "/devices/" + colleaguesDevice, none, [7]int{401, 404, 204, 404, 404, 404, 404}, nil},
+		{"GET", "/audit", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		// Neither organization has single sign-on; a configuration that
+		// does not validate stores nothing.
+		{"GET", "/organization/sso", none, [7]int{401, 403, 403, 403, 403, 404, 404}, nil},
+		{"PUT", "/organization/sso", body(map[string]any{"issuer_url": "not a url", "client_id": "web", "domains": []string{"a.example"}}),
+			[7]int{401, 403, 403, 403, 403, 400, 400}, nil},
+		{"DELETE", "/organization/sso", none, [7]int{401, 403, 403, 403, 403, 404, 404}, nil},
+		{"POST", "/auth/logout", none, [7]int{401, 204, 204, 204, 204, 204, 204}, asFresh("/auth/logout")},
+		{"POST", "/auth/logout-all", none, [7]int{401, 204, 204, 204, 204, 204, 204}, asFresh("/auth/logout-all")},
+		{"POST", "/users/me/password", password, [7]int{401, 200, 200, 200, 200, 200, 200}, asFresh("/users/me/password")},
+		{"POST", "/sessions/" + k.session + "/stop", none, [7]int{401, 0, 404, 404, 404, 404, 404}, nil}, // the owner's stop runs last
 	}
 	cells := 0
 	for _, row := range rows {
@@ -180,7 +225,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s %s as %s answers %d", row.method, row.path, actor, want), func(t *testing.T) {
-				r, err := c.Do(row.method, row.path, token[actor], row.body())
+				tok, path := token[actor], row.path
+				if row.as != nil {
+					tok, path = row.as(actor)
+				}
+				r, err := c.Do(row.method, path, tok, row.body())
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -48,7 +48,7 @@ var service = app.Spec[auth.Config]{
 			},
 		}
 		if cfg.Mail.Enabled() {
-			workers = append(workers, auth.NewMailer(d.DB, cfg.Mail, d.Registry, d.Logger, d.Clock).Run)
+			workers = append(workers, auth.NewMailer(d.DB, cfg.Mail, cfg.KeyCipher, d.Registry, d.Logger, d.Clock).Run)
 		} else {
 			d.Logger.Info("no SMTP_HOST: no mail is sent; password resets by email are unavailable")
 		}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -13,26 +14,86 @@ import (
 // Audited actions. The report service records report.read and
 // report.exported itself (auth.record_report_audit).
 const (
-	AuditRoleChanged       = "user.role_changed"
-	AuditDeactivated       = "user.deactivated"
-	AuditReactivated       = "user.reactivated"
-	AuditRemoved           = "user.removed"
-	AuditSignedOutAll      = "user.signed_out_everywhere"
-	AuditInvited           = "user.invited"
-	AuditDeviceRegistered  = "device.registered"
-	AuditDeviceRevoked     = "device.revoked"
-	AuditSettingsChanged   = "organization.settings_changed"
-	AuditReportRead        = "report.read"
-	AuditReportExported    = "report.exported"
+	AuditRoleChanged      = "user.role_changed"
+	AuditDeactivated      = "user.deactivated"
+	AuditReactivated      = "user.reactivated"
+	AuditRemoved          = "user.removed"
+	AuditSignedOutAll     = "user.signed_out_everywhere"
+	AuditInvited          = "user.invited"
+	AuditDeviceRegistered = "device.registered"
+	AuditDeviceRevoked    = "device.revoked"
+	AuditSettingsChanged  = "organization.settings_changed"
+	AuditReportRead       = "report.read"
+	AuditReportExported   = "report.exported"
+
+	AuditPasswordChanged = "user.password_changed"
+	AuditPasswordReset   = "user.password_reset"
+	AuditLoginSucceeded  = "user.login_succeeded"
+	AuditLoginFailed     = "user.login_failed"
+	AuditProvisioned     = "user.provisioned"
+	AuditTeamCreated     = "team.created"
+	AuditTeamRenamed     = "team.renamed"
+	AuditTeamDeleted     = "team.deleted"
+	AuditTeamMemberAdded = "team.member_added"
+	// AuditTeamMemberRole is a member made the team's manager or no
+	// longer its manager.
+	AuditTeamMemberRole    = "team.member_role_changed"
+	AuditTeamMemberRemoved = "team.member_removed"
+	AuditSSOConfigured     = "sso.configured"
+	AuditSSORemoved        = "sso.removed"
+	AuditAdopted           = "organization.adopted"
+
 	auditSubjectUser       = "user"
 	auditSubjectDevice     = "device"
 	auditSubjectOrg        = "organization"
 	auditSubjectInvitation = "invitation"
+	auditSubjectTeam       = "team"
 )
 
 // auditActions are the actions GET /api/audit filters by.
 var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditInvited,
-	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported}
+	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported,
+	AuditPasswordChanged, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
+	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
+	AuditSSOConfigured, AuditSSORemoved, AuditAdopted}
+
+// loginFailureSpan and maxLoginFailureEntries bound the user.login_failed
+// entries of one account: the throttle lets a guesser try about once a
+// minute per account forever (and refuses a deactivated account's right
+// password without slowing it down), so recording every failure would
+// let anyone grow an organization's log by the day. Ten a day show an
+// admin that someone is trying, from where, without that.
+const (
+	loginFailureSpan       = 24 * time.Hour
+	maxLoginFailureEntries = 10
+)
+
+// Client is who sent a request, as the sign-in entries record it.
+type Client struct {
+	IP        string `json:"ip"`
+	UserAgent string `json:"user_agent"`
+}
+
+// maxUserAgent bounds the user agent kept of a request: it is the
+// client's to choose, and a sign-in entry must not carry kilobytes of it.
+const maxUserAgent = 256
+
+// clientOf is the sender of r: the address the throttle counts and the
+// first maxUserAgent bytes of its user agent, cut at a character.
+func (s *server) clientOf(r *http.Request) Client {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	return Client{IP: s.clientIP(r), UserAgent: ua}
+}
+
+// Login is how a sign-in came about, for its audit entry.
+type Login struct {
+	Client
+	// Method is "password" or "sso".
+	Method string `json:"method"`
+}
 
 // AuditEntry is one entry of the audit log: ActorID did Action to the
 // subject. ActorID is nil for what the platform did on its own.

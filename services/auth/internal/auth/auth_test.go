@@ -40,6 +40,9 @@ type env struct {
 	revocations *authn.Revocations
 	// mailMetrics holds the mail sender's metrics, when SMTP_HOST is set.
 	mailMetrics *prometheus.Registry
+	// cfg is the service's configuration, for tests that build a part of
+	// it (a mail sender) themselves.
+	cfg auth.Config
 }
 
 // envInstant is where an env's clock stands until a test moves it: a
@@ -80,10 +83,12 @@ func newEnvAt(t *testing.T, at time.Time, overrides map[string]string) *env {
 	if cfg.Mail.Enabled() {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- auth.NewMailer(pool, cfg.Mail, mailMetrics, slog.Default(), clk).Run(ctx) }()
+		go func() {
+			done <- auth.NewMailer(pool, cfg.Mail, cfg.KeyCipher, mailMetrics, slog.Default(), clk).Run(ctx)
+		}()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	return &env{t: t, url: srv.URL, db: db, keys: keys, clock: clk, revocations: revocations, mailMetrics: mailMetrics}
+	return &env{t: t, url: srv.URL, db: db, keys: keys, clock: clk, revocations: revocations, mailMetrics: mailMetrics, cfg: cfg}
 }
 
 type response struct {

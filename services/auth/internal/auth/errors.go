@@ -41,6 +41,7 @@ var (
 	// Single sign-on.
 	ErrRegistrationDisabled = apierr.New(http.StatusForbidden, "AUTH_REGISTRATION_DISABLED", "this installation does not let new organizations register; ask an admin for an invitation")
 	ErrSSORequired          = apierr.New(http.StatusForbidden, "AUTH_SSO_REQUIRED", "this organization signs in through its identity provider only; use single sign-on")
+	ErrSSOInvitation        = ErrSSORequired.WithMessage("this organization signs in through its identity provider only; accept the invitation by signing in with single sign-on as the invited email")
 	ErrSSONotConfigured     = apierr.New(http.StatusNotFound, "SSO_NOT_CONFIGURED", "no single sign-on is set up for this organization or email domain")
 	ErrSSODomainTaken       = apierr.New(http.StatusConflict, "SSO_DOMAIN_TAKEN", "one of these email domains already signs in to another organization")
 	ErrSSOStateInvalid      = apierr.New(http.StatusBadRequest, "SSO_STATE_INVALID", "the sign-in is unknown, expired, already used or was started in another browser; start again")

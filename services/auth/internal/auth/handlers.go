@@ -93,7 +93,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.signIn(r.Context(), u)
+	resp, err := s.signIn(r.Context(), u, nil)
 	if err != nil {
 		return err
 	}
@@ -147,11 +147,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ip := s.clientIP(r)
+	login := Login{Client: s.clientOf(r), Method: "password"}
+	ip := login.IP
 	if wait := s.throttle.LoginAttempt(r.Context(), req.Email, ip); wait > 0 {
 		return tooMany(w, wait)
 	}
-	user, err := s.authenticate(r.Context(), req)
+	user, refused, err := s.authenticate(r.Context(), req)
 	switch {
 	case err == nil:
 		s.throttle.LoginSucceeded(r.Context(), req.Email, ip)
@@ -159,9 +160,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 		s.throttle.LoginRefund(r.Context(), req.Email, ip)
 	}
 	if err != nil {
+		if rerr := s.recordRefused(r.Context(), refused, err, login); rerr != nil {
+			return rerr
+		}
 		return err
 	}
-	resp, err := s.signIn(r.Context(), user)
+	resp, err := s.signIn(r.Context(), user, &login)
 	if err != nil {
 		return err
 	}
@@ -169,20 +173,23 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// authenticate finds the one account the email and password open.
-func (s *server) authenticate(ctx context.Context, req loginRequest) (User, error) {
+// authenticate finds the one account the email and password open. When
+// it refuses the sign-in it returns the accounts it refused: every one
+// tried for a wrong password, the one the password opened otherwise.
+func (s *server) authenticate(ctx context.Context, req loginRequest) (User, []loginCandidate, error) {
 	cands, err := s.store.LoginCandidates(ctx, req.Email)
 	if err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
-	var matched []loginCandidate
+	var tried, matched []loginCandidate
 	for _, c := range cands {
 		if req.OrganizationID != "" && c.OrganizationID != req.OrganizationID {
 			continue
 		}
+		tried = append(tried, c)
 		ok, err := s.hasher.Verify(ctx, c.PasswordHash, req.Password)
 		if errors.Is(err, ErrHashingBusy) {
-			return User{}, err
+			return User{}, nil, err
 		}
 		if err == nil && ok {
 			matched = append(matched, c)
@@ -190,25 +197,42 @@ func (s *server) authenticate(ctx context.Context, req loginRequest) (User, erro
 	}
 	if len(cands) == 0 {
 		if _, err := s.hasher.Verify(ctx, dummyHash, req.Password); errors.Is(err, ErrHashingBusy) {
-			return User{}, err
+			return User{}, nil, err
 		}
 	}
 	switch {
 	case len(matched) == 0:
-		return User{}, ErrInvalidCredentials
+		return User{}, tried, ErrInvalidCredentials
 	case len(matched) > 1:
-		return User{}, ErrOrganizationNeeded
+		return User{}, nil, ErrOrganizationNeeded
 	case !matched[0].Active:
-		return User{}, ErrAccountDisabled
+		return User{}, matched, ErrAccountDisabled
 	}
 	if err := s.rehash(ctx, matched[0], req.Password); err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
 	u, err := s.store.GetUser(ctx, matched[0].OrganizationID, matched[0].ID)
 	if err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
-	return u, s.passwordAllowed(ctx, u)
+	if err := s.passwordAllowed(ctx, u); err != nil {
+		return User{}, matched, err
+	}
+	return u, nil, nil
+}
+
+// loginRefusals are the reasons a refused sign-in's entry names.
+var loginRefusals = map[error]string{ErrInvalidCredentials: "invalid_password", ErrAccountDisabled: "account_disabled", ErrSSORequired: "sso_required"}
+
+// recordRefused records a sign-in refused with err in the audit log of
+// each account it was refused to.
+func (s *server) recordRefused(ctx context.Context, refused []loginCandidate, err error, l Login) error {
+	for _, c := range refused {
+		if rerr := s.store.RecordLoginFailure(ctx, c.OrganizationID, c.ID, loginRefusals[err], l); rerr != nil {
+			return rerr
+		}
+	}
+	return nil
 }
 
 // rehash replaces an imported bcrypt hash with argon2id once the password
@@ -229,9 +253,10 @@ func (s *server) rehash(ctx context.Context, c loginCandidate, password string) 
 }
 
 // signIn opens a session for u: an access token carrying its id and the
-// session's first refresh token.
-func (s *server) signIn(ctx context.Context, u User) (authResponse, error) {
-	sid, refresh, err := s.store.OpenSession(ctx, u)
+// session's first refresh token. A login (not nil) is recorded in the
+// audit log with the session.
+func (s *server) signIn(ctx context.Context, u User, login *Login) (authResponse, error) {
+	sid, refresh, err := s.store.OpenSession(ctx, u, login)
 	if err != nil {
 		return authResponse{}, err
 	}
@@ -491,7 +516,7 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.signIn(r.Context(), u)
+	resp, err := s.signIn(r.Context(), u, nil)
 	if err != nil {
 		return err
 	}
@@ -552,7 +577,7 @@ func (s *server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	}
 	inv := Invitation{ID: newID(), OrganizationID: p.OrganizationID, Email: req.Email, Role: req.Role,
 		ExpiresAt: s.expiry(req.ExpiresInHours), Token: token, Emailed: s.cfg.Mail.Enabled()}
-	var compose func(string) (string, string)
+	var compose func(string, bool) (string, string)
 	if inv.Emailed {
 		compose = s.invitationMail(inv)
 	}

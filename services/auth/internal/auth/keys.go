@@ -54,9 +54,9 @@ func (s *KeyStore) KeepPublished(ttl time.Duration) *KeyStore {
 	return s
 }
 
-// Reseal rewrites the keys and the SSO client secrets stored before
-// encryption or sealed with a previous encryption key under the current
-// one, and returns how many; the service runs it at start, so that a
+// Reseal rewrites the keys, the SSO client secrets and the queued mail
+// stored before encryption or sealed with a previous encryption key under
+// the current one, and returns how many; the service runs it at start, so that a
 // rotated encryption key's predecessor can be dropped once every replica
 // has restarted.
 func (s *KeyStore) Reseal(ctx context.Context) (int, error) {
@@ -68,7 +68,11 @@ func (s *KeyStore) Reseal(ctx context.Context) (int, error) {
 	if err != nil {
 		return n + secrets, fmt.Errorf("auth: reseal SSO client secrets: %w", err)
 	}
-	return n + secrets, nil
+	mail, err := s.store.resealMail(ctx)
+	if err != nil {
+		return n + secrets + mail, fmt.Errorf("auth: reseal queued mail: %w", err)
+	}
+	return n + secrets + mail, nil
 }
 
 // Refresh loads the keys and creates a new one when no key will still be

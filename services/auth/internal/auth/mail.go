@@ -90,12 +90,19 @@ func loadMailConfig(e *config.Env, publicURL string) MailConfig {
 }
 
 // queueMail adds a message to the mail outbox of the transaction's
-// organization; it is sent once the transaction commits.
-func queueMail(ctx context.Context, q pgx.Tx, orgID, to, subject, body string) error {
+// organization; it is sent once the transaction commits. The body holds
+// a reset or invitation link, which is as good as the account until it
+// is spent: it is sealed like the SSO client secrets, so that a copy of
+// the database does not hold it, and only the sender opens it.
+func (s *Store) queueMail(ctx context.Context, q pgx.Tx, orgID, to, subject, body string) error {
 	_, err := q.Exec(ctx, "INSERT INTO auth.mail_outbox (organization_id, recipient, subject, body) VALUES ($1, $2, $3, $4)",
-		orgID, to, subject, body)
+		orgID, to, subject, s.cipher.sealSecret(mailAD(orgID, to), []byte(body)))
 	return err
 }
+
+// mailAD binds a sealed body to its organization and recipient, so that
+// a body moved to another row (another recipient) does not open.
+func mailAD(orgID, to string) string { return "mail:" + orgID + ":" + to }
 
 // Mailer delivers the mail outbox: each due message is sent under a row
 // lock (replicas share the queue through SKIP LOCKED), deleted once the
@@ -111,9 +118,9 @@ type Mailer struct {
 }
 
 // NewMailer returns the sender of db's mail outbox, registering its
-// metrics on reg.
-func NewMailer(db *pgxpool.Pool, cfg MailConfig, reg prometheus.Registerer, log *slog.Logger, clk clock.Clock) *Mailer {
-	m := &Mailer{store: &Store{db: db, clock: clk}, cfg: cfg, log: log,
+// metrics on reg; c opens the bodies queueMail sealed.
+func NewMailer(db *pgxpool.Pool, cfg MailConfig, c *KeyCipher, reg prometheus.Registerer, log *slog.Logger, clk clock.Clock) *Mailer {
+	m := &Mailer{store: &Store{db: db, clock: clk, cipher: c}, cfg: cfg, log: log,
 		sent: prometheus.NewCounter(prometheus.CounterOpts{Name: "workpulse_mail_sent_total",
 			Help: "Messages the SMTP server accepted."}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "workpulse_mail_send_failures_total",

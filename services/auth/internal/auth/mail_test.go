@@ -2,12 +2,19 @@ package auth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -349,5 +356,137 @@ func TestMailSettingsAreValidatedAtStartAndThePasswordIsNeverPrinted(t *testing.
 	cfg := auth.LoadConfig(e, config.LoadCommon(e, "auth", ":0"))
 	if printed := cfg.Mail.String(); strings.Contains(printed, "s3cret") || !strings.Contains(printed, "smtp.example.com") {
 		t.Errorf("the mail settings print as %q", printed)
+	}
+}
+
+// tablesHolding names the tables of e's database with a row that holds
+// secret, as text or as the bytes of a bytea column: what a copy of the
+// database would give away.
+func (e *env) tablesHolding(t *testing.T, secret string) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.db.Owner.Query(ctx, "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holding []string
+	for _, table := range tables {
+		var n int
+		if err := e.db.Owner.QueryRow(ctx, "SELECT count(*) FROM "+table+" x WHERE strpos(x::text, $1) > 0 OR strpos(x::text, $2) > 0",
+			secret, hex.EncodeToString([]byte(secret))).Scan(&n); err != nil {
+			t.Fatalf("search %s: %v", table, err)
+		}
+		if n > 0 {
+			holding = append(holding, table)
+		}
+	}
+	return holding
+}
+
+func TestQueuedMailHoldsItsLinkSealedUntilSentAndNothingOfItAfter(t *testing.T) {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	// The service's own sender waits a minute between passes: this test
+	// sends with a sender of its own, once it has searched the queue.
+	e, mp := newMailEnv(t, map[string]string{"SIGNING_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(raw), "MAIL_POLL_INTERVAL": "1m"})
+	bossTok, _ := e.register("boss@example.com", "Bossco")
+	inv := e.do("POST", "/api/users/invitations", bossTok, map[string]any{"email": "new@example.com", "role": "employee"})
+	if inv.Status != 201 || inv.Body["emailed"] != true {
+		t.Fatalf("invite: %d %s", inv.Status, inv.Raw)
+	}
+	invToken := inv.Body["token"].(string)
+	if r := e.do("POST", "/api/auth/password-reset", "", map[string]any{"email": "boss@example.com"}); r.Status != 202 {
+		t.Fatalf("reset request: %d %s", r.Status, r.Raw)
+	}
+	ctx := context.Background()
+	// A body queued before bodies were sealed, as the migration left it.
+	if _, err := e.db.Owner.Exec(ctx, "INSERT INTO auth.mail_outbox (organization_id, recipient, subject, body)"+
+		" SELECT organization_id, 'old@example.com', 'Before', 'wpp1'::bytea || convert_to('an old link https://workpulse.test/reset#token=old-queued', 'UTF8')"+
+		" FROM auth.users WHERE email = 'boss@example.com'"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.keys.Reseal(ctx); err != nil || n != 1 {
+		t.Fatalf("reseal: %d rewritten (%v); want the one body queued before sealing", n, err)
+	}
+
+	queued := []struct {
+		name, secret string
+	}{
+		{"The invitation's token is in no table while its mail is queued.", invToken},
+		{"No table holds a reset link while its mail is queued.", "workpulse.test/reset"},
+		{"No table holds an invitation link while its mail is queued.", "workpulse.test/join"},
+		{"The body queued before sealing was resealed.", "old-queued"},
+	}
+	for _, c := range queued {
+		t.Run(c.name, func(t *testing.T) {
+			if holding := e.tablesHolding(t, c.secret); len(holding) != 0 {
+				t.Errorf("%q is in %v", c.secret, holding)
+			}
+		})
+	}
+	var sealed int
+	if err := e.db.Owner.QueryRow(ctx, "SELECT count(*) FROM auth.mail_outbox WHERE substring(body FOR 4) = 'wpk1'::bytea").Scan(&sealed); err != nil || sealed != 3 {
+		t.Fatalf("%d of the queued bodies sealed (%v); want 3", sealed, err)
+	}
+
+	sender := auth.NewMailer(e.db.Pool(t, "workpulse_auth"), e.cfg.Mail, e.cfg.KeyCipher, prometheus.NewRegistry(), slog.Default(), e.clock)
+	if n, err := sender.SendDue(ctx); err != nil || n != 3 {
+		t.Fatalf("sent %d (%v); want 3", n, err)
+	}
+	resetTok := resetToken(t, mp, "boss@example.com", 1)
+	joined := mp.WaitForMessages(t, "new@example.com", 1, 30*time.Second)[0]
+	if old := mp.WaitForMessages(t, "old@example.com", 1, 30*time.Second)[0]; !strings.Contains(old.Text, "token=old-queued") {
+		t.Errorf("the body queued before sealing arrived as %q", old.Text)
+	}
+	sent := []struct {
+		name, secret string
+	}{
+		{"The sent reset link's token is in no table.", resetTok},
+		{"The sent invitation's token is in no table.", invToken},
+		{"No table holds a link once the mail is sent.", "workpulse.test/"},
+	}
+	for _, c := range sent {
+		t.Run(c.name, func(t *testing.T) {
+			if holding := e.tablesHolding(t, c.secret); len(holding) != 0 {
+				t.Errorf("%q is in %v", c.secret, holding)
+			}
+		})
+	}
+	if !strings.Contains(joined.Text, invToken) {
+		t.Fatalf("the invitation mail lacks its token:\n%s", joined.Text)
+	}
+	if r := e.do("POST", "/api/auth/password-reset/confirm", "", map[string]any{"token": resetTok, "new_password": "battery staple"}); r.Status != 204 {
+		t.Fatalf("the mailed reset link: %d %s", r.Status, r.Raw)
+	}
+	if r := e.do("POST", "/api/auth/register", "", map[string]any{"email": "new@example.com", "password": "correct horse", "name": "Newcomer",
+		"invitation_token": invToken}); r.Status != 201 {
+		t.Fatalf("join through the mailed invitation: %d %s", r.Status, r.Raw)
+	}
+}
+
+func TestAQueuedBodyMovedToAnotherRecipientDoesNotOpenAndIsNotSent(t *testing.T) {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	e, mp := newMailEnv(t, map[string]string{"SIGNING_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(raw), "MAIL_POLL_INTERVAL": "1m",
+		"MAIL_MAX_ATTEMPTS": "1"})
+	e.register("boss@example.com", "Bossco")
+	if r := e.do("POST", "/api/auth/password-reset", "", map[string]any{"email": "boss@example.com"}); r.Status != 202 {
+		t.Fatalf("reset request: %d %s", r.Status, r.Raw)
+	}
+	// Someone who may write the table but holds no key points the link
+	// at their own mailbox.
+	if _, err := e.db.Owner.Exec(context.Background(), "UPDATE auth.mail_outbox SET recipient = 'mallory@example.com'"); err != nil {
+		t.Fatal(err)
+	}
+	sender := auth.NewMailer(e.db.Pool(t, "workpulse_auth"), e.cfg.Mail, e.cfg.KeyCipher, prometheus.NewRegistry(), slog.Default(), e.clock)
+	if n, err := sender.SendDue(context.Background()); n != 0 || err == nil || !strings.Contains(err.Error(), "does not open") {
+		t.Fatalf("sent %d (%v); want none and the body refused", n, err)
+	}
+	if msgs := mp.Messages(t, "mallory@example.com"); len(msgs) != 0 {
+		t.Errorf("%d messages delivered to the changed recipient", len(msgs))
 	}
 }

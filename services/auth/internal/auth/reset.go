@@ -83,7 +83,12 @@ func (s *server) requestPasswordReset(w http.ResponseWriter, r *http.Request) er
 		}
 		link := s.cfg.PublicURL + "/reset#" + url.Values{"token": {token}}.Encode()
 		if err := s.store.CreatePasswordReset(r.Context(), c.OrganizationID, c.ID, token, s.clock.Now().Add(s.cfg.Reset.TTL),
-			func(orgName string) (string, string) { return resetMail(orgName, link, s.cfg.Reset.TTL) }); err != nil {
+			func(orgName string, sso bool) (string, string) {
+				if sso {
+					return ssoResetMail(orgName, s.cfg.PublicURL+"/signin")
+				}
+				return resetMail(orgName, link, s.cfg.Reset.TTL)
+			}); err != nil {
 			return err
 		}
 	}
@@ -96,6 +101,18 @@ func resetMail(orgName, link string, ttl time.Duration) (subject, body string) {
 		"Someone asked to reset the password of your WorkPulse account in " + orgName + ".\n\n" +
 			"To choose a new password, open this link within " + ttl.String() + ":\n\n" + link + "\n\n" +
 			"The link works once. If you did not ask for it, ignore this message: your password stays as it is.\n"
+}
+
+// ssoResetMail answers a reset request of a member who signs in through
+// their organization's provider: the request's answer tells nobody
+// whether the account exists, so the mailbox's owner learns here why no
+// link came.
+func ssoResetMail(orgName, signIn string) (subject, body string) {
+	return "Reset your WorkPulse password",
+		"Someone asked to reset the password of your WorkPulse account in " + orgName + ".\n\n" +
+			orgName + " signs in through its identity provider only, so your account has no WorkPulse password to reset. " +
+			"Sign in with SSO using this email address:\n\n" + signIn + "\n\n" +
+			"If you cannot sign in with your company account, ask your identity provider's or WorkPulse's admin.\n"
 }
 
 type resetConfirmRequest struct {
@@ -130,25 +147,33 @@ func (s *server) confirmPasswordReset(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	u, err := s.store.ResetPassword(r.Context(), orgID, req.Token, hash)
+	client := s.clientOf(r)
+	u, err := s.store.ResetPassword(r.Context(), orgID, req.Token, hash, client)
 	if err != nil {
 		return err
 	}
 	// Whoever opened the mailbox is the owner: the delays their earlier
 	// failed logins earned end with the reset.
-	s.throttle.LoginSucceeded(r.Context(), u.Email, s.clientIP(r))
+	s.throttle.LoginSucceeded(r.Context(), u.Email, client.IP)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// invitationMail is the message an invited person gets.
-func (s *server) invitationMail(inv Invitation) func(orgName string) (string, string) {
+// invitationMail is the message an invited person gets: the link that
+// joins with a password, or, where they will sign in through the
+// organization's provider (sso), the sign-in page, where signing in with
+// SSO as the invited email accepts the invitation.
+func (s *server) invitationMail(inv Invitation) func(orgName string, sso bool) (string, string) {
 	link := s.cfg.PublicURL + "/join#" + url.Values{"token": {inv.Token}, "email": {inv.Email}}.Encode()
 	expires := inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST")
-	return func(orgName string) (string, string) {
+	return func(orgName string, sso bool) (string, string) {
+		how := "To accept, open this link and choose your name and password:\n\n" + link + "\n\n"
+		if sso {
+			how = "To accept, open this page and sign in with SSO, using your company account for " + inv.Email + ":\n\n" +
+				s.cfg.PublicURL + "/signin\n\n"
+		}
 		return "You are invited to " + orgName + " on WorkPulse",
-			"You are invited to join " + orgName + " on WorkPulse as " + inv.Role + ".\n\n" +
-				"To accept, open this link and choose your name and password:\n\n" + link + "\n\n" +
+			"You are invited to join " + orgName + " on WorkPulse as " + inv.Role + ".\n\n" + how +
 				"The invitation works once and expires on " + expires + ".\n"
 	}
 }

@@ -355,7 +355,7 @@ func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.signIn(r.Context(), u)
+	resp, err := s.signIn(r.Context(), u, &Login{Client: s.clientOf(r), Method: "sso"})
 	if err != nil {
 		return err
 	}
@@ -394,8 +394,8 @@ func (c ssoClaims) displayName() string {
 
 // ssoUser redeems the code with the login's PKCE verifier, checks the ID
 // token (signature, issuer, audience, expiry, nonce) and its verified
-// email's domain, and returns the member it names, provisioned on their
-// first sign-in.
+// email, and returns the member it names, provisioned on their first
+// sign-in (SSOUser).
 func (s *server) ssoUser(ctx context.Context, login ssoLogin, code string) (User, error) {
 	c, err := s.store.SSOConfig(ctx, login.OrganizationID)
 	if err != nil {
@@ -437,25 +437,11 @@ func (s *server) ssoUser(ctx context.Context, login ssoLogin, code string) (User
 	if v.Email("email", claims.Email); v.Err() != nil || !claims.verified() {
 		return User{}, ErrSSOEmailUnverified
 	}
-	if !slices.Contains(c.Domains, emailDomain(claims.Email)) {
-		return User{}, ErrSSODomainNotAllowed
-	}
-	return s.store.SSOUser(ctx, c.OrganizationID, claims.Email, claims.displayName())
+	return s.store.SSOUser(ctx, c.OrganizationID, claims.Email, claims.displayName(), slices.Contains(c.Domains, emailDomain(claims.Email)))
 }
 
 // passwordAllowed refuses password sign-in to the members of an "SSO
-// only" organization. Its admins keep their passwords as the way back in
-// when the provider is down or misconfigured.
+// only" organization (passwordRefused).
 func (s *server) passwordAllowed(ctx context.Context, u User) error {
-	if u.Role == authn.RoleAdmin {
-		return nil
-	}
-	only, err := s.store.SSOOnly(ctx, u.OrganizationID)
-	if err != nil {
-		return err
-	}
-	if only {
-		return ErrSSORequired
-	}
-	return nil
+	return s.store.PasswordAllowed(ctx, u.OrganizationID, u.Role)
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -405,4 +407,103 @@ func TestAClientSecretStoredBeforeEncryptionIsResealedWhenTheEncryptionKeyIsSet(
 	if n, err := ks.Reseal(ctx); err != nil || n != 0 {
 		t.Fatalf("a restart with the same key resealed %d (%v); want 0", n, err)
 	}
+}
+
+func TestAnSSOOnlyOrganizationSetsNoPasswordLoginWouldRefuseAndItsInvitationsLeadToSingleSignOn(t *testing.T) {
+	mp := testkit.StartMailpit(t)
+	vars := mailSettings(mp)
+	delete(vars, "PUBLIC_URL")
+	s := newSSOEnv(t, vars)
+	s.join(s.adminTok, "bob@corp.test", "employee")
+	resetLinkOf := func(email string, n int) string {
+		t.Helper()
+		msg := mp.WaitForMessages(t, email, n, 30*time.Second)[0]
+		m := regexp.MustCompile(`http://app\.test/reset#token=([A-Za-z0-9_-]+)`).FindStringSubmatch(msg.Text)
+		if m == nil {
+			t.Fatalf("no reset link in the mail to %s:\n%s", email, msg.Text)
+		}
+		return m[1]
+	}
+	requestReset := func(email string) {
+		t.Helper()
+		if r := s.do("POST", "/api/auth/password-reset", "", map[string]any{"email": email}); r.Status != 202 {
+			t.Fatalf("reset request for %s: %d %s", email, r.Status, r.Raw)
+		}
+	}
+	// A link mailed before the organization became SSO only.
+	requestReset("bob@corp.test")
+	bobsOldLink := resetLinkOf("bob@corp.test", 2) // after his invitation
+	if r := s.putSSO(s.adminTok, s.config(map[string]any{"sso_only": true, "client_secret": ""})); r.Status != 200 {
+		t.Fatalf("switch SSO only on: %d %s", r.Status, r.Raw)
+	}
+	requestReset("bob@corp.test")
+	bobsMail := mp.WaitForMessages(t, "bob@corp.test", 3, 30*time.Second)[0]
+	requestReset("admin@corp.test")
+	adminsLink := resetLinkOf("admin@corp.test", 1)
+	invite := func(email, role string) (token, mail string) {
+		t.Helper()
+		inv := s.do("POST", "/api/users/invitations", s.adminTok, map[string]any{"email": email, "role": role})
+		if inv.Status != 201 {
+			t.Fatalf("invite %s: %d %s", email, inv.Status, inv.Raw)
+		}
+		return inv.Body["token"].(string), mp.WaitForMessages(t, email, 1, 30*time.Second)[0].Text
+	}
+	// eve's domain is not the organization's: the invitation admits her.
+	evesToken, evesMail := invite("eve@other.test", "manager")
+	_, adminsInvitation := invite("second@corp.test", "admin")
+
+	t.Run("A member's reset link mailed before is refused, and the password stays.", func(t *testing.T) {
+		if r := s.do("POST", "/api/auth/password-reset/confirm", "", map[string]any{"token": bobsOldLink, "new_password": "battery staple"}); r.Status != 403 || r.code() != "AUTH_SSO_REQUIRED" {
+			t.Fatalf("%d %s; want 403 AUTH_SSO_REQUIRED", r.Status, r.Raw)
+		}
+		var hashed string
+		if err := s.db.Owner.QueryRow(context.Background(), "SELECT password_hash FROM auth.users WHERE email = 'bob@corp.test'").Scan(&hashed); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := auth.NewHasher(1, 0).Verify(context.Background(), hashed, "correct horse"); err != nil || !ok {
+			t.Errorf("bob's password changed (%v)", err)
+		}
+	})
+	t.Run("A member's new reset request is mailed how to sign in, and no link.", func(t *testing.T) {
+		if strings.Contains(bobsMail.Text, "/reset#") || !strings.Contains(bobsMail.Text, "Sign in with SSO") || !strings.Contains(bobsMail.Text, ssoPublicURL+"/signin") {
+			t.Fatalf("the mail:\n%s", bobsMail.Text)
+		}
+	})
+	t.Run("An admin's reset still sets the password login accepts.", func(t *testing.T) {
+		if r := s.do("POST", "/api/auth/password-reset/confirm", "", map[string]any{"token": adminsLink, "new_password": "battery staple"}); r.Status != 204 {
+			t.Fatalf("confirm: %d %s", r.Status, r.Raw)
+		}
+		if r := s.do("POST", "/api/auth/login", "", map[string]any{"email": "admin@corp.test", "password": "battery staple"}); r.Status != 200 {
+			t.Fatalf("login: %d %s", r.Status, r.Raw)
+		}
+	})
+	t.Run("An admin's invitation still joins with a password.", func(t *testing.T) {
+		if !strings.Contains(adminsInvitation, ssoPublicURL+"/join#") {
+			t.Fatalf("the mail:\n%s", adminsInvitation)
+		}
+	})
+	t.Run("A member's invitation leads to single sign-on and sets no password.", func(t *testing.T) {
+		if strings.Contains(evesMail, "/join#") || !strings.Contains(evesMail, ssoPublicURL+"/signin") {
+			t.Fatalf("the mail:\n%s", evesMail)
+		}
+		r := s.do("POST", "/api/auth/register", "", map[string]any{"email": "eve@other.test", "password": "correct horse", "name": "Eve",
+			"invitation_token": evesToken})
+		if r.Status != 403 || r.code() != "AUTH_SSO_REQUIRED" || !strings.Contains(r.Raw, "single sign-on") {
+			t.Fatalf("joining with a password: %d %s; want 403 AUTH_SSO_REQUIRED", r.Status, r.Raw)
+		}
+		for i := range 2 {
+			r = s.signIn("eve", map[string]any{"organization_id": s.org})
+			if r.Status != 200 {
+				t.Fatalf("sign-in %d through the provider: %d %s", i+1, r.Status, r.Raw)
+			}
+			if u := r.Body["user"].(map[string]any); u["role"] != "manager" || u["email"] != "eve@other.test" {
+				t.Fatalf("sign-in %d: the member is %v; want the invited manager", i+1, u)
+			}
+		}
+		// Signing in spent the invitation.
+		if r := s.do("POST", "/api/auth/register", "", map[string]any{"email": "eve@other.test", "password": "correct horse", "name": "Eve",
+			"invitation_token": evesToken}); r.Status != 400 || r.code() != "AUTH_INVITATION_INVALID" {
+			t.Fatalf("the invitation after the sign-in: %d %s", r.Status, r.Raw)
+		}
+	})
 }

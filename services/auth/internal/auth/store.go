@@ -169,6 +169,11 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u User, pass
 		if !active {
 			return ErrAccountDisabled
 		}
+		if err := passwordRefused(ctx, tx, inv.OrganizationID, inv.Role); errors.Is(err, ErrSSORequired) {
+			return ErrSSOInvitation
+		} else if err != nil {
+			return err
+		}
 		return s.insertUser(ctx, tx, u, passwordHash)
 	})
 	return u, org, err
@@ -389,8 +394,10 @@ func (s *Store) PasswordHash(ctx context.Context, orgID, userID string) (string,
 func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash string) (User, error) {
 	var u User
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) (err error) {
-		u, err = s.setPassword(ctx, tx, userID, hash)
-		return err
+		if u, err = s.setPassword(ctx, tx, userID, hash); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, AuditPasswordChanged, auditSubjectUser, &u.ID, nil)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrUserNotFound
@@ -415,21 +422,31 @@ func (s *Store) setPassword(ctx context.Context, tx pgx.Tx, userID, hash string)
 
 // CreatePasswordReset stores a reset of a member's password by the hash
 // of token, and queues the mail compose writes for them in the same
-// transaction.
+// transaction. A member whose password login refuses (passwordRefused)
+// gets no reset: compose writes them, told so by sso, how to sign in
+// instead.
 func (s *Store) CreatePasswordReset(ctx context.Context, orgID, userID, token string, expires time.Time,
-	compose func(orgName string) (subject, body string)) error {
+	compose func(orgName string, sso bool) (subject, body string)) error {
 	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		var email, orgName string
-		if err := tx.QueryRow(ctx, "SELECT u.email, o.name FROM auth.users u JOIN auth.organizations o ON o.id = u.organization_id WHERE u.id = $1",
-			userID).Scan(&email, &orgName); err != nil {
+		var email, orgName, role string
+		if err := tx.QueryRow(ctx, "SELECT u.email, o.name, u.role FROM auth.users u JOIN auth.organizations o ON o.id = u.organization_id WHERE u.id = $1",
+			userID).Scan(&email, &orgName, &role); err != nil {
+			return err
+		}
+		err := passwordRefused(ctx, tx, orgID, role)
+		if errors.Is(err, ErrSSORequired) {
+			subject, body := compose(orgName, true)
+			return s.queueMail(ctx, tx, orgID, email, subject, body)
+		}
+		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO auth.password_resets (token_hash, organization_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
 			tokenHash(token), orgID, userID, s.clock.Now(), expires); err != nil {
 			return err
 		}
-		subject, body := compose(orgName)
-		return queueMail(ctx, tx, orgID, email, subject, body)
+		subject, body := compose(orgName, false)
+		return s.queueMail(ctx, tx, orgID, email, subject, body)
 	})
 }
 
@@ -446,8 +463,10 @@ func (s *Store) PasswordResetOrganization(ctx context.Context, token string) (st
 }
 
 // ResetPassword spends a reset token of org, with every other link of its
-// user still open, and sets the user's new password hash.
-func (s *Store) ResetPassword(ctx context.Context, orgID, token, hash string) (User, error) {
+// user still open, and sets the user's new password hash. The entry it
+// records names the user as the actor, since opening the link proved
+// their mailbox, and the client that opened it.
+func (s *Store) ResetPassword(ctx context.Context, orgID, token, hash string, client Client) (User, error) {
 	var u User
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
 		var userID string
@@ -461,6 +480,15 @@ func (s *Store) ResetPassword(ctx context.Context, orgID, token, hash string) (U
 		if used != nil || !now.Before(expires) {
 			return ErrResetTokenInvalid
 		}
+		// The organization may have become "SSO only" since the link was
+		// mailed.
+		var role string
+		if err := tx.QueryRow(ctx, "SELECT role FROM auth.users WHERE id = $1", userID).Scan(&role); err != nil {
+			return err
+		}
+		if err := passwordRefused(ctx, tx, orgID, role); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "UPDATE auth.password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", userID, now); err != nil {
 			return err
 		}
@@ -468,7 +496,11 @@ func (s *Store) ResetPassword(ctx context.Context, orgID, token, hash string) (U
 		if u, err = s.setPassword(ctx, tx, userID, hash); errors.Is(err, pgx.ErrNoRows) {
 			return ErrAccountDisabled
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.auditAs(ctx, tx, &u.ID, orgID, AuditPasswordReset, auditSubjectUser, &u.ID,
+			map[string]any{"ip": client.IP, "user_agent": client.UserAgent})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrResetTokenInvalid
@@ -486,8 +518,10 @@ func (s *Store) sendNextMail(ctx context.Context, maxAttempts int, send func(con
 	var sendErr error
 	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var m queuedMail
-		err := tx.QueryRow(ctx, "SELECT id, recipient, subject, body, attempts FROM auth.mail_outbox WHERE next_attempt_at <= now()"+
-			" ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&m.ID, &m.To, &m.Subject, &m.Body, &m.AttemptsBeforeThis)
+		var org string
+		var sealed []byte
+		err := tx.QueryRow(ctx, "SELECT id, organization_id::text, recipient, subject, body, attempts FROM auth.mail_outbox WHERE next_attempt_at <= now()"+
+			" ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&m.ID, &org, &m.To, &m.Subject, &sealed, &m.AttemptsBeforeThis)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -495,7 +529,16 @@ func (s *Store) sendNextMail(ctx context.Context, maxAttempts int, send func(con
 			return err
 		}
 		found = true
-		sendErr = send(ctx, m)
+		// A body that does not open (sealed with a key this replica does
+		// not hold) counts as a failed attempt: another replica, or this
+		// one restarted with the key, may still send it.
+		body, _, err := s.cipher.openSecret(fmt.Sprintf("the body of queued mail %d", m.ID), mailAD(org, m.To), sealed)
+		if err == nil {
+			m.Body = string(body)
+			sendErr = send(ctx, m)
+		} else {
+			sendErr = err
+		}
 		switch {
 		case sendErr == nil:
 		case m.AttemptsBeforeThis+1 >= maxAttempts:
@@ -537,13 +580,19 @@ func (s *Store) addRefreshToken(ctx context.Context, tx pgx.Tx, orgID, sid strin
 
 // OpenSession starts a session of u and returns its id and first refresh
 // token.
-func (s *Store) OpenSession(ctx context.Context, u User) (sid, refresh string, err error) {
+func (s *Store) OpenSession(ctx context.Context, u User, login *Login) (sid, refresh string, err error) {
 	sid = newID()
 	err = pg.InOrg(ctx, s.db, u.OrganizationID, func(tx pgx.Tx) error {
 		now := s.clock.Now()
 		if _, err := tx.Exec(ctx, "INSERT INTO auth.sessions (id, organization_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
 			sid, u.OrganizationID, u.ID, now, now.Add(s.refreshTTL)); err != nil {
 			return err
+		}
+		if login != nil {
+			if err := s.auditAs(ctx, tx, &u.ID, u.OrganizationID, AuditLoginSucceeded, auditSubjectUser, &u.ID,
+				map[string]any{"method": login.Method, "ip": login.IP, "user_agent": login.UserAgent, "session_id": sid}); err != nil {
+				return err
+			}
 		}
 		refresh, err = s.addRefreshToken(ctx, tx, u.OrganizationID, sid)
 		return err
@@ -648,7 +697,7 @@ type Invitation struct {
 // CreateInvitation stores an invitation by the hash of its token and,
 // when compose is set, queues the mail it writes to the invited person in
 // the same transaction.
-func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string, compose func(orgName string) (subject, body string)) error {
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy string, compose func(orgName string, sso bool) (subject, body string)) error {
 	return pg.InOrg(ctx, s.db, inv.OrganizationID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO auth.invitations (id, organization_id, email, role, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
 			inv.ID, inv.OrganizationID, inv.Email, inv.Role, tokenHash(inv.Token), createdBy, inv.ExpiresAt)
@@ -662,8 +711,14 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, createdBy 
 		if err := tx.QueryRow(ctx, "SELECT name FROM auth.organizations WHERE id = $1", inv.OrganizationID).Scan(&orgName); err != nil {
 			return err
 		}
-		subject, body := compose(orgName)
-		return queueMail(ctx, tx, inv.OrganizationID, inv.Email, subject, body)
+		// Where the invitee will sign in through the provider, the mail
+		// sends them there rather than to choose a password.
+		refused := passwordRefused(ctx, tx, inv.OrganizationID, inv.Role)
+		if refused != nil && !errors.Is(refused, ErrSSORequired) {
+			return refused
+		}
+		subject, body := compose(orgName, refused != nil)
+		return s.queueMail(ctx, tx, inv.OrganizationID, inv.Email, subject, body)
 	})
 }
 
@@ -867,6 +922,20 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 			if err := s.spendAdoptionToken(ctx, tx, id, req.AdoptionToken, req.TenantUID); err != nil {
 				return err
 			}
+			if err := s.audit(ctx, tx, id, AuditAdopted, auditSubjectOrg, &id,
+				map[string]any{"tenant_uid": req.TenantUID, "previous_tenant_uid": managedBy}); err != nil {
+				return err
+			}
+		}
+		// The settings as the admins saw them, for the entry of what the
+		// operator changes; a new organization had none.
+		var before *OrganizationSettings
+		if !resp.Created {
+			o, err := organizationSettings(ctx, tx, id, false)
+			if err != nil {
+				return err
+			}
+			before = &o
 		}
 		if req.Admin != nil {
 			err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE lower(email) = lower($1)", req.Admin.Email).Scan(&resp.AdminID)
@@ -874,6 +943,9 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 				resp.AdminID, resp.AdminCreated = newID(), true
 				err = s.insertUser(ctx, tx, User{ID: resp.AdminID, Email: req.Admin.Email, Name: req.Admin.Name,
 					Role: "admin", OrganizationID: id}, adminHash)
+				if err == nil {
+					err = s.audit(ctx, tx, id, AuditProvisioned, auditSubjectUser, &resp.AdminID, map[string]any{"email": req.Admin.Email, "role": "admin"})
+				}
 			}
 			if err != nil {
 				return err
@@ -896,6 +968,14 @@ func (s *Store) UpsertTenant(ctx context.Context, id string, req TenantRequest, 
 			if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeOrganization, Subject: id, Blocked: !req.Active}); err != nil {
 				return err
 			}
+		}
+		after, err := organizationSettings(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, id, AuditSettingsChanged, auditSubjectOrg, &id,
+			map[string]any{"before": before, "after": after, "active": req.Active, "generation": resp.Generation}); err != nil {
+			return err
 		}
 		ev, err := events.New(s.clock.Now(), source, events.TypeTenantUpdated, id, id, settings)
 		if err != nil {
@@ -1049,8 +1129,11 @@ const (
 // CreateTeam stores a new team of org.
 func (s *Store) CreateTeam(ctx context.Context, t *Team) error {
 	err := pg.InOrg(ctx, s.db, t.OrganizationID, func(tx pgx.Tx) error {
-		return scanTeam(tx.QueryRow(ctx, "INSERT INTO auth.teams (id, organization_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)"+
-			" RETURNING "+teamColumns, t.ID, t.OrganizationID, t.Name, s.clock.Now()), t)
+		if err := scanTeam(tx.QueryRow(ctx, "INSERT INTO auth.teams (id, organization_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)"+
+			" RETURNING "+teamColumns, t.ID, t.OrganizationID, t.Name, s.clock.Now()), t); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, t.OrganizationID, AuditTeamCreated, auditSubjectTeam, &t.ID, map[string]any{"name": t.Name})
 	})
 	if pg.IsUniqueViolation(err, "teams_org_name_key") {
 		return ErrTeamNameTaken
@@ -1100,12 +1183,23 @@ func (s *Store) GetTeam(ctx context.Context, orgID, id, manager string) (Team, e
 	return t, err
 }
 
-// RenameTeam renames a team of org.
+// RenameTeam renames a team of org; a rename to its own name changes
+// nothing and records nothing.
 func (s *Store) RenameTeam(ctx context.Context, orgID, id, name string) (Team, error) {
 	var t Team
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		return scanTeam(tx.QueryRow(ctx, "UPDATE auth.teams SET name = $2, updated_at = $3 WHERE id = $1 RETURNING "+teamColumns,
-			id, name, s.clock.Now()), &t)
+		var before string
+		if err := tx.QueryRow(ctx, "SELECT name FROM auth.teams WHERE id = $1 FOR UPDATE", id).Scan(&before); err != nil {
+			return err
+		}
+		if before == name {
+			return scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM auth.teams WHERE id = $1", id), &t)
+		}
+		if err := scanTeam(tx.QueryRow(ctx, "UPDATE auth.teams SET name = $2, updated_at = $3 WHERE id = $1 RETURNING "+teamColumns,
+			id, name, s.clock.Now()), &t); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, AuditTeamRenamed, auditSubjectTeam, &id, map[string]any{"before": before, "after": name})
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -1120,11 +1214,20 @@ func (s *Store) RenameTeam(ctx context.Context, orgID, id, name string) (Team, e
 // stop seeing its members.
 func (s *Store) DeleteTeam(ctx context.Context, orgID, id string) error {
 	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		managers, err := lockTeam(ctx, tx, id)
+		name, managers, err := lockTeam(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		var members []string
+		if err := tx.QueryRow(ctx, "SELECT coalesce(array_agg(user_id::text ORDER BY user_id), '{}') FROM auth.team_members WHERE team_id = $1", id).
+			Scan(&members); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.teams WHERE id = $1", id); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, orgID, AuditTeamDeleted, auditSubjectTeam, &id,
+			map[string]any{"name": name, "members": members, "managers": managers}); err != nil {
 			return err
 		}
 		return rescope(ctx, tx, orgID, managers)
@@ -1132,15 +1235,14 @@ func (s *Store) DeleteTeam(ctx context.Context, orgID, id string) error {
 }
 
 // lockTeam locks a team's row, so that changes of one team's membership
-// take turns, and returns its managers.
-func lockTeam(ctx context.Context, tx pgx.Tx, id string) ([]string, error) {
-	var managers []string
-	err := tx.QueryRow(ctx, "SELECT coalesce((SELECT array_agg(user_id::text) FROM auth.team_members WHERE team_id = t.id AND role = 'manager'), '{}')"+
-		" FROM auth.teams t WHERE id = $1 FOR UPDATE", id).Scan(&managers)
+// take turns, and returns its name and managers.
+func lockTeam(ctx context.Context, tx pgx.Tx, id string) (name string, managers []string, err error) {
+	err = tx.QueryRow(ctx, "SELECT name, coalesce((SELECT array_agg(user_id::text ORDER BY user_id) FROM auth.team_members WHERE team_id = t.id AND role = 'manager'), '{}')"+
+		" FROM auth.teams t WHERE id = $1 FOR UPDATE", id).Scan(&name, &managers)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrTeamNotFound
+		return "", nil, ErrTeamNotFound
 	}
-	return managers, err
+	return name, managers, err
 }
 
 // ListTeamMembers lists the members of a team of org by name; manager
@@ -1181,7 +1283,7 @@ func (s *Store) ListTeamMembers(ctx context.Context, orgID, teamID, manager stri
 func (s *Store) PutTeamMember(ctx context.Context, orgID, teamID, userID, role string) (TeamMember, error) {
 	m := TeamMember{UserID: userID, Role: role}
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		managers, err := lockTeam(ctx, tx, teamID)
+		name, managers, err := lockTeam(ctx, tx, teamID)
 		if err != nil {
 			return err
 		}
@@ -1196,9 +1298,25 @@ func (s *Store) PutTeamMember(ctx context.Context, orgID, teamID, userID, role s
 		if role == TeamRoleManager && userRole == authn.RoleEmployee {
 			return ErrTeamManagerRole
 		}
+		// The team's row lock keeps the membership as read here until
+		// the change commits.
+		var before *string
+		if err := tx.QueryRow(ctx, "SELECT (SELECT role FROM auth.team_members WHERE team_id = $1 AND user_id = $2)", teamID, userID).Scan(&before); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, "INSERT INTO auth.team_members (team_id, user_id, organization_id, role, created_at) VALUES ($1, $2, $3, $4, $5)"+
 			" ON CONFLICT (team_id, user_id) DO UPDATE SET role = EXCLUDED.role RETURNING created_at",
 			teamID, userID, orgID, role, s.clock.Now()).Scan(&m.AddedAt); err != nil {
+			return err
+		}
+		switch {
+		case before == nil:
+			err = s.audit(ctx, tx, orgID, AuditTeamMemberAdded, auditSubjectUser, &userID, map[string]any{"team_id": teamID, "team_name": name, "role": role})
+		case *before != role:
+			err = s.audit(ctx, tx, orgID, AuditTeamMemberRole, auditSubjectUser, &userID,
+				map[string]any{"team_id": teamID, "team_name": name, "before": *before, "after": role})
+		}
+		if err != nil {
 			return err
 		}
 		return rescope(ctx, tx, orgID, append(managers, userID))
@@ -1209,16 +1327,21 @@ func (s *Store) PutTeamMember(ctx context.Context, orgID, teamID, userID, role s
 // RemoveTeamMember takes a member out of a team of org.
 func (s *Store) RemoveTeamMember(ctx context.Context, orgID, teamID, userID string) error {
 	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		managers, err := lockTeam(ctx, tx, teamID)
+		name, managers, err := lockTeam(ctx, tx, teamID)
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, "DELETE FROM auth.team_members WHERE team_id = $1 AND user_id = $2", teamID, userID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
+		var role string
+		err = tx.QueryRow(ctx, "DELETE FROM auth.team_members WHERE team_id = $1 AND user_id = $2 RETURNING role", teamID, userID).Scan(&role)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrTeamMemberNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, orgID, AuditTeamMemberRemoved, auditSubjectUser, &userID,
+			map[string]any{"team_id": teamID, "team_name": name, "role": role}); err != nil {
+			return err
 		}
 		return rescope(ctx, tx, orgID, append(managers, userID))
 	})
@@ -1305,7 +1428,12 @@ func (s *Store) ssoConfig(ctx context.Context, tx pgx.Tx, orgID string, forUpdat
 func (s *Store) PutSSOConfig(ctx context.Context, c SSOConfig) (SSOConfig, error) {
 	var out SSOConfig
 	err := pg.InOrg(ctx, s.db, c.OrganizationID, func(tx pgx.Tx) error {
-		if c.ClientSecret == "" {
+		before, err := ssoAuditedConfig(ctx, tx, c.OrganizationID)
+		if err != nil {
+			return err
+		}
+		secretChanged := c.ClientSecret != ""
+		if !secretChanged {
 			old, err := s.ssoConfig(ctx, tx, c.OrganizationID, true)
 			if errors.Is(err, ErrSSONotConfigured) {
 				return apierr.InvalidField("client_secret", "is required when single sign-on is first set up", nil)
@@ -1325,28 +1453,64 @@ func (s *Store) PutSSOConfig(ctx context.Context, c SSOConfig) (SSOConfig, error
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.sso_domains WHERE organization_id = $1", c.OrganizationID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO auth.sso_domains (domain, organization_id) SELECT unnest($2::text[]), $1", c.OrganizationID, c.Domains)
+		_, err = tx.Exec(ctx, "INSERT INTO auth.sso_domains (domain, organization_id) SELECT unnest($2::text[]), $1", c.OrganizationID, c.Domains)
 		if pg.IsUniqueViolation(err, "sso_domains_pkey") {
 			return ErrSSODomainTaken
 		}
 		if err != nil {
 			return err
 		}
-		out, err = s.ssoConfig(ctx, tx, c.OrganizationID, false)
-		return err
+		if out, err = s.ssoConfig(ctx, tx, c.OrganizationID, false); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, c.OrganizationID, AuditSSOConfigured, auditSubjectOrg, &c.OrganizationID,
+			map[string]any{"before": before, "after": out.audited(), "client_secret_changed": secretChanged})
 	})
 	return out, err
+}
+
+// ssoAudited is what the audit log keeps of a single sign-on: never the
+// client secret, only whether it changed.
+type ssoAudited struct {
+	IssuerURL string   `json:"issuer_url"`
+	ClientID  string   `json:"client_id"`
+	Domains   []string `json:"domains"`
+	SSOOnly   bool     `json:"sso_only"`
+}
+
+func (c SSOConfig) audited() ssoAudited {
+	return ssoAudited{IssuerURL: c.IssuerURL, ClientID: c.ClientID, Domains: c.Domains, SSOOnly: c.SSOOnly}
+}
+
+// ssoAuditedConfig locks and reads organization orgID's single sign-on
+// as the audit log keeps it, nil when there is none. The secret stays
+// sealed, so that a configuration whose secret no key opens any more can
+// still be replaced or removed.
+func ssoAuditedConfig(ctx context.Context, tx pgx.Tx, orgID string) (*ssoAudited, error) {
+	var c ssoAudited
+	err := tx.QueryRow(ctx, "SELECT issuer_url, client_id, sso_only, ARRAY(SELECT domain FROM auth.sso_domains d WHERE d.organization_id = c.organization_id ORDER BY domain)"+
+		" FROM auth.sso_configs c WHERE organization_id = $1 FOR UPDATE", orgID).Scan(&c.IssuerURL, &c.ClientID, &c.SSOOnly, &c.Domains)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return &c, err
 }
 
 // DeleteSSOConfig removes the single sign-on of organization orgID; its
 // members sign in with their passwords again.
 func (s *Store) DeleteSSOConfig(ctx context.Context, orgID string) error {
 	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "DELETE FROM auth.sso_configs WHERE organization_id = $1", orgID)
-		if err == nil && tag.RowsAffected() == 0 {
+		before, err := ssoAuditedConfig(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		if before == nil {
 			return ErrSSONotConfigured
 		}
-		return err
+		if _, err := tx.Exec(ctx, "DELETE FROM auth.sso_configs WHERE organization_id = $1", orgID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, AuditSSORemoved, auditSubjectOrg, &orgID, map[string]any{"before": before})
 	})
 }
 
@@ -1405,9 +1569,13 @@ func (s *Store) TakeSSOLogin(ctx context.Context, state string) (ssoLogin, error
 	return l, err
 }
 
-// SSOUser is the member of orgID with email, created as an employee
-// without a password on their first sign-in.
-func (s *Store) SSOUser(ctx context.Context, orgID, email, name string) (User, error) {
+// SSOUser is the member of orgID with email, created without a password
+// on their first sign-in: with the role of the newest live invitation of
+// the email, which it spends, or else as an employee when domainAllowed.
+// The domain decides who may join unasked; a member, or an invited
+// person, is named by their exact email, which the provider verified as
+// a reset by mail would.
+func (s *Store) SSOUser(ctx context.Context, orgID, email, name string, domainAllowed bool) (User, error) {
 	var u User
 	find := func(tx pgx.Tx) error {
 		var orgActive bool
@@ -1430,9 +1598,23 @@ func (s *Store) SSOUser(ctx context.Context, orgID, email, name string) (User, e
 		if !orgActive {
 			return ErrAccountDisabled
 		}
-		u = User{ID: newID(), OrganizationID: orgID, Email: email, Name: name, Role: authn.RoleEmployee, CreatedAt: s.clock.Now().UTC(), Active: true}
+		role := authn.RoleEmployee
+		err = tx.QueryRow(ctx, "SELECT role FROM auth.invitations WHERE lower(email) = lower($1) AND used_at IS NULL AND expires_at > $2"+
+			" ORDER BY created_at DESC LIMIT 1 FOR UPDATE", email, s.clock.Now()).Scan(&role)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) && !domainAllowed:
+			return ErrSSODomainNotAllowed
+		case err == nil:
+			// Once the person exists every open invitation of theirs is moot.
+			if _, err := tx.Exec(ctx, "UPDATE auth.invitations SET used_at = $2 WHERE lower(email) = lower($1) AND used_at IS NULL", email, s.clock.Now()); err != nil {
+				return err
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		u = User{ID: newID(), OrganizationID: orgID, Email: email, Name: name, Role: role, CreatedAt: s.clock.Now().UTC(), Active: true}
 		// No password: the member signs in through the provider, or sets
-		// one through a password reset.
+		// one through a password reset where passwords are allowed.
 		return s.insertUser(ctx, tx, u, "")
 	})
 	if errors.Is(err, ErrUserExists) {
@@ -1442,14 +1624,72 @@ func (s *Store) SSOUser(ctx context.Context, orgID, email, name string) (User, e
 	return u, err
 }
 
-// SSOOnly reports whether organization orgID refuses password sign-in to
-// members other than its admins.
-func (s *Store) SSOOnly(ctx context.Context, orgID string) (bool, error) {
+// PasswordAllowed is passwordRefused for a member of orgID with role.
+func (s *Store) PasswordAllowed(ctx context.Context, orgID, role string) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error { return passwordRefused(ctx, tx, orgID, role) })
+}
+
+// passwordRefused is ErrSSORequired for a member with role of an "SSO
+// only" organization, whose password login refuses: no password may be
+// set for them either (joining, a reset), which login would then refuse.
+// Admins keep their passwords as the way back in when the provider is
+// down or misconfigured.
+func passwordRefused(ctx context.Context, tx pgx.Tx, orgID, role string) error {
+	if role == authn.RoleAdmin {
+		return nil
+	}
 	var only bool
-	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sso_configs WHERE organization_id = $1 AND sso_only)", orgID).Scan(&only)
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sso_configs WHERE organization_id = $1 AND sso_only)", orgID).Scan(&only); err != nil {
+		return err
+	}
+	if only {
+		return ErrSSORequired
+	}
+	return nil
+}
+
+// resealMail rewrites every queued body not sealed with the current
+// cipher key and returns how many it rewrote: a message retried for hours
+// must still open once the previous key is dropped.
+func (s *Store) resealMail(ctx context.Context) (int, error) {
+	n := 0
+	err := pg.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id, organization_id::text, recipient, body FROM auth.mail_outbox ORDER BY id FOR UPDATE SKIP LOCKED")
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id           int64
+			org, to      string
+			body, sealed []byte
+		}
+		var stale []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.org, &r.to, &r.sealed); err != nil {
+				return err
+			}
+			body, current, err := s.cipher.openSecret(fmt.Sprintf("the body of queued mail %d", r.id), mailAD(r.org, r.to), r.sealed)
+			if err != nil {
+				return err
+			}
+			if !current {
+				r.body = body
+				stale = append(stale, r)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range stale {
+			if _, err := tx.Exec(ctx, "UPDATE auth.mail_outbox SET body = $2 WHERE id = $1", r.id, s.cipher.sealSecret(mailAD(r.org, r.to), r.body)); err != nil {
+				return err
+			}
+		}
+		n = len(stale)
+		return nil
 	})
-	return only, err
+	return n, err
 }
 
 // resealSSOSecrets rewrites every client secret not sealed with the
@@ -1557,11 +1797,51 @@ func (s *Store) RevokeDevice(ctx context.Context, by authn.Principal, id string)
 // audit records in tx, the transaction of the change, that the caller of
 // ctx did action to a subject of org.
 func (s *Store) audit(ctx context.Context, tx pgx.Tx, org, action, subjectType string, subjectID *string, details map[string]any) error {
+	return s.auditAs(ctx, tx, actorOf(ctx), org, action, subjectType, subjectID, details)
+}
+
+// auditAs is audit for an actor the request carries no token of: a member
+// signing in or resetting their password, or nobody (nil) for a failed
+// sign-in and the operator.
+func (s *Store) auditAs(ctx context.Context, tx pgx.Tx, actor *string, org, action, subjectType string, subjectID *string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
 	_, err := tx.Exec(ctx, "INSERT INTO auth.audit_log (id, organization_id, occurred_at, actor_id, action, subject_type, subject_id, details)"+
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", newID(), org, s.clock.Now(), actorOf(ctx), action, subjectType, subjectID, details)
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", newID(), org, s.clock.Now(), actor, action, subjectType, subjectID, details)
+	return err
+}
+
+// RecordLoginFailure records that a sign-in to a member of org was
+// refused (reason: invalid_password, account_disabled, sso_required),
+// with the client that tried. The log is append-only, so that nothing
+// rewrites what it recorded; what one account's failures may add to it
+// is bounded instead: at most maxLoginFailureEntries entries in
+// loginFailureSpan, the last of them saying that further failures go
+// unrecorded. The member's row lock makes concurrent failures take
+// turns at the count; a member removed meanwhile is not recorded.
+func (s *Store) RecordLoginFailure(ctx context.Context, orgID, userID, reason string, l Login) error {
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE id = $1 FOR UPDATE", userID).Scan(new(string)); err != nil {
+			return err
+		}
+		var recorded int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM auth.audit_log WHERE subject_id = $1 AND action = $2 AND occurred_at > $3",
+			userID, AuditLoginFailed, s.clock.Now().Add(-loginFailureSpan)).Scan(&recorded); err != nil {
+			return err
+		}
+		if recorded >= maxLoginFailureEntries {
+			return nil
+		}
+		details := map[string]any{"reason": reason, "method": l.Method, "ip": l.IP, "user_agent": l.UserAgent}
+		if recorded == maxLoginFailureEntries-1 {
+			details["further_failures_unrecorded"] = true
+		}
+		return s.auditAs(ctx, tx, nil, orgID, AuditLoginFailed, auditSubjectUser, &userID, details)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
 	return err
 }
 

@@ -69,7 +69,7 @@ func fixtureOn(t *testing.T, e *env) *fixture {
 	return f
 }
 
-// seedSummary stores a summary directly.
+// seedSummary stores a summary directly, all of it neutral.
 func (f *fixture) seedSummary(p authn.Principal, date string, active, idle int64) {
 	f.t.Helper()
 	score := 0.0
@@ -77,7 +77,7 @@ func (f *fixture) seedSummary(p authn.Principal, date string, active, idle int64
 		score = float64(active*10000/(active+idle)) / 100
 	}
 	f.exec(`INSERT INTO reporting.daily_summaries (organization_id, user_id, date, total_work_seconds, active_seconds, idle_seconds,
-		productivity_score, sessions_count, app_usage) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)`,
+		productivity_score, sessions_count, app_usage, neutral_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $4)`,
 		p.OrganizationID, p.UserID, day(date), active+idle, active, idle, score,
 		`[{"app": "github.com", "total_seconds": `+itoa(active+idle)+`, "active_seconds": `+itoa(active)+`, "idle_seconds": `+itoa(idle)+`}]`)
 }
@@ -465,11 +465,12 @@ func TestSummaryJSONMatchesTheStandardEncoder(t *testing.T) {
 	for _, name := range names {
 		row := summaryRow{id: uuid.New(), org: uuid.New(), user: uuid.New(), name: name, date: "2026-05-04",
 			total: 3600, active: 3000, idle: 600, score: 83.33, sessions: 2,
+			productive: 1800, neutral: 1200, unproductive: 600, categoryScore: 50,
 			usage: []byte(`[{"app":"github.com","total_seconds":3600,"active_seconds":3000,"idle_seconds":600}]`)}
 		want, _ := json.Marshal(Summary{ID: uuid.UUID(row.id).String(), OrganizationID: uuid.UUID(row.org).String(),
 			UserID: uuid.UUID(row.user).String(), UserName: name, Date: row.date, TotalWorkSeconds: row.total,
 			ActiveSeconds: row.active, IdleSeconds: row.idle, ProductivityScore: row.score, SessionsCount: row.sessions,
-			AppUsage: row.usage})
+			AppUsage: row.usage, CategorySeconds: CategorySeconds{Productive: 1800, Neutral: 1200, Unproductive: 600}, CategoryScore: 50})
 		var a, b any
 		if err := json.Unmarshal(row.appendJSON(nil), &a); err != nil {
 			t.Fatalf("invalid JSON for name %v: %v", name, err)
@@ -496,6 +497,15 @@ type Summary struct {
 	ProductivityScore float64         `json:"productivity_score"`
 	SessionsCount     int32           `json:"sessions_count"`
 	AppUsage          json.RawMessage `json:"app_usage"`
+	CategorySeconds   CategorySeconds `json:"category_seconds"`
+	CategoryScore     float64         `json:"category_score"`
+}
+
+// CategorySeconds are a summary's seconds by productivity category.
+type CategorySeconds struct {
+	Productive   int64 `json:"productive"`
+	Neutral      int64 `json:"neutral"`
+	Unproductive int64 `json:"unproductive"`
 }
 
 func TestOrganizationReportCacheFollowsChanges(t *testing.T) {

@@ -236,7 +236,7 @@ func (s *server) triggerDailySummary(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	org := p.OrganizationID
-	id, started, err := s.runner.Start(r.Context(), org, p.UserID, JobDailySummary, req, func(ctx context.Context) (any, error) {
+	id, started, err := s.runner.Start(r.Context(), org, p.UserID, JobDailySummary, req, func(ctx context.Context, _ func(any)) (any, error) {
 		if req.Date != "" {
 			return s.jobs.SummarizeDate(ctx, org, req.day)
 		}
@@ -263,7 +263,7 @@ func (s *server) triggerIdleDetection(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	org := p.OrganizationID
-	id, started, err := s.runner.Start(r.Context(), org, p.UserID, JobIdleDetection, struct{}{}, func(ctx context.Context) (any, error) {
+	id, started, err := s.runner.Start(r.Context(), org, p.UserID, JobIdleDetection, struct{}{}, func(ctx context.Context, _ func(any)) (any, error) {
 		return s.jobs.DetectIdle(ctx, org)
 	})
 	if err != nil {

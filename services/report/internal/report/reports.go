@@ -38,11 +38,15 @@ type summaryRow struct {
 	score               float64
 	sessions            int32
 	usage               []byte
-	rank                int
+	// The seconds of each category and the score from them.
+	productive, neutral, unproductive int64
+	categoryScore                     float64
+	rank                              int
 }
 
 var csvHeader = []string{"date", "user_id", "user_name", "total_work_seconds", "active_seconds", "idle_seconds",
-	"productivity_score", "sessions_count", "app_usage"}
+	"productivity_score", "sessions_count", "app_usage", "productive_seconds", "neutral_seconds", "unproductive_seconds",
+	"category_score"}
 
 func (s *summaryRow) csvRecord() []string {
 	name := ""
@@ -51,7 +55,8 @@ func (s *summaryRow) csvRecord() []string {
 	}
 	return []string{s.date, uuid.UUID(s.user).String(), csvText(name), strconv.FormatInt(s.total, 10), strconv.FormatInt(s.active, 10),
 		strconv.FormatInt(s.idle, 10), strconv.FormatFloat(s.score, 'f', 2, 64),
-		strconv.FormatInt(int64(s.sessions), 10), csvText(string(s.usage))}
+		strconv.FormatInt(int64(s.sessions), 10), csvText(string(s.usage)), strconv.FormatInt(s.productive, 10),
+		strconv.FormatInt(s.neutral, 10), strconv.FormatInt(s.unproductive, 10), strconv.FormatFloat(s.categoryScore, 'f', 2, 64)}
 }
 
 // csvText neutralizes a free-text cell a spreadsheet would otherwise run
@@ -98,6 +103,14 @@ func (s *summaryRow) appendJSON(b []byte) []byte {
 	} else {
 		b = append(b, s.usage...)
 	}
+	b = append(b, `,"category_seconds":{"productive":`...)
+	b = strconv.AppendInt(b, s.productive, 10)
+	b = append(b, `,"neutral":`...)
+	b = strconv.AppendInt(b, s.neutral, 10)
+	b = append(b, `,"unproductive":`...)
+	b = strconv.AppendInt(b, s.unproductive, 10)
+	b = append(b, `},"category_score":`...)
+	b = strconv.AppendFloat(b, s.categoryScore, 'f', -1, 64)
 	return append(b, '}')
 }
 
@@ -333,7 +346,8 @@ func (sc *summaryScanner) scan(rows pgx.Rows) (summaryRow, error) {
 	var sr summaryRow
 	var date time.Time
 	if err := rows.Scan(&sr.id, &sr.org, &sr.user, &sr.name, &date, &sr.total,
-		&sr.active, &sr.idle, &sr.score, &sr.sessions, &sr.usage); err != nil {
+		&sr.active, &sr.idle, &sr.score, &sr.sessions, &sr.usage, &sr.productive, &sr.neutral, &sr.unproductive,
+		&sr.categoryScore); err != nil {
 		return sr, err
 	}
 	if !date.Equal(sc.lastDate) || sc.lastDay == "" {
@@ -418,7 +432,11 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 		}
 		// Today is still being worked: computed from the activity on
 		// every read, so an accepted activity shows at once.
-		return liveSummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, t.day, t.lo, t.hi)
+		c, err := dayCategories(r.Context(), tx, p.OrganizationID, []string{p.UserID}, t.lo, t.hi)
+		if err != nil {
+			return nil, err
+		}
+		return liveSummaryRows(r.Context(), tx, p.OrganizationID, p.UserID, t.day, t.lo, t.hi, c)
 	})
 }
 
@@ -518,7 +536,11 @@ func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) erro
 		// report is, so such a report is not cached: its rows come first
 		// (newest date), then the stored days before it.
 		live := func(tx pgx.Tx) (pgx.Rows, error) {
-			return liveOrganizationRows(r.Context(), tx, p.OrganizationID, users, t.day, t.lo, t.hi)
+			c, err := dayCategories(r.Context(), tx, p.OrganizationID, users, t.lo, t.hi)
+			if err != nil {
+				return nil, err
+			}
+			return liveOrganizationRows(r.Context(), tx, p.OrganizationID, users, t.day, t.lo, t.hi, c)
 		}
 		before := func(tx pgx.Tx) (pgx.Rows, error) {
 			return organizationSummaryRows(r.Context(), tx, p.OrganizationID, users, from, t.day.AddDate(0, 0, -1))

@@ -27,6 +27,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/jobs/trigger/idle-detection", admin(httpx.Handler(s.triggerIdleDetection))).Methods(http.MethodPost)
 	r.Handle("/api/jobs/{id}", admin(httpx.Handler(s.getJob))).Methods(http.MethodGet)
 
+	r.Handle("/api/categories/rules", admin(httpx.Handler(s.getCategoryRules))).Methods(http.MethodGet)
+	r.Handle("/api/categories/rules", admin(httpx.Handler(s.putCategoryRules))).Methods(http.MethodPut)
+
 	r.Handle("/api/webhooks", admin(httpx.Handler(s.createWebhook))).Methods(http.MethodPost)
 	r.Handle("/api/webhooks", admin(httpx.Handler(s.listWebhooks))).Methods(http.MethodGet)
 	r.Handle("/api/webhooks/{id}", admin(httpx.Handler(s.updateWebhook))).Methods(http.MethodPatch)

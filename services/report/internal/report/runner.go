@@ -70,11 +70,13 @@ type JobView struct {
 	FinishedAt *time.Time      `json:"finished_at"`
 }
 
-// Start records a job of org and runs fn for it in the background. While
+// Start records a job of org and runs fn for it in the background; fn
+// may report its progress, which GET /api/jobs/{id} shows as the result
+// until the job ends. While
 // a job of jobType is already queued or running for org, it starts
 // nothing and returns that job (started false): triggers cannot pile up
 // jobs that would each wait for the one before, holding a connection.
-func (r *Runner) Start(ctx context.Context, org, requestedBy, jobType string, params any, fn func(ctx context.Context) (any, error)) (id string, started bool, err error) {
+func (r *Runner) Start(ctx context.Context, org, requestedBy, jobType string, params any, fn func(ctx context.Context, progress func(any)) (any, error)) (id string, started bool, err error) {
 	raw, err := json.Marshal(params)
 	if err != nil {
 		return "", false, err
@@ -92,7 +94,7 @@ func (r *Runner) Start(ctx context.Context, org, requestedBy, jobType string, pa
 	return id, true, nil
 }
 
-func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any, error)) {
+func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context, progress func(any)) (any, error)) {
 	defer r.wg.Done()
 	ctx := r.ctx
 	// State updates must land even when the job is cancelled at shutdown.
@@ -100,7 +102,11 @@ func (r *Runner) run(org, id, jobType string, fn func(ctx context.Context) (any,
 	r.update(record, org, id, jobStartedSQL, r.clock.Now())
 	beat, stopBeat := context.WithCancel(ctx)
 	go clock.Every(beat, r.Heartbeat, func(ctx context.Context) { r.update(ctx, org, id, jobBeatSQL, r.clock.Now()) })
-	result, err := fn(ctx)
+	result, err := fn(ctx, func(p any) {
+		if raw, err := json.Marshal(p); err == nil {
+			r.update(record, org, id, jobProgressSQL, raw, r.clock.Now())
+		}
+	})
 	stopBeat()
 	if err != nil {
 		msg := "the job failed; see the service log"

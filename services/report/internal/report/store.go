@@ -140,7 +140,10 @@ func zoneKnown(ctx context.Context, tx pgx.Tx, tz string) (bool, error) {
 // summaryCTEs aggregate one tenant-local day of activity in one pass: by
 // user, session and URL first (a few rows per user), then applications
 // and totals from those groups. $1 is the tenant, $3 and $4 the day's UTC
-// bounds; filter narrows the activity further (one user).
+// bounds; filter narrows the activity further (one user). $6, $7 and $8
+// are the day's categories (dayCategories): user, URL and category of
+// every pair not neutral, so each group's seconds count in exactly one
+// category and the categories add up to the total.
 func summaryCTEs(filter string) string {
 	return `
 WITH g AS (
@@ -150,6 +153,10 @@ WITH g AS (
   FROM tracking.activity_logs a
   WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4` + filter + `
   GROUP BY a.user_id, a.session_id, a.url
+), gc AS (
+  SELECT g.*, coalesce(c.category, 'neutral') AS category
+  FROM g LEFT JOIN unnest($6::uuid[], $7::text[], $8::text[]) AS c(user_id, url, category)
+    ON c.user_id = g.user_id AND c.url = g.url
 ), apps AS (
   SELECT user_id, reporting.app_name(url) AS app, sum(act) AS act, sum(idl) AS idl
   FROM g GROUP BY 1, 2
@@ -159,19 +166,28 @@ WITH g AS (
            to_json(app), act + idl, act, idl), ',' ORDER BY act + idl DESC, app) || ']' AS usage
   FROM apps GROUP BY user_id
 ), per_user AS (
-  SELECT user_id, count(DISTINCT session_id) AS sessions, sum(act) AS act, sum(idl) AS idl
-  FROM g GROUP BY user_id
+  SELECT user_id, count(DISTINCT session_id) AS sessions, sum(act) AS act, sum(idl) AS idl,
+         coalesce(sum(act + idl) FILTER (WHERE category = 'productive'), 0) AS prod,
+         coalesce(sum(act + idl) FILTER (WHERE category = 'neutral'), 0) AS neu,
+         coalesce(sum(act + idl) FILTER (WHERE category = 'unproductive'), 0) AS unprod
+  FROM gc GROUP BY user_id
 )`
 }
 
 // summaryScore is a user's productivity score, of per_user u.
 const summaryScore = `CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.act * 100.0 / (u.act + u.idl), 2) END`
 
+// categoryScore is a user's category-based productivity score, of
+// per_user u: the share of the tracked seconds in productive
+// applications and sites.
+const categoryScore = `CASE WHEN u.act + u.idl = 0 THEN 0 ELSE round(u.prod * 100.0 / (u.act + u.idl), 2) END`
+
 // summaryColumns are the numbers of a stored summary a recomputation
 // compares, of table alias p.
 func summaryColumns(p string) string {
 	return fmt.Sprintf("(%[1]stotal_work_seconds, %[1]sactive_seconds, %[1]sidle_seconds, %[1]sproductivity_score, "+
-		"%[1]ssessions_count, %[1]sapp_usage::text)", p)
+		"%[1]ssessions_count, %[1]sapp_usage::text, %[1]sproductive_seconds, %[1]sneutral_seconds, %[1]sunproductive_seconds, "+
+		"%[1]scategory_score)", p)
 }
 
 // summarySQL computes and upserts every user's summary of one tenant-local
@@ -183,14 +199,17 @@ var summarySQL = summaryCTEs("") + `, old AS (
   SELECT user_id, ` + summaryColumns("") + ` AS v FROM reporting.daily_summaries WHERE organization_id = $1 AND date = $2::date
 ), up AS (
   INSERT INTO reporting.daily_summaries AS d (organization_id, user_id, date, total_work_seconds, active_seconds,
-    idle_seconds, productivity_score, sessions_count, app_usage, computed_at)
+    idle_seconds, productivity_score, sessions_count, app_usage, computed_at,
+    productive_seconds, neutral_seconds, unproductive_seconds, category_score)
   SELECT $1, u.user_id, $2::date, u.act + u.idl, u.act, u.idl, ` + summaryScore + `,
-         u.sessions, coalesce(j.usage, '[]')::json, $5
+         u.sessions, coalesce(j.usage, '[]')::json, $5, u.prod, u.neu, u.unprod, ` + categoryScore + `
   FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id
   ON CONFLICT (organization_id, user_id, date) DO UPDATE SET
     total_work_seconds = EXCLUDED.total_work_seconds, active_seconds = EXCLUDED.active_seconds,
     idle_seconds = EXCLUDED.idle_seconds, productivity_score = EXCLUDED.productivity_score,
-    sessions_count = EXCLUDED.sessions_count, app_usage = EXCLUDED.app_usage, computed_at = EXCLUDED.computed_at
+    sessions_count = EXCLUDED.sessions_count, app_usage = EXCLUDED.app_usage, computed_at = EXCLUDED.computed_at,
+    productive_seconds = EXCLUDED.productive_seconds, neutral_seconds = EXCLUDED.neutral_seconds,
+    unproductive_seconds = EXCLUDED.unproductive_seconds, category_score = EXCLUDED.category_score
   RETURNING d.user_id, ` + summaryColumns("d.") + ` AS v
 )
 SELECT count(*), count(*) FILTER (WHERE o.v IS DISTINCT FROM n.v)
@@ -213,7 +232,8 @@ func liveSummarySQL(oneUser bool) string {
 	return summaryCTEs(filter) + `
 SELECT coalesce(s.id, md5($1::text || u.user_id::text || $2::date::text)::uuid), $1::uuid, u.user_id, ` + name + `, $2::date,
        (u.act + u.idl)::bigint, u.act::bigint, u.idl::bigint, (` + summaryScore + `)::numeric(5,2)::float8,
-       u.sessions::integer, coalesce(j.usage, '[]')::json
+       u.sessions::integer, coalesce(j.usage, '[]')::json,
+       u.prod::bigint, u.neu::bigint, u.unprod::bigint, (` + categoryScore + `)::numeric(5,2)::float8
 FROM per_user u LEFT JOIN app_json j ON j.user_id = u.user_id` + join + `
 LEFT JOIN reporting.daily_summaries s ON s.organization_id = $1 AND s.user_id = u.user_id AND s.date = $2::date`
 }
@@ -224,23 +244,125 @@ var (
 )
 
 // liveSummaryRows reads one user's summary of day, computed now.
-func liveSummaryRows(ctx context.Context, tx pgx.Tx, org, user string, day, lo, hi time.Time) (pgx.Rows, error) {
-	return tx.Query(ctx, liveUserSummarySQL, org, day, lo, hi, user)
+func liveSummaryRows(ctx context.Context, tx pgx.Tx, org, user string, day, lo, hi time.Time, c categoryMap) (pgx.Rows, error) {
+	return tx.Query(ctx, liveUserSummarySQL, org, day, lo, hi, user, c.users, c.urls, c.categories)
 }
 
 // liveOrganizationRows reads the summaries of day of users (nil: every
 // user), computed now, without names.
-func liveOrganizationRows(ctx context.Context, tx pgx.Tx, org string, users []string, day, lo, hi time.Time) (pgx.Rows, error) {
-	return tx.Query(ctx, liveOrgSummarySQL, org, day, lo, hi, users)
+func liveOrganizationRows(ctx context.Context, tx pgx.Tx, org string, users []string, day, lo, hi time.Time, c categoryMap) (pgx.Rows, error) {
+	return tx.Query(ctx, liveOrgSummarySQL, org, day, lo, hi, users, c.users, c.urls, c.categories)
 }
 
 // upsertSummaries stores the summaries of day, whose activity lies in
 // [lo, hi), and returns how many users it has and how many stored
-// summaries it found different.
-func upsertSummaries(ctx context.Context, tx pgx.Tx, org string, day, lo, hi, now time.Time) (users, differences int64, err error) {
-	err = tx.QueryRow(ctx, summarySQL, org, day, lo, hi, now).Scan(&users, &differences)
+// summaries it found different; c are the day's categories.
+func upsertSummaries(ctx context.Context, tx pgx.Tx, org string, day, lo, hi, now time.Time, c categoryMap) (users, differences int64, err error) {
+	err = tx.QueryRow(ctx, summarySQL, org, day, lo, hi, now, c.users, c.urls, c.categories).Scan(&users, &differences)
 	return users, differences, err
 }
+
+// recategorizeSQL sets the category seconds and score of the stored
+// summaries of one day ($2) of users $5 (null: everyone) from the
+// activity and categories c. A summary whose activity is no longer all
+// there (past the activity's retention) keeps what it has, so that its
+// categories always add up to its total.
+var recategorizeSQL = summaryCTEs(" AND ($5::uuid[] IS NULL OR a.user_id = ANY($5))") + `
+UPDATE reporting.daily_summaries d SET productive_seconds = u.prod, neutral_seconds = u.neu,
+  unproductive_seconds = u.unprod, category_score = ` + categoryScore + `
+FROM per_user u
+WHERE d.organization_id = $1 AND d.date = $2::date AND d.user_id = u.user_id AND d.total_work_seconds = u.act + u.idl
+  AND (d.productive_seconds, d.neutral_seconds, d.unproductive_seconds) IS DISTINCT FROM (u.prod, u.neu, u.unprod)`
+
+// recategorize applies recategorizeSQL and returns how many summaries
+// changed.
+func recategorize(ctx context.Context, tx pgx.Tx, org string, day, lo, hi time.Time, users []string, c categoryMap) (int64, error) {
+	tag, err := tx.Exec(ctx, recategorizeSQL, org, day, lo, hi, users, c.users, c.urls, c.categories)
+	return tag.RowsAffected(), err
+}
+
+// summaryDays lists the days with stored summaries of users (nil:
+// everyone), newest first.
+func summaryDays(ctx context.Context, tx pgx.Tx, org string, users []string) ([]time.Time, error) {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT date FROM reporting.daily_summaries
+		WHERE organization_id = $1 AND ($2::uuid[] IS NULL OR user_id = ANY($2)) ORDER BY date DESC`, org, users)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[time.Time])
+}
+
+// --- Category rules
+
+// selectCategoryRules lists the tenant's rules: the organization's, then
+// each team's, each in position order.
+func selectCategoryRules(ctx context.Context, tx pgx.Tx) ([]CategoryRule, error) {
+	rows, err := tx.Query(ctx, `SELECT team_id::text, match, pattern, category FROM reporting.category_rules
+		ORDER BY team_id NULLS FIRST, position`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CategoryRule, error) {
+		var c CategoryRule
+		err := r.Scan(&c.TeamID, &c.Match, &c.Pattern, &c.Category)
+		return c, err
+	})
+}
+
+// replaceCategoryRules replaces every rule of the tenant by rules, each
+// scope's positions in the order given.
+func replaceCategoryRules(ctx context.Context, tx pgx.Tx, org string, rules []CategoryRule, now time.Time) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM reporting.category_rules WHERE organization_id = $1`, org); err != nil {
+		return err
+	}
+	var teams []*string
+	var matches, patterns, categories []string
+	for _, r := range rules {
+		teams, matches, patterns, categories = append(teams, r.TeamID), append(matches, r.Match), append(patterns, r.Pattern), append(categories, r.Category)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO reporting.category_rules (id, organization_id, team_id, position, match, pattern, category, created_at)
+		SELECT gen_random_uuid(), $1, r.team, (row_number() OVER (PARTITION BY r.team ORDER BY r.n) - 1)::integer, r.match, r.pattern, r.category, $6
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS r(team, match, pattern, category, n)`,
+		org, teams, matches, patterns, categories, now)
+	return err
+}
+
+// teamMemberships maps each member of the tenant of tx to their teams,
+// in id order.
+func teamMemberships(ctx context.Context, tx pgx.Tx) (map[string][]string, error) {
+	rows, err := tx.Query(ctx, `SELECT user_id::text, team_id::text FROM reporting.team_memberships() ORDER BY 1, 2`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	teams := map[string][]string{}
+	for rows.Next() {
+		var user, team string
+		if err := rows.Scan(&user, &team); err != nil {
+			return nil, err
+		}
+		teams[user] = append(teams[user], team)
+	}
+	return teams, rows.Err()
+}
+
+// teamExists tells whether team is one of the tenant's.
+func teamExists(ctx context.Context, tx pgx.Tx, team string) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, `SELECT reporting.team_exists($1)`, team).Scan(&ok)
+	return ok, err
+}
+
+// dayURLs lists the distinct user and URL pairs of the tenant's activity
+// in [lo, hi) of users (nil: everyone), for dayCategories.
+func dayURLs(ctx context.Context, tx pgx.Tx, org string, users []string, lo, hi time.Time) (pgx.Rows, error) {
+	return tx.Query(ctx, `SELECT DISTINCT user_id::text, url FROM tracking.activity_logs
+		WHERE organization_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND url IS NOT NULL
+		  AND ($4::uuid[] IS NULL OR user_id = ANY($4))`, org, lo, hi, users)
+}
+
+// The progress of a running job, in its result until it ends.
+const jobProgressSQL = "UPDATE reporting.jobs SET result = $2, heartbeat_at = $3 WHERE id = $1 AND state = 'running'"
 
 // --- Late uploads and the reconciliation
 
@@ -339,12 +461,14 @@ func firstActivityDay(ctx context.Context, tx pgx.Tx, org, tz string, since time
 // converting 30,000 rows to text in the database costs more than the
 // query itself.
 const summarySelect = `SELECT s.id, s.organization_id, s.user_id, u.name, s.date, s.total_work_seconds, s.active_seconds,
-  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
+  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage,
+  s.productive_seconds, s.neutral_seconds, s.unproductive_seconds, s.category_score::float8
 FROM reporting.daily_summaries s LEFT JOIN reporting.users u ON u.user_id = s.user_id `
 
 // summaryByDate reads summaries without names, for streamSummaries' byName.
 const summaryByDate = `SELECT s.id, s.organization_id, s.user_id, NULL::text, s.date, s.total_work_seconds, s.active_seconds,
-  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage
+  s.idle_seconds, s.productivity_score::float8, s.sessions_count, s.app_usage,
+  s.productive_seconds, s.neutral_seconds, s.unproductive_seconds, s.category_score::float8
 FROM reporting.daily_summaries s `
 
 // dailySummaryRows reads one user's summary of one day.

@@ -36,7 +36,11 @@ func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day, now time.
 	if err != nil {
 		return 0, 0, err
 	}
-	users, differences, err = upsertSummaries(ctx, tx, org, day, lo, hi, now)
+	c, err := dayCategories(ctx, tx, org, nil, lo, hi)
+	if err != nil {
+		return 0, 0, err
+	}
+	users, differences, err = upsertSummaries(ctx, tx, org, day, lo, hi, now, c)
 	if err != nil || differences == 0 {
 		return users, differences, err
 	}

@@ -32,8 +32,10 @@ const adminPages = [
   ["/people", "People"],
   ["/settings", "Organization settings"],
 ];
-// adminOnly are the pages an employee is refused.
-const adminOnly = ["/board", "/people", "/settings"];
+// adminOnly are the pages a manager is refused; an employee is refused the
+// team board too.
+const adminOnly = ["/people", "/settings"];
+const employeeRefused = ["/board", ...adminOnly];
 
 try {
   await check("The sign-in page has no serious or critical accessibility violation", async () => {
@@ -111,13 +113,14 @@ try {
     assert(status === "active", `the row says ${status}`);
   });
 
-  // reportMatches checks the page's totals against the API's summaries of
-  // start..end and returns them: the team's, or with person the report of
-  // that member (whose rows are days).
-  async function reportMatches(start, end, person) {
+  // reportMatches checks the totals on reader's page against the API's
+  // summaries of start..end as reader reads them, and returns them: the
+  // team's, or with person the report of that member (whose rows are days).
+  async function reportMatches(start, end, person, reader = admin) {
+    const { page } = reader;
     await page.getByTestId("report-period").filter({ hasText: start === end ? `: ${start}` : `: ${start} to ${end}` }).waitFor();
     const path = person ? `/reports/user/${person.id}` : "/reports/organization";
-    const summaries = await (await api(`${path}?startDate=${start}&endDate=${end}`, admin.token)).json();
+    const summaries = await (await api(`${path}?startDate=${start}&endDate=${end}`, reader.token)).json();
     assert(summaries.length > 0, `the API has no summaries for ${start} to ${end}`);
     const active = summaries.reduce((n, s) => n + s.active_seconds, 0);
     const idle = summaries.reduce((n, s) => n + s.idle_seconds, 0);
@@ -309,14 +312,30 @@ try {
     assert(!new URL(p.url()).hash, `the token stays in the address bar: ${p.url()}`);
     const members = await (await api("/users/employees", admin.token)).json();
     assert(members.some((m) => m.email === invitee && m.name === "Nina Newcomer"), "the new member is not in the organization");
-    // The invitation is spent: a second use is refused with a message.
+    // Signing out forgets the session at once and lands on the sign-in
+    // page: the link opened next loads signed out.
     await p.getByRole("button", { name: "Sign out" }).click();
+    await p.getByRole("heading", { name: "Sign in to WorkPulse" }).waitFor();
+    assert(new URL(p.url()).pathname + new URL(p.url()).search === "/signin", `signing out lands on ${p.url()}`);
+    assert((await p.evaluate(() => localStorage.getItem("workpulse.session"))) === null, "the session is still stored after signing out");
+    // The invitation is spent: a second use is refused with a message.
     await p.goto(invitationLink);
     await p.getByLabel("Your name").fill("Nina Again");
     await p.getByLabel("Password", { exact: true }).fill(password);
     await p.getByLabel("Password again").fill(password);
     await p.getByRole("button", { name: "Join" }).click();
     await p.getByRole("alert").filter({ hasText: "cannot be used" }).waitFor();
+    // Another invitation's link opened in this tab changes only the
+    // fragment, no page load: the page shows that invitation, afresh.
+    const other = `invitee-other-${Date.now()}@example.com`;
+    const inv = await (await api("/users/invitations", admin.token, { method: "POST", body: JSON.stringify({ email: other, role: "employee" }) })).json();
+    const loads = [];
+    p.on("load", () => loads.push(p.url()));
+    await p.goto(`${base}/join#${new URLSearchParams({ token: inv.token, email: other })}`);
+    await p.waitForFunction((email) => document.querySelector("input[name=email]")?.value === email, other);
+    assert(loads.length === 0, `the second link loaded the page again (${loads}), so the fragment-only case is not what was checked`);
+    assert((await p.getByLabel("Your name").inputValue()) === "", "the first link's name stays in the second link's form");
+    assert((await p.getByRole("alert").count()) === 0, "the first link's error stays on the second link's form");
     await context.close();
   });
 
@@ -340,6 +359,40 @@ try {
     await page.waitForFunction(() => document.querySelector('select[aria-label="Role of Ada Admin"]').value === "admin");
     await axe(page, "/people after a refused change");
     if (shots) await screenshots(admin.context, page, "admin-people-roles");
+  });
+
+  await check("An admin removes a member keeping their data, after a dialog that explains keep and erase", async () => {
+    const opener = page.getByRole("button", { name: "Remove Nina Newcomer" });
+    await opener.click();
+    const dialog = page.getByRole("dialog", { name: "Remove Nina Newcomer?" });
+    await dialog.waitFor();
+    await dialog.getByText("Keep it:", { exact: false }).waitFor();
+    await dialog.getByText("Erase it:", { exact: false }).waitFor();
+    assert(await dialog.getByRole("radio", { name: /^Keep it/ }).isChecked(), "keeping the data is not the default");
+    const focused = () => page.evaluate(() => `${document.activeElement?.closest("dialog") ? "in" : "outside"} the dialog: ${document.activeElement?.textContent}`);
+    assert((await focused()) === "in the dialog: Cancel", `the focus is ${await focused()}`);
+    await axe(page, "/people, the remove dialog");
+    if (shots) await screenshots(admin.context, page, "admin-people-remove");
+    // Escape leaves everything as it was and the focus where it was.
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    assert((await page.evaluate(() => document.activeElement?.textContent)) === "Remove Nina Newcomer", "Escape leaves the focus elsewhere than on the Remove button");
+    const listed = async (email) => (await (await api("/users", admin.token)).json()).some((m) => m.email === email);
+    assert(await listed(invitee), "closing the dialog removed the member");
+    // The last admin cannot go: the refusal is shown in the dialog, which stays.
+    await page.getByRole("button", { name: "Remove Ada Admin" }).click();
+    const self = page.getByRole("dialog", { name: "Remove Ada Admin?" });
+    await self.getByRole("button", { name: "Remove Ada Admin" }).click();
+    await self.getByRole("alert").filter({ hasText: "at least one active admin" }).waitFor();
+    await axe(page, "/people, a refused removal");
+    await self.getByRole("button", { name: "Cancel" }).click();
+    await self.waitFor({ state: "hidden" });
+    await opener.click();
+    await dialog.getByRole("button", { name: "Remove Nina Newcomer" }).click();
+    await page.getByRole("status").filter({ hasText: "Nina Newcomer is removed; their data is kept." }).waitFor();
+    await page.getByRole("rowheader", { name: "Nina Newcomer" }).waitFor({ state: "detached" });
+    assert(!(await listed(invitee)), "the API still lists the removed member");
+    assert(await page.evaluate(() => document.activeElement?.closest("main") !== null), "the focus left the page's content with the removed row");
   });
   await admin.context.close();
 
@@ -376,6 +429,70 @@ try {
     assert((await p.evaluate(() => document.activeElement?.closest("main") !== null)), `Tab after the skip link is on ${await focused()}, outside the content`);
     await context.close();
   });
+
+  const manager = await signedIn(env("MANAGER_EMAIL"));
+  const everyone = await (await api("/users/employees", await login(env("ADMIN_EMAIL")))).json();
+  const named = (name) => everyone.find((m) => m.name === name);
+  // Who the manager must not see: people in no team of theirs.
+  const others = ["Ivan Idle", "Rita Reset", "Ada Admin"];
+  await check("A manager lands on the team board, which shows their team and nobody else", async () => {
+    const p = manager.page;
+    await p.getByRole("heading", { name: "Team board" }).waitFor();
+    assert(new URL(p.url()).pathname === "/board", `landed on ${p.url()}`);
+    await p.locator("table[aria-busy=false]").waitFor();
+    const rows = (await p.locator("tr[data-user]").evaluateAll((trs) => trs.map((tr) => tr.dataset.user))).sort();
+    const theirs = (await (await api("/users/employees", manager.token)).json()).map((m) => m.id).sort();
+    assert(JSON.stringify(rows) === JSON.stringify(theirs), `the board has rows ${rows}, the API's people of the manager are ${theirs}`);
+    assert(rows.includes(named("Erin Employee").id) && rows.includes(named("Mona Manager").id), "the board lacks the team's member or the manager");
+    for (const n of others) assert(!rows.includes(named(n).id), `${n}, in no team of the manager, is on their board`);
+  });
+  await check("A manager's team report is their team's alone and shows the API's numbers", async () => {
+    const p = manager.page;
+    await p.getByRole("link", { name: "Reports" }).click();
+    await p.getByRole("heading", { name: "Reports" }).first().waitFor();
+    await p.getByLabel("View").selectOption("range");
+    await p.getByLabel("From", { exact: true }).fill(day);
+    await p.getByLabel("To", { exact: true }).fill(day);
+    const summaries = await reportMatches(day, day, undefined, manager);
+    assert(summaries.some((s) => s.user_id === named("Erin Employee").id), "the team's report lacks the team's member");
+    const whose = await p.getByLabel("Whose").locator("option").allTextContents();
+    for (const n of others) {
+      assert(!summaries.some((s) => s.user_id === named(n).id), `the API's team report for the manager has ${n}`);
+      assert((await p.getByRole("rowheader", { name: n }).count()) === 0, `the manager's report has a row of ${n}`);
+      assert(!whose.includes(n), `the manager may pick ${n}'s report: ${whose}`);
+    }
+  });
+  await check("A manager's alerts are their team's alone", async () => {
+    const p = manager.page;
+    await p.goto(base + "/alerts");
+    await p.getByRole("combobox", { name: /^Status/ }).selectOption({ label: "All" });
+    const all = await (await api("/alerts?limit=200", await login(env("ADMIN_EMAIL")))).json();
+    assert(all.some((a) => a.user_id === named("Ivan Idle").id), "the seed has no alert of Ivan Idle to keep from the manager");
+    const theirs = await (await api("/alerts?limit=200", manager.token)).json();
+    assert(!theirs.some((a) => others.some((n) => named(n).id === a.user_id)), "the API answers the manager others' alerts");
+    await p.waitForFunction((n) => (n === 0 ? document.querySelector("tbody")?.textContent === "No alerts." : document.querySelectorAll("tbody tr").length === n), theirs.length);
+  });
+  await check("A manager is not shown the people admin or the organization settings", async () => {
+    const p = manager.page;
+    const links = await p.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents();
+    for (const l of ["People", "Settings"]) assert(!links.includes(l), `the manager's navigation lists ${links}`);
+    for (const path of adminOnly) {
+      await p.goto(base + path);
+      await p.getByRole("heading", { name: "Not available" }).waitFor();
+      assert((await p.locator("form, table, dialog").count()) === 0, `${path} shows the manager a form or a table`);
+      await axe(p, `the manager's ${path}`);
+    }
+  });
+  for (const [path, heading] of adminPages.filter(([p]) => !adminOnly.includes(p))) {
+    await check(`The manager's ${heading} page has no serious or critical accessibility violation`, async () => {
+      const p = manager.page;
+      await p.goto(base + path);
+      await p.getByRole("heading", { name: heading, exact: true }).waitFor();
+      await p.waitForLoadState("networkidle");
+      await axe(p, `the manager's ${path}`);
+    });
+  }
+  await manager.context.close();
 
   const employee = await signedIn(env("EMPLOYEE_EMAIL"));
   await check("An employee lands on their own day and is not shown the team board", async () => {
@@ -414,7 +531,7 @@ try {
     await p.getByRole("heading", { name: "Not available" }).waitFor();
     assert((await p.locator("form").count()) === 0, "a settings form is on the page");
   });
-  for (const [path, heading] of adminPages.filter(([p]) => !adminOnly.includes(p))) {
+  for (const [path, heading] of adminPages.filter(([p]) => !employeeRefused.includes(p))) {
     await check(`The employee's ${heading} page has no serious or critical accessibility violation and fits a phone's width`, async () => {
       const p = employee.page;
       await p.goto(base + path);

@@ -1,8 +1,9 @@
 // The signed-in user for the pages: the session (session.ts keeps and renews
 // its tokens) and the realtime feed, opened once per sign-in.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { api, type AuthResponse, type User } from "./api";
-import { accessToken, end, renew, session, start, subscribe } from "./session";
+import { type AuthResponse, type User } from "./api";
+import { navigate } from "./router";
+import { accessToken, renew, session, signOut as endSession, start, subscribe } from "./session";
 import { Feed } from "./ws";
 
 interface Auth {
@@ -20,9 +21,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signIn = useCallback((r: AuthResponse) => start(r), []);
   const signOut = useCallback(async () => {
     // The server ends the session's refresh tokens at once; without this a
-    // copied refresh token would go on working for its 30 days.
-    await api("POST", "/auth/logout").catch(() => {});
-    end();
+    // copied refresh token would go on working for its 30 days. Signing out
+    // lands on the sign-in page itself, not on one that returns to the page
+    // left: whoever signs in next may be someone else.
+    await endSession(() => navigate("/signin", true));
   }, []);
   const [feed, setFeed] = useState<Feed | null>(null);
   // The feed follows the signed-in member, not each renewed token: it asks

@@ -11,18 +11,30 @@ export function navigate(to: string, replace = false) {
   listeners.forEach((l) => l());
 }
 
+// useLocation answers the address and follows it. A link opened in a tab
+// already at its page, /join#… pasted over /join#…, changes only the
+// fragment: no page load, and hashchange is what says so.
 export function useLocation(): URL {
   const [url, setURL] = useState(() => new URL(location.href));
   useEffect(() => {
-    const update = () => setURL(new URL(location.href));
+    const update = () => setURL((old) => (old.href === location.href ? old : new URL(location.href)));
     listeners.add(update);
     addEventListener("popstate", update);
+    addEventListener("hashchange", update);
     return () => {
       listeners.delete(update);
       removeEventListener("popstate", update);
+      removeEventListener("hashchange", update);
     };
   }, []);
   return url;
+}
+
+// fragment reads the parameters of an address's fragment (#token=…), where
+// the links the app mails and hands out carry their tokens: a browser never
+// sends the fragment to a server, so it stays out of every access log.
+export function fragment(url: URL): URLSearchParams {
+  return new URLSearchParams(url.hash.slice(1));
 }
 
 export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {

@@ -120,10 +120,29 @@ export function start(r: AuthResponse) {
   adopt({ access: r.access_token, refresh: r.refresh_token, expiresAt: Date.now() + r.expires_in * 1000, user: r.user }, true);
 }
 
-// end forgets the session here (the caller has told the server, or the
-// server has refused it).
+// end forgets the session here (the server has refused it, or signOut is
+// telling it).
 export function end() {
   adopt(null, true);
+}
+
+// signOut ends the session here first, calls ended, and then ends it on the
+// server. Forgetting it only once the server had answered left the session
+// stored while the request ran: a link opened in the tab meanwhile (an
+// invitation, a reset) loaded signed in as the one signing out, and a page
+// left in between never forgot it at all. keepalive lets the request outlive
+// the page.
+export async function signOut(ended: () => void): Promise<void> {
+  const s = current;
+  if (!s) return;
+  // The timer renews the access token before it expires; one already past
+  // its expiry (a tab woken from sleep) would be refused by the logout, so
+  // it is renewed first, the one case that waits before forgetting.
+  const token = s.expiresAt > Date.now() ? s.access : await renew(s.access).catch(() => "");
+  end();
+  ended();
+  if (!token) return;
+  await fetch("/api/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` }, keepalive: true }).catch(() => {});
 }
 
 // renew returns an access token newer than stale, refreshing at most once

@@ -1,5 +1,6 @@
-import { useState, type FormEvent } from "react";
-import { api, ApiError, type Invitation, type Member, type Role, getAll } from "../api";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { api, ApiError, query, type Invitation, type Member, type Role, getAll } from "../api";
+import { Refusal, useAction } from "../form";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
 
@@ -15,11 +16,76 @@ const roles: { value: Role; label: string }[] = [
   { value: "admin", label: "Admin" },
 ];
 
-// changeError says what an admin can do about a refused change.
+// lastAdmin says what an admin can do about a change or removal refused
+// because it would leave no active admin.
+const lastAdmin = "The organization must keep at least one active admin: make someone else an admin first.";
+
 function changeError(err: unknown): string {
-  if (err instanceof ApiError && err.code === "USER_LAST_ADMIN")
-    return "The organization must keep at least one active admin: make someone else an admin first.";
+  if (err instanceof ApiError && err.code === "USER_LAST_ADMIN") return lastAdmin;
   return message(err);
+}
+
+type Keep = "keep" | "erase";
+
+// RemoveDialog asks an admin to confirm removing a member and whether their
+// data stays. It is a modal <dialog>: the browser keeps the focus inside it,
+// closes it on Escape and announces it as a dialog; a refusal is shown in it,
+// where the admin is looking, and it stays open.
+function RemoveDialog({ member, onClose, onRemoved }: { member: Member; onClose: () => void; onRemoved: (m: Member, data: Keep) => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [data, setData] = useState<Keep>("keep");
+  const { busy, error, submit } = useAction({ USER_LAST_ADMIN: lastAdmin });
+  // Cancel takes the focus, the safe choice for Enter: showModal would give
+  // it to the first radio (React's autoFocus sets no attribute it reads).
+  const cancel = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    const d = ref.current!;
+    d.showModal();
+    cancel.current!.focus();
+    return () => d.close();
+  }, []);
+
+  // The close event arrives a task after close(): one of a dialog open again
+  // by then (StrictMode's second mount in development) is not the admin's.
+  const closed = () => {
+    if (!ref.current?.open) onClose();
+  };
+
+  const remove = async () => {
+    await api("DELETE", `/users/${member.id}${query({ data })}`);
+    // Closed before the page moves the focus: while it is open, the rest of
+    // the page cannot take it.
+    ref.current!.close();
+    onRemoved(member, data);
+  };
+
+  return (
+    <dialog ref={ref} className="card dialog" aria-labelledby="remove-title" aria-describedby="remove-what" onClose={closed}>
+      <form onSubmit={submit(remove)}>
+        <h2 id="remove-title">Remove {member.name}?</h2>
+        <p id="remove-what">
+          {member.name} ({member.email}) loses their account: they are signed out everywhere, a running session of theirs stops,
+          and they can be invited again. What they recorded:
+        </p>
+        <fieldset>
+          <legend>Their data</legend>
+          <label className="choice">
+            <input type="radio" name="data" value="keep" checked={data === "keep"} onChange={() => setData("keep")} />
+            <span>Keep it: their sessions, activity, reports and alerts stay in the organization's reports, under their name.</span>
+          </label>
+          <label className="choice">
+            <input type="radio" name="data" value="erase" checked={data === "erase"} onChange={() => setData("erase")} />
+            <span>Erase it: everything recorded of them is deleted for good, within seconds. This cannot be undone.</span>
+          </label>
+        </fieldset>
+        <Refusal error={error} />
+        <div className="actions">
+          <button type="button" className="secondary" ref={cancel} onClick={() => ref.current!.close()}>Cancel</button>
+          <button type="submit" className="danger" disabled={busy}>{busy ? "Removing…" : `Remove ${member.name}`}</button>
+        </div>
+      </form>
+    </dialog>
+  );
 }
 
 export function People() {
@@ -37,6 +103,17 @@ export function People() {
       setChangeErr(changeError(err));
     }
     list.reload();
+  };
+  // removing is the member the remove dialog is open for; table takes the
+  // focus back when their row, and the button that opened it, is gone.
+  const [removing, setRemoving] = useState<Member>();
+  const table = useRef<HTMLDivElement>(null);
+  const removed = (m: Member, data: Keep) => {
+    setRemoving(undefined);
+    setChangeErr("");
+    setChanged(`${m.name} is removed${data === "erase" ? " and their data erased" : "; their data is kept"}.`);
+    list.reload();
+    table.current?.focus();
   };
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("employee");
@@ -86,11 +163,11 @@ export function People() {
       {list.error && <p role="alert" className="error">{list.error}</p>}
       <div role="alert" className="error">{changeErr}</div>
       <div role="status" className="status">{changed}</div>
-      <div className="scroll">
+      <div className="scroll" ref={table} tabIndex={-1}>
         <table>
           <caption>The organization's members</caption>
           <thead>
-            <tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Joined</th></tr>
+            <tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Joined</th><th scope="col"><span className="visually-hidden">Remove</span></th></tr>
           </thead>
           <tbody>
             {(list.data ?? []).map((m) => (
@@ -110,14 +187,20 @@ export function People() {
                   </button>
                 </td>
                 <td>{dateTime(m.created_at)}</td>
+                <td>
+                  <button type="button" className="link danger" aria-haspopup="dialog" onClick={() => setRemoving(m)}>
+                    Remove<span className="visually-hidden"> {m.name}</span>
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      {removing && <RemoveDialog key={removing.id} member={removing} onClose={() => setRemoving(undefined)} onRemoved={removed} />}
       <p className="hint">
         A changed role reaches the member's open pages at their next request, which renews their sign-in with it; a deactivated
-        member is signed out everywhere within seconds. Managers have an employee's access for now.
+        member is signed out everywhere within seconds. Managers see the board, reports and alerts of their teams' members.
       </p>
     </section>
   );
