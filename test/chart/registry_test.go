@@ -60,7 +60,7 @@ func TestTheChartRunsTheReleasedImagesFromTheRegistryByDigest(t *testing.T) {
 		{"A service without a digest runs <registry>/<name>:<tag>.", "Deployment/" + fullname + "-web/web", registry + "/web:" + version},
 		{"The operator runs its digest.", "Deployment/" + fullname + "-operator/operator", registry + "/operator@" + digestOf("operator")},
 		{"The operator's CronJobs get the report image by digest.", "Deployment/" + fullname + "-operator/operator/REPORT_IMAGE", registry + "/report@" + digestOf("report")},
-		{"The migrations hook runs the migrate digest.", "Job/" + fullname + "-migrate/migrate", registry + "/migrate@" + digestOf("migrate")},
+		{"The migrations hook runs the migrate digest.", "Job/" + fullname + "-migrations/migrate", registry + "/migrate@" + digestOf("migrate")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
