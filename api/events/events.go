@@ -55,9 +55,12 @@ const (
 	TypeSessionStarted   = "session.started"
 	TypeSessionStopped   = "session.stopped"
 	TypeActivityRecorded = "activity.recorded"
-	TypeAlertRaised      = "alert.raised"
-	TypeAlertResolved    = "alert.resolved"
-	TypeTenantUpdated    = "tenant.updated"
+	// TypeActivityCorrected carries a session's totals after a correction
+	// of its recorded time (an idle decision) and the span it changed.
+	TypeActivityCorrected = "activity.corrected"
+	TypeAlertRaised       = "alert.raised"
+	TypeAlertResolved     = "alert.resolved"
+	TypeTenantUpdated     = "tenant.updated"
 )
 
 // TopicFor returns the topic an event type is published on.
@@ -67,7 +70,7 @@ func TopicFor(eventType string) (string, error) {
 		return TopicOrganizations, nil
 	case TypeSessionStarted, TypeSessionStopped:
 		return TopicSessions, nil
-	case TypeActivityRecorded:
+	case TypeActivityRecorded, TypeActivityCorrected:
 		return TopicActivity, nil
 	case TypeAlertRaised, TypeAlertResolved:
 		return TopicAlerts, nil

@@ -65,6 +65,22 @@ type ActivityRecorded struct {
 	LastAt  *time.Time `json:"last_at,omitempty"`
 }
 
+// ActivityCorrected is emitted when an idle decision reclassified a
+// session's stored idle activity, with the session's new totals.
+type ActivityCorrected struct {
+	Session
+	// DecisionID names the idle decision; Decision is keep, discard or assign.
+	DecisionID string  `json:"decision_id"`
+	Decision   string  `json:"decision"`
+	ProjectID  *string `json:"assigned_project_id,omitempty"`
+	// IdleSeconds is how much idle time the decision reclassified.
+	IdleSeconds int64 `json:"idle_seconds"`
+	// FirstAt and LastAt are the earliest and latest timestamps of the
+	// reclassified activities: the days whose summaries change.
+	FirstAt time.Time `json:"first_at"`
+	LastAt  time.Time `json:"last_at"`
+}
+
 // Alert is raised or resolved by the report service.
 type Alert struct {
 	AlertID        string     `json:"alert_id"`

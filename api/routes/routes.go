@@ -35,7 +35,7 @@ type Route struct {
 
 // Table is the routing table, most specific first.
 var Table = []Route{
-	{Pattern: `^/api/sessions/[^/]+/activity(/bulk)?$`, Service: Ingest},
+	{Pattern: `^/api/sessions/[^/]+/(activity(/bulk)?|idle-decisions)$`, Service: Ingest},
 	{Pattern: `^/api/sessions(/.*)?$`, Service: Session},
 	{Pattern: `^/api/projects(/.*)?$`, Service: Session},
 	{Pattern: `^/api/auth/.*$`, Service: Auth},

@@ -54,6 +54,12 @@ GRANT USAGE ON SEQUENCE tracking.outbox_id_seq TO {{.session}}, {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.processed_events TO {{.session}}, {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.active_session_count() TO {{.session}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_activity_month(uuid, date) TO {{.ingest}};
+-- ingest owns the session totals, so it makes the idle decisions; an
+-- erasure of a member's activity (ingest's) deletes what pins it.
+GRANT SELECT, INSERT ON tracking.idle_decisions TO {{.ingest}};
+GRANT SELECT, INSERT, DELETE ON tracking.idle_decision_activity TO {{.ingest}};
+GRANT SELECT ON tracking.idle_decisions, tracking.idle_decision_activity TO {{.report}};
+GRANT EXECUTE ON FUNCTION auth.record_time_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
 

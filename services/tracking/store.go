@@ -120,11 +120,16 @@ func EraseSessions(ctx context.Context, tx pgx.Tx, userID string) error {
 }
 
 // EraseActivity is ingest's MemberRemover: an erasure deletes the
-// member's activity and its dedup keys; a removal that keeps the data
+// member's activity, its dedup keys and what pins it to idle decisions
+// (the decisions go with the sessions); a removal that keeps the data
 // changes nothing.
 func EraseActivity(ctx context.Context, tx pgx.Tx, u events.UserRemoved) error {
 	if !u.EraseData {
 		return nil
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM tracking.idle_decision_activity WHERE decision_id IN"+
+		" (SELECT id FROM tracking.idle_decisions WHERE user_id = $1)", u.UserID); err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, "DELETE FROM tracking.activity_logs WHERE organization_id = public.current_org() AND user_id = $1", u.UserID); err != nil {
 		return err

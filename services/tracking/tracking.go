@@ -30,6 +30,10 @@ var (
 	ErrSessionStopped   = errors.New("the session is stopped and takes no more activity")
 	ErrTenantSuspended  = errors.New("this organization is suspended")
 	ErrInvalidTimestamp = errors.New("invalid session timestamp")
+	// ErrProjectNotFound and ErrProjectArchived refuse a project a
+	// correction names (ingest's idle decisions).
+	ErrProjectNotFound = errors.New("no such project")
+	ErrProjectArchived = errors.New("the project is archived")
 )
 
 // TimestampError refuses a session start or end time and says why; it

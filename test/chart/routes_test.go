@@ -115,6 +115,7 @@ func samplePaths() []string {
 		"/api/projects", "/api/projects/" + id,
 		"/api/sessions", "/api/sessions/", "/api/sessions/start", "/api/sessions/active", "/api/sessions/" + id,
 		"/api/sessions/" + id + "/stop", "/api/sessions/" + id + "/activity", "/api/sessions/" + id + "/activity/bulk",
+		"/api/sessions/" + id + "/idle-decisions", "/api/sessions/" + id + "/idle-decisions/x",
 		"/api/sessions/" + id + "/activity/", "/api/sessions/" + id + "/activity/bulk/x", "/api/sessions//activity",
 		"/api/sessions/a/b/activity", "/api/sessions/start/activity",
 		"/api/reports", "/api/reports/daily", "/api/reports/organization", "/api/alerts", "/api/alerts/" + id + "/resolve",

@@ -12,7 +12,8 @@ import (
 )
 
 // Audited actions. The report service records report.read and
-// report.exported itself (auth.record_report_audit).
+// report.exported itself (auth.record_report_audit), ingest the time
+// corrections (auth.record_time_audit).
 const (
 	AuditRoleChanged      = "user.role_changed"
 	AuditDeactivated      = "user.deactivated"
@@ -42,6 +43,7 @@ const (
 	AuditSSOConfigured     = "sso.configured"
 	AuditSSORemoved        = "sso.removed"
 	AuditAdopted           = "organization.adopted"
+	AuditIdleDecided       = "time.idle_decided"
 
 	auditSubjectUser       = "user"
 	auditSubjectDevice     = "device"
@@ -55,7 +57,7 @@ var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated
 	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported,
 	AuditPasswordChanged, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
-	AuditSSOConfigured, AuditSSORemoved, AuditAdopted}
+	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided}
 
 // loginFailureSpan and maxLoginFailureEntries bound the user.login_failed
 // entries of one account: the throttle lets a guesser try about once a

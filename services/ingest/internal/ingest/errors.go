@@ -17,7 +17,13 @@ var (
 	// retrying it.
 	ErrActivityTooOld = apierr.New(http.StatusBadRequest, "ACTIVITY_TOO_OLD", "activity timestamp is older than the accepted window")
 
+	// ErrNothingToDecide refuses an idle decision for a stretch that holds
+	// no idle activity without a decision.
+	ErrNothingToDecide = apierr.New(http.StatusConflict, "IDLE_NOTHING_TO_DECIDE", "the stretch holds no undecided idle activity of the session")
+
 	errSessionNotFound = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND", "no such session")
+	errProjectNotFound = apierr.New(http.StatusNotFound, "PROJECT_NOT_FOUND", "no such project")
+	errProjectArchived = apierr.New(http.StatusConflict, "PROJECT_ARCHIVED", "the project is archived: no time may be assigned to it")
 	errSessionStopped  = apierr.New(http.StatusConflict, "ACTIVITY_SESSION_STOPPED", "the session is stopped and takes no more activity")
 )
 
@@ -28,6 +34,8 @@ var trackingErrors = httpx.ErrorMap{
 	{Domain: tracking.ErrSessionNotFound, API: errSessionNotFound},
 	{Domain: tracking.ErrSessionStopped, API: errSessionStopped},
 	{Domain: tracking.ErrTenantSuspended, API: apierr.ErrTenantSuspended},
+	{Domain: tracking.ErrProjectNotFound, API: errProjectNotFound},
+	{Domain: tracking.ErrProjectArchived, API: errProjectArchived},
 }
 
 // apiError is the error a handler's err is answered with.

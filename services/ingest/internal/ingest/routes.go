@@ -13,5 +13,7 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	member := s.tokens.require
 	r.Handle("/api/sessions/{id}/activity", member(handle(s.recordActivity))).Methods(http.MethodPost)
 	r.Handle("/api/sessions/{id}/activity/bulk", member(handle(s.recordBulk))).Methods(http.MethodPost)
+	r.Handle("/api/sessions/{id}/idle-decisions", member(handle(s.decideIdle))).Methods(http.MethodPost)
+	r.Handle("/api/sessions/{id}/idle-decisions", member(handle(s.listIdleDecisions))).Methods(http.MethodGet)
 	return r
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/tracking"
 )
@@ -456,4 +457,155 @@ UNION ALL
 SELECT false, s.suspended, (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = s.user_id AND client_activity_id = i.cid), `+
 		tracking.SessionColumnsOf("s")+` FROM s JOIN i ON i.sid = s.id WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.id)`,
 		"sids", "uids", "org", "aids", "cids", "tss", "types", "durs", "urls", "envs", "topic")
+}
+
+// --- Idle decisions
+
+// decideIdleSQL pins the session's ($sid) idle activities timed in
+// [$start, $end) that no decision covers yet to the new decision $id, and
+// returns how many there were, their seconds, the earliest and latest
+// timestamp, and the list of them for the audit entry. With none it
+// stores nothing.
+var decideIdleSQL = numbered(`WITH c AS MATERIALIZED (
+  SELECT a.id, a.occurred_at, a.duration_seconds FROM tracking.activity_logs a
+  WHERE a.organization_id = $org AND a.session_id = $sid AND a.activity_type = 'idle'
+    AND a.occurred_at >= $start AND a.occurred_at < $end
+    AND NOT EXISTS (SELECT 1 FROM tracking.idle_decision_activity i WHERE i.activity_id = a.id)
+), d AS (
+  INSERT INTO tracking.idle_decisions (id, organization_id, session_id, user_id, start_time, end_time, decision, project_id,
+    activities, idle_seconds, decided_by, decided_at)
+  SELECT $id, $org, $sid, $uid, $start, $end, $decision, $project, count(*), sum(c.duration_seconds), $uid, $now FROM c
+  HAVING count(*) > 0
+  RETURNING id
+), p AS (
+  INSERT INTO tracking.idle_decision_activity (activity_id, organization_id, decision_id, decision, occurred_at)
+  SELECT c.id, $org, d.id, $decision, c.occurred_at FROM c, d
+)
+SELECT count(*), coalesce(sum(duration_seconds), 0), min(occurred_at), max(occurred_at),
+  coalesce(jsonb_agg(jsonb_build_object('id', id, 'timestamp', occurred_at, 'duration_seconds', duration_seconds) ORDER BY occurred_at, id), '[]')
+FROM c`, "org", "sid", "start", "end", "id", "uid", "decision", "project", "now")
+
+// correctTotalsSQL moves $idle seconds of the session $sid out of its
+// idle total, into its active total unless the decision is a discard.
+const correctTotalsSQL = `UPDATE tracking.work_sessions SET total_idle_seconds = total_idle_seconds - $2,
+  total_active_seconds = total_active_seconds + CASE WHEN $3 = 'discard' THEN 0 ELSE $2 END,
+  version = version + 1, updated_at = now()
+  WHERE id = $1 RETURNING ` + tracking.SessionColumns
+
+// DecideIdle applies d to the caller's session d.SessionID and returns the
+// session with its corrected totals; d gets what it covered.
+//
+// The session row is locked first, as every activity transaction locks
+// it, so a decision either follows an activity post and covers what it
+// stored, or precedes it and the post adds to the corrected totals: the
+// totals stay the stored activity as the decisions classify it. The
+// decision, its pinned activities, the corrected totals, the
+// activity.corrected event and the audit entry commit together.
+func (s *Store) DecideIdle(ctx context.Context, p authn.Principal, d *IdleDecision) (tracking.Session, error) {
+	var sess tracking.Session
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		before, err := tracking.ScanSession(tx.QueryRow(ctx, "SELECT "+tracking.SessionColumns+
+			" FROM tracking.work_sessions WHERE id = $1 AND user_id = $2 FOR UPDATE", d.SessionID, p.UserID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return tracking.ErrSessionNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+			return err
+		}
+		if d.ProjectID != nil {
+			if err := projectInUse(ctx, tx, *d.ProjectID); err != nil {
+				return err
+			}
+		}
+		d.UserID, d.DecidedBy, d.DecidedAt = p.UserID, p.UserID, s.clock.Now().UTC()
+		var first, last *time.Time
+		var covered json.RawMessage
+		if err := tx.QueryRow(ctx, decideIdleSQL, p.OrganizationID, d.SessionID, d.StartTime, d.EndTime, d.ID, p.UserID, d.Decision,
+			d.ProjectID, d.DecidedAt).Scan(&d.Activities, &d.IdleSeconds, &first, &last, &covered); err != nil {
+			return err
+		}
+		if d.Activities == 0 {
+			return ErrNothingToDecide
+		}
+		if sess, err = tracking.ScanSession(tx.QueryRow(ctx, correctTotalsSQL, d.SessionID, d.IdleSeconds, d.Decision)); err != nil {
+			return err
+		}
+		ev, err := events.New(d.DecidedAt, source, events.TypeActivityCorrected, p.OrganizationID, p.UserID, events.ActivityCorrected{
+			Session: sess.Event(), DecisionID: d.ID, Decision: d.Decision, ProjectID: d.ProjectID, IdleSeconds: d.IdleSeconds,
+			FirstAt: first.UTC(), LastAt: last.UTC()})
+		if err != nil {
+			return err
+		}
+		if err := outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev); err != nil {
+			return err
+		}
+		return recordTimeAudit(ctx, tx, d.DecidedAt, p.UserID, "time.idle_decided", p.UserID, map[string]any{
+			"session_id": d.SessionID, "decision_id": d.ID, "decision": d.Decision, "project_id": d.ProjectID,
+			"start_time": d.StartTime, "end_time": d.EndTime, "idle_seconds": d.IdleSeconds, "activities": covered,
+			"before": totalsOf(before), "after": totalsOf(sess)})
+	})
+	return sess, err
+}
+
+// totalsOf is what an audit entry shows of a session's totals.
+func totalsOf(s tracking.Session) map[string]int64 {
+	return map[string]int64{"total_active_seconds": s.TotalActiveSeconds, "total_idle_seconds": s.TotalIdleSeconds}
+}
+
+// projectInUse refuses a project that is not the organization's or is
+// archived. Ingest only reads projects, so an archiving may commit just
+// after the check: that assigns time from before the archiving, which
+// archived projects keep anyway.
+func projectInUse(ctx context.Context, tx pgx.Tx, id string) error {
+	var archived bool
+	err := tx.QueryRow(ctx, "SELECT archived_at IS NOT NULL FROM tracking.projects WHERE id = $1", id).Scan(&archived)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return tracking.ErrProjectNotFound
+	case err != nil:
+		return err
+	case archived:
+		return tracking.ErrProjectArchived
+	}
+	return nil
+}
+
+// recordTimeAudit writes an entry of auth's audit log for the
+// organization of tx: actor corrected subject's time.
+func recordTimeAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action, subject string, details map[string]any) error {
+	_, err := tx.Exec(ctx, "SELECT auth.record_time_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
+	return err
+}
+
+// IdleDecisions lists the idle decisions of a session the caller sees
+// (authn.Principal.Sees), oldest stretch first.
+func (s *Store) IdleDecisions(ctx context.Context, p authn.Principal, sessionID string) ([]IdleDecision, error) {
+	list := []IdleDecision{}
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var owner string
+		err := tx.QueryRow(ctx, "SELECT user_id FROM tracking.work_sessions WHERE id = $1", sessionID).Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.Sees(owner)) {
+			return tracking.ErrSessionNotFound
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id, session_id, user_id, start_time, end_time, decision, project_id, activities, idle_seconds,
+			decided_by, decided_at FROM tracking.idle_decisions WHERE session_id = $1 ORDER BY start_time, decided_at, id`, sessionID)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (IdleDecision, error) {
+			var d IdleDecision
+			err := r.Scan(&d.ID, &d.SessionID, &d.UserID, &d.StartTime, &d.EndTime, &d.Decision, &d.ProjectID, &d.Activities,
+				&d.IdleSeconds, &d.DecidedBy, &d.DecidedAt)
+			d.StartTime, d.EndTime, d.DecidedAt = d.StartTime.UTC(), d.EndTime.UTC(), d.DecidedAt.UTC()
+			return d, err
+		})
+		return err
+	})
+	return list, err
 }

@@ -143,8 +143,10 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 			event = EventUserOffline
 		}
 		return s.sendPresence(event, userPresence{UserID: sess.UserID, Name: name, OrganizationID: e.OrganizationID}, e.Time)
-	case events.TypeActivityRecorded:
-		var a events.ActivityRecorded
+	case events.TypeActivityRecorded, events.TypeActivityCorrected:
+		// Both carry the session's new totals first: an idle decision's
+		// correction shows on the board like a post does.
+		var a events.Session
 		if err := e.Payload(&a); err != nil {
 			return err
 		}
@@ -153,7 +155,7 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 		}
 		return s.send(e.OrganizationID, a.UserID, EventSessionUpdate, sessionUpdate{SessionID: a.SessionID, UserID: a.UserID,
 			TotalActiveSeconds: a.TotalActiveSeconds, TotalIdleSeconds: a.TotalIdleSeconds, LastActivityAt: utc(a.LastActivityAt)},
-			tracking.StateOf(a.Session), e.Time)
+			tracking.StateOf(a), e.Time)
 	case events.TypeAlertRaised:
 		var a events.Alert
 		if err := e.Payload(&a); err != nil {

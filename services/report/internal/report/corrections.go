@@ -93,22 +93,31 @@ func (j *Jobs) correct(ctx context.Context, org string) (int, error) {
 }
 
 // lateSpan is the span of timestamps an activity.recorded event stored,
-// when it tells.
+// or an activity.corrected event reclassified, when it tells.
 func lateSpan(e events.Envelope) (first, last time.Time, ok bool, err error) {
-	if e.Type != events.TypeActivityRecorded {
-		return first, last, false, nil
-	}
-	var a events.ActivityRecorded
-	if err := e.Payload(&a); err != nil {
-		return first, last, false, err
-	}
-	if a.FirstAt == nil || a.LastAt == nil {
+	switch e.Type {
+	case events.TypeActivityRecorded:
+		var a events.ActivityRecorded
+		if err := e.Payload(&a); err != nil {
+			return first, last, false, err
+		}
+		if a.FirstAt == nil || a.LastAt == nil {
+			return first, last, false, nil
+		}
+		first, last = *a.FirstAt, *a.LastAt
+	case events.TypeActivityCorrected:
+		var a events.ActivityCorrected
+		if err := e.Payload(&a); err != nil {
+			return first, last, false, err
+		}
+		first, last = a.FirstAt, a.LastAt
+	default:
 		return first, last, false, nil
 	}
 	if !isUUID(e.OrganizationID) {
 		return first, last, false, fmt.Errorf("%w: organization_id is not a UUID", events.ErrMalformed)
 	}
-	return *a.FirstAt, *a.LastAt, true, nil
+	return first, last, true, nil
 }
 
 // ReconciliationMetric is workpulse_summary_reconciliation_differences_total:

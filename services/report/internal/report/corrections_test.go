@@ -13,6 +13,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -179,5 +180,111 @@ func TestOneBatchOfManyTenantsMarksEachTenantsLateDaysInItsOwnZone(t *testing.T)
 	}
 	if n := e.count("SELECT count(*) FROM reporting.summary_corrections"); n != len(cases) {
 		t.Errorf("%d days marked in all, want %d", n, len(cases))
+	}
+}
+
+// decideIdle arranges what ingest's idle decision stores: the decision and
+// the pins of the session's undecided idle activity in [from, to).
+func (e *env) decideIdle(org, user, sess string, from, to time.Time, decision string, project *string) {
+	e.t.Helper()
+	id := uuid.NewString()
+	e.exec(`WITH c AS (SELECT id, occurred_at, duration_seconds FROM tracking.activity_logs
+		WHERE session_id = $3 AND activity_type = 'idle' AND occurred_at >= $5 AND occurred_at < $6
+		AND id NOT IN (SELECT activity_id FROM tracking.idle_decision_activity)),
+	d AS (INSERT INTO tracking.idle_decisions (id, organization_id, session_id, user_id, start_time, end_time, decision, project_id,
+		activities, idle_seconds, decided_by, decided_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, count(*), sum(duration_seconds), $4, now() FROM c)
+	INSERT INTO tracking.idle_decision_activity (activity_id, organization_id, decision_id, decision, occurred_at)
+	SELECT c.id, $2, $1, $7, c.occurred_at FROM c`, id, org, sess, user, from, to, decision, project)
+}
+
+func TestIdleDecisionsCorrectAPastDaysSummaryExactlyThroughTheActivityStream(t *testing.T) {
+	e := newEnv(t)
+	ctx, writer := e.runConsumers(t, testkit.Kafka(t), func(*kafka.Writer) func(context.Context) error { return e.jobs.RunCorrections })
+	org, user := uuid.NewString(), uuid.NewString()
+	e.tenant(org, "UTC", 0, 0, 0)
+	e.clock.Set(ts("2026-05-20T12:00:00Z"))
+	e.partitions(ts("2026-05-01T00:00:00Z"))
+	start := ts("2026-05-10T09:00:00Z")
+	sess := e.session(org, user, start, ptr(start.Add(3*time.Hour)), nil)
+	project := uuid.NewString()
+	e.exec("INSERT INTO tracking.projects (id, organization_id, name, created_by) VALUES ($1, $2, 'p', $3)", project, org, user)
+	active := heartbeats(start, 10, time.Minute, "active", 60, "https://work.example/")
+	idle := heartbeats(start.Add(time.Hour), 30, time.Minute, "idle", 45, "https://work.example/")
+	e.activities(org, user, sess, append(active, idle...)...)
+	if _, err := e.jobs.SummarizeDate(ctx, org, day("2026-05-10")); err != nil {
+		t.Fatal(err)
+	}
+	stretches := []struct {
+		from, to time.Time
+		decision string
+		project  *string
+	}{
+		{start.Add(time.Hour), start.Add(70 * time.Minute), "keep", nil},
+		{start.Add(70 * time.Minute), start.Add(80 * time.Minute), "discard", nil},
+		{start.Add(80 * time.Minute), start.Add(85 * time.Minute), "assign", &project},
+	}
+	// What the decisions make of the day, from the activity the test stored.
+	var wantActive, wantIdle int64
+	for _, a := range active {
+		wantActive += int64(a.dur)
+	}
+	for _, a := range idle {
+		kind := ""
+		for _, s := range stretches {
+			if !a.at.Before(s.from) && a.at.Before(s.to) {
+				kind = s.decision
+			}
+		}
+		switch kind {
+		case "":
+			wantIdle += int64(a.dur)
+		case "keep", "assign":
+			wantActive += int64(a.dur)
+		}
+	}
+	for _, s := range stretches {
+		e.decideIdle(org, user, sess, s.from, s.to, s.decision, s.project)
+		ev, err := events.New(e.clock.Now(), "ingest", events.TypeActivityCorrected, org, user, events.ActivityCorrected{
+			Session:  events.Session{SessionID: sess, OrganizationID: org, UserID: user, Status: "stopped"},
+			Decision: s.decision, FirstAt: s.from, LastAt: s.to.Add(-time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(ev)
+		if err := writer.WriteMessages(ctx, kafka.Message{Topic: events.TopicActivity, Key: []byte(ev.Key), Value: raw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 30*time.Second, "the decided day's corrected summary", func() bool {
+		s, _ := e.summary(org, user, "2026-05-10")
+		return s.Active == wantActive && s.Idle == wantIdle
+	})
+	s, _ := e.summary(org, user, "2026-05-10")
+	wantScore := float64(int64(float64(wantActive)*10000/float64(wantActive+wantIdle)+0.5)) / 100
+	if s.Total != wantActive+wantIdle || s.Score != wantScore || s.Sessions != 1 {
+		t.Errorf("corrected summary %+v, want %d active, %d idle, score %.2f", s, wantActive, wantIdle, wantScore)
+	}
+	// The live computation, which today's reports read, agrees with the stored one.
+	var liveActive, liveIdle int64
+	lo := start.Truncate(24 * time.Hour)
+	if err := pg.InOrg(ctx, e.pool, org, func(tx pgx.Tx) error {
+		rows, err := liveSummaryRows(ctx, tx, org, user, day("2026-05-10"), lo, lo.Add(24*time.Hour), categoryMap{})
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			liveActive, liveIdle = v[6].(int64), v[7].(int64)
+		}
+		return rows.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if liveActive != wantActive || liveIdle != wantIdle {
+		t.Errorf("the live summary counts %d active / %d idle, want %d / %d", liveActive, liveIdle, wantActive, wantIdle)
 	}
 }

@@ -140,7 +140,9 @@ func zoneKnown(ctx context.Context, tx pgx.Tx, tz string) (bool, error) {
 // summaryCTEs aggregate one tenant-local day of activity in one pass: by
 // user, session and URL first (a few rows per user), then applications
 // and totals from those groups. $1 is the tenant, $3 and $4 the day's UTC
-// bounds; filter narrows the activity further (one user). $6, $7 and $8
+// bounds; filter narrows the activity further (one user). Idle activity
+// an idle decision covers counts as the employee decided, as it does in
+// the session totals: kept or assigned as active, discarded not at all. $6, $7 and $8
 // are the day's categories (dayCategories): user, URL and category of
 // every pair not neutral, so each group's seconds count in exactly one
 // category and the categories add up to the total.
@@ -148,10 +150,13 @@ func summaryCTEs(filter string) string {
 	return `
 WITH g AS (
   SELECT a.user_id, a.session_id, a.url,
-         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'active'), 0) AS act,
-         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'idle'), 0) AS idl
+         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'active' OR i.decision IN ('keep', 'assign')), 0) AS act,
+         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'idle' AND i.decision IS NULL), 0) AS idl
   FROM tracking.activity_logs a
-  WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4` + filter + `
+  LEFT JOIN tracking.idle_decision_activity i ON i.activity_id = a.id AND i.organization_id = a.organization_id
+    AND i.occurred_at >= $3 AND i.occurred_at < $4
+  WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4
+    AND i.decision IS DISTINCT FROM 'discard'` + filter + `
   GROUP BY a.user_id, a.session_id, a.url
 ), gc AS (
   SELECT g.*, coalesce(c.category, 'neutral') AS category
