@@ -9,7 +9,7 @@ BIN     := $(CURDIR)/bin
 # (-buildvcs=false, a git worktree); hack/images and the Dockerfile record it the same way.
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo -dirty)
 
-.PHONY: help dev test lint build bench migrate fuzz clean images cluster-up cluster-down e2e screenshots
+.PHONY: help dev test lint build bench migrate fuzz clean images release cluster-up cluster-down e2e screenshots
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -56,6 +56,11 @@ images: ## Build every image tarball into bin/images (workpulse/<name>:<VERSION 
 	hack/web-build.sh
 	hack/docs-build.sh
 	$(GO) run ./hack/images
+
+release: ## Push every image (linux/amd64+arm64, SBOMs) and both charts to REGISTRY; digests in bin/release/values.yaml.
+	hack/web-build.sh
+	hack/docs-build.sh
+	hack/release.sh
 
 cluster-up: ## Start the local single-node Kubernetes cluster (root; state in /tmp/workpulse-cluster).
 	hack/cluster/up.sh

@@ -36,6 +36,8 @@ type Route struct {
 // Table is the routing table, most specific first.
 var Table = []Route{
 	{Pattern: `^/api/sessions/[^/]+/(activity(/bulk)?|idle-decisions)$`, Service: Ingest},
+	// Ingest applies the redaction rules, so it keeps them.
+	{Pattern: `^/api/organization/redaction-rules$`, Service: Ingest},
 	{Pattern: `^/api/sessions(/.*)?$`, Service: Session},
 	{Pattern: `^/api/projects(/.*)?$`, Service: Session},
 	{Pattern: `^/api/auth/.*$`, Service: Auth},

@@ -1,10 +1,16 @@
 // Command images builds WorkPulse's container images without a container
-// engine: each is one static binary on an empty base, run as a non-root
-// user, written as an image tarball that `ctr images import` (and `docker
-// load`) accept.
+// engine (with go-containerregistry): each is one static binary on an empty
+// base, run as a non-root user, written as an image tarball that `ctr images
+// import` (and `docker load`) accept, or pushed to a registry.
 //
 //	go run ./hack/images [-out bin/images] [-version V] [name...]
+//	go run ./hack/images -push REGISTRY [-platforms linux/amd64,linux/arm64] [-values FILE] [name...]
 //	go run ./hack/images -list
+//
+// -push (make release) pushes each image as an OCI index of every platform
+// to REGISTRY/<name>:<V>, each platform's manifest with an SPDX SBOM as its
+// OCI referrer (release.go), and writes the digests as a Helm values file.
+// With no names it pushes the released images, not the local node's own.
 //
 // With no names it builds every image whose source exists, so it works
 // while services are still being added. The tag is workpulse/<name>:<V>,
@@ -29,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +45,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/workpulse/workpulse/hack/repo"
 	"github.com/workpulse/workpulse/services/platform/buildinfo"
 )
@@ -55,6 +63,8 @@ type image struct {
 	// More executables from this machine (path in the image → path here),
 	// with the shared libraries ldd says they need, at the same paths.
 	hostFiles map[string]string
+	// The local node's own image (hack/cluster), never released.
+	node bool
 }
 
 // nonRoot is the distroless "nonroot" user, which the chart's
@@ -75,8 +85,8 @@ var images = []image{
 	{name: "migrate", pkg: "migrations/cmd/migrate", user: nonRoot},
 	// The local node's own images (hack/cluster): its sandbox image and
 	// its DNS server. 65535 is the user upstream's pause image runs as.
-	{name: "pause", pkg: "hack/images/cmd/pause", user: "65535:65535"},
-	{name: "cluster-dns", pkg: "hack/images/cmd/cluster-dns", user: nonRoot},
+	{name: "pause", pkg: "hack/images/cmd/pause", user: "65535:65535", node: true},
+	{name: "cluster-dns", pkg: "hack/images/cmd/cluster-dns", user: nonRoot, node: true},
 	// The shell, grep and wget of the chart's `helm test` pod (tests.image),
 	// since no public image can be pulled here: Debian's busybox-static for
 	// the tools, a Go wget because that busybox's wget crashes with -T, and
@@ -86,6 +96,7 @@ var images = []image{
 		links:     []string{"grep", "cat", "ls", "nslookup"},
 		extra:     []string{"hack/images/cmd/wget"},
 		hostFiles: map[string]string{"bin/sh": "/bin/dash"},
+		node:      true,
 	},
 }
 
@@ -102,6 +113,9 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	out := fs.String("out", "", "output directory (default <root>/bin/images)")
 	version := fs.String("version", "", "image tag (default: <root>/VERSION, else 0.1.0)")
 	list := fs.Bool("list", false, "print every image's package, user, entrypoint and ports as JSON to stdout; build nothing")
+	push := fs.String("push", "", "push to this registry prefix (REGISTRY/<name>:<version>) instead of writing tarballs")
+	platforms := fs.String("platforms", "linux/"+runtime.GOARCH, "with -push: the platforms of each image's index, comma-separated")
+	values := fs.String("values", "", "with -push: write the pushed digests to this file as Helm values (image.registry, image.digests)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -125,15 +139,26 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *push != "" && len(fs.Args()) == 0 {
+		selected = slices.DeleteFunc(selected, func(im image) bool { return im.node })
+	}
 	if len(selected) == 0 {
 		return errors.New("no image sources exist yet")
+	}
+	if *push != "" {
+		arches, err := parsePlatforms(*platforms)
+		if err != nil {
+			return err
+		}
+		return pushAll(ctx, pushRun{root: *root, registry: *push, version: *version, arches: arches,
+			values: *values, log: log}, selected)
 	}
 	binDir, err := os.MkdirTemp("", "workpulse-images-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(binDir)
-	if err := buildBinaries(ctx, *root, binDir, selected); err != nil {
+	if err := buildBinaries(ctx, *root, binDir, selected, runtime.GOARCH); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -144,7 +169,7 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 		if err != nil {
 			return err
 		}
-		img, err := buildImage(binDir, im)
+		img, err := buildImage(binDir, im, runtime.GOARCH)
 		if err != nil {
 			return fmt.Errorf("%s: %w", im.name, err)
 		}
@@ -232,8 +257,9 @@ func gitRevision(ctx context.Context, root string) string {
 }
 
 // buildBinaries builds every selected binary in one go build, so shared
-// packages compile once, as static Linux executables for this architecture.
-func buildBinaries(ctx context.Context, root, dir string, selected []image) error {
+// packages compile once, as static Linux executables for arch. -trimpath and
+// the fixed flags make the same commit give the same bytes on any machine.
+func buildBinaries(ctx context.Context, root, dir string, selected []image, arch string) error {
 	args := []string{"build", "-trimpath", "-ldflags", "-s -w " + buildinfo.LinkFlag(gitRevision(ctx, root)), "-o", dir + string(os.PathSeparator)}
 	n := len(args)
 	for _, im := range selected {
@@ -253,7 +279,7 @@ func buildBinaries(ctx context.Context, root, dir string, selected []image) erro
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
@@ -294,14 +320,16 @@ func runConfig(im image) v1.Config {
 	return c
 }
 
-// buildImage puts the binary at /<name> on an empty base. Timestamps are
-// fixed so the same binary always gives the same image digest.
-func buildImage(binDir string, im image) (v1.Image, error) {
+// buildImage puts the binary at /<name> on an empty base, an OCI image for
+// linux/arch. Timestamps are fixed so the same binary always gives the same
+// image digest.
+func buildImage(binDir string, im image, arch string) (v1.Image, error) {
 	layer, err := binaryLayer(binDir, im)
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(base, layer)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +338,7 @@ func buildImage(binDir string, im image) (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
+	cfg.OS, cfg.Architecture = "linux", arch
 	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
 	cfg.Config = runConfig(im)
 	return mutate.ConfigFile(img, cfg)
@@ -373,7 +401,7 @@ func binaryLayer(binDir string, im image) (v1.Layer, error) {
 	layer := buf.Bytes()
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layer)), nil
-	})
+	}, tarball.WithMediaType(types.OCILayer))
 }
 
 // isStatic reports whether path is an ELF executable without an

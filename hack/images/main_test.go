@@ -17,7 +17,7 @@ func TestBuildImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	im := image{name: "svc", user: nonRoot, ports: []string{"3001/tcp"}, links: []string{"sh"}}
-	img, err := buildImage(dir, im)
+	img, err := buildImage(dir, im, runtime.GOARCH)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestBuildImage(t *testing.T) {
 	})
 
 	t.Run("The same binary always gives the same digest.", func(t *testing.T) {
-		again, err := buildImage(dir, im)
+		again, err := buildImage(dir, im, runtime.GOARCH)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestListingIsWhatTheBuiltImagesRun(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, im.name), []byte("binary"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		img, err := buildImage(dir, image{name: im.name, user: im.user, ports: im.ports})
+		img, err := buildImage(dir, image{name: im.name, user: im.user, ports: im.ports}, runtime.GOARCH)
 		if err != nil {
 			t.Fatal(err)
 		}

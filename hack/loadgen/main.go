@@ -316,7 +316,7 @@ func (m measured) summary() string {
 	if m.Name == loadBulk {
 		unit = "activities/s"
 	}
-	s := fmt.Sprintf("%d ok, %d errors in %s: %.0f %s, p50 %s, p99 %s", m.OK, m.Errors, m.Elapsed.Round(time.Millisecond), m.Rate, unit, m.P50, m.P99)
+	s := fmt.Sprintf("%d ok, %d errors (%d 5xx) in %s: %.0f %s, p50 %s, p99 %s", m.OK, m.Errors, m.ServerErrors, m.Elapsed.Round(time.Millisecond), m.Rate, unit, m.P50, m.P99)
 	if m.CPU.Total > 0 {
 		s += fmt.Sprintf("; CPU %s over %d processes, %d µs per post (%s)", m.CPU.Total, m.CPU.Processes, m.PerPost(m.CPU.Total).Microseconds(), m.ByProcess())
 	}
@@ -467,11 +467,14 @@ func newAgent(ctx context.Context, c config, adminToken, from, email string, adm
 // result of a run.
 type result struct {
 	OK, Errors int64
-	Uploaded   int64
-	Elapsed    time.Duration
-	Rate       float64
-	P50, P99   time.Duration
-	FirstError string
+	// ServerErrors are the Errors answered with a 5xx; the rest are refused or
+	// dropped connections (a client sends those again) and 4xx.
+	ServerErrors int64
+	Uploaded     int64
+	Elapsed      time.Duration
+	Rate         float64
+	P50, P99     time.Duration
+	FirstError   string
 }
 
 func percentiles(lat []time.Duration) (time.Duration, time.Duration) {
@@ -492,7 +495,7 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 	// request may still have been stored, and then it could not be counted.
 	var done atomic.Bool
 	time.AfterFunc(c.Duration, func() { done.Store(true) })
-	var ok, failed atomic.Int64
+	var ok, failed, fivexx atomic.Int64
 	var firstErr atomic.Value
 	lats := make([][]time.Duration, c.Concurrency)
 	var wg sync.WaitGroup
@@ -528,6 +531,9 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 				lat = append(lat, t0.Elapsed())
 				if err != nil || status != http.StatusCreated {
 					failed.Add(1)
+					if status >= 500 {
+						fivexx.Add(1)
+					}
 					if err != nil {
 						firstErr.CompareAndSwap(nil, err.Error())
 					}
@@ -540,7 +546,7 @@ func singleRun(ctx context.Context, c config, agents []*agent) result {
 		}()
 	}
 	wg.Wait()
-	r := result{OK: ok.Load(), Errors: failed.Load(), Elapsed: watch.Elapsed()}
+	r := result{OK: ok.Load(), Errors: failed.Load(), ServerErrors: fivexx.Load(), Elapsed: watch.Elapsed()}
 	r.Rate = float64(r.OK) / r.Elapsed.Seconds()
 	r.P50, r.P99 = percentiles(slices.Concat(lats...))
 	if e, _ := firstErr.Load().(string); e != "" {

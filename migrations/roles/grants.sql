@@ -60,6 +60,12 @@ GRANT SELECT, INSERT ON tracking.idle_decisions TO {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.idle_decision_activity TO {{.ingest}};
 GRANT SELECT ON tracking.idle_decisions, tracking.idle_decision_activity TO {{.report}};
 GRANT EXECUTE ON FUNCTION auth.record_time_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
+-- Ingest keeps the organizations' URL redaction rules, reads every
+-- organization's changes through the function, and audits changes.
+GRANT SELECT, INSERT, UPDATE ON tracking.url_redaction TO {{.ingest}};
+GRANT USAGE ON SEQUENCE tracking.url_redaction_seq TO {{.ingest}};
+GRANT EXECUTE ON FUNCTION tracking.url_redaction_after(bigint, integer) TO {{.ingest}};
+GRANT EXECUTE ON FUNCTION auth.record_tracking_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
 

@@ -41,12 +41,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/* The image of a component: (dict "root" $ "component" "auth" "image" .image). It must match
-what hack/images and hack/images/Dockerfile build: workpulse/<component>:<appVersion>. */}}
+what hack/images and hack/images/Dockerfile build, workpulse/<component>:<appVersion>, or what
+make release pushed: <image.registry>/<component>, by digest when image.digests names one. */}}
 {{- define "workpulse.image" -}}
 {{- $img := .image | default dict }}
-{{- $repo := $img.repository | default (printf "workpulse/%s" .component) }}
-{{- $tag := $img.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- $all := .root.Values.image }}
+{{- $repo := $img.repository | default (printf "%s/%s" ($all.registry | default "workpulse") .component) }}
+{{- with get ($all.digests | default dict) .component }}
+{{- printf "%s@%s" $repo . }}
+{{- else }}
+{{- $tag := $img.tag | default $all.tag | default .root.Chart.AppVersion }}
 {{- printf "%s:%s" $repo $tag }}
+{{- end }}
 {{- end }}
 
 {{/* Base URL of auth inside the cluster. */}}

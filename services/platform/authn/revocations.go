@@ -8,6 +8,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/feed"
 )
 
 // Revocation kinds.
@@ -80,7 +81,7 @@ func (l *Revocations) Poll(ctx context.Context) error {
 	l.mu.RLock()
 	seq := l.seq
 	l.mu.RUnlock()
-	changed, err := readAfter(ctx, seq, l.src.RevocationsAfter, func(rows []Revocation) {
+	changed, err := feed.ReadAfter(ctx, seq, l.src.RevocationsAfter, func(rows []Revocation) {
 		now := l.clock.Now()
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -133,7 +134,7 @@ func (l *Revocations) Changed() <-chan struct{} {
 
 // Run polls every interval until ctx is done.
 func (l *Revocations) Run(ctx context.Context, interval time.Duration) error {
-	pollEvery(ctx, interval, l.Poll, "revocation list not refreshed; tokens are judged by the last one read")
+	feed.PollEvery(ctx, interval, l.Poll, "revocation list not refreshed; tokens are judged by the last one read")
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/workpulse/workpulse/services/platform/feed"
 )
 
 // TeamScope is one manager's row of the installation's team scopes (see
@@ -51,7 +53,7 @@ func (t *Teams) Poll(ctx context.Context) error {
 	t.mu.RLock()
 	seq := t.seq
 	t.mu.RUnlock()
-	_, err := readAfter(ctx, seq, t.src.TeamScopesAfter, func(rows []TeamScope) {
+	_, err := feed.ReadAfter(ctx, seq, t.src.TeamScopesAfter, func(rows []TeamScope) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		for _, r := range rows {
@@ -71,7 +73,7 @@ func (t *Teams) Poll(ctx context.Context) error {
 
 // Run polls every interval until ctx is done.
 func (t *Teams) Run(ctx context.Context, interval time.Duration) error {
-	pollEvery(ctx, interval, t.Poll, "team scopes not refreshed; managers see the members last read")
+	feed.PollEvery(ctx, interval, t.Poll, "team scopes not refreshed; managers see the members last read")
 	return nil
 }
 

@@ -26,6 +26,9 @@ const (
 	AuditSettingsChanged  = "organization.settings_changed"
 	AuditReportRead       = "report.read"
 	AuditReportExported   = "report.exported"
+	// Ingest records changes of the URL redaction rules itself
+	// (auth.record_tracking_audit).
+	AuditRedactionChanged = "organization.redaction_changed"
 
 	AuditPasswordChanged = "user.password_changed"
 	AuditPasswordReset   = "user.password_reset"
@@ -54,7 +57,7 @@ const (
 
 // auditActions are the actions GET /api/audit filters by.
 var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditInvited,
-	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported,
+	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
 	AuditPasswordChanged, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
 	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided}

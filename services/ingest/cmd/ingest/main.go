@@ -36,7 +36,7 @@ var run = app.Spec[settings]{
 		}
 		return settings{Config: cfg, pprofAddr: env.String("PPROF_ADDR", "")}
 	},
-	Build: func(_ context.Context, d *app.Deps, s settings) (*app.Service, error) {
+	Build: func(ctx context.Context, d *app.Deps, s settings) (*app.Service, error) {
 		if s.pprofAddr != "" {
 			// Profiling of the hot path, on a separate, private address only
 			// when asked for; never on the API port.
@@ -44,10 +44,19 @@ var run = app.Spec[settings]{
 		}
 		tenants := tracking.TenantConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "ingest-tenants", d.Consumer, d.Logger)
 		users := tracking.UserConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "ingest-users", tracking.EraseActivity, d.Consumer, d.Logger)
+		redactions := ingest.NewRedactions(d.DB, d.Logger)
+		// Until the rules are read, posts are refused (503) rather than
+		// stored unredacted; a failure here is PostgreSQL being down,
+		// which the poll outlives.
+		if err := redactions.Poll(ctx); err != nil {
+			d.Logger.Warn("redaction rules not read at start; refusing activity until a poll reads them", "err", err)
+		}
+		poll := func(ctx context.Context) error { return redactions.Run(ctx, d.Config.RevocationPoll) }
 		return &app.Service{
-			API:          ingest.NewServer(ingest.Deps{Config: s.Config, DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Registerer: d.Registry, Clock: d.Clock}),
+			API: ingest.NewServer(ingest.Deps{Config: s.Config, DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Registerer: d.Registry,
+				Clock: d.Clock, Redactions: redactions}),
 			OutboxTables: []string{tracking.OutboxTable},
-			Workers:      []func(context.Context) error{tenants.Run, users.Run},
+			Workers:      []func(context.Context) error{tenants.Run, users.Run, poll},
 		}, nil
 	},
 }.Run

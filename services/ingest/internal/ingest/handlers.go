@@ -37,6 +37,11 @@ func (s *server) recordActivity(w http.ResponseWriter, r *http.Request) error {
 	if aerr != nil {
 		return aerr
 	}
+	red, err := s.redactions.of(p.OrganizationID)
+	if err != nil {
+		return err
+	}
+	a.URL = red.redact(a.URL)
 	sess, act, stored, err := s.store.RecordOne(r.Context(), p, id, a)
 	if err != nil {
 		return err
@@ -69,6 +74,13 @@ func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	red, err := s.redactions.of(p.OrganizationID)
+	if err != nil {
+		return err
+	}
+	for i := range batch.Items {
+		batch.Items[i].URL = red.redact(batch.Items[i].URL)
+	}
 	res, err := s.store.RecordBulk(r.Context(), p, id, batch)
 	if err != nil {
 		return err
@@ -81,4 +93,32 @@ func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
 func (s *server) bounds(ctx context.Context, p authn.Principal) (timeBounds, error) {
 	window, err := s.windows.Of(ctx, p.OrganizationID)
 	return timeBounds{now: s.clock.Now(), leeway: s.cfg.FutureLeeway, window: window}, err
+}
+
+func (s *server) getRedactionRules(w http.ResponseWriter, r *http.Request) error {
+	rules, err := s.store.RedactionRules(r.Context(), authn.MustFromContext(r.Context()))
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, rules)
+	return nil
+}
+
+// putRedactionRules replaces the organization's rules. This replica
+// applies them before answering, so the admin's next post is redacted by
+// them; the other replicas within a poll.
+func (s *server) putRedactionRules(w http.ResponseWriter, r *http.Request) error {
+	in, err := httpx.DecodeBody[redactionRulesInput](r)
+	if err != nil {
+		return err
+	}
+	out, err := s.store.SetRedactionRules(r.Context(), authn.MustFromContext(r.Context()), in.Rules)
+	if err != nil {
+		return err
+	}
+	if err := s.redactions.Poll(r.Context()); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }

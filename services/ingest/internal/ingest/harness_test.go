@@ -35,6 +35,9 @@ type harness struct {
 	client      *http.Client
 	// clock is the service's and the issuer's clock; tests move it.
 	clock *testkit.Clock
+	// redactions are the service's redaction rules, polled once at start
+	// as the deployed service does.
+	redactions *Redactions
 }
 
 // harnessInstant is where a harness's clock stands until a test moves it:
@@ -55,7 +58,12 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	h.iss = testkit.NewIssuerOn(t, clk)
 	cfg := LoadConfig(config.FromMap(env))
 	reg := metrics.NewRegistry("ingest")
-	api := NewServer(Deps{Config: cfg, DB: pool, Verifier: h.iss.Verifier, Metrics: metrics.NewHTTP(reg, "ingest"), Registerer: reg, Clock: clk})
+	h.redactions = NewRedactions(pool, quietLogger())
+	if err := h.redactions.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	api := NewServer(Deps{Config: cfg, DB: pool, Verifier: h.iss.Verifier, Metrics: metrics.NewHTTP(reg, "ingest"), Registerer: reg, Clock: clk,
+		Redactions: h.redactions})
 	h.srv = httptest.NewServer(httpx.Stack(clk, api, 4<<20))
 	t.Cleanup(h.srv.Close)
 	h.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"net/http"
 
+	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
@@ -15,5 +16,8 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/sessions/{id}/activity/bulk", member(handle(s.recordBulk))).Methods(http.MethodPost)
 	r.Handle("/api/sessions/{id}/idle-decisions", member(handle(s.decideIdle))).Methods(http.MethodPost)
 	r.Handle("/api/sessions/{id}/idle-decisions", member(handle(s.listIdleDecisions))).Methods(http.MethodGet)
+	admin := authn.Require(s.verifier, authn.RoleAdmin)
+	r.Handle("/api/organization/redaction-rules", admin(handle(s.getRedactionRules))).Methods(http.MethodGet)
+	r.Handle("/api/organization/redaction-rules", admin(handle(s.putRedactionRules))).Methods(http.MethodPut)
 	return r
 }

@@ -27,6 +27,9 @@ type Deps struct {
 	// Clock decides which activity timestamps lie too far in the future or
 	// the past and how long a verified token stays cached.
 	Clock clock.Clock
+	// Redactions are the organizations' redaction rules, polled by the
+	// caller (see Redactions.Run) and applied to every activity.
+	Redactions *Redactions
 }
 
 type server struct {
@@ -35,11 +38,15 @@ type server struct {
 	tokens  *tokenCache
 	clock   clock.Clock
 	windows *tracking.Windows
+	// verifier authenticates the admin routes, which take no device token.
+	verifier   *authn.Verifier
+	redactions *Redactions
 }
 
 // NewServer returns ingest's API handler.
 func NewServer(d Deps) http.Handler {
 	s := &server{cfg: d.Config, clock: d.Clock, windows: tracking.NewWindows(d.DB, d.Clock, d.Config.Window),
+		verifier: d.Verifier, redactions: d.Redactions,
 		store:  &Store{db: d.DB, clock: d.Clock, writes: newCombiner(d.DB, d.Config.Writers, d.Config.WriteBatch, d.Registerer)},
 		tokens: newTokenCache(d.Verifier, time.Minute, 100000, d.Clock)}
 	return s.routes(d.Metrics)

@@ -609,3 +609,90 @@ func (s *Store) IdleDecisions(ctx context.Context, p authn.Principal, sessionID 
 	})
 	return list, err
 }
+
+// redactionRow is an organization's rules as tracking.url_redaction_after
+// reads them.
+type redactionRow struct {
+	org   string
+	rules []byte
+	seq   int64
+}
+
+// redactionsAfter reads the rules of the organizations changed after seq,
+// in seq order, at most limit of them.
+func redactionsAfter(ctx context.Context, db *pgxpool.Pool, seq int64, limit int) ([]redactionRow, error) {
+	rows, err := db.Query(ctx, "SELECT organization_id::text, rules, seq FROM tracking.url_redaction_after($1, $2)", seq, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (redactionRow, error) {
+		var r redactionRow
+		err := row.Scan(&r.org, &r.rules, &r.seq)
+		return r, err
+	})
+}
+
+// redactionRulesSQL reads the organization's rules; an organization that
+// never set any has an empty list.
+const redactionRulesSQL = "SELECT rules, updated_at, updated_by::text FROM tracking.url_redaction WHERE organization_id = public.current_org()"
+
+// RedactionRules reads the caller's organization's rules.
+func (s *Store) RedactionRules(ctx context.Context, p authn.Principal) (RedactionRules, error) {
+	var out RedactionRules
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		out, err = readRedactionRules(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func readRedactionRules(ctx context.Context, tx pgx.Tx) (RedactionRules, error) {
+	out := RedactionRules{Rules: []RedactionRule{}}
+	err := tx.QueryRow(ctx, redactionRulesSQL).Scan(&out.Rules, &out.UpdatedAt, &out.UpdatedBy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, nil
+	}
+	if out.UpdatedAt != nil {
+		*out.UpdatedAt = out.UpdatedAt.UTC()
+	}
+	return out, err
+}
+
+// SetRedactionRules replaces the caller's organization's rules and records
+// the change, with the rules before and after, in the audit log. The
+// advisory lock serializes writers across organizations, so that rows
+// commit in seq order (see migrations' tracking.url_redaction).
+func (s *Store) SetRedactionRules(ctx context.Context, p authn.Principal, rules []RedactionRule) (RedactionRules, error) {
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	var out RedactionRules
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tracking.url_redaction', 0))"); err != nil {
+			return err
+		}
+		before, err := readRedactionRules(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO tracking.url_redaction (organization_id, rules, updated_at, updated_by) VALUES (public.current_org(), $1, $2, $3)"+
+			" ON CONFLICT (organization_id) DO UPDATE SET rules = EXCLUDED.rules, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by,"+
+			" seq = nextval('tracking.url_redaction_seq')", rules, now, p.UserID); err != nil {
+			return err
+		}
+		out = RedactionRules{Rules: rules, UpdatedAt: &now, UpdatedBy: &p.UserID}
+		return recordAudit(ctx, tx, now, p.UserID, auditRedactionChanged, nil, map[string]any{"before": before.Rules, "after": rules})
+	})
+	return out, err
+}
+
+// Actions ingest records in auth's audit log (auth.record_tracking_audit).
+const (
+	auditRedactionChanged = "organization.redaction_changed"
+)
+
+// recordAudit writes an entry of auth's audit log for the organization of
+// tx: actor did action to subject (nil: the organization).
+func recordAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action string, subject *string, details map[string]any) error {
+	_, err := tx.Exec(ctx, "SELECT auth.record_tracking_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
+	return err
+}
