@@ -26,6 +26,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/metrics"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -703,7 +704,7 @@ func TestSigningKeysAreSealedAtRestAndResealedWhenTheEncryptionKeyRotates(t *tes
 	pool := e.db.Pool(t, "workpulse_auth")
 	start := func(current string, previous ...string) (*auth.KeyStore, int, error) {
 		t.Helper()
-		c, err := auth.NewKeyCipher(current, previous)
+		c, err := sealbox.New(current, previous)
 		if err != nil {
 			t.Fatal(err)
 		}

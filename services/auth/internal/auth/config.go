@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 )
 
 // Config is auth's own configuration.
@@ -32,7 +33,7 @@ type Config struct {
 	OperatorToken string
 	// KeyCipher seals the signing keys and SSO client secrets at rest;
 	// nil (no SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
-	KeyCipher *KeyCipher
+	KeyCipher *sealbox.Cipher
 	// SelfRegistration lets anyone register a new organization; off, only
 	// invitations add people (and the operator organizations).
 	SelfRegistration bool
@@ -85,13 +86,7 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
 		budget = limit / 4
 	}
-	if current := e.String("SIGNING_KEY_ENCRYPTION_KEY", ""); current != "" {
-		kc, err := NewKeyCipher(current, e.List("SIGNING_KEY_ENCRYPTION_PREVIOUS_KEYS", nil))
-		if err != nil {
-			e.Fail("SIGNING_KEY_ENCRYPTION_KEY", "it or a previous key is %v", err)
-		}
-		c.KeyCipher = kc
-	}
+	c.KeyCipher = sealbox.FromEnv(e)
 	c.HashSlots = e.Int("PASSWORD_HASH_CONCURRENCY", HashSlots(budget), 1, 1024)
 	c.HashQueue = e.Int("PASSWORD_HASH_QUEUE", 4*c.HashSlots, 0, 100000)
 	for _, cidr := range e.List("TRUSTED_PROXY_CIDRS", []string{"127.0.0.0/8", "::1/128"}) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 )
 
 // KeyStore holds the signing keys, shared by every auth replica through
@@ -42,7 +43,7 @@ type signingKey struct {
 // NewKeyStore returns a store whose keys sign for rotation each, sealed
 // at rest by c (nil: stored as they are); clk decides when a key retires
 // and expires.
-func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration, c *KeyCipher, clk clock.Clock) *KeyStore {
+func NewKeyStore(db *pgxpool.Pool, rotation, tokenTTL time.Duration, c *sealbox.Cipher, clk clock.Clock) *KeyStore {
 	return &KeyStore{store: &Store{db: db, clock: clk, cipher: c}, rotation: rotation, tokenTTL: tokenTTL, published: tokenTTL}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 	"github.com/workpulse/workpulse/services/platform/validate"
 )
 
@@ -96,7 +97,7 @@ func loadMailConfig(e *config.Env, publicURL string) MailConfig {
 // the database does not hold it, and only the sender opens it.
 func (s *Store) queueMail(ctx context.Context, q pgx.Tx, orgID, to, subject, body string) error {
 	_, err := q.Exec(ctx, "INSERT INTO auth.mail_outbox (organization_id, recipient, subject, body) VALUES ($1, $2, $3, $4)",
-		orgID, to, subject, s.cipher.sealSecret(mailAD(orgID, to), []byte(body)))
+		orgID, to, subject, s.cipher.SealSecret(mailAD(orgID, to), []byte(body)))
 	return err
 }
 
@@ -119,7 +120,7 @@ type Mailer struct {
 
 // NewMailer returns the sender of db's mail outbox, registering its
 // metrics on reg; c opens the bodies queueMail sealed.
-func NewMailer(db *pgxpool.Pool, cfg MailConfig, c *KeyCipher, reg prometheus.Registerer, log *slog.Logger, clk clock.Clock) *Mailer {
+func NewMailer(db *pgxpool.Pool, cfg MailConfig, c *sealbox.Cipher, reg prometheus.Registerer, log *slog.Logger, clk clock.Clock) *Mailer {
 	m := &Mailer{store: &Store{db: db, clock: clk, cipher: c}, cfg: cfg, log: log,
 		sent: prometheus.NewCounter(prometheus.CounterOpts{Name: "workpulse_mail_sent_total",
 			Help: "Messages the SMTP server accepted."}),

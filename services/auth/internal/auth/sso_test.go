@@ -19,6 +19,7 @@ import (
 
 	"github.com/workpulse/workpulse/services/auth/internal/auth"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -392,7 +393,7 @@ func TestAClientSecretStoredBeforeEncryptionIsResealedWhenTheEncryptionKeyIsSet(
 	}
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
-	c, err := auth.NewKeyCipher(base64.StdEncoding.EncodeToString(raw), nil)
+	c, err := sealbox.New(base64.StdEncoding.EncodeToString(raw), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 	"github.com/workpulse/workpulse/services/platform/validate"
 )
 
@@ -66,7 +67,7 @@ type Store struct {
 	clock clock.Clock
 	// cipher seals the signing keys' private parts; nil stores them as
 	// they are.
-	cipher *KeyCipher
+	cipher *sealbox.Cipher
 	// tokenTTL is the access tokens' lifetime, refreshTTL a session's.
 	tokenTTL, refreshTTL time.Duration
 }
@@ -532,7 +533,7 @@ func (s *Store) sendNextMail(ctx context.Context, maxAttempts int, send func(con
 		// A body that does not open (sealed with a key this replica does
 		// not hold) counts as a failed attempt: another replica, or this
 		// one restarted with the key, may still send it.
-		body, _, err := s.cipher.openSecret(fmt.Sprintf("the body of queued mail %d", m.ID), mailAD(org, m.To), sealed)
+		body, _, err := s.cipher.OpenSecret(fmt.Sprintf("the body of queued mail %d", m.ID), mailAD(org, m.To), sealed)
 		if err == nil {
 			m.Body = string(body)
 			sendErr = send(ctx, m)
@@ -801,7 +802,7 @@ func (s *Store) ensureSigningKey(ctx context.Context, freshUntil time.Time, publ
 			return err
 		}
 		_, err = tx.Exec(ctx, "INSERT INTO auth.signing_keys (kid, private_key, retire_at, expire_at) VALUES ($1, $2, $3, $4)",
-			k.kid, s.cipher.seal(k.kid, k.priv.Seed()), k.retireAt, k.expireAt)
+			k.kid, s.cipher.Seal(k.kid, k.priv.Seed()), k.retireAt, k.expireAt)
 		return err
 	})
 }
@@ -830,7 +831,7 @@ func (s *Store) resealSigningKeys(ctx context.Context) (int, error) {
 			if err := r.Scan(&k.kid, &raw); err != nil {
 				return k, err
 			}
-			seed, current, err := s.cipher.open(k.kid, raw)
+			seed, current, err := openSeed(s.cipher, k.kid, raw)
 			if err == nil && !current {
 				k.seed = seed
 			}
@@ -843,7 +844,7 @@ func (s *Store) resealSigningKeys(ctx context.Context) (int, error) {
 			if k.seed == nil {
 				continue
 			}
-			if _, err := tx.Exec(ctx, "UPDATE auth.signing_keys SET private_key = $2 WHERE kid = $1", k.kid, s.cipher.seal(k.kid, k.seed)); err != nil {
+			if _, err := tx.Exec(ctx, "UPDATE auth.signing_keys SET private_key = $2 WHERE kid = $1", k.kid, s.cipher.Seal(k.kid, k.seed)); err != nil {
 				return err
 			}
 			n++
@@ -865,7 +866,7 @@ func (s *Store) signingKeys(ctx context.Context, now time.Time) ([]signingKey, e
 		if err := r.Scan(&k.kid, &raw, &k.retireAt, &k.expireAt); err != nil {
 			return k, err
 		}
-		seed, _, err := s.cipher.open(k.kid, raw)
+		seed, _, err := openSeed(s.cipher, k.kid, raw)
 		if err != nil {
 			return k, fmt.Errorf("auth: %w", err)
 		}
@@ -1415,7 +1416,7 @@ func (s *Store) ssoConfig(ctx context.Context, tx pgx.Tx, orgID string, forUpdat
 	if err != nil {
 		return c, err
 	}
-	secret, _, err := s.cipher.openSecret(ssoSecretName(orgID), ssoSecretAD(orgID), sealed)
+	secret, _, err := s.cipher.OpenSecret(ssoSecretName(orgID), ssoSecretAD(orgID), sealed)
 	if err != nil {
 		return c, fmt.Errorf("auth: %w", err)
 	}
@@ -1447,7 +1448,7 @@ func (s *Store) PutSSOConfig(ctx context.Context, c SSOConfig) (SSOConfig, error
 		if _, err := tx.Exec(ctx, `INSERT INTO auth.sso_configs (organization_id, issuer_url, client_id, client_secret, sso_only, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (organization_id) DO UPDATE SET issuer_url = EXCLUDED.issuer_url,
 			client_id = EXCLUDED.client_id, client_secret = EXCLUDED.client_secret, sso_only = EXCLUDED.sso_only, updated_at = EXCLUDED.updated_at`,
-			c.OrganizationID, c.IssuerURL, c.ClientID, s.cipher.sealSecret(ssoSecretAD(c.OrganizationID), []byte(c.ClientSecret)), c.SSOOnly, now); err != nil {
+			c.OrganizationID, c.IssuerURL, c.ClientID, s.cipher.SealSecret(ssoSecretAD(c.OrganizationID), []byte(c.ClientSecret)), c.SSOOnly, now); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.sso_domains WHERE organization_id = $1", c.OrganizationID); err != nil {
@@ -1669,7 +1670,7 @@ func (s *Store) resealMail(ctx context.Context) (int, error) {
 			if err := rows.Scan(&r.id, &r.org, &r.to, &r.sealed); err != nil {
 				return err
 			}
-			body, current, err := s.cipher.openSecret(fmt.Sprintf("the body of queued mail %d", r.id), mailAD(r.org, r.to), r.sealed)
+			body, current, err := s.cipher.OpenSecret(fmt.Sprintf("the body of queued mail %d", r.id), mailAD(r.org, r.to), r.sealed)
 			if err != nil {
 				return err
 			}
@@ -1682,7 +1683,7 @@ func (s *Store) resealMail(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, r := range stale {
-			if _, err := tx.Exec(ctx, "UPDATE auth.mail_outbox SET body = $2 WHERE id = $1", r.id, s.cipher.sealSecret(mailAD(r.org, r.to), r.body)); err != nil {
+			if _, err := tx.Exec(ctx, "UPDATE auth.mail_outbox SET body = $2 WHERE id = $1", r.id, s.cipher.SealSecret(mailAD(r.org, r.to), r.body)); err != nil {
 				return err
 			}
 		}
@@ -1710,12 +1711,12 @@ func (s *Store) resealSSOSecrets(ctx context.Context) (int, error) {
 			if err := tx.QueryRow(ctx, "SELECT client_secret FROM auth.sso_configs WHERE organization_id = $1 FOR UPDATE", org).Scan(&sealed); err != nil {
 				return err
 			}
-			secret, current, err := s.cipher.openSecret(ssoSecretName(org), ssoSecretAD(org), sealed)
+			secret, current, err := s.cipher.OpenSecret(ssoSecretName(org), ssoSecretAD(org), sealed)
 			if err != nil || current {
 				return err
 			}
 			n++
-			_, err = tx.Exec(ctx, "UPDATE auth.sso_configs SET client_secret = $2 WHERE organization_id = $1", org, s.cipher.sealSecret(ssoSecretAD(org), secret))
+			_, err = tx.Exec(ctx, "UPDATE auth.sso_configs SET client_secret = $2 WHERE organization_id = $1", org, s.cipher.SealSecret(ssoSecretAD(org), secret))
 			return err
 		})
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
