@@ -37,6 +37,7 @@ for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_pro
 stop_proc e2e-postgres 15 INT
 stop_proc e2e-redis 5
 stop_proc e2e-kafka 5
+stop_proc registry 5
 
 # Mounts under the state directory (overlay roots, shm, netns, volumes), deepest first.
 for _ in 1 2 3; do

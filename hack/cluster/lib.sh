@@ -26,6 +26,13 @@ API_PORT=6443
 ETCD_CLIENT=127.0.0.1:32379
 ETCD_PEER=127.0.0.1:32380
 
+# The node's image registry (go-containerregistry's cmd/registry, in memory): containerd pulls
+# every image from it, make release pushes to it. That program listens on loopback only, which
+# is where containerd, a host process, pulls from; pods never pull themselves.
+REGISTRY_PORT=5001
+LOCAL_REGISTRY=localhost:$REGISTRY_PORT
+IMAGES="$LOCAL_REGISTRY/workpulse"
+
 CONTAINERD_SOCK="$STATE/containerd/containerd.sock"
 KUBECONFIG_ADMIN="$STATE/kubeconfig"
 

@@ -3,8 +3,8 @@
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd,
 # kubelet, kube-proxy), for machines without Docker. See docs/local-cluster.md.
 #
-# Idempotent: when the node is already up it only imports new images and
-# prints how to use it. All state is under $WORKPULSE_CLUSTER_DIR
+# Idempotent: when the node is already up it only makes sure its registry
+# holds the node's own images and prints how to use it. All state is under $WORKPULSE_CLUSTER_DIR
 # (/tmp/workpulse-cluster); `make cluster-down` removes it and every trace.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -27,31 +27,31 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
-node_images=()
-for i in pause cluster-dns busybox; do
-  [ -f "$ROOT/bin/images/$i.tar" ] || node_images+=("$i")
-done
-if [ "${#node_images[@]}" -gt 0 ]; then
-  log "building node images: ${node_images[*]}"
-  (cd "$ROOT" && go run ./hack/images -version "$VERSION" "${node_images[@]}")
-fi
-
 mkdir -p "$STATE"/{pki,logs,pids,etc,cni/net.d,cni/ipam,containerd,kubelet,pod-logs}
 exec 7>"$STATE/.lock"
 flock 7
 
-import_images() {
-  # Import every tarball newer than its last import (make images rebuilds them).
-  local t stamp
-  for t in "$ROOT"/bin/images/*.tar; do
-    [ -f "$t" ] || continue
-    stamp="$STATE/containerd/imported.$(basename "$t")"
-    if [ ! -f "$stamp" ] || [ "$t" -nt "$stamp" ]; then
-      ctr images import "$t" >/dev/null
-      touch "$stamp"
-      log "imported $(basename "$t" .tar)"
-    fi
-  done
+# --- the node's registry ---------------------------------------------------------
+# Built from the Go module proxy at the go-containerregistry version hack/ uses, once.
+registry_bin() {
+  local v stamp
+  v=$(awk '$1 == "github.com/google/go-containerregistry" {print $2; exit}' "$ROOT/hack/go.mod")
+  stamp="github.com/google/go-containerregistry/cmd/registry@$v"
+  if [ ! -x "$ROOT/bin/registry" ] || [ "$(cat "$ROOT/bin/registry.stamp" 2>/dev/null)" != "$stamp" ]; then
+    log "building $stamp into bin/"
+    GOWORK=off GOBIN="$ROOT/bin" CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install -trimpath "$stamp"
+    echo "$stamp" >"$ROOT/bin/registry.stamp"
+  fi
+}
+registry_up() {
+  # It keeps images in memory: a registry started anew gets the node's own images pushed again.
+  alive registry && curl -fsS "http://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1 && return
+  stop_proc registry 5
+  registry_bin
+  start_proc registry "$ROOT/bin/registry" -port "$REGISTRY_PORT"
+  wait_for 20 registry curl -fsS "http://$LOCAL_REGISTRY/v2/" || { tail -5 "$STATE/logs/registry.log" >&2; exit 1; }
+  log "pushing the node's images (sandbox, cluster DNS, helm test shell) to $IMAGES"
+  (cd "$ROOT" && go run ./hack/images -version "$VERSION" -push "$IMAGES" pause cluster-dns busybox)
 }
 
 usage() {
@@ -61,10 +61,10 @@ The WorkPulse local node is up ($NODE_NAME, Kubernetes $K8S_VERSION, state in $S
 
   export KUBECONFIG=$KUBECONFIG_ADMIN
   $K8S_BIN/kubectl get nodes,pods -A
-  make images && make cluster-up   # (re)import new image tarballs into the node
   make cluster-down                # stop everything and clean up
 
-Images: workpulse/<name>:$VERSION (imagePullPolicy IfNotPresent or Never; nothing can be pulled).
+Images: pulled from the node's registry $IMAGES/<name> (in memory, on loopback):
+  make release REGISTRY=$IMAGES   # push every image and both charts to it
 Pods reach this machine at $NODE_IP; Services resolve under $CLUSTER_DOMAIN via cluster-dns.
 EOF
 }
@@ -72,7 +72,7 @@ EOF
 ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 all_alive() { local p; for p in "${ALL[@]}"; do alive "$p" || return 1; done; }
 if all_alive && kubectl get --raw /readyz >/dev/null 2>&1; then
-  import_images
+  registry_up
   log "already up"
   usage
   exit 0
@@ -220,8 +220,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   path = "$STATE/containerd/opt"
 
 [plugins."io.containerd.grpc.v1.cri"]
-  # Built by hack/images and imported below; nothing is ever pulled.
-  sandbox_image = "workpulse/pause:$VERSION"
+  # Built by hack/images and pushed to the node's registry by registry_up.
+  sandbox_image = "$IMAGES/pause:$VERSION"
   # Root in this kind of VM may not set negative OOM scores; without this every sandbox fails.
   restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
@@ -235,6 +235,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = "$STATE/containerd/runc"
+
+  # Where containerd finds how to reach each registry: the node's speaks plain HTTP.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$STATE/etc/certs.d"
 
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
@@ -262,11 +266,18 @@ cat >"$STATE/cni/net.d/10-workpulse.conflist" <<EOF
   ]
 }
 EOF
+mkdir -p "$STATE/etc/certs.d/$LOCAL_REGISTRY"
+cat >"$STATE/etc/certs.d/$LOCAL_REGISTRY/hosts.toml" <<EOF
+server = "http://$LOCAL_REGISTRY"
+
+[host."http://$LOCAL_REGISTRY"]
+  capabilities = ["pull", "resolve"]
+EOF
+registry_up
 if ! alive containerd; then
   start_proc containerd containerd --config "$STATE/etc/containerd.toml"
 fi
 wait_for 30 containerd ctr version
-import_images
 
 # --- kubelet and kube-proxy ---------------------------------------------------------
 # Pods resolve only cluster names: no upstream name server is handed to them.
@@ -292,7 +303,7 @@ clusterDNS: [$DNS_SERVICE_IP]
 clusterDomain: $CLUSTER_DOMAIN
 resolvConf: $STATE/etc/resolv.conf
 podLogsDir: $STATE/pod-logs
-# Imported images cannot be pulled again: never garbage-collect them.
+# The registry is in memory and loses its images when it stops: never garbage-collect them.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available: 2%}
@@ -328,7 +339,7 @@ node_ready() { [ "$(kubectl get node "$NODE_NAME" -o 'jsonpath={.status.conditio
 wait_for 90 "node $NODE_NAME Ready" node_ready || { tail -30 "$STATE/logs/kubelet.log" >&2; exit 1; }
 
 # --- cluster DNS (no CoreDNS image: hack/images/cmd/cluster-dns) ----------------------
-sed -e "s/@VERSION@/$VERSION/g" -e "s/@DNS_SERVICE_IP@/$DNS_SERVICE_IP/g" -e "s/@CLUSTER_DOMAIN@/$CLUSTER_DOMAIN/g" \
+sed -e "s/@VERSION@/$VERSION/g" -e "s|@IMAGES@|$IMAGES|g" -e "s/@DNS_SERVICE_IP@/$DNS_SERVICE_IP/g" -e "s/@CLUSTER_DOMAIN@/$CLUSTER_DOMAIN/g" \
   "$ROOT/hack/cluster/cluster-dns.yaml" | kubectl apply -f - >/dev/null
 kubectl -n kube-system rollout status deployment/cluster-dns --timeout 120s >/dev/null ||
   { kubectl -n kube-system logs deployment/cluster-dns --tail 30 >&2 || true; exit 1; }

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # make e2e: WorkPulse on the local node (hack/cluster/up.sh), end to end.
 #
-#  1. every image (hack/images) and the node;
+#  1. the node (hack/cluster/up.sh) with its registry, then make release
+#     pushing every image and both charts to that registry;
 #  2. throwaway PostgreSQL, Redis and a kfake Kafka broker listening on the
 #     node's bridge address ($NODE_IP), reached by pods through selector-less
 #     Services named postgres, redis and kafka (the machine's own servers
 #     listen on 127.0.0.1 only, which pods cannot reach);
 #  3. the node's own smoke test: the migrate image as a Job against the
 #     throwaway PostgreSQL through Service DNS, and the schemas appear;
-#  4. helm install of charts/workpulse-crds and charts/workpulse with the
-#     local images: every Deployment Ready, the migrations hook applied;
+#  4. helm install oci:// of both charts from the node's registry, with the
+#     digests make release recorded: every Deployment Ready, every image
+#     pulled by digest, the migrations hook applied;
 #     register and post activity through the Services; a WorkPulseTenant
 #     Ready with partitions and CronJobs; a Job from its daily-summary
 #     CronJob writes summary rows; kubectl workpulse status, tenants and
@@ -24,6 +26,9 @@ source "$(dirname "$0")/../../hack/cluster/lib.sh"
 
 NS=workpulse
 RELEASE=workpulse
+# The release the upgrade starts from: main before the registry path (no tag exists yet).
+UPGRADE_FROM=${UPGRADE_FROM:-fb2549b}
+UPGRADE_LOAD_SECONDS=${UPGRADE_LOAD_SECONDS:-240}
 PG_PORT=35432
 REDIS_PORT=36379
 KAFKA_PORT=39092
@@ -69,11 +74,20 @@ finish() {
 }
 trap finish EXIT
 
-step "images and node"
-(cd "$ROOT" && go run ./hack/images -version "$VERSION")
+step "node and its registry"
 "$ROOT/hack/cluster/up.sh"
 if [ -x "$ROOT/hack/helm.sh" ]; then HELM=$("$ROOT/hack/helm.sh"); else "$ROOT/hack/cluster/k8s-bins.sh" helm; HELM="$ROOT/bin/helm"; fi
 helm() { "$HELM" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+
+step "make release to the node's registry ($IMAGES)"
+released_at=$SECONDS
+make -C "$ROOT" --no-print-directory release REGISTRY="$IMAGES" >/dev/null
+RELEASE_VALUES="$ROOT/bin/release/values.yaml"
+digest_of() { awk -v n="$1:" '$1 == n {gsub(/"/, "", $2); print $2}' "$RELEASE_VALUES"; }
+log "released in $((SECONDS - released_at)) s: $(grep -c 'sha256:' "$RELEASE_VALUES") images by digest, both charts"
+chart_version() { awk '$1 == "version:" {print $2; exit}' "$ROOT/charts/$1/Chart.yaml"; }
+# Both charts as a stranger installs them: from the registry, over plain HTTP on loopback.
+oci_chart() { echo "oci://$IMAGES/charts/$1" --version "$(chart_version "$1")" --plain-http; }
 
 step "PostgreSQL, Redis and Kafka on $NODE_IP"
 mkdir -p "$E2E"
@@ -152,8 +166,7 @@ spec:
       securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
       containers:
         - name: migrate
-          image: workpulse/migrate:$VERSION
-          imagePullPolicy: Never
+          image: $IMAGES/migrate@$(digest_of migrate)
           args: [up]
           env: [{name: DATABASE_URL, value: "postgres://postgres@postgres.wp-smoke.svc.$CLUSTER_DOMAIN:5432/smoke?sslmode=disable"}]
           securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
@@ -178,16 +191,65 @@ kubectl -n "$NS" create secret generic workpulse-database \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "$NS" create secret generic workpulse-redis --from-literal REDIS_URL="redis://redis:6379/0" \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-if [ -f "$ROOT/charts/workpulse-crds/Chart.yaml" ]; then
-  helm upgrade --install workpulse-crds "$ROOT/charts/workpulse-crds" -n "$NS" --wait --timeout 2m
-fi
+# shellcheck disable=SC2046 # oci_chart's words are the chart, --version and --plain-http
+helm upgrade --install workpulse-crds $(oci_chart workpulse-crds) -n "$NS" --wait --timeout 2m
 # No Ingress controller and no front door on this node: the test pod checks
 # every service's /readyz; the API is exercised through the Services below.
-chart_values=(-f "$ROOT/charts/workpulse/ci/dev-values.yaml"
-  --set ingress.enabled=false --set monitoring.mode=never --set tests.apiURL=
-  --set "tests.image=workpulse/busybox:$VERSION" --set image.pullPolicy=Never)
-helm install "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" --wait --timeout 8m
+# The helm test shell is the node's own image, pushed by up.sh, not released.
+node_values=(--set ingress.enabled=false --set monitoring.mode=never --set tests.apiURL=
+  --set "tests.image=$IMAGES/busybox:$VERSION")
+chart_values=(-f "$ROOT/charts/workpulse/ci/dev-values.yaml" -f "$RELEASE_VALUES" "${node_values[@]}")
+
+# The previous release: the chart and the sources of $UPGRADE_FROM, its images built
+# from those sources by this hack/images (the old one only wrote tarballs) and pushed
+# beside this release's, one platform, under $LOCAL_REGISTRY/previous.
+prev="$E2E/previous"
+rm -rf "$prev" && mkdir -p "$prev"
+git -C "$ROOT" archive "$UPGRADE_FROM" | tar -x -C "$prev"
+(cd "$ROOT" && go run ./hack/images -root "$prev" -version "$VERSION" -push "$LOCAL_REGISTRY/previous")
+prev_values=(-f "$prev/charts/workpulse/ci/dev-values.yaml" "${node_values[@]}")
+for c in auth session ingest report realtime web; do
+  prev_values+=(--set "services.$c.image.repository=$LOCAL_REGISTRY/previous/$c")
+done
+prev_values+=(--set "operator.image.repository=$LOCAL_REGISTRY/previous/operator"
+  --set "migrations.image.repository=$LOCAL_REGISTRY/previous/migrate")
+helm install "$RELEASE" "$prev/charts/workpulse" -n "$NS" "${prev_values[@]}" --wait --timeout 8m
+log "the previous release ($(git -C "$ROOT" log -1 --format='%h, %cs' "$UPGRADE_FROM")) is installed"
+svc_url() { echo "http://$(kubectl -n "$NS" get svc "$RELEASE-$1" -o 'jsonpath={.spec.clusterIP}'):$2"; }
+AUTH=$(svc_url auth 3001) SESSION=$(svc_url session 3002) INGEST=$(svc_url ingest 3003) REPORT=$(svc_url report 3004)
+
+step "helm upgrade to this release (oci://) under load: nothing accepted is lost, no 5xx"
+(cd "$ROOT" && go build -o "$E2E/loadgen" ./hack/loadgen)
+# Closed-loop posters on their own sessions through the ingest Service, for longer than
+# the upgrade takes; loadgen then checks every session's totals against what it accepted.
+"$E2E/loadgen" -loads one-org -agents 4 -c 4 -d "${UPGRADE_LOAD_SECONDS}s" -anchors=false -out "" \
+  -target "$AUTH/api" -session-url "$SESSION/api" -ingest-url "$INGEST/api" -report-url "$REPORT/api" \
+  >"$E2E/upgrade-load.txt" 2>&1 &
+load_pid=$!
+sleep 10
+upgrade_at=$SECONDS
+# shellcheck disable=SC2046
+helm upgrade "$RELEASE" $(oci_chart workpulse) -n "$NS" "${chart_values[@]}" --wait --timeout 8m
+upgrade_s=$((SECONDS - upgrade_at))
+wait "$load_pid" || { cat "$E2E/upgrade-load.txt" >&2; die "the load failed"; }
+cat "$E2E/upgrade-load.txt" >&2
+load=$(grep '^one-org: ' "$E2E/upgrade-load.txt")
+[ $((upgrade_s + 10)) -lt "$UPGRADE_LOAD_SECONDS" ] || die "the upgrade took ${upgrade_s} s, longer than the load"
+grep -q '(exact)$' <<<"$load" || die "activity accepted during the upgrade is missing: $load"
+grep -q ' (0 5xx) ' <<<"$load" || die "5xx during the upgrade: $load"
+log "upgraded in ${upgrade_s} s under load: ${load#one-org: }"
 kubectl -n "$NS" get deployments,pods,cronjobs >&2
+
+step "every pod runs a released image, by digest, pulled from the node's registry"
+# Pods of the previous release may still be terminating.
+pulled=$(kubectl -n "$NS" get pods -o json | jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .status.containerStatuses[]? | "\(.name) \(.image) \(.imageID)"')
+echo "$pulled" >&2
+# The image ID is the reference containerd pulled: repository@digest of the index.
+while read -r cname _ image_id; do
+  want="$IMAGES/$cname@$(digest_of "$cname")"
+  [ "${image_id#docker-pullable://}" = "$want" ] || die "container $cname: image ID $image_id, want $want"
+done <<<"$pulled"
+log "$(wc -l <<<"$pulled") containers, each the digest make release pushed"
 
 step "migrations hook applied"
 tables=$(psql_node -c "select count(*) from pg_tables where schemaname in ('auth', 'tracking', 'reporting')")
@@ -202,9 +264,34 @@ roles=$(psql_node -c "select string_agg(distinct usename, ',' order by usename) 
 case ",$roles," in *"_operator,"*) ;; *) die "no operator role among the connected roles: $roles" ;; esac
 log "connected roles: $roles"
 
+step "backup and restore: pg_dump of the schemas into a fresh database, every table's rows equal"
+# The load has ended; nothing else writes rows of these schemas until the next step.
+pg_schemas=$(psql_node -c "select string_agg(nspname, ' ' order by nspname) from pg_namespace where nspname in ('auth', 'tracking', 'reporting', 'realtime')")
+dump_args=()
+for sch in $pg_schemas; do dump_args+=(-n "$sch"); done
+PG_URL="postgres://postgres@$NODE_IP:$PG_PORT"
+# The schemas, and the migrations' own table (in public), so that a restored database is
+# at the schema version its rows were written with.
+pg_dump "$PG_URL/workpulse?sslmode=disable" -Fc "${dump_args[@]}" -f "$E2E/backup.dump"
+pg_dump "$PG_URL/workpulse?sslmode=disable" -Fc -t public.workpulse_schema_migrations -f "$E2E/backup-migrations.dump"
+PGDB=postgres psql_node -c "drop database if exists workpulse_restored" -c "create database workpulse_restored"
+for d in backup backup-migrations; do
+  pg_restore --exit-on-error -d "$PG_URL/workpulse_restored?sslmode=disable" "$E2E/$d.dump"
+done
+totals() { # totals <database>: every table's row count, and the sessions' tracked seconds
+  local q
+  q=$(PGDB=$1 psql_node -c "select string_agg(format('select %L as t, count(*) from %I.%I', schemaname || '.' || tablename, schemaname, tablename), ' union all ' order by schemaname, tablename) from pg_tables where schemaname in ('auth', 'tracking', 'reporting', 'realtime')")
+  PGDB=$1 psql_node -c "$q order by 1"
+  PGDB=$1 psql_node -c "select 'tracked seconds', coalesce(sum(total_active_seconds + total_idle_seconds), 0) from tracking.sessions"
+  PGDB=$1 psql_node -c "select 'schema version', max(version_id) from public.workpulse_schema_migrations"
+}
+totals workpulse >"$E2E/totals.live"
+totals workpulse_restored >"$E2E/totals.restored"
+diff "$E2E/totals.live" "$E2E/totals.restored" >&2 || die "the restored database differs"
+log "restored $(wc -l <"$E2E/totals.live") totals equal ($(du -h "$E2E/backup.dump" | cut -f1) dump of $pg_schemas): $(tail -2 "$E2E/totals.live" | head -1)"
+PGDB=postgres psql_node -c "drop database workpulse_restored"
+
 step "register and post activity through the Services"
-svc_url() { echo "http://$(kubectl -n "$NS" get svc "$RELEASE-$1" -o 'jsonpath={.spec.clusterIP}'):$2"; }
-AUTH=$(svc_url auth 3001) SESSION=$(svc_url session 3002) INGEST=$(svc_url ingest 3003) REPORT=$(svc_url report 3004)
 post() { # post <url> <token or -> <json>
   local auth=()
   [ "$2" = - ] || auth=(-H "Authorization: Bearer $2")
@@ -327,7 +414,8 @@ step "helm test"
 helm test "$RELEASE" -n "$NS" --timeout 3m | grep -E "TEST SUITE|Phase" >&2
 
 step "helm upgrade"
-helm upgrade "$RELEASE" "$ROOT/charts/workpulse" -n "$NS" "${chart_values[@]}" \
+# shellcheck disable=SC2046
+helm upgrade "$RELEASE" $(oci_chart workpulse) -n "$NS" "${chart_values[@]}" \
   --set common.logLevel=info --wait --timeout 5m
 kubectl -n "$NS" get deployments >&2
 
@@ -337,6 +425,15 @@ if [ -n "${jobs_ns:-}" ]; then
   wait_for 150 "a scheduled workpulse-idle-detection Job to succeed" scheduled_run_ok
   kubectl -n "$jobs_ns" get cronjob workpulse-idle-detection >&2
 fi
+
+step "helm rollback to the previous release"
+helm rollback "$RELEASE" 1 -n "$NS" --wait --timeout 5m
+rolled=$(kubectl -n "$NS" get deployments -o json | jq -r '.items[].spec.template.spec.containers[].image' | sort -u)
+echo "$rolled" >&2
+! grep -qv "^$LOCAL_REGISTRY/previous/" <<<"$rolled" || die "after the rollback not every Deployment runs the previous images"
+act=$(post "$INGEST/api/sessions/$sid/activity" "$token" '{"activity_type":"active","duration_seconds":7,"client_activity_id":"e2e-rollback"}')
+jq -e '.activity' <<<"$act" >/dev/null || die "activity after the rollback: $act"
+log "rolled back to revision 1: every Deployment on the previous images, activity accepted"
 
 step "helm uninstall"
 if kubectl get workpulsetenant -n "$NS" e2e-acme >/dev/null 2>&1; then
