@@ -98,6 +98,7 @@ func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg repor
 				d.Logger.Info("webhook secrets sealed with the current key", "count", n)
 			}
 			deliverer := report.NewDeliverer(d.DB, nil, cfg, d.Logger, clk)
+			d.Registry.MustRegister(deliverer.Collectors()...)
 			d.Registry.MustRegister(report.ReconciliationMetric(d.DB, d.Logger))
 			return &app.Service{
 				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,

@@ -924,8 +924,9 @@ func claimDueDeliveries(ctx context.Context, tx pgx.Tx, now, until time.Time, li
 	})
 }
 
-// recordAttempt records the outcome of an attempt at c made at now.
-func recordAttempt(ctx context.Context, tx pgx.Tx, c claimedDelivery, code int, sendErr error, now time.Time) error {
+// recordAttempt records the outcome of an attempt at c made at now and
+// returns the status it leaves c in.
+func recordAttempt(ctx context.Context, tx pgx.Tx, c claimedDelivery, code int, sendErr error, now time.Time) (string, error) {
 	attempts := c.attempts + 1
 	o := outcomeOf(c.created, now, attempts, sendErr)
 	var status *int
@@ -935,7 +936,7 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, c claimedDelivery, code int, 
 	_, err := tx.Exec(ctx, `UPDATE reporting.webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
 		last_status_code = $5, last_error = $6, delivered_at = $7 WHERE id = $1`,
 		c.id, o.status, attempts, o.next, status, o.lastError, o.deliveredAt)
-	return err
+	return o.status, err
 }
 
 // Audited report actions (auth's audit log).

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -278,6 +279,15 @@ type Deliverer struct {
 	clock   clock.Clock
 	timeout time.Duration
 	cipher  *sealbox.Cipher
+	// outcomes counts attempts by the state they leave the delivery in;
+	// latency times the attempts that got an answer.
+	outcomes *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+// Collectors are the deliverer's metrics, for the service's registry.
+func (d *Deliverer) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{d.outcomes, d.latency}
 }
 
 // NewDeliverer returns a deliverer sending through transport (nil: the
@@ -297,7 +307,16 @@ func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, cfg Config, log *
 		// A redirect is an answer of the endpoint, not a place to send the
 		// signed event to (nor a way around the private target check).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Deliverer{db: db, client: client, log: log, clock: clk, timeout: timeout, cipher: cfg.SecretCipher}
+	return &Deliverer{db: db, client: client, log: log, clock: clk, timeout: timeout, cipher: cfg.SecretCipher,
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "workpulse_webhook_attempts_total",
+			Help: "Webhook delivery attempts by the state they leave the delivery in: delivered, pending (to be retried) or failed.",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "workpulse_webhook_attempt_duration_seconds",
+			Help:    "Time of the webhook delivery attempts that got an answer from the endpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 9),
+		})}
 }
 
 // Run sends due deliveries every WebhookInterval until ctx ends, for
@@ -345,12 +364,21 @@ func (d *Deliverer) deliver(ctx context.Context, org string) (int, error) {
 		return 0, err
 	}
 	for _, c := range claimed {
+		began := d.clock.Now()
 		code, sendErr := d.send(ctx, c)
+		now := d.clock.Now()
+		if code != 0 {
+			d.latency.Observe(now.Sub(began).Seconds())
+		}
+		var status string
 		if err := pg.InOrg(ctx, d.db, org, func(tx pgx.Tx) error {
-			return recordAttempt(ctx, tx, c, code, sendErr, d.clock.Now())
+			var err error
+			status, err = recordAttempt(ctx, tx, c, code, sendErr, now)
+			return err
 		}); err != nil {
 			return 0, err
 		}
+		d.outcomes.WithLabelValues(status).Inc()
 	}
 	return len(claimed), nil
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -301,6 +303,14 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 	if l := log(); l.Status != "delivered" || l.Attempts != 3 || *l.LastStatusCode != 200 || l.NextAttemptAt != nil || l.DeliveredAt == nil {
 		t.Fatalf("after success: %+v", l)
 	}
+	// Five attempts: two 500s left ours pending, then three deliveries.
+	if p, dl := testutil.ToFloat64(d.outcomes.WithLabelValues("pending")), testutil.ToFloat64(d.outcomes.WithLabelValues("delivered")); p != 2 || dl != 3 {
+		t.Errorf("attempts counted %v pending and %v delivered, want 2 and 3", p, dl)
+	}
+	var m dto.Metric
+	if err := d.latency.Write(&m); err != nil || m.GetHistogram().GetSampleCount() != 5 {
+		t.Errorf("latency samples %d (%v), want one per answered attempt, 5", m.GetHistogram().GetSampleCount(), err)
+	}
 
 	if got := rc.received("/ours"); len(got) != 1 || got[0].ID != ourAlert.ID || got[0].OrganizationID != org || got[0].Type != events.TypeAlertRaised {
 		t.Errorf("our endpoint received %+v, want our alert once", got)
@@ -420,6 +430,9 @@ func TestWebhookPrivateTargetsAreRefusedUnlessAllowed(t *testing.T) {
 	f.clock.Advance(time.Hour)
 	if n, err := d.DeliverDue(f.ctx); err != nil || n != 0 {
 		t.Fatalf("attempted %d (%v) later, want none: a refused delivery is not retried", n, err)
+	}
+	if n := testutil.ToFloat64(d.outcomes.WithLabelValues("failed")); n != 1 {
+		t.Errorf("%v failed attempts counted, want the refused one", n)
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
