@@ -159,6 +159,12 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"GET", "/organization/sso", nil, nil, 200, nil, nil},
 		{"POST", "/auth/sso/start", nil, map[string]any{"email": "sam@" + ssoDomain}, 200, nil, nil},
 		{"DELETE", "/organization/sso", nil, nil, 204, nil, nil},
+		{"PUT", "/organization/redaction-rules", nil, map[string]any{"rules": []map[string]any{
+			{"match": "host", "pattern": "intranet.example.com", "action": "host_only"}}}, 200, nil, nil},
+		{"GET", "/organization/redaction-rules", nil, nil, 200, nil, nil},
+		{"PUT", "/categories/rules", nil, map[string]any{"rules": []map[string]any{
+			{"match": "host", "pattern": "github.com", "category": "productive"}}}, 200, nil, nil},
+		{"GET", "/categories/rules", nil, nil, 200, nil, nil},
 		{"GET", "/organization", nil, nil, 200, nil, nil},
 		{"PATCH", "/organization", nil, map[string]any{"time_zone": "UTC"}, 200, nil, nil},
 		{"POST", "/organization/adoption-tokens", nil, map[string]any{}, 201, nil, nil},
@@ -176,6 +182,10 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 			"duration_seconds": 60}, 201, nil, nil},
 		{"POST", "/sessions/{id}/activity/bulk", func() string { return "/sessions/" + session.ID + "/activity/bulk" },
 			map[string]any{"activities": Heartbeats(start.Add(2*time.Minute), 2, 5, "idle")}, 201, nil, nil},
+		{"POST", "/sessions/{id}/idle-decisions", func() string { return "/sessions/" + session.ID + "/idle-decisions" },
+			map[string]any{"start_time": start.Add(2 * time.Minute).Format(time.RFC3339), "end_time": start.Add(10 * time.Minute).Format(time.RFC3339),
+				"decision": "keep"}, 201, nil, nil},
+		{"GET", "/sessions/{id}/idle-decisions", func() string { return "/sessions/" + session.ID + "/idle-decisions" }, nil, 200, nil, nil},
 		{"GET", "/reports/daily", func() string { return "/reports/daily?date=" + start.Format(time.DateOnly) }, nil, 200, nil, nil},
 		{"GET", "/reports/user/{id}", func() string { return "/reports/user/" + auth.User.ID }, nil, 200, nil, nil},
 		{"GET", "/reports/organization", nil, nil, 200, nil, nil},

@@ -90,7 +90,15 @@ func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg repor
 			jobs := report.NewJobs(d.DB, cfg, d.Logger, clk)
 			runner := report.NewRunner(d.DB, jobs, d.Logger, clk)
 			consumers := report.NewConsumers(d.DB, d.Logger, clk)
-			deliverer := report.NewDeliverer(d.DB, nil, cfg.WebhookAllowPrivateTargets, cfg.WebhookTimeout, d.Logger, clk)
+			n, err := report.ResealWebhookSecrets(ctx, d.DB, cfg.SecretCipher)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				d.Logger.Info("webhook secrets sealed with the current key", "count", n)
+			}
+			deliverer := report.NewDeliverer(d.DB, nil, cfg, d.Logger, clk)
+			d.Registry.MustRegister(deliverer.Collectors()...)
 			d.Registry.MustRegister(report.ReconciliationMetric(d.DB, d.Logger))
 			return &app.Service{
 				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,

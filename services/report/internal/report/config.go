@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 )
 
 // Config is the report service's own configuration. The thresholds are
@@ -41,6 +42,9 @@ type Config struct {
 	// internal network. Off, an endpoint can not make the service call the
 	// installation's own components or the cloud metadata address.
 	WebhookAllowPrivateTargets bool
+	// SecretCipher seals the webhook endpoints' secrets at rest; nil (no
+	// SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
+	SecretCipher *sealbox.Cipher
 	// KafkaBrokers feed the event consumers of the serving process.
 	KafkaBrokers []string
 }

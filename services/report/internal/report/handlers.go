@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
@@ -308,11 +309,12 @@ func (s *server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if in.Format != nil {
 		format = *in.Format
 	}
-	secret := newWebhookSecret()
+	id, secret := uuid.NewString(), newWebhookSecret()
 	var hook Webhook
 	err = pg.InOrg(r.Context(), s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var err error
-		hook, err = insertWebhook(r.Context(), tx, p.OrganizationID, *in.URL, *in.EventTypes, enabled, format, secret, s.clock.Now())
+		hook, err = insertWebhook(r.Context(), tx, id, p.OrganizationID, *in.URL, *in.EventTypes, enabled, format,
+			s.cfg.SecretCipher.SealSecret(webhookSecretAD(id), []byte(secret)), s.clock.Now())
 		return err
 	})
 	if err != nil {

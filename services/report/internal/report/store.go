@@ -758,11 +758,47 @@ func scanWebhook(row pgx.Row) (Webhook, error) {
 	return w, err
 }
 
-// insertWebhook stores a new endpoint of org.
-func insertWebhook(ctx context.Context, tx pgx.Tx, org, url string, eventTypes []string, enabled bool, format, secret string, now time.Time) (Webhook, error) {
+// insertWebhook stores a new endpoint id of org with its sealed secret.
+func insertWebhook(ctx context.Context, tx pgx.Tx, id, org, url string, eventTypes []string, enabled bool, format string, sealed []byte, now time.Time) (Webhook, error) {
 	return scanWebhook(tx.QueryRow(ctx, `INSERT INTO reporting.webhook_endpoints
 		(id, organization_id, url, event_types, secret, enabled, format, created_at, updated_at)
-		VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $7) RETURNING `+webhookColumns, org, url, eventTypes, secret, enabled, format, now))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+webhookColumns, id, org, url, eventTypes, sealed, enabled, format, now))
+}
+
+// tenantIDsWithWebhooks lists the tenants with endpoints, through the
+// definer function that may look across tenants.
+func tenantIDsWithWebhooks(ctx context.Context, db *pgxpool.Pool) ([]string, error) {
+	rows, err := db.Query(ctx, "SELECT id::text FROM reporting.tenant_ids_with_webhooks() AS id")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// storedSecret is an endpoint's secret as stored.
+type storedSecret struct {
+	id     string
+	sealed []byte
+}
+
+// lockWebhookSecrets returns the stored secrets of the tenant of tx,
+// locked until tx ends.
+func lockWebhookSecrets(ctx context.Context, tx pgx.Tx) ([]storedSecret, error) {
+	rows, err := tx.Query(ctx, "SELECT id::text, secret FROM reporting.webhook_endpoints ORDER BY id FOR UPDATE")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storedSecret, error) {
+		var s storedSecret
+		err := r.Scan(&s.id, &s.sealed)
+		return s, err
+	})
+}
+
+// updateWebhookSecret stores endpoint id's secret sealed anew.
+func updateWebhookSecret(ctx context.Context, tx pgx.Tx, id string, sealed []byte) error {
+	_, err := tx.Exec(ctx, "UPDATE reporting.webhook_endpoints SET secret = $2 WHERE id = $1", id, sealed)
+	return err
 }
 
 // listWebhooks lists the endpoints of the tenant of tx, oldest first.
@@ -860,9 +896,10 @@ func tenantIDsWithDueWebhooks(ctx context.Context, db *pgxpool.Pool, now time.Ti
 
 // claimedDelivery is a due delivery with what sending it needs.
 type claimedDelivery struct {
-	id, eventType, body, url, secret string
-	attempts                         int
-	created                          time.Time
+	id, endpointID, eventType, body, url string
+	sealedSecret                         []byte
+	attempts                             int
+	created                              time.Time
 }
 
 // claimDueDeliveries moves the next attempt of up to limit deliveries
@@ -876,19 +913,20 @@ func claimDueDeliveries(ctx context.Context, tx pgx.Tx, now, until time.Time, li
 		  SELECT d2.id FROM reporting.webhook_deliveries d2 JOIN reporting.webhook_endpoints e2 ON e2.id = d2.endpoint_id
 		  WHERE d2.status = 'pending' AND d2.next_attempt_at <= $1 AND (e2.enabled OR d2.event_type = $4)
 		  ORDER BY d2.next_attempt_at LIMIT $3 FOR UPDATE OF d2 SKIP LOCKED)
-		RETURNING d.id::text, d.event_type, d.body, e.url, e.secret, d.attempts, d.created_at`, now, until, limit, WebhookTestEvent)
+		RETURNING d.id::text, e.id::text, d.event_type, d.body, e.url, e.secret, d.attempts, d.created_at`, now, until, limit, WebhookTestEvent)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimedDelivery, error) {
 		var c claimedDelivery
-		err := r.Scan(&c.id, &c.eventType, &c.body, &c.url, &c.secret, &c.attempts, &c.created)
+		err := r.Scan(&c.id, &c.endpointID, &c.eventType, &c.body, &c.url, &c.sealedSecret, &c.attempts, &c.created)
 		return c, err
 	})
 }
 
-// recordAttempt records the outcome of an attempt at c made at now.
-func recordAttempt(ctx context.Context, tx pgx.Tx, c claimedDelivery, code int, sendErr error, now time.Time) error {
+// recordAttempt records the outcome of an attempt at c made at now and
+// returns the status it leaves c in.
+func recordAttempt(ctx context.Context, tx pgx.Tx, c claimedDelivery, code int, sendErr error, now time.Time) (string, error) {
 	attempts := c.attempts + 1
 	o := outcomeOf(c.created, now, attempts, sendErr)
 	var status *int
@@ -898,7 +936,7 @@ func recordAttempt(ctx context.Context, tx pgx.Tx, c claimedDelivery, code int, 
 	_, err := tx.Exec(ctx, `UPDATE reporting.webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
 		last_status_code = $5, last_error = $6, delivered_at = $7 WHERE id = $1`,
 		c.id, o.status, attempts, o.next, status, o.lastError, o.deliveredAt)
-	return err
+	return o.status, err
 }
 
 // Audited report actions (auth's audit log).

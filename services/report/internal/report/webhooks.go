@@ -21,11 +21,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/netguard"
 	"github.com/workpulse/workpulse/services/platform/pg"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 	"github.com/workpulse/workpulse/services/platform/validate"
 )
 
@@ -138,6 +140,47 @@ func newWebhookSecret() string {
 	return "whsec_" + hex.EncodeToString(b)
 }
 
+// webhookSecretAD binds a sealed secret to its endpoint's row.
+func webhookSecretAD(id string) string { return "reporting.webhook_endpoints " + id }
+
+// ResealWebhookSecrets seals every endpoint secret not sealed with the
+// current key of c: the ones stored before encryption or with a previous
+// key; the serving process runs it at start, which is how the secrets are
+// encrypted and the key rotated. It returns how many it rewrote.
+func ResealWebhookSecrets(ctx context.Context, db *pgxpool.Pool, c *sealbox.Cipher) (int, error) {
+	orgs, err := tenantIDsWithWebhooks(ctx, db)
+	if err != nil {
+		return 0, fmt.Errorf("list tenants with webhooks: %w", err)
+	}
+	n := 0
+	for _, org := range orgs {
+		err := pg.InOrg(ctx, db, org, func(tx pgx.Tx) error {
+			stored, err := lockWebhookSecrets(ctx, tx)
+			if err != nil {
+				return err
+			}
+			for _, s := range stored {
+				secret, current, err := c.OpenSecret("the secret of webhook "+s.id, webhookSecretAD(s.id), s.sealed)
+				if err != nil {
+					return err
+				}
+				if current {
+					continue
+				}
+				if err := updateWebhookSecret(ctx, tx, s.id, c.SealSecret(webhookSecretAD(s.id), secret)); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("organization %s: %w", org, err)
+		}
+	}
+	return n, nil
+}
+
 // SignWebhook is the WorkPulse-Signature header of body sent at t:
 // t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.
 func SignWebhook(secret string, t time.Time, body []byte) string {
@@ -235,14 +278,26 @@ type Deliverer struct {
 	// clock decides what is due, stamps the signatures and schedules retries.
 	clock   clock.Clock
 	timeout time.Duration
+	cipher  *sealbox.Cipher
+	// outcomes counts attempts by the state they leave the delivery in;
+	// latency times the attempts that got an answer.
+	outcomes *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+// Collectors are the deliverer's metrics, for the service's registry.
+func (d *Deliverer) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{d.outcomes, d.latency}
 }
 
 // NewDeliverer returns a deliverer sending through transport (nil: the
-// default one), each attempt bounded by timeout; unless allowPrivate, its
-// connections to private addresses are refused.
-func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, allowPrivate bool, timeout time.Duration, log *slog.Logger, clk clock.Clock) *Deliverer {
+// default one), each attempt bounded by cfg.WebhookTimeout; unless
+// cfg.WebhookAllowPrivateTargets, its connections to private addresses are
+// refused. It opens the endpoints' secrets with cfg.SecretCipher.
+func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, cfg Config, log *slog.Logger, clk clock.Clock) *Deliverer {
+	timeout := cfg.WebhookTimeout
 	var rt http.RoundTripper = guardedTransport(transport)
-	if allowPrivate {
+	if cfg.WebhookAllowPrivateTargets {
 		rt = transport
 		if transport == nil {
 			rt = http.DefaultTransport
@@ -252,7 +307,16 @@ func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, allowPrivate bool
 		// A redirect is an answer of the endpoint, not a place to send the
 		// signed event to (nor a way around the private target check).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Deliverer{db: db, client: client, log: log, clock: clk, timeout: timeout}
+	return &Deliverer{db: db, client: client, log: log, clock: clk, timeout: timeout, cipher: cfg.SecretCipher,
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "workpulse_webhook_attempts_total",
+			Help: "Webhook delivery attempts by the state they leave the delivery in: delivered, pending (to be retried) or failed.",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "workpulse_webhook_attempt_duration_seconds",
+			Help:    "Time of the webhook delivery attempts that got an answer from the endpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 9),
+		})}
 }
 
 // Run sends due deliveries every WebhookInterval until ctx ends, for
@@ -300,12 +364,21 @@ func (d *Deliverer) deliver(ctx context.Context, org string) (int, error) {
 		return 0, err
 	}
 	for _, c := range claimed {
+		began := d.clock.Now()
 		code, sendErr := d.send(ctx, c)
+		now := d.clock.Now()
+		if code != 0 {
+			d.latency.Observe(now.Sub(began).Seconds())
+		}
+		var status string
 		if err := pg.InOrg(ctx, d.db, org, func(tx pgx.Tx) error {
-			return recordAttempt(ctx, tx, c, code, sendErr, d.clock.Now())
+			var err error
+			status, err = recordAttempt(ctx, tx, c, code, sendErr, now)
+			return err
 		}); err != nil {
 			return 0, err
 		}
+		d.outcomes.WithLabelValues(status).Inc()
 	}
 	return len(claimed), nil
 }
@@ -321,7 +394,11 @@ func (d *Deliverer) send(ctx context.Context, c claimedDelivery) (int, error) {
 	req.Header.Set("User-Agent", "WorkPulse-Webhooks")
 	req.Header.Set("WorkPulse-Event", c.eventType)
 	req.Header.Set("WorkPulse-Delivery", c.id)
-	req.Header.Set("WorkPulse-Signature", SignWebhook(c.secret, d.clock.Now(), []byte(c.body)))
+	secret, _, err := d.cipher.OpenSecret("the secret of webhook "+c.endpointID, webhookSecretAD(c.endpointID), c.sealedSecret)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("WorkPulse-Signature", SignWebhook(string(secret), d.clock.Now(), []byte(c.body)))
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return 0, err

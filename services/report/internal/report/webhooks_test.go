@@ -2,7 +2,9 @@ package report
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -15,9 +17,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/sealbox"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -266,7 +271,7 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 		t.Fatalf("%d deliveries, want one to each of our two enabled endpoints and one to theirs", n)
 	}
 
-	d := NewDeliverer(f.pool, rc.transport(), f.cfg.WebhookAllowPrivateTargets, 5*time.Second, f.log, f.clock)
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg, f.log, f.clock)
 	attempt := func(want int) {
 		t.Helper()
 		n, err := d.DeliverDue(f.ctx)
@@ -297,6 +302,14 @@ func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testin
 	attempt(1)
 	if l := log(); l.Status != "delivered" || l.Attempts != 3 || *l.LastStatusCode != 200 || l.NextAttemptAt != nil || l.DeliveredAt == nil {
 		t.Fatalf("after success: %+v", l)
+	}
+	// Five attempts: two 500s left ours pending, then three deliveries.
+	if p, dl := testutil.ToFloat64(d.outcomes.WithLabelValues("pending")), testutil.ToFloat64(d.outcomes.WithLabelValues("delivered")); p != 2 || dl != 3 {
+		t.Errorf("attempts counted %v pending and %v delivered, want 2 and 3", p, dl)
+	}
+	var m dto.Metric
+	if err := d.latency.Write(&m); err != nil || m.GetHistogram().GetSampleCount() != 5 {
+		t.Errorf("latency samples %d (%v), want one per answered attempt, 5", m.GetHistogram().GetSampleCount(), err)
 	}
 
 	if got := rc.received("/ours"); len(got) != 1 || got[0].ID != ourAlert.ID || got[0].OrganizationID != org || got[0].Type != events.TypeAlertRaised {
@@ -341,7 +354,7 @@ func TestWebhookDeliveryFailsAfterADayOfFailures(t *testing.T) {
 	if r := f.do(http.MethodPost, "/api/webhooks/"+hook.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
 		t.Fatalf("test-send: %d %s", r.status, r.body)
 	}
-	d := NewDeliverer(f.pool, rc.transport(), f.cfg.WebhookAllowPrivateTargets, 5*time.Second, f.log, f.clock)
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg, f.log, f.clock)
 	attempts := 0
 	for {
 		n, err := d.DeliverDue(f.ctx)
@@ -405,7 +418,7 @@ func TestWebhookPrivateTargetsAreRefusedUnlessAllowed(t *testing.T) {
 	if r := f.do(http.MethodPost, "/api/webhooks/"+hook.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
 		t.Fatalf("test-send: %d %s", r.status, r.body)
 	}
-	d := NewDeliverer(f.pool, rc.transport(), f.cfg.WebhookAllowPrivateTargets, 5*time.Second, f.log, f.clock)
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg, f.log, f.clock)
 	if n, err := d.DeliverDue(f.ctx); err != nil || n != 1 {
 		t.Fatalf("attempted %d (%v), want the one due delivery", n, err)
 	}
@@ -418,9 +431,66 @@ func TestWebhookPrivateTargetsAreRefusedUnlessAllowed(t *testing.T) {
 	if n, err := d.DeliverDue(f.ctx); err != nil || n != 0 {
 		t.Fatalf("attempted %d (%v) later, want none: a refused delivery is not retried", n, err)
 	}
+	if n := testutil.ToFloat64(d.outcomes.WithLabelValues("failed")); n != 1 {
+		t.Errorf("%v failed attempts counted, want the refused one", n)
+	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if len(rc.got["/in"]) != 0 || len(rc.bad) != 0 {
 		t.Errorf("the loopback receiver was reached: %v %v", rc.got, rc.bad)
+	}
+}
+
+func TestWebhookSecretsAreSealedAtRestAndStillSign(t *testing.T) {
+	e := newEnv(t)
+	e.clock.Set(testStart.AddDate(0, 0, 2))
+	e.cfg.WebhookAllowPrivateTargets = true
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	c, err := sealbox.New(base64.StdEncoding.EncodeToString(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.SecretCipher = c
+	f := fixtureOn(t, e)
+	rc := newReceiver(t)
+	hook := decode[Webhook](t, f.do(http.MethodPost, "/api/webhooks", &f.admin, `{"url":"`+rc.srv.URL+`/new","event_types":["alert.raised"]}`))
+	// An endpoint stored before encryption, as migration 00208 leaves it.
+	legacy, legacySecret := uuid.NewString(), "whsec_stored_before_encryption"
+	f.exec(`INSERT INTO reporting.webhook_endpoints (id, organization_id, url, event_types, secret, enabled, format, created_at, updated_at)
+		VALUES ($1, $2, $3, '{alert.raised}', '\x77707031'::bytea || convert_to($4, 'UTF8'), true, 'json', now(), now())`,
+		legacy, f.admin.OrganizationID, rc.srv.URL+"/legacy", legacySecret)
+	rc.mu.Lock()
+	rc.secrets["/new"], rc.secrets["/legacy"] = hook.Secret, legacySecret
+	rc.mu.Unlock()
+
+	n, err := ResealWebhookSecrets(f.ctx, f.pool, c)
+	if err != nil || n != 1 {
+		t.Fatalf("resealed %d (%v), want the one stored before encryption", n, err)
+	}
+	if n, err := ResealWebhookSecrets(f.ctx, f.pool, c); err != nil || n != 0 {
+		t.Fatalf("a second start resealed %d (%v), want none", n, err)
+	}
+	for _, secret := range []string{hook.Secret, legacySecret, strings.TrimPrefix(hook.Secret, "whsec_")} {
+		if n := f.count(`SELECT count(*) FROM reporting.webhook_endpoints e
+			WHERE position(convert_to($1, 'UTF8') IN e.secret) > 0 OR e::text LIKE '%' || $1 || '%'`, secret); n != 0 {
+			t.Errorf("the database holds the secret %q in %d rows", secret, n)
+		}
+	}
+
+	for _, id := range []string{hook.ID, legacy} {
+		if r := f.do(http.MethodPost, "/api/webhooks/"+id+"/test", &f.admin, ""); r.status != http.StatusAccepted {
+			t.Fatalf("test-send: %d %s", r.status, r.body)
+		}
+	}
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg, f.log, f.clock)
+	if n, err := d.DeliverDue(f.ctx); err != nil || n != 2 {
+		t.Fatalf("attempted %d (%v), want both test-sends", n, err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.bad) != 0 || len(rc.got["/new"]) != 1 || len(rc.got["/legacy"]) != 1 {
+		t.Errorf("the receiver verified %d and %d deliveries, refused %v: want each signed with its endpoint's secret",
+			len(rc.got["/new"]), len(rc.got["/legacy"]), rc.bad)
 	}
 }
