@@ -277,7 +277,7 @@ totals() { # totals <database>: every table's row count, and the sessions' track
   local q
   q=$(PGDB=$1 psql_node -c "select string_agg(format('select %L as t, count(*) from %I.%I', schemaname || '.' || tablename, schemaname, tablename), ' union all ' order by schemaname, tablename) from pg_tables where schemaname in ('auth', 'tracking', 'reporting', 'realtime')")
   PGDB=$1 psql_node -c "$q order by 1"
-  PGDB=$1 psql_node -c "select 'tracked seconds', coalesce(sum(total_active_seconds + total_idle_seconds), 0) from tracking.sessions"
+  PGDB=$1 psql_node -c "select 'tracked seconds', coalesce(sum(total_active_seconds + total_idle_seconds), 0) from tracking.work_sessions"
   PGDB=$1 psql_node -c "select 'schema version', max(version_id) from public.workpulse_schema_migrations"
 }
 totals workpulse >"$E2E/totals.live"
