@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"time"
 )
 
@@ -117,15 +116,4 @@ func legacySecret(e *Env) string {
 }
 
 // healthPeers reads HEALTH_PEERS, "name=url,name=url".
-func healthPeers(e *Env) map[string]string {
-	peers := map[string]string{}
-	for _, p := range e.List("HEALTH_PEERS", nil) {
-		name, u, ok := strings.Cut(p, "=")
-		if !ok || name == "" {
-			e.Fail("HEALTH_PEERS", "%q is not name=url", p)
-			continue
-		}
-		peers[name] = u
-	}
-	return peers
-}
+func healthPeers(e *Env) map[string]string { return e.Pairs("HEALTH_PEERS") }
