@@ -542,7 +542,7 @@ func (s *Store) DecideIdle(ctx context.Context, p authn.Principal, d *IdleDecisi
 		if err := outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev); err != nil {
 			return err
 		}
-		return recordTimeAudit(ctx, tx, d.DecidedAt, p.UserID, "time.idle_decided", p.UserID, map[string]any{
+		return recordAudit(ctx, tx, d.DecidedAt, p.UserID, auditIdleDecided, &p.UserID, map[string]any{
 			"session_id": d.SessionID, "decision_id": d.ID, "decision": d.Decision, "project_id": d.ProjectID,
 			"start_time": d.StartTime, "end_time": d.EndTime, "idle_seconds": d.IdleSeconds, "activities": covered,
 			"before": totalsOf(before), "after": totalsOf(sess)})
@@ -571,13 +571,6 @@ func projectInUse(ctx context.Context, tx pgx.Tx, id string) error {
 		return tracking.ErrProjectArchived
 	}
 	return nil
-}
-
-// recordTimeAudit writes an entry of auth's audit log for the
-// organization of tx: actor corrected subject's time.
-func recordTimeAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action, subject string, details map[string]any) error {
-	_, err := tx.Exec(ctx, "SELECT auth.record_time_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
-	return err
 }
 
 // IdleDecisions lists the idle decisions of a session the caller sees
@@ -688,11 +681,8 @@ func (s *Store) SetRedactionRules(ctx context.Context, p authn.Principal, rules 
 // Actions ingest records in auth's audit log (auth.record_tracking_audit).
 const (
 	auditRedactionChanged = "organization.redaction_changed"
-)
-
-// Time corrections ingest records in auth's audit log
-// (auth.record_time_audit), the member whose time it is as the subject.
-const (
+	auditIdleDecided      = "time.idle_decided"
+	// Manual time entries, the member whose time it is as the subject.
 	auditTimeRequested = "time.requested"
 	auditTimeApproved  = "time.approved"
 	auditTimeRejected  = "time.rejected"
@@ -761,7 +751,7 @@ func (s *Store) RequestTime(ctx context.Context, p authn.Principal, t *TimeReque
 			t.ID, p.UserID, t.ProjectID, t.StartTime, t.EndTime, t.Note, t.RequestedAt); err != nil {
 			return err
 		}
-		return recordTimeAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, p.UserID, map[string]any{
+		return recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
 			"request_id": t.ID, "before": nil, "after": t})
 	})
 }
@@ -891,7 +881,7 @@ func (s *Store) reviewTime(ctx context.Context, tx pgx.Tx, p authn.Principal, id
 	for k, v := range event {
 		details[k] = v
 	}
-	return res, recordTimeAudit(ctx, tx, now, p.UserID, action, before.UserID, details)
+	return res, recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details)
 }
 
 // applyManualEntry makes the approved entry t's session and activity,
