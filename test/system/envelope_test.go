@@ -196,6 +196,7 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"GET", "/reports/daily", func() string { return "/reports/daily?date=" + start.Format(time.DateOnly) }, nil, 200, nil, nil},
 		{"GET", "/reports/user/{id}", func() string { return "/reports/user/" + auth.User.ID }, nil, 200, nil, nil},
 		{"GET", "/reports/organization", nil, nil, 200, nil, nil},
+		{"GET", "/reports/payroll", nil, nil, 200, nil, nil},
 		{"POST", "/jobs/trigger/daily-summary", nil, nil, 202, nil, nil},
 		// The session has been quiet for most of an hour: an idle alert.
 		{"POST", "/jobs/trigger/idle-detection", nil, nil, 202, &job, nil},

@@ -209,6 +209,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/reports/user/" + k.emp.ID + userRange, none, [7]int{401, 200, 403, 200, 403, 200, 404}, nil},
 		{"GET", "/reports/user/" + k.colleague.ID + userRange, none, [7]int{401, 403, 200, 403, 200, 200, 404}, nil},
 		{"GET", "/reports/organization" + userRange, none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
+		{"GET", "/reports/payroll" + userRange, none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/alerts", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/alerts?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}, nil},
 		{"POST", "/alerts/" + k.session + "/resolve", none, [7]int{401, 404, 404, 404, 404, 404, 404}, nil},
