@@ -89,6 +89,7 @@ GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.rec
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.webhook_endpoints, reporting.webhook_deliveries TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_due_webhooks(timestamptz) TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_webhooks() TO {{.report}};
+GRANT EXECUTE ON FUNCTION reporting.webhook_queue(), reporting.prune_webhook_deliveries(timestamptz, integer) TO {{.report}};
 GRANT SELECT, INSERT, DELETE ON reporting.category_rules TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.team_memberships(), reporting.team_exists(uuid) TO {{.report}};
 

@@ -894,6 +894,22 @@ func tenantIDsWithDueWebhooks(ctx context.Context, db *pgxpool.Pool, now time.Ti
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// webhookQueue returns how many deliveries to the enabled endpoints of
+// every organization are pending and when the oldest of them was written
+// (nil: none).
+func webhookQueue(ctx context.Context, db *pgxpool.Pool) (pending int64, oldest *time.Time, err error) {
+	err = db.QueryRow(ctx, "SELECT pending, oldest FROM reporting.webhook_queue()").Scan(&pending, &oldest)
+	return pending, oldest, err
+}
+
+// pruneWebhookDeliveries deletes at most limit finished deliveries of every
+// organization written before before, and returns how many.
+func pruneWebhookDeliveries(ctx context.Context, db *pgxpool.Pool, before time.Time, limit int) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, "SELECT reporting.prune_webhook_deliveries($1, $2)", before, limit).Scan(&n)
+	return n, err
+}
+
 // claimedDelivery is a due delivery with what sending it needs.
 type claimedDelivery struct {
 	id, endpointID, eventType, body, url string
