@@ -23,6 +23,7 @@ const (
 	AuditInvited          = "user.invited"
 	AuditDeviceRegistered = "device.registered"
 	AuditDeviceRevoked    = "device.revoked"
+	AuditDeviceRenewed    = "device.renewed"
 	AuditSettingsChanged  = "organization.settings_changed"
 	AuditReportRead       = "report.read"
 	AuditReportExported   = "report.exported"
@@ -57,7 +58,7 @@ const (
 
 // auditActions are the actions GET /api/audit filters by.
 var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditInvited,
-	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
+	AuditDeviceRegistered, AuditDeviceRevoked, AuditDeviceRenewed, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
 	AuditPasswordChanged, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
 	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided}

@@ -1785,14 +1785,86 @@ func (s *Store) RevokeDevice(ctx context.Context, by authn.Principal, id string)
 		if err := s.audit(ctx, tx, by.OrganizationID, AuditDeviceRevoked, auditSubjectDevice, &id, map[string]any{"name": name, "user_id": owner}); err != nil {
 			return err
 		}
-		// Verifiers allow a few seconds of clock skew past expiry.
-		until := expires.Add(time.Minute)
+		until, err := deviceRevocationUntil(ctx, tx, id, expires)
+		if err != nil {
+			return err
+		}
 		return revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeDevice, Subject: id, Blocked: true, ExpiresAt: &until})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrDeviceNotFound
 	}
 	return err
+}
+
+// deviceRevocationUntil is how long the device's row of the revocation
+// list must stay to refuse its tokens, the latest of which expires at
+// expires: a minute more (verifiers allow a few seconds of clock skew past
+// expiry), or longer when the row already refuses a token renewed away
+// before DEVICE_TOKEN_TTL was shortened.
+func deviceRevocationUntil(ctx context.Context, tx pgx.Tx, id string, expires time.Time) (time.Time, error) {
+	until := expires.Add(time.Minute)
+	var held *time.Time
+	err := tx.QueryRow(ctx, "SELECT expires_at FROM auth.revocations WHERE kind = $1 AND subject = $2", authn.RevokeDevice, id).Scan(&held)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return until, nil
+	}
+	if err == nil && held != nil && held.After(until) {
+		until = *held
+	}
+	return until, err
+}
+
+// RenewDevice gives a device of by's, live or expired after notBefore,
+// its next token version and the expiry expires, and lists it in the
+// revocation list so that every service refuses its earlier tokens. sign
+// makes the new token for that version inside the transaction, so a
+// failure leaves the current one working. A device token renews its own
+// device only, and only while it is the device's current token; its use
+// is the device's last use.
+func (s *Store) RenewDevice(ctx context.Context, by authn.Principal, id string, notBefore, expires time.Time, sign func(version int) (string, error)) (Device, error) {
+	var d Device
+	err := pg.InOrg(ctx, s.db, by.OrganizationID, func(tx pgx.Tx) error {
+		var before time.Time
+		var version int
+		// FOR UPDATE: two renewals at once take turns, and the second finds
+		// the first's version.
+		if err := tx.QueryRow(ctx, "SELECT expires_at, token_version FROM auth.devices"+
+			" WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 FOR UPDATE",
+			id, by.UserID, notBefore).Scan(&before, &version); err != nil {
+			return err
+		}
+		if by.IsDevice() && by.TokenVersion != version {
+			return apierr.ErrTokenRevoked
+		}
+		now := s.clock.Now()
+		if err := scanDevice(tx.QueryRow(ctx, "UPDATE auth.devices SET token_version = $2, expires_at = $3,"+
+			" last_used_at = CASE WHEN $4 THEN greatest(last_used_at, $5) ELSE last_used_at END WHERE id = $1 RETURNING "+deviceColumns,
+			id, version+1, expires, by.IsDevice(), now.Truncate(time.Second)), &d); err != nil {
+			return err
+		}
+		via := "user"
+		if by.IsDevice() {
+			via = "device"
+		}
+		if err := s.audit(ctx, tx, by.OrganizationID, AuditDeviceRenewed, auditSubjectDevice, &id, map[string]any{"name": d.Name,
+			"user_id": d.UserID, "by": via, "expires_before": before, "expires_after": d.ExpiresAt}); err != nil {
+			return err
+		}
+		until, err := deviceRevocationUntil(ctx, tx, id, before)
+		if err != nil {
+			return err
+		}
+		if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeDevice, Subject: id, MinVersion: version + 1, ExpiresAt: &until}); err != nil {
+			return err
+		}
+		d.Token, err = sign(version + 1)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Device{}, ErrDeviceNotFound
+	}
+	return d, err
 }
 
 // audit records in tx, the transaction of the change, that the caller of
