@@ -655,9 +655,20 @@ func (s *Store) Refresh(ctx context.Context, token string) (u User, sid, next st
 	return u, sid, next, err
 }
 
-// CloseSession ends one session of a user.
+// CloseSession ends one session of a user, its user signing out of it,
+// and records that in the audit log unless it had ended already.
 func (s *Store) CloseSession(ctx context.Context, orgID, userID, sid string) error {
-	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error { return s.closeSessions(ctx, tx, userID, &sid) })
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var live bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL)",
+			sid, userID).Scan(&live); err != nil || !live {
+			return err
+		}
+		if err := s.closeSessions(ctx, tx, userID, &sid); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, AuditSignedOut, auditSubjectUser, &userID, map[string]any{"session_id": sid})
+	})
 }
 
 // closeSessions ends the user's live sessions (only one when only is set)
@@ -1887,30 +1898,57 @@ func (s *Store) auditAs(ctx context.Context, tx pgx.Tx, actor *string, org, acti
 
 // RecordLoginFailure records that a sign-in to a member of org was
 // refused (reason: invalid_password, account_disabled, sso_required),
-// with the client that tried. The log is append-only, so that nothing
-// rewrites what it recorded; what one account's failures may add to it
-// is bounded instead: at most maxLoginFailureEntries entries in
-// loginFailureSpan, the last of them saying that further failures go
-// unrecorded. The member's row lock makes concurrent failures take
-// turns at the count; a member removed meanwhile is not recorded.
+// with the client that tried, capped as recordRefusal caps it.
 func (s *Store) RecordLoginFailure(ctx context.Context, orgID, userID, reason string, l Login) error {
+	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectUser, userID,
+		map[string]any{"reason": reason, "method": l.Method, "ip": l.IP, "user_agent": l.UserAgent})
+}
+
+// RecordSSOFailure records that a single sign-on to org was refused
+// after its provider answered (reason: sso_failed, email_unverified,
+// domain_not_allowed, account_disabled): the organization is its
+// subject, since a refused sign-on may name no member, or one the
+// provider has not vouched for.
+func (s *Store) RecordSSOFailure(ctx context.Context, orgID, reason string, c Client) error {
+	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectOrg, orgID,
+		map[string]any{"reason": reason, "method": "sso", "ip": c.IP, "user_agent": c.UserAgent})
+}
+
+// RecordPasswordChangeFailure records that a member's change of their
+// own password was refused for a wrong current password.
+func (s *Store) RecordPasswordChangeFailure(ctx context.Context, orgID, userID string, c Client) error {
+	return s.recordRefusal(ctx, orgID, &userID, AuditPasswordChangeFailed, auditSubjectUser, userID,
+		map[string]any{"ip": c.IP, "user_agent": c.UserAgent})
+}
+
+// refusalSubjects are the tables whose row recordRefusal locks, by
+// subject type.
+var refusalSubjects = map[string]string{auditSubjectUser: "auth.users", auditSubjectOrg: "auth.organizations"}
+
+// recordRefusal records a refusal of action to a subject of org. The log
+// is append-only, so that nothing rewrites what it recorded; what one
+// subject's refusals may add to it is bounded instead: at most
+// maxLoginFailureEntries entries of action in loginFailureSpan, the last
+// of them saying that further refusals go unrecorded. The subject's row
+// lock makes concurrent refusals take turns at the count; a subject
+// removed meanwhile is not recorded.
+func (s *Store) recordRefusal(ctx context.Context, orgID string, actor *string, action, subjectType, subjectID string, details map[string]any) error {
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE id = $1 FOR UPDATE", userID).Scan(new(string)); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT id FROM "+refusalSubjects[subjectType]+" WHERE id = $1 FOR UPDATE", subjectID).Scan(new(string)); err != nil {
 			return err
 		}
 		var recorded int
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM auth.audit_log WHERE subject_id = $1 AND action = $2 AND occurred_at > $3",
-			userID, AuditLoginFailed, s.clock.Now().Add(-loginFailureSpan)).Scan(&recorded); err != nil {
+			subjectID, action, s.clock.Now().Add(-loginFailureSpan)).Scan(&recorded); err != nil {
 			return err
 		}
 		if recorded >= maxLoginFailureEntries {
 			return nil
 		}
-		details := map[string]any{"reason": reason, "method": l.Method, "ip": l.IP, "user_agent": l.UserAgent}
 		if recorded == maxLoginFailureEntries-1 {
 			details["further_failures_unrecorded"] = true
 		}
-		return s.auditAs(ctx, tx, nil, orgID, AuditLoginFailed, auditSubjectUser, &userID, details)
+		return s.auditAs(ctx, tx, actor, orgID, action, subjectType, &subjectID, details)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
