@@ -142,6 +142,20 @@ func (e *Env) URL(key, def string, schemes ...string) string {
 	return v
 }
 
+// Pairs reads a comma-separated list of name=value pairs into a map.
+func (e *Env) Pairs(key string) map[string]string {
+	out := map[string]string{}
+	for _, p := range e.List(key, nil) {
+		name, v, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			e.Fail(key, "%q is not name=value", p)
+			continue
+		}
+		out[name] = v
+	}
+	return out
+}
+
 // Err returns every problem found, or nil.
 func (e *Env) Err() error { return errors.Join(e.errs...) }
 

@@ -7,24 +7,18 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
-	"strings"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
-	"github.com/workpulse/workpulse/services/platform/logging"
-	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/platform/process"
 	"github.com/workpulse/workpulse/services/report/internal/report"
+	"github.com/workpulse/workpulse/services/report/job"
 )
 
 func main() {
@@ -56,25 +50,26 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	env := config.NewEnv(lookup)
-	common := config.LoadCommon(env, "report", ":3004")
-	cfg := report.LoadConfig(env, common)
-	if err := env.Err(); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	switch cmd {
-	case "serve":
+	switch {
+	case cmd == "serve":
+		env := config.NewEnv(lookup)
+		common := config.LoadCommon(env, "report", ":3004")
+		cfg := report.LoadConfig(env, common)
+		if err := env.Err(); err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
 		if len(args) > 0 {
 			return usageError{"serve takes no arguments"}
 		}
 		return serve(ctx, clk, common, cfg, out, listening)
-	case report.JobDailySummary, report.JobIdleDetection, report.JobOvertimeCheck:
-		j, err := parseJob(cmd, args)
-		if err != nil {
-			return err
+	case job.Is(cmd):
+		err := job.Run(ctx, clk, append([]string{cmd}, args...), lookup, out)
+		var u job.UsageError
+		if errors.As(err, &u) {
+			return usageError{u.Msg}
 		}
-		return runJob(ctx, clk, j, common, cfg, out)
-	case "help", "-h", "--help":
+		return err
+	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprintln(out, usage)
 		return nil
 	}
@@ -108,120 +103,4 @@ func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg repor
 			}, nil
 		},
 	})
-}
-
-// jobArgs is a parsed job command line.
-type jobArgs struct {
-	name string
-	orgs []string // empty: every tenant
-	date *time.Time
-	// due: every organization's ended days not summarized yet, fairly.
-	due bool
-}
-
-func parseJob(name string, args []string) (jobArgs, error) {
-	j := jobArgs{name: name}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	org := fs.String("org", "", "organization id")
-	all := fs.Bool("all", false, "every tenant")
-	date := ""
-	if name == report.JobDailySummary {
-		fs.StringVar(&date, "date", "", "tenant-local date YYYY-MM-DD")
-		fs.BoolVar(&j.due, "due", false, "every organization's ended days not summarized yet")
-	}
-	if err := fs.Parse(args); err != nil {
-		return j, usageError{name + ": " + err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return j, usageError{fmt.Sprintf("%s: unexpected argument %q", name, strings.Join(fs.Args(), " "))}
-	}
-	switch {
-	case j.due && (*org != "" || *all || date != ""):
-		return j, usageError{name + ": --due takes no --org, --all or --date"}
-	case j.due:
-		return j, nil
-	case *org != "" && *all:
-		return j, usageError{name + ": give --org or --all, not both"}
-	case *org != "":
-		if _, err := uuid.Parse(*org); err != nil {
-			return j, usageError{fmt.Sprintf("%s: --org %q is not an organization id (UUID)", name, *org)}
-		}
-		j.orgs = []string{*org}
-	case !*all && name == report.JobDailySummary:
-		return j, usageError{name + ": give --org ID, --all or --due"}
-	}
-	if date != "" {
-		d, err := time.Parse(time.DateOnly, date)
-		if err != nil {
-			return j, usageError{fmt.Sprintf("%s: --date %q is not a date YYYY-MM-DD", name, date)}
-		}
-		j.date = &d
-	}
-	return j, nil
-}
-
-// runJob runs one job over its tenants and logs one line per tenant and
-// one for the outcome.
-func runJob(ctx context.Context, clk clock.Clock, j jobArgs, common config.Common, cfg report.Config, out io.Writer) error {
-	log := logging.New(out, "report", common.LogLevel).With("job", j.name)
-	start := clk.Now()
-	err := func() error {
-		db, err := pg.Connect(ctx, common.DatabaseURL, pg.Login{User: common.DatabaseUser, Password: common.DatabasePassword}, min(common.DatabaseMaxConn, cfg.JobWorkers))
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		if err := db.Ping(ctx); err != nil {
-			return fmt.Errorf("database: %w", err)
-		}
-		jobs := report.NewJobs(db, cfg, log, clk)
-		if j.name == report.JobIdleDetection {
-			// The most frequent job also forgets old consumed event ids.
-			n, err := jobs.PruneProcessedEvents(ctx)
-			if err != nil {
-				return fmt.Errorf("prune processed events: %w", err)
-			}
-			log.Info("pruned processed events", "deleted", n)
-		}
-		if j.due {
-			return summarizeDue(ctx, jobs, log)
-		}
-		return jobs.ForTenants(ctx, j.name, j.orgs, func(ctx context.Context, org string) error {
-			var res any
-			var err error
-			switch {
-			case j.name == report.JobDailySummary && j.date != nil:
-				res, err = jobs.SummarizeDate(ctx, org, *j.date)
-			case j.name == report.JobDailySummary:
-				res, err = jobs.CatchUp(ctx, org)
-			case j.name == report.JobIdleDetection:
-				res, err = jobs.DetectIdle(ctx, org)
-			default:
-				res, err = jobs.CheckOvertime(ctx, org)
-			}
-			if err == nil {
-				log.Info("tenant result", "organization_id", org, "result", res)
-			}
-			return err
-		})
-	}()
-	if err != nil {
-		log.Error("job failed", "duration_ms", clock.Since(clk, start).Milliseconds(), "err", err)
-		return fmt.Errorf("%s failed: %w", j.name, err)
-	}
-	log.Info("job succeeded", "duration_ms", clock.Since(clk, start).Milliseconds())
-	return nil
-}
-
-// summarizeDue runs daily-summary --due over every organization and logs
-// what it did in one line.
-func summarizeDue(ctx context.Context, jobs *report.Jobs, log *slog.Logger) error {
-	orgs, err := jobs.DueOrganizations(ctx)
-	if err != nil {
-		return fmt.Errorf("list tenants: %w", err)
-	}
-	res, err := jobs.SummarizeDue(ctx, orgs)
-	log.Info("due summaries", "organizations", res.Organizations, "days", len(res.Days), "deferred", len(res.Deferred))
-	return err
 }

@@ -3,20 +3,40 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/workpulse/workpulse/services/platform/apidocs"
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	appconfig "github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/frontdoor"
 	"github.com/workpulse/workpulse/services/web/internal/web"
 )
 
 func main() { app.Main("web", clock.Real, run) }
 
+// config is web's own settings.
+type config struct {
+	// backends (FRONT_DOOR_BACKENDS, "service=url,..."): set, web is the
+	// front door and proxies every path of those services to them; empty,
+	// it serves the app and the API docs only, behind an Ingress that
+	// routes the API itself.
+	backends map[string]string
+}
+
 // run runs web as it is deployed. It needs no database, Redis or Kafka:
 // the app talks to the API from the browser.
-var run = app.Spec[struct{}]{
+var run = app.Spec[config]{
 	Name: "web", Addr: ":3006",
-	Build: func(_ context.Context, d *app.Deps, _ struct{}) (*app.Service, error) {
+	Config: func(e *appconfig.Env, _ *appconfig.Common) config {
+		backends := e.Pairs("FRONT_DOOR_BACKENDS")
+		if _, ok := backends["web"]; ok {
+			// web serves its own paths; a backend for them would loop.
+			e.Fail("FRONT_DOOR_BACKENDS", "names web itself")
+		}
+		return config{backends: backends}
+	},
+	Build: func(_ context.Context, d *app.Deps, cfg config) (*app.Service, error) {
 		built := web.Built()
 		if built == nil {
 			d.Logger.Warn("the web app is not built into this binary: every page answers a notice; run make build")
@@ -25,7 +45,11 @@ var run = app.Spec[struct{}]{
 		if docs == nil {
 			d.Logger.Warn("the API docs page's assets are not built into this binary: /api/docs answers a notice; run make build")
 		}
-		h, err := web.NewServer(web.Deps{App: built, Docs: docs, HTTP: d.HTTP})
+		front, err := frontdoor.New(cfg.backends, frontdoor.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("FRONT_DOOR_BACKENDS: %w", err)
+		}
+		h, err := web.NewServer(web.Deps{App: built, Docs: docs, HTTP: d.HTTP, FrontDoor: front})
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/workpulse/workpulse/services/platform/apidocs"
+	"github.com/workpulse/workpulse/services/platform/frontdoor"
 	"github.com/workpulse/workpulse/services/platform/metrics"
 )
 
@@ -27,6 +28,8 @@ type Deps struct {
 	// "not built" notice, the spec is served either way.
 	Docs fs.FS
 	HTTP *metrics.HTTP
+	// FrontDoor proxies the paths of the services it has backends for.
+	FrontDoor *frontdoor.Proxy
 }
 
 // Server serves the app from memory: the build is a few hundred kilobytes,
@@ -35,6 +38,7 @@ type Server struct {
 	files map[string]*file
 	index *file
 	docs  http.Handler
+	front *frontdoor.Proxy
 	// built is false when index is the "not built" notice, which answers
 	// 503 so that no one mistakes it for the app.
 	built bool
@@ -60,7 +64,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{files: map[string]*file{}, docs: docs}
+	s := &Server{files: map[string]*file{}, docs: docs, front: d.FrontDoor}
 	if d.App == nil {
 		s.index = load("index.html", []byte(notBuiltPage))
 	} else if err := fs.WalkDir(d.App, ".", func(p string, e fs.DirEntry, err error) error {

@@ -1,0 +1,120 @@
+// Package frontdoor is the one reverse proxy in front of the services: it
+// routes each path with the API's routing table (api/routes) to the service
+// that owns it. The web service runs it in a cluster, so that an Ingress or
+// a Gateway needs a single prefix rule; the local devstack runs it too.
+package frontdoor
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/workpulse/workpulse/api/routes"
+	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+)
+
+// Options tune the proxy.
+type Options struct {
+	// AnswersCORS drops the services' CORS headers from their responses:
+	// set it when a CORS middleware in front of the proxy answers for the
+	// whole stack, since a browser refuses a response that allows an
+	// origin twice.
+	AnswersCORS bool
+}
+
+// Proxy sends each path to the service the routing table names. Paths of
+// a service it has no backend for are answered 503 in the envelope.
+type Proxy struct {
+	proxies map[string]*httputil.ReverseProxy
+}
+
+// New proxies to backends (service name to base URL). Each name must be a
+// service of the routing table and each URL an absolute http(s) one.
+func New(backends map[string]string, o Options) (*Proxy, error) {
+	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}}
+	for name, base := range backends {
+		if !slices.ContainsFunc(routes.Services, func(s struct {
+			Name string
+			Port int
+		}) bool {
+			return s.Name == name
+		}) {
+			return nil, fmt.Errorf("%q is not a service of the routing table", name)
+		}
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s: %q is not an http(s) URL", name, base)
+		}
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.Transport = transport
+		rp.ModifyResponse = func(resp *http.Response) error {
+			dropEdgeHeaders(resp, o.AnswersCORS)
+			return nil
+		}
+		rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(name+" service is unavailable, retry later"))
+		}
+		p.proxies[name] = rp
+	}
+	return p, nil
+}
+
+// Has tells whether path belongs to a service the proxy has a backend for.
+func (p *Proxy) Has(path string) bool {
+	route, ok := routes.Lookup(path)
+	if !ok {
+		return false
+	}
+	_, ok = p.proxies[route.Service]
+	return ok
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route, ok := routes.Lookup(r.URL.Path)
+	if !ok {
+		httpx.Error(w, r, apierr.ErrNotFound)
+		return
+	}
+	rp, ok := p.proxies[route.Service]
+	if !ok {
+		httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(route.Service+" service is not running"))
+		return
+	}
+	// httputil.ReverseProxy carries Upgrade requests (Socket.IO and the
+	// WebSocket) through, hijacking the connection once the service
+	// answers 101.
+	rp.ServeHTTP(w, r)
+}
+
+// dropEdgeHeaders removes from a service's response the headers the front
+// door sets itself: X-Request-Id (the front door's, which it forwarded to
+// the service) and, when the front door answers CORS, the CORS headers.
+func dropEdgeHeaders(resp *http.Response, cors bool) {
+	resp.Header.Del("X-Request-Id")
+	if !cors {
+		return
+	}
+	for _, h := range httpx.CORSHeaders {
+		resp.Header.Del(h)
+	}
+	vary := resp.Header.Values("Vary")
+	resp.Header.Del("Vary")
+	for _, v := range vary {
+		if v != "Origin" {
+			resp.Header.Add("Vary", v)
+		}
+	}
+}
+
+// transport keeps enough idle connections per backend for a loaded
+// front door: Go's default of two makes every request beyond the second
+// concurrent one open and close a connection.
+var transport = &http.Transport{
+	MaxIdleConns:        2048,
+	MaxIdleConnsPerHost: 512,
+	IdleConnTimeout:     90 * time.Second,
+}
