@@ -170,6 +170,9 @@ func (s *Stack) Run(ctx context.Context) error {
 		"DATABASE_URL=" + withoutUser(dbURL), "REDIS_URL=" + s.cfg.RedisURL, "KAFKA_BROKERS=" + s.cfg.KafkaAddr,
 		"JWKS_URL=http://127.0.0.1:" + strconv.Itoa(authPort) + "/api/auth/.well-known/jwks.json", "LOG_LEVEL=" + s.cfg.LogLevel,
 		"REDIS_PREFIX=wpdev",
+		// The front door dials each service directly; there is no
+		// load balancer to drain from, so Ctrl-C stops at once.
+		"DRAIN_DELAY=0s",
 		// Browsers open make dev at localhost; single sign-on sends them
 		// back to its front door there.
 		"PUBLIC_URL=http://localhost:" + listenPort(s.cfg.Listen),

@@ -59,9 +59,9 @@ GRANT EXECUTE ON FUNCTION tracking.ensure_activity_month(uuid, date) TO {{.inges
 GRANT SELECT, INSERT ON tracking.idle_decisions TO {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.idle_decision_activity TO {{.ingest}};
 GRANT SELECT ON tracking.idle_decisions, tracking.idle_decision_activity TO {{.report}};
-GRANT EXECUTE ON FUNCTION auth.record_time_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
 -- Ingest keeps the organizations' URL redaction rules, reads every
--- organization's changes through the function, and audits changes.
+-- organization's changes through the function, and audits changes and
+-- idle decisions.
 GRANT SELECT, INSERT, UPDATE ON tracking.url_redaction TO {{.ingest}};
 GRANT USAGE ON SEQUENCE tracking.url_redaction_seq TO {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.url_redaction_after(bigint, integer) TO {{.ingest}};

@@ -246,6 +246,37 @@ func TestEveryServiceHasAServicePDBItsRoutingTablePortAndProbesOnAnInternalPort(
 	}
 }
 
+func TestEveryServiceDrainsOnARollingUpdateWithinItsGracePeriodAndKeepsAReadyPod(t *testing.T) {
+	objs := render(t, "workpulse", "--set", "common.drainSeconds=7", "--set", "common.shutdownTimeoutSeconds=25")
+	byName := map[string]*unstructured.Unstructured{}
+	for _, o := range find(objs, "Deployment") {
+		byName[o.GetName()] = o
+	}
+	for _, svc := range routes.Services {
+		d := byName[fullname+"-"+svc.Name]
+		if d == nil {
+			t.Errorf("no Deployment for %s", svc.Name)
+			continue
+		}
+		if got := fmt.Sprint(nested(d.Object, "spec", "strategy", "rollingUpdate", "maxUnavailable")); got != "0" {
+			t.Errorf("%s: maxUnavailable %s, want 0 so that the old pod serves until the new one is ready", svc.Name, got)
+		}
+		// The kubelet kills at the end of the grace period: it must cover
+		// the drain, the requests in flight and the workers' stop.
+		if got := fmt.Sprint(podSpec(d)["terminationGracePeriodSeconds"]); got != "42" {
+			t.Errorf("%s: terminationGracePeriodSeconds %s, want 7 + 25 + 10", svc.Name, got)
+		}
+		env := map[string]string{}
+		for _, e := range podSpec(d)["containers"].([]any)[0].(map[string]any)["env"].([]any) {
+			e := e.(map[string]any)
+			env[fmt.Sprint(e["name"])] = fmt.Sprint(e["value"])
+		}
+		if env["DRAIN_DELAY"] != "7s" || env["SHUTDOWN_TIMEOUT"] != "25s" {
+			t.Errorf("%s: DRAIN_DELAY %q and SHUTDOWN_TIMEOUT %q, want 7s and 25s", svc.Name, env["DRAIN_DELAY"], env["SHUTDOWN_TIMEOUT"])
+		}
+	}
+}
+
 func TestMonitoringObjectsRenderOnlyWhenTheAPIExistsOrAreForced(t *testing.T) {
 	for _, c := range []struct {
 		name string

@@ -45,7 +45,9 @@ func startUntilCleanup(t testing.TB, cmd *exec.Cmd, name string) (*SyncBuffer, <
 func StartBinary(t testing.TB, bin, ready string, env []string) *SyncBuffer {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), env...)
+	// No load balancer sends a test's binary traffic: a service stops at
+	// once on SIGTERM unless env asks for a drain.
+	cmd.Env = append(append(os.Environ(), "DRAIN_DELAY=0s"), env...)
 	name := filepath.Base(bin)
 	logs, exited := startUntilCleanup(t, cmd, name)
 	watch := clock.Start()

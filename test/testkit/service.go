@@ -43,7 +43,9 @@ func StartService(t testing.TB, run RunFunc, vars map[string]string) *RunningSer
 // StartServiceOn is StartService with the service's clock given.
 func StartServiceOn(t testing.TB, run RunFunc, clk clock.Clock, vars map[string]string) *RunningService {
 	t.Helper()
-	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error"}
+	// Nothing balances load in front of a test's service: it stops at
+	// once unless the test asks for a drain.
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error", "DRAIN_DELAY": "0s"}
 	for k, v := range vars {
 		env[k] = v
 	}

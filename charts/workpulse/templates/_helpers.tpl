@@ -196,6 +196,8 @@ hashing to it). */}}
   value: {{ $v.common.logLevel | quote }}
 - name: MAX_BODY_BYTES
   value: {{ $v.common.maxBodyBytes | int64 | quote }}
+- name: DRAIN_DELAY
+  value: {{ printf "%ds" (int $v.common.drainSeconds) | quote }}
 - name: SHUTDOWN_TIMEOUT
   value: {{ printf "%ds" (int $v.common.shutdownTimeoutSeconds) | quote }}
 - name: HTTP_WRITE_TIMEOUT

@@ -2,7 +2,8 @@
 // service asks for, serves its API beside /livez, /readyz and /metrics (or
 // those on an internal address of their own),
 // runs its background workers and outbox relays, and on SIGTERM shuts down
-// in order: drain HTTP, stop workers, flush the outbox, close Kafka,
+// in order: fail readiness and keep serving for the drain delay, finish the
+// requests in flight, stop workers, flush the outbox, close Kafka,
 // PostgreSQL and Redis.
 package app
 
@@ -166,7 +167,8 @@ func Run(ctx context.Context, o Options) error {
 		only.Handle("/internal/", svc.API)
 		tenantAPI = only
 	}
-	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), httpx.CORS(cfg.CORSAllowedOrigins))
+	closing := httpx.CloseWhile(d.Health.Draining)
+	handler := httpx.Stack(o.Clock, root, cfg.MaxBodyBytes, httpx.AccessLog(log), closing, httpx.CORS(cfg.CORSAllowedOrigins))
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -207,14 +209,30 @@ func Run(ctx context.Context, o Options) error {
 		}()
 	}
 
-	serveCtx, stopServing := context.WithCancel(ctx)
+	// Serving outlives ctx by the drain: on SIGTERM the pod is still in its
+	// Service's endpoints until every node's proxy has heard otherwise, and
+	// a listener closed at once refuses what they still send it.
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServing()
 	var workerErr error
 	go func() {
+		defer stopServing()
 		select {
 		case workerErr = <-failed:
 			log.Error("worker failed; shutting down", "err", workerErr)
-			stopServing()
+			return
+		case <-serveCtx.Done():
+			return
+		case <-ctx.Done():
+		}
+		d.Health.Drain()
+		log.Info("draining: readiness fails, requests are still served", "drain_delay", cfg.DrainDelay.String())
+		drained := time.NewTimer(cfg.DrainDelay)
+		defer drained.Stop()
+		select {
+		case <-drained.C:
+		case workerErr = <-failed:
+			log.Error("worker failed while draining; shutting down", "err", workerErr)
 		case <-serveCtx.Done():
 		}
 	}()
@@ -236,7 +254,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		log.Info("serving "+what, "addr", addr)
 		go func() {
-			errc <- httpx.ServeListener(serveCtx, serverConfig(addr), ln, httpx.Stack(o.Clock, h, cfg.MaxBodyBytes, httpx.AccessLog(log)), listening)
+			errc <- httpx.ServeListener(serveCtx, serverConfig(addr), ln, httpx.Stack(o.Clock, h, cfg.MaxBodyBytes, httpx.AccessLog(log), closing), listening)
 			stopServing()
 		}()
 		return errc, nil

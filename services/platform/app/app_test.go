@@ -70,6 +70,7 @@ func TestAServiceRefusesAnInvalidCommonSettingAtStart(t *testing.T) {
 	for _, c := range []struct{ name, key, value string }{
 		{"An origin without its scheme is refused.", "CORS_ALLOWED_ORIGINS", "dash.example.com"},
 		{"An unknown envelope is refused.", "API_ENVELOPE", "nest"},
+		{"A negative drain delay is refused.", "DRAIN_DELAY", "-1s"},
 	} {
 		t.Run(c.name, func(t *testing.T) { testkit.RefusesSetting(t, run, nil, c.key, c.value) })
 	}
@@ -213,4 +214,63 @@ func TestTheTenantAPIAnswersOnlyOnItsOwnPortWhenOneIsSet(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestOnSIGTERMAServiceFailsReadinessAndKeepsServingForTheDrainDelay(t *testing.T) {
+	t.Parallel()
+	svc := testkit.StartServiceOn(t, run, testkit.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)),
+		map[string]string{"DRAIN_DELAY": "3s"})
+	client := &http.Client{Timeout: 5 * time.Second}
+	post := func(t *testing.T) *http.Response {
+		t.Helper()
+		resp, err := client.Post(svc.URL+"/api/things", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatalf("a request while the service drains: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	ready := func() int {
+		resp, err := client.Get(svc.URL + "/readyz")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	t.Run("Before SIGTERM the service is ready and keeps its connections alive.", func(t *testing.T) {
+		if resp := post(t); resp.StatusCode != http.StatusCreated || resp.Close {
+			t.Fatalf("%d, close %v", resp.StatusCode, resp.Close)
+		}
+		if got := ready(); got != http.StatusOK {
+			t.Fatalf("/readyz answered %d", got)
+		}
+	})
+	stopped := make(chan error, 1)
+	go func() { stopped <- svc.Stop() }()
+	t.Run("After SIGTERM readiness fails at once.", func(t *testing.T) {
+		testkit.Eventually(t, time.Second, "/readyz to answer 503", func() bool { return ready() == http.StatusServiceUnavailable })
+	})
+	t.Run("While it drains, requests are served and each connection closed after its response.", func(t *testing.T) {
+		for range 3 {
+			if resp := post(t); resp.StatusCode != http.StatusCreated || !resp.Close {
+				t.Fatalf("%d, close %v", resp.StatusCode, resp.Close)
+			}
+		}
+	})
+	t.Run("After the drain the service stops cleanly and its port refuses.", func(t *testing.T) {
+		select {
+		case err := <-stopped:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the service did not stop")
+		}
+		if _, err := net.DialTimeout("tcp", strings.TrimPrefix(svc.URL, "http://"), time.Second); err == nil {
+			t.Fatal("the port still accepts after the service stopped")
+		}
+	})
 }

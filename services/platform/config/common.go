@@ -49,7 +49,12 @@ type Common struct {
 	// are read: the longest a revoked token keeps working, or a manager
 	// keeps seeing a member who left their team.
 	RevocationPoll  time.Duration
-	MaxBodyBytes    int64
+	MaxBodyBytes int64
+	// DrainDelay is how long a service keeps serving after SIGTERM with its
+	// readiness failing, before it stops accepting: the time a load
+	// balancer (kube-proxy, an Ingress) takes to stop sending it new
+	// connections, which would be refused otherwise.
+	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
 	WriteTimeout    time.Duration
 	// HealthPeers are other services' /readyz URLs by name: /api/health
@@ -90,6 +95,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		LegacyJWTSecret:      legacySecret(e),
 		RevocationPoll:       e.Duration("REVOCATION_POLL_INTERVAL", time.Second, 100*time.Millisecond, time.Minute),
 		MaxBodyBytes:         int64(e.Int("MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
+		DrainDelay:           e.Duration("DRAIN_DELAY", 5*time.Second, 0, 5*time.Minute), // the chart's common.drainSeconds
 		ShutdownTimeout:      e.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
 		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),
 		HealthPeers:          healthPeers(e),

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/httpx"
@@ -26,6 +27,8 @@ type Checker struct {
 	checks map[string]Check
 	// degradable names the checks readiness leaves out.
 	degradable map[string]bool
+	// draining is set once the process is shutting down.
+	draining atomic.Bool
 }
 
 // NewChecker returns an empty checker.
@@ -129,9 +132,20 @@ func Live(w http.ResponseWriter, _ *http.Request) {
 	httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// Drain makes Ready answer 503 from now on: the process is shutting down
+// and wants no new traffic while it finishes what it has.
+func (c *Checker) Drain() { c.draining.Store(true) }
+
+// Draining says whether Drain was called.
+func (c *Checker) Draining() bool { return c.draining.Load() }
+
 // Ready answers 200 when every check but the degradable ones passes and
-// 503 otherwise: /readyz.
+// 503 otherwise (draining, whatever the checks say): /readyz.
 func (c *Checker) Ready(w http.ResponseWriter, r *http.Request) {
+	if c.Draining() {
+		httpx.JSON(w, http.StatusServiceUnavailable, Report{Status: "draining", Checks: map[string]string{}})
+		return
+	}
 	c.serve(w, r, false)
 }
 

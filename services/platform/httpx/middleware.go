@@ -120,3 +120,21 @@ func AccessLog(logger *slog.Logger) Middleware {
 		})
 	}
 }
+
+// CloseWhile answers every request with "Connection: close" while draining
+// says so, so that a client's kept-alive connection to a process that is
+// shutting down ends after a complete response and its next request opens a
+// new connection, to a pod that stays. Closing idle connections from the
+// server's side instead races a request already on its way (an EOF to the
+// client). Upgrades (WebSockets) are left alone: they need their own
+// Connection header.
+func CloseWhile(draining func() bool) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if draining() && r.Header.Get("Upgrade") == "" {
+				w.Header().Set("Connection", "close")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

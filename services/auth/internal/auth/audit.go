@@ -13,7 +13,7 @@ import (
 
 // Audited actions. The report service records report.read and
 // report.exported itself (auth.record_report_audit), ingest the time
-// corrections (auth.record_time_audit).
+// corrections (auth.record_tracking_audit).
 const (
 	AuditRoleChanged      = "user.role_changed"
 	AuditDeactivated      = "user.deactivated"

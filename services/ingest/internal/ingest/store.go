@@ -542,7 +542,7 @@ func (s *Store) DecideIdle(ctx context.Context, p authn.Principal, d *IdleDecisi
 		if err := outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev); err != nil {
 			return err
 		}
-		return recordTimeAudit(ctx, tx, d.DecidedAt, p.UserID, "time.idle_decided", p.UserID, map[string]any{
+		return recordAudit(ctx, tx, d.DecidedAt, p.UserID, auditIdleDecided, &p.UserID, map[string]any{
 			"session_id": d.SessionID, "decision_id": d.ID, "decision": d.Decision, "project_id": d.ProjectID,
 			"start_time": d.StartTime, "end_time": d.EndTime, "idle_seconds": d.IdleSeconds, "activities": covered,
 			"before": totalsOf(before), "after": totalsOf(sess)})
@@ -571,13 +571,6 @@ func projectInUse(ctx context.Context, tx pgx.Tx, id string) error {
 		return tracking.ErrProjectArchived
 	}
 	return nil
-}
-
-// recordTimeAudit writes an entry of auth's audit log for the
-// organization of tx: actor corrected subject's time.
-func recordTimeAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action, subject string, details map[string]any) error {
-	_, err := tx.Exec(ctx, "SELECT auth.record_time_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
-	return err
 }
 
 // IdleDecisions lists the idle decisions of a session the caller sees
@@ -688,6 +681,7 @@ func (s *Store) SetRedactionRules(ctx context.Context, p authn.Principal, rules 
 // Actions ingest records in auth's audit log (auth.record_tracking_audit).
 const (
 	auditRedactionChanged = "organization.redaction_changed"
+	auditIdleDecided      = "time.idle_decided"
 )
 
 // recordAudit writes an entry of auth's audit log for the organization of
