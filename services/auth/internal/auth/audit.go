@@ -47,6 +47,9 @@ const (
 	AuditSSORemoved        = "sso.removed"
 	AuditAdopted           = "organization.adopted"
 	AuditIdleDecided       = "time.idle_decided"
+	AuditTimeRequested     = "time.requested"
+	AuditTimeApproved      = "time.approved"
+	AuditTimeRejected      = "time.rejected"
 
 	auditSubjectUser       = "user"
 	auditSubjectDevice     = "device"
@@ -60,7 +63,7 @@ var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated
 	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
 	AuditPasswordChanged, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
-	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided}
+	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided, AuditTimeRequested, AuditTimeApproved, AuditTimeRejected}
 
 // loginFailureSpan and maxLoginFailureEntries bound the user.login_failed
 // entries of one account: the throttle lets a guesser try about once a
