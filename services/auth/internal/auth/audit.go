@@ -52,6 +52,9 @@ const (
 	AuditSSORemoved        = "sso.removed"
 	AuditAdopted           = "organization.adopted"
 	AuditIdleDecided       = "time.idle_decided"
+	AuditTimeRequested     = "time.requested"
+	AuditTimeApproved      = "time.approved"
+	AuditTimeRejected      = "time.rejected"
 
 	auditSubjectUser       = "user"
 	auditSubjectDevice     = "device"
@@ -65,7 +68,7 @@ var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated
 	AuditDeviceRegistered, AuditDeviceRevoked, AuditDeviceRenewed, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
 	AuditPasswordChanged, AuditPasswordChangeFailed, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
-	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided}
+	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided, AuditTimeRequested, AuditTimeApproved, AuditTimeRejected}
 
 // loginFailureSpan and maxLoginFailureEntries bound the user.login_failed
 // entries of one account (or, for refused single sign-ons, of one

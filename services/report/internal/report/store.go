@@ -894,6 +894,22 @@ func tenantIDsWithDueWebhooks(ctx context.Context, db *pgxpool.Pool, now time.Ti
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// webhookQueue returns how many deliveries to the enabled endpoints of
+// every organization are pending and when the oldest of them was written
+// (nil: none).
+func webhookQueue(ctx context.Context, db *pgxpool.Pool) (pending int64, oldest *time.Time, err error) {
+	err = db.QueryRow(ctx, "SELECT pending, oldest FROM reporting.webhook_queue()").Scan(&pending, &oldest)
+	return pending, oldest, err
+}
+
+// pruneWebhookDeliveries deletes at most limit finished deliveries of every
+// organization written before before, and returns how many.
+func pruneWebhookDeliveries(ctx context.Context, db *pgxpool.Pool, before time.Time, limit int) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, "SELECT reporting.prune_webhook_deliveries($1, $2)", before, limit).Scan(&n)
+	return n, err
+}
+
 // claimedDelivery is a due delivery with what sending it needs.
 type claimedDelivery struct {
 	id, endpointID, eventType, body, url string
@@ -960,4 +976,30 @@ func reportAuditDetails(from, to time.Time, asCSV bool) map[string]any {
 func recordReportAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action string, subject *string, details map[string]any) error {
 	_, err := tx.Exec(ctx, "SELECT auth.record_report_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
 	return err
+}
+
+// --- Payroll
+
+// payrollEntries lists the finished sessions of users (nil: everyone)
+// that started in [lo, hi), with their names, projects and, for approved
+// manual entries, the approver.
+func payrollEntries(ctx context.Context, tx pgx.Tx, users []string, lo, hi time.Time) ([]PayrollEntry, error) {
+	rows, err := tx.Query(ctx, `SELECT ws.id::text, ws.user_id::text, u.name, ws.project_id::text, pr.name, ws.start_time, ws.end_time,
+		ws.total_active_seconds, ws.total_idle_seconds, CASE WHEN tr.id IS NULL THEN 'tracked' ELSE 'manual' END, tr.reviewed_by::text
+		FROM tracking.work_sessions ws
+		LEFT JOIN reporting.users u ON u.user_id = ws.user_id
+		LEFT JOIN tracking.projects pr ON pr.id = ws.project_id
+		LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved'
+		WHERE ws.status = 'stopped' AND ws.start_time >= $2 AND ws.start_time < $3 AND ($1::uuid[] IS NULL OR ws.user_id = ANY($1))
+		ORDER BY ws.start_time, ws.id`, users, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PayrollEntry, error) {
+		var e PayrollEntry
+		err := r.Scan(&e.SessionID, &e.UserID, &e.UserName, &e.ProjectID, &e.ProjectName, &e.StartTime, &e.EndTime, &e.ActiveSeconds,
+			&e.IdleSeconds, &e.Source, &e.ApprovedBy)
+		e.StartTime, e.EndTime = e.StartTime.UTC(), e.EndTime.UTC()
+		return e, err
+	})
 }
