@@ -85,7 +85,7 @@ func TestSigningOutOfOneSessionIsAuditedOnce(t *testing.T) {
 
 func TestRefusedSingleSignOnsAreAuditedAtMostTenADayPerOrganization(t *testing.T) {
 	s := newSSOEnv(t, nil)
-	attempts := []struct{ username, reason string }{{"eve", "domain_not_allowed"}, {"uma", "email_unverified"}}
+	attempts := []struct{ username, reason, email string }{{"eve", "domain_not_allowed", "eve@other.test"}, {"uma", "email_unverified", "uma@corp.test"}}
 	for i := range 11 {
 		a := attempts[i%2]
 		if r := s.signIn(a.username, map[string]any{"organization_id": s.org}); r.Status != 403 {
@@ -93,17 +93,20 @@ func TestRefusedSingleSignOnsAreAuditedAtMostTenADayPerOrganization(t *testing.T
 		}
 		if i == 1 {
 			// The tests' clock stands still, so both entries share an instant:
-			// their reasons are compared as a set.
-			reasons := map[any]bool{}
+			// their reasons, with the email the provider named, are compared
+			// as a set.
+			emails := map[any]any{}
 			for j, en := range refusals(t, s.env, s.adminTok, "user.login_failed", 2) {
 				d := en["details"].(map[string]any)
 				if en["subject_type"] != "organization" || en["subject_id"] != s.org || en["actor_id"] != nil || d["method"] != "sso" {
 					t.Fatalf("refused sign-on entry %d: %v", j, en)
 				}
-				reasons[d["reason"]] = true
+				emails[d["reason"]] = d["email"]
 			}
-			if !reasons[attempts[0].reason] || !reasons[attempts[1].reason] {
-				t.Fatalf("the refused sign-ons' reasons: %v", reasons)
+			for _, a := range attempts {
+				if emails[a.reason] != a.email {
+					t.Fatalf("the refused sign-ons' reasons and emails: %v; want %s with %s", emails, a.reason, a.email)
+				}
 			}
 		}
 	}

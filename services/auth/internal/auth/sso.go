@@ -338,9 +338,9 @@ func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSSOCookie(w, "", 0)
-	u, err := s.ssoUser(r.Context(), login, req.Code)
+	u, email, err := s.ssoUser(r.Context(), login, req.Code)
 	if reason, refused := ssoRefusals[err]; refused {
-		if rerr := s.store.RecordSSOFailure(r.Context(), login.OrganizationID, reason, s.clientOf(r)); rerr != nil {
+		if rerr := s.store.RecordSSOFailure(r.Context(), login.OrganizationID, reason, email, s.clientOf(r)); rerr != nil {
 			return rerr
 		}
 	}
@@ -393,49 +393,55 @@ func (c ssoClaims) displayName() string {
 // ssoUser redeems the code with the login's PKCE verifier, checks the ID
 // token (signature, issuer, audience, expiry, nonce) and its verified
 // email, and returns the member it names, provisioned on their first
-// sign-in (SSOUser).
-func (s *server) ssoUser(ctx context.Context, login ssoLogin, code string) (User, error) {
+// sign-in (SSOUser), and the email the provider named, if it got that
+// far, for the audit entry of a refusal.
+func (s *server) ssoUser(ctx context.Context, login ssoLogin, code string) (User, string, error) {
 	c, err := s.store.SSOConfig(ctx, login.OrganizationID)
 	if err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
 	p, err := s.oidc.provider(ctx, c.IssuerURL)
 	if err != nil {
-		return User{}, fmt.Errorf("auth: discover %s: %w", c.IssuerURL, err)
+		return User{}, "", fmt.Errorf("auth: discover %s: %w", c.IssuerURL, err)
 	}
 	tok, err := s.oauth2Config(p, c).Exchange(s.oidc.context(ctx), code, oauth2.VerifierOption(login.CodeVerifier))
 	if err != nil {
-		return User{}, ErrSSOLoginFailed
+		return User{}, "", ErrSSOLoginFailed
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return User{}, ErrSSOLoginFailed
+		return User{}, "", ErrSSOLoginFailed
 	}
 	idToken, err := p.VerifierContext(s.oidc.context(ctx), &oidc.Config{ClientID: c.ClientID, Now: s.clock.Now}).Verify(ctx, raw)
 	if err != nil || subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(login.Nonce)) != 1 {
-		return User{}, ErrSSOLoginFailed
+		return User{}, "", ErrSSOLoginFailed
 	}
 	var claims ssoClaims
 	if err := idToken.Claims(&claims); err != nil {
-		return User{}, ErrSSOLoginFailed
+		return User{}, "", ErrSSOLoginFailed
 	}
 	if claims.Email == "" {
 		// Providers may keep the profile out of the ID token and answer it
 		// from the UserInfo endpoint for the access token instead.
 		info, err := p.UserInfo(s.oidc.context(ctx), oauth2.StaticTokenSource(tok))
 		if err != nil || info.Subject != idToken.Subject {
-			return User{}, ErrSSOLoginFailed
+			return User{}, "", ErrSSOLoginFailed
 		}
 		if err := info.Claims(&claims); err != nil {
-			return User{}, ErrSSOLoginFailed
+			return User{}, "", ErrSSOLoginFailed
 		}
 	}
 	claims.Email = strings.TrimSpace(claims.Email)
 	var v validate.Fields
-	if v.Email("email", claims.Email); v.Err() != nil || !claims.verified() {
-		return User{}, ErrSSOEmailUnverified
+	if v.Email("email", claims.Email); v.Err() != nil {
+		// No email at all: none is recorded with the refusal.
+		return User{}, "", ErrSSOEmailUnverified
 	}
-	return s.store.SSOUser(ctx, c.OrganizationID, claims.Email, claims.displayName(), slices.Contains(c.Domains, emailDomain(claims.Email)))
+	if !claims.verified() {
+		return User{}, claims.Email, ErrSSOEmailUnverified
+	}
+	u, err := s.store.SSOUser(ctx, c.OrganizationID, claims.Email, claims.displayName(), slices.Contains(c.Domains, emailDomain(claims.Email)))
+	return u, claims.Email, err
 }
 
 // passwordAllowed refuses password sign-in to the members of an "SSO

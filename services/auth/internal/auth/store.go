@@ -1908,10 +1908,14 @@ func (s *Store) RecordLoginFailure(ctx context.Context, orgID, userID, reason st
 // after its provider answered (reason: sso_failed, email_unverified,
 // domain_not_allowed, account_disabled): the organization is its
 // subject, since a refused sign-on may name no member, or one the
-// provider has not vouched for.
-func (s *Store) RecordSSOFailure(ctx context.Context, orgID, reason string, c Client) error {
-	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectOrg, orgID,
-		map[string]any{"reason": reason, "method": "sso", "ip": c.IP, "user_agent": c.UserAgent})
+// provider has not vouched for. The email the provider named, if any,
+// is recorded as its claim, so that an admin sees who was refused.
+func (s *Store) RecordSSOFailure(ctx context.Context, orgID, reason, email string, c Client) error {
+	details := map[string]any{"reason": reason, "method": "sso", "ip": c.IP, "user_agent": c.UserAgent}
+	if email != "" {
+		details["email"] = email
+	}
+	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectOrg, orgID, details)
 }
 
 // RecordPasswordChangeFailure records that a member's change of their
