@@ -36,14 +36,14 @@ const (
 	// AuditPasswordChangeFailed is a change of one's own password refused
 	// for a wrong current password.
 	AuditPasswordChangeFailed = "user.password_change_failed"
-	AuditPasswordReset   = "user.password_reset"
-	AuditLoginSucceeded  = "user.login_succeeded"
-	AuditLoginFailed     = "user.login_failed"
-	AuditProvisioned     = "user.provisioned"
-	AuditTeamCreated     = "team.created"
-	AuditTeamRenamed     = "team.renamed"
-	AuditTeamDeleted     = "team.deleted"
-	AuditTeamMemberAdded = "team.member_added"
+	AuditPasswordReset        = "user.password_reset"
+	AuditLoginSucceeded       = "user.login_succeeded"
+	AuditLoginFailed          = "user.login_failed"
+	AuditProvisioned          = "user.provisioned"
+	AuditTeamCreated          = "team.created"
+	AuditTeamRenamed          = "team.renamed"
+	AuditTeamDeleted          = "team.deleted"
+	AuditTeamMemberAdded      = "team.member_added"
 	// AuditTeamMemberRole is a member made the team's manager or no
 	// longer its manager.
 	AuditTeamMemberRole    = "team.member_role_changed"
