@@ -177,6 +177,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"PATCH", "/organization", body(map[string]any{"idle_threshold_seconds": 0}), [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"POST", "/organization/adoption-tokens", none, [7]int{401, 403, 403, 403, 403, 201, 201}, nil},
 		{"GET", "/users/me", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"PATCH", "/users/me", body(map[string]any{"name": "Renamed Fresh"}), [7]int{401, 200, 200, 200, 200, 200, 200}, asFresh("/users/me")},
 		{"GET", "/users/employees", none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
 		{"GET", "/users", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"PATCH", "/users/" + k.emp.ID, body(map[string]any{"active": true}), [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
@@ -199,6 +200,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/projects/" + k.project + "/archive", none, [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
 		{"POST", "/projects/" + k.project + "/unarchive", none, [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
 		{"GET", "/sessions/active", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"GET", "/sessions/today", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/sessions/" + k.session, none, [7]int{401, 200, 404, 200, 404, 200, 404}, nil},
 		{"GET", "/sessions/" + tc.colleagueSession, none, [7]int{401, 404, 200, 404, 200, 200, 404}, nil},
 		{"GET", "/sessions?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}, nil},
@@ -226,6 +228,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// The colleague revokes their own device; whoever comes after finds none.
 		{"DELETE", "/devices/" + colleaguesDevice, none, [7]int{401, 404, 204, 404, 404, 404, 404}, nil},
 		{"GET", "/audit", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"GET", "/organization/redaction-rules", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"GET", "/categories/rules", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"GET", "/webhooks", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		// Neither organization has single sign-on; a configuration that
 		// does not validate stores nothing.
 		{"GET", "/organization/sso", none, [7]int{401, 403, 403, 403, 403, 404, 404}, nil},
