@@ -69,7 +69,9 @@ type ActivityRecorded struct {
 // session's stored idle activity, with the session's new totals.
 type ActivityCorrected struct {
 	Session
-	// DecisionID names the idle decision; Decision is keep, discard or assign.
+	// DecisionID names the idle decision; Decision is keep, discard or
+	// assign. For an approved manual entry DecisionID is the time request
+	// and Decision CorrectionManualEntry.
 	DecisionID string  `json:"decision_id"`
 	Decision   string  `json:"decision"`
 	ProjectID  *string `json:"assigned_project_id,omitempty"`
@@ -80,6 +82,10 @@ type ActivityCorrected struct {
 	FirstAt time.Time `json:"first_at"`
 	LastAt  time.Time `json:"last_at"`
 }
+
+// CorrectionManualEntry is the Decision of an ActivityCorrected that
+// stored an approved manual entry's activity.
+const CorrectionManualEntry = "manual_entry"
 
 // Alert is raised or resolved by the report service.
 type Alert struct {

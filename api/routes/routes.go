@@ -38,12 +38,15 @@ var Table = []Route{
 	{Pattern: `^/api/sessions/[^/]+/(activity(/bulk)?|idle-decisions)$`, Service: Ingest},
 	// Ingest applies the redaction rules, so it keeps them.
 	{Pattern: `^/api/organization/redaction-rules$`, Service: Ingest},
+	// Ingest owns the session totals and the activity, which an approved
+	// manual entry adds to.
+	{Pattern: `^/api/time-requests(/.*)?$`, Service: Ingest},
 	{Pattern: `^/api/sessions(/.*)?$`, Service: Session},
 	{Pattern: `^/api/projects(/.*)?$`, Service: Session},
 	{Pattern: `^/api/auth/.*$`, Service: Auth},
 	{Pattern: `^/api/users(/.*)?$`, Service: Auth},
 	{Pattern: `^/api/teams(/.*)?$`, Service: Auth},
-	{Pattern: `^/api/(devices(/[^/]+)?|audit)$`, Service: Auth},
+	{Pattern: `^/api/(devices(/[^/]+(/renew)?)?|audit)$`, Service: Auth},
 	{Pattern: `^/api/organization(/adoption-tokens|/sso)?$`, Service: Auth},
 	// In a cluster auth answers for the whole platform (its HEALTH_PEERS);
 	// the local front door answers /api/health itself.

@@ -60,9 +60,14 @@ GRANT EXECUTE ON FUNCTION tracking.ensure_activity_month(uuid, date) TO {{.inges
 GRANT SELECT, INSERT ON tracking.idle_decisions TO {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.idle_decision_activity TO {{.ingest}};
 GRANT SELECT ON tracking.idle_decisions, tracking.idle_decision_activity TO {{.report}};
-GRANT EXECUTE ON FUNCTION auth.record_time_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
+-- Manual time entries: ingest keeps the requests and, on approval, makes
+-- the entry's stopped session and its activity.
+GRANT SELECT, INSERT, UPDATE ON tracking.time_requests TO {{.ingest}};
+GRANT INSERT ON tracking.work_sessions TO {{.ingest}};
+GRANT SELECT ON tracking.time_requests TO {{.report}};
 -- Ingest keeps the organizations' URL redaction rules, reads every
--- organization's changes through the function, and audits changes.
+-- organization's changes through the function, and audits changes and
+-- idle decisions.
 GRANT SELECT, INSERT, UPDATE ON tracking.url_redaction TO {{.ingest}};
 GRANT USAGE ON SEQUENCE tracking.url_redaction_seq TO {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.url_redaction_after(bigint, integer) TO {{.ingest}};
@@ -85,6 +90,7 @@ GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.rec
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.webhook_endpoints, reporting.webhook_deliveries TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_due_webhooks(timestamptz) TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_webhooks() TO {{.report}};
+GRANT EXECUTE ON FUNCTION reporting.webhook_queue(), reporting.prune_webhook_deliveries(timestamptz, integer) TO {{.report}};
 GRANT SELECT, INSERT, DELETE ON reporting.category_rules TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.team_memberships(), reporting.team_exists(uuid) TO {{.report}};
 

@@ -86,6 +86,8 @@ func newCluster(t *testing.T) (*cluster, error) {
 		CRDs:                  crds,
 		CRDDirectoryPaths:     []string{filepath.Join("testdata", "crds")},
 		ErrorIfCRDPathMissing: true,
+		// envtest's 20 s default is too short for a cold kube-apiserver on a loaded 2-core machine.
+		ControlPlaneStartTimeout: 2 * time.Minute,
 	}
 	cfg, err := env.Start()
 	if err != nil {

@@ -140,7 +140,7 @@ func TestPrometheusRuleExpressionsParseAndEveryAlertTheIssueAsksForExists(t *tes
 	}
 	for _, want := range []string{"WorkPulseServiceDown", "WorkPulseHighErrorRate", "WorkPulseHighLatency",
 		"WorkPulseOutboxBacklog", "WorkPulseKafkaConsumerLag", "WorkPulseEventsDeadLettered", "WorkPulsePartitionsRunningOut", "WorkPulseActivityStorageRunningOut", "WorkPulseTenantNotReady",
-		"WorkPulseSummaryReconciliationDifferences"} {
+		"WorkPulseSummaryReconciliationDifferences", "WorkPulseWebhookDeliveriesStuck"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s in %v", want, alerts)
 		}

@@ -118,6 +118,7 @@ func samplePaths() []string {
 		"/api/sessions/" + id + "/idle-decisions", "/api/sessions/" + id + "/idle-decisions/x",
 		"/api/sessions/" + id + "/activity/", "/api/sessions/" + id + "/activity/bulk/x", "/api/sessions//activity",
 		"/api/sessions/a/b/activity", "/api/sessions/start/activity",
+		"/api/time-requests", "/api/time-requests/" + id + "/approve", "/api/time-requestsx",
 		"/api/reports", "/api/reports/daily", "/api/reports/organization", "/api/alerts", "/api/alerts/" + id + "/resolve",
 		"/api/jobs", "/api/jobs/" + id, "/api/jobsx", "/api/reportsx",
 		"/api/ws", "/api/ws/", "/api/wsx", "/api/presence", "/api/presence/" + id,

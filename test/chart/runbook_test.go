@@ -159,7 +159,33 @@ func reconciliationTest(annotations map[string]string) map[string]any {
 	}
 }
 
-func TestPromtoolAcceptsTheRulesAndTargetMissingAndReconciliationDifferencesFireExactlyWhenDue(t *testing.T) {
+// webhookStuckTest is a promtool unit test of WorkPulseWebhookDeliveriesStuck: two report
+// replicas export the same queue age, which grows a minute per minute from 0 while a delivery
+// keeps failing, until it is delivered at minute 180 and the queue is empty.
+func webhookStuckTest(annotations map[string]string) map[string]any {
+	series := func(pod string) map[string]any {
+		return map[string]any{"series": `workpulse_webhook_oldest_pending_age_seconds{namespace="` + namespace + `", pod="` + pod + `"}`,
+			"values": "0+60x180 0x60"}
+	}
+	want := map[string]string{}
+	for k, v := range annotations {
+		// At minute 150 the delivery has been pending 9,000 s.
+		want[k] = strings.ReplaceAll(v, "{{ $value | humanizeDuration }}", "2h 30m 0s")
+	}
+	const rule = "WorkPulseWebhookDeliveriesStuck"
+	return map[string]any{
+		"interval":     "1m",
+		"input_series": []map[string]any{series("report-a"), series("report-b")},
+		"alert_rule_test": []map[string]any{
+			// Past the 7,200 s threshold at minute 121, firing after its 15 minutes.
+			{"eval_time": "130m", "alertname": rule, "exp_alerts": []map[string]any{}},
+			{"eval_time": "150m", "alertname": rule, "exp_alerts": []map[string]any{{"exp_labels": map[string]string{"severity": "warning"}, "exp_annotations": want}}},
+			{"eval_time": "200m", "alertname": rule, "exp_alerts": []map[string]any{}},
+		},
+	}
+}
+
+func TestPromtoolAcceptsTheRulesAndTargetMissingReconciliationDifferencesAndStuckWebhooksFireExactlyWhenDue(t *testing.T) {
 	spec, rules := renderedRules(t)
 	var jobs []string
 	for _, s := range find(render(t, "workpulse"), "Service") {
@@ -192,7 +218,11 @@ func TestPromtoolAcceptsTheRulesAndTargetMissingAndReconciliationDifferencesFire
 	if r < 0 {
 		t.Fatal("no WorkPulseSummaryReconciliationDifferences alert")
 	}
-	tests := []map[string]any{missingTargetTest(jobs, "", nil), reconciliationTest(rules[r].Annotations)}
+	w := slices.IndexFunc(rules, func(r alertRule) bool { return r.Alert == "WorkPulseWebhookDeliveriesStuck" })
+	if w < 0 {
+		t.Fatal("no WorkPulseWebhookDeliveriesStuck alert")
+	}
+	tests := []map[string]any{missingTargetTest(jobs, "", nil), reconciliationTest(rules[r].Annotations), webhookStuckTest(rules[w].Annotations)}
 	for _, j := range jobs {
 		tests = append(tests, missingTargetTest(jobs, j, rules[i].Annotations))
 	}

@@ -92,7 +92,7 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"user"`
 	}
-	var team, device, hook struct {
+	var team, device, hook, timeRequest struct {
 		ID string `json:"id"`
 	}
 	ssoDomain := "legacy-" + suffix + ".example"
@@ -147,6 +147,7 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"DELETE", "/users/{id}", func() string { return "/users/" + member.User.ID + "?data=keep" }, nil, 204, nil, nil},
 		{"POST", "/devices", nil, map[string]any{"name": "Legacy laptop"}, 201, &device, nil},
 		{"GET", "/devices", nil, nil, 200, nil, nil},
+		{"POST", "/devices/{id}/renew", func() string { return "/devices/" + device.ID + "/renew" }, nil, 200, nil, nil},
 		{"DELETE", "/devices/{id}", func() string { return "/devices/" + device.ID }, nil, 204, nil, nil},
 		{"POST", "/webhooks", nil, map[string]any{"url": "https://hooks.example.com/workpulse", "event_types": []string{"alert.raised"}}, 201, &hook, nil},
 		{"GET", "/webhooks", nil, nil, 200, nil, nil},
@@ -186,9 +187,17 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 			map[string]any{"start_time": start.Add(2 * time.Minute).Format(time.RFC3339), "end_time": start.Add(10 * time.Minute).Format(time.RFC3339),
 				"decision": "keep"}, 201, nil, nil},
 		{"GET", "/sessions/{id}/idle-decisions", func() string { return "/sessions/" + session.ID + "/idle-decisions" }, nil, 200, nil, nil},
+		{"POST", "/time-requests", nil, map[string]any{"start_time": start.Add(-3 * time.Hour).Format(time.RFC3339),
+			"end_time": start.Add(-2 * time.Hour).Format(time.RFC3339), "note": "legacy"}, 201, &timeRequest, nil},
+		{"GET", "/time-requests", nil, nil, 200, nil, nil},
+		{"POST", "/time-requests/{id}/approve", func() string { return "/time-requests/" + timeRequest.ID + "/approve" }, nil, 200, nil, nil},
+		{"POST", "/time-requests", nil, map[string]any{"start_time": start.Add(-5 * time.Hour).Format(time.RFC3339),
+			"end_time": start.Add(-4 * time.Hour).Format(time.RFC3339)}, 201, &timeRequest, nil},
+		{"POST", "/time-requests/{id}/reject", func() string { return "/time-requests/" + timeRequest.ID + "/reject" }, map[string]any{"note": "no"}, 200, nil, nil},
 		{"GET", "/reports/daily", func() string { return "/reports/daily?date=" + start.Format(time.DateOnly) }, nil, 200, nil, nil},
 		{"GET", "/reports/user/{id}", func() string { return "/reports/user/" + auth.User.ID }, nil, 200, nil, nil},
 		{"GET", "/reports/organization", nil, nil, 200, nil, nil},
+		{"GET", "/reports/payroll", nil, nil, 200, nil, nil},
 		{"POST", "/jobs/trigger/daily-summary", nil, nil, 202, nil, nil},
 		// The session has been quiet for most of an hour: an idle alert.
 		{"POST", "/jobs/trigger/idle-detection", nil, nil, 202, &job, nil},

@@ -148,6 +148,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return token[actor], "/users/" + target.ID + "?data=keep"
 	}
 	password := body(map[string]any{"current_password": "correct horse battery", "new_password": "another long password"})
+	// entry is a manual time entry hours before the employee's session,
+	// each call's an hour earlier than the last (entries never overlap).
+	entries := 0
+	entry := func() any {
+		entries++
+		end := clock.Real.Now().Add(-time.Duration(2+entries) * time.Hour)
+		return map[string]any{"start_time": end.Add(-30 * time.Minute).Format(time.RFC3339), "end_time": end.Format(time.RFC3339)}
+	}
+	// reviewFresh has each cell review a pending entry the employee filed
+	// for it.
+	reviewFresh := func(verdict string) func(string) (string, string) {
+		return func(actor string) (string, string) {
+			var tr struct{ ID string }
+			c.Must(201, "POST", "/time-requests", k.emp.Token, entry()).Into(t, &tr)
+			return token[actor], "/time-requests/" + tr.ID + "/" + verdict
+		}
+	}
 	rows := []struct {
 		method, path string
 		body         func() any
@@ -192,6 +209,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/reports/user/" + k.emp.ID + userRange, none, [7]int{401, 200, 403, 200, 403, 200, 404}, nil},
 		{"GET", "/reports/user/" + k.colleague.ID + userRange, none, [7]int{401, 403, 200, 403, 200, 200, 404}, nil},
 		{"GET", "/reports/organization" + userRange, none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
+		{"GET", "/reports/payroll" + userRange, none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/alerts", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/alerts?user_id=" + k.emp.ID, none, [7]int{401, 200, 403, 200, 403, 200, 200}, nil},
 		{"POST", "/alerts/" + k.session + "/resolve", none, [7]int{401, 404, 404, 404, 404, 404, 404}, nil},
@@ -203,6 +221,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/devices", device, [7]int{401, 201, 201, 201, 201, 201, 201}, nil},
 		{"GET", "/devices", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/devices?user_id=" + k.colleague.ID, none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		// Only the colleague renews their own device (an admin does not).
+		{"POST", "/devices/" + colleaguesDevice + "/renew", none, [7]int{401, 404, 200, 404, 404, 404, 404}, nil},
 		// The colleague revokes their own device; whoever comes after finds none.
 		{"DELETE", "/devices/" + colleaguesDevice, none, [7]int{401, 404, 204, 404, 404, 404, 404}, nil},
 		{"GET", "/audit", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
@@ -215,6 +235,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/auth/logout", none, [7]int{401, 204, 204, 204, 204, 204, 204}, asFresh("/auth/logout")},
 		{"POST", "/auth/logout-all", none, [7]int{401, 204, 204, 204, 204, 204, 204}, asFresh("/auth/logout-all")},
 		{"POST", "/users/me/password", password, [7]int{401, 200, 200, 200, 200, 200, 200}, asFresh("/users/me/password")},
+		{"POST", "/time-requests", entry, [7]int{401, 201, 201, 201, 201, 201, 201}, nil},
+		{"GET", "/time-requests", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"POST", "/time-requests/{employee's}/approve", none, [7]int{401, 403, 403, 200, 404, 200, 404}, reviewFresh("approve")},
+		{"POST", "/time-requests/{employee's}/reject", none, [7]int{401, 403, 403, 200, 404, 200, 404}, reviewFresh("reject")},
 		{"POST", "/sessions/" + k.session + "/stop", none, [7]int{401, 0, 404, 404, 404, 404, 404}, nil}, // the owner's stop runs last
 	}
 	cells := 0

@@ -75,11 +75,30 @@ func TestTheOperatorsCronJobsRunAsSpecified(t *testing.T) {
 // and exactly the env the pod would have.
 func (e *testEnv) runLikeKubelet(cj *batchv1.CronJob) ([]byte, error) {
 	e.t.Helper()
+	args, env := e.container(cj)
+	deadline := time.Duration(*cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds) * time.Second
+	ctx, cancel := context.WithTimeout(e.ctx, deadline)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, suite.reportBin, args...)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.Bytes(), err
+}
+
+// container returns the args of the CronJob's single container, which
+// runs the report image's entrypoint, and the env its pod would get, the
+// Secrets resolved through the API server.
+func (e *testEnv) container(cj *batchv1.CronJob) ([]string, map[string]string) {
+	e.t.Helper()
 	c := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
 	if len(c.Command) != 0 || c.Image != e.cfg.ReportImage {
 		e.t.Fatalf("%s runs %q of %s, not the report image's entrypoint", cj.Name, c.Command, c.Image)
 	}
-	var env []string
+	env := map[string]string{}
 	for _, v := range c.Env {
 		val := v.Value
 		if ref := v.ValueFrom; ref != nil {
@@ -92,15 +111,7 @@ func (e *testEnv) runLikeKubelet(cj *batchv1.CronJob) ([]byte, error) {
 			}
 			val = string(s.Data[ref.SecretKeyRef.Key])
 		}
-		env = append(env, v.Name+"="+val)
+		env[v.Name] = val
 	}
-	deadline := time.Duration(*cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds) * time.Second
-	ctx, cancel := context.WithTimeout(e.ctx, deadline)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, suite.reportBin, c.Args...)
-	cmd.Env = env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.Bytes(), err
+	return c.Args, env
 }

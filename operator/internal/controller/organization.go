@@ -36,7 +36,7 @@ func organizationID(t *v1alpha1.WorkPulseTenant) string {
 // it applied, which is how every service learns of a plan, time zone,
 // threshold or suspension change.
 func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenantRequest {
-	return tenantRequest{TenantSettings: events.TenantSettings{
+	s := events.TenantSettings{
 		Name:                     t.Spec.DisplayName,
 		PlanType:                 string(t.Spec.Plan),
 		TimeZone:                 t.Spec.TimeZone,
@@ -46,7 +46,15 @@ func settings(t *v1alpha1.WorkPulseTenant, active bool, generation int64) tenant
 		IdleThresholdSeconds:     int(t.Spec.Thresholds.IdleSeconds),
 		OvertimeThresholdHours:   int(t.Spec.Thresholds.OvertimeHours),
 		Generation:               generation,
-	}, TenantUID: string(t.UID)}
+	}
+	// A Dedicated tenant's retention is its organization's: the
+	// installation's retention pass then deletes the summaries, dedup keys
+	// and sessions of the months the tenant's tree drops, as it does for an
+	// organization whose admin set one.
+	if t.Spec.Storage == v1alpha1.StorageDedicated {
+		s.RetentionMonths = int(t.Spec.RetentionMonths)
+	}
+	return tenantRequest{TenantSettings: s, TenantUID: string(t.UID)}
 }
 
 // reconcileOrganization creates or adopts the organization and its

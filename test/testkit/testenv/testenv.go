@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -36,6 +37,8 @@ func Start(root string) (*envtest.Environment, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(root, "operator", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
+		// envtest's 20 s default is too short for a cold kube-apiserver on a loaded 2-core machine.
+		ControlPlaneStartTimeout: 2 * time.Minute,
 	}
 	cfg, err := env.Start()
 	if err != nil {

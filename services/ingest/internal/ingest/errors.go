@@ -21,10 +21,19 @@ var (
 	// no idle activity without a decision.
 	ErrNothingToDecide = apierr.New(http.StatusConflict, "IDLE_NOTHING_TO_DECIDE", "the stretch holds no undecided idle activity of the session")
 
-	errSessionNotFound = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND", "no such session")
-	errProjectNotFound = apierr.New(http.StatusNotFound, "PROJECT_NOT_FOUND", "no such project")
-	errProjectArchived = apierr.New(http.StatusConflict, "PROJECT_ARCHIVED", "the project is archived: no time may be assigned to it")
-	errSessionStopped  = apierr.New(http.StatusConflict, "ACTIVITY_SESSION_STOPPED", "the session is stopped and takes no more activity")
+	// ErrTimeOverlaps refuses a manual entry that overlaps a session of the
+	// same member, whose time would then count twice.
+	ErrTimeOverlaps = apierr.New(http.StatusConflict, "TIME_OVERLAPS", "the entry overlaps a session of the member")
+	// ErrTimeReviewed refuses reviewing a request reviewed before.
+	ErrTimeReviewed = apierr.New(http.StatusConflict, "TIME_REQUEST_REVIEWED", "the request was approved or rejected already")
+	// ErrSelfReview refuses a manager's review of their own request.
+	ErrSelfReview = apierr.New(http.StatusForbidden, "TIME_REQUEST_SELF_REVIEW", "a manager cannot review their own request; an admin can")
+
+	errTimeRequestNotFound = apierr.New(http.StatusNotFound, "TIME_REQUEST_NOT_FOUND", "no such time request")
+	errSessionNotFound     = apierr.New(http.StatusNotFound, "SESSION_NOT_FOUND", "no such session")
+	errProjectNotFound     = apierr.New(http.StatusNotFound, "PROJECT_NOT_FOUND", "no such project")
+	errProjectArchived     = apierr.New(http.StatusConflict, "PROJECT_ARCHIVED", "the project is archived: no time may be assigned to it")
+	errSessionStopped      = apierr.New(http.StatusConflict, "ACTIVITY_SESSION_STOPPED", "the session is stopped and takes no more activity")
 )
 
 // trackingErrors are the envelope errors of the tracking core's domain

@@ -542,7 +542,7 @@ func (s *Store) DecideIdle(ctx context.Context, p authn.Principal, d *IdleDecisi
 		if err := outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev); err != nil {
 			return err
 		}
-		return recordTimeAudit(ctx, tx, d.DecidedAt, p.UserID, "time.idle_decided", p.UserID, map[string]any{
+		return recordAudit(ctx, tx, d.DecidedAt, p.UserID, auditIdleDecided, &p.UserID, map[string]any{
 			"session_id": d.SessionID, "decision_id": d.ID, "decision": d.Decision, "project_id": d.ProjectID,
 			"start_time": d.StartTime, "end_time": d.EndTime, "idle_seconds": d.IdleSeconds, "activities": covered,
 			"before": totalsOf(before), "after": totalsOf(sess)})
@@ -571,13 +571,6 @@ func projectInUse(ctx context.Context, tx pgx.Tx, id string) error {
 		return tracking.ErrProjectArchived
 	}
 	return nil
-}
-
-// recordTimeAudit writes an entry of auth's audit log for the
-// organization of tx: actor corrected subject's time.
-func recordTimeAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action, subject string, details map[string]any) error {
-	_, err := tx.Exec(ctx, "SELECT auth.record_time_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
-	return err
 }
 
 // IdleDecisions lists the idle decisions of a session the caller sees
@@ -688,6 +681,11 @@ func (s *Store) SetRedactionRules(ctx context.Context, p authn.Principal, rules 
 // Actions ingest records in auth's audit log (auth.record_tracking_audit).
 const (
 	auditRedactionChanged = "organization.redaction_changed"
+	auditIdleDecided      = "time.idle_decided"
+	// Manual time entries, the member whose time it is as the subject.
+	auditTimeRequested = "time.requested"
+	auditTimeApproved  = "time.approved"
+	auditTimeRejected  = "time.rejected"
 )
 
 // recordAudit writes an entry of auth's audit log for the organization of
@@ -695,4 +693,223 @@ const (
 func recordAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action string, subject *string, details map[string]any) error {
 	_, err := tx.Exec(ctx, "SELECT auth.record_tracking_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
 	return err
+}
+
+// --- Manual time entries
+
+const timeRequestColumns = `id, user_id, project_id, start_time, end_time, note, status, requested_at, reviewed_by, reviewed_at,
+  review_note, session_id`
+
+func scanTimeRequest(row pgx.Row) (TimeRequest, error) {
+	var t TimeRequest
+	err := row.Scan(&t.ID, &t.UserID, &t.ProjectID, &t.StartTime, &t.EndTime, &t.Note, &t.Status, &t.RequestedAt, &t.ReviewedBy,
+		&t.ReviewedAt, &t.ReviewNote, &t.SessionID)
+	t.StartTime, t.EndTime, t.RequestedAt = t.StartTime.UTC(), t.EndTime.UTC(), t.RequestedAt.UTC()
+	if t.ReviewedAt != nil {
+		*t.ReviewedAt = t.ReviewedAt.UTC()
+	}
+	return t, err
+}
+
+// lockMemberTime serializes, within the tenant, the changes of one
+// member's time that must not overlap: two approvals of overlapping
+// entries would otherwise both see no overlap and both count.
+func lockMemberTime(ctx context.Context, tx pgx.Tx, user string) error {
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('tracking.member_time:' || $1::text, 0))", user)
+	return err
+}
+
+// checkNoOverlap refuses [start, end) when a session of user overlaps it
+// (an active one reaches to infinity).
+func checkNoOverlap(ctx context.Context, tx pgx.Tx, user string, start, end time.Time) error {
+	var overlaps bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tracking.work_sessions WHERE user_id = $1
+		AND start_time < $3 AND coalesce(end_time, 'infinity') > $2)`, user, start, end).Scan(&overlaps)
+	if err == nil && overlaps {
+		return ErrTimeOverlaps
+	}
+	return err
+}
+
+// RequestTime files t for the caller, pending, and audits the request.
+func (s *Store) RequestTime(ctx context.Context, p authn.Principal, t *TimeRequest) error {
+	t.RequestedAt = s.clock.Now().UTC().Truncate(time.Microsecond)
+	return pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+			return err
+		}
+		if t.ProjectID != nil {
+			if err := projectInUse(ctx, tx, *t.ProjectID); err != nil {
+				return err
+			}
+		}
+		if err := checkNoOverlap(ctx, tx, p.UserID, t.StartTime, t.EndTime); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO tracking.time_requests (id, organization_id, user_id, project_id, start_time, end_time, note,
+			status, requested_at) VALUES ($1, public.current_org(), $2, $3, $4, $5, $6, 'pending', $7)`,
+			t.ID, p.UserID, t.ProjectID, t.StartTime, t.EndTime, t.Note, t.RequestedAt); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
+			"request_id": t.ID, "before": nil, "after": t})
+	})
+}
+
+// maxListedRequests bounds GET /api/time-requests.
+const maxListedRequests = 500
+
+// TimeRequests lists the newest requests of the members p sees, of one
+// status and one user when given.
+func (s *Store) TimeRequests(ctx context.Context, p authn.Principal, status, user string) ([]TimeRequest, error) {
+	users, all := p.Visible()
+	if user != "" {
+		if !p.Sees(user) {
+			return []TimeRequest{}, nil
+		}
+		users, all = []string{user}, false
+	}
+	if all {
+		users = nil
+	}
+	list := []TimeRequest{}
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT "+timeRequestColumns+` FROM tracking.time_requests
+			WHERE ($1::uuid[] IS NULL OR user_id = ANY($1)) AND ($2 = '' OR status = $2)
+			ORDER BY requested_at DESC, id LIMIT $3`, users, status, maxListedRequests)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TimeRequest, error) { return scanTimeRequest(r) })
+		return err
+	})
+	return list, err
+}
+
+// manualPieces splits [start, end) at whole UTC minutes into activity
+// timestamps and durations. Every zone's offset is whole minutes, so no
+// piece crosses a local midnight and each second of the entry counts on
+// its own local day, as it would have from the agent.
+func manualPieces(start, end time.Time) (tss []time.Time, durs []int32) {
+	for at := start; at.Before(end); {
+		next := at.Truncate(time.Minute).Add(time.Minute)
+		if next.After(end) {
+			next = end
+		}
+		tss, durs = append(tss, at), append(durs, int32(next.Sub(at)/time.Second))
+		at = next
+	}
+	return tss, durs
+}
+
+// insertManualSessionSQL makes an approved entry's stopped session
+// ($sid) with its active activity, the pieces of manualPieces, and
+// returns the session.
+var insertManualSessionSQL = numbered(`WITH a AS (
+  INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
+  SELECT gen_random_uuid(), $org, $sid, $uid, p.ts, 'active', p.dur FROM unnest($tss::timestamptz[], $durs::int[]) AS p(ts, dur)
+)
+INSERT INTO tracking.work_sessions (id, organization_id, user_id, project_id, start_time, end_time, status, total_active_seconds,
+  last_activity_at, created_at, updated_at)
+SELECT $sid, $org, $uid, $project, $start, $end, 'stopped', (SELECT sum(d) FROM unnest($durs::int[]) AS d),
+  (SELECT max(t) FROM unnest($tss::timestamptz[]) AS t), $now, $now
+RETURNING `+tracking.SessionColumns, "org", "sid", "uid", "tss", "durs", "project", "start", "end", "now")
+
+// ReviewTime approves or rejects (verdict) the pending request id of a
+// member p sees; p is a manager or an admin, and a manager does not
+// review their own. An approval makes the entry's session and activity,
+// whose activity.corrected event has the report service correct the
+// entry's past days; the request, the session, the event and the audit
+// entry (the request before and after) commit together.
+func (s *Store) ReviewTime(ctx context.Context, p authn.Principal, id, verdict string, note *string) (timeReviewResult, error) {
+	var res timeReviewResult
+	var months []time.Time
+	for attempt := 0; ; attempt++ {
+		err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+			var err error
+			res, err = s.reviewTime(ctx, tx, p, id, verdict, note, &months)
+			return err
+		})
+		if !missingPartition(err) || attempt > 0 {
+			return res, storageError(err, months)
+		}
+		// The entry's month has no storage yet: make it, then again.
+		if err := storage.EnsureMonths(ctx, s.db, p.OrganizationID, months); err != nil {
+			return res, err
+		}
+	}
+}
+
+func (s *Store) reviewTime(ctx context.Context, tx pgx.Tx, p authn.Principal, id, verdict string, note *string, months *[]time.Time) (timeReviewResult, error) {
+	var res timeReviewResult
+	before, err := scanTimeRequest(tx.QueryRow(ctx, "SELECT "+timeRequestColumns+" FROM tracking.time_requests WHERE id = $1 FOR UPDATE", id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) || (err == nil && !p.Sees(before.UserID)):
+		return res, errTimeRequestNotFound
+	case err != nil:
+		return res, err
+	case before.UserID == p.UserID && !p.IsAdmin():
+		return res, ErrSelfReview
+	case before.Status != RequestPending:
+		return res, ErrTimeReviewed
+	}
+	if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+		return res, err
+	}
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	after := before
+	after.Status, after.ReviewedBy, after.ReviewedAt, after.ReviewNote = verdict, &p.UserID, &now, note
+	var event map[string]any
+	if verdict == RequestApproved {
+		sess, err := s.applyManualEntry(ctx, tx, p.OrganizationID, after, now, months)
+		if err != nil {
+			return res, err
+		}
+		res.Session, after.SessionID = &sess, &sess.ID
+		event = map[string]any{"session": totalsOf(sess)}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tracking.time_requests SET status = $2, reviewed_by = $3, reviewed_at = $4, review_note = $5,
+		session_id = $6 WHERE id = $1`, id, verdict, p.UserID, now, note, after.SessionID); err != nil {
+		return res, err
+	}
+	res.Request = after
+	action := auditTimeApproved
+	if verdict == RequestRejected {
+		action = auditTimeRejected
+	}
+	details := map[string]any{"request_id": id, "before": before, "after": after}
+	for k, v := range event {
+		details[k] = v
+	}
+	return res, recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details)
+}
+
+// applyManualEntry makes the approved entry t's session and activity,
+// unless a session of the member overlaps it by now.
+func (s *Store) applyManualEntry(ctx context.Context, tx pgx.Tx, org string, t TimeRequest, now time.Time, months *[]time.Time) (tracking.Session, error) {
+	if err := lockMemberTime(ctx, tx, t.UserID); err != nil {
+		return tracking.Session{}, err
+	}
+	if err := checkNoOverlap(ctx, tx, t.UserID, t.StartTime, t.EndTime); err != nil {
+		return tracking.Session{}, err
+	}
+	if t.ProjectID != nil {
+		if err := projectInUse(ctx, tx, *t.ProjectID); err != nil {
+			return tracking.Session{}, err
+		}
+	}
+	tss, durs := manualPieces(t.StartTime, t.EndTime)
+	*months = []time.Time{tss[0], tss[len(tss)-1]}
+	sess, err := tracking.ScanSession(tx.QueryRow(ctx, insertManualSessionSQL, org, uuid.NewString(), t.UserID, tss, durs,
+		t.ProjectID, t.StartTime, t.EndTime, now))
+	if err != nil {
+		return sess, err
+	}
+	ev, err := events.New(now, source, events.TypeActivityCorrected, sess.OrganizationID, t.UserID, events.ActivityCorrected{
+		Session: sess.Event(), DecisionID: t.ID, Decision: events.CorrectionManualEntry, ProjectID: t.ProjectID,
+		FirstAt: tss[0], LastAt: tss[len(tss)-1]})
+	if err != nil {
+		return sess, err
+	}
+	return sess, outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
 }

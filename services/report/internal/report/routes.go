@@ -19,6 +19,7 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	// A manager's organization report holds the members of their teams.
 	lead := authn.Require(s.verifier, authn.RoleAdmin, authn.RoleManager)
 	r.Handle("/api/reports/organization", lead(httpx.Handler(s.organizationReport))).Methods(http.MethodGet)
+	r.Handle("/api/reports/payroll", member(httpx.Handler(s.payrollReport))).Methods(http.MethodGet)
 
 	r.Handle("/api/alerts", member(httpx.Handler(s.listAlerts))).Methods(http.MethodGet)
 	r.Handle("/api/alerts/{id}/resolve", member(httpx.Handler(s.resolveAlert))).Methods(http.MethodPost)

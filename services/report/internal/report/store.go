@@ -104,14 +104,19 @@ func upsertMember(ctx context.Context, tx pgx.Tx, u events.UserCreated) error {
 }
 
 // eraseMember deletes everything the report service holds of a member of
-// the transaction's organization: summaries, alerts and the directory row.
+// the transaction's organization: summaries, alerts, the directory row,
+// and the alert events not yet relayed (keyed by the member, see
+// emitAlert), so that none of them reaches Kafka after the erasure.
 func eraseMember(ctx context.Context, tx pgx.Tx, userID string) error {
 	for _, table := range []string{"reporting.daily_summaries", "reporting.alerts", "reporting.users"} {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE user_id = $1", userID); err != nil {
 			return err
 		}
 	}
-	return nil
+	// The outbox has no row-level security: the event's organization keeps
+	// an erasure within the transaction's.
+	_, err := tx.Exec(ctx, "DELETE FROM "+OutboxTable+" WHERE key = $1 AND payload->>'organization_id' = public.current_org()::text", userID)
+	return err
 }
 
 // upsertTenantSettings stores t with zone tz. An older generation
@@ -894,6 +899,22 @@ func tenantIDsWithDueWebhooks(ctx context.Context, db *pgxpool.Pool, now time.Ti
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// webhookQueue returns how many deliveries to the enabled endpoints of
+// every organization are pending and when the oldest of them was written
+// (nil: none).
+func webhookQueue(ctx context.Context, db *pgxpool.Pool) (pending int64, oldest *time.Time, err error) {
+	err = db.QueryRow(ctx, "SELECT pending, oldest FROM reporting.webhook_queue()").Scan(&pending, &oldest)
+	return pending, oldest, err
+}
+
+// pruneWebhookDeliveries deletes at most limit finished deliveries of every
+// organization written before before, and returns how many.
+func pruneWebhookDeliveries(ctx context.Context, db *pgxpool.Pool, before time.Time, limit int) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, "SELECT reporting.prune_webhook_deliveries($1, $2)", before, limit).Scan(&n)
+	return n, err
+}
+
 // claimedDelivery is a due delivery with what sending it needs.
 type claimedDelivery struct {
 	id, endpointID, eventType, body, url string
@@ -979,4 +1000,30 @@ func openAlertCounts(ctx context.Context, db *pgxpool.Pool) (map[string]int64, e
 		open[kind] = n
 	}
 	return open, rows.Err()
+}
+
+// --- Payroll
+
+// payrollEntries lists the finished sessions of users (nil: everyone)
+// that started in [lo, hi), with their names, projects and, for approved
+// manual entries, the approver.
+func payrollEntries(ctx context.Context, tx pgx.Tx, users []string, lo, hi time.Time) ([]PayrollEntry, error) {
+	rows, err := tx.Query(ctx, `SELECT ws.id::text, ws.user_id::text, u.name, ws.project_id::text, pr.name, ws.start_time, ws.end_time,
+		ws.total_active_seconds, ws.total_idle_seconds, CASE WHEN tr.id IS NULL THEN 'tracked' ELSE 'manual' END, tr.reviewed_by::text
+		FROM tracking.work_sessions ws
+		LEFT JOIN reporting.users u ON u.user_id = ws.user_id
+		LEFT JOIN tracking.projects pr ON pr.id = ws.project_id
+		LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved'
+		WHERE ws.status = 'stopped' AND ws.start_time >= $2 AND ws.start_time < $3 AND ($1::uuid[] IS NULL OR ws.user_id = ANY($1))
+		ORDER BY ws.start_time, ws.id`, users, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PayrollEntry, error) {
+		var e PayrollEntry
+		err := r.Scan(&e.SessionID, &e.UserID, &e.UserName, &e.ProjectID, &e.ProjectName, &e.StartTime, &e.EndTime, &e.ActiveSeconds,
+			&e.IdleSeconds, &e.Source, &e.ApprovedBy)
+		e.StartTime, e.EndTime = e.StartTime.UTC(), e.EndTime.UTC()
+		return e, err
+	})
 }

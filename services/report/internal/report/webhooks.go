@@ -49,6 +49,14 @@ const (
 	webhookBatch = 20
 )
 
+// WebhookLogRetention is how long the delivery log keeps a delivered or
+// failed delivery; webhookPruneBatch bounds what one pass deletes, so that
+// a backlog of old rows goes over many passes in short transactions.
+const (
+	WebhookLogRetention = 30 * 24 * time.Hour
+	webhookPruneBatch   = 1000
+)
+
 // WebhookInterval is how often the serving process sends due deliveries.
 const WebhookInterval = time.Second
 
@@ -283,11 +291,15 @@ type Deliverer struct {
 	// latency times the attempts that got an answer.
 	outcomes *prometheus.CounterVec
 	latency  prometheus.Histogram
+	// pending and oldestAge are the queue of every organization as the
+	// last pass found it.
+	pending   prometheus.Gauge
+	oldestAge prometheus.Gauge
 }
 
 // Collectors are the deliverer's metrics, for the service's registry.
 func (d *Deliverer) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{d.outcomes, d.latency}
+	return []prometheus.Collector{d.outcomes, d.latency, d.pending, d.oldestAge}
 }
 
 // NewDeliverer returns a deliverer sending through transport (nil: the
@@ -316,6 +328,14 @@ func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, cfg Config, log *
 			Name:    "workpulse_webhook_attempt_duration_seconds",
 			Help:    "Time of the webhook delivery attempts that got an answer from the endpoint.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 9),
+		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "workpulse_webhook_pending_deliveries",
+			Help: "Webhook deliveries to the enabled endpoints of every organization waiting for their first or a further attempt.",
+		}),
+		oldestAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "workpulse_webhook_oldest_pending_age_seconds",
+			Help: "Age of the oldest pending webhook delivery to an enabled endpoint (0 with none pending).",
 		})}
 }
 
@@ -325,6 +345,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	clock.Every(ctx, WebhookInterval, func(ctx context.Context) {
 		if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("webhook deliveries failed", "err", err)
+		}
+		if err := d.Maintain(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("webhook queue upkeep failed", "err", err)
 		}
 	})
 	return nil
@@ -347,6 +370,26 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		}
 	}
 	return done, errors.Join(errs...)
+}
+
+// Maintain sets the queue gauges and prunes one batch of the delivery log:
+// a finished delivery is kept for WebhookLogRetention.
+func (d *Deliverer) Maintain(ctx context.Context) error {
+	now := d.clock.Now()
+	pending, oldest, err := webhookQueue(ctx, d.db)
+	if err != nil {
+		return fmt.Errorf("read the webhook queue: %w", err)
+	}
+	d.pending.Set(float64(pending))
+	age := 0.0
+	if oldest != nil {
+		age = max(now.Sub(*oldest).Seconds(), 0)
+	}
+	d.oldestAge.Set(age)
+	if _, err := pruneWebhookDeliveries(ctx, d.db, now.Add(-WebhookLogRetention), webhookPruneBatch); err != nil {
+		return fmt.Errorf("prune the webhook delivery log: %w", err)
+	}
+	return nil
 }
 
 // deliver claims org's due deliveries, moving their next attempt past the

@@ -494,3 +494,81 @@ func TestWebhookSecretsAreSealedAtRestAndStillSign(t *testing.T) {
 			len(rc.got["/new"]), len(rc.got["/legacy"]), rc.bad)
 	}
 }
+
+func TestWebhookQueueGaugesShowThePendingDeliveriesAndTheLogIsPrunedInBoundedBatches(t *testing.T) {
+	f := newWebhookFixture(t, true)
+	rc := newReceiver(t)
+	hooks := map[string]Webhook{}
+	for _, path := range []string{"/ok", "/down"} {
+		hooks[path] = decode[Webhook](t, f.do(http.MethodPost, "/api/webhooks", &f.admin, `{"url":"`+rc.srv.URL+path+`","event_types":["alert.raised"]}`))
+		rc.mu.Lock()
+		rc.secrets[path] = hooks[path].Secret
+		rc.mu.Unlock()
+	}
+	rc.mu.Lock()
+	rc.fail["/down"] = 1 << 30
+	rc.mu.Unlock()
+	for _, path := range []string{"/ok", "/down"} {
+		if r := f.do(http.MethodPost, "/api/webhooks/"+hooks[path].ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
+			t.Fatalf("test-send %s: %d %s", path, r.status, r.body)
+		}
+	}
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg, f.log, f.clock)
+	if n, err := d.DeliverDue(f.ctx); err != nil || n != 2 {
+		t.Fatalf("attempted %d (%v), want both deliveries", n, err)
+	}
+	maintain := func() {
+		t.Helper()
+		if err := d.Maintain(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(90 * time.Second)
+	maintain()
+	if p, age := testutil.ToFloat64(d.pending), testutil.ToFloat64(d.oldestAge); p != 1 || age != 90 {
+		t.Fatalf("pending %v, oldest age %v s; want the failing delivery, 90 s old", p, age)
+	}
+
+	// 2,500 finished deliveries past the retention, one inside it, and the
+	// pending one far older than any retention, which stays however old.
+	f.exec(`INSERT INTO reporting.webhook_deliveries (id, organization_id, endpoint_id, event_id, event_type, body, status, created_at)
+		SELECT gen_random_uuid(), organization_id, id, gen_random_uuid(), 'alert.raised', '{}', CASE WHEN i % 2 = 0 THEN 'delivered' ELSE 'failed' END,
+		  $2::timestamptz - interval '1 minute' * i
+		FROM reporting.webhook_endpoints, generate_series(1, 2500) i WHERE id = $1`, hooks["/ok"].ID, f.clock.Now().Add(-WebhookLogRetention))
+	f.exec("UPDATE reporting.webhook_deliveries SET created_at = $1 WHERE status = 'pending'", f.clock.Now().Add(-90*24*time.Hour))
+	count := func(status string) int {
+		return f.count("SELECT count(*) FROM reporting.webhook_deliveries WHERE status = $1 OR $1 = ''", status)
+	}
+	tests := []struct {
+		name string
+		want int
+	}{
+		{name: "The first pass deletes one batch of the old deliveries.", want: 2 + 2500 - webhookPruneBatch},
+		{name: "The second pass deletes another batch.", want: 2 + 2500 - 2*webhookPruneBatch},
+		{name: "The third pass deletes the rest, keeping the recent and the pending delivery.", want: 2},
+		{name: "A further pass deletes nothing.", want: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			maintain()
+			if got := count(""); got != tt.want {
+				t.Fatalf("%d deliveries left, want %d", got, tt.want)
+			}
+		})
+	}
+	if count("pending") != 1 || count("delivered") != 1 {
+		t.Errorf("left %d pending and %d delivered, want the failing one pending and the recent one delivered", count("pending"), count("delivered"))
+	}
+	if age := testutil.ToFloat64(d.oldestAge); age != (90 * 24 * time.Hour).Seconds() {
+		t.Errorf("oldest age %v s, want 90 days", age)
+	}
+	// A disabled endpoint's deliveries wait without an attempt; they are not
+	// a queue that stalls.
+	if r := f.do(http.MethodPatch, "/api/webhooks/"+hooks["/down"].ID, &f.admin, `{"enabled":false}`); r.status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.status, r.body)
+	}
+	maintain()
+	if p, age := testutil.ToFloat64(d.pending), testutil.ToFloat64(d.oldestAge); p != 0 || age != 0 {
+		t.Errorf("with the endpoint disabled: pending %v, oldest age %v s; want none", p, age)
+	}
+}

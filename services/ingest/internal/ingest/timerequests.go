@@ -1,0 +1,178 @@
+package ingest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/httpx"
+	"github.com/workpulse/workpulse/services/platform/validate"
+	"github.com/workpulse/workpulse/services/tracking"
+)
+
+// Manual time entries: time an employee worked without the agent, which
+// counts once a manager of one of their teams or an admin approves it.
+// Ingest owns the session totals and the activity, so the approved entry
+// is written here, as a stopped session with active activity.
+const (
+	RequestPending  = "pending"
+	RequestApproved = "approved"
+	RequestRejected = "rejected"
+)
+
+// maxManualEntry bounds one entry, as maxIdleStretch bounds a decision.
+const maxManualEntry = 24 * time.Hour
+
+// maxNoteLen bounds the employee's and the reviewer's notes.
+const maxNoteLen = 1000
+
+// TimeRequest is the contract's time request object.
+type TimeRequest struct {
+	ID          string     `json:"id"`
+	UserID      string     `json:"user_id"`
+	ProjectID   *string    `json:"project_id"`
+	StartTime   time.Time  `json:"start_time"`
+	EndTime     time.Time  `json:"end_time"`
+	Note        string     `json:"note"`
+	Status      string     `json:"status"`
+	RequestedAt time.Time  `json:"requested_at"`
+	ReviewedBy  *string    `json:"reviewed_by"`
+	ReviewedAt  *time.Time `json:"reviewed_at"`
+	ReviewNote  *string    `json:"review_note"`
+	// SessionID is the session an approved entry became.
+	SessionID *string `json:"session_id"`
+}
+
+type timeRequestInput struct {
+	ProjectID *string    `json:"project_id"`
+	StartTime *time.Time `json:"start_time"`
+	EndTime   *time.Time `json:"end_time"`
+	Note      string     `json:"note"`
+}
+
+// Validate checks the fields that need no clock; the bounds against now
+// and the accepted window are checked by the handler.
+func (in *timeRequestInput) Validate() error {
+	var v validate.Fields
+	if in.ProjectID != nil {
+		v.UUID("project_id", *in.ProjectID)
+	}
+	v.Length("note", in.Note, 0, maxNoteLen, false)
+	switch {
+	case in.StartTime == nil:
+		v.Add("start_time", "is required", nil)
+	case in.EndTime == nil:
+		v.Add("end_time", "is required", nil)
+	case !in.EndTime.Truncate(time.Second).After(in.StartTime.Truncate(time.Second)):
+		v.Add("end_time", "must be at least a second after start_time", nil)
+	case in.EndTime.Sub(*in.StartTime) > maxManualEntry:
+		v.Add("end_time", "an entry may be 24 hours long at most", nil)
+	}
+	return v.Err()
+}
+
+// within refuses an entry that ends in the future or starts before the
+// accepted window: its time would be activity the agent could not post.
+func (in *timeRequestInput) within(b timeBounds) error {
+	var v validate.Fields
+	if in.EndTime.After(b.now) {
+		v.Add("end_time", "must not be in the future", nil)
+	}
+	if b.window > 0 && in.StartTime.Before(b.now.Add(-b.window)) {
+		v.Add("start_time", "is older than the accepted window", nil)
+	}
+	return v.Err()
+}
+
+type reviewInput struct {
+	Note *string `json:"note"`
+}
+
+func (in *reviewInput) Validate() error {
+	var v validate.Fields
+	if in.Note != nil {
+		v.Length("note", *in.Note, 0, maxNoteLen, false)
+	}
+	return v.Err()
+}
+
+// requestTime files the caller's manual entry, pending until reviewed.
+func (s *server) requestTime(w http.ResponseWriter, r *http.Request) error {
+	in, err := httpx.DecodeBody[timeRequestInput](r)
+	if err != nil {
+		return err
+	}
+	p := authn.MustFromContext(r.Context())
+	b, err := s.bounds(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if err := in.within(b); err != nil {
+		return err
+	}
+	tr := TimeRequest{ID: uuid.NewString(), UserID: p.UserID, ProjectID: in.ProjectID, StartTime: in.StartTime.UTC().Truncate(time.Second),
+		EndTime: in.EndTime.UTC().Truncate(time.Second), Note: in.Note, Status: RequestPending}
+	if err := s.store.RequestTime(r.Context(), p, &tr); err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusCreated, tr)
+	return nil
+}
+
+// listTimeRequests lists the requests of the members the caller sees,
+// newest first, optionally of one status or one user.
+func (s *server) listTimeRequests(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var v validate.Fields
+	status, user := q.Get("status"), q.Get("user_id")
+	if status != "" {
+		v.OneOf("status", status, RequestPending, RequestApproved, RequestRejected)
+	}
+	if user != "" {
+		v.UUID("user_id", user)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	list, err := s.store.TimeRequests(r.Context(), authn.MustFromContext(r.Context()), status, user)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"requests": list})
+	return nil
+}
+
+// timeReviewResult is the body of an approval: the request and, approved,
+// the session it became.
+type timeReviewResult struct {
+	Request TimeRequest       `json:"request"`
+	Session *tracking.Session `json:"session,omitempty"`
+}
+
+func (s *server) approveTime(w http.ResponseWriter, r *http.Request) error {
+	return s.reviewTime(w, r, RequestApproved)
+}
+
+func (s *server) rejectTime(w http.ResponseWriter, r *http.Request) error {
+	return s.reviewTime(w, r, RequestRejected)
+}
+
+func (s *server) reviewTime(w http.ResponseWriter, r *http.Request, verdict string) error {
+	id := mux.Vars(r)["id"]
+	if uuid.Validate(id) != nil {
+		return errTimeRequestNotFound
+	}
+	in, err := httpx.DecodeBody[reviewInput](r)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.ReviewTime(r.Context(), authn.MustFromContext(r.Context()), id, verdict, in.Note)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, res)
+	return nil
+}
