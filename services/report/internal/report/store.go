@@ -983,6 +983,25 @@ func recordReportAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, acti
 	return err
 }
 
+// openAlertCounts are every tenant's unresolved alerts by kind.
+func openAlertCounts(ctx context.Context, db *pgxpool.Pool) (map[string]int64, error) {
+	rows, err := db.Query(ctx, "SELECT kind, open FROM reporting.open_alert_counts()")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	open := map[string]int64{}
+	for rows.Next() {
+		var kind string
+		var n int64
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, err
+		}
+		open[kind] = n
+	}
+	return open, rows.Err()
+}
+
 // --- Payroll
 
 // payrollEntries lists the finished sessions of users (nil: everyone)
