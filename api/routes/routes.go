@@ -46,7 +46,7 @@ var Table = []Route{
 	{Pattern: `^/api/auth/.*$`, Service: Auth},
 	{Pattern: `^/api/users(/.*)?$`, Service: Auth},
 	{Pattern: `^/api/teams(/.*)?$`, Service: Auth},
-	{Pattern: `^/api/(devices(/[^/]+)?|audit)$`, Service: Auth},
+	{Pattern: `^/api/(devices(/[^/]+(/renew)?)?|audit)$`, Service: Auth},
 	{Pattern: `^/api/organization(/adoption-tokens|/sso)?$`, Service: Auth},
 	// In a cluster auth answers for the whole platform (its HEALTH_PEERS);
 	// the local front door answers /api/health itself.

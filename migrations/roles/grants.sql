@@ -53,6 +53,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.outbox TO {{.session}}, {{.inge
 GRANT USAGE ON SEQUENCE tracking.outbox_id_seq TO {{.session}}, {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.processed_events TO {{.session}}, {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.active_session_count() TO {{.session}};
+GRANT EXECUTE ON FUNCTION tracking.business_figures(timestamptz, timestamptz) TO {{.session}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_activity_month(uuid, date) TO {{.ingest}};
 -- ingest owns the session totals, so it makes the idle decisions; an
 -- erasure of a member's activity (ingest's) deletes what pins it.
@@ -110,3 +111,5 @@ GRANT SELECT (organization_id, id, date), DELETE ON reporting.daily_summaries TO
 GRANT SELECT (organization_id, id, created_at), DELETE ON reporting.alerts TO {{.operator}};
 -- The audit log is kept per the organization's retention like its activity.
 GRANT SELECT (organization_id, id, occurred_at), DELETE ON auth.audit_log TO {{.operator}};
+-- The business row's open alerts, across tenants, through the function only.
+GRANT EXECUTE ON FUNCTION reporting.open_alert_counts() TO {{.report}};

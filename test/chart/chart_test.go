@@ -298,7 +298,7 @@ func TestMonitoringObjectsRenderOnlyWhenTheAPIExistsOrAreForced(t *testing.T) {
 	}
 }
 
-func TestDashboardConfigMapIsLabelledForTheSidecarAndHoldsTheIssuesPanels(t *testing.T) {
+func TestDashboardConfigMapIsLabelledForTheSidecarAndHoldsTheIssuesPanelsWithThresholds(t *testing.T) {
 	cms := find(render(t, "workpulse"), "ConfigMap")
 	if len(cms) != 1 || cms[0].GetLabels()["grafana_dashboard"] != "1" {
 		t.Fatalf("want one ConfigMap labelled grafana_dashboard=1, got %d", len(cms))
@@ -307,7 +307,18 @@ func TestDashboardConfigMapIsLabelledForTheSidecarAndHoldsTheIssuesPanels(t *tes
 	var dash struct {
 		Title  string `json:"title"`
 		Panels []struct {
-			Title string `json:"title"`
+			Type        string `json:"type"`
+			Title       string `json:"title"`
+			FieldConfig struct {
+				Defaults struct {
+					Thresholds struct {
+						Steps []json.RawMessage `json:"steps"`
+					} `json:"thresholds"`
+				} `json:"defaults"`
+			} `json:"fieldConfig"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
 		} `json:"panels"`
 	}
 	if err := json.Unmarshal([]byte(data["workpulse.json"]), &dash); err != nil {
@@ -319,9 +330,30 @@ func TestDashboardConfigMapIsLabelledForTheSidecarAndHoldsTheIssuesPanels(t *tes
 	}
 	all := strings.Join(titles, "\n")
 	for _, want := range []string{"ingest rate", "ingest latency", "active sessions", "websocket connections",
-		"consumer lag", "outbox backlog", "partitions", "jobs"} {
+		"consumer lag", "outbox backlog", "partitions", "jobs",
+		"people tracking now", "tracked hours today", "open alerts by kind", "firing alerts by severity"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no panel about %q in %q", want, titles)
+		}
+	}
+	for i, p := range dash.Panels {
+		// The business row's figures are install-wide: no tenant or person
+		// label may multiply their series.
+		if i <= 4 {
+			if i == 0 && (p.Type != "row" || p.Title != "Business") {
+				t.Errorf("the first row is %q, want Business", p.Title)
+			}
+			for _, tg := range p.Targets {
+				if strings.Contains(tg.Expr, "organization") || strings.Contains(tg.Expr, "user") {
+					t.Errorf("%s: %s groups by tenant or person", p.Title, tg.Expr)
+				}
+			}
+		}
+		business := i >= 1 && i <= 4
+		wanted := business || slices.Contains([]string{"Services up", "5xx ratio by service", "Ingest latency", "Kafka consumer lag",
+			"Outbox backlog", "Outbox oldest event age", "Partition months ahead"}, p.Title)
+		if wanted && len(p.FieldConfig.Defaults.Thresholds.Steps) < 2 {
+			t.Errorf("%s: no thresholds", p.Title)
 		}
 	}
 }

@@ -29,6 +29,7 @@ RELEASE=workpulse
 # The release the upgrade starts from: main before the registry path (no tag exists yet).
 UPGRADE_FROM=${UPGRADE_FROM:-fb2549b}
 UPGRADE_LOAD_SECONDS=${UPGRADE_LOAD_SECONDS:-240}
+DRAIN_LOAD_SECONDS=${DRAIN_LOAD_SECONDS:-120}
 PG_PORT=35432
 REDIS_PORT=36379
 KAFKA_PORT=39092
@@ -408,10 +409,27 @@ step "helm test"
 # The test pod deletes itself when it passes; a failing one stays for dump_failures.
 helm test "$RELEASE" -n "$NS" --timeout 3m | grep -E "TEST SUITE|Phase" >&2
 
-step "helm upgrade"
+step "helm upgrade of this release under load: every old pod drains, no connection refused or dropped"
+# The upgrade from the previous release above replaces pods that stop at once (no drain
+# yet) and counts the connections they drop apart. This one replaces pods of this release,
+# which fail readiness and keep serving for common.drainSeconds: the agents lose nothing.
+"$E2E/loadgen" -loads one-org -agents 4 -c 4 -d "${DRAIN_LOAD_SECONDS}s" -anchors=false -out "" \
+  -target "$AUTH/api" -session-url "$SESSION/api" -ingest-url "$INGEST/api" -report-url "$REPORT/api" \
+  >"$E2E/drain-load.txt" 2>&1 &
+load_pid=$!
+sleep 10
+upgrade_at=$SECONDS
 # shellcheck disable=SC2046
 helm upgrade "$RELEASE" $(oci_chart workpulse) -n "$NS" "${chart_values[@]}" \
   --set common.logLevel=info --wait --timeout 5m
+upgrade_s=$((SECONDS - upgrade_at))
+wait "$load_pid" || { cat "$E2E/drain-load.txt" >&2; die "the load failed"; }
+cat "$E2E/drain-load.txt" >&2
+load=$(grep '^one-org: ' "$E2E/drain-load.txt")
+[ $((upgrade_s + 10)) -lt "$DRAIN_LOAD_SECONDS" ] || die "the upgrade took ${upgrade_s} s, longer than the load"
+grep -q '(exact)$' <<<"$load" || die "activity accepted during the upgrade is missing: $load"
+grep -q ' ok, 0 errors (0 5xx) ' <<<"$load" || die "refused, dropped or failed requests while the pods drained: $load"
+log "upgraded in ${upgrade_s} s under load with every pod drained, nothing refused: ${load#one-org: }"
 kubectl -n "$NS" get deployments >&2
 
 if [ -n "${jobs_ns:-}" ]; then

@@ -18,7 +18,7 @@ func registerDevice(t *testing.T, c *Client, m Member, name string) (id, token s
 	return d.ID, d.Token
 }
 
-func TestADeviceTokenTracksItsUsersWorkIsRefusedElsewhereAndStopsWithinSecondsOfItsRevocation(t *testing.T) {
+func TestADeviceTokenTracksItsUsersWorkIsRefusedElsewhereAndStopsWithinSecondsOfItsRenewalAndRevocation(t *testing.T) {
 	p := StartPlatform(t)
 	c := p.Client(t)
 	k := setupCast(t, p, c)
@@ -85,15 +85,29 @@ func TestADeviceTokenTracksItsUsersWorkIsRefusedElsewhereAndStopsWithinSecondsOf
 		return len(devices) == 1 && devices[0].ID == deviceID && devices[0].LastUsedAt != nil
 	})
 
-	c.Must(204, "DELETE", "/devices/"+deviceID, k.admin.Token, nil)
-	start := clock.Start()
-	for _, row := range rows[:3] {
-		testkit.Eventually(t, 5*time.Second, row.path+" refuses the revoked device", func() bool {
-			r, err := c.Do(row.method, row.path, tok, row.body())
-			return err == nil && r.Status == 401 && r.Code() == "AUTH_TOKEN_REVOKED"
-		})
+	// refused waits until session and ingest refuse tok as revoked.
+	refused := func(tok, why string) {
+		t.Helper()
+		start := clock.Start()
+		for _, row := range rows[:3] {
+			testkit.Eventually(t, 5*time.Second, row.path+" refuses the "+why, func() bool {
+				r, err := c.Do(row.method, row.path, tok, row.body())
+				return err == nil && r.Status == 401 && r.Code() == "AUTH_TOKEN_REVOKED"
+			})
+		}
+		t.Logf("session and ingest refused the %s %s after", why, start.Elapsed())
 	}
-	t.Logf("session and ingest refused the revoked device token %s after its revocation", start.Elapsed())
+
+	// The agent renews its token with the token itself.
+	var renewed struct{ Token string }
+	c.Must(200, "POST", "/devices/"+deviceID+"/renew", tok, nil).Into(t, &renewed)
+	refused(tok, "device token renewed away")
+	for _, row := range rows[:3] {
+		c.Must(row.want, row.method, row.path, renewed.Token, row.body())
+	}
+
+	c.Must(204, "DELETE", "/devices/"+deviceID, k.admin.Token, nil)
+	refused(renewed.Token, "revoked device's token")
 	// Its user's own sign-in is untouched.
 	c.Must(200, "GET", "/sessions/active", k.colleague.Token, nil)
 }

@@ -147,6 +147,7 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"DELETE", "/users/{id}", func() string { return "/users/" + member.User.ID + "?data=keep" }, nil, 204, nil, nil},
 		{"POST", "/devices", nil, map[string]any{"name": "Legacy laptop"}, 201, &device, nil},
 		{"GET", "/devices", nil, nil, 200, nil, nil},
+		{"POST", "/devices/{id}/renew", func() string { return "/devices/" + device.ID + "/renew" }, nil, 200, nil, nil},
 		{"DELETE", "/devices/{id}", func() string { return "/devices/" + device.ID }, nil, 204, nil, nil},
 		{"POST", "/webhooks", nil, map[string]any{"url": "https://hooks.example.com/workpulse", "event_types": []string{"alert.raised"}}, 201, &hook, nil},
 		{"GET", "/webhooks", nil, nil, 200, nil, nil},

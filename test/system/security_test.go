@@ -221,6 +221,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/devices", device, [7]int{401, 201, 201, 201, 201, 201, 201}, nil},
 		{"GET", "/devices", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/devices?user_id=" + k.colleague.ID, none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		// Only the colleague renews their own device (an admin does not).
+		{"POST", "/devices/" + colleaguesDevice + "/renew", none, [7]int{401, 404, 200, 404, 404, 404, 404}, nil},
 		// The colleague revokes their own device; whoever comes after finds none.
 		{"DELETE", "/devices/" + colleaguesDevice, none, [7]int{401, 404, 204, 404, 404, 404, 404}, nil},
 		{"GET", "/audit", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},

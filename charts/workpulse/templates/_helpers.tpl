@@ -81,6 +81,23 @@ make release pushed: <image.registry>/<component>, by digest when image.digests 
 {{- join "," $peers -}}
 {{- end }}
 
+{{/* "true" when the web service is the front door: an Ingress in frontDoor routing or the HTTPRoute sends it every path. */}}
+{{- define "workpulse.frontDoor" -}}
+{{- if or .Values.gateway.enabled (and .Values.ingress.enabled (eq .Values.ingress.routing "frontDoor")) }}true{{ end -}}
+{{- end }}
+
+{{/* FRONT_DOOR_BACKENDS of the web service: every other service's API port, "name=url,...". */}}
+{{- define "workpulse.frontDoorBackends" -}}
+{{- $fullname := include "workpulse.fullname" . -}}
+{{- $backends := list -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if ne $name "web" -}}
+{{- $backends = append $backends (printf "%s=http://%s-%s:%d" $name $fullname $name (int $svc.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $backends -}}
+{{- end }}
+
 {{/* Name of the Secret holding the operator token. */}}
 {{- define "workpulse.signingKeySecret" -}}
 {{- .Values.services.auth.signingKeySecret | default (printf "%s-signing-key-encryption" (include "workpulse.fullname" .)) }}

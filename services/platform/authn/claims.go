@@ -33,7 +33,8 @@ type Claims struct {
 	OrganizationID string `json:"organization_id"`
 	Role           string `json:"role"`
 	// SessionID names the sign-in the token belongs to, so that signing
-	// out revokes its tokens; Version is the user's token version at issue.
+	// out revokes its tokens; Version is the user's token version at issue,
+	// on a device token the device's (how often it was renewed).
 	SessionID string `json:"sid,omitempty"`
 	Version   int    `json:"ver,omitempty"`
 	// Scope is ScopeDevice on a desktop agent's device token, whose
@@ -111,6 +112,15 @@ func Require(v *Verifier, roles ...string) httpx.Middleware {
 // state): it also accepts device tokens, and notes their use.
 func RequireTracking(v *Verifier) httpx.Middleware {
 	return require(v, v.VerifyTracking, nil)
+}
+
+// RequireRenewal is Require for the route a desktop agent renews its
+// device token through: a device token passes too, up to grace past its
+// expiry (VerifyRenewal).
+func RequireRenewal(v *Verifier, grace time.Duration) httpx.Middleware {
+	return require(v, func(ctx context.Context, token string) (Principal, error) {
+		return v.VerifyRenewal(ctx, token, grace)
+	}, nil)
 }
 
 func require(v *Verifier, verify func(context.Context, string) (Principal, error), roles []string) httpx.Middleware {

@@ -27,7 +27,8 @@ type Revocation struct {
 	// Blocked refuses every token of the subject: a deactivated user or
 	// organization, a signed-out session.
 	Blocked bool
-	// MinVersion refuses a user's tokens of a lower version.
+	// MinVersion refuses a user's tokens of a lower version, or a device's
+	// tokens from before its latest renewal.
 	MinVersion int
 	// ExpiresAt, when set, is when the row stops mattering: every token it
 	// refuses has expired by then.
@@ -157,7 +158,7 @@ func (l *Revocations) Check(p Principal) error {
 		}
 	}
 	if p.IsDevice() {
-		if r, ok := l.entries[RevokeDevice+":"+p.DeviceID]; ok && r.Blocked {
+		if r, ok := l.entries[RevokeDevice+":"+p.DeviceID]; ok && (r.Blocked || p.TokenVersion < r.MinVersion) {
 			return apierr.ErrTokenRevoked
 		}
 	}

@@ -83,6 +83,18 @@ func TestRevokedTokensAreRefusedByAServiceAtItsNextPoll(t *testing.T) {
 			revoke(t, db, authn.RevokeOrganization, p.OrganizationID, true, 0, nil)
 			revoke(t, db, authn.RevokeOrganization, p.OrganizationID, false, 0, nil)
 		}, nil},
+		{"a device token from before its device's renewal is refused", func(p *authn.Principal) { p.DeviceID = uuid.NewString() },
+			func(t *testing.T, db *testkit.DB, p authn.Principal) {
+				revoke(t, db, authn.RevokeDevice, p.DeviceID, false, 1, &later)
+			}, apierr.ErrTokenRevoked},
+		{"a device token of its device's latest renewal still passes", func(p *authn.Principal) { p.DeviceID, p.TokenVersion = uuid.NewString(), 1 },
+			func(t *testing.T, db *testkit.DB, p authn.Principal) {
+				revoke(t, db, authn.RevokeDevice, p.DeviceID, false, 1, &later)
+			}, nil},
+		{"a revoked device's renewed token is refused too", func(p *authn.Principal) { p.DeviceID, p.TokenVersion = uuid.NewString(), 1 },
+			func(t *testing.T, db *testkit.DB, p authn.Principal) {
+				revoke(t, db, authn.RevokeDevice, p.DeviceID, true, 0, &later)
+			}, apierr.ErrTokenRevoked},
 		{"a revocation past its expiry is dropped", func(p *authn.Principal) { p.SessionID = uuid.NewString() },
 			func(t *testing.T, db *testkit.DB, p authn.Principal) {
 				revoke(t, db, authn.RevokeSession, p.SessionID, true, 0, &earlier)
@@ -102,19 +114,20 @@ func TestRevokedTokensAreRefusedByAServiceAtItsNextPoll(t *testing.T) {
 			if err := list.Poll(ctx); err != nil {
 				t.Fatal(err)
 			}
-			verified, err := v.Verify(ctx, tok)
+			// The tracking routes' check, which device tokens pass too.
+			verified, err := v.VerifyTracking(ctx, tok)
 			if err != nil {
 				t.Fatalf("before the revocation: %v", err)
 			}
 			tc.revoke(t, db, p)
-			if _, err := v.Verify(ctx, tok); err != nil {
+			if _, err := v.VerifyTracking(ctx, tok); err != nil {
 				t.Fatalf("the revocation took effect before the service polled: %v", err)
 			}
 			changed := list.Changed()
 			if err := list.Poll(ctx); err != nil {
 				t.Fatal(err)
 			}
-			_, err = v.Verify(ctx, tok)
+			_, err = v.VerifyTracking(ctx, tok)
 			if !errors.Is(err, tc.refused) || (tc.refused == nil) != (err == nil) {
 				t.Fatalf("after the poll: got %v, want %v", err, tc.refused)
 			}

@@ -94,7 +94,15 @@ var ErrDeviceScope = apierr.ErrForbidden.WithMessage("a device token reaches the
 // VerifyTracking is Verify for the tracking routes: a device token
 // passes too. Its caller records the use (NoteUse).
 func (v *Verifier) VerifyTracking(ctx context.Context, token string) (Principal, error) {
-	return v.verify(ctx, token)
+	return v.verify(ctx, token, 0)
+}
+
+// VerifyRenewal is VerifyTracking for the route a desktop agent renews
+// its device token through: a device token also passes up to grace past
+// its expiry, so that an agent that was off when its token expired needs
+// no password. A person's token gets no grace.
+func (v *Verifier) VerifyRenewal(ctx context.Context, token string, grace time.Duration) (Principal, error) {
+	return v.verify(ctx, token, grace)
 }
 
 // NoteUse records that a caller's device token was used (nothing for a
@@ -132,14 +140,15 @@ func (v *Verifier) Changed() <-chan struct{} {
 // issuer with a known kid, a subject, an organization and a role pass;
 // device tokens are refused (VerifyTracking accepts them).
 func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
-	p, err := v.verify(ctx, token)
+	p, err := v.verify(ctx, token, 0)
 	if err == nil && p.IsDevice() {
 		return Principal{}, ErrDeviceScope
 	}
 	return p, err
 }
 
-func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) {
+// verify checks token; a device token passes up to grace past its expiry.
+func (v *Verifier) verify(ctx context.Context, token string, grace time.Duration) (Principal, error) {
 	if token == "" {
 		return Principal{}, apierr.ErrInvalidToken
 	}
@@ -149,7 +158,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 		// The replaced system's tokens: its own issuer, if any, is not
 		// ours; the secret vouches for them.
 		_, err = jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.legacySecret, nil },
-			append(v.timeRules(), jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))...)
+			append(v.timeRules(0), jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))...)
 	} else {
 		_, err = jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 			kid, _ := t.Header["kid"].(string)
@@ -157,7 +166,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 				return nil, errors.New("token has no kid")
 			}
 			return v.keys.PublicKey(ctx, kid)
-		}, append(v.timeRules(), jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithIssuer(v.issuer))...)
+		}, append(v.timeRules(grace), jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithIssuer(v.issuer))...)
 	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
@@ -185,6 +194,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 	default:
 		return Principal{}, apierr.ErrInvalidToken
 	}
+	if grace > 0 {
+		if err := v.withinGrace(claims); err != nil {
+			return Principal{}, err
+		}
+	}
 	p := Principal{UserID: claims.Subject, Email: claims.Email, OrganizationID: claims.OrganizationID, Role: claims.Role,
 		SessionID: claims.SessionID, TokenVersion: claims.Version, ExpiresAt: claims.ExpiresAt.Time, DeviceID: claims.DeviceID, teams: v.teams}
 	if v.revocations != nil {
@@ -195,9 +209,27 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 	return p, nil
 }
 
-// timeRules are the lifetime checks every token passes, on v's clock.
-func (v *Verifier) timeRules() []jwt.ParserOption {
-	return []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(v.leeway), jwt.WithTimeFunc(v.clock.Now)}
+// timeRules are the lifetime checks every token passes, on v's clock;
+// grace widens them for withinGrace to narrow again.
+func (v *Verifier) timeRules(grace time.Duration) []jwt.ParserOption {
+	return []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(v.leeway + grace), jwt.WithTimeFunc(v.clock.Now)}
+}
+
+// withinGrace holds a token parsed with a grace to the usual leeway
+// everywhere but a device token's expiry: the grace lets an expired
+// device token renew, not a person's token, nor a token issued or valid
+// only in the future.
+func (v *Verifier) withinGrace(c Claims) error {
+	now := v.clock.Now()
+	for _, at := range []*jwt.NumericDate{c.IssuedAt, c.NotBefore} {
+		if at != nil && at.After(now.Add(v.leeway)) {
+			return apierr.ErrInvalidToken
+		}
+	}
+	if c.Scope != ScopeDevice && !now.Before(c.ExpiresAt.Add(v.leeway)) {
+		return apierr.ErrTokenExpired
+	}
+	return nil
 }
 
 // headerAlg is the alg a token's header names, "" when unreadable. It

@@ -48,8 +48,8 @@ type Common struct {
 	// RevocationPoll is how often the revocation list and the team scopes
 	// are read: the longest a revoked token keeps working, or a manager
 	// keeps seeing a member who left their team.
-	RevocationPoll  time.Duration
-	MaxBodyBytes int64
+	RevocationPoll time.Duration
+	MaxBodyBytes   int64
 	// DrainDelay is how long a service keeps serving after SIGTERM with its
 	// readiness failing, before it stops accepting: the time a load
 	// balancer (kube-proxy, an Ingress) takes to stop sending it new

@@ -86,7 +86,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// httputil.ReverseProxy carries Upgrade requests (Socket.IO and the
 	// WebSocket) through, hijacking the connection once the service
-	// answers 101.
+	// answers 101; the server's timeouts do not apply to it after that.
 	rp.ServeHTTP(w, r)
 }
 

@@ -42,7 +42,11 @@ func TestTheFrontDoor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	door := httptest.NewServer(httpx.Stack(testkit.NewClock(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)), proxy, 1<<20))
+	// Short server timeouts, as the web service has for plain requests: an
+	// upgraded connection must outlive them.
+	door := httptest.NewUnstartedServer(httpx.Stack(testkit.NewClock(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)), proxy, 1<<20))
+	door.Config.ReadTimeout, door.Config.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	door.Start()
 	t.Cleanup(door.Close)
 	get := func(t *testing.T, path string, header map[string]string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", door.URL+path, nil)
@@ -64,7 +68,7 @@ func TestTheFrontDoor(t *testing.T) {
 			t.Fatalf("%s %v", b, resp.Header)
 		}
 	})
-	t.Run("A WebSocket upgrade is carried through and the connection relayed both ways.", func(t *testing.T) {
+	t.Run("A WebSocket upgrade is carried through and the connection relayed both ways, past the server's timeouts.", func(t *testing.T) {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(door.URL, "http://"))
 		if err != nil {
 			t.Fatal(err)
@@ -77,6 +81,7 @@ func TestTheFrontDoor(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("%v %v", resp, err)
 		}
+		time.Sleep(600 * time.Millisecond)
 		io.WriteString(conn, "2probe")
 		got := make([]byte, 6)
 		if _, err := io.ReadFull(r, got); err != nil || string(got) != "2probe" {

@@ -20,9 +20,11 @@ const (
 	AuditReactivated      = "user.reactivated"
 	AuditRemoved          = "user.removed"
 	AuditSignedOutAll     = "user.signed_out_everywhere"
+	AuditSignedOut        = "user.signed_out"
 	AuditInvited          = "user.invited"
 	AuditDeviceRegistered = "device.registered"
 	AuditDeviceRevoked    = "device.revoked"
+	AuditDeviceRenewed    = "device.renewed"
 	AuditSettingsChanged  = "organization.settings_changed"
 	AuditReportRead       = "report.read"
 	AuditReportExported   = "report.exported"
@@ -31,6 +33,9 @@ const (
 	AuditRedactionChanged = "organization.redaction_changed"
 
 	AuditPasswordChanged = "user.password_changed"
+	// AuditPasswordChangeFailed is a change of one's own password refused
+	// for a wrong current password.
+	AuditPasswordChangeFailed = "user.password_change_failed"
 	AuditPasswordReset   = "user.password_reset"
 	AuditLoginSucceeded  = "user.login_succeeded"
 	AuditLoginFailed     = "user.login_failed"
@@ -59,14 +64,15 @@ const (
 )
 
 // auditActions are the actions GET /api/audit filters by.
-var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditInvited,
-	AuditDeviceRegistered, AuditDeviceRevoked, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
-	AuditPasswordChanged, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
+var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated, AuditRemoved, AuditSignedOutAll, AuditSignedOut, AuditInvited,
+	AuditDeviceRegistered, AuditDeviceRevoked, AuditDeviceRenewed, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
+	AuditPasswordChanged, AuditPasswordChangeFailed, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
 	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided, AuditTimeRequested, AuditTimeApproved, AuditTimeRejected}
 
 // loginFailureSpan and maxLoginFailureEntries bound the user.login_failed
-// entries of one account: the throttle lets a guesser try about once a
+// entries of one account (or, for refused single sign-ons, of one
+// organization), and its user.password_change_failed entries: the throttle lets a guesser try about once a
 // minute per account forever (and refuses a deactivated account's right
 // password without slowing it down), so recording every failure would
 // let anyone grow an organization's log by the day. Ten a day show an

@@ -56,8 +56,7 @@ func (s *server) createDevice(w http.ResponseWriter, r *http.Request) error {
 	signer.TTL = s.cfg.DeviceTokenTTL
 	now := s.clock.Now().UTC().Truncate(time.Second)
 	d := Device{ID: newID(), UserID: p.UserID, Name: req.Name, CreatedAt: now, ExpiresAt: now.Add(signer.TTL)}
-	d.Token, err = signer.Sign(authn.Principal{UserID: p.UserID, Email: p.Email, OrganizationID: p.OrganizationID,
-		Role: authn.RoleEmployee, DeviceID: d.ID}, now)
+	d.Token, err = signer.Sign(deviceHolder(p, d.ID, 0), now)
 	if err != nil {
 		return err
 	}
@@ -65,6 +64,45 @@ func (s *server) createDevice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.JSON(w, http.StatusCreated, d)
+	return nil
+}
+
+// deviceHolder is who a device token of p's device id stands for, at
+// version (how often the device was renewed).
+func deviceHolder(p authn.Principal, id string, version int) authn.Principal {
+	return authn.Principal{UserID: p.UserID, Email: p.Email, OrganizationID: p.OrganizationID,
+		Role: authn.RoleEmployee, DeviceID: id, TokenVersion: version}
+}
+
+// DeviceRenewGrace is how long after its expiry a device token may still
+// renew itself: an agent on a laptop that stayed shut over a holiday
+// renews when it starts again, with no password. Past it, the agent's
+// user signs in and registers it again.
+const DeviceRenewGrace = 14 * 24 * time.Hour
+
+// renewDevice serves POST /api/devices/{id}/renew: the device's agent,
+// with its current device token (up to DeviceRenewGrace past its expiry),
+// or its user, gets a new token lasting DEVICE_TOKEN_TTL. The old token
+// is refused everywhere from the next poll of the revocation list.
+func (s *server) renewDevice(w http.ResponseWriter, r *http.Request) error {
+	p := authn.MustFromContext(r.Context())
+	id := mux.Vars(r)["id"]
+	if _, err := uuid.Parse(id); err != nil || (p.IsDevice() && p.DeviceID != id) {
+		return ErrDeviceNotFound
+	}
+	signer, err := s.keys.Signer(s.cfg.Issuer)
+	if err != nil {
+		return err
+	}
+	signer.TTL = s.cfg.DeviceTokenTTL
+	now := s.clock.Now().UTC().Truncate(time.Second)
+	d, err := s.store.RenewDevice(r.Context(), p, id, now.Add(-DeviceRenewGrace), now.Add(signer.TTL), func(version int) (string, error) {
+		return signer.Sign(deviceHolder(p, id, version), now)
+	})
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, d)
 	return nil
 }
 

@@ -510,7 +510,11 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case err == nil:
 		s.throttle.LoginSucceeded(r.Context(), p.Email, ip)
-	case !errors.Is(err, ErrInvalidCredentials):
+	case errors.Is(err, ErrInvalidCredentials):
+		if rerr := s.store.RecordPasswordChangeFailure(r.Context(), p.OrganizationID, p.UserID, s.clientOf(r)); rerr != nil {
+			return rerr
+		}
+	default:
 		s.throttle.LoginRefund(r.Context(), p.Email, ip)
 	}
 	if err != nil {

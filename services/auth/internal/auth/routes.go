@@ -32,6 +32,8 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/devices", member(httpx.Handler(s.createDevice))).Methods(http.MethodPost)
 	r.Handle("/api/devices", member(httpx.Handler(s.listDevices))).Methods(http.MethodGet)
 	r.Handle("/api/devices/{id}", member(httpx.Handler(s.revokeDevice))).Methods(http.MethodDelete)
+	// The agent renews with its device token, even shortly expired.
+	r.Handle("/api/devices/{id}/renew", authn.RequireRenewal(s.verifier, DeviceRenewGrace)(httpx.Handler(s.renewDevice))).Methods(http.MethodPost)
 
 	admin := authn.Require(s.verifier, authn.RoleAdmin)
 	r.Handle("/api/organization", admin(httpx.Handler(s.patchOrganization))).Methods(http.MethodPatch)

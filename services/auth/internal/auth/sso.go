@@ -339,6 +339,11 @@ func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.setSSOCookie(w, "", 0)
 	u, err := s.ssoUser(r.Context(), login, req.Code)
+	if reason, refused := ssoRefusals[err]; refused {
+		if rerr := s.store.RecordSSOFailure(r.Context(), login.OrganizationID, reason, s.clientOf(r)); rerr != nil {
+			return rerr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -349,6 +354,12 @@ func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	httpx.JSON(w, http.StatusOK, resp)
 	return nil
 }
+
+// ssoRefusals are the reasons a refused single sign-on's entry names: the
+// refusals after the provider answered. A callback refused before (an
+// unknown or replayed state) names no organization to record it in.
+var ssoRefusals = map[error]string{ErrSSOLoginFailed: "sso_failed", ErrSSOEmailUnverified: "email_unverified",
+	ErrSSODomainNotAllowed: "domain_not_allowed", ErrAccountDisabled: "account_disabled"}
 
 // ssoClaims are what the ID token must say of the person.
 type ssoClaims struct {

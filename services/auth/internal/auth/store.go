@@ -655,9 +655,20 @@ func (s *Store) Refresh(ctx context.Context, token string) (u User, sid, next st
 	return u, sid, next, err
 }
 
-// CloseSession ends one session of a user.
+// CloseSession ends one session of a user, its user signing out of it,
+// and records that in the audit log unless it had ended already.
 func (s *Store) CloseSession(ctx context.Context, orgID, userID, sid string) error {
-	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error { return s.closeSessions(ctx, tx, userID, &sid) })
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var live bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL)",
+			sid, userID).Scan(&live); err != nil || !live {
+			return err
+		}
+		if err := s.closeSessions(ctx, tx, userID, &sid); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, AuditSignedOut, auditSubjectUser, &userID, map[string]any{"session_id": sid})
+	})
 }
 
 // closeSessions ends the user's live sessions (only one when only is set)
@@ -1785,14 +1796,86 @@ func (s *Store) RevokeDevice(ctx context.Context, by authn.Principal, id string)
 		if err := s.audit(ctx, tx, by.OrganizationID, AuditDeviceRevoked, auditSubjectDevice, &id, map[string]any{"name": name, "user_id": owner}); err != nil {
 			return err
 		}
-		// Verifiers allow a few seconds of clock skew past expiry.
-		until := expires.Add(time.Minute)
+		until, err := deviceRevocationUntil(ctx, tx, id, expires)
+		if err != nil {
+			return err
+		}
 		return revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeDevice, Subject: id, Blocked: true, ExpiresAt: &until})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrDeviceNotFound
 	}
 	return err
+}
+
+// deviceRevocationUntil is how long the device's row of the revocation
+// list must stay to refuse its tokens, the latest of which expires at
+// expires: a minute more (verifiers allow a few seconds of clock skew past
+// expiry), or longer when the row already refuses a token renewed away
+// before DEVICE_TOKEN_TTL was shortened.
+func deviceRevocationUntil(ctx context.Context, tx pgx.Tx, id string, expires time.Time) (time.Time, error) {
+	until := expires.Add(time.Minute)
+	var held *time.Time
+	err := tx.QueryRow(ctx, "SELECT expires_at FROM auth.revocations WHERE kind = $1 AND subject = $2", authn.RevokeDevice, id).Scan(&held)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return until, nil
+	}
+	if err == nil && held != nil && held.After(until) {
+		until = *held
+	}
+	return until, err
+}
+
+// RenewDevice gives a device of by's, live or expired after notBefore,
+// its next token version and the expiry expires, and lists it in the
+// revocation list so that every service refuses its earlier tokens. sign
+// makes the new token for that version inside the transaction, so a
+// failure leaves the current one working. A device token renews its own
+// device only, and only while it is the device's current token; its use
+// is the device's last use.
+func (s *Store) RenewDevice(ctx context.Context, by authn.Principal, id string, notBefore, expires time.Time, sign func(version int) (string, error)) (Device, error) {
+	var d Device
+	err := pg.InOrg(ctx, s.db, by.OrganizationID, func(tx pgx.Tx) error {
+		var before time.Time
+		var version int
+		// FOR UPDATE: two renewals at once take turns, and the second finds
+		// the first's version.
+		if err := tx.QueryRow(ctx, "SELECT expires_at, token_version FROM auth.devices"+
+			" WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 FOR UPDATE",
+			id, by.UserID, notBefore).Scan(&before, &version); err != nil {
+			return err
+		}
+		if by.IsDevice() && by.TokenVersion != version {
+			return apierr.ErrTokenRevoked
+		}
+		now := s.clock.Now()
+		if err := scanDevice(tx.QueryRow(ctx, "UPDATE auth.devices SET token_version = $2, expires_at = $3,"+
+			" last_used_at = CASE WHEN $4 THEN greatest(last_used_at, $5) ELSE last_used_at END WHERE id = $1 RETURNING "+deviceColumns,
+			id, version+1, expires, by.IsDevice(), now.Truncate(time.Second)), &d); err != nil {
+			return err
+		}
+		via := "user"
+		if by.IsDevice() {
+			via = "device"
+		}
+		if err := s.audit(ctx, tx, by.OrganizationID, AuditDeviceRenewed, auditSubjectDevice, &id, map[string]any{"name": d.Name,
+			"user_id": d.UserID, "by": via, "expires_before": before, "expires_after": d.ExpiresAt}); err != nil {
+			return err
+		}
+		until, err := deviceRevocationUntil(ctx, tx, id, before)
+		if err != nil {
+			return err
+		}
+		if err := revoke(ctx, tx, authn.Revocation{Kind: authn.RevokeDevice, Subject: id, MinVersion: version + 1, ExpiresAt: &until}); err != nil {
+			return err
+		}
+		d.Token, err = sign(version + 1)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Device{}, ErrDeviceNotFound
+	}
+	return d, err
 }
 
 // audit records in tx, the transaction of the change, that the caller of
@@ -1815,30 +1898,57 @@ func (s *Store) auditAs(ctx context.Context, tx pgx.Tx, actor *string, org, acti
 
 // RecordLoginFailure records that a sign-in to a member of org was
 // refused (reason: invalid_password, account_disabled, sso_required),
-// with the client that tried. The log is append-only, so that nothing
-// rewrites what it recorded; what one account's failures may add to it
-// is bounded instead: at most maxLoginFailureEntries entries in
-// loginFailureSpan, the last of them saying that further failures go
-// unrecorded. The member's row lock makes concurrent failures take
-// turns at the count; a member removed meanwhile is not recorded.
+// with the client that tried, capped as recordRefusal caps it.
 func (s *Store) RecordLoginFailure(ctx context.Context, orgID, userID, reason string, l Login) error {
+	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectUser, userID,
+		map[string]any{"reason": reason, "method": l.Method, "ip": l.IP, "user_agent": l.UserAgent})
+}
+
+// RecordSSOFailure records that a single sign-on to org was refused
+// after its provider answered (reason: sso_failed, email_unverified,
+// domain_not_allowed, account_disabled): the organization is its
+// subject, since a refused sign-on may name no member, or one the
+// provider has not vouched for.
+func (s *Store) RecordSSOFailure(ctx context.Context, orgID, reason string, c Client) error {
+	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectOrg, orgID,
+		map[string]any{"reason": reason, "method": "sso", "ip": c.IP, "user_agent": c.UserAgent})
+}
+
+// RecordPasswordChangeFailure records that a member's change of their
+// own password was refused for a wrong current password.
+func (s *Store) RecordPasswordChangeFailure(ctx context.Context, orgID, userID string, c Client) error {
+	return s.recordRefusal(ctx, orgID, &userID, AuditPasswordChangeFailed, auditSubjectUser, userID,
+		map[string]any{"ip": c.IP, "user_agent": c.UserAgent})
+}
+
+// refusalSubjects are the tables whose row recordRefusal locks, by
+// subject type.
+var refusalSubjects = map[string]string{auditSubjectUser: "auth.users", auditSubjectOrg: "auth.organizations"}
+
+// recordRefusal records a refusal of action to a subject of org. The log
+// is append-only, so that nothing rewrites what it recorded; what one
+// subject's refusals may add to it is bounded instead: at most
+// maxLoginFailureEntries entries of action in loginFailureSpan, the last
+// of them saying that further refusals go unrecorded. The subject's row
+// lock makes concurrent refusals take turns at the count; a subject
+// removed meanwhile is not recorded.
+func (s *Store) recordRefusal(ctx context.Context, orgID string, actor *string, action, subjectType, subjectID string, details map[string]any) error {
 	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "SELECT id FROM auth.users WHERE id = $1 FOR UPDATE", userID).Scan(new(string)); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT id FROM "+refusalSubjects[subjectType]+" WHERE id = $1 FOR UPDATE", subjectID).Scan(new(string)); err != nil {
 			return err
 		}
 		var recorded int
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM auth.audit_log WHERE subject_id = $1 AND action = $2 AND occurred_at > $3",
-			userID, AuditLoginFailed, s.clock.Now().Add(-loginFailureSpan)).Scan(&recorded); err != nil {
+			subjectID, action, s.clock.Now().Add(-loginFailureSpan)).Scan(&recorded); err != nil {
 			return err
 		}
 		if recorded >= maxLoginFailureEntries {
 			return nil
 		}
-		details := map[string]any{"reason": reason, "method": l.Method, "ip": l.IP, "user_agent": l.UserAgent}
 		if recorded == maxLoginFailureEntries-1 {
 			details["further_failures_unrecorded"] = true
 		}
-		return s.auditAs(ctx, tx, nil, orgID, AuditLoginFailed, auditSubjectUser, &userID, details)
+		return s.auditAs(ctx, tx, actor, orgID, action, subjectType, &subjectID, details)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil

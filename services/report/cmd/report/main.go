@@ -16,6 +16,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/process"
 	"github.com/workpulse/workpulse/services/report/internal/report"
 	"github.com/workpulse/workpulse/services/report/job"
@@ -95,6 +96,7 @@ func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg repor
 			deliverer := report.NewDeliverer(d.DB, nil, cfg, d.Logger, clk)
 			d.Registry.MustRegister(deliverer.Collectors()...)
 			d.Registry.MustRegister(report.ReconciliationMetric(d.DB, d.Logger))
+			d.Registry.MustRegister(report.OpenAlertsMetric(d.DB, clk, metrics.ScrapeInterval))
 			return &app.Service{
 				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,
 					HTTP: d.HTTP, Clock: clk}),

@@ -104,14 +104,19 @@ func upsertMember(ctx context.Context, tx pgx.Tx, u events.UserCreated) error {
 }
 
 // eraseMember deletes everything the report service holds of a member of
-// the transaction's organization: summaries, alerts and the directory row.
+// the transaction's organization: summaries, alerts, the directory row,
+// and the alert events not yet relayed (keyed by the member, see
+// emitAlert), so that none of them reaches Kafka after the erasure.
 func eraseMember(ctx context.Context, tx pgx.Tx, userID string) error {
 	for _, table := range []string{"reporting.daily_summaries", "reporting.alerts", "reporting.users"} {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE user_id = $1", userID); err != nil {
 			return err
 		}
 	}
-	return nil
+	// The outbox has no row-level security: the event's organization keeps
+	// an erasure within the transaction's.
+	_, err := tx.Exec(ctx, "DELETE FROM "+OutboxTable+" WHERE key = $1 AND payload->>'organization_id' = public.current_org()::text", userID)
+	return err
 }
 
 // upsertTenantSettings stores t with zone tz. An older generation
@@ -976,6 +981,25 @@ func reportAuditDetails(from, to time.Time, asCSV bool) map[string]any {
 func recordReportAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action string, subject *string, details map[string]any) error {
 	_, err := tx.Exec(ctx, "SELECT auth.record_report_audit($1, $2, $3, $4, $5)", at, actor, action, subject, details)
 	return err
+}
+
+// openAlertCounts are every tenant's unresolved alerts by kind.
+func openAlertCounts(ctx context.Context, db *pgxpool.Pool) (map[string]int64, error) {
+	rows, err := db.Query(ctx, "SELECT kind, open FROM reporting.open_alert_counts()")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	open := map[string]int64{}
+	for rows.Next() {
+		var kind string
+		var n int64
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, err
+		}
+		open[kind] = n
+	}
+	return open, rows.Err()
 }
 
 // --- Payroll

@@ -8,6 +8,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/session/internal/session"
 	"github.com/workpulse/workpulse/services/tracking"
 )
@@ -32,6 +33,7 @@ var run = app.Spec[settings]{
 		tenants := tracking.TenantConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "session-tenants", d.Consumer, d.Logger)
 		users := tracking.UserConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "session-users", session.MemberRemover(d.DB, d.Clock), d.Consumer, d.Logger)
 		d.Registry.MustRegister(session.ActiveSessionsGauge(d.DB))
+		d.Registry.MustRegister(session.BusinessMetrics(d.DB, d.Clock, metrics.ScrapeInterval))
 		return &app.Service{
 			API: session.NewServer(session.Deps{DB: d.DB, Verifier: d.Verifier, Metrics: d.HTTP, Clock: d.Clock, Window: s.window,
 				MaxProjects: s.maxProjects}),

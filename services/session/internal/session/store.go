@@ -324,3 +324,16 @@ func activeSessionCount(ctx context.Context, db *pgxpool.Pool) (int64, error) {
 	err := db.QueryRow(ctx, "SELECT tracking.active_session_count()").Scan(&n)
 	return n, err
 }
+
+// businessFigures are the install-wide figures of the dashboard's business
+// row (see BusinessMetrics).
+type businessFigures struct{ PeopleTracking, ActiveSeconds, IdleSeconds int64 }
+
+// readBusinessFigures counts the active sessions with activity since
+// recentSince and sums every tenant's activity since dayStart.
+func readBusinessFigures(ctx context.Context, db *pgxpool.Pool, recentSince, dayStart time.Time) (businessFigures, error) {
+	var f businessFigures
+	err := db.QueryRow(ctx, "SELECT people_tracking, active_seconds, idle_seconds FROM tracking.business_figures($1, $2)", recentSince, dayStart).
+		Scan(&f.PeopleTracking, &f.ActiveSeconds, &f.IdleSeconds)
+	return f, err
+}
