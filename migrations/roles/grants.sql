@@ -61,8 +61,9 @@ GRANT SELECT, INSERT ON tracking.idle_decisions TO {{.ingest}};
 GRANT SELECT, INSERT, DELETE ON tracking.idle_decision_activity TO {{.ingest}};
 GRANT SELECT ON tracking.idle_decisions, tracking.idle_decision_activity TO {{.report}};
 -- Manual time entries: ingest keeps the requests and, on approval, makes
--- the entry's stopped session and its activity.
-GRANT SELECT, INSERT, UPDATE ON tracking.time_requests TO {{.ingest}};
+-- the entry's stopped session and its activity; an erasure of a member's
+-- activity (ingest's) deletes their requests.
+GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.time_requests TO {{.ingest}};
 GRANT INSERT ON tracking.work_sessions TO {{.ingest}};
 GRANT SELECT ON tracking.time_requests TO {{.report}};
 -- Ingest keeps the organizations' URL redaction rules, reads every

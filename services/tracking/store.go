@@ -120,20 +120,34 @@ func EraseSessions(ctx context.Context, tx pgx.Tx, userID string) error {
 }
 
 // EraseActivity is ingest's MemberRemover: an erasure deletes the
-// member's activity, its dedup keys and what pins it to idle decisions
-// (the decisions go with the sessions); a removal that keeps the data
-// changes nothing.
+// member's activity, its dedup keys, what pins it to idle decisions (the
+// decisions go with the sessions), their time requests (pending and
+// rejected ones have no session to go with) and their activity events
+// still waiting in the outbox; a removal that keeps the data changes nothing.
+//
+// The waiting activity.recorded and activity.corrected rows go in this
+// transaction because relayed after the erasure they would make report
+// summarize the erased member's days again. session.started and
+// session.stopped stay: they carry only ids and totals, and the board and
+// report need the stop session enqueues on removal to drop the member's
+// live state and close their idle alerts.
 func EraseActivity(ctx context.Context, tx pgx.Tx, u events.UserRemoved) error {
 	if !u.EraseData {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, "DELETE FROM tracking.idle_decision_activity WHERE decision_id IN"+
-		" (SELECT id FROM tracking.idle_decisions WHERE user_id = $1)", u.UserID); err != nil {
-		return err
+	for _, stmt := range []string{
+		"DELETE FROM tracking.idle_decision_activity WHERE decision_id IN (SELECT id FROM tracking.idle_decisions WHERE user_id = $1)",
+		"DELETE FROM tracking.activity_logs WHERE organization_id = public.current_org() AND user_id = $1",
+		"DELETE FROM tracking.activity_dedup WHERE user_id = $1",
+		"DELETE FROM tracking.time_requests WHERE user_id = $1",
+		// The outbox has no row-level security: the organization is matched
+		// on the envelope.
+		"DELETE FROM tracking.outbox WHERE payload->>'organization_id' = public.current_org()::text" +
+			" AND payload->'data'->>'user_id' = $1 AND payload->>'type' IN ('" + events.TypeActivityRecorded + "', '" + events.TypeActivityCorrected + "')",
+	} {
+		if _, err := tx.Exec(ctx, stmt, u.UserID); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.Exec(ctx, "DELETE FROM tracking.activity_logs WHERE organization_id = public.current_org() AND user_id = $1", u.UserID); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, "DELETE FROM tracking.activity_dedup WHERE user_id = $1", u.UserID)
-	return err
+	return nil
 }
