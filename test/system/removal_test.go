@@ -13,7 +13,7 @@ import (
 // removes a member with data=erase on the platform as make dev runs it:
 // user.removed travels through auth's outbox and Kafka to session, ingest
 // and report, which delete the member's sessions, activity, dedup keys,
-// summaries and name within seconds, while a colleague's stay as they were.
+// time requests, summaries and name within seconds, while a colleague's stay as they were.
 func TestRemovingAMemberWithErasureEmptiesEveryServiceOfThemAndOnlyOfThem(t *testing.T) {
 	p := StartPlatform(t)
 	c := p.Client(t)
@@ -31,6 +31,9 @@ func TestRemovingAMemberWithErasureEmptiesEveryServiceOfThemAndOnlyOfThem(t *tes
 		if _, err := c.Agent(m, NewLedger()).Single(s.ID, Heartbeats(start, 1, 60, "active")[0]); err != nil {
 			t.Fatal(err)
 		}
+		// A manual entry still waiting for review: no session takes it along.
+		c.Must(201, "POST", "/time-requests", m.Token, map[string]any{"start_time": start.Add(-3 * time.Hour).Format(time.RFC3339),
+			"end_time": start.Add(-2 * time.Hour).Format(time.RFC3339), "note": "workshop"})
 	}
 	c.runJob(admin, "daily-summary", map[string]any{"date": start.Format(time.DateOnly)})
 
@@ -39,7 +42,7 @@ func TestRemovingAMemberWithErasureEmptiesEveryServiceOfThemAndOnlyOfThem(t *tes
 		t.Helper()
 		out := map[string]int{}
 		for _, table := range []string{"tracking.work_sessions", "tracking.activity_logs", "tracking.activity_dedup",
-			"reporting.daily_summaries", "reporting.users"} {
+			"tracking.time_requests", "reporting.daily_summaries", "reporting.users"} {
 			var n int
 			if err := db.QueryRow(context.Background(), "SELECT count(*) FROM "+table+" WHERE user_id = $1", user).Scan(&n); err != nil {
 				t.Fatal(err)

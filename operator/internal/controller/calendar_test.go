@@ -15,22 +15,39 @@ import (
 // months around the instant's UTC month, and its retention step drops
 // exactly the months past retention. Months are UTC months whatever the
 // tenant's zone, so the month of the tenant's local date must be among
-// them too.
+// them too; and retention keeps whole local months, so east of UTC the
+// UTC month holding the first hours of the oldest kept local month stays.
 func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
-	// The UTC month each instant falls in, and the month of its date in
-	// the tenant's zone, spelled out rather than computed.
-	months := map[string]struct{ utc, local string }{
-		"the first day of a month":                             {"2027-06", "2027-06"},
-		"the last day of a month":                              {"2027-04", "2027-04"},
-		"31 December into 1 January":                           {"2026-12", "2026-12"},
-		"New Year's Eve in New York, already 1 January in UTC": {"2027-01", "2026-12"},
-		"29 February of a leap year":                           {"2028-02", "2028-02"},
-		"the spring DST change in New York":                    {"2027-03", "2027-03"},
-		"the autumn DST change in Berlin":                      {"2027-10", "2027-10"},
+	// The UTC month each instant falls in, the month of its date in the
+	// tenant's zone, and the oldest month retention 3 keeps, spelled out
+	// rather than computed.
+	months := map[string]struct{ utc, local, oldest string }{
+		"the first day of a month":                             {"2027-06", "2027-06", "2027-04"},
+		"the last day of a month":                              {"2027-04", "2027-04", "2027-02"},
+		"31 December into 1 January":                           {"2026-12", "2026-12", "2026-10"},
+		"New Year's Eve in New York, already 1 January in UTC": {"2027-01", "2026-12", "2026-11"},
+		"29 February of a leap year":                           {"2028-02", "2028-02", "2027-12"},
+		"the spring DST change in New York":                    {"2027-03", "2027-03", "2027-01"},
+		// Local 1 August 00:00 is 31 July 22:00 UTC.
+		"the autumn DST change in Berlin": {"2027-10", "2027-10", "2027-07"},
+		// Retention counts from the UTC month, as the installation's
+		// retention pass does; local 1 November 00:00 is 31 October
+		// 11:00 UTC.
+		"1 February in Auckland, still 31 January in UTC": {"2027-01", "2027-02", "2026-10"},
+		// Just after summer time ends; local 1 February 00:00 is 31
+		// January 11:00 UTC.
+		"the autumn DST change in Auckland": {"2027-04", "2027-04", "2027-01"},
 	}
+	auckland, err := time.LoadLocation("Pacific/Auckland")
+	if err != nil {
+		t.Fatal(err)
+	}
+	instants := append(testkit.CalendarInstants(),
+		testkit.Instant{Name: "1 February in Auckland, still 31 January in UTC", At: time.Date(2027, 1, 31, 11, 30, 0, 0, time.UTC), Zone: auckland},
+		testkit.Instant{Name: "the autumn DST change in Auckland", At: time.Date(2027, 4, 3, 14, 30, 0, 0, time.UTC), Zone: auckland})
 	e := newParallelEnv(t)
 	// One instant after the other: the operator's clock is the test's.
-	for i, inst := range testkit.CalendarInstants() {
+	for i, inst := range instants {
 		t.Run(inst.Name, func(t *testing.T) {
 			m, ok := months[inst.Name]
 			if !ok {
@@ -53,7 +70,8 @@ func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
 			}
 
 			// Retention: months from six back exist; retention 3 keeps the
-			// current month and the two before it, and one more premade.
+			// current month and the two local months before it, and one
+			// more premade.
 			for k := -6; k <= -2; k++ {
 				if _, err := e.db.Owner.Exec(e.ctx, "SELECT tracking.ensure_month_partition($1, $2::date)",
 					parent, monthStart(t, m.utc, k)); err != nil {
@@ -62,10 +80,10 @@ func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
 			}
 			e.update(name, func(s *v1alpha1.WorkPulseTenantSpec) { s.PremakeMonths = 3 })
 			got := e.waitReady(name)
-			if months, want := e.months(parent), monthRange(t, parent, m.utc, -2, 3); !slices.Equal(months, want) {
+			if months, want := e.months(parent), monthRange(t, parent, m.oldest, 0, monthsBetween(t, m.oldest, m.utc)+3); !slices.Equal(months, want) {
 				t.Errorf("after the retention step: months %v, want %v", months, want)
 			}
-			if p := got.Status.Partitions; p.OldestMonth != monthName(t, m.utc, -2) || p.NewestMonth != monthName(t, m.utc, 3) || p.MonthsAhead != 3 {
+			if p := got.Status.Partitions; p.OldestMonth != m.oldest || p.NewestMonth != monthName(t, m.utc, 3) || p.MonthsAhead != 3 {
 				t.Errorf("status.partitions %+v", p)
 			}
 		})
@@ -81,6 +99,13 @@ func monthStart(t *testing.T, ym string, n int) time.Time {
 		t.Fatal(err)
 	}
 	return time.Date(m.Year(), m.Month()+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// monthsBetween is how many months to is after from ("2006-01").
+func monthsBetween(t *testing.T, from, to string) int {
+	t.Helper()
+	a, b := monthStart(t, from, 0), monthStart(t, to, 0)
+	return (b.Year()-a.Year())*12 + int(b.Month()-a.Month())
 }
 
 func monthName(t *testing.T, ym string, n int) string {

@@ -49,11 +49,21 @@ func (r *TenantReconciler) installJobs(ctx context.Context) ([]*batchv1.CronJob,
 	return r.jobs().Install(&metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: owner.Name, UID: owner.UID}), nil
 }
 
+// tenantZone is the tenant's time zone, which its CronJobs run in and its
+// retention counts months in.
+func tenantZone(t *v1alpha1.WorkPulseTenant) (*time.Location, error) {
+	zone, err := time.LoadLocation(t.Spec.TimeZone)
+	if err != nil || t.Spec.TimeZone == "Local" {
+		return nil, permanent("InvalidTimeZone", "timeZone %q is not an IANA time zone known to the operator; use a name such as UTC or Europe/Paris", t.Spec.TimeZone)
+	}
+	return zone, nil
+}
+
 // reconcileJobs keeps the tenant's daily-summary CronJob (suspended with
 // the tenant) and the install-wide CronJobs as specified.
 func (r *TenantReconciler) reconcileJobs(ctx context.Context, t *v1alpha1.WorkPulseTenant) error {
-	if _, err := time.LoadLocation(t.Spec.TimeZone); err != nil || t.Spec.TimeZone == "Local" {
-		return permanent("InvalidTimeZone", "timeZone %q is not an IANA time zone known to the operator; use a name such as UTC or Europe/Paris", t.Spec.TimeZone)
+	if _, err := tenantZone(t); err != nil {
+		return err
 	}
 	install, err := r.installJobs(ctx)
 	if err != nil {

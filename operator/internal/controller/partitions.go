@@ -14,8 +14,12 @@ import (
 )
 
 // dedicatedPlan is the plan of a Dedicated tenant's own tree, from its spec.
-func dedicatedPlan(t *v1alpha1.WorkPulseTenant) policy.Plan {
-	return policy.Plan{Parent: storage.DedicatedTable(t.Status.OrganizationID), Premake: int(t.Spec.PremakeMonths), Retention: int(t.Spec.RetentionMonths)}
+func dedicatedPlan(t *v1alpha1.WorkPulseTenant) (policy.Plan, error) {
+	zone, err := tenantZone(t)
+	if err != nil {
+		return policy.Plan{}, err
+	}
+	return policy.Plan{Parent: storage.DedicatedTable(t.Status.OrganizationID), Premake: int(t.Spec.PremakeMonths), Retention: int(t.Spec.RetentionMonths), Zone: zone}, nil
 }
 
 // reconcilePartitions puts the tenant's rows in the tree its spec asks for
@@ -28,8 +32,11 @@ func (r *TenantReconciler) reconcilePartitions(ctx context.Context, t *v1alpha1.
 	if t.Spec.Storage != v1alpha1.StorageDedicated {
 		return r.reconcileSharedPartitions(ctx, t)
 	}
-	plan := dedicatedPlan(t)
-	now := policy.MonthOf(r.Clock.Now())
+	plan, err := dedicatedPlan(t)
+	if err != nil {
+		return err
+	}
+	now := r.Clock.Now()
 	existing, err := r.store.Months(ctx, plan.Parent)
 	if err != nil {
 		return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", plan.Parent)
@@ -52,7 +59,7 @@ func (r *TenantReconciler) reconcilePartitions(ctx context.Context, t *v1alpha1.
 			return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", plan.Parent)
 		}
 	}
-	return r.partitionsStatus(t, plan.Parent, existing, now, plan.Premake, plan.Retention)
+	return r.partitionsStatus(t, plan.Parent, existing, policy.MonthOf(now), plan.Premake, plan.Retention)
 }
 
 // reconcileSharedPartitions keeps the shared tree through the one

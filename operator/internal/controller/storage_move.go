@@ -44,9 +44,11 @@ func (r *TenantReconciler) moveToDedicated(ctx context.Context, t *v1alpha1.Work
 	if _, err := uuid.Parse(orgID); err != nil {
 		return permanent("InvalidOrganizationID", "organization ID %q is not a UUID", orgID)
 	}
-	plan := dedicatedPlan(t)
-	now := policy.MonthOf(r.Clock.Now())
-	if err := r.store.CreateDedicated(ctx, orgID, plan.Wanted(now)); err != nil {
+	plan, err := dedicatedPlan(t)
+	if err != nil {
+		return err
+	}
+	if err := r.store.CreateDedicated(ctx, orgID, plan.Wanted(policy.MonthOf(r.Clock.Now()))); err != nil {
 		return transient("StorageMoveFailed", err, "could not create tracking.%s", table)
 	}
 	if err := r.store.CopyToDedicated(ctx, orgID); err != nil {

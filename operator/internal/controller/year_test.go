@@ -31,8 +31,9 @@ import (
 // zone, that CronJob's container args run through the report's job entry
 // point on the same clock, with the env the pod would get, followed by
 // the install-wide daily-summary --due. Every simulated day the tenant
-// posts live activity and every fifth day an offline batch of the day
-// before. Asserted: no insert ever fails, every day's summary kept equals
+// posts live activity (from local 01:00, which is the UTC day before, and
+// on the first of a month the UTC month before) and every fifth day an
+// offline batch of the day before. Asserted: no insert ever fails, every day's summary kept equals
 // the tenant's activity, retention leaves exactly the tenant's months it
 // keeps, and nothing of the other organization is touched.
 func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
@@ -43,6 +44,10 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 		c.ResyncPeriod, c.SharedRetentionMonths = 50*time.Millisecond, 24
 	})
 	const zone, retention, premake = "Pacific/Auckland", 4, 2
+	auckland, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
 	first := time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
 	last := first.AddDate(0, 13, 0)
 	e.clock.Set(first)
@@ -99,14 +104,14 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 		t.Fatalf("the tenant's schedule %q: %v", summary.Spec.Schedule, err)
 	}
 	month := policy.MonthOf(first)
-	e.waitMonths(parent, month, premake, retention)
+	e.waitMonths(parent, month, auckland, premake, retention)
 	for n, fire := 0, sched.Next(first); fire.Before(last); n, fire = n+1, sched.Next(fire) {
-		// The local day ending at fire: live heartbeats through its
-		// afternoon, and every fifth day a batch of the day before that
-		// an offline client uploads late.
+		// The local day ending at fire: live heartbeats in its first
+		// hours and through its afternoon, and every fifth day a batch
+		// of the day before that an offline client uploads late.
 		e.clock.Set(fire.Add(-2 * time.Hour))
 		day := fire.Add(-24 * time.Hour)
-		live := []time.Time{day.Add(13 * time.Hour), day.Add(14 * time.Hour), day.Add(15 * time.Hour)}
+		live := []time.Time{day.Add(13 * time.Hour), day.Add(14 * time.Hour), day.Add(15 * time.Hour), day.Add(time.Hour)}
 		post(org, user, live, "active")
 		posted = append(posted, live...)
 		post(other, otherUser, live[:1], "active")
@@ -120,7 +125,7 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 		e.clock.Set(fire)
 		if m := policy.MonthOf(fire); m != month {
 			month = m
-			e.waitMonths(parent, m, premake, retention)
+			e.waitMonths(parent, m, auckland, premake, retention)
 		}
 		for _, cj := range []*batchv1.CronJob{summary, due} {
 			if out, err := e.runJob(cj); err != nil {
@@ -130,11 +135,16 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 	}
 	end := e.clock.Now()
 
-	// The tenant's months: retention keeps the current UTC month and the
-	// three before it, premake the two after it.
-	cutoff := policy.MonthOf(end).Add(-(retention - 1))
+	// The tenant's months: the walk ends in February 2028 (UTC), so
+	// retention keeps from local 1 November 2027 00:00, which is 31
+	// October 11:00 UTC: October and the months to February, and premake
+	// the two after it.
+	cutoff := time.Date(2027, 11, 1, 0, 0, 0, 0, auckland)
+	if policy.MonthOf(end).String() != "2028-02" {
+		t.Fatalf("the walk ended at %s, not in February 2028", end)
+	}
 	var want []string
-	for m := cutoff; !m.After(policy.MonthOf(end).Add(premake).Time); m = m.Add(1) {
+	for m := policy.MonthOf(cutoff); !m.After(policy.MonthOf(end).Add(premake).Time); m = m.Add(1) {
 		want = append(want, m.Partition(parent))
 	}
 	if got := e.months(parent); !slices.Equal(got, want) {
@@ -142,7 +152,7 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 	}
 	kept := 0
 	for _, at := range posted {
-		if !at.Before(cutoff.Time) {
+		if !at.Before(cutoff) {
 			kept++
 		}
 	}
@@ -154,14 +164,14 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 	}
 
 	if older := e.queryInt("SELECT count(*) FROM reporting.daily_summaries WHERE organization_id = $1 AND date < ($2::timestamptz AT TIME ZONE $3)::date",
-		org, cutoff.Time, zone); older != 0 {
+		org, cutoff, zone); older != 0 {
 		t.Errorf("%d of the tenant's daily summaries are older than retention keeps (%s)", older, cutoff)
 	}
 
 	// Every ended local day since the cutoff has a summary equal to the
 	// activity of that day.
 	days := e.queryInt(`SELECT count(*) FROM reporting.daily_summaries WHERE organization_id = $1 AND date >= ($2::timestamptz AT TIME ZONE $3)::date`,
-		org, cutoff.Time, zone)
+		org, cutoff, zone)
 	mismatched := e.queryInt(`WITH raw AS (
 		SELECT (occurred_at AT TIME ZONE $2)::date AS date,
 		       coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'active'), 0) AS act,
@@ -170,7 +180,7 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 		SELECT count(*) FROM raw FULL JOIN (SELECT * FROM reporting.daily_summaries WHERE organization_id = $1) s USING (date)
 		WHERE coalesce(raw.date, s.date) >= ($3::timestamptz AT TIME ZONE $2)::date
 		  AND coalesce(raw.date, s.date) < ($4::timestamptz AT TIME ZONE $2)::date
-		  AND (raw.act IS DISTINCT FROM s.active_seconds OR raw.idl IS DISTINCT FROM s.idle_seconds)`, org, zone, cutoff.Time, end)
+		  AND (raw.act IS DISTINCT FROM s.active_seconds OR raw.idl IS DISTINCT FROM s.idle_seconds)`, org, zone, cutoff, end)
 	if mismatched != 0 || days < 100 {
 		t.Errorf("%s: %d of %d days' summaries since %s differ from the activity", zone, mismatched, days, cutoff)
 	}
@@ -178,13 +188,15 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 
 // waitMonths waits until the operator, on its clock now in month m, has
 // made parent's months premake ahead of m and dropped those retention
-// no longer keeps, and the shared tree has the month after m.
-func (e *testEnv) waitMonths(parent string, m policy.Month, premake, retention int) {
+// no longer keeps (before the UTC month holding the start of the local
+// month retention-1 before m), and the shared tree has the month after m.
+func (e *testEnv) waitMonths(parent string, m policy.Month, zone *time.Location, premake, retention int) {
 	e.t.Helper()
 	newest, shared := m.Add(premake).Partition(parent), m.Add(1).Partition(storage.SharedTable)
+	oldest := policy.MonthOf(time.Date(m.Year(), m.Month()-time.Month(retention-1), 1, 0, 0, 0, 0, zone)).Partition(parent)
 	e.eventually(30*time.Second, fmt.Sprintf("the months of %s", m), func() (bool, string) {
 		got := e.months(parent)
-		expired := slices.ContainsFunc(got, func(p string) bool { return p < m.Add(-(retention - 1)).Partition(parent) })
+		expired := slices.ContainsFunc(got, func(p string) bool { return p < oldest })
 		return slices.Contains(got, newest) && !expired && slices.Contains(e.months(storage.SharedTable), shared),
 			fmt.Sprintf("tenant months %v, shared has %s: %t", got, shared, slices.Contains(e.months(storage.SharedTable), shared))
 	})

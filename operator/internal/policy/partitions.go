@@ -26,11 +26,29 @@ type Plan struct {
 	Parent    string
 	Premake   int
 	Retention int
+	// Zone is the tenant's time zone (nil: UTC). Retention keeps whole
+	// months in it, which begin up to 14 hours before the UTC month.
+	Zone *time.Location
 }
 
-// Cutoff is the oldest month kept: the current month and the
-// retention-1 before it.
-func (p Plan) Cutoff(now Month) Month { return now.Add(-(p.Retention - 1)) }
+// KeepFrom is the first instant retention keeps at now: the start, in the
+// plan's zone, of the month retention-1 before the current one. It is the
+// instant the installation's retention pass (migrations/storage
+// RetentionCutoff) deletes the organization's rows and summaries before,
+// so that a day it keeps has all of its activity.
+func (p Plan) KeepFrom(now time.Time) time.Time {
+	zone := p.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	m := MonthOf(now).Add(-(p.Retention - 1))
+	return time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, zone)
+}
+
+// Cutoff is the oldest month kept: the UTC month holding KeepFrom. East
+// of UTC that is the month before the local one, which holds the first
+// hours of its first day.
+func (p Plan) Cutoff(now time.Time) Month { return MonthOf(p.KeepFrom(now)) }
 
 // Wanted are the months that must exist: the previous month (so that late
 // uploads from offline clients find it) when retention keeps it, the
@@ -48,9 +66,9 @@ func (p Plan) Wanted(now Month) []Month {
 }
 
 // Diff returns the wanted months that are missing and the existing months
-// older than retention, oldest first.
-func (p Plan) Diff(existing map[Month]string, now Month) (missing, expired []Month) {
-	for _, m := range p.Wanted(now) {
+// older than retention at now, oldest first.
+func (p Plan) Diff(existing map[Month]string, now time.Time) (missing, expired []Month) {
+	for _, m := range p.Wanted(MonthOf(now)) {
 		if _, ok := existing[m]; !ok {
 			missing = append(missing, m)
 		}
@@ -90,7 +108,7 @@ func Status(table string, existing map[Month]string, now Month) *v1alpha1.Partit
 // organization has), so that retention cannot drop a month inserts are
 // still accepted for.
 func SharedCutoff(now time.Time, retention int, window time.Duration) Month {
-	cutoff := Plan{Retention: retention}.Cutoff(MonthOf(now))
+	cutoff := Plan{Retention: retention}.Cutoff(now)
 	if oldest := MonthOf(now.Add(-window)); oldest.Before(cutoff.Time) {
 		return oldest
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func TestPartitionPlanDecidesWhichMonthsExist(t *testing.T) {
-	now := policy.MonthOf(time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC))
+	now := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 	names := func(ms []policy.Month) []string {
 		var out []string
 		for _, m := range ms {
@@ -58,9 +58,52 @@ func TestPartitionPlanDecidesWhichMonthsExist(t *testing.T) {
 			if got := names(expired); !slices.Equal(got, tc.expired) {
 				t.Errorf("expired %v, want %v", got, tc.expired)
 			}
-			st := policy.Status("tracking.p", tc.existing, now)
+			st := policy.Status("tracking.p", tc.existing, policy.MonthOf(now))
 			if st.MonthsAhead != tc.ahead || st.Months != tc.wantMonths || st.Table != "tracking.p" {
 				t.Errorf("status %+v, want %d ahead of %d", st, tc.ahead, tc.wantMonths)
+			}
+		})
+	}
+}
+
+func TestRetentionKeepsWholeLocalMonthsInTheUTCMonthsHoldingThem(t *testing.T) {
+	zone := func(name string) *time.Location {
+		l, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	auckland, ny, berlin := zone("Pacific/Auckland"), zone("America/New_York"), zone("Europe/Berlin")
+	cases := []struct {
+		name      string
+		zone      *time.Location
+		now       time.Time
+		retention int
+		keepFrom  time.Time
+		cutoff    string
+	}{
+		{"Without a zone the kept months are UTC months.",
+			nil, time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 3, time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), "2027-03"},
+		{"West of UTC the oldest local month starts inside its own UTC month.",
+			ny, time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 3, time.Date(2027, 3, 1, 5, 0, 0, 0, time.UTC), "2027-03"},
+		{"In Berlin in summer time the oldest local month starts on the last evening of the UTC month before.",
+			berlin, time.Date(2027, 10, 31, 1, 30, 0, 0, time.UTC), 3, time.Date(2027, 7, 31, 22, 0, 0, 0, time.UTC), "2027-07"},
+		{"In Auckland in summer time 1 November 00:00 is 31 October 11:00 UTC, so October is kept.",
+			auckland, time.Date(2028, 2, 10, 12, 0, 0, 0, time.UTC), 4, time.Date(2027, 10, 31, 11, 0, 0, 0, time.UTC), "2027-10"},
+		{"In Auckland in winter time 1 June 00:00 is 31 May 12:00 UTC, so May is kept.",
+			auckland, time.Date(2027, 8, 1, 0, 0, 0, 0, time.UTC), 3, time.Date(2027, 5, 31, 12, 0, 0, 0, time.UTC), "2027-05"},
+		{"A retention of one month in Auckland across New Year keeps the December holding 1 January's first hours.",
+			auckland, time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC), 1, time.Date(2026, 12, 31, 11, 0, 0, 0, time.UTC), "2026-12"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := policy.Plan{Retention: tc.retention, Zone: tc.zone}
+			if got := plan.KeepFrom(tc.now); !got.Equal(tc.keepFrom) {
+				t.Errorf("kept from %s, want %s", got.UTC(), tc.keepFrom)
+			}
+			if got := plan.Cutoff(tc.now).String(); got != tc.cutoff {
+				t.Errorf("cutoff %s, want %s", got, tc.cutoff)
 			}
 		})
 	}

@@ -171,7 +171,7 @@ func TestTheOperatorsRoleMovesKeepsAndDeletesThroughTheOwnersFunctions(t *testin
 			count(storage.SharedTable, orgA), count(dedicated, orgA), count(storage.SharedTable, orgB))
 	}
 	plan := policy.Plan{Parent: dedicated, Premake: 2, Retention: 2}
-	done, err := s.MaintainMonths(ctx, plan, march.Add(1))
+	done, err := s.MaintainMonths(ctx, plan, march.Add(1).Time)
 	if err != nil || len(done.Created) != 2 || len(done.Dropped) != 0 {
 		t.Fatalf("the dedicated tree's months: %v, %+v; want May and June made, March kept", err, done)
 	}

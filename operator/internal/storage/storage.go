@@ -119,9 +119,9 @@ type Maintenance struct {
 }
 
 // MaintainMonths creates the months plan wants at now and drops those
-// past retention. Another replica may have done the work while this one
+// past retention, unless they hold a row from plan.KeepFrom(now) on. Another replica may have done the work while this one
 // waited for the lock, so it decides again from what is there then.
-func (s *Store) MaintainMonths(ctx context.Context, plan policy.Plan, now policy.Month) (Maintenance, error) {
+func (s *Store) MaintainMonths(ctx context.Context, plan policy.Plan, now time.Time) (Maintenance, error) {
 	var done Maintenance
 	err := s.withDDL(ctx, func(tx pgx.Tx) error {
 		done = Maintenance{}
@@ -137,7 +137,7 @@ func (s *Store) MaintainMonths(ctx context.Context, plan policy.Plan, now policy
 			done.Created = append(done.Created, m)
 		}
 		for _, m := range expired {
-			ok, err := s.dropMonth(ctx, tx, plan.Parent, m, plan.Cutoff(now))
+			ok, err := s.dropMonth(ctx, tx, plan.Parent, m, plan.KeepFrom(now))
 			if err != nil {
 				return err
 			}
@@ -162,7 +162,7 @@ func (s *Store) DropMonthsBefore(ctx context.Context, parent string, cutoff poli
 			return err
 		}
 		for _, m := range policy.Expired(existing, cutoff) {
-			ok, err := s.dropMonth(ctx, tx, parent, m, cutoff)
+			ok, err := s.dropMonth(ctx, tx, parent, m, cutoff.Time)
 			if err != nil {
 				return err
 			}
@@ -191,11 +191,11 @@ func (s *Store) ensureMonth(ctx context.Context, tx pgx.Tx, parent string, m pol
 }
 
 // dropMonth detaches and drops parent's month m past retention, unless it
-// holds a row dated within retention: a partition made by hand with wider
+// holds a row dated from keepFrom on: a partition made by hand with wider
 // bounds, or rows moved in from elsewhere, are never lost to it.
-func (s *Store) dropMonth(ctx context.Context, tx pgx.Tx, parent string, m, cutoff policy.Month) (bool, error) {
+func (s *Store) dropMonth(ctx context.Context, tx pgx.Tx, parent string, m policy.Month, keepFrom time.Time) (bool, error) {
 	var dropped bool
-	if err := tx.QueryRow(ctx, "SELECT tracking.drop_month_partition($1, $2::date, $3)", parent, m.Time, cutoff.Time).Scan(&dropped); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT tracking.drop_month_partition($1, $2::date, $3)", parent, m.Time, keepFrom).Scan(&dropped); err != nil {
 		return false, err
 	}
 	if dropped {
