@@ -319,11 +319,17 @@ func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, cfg Config, log *
 		// A redirect is an answer of the endpoint, not a place to send the
 		// signed event to (nor a way around the private target check).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "workpulse_webhook_attempts_total",
+		Help: "Webhook delivery attempts by the state they leave the delivery in: delivered, pending (to be retried) or failed.",
+	}, []string{"outcome"})
+	// Every outcome is exported from the start, at 0, so the dashboard and
+	// rate() see an installation without deliveries rather than no series.
+	for _, outcome := range []string{"delivered", "pending", "failed"} {
+		outcomes.WithLabelValues(outcome)
+	}
 	return &Deliverer{db: db, client: client, log: log, clock: clk, timeout: timeout, cipher: cfg.SecretCipher,
-		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "workpulse_webhook_attempts_total",
-			Help: "Webhook delivery attempts by the state they leave the delivery in: delivered, pending (to be retried) or failed.",
-		}, []string{"outcome"}),
+		outcomes: outcomes,
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "workpulse_webhook_attempt_duration_seconds",
 			Help:    "Time of the webhook delivery attempts that got an answer from the endpoint.",
