@@ -3,6 +3,7 @@ package tracking
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -150,4 +151,64 @@ func EraseActivity(ctx context.Context, tx pgx.Tx, u events.UserRemoved) error {
 		}
 	}
 	return nil
+}
+
+// timesheetLockKeySQL takes the transaction's organization's timesheet
+// lock key until commit, shared (%s = "_shared") or exclusively (%s = "").
+const timesheetLockKeySQL = "SELECT pg_advisory_xact_lock%s(hashtextextended('tracking.timesheet_lock:' || public.current_org()::text, 0))"
+
+// timesheetLockSQL reads the organization's lock; no row is no lock.
+const timesheetLockSQL = "SELECT locked_through::text, locked_until, time_zone, locked_by::text, locked_at FROM tracking.timesheet_locks" +
+	" WHERE organization_id = public.current_org()"
+
+func scanLock(row pgx.Row) (TimesheetLock, error) {
+	var l TimesheetLock
+	err := row.Scan(&l.LockedThrough, &l.LockedUntil, &l.TimeZone, &l.LockedBy, &l.LockedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return TimesheetLock{}, nil
+	}
+	if l.LockedUntil != nil {
+		*l.LockedUntil, *l.LockedAt = l.LockedUntil.UTC(), l.LockedAt.UTC()
+	}
+	return l, err
+}
+
+// readLockOf reads orgID's lock outside any transaction of the caller.
+func readLockOf(ctx context.Context, db *pgxpool.Pool, orgID string) (TimesheetLock, error) {
+	var l TimesheetLock
+	err := pg.QueryRowInOrg(ctx, db, orgID, timesheetLockSQL, func(row pgx.Row) error {
+		var err error
+		l, err = scanLock(row)
+		return err
+	})
+	return l, err
+}
+
+// ReadLock reads the lock of tx's organization and holds its key shared
+// until tx ends, so that no lock is set before tx commits.
+func ReadLock(ctx context.Context, tx pgx.Tx) (TimesheetLock, error) {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(timesheetLockKeySQL, "_shared")); err != nil {
+		return TimesheetLock{}, err
+	}
+	return scanLock(tx.QueryRow(ctx, timesheetLockSQL))
+}
+
+// CheckUnlocked refuses, with a LockedError, a change in tx of time from
+// from on when from falls in a locked day. A change of a stretch passes
+// its earliest instant: an edit of a session passes the earlier of its
+// old and its new start.
+func CheckUnlocked(ctx context.Context, tx pgx.Tx, from time.Time) error {
+	l, err := ReadLock(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return l.Refuse(from)
+}
+
+// HoldLockKey takes the lock key of tx's organization exclusively, for
+// setting or removing its lock: it waits for the changes of time in
+// flight, and those after it wait for tx.
+func HoldLockKey(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(timesheetLockKeySQL, ""))
+	return err
 }

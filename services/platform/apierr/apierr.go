@@ -62,8 +62,11 @@ var (
 	ErrDatabase         = New(http.StatusInternalServerError, "SYSTEM_DATABASE_ERROR", "database error")
 	ErrUnavailable      = New(http.StatusServiceUnavailable, "SYSTEM_SERVICE_UNAVAILABLE", "service temporarily unavailable, retry later")
 	ErrTenantSuspended  = New(http.StatusForbidden, "TENANT_SUSPENDED", "this organization is suspended")
-	ErrTokenRevoked     = New(http.StatusUnauthorized, "AUTH_TOKEN_REVOKED", "access token was revoked; sign in again")
-	ErrAccountDisabled  = New(http.StatusForbidden, "AUTH_ACCOUNT_DISABLED", "this account or its organization is deactivated")
+	// ErrDayLocked refuses, for good, a change of time in a day the
+	// organization's timesheet lock covers.
+	ErrDayLocked       = New(http.StatusConflict, "DAY_LOCKED", "the day is locked")
+	ErrTokenRevoked    = New(http.StatusUnauthorized, "AUTH_TOKEN_REVOKED", "access token was revoked; sign in again")
+	ErrAccountDisabled = New(http.StatusForbidden, "AUTH_ACCOUNT_DISABLED", "this account or its organization is deactivated")
 )
 
 // Invalid builds a VALIDATION_FAILED error for the given fields.

@@ -13,6 +13,10 @@ import (
 type ErrorMap []struct {
 	Domain error
 	API    *apierr.Error
+	// Reason answers with the domain error's own text as the message, for
+	// a domain error that says what the client must know (which days a
+	// lock covers).
+	Reason bool
 }
 
 // Map returns the envelope error for err's domain error, or err itself when
@@ -20,6 +24,9 @@ type ErrorMap []struct {
 func (m ErrorMap) Map(err error) error {
 	for _, e := range m {
 		if errors.Is(err, e.Domain) {
+			if e.Reason {
+				return e.API.WithMessage(err.Error())
+			}
 			return e.API
 		}
 	}

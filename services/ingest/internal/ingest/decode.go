@@ -48,16 +48,18 @@ type activity struct {
 }
 
 // timeBounds are what an activity's timestamp is checked against: the
-// server's clock, how far ahead of it agents' clocks may drift, and the
-// organization's accepted window behind it.
+// server's clock, how far ahead of it agents' clocks may drift, the
+// organization's accepted window behind it and its timesheet lock.
 type timeBounds struct {
 	now            time.Time
 	leeway, window time.Duration
+	lock           tracking.TimesheetLock
 }
 
 // check validates in within b; bulk items must carry a client_activity_id
 // and a timestamp. Field errors come first as one VALIDATION_FAILED, then
-// an invalid type, then an invalid timestamp, then one too old.
+// an invalid type, then an invalid timestamp, then one too old, then one
+// in a locked day.
 func (in activityInput) check(b timeBounds, bulk bool) (activity, *apierr.Error) {
 	now := b.now
 	var v validate.Fields
@@ -112,7 +114,16 @@ func (in activityInput) check(b timeBounds, bulk bool) (activity, *apierr.Error)
 		return activity{}, ErrActivityTooOld.WithMessage("timestamp is too old: the organization accepts activity of the last " +
 			tracking.WindowDays(b.window) + " only, and this one will never be stored")
 	}
+	if err := b.lock.Refuse(a.Timestamp); err != nil {
+		return activity{}, lockedActivity(err)
+	}
 	return a, nil
+}
+
+// lockedActivity is the refusal of an activity timed in a locked day: an
+// agent drops it, as one too old.
+func lockedActivity(err error) *apierr.Error {
+	return apierr.ErrDayLocked.WithMessage("timestamp falls in a locked day: " + err.Error() + ", and this activity will never be stored")
 }
 
 // Rejection reports a bulk item that was not stored.

@@ -43,6 +43,7 @@ var trackingErrors = httpx.ErrorMap{
 	{Domain: tracking.ErrSessionNotFound, API: errSessionNotFound},
 	{Domain: tracking.ErrSessionStopped, API: errSessionStopped},
 	{Domain: tracking.ErrTenantSuspended, API: apierr.ErrTenantSuspended},
+	{Domain: tracking.ErrDayLocked, API: apierr.ErrDayLocked, Reason: true},
 	{Domain: tracking.ErrProjectNotFound, API: errProjectNotFound},
 	{Domain: tracking.ErrProjectArchived, API: errProjectArchived},
 }

@@ -92,7 +92,11 @@ func (s *server) recordBulk(w http.ResponseWriter, r *http.Request) error {
 // bounds are the timestamps p's organization accepts now.
 func (s *server) bounds(ctx context.Context, p authn.Principal) (timeBounds, error) {
 	window, err := s.windows.Of(ctx, p.OrganizationID)
-	return timeBounds{now: s.clock.Now(), leeway: s.cfg.FutureLeeway, window: window}, err
+	if err != nil {
+		return timeBounds{}, err
+	}
+	lock, err := s.locks.Of(ctx, p.OrganizationID)
+	return timeBounds{now: s.clock.Now(), leeway: s.cfg.FutureLeeway, window: window, lock: lock}, err
 }
 
 func (s *server) getRedactionRules(w http.ResponseWriter, r *http.Request) error {

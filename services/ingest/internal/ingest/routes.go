@@ -19,11 +19,14 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	user := authn.Require(s.verifier)
 	r.Handle("/api/time-requests", user(handle(s.requestTime))).Methods(http.MethodPost)
 	r.Handle("/api/time-requests", user(handle(s.listTimeRequests))).Methods(http.MethodGet)
+	r.Handle("/api/organization/timesheet-lock", user(handle(s.getTimesheetLock))).Methods(http.MethodGet)
 	reviewer := authn.Require(s.verifier, authn.RoleManager, authn.RoleAdmin)
 	r.Handle("/api/time-requests/{id}/approve", reviewer(handle(s.approveTime))).Methods(http.MethodPost)
 	r.Handle("/api/time-requests/{id}/reject", reviewer(handle(s.rejectTime))).Methods(http.MethodPost)
 	admin := authn.Require(s.verifier, authn.RoleAdmin)
 	r.Handle("/api/organization/redaction-rules", admin(handle(s.getRedactionRules))).Methods(http.MethodGet)
 	r.Handle("/api/organization/redaction-rules", admin(handle(s.putRedactionRules))).Methods(http.MethodPut)
+	r.Handle("/api/organization/timesheet-lock", admin(handle(s.putTimesheetLock))).Methods(http.MethodPut)
+	r.Handle("/api/organization/timesheet-lock", admin(handle(s.deleteTimesheetLock))).Methods(http.MethodDelete)
 	return r
 }

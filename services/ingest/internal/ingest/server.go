@@ -38,6 +38,7 @@ type server struct {
 	tokens  *tokenCache
 	clock   clock.Clock
 	windows *tracking.Windows
+	locks   *tracking.Locks
 	// verifier authenticates the admin routes, which take no device token.
 	verifier   *authn.Verifier
 	redactions *Redactions
@@ -46,6 +47,7 @@ type server struct {
 // NewServer returns ingest's API handler.
 func NewServer(d Deps) http.Handler {
 	s := &server{cfg: d.Config, clock: d.Clock, windows: tracking.NewWindows(d.DB, d.Clock, d.Config.Window),
+		locks:    tracking.NewLocks(d.DB, d.Clock),
 		verifier: d.Verifier, redactions: d.Redactions,
 		store:  &Store{db: d.DB, clock: d.Clock, writes: newCombiner(d.DB, d.Config.Writers, d.Config.WriteBatch, d.Registerer)},
 		tokens: newTokenCache(d.Verifier, time.Minute, 100000, d.Clock)}

@@ -238,6 +238,13 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 		case status != tracking.StatusActive:
 			return tracking.ErrSessionStopped
 		}
+		// The lock as it is now: the one the items were checked against
+		// may be a minute old, and a lock set meanwhile waits for this
+		// transaction.
+		lock, err := tracking.ReadLock(ctx, tx)
+		if err != nil {
+			return err
+		}
 		n := len(batch.Items)
 		ids, cids, tss := make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
 		types, durs, urls := make([]string, 0, n), make([]int32, 0, n), make([]*string, 0, n)
@@ -245,6 +252,11 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 			if it.Timestamp.Before(start) {
 				res.Rejected = append(res.Rejected, Rejection{Index: it.Index, ClientActivityID: it.ClientActivityID,
 					Code: ErrInvalidTimestamp.Code, Message: "timestamp is before the session's start_time"})
+				continue
+			}
+			if err := lock.Refuse(it.Timestamp); err != nil {
+				e := lockedActivity(err)
+				res.Rejected = append(res.Rejected, Rejection{Index: it.Index, ClientActivityID: it.ClientActivityID, Code: e.Code, Message: e.Message})
 				continue
 			}
 			ids, cids, tss = append(ids, uuid.NewString()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
@@ -515,6 +527,9 @@ func (s *Store) DecideIdle(ctx context.Context, p authn.Principal, d *IdleDecisi
 		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
 			return err
 		}
+		if err := tracking.CheckUnlocked(ctx, tx, d.StartTime); err != nil {
+			return err
+		}
 		if d.ProjectID != nil {
 			if err := projectInUse(ctx, tx, *d.ProjectID); err != nil {
 				return err
@@ -686,6 +701,10 @@ const (
 	auditTimeRequested = "time.requested"
 	auditTimeApproved  = "time.approved"
 	auditTimeRejected  = "time.rejected"
+	// Timesheet locks: a lock set or moved later, and one moved earlier
+	// or removed.
+	auditTimesheetLocked   = "timesheet.locked"
+	auditTimesheetUnlocked = "timesheet.unlocked"
 )
 
 // recordAudit writes an entry of auth's audit log for the organization of
@@ -736,6 +755,9 @@ func (s *Store) RequestTime(ctx context.Context, p authn.Principal, t *TimeReque
 	t.RequestedAt = s.clock.Now().UTC().Truncate(time.Microsecond)
 	return pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+			return err
+		}
+		if err := tracking.CheckUnlocked(ctx, tx, t.StartTime); err != nil {
 			return err
 		}
 		if t.ProjectID != nil {
@@ -861,6 +883,10 @@ func (s *Store) reviewTime(ctx context.Context, tx pgx.Tx, p authn.Principal, id
 	after.Status, after.ReviewedBy, after.ReviewedAt, after.ReviewNote = verdict, &p.UserID, &now, note
 	var event map[string]any
 	if verdict == RequestApproved {
+		// A rejection changes no time, so a locked day refuses approvals only.
+		if err := tracking.CheckUnlocked(ctx, tx, before.StartTime); err != nil {
+			return res, err
+		}
 		sess, err := s.applyManualEntry(ctx, tx, p.OrganizationID, after, now, months)
 		if err != nil {
 			return res, err
@@ -912,4 +938,74 @@ func (s *Store) applyManualEntry(ctx context.Context, tx pgx.Tx, org string, t T
 		return sess, err
 	}
 	return sess, outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
+}
+
+// --- Timesheet locks
+
+// TimesheetLock reads the caller's organization's lock.
+func (s *Store) TimesheetLock(ctx context.Context, p authn.Principal) (tracking.TimesheetLock, error) {
+	var l tracking.TimesheetLock
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		var err error
+		l, err = tracking.ReadLock(ctx, tx)
+		return err
+	})
+	return l, err
+}
+
+// lockZoneSQL is, in the organization's zone ($2 the clock's now), the
+// first instant after the local day $1 and today's date.
+const lockZoneSQL = `SELECT z.tz, ($1::date + 1)::timestamp AT TIME ZONE z.tz, ($2::timestamptz AT TIME ZONE z.tz)::date
+  FROM (SELECT tracking.known_zone(coalesce((SELECT time_zone FROM tracking.tenants WHERE organization_id = public.current_org()), 'UTC')) AS tz) z`
+
+// SetTimesheetLock locks the caller's organization's days up to and
+// including through, in its zone, or unlocks every day (through nil), and
+// audits the change with the lock before and after. It holds the lock key
+// exclusively, so it waits for the changes of time in flight and the
+// later ones see the new lock. A day not yet over cannot be locked: its
+// time is still being tracked.
+func (s *Store) SetTimesheetLock(ctx context.Context, p authn.Principal, through *time.Time) (tracking.TimesheetLock, error) {
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	var after tracking.TimesheetLock
+	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		if err := tracking.HoldLockKey(ctx, tx); err != nil {
+			return err
+		}
+		before, err := tracking.ReadLock(ctx, tx)
+		if err != nil {
+			return err
+		}
+		action := auditTimesheetUnlocked
+		if through == nil {
+			if before.LockedThrough == nil {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, "DELETE FROM tracking.timesheet_locks WHERE organization_id = public.current_org()"); err != nil {
+				return err
+			}
+		} else {
+			var zone string
+			var until, today time.Time
+			if err := tx.QueryRow(ctx, lockZoneSQL, *through, now).Scan(&zone, &until, &today); err != nil {
+				return err
+			}
+			if !through.Before(today) {
+				return apierr.InvalidField("locked_through", "must be a day before today ("+today.Format(time.DateOnly)+" in "+zone+
+					"): a day is locked once it is over", through.Format(time.DateOnly))
+			}
+			day, until := through.Format(time.DateOnly), until.UTC()
+			after = tracking.TimesheetLock{LockedThrough: &day, LockedUntil: &until, TimeZone: &zone, LockedBy: &p.UserID, LockedAt: &now}
+			if _, err := tx.Exec(ctx, `INSERT INTO tracking.timesheet_locks (organization_id, locked_through, locked_until, time_zone, locked_by, locked_at)
+				VALUES (public.current_org(), $1, $2, $3, $4, $5) ON CONFLICT (organization_id) DO UPDATE SET locked_through = EXCLUDED.locked_through,
+				locked_until = EXCLUDED.locked_until, time_zone = EXCLUDED.time_zone, locked_by = EXCLUDED.locked_by, locked_at = EXCLUDED.locked_at`,
+				*through, until, zone, p.UserID, now); err != nil {
+				return err
+			}
+			if before.LockedUntil == nil || !until.Before(*before.LockedUntil) {
+				action = auditTimesheetLocked
+			}
+		}
+		return recordAudit(ctx, tx, now, p.UserID, action, nil, map[string]any{"before": before, "after": after})
+	})
+	return after, err
 }

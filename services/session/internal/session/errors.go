@@ -30,6 +30,7 @@ var trackingErrors = httpx.ErrorMap{
 	{Domain: tracking.ErrSessionNotFound, API: errSessionNotFound},
 	{Domain: tracking.ErrSessionAlreadyStopped, API: errSessionAlreadyStopped},
 	{Domain: tracking.ErrTenantSuspended, API: apierr.ErrTenantSuspended},
+	{Domain: tracking.ErrDayLocked, API: apierr.ErrDayLocked, Reason: true},
 }
 
 // apiError is the error a handler's err is answered with; a timestamp the

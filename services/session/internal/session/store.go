@@ -129,11 +129,15 @@ func (s *Store) SetProjectArchived(ctx context.Context, orgID, id string, archiv
 
 // StartSession starts the caller's session. The partial unique index
 // work_sessions_one_active, not a prior read, refuses a second active
-// session, so two concurrent starts cannot both succeed.
+// session, so two concurrent starts cannot both succeed. A start in a
+// locked day is refused.
 func (s *Store) StartSession(ctx context.Context, p authn.Principal, projectID *string, start time.Time) (tracking.Session, error) {
 	var sess tracking.Session
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
+			return err
+		}
+		if err := tracking.CheckUnlocked(ctx, tx, start); err != nil {
 			return err
 		}
 		if projectID != nil {
@@ -165,10 +169,17 @@ func (s *Store) StartSession(ctx context.Context, p authn.Principal, projectID *
 	return sess, err
 }
 
-// StopSession stops the caller's session.
+// StopSession stops the caller's session, not at an end in a locked day.
 func (s *Store) StopSession(ctx context.Context, p authn.Principal, id string, end *time.Time) (tracking.Session, error) {
 	var sess tracking.Session
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
+		// The default end is now or later, which no lock covers (a day is
+		// locked once it is over).
+		if end != nil {
+			if err := tracking.CheckUnlocked(ctx, tx, *end); err != nil {
+				return err
+			}
+		}
 		var err error
 		if sess, err = tracking.StopSession(ctx, tx, id, p.UserID, end, s.clock.Now()); err != nil {
 			return err
