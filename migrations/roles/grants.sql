@@ -73,6 +73,11 @@ GRANT SELECT, INSERT, UPDATE ON tracking.url_redaction TO {{.ingest}};
 GRANT USAGE ON SEQUENCE tracking.url_redaction_seq TO {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.url_redaction_after(bigint, integer) TO {{.ingest}};
 GRANT EXECUTE ON FUNCTION auth.record_tracking_audit(timestamptz, uuid, text, uuid, jsonb) TO {{.ingest}};
+-- Ingest sets the timesheet locks; ingest and session refuse changes of
+-- time in the days they lock.
+GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.timesheet_locks TO {{.ingest}};
+GRANT EXECUTE ON FUNCTION tracking.known_zone(text) TO {{.ingest}};
+GRANT SELECT ON tracking.timesheet_locks TO {{.session}};
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
 

@@ -17,8 +17,6 @@ CREATE TABLE tracking.timesheet_locks (
 ALTER TABLE tracking.timesheet_locks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON tracking.timesheet_locks
   USING (organization_id = public.current_org()) WITH CHECK (organization_id = public.current_org());
-GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.timesheet_locks TO workpulse_ingest;
-GRANT SELECT ON tracking.timesheet_locks TO workpulse_session;
 
 -- tracking.known_zone is p_zone when PostgreSQL knows it and UTC otherwise,
 -- as the report service summarizes the days of a zone it does not know.
@@ -34,7 +32,6 @@ EXCEPTION WHEN invalid_parameter_value THEN
   RETURN 'UTC';
 END $$;
 -- +goose StatementEnd
-GRANT EXECUTE ON FUNCTION tracking.known_zone(text) TO workpulse_ingest;
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auth.record_tracking_audit(p_at timestamptz, p_actor uuid, p_action text, p_subject uuid, p_details jsonb) RETURNS void
