@@ -38,6 +38,8 @@ var Table = []Route{
 	{Pattern: `^/api/sessions/[^/]+/(activity(/bulk)?|idle-decisions)$`, Service: Ingest},
 	// Ingest applies the redaction rules, so it keeps them.
 	{Pattern: `^/api/organization/redaction-rules$`, Service: Ingest},
+	// Ingest owns the time a timesheet lock keeps from changing.
+	{Pattern: `^/api/organization/timesheet-lock$`, Service: Ingest},
 	// Ingest owns the session totals and the activity, which an approved
 	// manual entry adds to.
 	{Pattern: `^/api/time-requests(/.*)?$`, Service: Ingest},

@@ -163,6 +163,8 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"PUT", "/organization/redaction-rules", nil, map[string]any{"rules": []map[string]any{
 			{"match": "host", "pattern": "intranet.example.com", "action": "host_only"}}}, 200, nil, nil},
 		{"GET", "/organization/redaction-rules", nil, nil, 200, nil, nil},
+		{"GET", "/organization/timesheet-lock", nil, nil, 200, nil, nil},
+		{"DELETE", "/organization/timesheet-lock", nil, nil, 200, nil, nil},
 		{"PUT", "/categories/rules", nil, map[string]any{"rules": []map[string]any{
 			{"match": "host", "pattern": "github.com", "category": "productive"}}}, 200, nil, nil},
 		{"GET", "/categories/rules", nil, nil, 200, nil, nil},

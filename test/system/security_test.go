@@ -229,6 +229,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"DELETE", "/devices/" + colleaguesDevice, none, [7]int{401, 404, 204, 404, 404, 404, 404}, nil},
 		{"GET", "/audit", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/organization/redaction-rules", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"GET", "/organization/timesheet-lock", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		{"DELETE", "/organization/timesheet-lock", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/categories/rules", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/webhooks", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		// Neither organization has single sign-on; a configuration that

@@ -55,6 +55,11 @@ const (
 	AuditTimeRequested     = "time.requested"
 	AuditTimeApproved      = "time.approved"
 	AuditTimeRejected      = "time.rejected"
+	// AuditTimesheetLocked and AuditTimesheetUnlocked are ingest's: an
+	// admin's timesheet lock set or moved later, and moved earlier or
+	// removed.
+	AuditTimesheetLocked   = "timesheet.locked"
+	AuditTimesheetUnlocked = "timesheet.unlocked"
 
 	auditSubjectUser       = "user"
 	auditSubjectDevice     = "device"
@@ -68,7 +73,8 @@ var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated
 	AuditDeviceRegistered, AuditDeviceRevoked, AuditDeviceRenewed, AuditSettingsChanged, AuditReportRead, AuditReportExported, AuditRedactionChanged,
 	AuditPasswordChanged, AuditPasswordChangeFailed, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
-	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided, AuditTimeRequested, AuditTimeApproved, AuditTimeRejected}
+	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided, AuditTimeRequested, AuditTimeApproved, AuditTimeRejected,
+	AuditTimesheetLocked, AuditTimesheetUnlocked}
 
 // loginFailureSpan and maxLoginFailureEntries bound the user.login_failed
 // entries of one account (or, for refused single sign-ons, of one
