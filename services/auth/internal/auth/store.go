@@ -1906,14 +1906,19 @@ func (s *Store) RecordLoginFailure(ctx context.Context, orgID, userID, reason st
 
 // RecordSSOFailure records that a single sign-on to org was refused
 // after its provider answered (reason: sso_failed, email_unverified,
-// domain_not_allowed, account_disabled): the organization is its
-// subject, since a refused sign-on may name no member, or one the
-// provider has not vouched for. The email the provider named, if any,
-// is recorded as its claim, so that an admin sees who was refused.
-func (s *Store) RecordSSOFailure(ctx context.Context, orgID, reason, email string, c Client) error {
+// domain_not_allowed, account_disabled). Its subject is the member
+// refused when there is one (userID: a deactivated member the provider
+// vouched for), bounded per member as their refused password sign-ins
+// are; else the organization, since the refusal names no member, or one
+// the provider has not vouched for. The email the provider named, if
+// any, is recorded as its claim, so that an admin sees who was refused.
+func (s *Store) RecordSSOFailure(ctx context.Context, orgID, userID, reason, email string, c Client) error {
 	details := map[string]any{"reason": reason, "method": "sso", "ip": c.IP, "user_agent": c.UserAgent}
 	if email != "" {
 		details["email"] = email
+	}
+	if userID != "" {
+		return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectUser, userID, details)
 	}
 	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectOrg, orgID, details)
 }
