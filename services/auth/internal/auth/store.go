@@ -349,6 +349,17 @@ func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, erase bool
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE organization_id = $1 AND lower(recipient) = lower($2)", orgID, u.Email); err != nil {
 			return err
 		}
+		if erase {
+			// What the outbox still holds of the member (user.created and
+			// user.updated carry their email and name) is never published:
+			// the erasure's own event, enqueued below, carries ids only.
+			// The outbox has no row-level security: the organization is
+			// matched on the envelope.
+			if _, err := tx.Exec(ctx, "DELETE FROM auth.outbox WHERE payload->>'organization_id' = $1 AND payload->'data'->>'user_id' = $2"+
+				" AND payload->>'type' = ANY($3)", orgID, u.ID, []string{events.TypeUserCreated, events.TypeUserUpdated}); err != nil {
+				return err
+			}
+		}
 		// Their memberships go with the row; the managers of their teams
 		// stop seeing them, even what is kept of their data.
 		var managers []string
