@@ -3,10 +3,12 @@ package systemtest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/test/testkit"
 )
 
 // TestRemovingAMemberWithErasureEmptiesEveryServiceOfThemAndOnlyOfThem
@@ -83,4 +85,77 @@ func TestRemovingAMemberWithErasureEmptiesEveryServiceOfThemAndOnlyOfThem(t *tes
 	}) {
 		t.Errorf("the removed member's token answers %d %s", r.Status, r.Raw)
 	}
+}
+
+// TestAnErasedMembersNameAndURLsNeverReachKafka erases a member while
+// Kafka is unreachable, with their rename and activity still waiting in
+// the outboxes: once Kafka is back and the erasure has gone through every
+// service, no record of any topic carries the new name or a URL they
+// visited, and report has summarized nothing of theirs again.
+func TestAnErasedMembersNameAndURLsNeverReachKafka(t *testing.T) {
+	p := StartPlatform(t)
+	c := p.Client(t)
+	suffix := fmt.Sprintf("%d", clock.Real.Now().UnixNano())
+	admin := c.Register("ada-"+suffix+"@example.com", "Ada Admin", "Kafka Erasure Org "+suffix)
+	gone := c.Invite(admin, "gone-"+suffix+"@example.com", "Gone Member", "employee")
+	now := clock.Real.Now().UTC()
+	start := now.Add(-20 * time.Minute).Truncate(time.Minute)
+	if midnight := now.Truncate(24 * time.Hour); start.Before(midnight) {
+		start = midnight
+	}
+	s := c.StartSession(gone, start)
+	visit := func(at time.Time, url string) {
+		t.Helper()
+		a := Heartbeats(at, 1, 60, "active")[0]
+		a.URL = url
+		if _, err := c.Agent(gone, NewLedger()).Single(s.ID, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relayedURL, pendingURL := "https://relayed-"+suffix+".example.com/private", "https://pending-"+suffix+".example.com/private"
+	secretName := "Secret Name " + suffix
+	visit(start, relayedURL)
+	c.runJob(admin, "daily-summary", map[string]any{"date": start.Format(time.DateOnly)})
+
+	db := p.PG.Conn(t)
+	count := func(sql string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	p.Kafka.Down()
+	c.Must(200, "PATCH", "/users/me", gone.Token, map[string]any{"name": secretName})
+	visit(start.Add(2*time.Minute), pendingURL)
+	c.Must(204, "DELETE", "/users/"+gone.ID+"?data=erase", admin.Token, nil)
+	if n := count("SELECT count(*) FROM auth.outbox WHERE payload->'data'->>'user_id' = $1 AND payload->>'type' <> 'user.removed'", gone.ID); n != 0 {
+		t.Errorf("%d events of the erased member wait in auth's outbox", n)
+	}
+	p.Kafka.Up()
+
+	erased := "SELECT (SELECT count(*) FROM tracking.work_sessions WHERE user_id = $1) + (SELECT count(*) FROM tracking.activity_logs WHERE user_id = $1)" +
+		" + (SELECT count(*) FROM reporting.daily_summaries WHERE user_id = $1) + (SELECT count(*) FROM reporting.users WHERE user_id = $1)"
+	drained := "SELECT (SELECT count(*) FROM auth.outbox) + (SELECT count(*) FROM tracking.outbox) + (SELECT count(*) FROM reporting.outbox)"
+	if !WaitFor(60*time.Second, func() bool { return count(erased, gone.ID) == 0 && count(drained) == 0 }) {
+		t.Fatalf("60 s after Kafka came back: %d rows of the erased member, %d events waiting in the outboxes", count(erased, gone.ID), count(drained))
+	}
+	// A summary of the day again: nothing of the member comes back.
+	c.runJob(admin, "daily-summary", map[string]any{"date": start.Format(time.DateOnly)})
+	if n := count(erased, gone.ID); n != 0 {
+		t.Errorf("the day's summary brought back %d rows of the erased member", n)
+	}
+	records := testkit.AllRecords(t, p.Kafka.Addr)
+	if len(records) == 0 {
+		t.Fatal("no records in Kafka at all")
+	}
+	for _, m := range records {
+		for _, secret := range []string{secretName, relayedURL, pendingURL, "relayed-" + suffix, "pending-" + suffix} {
+			if strings.Contains(string(m.Value), secret) || strings.Contains(string(m.Key), secret) {
+				t.Errorf("%s/%d@%d carries %q: %s", m.Topic, m.Partition, m.Offset, secret, m.Value)
+			}
+		}
+	}
+	t.Logf("%d records searched", len(records))
 }

@@ -165,6 +165,45 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return token[actor], "/time-requests/" + tr.ID + "/" + verdict
 		}
 	}
+	// signer signs in through the routes that take no token, with every
+	// actor's token beside the request (or none).
+	signer := c.Invite(k.admin, "sec-signer@a.example", "Signer A", "employee")
+	signIn := body(map[string]any{"email": signer.Email, "password": "correct horse battery"})
+	newOrganization := func() any {
+		return map[string]any{"email": fmt.Sprintf("sec-new-%d@c.example", clock.Real.Now().UnixNano()), "password": "correct horse battery",
+			"name": "New Admin", "organization_name": "New Org"}
+	}
+	acceptInvitation := func() any {
+		email := fmt.Sprintf("sec-invited-%d@a.example", clock.Real.Now().UnixNano())
+		var inv struct{ Token string }
+		c.Must(201, "POST", "/users/invitations", k.admin.Token, map[string]any{"email": email, "role": "employee"}).Into(t, &inv)
+		return map[string]any{"email": email, "password": "correct horse battery", "name": "Invited A", "invitation_token": inv.Token}
+	}
+	refreshToken := func() any {
+		var b struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		c.Must(200, "POST", "/auth/login", "", signIn()).Into(t, &b)
+		return map[string]any{"refresh_token": b.RefreshToken}
+	}
+	unknownEmail := func() any {
+		return map[string]any{"email": fmt.Sprintf("sec-nobody-%d@a.example", clock.Real.Now().UnixNano()), "password": "correct horse battery"}
+	}
+	hookBody := body(map[string]any{"url": "https://hooks.example.com/workpulse", "event_types": []string{"alert.raised"}})
+	var hook struct{ ID string }
+	c.Must(201, "POST", "/webhooks", k.admin.Token, hookBody()).Into(t, &hook)
+	// deleteFreshHook has each cell delete an endpoint of Org A's made for it.
+	deleteFreshHook := func(actor string) (string, string) {
+		var h struct{ ID string }
+		c.Must(201, "POST", "/webhooks", k.admin.Token, hookBody()).Into(t, &h)
+		return token[actor], "/webhooks/" + h.ID
+	}
+	// idle covers the idle heartbeats of the bulk row just before.
+	idle := func() any {
+		now := clock.Real.Now()
+		return map[string]any{"start_time": now.Add(-30 * time.Minute).Format(time.RFC3339), "end_time": now.Add(-12 * time.Minute).Format(time.RFC3339),
+			"decision": "keep"}
+	}
 	rows := []struct {
 		method, path string
 		body         func() any
@@ -187,6 +226,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// made-up link's token is refused alike for everyone.
 		{"POST", "/auth/password-reset", body(map[string]any{"email": k.emp.Email}), [7]int{503, 503, 503, 503, 503, 503, 503}, nil},
 		{"POST", "/auth/password-reset/confirm", body(map[string]any{"token": "made-up", "new_password": "long enough"}), [7]int{400, 400, 400, 400, 400, 400, 400}, nil},
+		// The routes that take no token answer alike whatever token comes
+		// along, and about the credentials sent, never the token's holder.
+		{"POST", "/auth/register", newOrganization, [7]int{201, 201, 201, 201, 201, 201, 201}, nil},
+		{"POST", "/auth/register", acceptInvitation, [7]int{201, 201, 201, 201, 201, 201, 201}, nil},
+		{"POST", "/auth/register", body(map[string]any{"email": "sec-forged@a.example", "password": "correct horse battery", "name": "Forged",
+			"invitation_token": "made-up"}), [7]int{400, 400, 400, 400, 400, 400, 400}, nil},
+		{"POST", "/auth/login", signIn, [7]int{200, 200, 200, 200, 200, 200, 200}, nil},
+		{"POST", "/auth/login", unknownEmail, [7]int{401, 401, 401, 401, 401, 401, 401}, nil},
+		{"POST", "/auth/refresh", refreshToken, [7]int{200, 200, 200, 200, 200, 200, 200}, nil},
+		{"POST", "/auth/refresh", body(map[string]any{"refresh_token": "made-up"}), [7]int{401, 401, 401, 401, 401, 401, 401}, nil},
+		// Neither organization has single sign-on, and a callback without
+		// its browser's sign-in is refused.
+		{"POST", "/auth/sso/start", body(map[string]any{"email": "someone@a.example"}), [7]int{404, 404, 404, 404, 404, 404, 404}, nil},
+		{"POST", "/auth/sso/start", body(map[string]any{"organization_id": k.admin.Org}), [7]int{404, 404, 404, 404, 404, 404, 404}, nil},
+		{"POST", "/auth/sso/callback", body(map[string]any{"code": "made-up", "state": "made-up"}), [7]int{400, 400, 400, 400, 400, 400, 400}, nil},
+		{"GET", "/health", none, [7]int{200, 200, 200, 200, 200, 200, 200}, nil},
 		{"POST", "/teams", unique, [7]int{401, 403, 403, 403, 403, 201, 201}, nil},
 		{"GET", "/teams", none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
 		{"GET", "/teams/" + tc.red, none, [7]int{401, 403, 403, 200, 404, 200, 404}, nil},
@@ -207,6 +262,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/sessions/start", none, [7]int{401, 409, 409, 201, 201, 201, 201}, nil},
 		{"POST", "/sessions/" + k.session + "/activity", beat, [7]int{401, 201, 404, 404, 404, 404, 404}, nil},
 		{"POST", "/sessions/" + k.session + "/activity/bulk", bulk, [7]int{401, 201, 404, 404, 404, 404, 404}, nil},
+		// Only the session's owner decides its idle time; whoever sees the
+		// session sees the decisions.
+		{"POST", "/sessions/" + k.session + "/idle-decisions", idle, [7]int{401, 201, 404, 404, 404, 404, 404}, nil},
+		{"GET", "/sessions/" + k.session + "/idle-decisions", none, [7]int{401, 200, 404, 200, 404, 200, 404}, nil},
 		{"GET", "/reports/daily?date=" + today, none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"GET", "/reports/user/" + k.emp.ID + userRange, none, [7]int{401, 200, 403, 200, 403, 200, 404}, nil},
 		{"GET", "/reports/user/" + k.colleague.ID + userRange, none, [7]int{401, 403, 200, 403, 200, 200, 404}, nil},
@@ -232,7 +291,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/organization/timesheet-lock", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
 		{"DELETE", "/organization/timesheet-lock", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/categories/rules", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"PUT", "/organization/redaction-rules", body(map[string]any{"rules": []map[string]any{
+			{"match": "host", "pattern": "matrix.invalid", "action": "host_only"}}}), [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"PUT", "/categories/rules", body(map[string]any{"rules": []map[string]any{
+			{"match": "host", "pattern": "matrix.invalid", "category": "neutral"}}}), [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/webhooks", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
+		{"POST", "/webhooks", hookBody, [7]int{401, 403, 403, 403, 403, 201, 201}, nil},
+		{"PATCH", "/webhooks/" + hook.ID, body(map[string]any{"enabled": true}), [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"GET", "/webhooks/" + hook.ID + "/deliveries", none, [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		{"POST", "/webhooks/" + hook.ID + "/test", none, [7]int{401, 403, 403, 403, 403, 202, 404}, nil},
+		{"DELETE", "/webhooks/{fresh endpoint}", none, [7]int{401, 403, 403, 403, 403, 204, 404}, deleteFreshHook},
 		// Neither organization has single sign-on; a configuration that
 		// does not validate stores nothing.
 		{"GET", "/organization/sso", none, [7]int{401, 403, 403, 403, 403, 404, 404}, nil},
@@ -248,8 +316,78 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/time-requests/{employee's}/reject", none, [7]int{401, 403, 403, 200, 404, 200, 404}, reviewFresh("reject")},
 		{"POST", "/sessions/" + k.session + "/stop", none, [7]int{401, 0, 404, 404, 404, 404, 404}, nil}, // the owner's stop runs last
 	}
+	// writes names what each operation that may write changes (tables, or
+	// a SELECT of what a refusal must leave alone where other work goes on
+	// in the same table): a refused call must change none of it.
+	writes := map[string][]string{
+		"PATCH /organization":                 {"auth.organizations"},
+		"POST /organization/adoption-tokens":  {"auth.adoption_tokens"},
+		"PATCH /users/me":                     {"auth.users"},
+		"PATCH /users/{id}":                   {"auth.users"},
+		"DELETE /users/{id}":                  {"auth.users"},
+		"POST /users/invitations":             {"auth.invitations"},
+		"POST /users/me/password":             {"auth.users"},
+		"POST /auth/register":                 {"auth.organizations", "auth.users", "auth.invitations"},
+		"POST /auth/login":                    {"auth.sessions", "auth.refresh_tokens"},
+		"POST /auth/refresh":                  {"auth.refresh_tokens"},
+		"POST /auth/logout":                   {"auth.sessions"},
+		"POST /auth/logout-all":               {"auth.users"},
+		"POST /auth/password-reset":           {"auth.password_resets", "auth.mail_outbox"},
+		"POST /auth/password-reset/confirm":   {"auth.users", "auth.password_resets"},
+		"POST /auth/sso/start":                {"auth.sso_logins"},
+		"POST /auth/sso/callback":             {"auth.sso_logins", "auth.users"},
+		"PUT /organization/sso":               {"auth.sso_configs", "auth.sso_domains"},
+		"DELETE /organization/sso":            {"auth.sso_configs", "auth.sso_domains"},
+		"POST /teams":                         {"auth.teams"},
+		"PATCH /teams/{id}":                   {"auth.teams"},
+		"DELETE /teams/{id}":                  {"auth.teams"},
+		"PUT /teams/{id}/members/{userId}":    {"auth.team_members"},
+		"DELETE /teams/{id}/members/{userId}": {"auth.team_members"},
+		"POST /devices":                       {"auth.devices"},
+		"POST /devices/{id}/renew":            {"auth.devices"},
+		"DELETE /devices/{id}":                {"auth.devices"},
+		"POST /projects":                      {"tracking.projects"},
+		"POST /projects/{id}/archive":         {"tracking.projects"},
+		"POST /projects/{id}/unarchive":       {"tracking.projects"},
+		"POST /sessions/start":                {"tracking.work_sessions"},
+		"POST /sessions/{id}/stop":            {"tracking.work_sessions"},
+		"POST /sessions/{id}/activity":        {"tracking.activity_logs", "tracking.work_sessions"},
+		"POST /sessions/{id}/activity/bulk":   {"tracking.activity_logs", "tracking.work_sessions"},
+		"POST /sessions/{id}/idle-decisions":  {"tracking.idle_decisions", "tracking.work_sessions"},
+		"POST /time-requests":                 {"tracking.time_requests"},
+		"POST /time-requests/{id}/approve":    {"tracking.time_requests", "tracking.work_sessions"},
+		"POST /time-requests/{id}/reject":     {"tracking.time_requests"},
+		"PUT /organization/redaction-rules":   {"tracking.url_redaction"},
+		"POST /alerts/{id}/resolve":           {"SELECT count(*) FROM reporting.alerts WHERE resolved_at IS NOT NULL"},
+		"POST /jobs/trigger/daily-summary":    {"SELECT count(*) FROM reporting.jobs"},
+		"POST /jobs/trigger/idle-detection":   {"SELECT count(*) FROM reporting.jobs"},
+		"PUT /categories/rules":               {"reporting.category_rules"},
+		"POST /webhooks":                      {"reporting.webhook_endpoints"},
+		"PATCH /webhooks/{id}":                {"reporting.webhook_endpoints"},
+		"DELETE /webhooks/{id}":               {"reporting.webhook_endpoints"},
+		"POST /webhooks/{id}/test":            {"SELECT count(*) FROM reporting.webhook_deliveries"},
+	}
+	// holder is whose token each actor sends: a route that takes none
+	// answers about the credentials sent, never about the token's holder.
+	holder := map[string]string{"employee": k.emp.ID, "colleague": k.colleague.ID, "manager of the employee's team": tc.lead.ID,
+		"manager of another team": tc.otherLead.ID, "admin": k.admin.ID, "other org's admin": k.foreign.ID}
+	ops := apiOperations(t)
+	db := p.PG.Conn(t)
+	covered := map[string]bool{}
 	cells := 0
 	for _, row := range rows {
+		op, ok := operationOf(ops, row.method, row.path)
+		if !ok {
+			t.Fatalf("%s %s is no operation of the API's document", row.method, row.path)
+		}
+		covered[op.String()] = true
+		sources := writes[op.String()]
+		if row.method != "GET" && sources == nil {
+			t.Fatalf("%s writes; the matrix must name what, so that its refusals are checked to change nothing", op)
+		}
+		// still: the last cell was refused and changed nothing, so the
+		// sources hold still for the next one.
+		still := false
 		for i, actor := range actors {
 			want := row.want[i]
 			if want == 0 {
@@ -260,7 +398,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if row.as != nil {
 					tok, path = row.as(actor)
 				}
-				r, err := c.Do(row.method, path, tok, row.body())
+				b := row.body()
+				check := want >= 400 && sources != nil
+				var before string
+				switch {
+				case check && still:
+					before = fingerprint(t, db, sources)
+				case check:
+					before = settled(t, db, sources)
+				}
+				still = false
+				r, err := c.Do(row.method, path, tok, b)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -270,6 +418,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if want >= 400 && !strings.Contains(string(r.Raw), `"success":false`) {
 					t.Fatalf("a %d without the error envelope: %s", want, r.Raw)
 				}
+				if check {
+					if after := fingerprint(t, db, sources); after != before {
+						t.Fatalf("the refused call changed %v", sources)
+					}
+					still = true
+				}
+				if op.public {
+					if h := holder[actor]; h != "" && strings.Contains(string(r.Raw), h) {
+						t.Fatalf("a route that takes no token answered about the token's holder (%s): %s", h, r.Raw)
+					}
+					return
+				}
 				// Projects are the organization's, and name their creators.
 				shared := strings.HasPrefix(row.path, "/projects")
 				if h := hidden[actor]; want < 300 && h != "" && !shared && strings.Contains(string(r.Raw), h) {
@@ -277,6 +437,31 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 			cells++
+		}
+	}
+	// Socket.IO: the handshake and the long polls are anyone's; the
+	// CONNECT packet's token decides, as the CONNECT_ERROR's code says.
+	base := strings.TrimSuffix(p.URL, "/api")
+	for _, actor := range actors {
+		want := "connected"
+		if actor == "anonymous" {
+			want = "AUTH_INVALID_TOKEN"
+		}
+		t.Run(fmt.Sprintf("GET and POST /socket.io/ as %s: %s", actor, want), func(t *testing.T) {
+			packets := socketIOConnect(t, base, token[actor])
+			if got := socketIOAnswer(t, packets); got != want {
+				t.Fatalf("the CONNECT got %s: %q", got, packets)
+			}
+			if h := hidden[actor]; h != "" && strings.Contains(packets, h) {
+				t.Fatalf("%s was sent what they may not see (%s): %q", actor, h, packets)
+			}
+		})
+		cells++
+	}
+	covered["GET /socket.io/"], covered["POST /socket.io/"] = true, true
+	for _, o := range ops {
+		if !covered[o.String()] {
+			t.Errorf("%s, in the API's document, has no row in the matrix", o)
 		}
 	}
 	c.Must(200, "POST", "/sessions/"+k.session+"/stop", k.emp.Token, map[string]any{})

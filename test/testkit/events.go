@@ -9,6 +9,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/kafkax"
 )
 
@@ -66,4 +67,63 @@ func WaitEvent(t testing.TB, brokers []string, topic string, timeout time.Durati
 			return e
 		}
 	}
+}
+
+// AllRecords reads every record of every topic of the broker at addr,
+// from each partition's first offset to its last at the time of the call.
+func AllRecords(t testing.TB, addr string) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := kafka.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatalf("testkit: dial %s: %v", addr, err)
+	}
+	defer conn.Close()
+	parts, err := conn.ReadPartitions()
+	if err != nil {
+		t.Fatalf("testkit: list partitions: %v", err)
+	}
+	var out []kafka.Message
+	for _, p := range parts {
+		out = append(out, partitionRecords(ctx, t, addr, p.Topic, p.ID)...)
+	}
+	return out
+}
+
+func partitionRecords(ctx context.Context, t testing.TB, addr, topic string, partition int) []kafka.Message {
+	t.Helper()
+	leader, err := kafka.DialLeader(ctx, "tcp", addr, topic, partition)
+	if err != nil {
+		t.Fatalf("testkit: dial the leader of %s/%d: %v", topic, partition, err)
+	}
+	defer leader.Close()
+	first, last, err := leader.ReadOffsets()
+	if err != nil {
+		t.Fatalf("testkit: offsets of %s/%d: %v", topic, partition, err)
+	}
+	var out []kafka.Message
+	for offset := first; offset < last; {
+		if _, err := leader.Seek(offset, kafka.SeekAbsolute); err != nil {
+			t.Fatalf("testkit: seek %s/%d to %d: %v", topic, partition, offset, err)
+		}
+		_ = leader.SetReadDeadline(clock.Real.Now().Add(10 * time.Second))
+		batch, from := leader.ReadBatch(1, 10<<20), offset
+		for {
+			m, err := batch.ReadMessage()
+			if err != nil {
+				break
+			}
+			out = append(out, m)
+			offset = m.Offset + 1
+		}
+		if err := batch.Close(); err != nil {
+			t.Fatalf("testkit: read %s/%d at %d: %v", topic, partition, offset, err)
+		}
+		if offset == from {
+			// Only control records (transaction markers) are left.
+			break
+		}
+	}
+	return out
 }

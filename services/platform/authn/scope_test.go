@@ -26,40 +26,22 @@ func TestDeviceTokensPassTheTrackingRoutesOnly(t *testing.T) {
 		}
 		return signedClaims(t, signer, c)
 	}
-	sign := func(p authn.Principal) string {
-		tok, err := signer.Sign(p, signedAt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
 	tests := []struct {
 		name     string
 		token    string
 		member   int
 		tracking int
 	}{
-		{"A person's token passes both kinds of route.", sign(person), 204, 204},
-		{"A device token passes the tracking routes and is forbidden elsewhere.", sign(device), 403, 204},
+		{"A person's token passes both kinds of route.", signedToken(t, signer, person, signedAt), 204, 204},
+		{"A device token passes the tracking routes and is forbidden elsewhere.", signedToken(t, signer, device, signedAt), 403, 204},
 		{"A device scope without a device id is invalid.", forged(map[string]any{"scope": "device"}), 401, 401},
 		{"A device scope with a malformed device id is invalid.", forged(map[string]any{"scope": "device", "did": "laptop"}), 401, 401},
 		{"A scope this platform does not issue is invalid.", forged(map[string]any{"scope": "admin"}), 401, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for route, want := range map[string]int{"member": tt.member, "tracking": tt.tracking} {
-				h := authn.Require(v)(ok)
-				if route == "tracking" {
-					h = authn.RequireTracking(v)(ok)
-				}
-				req := httptest.NewRequest(http.MethodGet, "/", nil)
-				req.Header.Set("Authorization", "Bearer "+tt.token)
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != want {
-					t.Errorf("%s route: status %d; want %d (%s)", route, rec.Code, want, rec.Body.String())
-				}
-			}
+			expectStatus(t, "member route", authn.Require(v)(ok), http.MethodGet, tt.token, tt.member)
+			expectStatus(t, "tracking route", authn.RequireTracking(v)(ok), http.MethodGet, tt.token, tt.tracking)
 		})
 	}
 }
@@ -70,14 +52,7 @@ func TestAnExpiredDeviceTokenRenewsWithinTheGraceOnly(t *testing.T) {
 	const grace = 24 * time.Hour
 	device := principal()
 	device.DeviceID = uuid.NewString()
-	// signed is p's token signed at, lasting signer's hour.
-	signed := func(p authn.Principal, at time.Time) string {
-		tok, err := signer.Sign(p, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
+	signed := func(p authn.Principal, at time.Time) string { return signedToken(t, signer, p, at) }
 	tests := []struct {
 		name     string
 		token    string
@@ -93,20 +68,32 @@ func TestAnExpiredDeviceTokenRenewsWithinTheGraceOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for route, want := range map[string]int{"renewal": tt.renewal, "tracking": tt.tracking} {
-				h := authn.RequireRenewal(v, grace)(ok)
-				if route == "tracking" {
-					h = authn.RequireTracking(v)(ok)
-				}
-				req := httptest.NewRequest(http.MethodPost, "/", nil)
-				req.Header.Set("Authorization", "Bearer "+tt.token)
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != want {
-					t.Errorf("%s route: status %d; want %d (%s)", route, rec.Code, want, rec.Body.String())
-				}
-			}
+			expectStatus(t, "renewal route", authn.RequireRenewal(v, grace)(ok), http.MethodPost, tt.token, tt.renewal)
+			expectStatus(t, "tracking route", authn.RequireTracking(v)(ok), http.MethodPost, tt.token, tt.tracking)
 		})
+	}
+}
+
+// signedToken is p's token as the auth service issues it, signed at at and
+// lasting signer's hour.
+func signedToken(t *testing.T, signer authn.Signer, p authn.Principal, at time.Time) string {
+	t.Helper()
+	tok, err := signer.Sign(p, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// expectStatus sends token to h and fails unless h answers want.
+func expectStatus(t *testing.T, route string, h http.Handler, method, token string, want int) {
+	t.Helper()
+	req := httptest.NewRequest(method, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != want {
+		t.Errorf("%s: status %d; want %d (%s)", route, rec.Code, want, rec.Body.String())
 	}
 }
 

@@ -112,3 +112,39 @@ func TestRefusedSingleSignOnsAreAuditedAtMostTenADayPerOrganization(t *testing.T
 	}
 	refusals(t, s.env, s.adminTok, "user.login_failed", 10)
 }
+
+func TestARefusedSingleSignOnOfADeactivatedMemberIsAuditedAgainstThatMember(t *testing.T) {
+	s := newSSOEnv(t, nil)
+	first := s.signIn("ann", map[string]any{"email": "ann@corp.test"})
+	if first.Status != 200 {
+		t.Fatalf("ann's first sign-in: %d %s", first.Status, first.Raw)
+	}
+	ann := first.Body["user"].(map[string]any)["id"].(string)
+	if r := s.do("PATCH", "/api/users/"+ann, s.adminTok, map[string]any{"active": false}); r.Status != 200 {
+		t.Fatalf("deactivate ann: %d %s", r.Status, r.Raw)
+	}
+	if r := s.signIn("ann", map[string]any{"organization_id": s.org}); r.Status != 403 || r.code() != "AUTH_ACCOUNT_DISABLED" {
+		t.Fatalf("the deactivated member's sign-in: %d %s; want 403 AUTH_ACCOUNT_DISABLED", r.Status, r.Raw)
+	}
+	// A refusal naming no member still has the organization as its subject.
+	if r := s.signIn("eve", map[string]any{"organization_id": s.org}); r.Status != 403 {
+		t.Fatalf("eve's sign-in: %d %s", r.Status, r.Raw)
+	}
+	r := s.do("GET", "/api/audit?action=user.login_failed&subject_id="+ann, s.adminTok, nil)
+	if r.Status != 200 || len(r.List) != 1 {
+		t.Fatalf("the refusals of ann: %d %s; want one entry", r.Status, r.Raw)
+	}
+	en := r.List[0]
+	d := en["details"].(map[string]any)
+	if en["subject_type"] != "user" || en["actor_id"] != nil || d["reason"] != "account_disabled" || d["method"] != "sso" || d["email"] != "Ann@corp.test" {
+		t.Fatalf("the deactivated member's refused sign-on: %v", en)
+	}
+	got := refusals(t, s.env, s.adminTok, "user.login_failed", 2)
+	subjects := map[any]any{}
+	for _, en := range got {
+		subjects[en["details"].(map[string]any)["reason"]] = en["subject_id"]
+	}
+	if subjects["account_disabled"] != ann || subjects["domain_not_allowed"] != s.org {
+		t.Fatalf("the refusals' subjects by reason: %v; want ann's and the organization's", subjects)
+	}
+}

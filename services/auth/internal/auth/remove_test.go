@@ -21,6 +21,10 @@ func TestAnAdminRemovesAMemberKeepingOrErasingTheirDataAndTheirTokensStopEverywh
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, id := e.join(adminTok, tc.email, "employee")
+			// A rename waiting for the relay too (user.updated).
+			if r := e.do("PATCH", "/api/users/me", tok, map[string]any{"name": "Renamed Member"}); r.Status != 200 {
+				t.Fatalf("rename: %d %s", r.Status, r.Raw)
+			}
 			if r := e.do("DELETE", "/api/users/"+id+"?data="+tc.data, adminTok, nil); r.Status != 204 {
 				t.Fatalf("remove: %d %s", r.Status, r.Raw)
 			}
@@ -45,6 +49,16 @@ func TestAnAdminRemovesAMemberKeepingOrErasingTheirDataAndTheirTokensStopEverywh
 			}
 			if erase == nil || *erase != (tc.data == "erase") {
 				t.Errorf("user.removed carries erase_data %v for data=%s", erase, tc.data)
+			}
+			// An erasure leaves nothing of the member for the relay but its own
+			// event; a removal that keeps the data keeps what was pending.
+			var pending int
+			if err := e.db.Owner.QueryRow(context.Background(), "SELECT count(*) FROM auth.outbox"+
+				" WHERE payload->'data'->>'user_id' = $1 AND payload->>'type' <> 'user.removed'", id).Scan(&pending); err != nil {
+				t.Fatal(err)
+			}
+			if (pending == 0) != (tc.data == "erase") {
+				t.Errorf("%d events of the member left in the outbox after data=%s", pending, tc.data)
 			}
 			// The address is free again: the person may be invited back.
 			e.join(adminTok, tc.email, "employee")

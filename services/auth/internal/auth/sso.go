@@ -340,7 +340,14 @@ func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	s.setSSOCookie(w, "", 0)
 	u, email, err := s.ssoUser(r.Context(), login, req.Code)
 	if reason, refused := ssoRefusals[err]; refused {
-		if rerr := s.store.RecordSSOFailure(r.Context(), login.OrganizationID, reason, email, s.clientOf(r)); rerr != nil {
+		// A deactivated member is the one refused: the entry names them,
+		// as a refused password sign-in does. Other refusals name no
+		// member the provider vouched for.
+		member := ""
+		if errors.Is(err, ErrAccountDisabled) {
+			member = u.ID
+		}
+		if rerr := s.store.RecordSSOFailure(r.Context(), login.OrganizationID, member, reason, email, s.clientOf(r)); rerr != nil {
 			return rerr
 		}
 	}
@@ -394,7 +401,8 @@ func (c ssoClaims) displayName() string {
 // token (signature, issuer, audience, expiry, nonce) and its verified
 // email, and returns the member it names, provisioned on their first
 // sign-in (SSOUser), and the email the provider named, if it got that
-// far, for the audit entry of a refusal.
+// far, for the audit entry of a refusal; refused as deactivated, the
+// member is returned too.
 func (s *server) ssoUser(ctx context.Context, login ssoLogin, code string) (User, string, error) {
 	c, err := s.store.SSOConfig(ctx, login.OrganizationID)
 	if err != nil {

@@ -349,6 +349,17 @@ func (s *Store) RemoveUser(ctx context.Context, orgID, userID string, erase bool
 		if _, err := tx.Exec(ctx, "DELETE FROM auth.mail_outbox WHERE organization_id = $1 AND lower(recipient) = lower($2)", orgID, u.Email); err != nil {
 			return err
 		}
+		if erase {
+			// What the outbox still holds of the member (user.created and
+			// user.updated carry their email and name) is never published:
+			// the erasure's own event, enqueued below, carries ids only.
+			// The outbox has no row-level security: the organization is
+			// matched on the envelope.
+			if _, err := tx.Exec(ctx, "DELETE FROM auth.outbox WHERE payload->>'organization_id' = $1 AND payload->'data'->>'user_id' = $2"+
+				" AND payload->>'type' = ANY($3)", orgID, u.ID, []string{events.TypeUserCreated, events.TypeUserUpdated}); err != nil {
+				return err
+			}
+		}
 		// Their memberships go with the row; the managers of their teams
 		// stop seeing them, even what is kept of their data.
 		var managers []string
@@ -1906,14 +1917,19 @@ func (s *Store) RecordLoginFailure(ctx context.Context, orgID, userID, reason st
 
 // RecordSSOFailure records that a single sign-on to org was refused
 // after its provider answered (reason: sso_failed, email_unverified,
-// domain_not_allowed, account_disabled): the organization is its
-// subject, since a refused sign-on may name no member, or one the
-// provider has not vouched for. The email the provider named, if any,
-// is recorded as its claim, so that an admin sees who was refused.
-func (s *Store) RecordSSOFailure(ctx context.Context, orgID, reason, email string, c Client) error {
+// domain_not_allowed, account_disabled). Its subject is the member
+// refused when there is one (userID: a deactivated member the provider
+// vouched for), bounded per member as their refused password sign-ins
+// are; else the organization, since the refusal names no member, or one
+// the provider has not vouched for. The email the provider named, if
+// any, is recorded as its claim, so that an admin sees who was refused.
+func (s *Store) RecordSSOFailure(ctx context.Context, orgID, userID, reason, email string, c Client) error {
 	details := map[string]any{"reason": reason, "method": "sso", "ip": c.IP, "user_agent": c.UserAgent}
 	if email != "" {
 		details["email"] = email
+	}
+	if userID != "" {
+		return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectUser, userID, details)
 	}
 	return s.recordRefusal(ctx, orgID, nil, AuditLoginFailed, auditSubjectOrg, orgID, details)
 }

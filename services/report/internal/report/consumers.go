@@ -97,7 +97,7 @@ func (c *Consumers) HandleDirectory(ctx context.Context, e events.Envelope) erro
 			return nil
 		}
 		return c.once(ctx, e, GroupDirectory, func(tx pgx.Tx) error {
-			if err := eraseMember(ctx, tx, u.UserID); err != nil {
+			if err := eraseMember(ctx, tx, u.UserID, c.clock.Now()); err != nil {
 				return err
 			}
 			return bumpReportVersion(ctx, tx, u.OrganizationID)

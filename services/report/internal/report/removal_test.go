@@ -2,6 +2,7 @@ package report
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -66,5 +67,45 @@ func TestARemovedMembersSummariesAlertsAndNameAreErasedOnlyWhenTheAdminChoseTo(t
 	}
 	if v := e.count("SELECT coalesce((SELECT version FROM reporting.report_versions WHERE organization_id = $1), 0)", org); v != 1 {
 		t.Errorf("the report version is %d after one erasure, want 1 (cached reports must not show the erased member)", v)
+	}
+}
+
+func TestAnErasedMembersActivityThatReachesReportAfterTheErasureIsNeverSummarizedOrAlertedOnAgain(t *testing.T) {
+	e := newEnv(t)
+	org := uuid.NewString()
+	gone, stays := uuid.NewString(), uuid.NewString()
+	e.partitions(testStart)
+	c := NewConsumers(e.pool, e.log, e.clock)
+	ev, err := events.New(e.clock.Now(), "auth", events.TypeUserRemoved, org, gone, events.UserRemoved{UserID: gone, OrganizationID: org, EraseData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{gone, stays} {
+		e.user(org, u, "Someone")
+	}
+	if err := c.HandleDirectory(e.ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	// Activity ingest has not erased the member yet (its consumer is
+	// behind): their idle session and its activity are still there, as an
+	// activity event relayed just before the erasure says.
+	for _, u := range []string{gone, stays} {
+		s := e.idleSession(org, u)
+		e.activities(org, u, s, heartbeats(testStart.Add(-time.Hour), 10, time.Minute, "active", 60, "https://erased.example.com/")...)
+	}
+	if _, err := e.jobs.SummarizeDate(e.ctx, org, day("2026-05-04")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.jobs.DetectIdle(e.ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		user string
+		want int
+	}{{gone, 0}, {stays, 2}} {
+		got := e.count(`SELECT (SELECT count(*) FROM reporting.daily_summaries WHERE user_id = $1) + (SELECT count(*) FROM reporting.alerts WHERE user_id = $1)`, c.user)
+		if got != c.want {
+			t.Errorf("%s has %d summaries and alerts after the erasure, want %d", c.user, got, c.want)
+		}
 	}
 }

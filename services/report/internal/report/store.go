@@ -106,8 +106,13 @@ func upsertMember(ctx context.Context, tx pgx.Tx, u events.UserCreated) error {
 // eraseMember deletes everything the report service holds of a member of
 // the transaction's organization: summaries, alerts, the directory row,
 // and the alert events not yet relayed (keyed by the member, see
-// emitAlert), so that none of them reaches Kafka after the erasure.
-func eraseMember(ctx context.Context, tx pgx.Tx, userID string) error {
+// emitAlert), so that none of them reaches Kafka after the erasure. The
+// member's id is kept, at, in reporting.erased_members (see notErased).
+func eraseMember(ctx context.Context, tx pgx.Tx, userID string, at time.Time) error {
+	if _, err := tx.Exec(ctx, "INSERT INTO reporting.erased_members (organization_id, user_id, erased_at) VALUES (public.current_org(), $1, $2)"+
+		" ON CONFLICT DO NOTHING", userID, at); err != nil {
+		return err
+	}
 	for _, table := range []string{"reporting.daily_summaries", "reporting.alerts", "reporting.users"} {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE user_id = $1", userID); err != nil {
 			return err
@@ -140,6 +145,14 @@ func zoneKnown(ctx context.Context, tx pgx.Tx, tz string) (bool, error) {
 	return ok, err
 }
 
+// notErased is the condition that the activity (or session) of alias is
+// not an erased member's: what of it reaches the report service after
+// the erasure, before activity ingest has erased it too, is never
+// summarized or alerted on again.
+func notErased(alias string) string {
+	return "NOT EXISTS (SELECT 1 FROM reporting.erased_members e WHERE e.organization_id = " + alias + ".organization_id AND e.user_id = " + alias + ".user_id)"
+}
+
 // --- Summaries
 
 // summaryCTEs aggregate one tenant-local day of activity in one pass: by
@@ -161,7 +174,7 @@ WITH g AS (
   LEFT JOIN tracking.idle_decision_activity i ON i.activity_id = a.id AND i.organization_id = a.organization_id
     AND i.occurred_at >= $3 AND i.occurred_at < $4
   WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4
-    AND i.decision IS DISTINCT FROM 'discard'` + filter + `
+    AND i.decision IS DISTINCT FROM 'discard' AND ` + notErased("a") + filter + `
   GROUP BY a.user_id, a.session_id, a.url
 ), gc AS (
   SELECT g.*, coalesce(c.category, 'neutral') AS category
@@ -602,7 +615,7 @@ SELECT ws.id::text, ws.user_id::text, ws.start_time, ws.last_activity_at,
            AND a.activity_type = 'active' AND a.occurred_at >= ws.start_time
          ORDER BY a.occurred_at DESC LIMIT 1)
 FROM tracking.work_sessions ws
-WHERE ws.organization_id = $1 AND ws.status = 'active'
+WHERE ws.organization_id = $1 AND ws.status = 'active' AND `+notErased("ws")+`
   AND NOT EXISTS (SELECT 1 FROM reporting.alerts al
                   WHERE al.session_id = ws.id AND al.alert_type = 'idle' AND al.resolved_at IS NULL)`, org)
 	if err != nil {
@@ -658,7 +671,7 @@ SELECT gen_random_uuid(), $1, t.user_id, 'overtime',
        format('Tracked %sh %sm on %s, over the %s-hour threshold', t.total / 3600, t.total % 3600 / 60,
               to_char($4::date, 'YYYY-MM-DD'), $5::bigint / 3600), $4, $6
 FROM (SELECT a.user_id, sum(a.duration_seconds) AS total FROM tracking.activity_logs a
-      WHERE a.organization_id = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3
+      WHERE a.organization_id = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3 AND `+notErased("a")+`
       GROUP BY a.user_id HAVING sum(a.duration_seconds) > $5) t
 ON CONFLICT (organization_id, user_id, local_date) WHERE alert_type = 'overtime' DO NOTHING
 RETURNING `+alertColumns, org, lo, hi, day, limit, now))
