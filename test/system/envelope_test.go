@@ -160,6 +160,7 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"PUT", "/organization/redaction-rules", nil, map[string]any{"rules": []map[string]any{
 			{"match": "host", "pattern": "intranet.example.com", "action": "host_only"}}}, 200, nil, nil},
 		{"GET", "/organization/redaction-rules", nil, nil, 200, nil, nil},
+		{"PUT", "/organization/timesheet-lock", nil, map[string]any{"locked_through": "2020-01-31"}, 200, nil, nil},
 		{"GET", "/organization/timesheet-lock", nil, nil, 200, nil, nil},
 		{"DELETE", "/organization/timesheet-lock", nil, nil, 200, nil, nil},
 		{"PUT", "/categories/rules", nil, map[string]any{"rules": []map[string]any{

@@ -289,6 +289,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/audit", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/organization/redaction-rules", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/organization/timesheet-lock", none, [7]int{401, 200, 200, 200, 200, 200, 200}, nil},
+		// A lock far in the past refuses nothing the other rows post.
+		{"PUT", "/organization/timesheet-lock", body(map[string]any{"locked_through": "2020-01-31"}), [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"DELETE", "/organization/timesheet-lock", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"GET", "/categories/rules", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"PUT", "/organization/redaction-rules", body(map[string]any{"rules": []map[string]any{
@@ -358,6 +360,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /time-requests/{id}/approve":    {"tracking.time_requests", "tracking.work_sessions"},
 		"POST /time-requests/{id}/reject":     {"tracking.time_requests"},
 		"PUT /organization/redaction-rules":   {"tracking.url_redaction"},
+		"PUT /organization/timesheet-lock":    {"tracking.timesheet_locks"},
+		"DELETE /organization/timesheet-lock": {"tracking.timesheet_locks"},
 		"POST /alerts/{id}/resolve":           {"SELECT count(*) FROM reporting.alerts WHERE resolved_at IS NOT NULL"},
 		"POST /jobs/trigger/daily-summary":    {"SELECT count(*) FROM reporting.jobs"},
 		"POST /jobs/trigger/idle-detection":   {"SELECT count(*) FROM reporting.jobs"},
