@@ -2,8 +2,9 @@
 # make cluster-down: stops exactly the processes up.sh started (by their
 # recorded pid and start time), every container of the node, and removes
 # what the node left in the kernel: mounts under the state directory, the
-# wp0 bridge, the KUBE-* and CNI-* iptables chains, kubepods cgroups, and
-# the sysctls it changed. Then the state directory goes. Safe to repeat.
+# wp0 bridge, the KUBE-* and CNI-* iptables chains, kube-router's ipsets,
+# kubepods cgroups, and the sysctls it changed. Then the state directory
+# goes. Safe to repeat.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -14,6 +15,7 @@ flock -w 20 7 || log "another cluster-up/down holds $STATE/.lock; going ahead"
 
 stop_proc kubelet 15
 stop_proc kube-proxy 5
+stop_proc kube-router 5
 
 if alive containerd; then
   # Containers first, while containerd can still tell their shims to go.
@@ -46,16 +48,25 @@ for _ in 1 2 3; do
   for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
 done
 
-# iptables: drop every KUBE-* and CNI-* chain and every rule that jumps to one,
-# leaving all other rules as they were.
+# iptables: drop every KUBE-* and CNI-* chain (kube-proxy's, kube-router's, the CNI
+# plugins'), make e2e's WORKPULSE-* chain, and every rule that jumps to one, leaving all
+# other rules as they were.
 for ipt in iptables ip6tables; do
   command -v "$ipt-save" >/dev/null || continue
   for table in filter nat mangle raw; do
     rules=$("$ipt-save" -t "$table" 2>/dev/null) || continue
-    grep -qE '(KUBE|CNI)-' <<<"$rules" || continue
-    grep -vE '(KUBE|CNI)-' <<<"$rules" | "$ipt-restore" -T "$table" || log "could not clean $ipt table $table"
+    grep -qE '(KUBE|CNI|WORKPULSE)-' <<<"$rules" || continue
+    grep -vE '(KUBE|CNI|WORKPULSE)-' <<<"$rules" | "$ipt-restore" -T "$table" || log "could not clean $ipt table $table"
   done
 done
+
+# kube-router's ipsets (KUBE-SRC-* and KUBE-DST-*, each policy's peers and targets), which
+# only its chains above referred to, so they can be destroyed now.
+if command -v ipset >/dev/null; then
+  for set in $(ipset list -n 2>/dev/null | grep -E '^KUBE-(SRC|DST)-'); do
+    ipset destroy "$set" 2>/dev/null || log "could not destroy ipset $set"
+  done
+fi
 
 ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE"
 

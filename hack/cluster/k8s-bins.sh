@@ -91,8 +91,8 @@ helm_bin() {
 }
 
 case "${1:-all}" in
-  all) node_bins; helm_bin ;;
-  node) node_bins ;;
+  all) node_bins; kube_router_bin; helm_bin ;;
+  node) node_bins; kube_router_bin ;;
   kube-router) kube_router_bin ;;
   helm) helm_bin ;;
   *) echo "usage: $0 [all|node|kube-router|helm]" >&2; exit 2 ;;

@@ -95,6 +95,22 @@ stop_proc() { # stop_proc <name> [seconds] [signal]: TERM (or signal), then KILL
   rm -f "$f"
 }
 
+# busybox_pod_spec <container> <command as a YAML flow list>: the spec of a pod running the
+# node's busybox image, non-root with a read-only root (make e2e's datastore relays and probes).
+busybox_pod_spec() {
+  cat <<EOF
+automountServiceAccountToken: false
+terminationGracePeriodSeconds: 0
+securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+containers:
+  - name: $1
+    image: $IMAGES/busybox:$VERSION
+    command: $2
+    resources: {requests: {cpu: 5m, memory: 8Mi}}
+    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+EOF
+}
+
 wait_for() { # wait_for <seconds> <what> <command...>
   local secs=$1 what=$2
   shift 2

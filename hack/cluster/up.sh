@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make cluster-up: a real single-node Kubernetes cluster from host processes
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd,
-# kubelet, kube-proxy), for machines without Docker. See docs/local-cluster.md.
+# kubelet, kube-proxy, and kube-router enforcing NetworkPolicies), for machines
+# without Docker. See docs/local-cluster.md.
 #
 # Idempotent: when the node is already up it only makes sure its registry
 # holds the node's own images and prints how to use it. All state is under $WORKPULSE_CLUSTER_DIR
@@ -9,7 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || die "needs root (containerd, the kubelet and kube-proxy manage mounts, cgroups and iptables)"
+[ "$(id -u)" = 0 ] || die "needs root (containerd, the kubelet, kube-proxy and kube-router manage mounts, cgroups, iptables and ipsets)"
 t0=$SECONDS
 
 # --- binaries, packages and node images -------------------------------------
@@ -20,6 +21,7 @@ command -v containerd >/dev/null || need_pkgs+=(containerd)
 command -v runc >/dev/null || need_pkgs+=(runc)
 [ -x /usr/lib/cni/bridge ] || need_pkgs+=(containernetworking-plugins)
 command -v iptables >/dev/null || need_pkgs+=(iptables)
+command -v ipset >/dev/null || need_pkgs+=(ipset) # kube-router keeps each policy's peers in ipsets
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static) # the helm test pod's shell
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
@@ -69,7 +71,7 @@ Pods reach this machine at $NODE_IP; Services resolve under $CLUSTER_DOMAIN via 
 EOF
 }
 
-ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router)
 all_alive() { local p; for p in "${ALL[@]}"; do alive "$p" || return 1; done; }
 if all_alive && kubectl get --raw /readyz >/dev/null 2>&1; then
   registry_up
@@ -128,6 +130,7 @@ cert admin kubernetes-admin system:masters client
 cert controller-manager system:kube-controller-manager - client
 cert scheduler system:kube-scheduler - client
 cert kube-proxy system:kube-proxy - client
+cert kube-router kube-router - client
 cert kubelet-client "system:node:$NODE_NAME" system:nodes client
 cert kubelet-serving "system:node:$NODE_NAME" system:nodes server "IP:$NODE_IP,DNS:$NODE_NAME"
 
@@ -152,7 +155,7 @@ current-context: workpulse-local
 EOF
 }
 kubeconfig "$KUBECONFIG_ADMIN" admin
-for c in controller-manager scheduler kube-proxy kubelet-client; do kubeconfig "$STATE/etc/$c.kubeconfig" "$c"; done
+for c in controller-manager scheduler kube-proxy kube-router kubelet-client; do kubeconfig "$STATE/etc/$c.kubeconfig" "$c"; done
 
 # --- the bridge: the node's address exists before anything listens on it ----
 if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
@@ -337,6 +340,26 @@ fi
 
 node_ready() { [ "$(kubectl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
 wait_for 90 "node $NODE_NAME Ready" node_ready || { tail -30 "$STATE/logs/kubelet.log" >&2; exit 1; }
+
+# --- NetworkPolicy: kube-router as the firewall alone ---------------------------------
+# The bridge CNI routes pods and kube-proxy serves Services; kube-router only turns
+# NetworkPolicies into iptables rules and ipsets (the filter table's KUBE-ROUTER-* and
+# KUBE-POD-FW-* chains, KUBE-SRC-* and KUBE-DST-* sets; down.sh removes them). Traffic from
+# the node itself (the kubelet's probes, e2e's requests from this machine) is let through
+# by kube-router's rule for the node's own addresses. No health or metrics port: nothing
+# listens beyond the node's bridge address.
+kubectl apply -f "$ROOT/hack/cluster/kube-router.yaml" >/dev/null
+kr_log="$STATE/logs/kube-router.log" kr_from=0
+if ! alive kube-router; then
+  kr_from=$(stat -c %s "$kr_log" 2>/dev/null || echo 0)
+  start_proc kube-router "$ROOT/bin/kube-router" --kubeconfig "$STATE/etc/kube-router.kubeconfig" \
+    --hostname-override "$NODE_NAME" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --service-cluster-ip-range "$SERVICE_CIDR" --enable-ipv6=false --health-port 0 --metrics-port 0 --v 1
+fi
+# Its chains exist once its first full sync is through (logged, at --v 1, after what this start
+# appended to the log); policies apply from then on.
+firewall_synced() { iptables -w 5 -n -L KUBE-ROUTER-FORWARD >/dev/null && tail -c +$((kr_from + 1)) "$kr_log" | grep -q 'sync iptables took'; }
+wait_for 90 "kube-router's first NetworkPolicy sync" firewall_synced || { tail -30 "$kr_log" >&2; exit 1; }
 
 # --- cluster DNS (no CoreDNS image: hack/images/cmd/cluster-dns) ----------------------
 sed -e "s/@VERSION@/$VERSION/g" -e "s|@IMAGES@|$IMAGES|g" -e "s/@DNS_SERVICE_IP@/$DNS_SERVICE_IP/g" -e "s/@CLUSTER_DOMAIN@/$CLUSTER_DOMAIN/g" \

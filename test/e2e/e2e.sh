@@ -4,9 +4,10 @@
 #  1. the node (hack/cluster/up.sh) with its registry, then make release
 #     pushing every image and both charts to that registry;
 #  2. throwaway PostgreSQL, Redis and a kfake Kafka broker listening on the
-#     node's bridge address ($NODE_IP), reached by pods through selector-less
-#     Services named postgres, redis and kafka (the machine's own servers
-#     listen on 127.0.0.1 only, which pods cannot reach);
+#     node's bridge address ($NODE_IP), reached by pods through Services
+#     named postgres, redis and kafka whose pods relay to them (the machine's
+#     own servers listen on 127.0.0.1 only, which pods cannot reach), so that
+#     NetworkPolicy guards them as it would in-cluster datastores;
 #  3. the node's own smoke test: the migrate image as a Job against the
 #     throwaway PostgreSQL through Service DNS, and the schemas appear;
 #  4. helm install oci:// of both charts from the node's registry, with the
@@ -16,7 +17,8 @@
 #     Ready with partitions and CronJobs; a Job from its daily-summary
 #     CronJob writes summary rows; kubectl workpulse status, tenants and
 #     tenant create; helm test; helm upgrade; a scheduled run
-#     of the idle-detection CronJob succeeds; helm uninstall;
+#     of the idle-detection CronJob succeeds; NetworkPolicy enforced
+#     (test/e2e/netpol.sh); helm uninstall;
 #  5. cluster down (KEEP_CLUSTER=1 leaves it up for a look).
 #
 # Steps whose chart or operator does not exist yet are reported as skipped,
@@ -118,16 +120,20 @@ if ! alive e2e-redis; then
 fi
 if ! alive e2e-kafka; then
   (cd "$ROOT" && go build -o "$E2E/broker" ./hack/cluster/broker)
-  start_proc e2e-kafka "$E2E/broker" -addr "$NODE_IP:$KAFKA_PORT" -partitions 3
+  # Clients bootstrap through the kafka Service's relay and are told to stay on it.
+  start_proc e2e-kafka "$E2E/broker" -addr "$NODE_IP:$KAFKA_PORT" -advertise kafka:9092 -partitions 3
 fi
 wait_for 20 redis redis-cli -h "$NODE_IP" -p "$REDIS_PORT" ping
 wait_for 20 kafka bash -c "exec 3<>/dev/tcp/$NODE_IP/$KAFKA_PORT"
 
-# Selector-less Services whose EndpointSlices point at the host: pods use the
-# same names (postgres, redis, kafka) as with hack/kind-up.sh's in-cluster ones.
-external_services() { # external_services <namespace>
-  local svc port target
-  for svc in postgres:5432:$PG_PORT redis:6379:$REDIS_PORT kafka:9092:$KAFKA_PORT; do
+# Services named postgres, redis and kafka (the names hack/kind-up.sh's in-cluster ones have),
+# each in front of a pod that relays every connection to the host's server (busybox nc, one
+# process per connection). The pods are what the chart's networkPolicy.datastores select, so
+# NetworkPolicy decides who reaches the datastores, as with datastores run in the cluster.
+DATASTORES=(postgres:5432:$PG_PORT redis:6379:$REDIS_PORT kafka:9092:$KAFKA_PORT)
+datastore_services() { # datastore_services <namespace>
+  local svc name port target
+  for svc in "${DATASTORES[@]}"; do
     IFS=: read -r name port target <<<"$svc"
     cat <<EOF
 ---
@@ -135,24 +141,47 @@ apiVersion: v1
 kind: Service
 metadata: {name: $name, namespace: $1}
 spec:
-  ports: [{name: tcp, port: $port, targetPort: $target, protocol: TCP}]
+  selector: {app: $name}
+  ports: [{name: tcp, port: $port, targetPort: $port, protocol: TCP}]
 ---
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $name-host
-  namespace: $1
-  labels: {kubernetes.io/service-name: $name}
-addressType: IPv4
-ports: [{name: tcp, port: $target, protocol: TCP}]
-endpoints: [{addresses: ["$NODE_IP"], conditions: {ready: true}}]
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $name, namespace: $1}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: $name}}
+  template:
+    metadata: {labels: {app: $name, workpulse.io/e2e-datastore-relay: "true"}}
+    spec:
+$(busybox_pod_spec relay "[/busybox, nc, -ll, -p, \"$port\", -e, /busybox, nc, $NODE_IP, \"$target\"]" | sed 's/^/      /')
 EOF
   done
+}
+datastores_ready() { # datastores_ready <namespace>
+  local svc
+  for svc in "${DATASTORES[@]}"; do
+    kubectl -n "$1" rollout status "deployment/${svc%%:*}" --timeout 90s >/dev/null || return 1
+  done
+}
+# From the pod network the host's servers accept the relay pods alone, as a datastore's own
+# firewall would: otherwise any pod could go round the datastores' NetworkPolicy by dialling
+# this machine's address. The mangle table, because kube-router's filter rules, first in INPUT,
+# accept what no policy refuses. down.sh removes the chain.
+datastore_firewall() {
+  local chain=WORKPULSE-E2E-DATASTORES ip ports="$PG_PORT,$REDIS_PORT,$KAFKA_PORT"
+  iptables -w -t mangle -N "$chain" 2>/dev/null || iptables -w -t mangle -F "$chain"
+  for ip in $(kubectl get pods -A -l workpulse.io/e2e-datastore-relay -o jsonpath='{.items[*].status.podIP}'); do
+    iptables -w -t mangle -A "$chain" -s "$ip" -j RETURN
+  done
+  iptables -w -t mangle -A "$chain" -j DROP
+  iptables -w -t mangle -C INPUT -i "$BRIDGE" -d "$NODE_IP" -p tcp -m multiport --dports "$ports" -j "$chain" 2>/dev/null ||
+    iptables -w -t mangle -I INPUT -i "$BRIDGE" -d "$NODE_IP" -p tcp -m multiport --dports "$ports" -j "$chain"
 }
 
 step "smoke: the migrate image as a Job, through Service DNS, against PostgreSQL"
 kubectl create namespace wp-smoke --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-external_services wp-smoke | kubectl apply -f - >/dev/null
+datastore_services wp-smoke | kubectl apply -f - >/dev/null
+datastores_ready wp-smoke
 PGDB=postgres psql_node -c "drop database if exists smoke" -c "create database smoke"
 kubectl -n wp-smoke delete job migrate --ignore-not-found >/dev/null
 cat <<EOF | kubectl apply -f - >/dev/null
@@ -186,7 +215,9 @@ fi
 
 step "helm install"
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-external_services "$NS" | kubectl apply -f - >/dev/null
+datastore_services "$NS" | kubectl apply -f - >/dev/null
+datastores_ready "$NS"
+datastore_firewall
 kubectl -n "$NS" create secret generic workpulse-database \
   --from-literal DATABASE_URL="postgres://postgres@postgres:5432/workpulse?sslmode=disable" \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
@@ -199,7 +230,13 @@ helm upgrade --install workpulse-crds $(oci_chart workpulse-crds) -n "$NS" --wai
 # The helm test shell is the node's own image, pushed by up.sh, not released.
 node_values=(--set ingress.enabled=false --set monitoring.mode=never --set tests.apiURL=
   --set "tests.image=$IMAGES/busybox:$VERSION")
-chart_values=(-f "$ROOT/charts/workpulse/ci/dev-values.yaml" -f "$RELEASE_VALUES" "${node_values[@]}")
+# The relay pods are this node's datastores: only the release's pods may reach them.
+datastore_policies=$(for svc in "${DATASTORES[@]}"; do
+  IFS=: read -r name port _ <<<"$svc"
+  printf '{"name":"%s","podSelector":{"matchLabels":{"app":"%s"}},"ports":[{"port":%s,"protocol":"TCP"}]}\n' "$name" "$name" "$port"
+done | jq -sc .)
+chart_values=(-f "$ROOT/charts/workpulse/ci/dev-values.yaml" -f "$RELEASE_VALUES" "${node_values[@]}"
+  --set-json "networkPolicy.datastores=$datastore_policies")
 
 # The previous release: the chart and the sources of $UPGRADE_FROM, its images built
 # from those sources by this hack/images (the old one only wrote tarballs) and pushed
@@ -404,6 +441,9 @@ EOF
   kubectl_workpulse tenant create e2e-beta -n "$NS" --admin-email admin@e2e-beta.example.com --time-zone Asia/Tokyo |
     kubectl apply --dry-run=server -f - >&2
 fi
+
+step "NetworkPolicy: only the release reaches the datastores and the internal ports, only the Ingress controller's namespace the public ones"
+"$ROOT/test/e2e/netpol.sh" "$NS" "$RELEASE" "${DATASTORES[@]}"
 
 step "helm test"
 # The test pod deletes itself when it passes; a failing one stays for dump_failures.
