@@ -146,7 +146,7 @@ spec:
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: $name, namespace: $1}
+metadata: {name: $name, namespace: $1, labels: {workpulse.io/e2e-datastore-relay: "true"}}
 spec:
   replicas: 1
   selector: {matchLabels: {app: $name}}
@@ -157,6 +157,8 @@ $(busybox_pod_spec relay "[/busybox, nc, -ll, -p, \"$port\", -e, /busybox, nc, $
 EOF
   done
 }
+# The relays are make e2e's, not the release's: checks of the release's workloads leave them out.
+not_relays=(-l '!workpulse.io/e2e-datastore-relay')
 datastores_ready() { # datastores_ready <namespace>
   local svc
   for svc in "${DATASTORES[@]}"; do
@@ -167,10 +169,10 @@ datastores_ready() { # datastores_ready <namespace>
 # firewall would: otherwise any pod could go round the datastores' NetworkPolicy by dialling
 # this machine's address. The mangle table, because kube-router's filter rules, first in INPUT,
 # accept what no policy refuses. down.sh removes the chain.
-datastore_firewall() {
+datastore_firewall() { # datastore_firewall <namespace of the relays>
   local chain=WORKPULSE-E2E-DATASTORES ip ports="$PG_PORT,$REDIS_PORT,$KAFKA_PORT"
   iptables -w -t mangle -N "$chain" 2>/dev/null || iptables -w -t mangle -F "$chain"
-  for ip in $(kubectl get pods -A -l workpulse.io/e2e-datastore-relay -o jsonpath='{.items[*].status.podIP}'); do
+  for ip in $(kubectl -n "$1" get pods -l workpulse.io/e2e-datastore-relay -o jsonpath='{.items[*].status.podIP}'); do
     iptables -w -t mangle -A "$chain" -s "$ip" -j RETURN
   done
   iptables -w -t mangle -A "$chain" -j DROP
@@ -217,7 +219,7 @@ step "helm install"
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 datastore_services "$NS" | kubectl apply -f - >/dev/null
 datastores_ready "$NS"
-datastore_firewall
+datastore_firewall "$NS"
 kubectl -n "$NS" create secret generic workpulse-database \
   --from-literal DATABASE_URL="postgres://postgres@postgres:5432/workpulse?sslmode=disable" \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
@@ -280,7 +282,7 @@ kubectl -n "$NS" get deployments,pods,cronjobs >&2
 
 step "every pod runs a released image, by digest, pulled from the node's registry"
 # Pods of the previous release may still be terminating.
-pulled=$(kubectl -n "$NS" get pods -o json | jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .status.containerStatuses[]? | "\(.name) \(.image) \(.imageID)"')
+pulled=$(kubectl -n "$NS" get pods "${not_relays[@]}" -o json | jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .status.containerStatuses[]? | "\(.name) \(.image) \(.imageID)"')
 echo "$pulled" >&2
 # The image ID is the reference containerd pulled: repository@digest of the index.
 while read -r cname _ image_id; do
@@ -481,7 +483,7 @@ fi
 
 step "helm rollback to the previous release"
 helm rollback "$RELEASE" 1 -n "$NS" --wait --timeout 5m
-rolled=$(kubectl -n "$NS" get deployments -o json | jq -r '.items[].spec.template.spec.containers[].image' | sort -u)
+rolled=$(kubectl -n "$NS" get deployments "${not_relays[@]}" -o json | jq -r '.items[].spec.template.spec.containers[].image' | sort -u)
 echo "$rolled" >&2
 ! grep -qv "^$LOCAL_REGISTRY/previous/" <<<"$rolled" || die "after the rollback not every Deployment runs the previous images"
 act=$(post "$INGEST/api/sessions/$sid/activity" "$token" '{"activity_type":"active","duration_seconds":7,"client_activity_id":"e2e-rollback"}')
@@ -495,7 +497,7 @@ if kubectl get workpulsetenant -n "$NS" e2e-acme >/dev/null 2>&1; then
 fi
 [ -z "${jobs_ns:-}" ] || kubectl -n "$jobs_ns" delete job e2e-summary-1 e2e-summary-2 e2e-summary-3 --ignore-not-found --cascade=foreground --wait >/dev/null
 helm uninstall "$RELEASE" -n "$NS" --wait --timeout 3m
-leftovers() { kubectl -n "$NS" get deployments,statefulsets,cronjobs,jobs,pods -o name 2>/dev/null; }
+leftovers() { kubectl -n "$NS" get deployments,statefulsets,cronjobs,jobs,pods "${not_relays[@]}" -o name 2>/dev/null; }
 nothing_left() { [ -z "$(leftovers)" ]; }
 # Pods take their grace period (SHUTDOWN_TIMEOUT) to go.
 wait_for 90 "the release's workloads to go" nothing_left || die "left after helm uninstall: $(leftovers)"
