@@ -71,7 +71,8 @@ type ActivityCorrected struct {
 	Session
 	// DecisionID names the idle decision; Decision is keep, discard or
 	// assign. For an approved manual entry DecisionID is the time request
-	// and Decision CorrectionManualEntry.
+	// and Decision CorrectionManualEntry; for an approved session edit,
+	// CorrectionSessionEdit.
 	DecisionID string  `json:"decision_id"`
 	Decision   string  `json:"decision"`
 	ProjectID  *string `json:"assigned_project_id,omitempty"`
@@ -86,6 +87,12 @@ type ActivityCorrected struct {
 // CorrectionManualEntry is the Decision of an ActivityCorrected that
 // stored an approved manual entry's activity.
 const CorrectionManualEntry = "manual_entry"
+
+// CorrectionSessionEdit is the Decision of an ActivityCorrected that
+// applied an approved edit of a session's project or bounds; DecisionID
+// is the time request, FirstAt and LastAt the earlier start and the later
+// end of the session before and after.
+const CorrectionSessionEdit = "session_edit"
 
 // Alert is raised or resolved by the report service.
 type Alert struct {

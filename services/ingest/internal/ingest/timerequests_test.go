@@ -53,6 +53,28 @@ func (h *harness) requestEntry(m member, from, to time.Time, project *string) Ti
 	return tr
 }
 
+// approveConcurrently approves every request as reviewer at once; wait
+// returns the answers in the requests' order.
+func (h *harness) approveConcurrently(reviewer member, requests []TimeRequest) (wait func() (statuses []int, answers [][]byte)) {
+	statuses, answers := make([]int, len(requests)), make([][]byte, len(requests))
+	var wg sync.WaitGroup
+	for i, r := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, raw, err := testkit.Request(h.client, http.MethodPost, h.srv.URL+"/api/time-requests/"+r.ID+"/approve", reviewer.Token, nil)
+			if err != nil {
+				h.t.Error(err)
+			}
+			statuses[i], answers[i] = status, raw
+		}()
+	}
+	return func() ([]int, [][]byte) {
+		wg.Wait()
+		return statuses, answers
+	}
+}
+
 // memberSeconds sums the stored activity of a member.
 func (h *harness) memberSeconds(user string) (active, idle int64) {
 	h.t.Helper()
@@ -238,28 +260,17 @@ func TestApprovalsKeepEveryTotalExactUnderConcurrentPosting(t *testing.T) {
 		posts = append(posts, singleBody{ActivityType: "active", DurationSeconds: 1 + i%30,
 			Timestamp: ptr(now.Add(-50*time.Minute + time.Duration(i)*time.Second).Format(time.RFC3339Nano)), ClientActivityID: &cid})
 	}
-	var wg sync.WaitGroup
-	statuses := make([]int, len(entries))
-	results := make([]timeReviewResult, len(entries))
-	for i, e := range entries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			status, raw, err := testkit.Request(h.client, http.MethodPost, h.srv.URL+"/api/time-requests/"+e.ID+"/approve", c.admin.Token, nil)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			statuses[i] = status
-			if status == http.StatusOK {
-				if err := json.Unmarshal(raw, &results[i]); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
+	wait := h.approveConcurrently(c.admin, entries)
 	h.postConcurrently(c.emp.Token, "/api/sessions/"+sid+"/activity", posts)
-	wg.Wait()
+	statuses, answers := wait()
+	results := make([]timeReviewResult, len(entries))
+	for i, raw := range answers {
+		if statuses[i] == http.StatusOK {
+			if err := json.Unmarshal(raw, &results[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if statuses[0] == statuses[6] || statuses[0]+statuses[6] != http.StatusOK+http.StatusConflict {
 		t.Errorf("the overlapping pair answered %d and %d, want one 200 and one 409", statuses[0], statuses[6])
 	}
