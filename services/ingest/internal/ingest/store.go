@@ -783,9 +783,29 @@ func (s *Store) RequestTime(ctx context.Context, p authn.Principal, t *TimeReque
 			t.ID, t.Kind, p.UserID, t.ProjectID, t.StartTime, t.EndTime, t.Note, t.RequestedAt, t.SessionID); err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
-			"request_id": t.ID, "before": nil, "after": t})
+		if err := recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
+			"request_id": t.ID, "before": nil, "after": t}); err != nil {
+			return err
+		}
+		return enqueueTimeEvent(ctx, tx, p.OrganizationID, events.TypeTimeRequested, *t)
 	})
+}
+
+// enqueueTimeEvent writes the step typ of a time request, t as it is
+// after the step, to the outbox in the step's transaction, keyed by the
+// member like their session events.
+func enqueueTimeEvent(ctx context.Context, tx pgx.Tx, org, typ string, t TimeRequest) error {
+	at := t.RequestedAt
+	if t.ReviewedAt != nil {
+		at = *t.ReviewedAt
+	}
+	ev, err := events.New(at, source, typ, org, t.UserID, events.TimeRequest{RequestID: t.ID, OrganizationID: org, UserID: t.UserID,
+		Kind: t.Kind, Status: t.Status, ProjectID: t.ProjectID, StartTime: t.StartTime, EndTime: t.EndTime, SessionID: t.SessionID,
+		RequestedAt: t.RequestedAt, ReviewedBy: t.ReviewedBy, ReviewedAt: t.ReviewedAt})
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
 }
 
 // maxListedRequests bounds GET /api/time-requests.
@@ -916,15 +936,18 @@ func (s *Store) reviewTime(ctx context.Context, tx pgx.Tx, p authn.Principal, id
 		return res, err
 	}
 	res.Request = after
-	action := auditTimeApproved
+	action, step := auditTimeApproved, events.TypeTimeApproved
 	if verdict == RequestRejected {
-		action = auditTimeRejected
+		action, step = auditTimeRejected, events.TypeTimeRejected
 	}
 	details := map[string]any{"request_id": id, "before": before, "after": after}
 	for k, v := range event {
 		details[k] = v
 	}
-	return res, recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details)
+	if err := recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details); err != nil {
+		return res, err
+	}
+	return res, enqueueTimeEvent(ctx, tx, p.OrganizationID, step, after)
 }
 
 // applyManualEntry makes the approved entry t's session and activity,
