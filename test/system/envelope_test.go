@@ -215,6 +215,7 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"GET", "/jobs/{id}", func() string { return "/jobs/" + job.JobID }, nil, 200, nil, nil},
 		{"GET", "/alerts", nil, nil, 200, &alerts, func() bool { return len(alerts) > 0 }},
 		{"POST", "/alerts/{id}/resolve", func() string { return "/alerts/" + alerts[0].ID + "/resolve" }, nil, 200, &alert, nil},
+		{"GET", "/users/{id}/export", func() string { return "/users/" + auth.User.ID + "/export" }, nil, 200, nil, nil},
 		{"POST", "/sessions/{id}/stop", func() string { return "/sessions/" + session.ID + "/stop" }, map[string]any{}, 200, nil, nil},
 		{"GET", "/presence", nil, nil, 200, nil, nil},
 		{"GET", "/audit", nil, nil, 200, nil, nil},
