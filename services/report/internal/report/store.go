@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/export"
 )
 
 // --- Tenants, days and locks
@@ -1019,14 +1020,15 @@ func openAlertCounts(ctx context.Context, db *pgxpool.Pool) (map[string]int64, e
 
 // payrollEntries lists the finished sessions of users (nil: everyone)
 // that started in [lo, hi), with their names, projects and, for approved
-// manual entries, the approver.
+// manual entries, the approver. An approved edit of a session leaves it
+// what it was, tracked or manual.
 func payrollEntries(ctx context.Context, tx pgx.Tx, users []string, lo, hi time.Time) ([]PayrollEntry, error) {
 	rows, err := tx.Query(ctx, `SELECT ws.id::text, ws.user_id::text, u.name, ws.project_id::text, pr.name, ws.start_time, ws.end_time,
 		ws.total_active_seconds, ws.total_idle_seconds, CASE WHEN tr.id IS NULL THEN 'tracked' ELSE 'manual' END, tr.reviewed_by::text
 		FROM tracking.work_sessions ws
 		LEFT JOIN reporting.users u ON u.user_id = ws.user_id
 		LEFT JOIN tracking.projects pr ON pr.id = ws.project_id
-		LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved'
+		LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved' AND tr.kind = 'entry'
 		WHERE ws.status = 'stopped' AND ws.start_time >= $2 AND ws.start_time < $3 AND ($1::uuid[] IS NULL OR ws.user_id = ANY($1))
 		ORDER BY ws.start_time, ws.id`, users, lo, hi)
 	if err != nil {
@@ -1039,4 +1041,22 @@ func payrollEntries(ctx context.Context, tx pgx.Tx, users []string, lo, hi time.
 		e.StartTime, e.EndTime = e.StartTime.UTC(), e.EndTime.UTC()
 		return e, err
 	})
+}
+
+// --- Export
+
+// exportSections are the reporting part of a member's export: the
+// profile report keeps of them, their daily summaries and their alerts.
+var exportSections = []export.Section{
+	{Name: "member", Query: `SELECT row_to_json(t) FROM (
+		SELECT user_id, email, name, role, created_at FROM reporting.users WHERE user_id = $1) t`},
+	{Name: "daily_summaries", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, date, total_work_seconds, active_seconds, idle_seconds, productivity_score, sessions_count, app_usage,
+		       productive_seconds, neutral_seconds, unproductive_seconds, category_score, computed_at
+		FROM reporting.daily_summaries WHERE user_id = $1) t
+		ORDER BY t.date, t.id`},
+	{Name: "alerts", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, session_id, alert_type, message, local_date, created_at, last_seen_at, resolved_at, resolved_by
+		FROM reporting.alerts WHERE user_id = $1) t
+		ORDER BY t.created_at, t.id`},
 }
