@@ -94,6 +94,30 @@ const CorrectionManualEntry = "manual_entry"
 // end of the session before and after.
 const CorrectionSessionEdit = "session_edit"
 
+// TimeRequest is the payload of time.requested, time.approved and
+// time.rejected: a manual entry or a session edit after the step, by ids
+// and times only. The employee's and the reviewer's notes stay in the
+// service, so that an event already published holds no text an erasure
+// of the member would have to reach.
+type TimeRequest struct {
+	RequestID      string `json:"request_id"`
+	OrganizationID string `json:"organization_id"`
+	UserID         string `json:"user_id"`
+	// Kind is entry or edit; Status pending, approved or rejected.
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	// ProjectID, StartTime and EndTime are the entry's, or those an edit
+	// gives its session.
+	ProjectID *string   `json:"project_id"`
+	StartTime time.Time `json:"start_time"`
+	EndTime   time.Time `json:"end_time"`
+	// SessionID is the session an edit changes or an approved entry became.
+	SessionID   *string    `json:"session_id"`
+	RequestedAt time.Time  `json:"requested_at"`
+	ReviewedBy  *string    `json:"reviewed_by"`
+	ReviewedAt  *time.Time `json:"reviewed_at"`
+}
+
 // Alert is raised or resolved by the report service.
 type Alert struct {
 	AlertID        string     `json:"alert_id"`

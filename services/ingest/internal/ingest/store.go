@@ -20,6 +20,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/tracking"
@@ -783,9 +784,29 @@ func (s *Store) RequestTime(ctx context.Context, p authn.Principal, t *TimeReque
 			t.ID, t.Kind, p.UserID, t.ProjectID, t.StartTime, t.EndTime, t.Note, t.RequestedAt, t.SessionID); err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
-			"request_id": t.ID, "before": nil, "after": t})
+		if err := recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
+			"request_id": t.ID, "before": nil, "after": t}); err != nil {
+			return err
+		}
+		return enqueueTimeEvent(ctx, tx, p.OrganizationID, events.TypeTimeRequested, *t)
 	})
+}
+
+// enqueueTimeEvent writes the step typ of a time request, t as it is
+// after the step, to the outbox in the step's transaction, keyed by the
+// member like their session events.
+func enqueueTimeEvent(ctx context.Context, tx pgx.Tx, org, typ string, t TimeRequest) error {
+	at := t.RequestedAt
+	if t.ReviewedAt != nil {
+		at = *t.ReviewedAt
+	}
+	ev, err := events.New(at, source, typ, org, t.UserID, events.TimeRequest{RequestID: t.ID, OrganizationID: org, UserID: t.UserID,
+		Kind: t.Kind, Status: t.Status, ProjectID: t.ProjectID, StartTime: t.StartTime, EndTime: t.EndTime, SessionID: t.SessionID,
+		RequestedAt: t.RequestedAt, ReviewedBy: t.ReviewedBy, ReviewedAt: t.ReviewedAt})
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
 }
 
 // maxListedRequests bounds GET /api/time-requests.
@@ -916,15 +937,18 @@ func (s *Store) reviewTime(ctx context.Context, tx pgx.Tx, p authn.Principal, id
 		return res, err
 	}
 	res.Request = after
-	action := auditTimeApproved
+	action, step := auditTimeApproved, events.TypeTimeApproved
 	if verdict == RequestRejected {
-		action = auditTimeRejected
+		action, step = auditTimeRejected, events.TypeTimeRejected
 	}
 	details := map[string]any{"request_id": id, "before": before, "after": after}
 	for k, v := range event {
 		details[k] = v
 	}
-	return res, recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details)
+	if err := recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details); err != nil {
+		return res, err
+	}
+	return res, enqueueTimeEvent(ctx, tx, p.OrganizationID, step, after)
 }
 
 // applyManualEntry makes the approved entry t's session and activity,
@@ -1165,4 +1189,29 @@ func (s *Store) SetTimesheetLock(ctx context.Context, p authn.Principal, through
 		return recordAudit(ctx, tx, now, p.UserID, action, nil, map[string]any{"before": before, "after": after})
 	})
 	return after, err
+}
+
+// --- Export
+
+// exportSections are the tracking part of a member's export: their work
+// sessions, activity (URLs as stored, after redaction), idle decisions
+// and time requests.
+var exportSections = []export.Section{
+	{Name: "work_sessions", Query: `SELECT row_to_json(t) FROM (
+		SELECT ws.id, ws.project_id, p.name AS project_name, ws.start_time, ws.end_time, ws.status, ws.total_active_seconds,
+		       ws.total_idle_seconds, ws.last_activity_at, ws.created_at, ws.updated_at
+		FROM tracking.work_sessions ws LEFT JOIN tracking.projects p ON p.id = ws.project_id WHERE ws.user_id = $1) t
+		ORDER BY t.start_time, t.id`},
+	{Name: "activity", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, session_id, client_activity_id, occurred_at, activity_type, duration_seconds, url, created_at
+		FROM tracking.activity_logs WHERE user_id = $1) t
+		ORDER BY t.occurred_at, t.id`},
+	{Name: "idle_decisions", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, session_id, start_time, end_time, decision, project_id, activities, idle_seconds, decided_by, decided_at
+		FROM tracking.idle_decisions WHERE user_id = $1) t
+		ORDER BY t.start_time, t.id`},
+	{Name: "time_requests", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, project_id, start_time, end_time, note, status, requested_at, reviewed_by, reviewed_at, review_note, session_id
+		FROM tracking.time_requests WHERE user_id = $1) t
+		ORDER BY t.requested_at, t.id`},
 }
