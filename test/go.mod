@@ -14,6 +14,7 @@ require (
 	github.com/workpulse/workpulse/api v0.0.0-00010101000000-000000000000
 	github.com/workpulse/workpulse/migrations v0.0.0-00010101000000-000000000000
 	github.com/workpulse/workpulse/services v0.0.0-00010101000000-000000000000
+	golang.org/x/net v0.62.0
 	k8s.io/api v0.37.2
 	k8s.io/apiextensions-apiserver v0.37.2
 	k8s.io/apimachinery v0.37.2
@@ -87,7 +88,6 @@ require (
 	go.uber.org/multierr v1.11.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
-	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect

@@ -22,10 +22,14 @@ const (
 	TopicActivity      = "workpulse.activity.v1"
 	TopicAlerts        = "workpulse.alerts.v1"
 	TopicTenants       = "workpulse.tenants.v1"
+	// TopicTime carries the steps of time requests (manual entries and
+	// session edits), apart from the activity stream so that their few
+	// events are not read among every heartbeat.
+	TopicTime = "workpulse.time.v1"
 )
 
 // EventTopics are the topics events are published on.
-var EventTopics = []string{TopicOrganizations, TopicSessions, TopicActivity, TopicAlerts, TopicTenants}
+var EventTopics = []string{TopicOrganizations, TopicSessions, TopicActivity, TopicAlerts, TopicTenants, TopicTime}
 
 // DeadLetterTopic is where a consumer of topic puts the events it can
 // never apply (malformed, or failing every attempt), so that they stop
@@ -61,6 +65,10 @@ const (
 	TypeAlertRaised       = "alert.raised"
 	TypeAlertResolved     = "alert.resolved"
 	TypeTenantUpdated     = "tenant.updated"
+	// A time request was filed, approved or rejected (payload TimeRequest).
+	TypeTimeRequested = "time.requested"
+	TypeTimeApproved  = "time.approved"
+	TypeTimeRejected  = "time.rejected"
 )
 
 // TopicFor returns the topic an event type is published on.
@@ -76,6 +84,8 @@ func TopicFor(eventType string) (string, error) {
 		return TopicAlerts, nil
 	case TypeTenantUpdated:
 		return TopicTenants, nil
+	case TypeTimeRequested, TypeTimeApproved, TypeTimeRejected:
+		return TopicTime, nil
 	}
 	return "", fmt.Errorf("events: unknown event type %q", eventType)
 }

@@ -71,7 +71,8 @@ type ActivityCorrected struct {
 	Session
 	// DecisionID names the idle decision; Decision is keep, discard or
 	// assign. For an approved manual entry DecisionID is the time request
-	// and Decision CorrectionManualEntry.
+	// and Decision CorrectionManualEntry; for an approved session edit,
+	// CorrectionSessionEdit.
 	DecisionID string  `json:"decision_id"`
 	Decision   string  `json:"decision"`
 	ProjectID  *string `json:"assigned_project_id,omitempty"`
@@ -86,6 +87,36 @@ type ActivityCorrected struct {
 // CorrectionManualEntry is the Decision of an ActivityCorrected that
 // stored an approved manual entry's activity.
 const CorrectionManualEntry = "manual_entry"
+
+// CorrectionSessionEdit is the Decision of an ActivityCorrected that
+// applied an approved edit of a session's project or bounds; DecisionID
+// is the time request, FirstAt and LastAt the earlier start and the later
+// end of the session before and after.
+const CorrectionSessionEdit = "session_edit"
+
+// TimeRequest is the payload of time.requested, time.approved and
+// time.rejected: a manual entry or a session edit after the step, by ids
+// and times only. The employee's and the reviewer's notes stay in the
+// service, so that an event already published holds no text an erasure
+// of the member would have to reach.
+type TimeRequest struct {
+	RequestID      string `json:"request_id"`
+	OrganizationID string `json:"organization_id"`
+	UserID         string `json:"user_id"`
+	// Kind is entry or edit; Status pending, approved or rejected.
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	// ProjectID, StartTime and EndTime are the entry's, or those an edit
+	// gives its session.
+	ProjectID *string   `json:"project_id"`
+	StartTime time.Time `json:"start_time"`
+	EndTime   time.Time `json:"end_time"`
+	// SessionID is the session an edit changes or an approved entry became.
+	SessionID   *string    `json:"session_id"`
+	RequestedAt time.Time  `json:"requested_at"`
+	ReviewedBy  *string    `json:"reviewed_by"`
+	ReviewedAt  *time.Time `json:"reviewed_at"`
+}
 
 // Alert is raised or resolved by the report service.
 type Alert struct {

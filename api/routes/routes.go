@@ -31,6 +31,9 @@ type Route struct {
 	Service string
 	// WebSocket marks long-lived upgraded connections.
 	WebSocket bool
+	// Sticky marks a protocol whose requests of one session must all
+	// reach the replica holding it: Socket.IO's HTTP long polls.
+	Sticky bool
 }
 
 // Table is the routing table, most specific first.
@@ -57,7 +60,7 @@ var Table = []Route{
 	{Pattern: `^/api/ws$`, Service: Realtime, WebSocket: true},
 	// Socket.IO (long polls, and WebSockets after the upgrade) at the
 	// original system's path, outside /api as its clients expect.
-	{Pattern: `^/socket\.io/$`, Service: Realtime, WebSocket: true},
+	{Pattern: `^/socket\.io/$`, Service: Realtime, WebSocket: true, Sticky: true},
 	{Pattern: `^/api/presence(/.*)?$`, Service: Realtime},
 	// The API's docs page and its OpenAPI document, where the replaced
 	// service served them; the web service serves static files anyway.

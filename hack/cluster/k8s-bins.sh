@@ -6,6 +6,7 @@
 #   bin/k8s/kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl
 #                                                 k8s.io/kubernetes $K8S_VERSION, here
 #   bin/helm                                      helm.sh/helm/v3 $HELM_VERSION (hack/helm.sh when present)
+#   bin/kube-router                               the NetworkPolicy enforcer, from hack/kube-router's go.sum
 #
 # Same technique as hack/envtest-bins.sh: a throwaway module under
 # bin/.build/node pins every k8s.io/* staging module (k8s.io/cri-streaming
@@ -66,6 +67,19 @@ node_bins() {
   cd "$root"
 }
 
+kube_router_bin() {
+  # The stamp is the module's own go.mod and go.sum: a changed pin rebuilds it.
+  local mod="$root/hack/kube-router" stamp v
+  stamp=$(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -d' ' -f1)
+  fresh "$bin/kube-router" "$stamp" && return
+  v=$(awk '{sub(/^require /, "")} $1 == "github.com/cloudnativelabs/kube-router/v2" {print $2; exit}' "$mod/go.mod")
+  echo "k8s-bins: building kube-router $v (hack/kube-router)" >&2
+  (cd "$mod" && go build -mod=readonly -trimpath -o "$bin/kube-router" \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$v" \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router)
+  echo "$stamp" >"$bin/kube-router.stamp"
+}
+
 helm_bin() {
   # The chart's tests build helm with hack/helm.sh; one helm, one stamp.
   if [ -x "$root/hack/helm.sh" ]; then "$root/hack/helm.sh" >/dev/null; return; fi
@@ -79,6 +93,7 @@ helm_bin() {
 case "${1:-all}" in
   all) node_bins; helm_bin ;;
   node) node_bins ;;
+  kube-router) kube_router_bin ;;
   helm) helm_bin ;;
-  *) echo "usage: $0 [all|node|helm]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|node|kube-router|helm]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -123,12 +124,15 @@ func EraseSessions(ctx context.Context, tx pgx.Tx, userID string) error {
 // EraseActivity is ingest's MemberRemover: an erasure deletes the
 // member's activity, its dedup keys, what pins it to idle decisions (the
 // decisions go with the sessions), their time requests (pending and
-// rejected ones have no session to go with) and their activity events
-// still waiting in the outbox; a removal that keeps the data changes nothing.
+// rejected ones have no session to go with) and their activity and time
+// request events still waiting in the outbox; a removal that keeps the
+// data changes nothing.
 //
 // The waiting activity.recorded and activity.corrected rows go in this
 // transaction because relayed after the erasure they would make report
-// summarize the erased member's days again. session.started and
+// summarize the erased member's days again; the time request events
+// (time.requested, .approved, .rejected) because their webhooks would
+// tell endpoints of requests that no longer exist. session.started and
 // session.stopped stay: they carry only ids and totals, and the board and
 // report need the stop session enqueues on removal to drop the member's
 // live state and close their idle alerts.
@@ -144,7 +148,8 @@ func EraseActivity(ctx context.Context, tx pgx.Tx, u events.UserRemoved) error {
 		// The outbox has no row-level security: the organization is matched
 		// on the envelope.
 		"DELETE FROM tracking.outbox WHERE payload->>'organization_id' = public.current_org()::text" +
-			" AND payload->'data'->>'user_id' = $1 AND payload->>'type' IN ('" + events.TypeActivityRecorded + "', '" + events.TypeActivityCorrected + "')",
+			" AND payload->'data'->>'user_id' = $1 AND payload->>'type' IN ('" + strings.Join([]string{events.TypeActivityRecorded,
+			events.TypeActivityCorrected, events.TypeTimeRequested, events.TypeTimeApproved, events.TypeTimeRejected}, "', '") + "')",
 	} {
 		if _, err := tx.Exec(ctx, stmt, u.UserID); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,8 +30,9 @@ import (
 )
 
 // cluster is a real kube-apiserver and etcd (envtest) with every CRD the charts need:
-// WorkPulseTenant from the rendered workpulse-crds chart and the monitoring.coreos.com
-// ones vendored in testdata/crds.
+// WorkPulseTenant from the rendered workpulse-crds chart, the monitoring.coreos.com
+// ones vendored in testdata/crds, and the Gateway API's standard ones of the release
+// hack/gateway-api-crds.sh pins.
 type cluster struct {
 	env    *envtest.Environment
 	cfg    *rest.Config
@@ -70,6 +72,14 @@ func newCluster(t *testing.T) (*cluster, error) {
 	if out, err := exec.Command(filepath.Join(repo, "hack", "envtest-bins.sh"), "envtest").CombinedOutput(); err != nil {
 		return nil, errors.New("hack/envtest-bins.sh: " + err.Error() + "\n" + string(out))
 	}
+	gatewayCRDs, err := exec.Command(filepath.Join(repo, "hack", "gateway-api-crds.sh")).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = errors.New(err.Error() + "\n" + string(ee.Stderr))
+		}
+		return nil, errors.New("hack/gateway-api-crds.sh: " + err.Error())
+	}
 	var crds []*apiextensionsv1.CustomResourceDefinition
 	for _, o := range find(render(t, "workpulse-crds"), "CustomResourceDefinition") {
 		var crd apiextensionsv1.CustomResourceDefinition
@@ -84,7 +94,7 @@ func newCluster(t *testing.T) (*cluster, error) {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: filepath.Join(repo, "bin", "k8s"),
 		CRDs:                  crds,
-		CRDDirectoryPaths:     []string{filepath.Join("testdata", "crds")},
+		CRDDirectoryPaths:     []string{filepath.Join("testdata", "crds"), strings.TrimSpace(string(gatewayCRDs))},
 		ErrorIfCRDPathMissing: true,
 		// envtest's 20 s default is too short for a cold kube-apiserver on a loaded 2-core machine.
 		ControlPlaneStartTimeout: 2 * time.Minute,

@@ -1,13 +1,17 @@
 package chartcheck
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/workpulse/workpulse/api/routes"
 )
@@ -108,4 +112,92 @@ func TestTheFrontDoorRoutingSendsEveryPathToWebWhichKnowsEveryService(t *testing
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+// The HTTPRoute is checked by the Gateway API's own CRDs (their OpenAPI schema and CEL
+// rules) in a real API server: created for real, then read back as stored.
+func TestTheHTTPRouteIsAcceptedByAnAPIServerWithTheGatewayAPI(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	gateway := []string{"--set", "gateway.enabled=true", "--set", "gateway.parentRefs[0].name=public"}
+	for i, v := range []struct {
+		name   string
+		args   []string
+		refuse string
+	}{
+		{"The HTTPRoute of one Gateway is stored as rendered.", nil, ""},
+		{"One attached to a listener of a Gateway in another namespace, for two host names, too.", []string{
+			"--set", "gateway.parentRefs[0].namespace=gateway-system", "--set", "gateway.parentRefs[0].sectionName=https",
+			"--set", "gateway.parentRefs[1].name=internal", "--set", "gateway.parentRefs[1].port=8443",
+			"--set", "gateway.hostnames[0]=wp.example.com", "--set", "gateway.hostnames[1]=*.wp.example.com"}, ""},
+		{"A host name the Gateway API does not allow is refused: the API server checks the schema.", []string{
+			"--set", "gateway.hostnames[0]=WP_Example"}, "hostnames[0]"},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			objs := find(render(t, "workpulse", append(append([]string{"--set", "ingress.enabled=false"}, gateway...), v.args...)...), "HTTPRoute")
+			if len(objs) != 1 {
+				t.Fatalf("%d HTTPRoutes", len(objs))
+			}
+			route := objs[0]
+			// One object per case: each is created, not applied over the one before.
+			route.SetName(fmt.Sprintf("%s-%d", route.GetName(), i))
+			err := c.apply(ctx, route, false)
+			if v.refuse != "" {
+				if err == nil || !strings.Contains(err.Error(), v.refuse) {
+					t.Fatalf("got %v; want a refusal naming %s", err, v.refuse)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gvr := schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
+			stored, err := c.dyn.Resource(gvr).Namespace(namespace).Get(ctx, route.GetName(), metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The server fills in the defaults (parentRef group and kind, the backend's
+			// kind and weight, the rule's name-less match): each rendered field must stay.
+			for _, path := range [][]string{{"spec", "hostnames"}, {"spec", "rules"}} {
+				if want := nested(route.Object, path...); want != nil && !contains(nested(stored.Object, path...), want) {
+					t.Errorf("%v stored %v; rendered %v", path, nested(stored.Object, path...), want)
+				}
+			}
+			parents := nested(stored.Object, "spec", "parentRefs").([]any)
+			if p := parents[0].(map[string]any); p["name"] != "public" || p["kind"] != "Gateway" {
+				t.Errorf("parentRefs stored %v", parents)
+			}
+		})
+	}
+}
+
+// contains tells whether got holds every field of want, recursively (lists item by item).
+func contains(got, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range w {
+			if !contains(g[k], v) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !contains(g[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return fmt.Sprint(got) == fmt.Sprint(want)
+	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var scripts = []string{"hack/kind-up.sh", "hack/helm.sh", "hack/chart-sync.sh", "hack/release.sh"}
+var scripts = []string{"hack/kind-up.sh", "hack/helm.sh", "hack/chart-sync.sh", "hack/release.sh", "hack/gateway-api-crds.sh"}
 
 func TestScriptsParseAndKindUpNamesFilesThatExist(t *testing.T) {
 	for _, s := range scripts {

@@ -98,6 +98,12 @@ make release pushed: <image.registry>/<component>, by digest when image.digests 
 {{- join "," $backends -}}
 {{- end }}
 
+{{/* "true" when the front door pins Socket.IO sessions to realtime pods, which the headless
+realtime Service lists. */}}
+{{- define "workpulse.frontDoorAffinity" -}}
+{{- if and (include "workpulse.frontDoor" .) .Values.services.web.socketIOAffinity (hasKey .Values.services "realtime") }}true{{ end -}}
+{{- end }}
+
 {{/* Name of the Secret holding the operator token. */}}
 {{- define "workpulse.signingKeySecret" -}}
 {{- .Values.services.auth.signingKeySecret | default (printf "%s-signing-key-encryption" (include "workpulse.fullname" .)) }}

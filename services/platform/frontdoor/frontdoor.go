@@ -5,7 +5,9 @@
 package frontdoor
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/routes"
 	"github.com/workpulse/workpulse/services/platform/apierr"
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 )
 
@@ -24,18 +27,34 @@ type Options struct {
 	// whole stack, since a browser refuses a response that allows an
 	// origin twice.
 	AnswersCORS bool
+	// Affinity names, by service, an http(s) URL whose host name resolves
+	// to each of the service's replicas (a headless Service's name) and
+	// whose port they listen on. The service's sticky routes (Socket.IO)
+	// then reach one replica per session, named by the cookie
+	// CookieName(service), where the Service would spread a session's
+	// long polls over replicas that do not hold it.
+	Affinity map[string]string
+	// Resolver resolves the Affinity names (nil: the system's resolver).
+	Resolver *net.Resolver
+	// Clock times the Affinity names' resolutions (nil: clock.Real).
+	Clock clock.Clock
 }
 
 // Proxy sends each path to the service the routing table names. Paths of
 // a service it has no backend for are answered 503 in the envelope.
 type Proxy struct {
 	proxies map[string]*httputil.ReverseProxy
+	sticky  map[string]*replicas
 }
+
+// replicaKey carries, in a request's context, the host:port of the replica
+// its session is pinned to.
+type replicaKey struct{}
 
 // New proxies to backends (service name to base URL). Each name must be a
 // service of the routing table and each URL an absolute http(s) one.
 func New(backends map[string]string, o Options) (*Proxy, error) {
-	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}}
+	p := &Proxy{proxies: map[string]*httputil.ReverseProxy{}, sticky: map[string]*replicas{}}
 	for name, base := range backends {
 		if !slices.ContainsFunc(routes.Services, func(s struct {
 			Name string
@@ -50,15 +69,35 @@ func New(backends map[string]string, o Options) (*Proxy, error) {
 			return nil, fmt.Errorf("%s: %q is not an http(s) URL", name, base)
 		}
 		rp := httputil.NewSingleHostReverseProxy(u)
+		toService := rp.Director
+		rp.Director = func(r *http.Request) {
+			toService(r)
+			if addr, ok := r.Context().Value(replicaKey{}).(string); ok {
+				r.URL.Host = addr
+			}
+		}
 		rp.Transport = transport
 		rp.ModifyResponse = func(resp *http.Response) error {
 			dropEdgeHeaders(resp, o.AnswersCORS)
 			return nil
 		}
 		rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			if _, ok := r.Context().Value(replicaKey{}).(string); ok {
+				p.sticky[name].failed()
+			}
 			httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(name+" service is unavailable, retry later"))
 		}
 		p.proxies[name] = rp
+	}
+	for name, raw := range o.Affinity {
+		if _, ok := p.proxies[name]; !ok {
+			return nil, fmt.Errorf("%s affinity: the service has no backend", name)
+		}
+		res, err := newReplicas(name, raw, o)
+		if err != nil {
+			return nil, err
+		}
+		p.sticky[name] = res
 	}
 	return p, nil
 }
@@ -83,6 +122,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		httpx.Error(w, r, apierr.ErrUnavailable.WithMessage(route.Service+" service is not running"))
 		return
+	}
+	if res, ok := p.sticky[route.Service]; ok && route.Sticky {
+		if addr, cookie := res.pick(r); addr != "" {
+			if cookie != nil {
+				http.SetCookie(w, cookie)
+			}
+			r = r.WithContext(context.WithValue(r.Context(), replicaKey{}, addr))
+		}
 	}
 	// httputil.ReverseProxy carries Upgrade requests (Socket.IO and the
 	// WebSocket) through, hijacking the connection once the service

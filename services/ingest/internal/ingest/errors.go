@@ -26,6 +26,13 @@ var (
 	ErrTimeOverlaps = apierr.New(http.StatusConflict, "TIME_OVERLAPS", "the entry overlaps a session of the member")
 	// ErrTimeReviewed refuses reviewing a request reviewed before.
 	ErrTimeReviewed = apierr.New(http.StatusConflict, "TIME_REQUEST_REVIEWED", "the request was approved or rejected already")
+	// ErrEditRunning refuses an edit of a session still running: its end
+	// is not known yet, and the agent is still adding to it.
+	ErrEditRunning = apierr.New(http.StatusConflict, "TIME_EDIT_SESSION_ACTIVE", "only a stopped session can be edited")
+	// ErrEditDecided refuses an edit whose new bounds would drop idle
+	// activity an idle decision covers, whose numbers would then no longer
+	// be those of the activity they pin.
+	ErrEditDecided = apierr.New(http.StatusConflict, "TIME_EDIT_DECIDED", "the new bounds leave out idle time an idle decision covers")
 	// ErrSelfReview refuses a manager's review of their own request.
 	ErrSelfReview = apierr.New(http.StatusForbidden, "TIME_REQUEST_SELF_REVIEW", "a manager cannot review their own request; an admin can")
 

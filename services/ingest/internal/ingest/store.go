@@ -716,12 +716,12 @@ func recordAudit(ctx context.Context, tx pgx.Tx, at time.Time, actor, action str
 
 // --- Manual time entries
 
-const timeRequestColumns = `id, user_id, project_id, start_time, end_time, note, status, requested_at, reviewed_by, reviewed_at,
+const timeRequestColumns = `id, kind, user_id, project_id, start_time, end_time, note, status, requested_at, reviewed_by, reviewed_at,
   review_note, session_id`
 
 func scanTimeRequest(row pgx.Row) (TimeRequest, error) {
 	var t TimeRequest
-	err := row.Scan(&t.ID, &t.UserID, &t.ProjectID, &t.StartTime, &t.EndTime, &t.Note, &t.Status, &t.RequestedAt, &t.ReviewedBy,
+	err := row.Scan(&t.ID, &t.Kind, &t.UserID, &t.ProjectID, &t.StartTime, &t.EndTime, &t.Note, &t.Status, &t.RequestedAt, &t.ReviewedBy,
 		&t.ReviewedAt, &t.ReviewNote, &t.SessionID)
 	t.StartTime, t.EndTime, t.RequestedAt = t.StartTime.UTC(), t.EndTime.UTC(), t.RequestedAt.UTC()
 	if t.ReviewedAt != nil {
@@ -738,12 +738,12 @@ func lockMemberTime(ctx context.Context, tx pgx.Tx, user string) error {
 	return err
 }
 
-// checkNoOverlap refuses [start, end) when a session of user overlaps it
-// (an active one reaches to infinity).
-func checkNoOverlap(ctx context.Context, tx pgx.Tx, user string, start, end time.Time) error {
+// checkNoOverlap refuses [start, end) when a session of user other than
+// except (nil: none) overlaps it (an active one reaches to infinity).
+func checkNoOverlap(ctx context.Context, tx pgx.Tx, user string, except *string, start, end time.Time) error {
 	var overlaps bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tracking.work_sessions WHERE user_id = $1
-		AND start_time < $3 AND coalesce(end_time, 'infinity') > $2)`, user, start, end).Scan(&overlaps)
+		AND start_time < $3 AND coalesce(end_time, 'infinity') > $2 AND id IS DISTINCT FROM $4)`, user, start, end, except).Scan(&overlaps)
 	if err == nil && overlaps {
 		return ErrTimeOverlaps
 	}
@@ -751,31 +751,61 @@ func checkNoOverlap(ctx context.Context, tx pgx.Tx, user string, start, end time
 }
 
 // RequestTime files t for the caller, pending, and audits the request.
+// What approval would refuse is refused now already; approval checks it
+// all again, as the member's time may have changed in between.
 func (s *Store) RequestTime(ctx context.Context, p authn.Principal, t *TimeRequest) error {
 	t.RequestedAt = s.clock.Now().UTC().Truncate(time.Microsecond)
 	return pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		if err := tracking.CheckNotSuspended(ctx, tx); err != nil {
 			return err
 		}
-		if err := tracking.CheckUnlocked(ctx, tx, t.StartTime); err != nil {
+		from, projectChanges := t.StartTime, true
+		if t.Kind == KindEdit {
+			sess, err := editedSession(ctx, tx, *t.SessionID, p.UserID, "")
+			if err != nil {
+				return err
+			}
+			from, projectChanges = earliest(sess.StartTime, t.StartTime), !equalIDs(sess.ProjectID, t.ProjectID)
+		}
+		if err := tracking.CheckUnlocked(ctx, tx, from); err != nil {
 			return err
 		}
-		if t.ProjectID != nil {
+		if t.ProjectID != nil && projectChanges {
 			if err := projectInUse(ctx, tx, *t.ProjectID); err != nil {
 				return err
 			}
 		}
-		if err := checkNoOverlap(ctx, tx, p.UserID, t.StartTime, t.EndTime); err != nil {
+		if err := checkNoOverlap(ctx, tx, p.UserID, t.SessionID, t.StartTime, t.EndTime); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO tracking.time_requests (id, organization_id, user_id, project_id, start_time, end_time, note,
-			status, requested_at) VALUES ($1, public.current_org(), $2, $3, $4, $5, $6, 'pending', $7)`,
-			t.ID, p.UserID, t.ProjectID, t.StartTime, t.EndTime, t.Note, t.RequestedAt); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO tracking.time_requests (id, organization_id, kind, user_id, project_id, start_time, end_time, note,
+			status, requested_at, session_id) VALUES ($1, public.current_org(), $2, $3, $4, $5, $6, $7, 'pending', $8, $9)`,
+			t.ID, t.Kind, p.UserID, t.ProjectID, t.StartTime, t.EndTime, t.Note, t.RequestedAt, t.SessionID); err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
-			"request_id": t.ID, "before": nil, "after": t})
+		if err := recordAudit(ctx, tx, t.RequestedAt, p.UserID, auditTimeRequested, &p.UserID, map[string]any{
+			"request_id": t.ID, "before": nil, "after": t}); err != nil {
+			return err
+		}
+		return enqueueTimeEvent(ctx, tx, p.OrganizationID, events.TypeTimeRequested, *t)
 	})
+}
+
+// enqueueTimeEvent writes the step typ of a time request, t as it is
+// after the step, to the outbox in the step's transaction, keyed by the
+// member like their session events.
+func enqueueTimeEvent(ctx context.Context, tx pgx.Tx, org, typ string, t TimeRequest) error {
+	at := t.RequestedAt
+	if t.ReviewedAt != nil {
+		at = *t.ReviewedAt
+	}
+	ev, err := events.New(at, source, typ, org, t.UserID, events.TimeRequest{RequestID: t.ID, OrganizationID: org, UserID: t.UserID,
+		Kind: t.Kind, Status: t.Status, ProjectID: t.ProjectID, StartTime: t.StartTime, EndTime: t.EndTime, SessionID: t.SessionID,
+		RequestedAt: t.RequestedAt, ReviewedBy: t.ReviewedBy, ReviewedAt: t.ReviewedAt})
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
 }
 
 // maxListedRequests bounds GET /api/time-requests.
@@ -882,8 +912,15 @@ func (s *Store) reviewTime(ctx context.Context, tx pgx.Tx, p authn.Principal, id
 	after := before
 	after.Status, after.ReviewedBy, after.ReviewedAt, after.ReviewNote = verdict, &p.UserID, &now, note
 	var event map[string]any
-	if verdict == RequestApproved {
-		// A rejection changes no time, so a locked day refuses approvals only.
+	// A rejection changes no time, so a locked day refuses approvals only.
+	switch {
+	case verdict == RequestApproved && before.Kind == KindEdit:
+		sess, change, err := s.applyEdit(ctx, tx, after, now, months)
+		if err != nil {
+			return res, err
+		}
+		res.Session, event = &sess, change
+	case verdict == RequestApproved:
 		if err := tracking.CheckUnlocked(ctx, tx, before.StartTime); err != nil {
 			return res, err
 		}
@@ -899,15 +936,18 @@ func (s *Store) reviewTime(ctx context.Context, tx pgx.Tx, p authn.Principal, id
 		return res, err
 	}
 	res.Request = after
-	action := auditTimeApproved
+	action, step := auditTimeApproved, events.TypeTimeApproved
 	if verdict == RequestRejected {
-		action = auditTimeRejected
+		action, step = auditTimeRejected, events.TypeTimeRejected
 	}
 	details := map[string]any{"request_id": id, "before": before, "after": after}
 	for k, v := range event {
 		details[k] = v
 	}
-	return res, recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details)
+	if err := recordAudit(ctx, tx, now, p.UserID, action, &before.UserID, details); err != nil {
+		return res, err
+	}
+	return res, enqueueTimeEvent(ctx, tx, p.OrganizationID, step, after)
 }
 
 // applyManualEntry makes the approved entry t's session and activity,
@@ -916,7 +956,7 @@ func (s *Store) applyManualEntry(ctx context.Context, tx pgx.Tx, org string, t T
 	if err := lockMemberTime(ctx, tx, t.UserID); err != nil {
 		return tracking.Session{}, err
 	}
-	if err := checkNoOverlap(ctx, tx, t.UserID, t.StartTime, t.EndTime); err != nil {
+	if err := checkNoOverlap(ctx, tx, t.UserID, nil, t.StartTime, t.EndTime); err != nil {
 		return tracking.Session{}, err
 	}
 	if t.ProjectID != nil {
@@ -939,6 +979,146 @@ func (s *Store) applyManualEntry(ctx context.Context, tx pgx.Tx, org string, t T
 	}
 	return sess, outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
 }
+
+// editedSession reads the member's session an edit is about (lock: ""
+// or " FOR UPDATE"); only a stopped session is edited.
+func editedSession(ctx context.Context, tx pgx.Tx, id, user, lock string) (tracking.Session, error) {
+	sess, err := tracking.ScanSession(tx.QueryRow(ctx, "SELECT "+tracking.SessionColumns+
+		" FROM tracking.work_sessions WHERE id = $1 AND user_id = $2"+lock, id, user))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return sess, tracking.ErrSessionNotFound
+	case err == nil && sess.Status != tracking.StatusStopped:
+		return sess, ErrEditRunning
+	}
+	return sess, err
+}
+
+// editActivitySQL moves the activity of the session $sid into the new
+// bounds [$start, $end): it deletes the activity timed outside them and
+// stores the pieces the bounds gain ($tss, $durs) as active activity. It
+// returns whether an idle decision covers deleted activity (the caller
+// then refuses the edit and the transaction is rolled back), how many
+// activities it deleted, their active and idle seconds, and the seconds
+// it added. The claims of the deleted activities' client_activity_ids
+// stay, so an agent's retry of one stays a duplicate.
+var editActivitySQL = numbered(`WITH gone AS MATERIALIZED (
+  SELECT a.id, a.occurred_at, a.activity_type, a.duration_seconds,
+    EXISTS (SELECT 1 FROM tracking.idle_decision_activity i WHERE i.activity_id = a.id) AS decided
+  FROM tracking.activity_logs a
+  WHERE a.organization_id = $org AND a.session_id = $sid AND (a.occurred_at < $start OR a.occurred_at >= $end)
+), del AS (
+  DELETE FROM tracking.activity_logs a USING gone WHERE a.organization_id = $org AND a.occurred_at = gone.occurred_at AND a.id = gone.id
+), ins AS (
+  INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
+  SELECT gen_random_uuid(), $org, $sid, $uid, p.ts, 'active', p.dur FROM unnest($tss::timestamptz[], $durs::int[]) AS p(ts, dur)
+)
+SELECT coalesce(bool_or(decided), false), count(*),
+  coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'active'), 0),
+  coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'idle'), 0),
+  (SELECT coalesce(sum(d), 0) FROM unnest($durs::int[]) AS d)
+FROM gone`, "org", "sid", "uid", "start", "end", "tss", "durs")
+
+// editSessionSQL gives the session $1 the edit's project and bounds and
+// takes what editActivitySQL deleted ($5 active, $6 idle seconds) from its
+// totals and adds what it stored ($7 active seconds); its last activity
+// is read again, as the latest may be gone.
+const editSessionSQL = `UPDATE tracking.work_sessions SET project_id = $2, start_time = $3, end_time = $4,
+  total_active_seconds = total_active_seconds - $5 + $7, total_idle_seconds = total_idle_seconds - $6,
+  last_activity_at = (SELECT max(occurred_at) FROM tracking.activity_logs WHERE session_id = $1),
+  version = version + 1, updated_at = now()
+  WHERE id = $1 RETURNING ` + tracking.SessionColumns
+
+// applyEdit gives the session of the approved edit t the project and the
+// bounds t asks for, under the member's time lock (as manual entries take
+// it) and the session's row lock (as every activity write takes it). The
+// session then counts its activity timed inside the new bounds, plus the
+// time the bounds gain as active work, split as a manual entry's is. It
+// is refused when the period it changes (from the earlier of the old and
+// the new start) touches a locked day, when the new bounds overlap
+// another session of the member, or when they would drop decided idle
+// activity. It returns the edited session and what the audit entry shows
+// of the change.
+func (s *Store) applyEdit(ctx context.Context, tx pgx.Tx, t TimeRequest, now time.Time, months *[]time.Time) (tracking.Session, map[string]any, error) {
+	if err := lockMemberTime(ctx, tx, t.UserID); err != nil {
+		return tracking.Session{}, nil, err
+	}
+	before, err := editedSession(ctx, tx, *t.SessionID, t.UserID, " FOR UPDATE")
+	if err != nil {
+		return before, nil, err
+	}
+	if err := tracking.CheckUnlocked(ctx, tx, earliest(before.StartTime, t.StartTime)); err != nil {
+		return before, nil, err
+	}
+	if err := checkNoOverlap(ctx, tx, t.UserID, t.SessionID, t.StartTime, t.EndTime); err != nil {
+		return before, nil, err
+	}
+	if t.ProjectID != nil && !equalIDs(before.ProjectID, t.ProjectID) {
+		if err := projectInUse(ctx, tx, *t.ProjectID); err != nil {
+			return before, nil, err
+		}
+	}
+	tss, durs := gainedPieces(before.StartTime, *before.EndTime, t.StartTime, t.EndTime)
+	if len(tss) > 0 {
+		*months = []time.Time{tss[0], tss[len(tss)-1]}
+	}
+	var decided bool
+	var removed, removedActive, removedIdle, added int64
+	if err := tx.QueryRow(ctx, editActivitySQL, before.OrganizationID, before.ID, t.UserID, t.StartTime, t.EndTime, tss, durs).
+		Scan(&decided, &removed, &removedActive, &removedIdle, &added); err != nil {
+		return before, nil, err
+	}
+	if decided {
+		return before, nil, ErrEditDecided
+	}
+	sess, err := tracking.ScanSession(tx.QueryRow(ctx, editSessionSQL, before.ID, t.ProjectID, t.StartTime, t.EndTime,
+		removedActive, removedIdle, added))
+	if err != nil {
+		return sess, nil, err
+	}
+	// The days whose summaries change lie between the earlier start and
+	// the later end of the session before and after.
+	ev, err := events.New(now, source, events.TypeActivityCorrected, sess.OrganizationID, t.UserID, events.ActivityCorrected{
+		Session: sess.Event(), DecisionID: t.ID, Decision: events.CorrectionSessionEdit, ProjectID: t.ProjectID,
+		FirstAt: earliest(before.StartTime, t.StartTime), LastAt: latest(*before.EndTime, t.EndTime)})
+	if err != nil {
+		return sess, nil, err
+	}
+	change := map[string]any{"session": totalsOf(sess), "session_before": before.SessionState, "session_after": sess.SessionState,
+		"removed":              map[string]int64{"activities": removed, "active_seconds": removedActive, "idle_seconds": removedIdle},
+		"added_active_seconds": added}
+	return sess, change, outbox.Enqueue(ctx, tx, tracking.OutboxTable, ev)
+}
+
+// gainedPieces are the activity pieces (manualPieces) of the part of the
+// new bounds [ns, ne) outside the old ones [os, oe).
+func gainedPieces(os, oe, ns, ne time.Time) (tss []time.Time, durs []int32) {
+	if ns.Before(os) {
+		tss, durs = manualPieces(ns, earliest(os, ne))
+	}
+	if ne.After(oe) {
+		t, d := manualPieces(latest(oe, ns), ne)
+		tss, durs = append(tss, t...), append(durs, d...)
+	}
+	return tss, durs
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// equalIDs reports whether two optional ids are the same.
+func equalIDs(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // --- Timesheet locks
 

@@ -23,6 +23,14 @@ const (
 	RequestRejected = "rejected"
 )
 
+// The kinds of time request: a manual entry, and an edit of one of the
+// member's stopped sessions, which asks for the session's project and
+// bounds to become the request's. Both are reviewed the same way.
+const (
+	KindEntry = "entry"
+	KindEdit  = "edit"
+)
+
 // maxManualEntry bounds one entry, as maxIdleStretch bounds a decision.
 const maxManualEntry = 24 * time.Hour
 
@@ -32,6 +40,7 @@ const maxNoteLen = 1000
 // TimeRequest is the contract's time request object.
 type TimeRequest struct {
 	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
 	UserID      string     `json:"user_id"`
 	ProjectID   *string    `json:"project_id"`
 	StartTime   time.Time  `json:"start_time"`
@@ -42,11 +51,14 @@ type TimeRequest struct {
 	ReviewedBy  *string    `json:"reviewed_by"`
 	ReviewedAt  *time.Time `json:"reviewed_at"`
 	ReviewNote  *string    `json:"review_note"`
-	// SessionID is the session an approved entry became.
+	// SessionID is the session an approved entry became, or the session
+	// an edit changes.
 	SessionID *string `json:"session_id"`
 }
 
 type timeRequestInput struct {
+	Kind      string     `json:"kind"`
+	SessionID *string    `json:"session_id"`
 	ProjectID *string    `json:"project_id"`
 	StartTime *time.Time `json:"start_time"`
 	EndTime   *time.Time `json:"end_time"`
@@ -57,6 +69,18 @@ type timeRequestInput struct {
 // and the accepted window are checked by the handler.
 func (in *timeRequestInput) Validate() error {
 	var v validate.Fields
+	if in.Kind == "" {
+		in.Kind = KindEntry
+	}
+	v.OneOf("kind", in.Kind, KindEntry, KindEdit)
+	switch {
+	case in.Kind == KindEdit && in.SessionID == nil:
+		v.Add("session_id", "is required for an edit", nil)
+	case in.Kind == KindEdit:
+		v.UUID("session_id", *in.SessionID)
+	case in.SessionID != nil:
+		v.Add("session_id", "names the session of an edit; an entry becomes a session of its own", nil)
+	}
 	if in.ProjectID != nil {
 		v.UUID("project_id", *in.ProjectID)
 	}
@@ -69,7 +93,7 @@ func (in *timeRequestInput) Validate() error {
 	case !in.EndTime.Truncate(time.Second).After(in.StartTime.Truncate(time.Second)):
 		v.Add("end_time", "must be at least a second after start_time", nil)
 	case in.EndTime.Sub(*in.StartTime) > maxManualEntry:
-		v.Add("end_time", "an entry may be 24 hours long at most", nil)
+		v.Add("end_time", "an entry or an edited session may be 24 hours long at most", nil)
 	}
 	return v.Err()
 }
@@ -99,7 +123,8 @@ func (in *reviewInput) Validate() error {
 	return v.Err()
 }
 
-// requestTime files the caller's manual entry, pending until reviewed.
+// requestTime files the caller's manual entry or session edit, pending
+// until reviewed.
 func (s *server) requestTime(w http.ResponseWriter, r *http.Request) error {
 	in, err := httpx.DecodeBody[timeRequestInput](r)
 	if err != nil {
@@ -113,7 +138,7 @@ func (s *server) requestTime(w http.ResponseWriter, r *http.Request) error {
 	if err := in.within(b); err != nil {
 		return err
 	}
-	tr := TimeRequest{ID: uuid.NewString(), UserID: p.UserID, ProjectID: in.ProjectID, StartTime: in.StartTime.UTC().Truncate(time.Second),
+	tr := TimeRequest{ID: uuid.NewString(), Kind: in.Kind, SessionID: in.SessionID, UserID: p.UserID, ProjectID: in.ProjectID, StartTime: in.StartTime.UTC().Truncate(time.Second),
 		EndTime: in.EndTime.UTC().Truncate(time.Second), Note: in.Note, Status: RequestPending}
 	if err := s.store.RequestTime(r.Context(), p, &tr); err != nil {
 		return err
@@ -146,7 +171,7 @@ func (s *server) listTimeRequests(w http.ResponseWriter, r *http.Request) error 
 }
 
 // timeReviewResult is the body of an approval: the request and, approved,
-// the session it became.
+// the session it became or, for an edit, the session as edited.
 type timeReviewResult struct {
 	Request TimeRequest       `json:"request"`
 	Session *tracking.Session `json:"session,omitempty"`

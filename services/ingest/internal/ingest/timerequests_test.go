@@ -1,16 +1,21 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/kafkax"
+	"github.com/workpulse/workpulse/services/platform/outbox"
+	"github.com/workpulse/workpulse/services/tracking"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -51,6 +56,28 @@ func (h *harness) requestEntry(m member, from, to time.Time, project *string) Ti
 		h.t.Fatalf("request: status %d: %s", status, raw)
 	}
 	return tr
+}
+
+// approveConcurrently approves every request as reviewer at once; wait
+// returns the answers in the requests' order.
+func (h *harness) approveConcurrently(reviewer member, requests []TimeRequest) (wait func() (statuses []int, answers [][]byte)) {
+	statuses, answers := make([]int, len(requests)), make([][]byte, len(requests))
+	var wg sync.WaitGroup
+	for i, r := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, raw, err := testkit.Request(h.client, http.MethodPost, h.srv.URL+"/api/time-requests/"+r.ID+"/approve", reviewer.Token, nil)
+			if err != nil {
+				h.t.Error(err)
+			}
+			statuses[i], answers[i] = status, raw
+		}()
+	}
+	return func() ([]int, [][]byte) {
+		wg.Wait()
+		return statuses, answers
+	}
 }
 
 // memberSeconds sums the stored activity of a member.
@@ -238,28 +265,17 @@ func TestApprovalsKeepEveryTotalExactUnderConcurrentPosting(t *testing.T) {
 		posts = append(posts, singleBody{ActivityType: "active", DurationSeconds: 1 + i%30,
 			Timestamp: ptr(now.Add(-50*time.Minute + time.Duration(i)*time.Second).Format(time.RFC3339Nano)), ClientActivityID: &cid})
 	}
-	var wg sync.WaitGroup
-	statuses := make([]int, len(entries))
-	results := make([]timeReviewResult, len(entries))
-	for i, e := range entries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			status, raw, err := testkit.Request(h.client, http.MethodPost, h.srv.URL+"/api/time-requests/"+e.ID+"/approve", c.admin.Token, nil)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			statuses[i] = status
-			if status == http.StatusOK {
-				if err := json.Unmarshal(raw, &results[i]); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
+	wait := h.approveConcurrently(c.admin, entries)
 	h.postConcurrently(c.emp.Token, "/api/sessions/"+sid+"/activity", posts)
-	wg.Wait()
+	statuses, answers := wait()
+	results := make([]timeReviewResult, len(entries))
+	for i, raw := range answers {
+		if statuses[i] == http.StatusOK {
+			if err := json.Unmarshal(raw, &results[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if statuses[0] == statuses[6] || statuses[0]+statuses[6] != http.StatusOK+http.StatusConflict {
 		t.Errorf("the overlapping pair answered %d and %d, want one 200 and one 409", statuses[0], statuses[6])
 	}
@@ -277,5 +293,77 @@ func TestApprovalsKeepEveryTotalExactUnderConcurrentPosting(t *testing.T) {
 	h.assertExact(sid, 300, posted, 0, 300)
 	if a, idle := h.memberSeconds(c.emp.UserID); a != posted+approved || idle != 0 {
 		t.Errorf("the member's stored activity %d active / %d idle, want %d posted + %d approved", a, idle, posted, approved)
+	}
+}
+
+// TestEachStepOfATimeRequestIsPublishedWithIdsAndTimesOnly files an entry
+// and an edit, approves one and rejects the other, and reads the time
+// topic: one event per step, in order, each the request after it, and no
+// note of the employee's or the reviewer's.
+func TestEachStepOfATimeRequestIsPublishedWithIdsAndTimesOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	brokers := testkit.Kafka(t)
+	c := h.reviewCast()
+	from := h.clock.Now().Add(-5 * time.Hour)
+	entry := h.requestEntry(c.emp, from, from.Add(time.Hour), nil)
+	sid := h.trackedSession(c.emp, from.Add(2*time.Hour), from.Add(3*time.Hour), nil)
+	edit := h.requestEdit(c.emp, sid, from.Add(2*time.Hour), from.Add(3*time.Hour+10*time.Minute), nil)
+	var approved timeReviewResult
+	if status, raw := testkit.Do(t, h.client, http.MethodPost, h.srv.URL+"/api/time-requests/"+entry.ID+"/approve", c.lead.Token,
+		map[string]any{"note": "reviewer's secret remark"}, &approved); status != http.StatusOK {
+		t.Fatalf("approve: status %d: %s", status, raw)
+	}
+	if status, raw := testkit.Do(t, h.client, http.MethodPost, h.srv.URL+"/api/time-requests/"+edit.ID+"/reject", c.lead.Token, nil, nil); status != http.StatusOK {
+		t.Fatalf("reject: status %d: %s", status, raw)
+	}
+	w := kafkax.NewWriter(brokers)
+	defer w.Close()
+	if _, err := outbox.NewRelay(h.pool, tracking.OutboxTable, w, nil, quietLogger()).Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msgs := readTopic(t, brokers, events.TopicTime, 4, 10*time.Second)
+	var got []string
+	for _, raw := range msgs {
+		if bytes.Contains(raw, []byte("client visit")) || bytes.Contains(raw, []byte("secret remark")) {
+			t.Errorf("an event carries a note: %s", raw)
+		}
+		env, err := events.Decode(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p events.TimeRequest
+		dec := json.NewDecoder(bytes.NewReader(env.Data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("payload %s: %v", env.Data, err)
+		}
+		if env.Source != "ingest" || env.OrganizationID != c.emp.OrganizationID || env.Key != c.emp.UserID || p.UserID != c.emp.UserID ||
+			p.OrganizationID != c.emp.OrganizationID {
+			t.Errorf("envelope %+v, payload %+v", env, p)
+		}
+		reviewer := "-"
+		if p.ReviewedBy != nil {
+			reviewer = map[bool]string{true: "lead", false: *p.ReviewedBy}[*p.ReviewedBy == c.lead.UserID]
+		}
+		session := "-"
+		switch {
+		case p.SessionID == nil:
+		case *p.SessionID == sid:
+			session = "edited"
+		case approved.Session != nil && *p.SessionID == approved.Session.ID:
+			session = "became"
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s by %s, session %s, %s", env.Type, map[bool]string{true: "entry", false: "edit"}[p.RequestID == entry.ID],
+			p.Kind, p.Status, reviewer, session, p.EndTime.Sub(p.StartTime)))
+	}
+	want := []string{
+		"time.requested entry entry pending by -, session -, 1h0m0s",
+		"time.requested edit edit pending by -, session edited, 1h10m0s",
+		"time.approved entry entry approved by lead, session became, 1h0m0s",
+		"time.rejected edit edit rejected by lead, session edited, 1h10m0s",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -1019,14 +1019,15 @@ func openAlertCounts(ctx context.Context, db *pgxpool.Pool) (map[string]int64, e
 
 // payrollEntries lists the finished sessions of users (nil: everyone)
 // that started in [lo, hi), with their names, projects and, for approved
-// manual entries, the approver.
+// manual entries, the approver. An approved edit of a session leaves it
+// what it was, tracked or manual.
 func payrollEntries(ctx context.Context, tx pgx.Tx, users []string, lo, hi time.Time) ([]PayrollEntry, error) {
 	rows, err := tx.Query(ctx, `SELECT ws.id::text, ws.user_id::text, u.name, ws.project_id::text, pr.name, ws.start_time, ws.end_time,
 		ws.total_active_seconds, ws.total_idle_seconds, CASE WHEN tr.id IS NULL THEN 'tracked' ELSE 'manual' END, tr.reviewed_by::text
 		FROM tracking.work_sessions ws
 		LEFT JOIN reporting.users u ON u.user_id = ws.user_id
 		LEFT JOIN tracking.projects pr ON pr.id = ws.project_id
-		LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved'
+		LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved' AND tr.kind = 'entry'
 		WHERE ws.status = 'stopped' AND ws.start_time >= $2 AND ws.start_time < $3 AND ($1::uuid[] IS NULL OR ws.user_id = ANY($1))
 		ORDER BY ws.start_time, ws.id`, users, lo, hi)
 	if err != nil {

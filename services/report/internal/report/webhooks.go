@@ -32,7 +32,8 @@ import (
 )
 
 // WebhookEventTypes are the events an endpoint may subscribe to.
-var WebhookEventTypes = []string{events.TypeAlertRaised, events.TypeAlertResolved, events.TypeSessionStarted, events.TypeSessionStopped}
+var WebhookEventTypes = []string{events.TypeAlertRaised, events.TypeAlertResolved, events.TypeSessionStarted, events.TypeSessionStopped,
+	events.TypeTimeRequested, events.TypeTimeApproved, events.TypeTimeRejected}
 
 // WebhookTestEvent is the type of the delivery POST /api/webhooks/{id}/test sends.
 const WebhookTestEvent = "webhook.test"
@@ -250,6 +251,20 @@ func slackText(e events.Envelope, who string) (string, error) {
 		}
 		return fmt.Sprintf("WorkPulse: %s stopped a work session (%s active, %s idle).", who,
 			time.Duration(s.TotalActiveSeconds)*time.Second, time.Duration(s.TotalIdleSeconds)*time.Second), nil
+	case events.TypeTimeRequested, events.TypeTimeApproved, events.TypeTimeRejected:
+		var r events.TimeRequest
+		if err := e.Payload(&r); err != nil {
+			return "", err
+		}
+		what := "a manual entry of %s from %s UTC"
+		if r.Kind == "edit" {
+			what = "a work session edited to %s from %s UTC"
+		}
+		what = fmt.Sprintf(what, r.EndTime.Sub(r.StartTime), r.StartTime.UTC().Format("2006-01-02 15:04"))
+		if e.Type == events.TypeTimeRequested {
+			return fmt.Sprintf("WorkPulse: %s asks for %s, to review.", who, what), nil
+		}
+		return fmt.Sprintf("WorkPulse: %s was %s for %s.", what, r.Status, who), nil
 	}
 	return "WorkPulse: " + e.Type, nil
 }

@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -218,21 +220,25 @@ func (rc *receiver) received(path string) []webhookBody {
 	return append([]webhookBody(nil), rc.got[path]...)
 }
 
+// endpoint adds, as p, an endpoint of body (whose "URL" becomes rc's path)
+// and gives rc its secret, so that rc verifies what it receives there.
+func (rc *receiver) endpoint(t *testing.T, f *fixture, p authn.Principal, path, body string) Webhook {
+	t.Helper()
+	r := f.do(http.MethodPost, "/api/webhooks", &p, strings.Replace(body, "URL", rc.srv.URL+path, 1))
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	h := decode[Webhook](t, r)
+	rc.mu.Lock()
+	rc.secrets[path] = h.Secret
+	rc.mu.Unlock()
+	return h
+}
+
 func TestWebhookDeliveriesAreSignedRetriedAndScopedToTheirOrganization(t *testing.T) {
 	f := newWebhookFixture(t, true)
 	rc := newReceiver(t)
-	add := func(p authn.Principal, path, body string) Webhook {
-		t.Helper()
-		r := f.do(http.MethodPost, "/api/webhooks", &p, strings.Replace(body, "URL", rc.srv.URL+path, 1))
-		if r.status != http.StatusCreated {
-			t.Fatalf("create: %d %s", r.status, r.body)
-		}
-		h := decode[Webhook](t, r)
-		rc.mu.Lock()
-		rc.secrets[path] = h.Secret
-		rc.mu.Unlock()
-		return h
-	}
+	add := func(p authn.Principal, path, body string) Webhook { return rc.endpoint(t, f, p, path, body) }
 	ours := add(f.admin, "/ours", `{"url":"URL","event_types":["alert.raised","session.started"]}`)
 	add(f.admin, "/slack", `{"url":"URL","event_types":["alert.raised"],"format":"slack"}`)
 	add(f.admin, "/disabled", `{"url":"URL","event_types":["alert.raised"],"enabled":false}`)
@@ -570,5 +576,63 @@ func TestWebhookQueueGaugesShowThePendingDeliveriesAndTheLogIsPrunedInBoundedBat
 	maintain()
 	if p, age := testutil.ToFloat64(d.pending), testutil.ToFloat64(d.oldestAge); p != 0 || age != 0 {
 		t.Errorf("with the endpoint disabled: pending %v, oldest age %v s; want none", p, age)
+	}
+}
+
+// TestTimeRequestEventsReachTheEndpointsSubscribedToThem publishes a
+// manual entry's request and approval and a session edit's rejection:
+// each endpoint gets, signed, exactly the steps it subscribed to, and a
+// Slack endpoint a line naming the member and the period.
+func TestTimeRequestEventsReachTheEndpointsSubscribedToThem(t *testing.T) {
+	f := newWebhookFixture(t, true)
+	rc := newReceiver(t)
+	rc.endpoint(t, f, f.admin, "/time", `{"url":"URL","event_types":["time.requested","time.approved","time.rejected"]}`)
+	rc.endpoint(t, f, f.admin, "/slack", `{"url":"URL","event_types":["time.approved","time.rejected"],"format":"slack"}`)
+	rc.endpoint(t, f, f.admin, "/alerts", `{"url":"URL","event_types":["alert.raised"]}`)
+	brokers := testkit.Kafka(t)
+	f.runConsumers(t, brokers)
+	org := f.admin.OrganizationID
+	from := time.Date(2027, 6, 14, 9, 0, 0, 0, time.UTC)
+	step := func(typ, kind, status string, hours int) events.Envelope {
+		ev, err := events.New(f.clock.Now(), "ingest", typ, org, f.ada.UserID, events.TimeRequest{RequestID: uuid.NewString(), OrganizationID: org,
+			UserID: f.ada.UserID, Kind: kind, Status: status, StartTime: from, EndTime: from.Add(time.Duration(hours) * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	requested, approved := step(events.TypeTimeRequested, "entry", "pending", 1), step(events.TypeTimeApproved, "entry", "approved", 1)
+	rejected := step(events.TypeTimeRejected, "edit", "rejected", 2)
+	testkit.Publish(t, brokers, requested, approved, rejected)
+	eventually(t, 60*time.Second, "the rejection is consumed", func() bool {
+		return f.count("SELECT count(*) FROM reporting.processed_events WHERE consumer = $1 AND event_id = $2", GroupWebhooks, rejected.ID) == 1
+	})
+	d := NewDeliverer(f.pool, rc.transport(), f.cfg, f.log, f.clock)
+	if n, err := d.DeliverDue(f.ctx); err != nil || n != 5 {
+		t.Fatalf("delivered %d (%v), want the three steps to /time and two to /slack", n, err)
+	}
+	var got []string
+	for _, b := range rc.received("/time") {
+		got = append(got, b.Type+" "+b.ID)
+	}
+	slices.Sort(got)
+	want := []string{events.TypeTimeApproved + " " + approved.ID, events.TypeTimeRejected + " " + rejected.ID, events.TypeTimeRequested + " " + requested.ID}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("/time received %v, want %v", got, want)
+	}
+	rc.mu.Lock()
+	slack := slices.Sorted(slices.Values(rc.raw["/slack"]))
+	bad := rc.bad
+	rc.mu.Unlock()
+	wantSlack := []string{`{"text":"WorkPulse: a manual entry of 1h0m0s from 2027-06-14 09:00 UTC was approved for Ada."}`,
+		`{"text":"WorkPulse: a work session edited to 2h0m0s from 2027-06-14 09:00 UTC was rejected for Ada."}`}
+	if fmt.Sprint(slack) != fmt.Sprint(wantSlack) {
+		t.Errorf("/slack received %q, want %q", slack, wantSlack)
+	}
+	if got := rc.received("/alerts"); len(got) != 0 {
+		t.Errorf("the alerts endpoint received %+v", got)
+	}
+	if len(bad) > 0 {
+		t.Errorf("requests failing the receiver's own checks: %v", bad)
 	}
 }

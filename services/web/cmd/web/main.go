@@ -22,6 +22,12 @@ type config struct {
 	// it serves the app and the API docs only, behind an Ingress that
 	// routes the API itself.
 	backends map[string]string
+	// affinity (FRONT_DOOR_AFFINITY, "service=url,..."): for each service
+	// named, a URL whose host name resolves to every replica (a headless
+	// Service) and whose port they listen on; the service's Socket.IO
+	// sessions then stay on one replica each, by the cookie
+	// workpulse-<service>. Empty: they go through the service's Service.
+	affinity map[string]string
 }
 
 // run runs web as it is deployed. It needs no database, Redis or Kafka:
@@ -34,7 +40,7 @@ var run = app.Spec[config]{
 			// web serves its own paths; a backend for them would loop.
 			e.Fail("FRONT_DOOR_BACKENDS", "names web itself")
 		}
-		return config{backends: backends}
+		return config{backends: backends, affinity: e.Pairs("FRONT_DOOR_AFFINITY")}
 	},
 	Build: func(_ context.Context, d *app.Deps, cfg config) (*app.Service, error) {
 		built := web.Built()
@@ -45,9 +51,9 @@ var run = app.Spec[config]{
 		if docs == nil {
 			d.Logger.Warn("the API docs page's assets are not built into this binary: /api/docs answers a notice; run make build")
 		}
-		front, err := frontdoor.New(cfg.backends, frontdoor.Options{})
+		front, err := frontdoor.New(cfg.backends, frontdoor.Options{Affinity: cfg.affinity, Clock: d.Clock})
 		if err != nil {
-			return nil, fmt.Errorf("FRONT_DOOR_BACKENDS: %w", err)
+			return nil, fmt.Errorf("FRONT_DOOR_BACKENDS or FRONT_DOOR_AFFINITY: %w", err)
 		}
 		h, err := web.NewServer(web.Deps{App: built, Docs: docs, HTTP: d.HTTP, FrontDoor: front})
 		if err != nil {

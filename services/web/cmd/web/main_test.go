@@ -56,12 +56,14 @@ func TestRunAsTheFrontDoor(t *testing.T) {
 	}))
 	t.Cleanup(session.Close)
 	vars := map[string]string{"LOG_LEVEL": "warn", "FRONT_DOOR_BACKENDS": "session=" + session.URL}
-	for _, c := range []struct{ name, value string }{
-		{"A backend that is not a service is refused at start-up.", "billing=http://billing:80"},
-		{"A backend for web itself is refused at start-up.", "web=http://web:3006"},
-		{"A backend that is not name=url is refused at start-up.", "session"},
+	for _, c := range []struct{ name, key, value string }{
+		{"A backend that is not a service is refused at start-up.", "FRONT_DOOR_BACKENDS", "billing=http://billing:80"},
+		{"A backend for web itself is refused at start-up.", "FRONT_DOOR_BACKENDS", "web=http://web:3006"},
+		{"A backend that is not name=url is refused at start-up.", "FRONT_DOOR_BACKENDS", "session"},
+		{"Affinity for a service without a backend is refused at start-up.", "FRONT_DOOR_AFFINITY", "realtime=http://realtime-pods:3005"},
+		{"Affinity to a URL without a port is refused at start-up.", "FRONT_DOOR_AFFINITY", "session=http://session-pods"},
 	} {
-		t.Run(c.name, func(t *testing.T) { testkit.RefusesSetting(t, run, vars, "FRONT_DOOR_BACKENDS", c.value) })
+		t.Run(c.name, func(t *testing.T) { testkit.RefusesSetting(t, run, vars, c.key, c.value) })
 	}
 
 	svc := testkit.StartServiceOn(t, run, clk, vars)

@@ -9,12 +9,10 @@
 //   MAILPIT_API     the HTTP API of the SMTP server the platform sends mail to
 //   SCREENSHOTS     optional: a directory to write each page's screenshots to
 // It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { api, assert, axe, base, browser, check, env, finish, login, password, signedIn } from "./lib.mjs";
+import { readFileSync } from "node:fs";
+import { api, assert, axe, base, browser, check, env, finish, fitsPhone, login, password, screenshots, shots, signedIn } from "./lib.mjs";
 
 const day = env("DAY");
-const shots = process.env.SCREENSHOTS || "";
 
 // duration is the app's (src/time.ts), to compare what it shows.
 function duration(seconds) {
@@ -595,15 +593,6 @@ try {
   await browser.close();
 }
 
-// fitsPhone checks that the page, at a phone's width, scrolls only down:
-// wide tables scroll inside their own box.
-async function fitsPhone(page, name) {
-  await page.setViewportSize({ width: 390, height: 844 });
-  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  await page.setViewportSize({ width: 1366, height: 850 });
-  assert(wide <= 390, `${name} is ${wide} px wide in a 390 px window`);
-}
-
 // mailedResetLink waits for the reset mail to email in the SMTP server the
 // platform sends to (mailpit's API) and returns its link.
 async function mailedResetLink(email) {
@@ -620,16 +609,6 @@ async function mailedResetLink(email) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no reset mail to ${email} within 30 s`);
-}
-
-// screenshots writes the page at laptop width and again at phone width.
-async function screenshots(context, page, name) {
-  mkdirSync(shots, { recursive: true });
-  await page.setViewportSize({ width: 1366, height: 850 });
-  await page.screenshot({ path: join(shots, `${name}-laptop.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
-  await page.setViewportSize({ width: 1366, height: 850 });
 }
 
 finish();

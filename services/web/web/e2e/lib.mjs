@@ -1,7 +1,7 @@
 // What the browser scripts share: the checks' bookkeeping, the API, Chromium
 // launched for a machine without network, signing in, and axe-core.
 import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { createRequire } from "node:module";
 
@@ -12,6 +12,8 @@ export const env = (k) => {
 };
 export const base = env("BASE_URL");
 export const password = env("PASSWORD");
+// shots is the directory to write screenshots to, when asked for.
+export const shots = process.env.SCREENSHOTS || "";
 const axeSource = readFileSync(join(dirname(createRequire(import.meta.url).resolve("axe-core")), "axe.min.js"), "utf8");
 
 let passed = 0;
@@ -81,6 +83,25 @@ export async function axe(page, name) {
   const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   assert(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`).join("; ")}`);
+}
+
+// fitsPhone checks that the page, at a phone's width, scrolls only down:
+// wide tables scroll inside their own box.
+export async function fitsPhone(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.setViewportSize({ width: 1366, height: 850 });
+  assert(wide <= 390, `${name} is ${wide} px wide in a 390 px window`);
+}
+
+// screenshots writes the page at laptop width and again at phone width.
+export async function screenshots(context, page, name) {
+  mkdirSync(shots, { recursive: true });
+  await page.setViewportSize({ width: 1366, height: 850 });
+  await page.screenshot({ path: join(shots, `${name}-laptop.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize({ width: 1366, height: 850 });
 }
 
 // finish prints the tally and exits 1 on a failure.

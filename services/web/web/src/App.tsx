@@ -12,6 +12,7 @@ import { Alerts } from "./pages/Alerts";
 import { Projects } from "./pages/Projects";
 import { MyDay } from "./pages/MyDay";
 import { People } from "./pages/People";
+import { Devices } from "./pages/Devices";
 import { Settings } from "./pages/Settings";
 import { OrgProvider, useOrg } from "./org";
 import { getZone } from "./time";
@@ -33,6 +34,7 @@ const pages: Page[] = [
   { path: "/reports", title: "Reports", roles: ["admin", "manager", "employee"], render: () => <Reports /> },
   { path: "/alerts", title: "Alerts", roles: ["admin", "manager", "employee"], render: () => <Alerts /> },
   { path: "/projects", title: "Projects", roles: ["admin", "manager", "employee"], render: () => <Projects /> },
+  { path: "/devices", title: "Devices", roles: ["admin", "manager", "employee"], render: () => <Devices /> },
   { path: "/people", title: "People", roles: ["admin"], render: () => <People /> },
   { path: "/settings", title: "Settings", roles: ["admin"], render: () => <Settings /> },
 ];

@@ -34,6 +34,21 @@ export interface Invitation {
   token: string;
 }
 
+// Device is a desktop agent of a member, as GET /api/devices lists it; its
+// token is in the answer of registering (or renewing) it only.
+export interface Device {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+}
+
+export interface IssuedDevice extends Device {
+  token: string;
+}
+
 export interface Session {
   id: string;
   user_id: string;
