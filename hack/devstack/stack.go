@@ -177,6 +177,14 @@ func (s *Stack) Run(ctx context.Context) error {
 		// back to its front door there.
 		"PUBLIC_URL=http://localhost:" + listenPort(s.cfg.Listen),
 	}
+	// Auth asks ingest and report for their parts of a member's export.
+	for _, peer := range []struct{ env, name string }{{"INGEST_URL", routes.Ingest}, {"REPORT_URL", routes.Report}} {
+		for _, svc := range routes.Services {
+			if svc.Name == peer.name {
+				common = append(common, peer.env+"=http://127.0.0.1:"+strconv.Itoa(svc.Port+s.cfg.PortOffset))
+			}
+		}
+	}
 	procCtx, stopProcs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProcs()
 	var procs sync.WaitGroup

@@ -220,6 +220,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/users/employees", none, [7]int{401, 403, 403, 200, 200, 200, 200}, nil},
 		{"GET", "/users", none, [7]int{401, 403, 403, 403, 403, 200, 200}, nil},
 		{"PATCH", "/users/" + k.emp.ID, body(map[string]any{"active": true}), [7]int{401, 403, 403, 403, 403, 200, 404}, nil},
+		// Only the member and an admin export a member's data; not even the
+		// manager of their team.
+		{"GET", "/users/" + k.emp.ID + "/export", none, [7]int{401, 200, 403, 403, 403, 200, 404}, nil},
 		{"POST", "/users/invitations", invite, [7]int{401, 403, 403, 403, 403, 201, 201}, nil},
 		{"DELETE", "/users/{fresh member}", none, [7]int{401, 403, 403, 403, 403, 204, 404}, removeFresh},
 		// Anyone may ask for a reset; this platform sends no mail, and a

@@ -67,6 +67,9 @@ var (
 	ErrDayLocked       = New(http.StatusConflict, "DAY_LOCKED", "the day is locked")
 	ErrTokenRevoked    = New(http.StatusUnauthorized, "AUTH_TOKEN_REVOKED", "access token was revoked; sign in again")
 	ErrAccountDisabled = New(http.StatusForbidden, "AUTH_ACCOUNT_DISABLED", "this account or its organization is deactivated")
+	// ErrUserNotFound is auth's, and every service's part of a member's
+	// export answers it for an id that names no one.
+	ErrUserNotFound = New(http.StatusNotFound, "USER_NOT_FOUND", "no such user")
 )
 
 // Invalid builds a VALIDATION_FAILED error for the given fields.

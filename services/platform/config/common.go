@@ -64,6 +64,11 @@ type Common struct {
 	// ["*"] (the default) is any origin, without credentials: clients send
 	// bearer tokens, not cookies.
 	CORSAllowedOrigins []string
+	// ExportMaxRows bounds each kind of record (activity, sign-ins, ...)
+	// of one member's export; ExportTimeout is how long writing an export
+	// may take, which the write timeout of other responses does not limit.
+	ExportMaxRows int
+	ExportTimeout time.Duration
 	// APIEnvelope is "none" (success bodies as they are) or "legacy" (wrapped
 	// as the replaced service did, for its clients).
 	APIEnvelope string
@@ -100,6 +105,8 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		WriteTimeout:         e.Duration("HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute),
 		HealthPeers:          healthPeers(e),
 		CORSAllowedOrigins:   e.Origins("CORS_ALLOWED_ORIGINS", []string{"*"}),
+		ExportMaxRows:        e.Int("EXPORT_MAX_ROWS", 1000000, 1, 100000000),
+		ExportTimeout:        e.Duration("EXPORT_TIMEOUT", 10*time.Minute, time.Second, 24*time.Hour),
 		APIEnvelope:          e.OneOf("API_ENVELOPE", "none", "none", "legacy"),
 	}
 }

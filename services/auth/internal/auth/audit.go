@@ -32,6 +32,10 @@ const (
 	// (auth.record_tracking_audit).
 	AuditRedactionChanged = "organization.redaction_changed"
 
+	// AuditDataExported is a member's export of everything stored about
+	// them, by themself or an admin.
+	AuditDataExported = "user.data_exported"
+
 	AuditPasswordChanged = "user.password_changed"
 	// AuditPasswordChangeFailed is a change of one's own password refused
 	// for a wrong current password.
@@ -74,7 +78,7 @@ var auditActions = []string{AuditRoleChanged, AuditDeactivated, AuditReactivated
 	AuditPasswordChanged, AuditPasswordChangeFailed, AuditPasswordReset, AuditLoginSucceeded, AuditLoginFailed, AuditProvisioned,
 	AuditTeamCreated, AuditTeamRenamed, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRole, AuditTeamMemberRemoved,
 	AuditSSOConfigured, AuditSSORemoved, AuditAdopted, AuditIdleDecided, AuditTimeRequested, AuditTimeApproved, AuditTimeRejected,
-	AuditTimesheetLocked, AuditTimesheetUnlocked}
+	AuditTimesheetLocked, AuditTimesheetUnlocked, AuditDataExported}
 
 // loginFailureSpan and maxLoginFailureEntries bound the user.login_failed
 // entries of one account (or, for refused single sign-ons, of one

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/platform/sealbox"
 )
 
@@ -48,6 +49,16 @@ type Config struct {
 	SSOAllowPrivateIssuers bool
 	Mail                   MailConfig
 	Reset                  ResetConfig
+	// ExportParts are the services auth asks for their parts of a
+	// member's export, in the export's order: each reads its own schema.
+	ExportParts []ExportPart
+	Export      export.Limits
+}
+
+// ExportPart is a service holding part of a member's export: Name is the
+// part's key in the export, URL the service's base URL.
+type ExportPart struct {
+	Name, URL string
 }
 
 // LoadConfig reads auth's settings.
@@ -75,6 +86,11 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		SSOAllowPrivateIssuers: e.Bool("SSO_ALLOW_PRIVATE_ISSUERS", false),
 		Mail:                   loadMailConfig(e, publicURL),
 		Reset:                  loadResetConfig(e),
+		ExportParts: []ExportPart{
+			{Name: "tracking", URL: strings.TrimRight(e.URL("INGEST_URL", "http://127.0.0.1:3003", "http", "https"), "/")},
+			{Name: "reporting", URL: strings.TrimRight(e.URL("REPORT_URL", "http://127.0.0.1:3004", "http", "https"), "/")},
+		},
+		Export: export.LimitsOf(common),
 	}
 	// Each hash allocates argon2's memory at once; by default a quarter of
 	// the Go memory limit (GOMEMLIMIT, set from the container's limit)

@@ -17,7 +17,7 @@ var (
 
 	ErrRefreshInvalid = apierr.ErrInvalidToken.WithMessage("the refresh token is unknown, expired or revoked; sign in again")
 	ErrRefreshReused  = apierr.New(http.StatusUnauthorized, "AUTH_REFRESH_TOKEN_REUSED", "this refresh token was already used; its session is revoked, sign in again")
-	ErrUserNotFound   = apierr.New(http.StatusNotFound, "USER_NOT_FOUND", "no such user")
+	ErrUserNotFound   = apierr.ErrUserNotFound
 	ErrLastAdmin      = apierr.New(http.StatusConflict, "USER_LAST_ADMIN", "an organization keeps at least one active admin")
 	// A device of another member is not found either, unless the caller
 	// is an admin.
@@ -49,6 +49,9 @@ var (
 	ErrSSOEmailUnverified   = apierr.New(http.StatusForbidden, "SSO_EMAIL_UNVERIFIED", "the identity provider has not verified this email address")
 	ErrSSODomainNotAllowed  = apierr.New(http.StatusForbidden, "SSO_DOMAIN_NOT_ALLOWED", "this email domain does not sign in to this organization")
 	ErrSSOUnavailable       = apierr.New(http.StatusServiceUnavailable, "SSO_UNAVAILABLE", "this installation has no PUBLIC_URL for the identity provider to send browsers back to; ask its operator to set it")
+
+	// A service holding part of a member's export did not answer it.
+	ErrExportUnavailable = apierr.New(http.StatusServiceUnavailable, "EXPORT_UNAVAILABLE", "a service holding part of the export is unavailable; retry later")
 
 	errTenantNotFound = apierr.New(http.StatusNotFound, "TENANT_NOT_FOUND", "no such organization")
 )

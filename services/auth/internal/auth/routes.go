@@ -29,6 +29,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/users/me", member(httpx.Handler(s.getMe))).Methods(http.MethodGet)
 	r.Handle("/api/users/me", member(httpx.Handler(s.updateMe))).Methods(http.MethodPatch)
 	r.Handle("/api/users/me/password", member(httpx.Handler(s.changePassword))).Methods(http.MethodPost)
+	// A member exports their own data ("me" or their id), an admin any
+	// member's (export.Subject).
+	r.Handle("/api/users/{id}/export", member(httpx.Handler(s.exportUser))).Methods(http.MethodGet)
 	r.Handle("/api/devices", member(httpx.Handler(s.createDevice))).Methods(http.MethodPost)
 	r.Handle("/api/devices", member(httpx.Handler(s.listDevices))).Methods(http.MethodGet)
 	r.Handle("/api/devices/{id}", member(httpx.Handler(s.revokeDevice))).Methods(http.MethodDelete)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +22,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/page"
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -2033,4 +2035,53 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, f AuditFilter, req 
 	}
 	entries, next := page.TrimKeyed(rows, req, func(e AuditEntry) string { return e.ID })
 	return entries, next, nil
+}
+
+// --- Export
+
+// exportSections are auth's part of a member's export: their profile,
+// teams, devices and sign-ins (never a token, a hash or a secret) and
+// the audit entries about them or their devices.
+var exportSections = []export.Section{
+	{Name: "profile", Query: `SELECT row_to_json(t) FROM (
+		SELECT u.id, u.email, u.name, u.role, u.active, u.created_at, u.updated_at, u.organization_id, o.name AS organization_name
+		FROM auth.users u JOIN auth.organizations o ON o.id = u.organization_id WHERE u.id = $1) t`},
+	{Name: "teams", Query: `SELECT row_to_json(t) FROM (
+		SELECT m.team_id, tm.name AS team_name, m.role, m.created_at
+		FROM auth.team_members m JOIN auth.teams tm ON tm.id = m.team_id WHERE m.user_id = $1) t
+		ORDER BY t.created_at, t.team_id`},
+	{Name: "devices", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, name, created_at, expires_at, last_used_at, revoked_at, revoked_by FROM auth.devices WHERE user_id = $1) t
+		ORDER BY t.created_at, t.id`},
+	{Name: "sign_ins", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, created_at, expires_at, revoked_at FROM auth.sessions WHERE user_id = $1) t
+		ORDER BY t.created_at, t.id`},
+	{Name: "audit", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, occurred_at, actor_id, action, subject_type, subject_id, details FROM auth.audit_log
+		WHERE subject_id = $1 OR subject_type = 'device' AND subject_id IN (SELECT id FROM auth.devices WHERE user_id = $1)) t
+		ORDER BY t.occurred_at, t.id`},
+}
+
+// RecordExport records that the caller of ctx exports the data of member
+// userID of org (format json or csv), before any of it is written: an
+// export cut short has still taken data out.
+func (s *Store) RecordExport(ctx context.Context, orgID, userID, format string) error {
+	err := pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		var known bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM auth.users WHERE id = $1)", userID).Scan(&known); err != nil {
+			return err
+		}
+		if !known {
+			return ErrUserNotFound
+		}
+		return s.audit(ctx, tx, orgID, AuditDataExported, auditSubjectUser, &userID, map[string]any{"format": format})
+	})
+	return err
+}
+
+// ExportUser writes auth's part of the export of member userID of org.
+func (s *Store) ExportUser(ctx context.Context, orgID, userID string, w io.Writer, asCSV bool, l export.Limits) error {
+	return pg.InOrg(ctx, s.db, orgID, func(tx pgx.Tx) error {
+		return export.Part(ctx, tx, w, asCSV, l.MaxRows, userID, exportSections)
+	})
 }

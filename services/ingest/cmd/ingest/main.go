@@ -28,7 +28,7 @@ var run = app.Spec[settings]{
 	Name: "ingest", Addr: ":3003",
 	Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
 	Config: func(env *config.Env, common *config.Common) settings {
-		cfg := ingest.LoadConfig(env)
+		cfg := ingest.LoadConfig(env, *common)
 		if !env.Has("MAX_BODY_BYTES") {
 			// A full batch of items with the longest URLs is about 2.2 KiB an
 			// item; the platform default (2 MiB) would refuse it.

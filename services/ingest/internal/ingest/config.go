@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/tracking"
 )
 
@@ -20,15 +21,19 @@ type Config struct {
 	// Writers is how many combined single-activity writes may run at once,
 	// and WriteBatch how many posts one of them takes (see combiner).
 	Writers, WriteBatch int
+	// Export bounds ingest's part of a member's export (the platform's
+	// EXPORT_MAX_ROWS and EXPORT_TIMEOUT).
+	Export export.Limits
 }
 
 // LoadConfig reads ingest's settings.
-func LoadConfig(e *config.Env) Config {
+func LoadConfig(e *config.Env, common config.Common) Config {
 	return Config{
 		MaxBulk:      e.Int("MAX_BULK_ACTIVITIES", 1000, 1, 100000),
 		FutureLeeway: 5 * time.Minute,
 		Window:       tracking.LoadWindow(e),
 		Writers:      e.Int("ACTIVITY_WRITERS", 2, 1, 256),
 		WriteBatch:   e.Int("ACTIVITY_WRITE_BATCH", 256, 1, 10000),
+		Export:       export.LimitsOf(common),
 	}
 }

@@ -56,7 +56,8 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 		db.EnsureActivityMonth(t, harnessInstant.AddDate(0, m, 0))
 	}
 	h.iss = testkit.NewIssuerOn(t, clk)
-	cfg := LoadConfig(config.FromMap(env))
+	e := config.FromMap(env)
+	cfg := LoadConfig(e, config.LoadCommon(e, "ingest", ":0"))
 	reg := metrics.NewRegistry("ingest")
 	h.redactions = NewRedactions(pool, quietLogger())
 	if err := h.redactions.Poll(context.Background()); err != nil {

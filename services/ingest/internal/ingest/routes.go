@@ -20,6 +20,9 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/time-requests", user(handle(s.requestTime))).Methods(http.MethodPost)
 	r.Handle("/api/time-requests", user(handle(s.listTimeRequests))).Methods(http.MethodGet)
 	r.Handle("/api/organization/timesheet-lock", user(handle(s.getTimesheetLock))).Methods(http.MethodGet)
+	// Auth asks for ingest's part of a member's export with the caller's
+	// token; the front door and the Ingress route nothing to /internal.
+	r.Handle("/internal/users/{id}/export", user(handle(s.exportPart))).Methods(http.MethodGet)
 	reviewer := authn.Require(s.verifier, authn.RoleManager, authn.RoleAdmin)
 	r.Handle("/api/time-requests/{id}/approve", reviewer(handle(s.approveTime))).Methods(http.MethodPost)
 	r.Handle("/api/time-requests/{id}/reject", reviewer(handle(s.rejectTime))).Methods(http.MethodPost)

@@ -20,6 +20,7 @@ import (
 	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/platform/outbox"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/services/tracking"
@@ -1188,4 +1189,29 @@ func (s *Store) SetTimesheetLock(ctx context.Context, p authn.Principal, through
 		return recordAudit(ctx, tx, now, p.UserID, action, nil, map[string]any{"before": before, "after": after})
 	})
 	return after, err
+}
+
+// --- Export
+
+// exportSections are the tracking part of a member's export: their work
+// sessions, activity (URLs as stored, after redaction), idle decisions
+// and time requests.
+var exportSections = []export.Section{
+	{Name: "work_sessions", Query: `SELECT row_to_json(t) FROM (
+		SELECT ws.id, ws.project_id, p.name AS project_name, ws.start_time, ws.end_time, ws.status, ws.total_active_seconds,
+		       ws.total_idle_seconds, ws.last_activity_at, ws.created_at, ws.updated_at
+		FROM tracking.work_sessions ws LEFT JOIN tracking.projects p ON p.id = ws.project_id WHERE ws.user_id = $1) t
+		ORDER BY t.start_time, t.id`},
+	{Name: "activity", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, session_id, client_activity_id, occurred_at, activity_type, duration_seconds, url, created_at
+		FROM tracking.activity_logs WHERE user_id = $1) t
+		ORDER BY t.occurred_at, t.id`},
+	{Name: "idle_decisions", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, session_id, start_time, end_time, decision, project_id, activities, idle_seconds, decided_by, decided_at
+		FROM tracking.idle_decisions WHERE user_id = $1) t
+		ORDER BY t.start_time, t.id`},
+	{Name: "time_requests", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, project_id, start_time, end_time, note, status, requested_at, reviewed_by, reviewed_at, review_note, session_id
+		FROM tracking.time_requests WHERE user_id = $1) t
+		ORDER BY t.requested_at, t.id`},
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/platform/sealbox"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	SecretCipher *sealbox.Cipher
 	// KafkaBrokers feed the event consumers of the serving process.
 	KafkaBrokers []string
+	// Export bounds report's part of a member's export (the platform's
+	// EXPORT_MAX_ROWS and EXPORT_TIMEOUT).
+	Export export.Limits
 }
 
 // LoadConfig reads report's settings.
@@ -65,10 +69,12 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		WebhookTimeout:             e.Duration("WEBHOOK_TIMEOUT", 10*time.Second, time.Second, time.Minute),
 		WebhookAllowPrivateTargets: e.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
 		KafkaBrokers:               common.KafkaBrokers,
+		Export:                     export.LimitsOf(common),
 	}
 }
 
 // DefaultConfig is the configuration with every default, for tests and tools.
 func DefaultConfig() Config {
-	return LoadConfig(config.FromMap(nil), config.Common{})
+	e := config.FromMap(nil)
+	return LoadConfig(e, config.LoadCommon(e, "report", ":0"))
 }

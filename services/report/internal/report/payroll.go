@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/platform/httpx"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
@@ -45,7 +46,7 @@ func (e PayrollEntry) csvRecord() []string {
 		if s == nil {
 			return ""
 		}
-		return csvText(*s)
+		return export.CSVText(*s)
 	}
 	return []string{e.SessionID, e.UserID, text(e.UserName), text(e.ProjectID), text(e.ProjectName), e.StartTime.Format(time.RFC3339),
 		e.EndTime.Format(time.RFC3339), strconv.FormatInt(e.ActiveSeconds, 10), strconv.FormatInt(e.IdleSeconds, 10), e.Source,
@@ -58,7 +59,7 @@ func (e PayrollEntry) csvRecord() []string {
 // export is audited, as it takes pay-relevant data out of the platform.
 func (s *server) payrollReport(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
-	asCSV, err := wantsCSV(r)
+	asCSV, err := export.WantsCSV(r)
 	if err != nil {
 		return err
 	}

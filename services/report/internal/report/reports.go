@@ -8,19 +8,17 @@ import (
 	"encoding/csv"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/workpulse/workpulse/services/platform/apierr"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/export"
 	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
@@ -53,23 +51,10 @@ func (s *summaryRow) csvRecord() []string {
 	if s.name != nil {
 		name = *s.name
 	}
-	return []string{s.date, uuid.UUID(s.user).String(), csvText(name), strconv.FormatInt(s.total, 10), strconv.FormatInt(s.active, 10),
+	return []string{s.date, uuid.UUID(s.user).String(), export.CSVText(name), strconv.FormatInt(s.total, 10), strconv.FormatInt(s.active, 10),
 		strconv.FormatInt(s.idle, 10), strconv.FormatFloat(s.score, 'f', 2, 64),
-		strconv.FormatInt(int64(s.sessions), 10), csvText(string(s.usage)), strconv.FormatInt(s.productive, 10),
+		strconv.FormatInt(int64(s.sessions), 10), export.CSVText(string(s.usage)), strconv.FormatInt(s.productive, 10),
 		strconv.FormatInt(s.neutral, 10), strconv.FormatInt(s.unproductive, 10), strconv.FormatFloat(s.categoryScore, 'f', 2, 64)}
-}
-
-// csvText neutralizes a free-text cell a spreadsheet would otherwise run
-// as a formula (a user named "=HYPERLINK(...)" or "@SUM(...)" executes in
-// the reader's spreadsheet): a leading =, +, -, @, tab or carriage return
-// gets a ' in front, which spreadsheets show as text. Only text cells go
-// through it; the numeric cells are written by this package and a minus
-// sign there is a number.
-func csvText(v string) string {
-	if v != "" && strings.IndexByte("=+-@\t\r", v[0]) >= 0 {
-		return "'" + v
-	}
-	return v
 }
 
 func (s *summaryRow) appendJSON(b []byte) []byte {
@@ -143,25 +128,6 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
-}
-
-// wantsCSV negotiates the report format: ?format= wins over Accept.
-func wantsCSV(r *http.Request) (bool, error) {
-	switch f := r.URL.Query().Get("format"); f {
-	case "csv":
-		return true, nil
-	case "json":
-		return false, nil
-	case "":
-	default:
-		return false, apierr.InvalidField("format", "must be one of json, csv", f)
-	}
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // summaryWriter streams summaries as a JSON array (or one object or
@@ -257,7 +223,7 @@ func (sw *summaryWriter) finish() error {
 // cached. The queries run one after the other, their rows in that order.
 func (s *server) streamSummaries(w http.ResponseWriter, r *http.Request, org string, single, byName bool,
 	keep func(contentType string, body []byte), queries ...rowsQuery) error {
-	asCSV, err := wantsCSV(r)
+	asCSV, err := export.WantsCSV(r)
 	if err != nil {
 		return err
 	}
@@ -416,7 +382,7 @@ func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := wantsCSV(r); err != nil {
+	if _, err := export.WantsCSV(r); err != nil {
 		return err
 	}
 	return s.streamSummaries(w, r, p.OrganizationID, true, false, nil, func(tx pgx.Tx) (pgx.Rows, error) {
@@ -467,7 +433,7 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 	if !isUUID(userID) {
 		return ErrUserNotFound
 	}
-	asCSV, err := wantsCSV(r)
+	asCSV, err := export.WantsCSV(r)
 	if err != nil {
 		return err
 	}
@@ -501,7 +467,7 @@ func (s *server) userReport(w http.ResponseWriter, r *http.Request) error {
 // tenant, range and format until the tenant's summaries or names change.
 func (s *server) organizationReport(w http.ResponseWriter, r *http.Request) error {
 	p := authn.MustFromContext(r.Context())
-	asCSV, err := wantsCSV(r)
+	asCSV, err := export.WantsCSV(r)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,10 @@ func (s *server) routes(m *metrics.HTTP) http.Handler {
 	r.Handle("/api/reports/organization", lead(httpx.Handler(s.organizationReport))).Methods(http.MethodGet)
 	r.Handle("/api/reports/payroll", member(httpx.Handler(s.payrollReport))).Methods(http.MethodGet)
 
+	// Auth asks for report's part of a member's export with the caller's
+	// token; the front door and the Ingress route nothing to /internal.
+	r.Handle("/internal/users/{id}/export", member(httpx.Handler(s.exportPart))).Methods(http.MethodGet)
+
 	r.Handle("/api/alerts", member(httpx.Handler(s.listAlerts))).Methods(http.MethodGet)
 	r.Handle("/api/alerts/{id}/resolve", member(httpx.Handler(s.resolveAlert))).Methods(http.MethodPost)
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/export"
 )
 
 // --- Tenants, days and locks
@@ -1040,4 +1041,22 @@ func payrollEntries(ctx context.Context, tx pgx.Tx, users []string, lo, hi time.
 		e.StartTime, e.EndTime = e.StartTime.UTC(), e.EndTime.UTC()
 		return e, err
 	})
+}
+
+// --- Export
+
+// exportSections are the reporting part of a member's export: the
+// profile report keeps of them, their daily summaries and their alerts.
+var exportSections = []export.Section{
+	{Name: "member", Query: `SELECT row_to_json(t) FROM (
+		SELECT user_id, email, name, role, created_at FROM reporting.users WHERE user_id = $1) t`},
+	{Name: "daily_summaries", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, date, total_work_seconds, active_seconds, idle_seconds, productivity_score, sessions_count, app_usage,
+		       productive_seconds, neutral_seconds, unproductive_seconds, category_score, computed_at
+		FROM reporting.daily_summaries WHERE user_id = $1) t
+		ORDER BY t.date, t.id`},
+	{Name: "alerts", Query: `SELECT row_to_json(t) FROM (
+		SELECT id, session_id, alert_type, message, local_date, created_at, last_seen_at, resolved_at, resolved_by
+		FROM reporting.alerts WHERE user_id = $1) t
+		ORDER BY t.created_at, t.id`},
 }
