@@ -92,6 +92,12 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 	var team, device, hook, timeRequest struct {
 		ID string `json:"id"`
 	}
+	// An approved entry's session, which an edit then changes.
+	var reviewed struct {
+		Request struct {
+			SessionID string `json:"session_id"`
+		} `json:"request"`
+	}
 	ssoDomain := "legacy-" + suffix + ".example"
 	resetPassword := "correct horse battery staple reset"
 	resetToken := func() string {
@@ -190,6 +196,11 @@ func TestTheLegacyEnvelopeOnEveryService(t *testing.T) {
 		{"POST", "/time-requests", nil, map[string]any{"start_time": start.Add(-3 * time.Hour).Format(time.RFC3339),
 			"end_time": start.Add(-2 * time.Hour).Format(time.RFC3339), "note": "legacy"}, 201, &timeRequest, nil},
 		{"GET", "/time-requests", nil, nil, 200, nil, nil},
+		{"POST", "/time-requests/{id}/approve", func() string { return "/time-requests/" + timeRequest.ID + "/approve" }, nil, 200, &reviewed, nil},
+		{"POST", "/time-requests", nil, func() any {
+			return map[string]any{"kind": "edit", "session_id": reviewed.Request.SessionID, "start_time": start.Add(-3*time.Hour + 10*time.Minute).Format(time.RFC3339),
+				"end_time": start.Add(-2*time.Hour + 5*time.Minute).Format(time.RFC3339)}
+		}, 201, &timeRequest, nil},
 		{"POST", "/time-requests/{id}/approve", func() string { return "/time-requests/" + timeRequest.ID + "/approve" }, nil, 200, nil, nil},
 		{"POST", "/time-requests", nil, map[string]any{"start_time": start.Add(-5 * time.Hour).Format(time.RFC3339),
 			"end_time": start.Add(-4 * time.Hour).Format(time.RFC3339)}, 201, &timeRequest, nil},

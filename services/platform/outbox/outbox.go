@@ -98,6 +98,11 @@ type Relay struct {
 	// outbox (auth's, session's while only heartbeats flow) then costs a
 	// few looks a second instead of fifty, each a transaction of its own,
 	// and an event written after a quiet spell waits at most MaxIdle.
+	// Idle also follows a batch that was not full: at 50 ms rather than 20
+	// the batches under load are two and a half times as large, and each
+	// batch's fixed costs (its transaction, a produce request a partition,
+	// the consumers' fetch and commit that follow) are shared by as many
+	// more events; an event waits at most 50 ms more in the outbox.
 	Idle, MaxIdle time.Duration
 	// FlushTimeout bounds the final flush at shutdown.
 	FlushTimeout time.Duration
@@ -106,7 +111,7 @@ type Relay struct {
 // NewRelay relays table through pub; metrics may be nil.
 func NewRelay(pool *pgxpool.Pool, table string, pub Publisher, m *Metrics, log *slog.Logger) *Relay {
 	return &Relay{pool: pool, table: table, pub: pub, metrics: m, log: log,
-		BatchSize: 500, Idle: 20 * time.Millisecond, MaxIdle: 200 * time.Millisecond, FlushTimeout: 10 * time.Second}
+		BatchSize: 500, Idle: 50 * time.Millisecond, MaxIdle: 200 * time.Millisecond, FlushTimeout: 10 * time.Second}
 }
 
 // Run publishes until ctx is done, then flushes what is left within
