@@ -55,7 +55,8 @@ SYSCTLS=(
 )
 
 log() { echo "cluster: $*" >&2; }
-die() { log "$*"; exit 1; }
+# The reason is kept so a script's exit trap can repeat it after long diagnostics.
+die() { log "$*"; DIED_BECAUSE="$*"; exit 1; }
 
 kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 ctr() { command ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }

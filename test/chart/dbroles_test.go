@@ -38,7 +38,7 @@ func envSources(o *unstructured.Unstructured) map[string]string {
 
 func TestEachServiceLogsInAsItsOwnRoleNamedAfterTheInstallation(t *testing.T) {
 	objs := render(t, "workpulse", "--set", "database.serviceURL=postgres://db:5432/workpulse?sslmode=require")
-	prefix := "wp_workpulse_wp" // wp_<namespace>_<release>
+	prefix := defaultRolePrefix("wp_workpulse_wp", namespace, release)
 	owner := "secret:workpulse-database/DATABASE_URL"
 	byName := map[string]*unstructured.Unstructured{}
 	for _, o := range objs {
@@ -91,11 +91,12 @@ func TestEachServiceLogsInAsItsOwnRoleNamedAfterTheInstallation(t *testing.T) {
 	})
 
 	t.Run("Installations in two namespaces get roles of their own.", func(t *testing.T) {
+		got := func(o *unstructured.Unstructured) string { return envSources(o)["DB_ROLE_PREFIX"] }
 		other := envSources(byName["Job/"+fullname+"-migrations"])
 		for _, o := range render(t, "workpulse", "--namespace", "staging") {
 			if o.GetKind() == "Job" && o.GetName() == fullname+"-migrations" {
-				if got := envSources(o)["DB_ROLE_PREFIX"]; got != "wp_staging_wp" || got == other["DB_ROLE_PREFIX"] {
-					t.Fatalf("the staging installation's prefix is %q; want wp_staging_wp", got)
+				if want := defaultRolePrefix("wp_staging_wp", "staging", release); got(o) != want || want == other["DB_ROLE_PREFIX"] {
+					t.Fatalf("the staging installation's prefix is %q; want %s", got(o), want)
 				}
 				return
 			}

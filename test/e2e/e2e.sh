@@ -37,7 +37,7 @@ E2E="$STATE/e2e"
 t0=$SECONDS
 skipped=()
 
-step() { echo; echo "=== e2e [$((SECONDS - t0))s] $*" >&2; }
+step() { current_step=$*; echo; echo "=== e2e [$((SECONDS - t0))s] $*" >&2; }
 psql_node() { psql "postgres://postgres@$NODE_IP:$PG_PORT/${PGDB:-workpulse}?sslmode=disable" -qAtX "$@"; }
 
 dump_failures() {
@@ -69,11 +69,13 @@ finish() {
   if [ $rc -eq 0 ]; then
     echo "=== e2e PASSED in $((SECONDS - t0))s${skipped:+ (skipped: ${skipped[*]})}" >&2
   else
-    echo "=== e2e FAILED after $((SECONDS - t0))s" >&2
+    echo "=== e2e FAILED after $((SECONDS - t0))s${DIED_BECAUSE:+ at step \"$current_step\": $DIED_BECAUSE}" >&2
   fi
   exit $rc
 }
 trap finish EXIT
+# A failing command outside die names itself, so the last line of a failed run says what failed.
+trap 'DIED_BECAUSE=${DIED_BECAUSE:-"line $LINENO: $BASH_COMMAND"}' ERR
 
 step "node and its registry"
 "$ROOT/hack/cluster/up.sh"

@@ -13,7 +13,7 @@ import (
 
 func TestWithNoTenantsTheSharedTreeStaysFourMonthsAheadAsTheClockAdvances(t *testing.T) {
 	e := newParallelEnv(t, func(c *Config) {
-		c.Storage = activity.Policy{Premake: activity.DefaultPremake, Window: activity.Window(activity.DefaultWindowDays)}
+		c.Storage = activity.Policy{Premake: activity.DefaultPremake, Window: activity.Window(activity.DefaultWindowDays), Retention: 13}
 	})
 	// A row of a self-registered organization in an old month, outside the
 	// window (the operator's first pass does not make it): retention drops
@@ -32,7 +32,7 @@ func TestWithNoTenantsTheSharedTreeStaysFourMonthsAheadAsTheClockAdvances(t *tes
 		for _, m := range e.cfg.Storage.Months(now) {
 			wanted = append(wanted, m.Partition(storage.SharedTable))
 		}
-		cutoff := policy.SharedCutoff(now, e.cfg.SharedRetentionMonths, e.cfg.Storage.Window)
+		cutoff := policy.MonthOf(policy.SharedKeepFrom(now, e.cfg.Storage.Retention, e.cfg.Storage.Window, nil))
 		e.eventually(30*time.Second, fmt.Sprintf("month %d (%s)", i, policy.MonthOf(now)), func() (bool, string) {
 			months := e.months(storage.SharedTable)
 			if !isSubset(wanted, months) {
