@@ -90,7 +90,8 @@ GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO {{.report}};
 GRANT DELETE ON reporting.jobs TO {{.report}};
 -- A removed member's data is erased when the admin chose to.
 GRANT DELETE ON reporting.users, reporting.daily_summaries, reporting.alerts TO {{.report}};
-GRANT SELECT, INSERT ON reporting.erased_members TO {{.report}};
+-- Report forgets an erased member's id once nothing of theirs is left to count (erasedRetention).
+GRANT SELECT, INSERT, DELETE ON reporting.erased_members TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text), reporting.tenant_ids_most_behind_first() TO {{.report}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.summary_corrections, reporting.summary_reconciliation TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.reconciliation_differences() TO {{.report}};
