@@ -3,7 +3,6 @@ package chartcheck
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // dbServices log in to PostgreSQL, each as its own role (migrations/roles.Services).
@@ -168,18 +166,7 @@ func TestNoPodButTheMigrationsJobReferencesTheOwnersSecret(t *testing.T) {
 func TestTheServicesConnectionStringIsTheOwnersWithoutItsCredentials(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	user, err := c.env.AddUser(envtest.User{Name: "chartcheck-installer", Groups: []string{"system:masters"}}, c.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := adminKubeconfig(t, c, "chartcheck-installer")
 	const password = "0wner-pa55word"
 	cases := []struct {
 		name, ownerURL, want, fails string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // defaultRolePrefix is the chart's default role prefix: readable (wp_<namespace>_<release>,
@@ -136,18 +134,7 @@ func mustHelm(t *testing.T, args ...string) string {
 func TestAnUpgradeKeepsTheRolePrefixOfItsInstallation(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	user, err := c.env.AddUser(envtest.User{Name: "chartcheck-upgrader", Groups: []string{"system:masters"}}, c.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := adminKubeconfig(t, c, "chartcheck-upgrader")
 	// Release names of their own: the other tests' releases have no such Secret.
 	old := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "upgraded-workpulse-db-auth"},
 		StringData: map[string]string{"username": "wp_workpulse_upgraded_auth", "password": "kept"}}
