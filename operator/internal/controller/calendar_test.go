@@ -22,9 +22,9 @@ func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
 	// tenant's zone, and the oldest month retention 3 keeps, spelled out
 	// rather than computed.
 	months := map[string]struct{ utc, local, oldest string }{
-		"the first day of a month":                             {"2027-06", "2027-06", "2027-04"},
-		"the last day of a month":                              {"2027-04", "2027-04", "2027-02"},
-		"31 December into 1 January":                           {"2026-12", "2026-12", "2026-10"},
+		"the first day of a month":   {"2027-06", "2027-06", "2027-04"},
+		"the last day of a month":    {"2027-04", "2027-04", "2027-02"},
+		"31 December into 1 January": {"2026-12", "2026-12", "2026-10"},
 		// Retention counts the tenant's local months: December is still
 		// the current one, and local 1 October 00:00 is 04:00 UTC.
 		"New Year's Eve in New York, already 1 January in UTC": {"2027-01", "2026-12", "2026-10"},

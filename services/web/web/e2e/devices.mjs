@@ -98,6 +98,7 @@ try {
     await dialog.waitFor();
     assert((await focusedName()) === "Cancel", `the dialog opens with the focus on ${await focusedName()}`);
     await axe(page, "/devices, the revoke dialog");
+    if (shots) await screenshots(employee.context, page, "employee-devices-revoke");
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden" });
     assert((await focusedName()) === "Revoke Home desktop", `Escape leaves the focus on ${await focusedName()}`);
