@@ -52,6 +52,37 @@ func Connect(ctx context.Context, url string, login Login, maxConns int) (*pgxpo
 	return pool, nil
 }
 
+// Pinger is satisfied by *pgxpool.Pool.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// WaitReachable pings db until it answers, for up to within, as long as the
+// failure is the database being out of reach (IsUnavailable, less the
+// server's refusals). A pod can start
+// a moment before it may reach PostgreSQL: a NetworkPolicy enforcer admits a
+// new pod's address at its next sync, and a restarting server refuses
+// connections for a while; a job that gave up at its first refusal would fail
+// every retry its Job makes the same way. Any other failure (a role the
+// server refuses) returns at once.
+func WaitReachable(ctx context.Context, db Pinger, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for {
+		err := db.Ping(ctx)
+		if err == nil || !outOfReach(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
 // Beginner is satisfied by *pgxpool.Pool and pgx.Tx.
 type Beginner interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
@@ -154,13 +185,29 @@ func IsUnavailable(err error) bool {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		return true
 	}
-	switch code := SQLState(err); {
+	return unavailableCode(SQLState(err))
+}
+
+// unavailableCode reports the SQLSTATEs of a server that cannot serve now.
+func unavailableCode(code string) bool {
+	switch {
 	case len(code) == 5 && code[:2] == "08": // connection exception
 		return true
 	case code == "57P01", code == "57P02", code == "57P03", code == "53300": // shutdown, crash, starting, too many connections
 		return true
 	}
 	return false
+}
+
+// outOfReach is IsUnavailable less the server's own refusals: pgx wraps a
+// failed login in the same ConnectError as a refused connection, and
+// waiting does not make a wrong role right.
+func outOfReach(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return unavailableCode(pe.Code)
+	}
+	return IsUnavailable(err)
 }
 
 // IsDatabaseError reports any error raised by the server.

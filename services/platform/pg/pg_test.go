@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/workpulse/workpulse/services/platform/clock"
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -187,4 +191,102 @@ func TestErrorsAreClassifiedForClients(t *testing.T) {
 	if !pg.IsUnavailable(errors.Join(context.Canceled, err)) {
 		t.Fatal("a wrapped connection error is not classified as unavailable")
 	}
+}
+
+func TestWaitReachableWaitsOnlyWhileTheDatabaseIsOutOfReach(t *testing.T) {
+	db := testkit.NewDB(t)
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		opensIn time.Duration // -1: never
+		user    string        // "": the database's owner, whom it admits
+		within  time.Duration
+		wantErr bool
+		minWait time.Duration
+		maxWait time.Duration
+	}{
+		{"a database reachable a moment after the pod starts is waited for", 800 * time.Millisecond, "", 10 * time.Second, false, 800 * time.Millisecond, 5 * time.Second},
+		{"a database never reachable is given up on after the bound", -1, "", time.Second, true, time.Second, 4 * time.Second},
+		{"a role the server refuses fails at once", 0, "no_such_role_for_wait", 10 * time.Second, false, 0, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(db.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Host = forwardLater(t, u.Host, tt.opensIn)
+			login := pg.Login{}
+			if tt.user != "" {
+				login.User = tt.user
+			}
+			pool, err := pg.Connect(ctx, u.String(), login, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			sw := clock.Start()
+			err = pg.WaitReachable(ctx, pool, tt.within)
+			took := sw.Elapsed()
+			refused := tt.user != ""
+			switch {
+			case refused && pg.SQLState(err) != "28000":
+				t.Fatalf("WaitReachable = %v, want the server's refusal of the role", err)
+			case !refused && (err != nil) != tt.wantErr:
+				t.Fatalf("WaitReachable = %v, want error %v", err, tt.wantErr)
+			case tt.wantErr && !pg.IsUnavailable(err):
+				t.Fatalf("WaitReachable = %v, want an unavailable database", err)
+			}
+			if took < tt.minWait || took > tt.maxWait {
+				t.Errorf("WaitReachable took %v, want between %v and %v", took, tt.minWait, tt.maxWait)
+			}
+		})
+	}
+}
+
+// forwardLater returns a loopback address that refuses connections for
+// after, then forwards each to target (after < 0: refuses for ever).
+func forwardLater(t *testing.T, target string, after time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // refused until reopened
+	if after < 0 {
+		return addr
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-time.After(after):
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("reopen %s: %v", addr, err)
+			return
+		}
+		go func() { <-done; ln.Close() }()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				go func() { _, _ = io.Copy(s, c) }()
+				_, _ = io.Copy(c, s)
+			}()
+		}
+	}()
+	return addr
 }

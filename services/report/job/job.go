@@ -24,6 +24,11 @@ import (
 	"github.com/workpulse/workpulse/services/report/internal/report"
 )
 
+// dbReachWithin bounds how long a job waits for PostgreSQL at start: well past
+// a NetworkPolicy enforcer's sync of a new pod (about a second) and a server
+// restart, well within a CronJob's schedule.
+const dbReachWithin = 30 * time.Second
+
 // Is tells whether cmd names a job.
 func Is(cmd string) bool {
 	return cmd == report.JobDailySummary || cmd == report.JobIdleDetection || cmd == report.JobOvertimeCheck
@@ -118,7 +123,8 @@ func run(ctx context.Context, clk clock.Clock, j Args, common config.Common, cfg
 			return err
 		}
 		defer db.Close()
-		if err := db.Ping(ctx); err != nil {
+		// A job's pod runs for moments: it waits for the database rather than fail at once.
+		if err := pg.WaitReachable(ctx, db, dbReachWithin); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
 		jobs := report.NewJobs(db, cfg, log, clk)
