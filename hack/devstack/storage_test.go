@@ -18,7 +18,7 @@ import (
 func TestMakeDevMaintainsTheSharedTreeAtStartAndServesItsMonthsAhead(t *testing.T) {
 	db := testkit.NewDB(t)
 	var out bytes.Buffer
-	s := &Stack{cfg: Config{Storage: storage.Policy{Premake: 4, Window: storage.Window(30)}, Schedules: Schedules{StorageMaintenance: time.Hour}}, out: &out}
+	s := &Stack{cfg: Config{Storage: storage.Policy{Premake: 4, Window: storage.Window(30), Retention: 13}, Schedules: Schedules{StorageMaintenance: time.Hour}}, out: &out}
 	reg := prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
 	wait, err := s.storageMaintenance(ctx, db.URL, testkit.NewClock(time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC)), reg)

@@ -90,7 +90,8 @@ GRANT SELECT, INSERT, DELETE ON reporting.processed_events TO {{.report}};
 GRANT DELETE ON reporting.jobs TO {{.report}};
 -- A removed member's data is erased when the admin chose to.
 GRANT DELETE ON reporting.users, reporting.daily_summaries, reporting.alerts TO {{.report}};
-GRANT SELECT, INSERT ON reporting.erased_members TO {{.report}};
+-- Report forgets an erased member's id once nothing of theirs is left to count (erasedRetention).
+GRANT SELECT, INSERT, DELETE ON reporting.erased_members TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids(), reporting.app_name(text), reporting.tenant_ids_most_behind_first() TO {{.report}};
 GRANT SELECT, INSERT, UPDATE, DELETE ON reporting.summary_corrections, reporting.summary_reconciliation TO {{.report}};
 GRANT EXECUTE ON FUNCTION reporting.tenant_ids_with_corrections(), reporting.reconciliation_differences() TO {{.report}};
@@ -110,7 +111,7 @@ GRANT USAGE ON SCHEMA tracking, reporting, auth TO {{.operator}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_tree_month(text, date), tracking.drop_month_partition(text, date, timestamptz),
   tracking.activity_months(uuid, text), tracking.create_dedicated_tree(uuid), tracking.copy_to_dedicated(uuid),
   tracking.attach_dedicated_tree(uuid), tracking.move_to_shared(uuid), tracking.drop_dedicated_tree(uuid),
-  tracking.retention_tenants(), tracking.widest_activity_window() TO {{.operator}};
+  tracking.retention_organizations(), tracking.widest_activity_window() TO {{.operator}};
 GRANT SELECT (organization_id, occurred_at, id), DELETE ON tracking.activity_logs TO {{.operator}};
 GRANT SELECT (organization_id, occurred_at, user_id, client_activity_id), DELETE ON tracking.activity_dedup TO {{.operator}};
 GRANT SELECT (organization_id, id, status, end_time), DELETE ON tracking.work_sessions TO {{.operator}};

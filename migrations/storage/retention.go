@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,7 +36,7 @@ func (r Retained) String() string {
 
 // retentionDeletes remove one batch ($3 rows) of an organization's ($1)
 // data dated before the cutoff ($2: the instant, or for summaries the
-// local date, the kept month starts), table by table: its activity, the
+// local date, its oldest kept local month starts), table by table: its activity, the
 // dedup keys of that activity, its stopped sessions, its summaries, its
 // alerts and its audit log. Every statement names the organization, so no other one's rows
 // are ever touched, whichever tree they live in.
@@ -57,62 +58,135 @@ var retentionDeletes = []struct {
 		SELECT id FROM auth.audit_log WHERE organization_id = $1 AND occurred_at < $2 LIMIT $3)`, false},
 }
 
-// RetentionCutoff is the oldest month an organization keeping retention
-// months keeps at now: the current month and the retention-1 before it,
-// but never a month inside its accepted window, whose late uploads would
-// otherwise be stored and then deleted. The months are the
-// organization's local ones, which start up to 14 hours after the UTC
-// month: the window is widened by that much.
-func RetentionCutoff(now time.Time, retention int, window time.Duration) Month {
-	cutoff := MonthOf(now).Add(-(retention - 1))
-	if oldest := MonthOf(now.Add(-window - 14*time.Hour)); oldest.Before(cutoff.Time) {
-		return oldest
+// KeepFrom is the first instant an organization in zone (nil: UTC) keeping
+// months months keeps at now: the start of the local month months-1
+// before the local month holding now. The months are the organization's
+// own: on the evening of 31 May in New York, already June in UTC, May is
+// still its current month, and its oldest kept month begins a month
+// earlier than the UTC calendar says.
+func KeepFrom(now time.Time, zone *time.Location, months int) time.Time {
+	if zone == nil {
+		zone = time.UTC
 	}
-	return cutoff
+	local := now.In(zone)
+	first := time.Date(local.Year(), local.Month()-time.Month(months-1), 1, 0, 0, 0, 0, time.UTC)
+	return dayStart(first, zone)
 }
 
-// ApplyRetention deletes, for every organization with its own retention
-// (tracking.tenants.retention_months), its rows dated before its
-// RetentionCutoff, in batches of RetentionBatch rows. Organizations
-// without one keep the installation's retention, which drops whole months
-// of the shared tree (the operator's shared storage pass). It is DML
-// only, so it takes no schema lock; running it twice at once deletes
-// nothing twice.
-func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
-	now := m.Clock.Now()
-	var orgs []Retained
-	err := pg.InTx(ctx, m.DB, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT organization_id::text, retention_months, coalesce(activity_window_days, $1::int), time_zone
-			FROM tracking.retention_tenants()`, int(m.Policy.Window/(24*time.Hour)))
+// dayStart is the first instant of day's date in zone. Where the clocks
+// jump over midnight (Asunción on 1 October 2023) there is no local
+// midnight: the day begins at the jump, as PostgreSQL, which decides the
+// summaries' local days, reads it.
+func dayStart(day time.Time, zone *time.Location) time.Time {
+	t := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, zone)
+	if l := t.In(zone); l.Day() != day.Day() {
+		_, jump := t.ZoneBounds()
+		return jump
+	}
+	return t
+}
+
+// RetentionKeepFrom is KeepFrom, but never later than the start of the
+// local month holding the oldest timestamp the accepted window takes:
+// late uploads accepted there would otherwise be stored and then deleted.
+func RetentionKeepFrom(now time.Time, zone *time.Location, months int, window time.Duration) time.Time {
+	keep := KeepFrom(now, zone, months)
+	if oldest := KeepFrom(now.Add(-window), zone, 1); oldest.Before(keep) {
+		return oldest
+	}
+	return keep
+}
+
+// Organization is one organization as retention sees it
+// (tracking.retention_organizations).
+type Organization struct {
+	ID string
+	// ZoneName is its time zone, Zone that zone loaded; Zone is nil when
+	// this binary does not know the name, and then retention leaves the
+	// organization alone rather than guess its days.
+	ZoneName string
+	Zone     *time.Location
+	// Retention (months) and Window are its own, 0 where it keeps the
+	// installation's.
+	Retention int
+	Window    time.Duration
+	// Shared is true when its activity lives in the shared tree.
+	Shared bool
+}
+
+// Organizations lists every organization retention applies to: every one
+// registered or known to tracking, whether or not it set a retention.
+func Organizations(ctx context.Context, db pg.Beginner) ([]Organization, error) {
+	var out []Organization
+	err := pg.InTx(ctx, db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT organization_id::text, coalesce(retention_months, 0), coalesce(activity_window_days, 0), time_zone, shared
+			FROM tracking.retention_organizations()`)
 		if err != nil {
 			return err
 		}
-		var zones []string
-		orgs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Retained, error) {
-			var o Retained
-			var retention, windowDays int
-			var tz string
-			err := r.Scan(&o.OrganizationID, &retention, &windowDays, &tz)
-			o.Cutoff = RetentionCutoff(now, retention, Window(windowDays))
-			zones = append(zones, tz)
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Organization, error) {
+			var o Organization
+			var days int
+			err := r.Scan(&o.ID, &o.Retention, &days, &o.ZoneName, &o.Shared)
+			o.Window = Window(days)
+			if z, zerr := time.LoadLocation(o.ZoneName); zerr == nil && o.ZoneName != "Local" {
+				o.Zone = z
+			}
 			return o, err
 		})
-		for i := range orgs {
-			if err == nil {
-				err = tx.QueryRow(ctx, "SELECT $1::date::timestamp AT TIME ZONE $2", orgs[i].Cutoff.Time, zones[i]).Scan(&orgs[i].Since)
-			}
-		}
 		return err
 	})
+	return out, err
+}
+
+// KeepFrom is the first instant o keeps at now: RetentionKeepFrom with its
+// own retention and window, or the installation's where it set none.
+func (p Policy) KeepFrom(o Organization, now time.Time) time.Time {
+	retention, window := o.Retention, o.Window
+	if retention == 0 {
+		retention = p.Retention
+	}
+	if window == 0 {
+		window = p.Window
+	}
+	return RetentionKeepFrom(now, o.Zone, retention, window)
+}
+
+// ApplyRetention deletes, for every organization, its rows dated before
+// its Policy.KeepFrom, in batches of RetentionBatch rows: its own
+// retention where it set one, the installation's (SHARED_RETENTION_MONTHS)
+// otherwise, counted in its local months. Whole months of the shared tree
+// are dropped by the operator's shared storage pass; this removes what
+// dropping months cannot: one organization's rows among others', its
+// summaries, dedup keys, stopped sessions, alerts and audit log. It is DML
+// only, so it takes no schema lock; running it twice at once deletes
+// nothing twice. An organization whose zone this binary does not know is
+// skipped and reported in the error; the others are still done.
+func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
+	if m.Policy.Retention < 1 {
+		return nil, errors.New("storage: the installation's retention (SHARED_RETENTION_MONTHS) is not set")
+	}
+	orgs, err := Organizations(ctx, m.DB)
 	if err != nil {
 		return nil, err
 	}
-	for i := range orgs {
-		if orgs[i].Deleted, err = m.deleteBefore(ctx, orgs[i]); err != nil {
-			return orgs[:i], fmt.Errorf("retention of organization %s: %w", orgs[i].OrganizationID, err)
+	now := m.Clock.Now()
+	var done []Retained
+	var skipped []error
+	for _, o := range orgs {
+		if o.Zone == nil {
+			skipped = append(skipped, fmt.Errorf("retention of organization %s: time zone %q is unknown here, nothing deleted", o.ID, o.ZoneName))
+			continue
 		}
+		since := m.Policy.KeepFrom(o, now)
+		local := since.In(o.Zone)
+		r := Retained{OrganizationID: o.ID, Cutoff: Month{time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, time.UTC)}, Since: since}
+		if r.Deleted, err = m.deleteBefore(ctx, r); err != nil {
+			return done, fmt.Errorf("retention of organization %s: %w", o.ID, err)
+		}
+		done = append(done, r)
 	}
-	return orgs, nil
+	return done, errors.Join(skipped...)
 }
 
 // deleteBefore deletes an organization's rows dated before its cutoff,
@@ -122,9 +196,11 @@ func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
 func (m *Maintainer) deleteBefore(ctx context.Context, r Retained) (map[string]int64, error) {
 	deleted := map[string]int64{}
 	for _, d := range retentionDeletes {
-		before := r.Since
+		var before any = r.Since
 		if d.byDate {
-			before = r.Cutoff.Time
+			// The first local date kept, as a date: a timestamp would be
+			// cast in the session's zone.
+			before = r.Cutoff.Format(time.DateOnly)
 		}
 		for {
 			var n int64

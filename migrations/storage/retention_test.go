@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -67,9 +68,10 @@ func TestRetentionDeletesExactlyTheMonthsAnOrganizationNoLongerKeepsAndNothingOf
 	t.Parallel()
 	db := testkit.NewDB(t)
 	ctx := context.Background()
-	// 10 December 2026: a retention of 3 months keeps October to December.
+	// 10 December 2026: a retention of 3 months keeps October to December,
+	// the installation's 11 February to December.
 	clk := testkit.NewClock(time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC))
-	m := &storage.Maintainer{DB: db.Owner, Clock: clk, Policy: storage.Policy{Premake: 4, Window: storage.Window(30)}}
+	m := &storage.Maintainer{DB: db.Owner, Clock: clk, Policy: storage.Policy{Premake: 4, Window: storage.Window(30), Retention: 11}}
 	keeper, neighbour, unset := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	for _, org := range []string{keeper, neighbour, unset} {
 		seedMonths(t, db, org, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 12)
@@ -78,6 +80,11 @@ func TestRetentionDeletesExactlyTheMonthsAnOrganizationNoLongerKeepsAndNothingOf
 		if _, err := db.Owner.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, retention_months) VALUES ($1, $2)", org, months); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A self-registered organization that never changed its settings:
+	// auth knows it, tracking has no row of its settings.
+	if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'Unset')", unset); err != nil {
+		t.Fatal(err)
 	}
 
 	got, err := m.ApplyRetention(ctx)
@@ -90,10 +97,10 @@ func TestRetentionDeletesExactlyTheMonthsAnOrganizationNoLongerKeepsAndNothingOf
 	}{
 		keeper:    {"2026-10", 3},
 		neighbour: {"2026-03", 10},
-		unset:     {"", 12}, // the installation's retention: not this pass's
+		unset:     {"2026-02", 11}, // the installation's retention
 	}
-	if len(got) != 2 {
-		t.Errorf("retention ran for %d organizations, want the 2 with their own", len(got))
+	if len(got) != 3 {
+		t.Errorf("retention ran for %d organizations, want all 3", len(got))
 	}
 	for _, r := range got {
 		if r.Cutoff.String() != want[r.OrganizationID].cutoff {
@@ -117,23 +124,118 @@ func TestRetentionDeletesExactlyTheMonthsAnOrganizationNoLongerKeepsAndNothingOf
 	}
 }
 
-func TestRetentionNeverDeletesInsideTheAcceptedWindow(t *testing.T) {
+func TestAnOrganizationKeepsWholeMonthsOfItsOwnCalendar(t *testing.T) {
 	t.Parallel()
+	zone := func(name string) *time.Location {
+		l, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	ny, auckland, berlin, asuncion := zone("America/New_York"), zone("Pacific/Auckland"), zone("Europe/Berlin"), zone("America/Asuncion")
+	day := 24 * time.Hour
 	cases := []struct {
 		name      string
 		now       time.Time
+		zone      *time.Location
 		retention int
-		window    int
-		want      string
+		window    time.Duration
+		want      time.Time
 	}{
-		{"One month kept on 1 March still keeps the end of January the window accepts.", time.Date(2027, 3, 1, 6, 0, 0, 0, time.UTC), 1, 30, "2027-01"},
-		{"One month kept mid-month keeps the current month only.", time.Date(2027, 3, 20, 6, 0, 0, 0, time.UTC), 1, 10, "2027-03"},
-		{"Twelve months kept on 5 December keep January on.", time.Date(2027, 12, 5, 6, 0, 0, 0, time.UTC), 12, 30, "2027-01"},
+		{"In UTC three months kept on 14 May start on 1 March.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), time.UTC, 3, 30 * day, time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)},
+		{"In New York on the evening of 31 May, already June in UTC, May is the current month, so March's last hours stay.",
+			time.Date(2027, 6, 1, 2, 0, 0, 0, time.UTC), ny, 3, 30 * day, time.Date(2027, 3, 1, 5, 0, 0, 0, time.UTC)},
+		{"In New York an hour after local midnight of 1 June, April becomes the oldest month.",
+			time.Date(2027, 6, 1, 5, 0, 0, 0, time.UTC), ny, 3, 30 * day, time.Date(2027, 4, 1, 4, 0, 0, 0, time.UTC)},
+		{"In Berlin in summer time the oldest month starts at 22:00 UTC the day before.",
+			time.Date(2027, 10, 15, 1, 30, 0, 0, time.UTC), berlin, 3, 30 * day, time.Date(2027, 7, 31, 22, 0, 0, 0, time.UTC)},
+		{"In Auckland on the morning of 1 June, still 31 May in UTC, June is the current month.",
+			time.Date(2027, 5, 31, 20, 0, 0, 0, time.UTC), auckland, 1, 0, time.Date(2027, 5, 31, 12, 0, 0, 0, time.UTC)},
+		{"A retention of one month in Auckland across New Year starts on 31 December at 11:00 UTC.",
+			time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC), auckland, 1, 10 * day, time.Date(2026, 12, 31, 11, 0, 0, 0, time.UTC)},
+		{"Where the clocks jumped over midnight of 1 October the month starts at the jump.",
+			time.Date(2023, 12, 15, 12, 0, 0, 0, time.UTC), asuncion, 3, 30 * day, time.Date(2023, 10, 1, 4, 0, 0, 0, time.UTC)},
+		{"One month kept on the morning of 1 March still keeps the end of January the window accepts.",
+			time.Date(2027, 3, 1, 6, 0, 0, 0, time.UTC), time.UTC, 1, 30 * day, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"In Auckland the window's oldest local month starts in the UTC month before it.",
+			time.Date(2027, 3, 1, 6, 0, 0, 0, time.UTC), auckland, 1, 30 * day, time.Date(2026, 12, 31, 11, 0, 0, 0, time.UTC)},
+		{"Twelve months kept on 5 December keep January on.",
+			time.Date(2027, 12, 5, 6, 0, 0, 0, time.UTC), time.UTC, 12, 30 * day, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := storage.RetentionCutoff(c.now, c.retention, storage.Window(c.window)); got.String() != c.want {
-				t.Errorf("cutoff %s, want %s", got, c.want)
+			if got := storage.RetentionKeepFrom(c.now, c.zone, c.retention, c.window); !got.Equal(c.want) {
+				t.Errorf("kept from %s, want %s", got.UTC(), c.want)
+			}
+		})
+	}
+}
+
+func TestRetentionEndsOnTheOrganizationsOwnLocalMonthStart(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, zone string
+		now        time.Time
+		retention  int
+		// keepFrom is the first instant kept; firstDay the first local
+		// date whose summary is kept.
+		keepFrom time.Time
+		firstDay string
+	}{
+		{"In Auckland October begins at 11:00 UTC on 30 September, and that hour is kept with 1 October's summary.",
+			"Pacific/Auckland", time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC), 3, time.Date(2026, 9, 30, 11, 0, 0, 0, time.UTC), "2026-10-01"},
+		{"In New York on the evening of 30 November, already December in UTC, September is still kept from its local start.",
+			"America/New_York", time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC), 3, time.Date(2026, 9, 1, 4, 0, 0, 0, time.UTC), "2026-09-01"},
+		{"An organization without its own retention in Berlin keeps the installation's months from its local start.",
+			"Europe/Berlin", time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC), 0, time.Date(2026, 5, 31, 22, 0, 0, 0, time.UTC), "2026-06-01"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			db := testkit.NewDB(t)
+			ctx := context.Background()
+			org, user := uuid.NewString(), uuid.NewString()
+			if _, err := db.Owner.Exec(ctx, "INSERT INTO tracking.tenants (organization_id, time_zone, retention_months) VALUES ($1, $2, NULLIF($3, 0))", org, c.zone, c.retention); err != nil {
+				t.Fatal(err)
+			}
+			zone, err := time.LoadLocation(c.zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, at := range []time.Time{c.keepFrom.Add(-time.Second), c.keepFrom} {
+				if _, err := db.Owner.Exec(ctx, "SELECT tracking.ensure_month_partition('activity_logs_shared', $1::date)", at); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.Owner.Exec(ctx, `INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, occurred_at, activity_type, duration_seconds)
+					VALUES (gen_random_uuid(), $1, gen_random_uuid(), $2, $3, 'active', 1)`, org, user, at); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.Owner.Exec(ctx, `INSERT INTO reporting.daily_summaries (organization_id, user_id, date, total_work_seconds, active_seconds, idle_seconds, productivity_score, sessions_count, app_usage)
+					VALUES ($1, $2, $3::date, 1, 1, 0, 100, 1, '[]')`, org, user, at.In(zone).Format(time.DateOnly)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := &storage.Maintainer{DB: db.Owner, Clock: testkit.NewClock(c.now), Policy: storage.Policy{Premake: 1, Window: storage.Window(30), Retention: 7}}
+			got, err := m.ApplyRetention(ctx)
+			if err != nil || len(got) != 1 || !got[0].Since.Equal(c.keepFrom) {
+				t.Fatalf("retention %v, %v: want one organization kept from %s", got, err, c.keepFrom)
+			}
+			var first time.Time
+			var days []string
+			if err := db.Owner.QueryRow(ctx, "SELECT min(occurred_at) FROM tracking.activity_logs WHERE organization_id = $1", org).Scan(&first); err != nil {
+				t.Fatal(err)
+			}
+			if !first.Equal(c.keepFrom) || got[0].Deleted["tracking.activity_logs"] != 1 {
+				t.Errorf("oldest activity kept %s (%d deleted), want %s with the second before it deleted", first.UTC(), got[0].Deleted["tracking.activity_logs"], c.keepFrom)
+			}
+			rows, err := db.Owner.Query(ctx, "SELECT date::text FROM reporting.daily_summaries WHERE organization_id = $1", org)
+			if err == nil {
+				days, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			}
+			if err != nil || len(days) != 1 || days[0] != c.firstDay {
+				t.Errorf("summaries kept %v (%v), want only %s", days, err, c.firstDay)
 			}
 		})
 	}

@@ -51,7 +51,15 @@ type Policy struct {
 	// Window is how far back the API accepts an activity's timestamp: every
 	// month from the oldest accepted instant on exists.
 	Window time.Duration
+	// Retention is how many months of its own calendar an organization
+	// that set no retention of its own keeps (SHARED_RETENTION_MONTHS), and
+	// the shared tree's months with it.
+	Retention int
 }
+
+// DefaultRetentionMonths is the installation's retention unless
+// SHARED_RETENTION_MONTHS says otherwise.
+const DefaultRetentionMonths = 13
 
 // DefaultPremake is pg_partman's default.
 const DefaultPremake = 4
@@ -67,13 +75,14 @@ const MaxWindowDays = 366
 // Window is the duration of a window of days.
 func Window(days int) time.Duration { return time.Duration(days) * 24 * time.Hour }
 
-// LoadPolicy reads STORAGE_PREMAKE_MONTHS and ACTIVITY_WINDOW_DAYS, the
-// installation's default window (the ingest and session services read the
-// same setting).
+// LoadPolicy reads STORAGE_PREMAKE_MONTHS, ACTIVITY_WINDOW_DAYS (the
+// installation's default window, which the ingest and session services
+// read too) and SHARED_RETENTION_MONTHS.
 func LoadPolicy(e *config.Env) Policy {
 	return Policy{
-		Premake: e.Int("STORAGE_PREMAKE_MONTHS", DefaultPremake, 1, 24),
-		Window:  Window(e.Int("ACTIVITY_WINDOW_DAYS", DefaultWindowDays, 1, MaxWindowDays)),
+		Premake:   e.Int("STORAGE_PREMAKE_MONTHS", DefaultPremake, 1, 24),
+		Window:    Window(e.Int("ACTIVITY_WINDOW_DAYS", DefaultWindowDays, 1, MaxWindowDays)),
+		Retention: e.Int("SHARED_RETENTION_MONTHS", DefaultRetentionMonths, 1, 120),
 	}
 }
 

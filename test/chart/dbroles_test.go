@@ -3,7 +3,6 @@ package chartcheck
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // dbServices log in to PostgreSQL, each as its own role (migrations/roles.Services).
@@ -38,7 +36,7 @@ func envSources(o *unstructured.Unstructured) map[string]string {
 
 func TestEachServiceLogsInAsItsOwnRoleNamedAfterTheInstallation(t *testing.T) {
 	objs := render(t, "workpulse", "--set", "database.serviceURL=postgres://db:5432/workpulse?sslmode=require")
-	prefix := "wp_workpulse_wp" // wp_<namespace>_<release>
+	prefix := defaultRolePrefix("wp_workpulse_wp", namespace, release)
 	owner := "secret:workpulse-database/DATABASE_URL"
 	byName := map[string]*unstructured.Unstructured{}
 	for _, o := range objs {
@@ -91,11 +89,12 @@ func TestEachServiceLogsInAsItsOwnRoleNamedAfterTheInstallation(t *testing.T) {
 	})
 
 	t.Run("Installations in two namespaces get roles of their own.", func(t *testing.T) {
+		got := func(o *unstructured.Unstructured) string { return envSources(o)["DB_ROLE_PREFIX"] }
 		other := envSources(byName["Job/"+fullname+"-migrations"])
 		for _, o := range render(t, "workpulse", "--namespace", "staging") {
 			if o.GetKind() == "Job" && o.GetName() == fullname+"-migrations" {
-				if got := envSources(o)["DB_ROLE_PREFIX"]; got != "wp_staging_wp" || got == other["DB_ROLE_PREFIX"] {
-					t.Fatalf("the staging installation's prefix is %q; want wp_staging_wp", got)
+				if want := defaultRolePrefix("wp_staging_wp", "staging", release); got(o) != want || want == other["DB_ROLE_PREFIX"] {
+					t.Fatalf("the staging installation's prefix is %q; want %s", got(o), want)
 				}
 				return
 			}
@@ -167,18 +166,7 @@ func TestNoPodButTheMigrationsJobReferencesTheOwnersSecret(t *testing.T) {
 func TestTheServicesConnectionStringIsTheOwnersWithoutItsCredentials(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	user, err := c.env.AddUser(envtest.User{Name: "chartcheck-installer", Groups: []string{"system:masters"}}, c.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := adminKubeconfig(t, c, "chartcheck-installer")
 	const password = "0wner-pa55word"
 	cases := []struct {
 		name, ownerURL, want, fails string

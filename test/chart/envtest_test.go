@@ -127,6 +127,25 @@ func newCluster(t *testing.T) (*cluster, error) {
 	return c, nil
 }
 
+// adminKubeconfig writes a kubeconfig of a new cluster admin of c, for helm's
+// --dry-run=server (whose lookup then reads the cluster).
+func adminKubeconfig(t *testing.T, c *cluster, name string) string {
+	t.Helper()
+	user, err := c.env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, c.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
+}
+
 // ensureNamespaces creates the namespaces objs name (operator.watchNamespaces' Roles), as
 // they exist where the chart is installed.
 func (c *cluster) ensureNamespaces(t *testing.T, objs []*unstructured.Unstructured) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -202,4 +204,61 @@ func TestAMembersExportHoldsWhatEveryServiceStoresOfThemAndNothingOfAColleague(t
 			t.Errorf("audit entries %+v", entries)
 		}
 	})
+}
+
+// TestAnExportIsBoundedPerKindOfRecordAndItsPartsAreNotPublic runs the
+// platform with EXPORT_MAX_ROWS=2: a member with three activities gets
+// two of them, and the tracking part names activity as cut, in JSON and
+// CSV alike. The services' parts, which nothing audits, do not come back
+// through the front door.
+func TestAnExportIsBoundedPerKindOfRecordAndItsPartsAreNotPublic(t *testing.T) {
+	p := StartPlatform(t, "EXPORT_MAX_ROWS=2")
+	c := p.Client(t)
+	suffix := fmt.Sprintf("%d", clock.Real.Now().UnixNano())
+	admin := c.Register("ada-"+suffix+"@example.com", "Ada Admin", "Bounded Org "+suffix)
+	now := clock.Real.Now().UTC()
+	start := now.Add(-20 * time.Minute).Truncate(time.Minute)
+	if midnight := now.Truncate(24 * time.Hour); start.Before(midnight) {
+		start = midnight
+	}
+	s := c.StartSession(admin, start)
+	c.Must(201, "POST", "/sessions/"+s.ID+"/activity/bulk", admin.Token, map[string]any{"activities": Heartbeats(start.Add(time.Minute), 3, 60, "active")})
+
+	var got memberExport
+	c.Must(200, "GET", "/users/me/export", admin.Token, nil).Into(t, &got)
+	if len(got.Tracking.Activity) != 2 || !slices.Equal(got.Tracking.Truncated, []string{"activity"}) {
+		t.Errorf("activity %d records, truncated %q; want 2 and [activity]", len(got.Tracking.Activity), got.Tracking.Truncated)
+	}
+	if len(got.Tracking.WorkSessions) != 1 || len(got.Auth.Truncated) != 0 || len(got.Reporting.Truncated) != 0 {
+		t.Errorf("a kind within the bound was cut: %+v", got)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(c.Must(200, "GET", "/users/me/export?format=csv", admin.Token, nil).Raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rows, func(r []string) bool { return slices.Equal(r, []string{"truncated", "1", "section", "activity"}) }) {
+		t.Errorf("the CSV names no cut section: %q", rows)
+	}
+
+	for _, path := range []string{"/internal/users/" + admin.ID + "/export", "/internal/users/me/export"} {
+		req, err := http.NewRequest("GET", strings.TrimSuffix(p.URL, "/api")+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+admin.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The web service answers paths outside /api (its pages); what
+		// matters is that no service's part comes back.
+		if bytes.Contains(body, []byte(`"truncated"`)) || bytes.Contains(body, []byte(admin.ID)) {
+			t.Errorf("GET %s through the front door answered a part of the export: %d %s", path, resp.StatusCode, body)
+		}
+	}
 }

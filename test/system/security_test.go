@@ -360,7 +360,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /sessions/{id}/activity/bulk":   {"tracking.activity_logs", "tracking.work_sessions"},
 		"POST /sessions/{id}/idle-decisions":  {"tracking.idle_decisions", "tracking.work_sessions"},
 		"POST /time-requests":                 {"tracking.time_requests"},
-		"POST /time-requests/{id}/approve":    {"tracking.time_requests", "tracking.work_sessions"},
+		"POST /time-requests/{id}/approve":    {"tracking.time_requests", "tracking.work_sessions", "tracking.activity_logs"},
 		"POST /time-requests/{id}/reject":     {"tracking.time_requests"},
 		"PUT /organization/redaction-rules":   {"tracking.url_redaction"},
 		"PUT /organization/timesheet-lock":    {"tracking.timesheet_locks"},

@@ -19,6 +19,10 @@ type DNS struct {
 	conn    net.PacketConn
 	mu      sync.Mutex
 	records map[string][]netip.Addr
+	// failing names are answered SERVFAIL, as a DNS server that cannot
+	// reach its source answers; queries counts the queries of each name.
+	failing map[string]bool
+	queries map[string]int
 }
 
 // StartDNS starts a DNS server, closed when the test ends.
@@ -28,7 +32,7 @@ func StartDNS(t testing.TB) *DNS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &DNS{conn: conn, records: map[string][]netip.Addr{}}
+	d := &DNS{conn: conn, records: map[string][]netip.Addr{}, failing: map[string]bool{}, queries: map[string]int{}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -51,6 +55,21 @@ func (d *DNS) Set(name string, addrs ...string) {
 		list[i] = netip.MustParseAddr(a)
 	}
 	d.records[strings.ToLower(name)] = list
+	delete(d.failing, strings.ToLower(name))
+}
+
+// Fail makes every query of name fail (SERVFAIL) until the next Set.
+func (d *DNS) Fail(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.failing[strings.ToLower(name)] = true
+}
+
+// Queries is how many queries of name (of any type) the server answered.
+func (d *DNS) Queries(name string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.queries[strings.ToLower(name)]
 }
 
 // Resolver resolves names through this server only.
@@ -75,7 +94,7 @@ func (d *DNS) serve() {
 }
 
 // answer builds the reply to one query: every address of the name of the
-// query's type, NXDOMAIN for a name never set.
+// query's type, NXDOMAIN for a name never set, SERVFAIL for a failing one.
 func (d *DNS) answer(query []byte) ([]byte, bool) {
 	var p dnsmessage.Parser
 	h, err := p.Start(query)
@@ -86,11 +105,17 @@ func (d *DNS) answer(query []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
+	name := strings.ToLower(q.Name.String())
 	d.mu.Lock()
-	addrs, known := d.records[strings.ToLower(q.Name.String())]
+	addrs, known := d.records[name]
+	failing := d.failing[name]
+	d.queries[name]++
 	d.mu.Unlock()
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
-	if !known {
+	switch {
+	case failing:
+		rh.RCode, addrs = dnsmessage.RCodeServerFailure, nil
+	case !known:
 		rh.RCode = dnsmessage.RCodeNameError
 	}
 	b := dnsmessage.NewBuilder(nil, rh)

@@ -117,9 +117,19 @@ realtime Service lists. */}}
 {{- define "workpulse.dbServices" -}}auth session ingest report realtime operator{{- end }}
 
 {{/* The prefix of the services' login roles: roles belong to the whole PostgreSQL cluster, so
-two installations on one cluster (other namespaces or releases) must not share their names. */}}
+two installations on one cluster (other namespaces or releases) must not share their names. The
+default is wp_<namespace>_<release> (lower case, - and . as _), cut to 31 characters, then _ and
+8 hex digits of the SHA-256 of <namespace>/<release>: the readable part alone can be equal for
+two installations (a cut long name; namespace a-b release c beside namespace a release b-c). An
+installation keeps the prefix its auth role Secret names, so that an upgrade never renames its
+roles (an older chart's default had no digest). */}}
 {{- define "workpulse.dbRolePrefix" -}}
-{{- $default := printf "wp_%s_%s" .Release.Namespace .Release.Name | lower | replace "-" "_" | replace "." "_" | trunc 40 | trimSuffix "_" }}
+{{- $readable := printf "wp_%s_%s" .Release.Namespace .Release.Name | lower | replace "-" "_" | replace "." "_" | trunc 31 | trimSuffix "_" }}
+{{- $default := printf "%s_%s" $readable (printf "%s/%s" .Release.Namespace .Release.Name | sha256sum | trunc 8) }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "workpulse.dbRoleSecret" (dict "root" . "name" "auth")) }}
+{{- if and $existing $existing.data $existing.data.username }}
+{{- $default = $existing.data.username | b64dec | trimSuffix "_auth" }}
+{{- end }}
 {{- $p := .Values.database.roles.prefix | default $default }}
 {{- if not (regexMatch "^[a-z][a-z0-9_]{0,39}$" $p) }}
 {{- fail (printf "database.roles.prefix %q: 1-40 characters of a-z, 0-9 and _, starting with a letter" $p) }}

@@ -39,7 +39,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	probeAddr := fs.String("health-probe-bind-address", env.String("PROBE_ADDR", ":8081"), "address of /healthz and /readyz")
 	leaderElect := fs.Bool("leader-elect", env.Bool("LEADER_ELECT", true), "elect one active replica")
 	leaderNamespace := fs.String("leader-election-namespace", env.String("POD_NAMESPACE", ""), "namespace of the leader election Lease")
-	leaderID := fs.String("leader-election-id", "operator.workpulse.io", "name of the leader election Lease")
+	// The chart names the Lease after the release: two installations in one
+	// namespace each elect their own leader.
+	leaderID := fs.String("leader-election-id", env.String("LEADER_ELECTION_ID", "operator.workpulse.io"), "name of the leader election Lease")
 	// client-go's default (5 requests a second) would make a large
 	// installation's first pass wait on the client, not on the work.
 	qps := fs.Float64("kube-api-qps", 50, "requests per second to the API server")

@@ -22,18 +22,20 @@ func TestPartitionsAndRetentionHoldAtEveryCalendarInstant(t *testing.T) {
 	// tenant's zone, and the oldest month retention 3 keeps, spelled out
 	// rather than computed.
 	months := map[string]struct{ utc, local, oldest string }{
-		"the first day of a month":                             {"2027-06", "2027-06", "2027-04"},
-		"the last day of a month":                              {"2027-04", "2027-04", "2027-02"},
-		"31 December into 1 January":                           {"2026-12", "2026-12", "2026-10"},
-		"New Year's Eve in New York, already 1 January in UTC": {"2027-01", "2026-12", "2026-11"},
+		"the first day of a month":   {"2027-06", "2027-06", "2027-04"},
+		"the last day of a month":    {"2027-04", "2027-04", "2027-02"},
+		"31 December into 1 January": {"2026-12", "2026-12", "2026-10"},
+		// Retention counts the tenant's local months: December is still
+		// the current one, and local 1 October 00:00 is 04:00 UTC.
+		"New Year's Eve in New York, already 1 January in UTC": {"2027-01", "2026-12", "2026-10"},
 		"29 February of a leap year":                           {"2028-02", "2028-02", "2027-12"},
 		"the spring DST change in New York":                    {"2027-03", "2027-03", "2027-01"},
 		// Local 1 August 00:00 is 31 July 22:00 UTC.
 		"the autumn DST change in Berlin": {"2027-10", "2027-10", "2027-07"},
-		// Retention counts from the UTC month, as the installation's
-		// retention pass does; local 1 November 00:00 is 31 October
-		// 11:00 UTC.
-		"1 February in Auckland, still 31 January in UTC": {"2027-01", "2027-02", "2026-10"},
+		// Retention counts from the local month, February, as the
+		// installation's retention pass does; local 1 December 00:00 is
+		// 30 November 11:00 UTC.
+		"1 February in Auckland, still 31 January in UTC": {"2027-01", "2027-02", "2026-11"},
 		// Just after summer time ends; local 1 February 00:00 is 31
 		// January 11:00 UTC.
 		"the autumn DST change in Auckland": {"2027-04", "2027-04", "2027-01"},

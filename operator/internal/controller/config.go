@@ -54,10 +54,10 @@ type Config struct {
 	// Storage is the installation's storage policy for the shared tree
 	// every Shared tenant's and self-registered organization's rows live
 	// in (STORAGE_PREMAKE_MONTHS, ACTIVITY_WINDOW_DAYS, as migrate reads
-	// them); SharedRetentionMonths is its retention, never shorter than
-	// the widest accepted window.
-	Storage               activity.Policy
-	SharedRetentionMonths int
+	// them) and its retention, SHARED_RETENTION_MONTHS, which organizations
+	// without their own keep too; months of the widest accepted window are
+	// kept whatever it says.
+	Storage activity.Policy
 	// ResyncPeriod is how often a tenant is looked at again without any
 	// change, so months roll over and retention applies.
 	ResyncPeriod time.Duration
@@ -94,7 +94,6 @@ func LoadConfig(env *config.Env) Config {
 		JobServiceAccount:            env.String("JOB_SERVICE_ACCOUNT", ""),
 		InstallOwner:                 env.String("INSTALL_OWNER_DEPLOYMENT", ""),
 		Storage:                      activity.LoadPolicy(env),
-		SharedRetentionMonths:        env.Int("SHARED_RETENTION_MONTHS", 13, 1, 120),
 		ResyncPeriod:                 env.Duration("RESYNC_PERIOD", time.Hour, 10*time.Second, 24*time.Hour),
 		DeleteBatchSize:              env.Int("DELETE_BATCH_SIZE", 5000, 1, 1_000_000),
 		MaxConcurrentReconciles:      env.Int("MAX_CONCURRENT_RECONCILES", 4, 1, 64),

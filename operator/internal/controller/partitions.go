@@ -80,7 +80,12 @@ func (r *TenantReconciler) reconcileSharedPartitions(ctx context.Context, t *v1a
 	}
 	// The installation's window: an organization's longer one only ever
 	// keeps more, which the pass decides from every organization's window.
-	if expired := policy.Expired(existing, policy.SharedCutoff(now, r.Config.SharedRetentionMonths, r.Config.Storage.Window)); missing || len(expired) > 0 {
+	// The zones are those of the tree's organizations, as in the pass.
+	keepFrom, err := r.shared.KeepFrom(ctx, r.Config.Storage.Window)
+	if err != nil {
+		return transient("DatabaseUnavailable", err, "could not read the organizations of tracking.%s", parent)
+	}
+	if expired := policy.Expired(existing, policy.MonthOf(keepFrom)); missing || len(expired) > 0 {
 		p, err := r.shared.Pass(ctx)
 		if err != nil {
 			return transient("PartitionMaintenanceFailed", err, "could not create or drop month partitions of tracking.%s", parent)
@@ -93,7 +98,7 @@ func (r *TenantReconciler) reconcileSharedPartitions(ctx context.Context, t *v1a
 			r.event(t, corev1.EventTypeNormal, "PartitionsCreated", "CreatePartitions", "created months %s of tracking.%s", monthList(created), parent)
 		}
 		if len(p.Dropped) > 0 {
-			r.event(t, corev1.EventTypeNormal, "RetentionApplied", "DropPartitions", "detached and dropped months %s of tracking.%s (retention %d months)", monthList(p.Dropped), parent, r.Config.SharedRetentionMonths)
+			r.event(t, corev1.EventTypeNormal, "RetentionApplied", "DropPartitions", "detached and dropped months %s of tracking.%s (retention %d months)", monthList(p.Dropped), parent, r.Config.Storage.Retention)
 		}
 		if len(p.Kept) > 0 {
 			r.event(t, corev1.EventTypeWarning, "RetentionSkipped", "DropPartitions", "kept months %s of tracking.%s past retention: they hold rows dated within retention", monthList(p.Kept), parent)
@@ -102,7 +107,7 @@ func (r *TenantReconciler) reconcileSharedPartitions(ctx context.Context, t *v1a
 			return transient("DatabaseUnavailable", err, "could not read the partitions of tracking.%s", parent)
 		}
 	}
-	return r.partitionsStatus(t, parent, existing, policy.MonthOf(now), r.Config.Storage.Premake, r.Config.SharedRetentionMonths)
+	return r.partitionsStatus(t, parent, existing, policy.MonthOf(now), r.Config.Storage.Premake, r.Config.Storage.Retention)
 }
 
 // partitionsStatus reports the months of parent on the tenant and its

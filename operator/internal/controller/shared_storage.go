@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,11 +24,9 @@ type SharedStorage struct {
 	// DB logs in as the operator's role.
 	DB    *pgxpool.Pool
 	Clock clock.Clock
-	// Policy is the installation's premake and accepted window.
+	// Policy is the installation's premake, accepted window and retention
+	// (months an accepted timestamp may fall in are kept whatever it says).
 	Policy activity.Policy
-	// RetentionMonths is the shared tree's retention; months an accepted
-	// timestamp may fall in are kept whatever it says.
-	RetentionMonths int
 	// Interval is how far apart passes are on Clock.
 	Interval time.Duration
 	// Poll is how often Clock is read to see whether a pass is due: a
@@ -42,7 +41,7 @@ type SharedStorage struct {
 func NewSharedStorage(cfg Config, db *pgxpool.Pool, clk clock.Clock) *SharedStorage {
 	m := newMetrics()
 	return &SharedStorage{
-		DB: db, Clock: clk, Policy: cfg.Storage, RetentionMonths: cfg.SharedRetentionMonths,
+		DB: db, Clock: clk, Policy: cfg.Storage,
 		Interval: time.Hour, Poll: time.Minute,
 		maintainer: &activity.Maintainer{DB: db, Clock: clk, Policy: cfg.Storage, Metrics: m.storage},
 		store:      storage.New(db, func(kind string) { m.ddl.WithLabelValues(kind).Inc() }),
@@ -72,14 +71,40 @@ func (s *SharedStorage) Pass(ctx context.Context) (SharedPass, error) {
 		return SharedPass{}, err
 	}
 	p := SharedPass{Report: rep}
-	cutoff := policy.SharedCutoff(s.Clock.Now(), s.RetentionMonths, rep.Window)
-	if p.Dropped, p.Kept, err = s.store.DropMonthsBefore(ctx, storage.SharedTable, cutoff); err != nil {
+	keepFrom, err := s.KeepFrom(ctx, rep.Window)
+	if err != nil {
 		return p, err
 	}
-	// Organizations with their own retention lose their older rows
-	// here, every pass, whether or not a WorkPulseTenant names them.
+	if p.Dropped, p.Kept, err = s.store.DropMonthsBefore(ctx, storage.SharedTable, policy.MonthOf(keepFrom)); err != nil {
+		return p, err
+	}
+	// Every organization loses its rows older than its retention here,
+	// every pass, whether or not a WorkPulseTenant names it.
 	p.Retained, err = s.maintainer.ApplyRetention(ctx)
 	return p, err
+}
+
+// KeepFrom is the first instant the shared tree keeps now
+// (policy.SharedKeepFrom) over the zones of the organizations living in
+// it, with window the widest accepted one. An organization of the tree
+// whose zone is unknown here leaves the tree's months alone: its days
+// cannot be told.
+func (s *SharedStorage) KeepFrom(ctx context.Context, window time.Duration) (time.Time, error) {
+	orgs, err := activity.Organizations(ctx, s.DB)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var zones []*time.Location
+	for _, o := range orgs {
+		if !o.Shared {
+			continue
+		}
+		if o.Zone == nil {
+			return time.Time{}, fmt.Errorf("organization %s of the shared tree has time zone %q, unknown to the operator: no month is dropped", o.ID, o.ZoneName)
+		}
+		zones = append(zones, o.Zone)
+	}
+	return policy.SharedKeepFrom(s.Clock.Now(), s.Policy.Retention, window, zones), nil
 }
 
 // Start runs a pass at once and then whenever Interval has passed on

@@ -186,7 +186,7 @@ func newEnv(t testing.TB, configure ...func(*Config)) *testEnv {
 		ReportDatabaseUser: "workpulse_report", ReportDatabasePasswordSecret: "workpulse-db-report",
 		JobCPURequest: mustQuantity("50m"), JobMemoryRequest: mustQuantity("64Mi"),
 		JobCPULimit: mustQuantity("500m"), JobMemoryLimit: mustQuantity("256Mi"),
-		Storage: activity.Policy{Premake: 3, Window: activity.Window(activity.DefaultWindowDays)}, SharedRetentionMonths: 13,
+		Storage:      activity.Policy{Premake: 3, Window: activity.Window(activity.DefaultWindowDays), Retention: 13},
 		ResyncPeriod: time.Hour, DeleteBatchSize: 100, MaxConcurrentReconciles: 4,
 		WatchNamespaces: []string{e.ns},
 	}

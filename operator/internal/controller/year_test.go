@@ -41,7 +41,7 @@ func TestAYearInTheLifeOfAWorkPulseTenant(t *testing.T) {
 		// The reconciler looks at the clock again every resync; the
 		// shared tree keeps two years, so that nothing of the other
 		// organization is due.
-		c.ResyncPeriod, c.SharedRetentionMonths = 50*time.Millisecond, 24
+		c.ResyncPeriod, c.Storage.Retention = 50*time.Millisecond, 24
 	})
 	const zone, retention, premake = "Pacific/Auckland", 4, 2
 	auckland, err := time.LoadLocation(zone)

@@ -27,23 +27,17 @@ type Plan struct {
 	Premake   int
 	Retention int
 	// Zone is the tenant's time zone (nil: UTC). Retention keeps whole
-	// months in it, which begin up to 14 hours before the UTC month.
+	// months in it, which begin up to 14 hours before the UTC month or 12
+	// after it.
 	Zone *time.Location
 }
 
-// KeepFrom is the first instant retention keeps at now: the start, in the
-// plan's zone, of the month retention-1 before the current one. It is the
-// instant the installation's retention pass (migrations/storage
-// RetentionCutoff) deletes the organization's rows and summaries before,
-// so that a day it keeps has all of its activity.
-func (p Plan) KeepFrom(now time.Time) time.Time {
-	zone := p.Zone
-	if zone == nil {
-		zone = time.UTC
-	}
-	m := MonthOf(now).Add(-(p.Retention - 1))
-	return time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, zone)
-}
+// KeepFrom is the first instant retention keeps at now: the start of the
+// local month, in the plan's zone, retention-1 before the local month
+// holding now (storage.KeepFrom, which the installation's retention pass
+// deletes the organization's rows and summaries before), so that a day it
+// keeps has all of its activity.
+func (p Plan) KeepFrom(now time.Time) time.Time { return storage.KeepFrom(now, p.Zone, p.Retention) }
 
 // Cutoff is the oldest month kept: the UTC month holding KeepFrom. East
 // of UTC that is the month before the local one, which holds the first
@@ -102,17 +96,23 @@ func Status(table string, existing map[Month]string, now Month) *v1alpha1.Partit
 	return st
 }
 
-// SharedCutoff is the oldest month the shared tree keeps at now: the
-// current month and the retention-1 before it, and never less than every
-// month an accepted timestamp may fall in (window, the widest any
-// organization has), so that retention cannot drop a month inserts are
-// still accepted for.
-func SharedCutoff(now time.Time, retention int, window time.Duration) Month {
-	cutoff := Plan{Retention: retention}.Cutoff(now)
-	if oldest := MonthOf(now.Add(-window)); oldest.Before(cutoff.Time) {
-		return oldest
+// SharedKeepFrom is the first instant the shared tree keeps at now: the
+// earliest instant any of its organizations keeps under the installation's
+// retention and the widest accepted window (storage.RetentionKeepFrom),
+// zone by zone. East of UTC a local month begins on the last day of the UTC
+// month before, so the tree keeps that UTC month too: an organization whose
+// retention equals the installation's keeps the first hours of its oldest
+// day along with that day's summary. UTC always counts, the zone of
+// organizations that set none and of the months maintenance makes for the
+// window, so that retention never drops a month the next pass makes again.
+func SharedKeepFrom(now time.Time, retention int, window time.Duration, zones []*time.Location) time.Time {
+	keep := storage.RetentionKeepFrom(now, time.UTC, retention, window)
+	for _, z := range zones {
+		if k := storage.RetentionKeepFrom(now, z, retention, window); k.Before(keep) {
+			keep = k
+		}
 	}
-	return cutoff
+	return keep
 }
 
 // Expired are the months of existing before cutoff, oldest first.

@@ -67,14 +67,7 @@ func TestPartitionPlanDecidesWhichMonthsExist(t *testing.T) {
 }
 
 func TestRetentionKeepsWholeLocalMonthsInTheUTCMonthsHoldingThem(t *testing.T) {
-	zone := func(name string) *time.Location {
-		l, err := time.LoadLocation(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
-	auckland, ny, berlin := zone("Pacific/Auckland"), zone("America/New_York"), zone("Europe/Berlin")
+	auckland, ny, berlin := zone(t, "Pacific/Auckland"), zone(t, "America/New_York"), zone(t, "Europe/Berlin")
 	cases := []struct {
 		name      string
 		zone      *time.Location
@@ -87,6 +80,8 @@ func TestRetentionKeepsWholeLocalMonthsInTheUTCMonthsHoldingThem(t *testing.T) {
 			nil, time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 3, time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), "2027-03"},
 		{"West of UTC the oldest local month starts inside its own UTC month.",
 			ny, time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 3, time.Date(2027, 3, 1, 5, 0, 0, 0, time.UTC), "2027-03"},
+		{"On the evening of 31 May in New York, already June in UTC, May is still the current month, so March is kept.",
+			ny, time.Date(2027, 6, 1, 2, 0, 0, 0, time.UTC), 3, time.Date(2027, 3, 1, 5, 0, 0, 0, time.UTC), "2027-03"},
 		{"In Berlin in summer time the oldest local month starts on the last evening of the UTC month before.",
 			berlin, time.Date(2027, 10, 31, 1, 30, 0, 0, time.UTC), 3, time.Date(2027, 7, 31, 22, 0, 0, 0, time.UTC), "2027-07"},
 		{"In Auckland in summer time 1 November 00:00 is 31 October 11:00 UTC, so October is kept.",
@@ -134,29 +129,53 @@ func TestAMonthIsTheUTCMonthOfAnInstant(t *testing.T) {
 	}
 }
 
-func TestTheSharedTreeKeepsRetentionAndEveryMonthOfTheWidestWindow(t *testing.T) {
+func TestTheSharedTreeKeepsTheEarliestOldestLocalMonthOfItsZones(t *testing.T) {
 	day := 24 * time.Hour
+	auckland, ny, berlin := zone(t, "Pacific/Auckland"), zone(t, "America/New_York"), zone(t, "Europe/Berlin")
 	cases := []struct {
 		name      string
 		now       time.Time
 		retention int
 		window    time.Duration
-		want      string
+		zones     []*time.Location
+		keepFrom  time.Time
+		cutoff    string
 	}{
-		{"A window inside retention leaves the retention's cutoff.",
-			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 13, 30 * day, "2026-05"},
-		{"A window reaching past retention keeps every month it accepts.",
-			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 2, 90 * day, "2027-02"},
-		{"A window ending exactly at a month's start keeps that month.",
-			time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), 1, 28 * day, "2027-02"},
+		{"Organizations in UTC keep the UTC months of retention.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 13, 30 * day, nil, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "2026-05"},
+		{"New York mid-month changes nothing: its oldest month starts inside the same UTC month.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 13, 30 * day, []*time.Location{ny}, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "2026-05"},
+		{"New York on the evening of 31 May, already June in UTC, still keeps May a year back.",
+			time.Date(2027, 6, 1, 2, 0, 0, 0, time.UTC), 13, 30 * day, []*time.Location{ny}, time.Date(2026, 5, 1, 4, 0, 0, 0, time.UTC), "2026-05"},
+		{"Berlin's oldest month starts on the evening before it in UTC, so that UTC month is kept.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 13, 30 * day, []*time.Location{berlin}, time.Date(2026, 4, 30, 22, 0, 0, 0, time.UTC), "2026-04"},
+		{"Auckland's oldest month starts at noon on the last day of the UTC month before, so that month is kept.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 13, 30 * day, []*time.Location{ny, auckland, berlin}, time.Date(2026, 4, 30, 12, 0, 0, 0, time.UTC), "2026-04"},
+		{"A window reaching past retention keeps every month it accepts, in the earliest zone.",
+			time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC), 2, 90 * day, []*time.Location{auckland}, time.Date(2027, 1, 31, 11, 0, 0, 0, time.UTC), "2027-01"},
+		{"A window ending exactly at a UTC month's start keeps that month.",
+			time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), 1, 28 * day, nil, time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), "2027-02"},
 		{"The widest window, 366 days, on the first of January reaches the December before last.",
-			time.Date(2028, 1, 1, 0, 30, 0, 0, time.UTC), 1, 366 * day, "2026-12"},
+			time.Date(2028, 1, 1, 0, 30, 0, 0, time.UTC), 1, 366 * day, nil, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "2026-12"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := policy.SharedCutoff(tc.now, tc.retention, tc.window).String(); got != tc.want {
-				t.Errorf("cutoff %s, want %s", got, tc.want)
+			got := policy.SharedKeepFrom(tc.now, tc.retention, tc.window, tc.zones)
+			if !got.Equal(tc.keepFrom) {
+				t.Errorf("kept from %s, want %s", got.UTC(), tc.keepFrom)
+			}
+			if m := policy.MonthOf(got).String(); m != tc.cutoff {
+				t.Errorf("cutoff %s, want %s", m, tc.cutoff)
 			}
 		})
 	}
+}
+
+func zone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

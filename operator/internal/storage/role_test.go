@@ -183,7 +183,7 @@ func TestTheOperatorsRoleMovesKeepsAndDeletesThroughTheOwnersFunctions(t *testin
 	}
 
 	clk := testkit.NewClock(march.AddDate(0, 3, 0))
-	m := &activity.Maintainer{DB: db.Pool(t, testkit.Roles.Name("operator")), Clock: clk, Policy: activity.Policy{Premake: 2, Window: activity.Window(7)}}
+	m := &activity.Maintainer{DB: db.Pool(t, testkit.Roles.Name("operator")), Clock: clk, Policy: activity.Policy{Premake: 2, Window: activity.Window(7), Retention: 13}}
 	if _, err := m.Run(ctx); err != nil {
 		t.Fatalf("the shared pass: %v", err)
 	}

@@ -124,6 +124,21 @@ func TestSocketIOSessionsStayOnTheirReplica(t *testing.T) {
 			t.Fatalf("%d %q cookie %v", code, who, c)
 		}
 	})
+	t.Run("A failing DNS server leaves every session on its replica.", func(t *testing.T) {
+		dns.Fail(name)
+		asked := dns.Queries(name)
+		clk.Advance(frontdoor.AffinityRefresh)
+		poll(t, socketIO, sessions["replica 127.0.0.1"])
+		testkit.Eventually(t, 10*time.Second, "the front door to read the records again", func() bool { return dns.Queries(name) > asked })
+		// Go's resolver gives up on a loopback SERVFAIL within milliseconds.
+		time.Sleep(300 * time.Millisecond)
+		for who, c := range sessions {
+			if code, got, set := poll(t, socketIO+"&sid=s1", c); code != http.StatusOK || got != who || set != nil {
+				t.Fatalf("session of %s: %d %q, cookie set %v", who, code, got, set)
+			}
+		}
+		dns.Set(name, "127.0.0.1", "127.0.0.2", "127.0.0.3")
+	})
 	t.Run("A replica that left the records loses its sessions once they are read again.", func(t *testing.T) {
 		dns.Set(name, "127.0.0.1", "127.0.0.2")
 		if _, who, _ := poll(t, socketIO, sessions["replica 127.0.0.3"]); who != "replica 127.0.0.3" {

@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/workpulse/workpulse/api/routes"
@@ -77,6 +78,7 @@ func New(backends map[string]string, o Options) (*Proxy, error) {
 			}
 		}
 		rp.Transport = transport
+		rp.BufferPool = copyBuffers
 		rp.ModifyResponse = func(resp *http.Response) error {
 			dropEdgeHeaders(resp, o.AnswersCORS)
 			return nil
@@ -164,4 +166,23 @@ var transport = &http.Transport{
 	MaxIdleConns:        2048,
 	MaxIdleConnsPerHost: 512,
 	IdleConnTimeout:     90 * time.Second,
+}
+
+// copyBuffers are the buffers the proxies copy response bodies through.
+// Without a pool httputil.ReverseProxy allocates (and zeroes) 32 KB for
+// every response, however small: the largest single allocation of the
+// front door under the single-post benchmark, each one a large-object
+// allocation the garbage collector then has to reclaim.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { return new([32 << 10]byte) }}}
+
+// bufferPool is an httputil.BufferPool over sync.Pool; it keeps arrays,
+// not slices, so that putting one back allocates nothing.
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte { return b.pool.Get().(*[32 << 10]byte)[:] }
+
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == 32<<10 {
+		b.pool.Put((*[32 << 10]byte)(buf))
+	}
 }

@@ -2,11 +2,14 @@ package frontdoor_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,5 +125,44 @@ func TestBackendsAreValidated(t *testing.T) {
 				t.Fatalf("got %v; want %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestResponseBodiesArriveIntactWhileTheProxiesShareTheirCopyBuffers(t *testing.T) {
+	// Each size, from under one copy buffer to several, gets a body of its
+	// own letter; concurrent responses copied through pooled buffers must
+	// not carry a byte of another's.
+	body := func(n int) string { return strings.Repeat(string(rune('a'+n%26)), n*7919%200_000+1) }
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		io.WriteString(w, body(n))
+	}))
+	t.Cleanup(backend.Close)
+	proxy, err := frontdoor.New(map[string]string{routes.Report: backend.URL}, frontdoor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	door := httptest.NewServer(proxy)
+	t.Cleanup(door.Close)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for n := range 64 {
+		wg.Go(func() {
+			resp, err := http.Get(door.URL + "/api/alerts?n=" + strconv.Itoa(n))
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if want := body(n); string(b) != want {
+				errs <- fmt.Sprintf("response %d: %d bytes, want %d of %q", n, len(b), len(want), want[:1])
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

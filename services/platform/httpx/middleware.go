@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 
 	"github.com/workpulse/workpulse/services/platform/apierr"
@@ -25,14 +24,30 @@ func Chain(h http.Handler, mws ...Middleware) http.Handler {
 	return h
 }
 
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// validRequestID tells whether a client's request ID is 1 to 128 of
+// A-Z, a-z, 0-9 and ._:- (what a log line can carry unquoted). A loop
+// rather than a regular expression: it runs on every request of every
+// service, and the expression's matcher was a few per cent of ingest's CPU.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // RequestID echoes the client's X-Request-Id when it is well-formed, makes
 // one otherwise, and puts it in the request context for logs and errors.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
+		if !validRequestID(id) {
 			var b [12]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])

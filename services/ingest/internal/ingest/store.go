@@ -812,15 +812,15 @@ func enqueueTimeEvent(ctx context.Context, tx pgx.Tx, org, typ string, t TimeReq
 // maxListedRequests bounds GET /api/time-requests.
 const maxListedRequests = 500
 
-// TimeRequests lists the newest requests of the members p sees, of one
-// status and one user when given.
-func (s *Store) TimeRequests(ctx context.Context, p authn.Principal, status, user string) ([]TimeRequest, error) {
+// TimeRequests lists the newest requests of the members p sees, of the
+// status, kind and user f names.
+func (s *Store) TimeRequests(ctx context.Context, p authn.Principal, f requestFilter) ([]TimeRequest, error) {
 	users, all := p.Visible()
-	if user != "" {
-		if !p.Sees(user) {
+	if f.user != "" {
+		if !p.Sees(f.user) {
 			return []TimeRequest{}, nil
 		}
-		users, all = []string{user}, false
+		users, all = []string{f.user}, false
 	}
 	if all {
 		users = nil
@@ -828,8 +828,8 @@ func (s *Store) TimeRequests(ctx context.Context, p authn.Principal, status, use
 	list := []TimeRequest{}
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, "SELECT "+timeRequestColumns+` FROM tracking.time_requests
-			WHERE ($1::uuid[] IS NULL OR user_id = ANY($1)) AND ($2 = '' OR status = $2)
-			ORDER BY requested_at DESC, id LIMIT $3`, users, status, maxListedRequests)
+			WHERE ($1::uuid[] IS NULL OR user_id = ANY($1)) AND ($2 = '' OR status = $2) AND ($4 = '' OR kind = $4)
+			ORDER BY requested_at DESC, id LIMIT $3`, users, f.status, maxListedRequests, f.kind)
 		if err != nil {
 			return err
 		}

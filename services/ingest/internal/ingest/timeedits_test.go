@@ -84,6 +84,35 @@ func TestAnApprovedEditGivesTheSessionItsProjectAndBoundsAndExactlyTheirTime(t *
 	if s := h.sessionRow(sid); s.Version != before.Version || s.TotalActiveSeconds != before.TotalActiveSeconds {
 		t.Fatalf("a pending edit changed the session: %+v", s)
 	}
+	// The reviewer lists entries and edits apart.
+	h.clock.Advance(time.Second)
+	entry := h.requestEntry(c.emp, from.Add(-3*time.Hour), from.Add(-2*time.Hour), nil)
+	for _, tc := range []struct {
+		name, query string
+		want        []string
+	}{
+		{"Edits alone.", "?kind=edit", []string{tr.ID}},
+		{"Entries alone.", "?kind=entry&status=pending", []string{entry.ID}},
+		{"Both, newest first.", "", []string{entry.ID, tr.ID}},
+	} {
+		var l struct {
+			Requests []TimeRequest `json:"requests"`
+		}
+		if status, raw := testkit.Do(t, h.client, http.MethodGet, h.srv.URL+"/api/time-requests"+tc.query, c.lead.Token, nil, &l); status != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", tc.name, status, raw)
+		}
+		var got []string
+		for _, r := range l.Requests {
+			got = append(got, r.ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: listed %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if status, raw := testkit.Do(t, h.client, http.MethodGet, h.srv.URL+"/api/time-requests?kind=move", c.lead.Token, nil, nil); status != 400 ||
+		errorCode(t, raw).Error.Code != "VALIDATION_FAILED" {
+		t.Errorf("an unknown kind listed: status %d %s", status, raw)
+	}
 	var res timeReviewResult
 	if status, raw := testkit.Do(t, h.client, http.MethodPost, h.srv.URL+"/api/time-requests/"+tr.ID+"/approve", c.lead.Token, nil, &res); status != http.StatusOK {
 		t.Fatalf("approve: status %d: %s", status, raw)

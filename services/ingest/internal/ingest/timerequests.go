@@ -111,6 +111,11 @@ func (in *timeRequestInput) within(b timeBounds) error {
 	return v.Err()
 }
 
+// requestFilter narrows a list of time requests; "" matches every value.
+type requestFilter struct {
+	status, kind, user string
+}
+
 type reviewInput struct {
 	Note *string `json:"note"`
 }
@@ -148,21 +153,24 @@ func (s *server) requestTime(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listTimeRequests lists the requests of the members the caller sees,
-// newest first, optionally of one status or one user.
+// newest first, optionally of one status, one kind or one user.
 func (s *server) listTimeRequests(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var v validate.Fields
-	status, user := q.Get("status"), q.Get("user_id")
-	if status != "" {
-		v.OneOf("status", status, RequestPending, RequestApproved, RequestRejected)
+	f := requestFilter{status: q.Get("status"), kind: q.Get("kind"), user: q.Get("user_id")}
+	if f.status != "" {
+		v.OneOf("status", f.status, RequestPending, RequestApproved, RequestRejected)
 	}
-	if user != "" {
-		v.UUID("user_id", user)
+	if f.kind != "" {
+		v.OneOf("kind", f.kind, KindEntry, KindEdit)
+	}
+	if f.user != "" {
+		v.UUID("user_id", f.user)
 	}
 	if err := v.Err(); err != nil {
 		return err
 	}
-	list, err := s.store.TimeRequests(r.Context(), authn.MustFromContext(r.Context()), status, user)
+	list, err := s.store.TimeRequests(r.Context(), authn.MustFromContext(r.Context()), f)
 	if err != nil {
 		return err
 	}

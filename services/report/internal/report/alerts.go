@@ -108,7 +108,10 @@ func (j *Jobs) DetectIdle(ctx context.Context, org string) (AlertResult, error) 
 			return err
 		}
 		// Triggered jobs are kept for a while for GET /api/jobs/{id}.
-		return pruneJobs(ctx, tx, org, now.Add(-jobRetention))
+		if err := pruneJobs(ctx, tx, org, now.Add(-jobRetention)); err != nil {
+			return err
+		}
+		return pruneErasedMembers(ctx, tx, now.Add(-erasedRetention))
 	})
 	return res, err
 }
@@ -116,6 +119,12 @@ func (j *Jobs) DetectIdle(ctx context.Context, org string) (AlertResult, error) 
 const (
 	jobRetention       = 30 * 24 * time.Hour
 	processedRetention = 14 * 24 * time.Hour
+	// erasedRetention is how long an erased member's id is kept at least:
+	// as long as a redelivered event could still bring activity of theirs
+	// (the window consumed event ids are kept for). It is kept longer while
+	// tracking still holds any of their activity or sessions (ingest's or
+	// session's erasure not through yet), which a summary could count.
+	erasedRetention = processedRetention
 )
 
 // PruneProcessedEvents forgets consumed event ids older than any

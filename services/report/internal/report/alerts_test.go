@@ -438,3 +438,48 @@ func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.
 		})
 	}
 }
+
+func TestIdleDetectionForgetsAnErasedMemberOnceNothingOfTheirsIsLeft(t *testing.T) {
+	e := newEnv(t)
+	org, other := uuid.NewString(), uuid.NewString()
+	now := e.clock.Now()
+	old, recent := now.Add(-erasedRetention-time.Hour), now.Add(-erasedRetention+time.Hour)
+	e.partitions(now)
+	tests := []struct {
+		name      string
+		org       string
+		erasedAt  time.Time
+		leftOver  func(org, user string)
+		forgotten bool
+	}{
+		{"A member erased past the retention with nothing left is forgotten.", org, old, nil, true},
+		{"A member erased within the retention is kept.", org, recent, nil, false},
+		{"A member whose activity tracking still holds is kept.", org, old, func(org, user string) {
+			e.activities(org, user, uuid.NewString(), act{at: now.Add(-time.Hour), typ: "active", dur: 60})
+		}, false},
+		{"A member whose session tracking still holds is kept.", org, old, func(org, user string) {
+			end := now.Add(-time.Hour)
+			e.session(org, user, now.Add(-2*time.Hour), &end, nil)
+		}, false},
+		{"Another organization's erased member waits for that organization's run.", other, old, nil, false},
+	}
+	users := make([]string, len(tests))
+	for i, tt := range tests {
+		users[i] = uuid.NewString()
+		e.exec("INSERT INTO reporting.erased_members (organization_id, user_id, erased_at) VALUES ($1, $2, $3)", tt.org, users[i], tt.erasedAt)
+		if tt.leftOver != nil {
+			tt.leftOver(tt.org, users[i])
+		}
+	}
+	if _, err := e.jobs.DetectIdle(context.Background(), org); err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := e.count("SELECT count(*) FROM reporting.erased_members WHERE user_id = $1", users[i])
+			if forgotten := n == 0; forgotten != tt.forgotten {
+				t.Errorf("forgotten %v, want %v", forgotten, tt.forgotten)
+			}
+		})
+	}
+}

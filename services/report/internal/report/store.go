@@ -761,6 +761,16 @@ func pruneJobs(ctx context.Context, tx pgx.Tx, org string, before time.Time) err
 	return err
 }
 
+// pruneErasedMembers forgets the tenant's erased members erased before
+// before of whom tracking holds no activity and no session any more:
+// nothing of theirs is left that a summary or an alert could count again.
+func pruneErasedMembers(ctx context.Context, tx pgx.Tx, before time.Time) error {
+	_, err := tx.Exec(ctx, `DELETE FROM reporting.erased_members e WHERE e.erased_at < $1
+		AND NOT EXISTS (SELECT 1 FROM tracking.activity_logs a WHERE a.organization_id = e.organization_id AND a.user_id = e.user_id)
+		AND NOT EXISTS (SELECT 1 FROM tracking.work_sessions s WHERE s.organization_id = e.organization_id AND s.user_id = e.user_id)`, before)
+	return err
+}
+
 // pruneProcessedEvents forgets consumed event ids recorded before before.
 func pruneProcessedEvents(ctx context.Context, db *pgxpool.Pool, before time.Time) (int64, error) {
 	tag, err := db.Exec(ctx, "DELETE FROM reporting.processed_events WHERE processed_at < $1", before)

@@ -14,8 +14,9 @@ import (
 // TestAYearInTheLifeOfThreeSelfRegisteredOrganizations advances the clock
 // day by day through 13 months over three organizations in different
 // zones that no WorkPulseTenant manages, running what the schedules run:
-// the storage pass with each organization's retention, the consumer of
-// activity.recorded, the corrections loop and daily-summary --due. Every
+// the storage pass with each organization's retention (its own or the
+// installation's), the consumer of activity.recorded, the corrections loop
+// and daily-summary --due. Every
 // simulated day each organization posts live activity (one post just
 // after its local midnight counts on the day before) and every fifth day
 // an offline batch ten days late. Asserted: no insert inside the accepted
@@ -26,7 +27,7 @@ func TestAYearInTheLifeOfThreeSelfRegisteredOrganizations(t *testing.T) {
 	e := newEnv(t)
 	first := ts("2026-01-01T12:00:00Z")
 	e.clock.Set(first)
-	maint := &storage.Maintainer{DB: e.db.Owner, Clock: e.clock, Policy: storage.Policy{Premake: 4, Window: storage.Window(30)}}
+	maint := &storage.Maintainer{DB: e.db.Owner, Clock: e.clock, Policy: storage.Policy{Premake: 4, Window: storage.Window(30), Retention: 13}}
 	consumers := NewConsumers(e.pool, e.log, e.clock)
 
 	type org struct {
@@ -119,14 +120,17 @@ func TestAYearInTheLifeOfThreeSelfRegisteredOrganizations(t *testing.T) {
 			t.Errorf("%s: %d of %d days' summaries differ from the activity", o.zone, mismatched, days)
 		}
 		// Retention keeps whole local months: the current one (February
-		// 2027) and retention-1 before it; the installation's (13 months
-		// of the shared tree) keeps everything posted.
+		// 2027) and retention-1 before it. Tokyo, keeping the
+		// installation's 13 months, loses January 2026 like the others
+		// lose their older months.
 		var since time.Time
 		switch o.retention {
 		case 3:
 			since = localMidnight(t, o.zone, "2026-12-01")
 		case 6:
 			since = localMidnight(t, o.zone, "2026-09-01")
+		case 0:
+			since = localMidnight(t, o.zone, "2026-02-01")
 		}
 		want := 0
 		for _, at := range o.posted {

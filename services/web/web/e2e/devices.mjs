@@ -90,8 +90,26 @@ try {
     const focusedName = () => page.evaluate(() => document.activeElement?.textContent?.trim());
     for (let i = 0; i < 30 && (await focusedName()) !== "Revoke Home desktop"; i++) await page.keyboard.press("Tab");
     assert((await focusedName()) === "Revoke Home desktop", `Tab never reaches the revoke button, it is on ${await focusedName()}`);
+    // The button asks first: Escape leaves the device as it was and the
+    // focus where it was; the dialog's own Revoke button, a Tab past Cancel
+    // (where the focus starts), revokes it.
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: "Revoke Home desktop?" });
+    await dialog.waitFor();
+    assert((await focusedName()) === "Cancel", `the dialog opens with the focus on ${await focusedName()}`);
+    await axe(page, "/devices, the revoke dialog");
+    if (shots) await screenshots(employee.context, page, "employee-devices-revoke");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    assert((await focusedName()) === "Revoke Home desktop", `Escape leaves the focus on ${await focusedName()}`);
+    assert(await accepted(token), "closing the dialog revoked the device");
+    await page.keyboard.press("Enter");
+    await dialog.waitFor();
+    await page.keyboard.press("Tab");
+    assert(await page.evaluate(() => document.activeElement?.closest("dialog") !== null), "Tab leaves the dialog");
     await page.keyboard.press("Enter");
     await page.getByRole("status").filter({ hasText: "Home desktop is revoked" }).waitFor();
+    await dialog.waitFor({ state: "hidden" });
     await page.getByRole("rowheader", { name: "Home desktop" }).waitFor({ state: "detached" });
     assert(await page.evaluate(() => document.activeElement?.closest("main") !== null), "the focus left the page's content with the revoked row");
     assert((await page.getByTestId("device-token").count()) === 0, "the revoked device's token is still shown");
@@ -130,6 +148,9 @@ try {
     await fitsPhone(p, "/devices, an admin's");
     if (shots) await screenshots(admin.context, p, "admin-devices");
     await p.getByRole("button", { name: `Revoke Work laptop of ${erin.name}` }).click();
+    const dialog = p.getByRole("dialog", { name: `Revoke Work laptop of ${erin.name}?` });
+    await dialog.getByText("its member registers it anew", { exact: false }).waitFor();
+    await dialog.getByRole("button", { name: "Revoke Work laptop" }).click();
     await p.getByRole("status").filter({ hasText: `Work laptop of ${erin.name} is revoked` }).waitFor();
     await others.getByRole("cell", { name: "No devices." }).waitFor();
     await refusedWithin(laptopToken);

@@ -1,6 +1,7 @@
 import { useRef, useState, type RefObject } from "react";
 import { api, getAll, query, type Device, type IssuedDevice, type Member } from "../api";
 import { useAuth } from "../auth";
+import { Confirm } from "../dialog";
 import { Field, Refusal, useAction } from "../form";
 import { useLoad } from "../hooks";
 import { dateTime } from "../time";
@@ -81,7 +82,7 @@ function DeviceTable({ caption, devices, empty, owner, onRenew, onRevoke, box }:
                     New token<span className="visually-hidden"> for {d.name}</span>
                   </button>
                 )}
-                <button type="button" className="link danger" onClick={() => onRevoke(d)}>
+                <button type="button" className="link danger" aria-haspopup="dialog" onClick={() => onRevoke(d)}>
                   Revoke<span className="visually-hidden"> {d.name}{owner ? ` of ${owner(d)}` : ""}</span>
                 </button>
               </td>
@@ -94,6 +95,10 @@ function DeviceTable({ caption, devices, empty, owner, onRenew, onRevoke, box }:
   );
 }
 
+// gone explains the refusal of a device revoked or expired meanwhile, in
+// another tab or by an admin.
+const gone = { DEVICE_NOT_FOUND: "That device is already revoked or expired: reload the page." };
+
 export function Devices() {
   const { user } = useAuth();
   const admin = user?.role === "admin";
@@ -103,7 +108,7 @@ export function Devices() {
   const [name, setName] = useState("");
   const [issued, setIssued] = useState<{ device: IssuedDevice; renewed: boolean }>();
   const register = useAction();
-  const act = useAction({ DEVICE_NOT_FOUND: "That device is already revoked or expired." });
+  const renewal = useAction(gone);
   const [done, setDone] = useState("");
 
   const [whose, setWhose] = useState("");
@@ -124,22 +129,23 @@ export function Devices() {
     own.reload();
   };
   const renew = (d: Device) =>
-    act.run(async () => {
+    renewal.run(async () => {
       setIssued(undefined);
       setDone("");
       setIssued({ device: await api<IssuedDevice>("POST", `/devices/${d.id}/renew`), renewed: true });
       own.reload();
     });
-  // revoke takes the focus to the table the row was in: its button is gone.
-  const revoke = (d: Device, mine: boolean) =>
-    act.run(async () => {
-      setDone("");
-      await api("DELETE", `/devices/${d.id}`);
-      setDone(`${d.name}${mine ? "" : ` of ${nameOf(d)}`} is revoked: its agent is refused within seconds.`);
-      if (issued?.device.id === d.id) setIssued(undefined);
-      (mine ? own : others).reload();
-      (mine ? ownBox : othersBox).current?.focus();
-    });
+  // revoking is the device the revoke dialog is open for, and whether it is
+  // the reader's own; once it is revoked the focus goes to the table its row
+  // was in: the button that opened the dialog is gone.
+  const [revoking, setRevoking] = useState<{ device: Device; mine: boolean }>();
+  const revoked = ({ device: d, mine }: { device: Device; mine: boolean }) => {
+    setRevoking(undefined);
+    setDone(`${d.name}${mine ? "" : ` of ${nameOf(d)}`} is revoked: its agent is refused within seconds.`);
+    if (issued?.device.id === d.id) setIssued(undefined);
+    (mine ? own : others).reload();
+    (mine ? ownBox : othersBox).current?.focus();
+  };
 
   return (
     <section>
@@ -155,10 +161,10 @@ export function Devices() {
         <Refusal error={register.error} />
         <div role="status" className="status wide">{issued && <Token issued={issued.device} renewed={issued.renewed} />}</div>
       </form>
-      <Refusal error={own.error || act.error} />
+      <Refusal error={own.error || renewal.error} />
       <div role="status" className="status">{done}</div>
       <DeviceTable caption="Your desktop agents" devices={own.data} empty="No devices yet." box={ownBox}
-        onRenew={renew} onRevoke={(d) => revoke(d, true)} />
+        onRenew={renew} onRevoke={(d) => setRevoking({ device: d, mine: true })} />
       {admin && (
         <>
           <h2 id="members-devices">Members' devices</h2>
@@ -173,9 +179,22 @@ export function Devices() {
           </form>
           <Refusal error={others.error} />
           <DeviceTable caption="Desktop agents of the organization's other members" devices={others.data} empty="No devices."
-            owner={nameOf} box={othersBox} onRevoke={(d) => revoke(d, false)} />
+            owner={nameOf} box={othersBox} onRevoke={(d) => setRevoking({ device: d, mine: false })} />
           <p className="hint">Revoking a member's device signs its agent out; only the member can give it a new token.</p>
         </>
+      )}
+      {revoking && (
+        <Confirm
+          key={revoking.device.id}
+          title={`Revoke ${revoking.device.name}${revoking.mine ? "" : ` of ${nameOf(revoking.device)}`}?`}
+          what={`Its agent is refused within seconds and stops tracking; to track again ${revoking.mine ? "you register it" : "its member registers it"} anew and paste the new token into it.`}
+          confirm={`Revoke ${revoking.device.name}`}
+          busy="Revoking…"
+          explain={gone}
+          act={() => api("DELETE", `/devices/${revoking.device.id}`)}
+          onClose={() => setRevoking(undefined)}
+          onDone={() => revoked(revoking)}
+        />
       )}
     </section>
   );

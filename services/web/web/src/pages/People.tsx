@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { api, ApiError, query, type Invitation, type Member, type Role, getAll } from "../api";
-import { Refusal, useAction } from "../form";
+import { Confirm } from "../dialog";
 import { message, useLoad } from "../hooks";
 import { dateTime } from "../time";
 
@@ -28,63 +28,32 @@ function changeError(err: unknown): string {
 type Keep = "keep" | "erase";
 
 // RemoveDialog asks an admin to confirm removing a member and whether their
-// data stays. It is a modal <dialog>: the browser keeps the focus inside it,
-// closes it on Escape and announces it as a dialog; a refusal is shown in it,
-// where the admin is looking, and it stays open.
+// data stays.
 function RemoveDialog({ member, onClose, onRemoved }: { member: Member; onClose: () => void; onRemoved: (m: Member, data: Keep) => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
   const [data, setData] = useState<Keep>("keep");
-  const { busy, error, submit } = useAction({ USER_LAST_ADMIN: lastAdmin });
-  // Cancel takes the focus, the safe choice for Enter: showModal would give
-  // it to the first radio (React's autoFocus sets no attribute it reads).
-  const cancel = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    const d = ref.current!;
-    d.showModal();
-    cancel.current!.focus();
-    return () => d.close();
-  }, []);
-
-  // The close event arrives a task after close(): one of a dialog open again
-  // by then (StrictMode's second mount in development) is not the admin's.
-  const closed = () => {
-    if (!ref.current?.open) onClose();
-  };
-
-  const remove = async () => {
-    await api("DELETE", `/users/${member.id}${query({ data })}`);
-    // Closed before the page moves the focus: while it is open, the rest of
-    // the page cannot take it.
-    ref.current!.close();
-    onRemoved(member, data);
-  };
-
   return (
-    <dialog ref={ref} className="card dialog" aria-labelledby="remove-title" aria-describedby="remove-what" onClose={closed}>
-      <form onSubmit={submit(remove)}>
-        <h2 id="remove-title">Remove {member.name}?</h2>
-        <p id="remove-what">
-          {member.name} ({member.email}) loses their account: they are signed out everywhere, a running session of theirs stops,
-          and they can be invited again. What they recorded:
-        </p>
-        <fieldset>
-          <legend>Their data</legend>
-          <label className="choice">
-            <input type="radio" name="data" value="keep" checked={data === "keep"} onChange={() => setData("keep")} />
-            <span>Keep it: their sessions, activity, reports and alerts stay in the organization's reports, under their name.</span>
-          </label>
-          <label className="choice">
-            <input type="radio" name="data" value="erase" checked={data === "erase"} onChange={() => setData("erase")} />
-            <span>Erase it: everything recorded of them is deleted for good, within seconds. This cannot be undone.</span>
-          </label>
-        </fieldset>
-        <Refusal error={error} />
-        <div className="actions">
-          <button type="button" className="secondary" ref={cancel} onClick={() => ref.current!.close()}>Cancel</button>
-          <button type="submit" className="danger" disabled={busy}>{busy ? "Removing…" : `Remove ${member.name}`}</button>
-        </div>
-      </form>
-    </dialog>
+    <Confirm
+      title={`Remove ${member.name}?`}
+      what={`${member.name} (${member.email}) loses their account: they are signed out everywhere, a running session of theirs stops, and they can be invited again. What they recorded:`}
+      confirm={`Remove ${member.name}`}
+      busy="Removing…"
+      explain={{ USER_LAST_ADMIN: lastAdmin }}
+      act={() => api("DELETE", `/users/${member.id}${query({ data })}`)}
+      onClose={onClose}
+      onDone={() => onRemoved(member, data)}
+    >
+      <fieldset>
+        <legend>Their data</legend>
+        <label className="choice">
+          <input type="radio" name="data" value="keep" checked={data === "keep"} onChange={() => setData("keep")} />
+          <span>Keep it: their sessions, activity, reports and alerts stay in the organization's reports, under their name.</span>
+        </label>
+        <label className="choice">
+          <input type="radio" name="data" value="erase" checked={data === "erase"} onChange={() => setData("erase")} />
+          <span>Erase it: everything recorded of them is deleted for good, within seconds. This cannot be undone.</span>
+        </label>
+      </fieldset>
+    </Confirm>
   );
 }
 
