@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -52,6 +53,44 @@ func TestServiceServesProbesMetricsAndEventsAndShutsDownCleanly(t *testing.T) {
 		testkit.WaitEvent(t, brokers, events.TopicOrganizations, 10*time.Second, func(e events.Envelope) bool { return e.Type == typ })
 	}
 
+	if err := svc.Stop(); err != nil {
+		t.Fatalf("shutdown returned %v", err)
+	}
+}
+
+// TestARedisOutageKeepsAuthReadyAndSigningPeopleIn points auth at a Redis
+// that is not there: the login throttle degrades rather than refusing, so
+// the pod must stay in its Service and registration and login still answer.
+func TestARedisOutageKeepsAuthReadyAndSigningPeopleIn(t *testing.T) {
+	db := testkit.NewDB(t)
+	brokers := testkit.Kafka(t)
+	// A port nothing listens on: every Redis command fails at once.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := l.Addr().String()
+	l.Close()
+	svc := testkit.StartService(t, run, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0],
+		"REDIS_URL": "redis://" + gone + "/0"})
+	get := func(path string) (int, string) {
+		status, raw := testkit.Do(t, http.DefaultClient, http.MethodGet, svc.URL+path, "", nil, nil)
+		return status, string(raw)
+	}
+	if code, body := get("/readyz"); code != http.StatusOK || strings.Contains(body, "redis") {
+		t.Errorf("/readyz with Redis down: %d %s; want 200 without Redis in it", code, body)
+	}
+	if code, body := get("/api/health"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"redis":"down"`) {
+		t.Errorf("/api/health with Redis down: %d %s; want 503 naming Redis", code, body)
+	}
+	account := `{"email":"redisless@example.com","password":"correct horse","name":"Rita","organization_name":"Redisless Org"}`
+	if code, raw := testkit.Do(t, http.DefaultClient, http.MethodPost, svc.URL+"/api/auth/register", "", []byte(account), nil); code != http.StatusCreated {
+		t.Errorf("register with Redis down: %d %s; want 201", code, raw)
+	}
+	login := `{"email":"redisless@example.com","password":"correct horse"}`
+	if code, raw := testkit.Do(t, http.DefaultClient, http.MethodPost, svc.URL+"/api/auth/login", "", []byte(login), nil); code != http.StatusOK {
+		t.Errorf("login with Redis down: %d %s; want 200", code, raw)
+	}
 	if err := svc.Stop(); err != nil {
 		t.Fatalf("shutdown returned %v", err)
 	}
