@@ -508,3 +508,56 @@ func TestAnSSOOnlyOrganizationSetsNoPasswordLoginWouldRefuseAndItsInvitationsLea
 		}
 	})
 }
+
+// TestTheProvidersCodeIsBoundToTheSignInsPKCEVerifier checks the
+// authorization code flow's PKCE: each sign-in sends its own S256 challenge,
+// so a code intercepted on its way back (from the browser's history, a
+// proxy's log) cannot be redeemed by anyone without the verifier auth keeps,
+// even with the client's credentials.
+func TestTheProvidersCodeIsBoundToTheSignInsPKCEVerifier(t *testing.T) {
+	s := newSSOEnv(t, nil)
+	challenges := map[string]bool{}
+	var authURL string
+	for range 2 {
+		authURL = s.start(browser(t), map[string]any{"email": "ann@corp.test"})
+		u, err := url.Parse(authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 {
+			t.Fatalf("the authorization request %s carries no S256 challenge", authURL)
+		}
+		challenges[q.Get("code_challenge")] = true
+	}
+	if len(challenges) != 2 {
+		t.Fatalf("two sign-ins sent the same challenge: %v", challenges)
+	}
+
+	code, _ := s.providerLogin(browser(t), authURL, "ann")
+	resp, err := http.Get(s.op.Issuer + ".well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var discovery struct {
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&discovery)
+	resp.Body.Close()
+	if err != nil || discovery.TokenEndpoint == "" {
+		t.Fatalf("the provider's discovery document: %v %+v", err, discovery)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {ssoPublicURL + "/sso/callback"}}
+	req, _ := http.NewRequest(http.MethodPost, discovery.TokenEndpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(s.op.ClientID, s.op.ClientSecret)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK || strings.Contains(string(body), "id_token") {
+		t.Fatalf("the intercepted code was redeemed without the verifier: %d %s", resp.StatusCode, body)
+	}
+}
