@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -294,6 +295,45 @@ func (f *failingScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return err
 		}
 		return next(ctx, cmd)
+	}
+}
+
+// TestAManagerSeesThePresenceOfTheirTeamsOnly puts a manager's team member
+// and a colleague outside the team online together: the manager's
+// presence holds themself and the member, never the colleague, and a change
+// of the team is seen at the next request.
+func TestAManagerSeesThePresenceOfTheirTeamsOnly(t *testing.T) {
+	e := newEnv(t)
+	r := e.start(t, nil)
+	admin := testkit.Member("", authn.RoleAdmin)
+	mona := testkit.Member(admin.OrganizationID, authn.RoleManager)
+	gail := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	hank := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	e.teams.Manage(t, mona.OrganizationID, mona.UserID, gail.UserID)
+	for _, p := range []authn.Principal{mona, gail, hank} {
+		e.dial(t, r, p).expect(EventSessionState, 5*time.Second)
+	}
+	waitFor(t, 5*time.Second, "the three to be online", func() bool { return len(e.presence(t, r, admin)) == 3 })
+
+	for _, c := range []struct {
+		name    string
+		members []string
+		want    []string
+	}{
+		{"A manager sees themself and their team's online member, not a colleague outside it.", []string{gail.UserID}, []string{mona.UserID, gail.UserID}},
+		{"A colleague added to the team is seen at the next request.", []string{gail.UserID, hank.UserID}, []string{mona.UserID, gail.UserID, hank.UserID}},
+		{"A member taken out of the team is no longer seen.", []string{hank.UserID}, []string{mona.UserID, hank.UserID}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.teams.Manage(t, mona.OrganizationID, mona.UserID, c.members...)
+			got := ids(e.presence(t, r, mona))
+			slices.Sort(got)
+			want := slices.Clone(c.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("the manager's presence %v; want %v", got, want)
+			}
+		})
 	}
 }
 
