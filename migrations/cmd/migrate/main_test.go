@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +62,54 @@ func TestImportOriginalRefusesBadArgumentsBeforeItConnects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpWaitsForAServerThatAcceptsItsConnectionOnlyAMomentLater starts
+// migrate against an address nothing listens on yet, as a pod's first
+// connections are refused until a NetworkPolicy enforcer admits it: the
+// address starts forwarding to PostgreSQL a second later, and migrate up
+// succeeds rather than fail at the first refusal.
+func TestUpWaitsForAServerThatAcceptsItsConnectionOnlyAMomentLater(t *testing.T) {
+	db := testkit.NewDB(t)
+	u, err := url.Parse(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := u.Host
+	u.Host = "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
+	late := time.AfterFunc(time.Second, func() { forward(t, u.Host, server) })
+	defer late.Stop()
+	env := map[string]string{"DATABASE_URL": u.String()}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	var out bytes.Buffer
+	clk := testkit.NewClock(time.Date(2034, 2, 5, 8, 0, 0, 0, time.UTC))
+	if err := run(context.Background(), []string{"up"}, lookup, &out, &out, clk); err != nil {
+		t.Fatalf("migrate up against a server reachable a second later: %v (%s)", err, out.String())
+	}
+}
+
+// forward accepts connections on addr from now until the test ends and
+// copies each both ways to target.
+func forward(t *testing.T, addr, target string) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
 }
