@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -302,6 +304,44 @@ func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
 			}
 		default:
 			t.Errorf("post %d was left waiting", i)
+		}
+	}
+}
+
+// TestPostsOfManyOrganizationsShareOneRound splits batches into the rounds
+// writeTx sends, one statement each: organizations never add a round, a
+// session's second post does, and a post naming another organization's
+// session never shares a round with that organization's own post to it.
+func TestPostsOfManyOrganizationsShareOneRound(t *testing.T) {
+	post := func(org, sid string) *pendingOne { return &pendingOne{org: org, sessionID: sid} }
+	var manyOrgs []*pendingOne
+	var all []int
+	for i := range 64 {
+		manyOrgs = append(manyOrgs, post("org"+strconv.Itoa(i), "s"+strconv.Itoa(i)))
+		all = append(all, i)
+	}
+	for _, c := range []struct {
+		name  string
+		batch []*pendingOne
+		want  [][]int // the batch's indexes in each round
+	}{
+		{"64 organizations with one post each are one round.", manyOrgs, [][]int{all}},
+		{"Two organizations' posts to their own sessions are one round.", []*pendingOne{post("a", "s1"), post("b", "s2"), post("a", "s3")}, [][]int{{0, 1, 2}}},
+		{"A session's second post waits for the next round.", []*pendingOne{post("a", "s1"), post("b", "s2"), post("a", "s1"), post("a", "s1")},
+			[][]int{{0, 1}, {2}, {3}}},
+		{"A post naming another organization's session is in a round of its own.", []*pendingOne{post("b", "s2"), post("a", "s2"), post("a", "s1")},
+			[][]int{{0, 2}, {1}}},
+	} {
+		var got [][]int
+		for _, round := range roundsOf(c.batch) {
+			var idx []int
+			for _, p := range round {
+				idx = append(idx, slices.Index(c.batch, p))
+			}
+			got = append(got, idx)
+		}
+		if !slices.EqualFunc(got, c.want, slices.Equal) {
+			t.Errorf("%s rounds %v, want %v", c.name, got, c.want)
 		}
 	}
 }
