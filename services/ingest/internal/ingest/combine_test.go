@@ -117,7 +117,8 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 // TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows queues the posts
 // of three organizations, and one post that names another organization's
 // session, and writes what one writer takes: one transaction for all of
-// them, with row-level security switched to each tenant for its posts.
+// them, whose statements row-level security keeps to the three
+// organizations and which keep each post to its own organization.
 func TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
@@ -126,8 +127,10 @@ func TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows(t *testing.T) {
 	start := now.Add(-time.Hour)
 	alice, bob, carol := h.member(uuid.NewString()), h.member(uuid.NewString()), h.member(uuid.NewString())
 	aliceSession, bobSession, carolSession := h.startSession(alice, start), h.startSession(bob, start), h.startSession(carol, start)
-	// Alice's organization claims Bob's session with Bob's user id: only
-	// row-level security under Alice's organization keeps it out.
+	// Alice's organization claims Bob's session with Bob's user id. Bob's
+	// organization is in the batch, so row-level security admits his
+	// session: only the statement's match on the post's organization
+	// keeps it out.
 	forged := h.pendingPost(bob, bobSession, typeActive, 50, ptr("f-1"), now.Add(-time.Minute))
 	forged.org = alice.OrganizationID
 	batch := []*pendingOne{
