@@ -78,6 +78,14 @@ GRANT EXECUTE ON FUNCTION auth.record_tracking_audit(timestamptz, uuid, text, uu
 GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.timesheet_locks TO {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.known_zone(text) TO {{.ingest}};
 GRANT SELECT ON tracking.timesheet_locks TO {{.session}};
+-- The policies that let a combined write of many organizations' posts
+-- (migration 00117) read and write the rows of its batch's organizations
+-- apply to ingest alone.
+GRANT EXECUTE ON FUNCTION tracking.batch_orgs() TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.work_sessions TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.activity_logs TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.activity_dedup TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.tenants TO {{.ingest}};
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
 
