@@ -12,7 +12,9 @@ interface Row {
   online: boolean;
   // state is what the person's last activity was: active or idle.
   state: "active" | "idle" | "";
-  sessions: Record<string, { active: number; idle: number; project: string | null; running: boolean }>;
+  // A session's project is undefined while the board has not learnt it
+  // (a session the feed named first), null when it has none.
+  sessions: Record<string, { active: number; idle: number; project: string | null | undefined; running: boolean }>;
   lastActivity: string | null;
 }
 
@@ -70,7 +72,7 @@ export function reduce(s: State, a: Action): State {
       if (!r) return s;
       const before = r.sessions[a.session_id];
       const state: Row["state"] = before && a.idle > before.idle && a.active === before.active ? "idle" : "active";
-      const sessions = { ...r.sessions, [a.session_id]: { project: before?.project ?? null, running: before?.running ?? true, active: a.active, idle: a.idle } };
+      const sessions = { ...r.sessions, [a.session_id]: { project: before ? before.project : undefined, running: before?.running ?? true, active: a.active, idle: a.idle } };
       rows.set(a.user_id, { ...r, online: true, state, sessions, lastActivity: a.last ?? r.lastActivity });
       return { ...s, rows, version: s.version + 1 };
     }
@@ -100,7 +102,7 @@ const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects:
     <tr data-user={row.id} className={working ? "working" : undefined}>
       <th scope="row">{row.name}</th>
       <td><span className={`badge ${status}`}>{status}</span></td>
-      <td>{running ? (running.project ? projects.get(running.project) ?? "…" : "No project") : "–"}</td>
+      <td>{running ? (running.project === null ? "No project" : projects.get(running.project ?? "") ?? "…") : "–"}</td>
       <td data-testid="total">{duration(active + idle)}</td>
       <td>{duration(active)}</td>
       <td>{duration(idle)}</td>
