@@ -134,7 +134,7 @@ try {
     await p.getByRole("table", { name: `Sessions of ${day}` }).waitFor();
     await axe(p, "/me with activity");
     await fitsPhone(p, "/me with activity");
-    if (shots) await screenshots(employee.context, p, "employee-my-day");
+    if (shots) await screenshots(employee.context, p, "employee-me-activity");
   });
 
   await check("An employee's own day follows their agent's post without a reload", async () => {
