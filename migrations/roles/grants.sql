@@ -119,10 +119,11 @@ GRANT USAGE ON SCHEMA tracking, reporting, auth TO {{.operator}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_tree_month(text, date), tracking.drop_month_partition(text, date, timestamptz),
   tracking.activity_months(uuid, text), tracking.create_dedicated_tree(uuid), tracking.copy_to_dedicated(uuid),
   tracking.attach_dedicated_tree(uuid), tracking.move_to_shared(uuid), tracking.drop_dedicated_tree(uuid),
-  tracking.retention_organizations(), tracking.widest_activity_window() TO {{.operator}};
+  tracking.retention_organizations(), tracking.retention_due(uuid[], timestamptz[], date[]),
+  tracking.widest_activity_window() TO {{.operator}};
 GRANT SELECT (organization_id, occurred_at, id), DELETE ON tracking.activity_logs TO {{.operator}};
 GRANT SELECT (organization_id, occurred_at, user_id, client_activity_id), DELETE ON tracking.activity_dedup TO {{.operator}};
-GRANT SELECT (organization_id, id, status, end_time), DELETE ON tracking.work_sessions TO {{.operator}};
+GRANT SELECT (organization_id, id, status, start_time, end_time), DELETE ON tracking.work_sessions TO {{.operator}};
 GRANT SELECT (organization_id, id, date), DELETE ON reporting.daily_summaries TO {{.operator}};
 GRANT SELECT (organization_id, id, created_at), DELETE ON reporting.alerts TO {{.operator}};
 -- The audit log is kept per the organization's retention like its activity.
