@@ -107,14 +107,22 @@ func TestAYearInTheLifeOfThreeSelfRegisteredOrganizationsAndAWorkPulseTenant(t *
 		return n == 4 && z == 4, fmt.Sprintf("%d of 4 members, %d of 4 zones", n, z)
 	})
 
-	// post stores activities as ingest does and emits the event it emits.
+	// post stores one upload's activities as ingest does and queues the
+	// event ingest emits for it; send publishes the queued events.
+	type activity struct {
+		at  time.Time
+		typ string
+	}
 	writer := kafkax.NewWriter(e.brokers)
 	t.Cleanup(func() { writer.Close() })
-	post := func(o *yearOrg, ats []time.Time, typ string) {
+	var queued []kafka.Message
+	post := func(o *yearOrg, acts ...activity) {
 		t.Helper()
-		rows := make([][]any, len(ats))
-		for i, at := range ats {
-			rows[i] = []any{uuid.New(), uuid.MustParse(o.id), uuid.MustParse(o.user), uuid.MustParse(o.user), at, typ, 60}
+		rows := make([][]any, len(acts))
+		ats := make([]time.Time, len(acts))
+		for i, a := range acts {
+			rows[i] = []any{uuid.New(), uuid.MustParse(o.id), uuid.MustParse(o.user), uuid.MustParse(o.user), a.at, a.typ, 60}
+			ats[i] = a.at
 		}
 		if _, err := e.db.Owner.CopyFrom(e.ctx, pgx.Identifier{"tracking", "activity_logs"},
 			[]string{"id", "organization_id", "session_id", "user_id", "occurred_at", "activity_type", "duration_seconds"}, pgx.CopyFromRows(rows)); err != nil {
@@ -123,15 +131,20 @@ func TestAYearInTheLifeOfThreeSelfRegisteredOrganizationsAndAWorkPulseTenant(t *
 		o.posted = append(o.posted, ats...)
 		lo, hi := slices.MinFunc(ats, time.Time.Compare), slices.MaxFunc(ats, time.Time.Compare)
 		ev, err := events.New(e.clock.Now(), "ingest", events.TypeActivityRecorded, o.id, o.user, events.ActivityRecorded{
-			Session: events.Session{SessionID: o.user, OrganizationID: o.id, UserID: o.user, Status: "active"}, Stored: len(ats),
+			Session: events.Session{SessionID: o.user, OrganizationID: o.id, UserID: o.user, Status: "active"}, Stored: len(acts),
 			FirstAt: &lo, LastAt: &hi})
 		if err != nil {
 			t.Fatal(err)
 		}
 		raw, _ := json.Marshal(ev)
-		if err := writer.WriteMessages(e.ctx, kafka.Message{Topic: events.TopicActivity, Key: []byte(ev.Key), Value: raw}); err != nil {
+		queued = append(queued, kafka.Message{Topic: events.TopicActivity, Key: []byte(ev.Key), Value: raw})
+	}
+	send := func() {
+		t.Helper()
+		if err := writer.WriteMessages(e.ctx, queued...); err != nil {
 			t.Fatal(err)
 		}
+		queued = queued[:0]
 	}
 
 	summary := e.mustCronJob(specs.DailySummaryName(tenant.id))
@@ -151,14 +164,15 @@ func TestAYearInTheLifeOfThreeSelfRegisteredOrganizationsAndAWorkPulseTenant(t *
 		e.clock.Set(now)
 		for _, o := range orgs {
 			l := now.In(o.loc)
-			post(o, []time.Time{time.Date(l.Year(), l.Month(), l.Day(), 0, 30, 0, 0, o.loc)}, "active")
-			post(o, []time.Time{now.Add(-4*time.Hour - 30*time.Minute), now.Add(-3 * time.Hour), now.Add(-150 * time.Minute), now.Add(-2 * time.Hour)}, "active")
-			post(o, []time.Time{now.Add(-time.Hour)}, "idle")
+			post(o, activity{time.Date(l.Year(), l.Month(), l.Day(), 0, 30, 0, 0, o.loc), "active"},
+				activity{now.Add(-4*time.Hour - 30*time.Minute), "active"}, activity{now.Add(-3 * time.Hour), "active"},
+				activity{now.Add(-150 * time.Minute), "active"}, activity{now.Add(-time.Hour), "idle"})
 			if n%5 == 4 {
 				late := now.AddDate(0, 0, -10).Add(-2 * time.Hour)
-				post(o, []time.Time{late, late.Add(10 * time.Minute), late.Add(20 * time.Minute)}, "idle")
+				post(o, activity{late, "idle"}, activity{late.Add(10 * time.Minute), "idle"}, activity{late.Add(20 * time.Minute), "idle"})
 			}
 		}
+		send()
 
 		e.clock.Set(fire)
 		if m := policy.MonthOf(fire); m != month {
