@@ -33,7 +33,7 @@ import (
 
 // WebhookEventTypes are the events an endpoint may subscribe to.
 var WebhookEventTypes = []string{events.TypeAlertRaised, events.TypeAlertResolved, events.TypeSessionStarted, events.TypeSessionStopped,
-	events.TypeTimeRequested, events.TypeTimeApproved, events.TypeTimeRejected}
+	events.TypeTimeRequested, events.TypeTimeApproved, events.TypeTimeRejected, events.TypeSummaryReady}
 
 // WebhookTestEvent is the type of the delivery POST /api/webhooks/{id}/test sends.
 const WebhookTestEvent = "webhook.test"
@@ -265,6 +265,16 @@ func slackText(e events.Envelope, who string) (string, error) {
 			return fmt.Sprintf("WorkPulse: %s asks for %s, to review.", who, what), nil
 		}
 		return fmt.Sprintf("WorkPulse: %s was %s for %s.", what, r.Status, who), nil
+	case events.TypeSummaryReady:
+		var r events.SummaryReady
+		if err := e.Payload(&r); err != nil {
+			return "", err
+		}
+		members := "members"
+		if r.Users == 1 {
+			members = "member"
+		}
+		return fmt.Sprintf("WorkPulse: the daily summary of %s is ready (%d %s).", r.Date, r.Users, members), nil
 	}
 	return "WorkPulse: " + e.Type, nil
 }
@@ -320,17 +330,11 @@ func (d *Deliverer) Collectors() []prometheus.Collector {
 // NewDeliverer returns a deliverer sending through transport (nil: the
 // default one), each attempt bounded by cfg.WebhookTimeout; unless
 // cfg.WebhookAllowPrivateTargets, its connections to private addresses are
-// refused. It opens the endpoints' secrets with cfg.SecretCipher.
+// refused; with cfg.WebhookRoots, receivers' certificates are checked
+// against those. It opens the endpoints' secrets with cfg.SecretCipher.
 func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, cfg Config, log *slog.Logger, clk clock.Clock) *Deliverer {
 	timeout := cfg.WebhookTimeout
-	var rt http.RoundTripper = guardedTransport(transport)
-	if cfg.WebhookAllowPrivateTargets {
-		rt = transport
-		if transport == nil {
-			rt = http.DefaultTransport
-		}
-	}
-	client := &http.Client{Transport: rt, Timeout: timeout,
+	client := &http.Client{Transport: webhookTransport(transport, cfg), Timeout: timeout,
 		// A redirect is an answer of the endpoint, not a place to send the
 		// signed event to (nor a way around the private target check).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

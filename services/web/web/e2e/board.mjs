@@ -90,6 +90,8 @@ try {
     return at;
   }
   const took = [];
+  // Paul's session, started while the board is open.
+  let late = "";
 
   await check("The board shows each running session's project and who is active", async () => {
     const cells = async (user) => page.locator(`tr[data-user="${user}"]`).locator("td").allTextContents();
@@ -136,7 +138,7 @@ try {
   await check("A session started while the board is open shows with its project once its agent posts", async () => {
     take();
     const started = await api("/sessions/start", paul.token, { method: "POST", body: JSON.stringify({ project_id: env("LATE_PROJECT_ID") }) });
-    const session = (await started.json()).id;
+    const session = (late = (await started.json()).id);
     const posted = await post(session, paul.token, "active");
     const want = projects[env("LATE_PROJECT_ID")];
     const c = await shown(paul.id, { status: "active", project: want });
@@ -148,6 +150,23 @@ try {
     const f = take();
     // The one request: the session the feed named first, for its project.
     assert(f.every((p) => p === `/api/sessions/${session}`) && f.length === 1, `the board fetched ${f.join(", ") || "nothing"}`);
+  });
+
+  await check("A session stopped while the board is open takes its person off the people working now, and its project off the row", async () => {
+    assert(late, "Paul has no session to stop");
+    const working = async () => Number((await page.locator("p.live").textContent()).match(/(\d+) working now/)[1]);
+    const before = await working();
+    take();
+    await api(`/sessions/${late}/stop`, paul.token, { method: "POST", body: "{}" });
+    const stopped = Date.now();
+    // Paul has not the app open: once his session ends he is offline.
+    const c = await shown(paul.id, { status: "offline", project: "–" });
+    console.log(`     the stop showed ${c.at - stopped} ms after its answer`);
+    assert(c.at - stopped <= within, `the stop showed ${c.at - stopped} ms after its answer`);
+    await page.locator("p.live", { hasText: `${before - 1} working now` }).waitFor();
+    const f = take();
+    // The one request: the session of the person the feed says went offline, to learn whether it ended.
+    assert(f.length === 1 && f[0] === `/api/sessions/${late}`, `the board fetched ${f.join(", ") || "nothing"}`);
   });
 
   await check("An alert raised while the board is open shows in its alerts without a reload", async () => {

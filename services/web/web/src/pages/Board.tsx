@@ -122,6 +122,10 @@ export function Board() {
   // known are the sessions the board has with their project: the loaded
   // ones, and those it asked the API about when the feed first named them.
   const known = useRef(new Set<string>());
+  // latest is the board's rows as last rendered, for the feed's handler,
+  // which subscribes once.
+  const latest = useRef(state.rows);
+  latest.current = state.rows;
 
   useEffect(() => {
     let live = true;
@@ -162,6 +166,14 @@ export function Board() {
         case "user:online":
         case "user:offline":
           dispatch({ type: "online", user_id: d.user_id, name: d.name, online: e.event === "user:online" });
+          // user:offline also follows a session's stop, and says not which:
+          // the person's running sessions are asked for, once, to learn
+          // whether they ended (a closed app leaves them running).
+          if (e.event === "user:offline") {
+            for (const [id, x] of Object.entries(latest.current.get(d.user_id)?.sessions ?? {})) {
+              if (x.running) get<Session>(`/sessions/${id}`).then((s) => dispatch({ type: "session", session: s }), () => {});
+            }
+          }
           break;
         case "session:update":
           dispatch({ type: "update", session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at });
