@@ -24,7 +24,7 @@ import (
 const (
 	GroupDirectory = "report-directory"
 	GroupActivity  = "report-activity"
-	// GroupWebhooks turns alert, session and time request events into webhook
+	// GroupWebhooks turns alert, session, time request and summary events into webhook
 	// deliveries, apart from the others so that a tenant's endpoints never
 	// slow down its alerts.
 	GroupWebhooks = "report-webhooks"
@@ -57,7 +57,7 @@ func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts i
 	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity, MaxAttempts: maxAttempts,
 		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity, BatchWait: ActivityBatchWait}, c.HandleActivity, m, c.log)
 	hooks := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupWebhooks, MaxAttempts: maxAttempts,
-		Topics: []string{events.TopicAlerts, events.TopicSessions, events.TopicTime}}, c.HandleWebhooks, m, c.log)
+		Topics: []string{events.TopicAlerts, events.TopicSessions, events.TopicTime, events.TopicSummaries}}, c.HandleWebhooks, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run, hooks.Run}
 }
 
