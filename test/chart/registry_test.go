@@ -3,6 +3,8 @@ package chartcheck
 import (
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // digestOf is a well-formed digest distinct for each image name.
@@ -12,10 +14,9 @@ func digestOf(name string) string {
 
 // podImages returns every image a rendered pod runs, by "<kind>/<name>/<container>", with the
 // report image the operator hands its CronJobs, and whether each pod names the pull secret.
-func podImages(t *testing.T, args ...string) (images map[string]string, withoutSecret []string) {
-	t.Helper()
+func podImages(objs []*unstructured.Unstructured) (images map[string]string, withoutSecret []string) {
 	images = map[string]string{}
-	for _, o := range render(t, "workpulse", args...) {
+	for _, o := range objs {
 		switch o.GetKind() {
 		case "Deployment", "Job", "Pod":
 		default:
@@ -51,7 +52,8 @@ func TestTheChartRunsTheReleasedImagesFromTheRegistryByDigest(t *testing.T) {
 	for _, n := range digested {
 		args = append(args, "--set", "image.digests."+n+"="+digestOf(n))
 	}
-	images, withoutSecret := podImages(t, args...)
+	objs := render(t, "workpulse", args...)
+	images, withoutSecret := podImages(objs)
 
 	cases := []struct {
 		name, key, want string
@@ -77,6 +79,23 @@ func TestTheChartRunsTheReleasedImagesFromTheRegistryByDigest(t *testing.T) {
 		}
 		if len(withoutSecret) > 0 {
 			t.Errorf("without imagePullSecrets regcred: %v", withoutSecret)
+		}
+	})
+	t.Run("The operator's CronJob pods pull the report image with the secret through the ServiceAccount it gives them.", func(t *testing.T) {
+		account := ""
+		for _, d := range find(objs, "Deployment") {
+			if d.GetName() == fullname+"-operator" {
+				account = envSources(d)["JOB_SERVICE_ACCOUNT"]
+			}
+		}
+		var secrets []any
+		for _, sa := range find(objs, "ServiceAccount") {
+			if sa.GetName() == account {
+				secrets, _, _ = unstructured.NestedSlice(sa.Object, "imagePullSecrets")
+			}
+		}
+		if account == "" || len(secrets) != 1 || secrets[0].(map[string]any)["name"] != "regcred" {
+			t.Fatalf("the operator's JOB_SERVICE_ACCOUNT %q pulls with %v, want regcred", account, secrets)
 		}
 	})
 }

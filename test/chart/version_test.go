@@ -3,18 +3,23 @@ package chartcheck
 import (
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/workpulse/workpulse/services/platform/buildinfo"
 )
 
-func TestEveryImagesBinaryPrintsItsReleaseAndLinkedRevisionWithoutAnyConfiguration(t *testing.T) {
+func TestEveryBinaryPrintsItsReleaseAndLinkedRevisionWithoutAnyConfiguration(t *testing.T) {
 	const rev = "0123456789abcdef0123456789abcdef01234567"
 	bin := t.TempDir()
-	pkgs := map[string]string{"operator": "./operator/cmd/operator", "migrate": "./migrations/cmd/migrate"}
+	pkgs := map[string]string{"operator": "./operator/cmd/operator", "migrate": "./migrations/cmd/migrate",
+		"kubectl-workpulse": "./operator/cmd/kubectl-workpulse"}
+	// Every binary make build ships: the images' and the kubectl plugin, which an operator
+	// installs on their own machine and reports the version of with an issue.
+	binaries := append(slices.Clone(images), "kubectl-workpulse")
 	args := []string{"build", "-buildvcs=false", "-ldflags", buildinfo.LinkFlag(rev), "-o", bin + "/"}
-	for _, name := range images {
+	for _, name := range binaries {
 		pkg, ok := pkgs[name]
 		if !ok {
 			pkg = "./services/" + name + "/cmd/" + name
@@ -26,7 +31,7 @@ func TestEveryImagesBinaryPrintsItsReleaseAndLinkedRevisionWithoutAnyConfigurati
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	for _, name := range images {
+	for _, name := range binaries {
 		t.Run(name, func(t *testing.T) {
 			// An empty environment: --version needs no database, broker or cluster.
 			cmd := exec.Command(filepath.Join(bin, name), "--version")
