@@ -101,7 +101,7 @@ func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg repor
 				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,
 					HTTP: d.HTTP, Clock: clk}),
 				OutboxTables: []string{report.OutboxTable},
-				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, d.Consumer), runner.Run, jobs.RunCorrections, deliverer.Run),
+				Workers:      append(consumers.Workers(d.KafkaConsumer, d.Consumer), runner.Run, jobs.RunCorrections, deliverer.Run),
 			}, nil
 		},
 	})
