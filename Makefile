@@ -41,7 +41,7 @@ bench: ## Benchmarks against make dev's stack; writes docs/benchmarks.md.
 	hack/bench.sh
 
 screenshots: ## Screenshots of every page of the web app at laptop and phone width into docs/screenshots.
-	hack/with-deps.sh env WORKPULSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestTheWebAppInARealBrowser|TestTheWebAppManagesDesktopAgents|TestTheWebAppRemovesMembersKeepingOrErasingTheirData' ./test/system/
+	hack/with-deps.sh env WORKPULSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestTheWebAppInARealBrowser|TestTheWebAppManagesDesktopAgents|TestTheWebAppRemovesMembersKeepingOrErasingTheirData|TestTheReportsChartsAndAnEmployeesDayShowTheAPIsNumbers' ./test/system/
 
 migrate: ## Apply migrations to DATABASE_URL (make migrate ARGS=status|down).
 	$(GO) run ./migrations/cmd/migrate $(or $(ARGS),up)

@@ -55,8 +55,14 @@ SYSCTLS=(
 )
 
 log() { echo "cluster: $*" >&2; }
-# The reason is kept so a script's exit trap can repeat it after long diagnostics.
-die() { log "$*"; DIED_BECAUSE="$*"; exit 1; }
+# The reason is kept so a script's exit trap can repeat it after long diagnostics, and written
+# to $DIED_FILE when set, so that the script which ran this one can name it too.
+die() {
+  log "$*"
+  DIED_BECAUSE="$*"
+  [ -z "${DIED_FILE:-}" ] || echo "$*" >"$DIED_FILE"
+  exit 1
+}
 
 kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 ctr() { command ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }

@@ -78,6 +78,14 @@ GRANT EXECUTE ON FUNCTION auth.record_tracking_audit(timestamptz, uuid, text, uu
 GRANT SELECT, INSERT, UPDATE, DELETE ON tracking.timesheet_locks TO {{.ingest}};
 GRANT EXECUTE ON FUNCTION tracking.known_zone(text) TO {{.ingest}};
 GRANT SELECT ON tracking.timesheet_locks TO {{.session}};
+-- The policies that let a combined write of many organizations' posts
+-- (migration 00117) read and write the rows of its batch's organizations
+-- apply to ingest alone.
+GRANT EXECUTE ON FUNCTION tracking.batch_orgs() TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.work_sessions TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.activity_logs TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.activity_dedup TO {{.ingest}};
+ALTER POLICY tenant_batch ON tracking.tenants TO {{.ingest}};
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
 
@@ -111,10 +119,11 @@ GRANT USAGE ON SCHEMA tracking, reporting, auth TO {{.operator}};
 GRANT EXECUTE ON FUNCTION tracking.ensure_tree_month(text, date), tracking.drop_month_partition(text, date, timestamptz),
   tracking.activity_months(uuid, text), tracking.create_dedicated_tree(uuid), tracking.copy_to_dedicated(uuid),
   tracking.attach_dedicated_tree(uuid), tracking.move_to_shared(uuid), tracking.drop_dedicated_tree(uuid),
-  tracking.retention_organizations(), tracking.widest_activity_window() TO {{.operator}};
+  tracking.retention_organizations(), tracking.retention_due(uuid[], timestamptz[], date[]),
+  tracking.widest_activity_window() TO {{.operator}};
 GRANT SELECT (organization_id, occurred_at, id), DELETE ON tracking.activity_logs TO {{.operator}};
 GRANT SELECT (organization_id, occurred_at, user_id, client_activity_id), DELETE ON tracking.activity_dedup TO {{.operator}};
-GRANT SELECT (organization_id, id, status, end_time), DELETE ON tracking.work_sessions TO {{.operator}};
+GRANT SELECT (organization_id, id, status, start_time, end_time), DELETE ON tracking.work_sessions TO {{.operator}};
 GRANT SELECT (organization_id, id, date), DELETE ON reporting.daily_summaries TO {{.operator}};
 GRANT SELECT (organization_id, id, created_at), DELETE ON reporting.alerts TO {{.operator}};
 -- The audit log is kept per the organization's retention like its activity.

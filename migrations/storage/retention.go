@@ -48,8 +48,10 @@ var retentionDeletes = []struct {
 		SELECT organization_id, occurred_at, id FROM tracking.activity_logs WHERE organization_id = $1 AND occurred_at < $2 LIMIT $3)`, false},
 	{"tracking.activity_dedup", `DELETE FROM tracking.activity_dedup WHERE (user_id, client_activity_id) IN (
 		SELECT user_id, client_activity_id FROM tracking.activity_dedup WHERE organization_id = $1 AND occurred_at < $2 LIMIT $3)`, false},
+	// A session ends after it starts: the start bounds the index range to
+	// the organization's sessions begun before the cutoff.
 	{"tracking.work_sessions", `DELETE FROM tracking.work_sessions WHERE id IN (
-		SELECT id FROM tracking.work_sessions WHERE organization_id = $1 AND status = 'stopped' AND end_time < $2 LIMIT $3)`, false},
+		SELECT id FROM tracking.work_sessions WHERE organization_id = $1 AND start_time < $2 AND status = 'stopped' AND end_time < $2 LIMIT $3)`, false},
 	{"reporting.daily_summaries", `DELETE FROM reporting.daily_summaries WHERE id IN (
 		SELECT id FROM reporting.daily_summaries WHERE organization_id = $1 AND date < $2::date LIMIT $3)`, true},
 	{"reporting.alerts", `DELETE FROM reporting.alerts WHERE id IN (
@@ -160,8 +162,11 @@ func (p Policy) KeepFrom(o Organization, now time.Time) time.Time {
 // dropping months cannot: one organization's rows among others', its
 // summaries, dedup keys, stopped sessions, alerts and audit log. It is DML
 // only, so it takes no schema lock; running it twice at once deletes
-// nothing twice. An organization whose zone this binary does not know is
-// skipped and reported in the error; the others are still done.
+// nothing twice. One statement first finds the organizations holding
+// anything expired (retentionDue), and only those get deletes: in most
+// hours that is none. It returns what was removed of those. An
+// organization whose zone this binary does not know is skipped and
+// reported in the error; the others are still done.
 func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
 	if m.Policy.Retention < 1 {
 		return nil, errors.New("storage: the installation's retention (SHARED_RETENTION_MONTHS) is not set")
@@ -171,7 +176,7 @@ func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
 		return nil, err
 	}
 	now := m.Clock.Now()
-	var done []Retained
+	var cutoffs []Retained
 	var skipped []error
 	for _, o := range orgs {
 		if o.Zone == nil {
@@ -180,13 +185,48 @@ func (m *Maintainer) ApplyRetention(ctx context.Context) ([]Retained, error) {
 		}
 		since := m.Policy.KeepFrom(o, now)
 		local := since.In(o.Zone)
-		r := Retained{OrganizationID: o.ID, Cutoff: Month{time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, time.UTC)}, Since: since}
+		cutoffs = append(cutoffs, Retained{OrganizationID: o.ID, Cutoff: Month{time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, time.UTC)}, Since: since})
+	}
+	due, err := m.retentionDue(ctx, cutoffs)
+	if err != nil {
+		return nil, err
+	}
+	var done []Retained
+	for _, r := range due {
 		if r.Deleted, err = m.deleteBefore(ctx, r); err != nil {
-			return done, fmt.Errorf("retention of organization %s: %w", o.ID, err)
+			return done, fmt.Errorf("retention of organization %s: %w", r.OrganizationID, err)
 		}
 		done = append(done, r)
 	}
 	return done, errors.Join(skipped...)
+}
+
+// retentionDue keeps of cutoffs the organizations that hold a row dated
+// before their cutoff in any table retention deletes from, in one
+// statement (tracking.retention_due).
+func (m *Maintainer) retentionDue(ctx context.Context, cutoffs []Retained) ([]Retained, error) {
+	ids, since, days := make([]string, len(cutoffs)), make([]time.Time, len(cutoffs)), make([]string, len(cutoffs))
+	byID := make(map[string]Retained, len(cutoffs))
+	for i, r := range cutoffs {
+		ids[i], since[i], days[i] = r.OrganizationID, r.Since, r.Cutoff.Format(time.DateOnly)
+		byID[r.OrganizationID] = r
+	}
+	var due []Retained
+	err := pg.InTx(ctx, m.DB, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id::text FROM tracking.retention_due($1::uuid[], $2::timestamptz[], $3::date[]) id", ids, since, days)
+		if err != nil {
+			return err
+		}
+		found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, id := range found {
+			due = append(due, byID[id])
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("retention: organizations with expired rows: %w", err)
+	}
+	return due, nil
 }
 
 // deleteBefore deletes an organization's rows dated before its cutoff,

@@ -89,7 +89,13 @@ func upsertTenant(ctx context.Context, tx pgx.Tx, orgID string, t events.TenantU
 
 // SuspendedCondition is true when the transaction's tenant is suspended;
 // a tenant the operator never configured is not.
-const SuspendedCondition = "EXISTS (SELECT 1 FROM tracking.tenants WHERE organization_id = public.current_org() AND suspended)"
+var SuspendedCondition = SuspendedOf("public.current_org()")
+
+// SuspendedOf is SuspendedCondition for the organization org (an SQL
+// expression), for statements that write several tenants' rows.
+func SuspendedOf(org string) string {
+	return "EXISTS (SELECT 1 FROM tracking.tenants WHERE organization_id = " + org + " AND suspended)"
+}
 
 // CheckNotSuspended refuses writes for a suspended tenant, within tx.
 func CheckNotSuspended(ctx context.Context, tx pgx.Tx) error {

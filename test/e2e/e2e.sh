@@ -40,6 +40,10 @@ t0=$SECONDS
 skipped=()
 
 step() { current_step=$*; echo; echo "=== e2e [$((SECONDS - t0))s] $*" >&2; }
+# run_check <script> <args...>: a check of its own script, whose reason for failing is this step's.
+DIED_FILE=$(mktemp)
+export DIED_FILE
+run_check() { rm -f "$DIED_FILE"; "$@" || die "$(cat "$DIED_FILE" 2>/dev/null || echo "${1##*/} failed")"; }
 psql_node() { psql "postgres://postgres@$NODE_IP:$PG_PORT/${PGDB:-workpulse}?sslmode=disable" -qAtX "$@"; }
 
 dump_failures() {
@@ -62,6 +66,7 @@ dump_failures() {
 finish() {
   local rc=$?
   trap - EXIT
+  rm -f "$DIED_FILE"
   [ $rc -eq 0 ] || dump_failures
   if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
     log "KEEP_CLUSTER=1: leaving the node up; make cluster-down removes it"
@@ -447,7 +452,7 @@ EOF
 fi
 
 step "NetworkPolicy: only the release reaches the datastores and the internal ports, only the Ingress controller's namespace the public ones"
-"$ROOT/test/e2e/netpol.sh" "$NS" "$RELEASE" "${DATASTORES[@]}"
+run_check "$ROOT/test/e2e/netpol.sh" "$NS" "$RELEASE" "${DATASTORES[@]}"
 
 step "helm test"
 # The test pod deletes itself when it passes; a failing one stays for dump_failures.

@@ -117,6 +117,20 @@ func QueueInOrg(b *pgx.Batch, orgID string) {
 	b.Queue(setOrgSQL, orgID)
 }
 
+// setOrgsSQL names the organizations of a combined write until the
+// transaction ends; uuid[] refuses anything that is not a list of ids.
+const setOrgsSQL = "SELECT set_config('app.org_ids', $1::uuid[]::text, true)"
+
+// QueueInOrgs queues in b the switch of row-level security to the set of
+// orgIDs, for statements that write the rows of several organizations at
+// once (ingest's group commit, migration 00117): the statements queued
+// after it see and write the rows of those organizations and of no other,
+// and must themselves keep each row to its own organization. Only ingest's
+// role has policies that read the set.
+func QueueInOrgs(b *pgx.Batch, orgIDs []string) {
+	b.Queue(setOrgsSQL, orgIDs)
+}
+
 // QueryRowInOrg runs sql, which returns one row, as orgID's tenant in one
 // round trip: the tenant setting and the statement are pipelined up to a
 // single Sync, which PostgreSQL runs as one implicit transaction, so the

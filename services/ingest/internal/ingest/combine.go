@@ -17,8 +17,9 @@ import (
 // combiner writes the single-activity posts that arrive while earlier ones
 // are being written as one transaction (group commit), whatever their
 // tenants: an installation of many small organizations gets as much of it
-// as one large organization (writeTx keeps each tenant's statements under
-// its own row-level security).
+// as one large organization, down to one statement for all of them
+// (writeTx keeps row-level security to the batch's organizations and each
+// post to its own).
 //
 // A transaction's fixed costs (commit and its WAL flush, the round trip,
 // starting the statement's executor and its constraint checks) are most

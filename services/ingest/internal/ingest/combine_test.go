@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -115,7 +117,8 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 // TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows queues the posts
 // of three organizations, and one post that names another organization's
 // session, and writes what one writer takes: one transaction for all of
-// them, with row-level security switched to each tenant for its posts.
+// them, whose statements row-level security keeps to the three
+// organizations and which keep each post to its own organization.
 func TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
@@ -124,8 +127,10 @@ func TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows(t *testing.T) {
 	start := now.Add(-time.Hour)
 	alice, bob, carol := h.member(uuid.NewString()), h.member(uuid.NewString()), h.member(uuid.NewString())
 	aliceSession, bobSession, carolSession := h.startSession(alice, start), h.startSession(bob, start), h.startSession(carol, start)
-	// Alice's organization claims Bob's session with Bob's user id: only
-	// row-level security under Alice's organization keeps it out.
+	// Alice's organization claims Bob's session with Bob's user id. Bob's
+	// organization is in the batch, so row-level security admits his
+	// session: only the statement's match on the post's organization
+	// keeps it out.
 	forged := h.pendingPost(bob, bobSession, typeActive, 50, ptr("f-1"), now.Add(-time.Minute))
 	forged.org = alice.OrganizationID
 	batch := []*pendingOne{
@@ -302,6 +307,44 @@ func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
 			}
 		default:
 			t.Errorf("post %d was left waiting", i)
+		}
+	}
+}
+
+// TestPostsOfManyOrganizationsShareOneRound splits batches into the rounds
+// writeTx sends, one statement each: organizations never add a round, a
+// session's second post does, and a post naming another organization's
+// session never shares a round with that organization's own post to it.
+func TestPostsOfManyOrganizationsShareOneRound(t *testing.T) {
+	post := func(org, sid string) *pendingOne { return &pendingOne{org: org, sessionID: sid} }
+	var manyOrgs []*pendingOne
+	var all []int
+	for i := range 64 {
+		manyOrgs = append(manyOrgs, post("org"+strconv.Itoa(i), "s"+strconv.Itoa(i)))
+		all = append(all, i)
+	}
+	for _, c := range []struct {
+		name  string
+		batch []*pendingOne
+		want  [][]int // the batch's indexes in each round
+	}{
+		{"64 organizations with one post each are one round.", manyOrgs, [][]int{all}},
+		{"Two organizations' posts to their own sessions are one round.", []*pendingOne{post("a", "s1"), post("b", "s2"), post("a", "s3")}, [][]int{{0, 1, 2}}},
+		{"A session's second post waits for the next round.", []*pendingOne{post("a", "s1"), post("b", "s2"), post("a", "s1"), post("a", "s1")},
+			[][]int{{0, 1}, {2}, {3}}},
+		{"A post naming another organization's session is in a round of its own.", []*pendingOne{post("b", "s2"), post("a", "s2"), post("a", "s1")},
+			[][]int{{0, 2}, {1}}},
+	} {
+		var got [][]int
+		for _, round := range roundsOf(c.batch) {
+			var idx []int
+			for _, p := range round {
+				idx = append(idx, slices.Index(c.batch, p))
+			}
+			got = append(got, idx)
+		}
+		if !slices.EqualFunc(got, c.want, slices.Equal) {
+			t.Errorf("%s rounds %v, want %v", c.name, got, c.want)
 		}
 	}
 }

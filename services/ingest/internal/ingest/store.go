@@ -318,55 +318,33 @@ func storageError(err error, times []time.Time) error {
 // writeTx runs batch as rounds in one implicit transaction: a round holds
 // at most one post per session (the statement increments each session
 // once), and each round sees the rounds before it, so a session's posts
-// apply in arrival order. Tenants share the transaction and its commit:
-// each tenant's rounds run after the setting that row-level security
-// reads is switched to that tenant (set_config local to the transaction),
-// so every statement sees and writes only its own tenant's rows, as in a
-// transaction of its own.
+// apply in arrival order. Tenants share the rounds as well as the commit:
+// the posts of 64 organizations with one agent each are one statement, as
+// those of one organization with 64 agents are. Row-level security is
+// switched to the set of the batch's organizations (pg.QueueInOrgs), so
+// the statement reaches no row of any other, and the statement ties each
+// post to a session of the post's own organization and writes its rows
+// under that organization.
 func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
-	type tenant struct {
-		org    string
-		rounds [][]*pendingOne
-	}
-	var tenants []*tenant
-	byOrg := map[string]*tenant{}
-	seen := map[[2]string]int{} // posts per tenant and session so far
+	var orgs []string
 	for _, p := range batch {
-		t := byOrg[p.org]
-		if t == nil {
-			t = &tenant{org: p.org}
-			byOrg[p.org] = t
-			tenants = append(tenants, t)
+		if !slices.Contains(orgs, p.org) {
+			orgs = append(orgs, p.org)
 		}
-		key := [2]string{p.org, p.sessionID}
-		r := seen[key]
-		seen[key]++
-		if r == len(t.rounds) {
-			t.rounds = append(t.rounds, nil)
-		}
-		t.rounds[r] = append(t.rounds[r], p)
 	}
+	rounds := roundsOf(batch)
 	b := &pgx.Batch{}
-	for _, t := range tenants {
-		pg.QueueInOrg(b, t.org)
-		for _, round := range t.rounds {
-			b.Queue(recordRoundSQL[lock], roundArgs(t.org, round)...)
-		}
+	pg.QueueInOrgs(b, orgs)
+	for _, round := range rounds {
+		b.Queue(recordRoundSQL[lock], roundArgs(round)...)
 	}
 	br := c.db.SendBatch(ctx, b)
-	var err error
-	for _, t := range tenants {
-		if _, err = br.Exec(); err != nil {
-			break
-		}
-		for _, round := range t.rounds {
-			if err = scanRound(br, round); err != nil {
-				break
-			}
-		}
+	_, err := br.Exec()
+	for _, round := range rounds {
 		if err != nil {
 			break
 		}
+		err = scanRound(br, round)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -374,17 +352,35 @@ func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne, lock sessio
 	return err
 }
 
-func roundArgs(org string, round []*pendingOne) []any {
+// roundsOf splits batch into rounds, the n-th post of each session in the
+// n-th round, whatever the posts' organizations. A session is its id
+// alone: a post that names another organization's session, beside that
+// organization's own post to it, must not share a round with it.
+func roundsOf(batch []*pendingOne) [][]*pendingOne {
+	var rounds [][]*pendingOne
+	seen := map[string]int{} // posts per session so far
+	for _, p := range batch {
+		r := seen[p.sessionID]
+		seen[p.sessionID]++
+		if r == len(rounds) {
+			rounds = append(rounds, nil)
+		}
+		rounds[r] = append(rounds[r], p)
+	}
+	return rounds
+}
+
+func roundArgs(round []*pendingOne) []any {
 	n := len(round)
-	sids, uids, aids := make([]string, n), make([]string, n), make([]string, n)
+	sids, uids, orgs, aids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	cids, tss, types := make([]*string, n), make([]time.Time, n), make([]string, n)
 	durs, urls, envs := make([]int32, n), make([]*string, n), make([]string, n)
 	for i, p := range round {
-		sids[i], uids[i], aids[i] = p.sessionID, p.uid, p.act.ID
+		sids[i], uids[i], orgs[i], aids[i] = p.sessionID, p.uid, p.org, p.act.ID
 		cids[i], tss[i], types[i] = p.act.ClientActivityID, p.act.Timestamp, p.act.ActivityType
 		durs[i], urls[i], envs[i] = int32(p.act.DurationSeconds), p.act.URL, string(p.env)
 	}
-	return []any{sids, uids, org, aids, cids, tss, types, durs, urls, envs, events.TopicActivity}
+	return []any{sids, uids, orgs, aids, cids, tss, types, durs, urls, envs, events.TopicActivity}
 }
 
 // scanRound hands each post of round its session's row; a post whose
@@ -417,7 +413,10 @@ func scanRound(br pgx.BatchResults, round []*pendingOne) error {
 // rounds cannot deadlock on them, so every later part sees each session
 // as it is until commit. It returns, per session, the session after its
 // post was stored or, when it was not, as it is with the reasons:
-// suspended, an earlier activity with the same client_activity_id.
+// suspended, an earlier activity with the same client_activity_id. A post
+// finds only a session of its own organization and user, and its claim
+// and activity carry that organization: row-level security admits the
+// whole batch's organizations, this keeps each post to its own.
 var recordRoundSQL = map[sessionLock]string{
 	skipBusySessions: roundSQL("SKIP LOCKED"),
 	waitForSessions:  roundSQL(""),
@@ -436,20 +435,21 @@ const (
 
 func roundSQL(lockOption string) string {
 	return numbered(`WITH i AS (
-  SELECT * FROM unnest($sids::uuid[], $uids::uuid[], $aids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[], $durs::int[],
-    $urls::text[], $envs::jsonb[]) AS i(sid, uid, aid, cid, ts, typ, dur, url, env)
+  SELECT * FROM unnest($sids::uuid[], $uids::uuid[], $orgs::uuid[], $aids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[],
+    $durs::int[], $urls::text[], $envs::jsonb[]) AS i(sid, uid, org, aid, cid, ts, typ, dur, url, env)
 ), s AS MATERIALIZED (
-  SELECT `+tracking.SessionColumnsOf("w")+`, `+tracking.SuspendedCondition+` AS suspended
-  FROM tracking.work_sessions w JOIN i ON w.id = i.sid AND w.user_id = i.uid ORDER BY w.id FOR UPDATE OF w `+lockOption+`
+  SELECT `+tracking.SessionColumnsOf("w")+`, `+tracking.SuspendedOf("w.organization_id")+` AS suspended
+  FROM tracking.work_sessions w JOIN i ON w.id = i.sid AND w.user_id = i.uid AND w.organization_id = i.org
+  ORDER BY w.id FOR UPDATE OF w `+lockOption+`
 ), ok AS MATERIALIZED (
   SELECT i.* FROM i JOIN s ON s.id = i.sid WHERE s.status = 'active' AND NOT s.suspended AND i.ts >= s.start_time
 ), d AS (
   INSERT INTO tracking.activity_dedup (user_id, client_activity_id, organization_id, activity_id, occurred_at)
-  SELECT ok.uid, ok.cid, $org, ok.aid, ok.ts FROM ok WHERE ok.cid IS NOT NULL
+  SELECT ok.uid, ok.cid, ok.org, ok.aid, ok.ts FROM ok WHERE ok.cid IS NOT NULL
   ON CONFLICT DO NOTHING RETURNING activity_id
 ), a AS (
   INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, client_activity_id, occurred_at, activity_type, duration_seconds, url)
-  SELECT ok.aid, $org, ok.sid, ok.uid, ok.cid, ok.ts, ok.typ, ok.dur, ok.url FROM ok
+  SELECT ok.aid, ok.org, ok.sid, ok.uid, ok.cid, ok.ts, ok.typ, ok.dur, ok.url FROM ok
   WHERE ok.cid IS NULL OR ok.aid IN (SELECT activity_id FROM d)
   RETURNING session_id, occurred_at, activity_type, duration_seconds
 ), t AS (
@@ -469,7 +469,7 @@ SELECT true, false, NULL::uuid, `+tracking.SessionColumns+` FROM u
 UNION ALL
 SELECT false, s.suspended, (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = s.user_id AND client_activity_id = i.cid), `+
 		tracking.SessionColumnsOf("s")+` FROM s JOIN i ON i.sid = s.id WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.id)`,
-		"sids", "uids", "org", "aids", "cids", "tss", "types", "durs", "urls", "envs", "topic")
+		"sids", "uids", "orgs", "aids", "cids", "tss", "types", "durs", "urls", "envs", "topic")
 }
 
 // --- Idle decisions

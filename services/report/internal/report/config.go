@@ -4,6 +4,8 @@
 package report
 
 import (
+	"crypto/x509"
+	"os"
 	"time"
 
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -43,6 +45,12 @@ type Config struct {
 	// internal network. Off, an endpoint can not make the service call the
 	// installation's own components or the cloud metadata address.
 	WebhookAllowPrivateTargets bool
+	// WebhookRoots are the certificate authorities a webhook receiver's
+	// certificate may chain to: the system's plus those of WEBHOOK_CA_FILE,
+	// for receivers whose certificates a private CA issued; nil (no file)
+	// is the system's alone. Only deliveries trust them: the service's
+	// other connections keep their own roots.
+	WebhookRoots *x509.CertPool
 	// SecretCipher seals the webhook endpoints' secrets at rest; nil (no
 	// SIGNING_KEY_ENCRYPTION_KEY) stores them as they are.
 	SecretCipher *sealbox.Cipher
@@ -68,6 +76,8 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 		ReportCacheBytes:           e.Int("REPORT_CACHE_MB", 128, 0, 64<<10) << 20,
 		WebhookTimeout:             e.Duration("WEBHOOK_TIMEOUT", 10*time.Second, time.Second, time.Minute),
 		WebhookAllowPrivateTargets: e.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
+		WebhookRoots:               webhookRoots(e),
+		SecretCipher:               sealbox.FromEnv(e),
 		KafkaBrokers:               common.KafkaBrokers,
 		Export:                     export.LimitsOf(common),
 	}
@@ -77,4 +87,31 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 func DefaultConfig() Config {
 	e := config.FromMap(nil)
 	return LoadConfig(e, config.LoadCommon(e, "report", ":0"))
+}
+
+// webhookRoots is the system's certificate pool plus the PEM certificates
+// of the file WEBHOOK_CA_FILE names; nil without the setting. A file that
+// cannot be read or holds no certificate fails the start, rather than the
+// deliveries a day later.
+func webhookRoots(e *config.Env) *x509.CertPool {
+	path := e.String("WEBHOOK_CA_FILE", "")
+	if path == "" {
+		return nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		e.Fail("WEBHOOK_CA_FILE", "cannot be read: %v", err)
+		return nil
+	}
+	// An image without a CA bundle has an empty system pool (or none):
+	// the file's authorities are then the only ones.
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		e.Fail("WEBHOOK_CA_FILE", "holds no PEM certificate: %s", path)
+		return nil
+	}
+	return pool
 }

@@ -320,17 +320,11 @@ func (d *Deliverer) Collectors() []prometheus.Collector {
 // NewDeliverer returns a deliverer sending through transport (nil: the
 // default one), each attempt bounded by cfg.WebhookTimeout; unless
 // cfg.WebhookAllowPrivateTargets, its connections to private addresses are
-// refused. It opens the endpoints' secrets with cfg.SecretCipher.
+// refused; with cfg.WebhookRoots, receivers' certificates are checked
+// against those. It opens the endpoints' secrets with cfg.SecretCipher.
 func NewDeliverer(db *pgxpool.Pool, transport *http.Transport, cfg Config, log *slog.Logger, clk clock.Clock) *Deliverer {
 	timeout := cfg.WebhookTimeout
-	var rt http.RoundTripper = guardedTransport(transport)
-	if cfg.WebhookAllowPrivateTargets {
-		rt = transport
-		if transport == nil {
-			rt = http.DefaultTransport
-		}
-	}
-	client := &http.Client{Transport: rt, Timeout: timeout,
+	client := &http.Client{Transport: webhookTransport(transport, cfg), Timeout: timeout,
 		// A redirect is an answer of the endpoint, not a place to send the
 		// signed event to (nor a way around the private target check).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -7,10 +7,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +27,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/services/platform/config"
 	"github.com/workpulse/workpulse/services/platform/sealbox"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -635,4 +639,87 @@ func TestTimeRequestEventsReachTheEndpointsSubscribedToThem(t *testing.T) {
 	if len(bad) > 0 {
 		t.Errorf("requests failing the receiver's own checks: %v", bad)
 	}
+}
+
+// TestAReceiverCertifiedByAPrivateCAIsReachedThroughWEBHOOK_CA_FILE sends a
+// test delivery to a receiver whose certificate the system does not trust:
+// it fails until the receiver's CA is in WEBHOOK_CA_FILE.
+func TestAReceiverCertifiedByAPrivateCAIsReachedThroughWEBHOOK_CA_FILE(t *testing.T) {
+	rc := newReceiver(t)
+	caFile := filepath.Join(t.TempDir(), "receivers.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rc.srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		env    map[string]string
+		status string
+	}{
+		{"Without the setting the receiver's certificate is refused and the delivery retried.", nil, "pending"},
+		{"With the receiver's CA in WEBHOOK_CA_FILE the delivery is made.", map[string]string{"WEBHOOK_CA_FILE": caFile}, "delivered"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newWebhookFixture(t, true)
+			e := config.FromMap(c.env)
+			loaded := LoadConfig(e, config.LoadCommon(e, "report", ":0"))
+			if err := e.Err(); err != nil {
+				t.Fatal(err)
+			}
+			f.cfg.WebhookRoots = loaded.WebhookRoots
+			hook := rc.endpoint(t, f, f.admin, "/private", `{"url":"URL","event_types":["alert.raised"]}`)
+			if r := f.do(http.MethodPost, "/api/webhooks/"+hook.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
+				t.Fatalf("test-send: %d %s", r.status, r.body)
+			}
+			// No transport of the test's: the deliverer's own, as the service runs it.
+			d := NewDeliverer(f.pool, nil, f.cfg, f.log, f.clock)
+			if n, err := d.DeliverDue(f.ctx); err != nil || n != 1 {
+				t.Fatalf("attempted %d (%v), want the test delivery", n, err)
+			}
+			list := decode[[]WebhookDelivery](t, f.do(http.MethodGet, "/api/webhooks/"+hook.ID+"/deliveries", &f.admin, ""))
+			if len(list) != 1 || list[0].Status != c.status {
+				t.Fatalf("delivery log %+v, want the delivery %s", list, c.status)
+			}
+			if c.status == "pending" && (list[0].LastError == nil || !strings.Contains(*list[0].LastError, "certificate")) {
+				t.Errorf("last error %v, want the certificate named", list[0].LastError)
+			}
+		})
+	}
+}
+
+// TestReportRefusesToStartWithAnUnusableWebhookCAFileAndSealsWithTheInstallationKey
+// loads report's settings: a CA file that is missing or holds no
+// certificate stops the start; SIGNING_KEY_ENCRYPTION_KEY gives the cipher
+// that seals the endpoints' secrets.
+func TestReportRefusesToStartWithAnUnusableWebhookCAFileAndSealsWithTheInstallationKey(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, file, want string
+	}{
+		{"A missing file is refused.", filepath.Join(dir, "missing.pem"), "cannot be read"},
+		{"A file without a PEM certificate is refused.", notPEM, "holds no PEM certificate"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := config.FromMap(map[string]string{"WEBHOOK_CA_FILE": c.file})
+			LoadConfig(e, config.LoadCommon(e, "report", ":0"))
+			if err := e.Err(); err == nil || !strings.Contains(err.Error(), "WEBHOOK_CA_FILE") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("configuration error %v, want WEBHOOK_CA_FILE %s", err, c.want)
+			}
+		})
+	}
+	t.Run("The installation's key seals the webhook secrets.", func(t *testing.T) {
+		raw := make([]byte, 32)
+		_, _ = rand.Read(raw)
+		e := config.FromMap(map[string]string{"SIGNING_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(raw)})
+		cfg := LoadConfig(e, config.LoadCommon(e, "report", ":0"))
+		if err := e.Err(); err != nil || cfg.SecretCipher == nil {
+			t.Fatalf("cipher %v (%v), want one of the key", cfg.SecretCipher, err)
+		}
+		if sealed := cfg.SecretCipher.SealSecret("ad", []byte("whsec_x")); strings.Contains(string(sealed), "whsec_x") {
+			t.Errorf("sealed %q holds the secret", sealed)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/netip"
@@ -41,19 +42,35 @@ func privateWebhookTarget(ctx context.Context, rawURL string) bool {
 	return false
 }
 
-// guardedTransport is base (nil: a clone of the default transport) with a
-// dialer that refuses private addresses at the moment of connecting: the
-// check is of the address actually dialled, so a name resolving to a
-// public address at creation and a private one later (DNS rebinding) is
-// refused too. It uses no proxy, since the address dialled would then be
-// the proxy's.
-func guardedTransport(base *http.Transport) *http.Transport {
+// webhookTransport is what deliveries go through: base (nil: the default
+// transport), trusting cfg.WebhookRoots when set, and guarded against
+// private addresses unless cfg.WebhookAllowPrivateTargets.
+func webhookTransport(base *http.Transport, cfg Config) *http.Transport {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	t := base.Clone()
+	if cfg.WebhookRoots != nil {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if t.TLSClientConfig != nil {
+			tc = t.TLSClientConfig.Clone()
+		}
+		tc.RootCAs = cfg.WebhookRoots
+		t.TLSClientConfig = tc
+	}
+	if !cfg.WebhookAllowPrivateTargets {
+		guard(t)
+	}
+	return t
+}
+
+// guard gives t a dialer that refuses private addresses at the moment of
+// connecting: the check is of the address actually dialled, so a name
+// resolving to a public address at creation and a private one later (DNS
+// rebinding) is refused too. t uses no proxy then, since the address
+// dialled would be the proxy's.
+func guard(t *http.Transport) {
 	t.Proxy = nil
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: netguard.Control}
 	t.DialContext = dialer.DialContext
-	return t
 }

@@ -10,16 +10,10 @@
 //   SCREENSHOTS     optional: a directory to write each page's screenshots to
 // It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
 import { readFileSync } from "node:fs";
-import { api, assert, axe, base, browser, check, env, finish, fitsPhone, login, password, screenshots, shots, signedIn } from "./lib.mjs";
+import { api, assert, axe, base, browser, check, duration, env, finish, fitsPhone, login, password, screenshots, shots, signedIn } from "./lib.mjs";
 
 const day = env("DAY");
 
-// duration is the app's (src/time.ts), to compare what it shows.
-function duration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : m > 0 ? `${m} min` : `${s % 60} s`;
-}
 // pages is every page with the heading it shows once loaded.
 const adminPages = [
   ["/board", "Team board"],

@@ -32,6 +32,13 @@ export function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// duration is the app's (src/time.ts), to compare what it shows.
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : m > 0 ? `${m} min` : `${s % 60} s`;
+}
+
 export async function api(path, token, init = {}) {
   const resp = await fetch(base + "/api" + path, {
     ...init,

@@ -40,7 +40,10 @@ export function BarChart({ bars, title }: { bars: Bar[]; title: string }) {
           const a = (b.active / max) * plot;
           const idle = (b.idle / max) * plot;
           return (
-            <g key={b.label + i}>
+            // The numbers drawn, whole, for whoever reads the chart other
+            // than by its shapes: a tooltip, and data attributes for checks.
+            <g key={b.label + i} className="bar" data-label={b.label} data-active={b.active} data-idle={b.idle}>
+              <title>{`${b.label}: ${duration(b.active)} active, ${duration(b.idle)} idle`}</title>
               <text x={labelW - 8} y={y + 15} textAnchor="end" className="label">{b.label.length > labelW / 8 ? b.label.slice(0, labelW / 8 - 1) + "…" : b.label}</text>
               <rect x={labelW} y={y} width={a} height={20} className="active" />
               <rect x={labelW + a} y={y} width={idle} height={20} className="idle" />

@@ -12,7 +12,9 @@ interface Row {
   online: boolean;
   // state is what the person's last activity was: active or idle.
   state: "active" | "idle" | "";
-  sessions: Record<string, { active: number; idle: number; project: string | null; running: boolean }>;
+  // A session's project is undefined while the board has not learnt it
+  // (a session the feed named first), null when it has none.
+  sessions: Record<string, { active: number; idle: number; project: string | null | undefined; running: boolean }>;
   lastActivity: string | null;
 }
 
@@ -70,7 +72,7 @@ export function reduce(s: State, a: Action): State {
       if (!r) return s;
       const before = r.sessions[a.session_id];
       const state: Row["state"] = before && a.idle > before.idle && a.active === before.active ? "idle" : "active";
-      const sessions = { ...r.sessions, [a.session_id]: { project: before?.project ?? null, running: before?.running ?? true, active: a.active, idle: a.idle } };
+      const sessions = { ...r.sessions, [a.session_id]: { project: before ? before.project : undefined, running: before?.running ?? true, active: a.active, idle: a.idle } };
       rows.set(a.user_id, { ...r, online: true, state, sessions, lastActivity: a.last ?? r.lastActivity });
       return { ...s, rows, version: s.version + 1 };
     }
@@ -100,7 +102,7 @@ const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects:
     <tr data-user={row.id} className={working ? "working" : undefined}>
       <th scope="row">{row.name}</th>
       <td><span className={`badge ${status}`}>{status}</span></td>
-      <td>{running ? (running.project ? projects.get(running.project) ?? "…" : "No project") : "–"}</td>
+      <td>{running ? (running.project === null ? "No project" : projects.get(running.project ?? "") ?? "…") : "–"}</td>
       <td data-testid="total">{duration(active + idle)}</td>
       <td>{duration(active)}</td>
       <td>{duration(idle)}</td>
@@ -120,6 +122,10 @@ export function Board() {
   // known are the sessions the board has with their project: the loaded
   // ones, and those it asked the API about when the feed first named them.
   const known = useRef(new Set<string>());
+  // latest is the board's rows as last rendered, for the feed's handler,
+  // which subscribes once.
+  const latest = useRef(state.rows);
+  latest.current = state.rows;
 
   useEffect(() => {
     let live = true;
@@ -160,6 +166,14 @@ export function Board() {
         case "user:online":
         case "user:offline":
           dispatch({ type: "online", user_id: d.user_id, name: d.name, online: e.event === "user:online" });
+          // user:offline also follows a session's stop, and says not which:
+          // the person's running sessions are asked for, once, to learn
+          // whether they ended (a closed app leaves them running).
+          if (e.event === "user:offline") {
+            for (const [id, x] of Object.entries(latest.current.get(d.user_id)?.sessions ?? {})) {
+              if (x.running) get<Session>(`/sessions/${id}`).then((s) => dispatch({ type: "session", session: s }), () => {});
+            }
+          }
           break;
         case "session:update":
           dispatch({ type: "update", session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at });

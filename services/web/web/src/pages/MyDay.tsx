@@ -1,8 +1,9 @@
 import { useEffect, useState } from "react";
-import { allSessions, type Project, type Session, getAll } from "../api";
+import { allSessions, get, query, type Project, type Session, type Summary, getAll } from "../api";
 import { useAuth } from "../auth";
 import { Timeline } from "../Chart";
 import { useLoad } from "../hooks";
+import { TopApps, topApps } from "../TopApps";
 import { addDays, clock, duration, midnight, today } from "../time";
 
 export function MyDay() {
@@ -11,6 +12,9 @@ export function MyDay() {
   // The day's bounds as instants: the API reads a bare date as a UTC day,
   // and the day shown is the organization's.
   const sessions = useLoad(() => allSessions({ from: midnight(date).toISOString(), to: midnight(addDays(date, 1)).toISOString() }), [date]);
+  // The day's activity as the reports count it: today's is computed on
+  // every read, a past day's is its stored summary (null until computed).
+  const activity = useLoad(() => get<Summary | null>("/reports/daily" + query({ date })), [date]);
   const projects = useLoad(() => getAll<Project>("/projects?include_archived=true"), []);
   const [live, setLive] = useState<Record<string, Partial<Session>>>({});
 
@@ -20,10 +24,11 @@ export function MyDay() {
       feed?.subscribe((e) => {
         if (e.event === "session:update" && e.data.user_id === user?.id) {
           setLive((l) => ({ ...l, [e.data.session_id]: e.data }));
+          activity.reload();
           if (!sessions.data?.some((s) => s.id === e.data.session_id)) sessions.reload();
         } else if (e.event === "user:online" || e.event === "user:offline") sessions.reload();
       }),
-    [feed, user?.id, sessions.data, sessions.reload],
+    [feed, user?.id, sessions.data, sessions.reload, activity.reload],
   );
 
   const list = (sessions.data ?? []).map((s) => ({ ...s, ...live[s.id] }) as Session);
@@ -51,6 +56,21 @@ export function MyDay() {
       </dl>
       {sessions.error && <p role="alert" className="error">{sessions.error}</p>}
       <Timeline spans={list.map((s) => ({ start: s.start_time, end: s.end_time, label: projectName(s.project_id) }))} dayStart={dayStart} now={now} title={`Sessions of ${date} on a 24-hour line`} />
+      <h2>Activity</h2>
+      {activity.error && <p role="alert" className="error">{activity.error}</p>}
+      {activity.data ? (
+        <>
+          <dl className="totals">
+            <div><dt>Active</dt><dd data-testid="activity-active">{duration(activity.data.active_seconds)}</dd></div>
+            <div><dt>Idle</dt><dd data-testid="activity-idle">{duration(activity.data.idle_seconds)}</dd></div>
+            <div><dt>Productivity</dt><dd data-testid="activity-score">{activity.data.productivity_score} %</dd></div>
+          </dl>
+          {activity.data.app_usage.length > 0 && <TopApps bars={topApps([activity.data])} title={`Applications of ${date}`} />}
+        </>
+      ) : (
+        !activity.loading && !activity.error && <p>No activity summarized on this day yet.</p>
+      )}
+      <h2>Sessions</h2>
       <div className="scroll">
         <table>
           <caption>Sessions of {date}</caption>

@@ -1,7 +1,8 @@
 import { useState } from "react";
 import { api, csv, get, query, type Member, type Summary, getAll } from "../api";
 import { useAuth } from "../auth";
-import { BarChart, TrendChart, type Bar } from "../Chart";
+import { BarChart, TrendChart } from "../Chart";
+import { TopApps, topApps } from "../TopApps";
 import { message, useLoad } from "../hooks";
 import { days, duration, period, shift, today, type View } from "../time";
 
@@ -58,9 +59,7 @@ export function Reports() {
     const t = dayTotals.get(d);
     return { label: d, value: t && t.active + t.idle > 0 ? score(t) : null };
   });
-  const apps = new Map<string, number>();
-  for (const s of list) for (const a of s.app_usage ?? []) apps.set(a.app, (apps.get(a.app) ?? 0) + a.total_seconds);
-  const topApps: Bar[] = [...apps.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([app, t]) => ({ label: app, active: t, idle: 0 }));
+  const apps = topApps(list);
   const whoName = who === "team" ? "the team" : (members.data?.find((m) => m.id === who)?.name ?? user!.name);
   const span = start === end ? start : `${start} to ${end}`;
 
@@ -171,10 +170,10 @@ export function Reports() {
       ) : (
         !report.loading && <p>No summaries for this period yet{admin ? ": compute them, or wait for the nightly job" : ""}.</p>
       )}
-      {topApps.length > 0 && (
+      {apps.length > 0 && (
         <>
           <h2>Top applications</h2>
-          <BarChart bars={topApps} title={`Top applications of ${whoName}, ${span}`} />
+          <TopApps bars={apps} title={`Top applications of ${whoName}, ${span}`} />
         </>
       )}
       <div className="scroll">

@@ -1,0 +1,40 @@
+-- Ingest writes the single activity posts of many organizations that
+-- arrive together as one statement per round (group commit across
+-- tenants). Its transaction then names the set of organizations of the
+-- batch in app.org_ids (a uuid array) instead of one tenant in app.org_id,
+-- and these policies let it read and write the rows of those
+-- organizations and of no other; the statement itself ties each post to
+-- the session of its own organization. They apply to ingest's role only
+-- (migrations/roles/grants.sql points them at the installation's role):
+-- for every other service the setting widens nothing, and their queries
+-- keep the single-tenant policy alone.
+-- +goose Up
+-- The organizations of the transaction's batch; NULL when none is set, so
+-- that the policies below then accept no row.
+CREATE FUNCTION tracking.batch_orgs() RETURNS uuid[]
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$ SELECT NULLIF(current_setting('app.org_ids', true), '')::uuid[] $$;
+REVOKE ALL ON FUNCTION tracking.batch_orgs() FROM PUBLIC;
+
+-- +goose StatementBegin
+DO $$
+DECLARE t text;
+BEGIN
+  -- What a batch's statement touches: the sessions it locks and updates,
+  -- the activity and claims it inserts and reads back.
+  FOREACH t IN ARRAY ARRAY['work_sessions','activity_logs','activity_dedup'] LOOP
+    EXECUTE format('CREATE POLICY tenant_batch ON tracking.%I TO workpulse_ingest'
+      ' USING (organization_id = ANY (tracking.batch_orgs())) WITH CHECK (organization_id = ANY (tracking.batch_orgs()))', t);
+  END LOOP;
+END $$;
+-- +goose StatementEnd
+-- Whether an organization of the batch is suspended.
+CREATE POLICY tenant_batch ON tracking.tenants FOR SELECT TO workpulse_ingest
+  USING (organization_id = ANY (tracking.batch_orgs()));
+
+-- +goose Down
+DROP POLICY tenant_batch ON tracking.tenants;
+DROP POLICY tenant_batch ON tracking.activity_dedup;
+DROP POLICY tenant_batch ON tracking.activity_logs;
+DROP POLICY tenant_batch ON tracking.work_sessions;
+DROP FUNCTION tracking.batch_orgs();
