@@ -26,10 +26,13 @@ const (
 	// session edits), apart from the activity stream so that their few
 	// events are not read among every heartbeat.
 	TopicTime = "workpulse.time.v1"
+	// TopicSummaries says when an organization's daily summaries are
+	// ready: one event per organization and day.
+	TopicSummaries = "workpulse.summaries.v1"
 )
 
 // EventTopics are the topics events are published on.
-var EventTopics = []string{TopicOrganizations, TopicSessions, TopicActivity, TopicAlerts, TopicTenants, TopicTime}
+var EventTopics = []string{TopicOrganizations, TopicSessions, TopicActivity, TopicAlerts, TopicTenants, TopicTime, TopicSummaries}
 
 // DeadLetterTopic is where a consumer of topic puts the events it can
 // never apply (malformed, or failing every attempt), so that they stop
@@ -69,6 +72,9 @@ const (
 	TypeTimeRequested = "time.requested"
 	TypeTimeApproved  = "time.approved"
 	TypeTimeRejected  = "time.rejected"
+	// TypeSummaryReady: the daily summaries of an organization's local
+	// day are computed (payload SummaryReady).
+	TypeSummaryReady = "summary.ready"
 )
 
 // TopicFor returns the topic an event type is published on.
@@ -86,6 +92,8 @@ func TopicFor(eventType string) (string, error) {
 		return TopicTenants, nil
 	case TypeTimeRequested, TypeTimeApproved, TypeTimeRejected:
 		return TopicTime, nil
+	case TypeSummaryReady:
+		return TopicSummaries, nil
 	}
 	return "", fmt.Errorf("events: unknown event type %q", eventType)
 }

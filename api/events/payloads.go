@@ -118,6 +118,18 @@ type TimeRequest struct {
 	ReviewedAt  *time.Time `json:"reviewed_at"`
 }
 
+// SummaryReady is emitted by the report service when it has computed the
+// daily summaries of an organization's local day: by the scheduled run
+// once the day has ended, or again when an admin summarizes that date.
+type SummaryReady struct {
+	OrganizationID string `json:"organization_id"`
+	// Date is the organization's local day, YYYY-MM-DD.
+	Date string `json:"date"`
+	// Users counts the members the day has a summary of.
+	Users      int64     `json:"users"`
+	ComputedAt time.Time `json:"computed_at"`
+}
+
 // Alert is raised or resolved by the report service.
 type Alert struct {
 	AlertID        string     `json:"alert_id"`

@@ -24,7 +24,7 @@ import (
 const (
 	GroupDirectory = "report-directory"
 	GroupActivity  = "report-activity"
-	// GroupWebhooks turns alert, session and time request events into webhook
+	// GroupWebhooks turns alert, session, time request and summary events into webhook
 	// deliveries, apart from the others so that a tenant's endpoints never
 	// slow down its alerts.
 	GroupWebhooks = "report-webhooks"
@@ -57,7 +57,7 @@ func (c *Consumers) Workers(base kafkax.ConsumerConfig, m *kafkax.ConsumerMetric
 	activity.Prefilter, activity.BatchWait = c.PrefilterActivity, ActivityBatchWait
 	dir := kafkax.NewConsumer(base.For(GroupDirectory, events.TopicOrganizations, events.TopicTenants), c.HandleDirectory, m, c.log)
 	act := kafkax.NewConsumer(activity, c.HandleActivity, m, c.log)
-	hooks := kafkax.NewConsumer(base.For(GroupWebhooks, events.TopicAlerts, events.TopicSessions, events.TopicTime), c.HandleWebhooks, m, c.log)
+	hooks := kafkax.NewConsumer(base.For(GroupWebhooks, events.TopicAlerts, events.TopicSessions, events.TopicTime, events.TopicSummaries), c.HandleWebhooks, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run, hooks.Run}
 }
 

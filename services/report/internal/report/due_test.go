@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
 )
 
@@ -159,5 +160,65 @@ func TestDueSummariesEndEachDayAtTheOrganizationsOwnMidnight(t *testing.T) {
 	}
 	if want := "2026-05-02 2026-05-03 "; got[losAngeles] != want {
 		t.Errorf("Los Angeles summarized %q, want %q", got[losAngeles], want)
+	}
+}
+
+// TestEachSummarizedDayIsAnnouncedOnceAndAgainOnlyWhenAnAdminSummarizesIt
+// reads the summary.ready events in the outbox: one per day the catch-up
+// completes, none for its recomputations, one more per explicit run.
+func TestEachSummarizedDayIsAnnouncedOnceAndAgainOnlyWhenAnAdminSummarizesIt(t *testing.T) {
+	e := newEnv(t)
+	e.partitions(ts("2026-05-01T00:00:00Z"))
+	org := uuid.NewString()
+	e.workedDay(org, "2026-05-02")
+	e.workedDay(org, "2026-05-03")
+	e.workedDay(org, "2026-05-03")
+	announced := func() []string {
+		t.Helper()
+		rows, err := e.db.Owner.Query(e.ctx, `SELECT payload->>'organization_id', payload->>'key', payload->'data'->>'organization_id',
+			payload->'data'->>'date', payload->'data'->>'users' FROM reporting.outbox WHERE payload->>'type' = $1 ORDER BY id`, events.TypeSummaryReady)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var envOrg, key, dataOrg, date, users string
+			if err := rows.Scan(&envOrg, &key, &dataOrg, &date, &users); err != nil {
+				t.Fatal(err)
+			}
+			if envOrg != org || key != org || dataOrg != org {
+				t.Errorf("summary.ready of %s keyed %s about %s, want all %s", envOrg, key, dataOrg, org)
+			}
+			got = append(got, date+":"+users)
+		}
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
+		}
+		return got
+	}
+	// testStart is midday on the 4th: the 2nd and 3rd have ended.
+	if _, err := e.jobs.CatchUp(e.ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2026-05-02:1", "2026-05-03:2"}
+	if got := announced(); !slices.Equal(got, want) {
+		t.Fatalf("after the catch-up %v announced, want %v", got, want)
+	}
+	// A day later the catch-up completes the 4th and recomputes the 3rd:
+	// only the 4th is new.
+	e.clock.Set(testStart.AddDate(0, 0, 1))
+	if _, err := e.jobs.CatchUp(e.ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "2026-05-04:0")
+	if got := announced(); !slices.Equal(got, want) {
+		t.Fatalf("after the next catch-up %v announced, want %v", got, want)
+	}
+	if _, err := e.jobs.SummarizeDate(e.ctx, org, day("2026-05-02")); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "2026-05-02:1")
+	if got := announced(); !slices.Equal(got, want) {
+		t.Errorf("after summarizing the 2nd again %v announced, want %v", got, want)
 	}
 }

@@ -47,14 +47,18 @@ func summarizeDay(ctx context.Context, tx pgx.Tx, org, tz string, day, now time.
 	return users, differences, bumpReportVersion(ctx, tx, org)
 }
 
-// SummarizeDate computes the summaries of org for one tenant-local date.
-// Re-running it gives the same rows (with the same ids).
+// SummarizeDate computes the summaries of org for one tenant-local date
+// and announces them (summary.ready). Re-running it gives the same rows
+// (with the same ids).
 func (j *Jobs) SummarizeDate(ctx context.Context, org string, day time.Time) (SummaryResult, error) {
 	res := SummaryResult{OrganizationID: org, Days: []SummaryDay{}}
 	err := j.inDailySummary(ctx, org, func(tx pgx.Tx, st Settings, now, _ time.Time) error {
 		n, _, err := summarizeDay(ctx, tx, org, st.TimeZone, day, now)
+		if err != nil {
+			return err
+		}
 		res.Days = append(res.Days, SummaryDay{Date: day.Format(time.DateOnly), Users: n})
-		return err
+		return emitSummaryReady(ctx, tx, org, day, n, now)
 	})
 	return res, err
 }
@@ -110,7 +114,8 @@ func (j *Jobs) CatchUp(ctx context.Context, org string) (SummaryResult, error) {
 }
 
 // summarizeNextDue summarizes the first day of org that has ended in its
-// zone and is not summarized yet, and records it as completed; it returns
+// zone and is not summarized yet, announces it (summary.ready) and records
+// it as completed; it returns
 // nil when no day is due.
 func (j *Jobs) summarizeNextDue(ctx context.Context, org string) (*SummaryDay, error) {
 	var day *SummaryDay
@@ -124,6 +129,9 @@ func (j *Jobs) summarizeNextDue(ctx context.Context, org string) (*SummaryDay, e
 			return err
 		}
 		day = &SummaryDay{Date: next.Format(time.DateOnly), Users: n}
+		if err := emitSummaryReady(ctx, tx, org, next, n, now); err != nil {
+			return err
+		}
 		return saveProgress(ctx, tx, org, next, now)
 	})
 	return day, err

@@ -55,6 +55,17 @@ func emitAlert(ctx context.Context, tx pgx.Tx, eventType string, a Alert) error 
 	return outbox.Enqueue(ctx, tx, OutboxTable, ev)
 }
 
+// emitSummaryReady publishes that the summaries of org's local day are
+// computed, in the transaction that computed them.
+func emitSummaryReady(ctx context.Context, tx pgx.Tx, org string, day time.Time, users int64, now time.Time) error {
+	ev, err := events.New(now, source, events.TypeSummaryReady, org, org, events.SummaryReady{
+		OrganizationID: org, Date: day.Format(time.DateOnly), Users: users, ComputedAt: now.UTC()})
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, OutboxTable, ev)
+}
+
 // emitAll publishes every alert of alerts as eventType.
 func emitAll(ctx context.Context, tx pgx.Tx, alerts []Alert, eventType string) (int, error) {
 	for _, a := range alerts {

@@ -33,7 +33,7 @@ import (
 
 // WebhookEventTypes are the events an endpoint may subscribe to.
 var WebhookEventTypes = []string{events.TypeAlertRaised, events.TypeAlertResolved, events.TypeSessionStarted, events.TypeSessionStopped,
-	events.TypeTimeRequested, events.TypeTimeApproved, events.TypeTimeRejected}
+	events.TypeTimeRequested, events.TypeTimeApproved, events.TypeTimeRejected, events.TypeSummaryReady}
 
 // WebhookTestEvent is the type of the delivery POST /api/webhooks/{id}/test sends.
 const WebhookTestEvent = "webhook.test"
@@ -265,6 +265,16 @@ func slackText(e events.Envelope, who string) (string, error) {
 			return fmt.Sprintf("WorkPulse: %s asks for %s, to review.", who, what), nil
 		}
 		return fmt.Sprintf("WorkPulse: %s was %s for %s.", what, r.Status, who), nil
+	case events.TypeSummaryReady:
+		var r events.SummaryReady
+		if err := e.Payload(&r); err != nil {
+			return "", err
+		}
+		members := "members"
+		if r.Users == 1 {
+			members = "member"
+		}
+		return fmt.Sprintf("WorkPulse: the daily summary of %s is ready (%d %s).", r.Date, r.Users, members), nil
 	}
 	return "WorkPulse: " + e.Type, nil
 }
