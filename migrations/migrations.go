@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,12 +16,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 
 	"github.com/workpulse/workpulse/migrations/roles"
 	"github.com/workpulse/workpulse/migrations/storage"
+	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 //go:embed sql/*.sql
@@ -142,33 +141,11 @@ const advisoryLockKey = storage.LockKey
 func AdvisoryLockKey() int64 { return advisoryLockKey }
 
 // reachWithin is how long a migration waits for the server to accept its
-// connection.
+// connection (pg.WaitReachable says why it waits at all).
 const reachWithin = 30 * time.Second
 
-// reachable waits up to reachWithin for the server to answer. A new pod is
-// admitted by a NetworkPolicy enforcer a moment after it gets its address,
-// so a migrations Job that gave up at the first refused connection met the
-// same refusal on every retry; a server that answers, even to refuse the
-// role, ends the wait at once.
-func (m *Migrator) reachable(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, reachWithin)
-	defer cancel()
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		err := m.db.PingContext(ctx)
-		var answered *pgconn.PgError
-		if err == nil || errors.As(err, &answered) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-	}
-}
-
 func (m *Migrator) locked(ctx context.Context, run func(*sql.Conn) ([]*goose.MigrationResult, error)) ([]string, error) {
-	if err := m.reachable(ctx); err != nil {
+	if err := pg.WaitReachable(ctx, m.db.PingContext, reachWithin); err != nil {
 		return nil, fmt.Errorf("migrations: connect: %w", err)
 	}
 	conn, err := m.db.Conn(ctx)

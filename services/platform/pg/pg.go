@@ -52,25 +52,20 @@ func Connect(ctx context.Context, url string, login Login, maxConns int) (*pgxpo
 	return pool, nil
 }
 
-// Pinger is satisfied by *pgxpool.Pool.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
-// WaitReachable pings db until it answers, for up to within, as long as the
-// failure is the database being out of reach (IsUnavailable, less the
-// server's refusals). A pod can start
-// a moment before it may reach PostgreSQL: a NetworkPolicy enforcer admits a
-// new pod's address at its next sync, and a restarting server refuses
-// connections for a while; a job that gave up at its first refusal would fail
-// every retry its Job makes the same way. Any other failure (a role the
-// server refuses) returns at once.
-func WaitReachable(ctx context.Context, db Pinger, within time.Duration) error {
+// WaitReachable calls ping until the database answers, for up to within, as
+// long as the failure is the database being out of reach (IsUnavailable,
+// less the server's refusals). A pod can start a moment before it may reach
+// PostgreSQL: a NetworkPolicy enforcer admits a new pod's address at its next
+// sync, and a restarting server refuses connections for a while; a job or a
+// migration that gave up at its first refusal would fail every retry its Job
+// makes the same way. Any other failure (a role the server refuses) returns
+// at once. ping is a pool's Ping or a database/sql handle's PingContext.
+func WaitReachable(ctx context.Context, ping func(context.Context) error, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	wait := 100 * time.Millisecond
 	for {
-		err := db.Ping(ctx)
+		err := ping(ctx)
 		if err == nil || !outOfReach(err) {
 			return err
 		}

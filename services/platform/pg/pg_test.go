@@ -226,7 +226,7 @@ func TestWaitReachableWaitsOnlyWhileTheDatabaseIsOutOfReach(t *testing.T) {
 			}
 			defer pool.Close()
 			sw := clock.Start()
-			err = pg.WaitReachable(ctx, pool, tt.within)
+			err = pg.WaitReachable(ctx, pool.Ping, tt.within)
 			took := sw.Elapsed()
 			refused := tt.user != ""
 			switch {

@@ -124,7 +124,7 @@ func run(ctx context.Context, clk clock.Clock, j Args, common config.Common, cfg
 		}
 		defer db.Close()
 		// A job's pod runs for moments: it waits for the database rather than fail at once.
-		if err := pg.WaitReachable(ctx, db, dbReachWithin); err != nil {
+		if err := pg.WaitReachable(ctx, db.Ping, dbReachWithin); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
 		jobs := report.NewJobs(db, cfg, log, clk)

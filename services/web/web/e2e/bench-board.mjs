@@ -5,6 +5,7 @@
 // organization, so that the number is the browser's work alone.
 //   BASE_URL=http://127.0.0.1:3006 node e2e/bench-board.mjs
 import { chromium } from "playwright-core";
+import { latencies, watchRows } from "./board-latency.mjs";
 
 const base = process.env.BASE_URL || "http://127.0.0.1:3006";
 const people = Number(process.env.PEOPLE || 1000);
@@ -35,8 +36,6 @@ const browser = await chromium.launch({
 const context = await browser.newContext({ viewport: { width: 1366, height: 850 }, timezoneId: "UTC" });
 await context.addInitScript(([token, user]) => {
   localStorage.setItem("workpulse.session", JSON.stringify({ access: token, refresh: "unused", expiresAt: Date.now() + 3600000, user }));
-  window.__longest = 0;
-  new PerformanceObserver((l) => l.getEntries().forEach((e) => (window.__longest = Math.max(window.__longest, e.duration)))).observe({ type: "longtask", buffered: true });
 }, [token, members[0]]);
 const page = await context.newPage();
 await page.route("**/api/**", (route) => {
@@ -69,24 +68,8 @@ const loadMs = Date.now() - loadStart;
 await page.waitForFunction(() => document.querySelector("p.live")?.textContent.startsWith("Live"));
 
 // Each update changes one person's total (each person at most once, so that
-// a change on screen names its update); the page records when each row shows
-// it, at the next frame, on the same wall clock as the sends here.
-await page.evaluate(() => {
-  window.__shown = [];
-  new MutationObserver((records) => {
-    const users = new Set();
-    for (const r of records) {
-      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-      const tr = el?.closest("tr[data-user]");
-      if (tr) users.add(tr.dataset.user);
-    }
-    requestAnimationFrame(() => {
-      const at = performance.timeOrigin + performance.now();
-      for (const u of users) window.__shown.push([u, at]);
-    });
-  }).observe(document.querySelector("tbody"), { subtree: true, characterData: true, childList: true });
-  window.__longest = 0;
-});
+// a change on screen names its update).
+await watchRows(page);
 const total = Math.min(rate * seconds, people);
 const sent = new Map();
 for (let n = 0; n < total; n++) {
@@ -98,16 +81,5 @@ for (let n = 0; n < total; n++) {
   await new Promise((r) => setTimeout(r, 1000 / rate));
 }
 await page.waitForTimeout(1000);
-const { shown, longest } = await page.evaluate(() => ({ shown: window.__shown, longest: window.__longest }));
-const latency = [];
-for (const [u, at] of shown) {
-  if (sent.has(u)) {
-    latency.push(at - sent.get(u));
-    sent.delete(u);
-  }
-}
-latency.sort((a, b) => a - b);
-const q = (p) => latency[Math.min(latency.length - 1, Math.floor(p * latency.length))].toFixed(1);
-console.log(JSON.stringify({ people, rate, seconds, updates: total, shown: latency.length, missed: sent.size, initialLoadMs: loadMs,
-  p50: q(0.5), p95: q(0.95), p99: q(0.99), max: latency[latency.length - 1].toFixed(1), longestTaskMs: longest.toFixed(0) }));
+console.log(JSON.stringify({ people, rate, seconds, updates: total, initialLoadMs: loadMs, ...(await latencies(page, sent)) }));
 await browser.close();
