@@ -51,8 +51,14 @@ func (e *testEnv) login(email, password string) int {
 // callAuth POSTs body to the auth service's public API as bearer.
 func (e *testEnv) callAuth(path, bearer string, body any) (int, map[string]any) {
 	e.t.Helper()
+	return e.authRequest(http.MethodPost, path, bearer, body)
+}
+
+// authRequest sends body to the auth service's public API as bearer.
+func (e *testEnv) authRequest(method, path, bearer string, body any) (int, map[string]any) {
+	e.t.Helper()
 	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(e.ctx, http.MethodPost, e.authURL+path, bytes.NewReader(raw))
+	req, _ := http.NewRequestWithContext(e.ctx, method, e.authURL+path, bytes.NewReader(raw))
 	req.Header.Set("Content-Type", "application/json")
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)

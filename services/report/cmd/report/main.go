@@ -13,13 +13,10 @@ import (
 	"net"
 	"os"
 
-	"github.com/workpulse/workpulse/services/platform/app"
 	"github.com/workpulse/workpulse/services/platform/clock"
-	"github.com/workpulse/workpulse/services/platform/config"
-	"github.com/workpulse/workpulse/services/platform/metrics"
 	"github.com/workpulse/workpulse/services/platform/process"
-	"github.com/workpulse/workpulse/services/report/internal/report"
 	"github.com/workpulse/workpulse/services/report/job"
+	"github.com/workpulse/workpulse/services/report/service"
 )
 
 func main() {
@@ -53,16 +50,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	switch {
 	case cmd == "serve":
-		env := config.NewEnv(lookup)
-		common := config.LoadCommon(env, "report", ":3004")
-		cfg := report.LoadConfig(env, common)
-		if err := env.Err(); err != nil {
-			return fmt.Errorf("configuration: %w", err)
-		}
 		if len(args) > 0 {
 			return usageError{"serve takes no arguments"}
 		}
-		return serve(ctx, clk, common, cfg, out, listening)
+		return service.Run(ctx, clk, lookup, out, listening)
 	case job.Is(cmd):
 		err := job.Run(ctx, clk, append([]string{cmd}, args...), lookup, out)
 		var u job.UsageError
@@ -75,34 +66,4 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
-}
-
-func serve(ctx context.Context, clk clock.Clock, common config.Common, cfg report.Config, out io.Writer, listening func(net.Addr)) error {
-	return app.Run(ctx, app.Options{
-		Clock:  clk,
-		Config: common, Log: out, Listening: listening,
-		Needs: app.Needs{Postgres: true, Kafka: true, JWKS: true},
-		Build: func(ctx context.Context, d *app.Deps) (*app.Service, error) {
-			jobs := report.NewJobs(d.DB, cfg, d.Logger, clk)
-			runner := report.NewRunner(d.DB, jobs, d.Logger, clk)
-			consumers := report.NewConsumers(d.DB, d.Logger, clk)
-			n, err := report.ResealWebhookSecrets(ctx, d.DB, cfg.SecretCipher)
-			if err != nil {
-				return nil, err
-			}
-			if n > 0 {
-				d.Logger.Info("webhook secrets sealed with the current key", "count", n)
-			}
-			deliverer := report.NewDeliverer(d.DB, nil, cfg, d.Logger, clk)
-			d.Registry.MustRegister(deliverer.Collectors()...)
-			d.Registry.MustRegister(report.ReconciliationMetric(d.DB, d.Logger))
-			d.Registry.MustRegister(report.OpenAlertsMetric(d.DB, clk, metrics.ScrapeInterval))
-			return &app.Service{
-				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,
-					HTTP: d.HTTP, Clock: clk}),
-				OutboxTables: []string{report.OutboxTable},
-				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, d.Consumer), runner.Run, jobs.RunCorrections, deliverer.Run),
-			}, nil
-		},
-	})
 }

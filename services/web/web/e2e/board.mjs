@@ -8,17 +8,10 @@
 //   IDLE_EMAIL               Ivan, on a session with no activity (idle detection's candidate)
 //   LATE_EMAIL, LATE_PROJECT_ID              Paul, who starts a session on that project meanwhile
 // It prints one line per check and "N passed, N failed" last; it exits 1 on a failure.
-import { api, assert, axe, browser, check, env, finish, login, signedIn } from "./lib.mjs";
+import { api, assert, axe, browser, check, duration, env, finish, login, signedIn } from "./lib.mjs";
 
 // within is how soon after a post's 201 its change must be on screen.
 const within = 1000;
-
-// duration is the app's (src/time.ts), to compare what it shows.
-function duration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : m > 0 ? `${m} min` : `${s % 60} s`;
-}
 
 try {
   const admin = await signedIn(env("ADMIN_EMAIL"));

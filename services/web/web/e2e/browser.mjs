@@ -89,7 +89,7 @@ try {
     await row.waitFor();
     const before = await row.getByTestId("total").textContent();
     // The change must come over the socket: the page asks the API for nothing meanwhile.
-    // How fast it comes is measured by make bench (bench-board.mjs), not under a test run's load.
+    // How fast it comes is asserted by the board test (board.mjs), within a second of the post.
     const fetched = [];
     const onRequest = (r) => { if (new URL(r.url()).pathname.startsWith("/api/") && r.resourceType() !== "websocket") fetched.push(r.url()); };
     page.on("request", onRequest);
