@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,10 @@ import (
 func lookup(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
+
+// buildInfo is the operator's workpulse_build_info series, which it registers on
+// controller-runtime's registry beside the services' own.
+var buildInfo = regexp.MustCompile(`(?m)^workpulse_build_info\{[^}]*service="operator"[^}]*\} 1$`)
 
 // testInstant is the operator's time in these tests, whatever the day.
 var testInstant = time.Date(2027, 5, 14, 12, 0, 0, 0, time.UTC)
@@ -130,7 +135,7 @@ func TestRunLeadsServesProbesAndMetricsAndStopsCleanly(t *testing.T) {
 		// The shared tree's gauge appears once the leader's first pass is done.
 		return code == http.StatusOK && strings.Contains(body, "workpulse_operator_storage_move_lock_seconds") &&
 			strings.Contains(body, `workpulse_activity_storage_months_ahead{tree="activity_logs_shared"} 4`) &&
-			strings.Contains(body, "controller_runtime_reconcile_total"), fmt.Sprint(code)
+			strings.Contains(body, "controller_runtime_reconcile_total") && buildInfo.MatchString(body), fmt.Sprint(code)
 	})
 	cancel()
 	select {

@@ -28,6 +28,9 @@ try {
 
   const total = Math.min(rate * seconds, members.length);
   const sent = new Map();
+  // When each post was answered: what the pipeline after the API adds is
+  // the row's change less this.
+  const answered = new Map();
   const posts = [];
   const errors = [];
   for (let n = 0; n < total; n++) {
@@ -37,14 +40,21 @@ try {
       method: "POST",
       headers: { Authorization: `Bearer ${m.token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ activity_type: "active", duration_seconds: 60, client_activity_id: `bench-${n}`, timestamp: new Date().toISOString() }),
-    }).then((r) => { if (r.status !== 201) errors.push(r.status); }, (e) => errors.push(String(e))));
+    }).then((r) => {
+      answered.set(m.id, Date.now());
+      if (r.status !== 201) errors.push(r.status);
+    }, (e) => errors.push(String(e))));
     await new Promise((r) => setTimeout(r, 1000 / rate));
   }
   await Promise.all(posts);
   // The updates still on their way get five seconds more.
   await page.waitForTimeout(5000);
   const figures = await latencies(page, sent);
-  console.log(JSON.stringify({ people: members.length, rate, seconds, posts: total, refused: errors.length, initialLoadMs: loadMs, ...figures }));
+  const { p50, p95, p99, max } = await latencies(page, answered);
+  const answers = [...answered].map(([u, at]) => at - sent.get(u)).sort((a, b) => a - b);
+  const q = (p) => answers[Math.min(answers.length - 1, Math.floor(p * answers.length))]?.toFixed(1);
+  console.log(JSON.stringify({ people: members.length, rate, seconds, posts: total, refused: errors.length, initialLoadMs: loadMs, ...figures,
+    answer: { p50: q(0.5), p95: q(0.95), max: q(1) }, afterAnswer: { p50, p95, p99, max } }));
   failed = errors.length > 0 || figures.missed > 0;
 } finally {
   await browser.close();
