@@ -10,12 +10,13 @@
 #   reports   daily-summary over 2.88 M activities and the 30-day organization report (~4 min)
 #   realtime  10,000 WebSockets on one process and 1,000 events/s (~1 min)
 #   operator  200 tenants to Ready and a second pass that changes nothing (~2 min)
+#   locks     single and bulk posts into an organization without and with locked days (~1 min)
 #
 # Name some to run only those: hack/bench.sh tracking realtime
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(tracking reports realtime operator)
+[ ${#benches[@]} -gt 0 ] || benches=(tracking reports realtime operator locks)
 
 stack_pid=""
 cleanup() {
@@ -69,6 +70,7 @@ for b in "${benches[@]}"; do
     reports) hack/with-deps.sh go test ./services/report/internal/report -run '^$' -bench . -benchtime 1x -timeout 30m ;;
     realtime) WORKPULSE_BENCH=1 hack/with-deps.sh go test ./services/realtime/bench -run TestLoad -v -count=1 -timeout 15m ;;
     operator) hack/with-deps.sh go test ./operator/internal/controller -run '^$' -bench TwoHundredTenants -benchtime 1x -timeout 20m ;;
-    *) echo "bench: unknown benchmark $b (tracking, reports, realtime, operator)" >&2; exit 2 ;;
+    locks) hack/with-deps.sh go test ./services/ingest/internal/ingest -run '^$' -bench PostingIntoAnOrganizationWithLockedDays -benchtime 500x -count 3 -timeout 15m ;;
+    *) echo "bench: unknown benchmark $b (tracking, reports, realtime, operator, locks)" >&2; exit 2 ;;
   esac
 done

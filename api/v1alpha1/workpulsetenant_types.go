@@ -40,6 +40,12 @@ const (
 	DeletionRetain DeletionPolicy = "Retain"
 )
 
+// LabelInstallation names the WorkPulse installation whose operator
+// reconciles a tenant, when several installations share one cluster and
+// watch the same namespaces. A tenant created without it is claimed by the
+// first operator to label it.
+const LabelInstallation = "workpulse.io/installation"
+
 // WorkPulseTenantSpec is the desired state of one customer organization.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.adoptOrganizationID) == has(oldSelf.adoptOrganizationID) && (!has(self.adoptOrganizationID) || self.adoptOrganizationID == oldSelf.adoptOrganizationID)",message="adoptOrganizationID can only be set when the tenant is created and never changed or removed afterwards"

@@ -16,9 +16,8 @@ import (
 // tenant.updated events. Each service runs it in its own consumer group,
 // so each learns of a suspension itself; both write the same row, which
 // the generation guard makes harmless.
-func TenantConsumer(db *pgxpool.Pool, brokers []string, sec kafkax.Security, maxAttempts int, group string, m *kafkax.ConsumerMetrics, log *slog.Logger) *kafkax.Consumer {
-	return kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: group, Topics: []string{events.TopicTenants},
-		MaxAttempts: maxAttempts},
+func TenantConsumer(db *pgxpool.Pool, kafka kafkax.ConsumerConfig, group string, m *kafkax.ConsumerMetrics, log *slog.Logger) *kafkax.Consumer {
+	return kafkax.NewConsumer(kafka.For(group, events.TopicTenants),
 		func(ctx context.Context, e events.Envelope) error { return ApplyTenantEvent(ctx, db, group, e) }, m, log)
 }
 

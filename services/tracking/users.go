@@ -21,10 +21,9 @@ type MemberRemover func(ctx context.Context, tx pgx.Tx, u events.UserRemoved) er
 // changes, in its own consumer group: session stops the member's active
 // session and, when erasing, deletes the work sessions; ingest erases the
 // activity and its dedup keys.
-func UserConsumer(db *pgxpool.Pool, brokers []string, sec kafkax.Security, maxAttempts int, group string, remove MemberRemover,
+func UserConsumer(db *pgxpool.Pool, kafka kafkax.ConsumerConfig, group string, remove MemberRemover,
 	m *kafkax.ConsumerMetrics, log *slog.Logger) *kafkax.Consumer {
-	return kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: group, Topics: []string{events.TopicOrganizations},
-		MaxAttempts: maxAttempts},
+	return kafkax.NewConsumer(kafka.For(group, events.TopicOrganizations),
 		func(ctx context.Context, e events.Envelope) error { return ApplyUserEvent(ctx, db, group, remove, e) }, m, log)
 }
 

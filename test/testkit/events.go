@@ -16,6 +16,13 @@ import (
 // Publish writes envelopes to their topics, as a producing service would.
 func Publish(t testing.TB, brokers []string, envs ...events.Envelope) {
 	t.Helper()
+	PublishPrefixed(t, brokers, "", envs...)
+}
+
+// PublishPrefixed is Publish for an installation whose topic names start
+// with prefix (KAFKA_TOPIC_PREFIX).
+func PublishPrefixed(t testing.TB, brokers []string, prefix string, envs ...events.Envelope) {
+	t.Helper()
 	msgs := make([]kafka.Message, 0, len(envs))
 	for _, e := range envs {
 		topic, err := events.TopicFor(e.Type)
@@ -26,7 +33,7 @@ func Publish(t testing.TB, brokers []string, envs ...events.Envelope) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs = append(msgs, kafka.Message{Topic: topic, Key: []byte(e.Key), Value: raw})
+		msgs = append(msgs, kafka.Message{Topic: prefix + topic, Key: []byte(e.Key), Value: raw})
 	}
 	w := kafkax.NewWriter(brokers)
 	defer w.Close()
@@ -38,15 +45,16 @@ func Publish(t testing.TB, brokers []string, envs ...events.Envelope) {
 }
 
 // SuspendTenant publishes the tenant.updated event by which auth suspends
-// org at the instant at, for tests of a service's tenant consumer.
-func SuspendTenant(t testing.TB, brokers []string, at time.Time, org string) {
+// org at the instant at, for tests of a service's tenant consumer, on the
+// topics of the installation whose KAFKA_TOPIC_PREFIX is prefix.
+func SuspendTenant(t testing.TB, brokers []string, prefix string, at time.Time, org string) {
 	t.Helper()
 	ev, err := events.New(at, "auth", events.TypeTenantUpdated, org, org,
 		events.TenantUpdated{OrganizationID: org, TenantSettings: events.TenantSettings{Name: "T", PlanType: "pro", Suspended: true, Active: true, Generation: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	Publish(t, brokers, ev)
+	PublishPrefixed(t, brokers, prefix, ev)
 }
 
 // WaitEvent reads topic from the start until an event matches, failing

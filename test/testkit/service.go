@@ -122,7 +122,9 @@ type Tracker struct {
 	*RunningService
 	DB      *DB
 	Brokers []string
-	Clock   *Clock
+	// TopicPrefix is the service's KAFKA_TOPIC_PREFIX.
+	TopicPrefix string
+	Clock       *Clock
 	// Member is an employee of a fresh organization and Token its token.
 	Member authn.Principal
 	Token  string
@@ -132,15 +134,35 @@ type Tracker struct {
 // when not nil, prepares the database before the service starts.
 func StartTracker(t testing.TB, run RunFunc, at time.Time, arrange func(*DB)) *Tracker {
 	t.Helper()
+	return StartTrackerWith(t, run, at, arrange, TrackerOptions{})
+}
+
+// TrackerOptions make a Tracker one of several installations.
+type TrackerOptions struct {
+	// Brokers, when set, is a broker the tracker shares (default: its own).
+	Brokers []string
+	// TopicPrefix is its KAFKA_TOPIC_PREFIX.
+	TopicPrefix string
+	// Organization is its member's organization (default: a fresh one).
+	Organization string
+}
+
+// StartTrackerWith is StartTracker with o.
+func StartTrackerWith(t testing.TB, run RunFunc, at time.Time, arrange func(*DB), o TrackerOptions) *Tracker {
+	t.Helper()
 	db := NewDB(t)
-	brokers := Kafka(t)
+	brokers := o.Brokers
+	if brokers == nil {
+		brokers = Kafka(t)
+	}
 	jwksURL, signer := JWKS(t)
 	clk := NewClock(at)
 	if arrange != nil {
 		arrange(db)
 	}
-	tr := &Tracker{DB: db, Brokers: brokers, Clock: clk, Member: Member("", authn.RoleEmployee),
-		RunningService: StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL})}
+	tr := &Tracker{DB: db, Brokers: brokers, TopicPrefix: o.TopicPrefix, Clock: clk, Member: Member(o.Organization, authn.RoleEmployee),
+		RunningService: StartServiceOn(t, run, clk, map[string]string{"DATABASE_URL": db.URL, "KAFKA_BROKERS": brokers[0], "JWKS_URL": jwksURL,
+			"KAFKA_TOPIC_PREFIX": o.TopicPrefix})}
 	token, err := signer.Sign(tr.Member, clk.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +176,7 @@ func StartTracker(t testing.TB, run RunFunc, at time.Time, arrange func(*DB)) *T
 // refused with 403; then it stops the service, which must shut down cleanly.
 func (tr *Tracker) FollowsSuspension(t testing.TB, write func() int) {
 	t.Helper()
-	SuspendTenant(t, tr.Brokers, tr.Clock.Now(), tr.Member.OrganizationID)
+	SuspendTenant(t, tr.Brokers, tr.TopicPrefix, tr.Clock.Now(), tr.Member.OrganizationID)
 	Eventually(t, 30*time.Second, "the suspension to take effect", func() bool { return write() == http.StatusForbidden })
 	if err := tr.Stop(); err != nil {
 		t.Fatalf("shutdown returned %v", err)

@@ -137,6 +137,80 @@ roles (an older chart's default had no digest). */}}
 {{- $p }}
 {{- end }}
 
+{{/* What the installation's auth Deployment, as it runs now, sets the env var .env to, as JSON:
+{"found": true, "set": true, "value": "..."}; {} without that Deployment (a new installation, or a
+render without a cluster). (dict "root" $ "env" "KAFKA_TOPIC_PREFIX") */}}
+{{- define "workpulse.deployedEnv" -}}
+{{- $out := dict }}
+{{- with lookup "apps/v1" "Deployment" .root.Release.Namespace (printf "%s-auth" (include "workpulse.fullname" .root)) }}
+{{- $_ := set $out "found" true }}
+{{- range $c := .spec.template.spec.containers }}
+{{- range $e := $c.env | default list }}
+{{- if eq $e.name $.env }}
+{{- $_ := set $out "set" true }}
+{{- $_ := set $out "value" ($e.value | default "") }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/* The prefix of the installation's Kafka topics and consumer groups (KAFKA_TOPIC_PREFIX), so
+that two installations on one Kafka cluster never read each other's events: kafka.topicPrefix when
+set ("" too), else the prefix the installation runs with, so that an upgrade never moves its topics
+(events waiting in the old ones would be left behind). An installation made by a chart without the
+setting runs with none: it keeps the topic names it has (workpulse.activity.v1, ...). A new one gets
+<namespace>.<release>. (a namespace has no dot, so no two installations get one prefix). */}}
+{{- define "workpulse.kafkaTopicPrefix" -}}
+{{- $p := .Values.kafka.topicPrefix }}
+{{- if not (kindIs "string" $p) }}
+{{- $d := include "workpulse.deployedEnv" (dict "root" . "env" "KAFKA_TOPIC_PREFIX") | fromJson }}
+{{- if $d.set }}
+{{- $p = $d.value }}
+{{- else if $d.found }}
+{{- $p = "" }}
+{{- else }}
+{{- $p = printf "%s.%s." .Release.Namespace .Release.Name }}
+{{- end }}
+{{- end }}
+{{- if not (regexMatch "^[a-zA-Z0-9._-]{0,200}$" $p) }}
+{{- fail (printf "kafka.topicPrefix %q: at most 200 characters of letters, digits, '.', '_' and '-' (what Kafka allows in a topic name)" $p) }}
+{{- end }}
+{{- $p }}
+{{- end }}
+
+{{/* The prefix of the installation's Redis keys and channels (REDIS_PREFIX), likewise:
+redis.prefix when set, else the prefix the installation runs with (an older chart's default was
+wp), else wp:<namespace>:<release> for a new installation. */}}
+{{- define "workpulse.redisPrefix" -}}
+{{- $p := .Values.redis.prefix }}
+{{- if not $p }}
+{{- $d := include "workpulse.deployedEnv" (dict "root" . "env" "REDIS_PREFIX") | fromJson }}
+{{- if $d.value }}
+{{- $p = $d.value }}
+{{- else if $d.found }}
+{{- $p = "wp" }}
+{{- else }}
+{{- $p = printf "wp:%s:%s" .Release.Namespace .Release.Name }}
+{{- end }}
+{{- end }}
+{{- $p }}
+{{- end }}
+
+{{/* The installation's name on its WorkPulseTenants (label workpulse.io/installation): its operator
+reconciles the tenants labelled with it and claims those without the label, so that two operators
+watching one namespace never both provision a tenant. <namespace>.<release>, unique in the cluster
+(a namespace has no dot); past the 63 characters of a label value, its first 54 then - and 8 hex
+digits of its SHA-256. */}}
+{{- define "workpulse.installation" -}}
+{{- $n := printf "%s.%s" .Release.Namespace .Release.Name }}
+{{- if gt (len $n) 63 }}
+{{- $n = printf "%s-%s" ($n | trunc 54) ($n | sha256sum | trunc 8) }}
+{{- end }}
+{{- $n }}
+{{- end }}
+
 {{/* The Secret holding a service's database password: (dict "root" $ "name" "auth"). */}}
 {{- define "workpulse.dbRoleSecret" -}}
 {{- printf "%s-db-%s" (include "workpulse.fullname" .root) .name }}
@@ -237,7 +311,7 @@ hashing to it). */}}
       name: {{ required "redis.existingSecret is required" $v.redis.existingSecret }}
       key: {{ $v.redis.urlKey }}
 - name: REDIS_PREFIX
-  value: {{ $v.redis.prefix | quote }}
+  value: {{ include "workpulse.redisPrefix" .root | quote }}
 - name: KAFKA_BROKERS
 {{- if $v.kafka.existingSecret }}
   valueFrom:
@@ -247,6 +321,8 @@ hashing to it). */}}
 {{- else }}
   value: {{ required "kafka.brokers or kafka.existingSecret is required" $v.kafka.brokers | quote }}
 {{- end }}
+- name: KAFKA_TOPIC_PREFIX
+  value: {{ include "workpulse.kafkaTopicPrefix" .root | quote }}
 - name: KAFKA_TOPIC_PARTITIONS
   value: {{ $v.kafka.topicPartitions | quote }}
 - name: KAFKA_MAX_ATTEMPTS

@@ -1,9 +1,11 @@
 package controller
 
 import (
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	activity "github.com/workpulse/workpulse/migrations/storage"
 	"github.com/workpulse/workpulse/services/platform/config"
@@ -68,6 +70,12 @@ type Config struct {
 	MaxConcurrentReconciles int
 	// WatchNamespaces limits the tenants watched (empty: all namespaces).
 	WatchNamespaces []string
+	// Installation is the installation this operator reconciles tenants
+	// for (INSTALLATION, the chart's <namespace>.<release>): those labelled
+	// v1alpha1.LabelInstallation with it, and those without the label,
+	// which it claims first (see claimOf). Empty: the tenants without the
+	// label, unclaimed, and never another installation's.
+	Installation string
 }
 
 // LoadConfig reads the configuration; env.Err reports every problem.
@@ -98,6 +106,10 @@ func LoadConfig(env *config.Env) Config {
 		DeleteBatchSize:              env.Int("DELETE_BATCH_SIZE", 5000, 1, 1_000_000),
 		MaxConcurrentReconciles:      env.Int("MAX_CONCURRENT_RECONCILES", 4, 1, 64),
 		WatchNamespaces:              env.List("WATCH_NAMESPACES", nil),
+		Installation:                 env.String("INSTALLATION", ""),
+	}
+	if errs := validation.IsValidLabelValue(c.Installation); len(errs) > 0 {
+		env.Fail("INSTALLATION", "must be a label value (%s)", strings.Join(errs, "; "))
 	}
 	if c.JobsNamespace == "" {
 		env.Fail("JOBS_NAMESPACE", "is required (or POD_NAMESPACE, set from the downward API)")

@@ -81,9 +81,15 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.init(); err != nil {
 		return err
 	}
+	// Another installation's tenants are not even queued; a change of the
+	// label (a tenant handed to this installation) is reconciled.
+	notOthers := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return claimOf(o.GetLabels(), r.Config.Installation) != claimOthers
+	})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.WorkPulseTenant{}, builder.WithPredicates(predicate.Or(
+		For(&v1alpha1.WorkPulseTenant{}, builder.WithPredicates(notOthers, predicate.Or(
 			predicate.GenerationChangedPredicate{},
+			predicate.LabelChangedPredicate{},
 			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
 			}},
@@ -105,7 +111,11 @@ func (r *TenantReconciler) tenantOfCronJob(ctx context.Context, o client.Object)
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 	}
 	var list v1alpha1.WorkPulseTenantList
-	if err := r.List(ctx, &list, client.Limit(1)); err != nil || len(list.Items) == 0 {
+	var opts []client.ListOption
+	if r.Config.Installation != "" {
+		opts = append(opts, client.MatchingLabels{v1alpha1.LabelInstallation: r.Config.Installation})
+	}
+	if err := r.List(ctx, &list, append(opts, client.Limit(1))...); err != nil || len(list.Items) == 0 {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(&list.Items[0])}}
@@ -123,6 +133,15 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	var t v1alpha1.WorkPulseTenant
 	if err := r.Get(ctx, req.NamespacedName, &t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	switch claimOf(t.Labels, r.Config.Installation) {
+	case claimOthers:
+		return ctrl.Result{}, nil
+	case claimUnclaimed:
+		if ok, err := r.claim(ctx, &t); !ok || err != nil {
+			// Refused: another operator labelled it first (read again).
+			return ctrl.Result{Requeue: err == nil}, err
+		}
 	}
 	if !t.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, &t)

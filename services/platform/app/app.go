@@ -71,8 +71,9 @@ type Deps struct {
 	DB       *pgxpool.Pool
 	Redis    *redis.Client
 	Kafka    *kafka.Writer
-	// KafkaSecurity is for the service's own consumers' ConsumerConfig.
-	KafkaSecurity kafkax.Security
+	// KafkaConsumer is what every consumer of the service shares (brokers,
+	// security, topic prefix, attempts); each sets its group and topics.
+	KafkaConsumer kafkax.ConsumerConfig
 	Verifier      *authn.Verifier
 	// Revocations is the installation's revocation list (with Postgres),
 	// kept up to date while the service runs; Verifier applies it.
@@ -200,6 +201,7 @@ func Run(ctx context.Context, o Options) error {
 	var relays sync.WaitGroup
 	for _, table := range svc.OutboxTables {
 		r := outbox.NewRelay(d.DB, table, d.Kafka, d.Outbox, log)
+		r.TopicPrefix = cfg.KafkaTopicPrefix
 		relays.Add(1)
 		go func() {
 			defer relays.Done()
@@ -334,14 +336,16 @@ func connect(ctx context.Context, needs Needs, d *Deps) error {
 		if err != nil {
 			return err
 		}
-		d.KafkaSecurity = sec
+		d.KafkaConsumer = kafkax.ConsumerConfig{Brokers: cfg.KafkaBrokers, Security: sec, TopicPrefix: cfg.KafkaTopicPrefix,
+			MaxAttempts: cfg.KafkaMaxAttempts}
 		d.Kafka = kafkax.NewSecureWriter(cfg.KafkaBrokers, sec)
 		// The outbox keeps events while the brokers are away and the
 		// consumers catch up after: not a reason to leave the Service.
 		d.Health.AddDegradable("kafka", func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.KafkaBrokers, sec) })
 		// Topics are created up front so that the first consumer does not
 		// race the first producer; a broker that is down only delays this.
-		if err := kafkax.EnsureTopics(ctx, cfg.KafkaBrokers, sec, cfg.KafkaTopicPartitions, events.AllTopics...); err != nil {
+		if err := kafkax.EnsureTopics(ctx, cfg.KafkaBrokers, sec, cfg.KafkaTopicPartitions,
+			kafkax.Prefixed(cfg.KafkaTopicPrefix, events.AllTopics...)...); err != nil {
 			d.Logger.Warn("could not ensure Kafka topics", "err", err)
 		}
 	}

@@ -28,8 +28,12 @@ type Common struct {
 	RedisURL         string
 	// RedisPrefix namespaces every key, so installations and tests can
 	// share one Redis.
-	RedisPrefix          string
-	KafkaBrokers         []string
+	RedisPrefix  string
+	KafkaBrokers []string
+	// KafkaTopicPrefix comes before every topic and consumer group name,
+	// so that installations can share one Kafka cluster; empty keeps the
+	// names every installation had before it existed.
+	KafkaTopicPrefix     string
 	KafkaTopicPartitions int
 	// KafkaMaxAttempts is how many failed attempts a consumed event gets
 	// before it is moved to its topic's dead-letter topic.
@@ -89,6 +93,7 @@ func LoadCommon(e *Env, service, defaultAddr string) Common {
 		RedisURL:             e.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss"),
 		RedisPrefix:          e.String("REDIS_PREFIX", "wp"),
 		KafkaBrokers:         e.List("KAFKA_BROKERS", []string{"127.0.0.1:9092"}),
+		KafkaTopicPrefix:     topicPrefix(e),
 		KafkaTopicPartitions: e.Int("KAFKA_TOPIC_PARTITIONS", 6, 1, 1000),
 		KafkaMaxAttempts:     e.Int("KAFKA_MAX_ATTEMPTS", 5, 1, 1000), // kafkax.DefaultMaxAttempts
 		KafkaTLS:             e.Bool("KAFKA_TLS", false),
@@ -120,6 +125,27 @@ func legacySecret(e *Env) string {
 		e.Fail("LEGACY_JWT_SECRET", "must be at least 16 characters (it has %d)", len(s))
 	}
 	return s
+}
+
+// maxTopicPrefix leaves room under Kafka's 249 characters for the longest
+// topic name (workpulse.organizations.v1.dlq) and a consumer group.
+const maxTopicPrefix = 200
+
+// topicPrefix reads KAFKA_TOPIC_PREFIX. Kafka refuses topic names with
+// other characters than letters, digits, '.', '_' and '-', which would
+// leave a service unable to publish anything; refuse them at start-up.
+func topicPrefix(e *Env) string {
+	p := e.String("KAFKA_TOPIC_PREFIX", "")
+	if len(p) > maxTopicPrefix {
+		e.Fail("KAFKA_TOPIC_PREFIX", "must be at most %d characters (it has %d)", maxTopicPrefix, len(p))
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			e.Fail("KAFKA_TOPIC_PREFIX", "may hold only letters, digits, '.', '_' and '-' (it has %q)", r)
+			break
+		}
+	}
+	return p
 }
 
 // healthPeers reads HEALTH_PEERS, "name=url,name=url".

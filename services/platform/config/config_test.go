@@ -65,3 +65,29 @@ func TestALegacyJWTSecretTooShortToTrustStopsStartUpWithoutBeingShown(t *testing
 		})
 	}
 }
+
+func TestATopicPrefixKafkaWouldRefuseStopsStartUp(t *testing.T) {
+	cases := []struct {
+		name, value string
+		wantErr     bool
+	}{
+		{"Unset keeps the topic names of every installation before the prefix.", "", false},
+		{"Letters, digits, dots, dashes and underscores are accepted.", "team-a.workpulse_eu.", false},
+		{"A space is refused.", "team a.", true},
+		{"A slash is refused.", "team/a.", true},
+		{"Over 200 characters are refused.", strings.Repeat("a", 201), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := config.FromMap(map[string]string{"KAFKA_TOPIC_PREFIX": c.value})
+			got := config.LoadCommon(e, "ingest", ":0").KafkaTopicPrefix
+			err := e.Err()
+			switch {
+			case c.wantErr && (err == nil || !strings.Contains(err.Error(), "KAFKA_TOPIC_PREFIX")):
+				t.Fatalf("error %v; want one naming KAFKA_TOPIC_PREFIX", err)
+			case !c.wantErr && (err != nil || got != c.value):
+				t.Fatalf("got %q, %v; want %q", got, err, c.value)
+			}
+		})
+	}
+}

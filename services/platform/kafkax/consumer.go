@@ -44,6 +44,12 @@ type ConsumerConfig struct {
 	// GroupID shares the topics' partitions among the group's members.
 	GroupID string
 	Topics  []string
+	// TopicPrefix comes before every topic and the group's name on the
+	// brokers (KAFKA_TOPIC_PREFIX), so that installations sharing one
+	// Kafka cluster each read their own events only. GroupID and Topics
+	// are the names without it, as the metrics and the services' records
+	// of applied events know them.
+	TopicPrefix string
 	// StartOffset applies when the group has no committed offset:
 	// kafka.FirstOffset (default) or kafka.LastOffset.
 	StartOffset int64
@@ -68,6 +74,13 @@ type ConsumerConfig struct {
 	// gets before it goes to its topic's dead-letter topic and the
 	// partition moves on (0: DefaultMaxAttempts).
 	MaxAttempts int
+}
+
+// For is c for the consumer group group of topics: a service's consumers
+// share its brokers, security, prefix and attempts (c) and differ in those.
+func (c ConsumerConfig) For(group string, topics ...string) ConsumerConfig {
+	c.GroupID, c.Topics = group, topics
+	return c
 }
 
 // ConsumerMetrics are shared by every consumer of a service.
@@ -293,7 +306,8 @@ func (c *Consumer) measureLag(ctx context.Context) {
 }
 
 func (c *Consumer) lag(ctx context.Context) (int64, error) {
-	return GroupLag(ctx, c.cfg.Brokers, c.cfg.Security, c.cfg.GroupID, c.cfg.Topics, c.cfg.StartOffset == kafka.LastOffset)
+	return GroupLag(ctx, c.cfg.Brokers, c.cfg.Security, c.cfg.TopicPrefix+c.cfg.GroupID, Prefixed(c.cfg.TopicPrefix, c.cfg.Topics...),
+		c.cfg.StartOffset == kafka.LastOffset)
 }
 
 func (c *Consumer) newReader() *kafka.Reader {
@@ -312,8 +326,8 @@ func (c *Consumer) newReader() *kafka.Reader {
 	return kafka.NewReader(kafka.ReaderConfig{
 		Dialer:         c.cfg.Security.dialer(),
 		Brokers:        c.cfg.Brokers,
-		GroupID:        c.cfg.GroupID,
-		GroupTopics:    c.cfg.Topics,
+		GroupID:        c.cfg.TopicPrefix + c.cfg.GroupID,
+		GroupTopics:    Prefixed(c.cfg.TopicPrefix, c.cfg.Topics...),
 		StartOffset:    start,
 		MinBytes:       minBytes,
 		MaxBytes:       10 << 20,
@@ -385,7 +399,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, typ, reaso
 		kafka.Header{Key: "workpulse-dlq-topic", Value: []byte(msg.Topic)},
 		kafka.Header{Key: "workpulse-dlq-partition", Value: []byte(strconv.Itoa(msg.Partition))},
 		kafka.Header{Key: "workpulse-dlq-offset", Value: []byte(strconv.FormatInt(msg.Offset, 10))},
-		kafka.Header{Key: "workpulse-dlq-group", Value: []byte(c.cfg.GroupID)},
+		kafka.Header{Key: "workpulse-dlq-group", Value: []byte(c.cfg.TopicPrefix + c.cfg.GroupID)},
 		kafka.Header{Key: "workpulse-dlq-reason", Value: []byte(reason)},
 		kafka.Header{Key: "workpulse-dlq-error", Value: []byte(cause.Error())})}
 	for backoff := 100 * time.Millisecond; ; backoff = min(backoff*2, 10*time.Second) {
@@ -405,7 +419,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, typ, reaso
 		"offset", msg.Offset, "type", typ, "reason", reason, "err", cause)
 	if c.metrics != nil {
 		c.metrics.processed.WithLabelValues(c.cfg.GroupID, typ, "dead_lettered").Inc()
-		c.metrics.dead.WithLabelValues(c.cfg.GroupID, msg.Topic, reason).Inc()
+		c.metrics.dead.WithLabelValues(c.cfg.GroupID, strings.TrimPrefix(msg.Topic, c.cfg.TopicPrefix), reason).Inc()
 	}
 	return true
 }

@@ -41,6 +41,16 @@ func NewSecureWriter(brokers []string, sec Security) *kafka.Writer {
 	}
 }
 
+// Prefixed names topics as they are on the brokers of an installation
+// whose KAFKA_TOPIC_PREFIX is prefix.
+func Prefixed(prefix string, topics ...string) []string {
+	out := make([]string, len(topics))
+	for i, t := range topics {
+		out[i] = prefix + t
+	}
+	return out
+}
+
 // EnsureTopics creates any of topics that does not exist yet.
 func EnsureTopics(ctx context.Context, brokers []string, sec Security, partitions int, topics ...string) error {
 	d := sec.dialer()

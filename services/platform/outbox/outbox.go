@@ -106,6 +106,10 @@ type Relay struct {
 	Idle, MaxIdle time.Duration
 	// FlushTimeout bounds the final flush at shutdown.
 	FlushTimeout time.Duration
+	// TopicPrefix comes before each row's topic when it is published
+	// (KAFKA_TOPIC_PREFIX). Rows keep the name without it, so events
+	// queued before the prefix changed go to the topics of the new one.
+	TopicPrefix string
 }
 
 // NewRelay relays table through pub; metrics may be nil.
@@ -192,6 +196,7 @@ func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 			rows.Close()
 			return 0, err
 		}
+		m.Topic = r.TopicPrefix + m.Topic
 		m.Key = []byte(key)
 		ids = append(ids, id)
 		msgs = append(msgs, m)

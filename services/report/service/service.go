@@ -52,7 +52,7 @@ func Run(ctx context.Context, clk clock.Clock, lookup func(string) (string, bool
 				API: report.NewServer(report.Deps{Config: cfg, DB: d.DB, Verifier: d.Verifier, Jobs: jobs, Runner: runner,
 					HTTP: d.HTTP, Clock: clk}),
 				OutboxTables: []string{report.OutboxTable},
-				Workers:      append(consumers.Workers(common.KafkaBrokers, d.KafkaSecurity, common.KafkaMaxAttempts, d.Consumer), runner.Run, jobs.RunCorrections, deliverer.Run),
+				Workers:      append(consumers.Workers(d.KafkaConsumer, d.Consumer), runner.Run, jobs.RunCorrections, deliverer.Run),
 			}, nil
 		},
 	})

@@ -42,8 +42,8 @@ var run = app.Spec[settings]{
 			// when asked for; never on the API port.
 			go func() { fmt.Fprintln(os.Stderr, "ingest: pprof:", http.ListenAndServe(s.pprofAddr, nil)) }()
 		}
-		tenants := tracking.TenantConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "ingest-tenants", d.Consumer, d.Logger)
-		users := tracking.UserConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "ingest-users", tracking.EraseActivity, d.Consumer, d.Logger)
+		tenants := tracking.TenantConsumer(d.DB, d.KafkaConsumer, "ingest-tenants", d.Consumer, d.Logger)
+		users := tracking.UserConsumer(d.DB, d.KafkaConsumer, "ingest-users", tracking.EraseActivity, d.Consumer, d.Logger)
 		redactions := ingest.NewRedactions(d.DB, d.Logger)
 		// Until the rules are read, posts are refused (503) rather than
 		// stored unredacted; a failure here is PostgreSQL being down,

@@ -201,7 +201,7 @@ func TestASuspendedTenantsActivityIsRefusedUntilItIsResumed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- tracking.TenantConsumer(h.pool, brokers, kafkax.Security{}, 0, "ingest-tenants-test", nil, quietLogger()).Run(ctx)
+		done <- tracking.TenantConsumer(h.pool, kafkax.ConsumerConfig{Brokers: brokers}, "ingest-tenants-test", nil, quietLogger()).Run(ctx)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	w := kafkax.NewWriter(brokers)

@@ -25,7 +25,7 @@ import (
 
 // harness runs the ingest API over HTTP against a database of its own.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	db   *testkit.DB
 	pool *pgxpool.Pool
 	// sessionPool connects as the session service, for stopping sessions.
@@ -44,7 +44,7 @@ type harness struct {
 // a fixed instant, so that no verdict depends on the day the suite runs.
 var harnessInstant = time.Date(2027, 6, 15, 9, 30, 0, 0, time.UTC)
 
-func newHarness(t *testing.T, env map[string]string) *harness {
+func newHarness(t testing.TB, env map[string]string) *harness {
 	t.Helper()
 	db := testkit.NewDB(t)
 	pool := db.Pool(t, "workpulse_ingest")

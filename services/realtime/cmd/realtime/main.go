@@ -25,7 +25,7 @@ var run = app.Spec[realtime.Config]{
 	},
 	Build: func(ctx context.Context, d *app.Deps, cfg realtime.Config) (*app.Service, error) {
 		s := realtime.NewServer(realtime.Deps{
-			Config: cfg, DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Brokers: d.Config.KafkaBrokers, KafkaSecurity: d.KafkaSecurity, KafkaMaxAttempts: d.Config.KafkaMaxAttempts,
+			Config: cfg, DB: d.DB, Redis: d.Redis, Verifier: d.Verifier, Kafka: d.KafkaConsumer,
 			Registry: d.Registry, HTTP: d.HTTP, Log: d.Logger, Service: d.Config.Service, Consumer: d.Consumer, Clock: d.Clock,
 			// ctx ending is what starts the HTTP server's drain.
 			Draining: ctx.Done(),

@@ -155,7 +155,7 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 	draining := make(chan struct{})
 	srv := NewServer(Deps{
 		Draining: draining,
-		Config:   cfg, DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Brokers: e.brokers,
+		Config:   cfg, DB: e.db.Pool(t, "workpulse_realtime"), Redis: rdb, Verifier: e.keys.verifier, Kafka: kafkax.ConsumerConfig{Brokers: e.brokers},
 		Registry: reg, HTTP: metrics.NewHTTP(reg, "realtime"), Consumer: kafkax.NewConsumerMetrics(reg, "realtime", e.clock),
 		Log: log, Service: "realtime", Clock: e.clock,
 	})

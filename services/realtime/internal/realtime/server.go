@@ -37,13 +37,11 @@ type Deps struct {
 	DB       *pgxpool.Pool
 	Redis    *redis.Client
 	Verifier *authn.Verifier
-	Brokers  []string
-	// KafkaSecurity secures the connections to Brokers.
-	KafkaSecurity kafkax.Security
-	// KafkaMaxAttempts bounds the attempts of an event (0: kafkax's default).
-	KafkaMaxAttempts int
-	Registry         prometheus.Registerer
-	HTTP             *metrics.HTTP
+	// Kafka is the installation's brokers, security, topic prefix and
+	// attempts (app.Deps.KafkaConsumer); the service adds its group.
+	Kafka    kafkax.ConsumerConfig
+	Registry prometheus.Registerer
+	HTTP     *metrics.HTTP
 	// Consumer may be nil.
 	Consumer *kafkax.ConsumerMetrics
 	Log      *slog.Logger
@@ -111,15 +109,14 @@ func NewServer(d Deps) *Server {
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error:       handshakeError,
 	}
-	s.consumer = kafkax.NewConsumer(kafkax.ConsumerConfig{
-		Brokers: d.Brokers, Security: d.KafkaSecurity, GroupID: cfg.ConsumerGroup, Topics: consumedTopics, MaxAttempts: d.KafkaMaxAttempts,
-		// Live notifications only: a new replica starts from now, not
-		// from history its clients never asked for.
-		StartOffset: kafka.LastOffset,
-		// The group dies with the process, so its offsets matter little;
-		// committing each event would cost a broker round trip per event.
-		CommitInterval: time.Second,
-	}, s.handleEvent, d.Consumer, d.Log)
+	consumer := d.Kafka.For(cfg.ConsumerGroup, consumedTopics...)
+	// Live notifications only: a new replica starts from now, not from
+	// history its clients never asked for.
+	consumer.StartOffset = kafka.LastOffset
+	// The group dies with the process, so its offsets matter little;
+	// committing each event would cost a broker round trip per event.
+	consumer.CommitInterval = time.Second
+	s.consumer = kafkax.NewConsumer(consumer, s.handleEvent, d.Consumer, d.Log)
 	s.api = s.routes(d.HTTP)
 	return s
 }

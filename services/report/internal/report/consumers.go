@@ -50,14 +50,14 @@ func NewConsumers(db *pgxpool.Pool, log *slog.Logger, clk clock.Clock) *Consumer
 	return &Consumers{db: db, log: log, clock: clk}
 }
 
-// Workers returns the consumer loops, for app.Service.Workers.
-func (c *Consumers) Workers(brokers []string, sec kafkax.Security, maxAttempts int, m *kafkax.ConsumerMetrics) []func(context.Context) error {
-	dir := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupDirectory, MaxAttempts: maxAttempts,
-		Topics: []string{events.TopicOrganizations, events.TopicTenants}}, c.HandleDirectory, m, c.log)
-	act := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupActivity, MaxAttempts: maxAttempts,
-		Topics: []string{events.TopicActivity, events.TopicSessions}, Prefilter: c.PrefilterActivity, BatchWait: ActivityBatchWait}, c.HandleActivity, m, c.log)
-	hooks := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, Security: sec, GroupID: GroupWebhooks, MaxAttempts: maxAttempts,
-		Topics: []string{events.TopicAlerts, events.TopicSessions, events.TopicTime, events.TopicSummaries}}, c.HandleWebhooks, m, c.log)
+// Workers returns the consumer loops, for app.Service.Workers; base is
+// the service's Kafka (app.Deps.KafkaConsumer).
+func (c *Consumers) Workers(base kafkax.ConsumerConfig, m *kafkax.ConsumerMetrics) []func(context.Context) error {
+	activity := base.For(GroupActivity, events.TopicActivity, events.TopicSessions)
+	activity.Prefilter, activity.BatchWait = c.PrefilterActivity, ActivityBatchWait
+	dir := kafkax.NewConsumer(base.For(GroupDirectory, events.TopicOrganizations, events.TopicTenants), c.HandleDirectory, m, c.log)
+	act := kafkax.NewConsumer(activity, c.HandleActivity, m, c.log)
+	hooks := kafkax.NewConsumer(base.For(GroupWebhooks, events.TopicAlerts, events.TopicSessions, events.TopicTime, events.TopicSummaries), c.HandleWebhooks, m, c.log)
 	return []func(context.Context) error{dir.Run, act.Run, hooks.Run}
 }
 

@@ -38,7 +38,7 @@ func (e *env) runConsumers(t *testing.T, brokers []string, extra ...func(*kafka.
 	done := make(chan struct{})
 	writer := kafkax.NewWriter(brokers)
 	t.Cleanup(func() { cancel(); <-done; writer.Close() })
-	workers := NewConsumers(e.pool, e.log, e.clock).Workers(brokers, kafkax.Security{}, 0, nil)
+	workers := NewConsumers(e.pool, e.log, e.clock).Workers(kafkax.ConsumerConfig{Brokers: brokers}, nil)
 	for _, x := range extra {
 		workers = append(workers, x(writer))
 	}

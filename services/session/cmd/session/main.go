@@ -30,8 +30,8 @@ var run = app.Spec[settings]{
 			maxProjects: env.Int("MAX_PROJECTS_PER_ORGANIZATION", session.DefaultMaxProjects, 1, 1_000_000)}
 	},
 	Build: func(_ context.Context, d *app.Deps, s settings) (*app.Service, error) {
-		tenants := tracking.TenantConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "session-tenants", d.Consumer, d.Logger)
-		users := tracking.UserConsumer(d.DB, d.Config.KafkaBrokers, d.KafkaSecurity, d.Config.KafkaMaxAttempts, "session-users", session.MemberRemover(d.DB, d.Clock), d.Consumer, d.Logger)
+		tenants := tracking.TenantConsumer(d.DB, d.KafkaConsumer, "session-tenants", d.Consumer, d.Logger)
+		users := tracking.UserConsumer(d.DB, d.KafkaConsumer, "session-users", session.MemberRemover(d.DB, d.Clock), d.Consumer, d.Logger)
 		d.Registry.MustRegister(session.ActiveSessionsGauge(d.DB))
 		d.Registry.MustRegister(session.BusinessMetrics(d.DB, d.Clock, metrics.ScrapeInterval))
 		return &app.Service{
