@@ -23,6 +23,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
+	// The images are FROM scratch, with no CA bundle: without roots of its
+	// own a service could not reach any public https peer (an OpenID
+	// Provider, a Slack webhook, a mail relay with TLS). These roots are used
+	// only where the system supplies none; a private CA mounted through
+	// SSL_CERT_FILE replaces them.
+	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/apierr"
