@@ -81,6 +81,8 @@ finish() {
   exit $rc
 }
 trap finish EXIT
+# A run stopped by a signal has not passed, whatever its last command returned.
+trap 'DIED_BECAUSE="stopped by a signal"; exit 143' TERM INT HUP
 # A failing command outside die names itself, so the last line of a failed run says what failed.
 trap 'DIED_BECAUSE=${DIED_BECAUSE:-"line $LINENO: $BASH_COMMAND"}' ERR
 
