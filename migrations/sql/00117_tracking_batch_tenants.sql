@@ -10,11 +10,16 @@
 -- keep the single-tenant policy alone.
 -- +goose Up
 -- The organizations of the transaction's batch; NULL when none is set, so
--- that the policies below then accept no row.
+-- that the policies below then accept no row. Like public.current_org() it
+-- stays executable by every role: the policies apply to an installation
+-- whose ingest role is workpulse_ingest from the moment they are created,
+-- while the previous release's pods still serve and before `migrate up`
+-- runs the grants, and a policy whose function its role may not execute
+-- fails every statement on the table. It reads only the caller's own
+-- setting.
 CREATE FUNCTION tracking.batch_orgs() RETURNS uuid[]
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$ SELECT NULLIF(current_setting('app.org_ids', true), '')::uuid[] $$;
-REVOKE ALL ON FUNCTION tracking.batch_orgs() FROM PUBLIC;
 
 -- +goose StatementBegin
 DO $$

@@ -86,6 +86,7 @@ func startPlatform(t *testing.T, devEnv, extraEnv []string) *Platform {
 	p.exited = make(chan struct{})
 	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
+		p.checkNoReconciliationDifferences(t)
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.exited:
@@ -127,6 +128,34 @@ func (p *Platform) WaitHealthy(t testing.TB, timeout time.Duration) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("the platform is not healthy after %s: %s\n%s", timeout, last, p.logs.tail(80))
+}
+
+// checkNoReconciliationDifferences fails a test after which the nightly
+// reconciliation counted any stored summary different from its activity:
+// the live corrections must leave it nothing to find, in every test. A
+// report service the test itself stopped cannot be asked, and is skipped.
+func (p *Platform) checkNoReconciliationDifferences(t *testing.T) {
+	const metric = "workpulse_summary_reconciliation_differences_total"
+	resp, err := http.Get(p.ServiceURL("report") + "/metrics")
+	if err != nil {
+		t.Logf("%s not read: %v", metric, err)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Logf("%s not read: status %d, %v", metric, resp.StatusCode, err)
+		return
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if value, ok := strings.CutPrefix(line, metric+" "); ok {
+			if value != "0" {
+				t.Errorf("the nightly reconciliation found %s stored summaries different from their activity", value)
+			}
+			return
+		}
+	}
+	t.Errorf("report's /metrics has no %s", metric)
 }
 
 // ServiceURL is a service's own base URL (for /metrics and /readyz).
