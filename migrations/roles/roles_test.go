@@ -188,17 +188,7 @@ func privileges(t *testing.T, db *testkit.DB) map[string]bool {
 func TestEveryPrivilegeAMigrationGrantsIsInTheGrantsScript(t *testing.T) {
 	db, m := testkit.NewRolledBackDB(t)
 	ctx := context.Background()
-	// The migrations alone, without the roles step of Up.
-	sqlDB, err := sql.Open("pgx", db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS(),
-		goose.WithTableName("public.workpulse_schema_migrations"), goose.WithAllowOutofOrder(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := migrationsAlone(t, db)
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +205,23 @@ func TestEveryPrivilegeAMigrationGrantsIsInTheGrantsScript(t *testing.T) {
 			t.Errorf("a migration grants %q, which migrations/roles/grants.sql does not: grant it there", g)
 		}
 	}
+}
+
+// migrationsAlone runs the migrations on db without the roles step of Up,
+// as they stand before `migrate up` applies grants.sql.
+func migrationsAlone(t *testing.T, db *testkit.DB) *goose.Provider {
+	t.Helper()
+	sqlDB, err := sql.Open("pgx", db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS(),
+		goose.WithTableName("public.workpulse_schema_migrations"), goose.WithAllowOutofOrder(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestAPrefixThatCannotNameARoleIsRefused(t *testing.T) {

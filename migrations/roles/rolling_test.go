@@ -2,7 +2,6 @@ package roles_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3"
 
-	"github.com/workpulse/workpulse/migrations"
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
@@ -24,16 +22,7 @@ import (
 func TestEveryMigrationLeavesTheRunningServicesAbleToReadWhatTheyCouldRead(t *testing.T) {
 	db, _ := testkit.NewRolledBackDB(t)
 	ctx := context.Background()
-	sqlDB, err := sql.Open("pgx", db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS(),
-		goose.WithTableName("public.workpulse_schema_migrations"), goose.WithAllowOutofOrder(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := migrationsAlone(t, db)
 	readable := map[string][]string{}
 	for {
 		res, err := p.UpByOne(ctx)
