@@ -82,10 +82,19 @@ GRANT SELECT ON tracking.timesheet_locks TO {{.session}};
 -- (migration 00117) read and write the rows of its batch's organizations
 -- apply to ingest alone.
 GRANT EXECUTE ON FUNCTION tracking.batch_orgs() TO {{.ingest}};
-ALTER POLICY tenant_batch ON tracking.work_sessions TO {{.ingest}};
-ALTER POLICY tenant_batch ON tracking.activity_logs TO {{.ingest}};
-ALTER POLICY tenant_batch ON tracking.activity_dedup TO {{.ingest}};
-ALTER POLICY tenant_batch ON tracking.tenants TO {{.ingest}};
+-- Only where a policy names another role: ALTER POLICY locks its table
+-- against every read and write, and every upgrade runs this script while
+-- the previous release is still writing.
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['work_sessions','activity_logs','activity_dedup','tenants'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = format('tracking.%I', t)::regclass
+        AND polname = 'tenant_batch' AND polroles = ARRAY['{{.ingest}}'::regrole::oid]) THEN
+      EXECUTE format('ALTER POLICY tenant_batch ON tracking.%I TO {{.ingest}}', t);
+    END IF;
+  END LOOP;
+END $$;
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};
 

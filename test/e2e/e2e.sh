@@ -58,6 +58,12 @@ dump_failures() {
     kubectl -n "$ns" logs "$name" --all-containers --previous --tail 30 >&2 2>/dev/null || true
   done < <(kubectl get pods -A --no-headers 2>/dev/null |
     awk '$4 != "Running" && $4 != "Completed" {print $1, $2} $4 == "Running" {split($3, r, "/"); if (r[1] != r[2]) print $1, $2}')
+  # A failed request of a pod that kept running (a 500 under load) shows only in its own log.
+  echo "=== e2e: errors the release's pods logged" >&2
+  local pod
+  for pod in $(kubectl -n "$NS" get pods -o name 2>/dev/null); do
+    kubectl -n "$NS" logs "$pod" --all-containers --tail 5000 2>/dev/null | grep '"level":"ERROR"' | tail -5 | sed "s|^|$pod: |" >&2 || true
+  done
   kubectl get events -A --field-selector type=Warning --sort-by .lastTimestamp 2>/dev/null | tail -20 >&2 || true
   [ -z "$(kubectl get crd workpulsetenants.workpulse.io -o name 2>/dev/null)" ] ||
     kubectl get workpulsetenants -A -o yaml 2>/dev/null | tail -40 >&2 || true

@@ -219,6 +219,19 @@ func outOfReach(err error) bool {
 	return IsUnavailable(err)
 }
 
+// IsConflictRollback reports a transaction the server rolled back to break
+// a conflict with another (a deadlock, or a serialization failure): nothing
+// of it was kept, and the same transaction again succeeds once the other
+// has moved on. A migration taking its table locks while the previous
+// release still writes is such a conflict.
+func IsConflictRollback(err error) bool {
+	switch SQLState(err) {
+	case "40P01", "40001":
+		return true
+	}
+	return false
+}
+
 // IsDatabaseError reports any error raised by the server.
 func IsDatabaseError(err error) bool {
 	var pe *pgconn.PgError

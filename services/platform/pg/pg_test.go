@@ -175,6 +175,12 @@ func TestErrorsAreClassifiedForClients(t *testing.T) {
 	if pg.IsUnavailable(err) {
 		t.Fatal("a constraint violation was classified as the database being unavailable")
 	}
+	if pg.IsConflictRollback(err) {
+		t.Fatal("a constraint violation was classified as a conflict worth trying again")
+	}
+	if err := deadlock(ctx, t, db); !pg.IsConflictRollback(err) {
+		t.Fatalf("a deadlock: %v is not classified as a conflict worth trying again", err)
+	}
 	// The pool connects lazily; the ping meets the refused connection.
 	pool, err := pg.Connect(ctx, "postgres://postgres@127.0.0.1:1/none?sslmode=disable", pg.Login{}, 1)
 	if err != nil {
@@ -191,6 +197,40 @@ func TestErrorsAreClassifiedForClients(t *testing.T) {
 	if !pg.IsUnavailable(errors.Join(context.Canceled, err)) {
 		t.Fatal("a wrapped connection error is not classified as unavailable")
 	}
+}
+
+// deadlock makes two transactions wait for each other's row and returns
+// the error of the one the server rolled back.
+func deadlock(ctx context.Context, t *testing.T, db *testkit.DB) error {
+	a, b := uuid.NewString(), uuid.NewString()
+	if _, err := db.Owner.Exec(ctx, "INSERT INTO auth.organizations (id, name) VALUES ($1, 'a'), ($2, 'b')", a, b); err != nil {
+		t.Fatal(err)
+	}
+	first, err := db.Owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback(ctx)
+	second, err := db.Owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Rollback(ctx)
+	lock := "SELECT 1 FROM auth.organizations WHERE id = $1 FOR UPDATE"
+	if _, err := first.Exec(ctx, lock, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.Exec(ctx, lock, b); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	go func() { _, err := first.Exec(ctx, lock, b); errs <- err }()
+	go func() { _, err := second.Exec(ctx, lock, a); errs <- err }()
+	err = <-errs
+	if err == nil {
+		err = <-errs
+	}
+	return err
 }
 
 func TestWaitReachableWaitsOnlyWhileTheDatabaseIsOutOfReach(t *testing.T) {

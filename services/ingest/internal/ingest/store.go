@@ -324,8 +324,27 @@ func storageError(err error, times []time.Time) error {
 // switched to the set of the batch's organizations (pg.QueueInOrgs), so
 // the statement reaches no row of any other, and the statement ties each
 // post to a session of the post's own organization and writes its rows
-// under that organization.
+// under that organization. A write the server rolled back to break a
+// conflict with another transaction (a deadlock with a migration's locks
+// during an upgrade, say) is made again, with nothing of it kept.
 func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
+	for attempt := 1; ; attempt++ {
+		for _, p := range batch {
+			p.out = recordOutcome{}
+		}
+		err := c.writeTxOnce(ctx, batch, lock)
+		if err == nil || attempt == conflictAttempts || !pg.IsConflictRollback(err) {
+			return err
+		}
+	}
+}
+
+// conflictAttempts bounds how often a write the server rolled back to break
+// a conflict is made again before its posts get the error.
+const conflictAttempts = 3
+
+// writeTxOnce is one attempt of writeTx.
+func (c *combiner) writeTxOnce(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
 	var orgs []string
 	for _, p := range batch {
 		if !slices.Contains(orgs, p.org) {
