@@ -84,16 +84,20 @@ GRANT SELECT ON tracking.timesheet_locks TO {{.session}};
 GRANT EXECUTE ON FUNCTION tracking.batch_orgs() TO {{.ingest}};
 -- Only where a policy names another role: ALTER POLICY locks its table
 -- against every read and write, and every upgrade runs this script while
--- the previous release is still writing.
+-- the previous release is still writing (lock_written_tables, 00117, says
+-- how the locks are taken then).
 DO $$
-DECLARE t text;
+DECLARE
+  tables regclass[] := ARRAY['tracking.work_sessions', 'tracking.activity_logs', 'tracking.activity_dedup', 'tracking.tenants'];
+  t regclass;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['work_sessions','activity_logs','activity_dedup','tenants'] LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = format('tracking.%I', t)::regclass
-        AND polname = 'tenant_batch' AND polroles = ARRAY['{{.ingest}}'::regrole::oid]) THEN
-      EXECUTE format('ALTER POLICY tenant_batch ON tracking.%I TO {{.ingest}}', t);
-    END IF;
-  END LOOP;
+  IF EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = ANY (tables) AND polname = 'tenant_batch'
+      AND polroles <> ARRAY['{{.ingest}}'::regrole::oid]) THEN
+    PERFORM tracking.lock_written_tables(tables);
+    FOREACH t IN ARRAY tables LOOP
+      EXECUTE format('ALTER POLICY tenant_batch ON %s TO {{.ingest}}', t);
+    END LOOP;
+  END IF;
 END $$;
 -- Reports and the realtime service read tracking data; they never write it.
 GRANT SELECT ON tracking.work_sessions, tracking.activity_logs, tracking.projects TO {{.report}}, {{.realtime}};

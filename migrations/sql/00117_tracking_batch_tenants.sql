@@ -21,6 +21,37 @@ CREATE FUNCTION tracking.batch_orgs() RETURNS uuid[]
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$ SELECT NULLIF(current_setting('app.org_ids', true), '')::uuid[] $$;
 
+-- Policies are made and changed under an ACCESS EXCLUSIVE lock of their
+-- table, and these four are written by every post, while an upgrade runs
+-- this beside the previous release. Holding one while waiting for the next
+-- can close a cycle with a post's transaction, which the server then
+-- breaks by failing the post. So all four are taken together, and a try
+-- that has to wait gives up after 100 ms, before the server's deadlock
+-- check (1 s by default) would fail anyone else, releases what it took
+-- and tries again.
+-- +goose StatementBegin
+CREATE FUNCTION tracking.lock_written_tables(tables regclass[]) RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  previous text := current_setting('lock_timeout');
+BEGIN
+  PERFORM set_config('lock_timeout', '100ms', true);
+  FOR attempt IN 1..1200 LOOP
+    BEGIN
+      EXECUTE 'LOCK TABLE ' || (SELECT string_agg(t::text, ', ') FROM unnest(tables) AS t) || ' IN ACCESS EXCLUSIVE MODE';
+      PERFORM set_config('lock_timeout', previous, true);
+      RETURN;
+    EXCEPTION WHEN lock_not_available THEN
+      PERFORM pg_sleep(0.02);
+    END;
+  END LOOP;
+  RAISE EXCEPTION 'could not lock % for 2 minutes beside the running writes', tables;
+END $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION tracking.lock_written_tables(regclass[]) FROM PUBLIC;
+
+SELECT tracking.lock_written_tables(ARRAY['tracking.work_sessions', 'tracking.activity_logs', 'tracking.activity_dedup', 'tracking.tenants']::regclass[]);
+
 -- +goose StatementBegin
 DO $$
 DECLARE t text;
@@ -43,3 +74,4 @@ DROP POLICY tenant_batch ON tracking.activity_dedup;
 DROP POLICY tenant_batch ON tracking.activity_logs;
 DROP POLICY tenant_batch ON tracking.work_sessions;
 DROP FUNCTION tracking.batch_orgs();
+DROP FUNCTION tracking.lock_written_tables(regclass[]);
