@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,7 +66,7 @@ func startPlatform(t *testing.T, devEnv, extraEnv []string) *Platform {
 	// Ports far from make dev's, so both can run, and below the kernel's
 	// ephemeral range, so a restarted service never finds its port taken
 	// by some outgoing connection.
-	p.offset = 7000 + testkit.FreePort(t)%20000
+	p.offset = freePortOffset(t)
 	frontDoor := testkit.FreePort(t)
 	args := []string{}
 	for _, e := range extraEnv {
@@ -102,6 +103,32 @@ func startPlatform(t *testing.T, devEnv, extraEnv []string) *Platform {
 	p.URL = fmt.Sprintf("http://127.0.0.1:%d/api", frontDoor)
 	p.WaitHealthy(t, 3*time.Minute)
 	return p
+}
+
+// freePortOffset picks an offset at which every service's port is free
+// now: a port another process listens on (a local cluster's, another
+// suite's) keeps that service from starting for the whole test.
+func freePortOffset(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		offset := 7000 + testkit.FreePort(t)%20000
+		if servicePortsFree(offset) {
+			return offset
+		}
+	}
+	t.Fatal("no port offset has every service's port free")
+	return 0
+}
+
+func servicePortsFree(offset int) bool {
+	for _, s := range routes.Services {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.Port+offset))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
 }
 
 // WaitHealthy waits until /api/health answers 200.
