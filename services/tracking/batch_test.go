@@ -81,7 +81,7 @@ func TestABatchOfOrganizationsReachesTheirRowsAndNoOther(t *testing.T) {
 		{"Session in a batch of A and B reads no session.", session, batchAB, sessionsSeen, nil, false, 0},
 		{"Session in a batch of A and B reads no tenant settings.", session, batchAB, tenantsSeen, nil, false, 0},
 	} {
-		seen, changed, err := runScoped(ctx, step.pool, step.scope, step.sql)
+		seen, changed, err := testkit.RunScoped(ctx, step.pool, step.scope, step.sql)
 		var pgErr *pgconn.PgError
 		if refused := errors.As(err, &pgErr) && pgErr.Code == "42501"; refused != step.refused || err != nil && !refused {
 			t.Errorf("%s err = %v, want refused %v", step.name, err, step.refused)
@@ -91,37 +91,4 @@ func TestABatchOfOrganizationsReachesTheirRowsAndNoOther(t *testing.T) {
 			t.Errorf("%s saw %v and changed %d rows, want %v and %d", step.name, seen, changed, step.seen, step.changed)
 		}
 	}
-}
-
-// runScoped runs sql after scope's settings in one transaction it rolls
-// back, and returns the first column of its rows and, unless it is a
-// SELECT, the rows it changed.
-func runScoped(ctx context.Context, pool *pgxpool.Pool, scope func(*pgx.Batch), sql string) ([]string, int64, error) {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer tx.Rollback(ctx)
-	b := &pgx.Batch{}
-	scope(b)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, 0, err
-	}
-	rows, err := tx.Query(ctx, sql)
-	if err != nil {
-		return nil, 0, err
-	}
-	var seen []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, 0, err
-		}
-		seen = append(seen, v)
-	}
-	rows.Close()
-	if tag := rows.CommandTag(); !tag.Select() {
-		return seen, tag.RowsAffected(), rows.Err()
-	}
-	return seen, 0, rows.Err()
 }
