@@ -1,13 +1,11 @@
 package report
 
 import (
-	"errors"
 	"slices"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/workpulse/workpulse/services/platform/pg"
 	"github.com/workpulse/workpulse/test/testkit"
@@ -38,38 +36,19 @@ func TestAFetchOfManyTenantsReachesTheirRowsAndNoOther(t *testing.T) {
 	const alertsSeen = "SELECT organization_id::text FROM reporting.alerts ORDER BY 1"
 	sorted := func(orgs ...string) []string { return slices.Sorted(slices.Values(orgs)) }
 
-	for _, step := range []struct {
-		name  string
-		scope func(*pgx.Batch)
-		sql   string
-		// seen is what the statement returns; refused that it fails on
-		// row-level security; changed how many rows it changes.
-		seen    []string
-		refused bool
-		changed int64
-	}{
-		{"Report in a fetch of A and B reads the alerts of A and B.", fetchAB, alertsSeen, sorted(a, b), false, 0},
-		{"Report in a fetch of A and B reads the zones of A and B.", fetchAB,
-			"SELECT organization_id::text FROM reporting.tenant_settings ORDER BY 1", sorted(a, b), false, 0},
-		{"Report in a fetch of A and B marks a late day of B.", fetchAB, mark(b, "2026-05-02"), nil, false, 1},
-		{"Report in a fetch of A and B marks a day of A again as nothing.", fetchAB, mark(a, "2026-05-01"), nil, false, 0},
-		{"Report in a fetch of A and B is refused a late day of C.", fetchAB, mark(c, "2026-05-02"), nil, true, 0},
-		{"Report in a fetch of A and B reads no marked day.", fetchAB,
-			"SELECT organization_id::text FROM reporting.summary_corrections", nil, false, 0},
-		{"Report in a fetch of A and B resolves no alert.", fetchAB, "UPDATE reporting.alerts SET resolved_at = now()", nil, false, 0},
-		{"Report in a fetch of A and B reads no member.", fetchAB, "SELECT organization_id::text FROM reporting.users", nil, false, 0},
-		{"Report as tenant A alone reads only A's alerts.", onlyA, alertsSeen, []string{a}, false, 0},
-		{"Report as tenant A alone is refused a late day of B.", onlyA, mark(b, "2026-05-03"), nil, true, 0},
-		{"Report with no tenant reads no alert.", func(*pgx.Batch) {}, alertsSeen, nil, false, 0},
+	for _, step := range []testkit.ScopedStep{
+		{Name: "Report in a fetch of A and B reads the alerts of A and B.", Scope: fetchAB, SQL: alertsSeen, Seen: sorted(a, b)},
+		{Name: "Report in a fetch of A and B reads the zones of A and B.", Scope: fetchAB, SQL: "SELECT organization_id::text FROM reporting.tenant_settings ORDER BY 1", Seen: sorted(a, b)},
+		{Name: "Report in a fetch of A and B marks a late day of B.", Scope: fetchAB, SQL: mark(b, "2026-05-02"), Changed: 1},
+		{Name: "Report in a fetch of A and B marks a day of A again as nothing.", Scope: fetchAB, SQL: mark(a, "2026-05-01")},
+		{Name: "Report in a fetch of A and B is refused a late day of C.", Scope: fetchAB, SQL: mark(c, "2026-05-02"), Refused: true},
+		{Name: "Report in a fetch of A and B reads no marked day.", Scope: fetchAB, SQL: "SELECT organization_id::text FROM reporting.summary_corrections"},
+		{Name: "Report in a fetch of A and B resolves no alert.", Scope: fetchAB, SQL: "UPDATE reporting.alerts SET resolved_at = now()"},
+		{Name: "Report in a fetch of A and B reads no member.", Scope: fetchAB, SQL: "SELECT organization_id::text FROM reporting.users"},
+		{Name: "Report as tenant A alone reads only A's alerts.", Scope: onlyA, SQL: alertsSeen, Seen: []string{a}},
+		{Name: "Report as tenant A alone is refused a late day of B.", Scope: onlyA, SQL: mark(b, "2026-05-03"), Refused: true},
+		{Name: "Report with no tenant reads no alert.", Scope: func(*pgx.Batch) {}, SQL: alertsSeen},
 	} {
-		seen, changed, err := testkit.RunScoped(e.ctx, e.pool, step.scope, step.sql)
-		var pgErr *pgconn.PgError
-		if refused := errors.As(err, &pgErr) && pgErr.Code == "42501"; refused != step.refused || err != nil && !refused {
-			t.Errorf("%s err = %v, want refused %v", step.name, err, step.refused)
-			continue
-		}
-		if !slices.Equal(seen, step.seen) || changed != step.changed {
-			t.Errorf("%s saw %v and changed %d rows, want %v and %d", step.name, seen, changed, step.seen, step.changed)
-		}
+		testkit.CheckScoped(t, e.ctx, e.pool, step)
 	}
 }
