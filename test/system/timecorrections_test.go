@@ -108,34 +108,32 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 	}
 	keep, discard, assign := stretch{at(9, 30), at(10, 0)}, stretch{at(10, 30), at(11, 0)}, stretch{at(11, 0), at(11, 30)}
 	raced := stretch{at(12, 0), at(13, 0)}
-	// Uploaded before the summary: active and idle stretches of a minute
-	// each, and the first quarter of the raced stretch's idle time.
-	before := slices.Concat(Heartbeats(at(9, 0), 30, 60, "active"), Heartbeats(keep.from, 30, 60, "idle"),
-		Heartbeats(at(10, 0), 30, 60, "active"), Heartbeats(discard.from, 30, 60, "idle"), Heartbeats(assign.from, 30, 60, "idle"),
-		Heartbeats(at(11, 30), 30, 60, "active"), Heartbeats(raced.from, 15, 60, "idle"))
-	// Uploaded while the decisions are made: the rest of the raced
-	// stretch one post at a time, then active work and idle time that no
-	// decision covers.
-	racing := Heartbeats(at(12, 15), 45, 60, "idle")
-	after := slices.Concat(Heartbeats(at(13, 0), 30, 60, "active"), Heartbeats(at(13, 30), 15, 60, "idle"))
-
 	type employee struct {
 		m       Member
 		session string
-		// decided is every decision's answer; leftover is the second
-		// decision of the raced stretch, nil when the first covered it all.
-		decided  []idleDecision
-		leftover *idleDecision
-		errs     []string
+		// before is uploaded before the summary: active and idle
+		// stretches of a minute each, and the first quarter of the raced
+		// stretch's idle time. racing and after are uploaded while the
+		// decisions are made: the rest of the raced stretch one post at a
+		// time, then active work and idle time that no decision covers.
+		// Each employee's have their own client ids, on the same instants.
+		before, racing, after []Activity
+		decided               []idleDecision // every decision's answer
+		errs                  []string
 	}
 	var emps []*employee
 	for i, name := range []string{"Ines", "Igor", "Iris"} {
 		m := c.Invite(admin, fmt.Sprintf("%s%d@idle.example", name, i), name, "employee")
-		s := c.StartSession(m, at(9, 0))
-		if res, r, err := c.Agent(m, NewLedger()).Bulk(s.ID, before); err != nil || res.Uploaded != len(before) {
+		e := &employee{m: m, session: c.StartSession(m, at(9, 0)).ID,
+			before: slices.Concat(Heartbeats(at(9, 0), 30, 60, "active"), Heartbeats(keep.from, 30, 60, "idle"),
+				Heartbeats(at(10, 0), 30, 60, "active"), Heartbeats(discard.from, 30, 60, "idle"), Heartbeats(assign.from, 30, 60, "idle"),
+				Heartbeats(at(11, 30), 30, 60, "active"), Heartbeats(raced.from, 15, 60, "idle")),
+			racing: Heartbeats(at(12, 15), 45, 60, "idle"),
+			after:  slices.Concat(Heartbeats(at(13, 0), 30, 60, "active"), Heartbeats(at(13, 30), 15, 60, "idle"))}
+		if res, r, err := c.Agent(m, NewLedger()).Bulk(e.session, e.before); err != nil || res.Uploaded != len(e.before) {
 			t.Fatalf("%s's upload: %+v %d %s %v", name, res, r.Status, r.Raw, err)
 		}
-		emps = append(emps, &employee{m: m, session: s.ID})
+		emps = append(emps, e)
 	}
 	c.runJob(admin, "daily-summary", map[string]any{"date": date})
 	beforeActive, beforeIdle := int64(120*60), int64(105*60)
@@ -170,7 +168,7 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			for i, a := range racing {
+			for i, a := range e.racing {
 				if r, err := agent.Single(e.session, a); err != nil || r.Status != 201 {
 					fail("posting %s: %d %s %v", a.Timestamp, r.Status, r.Raw, err)
 				}
@@ -178,7 +176,7 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 					close(posted)
 				}
 			}
-			for chunk := range slices.Chunk(after, 15) {
+			for chunk := range slices.Chunk(e.after, 15) {
 				if res, r, err := agent.Bulk(e.session, chunk); err != nil || res.Uploaded != len(chunk) {
 					fail("uploading from %s: %+v %d %s %v", chunk[0].Timestamp, res, r.Status, r.Raw, err)
 				}
@@ -196,7 +194,7 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 					fail("%s of %s: %d %s %v", d.decision, d.s.from, r.Status, r.Raw, err)
 					continue
 				}
-				if want := idleSecondsIn(before, d.s); got.IdleSeconds != want || got.Activities != 30 {
+				if want := idleSecondsIn(e.before, d.s); got.IdleSeconds != want || got.Activities != 30 {
 					fail("%s of %s covered %d activities, %d s; want 30, %d s", d.decision, d.s.from, got.Activities, got.IdleSeconds, want)
 				}
 				e.decided = append(e.decided, got)
@@ -219,8 +217,8 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 
 	// The raced stretch's second decision takes what its first left: the
 	// idle posts that committed after it.
-	all := slices.Concat(before, racing, after)
 	for _, e := range emps {
+		all := slices.Concat(e.before, e.racing, e.after)
 		first := e.decided[len(e.decided)-1]
 		left := idleSecondsIn(all, raced) - first.IdleSeconds
 		got, r, err := decide(e, raced, "discard", nil)
@@ -232,7 +230,6 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 		case left > 0 && (r.Status != 201 || got.IdleSeconds != left):
 			t.Errorf("%s's second decision of the raced stretch: %d %s, want the %d s the first (%d s) left", e.m.Name, r.Status, r.Raw, left, first.IdleSeconds)
 		case left > 0:
-			e.leftover = &got
 			e.decided = append(e.decided, got)
 		}
 		t.Logf("%s: the raced keep covered %d s of the stretch's %d s", e.m.Name, first.IdleSeconds, idleSecondsIn(all, raced))
@@ -243,7 +240,7 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 	want := map[string]summaryRow{}
 	for _, e := range emps {
 		var active, idle int64
-		for _, a := range all {
+		for _, a := range slices.Concat(e.before, e.racing, e.after) {
 			if a.ActivityType == "active" {
 				active += int64(a.DurationSeconds)
 			} else {
@@ -330,6 +327,7 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 			for _, a := range export.Tracking.Activity {
 				stored[a.ID] = a.ActivityType
 			}
+			all := slices.Concat(e.before, e.racing, e.after)
 			if len(stored) != len(all) {
 				t.Errorf("%s's export holds %d activities, want the %d uploaded", e.m.Name, len(stored), len(all))
 			}
