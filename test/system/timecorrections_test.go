@@ -67,6 +67,18 @@ type stretch struct{ from, to time.Time }
 
 func (s stretch) holds(ts time.Time) bool { return !ts.Before(s.from) && ts.Before(s.to) }
 
+// secondsOf is the active and the idle seconds of acts.
+func secondsOf(acts []Activity) (active, idle int64) {
+	for _, a := range acts {
+		if a.ActivityType == "active" {
+			active += int64(a.DurationSeconds)
+		} else {
+			idle += int64(a.DurationSeconds)
+		}
+	}
+	return active, idle
+}
+
 // idleSecondsIn is the seconds of the idle activities of acts in s.
 func idleSecondsIn(acts []Activity, s stretch) (n int64) {
 	for _, a := range acts {
@@ -136,10 +148,10 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 		emps = append(emps, e)
 	}
 	c.runJob(admin, "daily-summary", map[string]any{"date": date})
-	beforeActive, beforeIdle := int64(120*60), int64(105*60)
 	report := c.organizationReport(admin, date)
 	for _, e := range emps {
-		if got, want := report[e.m.ID], expectedSummary(e.m.ID, date, beforeActive, beforeIdle); got != want {
+		active, idle := secondsOf(e.before)
+		if got, want := report[e.m.ID], expectedSummary(e.m.ID, date, active, idle); got != want {
 			t.Fatalf("%s's summary before any decision %+v, want %+v", e.m.Name, got, want)
 		}
 	}
@@ -239,14 +251,7 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 	// active, discarded time counts nowhere, the rest stays idle.
 	want := map[string]summaryRow{}
 	for _, e := range emps {
-		var active, idle int64
-		for _, a := range slices.Concat(e.before, e.racing, e.after) {
-			if a.ActivityType == "active" {
-				active += int64(a.DurationSeconds)
-			} else {
-				idle += int64(a.DurationSeconds)
-			}
-		}
+		active, idle := secondsOf(slices.Concat(e.before, e.racing, e.after))
 		for _, d := range e.decided {
 			idle -= d.IdleSeconds
 			if d.Decision != "discard" {
