@@ -418,3 +418,56 @@ func produceOn(t *testing.T, w *kafka.Writer, key string, n int) {
 		t.Fatal(err)
 	}
 }
+
+func TestAnEphemeralGroupIsReadyOnlyOnceEveryLaterEventReachesItAndIsDeletedWhenItEnds(t *testing.T) {
+	cluster := testkit.KafkaCluster(t)
+	// As a Kafka broker does by default (group.initial.rebalance.delay.ms).
+	testkit.DelayFirstJoins(cluster, 3*time.Second)
+	brokers := cluster.ListenAddrs()
+	w := kafkax.NewWriter(brokers)
+	defer w.Close()
+	produce(t, w, 5) // before the consumer: never delivered
+
+	var mu sync.Mutex
+	seen := 0
+	handler := func(context.Context, events.Envelope) error { mu.Lock(); defer mu.Unlock(); seen++; return nil }
+	count := func() int { mu.Lock(); defer mu.Unlock(); return seen }
+	const group = "live-1"
+	c := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: group, Topics: []string{events.TopicActivity},
+		Ephemeral: true, CommitInterval: time.Second}, handler, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := c.Ready(t.Context()); err == nil {
+		t.Fatal("ready before it ran")
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+
+	t.Run("Once Ready, an event published at once reaches the handler promptly, and none from before.", func(t *testing.T) {
+		if !eventually(30*time.Second, func() bool { return c.Ready(t.Context()) == nil }) {
+			t.Fatalf("never ready: %v", c.Ready(t.Context()))
+		}
+		produce(t, w, 1)
+		// Less than the join delay: Ready waited for the join too.
+		if !eventually(2*time.Second, func() bool { return count() >= 1 }) {
+			t.Fatal("the event published right after Ready was not consumed within 2 s")
+		}
+		time.Sleep(500 * time.Millisecond)
+		if got := count(); got != 1 {
+			t.Fatalf("consumed %d events, want only the 1 published after Ready", got)
+		}
+	})
+	t.Run("Once Run has ended, the group is gone from the broker.", func(t *testing.T) {
+		stop()
+		<-done
+		cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
+		resp, err := cl.ListGroups(t.Context(), &kafka.ListGroupsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range resp.Groups {
+			if g.GroupID == group {
+				t.Fatalf("group %s is still on the broker", group)
+			}
+		}
+	})
+}
