@@ -63,6 +63,8 @@ function connect(name, token, extra) {
     auth: { token },
     reconnection: false,
     timeout: 10000,
+    // A connection of its own (socket.io-client would otherwise share one per origin).
+    forceNew: true,
     // The Node client keeps cookies only so: without it every long poll is a new session to the
     // front door, which may send it to the other replica.
     withCredentials: true,
