@@ -70,8 +70,7 @@ func tenantRows(tenants []v1alpha1.WorkPulseTenant, jobs []batchv1.CronJob, now 
 	rows := make([]tenantRow, 0, len(tenants))
 	for i := range tenants {
 		t := &tenants[i]
-		row := tenantRow{Namespace: t.Namespace, Name: t.Name, Installation: orNone(t.Labels[v1alpha1.LabelInstallation]),
-			Organization: orNone(t.Status.OrganizationID),
+		row := tenantRow{Namespace: t.Namespace, Name: t.Name, Installation: installation(t), Organization: orNone(t.Status.OrganizationID),
 			Ready: readiness(t), Storage: storage(t), MonthsAhead: "-", NextJobs: "-"}
 		if p := t.Status.Partitions; p != nil {
 			row.MonthsAhead = fmt.Sprint(p.MonthsAhead)
@@ -111,6 +110,16 @@ func readiness(t *v1alpha1.WorkPulseTenant) string {
 		return "True"
 	}
 	return fmt.Sprintf("%s (%s)", c.Status, c.Reason)
+}
+
+// installation is the installation the tenant's label names, and where its data stays while
+// the operator holds a move to another installation.
+func installation(t *v1alpha1.WorkPulseTenant) string {
+	label, data := t.Labels[v1alpha1.LabelInstallation], t.Annotations[v1alpha1.AnnotationDataInstallation]
+	if data != "" && label != "" && data != label {
+		return fmt.Sprintf("%s (held: data in %s)", label, data)
+	}
+	return orNone(label)
 }
 
 // storage is where the tenant's rows are, and where they are going while a move is pending.
