@@ -222,7 +222,8 @@ func TestTenantCreateLabelsTheTenantForTheInstallationItIsFor(t *testing.T) {
 	operator(t, eu, eu+".wp", tenants, eu)
 	operator(t, us, us+".wp", tenants, us)
 	create := []string{"tenant", "create", "acme", "--admin-email", "it@acme.example"}
-	if _, _, err := kubectlWorkpulse(t, tenants, create...); err == nil || !strings.Contains(err.Error(), "pass --installation with one of: "+eu+".wp") {
+	if _, _, err := kubectlWorkpulse(t, tenants, create...); err == nil || !strings.Contains(err.Error(), "pass --installation with one of: ") ||
+		!strings.Contains(err.Error(), eu+".wp") || !strings.Contains(err.Error(), us+".wp") {
 		t.Fatalf("two installations, none named: err = %v", err)
 	}
 	// In an installation's own namespace that installation is the default.
