@@ -265,7 +265,8 @@ func TestAnUpgradeKeepsTheIngressRoutingOfItsInstallation(t *testing.T) {
 		if routing == "frontDoor" && len(ings) != 1 || routing == "nginx" && len(ings) != 3 {
 			t.Fatalf("%d Ingresses in %s routing", len(ings), routing)
 		}
-		return routing, classes, envOfEachService(t, objs, "FRONT_DOOR_BACKENDS")[routes.Web] != ""
+		// Another release's Deployments keep their whole name.
+		return routing, classes, envOfEachService(t, objs, "FRONT_DOOR_BACKENDS")[rel+"-workpulse-"+routes.Web] != ""
 	}
 	for _, tc := range []struct {
 		name, rel, running, class string
