@@ -30,7 +30,9 @@ const userHZ = 100
 // that work for it: the backends connected to the stack's database, the
 // server's own processes (WAL writer, checkpointer, background writer,
 // autovacuum launcher: pg_stat_activity rows without a database) and the
-// postmaster. The load generator is not counted.
+// postmaster. The load generator is not counted. A backend is named by its
+// login role as well ("postgres/workpulse_report"), so that the database's
+// share of each service shows apart.
 //
 // Processes are sampled every 200 ms, so one that starts during the
 // interval counts from its start, and one that ends counts up to its
@@ -144,7 +146,11 @@ func (m *cpuMeter) sample(ctx context.Context) (map[procKey]procStat, error) {
 		if err != nil {
 			continue // it ended between the listing and the read
 		}
-		if st.session == m.sid || pgPIDs[pid] {
+		role, isPG := pgPIDs[pid]
+		if st.session == m.sid || isPG {
+			if role != "" {
+				st.name += "/" + role
+			}
 			out[procKey{pid, st.start}] = st
 		}
 	}
@@ -152,23 +158,25 @@ func (m *cpuMeter) sample(ctx context.Context) (map[procKey]procStat, error) {
 }
 
 // postgresPIDs are the server processes that work for the stack's
-// database, and the postmaster (the parent of any of them).
-func (m *cpuMeter) postgresPIDs(ctx context.Context) (map[int]bool, error) {
-	rows, err := m.pg.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = $1 OR datname IS NULL", m.stackDB)
+// database, each with the role it is logged in as (none for the server's
+// own processes), and the postmaster (the parent of any of them).
+func (m *cpuMeter) postgresPIDs(ctx context.Context) (map[int]string, error) {
+	rows, err := m.pg.Query(ctx, "SELECT pid, coalesce(usename, '') FROM pg_stat_activity WHERE datname = $1 OR datname IS NULL", m.stackDB)
 	if err != nil {
 		return nil, err
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
+	out := map[int]string{}
+	var pid int32
+	var role string
+	if _, err := pgx.ForEachRow(rows, []any{&pid, &role}, func() error {
+		out[int(pid)] = role
+		return nil
+	}); err != nil {
 		return nil, err
 	}
-	out := map[int]bool{}
-	for _, p := range pids {
-		out[int(p)] = true
-	}
-	for _, p := range pids {
-		if st, err := readStat(int(p)); err == nil {
-			out[st.ppid] = true
+	for p := range out {
+		if st, err := readStat(p); err == nil {
+			out[st.ppid] = ""
 			break
 		}
 	}

@@ -36,7 +36,9 @@ posters on one session; and bulk uploads (8 uploaders, each on its own session, 
   server's own processes (WAL writer, checkpointer, background writer, autovacuum launcher) and the
   postmaster. Processes are sampled every 200 ms, so one that starts during a load counts from its
   start. Redis and the load generator are not counted. On a machine shared with other work, the
-  server's own processes also work for other databases.
+  server's own processes also work for other databases. By process, a backend is named by the
+  role it logs in as (` + "`postgres/workpulse_ingest`" + `: the database's work for that service); plain
+  ` + "`postgres`" + ` is the server's own processes and the postmaster.
 - **Exactness**: after each load, every one of its sessions is read back; its active and idle totals
   must equal the seconds the API accepted (201) for it.
 - **Anchors**, measured in the same run on the same PostgreSQL, in a scratch database with the same

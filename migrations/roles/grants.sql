@@ -80,22 +80,27 @@ GRANT EXECUTE ON FUNCTION tracking.known_zone(text) TO {{.ingest}};
 GRANT SELECT ON tracking.timesheet_locks TO {{.session}};
 -- The policies that let a combined write of many organizations' posts
 -- (migration 00117) read and write the rows of its batch's organizations
--- apply to ingest alone.
-GRANT EXECUTE ON FUNCTION tracking.batch_orgs() TO {{.ingest}};
+-- apply to ingest alone, and those of report's lookups across the
+-- organizations of one fetch of the activity stream (00212) to report alone.
+GRANT EXECUTE ON FUNCTION tracking.batch_orgs() TO {{.ingest}}, {{.report}};
 -- Only where a policy names another role: ALTER POLICY locks its table
 -- against every read and write, and every upgrade runs this script while
 -- the previous release is still writing (lock_written_tables, 00117, says
 -- how the locks are taken then).
 DO $$
 DECLARE
-  tables regclass[] := ARRAY['tracking.work_sessions', 'tracking.activity_logs', 'tracking.activity_dedup', 'tracking.tenants'];
-  t regclass;
+  tables regclass[] := ARRAY['tracking.work_sessions', 'tracking.activity_logs', 'tracking.activity_dedup', 'tracking.tenants',
+    'reporting.alerts', 'reporting.summary_corrections', 'reporting.tenant_settings'];
+  roles regrole[] := ARRAY['{{.ingest}}', '{{.ingest}}', '{{.ingest}}', '{{.ingest}}', '{{.report}}', '{{.report}}', '{{.report}}'];
+  stale regclass[];
+  pair record;
 BEGIN
-  IF EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = ANY (tables) AND polname = 'tenant_batch'
-      AND polroles <> ARRAY['{{.ingest}}'::regrole::oid]) THEN
-    PERFORM tracking.lock_written_tables(tables);
-    FOREACH t IN ARRAY tables LOOP
-      EXECUTE format('ALTER POLICY tenant_batch ON %s TO {{.ingest}}', t);
+  SELECT array_agg(x.t) INTO stale FROM unnest(tables, roles) AS x(t, r)
+    JOIN pg_policy p ON p.polrelid = x.t AND p.polname = 'tenant_batch' AND p.polroles <> ARRAY[x.r::oid];
+  IF stale IS NOT NULL THEN
+    PERFORM tracking.lock_written_tables(stale);
+    FOR pair IN SELECT x.t, x.r FROM unnest(tables, roles) AS x(t, r) WHERE x.t = ANY (stale) LOOP
+      EXECUTE format('ALTER POLICY tenant_batch ON %s TO %s', pair.t, pair.r);
     END LOOP;
   END IF;
 END $$;

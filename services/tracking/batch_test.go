@@ -2,14 +2,12 @@ package tracking_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/workpulse/workpulse/services/platform/pg"
@@ -54,74 +52,24 @@ func TestABatchOfOrganizationsReachesTheirRowsAndNoOther(t *testing.T) {
 	sorted := func(orgs ...string) []string { return slices.Sorted(slices.Values(orgs)) }
 
 	for _, step := range []struct {
-		name  string
-		pool  *pgxpool.Pool
-		scope func(*pgx.Batch)
-		sql   string
-		// seen is what the statement returns; refused that it fails on
-		// row-level security; changed how many rows it changes.
-		seen    []string
-		refused bool
-		changed int64
+		pool *pgxpool.Pool
+		testkit.ScopedStep
 	}{
-		{"Ingest in a batch of A and B reads the sessions of A and B.", ingest, batchAB, sessionsSeen, sorted(a, b), false, 0},
-		{"Ingest in a batch of A and B reads the tenant settings of A and B.", ingest, batchAB, tenantsSeen, sorted(a, b), false, 0},
-		{"Ingest in a batch of A and B stores an activity of B.", ingest, batchAB, insertActivity(b), nil, false, 1},
-		{"Ingest in a batch of A and B stores a claim of A.", ingest, batchAB, insertClaim(a), nil, false, 1},
-		{"Ingest in a batch of A and B is refused an activity of C.", ingest, batchAB, insertActivity(c), nil, true, 0},
-		{"Ingest in a batch of A and B is refused a claim of C.", ingest, batchAB, insertClaim(c), nil, true, 0},
-		{"Ingest in a batch of A and B changes no session of C.", ingest, batchAB,
-			"UPDATE tracking.work_sessions SET version = version + 1 WHERE id = '" + sessions[c] + "'", nil, false, 0},
-		{"Ingest in a batch of A and B cannot move a session of A to C.", ingest, batchAB,
-			"UPDATE tracking.work_sessions SET organization_id = '" + c + "' WHERE id = '" + sessions[a] + "'", nil, true, 0},
-		{"Ingest as tenant A alone reads only A's sessions.", ingest, onlyA, sessionsSeen, []string{a}, false, 0},
-		{"Ingest as tenant A alone is refused an activity of B.", ingest, onlyA, insertActivity(b), nil, true, 0},
-		{"Ingest with no tenant reads no session.", ingest, func(*pgx.Batch) {}, sessionsSeen, nil, false, 0},
-		{"Report in a batch of A and B reads no session.", report, batchAB, sessionsSeen, nil, false, 0},
-		{"Session in a batch of A and B reads no session.", session, batchAB, sessionsSeen, nil, false, 0},
-		{"Session in a batch of A and B reads no tenant settings.", session, batchAB, tenantsSeen, nil, false, 0},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B reads the sessions of A and B.", Scope: batchAB, SQL: sessionsSeen, Seen: sorted(a, b)}},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B reads the tenant settings of A and B.", Scope: batchAB, SQL: tenantsSeen, Seen: sorted(a, b)}},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B stores an activity of B.", Scope: batchAB, SQL: insertActivity(b), Changed: 1}},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B stores a claim of A.", Scope: batchAB, SQL: insertClaim(a), Changed: 1}},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B is refused an activity of C.", Scope: batchAB, SQL: insertActivity(c), Refused: true}},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B is refused a claim of C.", Scope: batchAB, SQL: insertClaim(c), Refused: true}},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B changes no session of C.", Scope: batchAB, SQL: "UPDATE tracking.work_sessions SET version = version + 1 WHERE id = '" + sessions[c] + "'"}},
+		{ingest, testkit.ScopedStep{Name: "Ingest in a batch of A and B cannot move a session of A to C.", Scope: batchAB, SQL: "UPDATE tracking.work_sessions SET organization_id = '" + c + "' WHERE id = '" + sessions[a] + "'", Refused: true}},
+		{ingest, testkit.ScopedStep{Name: "Ingest as tenant A alone reads only A's sessions.", Scope: onlyA, SQL: sessionsSeen, Seen: []string{a}}},
+		{ingest, testkit.ScopedStep{Name: "Ingest as tenant A alone is refused an activity of B.", Scope: onlyA, SQL: insertActivity(b), Refused: true}},
+		{ingest, testkit.ScopedStep{Name: "Ingest with no tenant reads no session.", Scope: func(*pgx.Batch) {}, SQL: sessionsSeen}},
+		{report, testkit.ScopedStep{Name: "Report in a batch of A and B reads no session.", Scope: batchAB, SQL: sessionsSeen}},
+		{session, testkit.ScopedStep{Name: "Session in a batch of A and B reads no session.", Scope: batchAB, SQL: sessionsSeen}},
+		{session, testkit.ScopedStep{Name: "Session in a batch of A and B reads no tenant settings.", Scope: batchAB, SQL: tenantsSeen}},
 	} {
-		seen, changed, err := runScoped(ctx, step.pool, step.scope, step.sql)
-		var pgErr *pgconn.PgError
-		if refused := errors.As(err, &pgErr) && pgErr.Code == "42501"; refused != step.refused || err != nil && !refused {
-			t.Errorf("%s err = %v, want refused %v", step.name, err, step.refused)
-			continue
-		}
-		if !slices.Equal(seen, step.seen) || changed != step.changed {
-			t.Errorf("%s saw %v and changed %d rows, want %v and %d", step.name, seen, changed, step.seen, step.changed)
-		}
+		testkit.CheckScoped(t, ctx, step.pool, step.ScopedStep)
 	}
-}
-
-// runScoped runs sql after scope's settings in one transaction it rolls
-// back, and returns the first column of its rows and, unless it is a
-// SELECT, the rows it changed.
-func runScoped(ctx context.Context, pool *pgxpool.Pool, scope func(*pgx.Batch), sql string) ([]string, int64, error) {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer tx.Rollback(ctx)
-	b := &pgx.Batch{}
-	scope(b)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, 0, err
-	}
-	rows, err := tx.Query(ctx, sql)
-	if err != nil {
-		return nil, 0, err
-	}
-	var seen []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, 0, err
-		}
-		seen = append(seen, v)
-	}
-	rows.Close()
-	if tag := rows.CommandTag(); !tag.Select() {
-		return seen, tag.RowsAffected(), rows.Err()
-	}
-	return seen, 0, rows.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,6 +75,15 @@ type ConsumerConfig struct {
 	// gets before it goes to its topic's dead-letter topic and the
 	// partition moves on (0: DefaultMaxAttempts).
 	MaxAttempts int
+	// Ephemeral marks a group of this process alone (a name no other
+	// process uses) that reads only what is published while it runs.
+	// Run first commits the topics' end offsets as the group's, so that
+	// every event published after that is read however long the join
+	// takes (a broker holds a new group's first join for 3 s by default),
+	// and deletes the group when it ends, instead of leaving one group per
+	// process start on the brokers until offsets retention (7 days by
+	// default) removes it. StartOffset is then kafka.LastOffset.
+	Ephemeral bool
 }
 
 // For is c for the consumer group group of topics: a service's consumers
@@ -128,12 +138,18 @@ type Consumer struct {
 	// dlq writes dead letters; the event's own offset is committed only
 	// after its dead letter is written.
 	dlq *kafka.Writer
+	// positioned is set once an Ephemeral group's starting offsets are
+	// committed; ready once Ready has seen the group hold its partitions.
+	positioned, ready atomic.Bool
 }
 
 // NewConsumer builds a consumer; metrics may be nil.
 func NewConsumer(cfg ConsumerConfig, h Handler, m *ConsumerMetrics, log *slog.Logger) *Consumer {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Ephemeral {
+		cfg.StartOffset = kafka.LastOffset
 	}
 	if m != nil {
 		// Every series exists from the start at 0, so that the alert's
@@ -154,6 +170,14 @@ func NewConsumer(cfg ConsumerConfig, h Handler, m *ConsumerMetrics, log *slog.Lo
 func (c *Consumer) Run(ctx context.Context) error {
 	c.dlq = NewSecureWriter(c.cfg.Brokers, c.cfg.Security)
 	defer c.dlq.Close()
+	if c.cfg.Ephemeral {
+		if !c.position(ctx) {
+			return nil
+		}
+		// Deferred after the readers' Close, which leaves the group: a
+		// group with a member cannot be deleted.
+		defer c.deleteGroup(ctx)
+	}
 	for ctx.Err() == nil {
 		if err := c.consume(ctx); err != nil {
 			c.log.Warn("kafka reader replaced", "group", c.cfg.GroupID, "err", err)
@@ -161,6 +185,102 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Ready reports whether every event published from now on reaches the
+// handler: the group's coordinator has given it its partitions, and an
+// Ephemeral group's starting offsets are committed. Until then a live
+// consumer would miss what is published. Once true it stays true: after a
+// rebalance or an outage the events wait in Kafka from the committed
+// offsets, late but not lost, so readiness is not the brokers' health.
+func (c *Consumer) Ready(ctx context.Context) error {
+	if c.ready.Load() {
+		return nil
+	}
+	if c.cfg.Ephemeral && !c.positioned.Load() {
+		return errors.New("kafka: the group's starting offsets are not committed yet")
+	}
+	group := c.cfg.TopicPrefix + c.cfg.GroupID
+	resp, err := newClient(c.cfg.Brokers, c.cfg.Security).DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+	if err != nil {
+		return fmt.Errorf("kafka: describe group %s: %w", group, err)
+	}
+	for _, g := range resp.Groups {
+		if g.Error != nil || g.GroupState != "Stable" {
+			continue
+		}
+		for _, m := range g.Members {
+			if len(m.MemberAssignments.Topics) > 0 {
+				c.ready.Store(true)
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("kafka: group %s holds no partitions yet", group)
+}
+
+// position commits the topics' end offsets as the Ephemeral group's
+// starting offsets, retrying until it succeeds; false means ctx ended
+// first.
+func (c *Consumer) position(ctx context.Context) bool {
+	for {
+		err := c.commitEnds(ctx)
+		if err == nil {
+			c.positioned.Store(true)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.log.Warn("committing the group's starting offsets failed; retrying", "group", c.cfg.GroupID, "err", err)
+		if !sleep(ctx, time.Second) {
+			return false
+		}
+	}
+}
+
+func (c *Consumer) commitEnds(ctx context.Context) error {
+	cl := newClient(c.cfg.Brokers, c.cfg.Security)
+	ends, err := endOffsets(ctx, cl, Prefixed(c.cfg.TopicPrefix, c.cfg.Topics...))
+	if err != nil {
+		return err
+	}
+	commits := map[string][]kafka.OffsetCommit{}
+	for topic, parts := range ends {
+		for _, p := range parts {
+			commits[topic] = append(commits[topic], kafka.OffsetCommit{Partition: p.Partition, Offset: p.LastOffset})
+		}
+	}
+	group := c.cfg.TopicPrefix + c.cfg.GroupID
+	// Generation -1 without a member is a commit from outside the group,
+	// which a broker accepts while the group has no members.
+	resp, err := cl.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: commits})
+	if err != nil {
+		return fmt.Errorf("kafka: commit starting offsets of %s: %w", group, err)
+	}
+	for topic, parts := range resp.Topics {
+		for _, p := range parts {
+			if p.Error != nil {
+				return fmt.Errorf("kafka: commit starting offset of %s partition %d for %s: %w", topic, p.Partition, group, p.Error)
+			}
+		}
+	}
+	return nil
+}
+
+// deleteGroup deletes the Ephemeral group as the process ends. A process
+// that dies without it leaves its group to the brokers' offsets retention.
+func (c *Consumer) deleteGroup(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	group := c.cfg.TopicPrefix + c.cfg.GroupID
+	resp, err := newClient(c.cfg.Brokers, c.cfg.Security).DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{group}})
+	if err == nil {
+		err = resp.Errors[group]
+	}
+	if err != nil {
+		c.log.Warn("the group was not deleted; offsets retention will remove it", "group", c.cfg.GroupID, "err", err)
+	}
 }
 
 // commitTimeout bounds a commit: kafka-go can stay unable to commit after

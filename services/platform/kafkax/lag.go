@@ -12,29 +12,23 @@ import (
 // offsets. A partition the group never committed counts from its start,
 // unless fromEnd (a group that starts at the newest message).
 func GroupLag(ctx context.Context, brokers []string, sec Security, group string, topics []string, fromEnd bool) (int64, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second, Transport: sec.transport()}
-	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	c := newClient(brokers, sec)
+	ends, err := endOffsets(ctx, c, topics)
 	if err != nil {
-		return 0, fmt.Errorf("kafka: metadata: %w", err)
+		return 0, err
 	}
 	parts := map[string][]int{}
-	ends := map[string][]kafka.OffsetRequest{}
-	for _, t := range meta.Topics {
-		for _, p := range t.Partitions {
-			parts[t.Name] = append(parts[t.Name], p.ID)
-			ends[t.Name] = append(ends[t.Name], kafka.LastOffsetOf(p.ID))
+	for topic, offsets := range ends {
+		for _, p := range offsets {
+			parts[topic] = append(parts[topic], p.Partition)
 		}
 	}
 	committed, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: parts})
 	if err != nil {
 		return 0, fmt.Errorf("kafka: committed offsets of %s: %w", group, err)
 	}
-	last, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: ends})
-	if err != nil {
-		return 0, fmt.Errorf("kafka: end offsets: %w", err)
-	}
 	var lag int64
-	for topic, offsets := range last.Topics {
+	for topic, offsets := range ends {
 		for _, end := range offsets {
 			from := int64(0)
 			if fromEnd {
@@ -49,4 +43,34 @@ func GroupLag(ctx context.Context, brokers []string, sec Security, group string,
 		}
 	}
 	return lag, nil
+}
+
+func newClient(brokers []string, sec Security) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second, Transport: sec.transport()}
+}
+
+// endOffsets lists the end offset of every partition of topics.
+func endOffsets(ctx context.Context, c *kafka.Client, topics []string) (map[string][]kafka.PartitionOffsets, error) {
+	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: metadata: %w", err)
+	}
+	ends := map[string][]kafka.OffsetRequest{}
+	for _, t := range meta.Topics {
+		for _, p := range t.Partitions {
+			ends[t.Name] = append(ends[t.Name], kafka.LastOffsetOf(p.ID))
+		}
+	}
+	last, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: ends})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: end offsets: %w", err)
+	}
+	for topic, parts := range last.Topics {
+		for _, p := range parts {
+			if p.Error != nil {
+				return nil, fmt.Errorf("kafka: end offset of %s partition %d: %w", topic, p.Partition, p.Error)
+			}
+		}
+	}
+	return last.Topics, nil
 }

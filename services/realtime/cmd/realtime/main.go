@@ -30,7 +30,7 @@ var run = app.Spec[realtime.Config]{
 			// ctx ending is what starts the HTTP server's drain.
 			Draining: ctx.Done(),
 		})
-		d.Health.Add("presence_feed", s.Ready)
+		d.Health.Add("feeds", s.Ready)
 		return &app.Service{API: s, Workers: s.Workers()}, nil
 	},
 }.Run

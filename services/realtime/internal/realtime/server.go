@@ -22,7 +22,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -111,8 +110,8 @@ func NewServer(d Deps) *Server {
 	}
 	consumer := d.Kafka.For(cfg.ConsumerGroup, consumedTopics...)
 	// Live notifications only: a new replica starts from now, not from
-	// history its clients never asked for.
-	consumer.StartOffset = kafka.LastOffset
+	// history its clients never asked for, and its group is its own.
+	consumer.Ephemeral = true
 	// The group dies with the process, so its offsets matter little;
 	// committing each event would cost a broker round trip per event.
 	consumer.CommitInterval = time.Second
@@ -139,13 +138,16 @@ func (s *Server) Workers() []func(context.Context) error {
 	}
 }
 
-// Ready reports whether presence changes from other replicas reach this
-// one; until then its clients would miss them.
-func (s *Server) Ready(context.Context) error {
+// Ready reports whether this replica delivers to its clients what
+// happens from now on: presence changes from other replicas, and the
+// Kafka events published after this answer (its group starts at the end
+// of the topics, so until the group holds its partitions from fixed
+// offsets a client sent here would miss them).
+func (s *Server) Ready(ctx context.Context) error {
 	if !s.subscribed.Load() {
 		return errors.New("presence channel not subscribed yet")
 	}
-	return nil
+	return s.consumer.Ready(ctx)
 }
 
 // runPresenceFeed delivers the presence changes every replica publishes.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -197,62 +195,59 @@ func idleTarget(e events.Envelope) (sessionID string, activeAt *time.Time, ok bo
 // PrefilterActivity passes on to HandleActivity only the events of
 // sessions with an open idle alert, and marks the ended days the batch's
 // activity.recorded events stored activity on (a late upload; marking
-// twice is harmless, so that needs no record). Every tenant of the batch
-// takes one statement for each, all in one round trip and one
-// transaction, each under its own tenant's row-level security: a batch
-// of many small organizations costs about what one organization's does.
-// Events it cannot read go on too, for the handler to report.
+// twice is harmless, so that needs no record). The whole batch takes one
+// statement for each, whatever its number of tenants, in one round trip:
+// row-level security is switched to the set of the batch's tenants
+// (migration 00212), and each statement keeps every event to its own
+// tenant's rows. Events it cannot read go on too, for the handler to report.
 func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope) ([]bool, error) {
-	type tenant struct {
-		firsts, lasts []time.Time      // the late spans to mark
-		sessions      map[string][]int // the events of each session that an open idle alert would need
-	}
+	type idleKey struct{ org, session string }
 	need := make([]bool, len(es))
-	tenants := map[string]*tenant{}
 	var orgs []string
-	of := func(org string) *tenant {
-		t := tenants[org]
-		if t == nil {
-			t = &tenant{sessions: map[string][]int{}}
-			tenants[org] = t
+	inBatch := map[string]bool{}
+	add := func(org string) {
+		if !inBatch[org] {
+			inBatch[org] = true
 			orgs = append(orgs, org)
 		}
-		return t
 	}
+	var lateOrgs []string
+	var firsts, lasts []time.Time
+	// The events that an open idle alert of their session would need.
+	waiting := map[idleKey][]int{}
+	var idleOrgs, idleSessions []string
 	for i, e := range es {
 		if first, last, ok, err := lateSpan(e); err == nil && ok {
-			t := of(e.OrganizationID)
-			t.firsts, t.lasts = append(t.firsts, first), append(t.lasts, last)
+			add(e.OrganizationID)
+			lateOrgs, firsts, lasts = append(lateOrgs, e.OrganizationID), append(firsts, first), append(lasts, last)
 		}
 		sessionID, _, ok, err := idleTarget(e)
 		switch {
 		case err != nil:
 			need[i] = true
 		case ok:
-			t := of(e.OrganizationID)
-			t.sessions[sessionID] = append(t.sessions[sessionID], i)
+			add(e.OrganizationID)
+			k := idleKey{e.OrganizationID, sessionID}
+			if waiting[k] == nil {
+				idleOrgs, idleSessions = append(idleOrgs, k.org), append(idleSessions, k.session)
+			}
+			waiting[k] = append(waiting[k], i)
 		}
 	}
 	if len(orgs) == 0 {
 		return need, nil
 	}
-	now := c.clock.Now()
 	b := &pgx.Batch{}
-	for _, org := range orgs {
-		t := tenants[org]
-		pg.QueueInOrg(b, org)
-		if len(t.firsts) > 0 {
-			queueMarkCorrections(b, org, t.firsts, t.lasts, now)
-		}
-		if len(t.sessions) > 0 {
-			queueOpenIdleAlerts(b, slices.Collect(maps.Keys(t.sessions)), func(open []string) {
-				for _, id := range open {
-					for _, i := range t.sessions[id] {
-						need[i] = true
-					}
-				}
-			})
-		}
+	pg.QueueInOrgs(b, orgs)
+	if len(lateOrgs) > 0 {
+		queueMarkCorrections(b, lateOrgs, firsts, lasts, c.clock.Now())
+	}
+	if len(idleOrgs) > 0 {
+		queueOpenIdleAlerts(b, idleOrgs, idleSessions, func(org, session string) {
+			for _, i := range waiting[idleKey{org, session}] {
+				need[i] = true
+			}
+		})
 	}
 	if err := c.db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err

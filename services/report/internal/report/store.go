@@ -390,20 +390,25 @@ const jobProgressSQL = "UPDATE reporting.jobs SET result = $2, heartbeat_at = $3
 
 // --- Late uploads and the reconciliation
 
-// markCorrectionsSQL records for the tenant $1 every tenant-local day
-// between the pairs of instants $2[i]..$3[i] that had ended at $4: days
-// whose stored summaries a late upload changed.
+// markCorrectionsSQL records, for each tenant $1[i], every tenant-local
+// day between the instants $2[i] and $3[i] that had ended at $4: days whose
+// stored summaries a late upload changed. The tenants of one fetch of the
+// activity stream are marked together, under the set of them
+// (pg.QueueInOrgs, migration 00212), each day in its own tenant's zone.
+// The conflict names no columns: a conflict target reads the table, and
+// the new rows would then have to pass the read policies too, which the
+// set does not open.
 const markCorrectionsSQL = `INSERT INTO reporting.summary_corrections (organization_id, date, marked_at)
-SELECT DISTINCT $1::uuid, d::date, $4::timestamptz
-FROM (SELECT coalesce((SELECT time_zone FROM reporting.tenant_settings WHERE organization_id = $1), 'UTC') AS tz) z,
-  unnest($2::timestamptz[], $3::timestamptz[]) AS e(f, l),
+SELECT DISTINCT e.org, d::date, $4::timestamptz
+FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS e(org, f, l),
+  LATERAL (SELECT coalesce((SELECT time_zone FROM reporting.tenant_settings WHERE organization_id = e.org), 'UTC') AS tz) z,
   generate_series((e.f AT TIME ZONE z.tz)::date, least((e.l AT TIME ZONE z.tz)::date, ($4::timestamptz AT TIME ZONE z.tz)::date - 1), interval '1 day') d
-ON CONFLICT (organization_id, date) DO NOTHING`
+ON CONFLICT DO NOTHING`
 
-// queueMarkCorrections queues in b the marking of the ended days of org
-// between firsts[i] and lasts[i] at now.
-func queueMarkCorrections(b *pgx.Batch, org string, firsts, lasts []time.Time, now time.Time) {
-	b.Queue(markCorrectionsSQL, org, firsts, lasts, now)
+// queueMarkCorrections queues in b the marking of the ended days of
+// orgs[i] between firsts[i] and lasts[i] at now.
+func queueMarkCorrections(b *pgx.Batch, orgs []string, firsts, lasts []time.Time, now time.Time) {
+	b.Queue(markCorrectionsSQL, orgs, firsts, lasts, now)
 }
 
 // takeCorrections forgets and returns at most limit days of the tenant of
@@ -678,19 +683,23 @@ ON CONFLICT (organization_id, user_id, local_date) WHERE alert_type = 'overtime'
 RETURNING `+alertColumns, org, lo, hi, day, limit, now))
 }
 
-const openIdleAlertsSQL = `SELECT coalesce(array_agg(DISTINCT session_id::text), '{}') FROM reporting.alerts
-	WHERE session_id = ANY($1::uuid[]) AND alert_type = 'idle' AND resolved_at IS NULL`
+// openIdleAlertsSQL returns which of the sessions $2[i], each named under
+// its tenant $1[i], have an open idle alert of that tenant; one statement
+// for the tenants of a whole fetch (migration 00212).
+const openIdleAlertsSQL = `SELECT DISTINCT a.organization_id::text, a.session_id::text FROM reporting.alerts a
+	JOIN unnest($1::uuid[], $2::uuid[]) AS s(org, session) ON a.organization_id = s.org AND a.session_id = s.session
+	WHERE a.alert_type = 'idle' AND a.resolved_at IS NULL`
 
-// queueOpenIdleAlerts queues in b the look-up of which of the sessions have
-// an open idle alert, handed to found.
-func queueOpenIdleAlerts(b *pgx.Batch, sessions []string, found func(open []string)) {
-	b.Queue(openIdleAlertsSQL, sessions).QueryRow(func(r pgx.Row) error {
-		var open []string
-		if err := r.Scan(&open); err != nil {
-			return err
-		}
-		found(open)
-		return nil
+// queueOpenIdleAlerts queues in b the look-up of which of the sessions[i]
+// of orgs[i] have an open idle alert, each handed to found.
+func queueOpenIdleAlerts(b *pgx.Batch, orgs, sessions []string, found func(org, session string)) {
+	b.Queue(openIdleAlertsSQL, orgs, sessions).Query(func(rows pgx.Rows) error {
+		var org, session string
+		_, err := pgx.ForEachRow(rows, []any{&org, &session}, func() error {
+			found(org, session)
+			return nil
+		})
+		return err
 	})
 }
 
