@@ -40,7 +40,10 @@ type Session struct {
 	TotalActiveSeconds int64      `json:"total_active_seconds"`
 	TotalIdleSeconds   int64      `json:"total_idle_seconds"`
 	LastActivityAt     *time.Time `json:"last_activity_at"`
-	Version            int64      `json:"version"`
+	// LastActivityType is the type (active, idle) of the activity at
+	// LastActivityAt; absent from the events of earlier releases.
+	LastActivityType *string `json:"last_activity_type,omitempty"`
+	Version          int64   `json:"version"`
 }
 
 // SessionStarted and SessionStopped carry the session after the change.

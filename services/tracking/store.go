@@ -17,14 +17,14 @@ import (
 // SessionColumns selects a session for ScanSession; prefix it with a table
 // alias by building the query with SessionColumnsOf.
 const SessionColumns = "id, organization_id, user_id, project_id, start_time, end_time, status, " +
-	"total_active_seconds, total_idle_seconds, last_activity_at, version, created_at, updated_at"
+	"total_active_seconds, total_idle_seconds, last_activity_at, last_activity_type, version, created_at, updated_at"
 
 // SessionColumnsOf is SessionColumns qualified by alias.
 func SessionColumnsOf(alias string) string {
 	a := alias + "."
 	return a + "id, " + a + "organization_id, " + a + "user_id, " + a + "project_id, " + a + "start_time, " +
 		a + "end_time, " + a + "status, " + a + "total_active_seconds, " + a + "total_idle_seconds, " +
-		a + "last_activity_at, " + a + "version, " + a + "created_at, " + a + "updated_at"
+		a + "last_activity_at, " + a + "last_activity_type, " + a + "version, " + a + "created_at, " + a + "updated_at"
 }
 
 // ScanSession scans one row of SessionColumns.

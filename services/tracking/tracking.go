@@ -67,7 +67,10 @@ type SessionState struct {
 	TotalActiveSeconds int64      `json:"total_active_seconds"`
 	TotalIdleSeconds   int64      `json:"total_idle_seconds"`
 	LastActivityAt     *time.Time `json:"last_activity_at"`
-	Version            int64      `json:"version"`
+	// LastActivityType is the type of the activity at LastActivityAt
+	// (active or idle), nil when the session has none on record.
+	LastActivityType *string `json:"last_activity_type"`
+	Version          int64   `json:"version"`
 }
 
 // Session statuses.
@@ -80,7 +83,7 @@ const (
 // can scan a session beside other columns.
 func (s *Session) Dest() []any {
 	return []any{&s.ID, &s.OrganizationID, &s.UserID, &s.ProjectID, &s.StartTime, &s.EndTime, &s.Status,
-		&s.TotalActiveSeconds, &s.TotalIdleSeconds, &s.LastActivityAt, &s.Version, &s.CreatedAt, &s.UpdatedAt}
+		&s.TotalActiveSeconds, &s.TotalIdleSeconds, &s.LastActivityAt, &s.LastActivityType, &s.Version, &s.CreatedAt, &s.UpdatedAt}
 }
 
 // Normalize shows every timestamp in UTC, as the contract requires.
@@ -101,14 +104,14 @@ func utcPtr(t *time.Time) *time.Time {
 func (s SessionState) Event() events.Session {
 	return events.Session{SessionID: s.ID, OrganizationID: s.OrganizationID, UserID: s.UserID, ProjectID: s.ProjectID,
 		Status: s.Status, StartTime: s.StartTime, EndTime: s.EndTime, TotalActiveSeconds: s.TotalActiveSeconds,
-		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: s.LastActivityAt, Version: s.Version}
+		TotalIdleSeconds: s.TotalIdleSeconds, LastActivityAt: s.LastActivityAt, LastActivityType: s.LastActivityType, Version: s.Version}
 }
 
 // StateOf is the session state an event carries, every timestamp in UTC.
 func StateOf(e events.Session) SessionState {
 	return SessionState{ID: e.SessionID, OrganizationID: e.OrganizationID, UserID: e.UserID, ProjectID: e.ProjectID,
 		StartTime: e.StartTime.UTC(), EndTime: utcPtr(e.EndTime), Status: e.Status, TotalActiveSeconds: e.TotalActiveSeconds,
-		TotalIdleSeconds: e.TotalIdleSeconds, LastActivityAt: utcPtr(e.LastActivityAt), Version: e.Version}
+		TotalIdleSeconds: e.TotalIdleSeconds, LastActivityAt: utcPtr(e.LastActivityAt), LastActivityType: e.LastActivityType, Version: e.Version}
 }
 
 // ParseSessionID checks a session ID taken from a request; an ID that is

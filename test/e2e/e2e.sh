@@ -28,8 +28,8 @@ source "$(dirname "$0")/../../hack/cluster/lib.sh"
 
 NS=workpulse
 RELEASE=workpulse
-# The release the upgrade starts from: main before the registry path (no tag exists yet).
-UPGRADE_FROM=${UPGRADE_FROM:-fb2549b}
+# The release the upgrade starts from (hack/upgrade-from: main before the registry path, no tag exists yet).
+UPGRADE_FROM=${UPGRADE_FROM:-$(grep -v '^#' "$(dirname "$0")/../../hack/upgrade-from")}
 UPGRADE_LOAD_SECONDS=${UPGRADE_LOAD_SECONDS:-240}
 DRAIN_LOAD_SECONDS=${DRAIN_LOAD_SECONDS:-120}
 PG_PORT=35432

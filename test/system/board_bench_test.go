@@ -78,7 +78,7 @@ func TestTheBoardOf1000PeopleOnlineFollowsTheirAgentsPosts(t *testing.T) {
 	if err := os.WriteFile(file, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"ADMIN_EMAIL=" + admin.Email, "MEMBERS_FILE=" + file}
+	env := []string{"ADMIN_EMAIL=" + admin.Email, "MEMBERS_FILE=" + file, "REALTIME_METRICS=" + p.ServiceURL("realtime") + "/metrics"}
 	for _, k := range []string{"BOARD_RATE", "BOARD_SECONDS"} {
 		if v := os.Getenv(k); v != "" {
 			env = append(env, k[len("BOARD_"):]+"="+v)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -155,6 +154,18 @@ type hookLogEntry struct {
 	LastError      *string `json:"last_error"`
 }
 
+// String shows what a failure message needs: the pointers' values.
+func (e hookLogEntry) String() string {
+	code, reason := "none", "none"
+	if e.LastStatusCode != nil {
+		code = strconv.Itoa(*e.LastStatusCode)
+	}
+	if e.LastError != nil {
+		reason = *e.LastError
+	}
+	return e.EventType + " " + e.Status + " after " + strconv.Itoa(e.Attempts) + " attempts (last status " + code + ", last error " + reason + ")"
+}
+
 // TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest
 // runs the whole platform with a receiver certified by a CA only
 // WEBHOOK_CA_FILE names. Two endpoints (JSON and Slack format) subscribe to
@@ -165,8 +176,27 @@ type hookLogEntry struct {
 // 500, then 200), test-send works, the endpoint secrets are not readable in
 // the database, and while the receiver hangs, ingest answers every post at
 // once; the deliveries follow when it is back.
+//
+// The steps build on each other, so the first that fails ends the test:
+// its bounded wait names what did not arrive and the delivery log's last
+// error, instead of every later wait running out in turn.
 func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t *testing.T) {
 	rc := newHookReceiver(t)
+	// A delivery the receiver refused explains a missing one, so these are
+	// reported however the test ends.
+	defer func() {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if len(rc.bad) > 0 {
+			t.Errorf("requests failing the receiver's own checks: %v", rc.bad)
+		}
+	}()
+	step := func(name string, f func(t *testing.T)) {
+		t.Helper()
+		if !t.Run(name, f) {
+			t.Fatalf("stopped after the failed step %q", name)
+		}
+	}
 	caFile := filepath.Join(t.TempDir(), "receivers-ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rc.srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
@@ -194,13 +224,14 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 		return h.ID
 	}
 	jsonHook, slackHook := endpoint("/json", "json"), endpoint("/slack", "slack")
-	deliveries := func(id string) []hookLogEntry {
+	// deliveries reads an endpoint's log as t, the step asking.
+	deliveries := func(t *testing.T, id string) []hookLogEntry {
 		var l []hookLogEntry
-		c.Must(200, "GET", "/webhooks/"+id+"/deliveries?limit=100", admin.Token, nil).Into(t, &l)
+		p.Client(t).Must(200, "GET", "/webhooks/"+id+"/deliveries?limit=100", admin.Token, nil).Into(t, &l)
 		return l
 	}
 
-	t.Run("The endpoint secrets are not readable in the database.", func(t *testing.T) {
+	step("The endpoint secrets are not readable in the database.", func(t *testing.T) {
 		db := p.PG.Conn(t)
 		rc.mu.Lock()
 		secrets := []string{rc.secrets["/json"], rc.secrets["/slack"]}
@@ -224,18 +255,18 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 	rc.mu.Unlock()
 	c.Must(202, "POST", "/webhooks/"+jsonHook+"/test", admin.Token, nil)
 	c.Must(202, "POST", "/webhooks/"+slackHook+"/test", admin.Token, nil)
-	t.Run("A test-send arrives signed.", func(t *testing.T) {
+	step("A test-send arrives signed.", func(t *testing.T) {
 		if !WaitFor(30*time.Second, func() bool { return len(rc.received("/json")) > 0 }) {
-			t.Fatalf("no test delivery arrived; log %+v", deliveries(jsonHook))
+			t.Fatalf("no test delivery reached the JSON endpoint within 30 s; its log: %v", deliveries(t, jsonHook))
 		}
 		var e hookEvent
 		if got := rc.received("/json")[0]; got.Event != "webhook.test" || json.Unmarshal(got.Body, &e) != nil || e.Type != "webhook.test" || e.OrganizationID != admin.Org {
 			t.Errorf("the first delivery %s %s, want the organization's webhook.test", got.Event, got.Body)
 		}
 		var l []hookLogEntry
-		if !WaitFor(30*time.Second, func() bool { l = deliveries(slackHook); return len(l) == 1 && l[0].Attempts == 1 }) ||
+		if !WaitFor(30*time.Second, func() bool { l = deliveries(t, slackHook); return len(l) == 1 && l[0].Attempts == 1 }) ||
 			l[0].Status != "pending" || l[0].LastStatusCode == nil || *l[0].LastStatusCode != 500 {
-			t.Errorf("the Slack endpoint's log %+v, want its test-send pending after a 500", l)
+			t.Errorf("the Slack endpoint's log after 30 s: %v, want its test-send pending after a 500", l)
 		}
 	})
 
@@ -273,18 +304,20 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 		}
 		return got
 	}
-	complete := func(path string) bool {
+	// missing is the event types path has not accepted yet.
+	missing := func(path string) []string {
 		got := byType(path)
+		var out []string
 		for _, typ := range every {
 			if len(got[typ]) == 0 {
-				return false
+				out = append(out, typ)
 			}
 		}
-		return true
+		return out
 	}
-	t.Run("Every event reaches the JSON endpoint once, as the documented body.", func(t *testing.T) {
-		if !WaitFor(90*time.Second, func() bool { return complete("/json") }) {
-			t.Fatalf("the JSON endpoint got %v; log %+v", slices.Collect(maps.Keys(byType("/json"))), deliveries(jsonHook))
+	step("Every event reaches the JSON endpoint once, as the documented body.", func(t *testing.T) {
+		if !WaitFor(90*time.Second, func() bool { return len(missing("/json")) == 0 }) {
+			t.Fatalf("after 90 s the JSON endpoint still misses %v; its log: %v", missing("/json"), deliveries(t, jsonHook))
 		}
 		for typ, reqs := range byType("/json") {
 			// Two manual entries were filed, each its own event.
@@ -312,9 +345,9 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 			}
 		}
 	})
-	t.Run("Every event reaches the Slack endpoint as one line of text.", func(t *testing.T) {
-		if !WaitFor(90*time.Second, func() bool { return complete("/slack") }) {
-			t.Fatalf("the Slack endpoint got %v; log %+v", slices.Collect(maps.Keys(byType("/slack"))), deliveries(slackHook))
+	step("Every event reaches the Slack endpoint as one line of text.", func(t *testing.T) {
+		if !WaitFor(90*time.Second, func() bool { return len(missing("/slack")) == 0 }) {
+			t.Fatalf("after 90 s the Slack endpoint still misses %v; its log: %v", missing("/slack"), deliveries(t, slackHook))
 		}
 		want := map[string]string{
 			"alert.raised":    "WorkPulse: idle alert raised for Ada",
@@ -333,10 +366,10 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 			}
 		}
 	})
-	t.Run("The delivery logs show each delivery with its status code.", func(t *testing.T) {
+	step("The delivery logs show each delivery with its status code.", func(t *testing.T) {
 		var l []hookLogEntry
 		delivered := func(id string) bool {
-			l = deliveries(id)
+			l = deliveries(t, id)
 			for _, d := range l {
 				if d.Status != "delivered" {
 					return false
@@ -345,7 +378,7 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 			return true
 		}
 		if !WaitFor(60*time.Second, func() bool { return delivered(jsonHook) }) {
-			t.Errorf("the JSON endpoint's log %+v, want every delivery delivered", l)
+			t.Fatalf("the JSON endpoint's log after 60 s: %v, want every delivery delivered", l)
 		}
 		// time.requested twice, every other event once, and the test-send.
 		if len(l) != len(every)+2 {
@@ -353,20 +386,21 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 		}
 		for _, d := range l {
 			if d.LastStatusCode == nil || *d.LastStatusCode != 200 || d.Attempts != 1 {
-				t.Errorf("JSON delivery %+v, want delivered with a 200 at the first attempt", d)
+				t.Errorf("JSON delivery %v, want delivered with a 200 at the first attempt", d)
 			}
 		}
 		if !WaitFor(60*time.Second, func() bool { return delivered(slackHook) }) {
-			t.Fatalf("the Slack endpoint's log %+v, want every delivery delivered", l)
+			t.Fatalf("the Slack endpoint's log after 60 s: %v, want every delivery delivered", l)
 		}
 		for _, d := range l {
 			if d.EventType == "webhook.test" && (d.Attempts != 2 || d.LastStatusCode == nil || *d.LastStatusCode != 200) {
-				t.Errorf("the Slack test-send %+v, want delivered with a 200 at the second attempt after the 500", d)
+				t.Errorf("the Slack test-send %v, want delivered with a 200 at the second attempt after the 500", d)
 			}
 		}
 	})
 
-	t.Run("While the receiver hangs, ingest answers at once and the deliveries wait.", func(t *testing.T) {
+	step("While the receiver hangs, ingest answers at once and the deliveries wait.", func(t *testing.T) {
+		c := p.Client(t)
 		rc.down()
 		s := c.StartSession(emp, clock.Real.Now().Add(-3*time.Minute))
 		var slowest time.Duration
@@ -385,7 +419,7 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 		}
 		var l []hookLogEntry
 		timedOut := func() bool {
-			l = deliveries(jsonHook)
+			l = deliveries(t, jsonHook)
 			for _, d := range l {
 				if d.EventType == "session.started" && d.Status == "pending" && d.Attempts >= 1 && d.LastStatusCode == nil && d.LastError != nil {
 					return true
@@ -394,7 +428,7 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 			return false
 		}
 		if !WaitFor(60*time.Second, timedOut) {
-			t.Fatalf("the JSON endpoint's log %+v, want the new session.started pending after an unanswered attempt", l)
+			t.Fatalf("the JSON endpoint's log after 60 s: %v, want the new session.started pending after an unanswered attempt", l)
 		}
 		rc.up()
 		sessionEvents := func() int {
@@ -409,13 +443,7 @@ func TestWebhooksReachAPrivateReceiverSignedForEveryEventAndNeverHoldUpIngest(t 
 		}
 		// The retry comes 30 s after the failed attempt.
 		if !WaitFor(90*time.Second, func() bool { return sessionEvents() == 2 }) {
-			t.Errorf("after the receiver came back it got %d of the new session's 2 events; log %+v", sessionEvents(), deliveries(jsonHook))
+			t.Errorf("90 s after the receiver came back it had got %d of the new session's 2 events; the log: %v", sessionEvents(), deliveries(t, jsonHook))
 		}
 	})
-
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if len(rc.bad) > 0 {
-		t.Errorf("requests failing the receiver's own checks: %v", rc.bad)
-	}
 }

@@ -3,7 +3,6 @@ package testkit
 import (
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -16,8 +15,7 @@ func DebianBinary(t testing.TB, path string) string {
 	if _, err := exec.LookPath(path); err == nil {
 		return path
 	}
-	_, here, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(here), "..", "..", "hack", "debian-packages.sh")
+	script := filepath.Join(repoRoot(), "hack", "debian-packages.sh")
 	if out, err := exec.Command(script).CombinedOutput(); err != nil {
 		t.Fatalf("installing %s with %s: %v\n%s", path, script, err, out)
 	}

@@ -5,9 +5,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -18,20 +16,9 @@ import (
 // stub. Test binaries building it at once take turns through a lock.
 func GoBinary(t testing.TB, pkg, version string) string {
 	t.Helper()
-	_, here, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(here), "..", "..", "bin", strings.ReplaceAll(pkg, "/", "_")+"@"+version)
+	dir, unlock := lockedBinDir(t, strings.ReplaceAll(pkg, "/", "_")+"@"+version)
+	defer unlock()
 	bin := filepath.Join(dir, path.Base(pkg))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}

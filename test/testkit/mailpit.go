@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -49,8 +48,7 @@ var mailpitBuild struct {
 func mailpitBinary(t testing.TB) string {
 	t.Helper()
 	mailpitBuild.once.Do(func() {
-		_, here, _, _ := runtime.Caller(0)
-		dir := filepath.Join(filepath.Dir(here), "..", "..", "bin", "mailpit-"+mailpitModule[len("github.com/axllent/mailpit@"):])
+		dir := filepath.Join(repoRoot(), "bin", "mailpit-"+mailpitModule[len("github.com/axllent/mailpit@"):])
 		mailpitBuild.bin = filepath.Join(dir, "mailpit")
 		if _, err := os.Stat(mailpitBuild.bin); err == nil {
 			return

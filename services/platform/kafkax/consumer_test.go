@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/clock"
@@ -417,4 +419,79 @@ func produceOn(t *testing.T, w *kafka.Writer, key string, n int) {
 	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestAnEphemeralGroupIsReadyOnlyOnceEveryLaterEventReachesItAndIsDeletedWhenItEnds(t *testing.T) {
+	tests := []struct {
+		name string
+		// slow holds the broker's answers where a real one can be slow.
+		slow func(*kfake.Cluster)
+		// within bounds the delivery of the event published once Ready.
+		within time.Duration
+	}{
+		{"A broker holding the group's first join 3 s (Kafka's default) delays Ready, not the event: it arrives within 2 s.",
+			func(c *kfake.Cluster) { testkit.DelayFirstJoins(c, 3*time.Second) }, 2 * time.Second},
+		{"A coordinator answering the group's committed offsets 2 s late loses no event: the reader starts where Run committed before the join.",
+			func(c *kfake.Cluster) { delay(c, kmsg.OffsetFetch, 2*time.Second) }, 10 * time.Second},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cluster := testkit.KafkaCluster(t)
+			tt.slow(cluster)
+			brokers := cluster.ListenAddrs()
+			w := kafkax.NewWriter(brokers)
+			defer w.Close()
+			produce(t, w, 5) // before the consumer: never delivered
+
+			var mu sync.Mutex
+			seen := 0
+			handler := func(context.Context, events.Envelope) error { mu.Lock(); defer mu.Unlock(); seen++; return nil }
+			count := func() int { mu.Lock(); defer mu.Unlock(); return seen }
+			group := fmt.Sprintf("live-%d", i)
+			c := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: brokers, GroupID: group, Topics: []string{events.TopicActivity},
+				Ephemeral: true, CommitInterval: time.Second}, handler, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err := c.Ready(t.Context()); err == nil {
+				t.Fatal("ready before it ran")
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx) }()
+			end := sync.OnceFunc(func() { stop(); <-done })
+			defer end()
+
+			if !eventually(30*time.Second, func() bool { return c.Ready(t.Context()) == nil }) {
+				t.Fatalf("never ready: %v", c.Ready(t.Context()))
+			}
+			produce(t, w, 1)
+			if !eventually(tt.within, func() bool { return count() >= 1 }) {
+				t.Fatalf("the event published once Ready was not consumed within %s", tt.within)
+			}
+			time.Sleep(500 * time.Millisecond)
+			if got := count(); got != 1 {
+				t.Fatalf("consumed %d events, want only the 1 published once Ready", got)
+			}
+
+			end()
+			cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
+			resp, err := cl.ListGroups(t.Context(), &kafka.ListGroupsRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range resp.Groups {
+				if g.GroupID == group {
+					t.Fatalf("group %s is still on the broker once Run ended", group)
+				}
+			}
+		})
+	}
+}
+
+// delay makes c answer every request of key only after d, serving the
+// others meanwhile.
+func delay(c *kfake.Cluster, key kmsg.Key, d time.Duration) {
+	c.ControlKey(int16(key), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-time.After(d) })
+		return nil, nil, false
+	})
 }

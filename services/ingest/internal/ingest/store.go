@@ -66,7 +66,7 @@ func activityEventSQL(env, from string) string {
     'session_id', u.id, 'organization_id', u.organization_id, 'user_id', u.user_id, 'project_id', u.project_id,
     'status', u.status, 'start_time', u.start_time, 'end_time', u.end_time,
     'total_active_seconds', u.total_active_seconds, 'total_idle_seconds', u.total_idle_seconds,
-    'last_activity_at', u.last_activity_at, 'version', u.version,
+    'last_activity_at', u.last_activity_at, 'last_activity_type', u.last_activity_type, 'version', u.version,
     'stored', t.n, 'active_seconds', t.act, 'idle_seconds', t.idle, 'last_active_at', t.last_active,
     'first_at', t.first, 'last_at', t.last))
   FROM ` + from
@@ -157,6 +157,14 @@ func (s *Store) storedActivity(ctx context.Context, p authn.Principal, cid strin
 	return a, err
 }
 
+// latestType is the session's last_activity_type after activity of type
+// typ timed at: that type unless the session has later activity. An
+// activity timed like the latest one replaces it, as last_activity_at
+// cannot tell them apart (within a batch, active goes first).
+func latestType(at, typ string) string {
+	return "CASE WHEN w.last_activity_at > " + at + " THEN w.last_activity_type ELSE " + typ + " END"
+}
+
 // recordBulkSQL stores the claimed items of a batch whose session the
 // transaction has locked; see Store.
 var recordBulkSQL = numbered(`WITH i AS (
@@ -174,11 +182,13 @@ var recordBulkSQL = numbered(`WITH i AS (
   SELECT count(*) AS n,
     coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'active'), 0) AS act,
     coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'idle'), 0) AS idle,
-    min(occurred_at) AS first, max(occurred_at) AS last, max(occurred_at) FILTER (WHERE activity_type = 'active') AS last_active
+    min(occurred_at) AS first, max(occurred_at) AS last, max(occurred_at) FILTER (WHERE activity_type = 'active') AS last_active,
+    (array_agg(activity_type ORDER BY occurred_at DESC, activity_type))[1] AS last_type
   FROM a
 ), u AS (
   UPDATE tracking.work_sessions w SET total_active_seconds = w.total_active_seconds + t.act,
     total_idle_seconds = w.total_idle_seconds + t.idle, last_activity_at = greatest(w.last_activity_at, t.last),
+    last_activity_type = `+latestType("t.last", "t.last_type")+`,
     version = w.version + 1, updated_at = now()
   FROM t WHERE w.id = $sid AND t.n > 0
   RETURNING `+tracking.SessionColumnsOf("w")+`
@@ -475,11 +485,12 @@ func roundSQL(lockOption string) string {
   SELECT a.session_id AS sid, 1 AS n, a.occurred_at AS ts, a.occurred_at AS first, a.occurred_at AS last,
     CASE WHEN a.activity_type = 'active' THEN a.duration_seconds ELSE 0 END AS act,
     CASE WHEN a.activity_type = 'idle' THEN a.duration_seconds ELSE 0 END AS idle,
-    CASE WHEN a.activity_type = 'active' THEN a.occurred_at END AS last_active
+    CASE WHEN a.activity_type = 'active' THEN a.occurred_at END AS last_active, a.activity_type AS typ
   FROM a
 ), u AS (
   UPDATE tracking.work_sessions w SET total_active_seconds = w.total_active_seconds + t.act,
     total_idle_seconds = w.total_idle_seconds + t.idle, last_activity_at = greatest(w.last_activity_at, t.ts),
+    last_activity_type = `+latestType("t.ts", "t.typ")+`,
     version = w.version + 1, updated_at = now()
   FROM t WHERE w.id = t.sid
   RETURNING `+tracking.SessionColumnsOf("w")+`
@@ -882,9 +893,9 @@ var insertManualSessionSQL = numbered(`WITH a AS (
   SELECT gen_random_uuid(), $org, $sid, $uid, p.ts, 'active', p.dur FROM unnest($tss::timestamptz[], $durs::int[]) AS p(ts, dur)
 )
 INSERT INTO tracking.work_sessions (id, organization_id, user_id, project_id, start_time, end_time, status, total_active_seconds,
-  last_activity_at, created_at, updated_at)
+  last_activity_at, last_activity_type, created_at, updated_at)
 SELECT $sid, $org, $uid, $project, $start, $end, 'stopped', (SELECT sum(d) FROM unnest($durs::int[]) AS d),
-  (SELECT max(t) FROM unnest($tss::timestamptz[]) AS t), $now, $now
+  (SELECT max(t) FROM unnest($tss::timestamptz[]) AS t), 'active', $now, $now
 RETURNING `+tracking.SessionColumns, "org", "sid", "uid", "tss", "durs", "project", "start", "end", "now")
 
 // ReviewTime approves or rejects (verdict) the pending request id of a
@@ -1045,7 +1056,8 @@ FROM gone`, "org", "sid", "uid", "start", "end", "tss", "durs")
 // is read again, as the latest may be gone.
 const editSessionSQL = `UPDATE tracking.work_sessions SET project_id = $2, start_time = $3, end_time = $4,
   total_active_seconds = total_active_seconds - $5 + $7, total_idle_seconds = total_idle_seconds - $6,
-  last_activity_at = (SELECT max(occurred_at) FROM tracking.activity_logs WHERE session_id = $1),
+  (last_activity_at, last_activity_type) = (SELECT occurred_at, activity_type FROM tracking.activity_logs WHERE session_id = $1
+    ORDER BY occurred_at DESC, activity_type LIMIT 1),
   version = version + 1, updated_at = now()
   WHERE id = $1 RETURNING ` + tracking.SessionColumns
 

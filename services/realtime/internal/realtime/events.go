@@ -55,6 +55,9 @@ type sessionUpdate struct {
 	TotalActiveSeconds int64      `json:"total_active_seconds"`
 	TotalIdleSeconds   int64      `json:"total_idle_seconds"`
 	LastActivityAt     *time.Time `json:"last_activity_at"`
+	// LastActivityType is whether that activity was active or idle
+	// (absent from the events of earlier releases).
+	LastActivityType *string `json:"last_activity_type,omitempty"`
 }
 
 // The data of the Socket.IO events, in the shapes of the original
@@ -154,7 +157,8 @@ func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 			return err
 		}
 		return s.send(e.OrganizationID, a.UserID, EventSessionUpdate, sessionUpdate{SessionID: a.SessionID, UserID: a.UserID,
-			TotalActiveSeconds: a.TotalActiveSeconds, TotalIdleSeconds: a.TotalIdleSeconds, LastActivityAt: utc(a.LastActivityAt)},
+			TotalActiveSeconds: a.TotalActiveSeconds, TotalIdleSeconds: a.TotalIdleSeconds, LastActivityAt: utc(a.LastActivityAt),
+			LastActivityType: a.LastActivityType},
 			tracking.StateOf(a), e.Time)
 	case events.TypeAlertRaised:
 		var a events.Alert

@@ -5,7 +5,7 @@
 // organization, so that the number is the browser's work alone.
 //   BASE_URL=http://127.0.0.1:3006 node e2e/bench-board.mjs
 import { chromium } from "playwright-core";
-import { latencies, watchRows } from "./board-latency.mjs";
+import { latencies, mainThread, watchRows } from "./board-latency.mjs";
 
 const base = process.env.BASE_URL || "http://127.0.0.1:3006";
 const people = Number(process.env.PEOPLE || 1000);
@@ -70,6 +70,7 @@ await page.waitForFunction(() => document.querySelector("p.live")?.textContent.s
 // Each update changes one person's total (each person at most once, so that
 // a change on screen names its update).
 await watchRows(page);
+const work = await mainThread(page);
 const total = Math.min(rate * seconds, people);
 const sent = new Map();
 for (let n = 0; n < total; n++) {
@@ -81,5 +82,6 @@ for (let n = 0; n < total; n++) {
   await new Promise((r) => setTimeout(r, 1000 / rate));
 }
 await page.waitForTimeout(1000);
-console.log(JSON.stringify({ people, rate, seconds, updates: total, initialLoadMs: loadMs, ...(await latencies(page, sent)) }));
+const mainThreadWork = await work(total);
+console.log(JSON.stringify({ people, rate, seconds, updates: total, initialLoadMs: loadMs, ...(await latencies(page, sent)), mainThread: mainThreadWork }));
 await browser.close();

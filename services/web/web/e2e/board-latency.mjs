@@ -41,3 +41,20 @@ export async function latencies(page, sent) {
   const q = (p) => (latency.length ? latency[Math.min(latency.length - 1, Math.floor(p * latency.length))].toFixed(1) : "none");
   return { shown: latency.length, missed: left.size, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: q(1), longestTaskMs: longest.toFixed(0) };
 }
+
+// mainThread starts counting the page's main-thread work (Chromium's own
+// counters: every task, and of it script, style and layout) and answers a
+// function that tells how much of it came since, per update: the page's
+// share of an update's time, against the wait for a CPU.
+export async function mainThread(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Performance.enable");
+  const read = async () => Object.fromEntries((await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]));
+  const before = await read();
+  return async (updates) => {
+    const after = await read();
+    const ms = (k) => +(((after[k] - before[k]) * 1000) / updates).toFixed(1);
+    return { perUpdateMs: { task: ms("TaskDuration"), script: ms("ScriptDuration"), style: ms("RecalcStyleDuration"), layout: ms("LayoutDuration") },
+      layouts: after.LayoutCount - before.LayoutCount };
+  };
+}

@@ -28,8 +28,9 @@ try {
   const projects = Object.fromEntries((await (await api("/projects", admin.token)).json()).map((p) => [p.id, p.name]));
 
   // The page records every change of a row at the frame that shows it, on
-  // the machine's wall clock, which this script shares.
-  await page.evaluate(() => {
+  // the machine's wall clock, which this script shares; again after a
+  // reload.
+  const watch = () => page.evaluate(() => {
     window.__changes = [];
     new MutationObserver((records) => {
       const rows = new Set();
@@ -47,6 +48,7 @@ try {
       });
     }).observe(document.querySelector("tbody"), { subtree: true, characterData: true, childList: true });
   });
+  await watch();
   // shown waits for the first change of user's row that has all of want's
   // fields and answers it.
   const shown = (user, want, timeout = 10000) =>
@@ -111,7 +113,7 @@ try {
     assert(f.length === 0, `the board fetched ${f.join(", ")} instead of taking the live update`);
   });
 
-  await check("A person whose last heartbeat is idle shows as idle, and as active again after an active one", async () => {
+  await check("A person whose last heartbeat is idle shows as idle, also straight after a reload, and as active again after an active one", async () => {
     take();
     total += 60;
     let posted = await post(erin.session, erin.token, "idle");
@@ -119,6 +121,14 @@ try {
     assert(c.status === "idle", `after an idle heartbeat the row says ${c.status}`);
     assert(c.at - posted <= within, `the idle heartbeat showed ${c.at - posted} ms after its 201`);
     await axe(page, "the board with an idle person");
+    // The board loaded now learns the state from the API, not the feed.
+    await page.reload();
+    await page.locator("table[aria-busy=false]").waitFor();
+    await page.locator("p.live", { hasText: /^Live/ }).waitFor();
+    const loaded = await page.locator(`tr[data-user="${erin.id}"] .badge`).textContent();
+    assert(loaded === "idle", `straight after a reload Erin's row says ${loaded}, her last heartbeat was idle`);
+    await watch();
+    take();
     total += 60;
     posted = await post(erin.session, erin.token, "active");
     c = await shown(erin.id, { total: duration(total) });

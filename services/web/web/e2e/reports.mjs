@@ -125,6 +125,12 @@ try {
     assert(summary && summary.app_usage.length === Object.keys(seededOwn).length, `the API's day is ${JSON.stringify(summary)}`);
     await p.getByTestId("activity-active").filter({ hasText: duration(summary.active_seconds) }).waitFor();
     assert((await p.getByTestId("activity-idle").textContent()) === duration(summary.idle_seconds), "idle differs");
+    assert((await p.getByTestId("activity-total").textContent()) === duration(summary.total_work_seconds), "the tracked time differs");
+    // One set of day totals: the sessions' own figures stay in their table.
+    for (const term of ["Tracked", "Active", "Idle"]) {
+      const n = await p.locator("dt", { hasText: new RegExp(`^${term}$`) }).count();
+      assert(n === 1, `the day shows ${n} totals named ${term}`);
+    }
     assert((await p.getByTestId("activity-score").textContent()) === `${summary.productivity_score} %`, "productivity differs");
     const want = appBars([summary]);
     const got = await bars(p, `Applications of ${day}`);

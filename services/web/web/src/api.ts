@@ -59,6 +59,9 @@ export interface Session {
   total_active_seconds: number;
   total_idle_seconds: number;
   last_activity_at: string | null;
+  // Whether the activity at last_activity_at was active or idle; null
+  // when the session has none, or the API did not record it.
+  last_activity_type: "active" | "idle" | null;
 }
 
 export interface Project {

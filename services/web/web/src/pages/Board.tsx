@@ -31,7 +31,7 @@ interface State {
 type Action =
   | { type: "load"; members: Member[]; online: Presence[]; sessions: Map<string, Session[]>; alerts: Alert[] }
   | { type: "online"; user_id: string; name: string; online: boolean }
-  | { type: "update"; session_id: string; user_id: string; active: number; idle: number; last: string | null }
+  | { type: "update"; session_id: string; user_id: string; active: number; idle: number; last: string | null; lastType?: "active" | "idle" }
   | { type: "session"; session: Session }
   | { type: "alert"; alert: Alert };
 
@@ -39,8 +39,12 @@ function byName(rows: Map<string, Row>): string[] {
   return [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => r.id);
 }
 
-function activeFrom(last: string | null): Row["state"] {
-  return last && Date.now() - Date.parse(last) < 5 * 60 * 1000 ? "active" : "";
+// stateAt is what a row shows for a last activity of type at last: that
+// type while it is recent, nothing once it is 5 minutes old (the person is
+// then shown idle). A session whose API does not say the type counts as
+// active.
+function stateAt(last: string | null, type: Session["last_activity_type"]): Row["state"] {
+  return last && Date.now() - Date.parse(last) < 5 * 60 * 1000 ? (type ?? "active") : "";
 }
 
 // reduce replaces only the row an event is about: the other rows keep their
@@ -54,11 +58,12 @@ export function reduce(s: State, a: Action): State {
       for (const m of a.members) {
         const sessions: Row["sessions"] = {};
         let last: string | null = null;
+        let lastType: Session["last_activity_type"] = null;
         for (const x of a.sessions.get(m.id) ?? []) {
           sessions[x.id] = { active: x.total_active_seconds, idle: x.total_idle_seconds, project: x.project_id, running: x.status === "active" };
-          if (x.last_activity_at && (!last || x.last_activity_at > last)) last = x.last_activity_at;
+          if (x.last_activity_at && (!last || x.last_activity_at > last)) [last, lastType] = [x.last_activity_at, x.last_activity_type];
         }
-        rows.set(m.id, { id: m.id, name: m.name, online: online.has(m.id), state: activeFrom(last), sessions, lastActivity: last });
+        rows.set(m.id, { id: m.id, name: m.name, online: online.has(m.id), state: stateAt(last, lastType), sessions, lastActivity: last });
       }
       return { rows, order: byName(rows), alerts: a.alerts, version: s.version + 1 };
     }
@@ -71,7 +76,9 @@ export function reduce(s: State, a: Action): State {
       const r = rows.get(a.user_id);
       if (!r) return s;
       const before = r.sessions[a.session_id];
-      const state: Row["state"] = before && a.idle > before.idle && a.active === before.active ? "idle" : "active";
+      // Events of earlier releases do not say the type: an update that
+      // added only idle time is then taken for idle.
+      const state: Row["state"] = a.lastType ?? (before && a.idle > before.idle && a.active === before.active ? "idle" : "active");
       const sessions = { ...r.sessions, [a.session_id]: { project: before ? before.project : undefined, running: before?.running ?? true, active: a.active, idle: a.idle } };
       rows.set(a.user_id, { ...r, online: true, state, sessions, lastActivity: a.last ?? r.lastActivity });
       return { ...s, rows, version: s.version + 1 };
@@ -176,7 +183,7 @@ export function Board() {
           }
           break;
         case "session:update":
-          dispatch({ type: "update", session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at });
+          dispatch({ type: "update", session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at, lastType: d.last_activity_type });
           // A session the board has not seen (started after the load): its project comes from the API.
           if (!known.current.has(d.session_id)) {
             known.current.add(d.session_id);

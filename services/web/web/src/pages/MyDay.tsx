@@ -32,8 +32,6 @@ export function MyDay() {
   );
 
   const list = (sessions.data ?? []).map((s) => ({ ...s, ...live[s.id] }) as Session);
-  const active = list.reduce((n, s) => n + s.total_active_seconds, 0);
-  const idle = list.reduce((n, s) => n + s.total_idle_seconds, 0);
   const projectName = (id: string | null) => (id ? projects.data?.find((p) => p.id === id)?.name ?? "–" : "No project");
   const now = new Date();
   const dayStart = midnight(date);
@@ -48,34 +46,33 @@ export function MyDay() {
         </label>
         <button type="button" onClick={() => setDate(addDays(date, -1))}>Previous day</button>
       </form>
-      <dl className="totals">
-        <div><dt>Tracked</dt><dd data-testid="my-total">{duration(active + idle)}</dd></div>
-        <div><dt>Active</dt><dd>{duration(active)}</dd></div>
-        <div><dt>Idle</dt><dd>{duration(idle)}</dd></div>
-        <div><dt>Sessions</dt><dd>{list.length}</dd></div>
-      </dl>
-      {sessions.error && <p role="alert" className="error">{sessions.error}</p>}
-      <Timeline spans={list.map((s) => ({ start: s.start_time, end: s.end_time, label: projectName(s.project_id) }))} dayStart={dayStart} now={now} title={`Sessions of ${date} on a 24-hour line`} />
+      {/* The day's totals are the reports' (the activity timed on this day
+          in the organization's zone, as a manager's report shows it), once:
+          the sessions below only say how each session was spent. */}
       <h2>Activity</h2>
       {activity.error && <p role="alert" className="error">{activity.error}</p>}
       {activity.data ? (
         <>
           <dl className="totals">
+            <div><dt>Tracked</dt><dd data-testid="activity-total">{duration(activity.data.total_work_seconds)}</dd></div>
             <div><dt>Active</dt><dd data-testid="activity-active">{duration(activity.data.active_seconds)}</dd></div>
             <div><dt>Idle</dt><dd data-testid="activity-idle">{duration(activity.data.idle_seconds)}</dd></div>
             <div><dt>Productivity</dt><dd data-testid="activity-score">{activity.data.productivity_score} %</dd></div>
           </dl>
+          <p className="hint">The time the agent reported on this day, as your reports count it. Idle is time it saw no input.</p>
           {activity.data.app_usage.length > 0 && <TopApps bars={topApps([activity.data])} title={`Applications of ${date}`} />}
         </>
       ) : (
         !activity.loading && !activity.error && <p>No activity summarized on this day yet.</p>
       )}
       <h2>Sessions</h2>
+      {sessions.error && <p role="alert" className="error">{sessions.error}</p>}
+      <Timeline spans={list.map((s) => ({ start: s.start_time, end: s.end_time, label: projectName(s.project_id) }))} dayStart={dayStart} now={now} title={`Sessions of ${date} on a 24-hour line`} />
       <div className="scroll">
         <table>
           <caption>Sessions of {date}</caption>
           <thead>
-            <tr><th scope="col">Project</th><th scope="col">Start</th><th scope="col">End</th><th scope="col">Active</th><th scope="col">Idle</th><th scope="col">Last activity</th></tr>
+            <tr><th scope="col">Project</th><th scope="col">Start</th><th scope="col">End</th><th scope="col">Active in the session</th><th scope="col">Idle in the session</th><th scope="col">Last activity</th></tr>
           </thead>
           <tbody>
             {list.map((s) => (
