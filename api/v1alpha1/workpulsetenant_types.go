@@ -46,6 +46,22 @@ const (
 // first operator to label it.
 const LabelInstallation = "workpulse.io/installation"
 
+// AnnotationDataInstallation names the installation whose database holds
+// the tenant's organization. Its operator writes it before provisioning
+// anything. Relabelling the tenant for another installation does not move
+// that data, so the move is held: the data's operator keeps reconciling
+// the tenant and reports ConditionInstallationChangeHeld, and the other
+// operator leaves it alone, until the label names the data's installation
+// again or AnnotationAbandonData gives the data up.
+const AnnotationDataInstallation = "workpulse.io/data-installation"
+
+// AnnotationAbandonData, set to the installation AnnotationDataInstallation
+// names, hands a relabelled tenant to its new installation without its
+// data: the old installation's operator removes the tenant's CronJobs,
+// deactivates its organization (whose rows stay in its database), clears
+// the status and lets go; the new one provisions an empty organization.
+const AnnotationAbandonData = "workpulse.io/abandon-data-of"
+
 // WorkPulseTenantSpec is the desired state of one customer organization.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.adoptOrganizationID) == has(oldSelf.adoptOrganizationID) && (!has(self.adoptOrganizationID) || self.adoptOrganizationID == oldSelf.adoptOrganizationID)",message="adoptOrganizationID can only be set when the tenant is created and never changed or removed afterwards"
@@ -247,7 +263,7 @@ type PartitionStatus struct {
 
 // Condition types of a WorkPulseTenant.
 const (
-	// ConditionReady is True when every other condition is True.
+	// ConditionReady is True when the three conditions after it are True.
 	ConditionReady = "Ready"
 	// ConditionOrganizationProvisioned is True when the organization
 	// exists in WorkPulse with the spec's settings.
@@ -258,6 +274,12 @@ const (
 	// ConditionJobsScheduled is True when the tenant's CronJobs exist as
 	// specified.
 	ConditionJobsScheduled = "JobsScheduled"
+
+	// ConditionInstallationChangeHeld is True while the tenant's label names
+	// another installation than the one holding its data (see
+	// AnnotationDataInstallation). It is not part of Ready: the tenant keeps
+	// working where its data is.
+	ConditionInstallationChangeHeld = "InstallationChangeHeld"
 )
 
 // WorkPulseTenantStatus is what the operator observed and did.

@@ -37,7 +37,10 @@ import (
 // succeed: a migration that closes a lock cycle with them (the server
 // fails one of the transactions to break it), waits past a lock timeout,
 // or leaves an old role without a privilege or function it uses, fails
-// one here. And every accepted second must be in its session's totals.
+// one here. That depends on which transactions meet at that moment, so no
+// transaction may hold a written table exclusively while it waits long for
+// another lock, either: that wait is the cycle's cause. And every accepted
+// second must be in its session's totals.
 func TestNoPostOfThePreviousReleaseFailsWhileThisReleasesMigrationsRun(t *testing.T) {
 	bin := testkit.PreviousReleaseBinaries(t, "./services/ingest/cmd/ingest", "./migrations/cmd/migrate")
 	cases := []struct {
@@ -223,7 +226,51 @@ func startPosting(t *testing.T, db *testkit.DB, base string, agents int) *postLo
 	}
 	l.wg.Add(1)
 	go l.read(ctx, db.Pool(t, "workpulse_report"), orgs)
+	l.wg.Add(1)
+	go l.watchLocks(ctx, db)
 	return l
+}
+
+// writtenTables are the tables every post writes.
+var writtenTables = []string{"tracking.work_sessions", "tracking.activity_logs", "tracking.activity_dedup", "tracking.tenants"}
+
+// exclusiveWait is how long a transaction may wait for a lock while it holds
+// a written table exclusively: every post needing that table waits behind
+// it meanwhile, and a post that holds what it waits for closes a cycle the
+// server breaks after its 1 s deadlock check by failing one of them.
+const exclusiveWait = 500 * time.Millisecond
+
+// watchLocks records every transaction seen holding a written table in
+// ACCESS EXCLUSIVE mode while it waits longer than exclusiveWait for
+// another lock. Whether a post then fails depends on which transactions
+// meet in that moment; the wait itself is the cause, so it fails the test
+// on every run.
+func (l *postLoad) watchLocks(ctx context.Context, db *testkit.DB) {
+	defer l.wg.Done()
+	seen := map[string]bool{}
+	for ctx.Err() == nil {
+		rows, err := db.Owner.Query(context.Background(), `
+			SELECT DISTINCT h.relation::regclass::text, w.relation::regclass::text FROM pg_locks w
+			JOIN pg_locks h ON h.pid = w.pid AND h.granted AND h.locktype = 'relation' AND h.mode = 'AccessExclusiveLock'
+			WHERE NOT w.granted AND w.locktype = 'relation' AND w.waitstart < clock_timestamp() - $2::interval
+			  AND h.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND h.relation::regclass::text = ANY ($1)`, writtenTables, exclusiveWait.String())
+		if err == nil {
+			var held, waited string
+			_, err = pgx.ForEachRow(rows, []any{&held, &waited}, func() error {
+				if f := "holding " + held + " exclusively while waiting for " + waited; !seen[f] {
+					seen[f] = true
+					l.fail(fmt.Sprintf("%s a transaction was %s for over %s", now(), f, exclusiveWait))
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			l.fail(fmt.Sprintf("%s reading pg_locks: %v", now(), err))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // read is the previous release's report service reading the organizations'

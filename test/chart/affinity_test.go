@@ -20,8 +20,8 @@ func TestSocketIOSessionsStayOnTheirReplica(t *testing.T) {
 		cookie       bool
 		realtimeMode string
 	}{
-		{"By default the Ingress pins Socket.IO by cookie and the realtime Service by client IP.", nil, true, "ClientIP"},
-		{"Both can be turned off.", []string{"--set", "ingress.socketIOAffinity=false", "--set", "services.realtime.sessionAffinity=None"}, false, "None"},
+		{"With nginx routing the Ingress pins Socket.IO by cookie and the realtime Service by client IP.", []string{"--set", "ingress.routing=nginx"}, true, "ClientIP"},
+		{"Both can be turned off.", []string{"--set", "ingress.routing=nginx", "--set", "ingress.socketIOAffinity=false", "--set", "services.realtime.sessionAffinity=None"}, false, "None"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			objs := render(t, "workpulse", c.args...)
@@ -61,10 +61,11 @@ func TestTheFrontDoorPinsSocketIOSessionsToThePodsOfAHeadlessRealtimeService(t *
 		args []string
 		want bool
 	}{
-		{"With frontDoor routing web resolves the headless Service's name at realtime's pod port.", []string{"--set", "ingress.routing=frontDoor"}, true},
+		{"By default (the front door) web resolves the headless Service's name at realtime's pod port.", nil, true},
+		{"With frontDoor routing set, too.", []string{"--set", "ingress.routing=frontDoor"}, true},
 		{"With the gateway too.", []string{"--set", "ingress.enabled=false", "--set", "gateway.enabled=true", "--set", "gateway.parentRefs[0].name=public"}, true},
 		{"It can be turned off, and Socket.IO goes through the realtime Service.", []string{"--set", "ingress.routing=frontDoor", "--set", "services.web.socketIOAffinity=false"}, false},
-		{"With nginx routing ingress-nginx keeps the affinity, and there is no headless Service.", nil, false},
+		{"With nginx routing ingress-nginx keeps the affinity, and there is no headless Service.", []string{"--set", "ingress.routing=nginx"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			objs := render(t, "workpulse", c.args...)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -47,38 +49,63 @@ func frontDoorBackends(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 }
 
+// frontDoorIngress checks that objs hold one Ingress, of class (none: the cluster's default), with
+// one prefix rule "/" to web for host, and none of ingress-nginx's annotations.
+func frontDoorIngress(t *testing.T, objs []*unstructured.Unstructured, class, host string) {
+	t.Helper()
+	ings := find(objs, "Ingress")
+	if len(ings) != 1 {
+		t.Fatalf("%d Ingresses; want 1", len(ings))
+	}
+	rules, _, _ := unstructured.NestedSlice(ings[0].Object, "spec", "rules")
+	if len(rules) != 1 {
+		t.Fatalf("rules %v", rules)
+	}
+	paths, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "http", "paths")
+	if len(paths) != 1 {
+		t.Fatalf("rules %v", rules)
+	}
+	p := paths[0].(map[string]any)
+	gotHost, _ := rules[0].(map[string]any)["host"].(string)
+	if p["path"] != "/" || p["pathType"] != "Prefix" || nested(p, "backend", "service", "name") != fullname+"-web" ||
+		nested(p, "backend", "service", "port", "name") != "http" || gotHost != host {
+		t.Fatalf("path %v, host %q", p, gotHost)
+	}
+	if cls, _, _ := unstructured.NestedString(ings[0].Object, "spec", "ingressClassName"); cls != class {
+		t.Fatalf("ingressClassName %q; want %q", cls, class)
+	}
+	if a := ings[0].GetAnnotations(); slices.ContainsFunc(slices.Collect(maps.Keys(a)), func(k string) bool { return strings.HasPrefix(k, "nginx.") }) {
+		t.Fatalf("ingress-nginx annotations on a controller-neutral Ingress: %v", a)
+	}
+}
+
 func TestTheFrontDoorRoutingSendsEveryPathToWebWhichKnowsEveryService(t *testing.T) {
-	t.Run("By default the Ingress routes for ingress-nginx and web proxies nothing.", func(t *testing.T) {
+	t.Run("By default one Ingress of the cluster's default class has one prefix rule to web, and no HTTPRoute is rendered.", func(t *testing.T) {
 		objs := render(t, "workpulse")
-		if got := envOfEachService(t, objs, "FRONT_DOOR_BACKENDS"); len(got) != 0 {
-			t.Fatalf("FRONT_DOOR_BACKENDS set: %v", got)
-		}
+		frontDoorIngress(t, objs, "", "")
+		frontDoorBackends(t, objs)
 		if len(find(objs, "HTTPRoute")) != 0 {
 			t.Fatal("an HTTPRoute without gateway.enabled")
 		}
 	})
+	t.Run("With nginx routing the Ingresses route for ingress-nginx and web proxies nothing.", func(t *testing.T) {
+		objs := render(t, "workpulse", "--set", "ingress.routing=nginx")
+		if got := envOfEachService(t, objs, "FRONT_DOOR_BACKENDS"); len(got) != 0 {
+			t.Fatalf("FRONT_DOOR_BACKENDS set: %v", got)
+		}
+		ings := find(objs, "Ingress")
+		if len(ings) != 3 {
+			t.Fatalf("%d Ingresses; want the -api, -ws and -socketio ones", len(ings))
+		}
+		for _, ing := range ings {
+			if cls, _, _ := unstructured.NestedString(ing.Object, "spec", "ingressClassName"); cls != "nginx" {
+				t.Errorf("Ingress %s: ingressClassName %q; the regex paths need nginx", ing.GetName(), cls)
+			}
+		}
+	})
 	t.Run("With frontDoor routing one Ingress has one prefix rule to web.", func(t *testing.T) {
 		objs := render(t, "workpulse", "--set", "ingress.routing=frontDoor", "--set", "ingress.className=traefik", "--set", "ingress.host=wp.example.com")
-		ings := find(objs, "Ingress")
-		if len(ings) != 1 {
-			t.Fatalf("%d Ingresses; want 1", len(ings))
-		}
-		rules, _, _ := unstructured.NestedSlice(ings[0].Object, "spec", "rules")
-		paths, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "http", "paths")
-		if len(rules) != 1 || len(paths) != 1 {
-			t.Fatalf("rules %v", rules)
-		}
-		p := paths[0].(map[string]any)
-		if p["path"] != "/" || p["pathType"] != "Prefix" || nested(p, "backend", "service", "name") != fullname+"-web" ||
-			nested(p, "backend", "service", "port", "name") != "http" || rules[0].(map[string]any)["host"] != "wp.example.com" {
-			t.Fatalf("path %v", p)
-		}
-		if cls, _, _ := unstructured.NestedString(ings[0].Object, "spec", "ingressClassName"); cls != "traefik" {
-			t.Fatalf("ingressClassName %q", cls)
-		}
-		if a := ings[0].GetAnnotations(); slices.ContainsFunc(slices.Collect(maps.Keys(a)), func(k string) bool { return strings.HasPrefix(k, "nginx.") }) {
-			t.Fatalf("ingress-nginx annotations on a controller-neutral Ingress: %v", a)
-		}
+		frontDoorIngress(t, objs, "traefik", "wp.example.com")
 		frontDoorBackends(t, objs)
 	})
 	t.Run("With the gateway an HTTPRoute attaches to the parents given and sends every path to web.", func(t *testing.T) {
@@ -199,5 +226,73 @@ func contains(got, want any) bool {
 		return true
 	default:
 		return fmt.Sprint(got) == fmt.Sprint(want)
+	}
+}
+
+// An installation made when ingress-nginx routing was the default keeps it on an upgrade that
+// leaves ingress.routing unset: the chart finds its -api Ingress. Swapping its three Ingresses for
+// one of the cluster's default class would leave it unreachable wherever that class is not
+// ingress-nginx, or there is none.
+func TestAnUpgradeKeepsTheIngressRoutingOfItsInstallation(t *testing.T) {
+	c := startCluster(t)
+	ctx := context.Background()
+	kubeconfig := adminKubeconfig(t, c, "chartcheck-routing")
+	// running creates an Ingress as an older chart made it for rel.
+	running := func(t *testing.T, name, class string) {
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+			Spec: networkingv1.IngressSpec{IngressClassName: &class, DefaultBackend: &networkingv1.IngressBackend{
+				Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Name: "http"}}}}}
+		if _, err := c.kube.NetworkingV1().Ingresses(namespace).Create(ctx, ing, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upgrade := func(t *testing.T, rel string, set ...string) (routing string, classes []string, frontDoor bool) {
+		args := []string{"template", rel, filepath.Join("charts", "workpulse"), "--namespace", namespace, "--dry-run=server",
+			"--kubeconfig", kubeconfig, "--set", "database.serviceURL=postgres://db:5432/workpulse"}
+		for _, s := range set {
+			args = append(args, "--set", s)
+		}
+		objs := decode(t, mustHelm(t, args...))
+		ings := find(objs, "Ingress")
+		routing = "frontDoor"
+		for _, ing := range ings {
+			cls, _, _ := unstructured.NestedString(ing.Object, "spec", "ingressClassName")
+			classes = append(classes, cls)
+			if strings.HasSuffix(ing.GetName(), "-api") {
+				routing = "nginx"
+			}
+		}
+		if routing == "frontDoor" && len(ings) != 1 || routing == "nginx" && len(ings) != 3 {
+			t.Fatalf("%d Ingresses in %s routing", len(ings), routing)
+		}
+		// Another release's Deployments keep their whole name.
+		return routing, classes, envOfEachService(t, objs, "FRONT_DOOR_BACKENDS")[rel+"-workpulse-"+routes.Web] != ""
+	}
+	for _, tc := range []struct {
+		name, rel, running, class string
+		set                       []string
+		routing                   string
+		classes                   []string
+	}{
+		{"A new installation gets the front door, of the cluster's default class.", "fresh", "", "", nil, "frontDoor", []string{""}},
+		{"One that runs the ingress-nginx Ingresses keeps them, of the class they have.", "older", "older-workpulse-api", "nginx", nil,
+			"nginx", []string{"nginx", "nginx", "nginx"}},
+		{"One whose front door an older chart gave the class nginx keeps that class.", "door", "door-workpulse", "nginx", []string{"ingress.routing=frontDoor"},
+			"frontDoor", []string{"nginx"}},
+		{"Values win: routing frontDoor set moves an nginx installation to the front door.", "moving", "moving-workpulse-api", "nginx",
+			[]string{"ingress.routing=frontDoor", "ingress.className=traefik"}, "frontDoor", []string{"traefik"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.running != "" {
+				running(t, tc.running, tc.class)
+			}
+			routing, classes, frontDoor := upgrade(t, tc.rel, tc.set...)
+			if routing != tc.routing || !slices.Equal(classes, tc.classes) {
+				t.Fatalf("routing %s, classes %q; want %s, %q", routing, classes, tc.routing, tc.classes)
+			}
+			if frontDoor != (routing == "frontDoor") {
+				t.Fatalf("web's FRONT_DOOR_BACKENDS set %v in %s routing", frontDoor, routing)
+			}
+		})
 	}
 }

@@ -43,7 +43,7 @@ func ingressPaths(t *testing.T, objs []*unstructured.Unstructured) []ingressPath
 }
 
 func TestIngressRoutesEveryPathLikeTheFrontDoorsRoutingTable(t *testing.T) {
-	objs := render(t, "workpulse")
+	objs := render(t, "workpulse", "--set", "ingress.routing=nginx")
 	paths := ingressPaths(t, objs)
 
 	// The same routes: ingress-nginx anchors each regex path with "^" itself.

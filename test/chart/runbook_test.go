@@ -128,6 +128,34 @@ func missingTargetTest(jobs []string, missing string, annotations map[string]str
 	}
 }
 
+// serviceDownTest is a promtool unit test in which every scrape job reports up but down, whose
+// every target answers down: WorkPulseServiceDown must fire for exactly that job, so a metrics
+// Service the alert's job list leaves out fails here.
+func serviceDownTest(jobs []string, down string, annotations map[string]string) map[string]any {
+	var series []map[string]any
+	for _, j := range jobs {
+		values := "1x15"
+		if j == down {
+			values = "0x15"
+		}
+		series = append(series, map[string]any{"series": `up{namespace="` + namespace + `", job="` + j + `", pod="` + j + `-a"}`, "values": values})
+	}
+	want := map[string]string{}
+	for k, v := range annotations {
+		want[k] = strings.ReplaceAll(v, "{{ $labels.job }}", down)
+	}
+	const rule = "WorkPulseServiceDown"
+	return map[string]any{
+		"interval":     "1m",
+		"input_series": series,
+		"alert_rule_test": []map[string]any{
+			{"eval_time": "1m", "alertname": rule, "exp_alerts": []map[string]any{}},
+			{"eval_time": "5m", "alertname": rule, "exp_alerts": []map[string]any{{
+				"exp_labels": map[string]string{"severity": "critical", "job": down}, "exp_annotations": want}}},
+		},
+	}
+}
+
 // reconciliationTest is a promtool unit test of WorkPulseSummaryReconciliationDifferences: two
 // report replicas export the same installation total, which a nightly run raises by 3 on the
 // second day; a rollout then replaces both replicas, whose new series start at the raised total.
@@ -185,7 +213,7 @@ func webhookStuckTest(annotations map[string]string) map[string]any {
 	}
 }
 
-func TestPromtoolAcceptsTheRulesAndTargetMissingReconciliationDifferencesAndStuckWebhooksFireExactlyWhenDue(t *testing.T) {
+func TestPromtoolAcceptsTheRulesAndServiceDownTargetMissingReconciliationDifferencesAndStuckWebhooksFireExactlyWhenDue(t *testing.T) {
 	spec, rules := renderedRules(t)
 	var jobs []string
 	for _, s := range find(render(t, "workpulse"), "Service") {
@@ -199,6 +227,10 @@ func TestPromtoolAcceptsTheRulesAndTargetMissingReconciliationDifferencesAndStuc
 	i := slices.IndexFunc(rules, func(r alertRule) bool { return r.Alert == "WorkPulseTargetMissing" })
 	if i < 0 {
 		t.Fatal("no WorkPulseTargetMissing alert")
+	}
+	d := slices.IndexFunc(rules, func(r alertRule) bool { return r.Alert == "WorkPulseServiceDown" })
+	if d < 0 {
+		t.Fatal("no WorkPulseServiceDown alert")
 	}
 
 	dir := t.TempDir()
@@ -224,7 +256,7 @@ func TestPromtoolAcceptsTheRulesAndTargetMissingReconciliationDifferencesAndStuc
 	}
 	tests := []map[string]any{missingTargetTest(jobs, "", nil), reconciliationTest(rules[r].Annotations), webhookStuckTest(rules[w].Annotations)}
 	for _, j := range jobs {
-		tests = append(tests, missingTargetTest(jobs, j, rules[i].Annotations))
+		tests = append(tests, missingTargetTest(jobs, j, rules[i].Annotations), serviceDownTest(jobs, j, rules[d].Annotations))
 	}
 	write("tests.yaml", map[string]any{"rule_files": []string{"rules.yaml"}, "evaluation_interval": "1m", "tests": tests})
 	promtool(t, dir, "test", "rules", "tests.yaml")

@@ -454,9 +454,10 @@ EOF
   ! grep -q '^Metrics not read' <<<"$status" || die "status could not read every pod's metrics"
   tenants=$(kubectl_workpulse tenants -n "$NS")
   echo "$tenants" >&2
-  grep -Eq "^$NS +e2e-acme +$org +True " <<<"$tenants" || die "tenants does not show e2e-acme Ready"
-  kubectl_workpulse tenant create e2e-beta -n "$NS" --admin-email admin@e2e-beta.example.com --time-zone Asia/Tokyo |
-    kubectl apply --dry-run=server -f - >&2
+  grep -Eq "^$NS +e2e-acme +$NS\.$RELEASE +$org +True " <<<"$tenants" || die "tenants does not show e2e-acme Ready, of installation $NS.$RELEASE"
+  beta=$(kubectl_workpulse tenant create e2e-beta -n "$NS" --admin-email admin@e2e-beta.example.com --time-zone Asia/Tokyo)
+  grep -q "workpulse.io/installation: $NS.$RELEASE$" <<<"$beta" || die "tenant create did not label e2e-beta for installation $NS.$RELEASE"
+  kubectl apply --dry-run=server -f - <<<"$beta" >&2
 fi
 
 step "NetworkPolicy: only the release reaches the datastores and the internal ports, only the Ingress controller's namespace the public ones"

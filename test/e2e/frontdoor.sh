@@ -10,9 +10,10 @@
 #
 # bench: the tracking benchmark's one-organization load (hack/loadgen: 64 agents, 64 concurrent
 # posters). It passes when loadgen finds every accepted second counted once (exact), no request
-# failed, and each ingest and session pod served at least a tenth of its service's API requests
-# during the run (the pods' own workpulse_http_requests_total), so the figure is one of replicas
-# sharing the work, not of one pod with an idle twin.
+# failed, and each ingest pod served at least a tenth of ingest's API requests during the run
+# (the pods' own workpulse_http_requests_total), so the figure is one of replicas sharing the
+# work, not of one pod with an idle twin; then 128 concurrent reads of the sessions list, of which
+# each session pod must serve a tenth likewise.
 #
 # socketio: the real socket.io-client through the front door's affinity to two realtime pods,
 # one client on each (test/socketio/across-pods.mjs says what it checks).
@@ -64,26 +65,47 @@ case $CHECK in
   bench) [ $# -ge 4 ] || die "$usage"; LOADGEN=$4 SECS=${5:-20} ;;
   *) die "$usage" ;;
 esac
-SCALED=(ingest session)
 
-declare -A METRICS COMPONENT BEFORE
-for c in "${SCALED[@]}"; do
-  n=0
-  while read -r name url; do
-    [ -n "$name" ] || continue
-    METRICS[$name]=$url COMPONENT[$name]=$c
-    n=$((n + 1))
-  done < <(pod_metrics "$c")
-  [ "$n" -ge 2 ] || die "$c runs $n pods, want 2 or more"
-done
-# API requests a pod has served: its HTTP counter summed over the /api routes (the probes and
-# /metrics are the internal port's own routes, which this leaves out).
+# Each pod's /metrics, and the API requests it has served: its HTTP counter summed over the /api
+# routes (the probes and /metrics are the internal port's own routes, which this leaves out).
+declare -A METRICS BEFORE
 served() {
   curl -sS --fail -m 5 "${METRICS[$1]}" |
     awk '/^workpulse_http_requests_total\{/ && /route="\/api/ {n += $NF} END {printf "%d\n", n}'
 }
-for p in "${!METRICS[@]}"; do BEFORE[$p]=$(served "$p") || die "no /metrics from pod $p"; done
+count_from_now() { # count_from_now <component>: its pods, and what each has served so far
+  local name url n=0
+  for name in "${!METRICS[@]}"; do [[ $name != *-"$1"-* ]] || unset "METRICS[$name]" "BEFORE[$name]"; done
+  while read -r name url; do
+    [ -n "$name" ] || continue
+    METRICS[$name]=$url
+    BEFORE[$name]=$(served "$name") || die "no /metrics from pod $name"
+    n=$((n + 1))
+  done < <(pod_metrics "$1")
+  [ "$n" -ge 2 ] || die "$1 runs $n pods, want 2 or more"
+}
+SHARES=()
+shared() { # shared <component>: each of its pods served at least a tenth of what they all served since count_from_now
+  local name total=0 now
+  declare -A delta
+  for name in "${!METRICS[@]}"; do
+    [[ $name == *-"$1"-* ]] || continue
+    # A pod that restarted lost its counter, and fails here rather than be counted wrong.
+    now=$(served "$name") || die "no /metrics from pod $name"
+    delta[$name]=$((now - BEFORE[$name]))
+    total=$((total + delta[$name]))
+  done
+  [ "$total" -gt 0 ] || die "$1's pods served no API request"
+  local split=()
+  for name in $(printf '%s\n' "${!delta[@]}" | sort); do split+=("${delta[$name]}"); done
+  SHARES+=("$1 $(IFS=/; echo "${split[*]}")")
+  for name in "${!delta[@]}"; do
+    [ $((delta[$name] * 10)) -ge "$total" ] || die "pod $name served ${delta[$name]} of $1's $total API requests, under a tenth (${split[*]})"
+  done
+}
 
+# The benchmark's one-organization load: nearly all of it is ingest's.
+count_from_now ingest
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$LOADGEN" -loads one-org -d "${SECS}s" -anchors=false -out "" -target "$FRONT/api" >"$out" 2>&1 ||
@@ -92,21 +114,20 @@ cat "$out" >&2
 result=$(grep '^one-org: ' "$out") || die "loadgen printed no one-org result"
 grep -q ' ok, 0 errors (0 5xx) ' <<<"$result" || die "requests failed through the front door: $result"
 grep -q '(exact)$' <<<"$result" || die "not exact through the front door: $result"
+shared ingest
 
-# A pod that restarted during the run lost its counter: its share is then not known, and fails.
-declare -A DELTA TOTAL
-for p in "${!METRICS[@]}"; do
-  now=$(served "$p") || die "no /metrics from pod $p after the load"
-  DELTA[$p]=$((now - BEFORE[$p]))
-  TOTAL[${COMPONENT[$p]}]=$((${TOTAL[${COMPONENT[$p]}]:-0} + DELTA[$p]))
-done
-shares=()
-for p in $(printf '%s\n' "${!METRICS[@]}" | sort); do
-  shares+=("$p ${DELTA[$p]}/${TOTAL[${COMPONENT[$p]}]}")
-done
-for p in "${!METRICS[@]}"; do
-  total=${TOTAL[${COMPONENT[$p]}]}
-  [ "$total" -gt 0 ] || die "${COMPONENT[$p]}'s pods served no request of the load"
-  [ $((DELTA[$p] * 10)) -ge "$total" ] || die "pod $p served ${DELTA[$p]} of ${COMPONENT[$p]}'s $total API requests, under a tenth: ${shares[*]}"
-done
-log "frontdoor: through the front door, ${result#one-org: }; requests per pod: ${shares[*]}; load average $(cut -d' ' -f1-3 /proc/loadavg) ($((SECONDS - t0)) s)"
+# Session's part of that load is its setup and the exactness check, one request after another
+# on the front door's one kept connection: concurrent readers of the sessions list show whether
+# session's Service spreads a load over both pods.
+count_from_now session
+token=$(curl -sS --fail-with-body -m 15 -H 'content-type: application/json' "$FRONT/api/auth/register" \
+  -d "{\"email\":\"frontdoor-$(date +%s%N)@example.com\",\"password\":\"correct horse\",\"name\":\"Front Door\",\"organization_name\":\"Front Door\"}" |
+  jq -r .access_token)
+[ -n "$token" ] && [ "$token" != null ] || die "register through the front door gave no token"
+READS=128
+failed=$(seq "$READS" | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -m 15 -H "Authorization: Bearer $token" "$FRONT/api/sessions" |
+  grep -vc '^200$' || true)
+[ "$failed" = 0 ] || die "$failed of $READS concurrent reads of the sessions list through the front door failed"
+shared session
+
+log "frontdoor: through the front door, ${result#one-org: }; API requests per pod: ${SHARES[*]} (ingest: the load; session: $READS concurrent reads); load average $(cut -d' ' -f1-3 /proc/loadavg) ($((SECONDS - t0)) s)"

@@ -106,14 +106,16 @@ func wantCategories(phase int, inTeam bool, extra int64, extraCat string) string
 	return f.String()
 }
 
-func categoryActivities(from time.Time) []Activity {
+// categoryActivities is a categoryDay as activities back to back from
+// from, and the instant after the last.
+func categoryActivities(from time.Time) ([]Activity, time.Time) {
 	var out []Activity
 	ts := from.UTC().Truncate(time.Second)
 	for _, a := range categoryDay {
 		out = append(out, Activity{ClientActivityID: uuid.NewString(), Timestamp: ts, ActivityType: a.typ, DurationSeconds: int(a.seconds), URL: a.text})
 		ts = ts.Add(time.Duration(a.seconds) * time.Second)
 	}
-	return out
+	return out, ts
 }
 
 // TestProductivityCategoriesFollowTheRulesThroughEveryReportAndTheirRecomputation
@@ -190,19 +192,23 @@ func TestProductivityCategoriesFollowTheRulesThroughEveryReportAndTheirRecomputa
 		todayFrom = midnight
 	}
 	todaySessions := map[string]string{}
+	var todayEnd time.Time
 	for _, m := range []Member{inTeam, outside} {
 		agent := c.Agent(m, NewLedger())
 		for _, d := range days {
 			from := d.Add(9 * time.Hour)
 			s := c.StartSession(m, from)
-			if res, r, err := agent.Bulk(s.ID, categoryActivities(from)); err != nil || res.Uploaded != len(categoryDay) {
+			acts, _ := categoryActivities(from)
+			if res, r, err := agent.Bulk(s.ID, acts); err != nil || res.Uploaded != len(categoryDay) {
 				t.Fatalf("bulk of %s: %+v %d %s %v", d.Format(time.DateOnly), res, r.Status, r.Raw, err)
 			}
 			c.Must(200, "POST", "/sessions/"+s.ID+"/stop", m.Token, map[string]any{"end_time": from.Add(time.Hour).Format(time.RFC3339)})
 		}
 		s := c.StartSession(m, todayFrom)
 		todaySessions[m.ID] = s.ID
-		if res, r, err := agent.Bulk(s.ID, categoryActivities(todayFrom)); err != nil || res.Uploaded != len(categoryDay) {
+		var acts []Activity
+		acts, todayEnd = categoryActivities(todayFrom)
+		if res, r, err := agent.Bulk(s.ID, acts); err != nil || res.Uploaded != len(categoryDay) {
 			t.Fatalf("bulk of today: %+v %d %s %v", res, r.Status, r.Raw, err)
 		}
 	}
@@ -286,7 +292,7 @@ func TestProductivityCategoriesFollowTheRulesThroughEveryReportAndTheirRecomputa
 
 	// One more activity today counts in its category within 2 s of being
 	// accepted, as every live number does.
-	extra := Activity{ClientActivityID: uuid.NewString(), Timestamp: todayFrom.Add(159 * time.Second), ActivityType: "active",
+	extra := Activity{ClientActivityID: uuid.NewString(), Timestamp: todayEnd, ActivityType: "active",
 		DurationSeconds: 30, URL: "https://docs.example.com/more"}
 	if _, err := c.Agent(outside, NewLedger()).Single(todaySessions[outside.ID], extra); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,8 @@ import (
 // removes a member with data=erase on the platform as make dev runs it:
 // user.removed travels through auth's outbox and Kafka to session, ingest
 // and report, which delete the member's sessions, activity, dedup keys,
-// time requests, summaries and name within seconds, while a colleague's stay as they were.
+// idle decisions, time requests, summaries, alerts and name within
+// seconds, while a colleague's stay as they were.
 func TestRemovingAMemberWithErasureEmptiesEveryServiceOfThemAndOnlyOfThem(t *testing.T) {
 	p := StartPlatform(t)
 	c := p.Client(t)
@@ -33,18 +34,24 @@ func TestRemovingAMemberWithErasureEmptiesEveryServiceOfThemAndOnlyOfThem(t *tes
 		if _, err := c.Agent(m, NewLedger()).Single(s.ID, Heartbeats(start, 1, 60, "active")[0]); err != nil {
 			t.Fatal(err)
 		}
+		c.Must(201, "POST", "/sessions/"+s.ID+"/activity/bulk", m.Token, map[string]any{"activities": Heartbeats(start.Add(time.Minute), 2, 5, "idle")})
+		c.Must(201, "POST", "/sessions/"+s.ID+"/idle-decisions", m.Token, map[string]any{"start_time": start.Add(time.Minute).Format(time.RFC3339),
+			"end_time": start.Add(2 * time.Minute).Format(time.RFC3339), "decision": "keep"})
 		// A manual entry still waiting for review: no session takes it along.
 		c.Must(201, "POST", "/time-requests", m.Token, map[string]any{"start_time": start.Add(-3 * time.Hour).Format(time.RFC3339),
 			"end_time": start.Add(-2 * time.Hour).Format(time.RFC3339), "note": "workshop"})
 	}
 	c.runJob(admin, "daily-summary", map[string]any{"date": start.Format(time.DateOnly)})
+	// Both sessions have been quiet for over the idle threshold: an idle
+	// alert each.
+	c.runJob(admin, "idle-detection", nil)
 
 	db := p.PG.Conn(t)
 	held := func(user string) map[string]int {
 		t.Helper()
 		out := map[string]int{}
 		for _, table := range []string{"tracking.work_sessions", "tracking.activity_logs", "tracking.activity_dedup",
-			"tracking.time_requests", "reporting.daily_summaries", "reporting.users"} {
+			"tracking.idle_decisions", "tracking.time_requests", "reporting.daily_summaries", "reporting.alerts", "reporting.users"} {
 			var n int
 			if err := db.QueryRow(context.Background(), "SELECT count(*) FROM "+table+" WHERE user_id = $1", user).Scan(&n); err != nil {
 				t.Fatal(err)

@@ -81,9 +81,42 @@ make release pushed: <image.registry>/<component>, by digest when image.digests 
 {{- join "," $peers -}}
 {{- end }}
 
+{{/* The Ingress's routing, "frontDoor" or "nginx": ingress.routing, or, unset, what the
+installation runs, so that an upgrade never swaps the Ingresses of an installation made when nginx
+was the default for one rule its controller or NetworkPolicy may not serve; a new installation gets
+the front door. */}}
+{{- define "workpulse.ingressRouting" -}}
+{{- $routing := .Values.ingress.routing }}
+{{- if not $routing }}
+{{- $routing = "frontDoor" }}
+{{- if lookup "networking.k8s.io/v1" "Ingress" .Release.Namespace (printf "%s-api" (include "workpulse.fullname" .)) }}
+{{- $routing = "nginx" }}
+{{- end }}
+{{- end }}
+{{- $routing }}
+{{- end }}
+
+{{/* The IngressClass of the Ingresses, "" for the cluster's default: ingress.className, or the
+class of the Ingress the installation runs (an older chart defaulted to "nginx" whatever the
+routing), or "nginx", which the regex paths need. */}}
+{{- define "workpulse.ingressClass" -}}
+{{- $routing := include "workpulse.ingressRouting" . }}
+{{- $class := .Values.ingress.className }}
+{{- if not $class }}
+{{- $name := printf "%s%s" (include "workpulse.fullname" .) (ternary "-api" "" (eq $routing "nginx")) }}
+{{- with lookup "networking.k8s.io/v1" "Ingress" .Release.Namespace $name }}
+{{- $class = .spec.ingressClassName | default "" }}
+{{- end }}
+{{- end }}
+{{- if and (not $class) (eq $routing "nginx") }}
+{{- $class = "nginx" }}
+{{- end }}
+{{- $class }}
+{{- end }}
+
 {{/* "true" when the web service is the front door: an Ingress in frontDoor routing or the HTTPRoute sends it every path. */}}
 {{- define "workpulse.frontDoor" -}}
-{{- if or .Values.gateway.enabled (and .Values.ingress.enabled (eq .Values.ingress.routing "frontDoor")) }}true{{ end -}}
+{{- if or .Values.gateway.enabled (and .Values.ingress.enabled (eq (include "workpulse.ingressRouting" .) "frontDoor")) }}true{{ end -}}
 {{- end }}
 
 {{/* FRONT_DOOR_BACKENDS of the web service: every other service's API port, "name=url,...". */}}

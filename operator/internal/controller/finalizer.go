@@ -23,13 +23,23 @@ import (
 const finalizer = "workpulse.io/tenant"
 
 // ensureFinalizer adds the finalizer before anything is created, so that
-// nothing the operator makes can outlive the resource unnoticed.
+// nothing the operator makes can outlive the resource unnoticed, and
+// records this installation as the one holding the tenant's data, so that
+// a later relabel is held rather than acted on (claimOf). A tenant
+// provisioned before the annotation existed gets it at its next reconcile.
 func (r *TenantReconciler) ensureFinalizer(ctx context.Context, t *v1alpha1.WorkPulseTenant) error {
-	if controllerutil.ContainsFinalizer(t, finalizer) {
+	recorded := r.Config.Installation == "" || t.Annotations[v1alpha1.AnnotationDataInstallation] == r.Config.Installation
+	if controllerutil.ContainsFinalizer(t, finalizer) && recorded {
 		return nil
 	}
 	patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.AddFinalizer(t, finalizer)
+	if !recorded {
+		if t.Annotations == nil {
+			t.Annotations = map[string]string{}
+		}
+		t.Annotations[v1alpha1.AnnotationDataInstallation] = r.Config.Installation
+	}
 	return r.Patch(ctx, t, patch)
 }
 

@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -82,14 +83,16 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	// Another installation's tenants are not even queued; a change of the
-	// label (a tenant handed to this installation) is reconciled.
+	// label or the annotations (a tenant handed to this installation, or
+	// one asked to leave it) is reconciled.
 	notOthers := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		return claimOf(o.GetLabels(), r.Config.Installation) != claimOthers
+		return claimOf(o.GetLabels(), o.GetAnnotations(), r.Config.Installation) != claimOthers
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.WorkPulseTenant{}, builder.WithPredicates(notOthers, predicate.Or(
 			predicate.GenerationChangedPredicate{},
 			predicate.LabelChangedPredicate{},
+			predicate.AnnotationChangedPredicate{},
 			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
 			}},
@@ -134,7 +137,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.Get(ctx, req.NamespacedName, &t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	switch claimOf(t.Labels, r.Config.Installation) {
+	held := false
+	switch claimOf(t.Labels, t.Annotations, r.Config.Installation) {
 	case claimOthers:
 		return ctrl.Result{}, nil
 	case claimUnclaimed:
@@ -142,6 +146,12 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			// Refused: another operator labelled it first (read again).
 			return ctrl.Result{Requeue: err == nil}, err
 		}
+	case claimAbandoned:
+		if t.DeletionTimestamp.IsZero() {
+			return r.release(ctx, &t)
+		}
+	case claimHeld:
+		held = true
 	}
 	if !t.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, &t)
@@ -150,6 +160,11 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	base := t.DeepCopy()
+	if held && meta.FindStatusCondition(t.Status.Conditions, v1alpha1.ConditionInstallationChangeHeld) == nil {
+		r.event(&t, corev1.EventTypeWarning, "InstallationChangeHeld", "Claim", "labelled for %s, but its data is in %s: not moved",
+			t.Labels[v1alpha1.LabelInstallation], r.Config.Installation)
+	}
+	r.holdInstallationChange(&t, held)
 	// The steps depend only on the organization ID, which is known
 	// up front, so one failing does not hold the others back; except that
 	// an organization to adopt is not this resource's until auth accepted

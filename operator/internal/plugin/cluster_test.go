@@ -88,6 +88,24 @@ func namespace(t *testing.T) string {
 	return ns
 }
 
+// operator puts the chart's operator Deployment of installation in ns, watching the namespaces
+// watches: what `tenant create` reads to choose a tenant's installation. Tests share the API
+// server, so each operator watches only namespaces of its own test.
+func operator(t *testing.T, ns, installation string, watches ...string) {
+	t.Helper()
+	labels := map[string]string{labelPartOf: "workpulse", labelInstance: "wp", specs.LabelComponent: "operator"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "wp-operator", Namespace: ns, Labels: labels},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "operator", Image: "workpulse/operator",
+					Env: []corev1.EnvVar{{Name: "INSTALLATION", Value: installation}, {Name: "WATCH_NAMESPACES", Value: strings.Join(watches, ",")}}}}}}},
+	}
+	if err := apiServer.client.Create(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // kubectlWorkpulse runs the plugin as kubectl would, with the test's kubeconfig and namespace.
 func kubectlWorkpulse(t *testing.T, ns string, args ...string) (string, string, error) {
 	t.Helper()
@@ -107,6 +125,7 @@ func kubectlWorkpulse(t *testing.T, ns string, args ...string) (string, string, 
 
 func TestTenantCreatePrintsAManifestTheAPIServerAccepted(t *testing.T) {
 	ns := namespace(t)
+	operator(t, ns, ns+".wp", ns)
 	out, _, err := kubectlWorkpulse(t, ns, "tenant", "create", "acme", "--admin-email", "it@acme.example",
 		"--time-zone", "Europe/Paris", "--plan", "pro", "--storage", "Dedicated", "--retention-months", "12")
 	if err != nil {
@@ -116,7 +135,8 @@ func TestTenantCreatePrintsAManifestTheAPIServerAccepted(t *testing.T) {
 	if err := yaml.UnmarshalStrict([]byte(out), &printed); err != nil {
 		t.Fatalf("printed manifest: %v\n%s", err, out)
 	}
-	if printed.Namespace != ns || printed.Spec.TimeZone != "Europe/Paris" || printed.Spec.RetentionMonths != 12 {
+	if printed.Namespace != ns || printed.Spec.TimeZone != "Europe/Paris" || printed.Spec.RetentionMonths != 12 ||
+		printed.Labels[v1alpha1.LabelInstallation] != ns+".wp" {
 		t.Fatalf("printed manifest = %+v", printed)
 	}
 	// A server-side dry run stores nothing.
@@ -145,6 +165,7 @@ func TestTenantCreateSaysWhatTheAPIServerRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ns := namespace(t)
+			operator(t, ns, ns+".wp", ns)
 			args := append([]string{"tenant", "create", "acme", "--admin-email", "it@acme.example"}, c.args...)
 			_, _, err := kubectlWorkpulse(t, ns, args...)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -156,6 +177,7 @@ func TestTenantCreateSaysWhatTheAPIServerRefused(t *testing.T) {
 
 func TestTenantsListsCreatedTenantsWithTheirNextJobs(t *testing.T) {
 	ns := namespace(t)
+	operator(t, ns, ns+".wp", ns)
 	if _, _, err := kubectlWorkpulse(t, ns, "tenant", "create", "acme", "--admin-email", "it@acme.example", "--dry-run", "none"); err != nil {
 		t.Fatal(err)
 	}
@@ -186,10 +208,46 @@ func TestTenantsListsCreatedTenantsWithTheirNextJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{ns, "acme", "7d8c0f9e-0000-4000-8000-000000000001", "True", "Shared", "daily-summary 00:00 JST (in 17h30m)"} {
+	for _, want := range []string{ns, "acme", ns + ".wp", "7d8c0f9e-0000-4000-8000-000000000001", "True", "Shared", "daily-summary 00:00 JST (in 17h30m)"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("tenants output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Two installations whose operators both watch the tenant's namespace, each installed in a
+// namespace of its own: the plugin asks which, rather than guessing, and writes the one named.
+func TestTenantCreateLabelsTheTenantForTheInstallationItIsFor(t *testing.T) {
+	tenants, eu, us := namespace(t), namespace(t), namespace(t)
+	operator(t, eu, eu+".wp", tenants, eu)
+	operator(t, us, us+".wp", tenants, us)
+	create := []string{"tenant", "create", "acme", "--admin-email", "it@acme.example"}
+	if _, _, err := kubectlWorkpulse(t, tenants, create...); err == nil || !strings.Contains(err.Error(), "pass --installation with one of: ") ||
+		!strings.Contains(err.Error(), eu+".wp") || !strings.Contains(err.Error(), us+".wp") {
+		t.Fatalf("two installations, none named: err = %v", err)
+	}
+	// In an installation's own namespace that installation is the default.
+	out, _, err := kubectlWorkpulse(t, eu, create...)
+	if err != nil || !strings.Contains(out, v1alpha1.LabelInstallation+": "+eu+".wp") {
+		t.Fatalf("in %s: err %v, manifest\n%s", eu, err, out)
+	}
+	_, errOut, err := kubectlWorkpulse(t, tenants, append(create, "--installation", "elsewhere.wp")...)
+	if err != nil || !strings.Contains(errOut, "no operator of installation elsewhere.wp watches namespace "+tenants) {
+		t.Fatalf("an installation no operator has: err %v, stderr %q", err, errOut)
+	}
+	if _, _, err := kubectlWorkpulse(t, tenants, append(create, "--installation", us+".wp", "--dry-run", "none")...); err != nil {
+		t.Fatal(err)
+	}
+	var stored v1alpha1.WorkPulseTenant
+	if err := apiServer.client.Get(context.Background(), client.ObjectKey{Namespace: tenants, Name: "acme"}, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored.Labels[v1alpha1.LabelInstallation]; got != us+".wp" {
+		t.Fatalf("stored tenant's installation %q; want %s.wp", got, us)
+	}
+	out, _, err = kubectlWorkpulse(t, tenants, "tenants")
+	if err != nil || !strings.Contains(out, "acme  "+us+".wp") {
+		t.Fatalf("tenants: err %v\n%s", err, out)
 	}
 }
 
@@ -233,6 +291,7 @@ func TestUsageErrorsExitWithStatusTwo(t *testing.T) {
 		{"tenant create without a name", []string{"tenant", "create", "--admin-email", "it@acme.example"}},
 		{"an unknown flag", []string{"tenants", "--colour"}},
 		{"a dry-run mode kubectl does not have", []string{"tenant", "create", "acme", "--admin-email", "a@b.example", "--dry-run", "maybe"}},
+		{"a client-side manifest without its installation", []string{"tenant", "create", "acme", "--admin-email", "a@b.example", "--dry-run", "client"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

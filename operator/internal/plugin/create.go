@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 // tenantOptions are the flags of `tenant create`; zero values leave the CRD's defaults.
 type tenantOptions struct {
 	name, namespace, displayName, plan, timeZone, storage, schedule, deletionPolicy string
-	adminEmail, adminName                                                           string
+	adminEmail, adminName, installation                                             string
 	retentionMonths, premakeMonths                                                  int
 }
 
@@ -44,6 +45,8 @@ func runTenantCreate(ctx context.Context, args []string, out IO) error {
 	fs.IntVar(&o.premakeMonths, "premake-months", 0, "months of storage made ahead")
 	fs.StringVar(&o.schedule, "daily-summary-schedule", "", `cron schedule of the daily summary in the time zone (default "0 0 * * *")`)
 	fs.StringVar(&o.deletionPolicy, "deletion-policy", "", "Retain (default) or Delete: what deleting the resource does to the organization")
+	fs.StringVar(&o.installation, "installation", "", "the installation whose operator provisions the tenant, its label "+v1alpha1.LabelInstallation+
+		" (default: the one installation whose operator watches the namespace; required with --dry-run client)")
 	dryRun := fs.String("dry-run", "server", "server: print the manifest once the API server accepted it (nothing is stored); client: print it without asking the cluster; none: create the tenant")
 	if ok, err := parse(fs, args[1:], out.Err); !ok {
 		return err
@@ -52,6 +55,9 @@ func runTenantCreate(ctx context.Context, args []string, out IO) error {
 		return usageError{fmt.Sprintf("--dry-run must be server, client or none, not %q", *dryRun)}
 	}
 	if *dryRun == "client" {
+		if o.installation == "" {
+			return usageError{"--dry-run client asks no cluster which installation the tenant is for: pass --installation"}
+		}
 		o.namespace = conn.namespace
 		t, err := tenantManifest(o)
 		if err != nil {
@@ -64,6 +70,21 @@ func runTenantCreate(ctx context.Context, args []string, out IO) error {
 		return err
 	}
 	o.namespace = c.namespace
+	ops, listErr := findOperators(ctx, c.client)
+	switch {
+	case o.installation == "" && listErr != nil:
+		return fmt.Errorf("finding the installation of namespace %s among the operators' Deployments: %w (pass --installation)", o.namespace, listErr)
+	case o.installation == "":
+		if o.installation, err = installationFor(ops, o.namespace); err != nil {
+			return err
+		}
+	case listErr == nil && !slices.ContainsFunc(ops, func(op operatorInstallation) bool {
+		return op.Installation == o.installation && op.watches(o.namespace)
+	}):
+		// Accepted all the same: the installation may be on its way.
+		fmt.Fprintf(out.Err, "Warning: no operator of installation %s watches namespace %s; until one does, nothing provisions the tenant.\n",
+			o.installation, o.namespace)
+	}
 	t, err := tenantManifest(o)
 	if err != nil {
 		return usageError{err.Error()}
@@ -107,6 +128,9 @@ func tenantManifest(o tenantOptions) (*v1alpha1.WorkPulseTenant, error) {
 			return nil, fmt.Errorf("--time-zone %q is not an IANA time zone (for example Europe/Paris)", o.timeZone)
 		}
 	}
+	if msgs := validation.IsValidLabelValue(o.installation); len(msgs) > 0 {
+		return nil, fmt.Errorf("--installation %q: %s", o.installation, msgs[0])
+	}
 	if o.retentionMonths < 0 || o.premakeMonths < 0 {
 		return nil, errors.New("--retention-months and --premake-months count months: they cannot be negative")
 	}
@@ -118,9 +142,15 @@ func tenantManifest(o tenantOptions) (*v1alpha1.WorkPulseTenant, error) {
 	if displayName == "" {
 		displayName = o.name
 	}
+	// Written up front rather than left to the first operator to claim it: with two installations
+	// watching the namespace, that one is whichever reconciles first.
+	var labels map[string]string
+	if o.installation != "" {
+		labels = map[string]string{v1alpha1.LabelInstallation: o.installation}
+	}
 	return &v1alpha1.WorkPulseTenant{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "WorkPulseTenant"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.name, Namespace: o.namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: o.name, Namespace: o.namespace, Labels: labels},
 		Spec: v1alpha1.WorkPulseTenantSpec{
 			DisplayName:     displayName,
 			Plan:            v1alpha1.Plan(o.plan),

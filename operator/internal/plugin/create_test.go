@@ -22,6 +22,8 @@ func TestTenantManifest(t *testing.T) {
 		{"the machine's local zone is not a zone a cluster shares", tenantOptions{name: "acme", adminEmail: "it@acme.example", timeZone: "Local"},
 			"is not an IANA time zone"},
 		{"months cannot be negative", tenantOptions{name: "acme", adminEmail: "it@acme.example", retentionMonths: -1}, "cannot be negative"},
+		{"an installation that cannot be a label value is refused", tenantOptions{name: "acme", adminEmail: "it@acme.example", installation: "eu/wp"},
+			"--installation"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,7 +49,7 @@ func TestTenantManifest(t *testing.T) {
 }
 
 func TestPrintedManifestHasNoServerFields(t *testing.T) {
-	tn, err := tenantManifest(tenantOptions{name: "acme", namespace: "customers", adminEmail: "it@acme.example"})
+	tn, err := tenantManifest(tenantOptions{name: "acme", namespace: "customers", adminEmail: "it@acme.example", installation: "workpulse.workpulse"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +60,8 @@ func TestPrintedManifestHasNoServerFields(t *testing.T) {
 	want := `apiVersion: workpulse.io/v1alpha1
 kind: WorkPulseTenant
 metadata:
+  labels:
+    workpulse.io/installation: workpulse.workpulse
   name: acme
   namespace: customers
 spec:

@@ -31,8 +31,10 @@ const usage = `kubectl workpulse: the WorkPulse installation from kubectl.
 Commands:
   status                 the installation's components, Kafka lag, outbox age, storage months ahead
                          and install-wide jobs (scraped through port-forwards to each pod's metrics)
-  tenants                every WorkPulseTenant: organization, Ready, storage, months ahead, next jobs
-  tenant create NAME     a WorkPulseTenant manifest, checked by the API server (see --help)
+  tenants                every WorkPulseTenant: installation, organization, Ready, storage, months
+                         ahead, next jobs
+  tenant create NAME     a WorkPulseTenant manifest for an installation, checked by the API server
+                         (see --help)
 
 Flags of every command: --kubeconfig, --context, -n/--namespace (default: the context's namespace).
 `

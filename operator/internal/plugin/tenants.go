@@ -61,7 +61,7 @@ func runTenants(ctx context.Context, args []string, out IO, clk clock.Clock) err
 
 // tenantRow is one line of `kubectl workpulse tenants`.
 type tenantRow struct {
-	Namespace, Name, Organization, Ready, Storage, MonthsAhead, NextJobs string
+	Namespace, Name, Installation, Organization, Ready, Storage, MonthsAhead, NextJobs string
 }
 
 // tenantRows describes each tenant, sorted by namespace and name, with the next run of each of
@@ -70,7 +70,7 @@ func tenantRows(tenants []v1alpha1.WorkPulseTenant, jobs []batchv1.CronJob, now 
 	rows := make([]tenantRow, 0, len(tenants))
 	for i := range tenants {
 		t := &tenants[i]
-		row := tenantRow{Namespace: t.Namespace, Name: t.Name, Organization: orNone(t.Status.OrganizationID),
+		row := tenantRow{Namespace: t.Namespace, Name: t.Name, Installation: installation(t), Organization: orNone(t.Status.OrganizationID),
 			Ready: readiness(t), Storage: storage(t), MonthsAhead: "-", NextJobs: "-"}
 		if p := t.Status.Partitions; p != nil {
 			row.MonthsAhead = fmt.Sprint(p.MonthsAhead)
@@ -110,6 +110,16 @@ func readiness(t *v1alpha1.WorkPulseTenant) string {
 		return "True"
 	}
 	return fmt.Sprintf("%s (%s)", c.Status, c.Reason)
+}
+
+// installation is the installation the tenant's label names, and where its data stays while
+// the operator holds a move to another installation.
+func installation(t *v1alpha1.WorkPulseTenant) string {
+	label, data := t.Labels[v1alpha1.LabelInstallation], t.Annotations[v1alpha1.AnnotationDataInstallation]
+	if data != "" && label != "" && data != label {
+		return fmt.Sprintf("%s (held: data in %s)", label, data)
+	}
+	return orNone(label)
 }
 
 // storage is where the tenant's rows are, and where they are going while a move is pending.
@@ -177,9 +187,9 @@ func orNone(s string) string {
 
 func printTenants(w io.Writer, rows []tenantRow) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAMESPACE\tNAME\tORGANIZATION\tREADY\tSTORAGE\tMONTHS AHEAD\tNEXT JOBS")
+	fmt.Fprintln(tw, "NAMESPACE\tNAME\tINSTALLATION\tORGANIZATION\tREADY\tSTORAGE\tMONTHS AHEAD\tNEXT JOBS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Namespace, r.Name, r.Organization, r.Ready, r.Storage, r.MonthsAhead, r.NextJobs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Namespace, r.Name, r.Installation, r.Organization, r.Ready, r.Storage, r.MonthsAhead, r.NextJobs)
 	}
 	return tw.Flush()
 }

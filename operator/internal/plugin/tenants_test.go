@@ -128,10 +128,14 @@ func TestTenantRowsListEachTenantWithItsOwnJobsOnly(t *testing.T) {
 	paris := "Europe/Paris"
 	a := tenant("customers", "acme", 1, ready(metav1.ConditionTrue, "Ready", 1))
 	a.Status.OrganizationID = "7d8c0f9e-0000-4000-8000-000000000001"
+	a.Labels = map[string]string{v1alpha1.LabelInstallation: "workpulse.workpulse"}
 	a.Status.Storage = v1alpha1.StorageShared
 	a.Status.Partitions = &v1alpha1.PartitionStatus{MonthsAhead: 4}
 	b := tenant("customers", "beta", 1)
-	rows := tenantRows([]v1alpha1.WorkPulseTenant{b, a},
+	c := tenant("customers", "gamma", 1)
+	c.Labels = map[string]string{v1alpha1.LabelInstallation: "us.wp"}
+	c.Annotations = map[string]string{v1alpha1.AnnotationDataInstallation: "workpulse.workpulse"}
+	rows := tenantRows([]v1alpha1.WorkPulseTenant{b, c, a},
 		[]batchv1.CronJob{
 			cronJob("customers", "acme", "daily-summary", "0 0 * * *", &paris, false),
 			cronJob("other", "acme", "daily-summary", "0 3 * * *", nil, false), // same name, another namespace
@@ -141,9 +145,10 @@ func TestTenantRowsListEachTenantWithItsOwnJobsOnly(t *testing.T) {
 	if err := printTenants(&out, rows); err != nil {
 		t.Fatal(err)
 	}
-	want := `NAMESPACE  NAME  ORGANIZATION                          READY                         STORAGE           MONTHS AHEAD  NEXT JOBS
-customers  acme  7d8c0f9e-0000-4000-8000-000000000001  True                          Shared            4             daily-summary 00:00 CET (in 1h30m)
-customers  beta  -                                     Unknown (not reconciled yet)  Shared (pending)  -             -
+	want := `NAMESPACE  NAME   INSTALLATION                               ORGANIZATION                          READY                         STORAGE           MONTHS AHEAD  NEXT JOBS
+customers  acme   workpulse.workpulse                        7d8c0f9e-0000-4000-8000-000000000001  True                          Shared            4             daily-summary 00:00 CET (in 1h30m)
+customers  beta   -                                          -                                     Unknown (not reconciled yet)  Shared (pending)  -             -
+customers  gamma  us.wp (held: data in workpulse.workpulse)  -                                     Unknown (not reconciled yet)  Shared (pending)  -             -
 `
 	if out.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)

@@ -201,7 +201,9 @@ func (c *Consumer) Ready(ctx context.Context) error {
 		return errors.New("kafka: the group's starting offsets are not committed yet")
 	}
 	group := c.cfg.TopicPrefix + c.cfg.GroupID
-	resp, err := newClient(c.cfg.Brokers, c.cfg.Security).DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+	cl, done := newClient(c.cfg.Brokers, c.cfg.Security)
+	defer done()
+	resp, err := cl.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
 	if err != nil {
 		return fmt.Errorf("kafka: describe group %s: %w", group, err)
 	}
@@ -240,7 +242,8 @@ func (c *Consumer) position(ctx context.Context) bool {
 }
 
 func (c *Consumer) commitEnds(ctx context.Context) error {
-	cl := newClient(c.cfg.Brokers, c.cfg.Security)
+	cl, done := newClient(c.cfg.Brokers, c.cfg.Security)
+	defer done()
 	ends, err := endOffsets(ctx, cl, Prefixed(c.cfg.TopicPrefix, c.cfg.Topics...))
 	if err != nil {
 		return err
@@ -274,7 +277,9 @@ func (c *Consumer) deleteGroup(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	group := c.cfg.TopicPrefix + c.cfg.GroupID
-	resp, err := newClient(c.cfg.Brokers, c.cfg.Security).DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{group}})
+	cl, done := newClient(c.cfg.Brokers, c.cfg.Security)
+	defer done()
+	resp, err := cl.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{group}})
 	if err == nil {
 		err = resp.Errors[group]
 	}

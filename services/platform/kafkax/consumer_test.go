@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -494,4 +495,22 @@ func delay(c *kfake.Cluster, key kmsg.Key, d time.Duration) {
 		c.SleepControl(func() { <-time.After(d) })
 		return nil, nil, false
 	})
+}
+
+func TestMeasuringTheLagLeavesNoConnectionOrGoroutineBehind(t *testing.T) {
+	brokers := testkit.Kafka(t)
+	lag := func() {
+		if _, err := kafkax.GroupLag(t.Context(), brokers, kafkax.Security{}, "lagging", []string{events.TopicActivity}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lag() // the broker's own goroutines for a first client
+	before := runtime.NumGoroutine()
+	// A consumer measures its lag every 10 s for as long as it runs.
+	for range 20 {
+		lag()
+	}
+	if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before+2 }) {
+		t.Fatalf("%d goroutines after 20 measurements, %d before", runtime.NumGoroutine(), before)
+	}
 }

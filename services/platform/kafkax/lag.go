@@ -12,7 +12,8 @@ import (
 // offsets. A partition the group never committed counts from its start,
 // unless fromEnd (a group that starts at the newest message).
 func GroupLag(ctx context.Context, brokers []string, sec Security, group string, topics []string, fromEnd bool) (int64, error) {
-	c := newClient(brokers, sec)
+	c, done := newClient(brokers, sec)
+	defer done()
 	ends, err := endOffsets(ctx, c, topics)
 	if err != nil {
 		return 0, err
@@ -45,8 +46,14 @@ func GroupLag(ctx context.Context, brokers []string, sec Security, group string,
 	return lag, nil
 }
 
-func newClient(brokers []string, sec Security) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second, Transport: sec.transport()}
+// newClient returns a client for a few requests and what closes it: a
+// kafka.Transport keeps connections and a metadata refresh every few
+// seconds going for each broker it reached until it is closed, so a
+// client made per lag measurement and never closed left about a dozen
+// goroutines and a refresh running behind every measurement.
+func newClient(brokers []string, sec Security) (*kafka.Client, func()) {
+	t := sec.transport()
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second, Transport: t}, t.CloseIdleConnections
 }
 
 // endOffsets lists the end offset of every partition of topics.

@@ -35,24 +35,7 @@ func TestRun(t *testing.T) {
 	})
 
 	svc := testkit.StartService(t, run, vars)
-	tok, err := signer.Sign(testkit.Member("", authn.RoleAdmin), clock.Real.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(svc.URL, "http")+"/api/ws", http.Header{"Authorization": {"Bearer " + tok}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer c.Close()
-	for {
-		var m struct{ Event string }
-		if err := c.ReadJSON(&m); err != nil {
-			t.Fatalf("waiting for session:state: %v", err)
-		}
-		if m.Event == "session:state" {
-			break
-		}
-	}
+	c := connect(t, svc.URL, signer, testkit.Member("", authn.RoleAdmin))
 
 	t.Run("Stopping the service closes its clients with 1001.", func(t *testing.T) {
 		stopped := make(chan error, 1)
@@ -105,16 +88,7 @@ func TestAReadyReplicaDeliversTheFirstEventAfterReadiness(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 	admin := testkit.Member("", authn.RoleAdmin)
-	tok, err := signer.Sign(admin, clock.Real.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(svc.URL, "http")+"/api/ws", http.Header{"Authorization": {"Bearer " + tok}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer c.Close()
-	until(t, c, "session:state")
+	c := connect(t, svc.URL, signer, admin)
 
 	now := clock.Real.Now().UTC()
 	s := events.Session{SessionID: uuid.NewString(), OrganizationID: admin.OrganizationID, UserID: admin.UserID,
@@ -131,6 +105,23 @@ func TestAReadyReplicaDeliversTheFirstEventAfterReadiness(t *testing.T) {
 	}
 	_ = c.SetReadDeadline(clock.Real.Now().Add(10 * time.Second))
 	until(t, c, "session:update")
+}
+
+// connect opens p's WebSocket to the service at url and reads up to its
+// session:state, the end of the connection's start-up.
+func connect(t *testing.T, url string, signer authn.Signer, p authn.Principal) *websocket.Conn {
+	t.Helper()
+	tok, err := signer.Sign(p, clock.Real.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/api/ws", http.Header{"Authorization": {"Bearer " + tok}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	until(t, c, "session:state")
+	return c
 }
 
 // until reads c's messages until one named event arrives.

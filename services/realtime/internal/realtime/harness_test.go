@@ -167,7 +167,8 @@ func (e *env) startWith(t *testing.T, rdb *redis.Client, overrides map[string]st
 		go func() { defer r.wg.Done(); _ = w(ctx) }()
 	}
 	t.Cleanup(r.stop)
-	waitFor(t, 10*time.Second, "presence feed subscribed", func() bool { return srv.Ready(ctx) == nil })
+	// Ready: from now on the replica delivers every event published.
+	waitFor(t, 10*time.Second, "replica ready", func() bool { return srv.Ready(ctx) == nil })
 	return r
 }
 
@@ -375,40 +376,6 @@ func (e *env) alert(p authn.Principal, typ, msg string) events.Alert {
 
 func (e *env) publishAlert(t testing.TB, p authn.Principal, typ, msg string) events.Envelope {
 	return e.publish(t, events.TypeAlertRaised, p.OrganizationID, p.UserID, e.alert(p, typ, msg))
-}
-
-// waitConsuming blocks until r's consumer has joined its group and reads
-// from the end of the topics: events published before then are, by
-// design, never delivered.
-// consumingReplicas starts two replicas and waits until both deliver.
-func (e *env) consumingReplicas(t *testing.T) (*replica, *replica) {
-	t.Helper()
-	r1, r2 := e.start(t, nil), e.start(t, nil)
-	e.waitConsuming(t, r1)
-	e.waitConsuming(t, r2)
-	return r1, r2
-}
-
-func (e *env) waitConsuming(t testing.TB, r *replica) {
-	t.Helper()
-	admin := testkit.Member("", authn.RoleAdmin)
-	c := e.dial(t, r, admin)
-	c.expect(EventSessionState, 5*time.Second)
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case <-timeout:
-			t.Fatal("replica's consumer never caught up")
-		default:
-		}
-		e.publishActivity(t, admin, 1)
-		for _, m := range c.collect(300 * time.Millisecond) {
-			if m.Event == EventSessionUpdate {
-				_ = c.conn.Close()
-				return
-			}
-		}
-	}
 }
 
 func closeCode(err error) int {

@@ -164,7 +164,6 @@ func TestSessionStateAndRequests(t *testing.T) {
 func TestRoutingByRoleAndOrganization(t *testing.T) {
 	e := newEnv(t)
 	r := e.start(t, nil)
-	e.waitConsuming(t, r)
 
 	adminA := testkit.Member("", authn.RoleAdmin)
 	ann := testkit.Member(adminA.OrganizationID, authn.RoleEmployee)

@@ -11,7 +11,7 @@ import (
 
 func TestAnErasedMemberLeavesTheDirectoryAndAKeptOneStays(t *testing.T) {
 	e := newEnv(t)
-	r, _ := e.consumingReplicas(t)
+	r, _ := e.start(t, nil), e.start(t, nil)
 	admin := testkit.Member("", authn.RoleAdmin)
 	kept := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
 	erased := testkit.Member(admin.OrganizationID, authn.RoleEmployee)

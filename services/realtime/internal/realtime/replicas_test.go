@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
@@ -52,7 +53,7 @@ func ids(us []OnlineUser) []string {
 
 func TestTwoReplicasBothDeliver(t *testing.T) {
 	e := newEnv(t)
-	r1, r2 := e.consumingReplicas(t)
+	r1, r2 := e.start(t, nil), e.start(t, nil)
 	admin := testkit.Member("", authn.RoleAdmin)
 	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
 	e.publish(t, events.TypeUserCreated, erin.OrganizationID, erin.UserID, events.UserCreated{UserID: erin.UserID,
@@ -175,7 +176,6 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 	e := newEnv(t)
 	// Keepalive must not drop the silent client before the queue does.
 	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "32", "WS_PING_INTERVAL": "30s", "WS_PONG_TIMEOUT": "2m"})
-	e.waitConsuming(t, r)
 	admin := testkit.Member("", authn.RoleAdmin)
 	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
 
@@ -377,4 +377,44 @@ func TestPresenceRecoversFromRedisFailure(t *testing.T) {
 			t.Fatalf("presence %v, want admin and erin", got)
 		}
 	})
+}
+
+func TestAReplicaStartingBesideAnotherTakesNoEventFromIt(t *testing.T) {
+	e := newEnv(t)
+	r1 := e.start(t, nil)
+	admin := testkit.Member("", authn.RoleAdmin)
+	c := e.dial(t, r1, admin)
+	c.expect(EventSessionState, 5*time.Second)
+
+	// Events keep coming while the second replica starts and joins: had
+	// it joined the first one's group, the rebalance would hand it some
+	// of the first one's partitions and those events would bypass c.
+	const n = 40
+	published := make(chan error, 1)
+	go func() {
+		for range n {
+			s := e.session(admin)
+			env, err := events.New(e.clock.Now(), "test", events.TypeActivityRecorded, admin.OrganizationID, s.SessionID,
+				events.ActivityRecorded{Session: s, Stored: 1, ActiveSeconds: 1})
+			if err != nil {
+				published <- err
+				return
+			}
+			b, _ := json.Marshal(env)
+			topic, _ := events.TopicFor(env.Type)
+			if err := e.writer.WriteMessages(context.Background(), kafka.Message{Topic: topic, Key: []byte(env.Key), Value: b}); err != nil {
+				published <- err
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		published <- nil
+	}()
+	e.start(t, nil)
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		c.expect(EventSessionUpdate, 10*time.Second)
+	}
 }

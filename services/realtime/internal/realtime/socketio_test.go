@@ -179,7 +179,6 @@ func decodeLine(t testing.TB, raw json.RawMessage, v any) {
 func TestSocketIOClientReceivesTheOriginalsEvents(t *testing.T) {
 	e := newEnv(t)
 	r := e.start(t, nil)
-	e.waitConsuming(t, r)
 
 	transports := []struct {
 		name       string
@@ -343,7 +342,7 @@ func TestSocketIOHandshake(t *testing.T) {
 
 func TestSocketIOAcrossTwoReplicas(t *testing.T) {
 	e := newEnv(t)
-	r1, r2 := e.consumingReplicas(t)
+	r1, r2 := e.start(t, nil), e.start(t, nil)
 	admin := testkit.Member("", authn.RoleAdmin)
 	ann := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
 
@@ -411,7 +410,6 @@ func TestSocketIOSlowPollingClientIsCut(t *testing.T) {
 	e := newEnv(t)
 	// Heartbeats must not end the silent session before the queue does.
 	r := e.start(t, map[string]string{"WS_SEND_QUEUE": "16", "WS_PING_INTERVAL": "30s", "WS_PONG_TIMEOUT": "2m"})
-	e.waitConsuming(t, r)
 	admin := testkit.Member("", authn.RoleAdmin)
 	erin := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
 
