@@ -148,6 +148,15 @@ func TestARelabelledTenantStaysWithItsDataUntilTheDataIsAbandoned(t *testing.T) 
 		}
 		return len(list.Items)
 	}
+	// placed checks whether e's database holds the organization and e schedules CronJobs of the tenant.
+	placed := func(t *testing.T, e *testEnv, name string, organization, cronJobs bool) {
+		t.Helper()
+		orgs, n := e.queryInt("SELECT count(*) FROM auth.organizations WHERE id = $1", org), jobs(e)
+		if (orgs == 1) != organization || (n > 0) != cronJobs {
+			t.Errorf("%s: the organization %d times, %d CronJobs of the tenant; want the organization %v, CronJobs %v",
+				name, orgs, n, organization, cronJobs)
+		}
+	}
 	held := func() *metav1.Condition {
 		return meta.FindStatusCondition(a.get("moving").Status.Conditions, v1alpha1.ConditionInstallationChangeHeld)
 	}
@@ -160,15 +169,8 @@ func TestARelabelledTenantStaysWithItsDataUntilTheDataIsAbandoned(t *testing.T) 
 		})
 		// Time for the second operator to act, had it taken the tenant.
 		time.Sleep(2 * time.Second)
-		if n := b.queryInt("SELECT count(*) FROM auth.organizations WHERE id = $1", org); n != 0 {
-			t.Errorf("the second installation provisioned the organization (%d)", n)
-		}
-		if n := jobs(b); n != 0 {
-			t.Errorf("the second installation scheduled %d CronJobs", n)
-		}
-		if n := jobs(a); n == 0 {
-			t.Error("the first installation dropped the tenant's CronJobs")
-		}
+		placed(t, a, first, true, true)
+		placed(t, b, second, false, false)
 		a.waitReady("moving")
 	})
 	t.Run("Labelled back, the hold is lifted.", func(t *testing.T) {
@@ -189,14 +191,8 @@ func TestARelabelledTenantStaysWithItsDataUntilTheDataIsAbandoned(t *testing.T) 
 		if _, ok := tn.Annotations[v1alpha1.AnnotationAbandonData]; ok {
 			t.Errorf("the abandonment outlived the release: %v", tn.Annotations)
 		}
-		if n := a.queryInt("SELECT count(*) FROM auth.organizations WHERE id = $1", org); n != 1 {
-			t.Errorf("the organization is %d times in the first installation's database; abandoned data stays", n)
-		}
-		if n := jobs(a); n != 0 {
-			t.Errorf("the first installation kept %d CronJobs of the tenant", n)
-		}
-		if n := jobs(b); n == 0 {
-			t.Error("the second installation scheduled no CronJob")
-		}
+		// Abandoned data stays; its jobs go.
+		placed(t, a, first, true, false)
+		placed(t, b, second, true, true)
 	})
 }

@@ -28,10 +28,20 @@ interface State {
   version: number;
 }
 
+// Update is what a session:update says about a person's session.
+interface Update {
+  session_id: string;
+  user_id: string;
+  active: number;
+  idle: number;
+  last: string | null;
+  lastType?: "active" | "idle";
+}
+
 type Action =
   | { type: "load"; members: Member[]; online: Presence[]; sessions: Map<string, Session[]>; alerts: Alert[] }
   | { type: "online"; user_id: string; name: string; online: boolean }
-  | { type: "update"; session_id: string; user_id: string; active: number; idle: number; last: string | null; lastType?: "active" | "idle" }
+  | { type: "updates"; updates: Update[] }
   | { type: "session"; session: Session }
   | { type: "alert"; alert: Alert };
 
@@ -72,15 +82,17 @@ export function reduce(s: State, a: Action): State {
       rows.set(a.user_id, { ...(r ?? { id: a.user_id, name: a.name, state: "", sessions: {}, lastActivity: null }), online: a.online });
       return { ...s, rows, order: r ? s.order : byName(rows), version: s.version + 1 };
     }
-    case "update": {
-      const r = rows.get(a.user_id);
-      if (!r) return s;
-      const before = r.sessions[a.session_id];
-      // Events of earlier releases do not say the type: an update that
-      // added only idle time is then taken for idle.
-      const state: Row["state"] = a.lastType ?? (before && a.idle > before.idle && a.active === before.active ? "idle" : "active");
-      const sessions = { ...r.sessions, [a.session_id]: { project: before ? before.project : undefined, running: before?.running ?? true, active: a.active, idle: a.idle } };
-      rows.set(a.user_id, { ...r, online: true, state, sessions, lastActivity: a.last ?? r.lastActivity });
+    case "updates": {
+      for (const u of a.updates) {
+        const r = rows.get(u.user_id);
+        if (!r) continue;
+        const before = r.sessions[u.session_id];
+        // Events of earlier releases do not say the type: an update that
+        // added only idle time is then taken for idle.
+        const state: Row["state"] = u.lastType ?? (before && u.idle > before.idle && u.active === before.active ? "idle" : "active");
+        const sessions = { ...r.sessions, [u.session_id]: { project: before ? before.project : undefined, running: before?.running ?? true, active: u.active, idle: u.idle } };
+        rows.set(u.user_id, { ...r, online: true, state, sessions, lastActivity: u.last ?? r.lastActivity });
+      }
       return { ...s, rows, version: s.version + 1 };
     }
     case "session": {
@@ -106,14 +118,14 @@ const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects:
   const working = !!running;
   const status = running ? (row.state === "active" ? "active" : "idle") : row.online ? "online" : "offline";
   return (
-    <tr data-user={row.id} className={working ? "working" : undefined}>
-      <th scope="row">{row.name}</th>
-      <td><span className={`badge ${status}`}>{status}</span></td>
-      <td>{running ? (running.project === null ? "No project" : projects.get(running.project ?? "") ?? "…") : "–"}</td>
-      <td data-testid="total">{duration(active + idle)}</td>
-      <td>{duration(active)}</td>
-      <td>{duration(idle)}</td>
-      <td>{clock(row.lastActivity)}</td>
+    <tr role="row" data-user={row.id} className={working ? "working" : undefined}>
+      <th scope="row" role="rowheader">{row.name}</th>
+      <td role="cell"><span className={`badge ${status}`}>{status}</span></td>
+      <td role="cell">{running ? (running.project === null ? "No project" : projects.get(running.project ?? "") ?? "…") : "–"}</td>
+      <td role="cell" data-testid="total">{duration(active + idle)}</td>
+      <td role="cell">{duration(active)}</td>
+      <td role="cell">{duration(idle)}</td>
+      <td role="cell">{clock(row.lastActivity)}</td>
     </tr>
   );
 });
@@ -167,6 +179,18 @@ export function Board() {
   useEffect(() => {
     if (!feed) return;
     const offStatus = feed.onStatus(setConnected);
+    // Updates are applied together, at most once a frame's time: at a
+    // thousand people they come faster than frames, and a render of the
+    // board costs the same for one update as for ten. A timer rather than
+    // an animation frame, which a hidden tab never gets.
+    let pending: Update[] = [];
+    let timer = 0;
+    const flush = () => {
+      timer = 0;
+      const updates = pending;
+      pending = [];
+      dispatch({ type: "updates", updates });
+    };
     const off = feed.subscribe((e) => {
       const d = e.data;
       switch (e.event) {
@@ -183,7 +207,8 @@ export function Board() {
           }
           break;
         case "session:update":
-          dispatch({ type: "update", session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at, lastType: d.last_activity_type });
+          pending.push({ session_id: d.session_id, user_id: d.user_id, active: d.total_active_seconds, idle: d.total_idle_seconds, last: d.last_activity_at, lastType: d.last_activity_type });
+          timer ||= window.setTimeout(flush, 16);
           // A session the board has not seen (started after the load): its project comes from the API.
           if (!known.current.has(d.session_id)) {
             known.current.add(d.session_id);
@@ -199,6 +224,7 @@ export function Board() {
     return () => {
       off();
       offStatus();
+      clearTimeout(timer);
     };
   }, [feed]);
 
@@ -223,14 +249,19 @@ export function Board() {
             <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
           </label>
           <div className="scroll">
-            <table aria-busy={!loaded}>
-              <caption>Today's team, live</caption>
-              <thead>
-                <tr><th scope="col">Person</th><th scope="col">Now</th><th scope="col">Project</th><th scope="col">Today</th><th scope="col">Active</th><th scope="col">Idle</th><th scope="col">Last activity</th></tr>
+            {/* The roles are explicit because the stylesheet lays the
+                table out as a grid (see .live-board), which would
+                otherwise cost it its table semantics. */}
+            <table role="table" className="live-board" aria-busy={!loaded} aria-labelledby="board-caption">
+              <caption id="board-caption">Today's team, live</caption>
+              <thead role="rowgroup">
+                <tr role="row">
+                  {["Person", "Now", "Project", "Today", "Active", "Idle", "Last activity"].map((h) => <th key={h} scope="col" role="columnheader">{h}</th>)}
+                </tr>
               </thead>
-              <tbody>
+              <tbody role="rowgroup">
                 {rows.map((r) => <BoardRow key={r.id} row={r} projects={projects} />)}
-                {loaded && rows.length === 0 && <tr><td colSpan={7}>No one matches.</td></tr>}
+                {loaded && rows.length === 0 && <tr role="row" className="empty"><td role="cell" colSpan={7}>No one matches.</td></tr>}
               </tbody>
             </table>
           </div>
