@@ -58,21 +58,30 @@ func startPlatform(t *testing.T, devEnv, extraEnv []string) *Platform {
 	root := repoRoot(t)
 	p := &Platform{PG: startPostgres(t), Redis: startRedis(t), Kafka: startKafka(t), state: t.TempDir(), logs: &logBuffer{}}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "devstack"), "./hack/devstack")
+	// The services are compiled here too, before the health wait starts: on a
+	// loaded machine compiling them took longer than the wait, while devstack's
+	// own build of them afterwards finds every package compiled.
+	cmds, _ := filepath.Glob(filepath.Join(root, "services", "*", "cmd", "*"))
+	args := []string{"build", "-o", bin + "/", "./hack/devstack"}
+	for _, c := range cmds {
+		rel, _ := filepath.Rel(root, c)
+		args = append(args, "./"+rel)
+	}
+	build := exec.Command("go", args...)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building devstack: %v\n%s", err, out)
+		t.Fatalf("building devstack and the services: %v\n%s", err, out)
 	}
 	// Ports far from make dev's, so both can run, and below the kernel's
 	// ephemeral range, so a restarted service never finds its port taken
 	// by some outgoing connection.
 	p.offset = freePortOffset(t)
 	frontDoor := testkit.FreePort(t)
-	args := []string{}
+	var flags []string
 	for _, e := range extraEnv {
-		args = append(args, "-env", e)
+		flags = append(flags, "-env", e)
 	}
-	p.cmd = exec.Command(filepath.Join(bin, "devstack"), args...)
+	p.cmd = exec.Command(filepath.Join(bin, "devstack"), flags...)
 	p.cmd.Dir = root
 	p.cmd.Env = append(os.Environ(),
 		"WORKPULSE_PG_ADMIN_URL="+p.PG.AdminURL(), "WORKPULSE_REDIS_URL="+p.Redis.URL(),
