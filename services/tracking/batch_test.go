@@ -3,6 +3,7 @@ package tracking_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +72,38 @@ func TestABatchOfOrganizationsReachesTheirRowsAndNoOther(t *testing.T) {
 		{session, testkit.ScopedStep{Name: "Session in a batch of A and B reads no tenant settings.", Scope: batchAB, SQL: tenantsSeen}},
 	} {
 		testkit.CheckScoped(t, ctx, step.pool, step.ScopedStep)
+	}
+}
+
+// TestEveryBatchPolicyReadsTheSetOncePerStatement checks that each batch
+// policy, ingest's and report's, reads the set of organizations through a
+// sub-select, which PostgreSQL evaluates once per statement: called in the
+// comparison itself, the set's text is parsed again for every row checked,
+// 64 ids a row for a batch of 64 organizations (migration 00403).
+func TestEveryBatchPolicyReadsTheSetOncePerStatement(t *testing.T) {
+	t.Parallel()
+	db := testkit.NewDB(t)
+	rows, err := db.Owner.Query(context.Background(), `SELECT polrelid::regclass::text, e FROM pg_policy,
+		unnest(ARRAY[pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid)]) AS e
+		WHERE polname = 'tenant_batch' AND e IS NOT NULL ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+		var v [2]string
+		return v, r.Scan(&v[0], &v[1])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]bool{}
+	for _, e := range exprs {
+		tables[e[0]] = true
+		if n := strings.Count(e[1], "batch_orgs()"); n == 0 || n != strings.Count(e[1], "SELECT tracking.batch_orgs()")+strings.Count(e[1], "SELECT batch_orgs()") {
+			t.Errorf("the batch policy of %s calls the set for each row: %s", e[0], e[1])
+		}
+	}
+	if len(tables) != 7 {
+		t.Errorf("batch policies on %v, want the 7 tables of ingest's and report's batches", tables)
 	}
 }

@@ -105,7 +105,8 @@ type idleDecision struct {
 // first left. The session totals, the stored summaries (daily, per user
 // and the organization report) then count every second as decided, and
 // the audit lists each decision with the activities it covered, which the
-// member's export still holds as the idle activity they were.
+// member's export still holds as the idle activity they were. Today's
+// live reports count a decision from its answer on.
 func idleDecisionsAddUp(t *testing.T, p *Platform) {
 	c := p.Client(t)
 	admin := c.Register("admin@idle.example", "Ida Admin", "Idle decisions")
@@ -364,6 +365,34 @@ func idleDecisionsAddUp(t *testing.T, p *Platform) {
 					t.Errorf("%s's %s activity at %s is listed by %d decisions", e.m.Name, a.ActivityType, a.Timestamp, n)
 				}
 			}
+		}
+	})
+	t.Run("Today's live reports follow a decision at once.", func(t *testing.T) {
+		c, e := p.Client(t), emps[0]
+		now := clock.Real.Now().UTC().Truncate(time.Second)
+		from, today := now.Add(-10*time.Minute), now.Truncate(24*time.Hour)
+		if from.Before(today) {
+			t.Skip("today is younger than the ten idle minutes it takes")
+		}
+		// Ten idle minutes: the first five kept, the last five discarded.
+		idle := Heartbeats(from, 20, 30, "idle")
+		if res, r, err := c.Agent(e.m, NewLedger()).Bulk(e.session, idle); err != nil || res.Uploaded != len(idle) {
+			t.Fatalf("today's upload: %+v %d %s %v", res, r.Status, r.Raw, err)
+		}
+		for _, d := range []struct {
+			s        stretch
+			decision string
+		}{{stretch{from, from.Add(5 * time.Minute)}, "keep"}, {stretch{from.Add(5 * time.Minute), now}, "discard"}} {
+			if got, r, err := decide(e, d.s, d.decision, nil); err != nil || r.Status != 201 || got.IdleSeconds != 300 {
+				t.Fatalf("today's %s: %d %s %v, want 300 s decided", d.decision, r.Status, r.Raw, err)
+			}
+		}
+		date := today.Format(time.DateOnly)
+		want := expectedSummary(e.m.ID, date, 300, 0)
+		var daily summaryRow
+		c.Must(200, "GET", "/reports/daily", e.m.Token, nil).Into(t, &daily)
+		if org := c.organizationReport(admin, date)[e.m.ID]; daily != want || org != want {
+			t.Errorf("right after the decisions today's daily report is %+v and the organization report's row %+v, want %+v", daily, org, want)
 		}
 	})
 }
