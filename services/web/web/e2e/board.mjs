@@ -126,8 +126,9 @@ try {
     await page.locator("table[aria-busy=false]").waitFor();
     await page.locator("p.live", { hasText: /^Live/ }).waitFor();
     const loaded = await page.locator(`tr[data-user="${erin.id}"] .badge`).textContent();
-    assert(loaded === "idle", `straight after a reload Erin's row says ${loaded}, her last heartbeat was idle`);
+    // Watched again before the assertion, so that a failure here is this check's alone.
     await watch();
+    assert(loaded === "idle", `straight after a reload Erin's row says ${loaded}, her last heartbeat was idle`);
     take();
     total += 60;
     posted = await post(erin.session, erin.token, "active");
