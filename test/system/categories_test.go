@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"testing"
@@ -313,15 +312,7 @@ func TestProductivityCategoriesFollowTheRulesThroughEveryReportAndTheirRecomputa
 func (p *Platform) settleCorrections(t *testing.T, org string) {
 	t.Helper()
 	db := p.PG.Conn(t)
-	count := func(sql string, args ...any) int {
-		t.Helper()
-		var n int
-		if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if !WaitFor(time.Minute, func() bool { return count("SELECT count(*) FROM tracking.outbox") == 0 }) {
+	if !WaitFor(time.Minute, func() bool { return queryInt(t, db, "SELECT count(*) FROM tracking.outbox") == 0 }) {
 		t.Fatal("a minute on, tracking's outbox still holds events")
 	}
 	if lag := groupLag(t, p.Kafka.Addr, time.Minute); len(lag) > 0 {
@@ -330,7 +321,7 @@ func (p *Platform) settleCorrections(t *testing.T, org string) {
 	// A correction takes its marks in the transaction that corrects the
 	// summaries: once no mark is seen, every correction is committed.
 	if !WaitFor(time.Minute, func() bool {
-		return count("SELECT count(*) FROM reporting.summary_corrections WHERE organization_id = $1", org) == 0
+		return queryInt(t, db, "SELECT count(*) FROM reporting.summary_corrections WHERE organization_id = $1", org) == 0
 	}) {
 		t.Fatal("a minute on, report still has days to correct")
 	}

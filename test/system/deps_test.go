@@ -166,3 +166,13 @@ func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Po
 func startKafka(t testing.TB) *testkit.GatedKafka {
 	return testkit.StartGatedKafka(t, fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)))
 }
+
+// queryInt runs a query of one integer, such as a count, on db.
+func queryInt(t testing.TB, db *pgx.Conn, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

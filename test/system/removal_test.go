@@ -125,19 +125,11 @@ func TestAnErasedMembersNameAndURLsNeverReachKafka(t *testing.T) {
 	c.runJob(admin, "daily-summary", map[string]any{"date": start.Format(time.DateOnly)})
 
 	db := p.PG.Conn(t)
-	count := func(sql string, args ...any) int {
-		t.Helper()
-		var n int
-		if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	p.Kafka.Down()
 	c.Must(200, "PATCH", "/users/me", gone.Token, map[string]any{"name": secretName})
 	visit(start.Add(2*time.Minute), pendingURL)
 	c.Must(204, "DELETE", "/users/"+gone.ID+"?data=erase", admin.Token, nil)
-	if n := count("SELECT count(*) FROM auth.outbox WHERE payload->'data'->>'user_id' = $1 AND payload->>'type' <> 'user.removed'", gone.ID); n != 0 {
+	if n := queryInt(t, db, "SELECT count(*) FROM auth.outbox WHERE payload->'data'->>'user_id' = $1 AND payload->>'type' <> 'user.removed'", gone.ID); n != 0 {
 		t.Errorf("%d events of the erased member wait in auth's outbox", n)
 	}
 	p.Kafka.Up()
@@ -145,12 +137,12 @@ func TestAnErasedMembersNameAndURLsNeverReachKafka(t *testing.T) {
 	erased := "SELECT (SELECT count(*) FROM tracking.work_sessions WHERE user_id = $1) + (SELECT count(*) FROM tracking.activity_logs WHERE user_id = $1)" +
 		" + (SELECT count(*) FROM reporting.daily_summaries WHERE user_id = $1) + (SELECT count(*) FROM reporting.users WHERE user_id = $1)"
 	drained := "SELECT (SELECT count(*) FROM auth.outbox) + (SELECT count(*) FROM tracking.outbox) + (SELECT count(*) FROM reporting.outbox)"
-	if !WaitFor(60*time.Second, func() bool { return count(erased, gone.ID) == 0 && count(drained) == 0 }) {
-		t.Fatalf("60 s after Kafka came back: %d rows of the erased member, %d events waiting in the outboxes", count(erased, gone.ID), count(drained))
+	if !WaitFor(60*time.Second, func() bool { return queryInt(t, db, erased, gone.ID) == 0 && queryInt(t, db, drained) == 0 }) {
+		t.Fatalf("60 s after Kafka came back: %d rows of the erased member, %d events waiting in the outboxes", queryInt(t, db, erased, gone.ID), queryInt(t, db, drained))
 	}
 	// A summary of the day again: nothing of the member comes back.
 	c.runJob(admin, "daily-summary", map[string]any{"date": start.Format(time.DateOnly)})
-	if n := count(erased, gone.ID); n != 0 {
+	if n := queryInt(t, db, erased, gone.ID); n != 0 {
 		t.Errorf("the day's summary brought back %d rows of the erased member", n)
 	}
 	records := testkit.AllRecords(t, p.Kafka.Addr)
