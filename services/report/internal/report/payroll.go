@@ -16,7 +16,8 @@ import (
 
 // PayrollEntry is one line of the payroll export: a finished session,
 // tracked by the agent or an approved manual entry, with the seconds it
-// counts (its totals, as idle decisions corrected them).
+// counts (its totals, as idle decisions corrected them), or the idle
+// stretch of a session its employee assigned to a project.
 type PayrollEntry struct {
 	SessionID     string    `json:"session_id"`
 	UserID        string    `json:"user_id"`
@@ -27,7 +28,7 @@ type PayrollEntry struct {
 	EndTime       time.Time `json:"end_time"`
 	ActiveSeconds int64     `json:"active_seconds"`
 	IdleSeconds   int64     `json:"idle_seconds"`
-	// Source is tracked or manual; a manual entry names its approver.
+	// Source is tracked, manual or assigned; a manual entry names its approver.
 	Source     string  `json:"source"`
 	ApprovedBy *string `json:"approved_by"`
 }
@@ -36,6 +37,9 @@ type PayrollEntry struct {
 const (
 	SourceTracked = "tracked"
 	SourceManual  = "manual"
+	// SourceAssigned is an idle stretch assigned to a project: its bounds
+	// are the decision's, its seconds active work on that project.
+	SourceAssigned = "assigned"
 )
 
 var payrollHeader = []string{"session_id", "user_id", "user_name", "project_id", "project_name", "start_time", "end_time",

@@ -31,6 +31,15 @@ func TestThePayrollExportListsEveryFinishedEntryOfThePeriodToWhoSeesIt(t *testin
 	f.exec(`INSERT INTO tracking.time_requests (id, organization_id, user_id, project_id, start_time, end_time, status, requested_at,
 		reviewed_by, reviewed_at, session_id) VALUES ($1, $2, $3, $4, '2026-05-04T08:00:00Z', '2026-05-04T09:00:00Z', 'approved',
 		'2026-05-04T10:00:00Z', $5, '2026-05-04T11:00:00Z', $6)`, uuid.NewString(), org, f.bob.UserID, project, f.admin.UserID, manual)
+	// Ada assigned 900 of the early session's active seconds, idle time she
+	// decided, to the project; a stretch she kept stays the session's.
+	decide := func(decision string, project *string, from, to string, seconds int64) {
+		f.exec(`INSERT INTO tracking.idle_decisions (id, organization_id, session_id, user_id, start_time, end_time, decision, project_id,
+			activities, idle_seconds, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $4, $6)`,
+			uuid.NewString(), org, early, f.ada.UserID, ts(from), ts(to), decision, project, seconds)
+	}
+	decide("keep", nil, "2026-05-03T22:35:00Z", "2026-05-03T22:40:00Z", 300)
+	decide("assign", &project, "2026-05-03T22:45:00Z", "2026-05-03T23:00:00Z", 900)
 	stranger := f.session(f.otherAdmin.OrganizationID, f.stranger.UserID, ts("2026-05-04T08:00:00Z"), ptr(ts("2026-05-04T09:00:00Z")), nil)
 
 	const period = "/api/reports/payroll?startDate=2026-05-04&endDate=2026-05-04"
@@ -39,8 +48,8 @@ func TestThePayrollExportListsEveryFinishedEntryOfThePeriodToWhoSeesIt(t *testin
 		caller *authn.Principal
 		want   []string
 	}{
-		{"The admin gets every member's entries, oldest first.", &f.admin, []string{early, manual}},
-		{"A manager gets their team's.", &f.lead, []string{early}},
+		{"The admin gets every member's entries, oldest first, an assigned stretch right after its session.", &f.admin, []string{early, early, manual}},
+		{"A manager gets their team's.", &f.lead, []string{early, early}},
 		{"An employee gets their own.", &f.bob, []string{manual}},
 		{"Another organization gets its own only.", &f.otherAdmin, []string{stranger}},
 	}
@@ -60,22 +69,26 @@ func TestThePayrollExportListsEveryFinishedEntryOfThePeriodToWhoSeesIt(t *testin
 	got := decode[struct {
 		Entries []PayrollEntry `json:"entries"`
 	}](t, f.do("GET", period, &f.admin, ""))
-	if e := got.Entries[1]; e.Source != SourceManual || e.ApprovedBy == nil || *e.ApprovedBy != f.admin.UserID || e.ActiveSeconds != 3600 ||
+	if e := got.Entries[2]; e.Source != SourceManual || e.ApprovedBy == nil || *e.ApprovedBy != f.admin.UserID || e.ActiveSeconds != 3600 ||
 		e.ProjectID == nil || *e.ProjectID != project || e.UserName == nil || *e.UserName != "bob" {
 		t.Errorf("the manual entry: %+v", e)
 	}
-	if e := got.Entries[0]; e.Source != SourceTracked || e.ApprovedBy != nil || e.ActiveSeconds != 3000 || e.IdleSeconds != 600 {
-		t.Errorf("the tracked entry: %+v", e)
+	if e := got.Entries[0]; e.Source != SourceTracked || e.ApprovedBy != nil || e.ActiveSeconds != 3000-900 || e.IdleSeconds != 600 || e.ProjectID != nil {
+		t.Errorf("the tracked entry, less what was assigned: %+v", e)
+	}
+	if e := got.Entries[1]; e.Source != SourceAssigned || e.ActiveSeconds != 900 || e.IdleSeconds != 0 || e.ProjectID == nil || *e.ProjectID != project ||
+		!e.StartTime.Equal(ts("2026-05-03T22:45:00Z")) || !e.EndTime.Equal(ts("2026-05-03T23:00:00Z")) || e.UserName == nil || *e.UserName != "Ada" {
+		t.Errorf("the stretch assigned to the project: %+v", e)
 	}
 
 	r := f.do("GET", period+"&format=csv", &f.admin, "")
 	recs, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
-	if err != nil || r.status != 200 || len(recs) != 3 || strings.Join(recs[0], ",") != strings.Join(payrollHeader, ",") {
+	if err != nil || r.status != 200 || len(recs) != 4 || strings.Join(recs[0], ",") != strings.Join(payrollHeader, ",") {
 		t.Fatalf("csv: status %d %q %v", r.status, recs, err)
 	}
 	if want := []string{manual, f.bob.UserID, "bob", project, `'=HYPERLINK("x")`, "2026-05-04T08:00:00Z", "2026-05-04T09:00:00Z", "3600", "0",
-		"manual", f.admin.UserID}; strings.Join(recs[2], "|") != strings.Join(want, "|") {
-		t.Errorf("csv row %q, want %q (the project's name neutralized)", recs[2], want)
+		"manual", f.admin.UserID}; strings.Join(recs[3], "|") != strings.Join(want, "|") {
+		t.Errorf("csv row %q, want %q (the project's name neutralized)", recs[3], want)
 	}
 	if n := f.count(`SELECT count(*) FROM auth.audit_log WHERE action = 'report.exported' AND details->>'report' = 'payroll'`); n != 6 {
 		t.Errorf("%d payroll exports audited, want 6", n)

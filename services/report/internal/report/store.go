@@ -1040,23 +1040,40 @@ func openAlertCounts(ctx context.Context, db *pgxpool.Pool) (map[string]int64, e
 // payrollEntries lists the finished sessions of users (nil: everyone)
 // that started in [lo, hi), with their names, projects and, for approved
 // manual entries, the approver. An approved edit of a session leaves it
-// what it was, tracked or manual.
+// what it was, tracked or manual. Idle time the employee assigned to a
+// project is paid on that project: each such decision is a line of its
+// own, right after its session's, and its seconds leave the session's line.
 func payrollEntries(ctx context.Context, tx pgx.Tx, users []string, lo, hi time.Time) ([]PayrollEntry, error) {
-	rows, err := tx.Query(ctx, `SELECT ws.id::text, ws.user_id::text, u.name, ws.project_id::text, pr.name, ws.start_time, ws.end_time,
-		ws.total_active_seconds, ws.total_idle_seconds, CASE WHEN tr.id IS NULL THEN 'tracked' ELSE 'manual' END, tr.reviewed_by::text
-		FROM tracking.work_sessions ws
-		LEFT JOIN reporting.users u ON u.user_id = ws.user_id
-		LEFT JOIN tracking.projects pr ON pr.id = ws.project_id
-		LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved' AND tr.kind = 'entry'
+	rows, err := tx.Query(ctx, `WITH paid AS (
+		SELECT ws.* FROM tracking.work_sessions ws
 		WHERE ws.status = 'stopped' AND ws.start_time >= $2 AND ws.start_time < $3 AND ($1::uuid[] IS NULL OR ws.user_id = ANY($1))
-		ORDER BY ws.start_time, ws.id`, users, lo, hi)
+	), assigned AS (
+		SELECT d.* FROM tracking.idle_decisions d JOIN paid ws ON ws.id = d.session_id WHERE d.decision = 'assign'
+	)
+	SELECT ws.id::text, ws.user_id::text, u.name, ws.project_id::text, pr.name, ws.start_time, ws.end_time,
+		ws.total_active_seconds - coalesce((SELECT sum(a.idle_seconds) FROM assigned a WHERE a.session_id = ws.id), 0),
+		ws.total_idle_seconds, CASE WHEN tr.id IS NULL THEN 'tracked' ELSE 'manual' END, tr.reviewed_by::text,
+		ws.start_time AS session_start, NULL::timestamptz AS line_start
+	FROM paid ws
+	LEFT JOIN reporting.users u ON u.user_id = ws.user_id
+	LEFT JOIN tracking.projects pr ON pr.id = ws.project_id
+	LEFT JOIN tracking.time_requests tr ON tr.session_id = ws.id AND tr.status = 'approved' AND tr.kind = 'entry'
+	UNION ALL
+	SELECT ws.id::text, ws.user_id::text, u.name, a.project_id::text, pr.name, a.start_time, a.end_time,
+		a.idle_seconds, 0, 'assigned', NULL, ws.start_time, a.start_time
+	FROM assigned a JOIN paid ws ON ws.id = a.session_id
+	LEFT JOIN reporting.users u ON u.user_id = ws.user_id
+	LEFT JOIN tracking.projects pr ON pr.id = a.project_id
+	ORDER BY session_start, 1, line_start NULLS FIRST`, users, lo, hi)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PayrollEntry, error) {
 		var e PayrollEntry
+		var sessionStart time.Time
+		var lineStart *time.Time
 		err := r.Scan(&e.SessionID, &e.UserID, &e.UserName, &e.ProjectID, &e.ProjectName, &e.StartTime, &e.EndTime, &e.ActiveSeconds,
-			&e.IdleSeconds, &e.Source, &e.ApprovedBy)
+			&e.IdleSeconds, &e.Source, &e.ApprovedBy, &sessionStart, &lineStart)
 		e.StartTime, e.EndTime = e.StartTime.UTC(), e.EndTime.UTC()
 		return e, err
 	})
