@@ -18,7 +18,11 @@
 #     CronJob writes summary rows; kubectl workpulse status, tenants and
 #     tenant create; helm test; helm upgrade; a scheduled run
 #     of the idle-detection CronJob succeeds; NetworkPolicy enforced
-#     (test/e2e/netpol.sh); helm uninstall;
+#     (test/e2e/netpol.sh); with E2E_SCALE_OUT=1, scaled out behind the
+#     chart's front door, the tracking load and Socket.IO across two
+#     replicas (test/e2e/frontdoor.sh) and a second installation beside
+#     it, nothing crossing between the two (test/e2e/installations.sh);
+#     helm rollback; helm uninstall;
 #  5. cluster down (KEEP_CLUSTER=1 leaves it up for a look).
 #
 # Steps whose chart or operator does not exist yet are reported as skipped,
@@ -184,11 +188,13 @@ datastores_ready() { # datastores_ready <namespace>
 # firewall would: otherwise any pod could go round the datastores' NetworkPolicy by dialling
 # this machine's address. The mangle table, because kube-router's filter rules, first in INPUT,
 # accept what no policy refuses. down.sh removes the chain.
-datastore_firewall() { # datastore_firewall <namespace of the relays>
-  local chain=WORKPULSE-E2E-DATASTORES ip ports="$PG_PORT,$REDIS_PORT,$KAFKA_PORT"
+datastore_firewall() { # datastore_firewall <namespace of the relays>...
+  local chain=WORKPULSE-E2E-DATASTORES ns ip ports="$PG_PORT,$REDIS_PORT,$KAFKA_PORT"
   iptables -w -t mangle -N "$chain" 2>/dev/null || iptables -w -t mangle -F "$chain"
-  for ip in $(kubectl -n "$1" get pods -l workpulse.io/e2e-datastore-relay -o jsonpath='{.items[*].status.podIP}'); do
-    iptables -w -t mangle -A "$chain" -s "$ip" -j RETURN
+  for ns in "$@"; do
+    for ip in $(kubectl -n "$ns" get pods -l workpulse.io/e2e-datastore-relay -o jsonpath='{.items[*].status.podIP}'); do
+      iptables -w -t mangle -A "$chain" -s "$ip" -j RETURN
+    done
   done
   iptables -w -t mangle -A "$chain" -j DROP
   iptables -w -t mangle -C INPUT -i "$BRIDGE" -d "$NODE_IP" -p tcp -m multiport --dports "$ports" -j "$chain" 2>/dev/null ||
@@ -495,6 +501,44 @@ if [ -n "${jobs_ns:-}" ]; then
   scheduled_run_ok() { [ -n "$(kubectl -n "$jobs_ns" get cronjob workpulse-idle-detection -o 'jsonpath={.status.lastSuccessfulTime}')" ]; }
   wait_for 150 "a scheduled workpulse-idle-detection Job to succeed" scheduled_run_ok
   kubectl -n "$jobs_ns" get cronjob workpulse-idle-detection >&2
+fi
+
+# The scale-out and second-installation checks have not yet passed a run on the node, so they
+# run only when asked for (E2E_SCALE_OUT=1) until one has.
+if [ "${E2E_SCALE_OUT:-0}" = 1 ]; then
+  step "scaled out behind the front door: ingest, session and realtime at 2 replicas"
+  # The chart's front door (web routing the API, one Ingress rule); the shipped log level.
+  scaled_values=(--set common.logLevel=info --set ingress.enabled=true --set ingress.routing=frontDoor)
+  for c in ingest session realtime; do scaled_values+=(--set "services.$c.replicaCount=2"); done
+  # shellcheck disable=SC2046
+  helm upgrade "$RELEASE" $(oci_chart workpulse) -n "$NS" "${chart_values[@]}" "${scaled_values[@]}" --wait --timeout 5m
+  kubectl -n "$NS" get deployments,ingress >&2
+  run_check "$ROOT/test/e2e/frontdoor.sh" bench "$NS" "$RELEASE" "$E2E/loadgen" "${SCALEOUT_LOAD_SECONDS:-20}"
+
+  step "Socket.IO through the front door to two realtime pods"
+  run_check "$ROOT/test/e2e/frontdoor.sh" socketio "$NS" "$RELEASE"
+
+  step "a second installation beside this one: both Ready, nothing crosses between them"
+  # Its own namespace, release name and database; the same PostgreSQL server, Redis and Kafka.
+  NS2=workpulse-second RELEASE2=second DB2=workpulse_second
+  kubectl create namespace "$NS2" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  datastore_services "$NS2" | kubectl apply -f - >/dev/null
+  datastores_ready "$NS2"
+  datastore_firewall "$NS" "$NS2"
+  PGDB=postgres psql_node -c "drop database if exists $DB2" -c "create database $DB2"
+  kubectl -n "$NS2" create secret generic workpulse-database \
+    --from-literal DATABASE_URL="postgres://postgres@postgres:5432/$DB2?sslmode=disable" \
+    --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl -n "$NS2" create secret generic workpulse-redis --from-literal REDIS_URL="redis://redis:6379/0" \
+    --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  # shellcheck disable=SC2046
+  helm install "$RELEASE2" $(oci_chart workpulse) -n "$NS2" "${chart_values[@]}" --wait --timeout 5m
+  run_check "$ROOT/test/e2e/installations.sh" "postgres://postgres@$NODE_IP:$PG_PORT" "$NS:$RELEASE:workpulse" "$NS2:$RELEASE2:$DB2"
+  helm uninstall "$RELEASE2" -n "$NS2" --wait --timeout 3m
+  kubectl delete namespace "$NS2" --wait=false >/dev/null
+  datastore_firewall "$NS"
+else
+  skipped+=("scale-out and second installation (E2E_SCALE_OUT=1)")
 fi
 
 step "helm rollback to the previous release"
