@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,6 +156,15 @@ func TestCategoryRulesRecomputeTheSummariesTheyAffectInBatches(t *testing.T) {
 	if err := json.Unmarshal(job.Result, &progress); err != nil || progress.DaysTotal != 10 || progress.DaysDone != 10 ||
 		progress.SummariesChanged != 12 || progress.Passes != 1 {
 		t.Errorf("recomputation result %s, want 10 days done of 10 and 12 summaries changed", job.Result)
+	}
+	// The job's status follows it batch by batch: the days found first,
+	// then each batch's days done.
+	var steps []CategoryRecompute
+	if _, err := f.jobs.RecomputeCategories(f.ctx, org, nil, func(p any) { steps = append(steps, p.(CategoryRecompute)) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []CategoryRecompute{{Passes: 1, DaysTotal: 10}, {Passes: 1, DaysTotal: 10, DaysDone: 7}, {Passes: 1, DaysTotal: 10, DaysDone: 10}}; !slices.Equal(steps, want) {
+		t.Errorf("the progress a recomputation reports: %+v, want %+v", steps, want)
 	}
 	for _, d := range adaDays {
 		s := f.userDays(t, f.ada.UserID)[d]
