@@ -12,7 +12,7 @@ source "$root/hack/npm-lib.sh"
 
 npm_install_in "$app" web-build
 if [ -f "$out/index.html" ] &&
-  [ -z "$(find src index.html package.json package-lock.json tsconfig.json vite.config.ts -newer "$out/index.html" -print -quit)" ]; then
+  [ -z "$(find src checks index.html package.json package-lock.json tsconfig.json vite.config.ts -newer "$out/index.html" -print -quit)" ]; then
   exit 0
 fi
 npm run --silent build

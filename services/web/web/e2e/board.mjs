@@ -189,6 +189,41 @@ try {
     assert(f.length === 0, `the board fetched ${f.join(", ")} instead of taking the pushed alert`);
     await axe(page, "the board with a pushed alert");
   });
+  await check("Every column header shows whole at laptop width, and on a phone each row reflows into the screen with every value named", async () => {
+    // clipped names the elements of the board whose content is cut (the
+    // cells ellipsize what does not fit), and whether the table scrolls
+    // sideways in its box, which hides columns as surely.
+    const clipped = (selector) => page.evaluate((selector) => {
+      const box = document.querySelector(".board .scroll");
+      const cut = [...document.querySelectorAll(selector)].filter((el) => el.scrollWidth > el.clientWidth)
+        .map((el) => `"${el.textContent}" (${el.scrollWidth} px in ${el.clientWidth})`);
+      return { cut, scrolls: box.scrollWidth > box.clientWidth ? `${box.scrollWidth} px in ${box.clientWidth}` : "" };
+    }, selector);
+    const laptop = await clipped(".live-board thead th");
+    assert(laptop.cut.length === 0, `at 1366 px the board cuts the headers ${laptop.cut.join(", ")}`);
+    assert(!laptop.scrolls, `at 1366 px the board's table scrolls sideways (${laptop.scrolls})`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      // Names are the one content that may ellipsize; every other cell,
+      // with the column's name it shows beside its value, fits.
+      const phone = await clipped(".live-board tbody td");
+      assert(phone.cut.length === 0, `at 390 px the board cuts the cells ${phone.cut.join(", ")}`);
+      assert(!phone.scrolls, `at 390 px the board's table scrolls sideways (${phone.scrolls})`);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert(wide <= 390, `the board is ${wide} px wide in a 390 px window`);
+      const named = await page.evaluate(() => {
+        const headers = [...document.querySelectorAll(".live-board thead th")].map((th) => th.textContent);
+        const row = document.querySelector(".live-board tbody tr[data-user]");
+        return [...row.children].map((cell, i) => ({ header: headers[i], label: getComputedStyle(cell, "::before").content }));
+      });
+      // The computed content is the label and its (empty) text for screen readers: "Now" / "".
+      const unnamed = named.slice(1).filter((c) => !c.label.startsWith(`"${c.header}"`));
+      assert(unnamed.length === 0, `at 390 px cells show no column name or the wrong one: ${unnamed.map((c) => `${c.header}: ${c.label}`).join(", ")}`);
+      await axe(page, "the board at a phone's width");
+    } finally {
+      await page.setViewportSize({ width: 1366, height: 850 });
+    }
+  });
   await admin.context.close();
 } finally {
   await browser.close();

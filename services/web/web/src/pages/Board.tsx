@@ -108,6 +108,10 @@ export function reduce(s: State, a: Action): State {
   }
 }
 
+// columns are the board's column headers; on a narrow screen each cell also
+// shows its column's name (see .live-board in the stylesheet).
+const columns = ["Person", "Now", "Project", "Today", "Active", "Idle", "Last activity"];
+
 const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects: Map<string, string> }) {
   const list = Object.values(row.sessions);
   const running = list.find((x) => x.running);
@@ -120,12 +124,12 @@ const BoardRow = memo(function BoardRow({ row, projects }: { row: Row; projects:
   return (
     <tr role="row" data-user={row.id} className={working ? "working" : undefined}>
       <th scope="row" role="rowheader">{row.name}</th>
-      <td role="cell"><span className={`badge ${status}`}>{status}</span></td>
-      <td role="cell">{running ? (running.project === null ? "No project" : projects.get(running.project ?? "") ?? "…") : "–"}</td>
-      <td role="cell" data-testid="total">{duration(active + idle)}</td>
-      <td role="cell">{duration(active)}</td>
-      <td role="cell">{duration(idle)}</td>
-      <td role="cell">{clock(row.lastActivity)}</td>
+      <td role="cell" data-label={columns[1]}><span className={`badge ${status}`}>{status}</span></td>
+      <td role="cell" data-label={columns[2]}>{running ? (running.project === null ? "No project" : projects.get(running.project ?? "") ?? "…") : "–"}</td>
+      <td role="cell" data-label={columns[3]} data-testid="total">{duration(active + idle)}</td>
+      <td role="cell" data-label={columns[4]}>{duration(active)}</td>
+      <td role="cell" data-label={columns[5]}>{duration(idle)}</td>
+      <td role="cell" data-label={columns[6]}>{clock(row.lastActivity)}</td>
     </tr>
   );
 });
@@ -256,7 +260,7 @@ export function Board() {
               <caption id="board-caption">Today's team, live</caption>
               <thead role="rowgroup">
                 <tr role="row">
-                  {["Person", "Now", "Project", "Today", "Active", "Idle", "Last activity"].map((h) => <th key={h} scope="col" role="columnheader">{h}</th>)}
+                  {columns.map((h) => <th key={h} scope="col" role="columnheader">{h}</th>)}
                 </tr>
               </thead>
               <tbody role="rowgroup">
