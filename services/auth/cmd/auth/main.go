@@ -25,8 +25,22 @@ func run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 		// heap and costs little: the blocks hold no pointers to mark.
 		debug.SetGCPercent(25)
 	}
+	if _, set := lookup("GOMEMLIMIT"); !set {
+		// The chart sets GOMEMLIMIT from the container's limit; outside a
+		// container (make dev, a plain binary) nothing does, and without a
+		// limit a flood of logins took auth to 111-169 MiB: the collector
+		// let the dead argon2 blocks and the connections' buffers pile up.
+		// With this soft limit it collects before that, and the hashing
+		// budget (a quarter of the limit) is one hash at a time.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	return service.Run(ctx, lookup, out, listening, clk)
 }
+
+// defaultMemoryLimit is auth's Go memory limit when GOMEMLIMIT is not set:
+// with the binary's own pages (about 24 MiB) it keeps auth's resident memory
+// under 100 MB through a flood of logins.
+const defaultMemoryLimit = 56 << 20
 
 // service is auth as it is deployed.
 var service = app.Spec[auth.Config]{

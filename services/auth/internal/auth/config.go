@@ -94,7 +94,8 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 	}
 	// Each hash allocates argon2's memory at once; by default a quarter of
 	// the Go memory limit (GOMEMLIMIT, set from the container's limit)
-	// goes to hashing, or 64 MiB without a limit. The rest is the
+	// goes to hashing, or 64 MiB without a limit (auth's command sets one
+	// when GOMEMLIMIT is not). The rest is the
 	// service's own (about 60 MiB), a thousand connections' buffers and
 	// the collector's headroom: with half the limit for hashing, 1,000
 	// concurrent logins peaked above a 256 MiB limit.
@@ -104,7 +105,10 @@ func LoadConfig(e *config.Env, common config.Common) Config {
 	}
 	c.KeyCipher = sealbox.FromEnv(e)
 	c.HashSlots = e.Int("PASSWORD_HASH_CONCURRENCY", HashSlots(budget), 1, 1024)
-	c.HashQueue = e.Int("PASSWORD_HASH_QUEUE", 4*c.HashSlots, 0, 100000)
+	// At least 16 waiting: with a small limit (one slot) the sign-ins of an
+	// office arriving at once still wait their turn instead of being refused;
+	// a waiting caller holds a goroutine, not a hash's memory.
+	c.HashQueue = e.Int("PASSWORD_HASH_QUEUE", max(16, 4*c.HashSlots), 0, 100000)
 	for _, cidr := range e.List("TRUSTED_PROXY_CIDRS", []string{"127.0.0.0/8", "::1/128"}) {
 		_, n, err := net.ParseCIDR(cidr)
 		if err != nil {
