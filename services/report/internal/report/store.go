@@ -165,18 +165,28 @@ func notErased(alias string) string {
 // are the day's categories (dayCategories): user, URL and category of
 // every pair not neutral, so each group's seconds count in exactly one
 // category and the categories add up to the total.
+//
+// Today's reports run this on every read, so the work per activity row is
+// kept small: the erased members are read once (a hashed NOT IN, their
+// user_id is never null) instead of once per row, and a decision is
+// looked up by its activity's id (its key) for idle activity only, since
+// a decision pins nothing else, instead of every row scanning the
+// tenant's decisions of the day again.
 func summaryCTEs(filter string) string {
 	return `
-WITH g AS (
-  SELECT a.user_id, a.session_id, a.url,
-         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'active' OR i.decision IN ('keep', 'assign')), 0) AS act,
-         coalesce(sum(a.duration_seconds) FILTER (WHERE a.activity_type = 'idle' AND i.decision IS NULL), 0) AS idl
+WITH r AS (
+  SELECT a.user_id, a.session_id, a.url, a.activity_type, a.duration_seconds,
+         CASE WHEN a.activity_type = 'idle' THEN
+           (SELECT i.decision FROM tracking.idle_decision_activity i WHERE i.activity_id = a.id) END AS decision
   FROM tracking.activity_logs a
-  LEFT JOIN tracking.idle_decision_activity i ON i.activity_id = a.id AND i.organization_id = a.organization_id
-    AND i.occurred_at >= $3 AND i.occurred_at < $4
   WHERE a.organization_id = $1 AND a.occurred_at >= $3 AND a.occurred_at < $4
-    AND i.decision IS DISTINCT FROM 'discard' AND ` + notErased("a") + filter + `
-  GROUP BY a.user_id, a.session_id, a.url
+    AND a.user_id NOT IN (SELECT e.user_id FROM reporting.erased_members e WHERE e.organization_id = $1)` + filter + `
+), g AS (
+  SELECT user_id, session_id, url,
+         coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'active' OR decision IN ('keep', 'assign')), 0) AS act,
+         coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'idle' AND decision IS NULL), 0) AS idl
+  FROM r WHERE decision IS DISTINCT FROM 'discard'
+  GROUP BY user_id, session_id, url
 ), gc AS (
   SELECT g.*, coalesce(c.category, 'neutral') AS category
   FROM g LEFT JOIN unnest($6::uuid[], $7::text[], $8::text[]) AS c(user_id, url, category)
