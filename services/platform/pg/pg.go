@@ -113,8 +113,10 @@ func QueueInOrg(b *pgx.Batch, orgID string) {
 }
 
 // setOrgsSQL names the organizations of a combined write until the
-// transaction ends; uuid[] refuses anything that is not a list of ids.
-const setOrgsSQL = "SELECT set_config('app.org_ids', $1::uuid[]::text, true)"
+// transaction ends; uuid[] refuses anything that is not a list of ids. The
+// parameter is text[]: pgx sends a []string to a uuid[] parameter only
+// after a failed attempt at the binary form, which prints the whole list.
+const setOrgsSQL = "SELECT set_config('app.org_ids', $1::text[]::uuid[]::text, true)"
 
 // QueueInOrgs queues in b the switch of row-level security to the set of
 // orgIDs, for statements that write the rows of several organizations at

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -290,7 +291,11 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
 	// Without a pool the write panics, as a bug in it would.
 	c := newCombiner(nil, 1, 8, prometheus.NewRegistry())
-	batch := []*pendingOne{{org: "o", sessionID: "a", done: make(chan struct{})}, {org: "o", sessionID: "b", done: make(chan struct{})}}
+	post := func() *pendingOne {
+		return &pendingOne{org: uuid.NewString(), uid: uuid.NewString(), sessionID: uuid.NewString(), act: Activity{ID: uuid.NewString()},
+			done: make(chan struct{})}
+	}
+	batch := []*pendingOne{post(), post()}
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -346,5 +351,61 @@ func TestPostsOfManyOrganizationsShareOneRound(t *testing.T) {
 		if !slices.EqualFunc(got, c.want, slices.Equal) {
 			t.Errorf("%s rounds %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestACombinedWritesParametersNeedNoSecondEncoding checks every parameter
+// of what a combined write sends (the organizations' switch and each
+// round) against the statements' own parameter types: each must encode in
+// the format pgx tries first. pgx falls back to the other format after a
+// failed attempt whose error prints the whole value (a []string of 64 ids
+// for a uuid[], say), which cost more than the rest of the encoding.
+func TestACombinedWritesParametersNeedNoSecondEncoding(t *testing.T) {
+	h := newHarness(t, nil)
+	a, b := h.member(uuid.NewString()), h.member(uuid.NewString())
+	sa, sb := uuid.NewString(), uuid.NewString()
+	cid := "c-1"
+	url := "https://example.com/"
+	batch := []*pendingOne{h.pendingPost(a, sa, "active", 5, &cid, harnessInstant), h.pendingPost(b, sb, "idle", 7, nil, harnessInstant),
+		h.pendingPost(a, sa, "active", 3, nil, harnessInstant)}
+	batch[1].act.URL = &url
+	ctx := context.Background()
+	conn, err := h.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, lock := range []sessionLock{skipBusySessions, waitForSessions} {
+		sent, rounds, err := roundsBatch(batch, lock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rounds) != 2 || len(sent.QueuedQueries) != 3 {
+			t.Fatalf("%d rounds in %d statements, want 2 rounds after the switch", len(rounds), len(sent.QueuedQueries))
+		}
+		m := conn.Conn().TypeMap()
+		for i, q := range sent.QueuedQueries {
+			sd, err := conn.Conn().Prepare(ctx, "", q.SQL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, arg := range q.Arguments {
+				// pgx's choice (ExtendedQueryBuilder): text for a string,
+				// else the type's preferred format.
+				format := m.FormatCodeForOID(sd.ParamOIDs[j])
+				switch arg.(type) {
+				case string, *string:
+					format = pgtype.TextFormatCode
+				}
+				if _, err := m.Encode(sd.ParamOIDs[j], format, arg, nil); err != nil {
+					t.Errorf("statement %d, parameter $%d (%T): %v", i, j+1, arg, err)
+				}
+			}
+		}
+	}
+	bad := h.pendingPost(a, sa, "active", 1, nil, harnessInstant)
+	bad.uid = "not-a-uuid"
+	if _, _, err := roundsBatch([]*pendingOne{bad}, skipBusySessions); err == nil {
+		t.Error("a post whose user id is no UUID made a batch")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -257,7 +258,8 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 			return err
 		}
 		n := len(batch.Items)
-		ids, cids, tss := make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
+		// The ids as uuid.UUID, not strings, for the reason roundArgs gives.
+		ids, cids, tss := make([]uuid.UUID, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
 		types, durs, urls := make([]string, 0, n), make([]int32, 0, n), make([]*string, 0, n)
 		for _, it := range batch.Items {
 			if it.Timestamp.Before(start) {
@@ -270,7 +272,7 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 				res.Rejected = append(res.Rejected, Rejection{Index: it.Index, ClientActivityID: it.ClientActivityID, Code: e.Code, Message: e.Message})
 				continue
 			}
-			ids, cids, tss = append(ids, uuid.NewString()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
+			ids, cids, tss = append(ids, uuid.New()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
 			types, durs, urls = append(types, it.Type), append(durs, int32(it.Duration)), append(urls, it.URL)
 		}
 		if err := tx.QueryRow(ctx, recordBulkSQL, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, env, events.TopicActivity).
@@ -355,20 +357,12 @@ const conflictAttempts = 3
 
 // writeTxOnce is one attempt of writeTx.
 func (c *combiner) writeTxOnce(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
-	var orgs []string
-	for _, p := range batch {
-		if !slices.Contains(orgs, p.org) {
-			orgs = append(orgs, p.org)
-		}
-	}
-	rounds := roundsOf(batch)
-	b := &pgx.Batch{}
-	pg.QueueInOrgs(b, orgs)
-	for _, round := range rounds {
-		b.Queue(recordRoundSQL[lock], roundArgs(round)...)
+	b, rounds, err := roundsBatch(batch, lock)
+	if err != nil {
+		return err
 	}
 	br := c.db.SendBatch(ctx, b)
-	_, err := br.Exec()
+	_, err = br.Exec()
 	for _, round := range rounds {
 		if err != nil {
 			break
@@ -379,6 +373,28 @@ func (c *combiner) writeTxOnce(ctx context.Context, batch []*pendingOne, lock se
 		err = cerr
 	}
 	return err
+}
+
+// roundsBatch is what writeTxOnce sends for batch: the switch to its
+// organizations, then its rounds.
+func roundsBatch(batch []*pendingOne, lock sessionLock) (*pgx.Batch, [][]*pendingOne, error) {
+	var orgs []string
+	for _, p := range batch {
+		if !slices.Contains(orgs, p.org) {
+			orgs = append(orgs, p.org)
+		}
+	}
+	rounds := roundsOf(batch)
+	b := &pgx.Batch{}
+	pg.QueueInOrgs(b, orgs)
+	for _, round := range rounds {
+		args, err := roundArgs(round)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.Queue(recordRoundSQL[lock], args...)
+	}
+	return b, rounds, nil
 }
 
 // roundsOf splits batch into rounds, the n-th post of each session in the
@@ -399,17 +415,28 @@ func roundsOf(batch []*pendingOne) [][]*pendingOne {
 	return rounds
 }
 
-func roundArgs(round []*pendingOne) []any {
+// roundArgs are the parameters of recordRoundSQL for round. The ids go as
+// uuid.UUID: pgx sends a []string to a uuid[] parameter only as text, after
+// a failed attempt at the binary form whose error prints the whole slice,
+// which cost more than the rest of the round's parameters together.
+func roundArgs(round []*pendingOne) ([]any, error) {
 	n := len(round)
-	sids, uids, orgs, aids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sids, uids, orgs, aids := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
 	cids, tss, types := make([]*string, n), make([]time.Time, n), make([]string, n)
 	durs, urls, envs := make([]int32, n), make([]*string, n), make([]string, n)
 	for i, p := range round {
-		sids[i], uids[i], orgs[i], aids[i] = p.sessionID, p.uid, p.org, p.act.ID
+		var err [4]error
+		sids[i], err[0] = uuid.Parse(p.sessionID)
+		uids[i], err[1] = uuid.Parse(p.uid)
+		orgs[i], err[2] = uuid.Parse(p.org)
+		aids[i], err[3] = uuid.Parse(p.act.ID)
+		if err := errors.Join(err[:]...); err != nil {
+			return nil, fmt.Errorf("ingest: post of session %q: %w", p.sessionID, err)
+		}
 		cids[i], tss[i], types[i] = p.act.ClientActivityID, p.act.Timestamp, p.act.ActivityType
 		durs[i], urls[i], envs[i] = int32(p.act.DurationSeconds), p.act.URL, string(p.env)
 	}
-	return []any{sids, uids, orgs, aids, cids, tss, types, durs, urls, envs, events.TopicActivity}
+	return []any{sids, uids, orgs, aids, cids, tss, types, durs, urls, envs, events.TopicActivity}, nil
 }
 
 // scanRound hands each post of round its session's row; a post whose
