@@ -17,7 +17,9 @@ import (
 // idle-detection job shows in the board's alerts; all of it pushed over the
 // realtime feed, with no reload and no request of the page but the look-up
 // of a session it has not seen; a session stopped meanwhile leaves the
-// people working now; and axe-core on each new state.
+// people working now; every column header whole at laptop width (1,366
+// px) and, on a phone, each row a card that fits the screen with every
+// value named; and axe-core on each new state.
 func TestTheTeamBoardFollowsItsTeamLive(t *testing.T) {
 	root := browserReady(t)
 	// The stack's own idle detection runs every two minutes and would raise

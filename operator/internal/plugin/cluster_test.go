@@ -251,37 +251,6 @@ func TestTenantCreateLabelsTheTenantForTheInstallationItIsFor(t *testing.T) {
 	}
 }
 
-func TestStatusListsTheInstallationsComponents(t *testing.T) {
-	ns := namespace(t)
-	ctx := context.Background()
-	for _, component := range []string{"auth", "ingest"} {
-		labels := map[string]string{labelPartOf: "workpulse", labelInstance: "wp", specs.LabelComponent: component, labelVersion: "0.9.0"}
-		d := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: "wp-" + component, Namespace: ns, Labels: labels},
-			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: component, Image: "workpulse/" + component}}}}},
-		}
-		if err := apiServer.client.Create(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// No kubelet runs here, so no pod is Ready and nothing is scraped: the status says so rather
-	// than printing zeros.
-	out, _, err := kubectlWorkpulse(t, ns, "status", "--release", "wp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"auth       0/2    0.9.0", "ingest     0/2    0.9.0", "Outbox, oldest waiting event:      unknown"} {
-		if !strings.Contains(out, want) {
-			t.Fatalf("status lacks %q:\n%s", want, out)
-		}
-	}
-	if _, _, err := kubectlWorkpulse(t, ns, "status", "--release", "other"); err == nil || !strings.Contains(err.Error(), "no WorkPulse installation") {
-		t.Fatalf("status of a release that is not there: err = %v", err)
-	}
-}
-
 func TestUsageErrorsExitWithStatusTwo(t *testing.T) {
 	cases := []struct {
 		name string

@@ -32,23 +32,8 @@ func findOperators(ctx context.Context, c client.Client) ([]operatorInstallation
 		return nil, err
 	}
 	ops := make([]operatorInstallation, 0, len(list.Items))
-	for _, d := range list.Items {
-		op := operatorInstallation{Namespace: d.Namespace, Deployment: d.Name}
-		for _, ctr := range d.Spec.Template.Spec.Containers {
-			for _, e := range ctr.Env {
-				switch e.Name {
-				case "INSTALLATION":
-					op.Installation = e.Value
-				case "WATCH_NAMESPACES":
-					for _, ns := range strings.Split(e.Value, ",") {
-						if ns = strings.TrimSpace(ns); ns != "" {
-							op.Watches = append(op.Watches, ns)
-						}
-					}
-				}
-			}
-		}
-		ops = append(ops, op)
+	for i := range list.Items {
+		ops = append(ops, operatorOf(&list.Items[i]))
 	}
 	sort.Slice(ops, func(i, j int) bool {
 		if ops[i].Namespace != ops[j].Namespace {
@@ -57,6 +42,26 @@ func findOperators(ctx context.Context, c client.Client) ([]operatorInstallation
 		return ops[i].Deployment < ops[j].Deployment
 	})
 	return ops, nil
+}
+
+// operatorOf reads what the chart's operator Deployment d is configured with.
+func operatorOf(d *appsv1.Deployment) operatorInstallation {
+	op := operatorInstallation{Namespace: d.Namespace, Deployment: d.Name}
+	for _, ctr := range d.Spec.Template.Spec.Containers {
+		for _, e := range ctr.Env {
+			switch e.Name {
+			case "INSTALLATION":
+				op.Installation = e.Value
+			case "WATCH_NAMESPACES":
+				for _, ns := range strings.Split(e.Value, ",") {
+					if ns = strings.TrimSpace(ns); ns != "" {
+						op.Watches = append(op.Watches, ns)
+					}
+				}
+			}
+		}
+	}
+	return op
 }
 
 // installationFor picks the installation a new tenant in ns belongs to: the one operator that

@@ -117,6 +117,15 @@ type componentStatus struct {
 func summarize(deployments []appsv1.Deployment, scrapes []scrape, jobs []batchv1.CronJob, tenants []v1alpha1.WorkPulseTenant, now time.Time) installationStatus {
 	s := installationStatus{ConsumerLag: math.NaN(), OutboxOldestSeconds: math.NaN(), DeadLettered: math.NaN(),
 		MonthsAhead: map[string]float64{}}
+	// The tenants are listed cluster-wide; those of another installation in the cluster are not
+	// this one's to count. Without an operator naming its installation (a chart before the label,
+	// or a release without the operator) every tenant counts, as before.
+	installation := ""
+	for i := range deployments {
+		if deployments[i].Labels[specs.LabelComponent] == "operator" {
+			installation = operatorOf(&deployments[i]).Installation
+		}
+	}
 	for _, d := range deployments {
 		desired := int32(1)
 		if d.Spec.Replicas != nil {
@@ -151,12 +160,23 @@ func summarize(deployments []appsv1.Deployment, scrapes []scrape, jobs []batchv1
 	}
 	sort.Strings(s.Jobs)
 	for i := range tenants {
+		if !reconciledBy(&tenants[i], installation) {
+			continue
+		}
 		s.Tenants++
 		if readiness(&tenants[i]) == "True" {
 			s.TenantsReady++
 		}
 	}
 	return s
+}
+
+// reconciledBy says whether the named installation's operator reconciles t: t is labelled for it,
+// or its data is there while a move to another installation is held (see claimOf in the
+// controller). An installation without a name counts every tenant.
+func reconciledBy(t *v1alpha1.WorkPulseTenant, installation string) bool {
+	return installation == "" || t.Labels[v1alpha1.LabelInstallation] == installation ||
+		t.Annotations[v1alpha1.AnnotationDataInstallation] == installation
 }
 
 // worst is the larger of two readings, a missing one (NaN) counting as nothing.

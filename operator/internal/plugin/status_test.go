@@ -9,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -99,5 +100,39 @@ func TestStatusSaysWhatNoPodExported(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("status lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestStatusCountsTheTenantsOfItsOwnInstallationOnly(t *testing.T) {
+	op := deployment("operator", 1, 1)
+	op.Spec.Template.Spec.Containers = []corev1.Container{{Name: "operator", Env: []corev1.EnvVar{{Name: "INSTALLATION", Value: "eu.wp"}}}}
+	of := func(name, installation, data string) v1alpha1.WorkPulseTenant {
+		tn := tenant("customers", name, 1, ready(metav1.ConditionTrue, "Ready", 1))
+		tn.Labels = map[string]string{v1alpha1.LabelInstallation: installation}
+		if data != "" {
+			tn.Annotations = map[string]string{v1alpha1.AnnotationDataInstallation: data}
+		}
+		return tn
+	}
+	tenants := []v1alpha1.WorkPulseTenant{
+		of("acme", "eu.wp", "eu.wp"),
+		of("beta", "us.wp", "us.wp"),
+		// Relabelled for us.wp, its data still in eu.wp: eu.wp's operator keeps reconciling it.
+		of("gamma", "us.wp", "eu.wp"),
+	}
+	cases := []struct {
+		name        string
+		deployments []appsv1.Deployment
+		want        int
+	}{
+		{"An installation counts the tenants labelled for it and those whose data it holds.", []appsv1.Deployment{op, deployment("ingest", 1, 1)}, 2},
+		{"A release without its operator's installation name counts every tenant.", []appsv1.Deployment{deployment("ingest", 1, 1)}, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if s := summarize(c.deployments, nil, nil, tenants, tuesdayEvening); s.Tenants != c.want || s.TenantsReady != c.want {
+				t.Fatalf("tenants %d, %d Ready; want %d", s.Tenants, s.TenantsReady, c.want)
+			}
+		})
 	}
 }

@@ -106,6 +106,10 @@ type Relay struct {
 	Idle, MaxIdle time.Duration
 	// FlushTimeout bounds the final flush at shutdown.
 	FlushTimeout time.Duration
+	// Standby is how often a relay that another one's turn keeps waiting
+	// looks whether it may publish: how late the events are when the
+	// publishing relay's process dies.
+	Standby time.Duration
 	// TopicPrefix comes before each row's topic when it is published
 	// (KAFKA_TOPIC_PREFIX). Rows keep the name without it, so events
 	// queued before the prefix changed go to the topics of the new one.
@@ -115,22 +119,51 @@ type Relay struct {
 // NewRelay relays table through pub; metrics may be nil.
 func NewRelay(pool *pgxpool.Pool, table string, pub Publisher, m *Metrics, log *slog.Logger) *Relay {
 	return &Relay{pool: pool, table: table, pub: pub, metrics: m, log: log,
-		BatchSize: 500, Idle: 50 * time.Millisecond, MaxIdle: 200 * time.Millisecond, FlushTimeout: 10 * time.Second}
+		BatchSize: 500, Idle: 50 * time.Millisecond, MaxIdle: 200 * time.Millisecond, FlushTimeout: 10 * time.Second,
+		Standby: time.Second}
 }
 
 // Run publishes until ctx is done, then flushes what is left within
 // FlushTimeout. A batch in progress always completes: stopping never
 // splits a batch between "published" and "still queued".
+//
+// Of the relays of one table (a service's replicas, and ingest's and
+// session's of tracking.outbox) one publishes at a time, the one holding
+// the table's advisory lock on a connection of its own; the others look
+// for the lock every Standby. Taking turns at every look instead split the
+// events between them: twice the batches, each with its transaction, a
+// produce request per partition and the consumers' fetches, for the same
+// events. The lock is no guard of correctness (SKIP LOCKED is): a relay
+// that lost its connection publishes until its next look at it.
 func (r *Relay) Run(ctx context.Context) error {
 	// Retry times stay the database's own (next_attempt_at against now()),
 	// as rows get their first attempt time from the database's default:
 	// they order delivery attempts and decide nothing by the date.
 	var sinceStats clock.Stopwatch
+	// conn is the relay's own connection, kept while it waits for its turn
+	// too (a new one each look would cost the server a login every second).
+	var conn *pgx.Conn
+	leading := false
+	defer func() {
+		if conn != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	backoff := r.Idle
 	for first := true; ctx.Err() == nil; first = false {
 		if first || sinceStats.Elapsed() >= 5*time.Second {
 			r.observe(ctx)
 			sinceStats = clock.Start()
+			if leading && conn.Ping(ctx) != nil {
+				_ = conn.Close(context.WithoutCancel(ctx))
+				conn, leading = nil, false
+			}
+		}
+		if !leading {
+			if conn, leading = r.takeTurn(ctx, conn); !leading {
+				sleep(ctx, r.Standby)
+				continue
+			}
 		}
 		n, err := r.PublishBatch(context.WithoutCancel(ctx))
 		switch {
@@ -144,17 +177,46 @@ func (r *Relay) Run(ctx context.Context) error {
 		default:
 			backoff = min(max(backoff*2, r.Idle), max(r.MaxIdle, r.Idle))
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
+		sleep(ctx, backoff)
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.FlushTimeout)
 	defer cancel()
 	_, err := r.Flush(fctx)
 	return err
+}
+
+// relayLockClass is the first key of the relays' advisory locks (the
+// second is the table's name hashed), apart from the single-key locks the
+// migrations take.
+const relayLockClass = 0x6f757462 // "outb"
+
+// takeTurn tries the table's advisory lock on conn, connecting first when
+// conn is nil; it returns the connection to keep (nil when the database is
+// out of reach) and whether the lock is now held.
+func (r *Relay) takeTurn(ctx context.Context, conn *pgx.Conn) (*pgx.Conn, bool) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if conn == nil {
+		var err error
+		if conn, err = pgx.ConnectConfig(cctx, r.pool.Config().ConnConfig.Copy()); err != nil {
+			return nil, false
+		}
+	}
+	var held bool
+	if err := conn.QueryRow(cctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", relayLockClass, r.table).Scan(&held); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, false
+	}
+	return conn, held
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // Flush publishes until the outbox holds nothing that is due.

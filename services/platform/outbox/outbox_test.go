@@ -257,3 +257,95 @@ func TestAfterAQuietSpellAnEventWaitsAtMostMaxIdle(t *testing.T) {
 	}
 	t.Logf("published %s after it was written (MaxIdle %s)", took, relay.MaxIdle)
 }
+
+// messageCounter publishes through w and counts the messages it was given.
+type messageCounter struct {
+	w *kafka.Writer
+	n atomic.Int64
+}
+
+func (m *messageCounter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	if err := m.w.WriteMessages(ctx, msgs...); err != nil {
+		return err
+	}
+	m.n.Add(int64(len(msgs)))
+	return nil
+}
+
+// TestOfTwoRelaysOfATableOnePublishesAndTheOtherTakesOverWhenItStops runs
+// two relays of one table (as ingest and session relay tracking.outbox)
+// while events are written in small transactions: the first publishes
+// them all, the second none; once the first stops, the second publishes
+// what follows within its Standby. Every event reaches Kafka once.
+func TestOfTwoRelaysOfATableOnePublishesAndTheOtherTakesOverWhenItStops(t *testing.T) {
+	db := testkit.NewDB(t)
+	brokers := testkit.Kafka(t)
+	pool := db.Pool(t, "workpulse_auth")
+	w := kafkax.NewWriter(brokers)
+	defer w.Close()
+	first, second := &messageCounter{w: w}, &messageCounter{w: w}
+	run := func(pub *messageCounter) (stop func()) {
+		r := outbox.NewRelay(pool, table, pub, nil, quiet)
+		r.Standby = 200 * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("relay: %v", err)
+			}
+		}
+	}
+	drained := func(what string) {
+		t.Helper()
+		var left int
+		for watch := clock.Start(); watch.Elapsed() < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+			if err := db.Owner.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left == 0 {
+				return
+			}
+		}
+		t.Fatalf("%s: %d events still queued after 10 s", what, left)
+	}
+	ids := map[string]bool{}
+	write := func(batches int) {
+		for range batches {
+			for id := range enqueue(t, pool, 5) {
+				ids[id] = true
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+	}
+
+	stopFirst := run(first)
+	enqueue(t, pool, 1) // the first relay has its turn once this is out
+	drained("before the second relay starts")
+	stopSecond := run(second)
+	defer stopSecond()
+	write(40)
+	drained("with both relays running")
+	if got := second.n.Load(); got != 0 {
+		t.Errorf("the second relay published %d of %d events while the first ran; want none", got, first.n.Load())
+	}
+	stopFirst()
+	before, secondBefore := first.n.Load(), second.n.Load()
+	taken := clock.Start()
+	write(10)
+	drained("after the first relay stopped")
+	if got := second.n.Load() - secondBefore; got != 50 {
+		t.Errorf("after the first relay stopped the second published %d events, want the 50 written since", got)
+	}
+	if first.n.Load() != before {
+		t.Errorf("the stopped relay published %d more", first.n.Load()-before)
+	}
+	t.Logf("the second relay took over and drained the outbox %s after the first stopped", taken.Elapsed().Round(time.Millisecond))
+	seen := consume(t, brokers, events.TopicOrganizations, len(ids)+1)
+	for id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("event %s reached Kafka %d times, want once", id, seen[id])
+		}
+	}
+}

@@ -412,12 +412,9 @@ type todayBounds struct{ day, lo, hi time.Time }
 // liveDay is the tenant's today at the clock's now: the day whose
 // reports are computed from the activity on every read.
 func (s *server) liveDay(ctx context.Context, tx pgx.Tx, org string) (todayBounds, error) {
-	st, err := s.cfg.settings(ctx, tx, org)
-	if err != nil {
-		return todayBounds{}, err
-	}
 	var t todayBounds
-	t.day, t.lo, t.hi, err = localDay(ctx, tx, st.TimeZone, s.clock.Now())
+	var err error
+	t.day, t.lo, t.hi, err = tenantDay(ctx, tx, org, s.clock.Now())
 	return t, err
 }
 

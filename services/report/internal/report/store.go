@@ -61,6 +61,15 @@ func localDay(ctx context.Context, tx pgx.Tx, tz string, t time.Time) (day, lo, 
 	return day, lo, hi, err
 }
 
+// tenantDay is localDay in the zone of the tenant of tx, in one round trip:
+// every live read starts with it.
+func tenantDay(ctx context.Context, tx pgx.Tx, org string, t time.Time) (day, lo, hi time.Time, err error) {
+	err = tx.QueryRow(ctx, `SELECT x.d, x.d::timestamp AT TIME ZONE z.tz, (x.d + 1)::timestamp AT TIME ZONE z.tz
+		FROM (SELECT coalesce((SELECT time_zone FROM reporting.tenant_settings WHERE organization_id = $1), 'UTC') AS tz) z,
+		LATERAL (SELECT ($2::timestamptz AT TIME ZONE z.tz)::date AS d) x`, org, t).Scan(&day, &lo, &hi)
+	return day, lo, hi, err
+}
+
 // dayBounds returns the UTC bounds of the tenant-local date day.
 func dayBounds(ctx context.Context, tx pgx.Tx, tz string, day time.Time) (lo, hi time.Time, err error) {
 	err = tx.QueryRow(ctx, `SELECT $1::date::timestamp AT TIME ZONE $2, ($1::date + 1)::timestamp AT TIME ZONE $2`,
