@@ -650,13 +650,16 @@ func TestAReceiverCertifiedByAPrivateCAIsReachedThroughWEBHOOK_CA_FILE(t *testin
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rc.srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The cases run side by side on one receiver, so each has a path (and
+	// with it a secret) of its own.
 	for _, c := range []struct {
 		name   string
 		env    map[string]string
+		path   string
 		status string
 	}{
-		{"Without the setting the receiver's certificate is refused and the delivery retried.", nil, "pending"},
-		{"With the receiver's CA in WEBHOOK_CA_FILE the delivery is made.", map[string]string{"WEBHOOK_CA_FILE": caFile}, "delivered"},
+		{"Without the setting the receiver's certificate is refused and the delivery retried.", nil, "/untrusted", "pending"},
+		{"With the receiver's CA in WEBHOOK_CA_FILE the delivery is made.", map[string]string{"WEBHOOK_CA_FILE": caFile}, "/trusted", "delivered"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newWebhookFixture(t, true)
@@ -666,7 +669,7 @@ func TestAReceiverCertifiedByAPrivateCAIsReachedThroughWEBHOOK_CA_FILE(t *testin
 				t.Fatal(err)
 			}
 			f.cfg.WebhookRoots = loaded.WebhookRoots
-			hook := rc.endpoint(t, f, f.admin, "/private", `{"url":"URL","event_types":["alert.raised"]}`)
+			hook := rc.endpoint(t, f, f.admin, c.path, `{"url":"URL","event_types":["alert.raised"]}`)
 			if r := f.do(http.MethodPost, "/api/webhooks/"+hook.ID+"/test", &f.admin, ""); r.status != http.StatusAccepted {
 				t.Fatalf("test-send: %d %s", r.status, r.body)
 			}
