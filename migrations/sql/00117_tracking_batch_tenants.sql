@@ -8,6 +8,17 @@
 -- (migrations/roles/grants.sql points them at the installation's role):
 -- for every other service the setting widens nothing, and their queries
 -- keep the single-tenant policy alone.
+-- Policies are made under an ACCESS EXCLUSIVE lock of their table, and
+-- these four are written by every post while an upgrade runs this beside
+-- the previous release. So each table gets its policy in a transaction of
+-- its own (the COMMIT in the loop below): holding one of them while
+-- waiting for the next can close a cycle with a post's transaction, which
+-- the server then breaks by failing the post, and taking all four together
+-- failed for two minutes on a loaded machine, each try giving up on one
+-- table while it held the others. A run stopped half-way leaves some
+-- tables with their policy, harmless while no ingest names a batch;
+-- running it again finishes them.
+-- +goose NO TRANSACTION
 -- +goose Up
 -- The organizations of the transaction's batch; NULL when none is set, so
 -- that the policies below then accept no row. Like public.current_org() it
@@ -17,20 +28,17 @@
 -- runs the grants, and a policy whose function its role may not execute
 -- fails every statement on the table. It reads only the caller's own
 -- setting.
-CREATE FUNCTION tracking.batch_orgs() RETURNS uuid[]
+CREATE OR REPLACE FUNCTION tracking.batch_orgs() RETURNS uuid[]
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$ SELECT NULLIF(current_setting('app.org_ids', true), '')::uuid[] $$;
 
--- Policies are made and changed under an ACCESS EXCLUSIVE lock of their
--- table, and these four are written by every post, while an upgrade runs
--- this beside the previous release. Holding one while waiting for the next
--- can close a cycle with a post's transaction, which the server then
--- breaks by failing the post. So all four are taken together, and a try
--- that has to wait gives up after 100 ms, before the server's deadlock
--- check (1 s by default) would fail anyone else, releases what it took
--- and tries again.
+-- Takes the tables a migration changes in ACCESS EXCLUSIVE mode beside the
+-- running writes: a try that has to wait gives up after 100 ms, before the
+-- server's deadlock check (1 s by default) would fail anyone else, releases
+-- what it took and tries again. Waiting without a timeout would queue every
+-- post behind the waiting lock for as long as the longest read before it.
 -- +goose StatementBegin
-CREATE FUNCTION tracking.lock_written_tables(tables regclass[]) RETURNS void
+CREATE OR REPLACE FUNCTION tracking.lock_written_tables(tables regclass[]) RETURNS void
   LANGUAGE plpgsql AS $$
 DECLARE
   previous text := current_setting('lock_timeout');
@@ -50,28 +58,30 @@ END $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION tracking.lock_written_tables(regclass[]) FROM PUBLIC;
 
-SELECT tracking.lock_written_tables(ARRAY['tracking.work_sessions', 'tracking.activity_logs', 'tracking.activity_dedup', 'tracking.tenants']::regclass[]);
-
+-- What a batch's statement touches: the sessions it locks and updates, the
+-- activity and claims it inserts and reads back, and (read only) whether an
+-- organization of the batch is suspended.
 -- +goose StatementBegin
 DO $$
 DECLARE t text;
 BEGIN
-  -- What a batch's statement touches: the sessions it locks and updates,
-  -- the activity and claims it inserts and reads back.
-  FOREACH t IN ARRAY ARRAY['work_sessions','activity_logs','activity_dedup'] LOOP
-    EXECUTE format('CREATE POLICY tenant_batch ON tracking.%I TO workpulse_ingest'
-      ' USING (organization_id = ANY (tracking.batch_orgs())) WITH CHECK (organization_id = ANY (tracking.batch_orgs()))', t);
+  FOREACH t IN ARRAY ARRAY['work_sessions', 'activity_logs', 'activity_dedup', 'tenants'] LOOP
+    PERFORM tracking.lock_written_tables(ARRAY['tracking.' || t]::regclass[]);
+    IF NOT EXISTS (SELECT FROM pg_policies WHERE schemaname = 'tracking' AND tablename = t AND policyname = 'tenant_batch') THEN
+      EXECUTE format('CREATE POLICY tenant_batch ON tracking.%I %s TO workpulse_ingest USING (organization_id = ANY (tracking.batch_orgs()))%s', t,
+        CASE WHEN t = 'tenants' THEN 'FOR SELECT' ELSE '' END,
+        CASE WHEN t = 'tenants' THEN '' ELSE ' WITH CHECK (organization_id = ANY (tracking.batch_orgs()))' END);
+    END IF;
+    COMMIT;
   END LOOP;
 END $$;
 -- +goose StatementEnd
--- Whether an organization of the batch is suspended.
-CREATE POLICY tenant_batch ON tracking.tenants FOR SELECT TO workpulse_ingest
-  USING (organization_id = ANY (tracking.batch_orgs()));
 
 -- +goose Down
-DROP POLICY tenant_batch ON tracking.tenants;
-DROP POLICY tenant_batch ON tracking.activity_dedup;
-DROP POLICY tenant_batch ON tracking.activity_logs;
-DROP POLICY tenant_batch ON tracking.work_sessions;
-DROP FUNCTION tracking.batch_orgs();
-DROP FUNCTION tracking.lock_written_tables(regclass[]);
+-- Each statement on its own, as above.
+DROP POLICY IF EXISTS tenant_batch ON tracking.tenants;
+DROP POLICY IF EXISTS tenant_batch ON tracking.activity_dedup;
+DROP POLICY IF EXISTS tenant_batch ON tracking.activity_logs;
+DROP POLICY IF EXISTS tenant_batch ON tracking.work_sessions;
+DROP FUNCTION IF EXISTS tracking.batch_orgs();
+DROP FUNCTION IF EXISTS tracking.lock_written_tables(regclass[]);
