@@ -240,14 +240,18 @@ func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope)
 	b := &pgx.Batch{}
 	pg.QueueInOrgs(b, orgs)
 	if len(lateOrgs) > 0 {
-		queueMarkCorrections(b, lateOrgs, firsts, lasts, c.clock.Now())
+		if err := queueMarkCorrections(b, lateOrgs, firsts, lasts, c.clock.Now()); err != nil {
+			return nil, err
+		}
 	}
 	if len(idleOrgs) > 0 {
-		queueOpenIdleAlerts(b, idleOrgs, idleSessions, func(org, session string) {
+		if err := queueOpenIdleAlerts(b, idleOrgs, idleSessions, func(org, session string) {
 			for _, i := range waiting[idleKey{org, session}] {
 				need[i] = true
 			}
-		})
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
