@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // BenchmarkSinglePostsOf64Agents posts single activities as the
@@ -48,34 +47,6 @@ func BenchmarkSinglePostsOf64Agents(b *testing.B) {
 					}
 				}
 			})
-		})
-	}
-}
-
-// BenchmarkEncodingIDs encodes the 64 ids of a full round's uuid[]
-// parameter in each form pgx accepts, the way it does for a statement:
-// strings (a failed binary attempt, then text), uuid.UUID and pgtype.UUID,
-// which roundArgs sends.
-func BenchmarkEncodingIDs(b *testing.B) {
-	m := pgtype.NewMap()
-	strs, uuids, pgs := make([]string, 64), make([]uuid.UUID, 64), make([]pgtype.UUID, 64)
-	for i := range strs {
-		u := uuid.New()
-		strs[i], uuids[i], pgs[i] = u.String(), u, pgtype.UUID{Bytes: u, Valid: true}
-	}
-	for _, c := range []struct {
-		name string
-		ids  any
-	}{{"strings", strs}, {"uuid.UUID", uuids}, {"pgtype.UUID", pgs}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for range b.N {
-				if _, err := m.Encode(pgtype.UUIDArrayOID, pgtype.BinaryFormatCode, c.ids, nil); err != nil {
-					if _, err := m.Encode(pgtype.UUIDArrayOID, pgtype.TextFormatCode, c.ids, nil); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
 		})
 	}
 }

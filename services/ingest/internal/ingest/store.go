@@ -259,7 +259,7 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 			return err
 		}
 		n := len(batch.Items)
-		// The ids as pgtype.UUID, for the reason roundArgs gives.
+		// The ids as pgtype.UUID, for the reason pg.UUID gives.
 		ids, cids, tss := make([]pgtype.UUID, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
 		types, durs, urls := make([]string, 0, n), make([]int32, 0, n), make([]*string, 0, n)
 		for _, it := range batch.Items {
@@ -273,7 +273,7 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 				res.Rejected = append(res.Rejected, Rejection{Index: it.Index, ClientActivityID: it.ClientActivityID, Code: e.Code, Message: e.Message})
 				continue
 			}
-			ids, cids, tss = append(ids, newPGUUID()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
+			ids, cids, tss = append(ids, pg.NewUUID()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
 			types, durs, urls = append(types, it.Type), append(durs, int32(it.Duration)), append(urls, it.URL)
 		}
 		if err := tx.QueryRow(ctx, recordBulkSQL, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, env, events.TopicActivity).
@@ -416,12 +416,8 @@ func roundsOf(batch []*pendingOne) [][]*pendingOne {
 	return rounds
 }
 
-// roundArgs are the parameters of recordRoundSQL for round. The ids go as
-// pgtype.UUID, which pgx writes in binary directly. A []string for a
-// uuid[] parameter goes as text only after a failed attempt at the binary
-// form whose error prints the whole slice, and a []uuid.UUID through
-// reflection element by element: about 10 and 25 times the cost of 64 ids as
-// pgtype.UUID (BenchmarkEncodingIDs).
+// roundArgs are the parameters of recordRoundSQL for round, the ids as
+// pg.UUID gives them, which pgx writes cheapest.
 func roundArgs(round []*pendingOne) ([]any, error) {
 	n := len(round)
 	sids, uids, orgs, aids := make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n)
@@ -429,10 +425,10 @@ func roundArgs(round []*pendingOne) ([]any, error) {
 	durs, urls, envs := make([]int32, n), make([]*string, n), make([]string, n)
 	for i, p := range round {
 		var err [4]error
-		sids[i], err[0] = pgUUID(p.sessionID)
-		uids[i], err[1] = pgUUID(p.uid)
-		orgs[i], err[2] = pgUUID(p.org)
-		aids[i], err[3] = pgUUID(p.act.ID)
+		sids[i], err[0] = pg.UUID(p.sessionID)
+		uids[i], err[1] = pg.UUID(p.uid)
+		orgs[i], err[2] = pg.UUID(p.org)
+		aids[i], err[3] = pg.UUID(p.act.ID)
 		if err := errors.Join(err[:]...); err != nil {
 			return nil, fmt.Errorf("ingest: post of session %q: %w", p.sessionID, err)
 		}
@@ -441,15 +437,6 @@ func roundArgs(round []*pendingOne) ([]any, error) {
 	}
 	return []any{sids, uids, orgs, aids, cids, tss, types, durs, urls, envs, events.TopicActivity}, nil
 }
-
-// pgUUID is id as roundArgs sends it.
-func pgUUID(id string) (pgtype.UUID, error) {
-	u, err := uuid.Parse(id)
-	return pgtype.UUID{Bytes: u, Valid: err == nil}, err
-}
-
-// newPGUUID is a new random id as pgUUID gives it.
-func newPGUUID() pgtype.UUID { return pgtype.UUID{Bytes: uuid.New(), Valid: true} }
 
 // scanRound hands each post of round its session's row; a post whose
 // session has none is not the caller's (or does not exist).

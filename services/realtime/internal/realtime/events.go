@@ -201,8 +201,15 @@ func utc(t *time.Time) *time.Time {
 }
 
 // send encodes one message about user of org, with data for /api/ws and
-// sioData for Socket.IO, and hands it to the hub.
+// sioData for Socket.IO, and hands it to the hub. Most events have no one
+// watching on this replica (agents post all day, dashboards are open now
+// and then), so a message without a recipient is not encoded at all; one
+// who connects meanwhile gets the next message and a session state of
+// their own.
 func (s *Server) send(org, user, event string, data, sioData any, at time.Time) error {
+	if !s.hub.listens(org, user) {
+		return nil
+	}
 	ws, err := encode(event, data, at)
 	if err != nil {
 		return fmt.Errorf("%w: %v", events.ErrMalformed, err)

@@ -206,22 +206,42 @@ func (h *Hub) unregister(c *client) {
 	h.m.Connections.Dec()
 }
 
-// deliver sends m about user of org to those of the org's admins and
-// managers who see the user, and to the user's own connections: an
-// employee sees only events about themself, a manager the members of the
-// teams they manage (as polled at the event, so a change of membership
-// applies to open connections), and no one sees another organization's.
+// deliver sends m about user of org to its recipients (see recipients).
 func (h *Hub) deliver(org, user string, m outMsg) {
+	h.recipients(org, user, func(c *client) bool {
+		h.offer(c, m)
+		return true
+	})
+}
+
+// listens tells whether any connection here would receive a message about
+// user of org: with no one to receive it, the consumer need not encode it.
+func (h *Hub) listens(org, user string) bool {
+	found := false
+	h.recipients(org, user, func(*client) bool {
+		found = true
+		return false
+	})
+	return found
+}
+
+// recipients calls f, until it returns false, for each connection that
+// may see a message about user of org: those of the org's admins and
+// managers who see the user, and the user's own connections. An employee
+// sees only events about themself, a manager the members of the teams
+// they manage (as polled at the event, so a change of membership applies
+// to open connections), and no one sees another organization's.
+func (h *Hub) recipients(org, user string, f func(*client) bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.overseers[org] {
-		if c.p.Sees(user) {
-			h.offer(c, m)
+		if c.p.Sees(user) && !f(c) {
+			return
 		}
 	}
 	for c := range h.users[user] {
-		if c.p.OrganizationID == org && !oversees(c.p) {
-			h.offer(c, m)
+		if c.p.OrganizationID == org && !oversees(c.p) && !f(c) {
+			return
 		}
 	}
 }

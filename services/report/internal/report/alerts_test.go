@@ -420,6 +420,7 @@ func TestThePrefilterPassesOnOnlyEventsThatCanResolveAnOpenIdleAlert(t *testing.
 		{"Another tenant's alert is found under that tenant.", recorded(other, otherIdle, ptr(e.clock.Now())), true},
 		{"A session named under the wrong tenant finds no alert.", recorded(org, otherIdle, ptr(e.clock.Now())), false},
 		{"An event that cannot be read goes on, for the handler to report.", recorded(org, "not-a-uuid", ptr(e.clock.Now())), true},
+		{"A correction that cannot be read goes on too.", event(org, idle, events.TypeActivityCorrected, "not an object"), true},
 		{"Other events of the topics are spared.", event(org, idle, events.TypeSessionStarted, events.SessionStarted{}), false},
 	}
 	var es []events.Envelope

@@ -143,10 +143,14 @@ func (c *Consumers) validZone(ctx context.Context, tx pgx.Tx, tz string) (string
 // the event stored activity on (see PrefilterActivity); only those that
 // resolve one cost a transaction and are recorded as processed.
 func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error {
-	if _, _, _, err := lateSpan(e); err != nil {
+	p, err := activityPayload(e)
+	if err != nil {
 		return err
 	}
-	sessionID, activeAt, _, err := idleTarget(e)
+	if _, _, _, err := lateSpan(e, p); err != nil {
+		return err
+	}
+	sessionID, activeAt, _, err := idleTarget(e, p)
 	if err != nil {
 		return err
 	}
@@ -164,25 +168,18 @@ func (c *Consumers) HandleActivity(ctx context.Context, e events.Envelope) error
 	})
 }
 
-// idleTarget tells which session's idle alert e could resolve (ok), and
-// with active work at which time (nil: whatever the alert was about).
-func idleTarget(e events.Envelope) (sessionID string, activeAt *time.Time, ok bool, err error) {
-	switch e.Type {
-	case events.TypeActivityRecorded:
-		var a events.ActivityRecorded
-		if err := e.Payload(&a); err != nil {
-			return "", nil, false, err
-		}
+// idleTarget tells which session's idle alert e, of payload p
+// (activityPayload), could resolve (ok), and with active work at which
+// time (nil: whatever the alert was about).
+func idleTarget(e events.Envelope, p any) (sessionID string, activeAt *time.Time, ok bool, err error) {
+	switch a := p.(type) {
+	case *events.ActivityRecorded:
 		if a.LastActiveAt == nil {
 			return "", nil, false, nil
 		}
 		sessionID, activeAt = a.SessionID, a.LastActiveAt
-	case events.TypeSessionStopped:
-		var s events.SessionStopped
-		if err := e.Payload(&s); err != nil {
-			return "", nil, false, err
-		}
-		sessionID = s.SessionID
+	case *events.SessionStopped:
+		sessionID = a.SessionID
 	default:
 		return "", nil, false, nil
 	}
@@ -217,11 +214,16 @@ func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope)
 	waiting := map[idleKey][]int{}
 	var idleOrgs, idleSessions []string
 	for i, e := range es {
-		if first, last, ok, err := lateSpan(e); err == nil && ok {
+		p, err := activityPayload(e)
+		if err != nil {
+			need[i] = true
+			continue
+		}
+		if first, last, ok, err := lateSpan(e, p); err == nil && ok {
 			add(e.OrganizationID)
 			lateOrgs, firsts, lasts = append(lateOrgs, e.OrganizationID), append(firsts, first), append(lasts, last)
 		}
-		sessionID, _, ok, err := idleTarget(e)
+		sessionID, _, ok, err := idleTarget(e, p)
 		switch {
 		case err != nil:
 			need[i] = true
@@ -240,14 +242,18 @@ func (c *Consumers) PrefilterActivity(ctx context.Context, es []events.Envelope)
 	b := &pgx.Batch{}
 	pg.QueueInOrgs(b, orgs)
 	if len(lateOrgs) > 0 {
-		queueMarkCorrections(b, lateOrgs, firsts, lasts, c.clock.Now())
+		if err := queueMarkCorrections(b, lateOrgs, firsts, lasts, c.clock.Now()); err != nil {
+			return nil, err
+		}
 	}
 	if len(idleOrgs) > 0 {
-		queueOpenIdleAlerts(b, idleOrgs, idleSessions, func(org, session string) {
+		if err := queueOpenIdleAlerts(b, idleOrgs, idleSessions, func(org, session string) {
 			for _, i := range waiting[idleKey{org, session}] {
 				need[i] = true
 			}
-		})
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err

@@ -92,24 +92,38 @@ func (j *Jobs) correct(ctx context.Context, org string) (int, error) {
 	return done, err
 }
 
-// lateSpan is the span of timestamps an activity.recorded event stored,
-// or an activity.corrected event reclassified, when it tells.
-func lateSpan(e events.Envelope) (first, last time.Time, ok bool, err error) {
+// activityPayload is the payload of an event of the activity stream that
+// lateSpan or idleTarget read (nil for other types), decoded once for both:
+// decoding is most of what the consumer's prefilter costs its process.
+func activityPayload(e events.Envelope) (any, error) {
+	var p any
 	switch e.Type {
 	case events.TypeActivityRecorded:
-		var a events.ActivityRecorded
-		if err := e.Payload(&a); err != nil {
-			return first, last, false, err
-		}
+		p = &events.ActivityRecorded{}
+	case events.TypeActivityCorrected:
+		p = &events.ActivityCorrected{}
+	case events.TypeSessionStopped:
+		p = &events.SessionStopped{}
+	default:
+		return nil, nil
+	}
+	if err := e.Payload(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// lateSpan is the span of timestamps an activity.recorded event of
+// payload p (activityPayload) stored, or an activity.corrected event
+// reclassified, when it tells.
+func lateSpan(e events.Envelope, p any) (first, last time.Time, ok bool, err error) {
+	switch a := p.(type) {
+	case *events.ActivityRecorded:
 		if a.FirstAt == nil || a.LastAt == nil {
 			return first, last, false, nil
 		}
 		first, last = *a.FirstAt, *a.LastAt
-	case events.TypeActivityCorrected:
-		var a events.ActivityCorrected
-		if err := e.Payload(&a); err != nil {
-			return first, last, false, err
-		}
+	case *events.ActivityCorrected:
 		first, last = a.FirstAt, a.LastAt
 	default:
 		return first, last, false, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/export"
+	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 // --- Tenants, days and locks
@@ -425,9 +426,15 @@ FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS e(org, f, l),
 ON CONFLICT DO NOTHING`
 
 // queueMarkCorrections queues in b the marking of the ended days of
-// orgs[i] between firsts[i] and lasts[i] at now.
-func queueMarkCorrections(b *pgx.Batch, orgs []string, firsts, lasts []time.Time, now time.Time) {
-	b.Queue(markCorrectionsSQL, orgs, firsts, lasts, now)
+// orgs[i] between firsts[i] and lasts[i] at now. It runs per fetch of the
+// activity stream, so the ids go as pg.UUIDs gives them.
+func queueMarkCorrections(b *pgx.Batch, orgs []string, firsts, lasts []time.Time, now time.Time) error {
+	ids, err := pg.UUIDs(orgs)
+	if err != nil {
+		return err
+	}
+	b.Queue(markCorrectionsSQL, ids, firsts, lasts, now)
+	return nil
 }
 
 // takeCorrections forgets and returns at most limit days of the tenant of
@@ -710,9 +717,18 @@ const openIdleAlertsSQL = `SELECT DISTINCT a.organization_id::text, a.session_id
 	WHERE a.alert_type = 'idle' AND a.resolved_at IS NULL`
 
 // queueOpenIdleAlerts queues in b the look-up of which of the sessions[i]
-// of orgs[i] have an open idle alert, each handed to found.
-func queueOpenIdleAlerts(b *pgx.Batch, orgs, sessions []string, found func(org, session string)) {
-	b.Queue(openIdleAlertsSQL, orgs, sessions).Query(func(rows pgx.Rows) error {
+// of orgs[i] have an open idle alert, each handed to found. It runs per
+// fetch of the activity stream, so the ids go as pg.UUIDs gives them.
+func queueOpenIdleAlerts(b *pgx.Batch, orgs, sessions []string, found func(org, session string)) error {
+	orgIDs, err := pg.UUIDs(orgs)
+	if err != nil {
+		return err
+	}
+	sessionIDs, err := pg.UUIDs(sessions)
+	if err != nil {
+		return err
+	}
+	b.Queue(openIdleAlertsSQL, orgIDs, sessionIDs).Query(func(rows pgx.Rows) error {
 		var org, session string
 		_, err := pgx.ForEachRow(rows, []any{&org, &session}, func() error {
 			found(org, session)
@@ -720,6 +736,7 @@ func queueOpenIdleAlerts(b *pgx.Batch, orgs, sessions []string, found func(org, 
 		})
 		return err
 	})
+	return nil
 }
 
 // --- Jobs

@@ -1,0 +1,97 @@
+package realtime
+
+import (
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/workpulse/workpulse/services/platform/authn"
+	"github.com/workpulse/workpulse/test/testkit"
+)
+
+// countedData counts how often a message's data is encoded.
+type countedData struct{ n *int }
+
+func (d countedData) MarshalJSON() ([]byte, error) {
+	*d.n++
+	return json.Marshal("x")
+}
+
+func TestAMessageIsEncodedOnlyForSomeoneWhoReceivesIt(t *testing.T) {
+	admin := testkit.Member("", authn.RoleAdmin)
+	ann := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	bob := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	otherAdmin := testkit.Member("", authn.RoleAdmin)
+	for _, tc := range []struct {
+		name       string
+		connected  []authn.Principal
+		wantEncode int
+	}{
+		{name: "no one connected encodes nothing", wantEncode: 0},
+		{name: "another organization's admin encodes nothing", connected: []authn.Principal{otherAdmin}, wantEncode: 0},
+		{name: "another employee of the organization encodes nothing", connected: []authn.Principal{bob}, wantEncode: 0},
+		// Once for /api/ws and once for Socket.IO.
+		{name: "the user's own connection is sent the message", connected: []authn.Principal{ann}, wantEncode: 2},
+		{name: "the organization's admin is sent the message", connected: []authn.Principal{admin, bob}, wantEncode: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hub := NewHub(NewMetrics(prometheus.NewRegistry(), "realtime"), slog.New(slog.DiscardHandler))
+			s := &Server{hub: hub}
+			var clients []*client
+			for _, p := range tc.connected {
+				c := newClient(p.UserID, p, false, nil, 4)
+				if !hub.register(c) {
+					t.Fatal("hub refused a connection")
+				}
+				clients = append(clients, c)
+			}
+			n := 0
+			if err := s.send(ann.OrganizationID, ann.UserID, EventSessionUpdate, countedData{&n}, countedData{&n}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if n != tc.wantEncode {
+				t.Fatalf("encoded %d times, want %d", n, tc.wantEncode)
+			}
+			queued := 0
+			for _, c := range clients {
+				queued += len(c.send)
+			}
+			if want := min(tc.wantEncode, 1); queued != want {
+				t.Fatalf("%d messages queued, want %d", queued, want)
+			}
+		})
+	}
+}
+
+func TestAConnectionThatJoinsReceivesTheNextMessage(t *testing.T) {
+	hub := NewHub(NewMetrics(prometheus.NewRegistry(), "realtime"), slog.New(slog.DiscardHandler))
+	s := &Server{hub: hub}
+	ann := testkit.Member("", authn.RoleEmployee)
+	n := 0
+	send := func() {
+		t.Helper()
+		if err := s.send(ann.OrganizationID, ann.UserID, EventSessionUpdate, countedData{&n}, countedData{&n}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send()
+	if n != 0 {
+		t.Fatalf("encoded %d times with no one connected", n)
+	}
+	c := newClient("c1", ann, false, nil, 4)
+	if !hub.register(c) {
+		t.Fatal("hub refused a connection")
+	}
+	send()
+	select {
+	case m := <-c.send:
+		if len(c.payload(m)) == 0 {
+			t.Fatal("empty message")
+		}
+	default:
+		t.Fatal("the connection that joined got nothing")
+	}
+}
