@@ -11,7 +11,7 @@
 -- Policies are made under an ACCESS EXCLUSIVE lock of their table, and
 -- these four are written by every post while an upgrade runs this beside
 -- the previous release. So each table gets its policy in a transaction of
--- its own (the COMMIT in the loop below): holding one of them while
+-- its own (a statement of its own, below): holding one of them while
 -- waiting for the next can close a cycle with a post's transaction, which
 -- the server then breaks by failing the post, and taking all four together
 -- failed for two minutes on a loaded machine, each try giving up on one
@@ -58,30 +58,39 @@ END $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION tracking.lock_written_tables(regclass[]) FROM PUBLIC;
 
+-- Creates policy on table t unless the table has it already, after taking
+-- t through lock_written_tables. Each call is a statement and so (in a
+-- migration without a transaction) a transaction of its own, which holds
+-- no other written table while it waits.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION tracking.create_policy_beside_writes(t regclass, policy name, definition text) RETURNS void
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM tracking.lock_written_tables(ARRAY[t]);
+  IF NOT EXISTS (SELECT FROM pg_policy WHERE polrelid = t AND polname = policy) THEN
+    EXECUTE format('CREATE POLICY %I ON %s %s', policy, t, definition);
+  END IF;
+END $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION tracking.create_policy_beside_writes(regclass, name, text) FROM PUBLIC;
+
 -- What a batch's statement touches: the sessions it locks and updates, the
 -- activity and claims it inserts and reads back, and (read only) whether an
 -- organization of the batch is suspended.
--- +goose StatementBegin
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['work_sessions', 'activity_logs', 'activity_dedup', 'tenants'] LOOP
-    PERFORM tracking.lock_written_tables(ARRAY['tracking.' || t]::regclass[]);
-    IF NOT EXISTS (SELECT FROM pg_policies WHERE schemaname = 'tracking' AND tablename = t AND policyname = 'tenant_batch') THEN
-      EXECUTE format('CREATE POLICY tenant_batch ON tracking.%I %s TO workpulse_ingest USING (organization_id = ANY (tracking.batch_orgs()))%s', t,
-        CASE WHEN t = 'tenants' THEN 'FOR SELECT' ELSE '' END,
-        CASE WHEN t = 'tenants' THEN '' ELSE ' WITH CHECK (organization_id = ANY (tracking.batch_orgs()))' END);
-    END IF;
-    COMMIT;
-  END LOOP;
-END $$;
--- +goose StatementEnd
+SELECT tracking.create_policy_beside_writes('tracking.work_sessions', 'tenant_batch', 'TO workpulse_ingest'
+  ' USING (organization_id = ANY (tracking.batch_orgs())) WITH CHECK (organization_id = ANY (tracking.batch_orgs()))');
+SELECT tracking.create_policy_beside_writes('tracking.activity_logs', 'tenant_batch', 'TO workpulse_ingest'
+  ' USING (organization_id = ANY (tracking.batch_orgs())) WITH CHECK (organization_id = ANY (tracking.batch_orgs()))');
+SELECT tracking.create_policy_beside_writes('tracking.activity_dedup', 'tenant_batch', 'TO workpulse_ingest'
+  ' USING (organization_id = ANY (tracking.batch_orgs())) WITH CHECK (organization_id = ANY (tracking.batch_orgs()))');
+SELECT tracking.create_policy_beside_writes('tracking.tenants', 'tenant_batch', 'FOR SELECT TO workpulse_ingest'
+  ' USING (organization_id = ANY (tracking.batch_orgs()))');
 
 -- +goose Down
--- Each statement on its own, as above.
 DROP POLICY IF EXISTS tenant_batch ON tracking.tenants;
 DROP POLICY IF EXISTS tenant_batch ON tracking.activity_dedup;
 DROP POLICY IF EXISTS tenant_batch ON tracking.activity_logs;
 DROP POLICY IF EXISTS tenant_batch ON tracking.work_sessions;
 DROP FUNCTION IF EXISTS tracking.batch_orgs();
+DROP FUNCTION IF EXISTS tracking.create_policy_beside_writes(regclass, name, text);
 DROP FUNCTION IF EXISTS tracking.lock_written_tables(regclass[]);

@@ -10,32 +10,22 @@
 -- the installation's role); for every other service the set widens nothing.
 -- The alerts are written by every idle detection and read by every fetch
 -- of the activity stream while an upgrade runs this beside the previous
--- release: each table gets its policy in a transaction of its own, as
--- 00117 does, and a run stopped half-way is finished by running it again.
+-- release: each table gets its policy in a statement and transaction of
+-- its own, as in 00117, and a run stopped half-way is finished by running
+-- it again.
 -- +goose NO TRANSACTION
 -- +goose Up
--- +goose StatementBegin
-DO $$
-DECLARE
-  -- Which sessions of the fetch have an open idle alert; the late days
-  -- marked for a correction; each organization's time zone, which its
-  -- days are counted in. The marking's ON CONFLICT DO NOTHING names no
-  -- conflict target, which would make the new rows pass the read policies
-  -- as well: the set lets report read no marked day.
-  policies text[][] := ARRAY[
-    ['alerts', 'FOR SELECT TO workpulse_report USING (organization_id = ANY (tracking.batch_orgs()))'],
-    ['summary_corrections', 'FOR INSERT TO workpulse_report WITH CHECK (organization_id = ANY (tracking.batch_orgs()))'],
-    ['tenant_settings', 'FOR SELECT TO workpulse_report USING (organization_id = ANY (tracking.batch_orgs()))']];
-BEGIN
-  FOR i IN 1..array_length(policies, 1) LOOP
-    PERFORM tracking.lock_written_tables(ARRAY['reporting.' || policies[i][1]]::regclass[]);
-    IF NOT EXISTS (SELECT FROM pg_policies WHERE schemaname = 'reporting' AND tablename = policies[i][1] AND policyname = 'tenant_batch') THEN
-      EXECUTE format('CREATE POLICY tenant_batch ON reporting.%I %s', policies[i][1], policies[i][2]);
-    END IF;
-    COMMIT;
-  END LOOP;
-END $$;
--- +goose StatementEnd
+-- Which sessions of the fetch have an open idle alert.
+SELECT tracking.create_policy_beside_writes('reporting.alerts', 'tenant_batch', 'FOR SELECT TO workpulse_report'
+  ' USING (organization_id = ANY (tracking.batch_orgs()))');
+-- The late days marked for a correction. The marking's ON CONFLICT DO
+-- NOTHING names no conflict target, which would make the new rows pass the
+-- read policies as well: the set lets report read no marked day.
+SELECT tracking.create_policy_beside_writes('reporting.summary_corrections', 'tenant_batch', 'FOR INSERT TO workpulse_report'
+  ' WITH CHECK (organization_id = ANY (tracking.batch_orgs()))');
+-- Each organization's time zone, which its days are counted in.
+SELECT tracking.create_policy_beside_writes('reporting.tenant_settings', 'tenant_batch', 'FOR SELECT TO workpulse_report'
+  ' USING (organization_id = ANY (tracking.batch_orgs()))');
 
 -- +goose Down
 DROP POLICY IF EXISTS tenant_batch ON reporting.tenant_settings;
