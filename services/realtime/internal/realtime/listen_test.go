@@ -12,6 +12,9 @@ import (
 	"github.com/workpulse/workpulse/test/testkit"
 )
 
+// sentAt is when the tests' messages happened; no decision depends on it.
+var sentAt = time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)
+
 // countedData counts how often a message's data is encoded.
 type countedData struct{ n *int }
 
@@ -49,7 +52,7 @@ func TestAMessageIsEncodedOnlyForSomeoneWhoReceivesIt(t *testing.T) {
 				clients = append(clients, c)
 			}
 			n := 0
-			if err := s.send(ann.OrganizationID, ann.UserID, EventSessionUpdate, countedData{&n}, countedData{&n}, time.Now()); err != nil {
+			if err := s.send(ann.OrganizationID, ann.UserID, EventSessionUpdate, countedData{&n}, countedData{&n}, sentAt); err != nil {
 				t.Fatal(err)
 			}
 			if n != tc.wantEncode {
@@ -73,7 +76,7 @@ func TestAConnectionThatJoinsReceivesTheNextMessage(t *testing.T) {
 	n := 0
 	send := func() {
 		t.Helper()
-		if err := s.send(ann.OrganizationID, ann.UserID, EventSessionUpdate, countedData{&n}, countedData{&n}, time.Now()); err != nil {
+		if err := s.send(ann.OrganizationID, ann.UserID, EventSessionUpdate, countedData{&n}, countedData{&n}, sentAt); err != nil {
 			t.Fatal(err)
 		}
 	}
