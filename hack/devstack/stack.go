@@ -20,8 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/workpulse/workpulse/test/broker"
-
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -152,11 +150,11 @@ func (s *Stack) Run(ctx context.Context) error {
 		s.logf("devstack", "no Redis on this machine: serving one in-process on %s (presence and login throttling live only as long as make dev)", m.Addr())
 	}
 	if !s.cfg.KafkaExternal {
-		kafka, err := broker.Start(s.cfg.KafkaAddr, 6)
+		stopKafka, err := s.startKafka(ctx, s.cfg.KafkaAddr)
 		if err != nil {
 			return fmt.Errorf("kafka broker on %s: %w", s.cfg.KafkaAddr, err)
 		}
-		defer kafka.Close()
+		defer stopKafka()
 		s.logf("devstack", "kafka broker (in-process) on %s", s.cfg.KafkaAddr)
 	}
 
