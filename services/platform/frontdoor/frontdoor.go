@@ -5,8 +5,10 @@
 package frontdoor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -73,6 +75,9 @@ func New(backends map[string]string, o Options) (*Proxy, error) {
 		toService := rp.Director
 		rp.Director = func(r *http.Request) {
 			toService(r)
+			if r.GetBody != nil {
+				r.Body, _ = r.GetBody()
+			}
 			if addr, ok := r.Context().Value(replicaKey{}).(string); ok {
 				r.URL.Host = addr
 			}
@@ -133,6 +138,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = r.WithContext(context.WithValue(r.Context(), replicaKey{}, addr))
 		}
 	}
+	if r.ContentLength > 0 && r.ContentLength <= inMemoryBody {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			httpx.Error(w, r, apierr.ErrValidation.WithMessage("request body could not be read: "+err.Error()))
+			return
+		}
+		// The Director hands the service a reader of these bytes:
+		// httputil.ReverseProxy wraps the request's own body in one
+		// http.Transport cannot see into.
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	// httputil.ReverseProxy carries Upgrade requests (Socket.IO and the
 	// WebSocket) through, hijacking the connection once the service
 	// answers 101; the server's timeouts do not apply to it after that.
@@ -159,6 +175,18 @@ func dropEdgeHeaders(resp *http.Response, cors bool) {
 	}
 }
 
+// inMemoryBody is the largest request body the front door reads whole
+// before forwarding it. http.Transport sends a body it cannot tell is in
+// memory in a write of its own after the headers': two writes, and two
+// reads on the service's side, for every single post. A body read first
+// goes out with its headers in one write, as long as both fit the
+// transport's write buffer (transportBuffer). Larger bodies (bulk
+// uploads) go out in writes of their own either way, and are streamed.
+const inMemoryBody = 4 << 10
+
+// transportBuffer holds a request's headers and an in-memory body.
+const transportBuffer = 2 * inMemoryBody
+
 // transport keeps enough idle connections per backend for a loaded
 // front door: Go's default of two makes every request beyond the second
 // concurrent one open and close a connection.
@@ -166,6 +194,7 @@ var transport = &http.Transport{
 	MaxIdleConns:        2048,
 	MaxIdleConnsPerHost: 512,
 	IdleConnTimeout:     90 * time.Second,
+	WriteBufferSize:     transportBuffer,
 }
 
 // copyBuffers are the buffers the proxies copy response bodies through.
