@@ -338,20 +338,31 @@ func loadAverage() string {
 	return strings.Join(strings.Fields(string(raw))[:3], " ")
 }
 
+// officeAddress is the address the i-th office of a run started in minute
+// registers from: of the documentation ranges' 508 addresses, each minute's
+// run takes the block of width after the previous minute's. auth allows an
+// address 20 registrations an hour, and an invited member's registration
+// counts while it runs, 8 at a time here: with runs a minute apart sharing
+// all but one of their addresses, a dozen runs within the hour were
+// refused (429). Blocks come round again after about 7 minutes, so even a
+// run every minute uses an address about 8 times an hour.
+func officeAddress(minute int64, width, i int) string {
+	n := int((minute*int64(width) + int64(i)) % 508)
+	if n < 254 {
+		return fmt.Sprintf("198.51.100.%d", n+1)
+	}
+	return fmt.Sprintf("203.0.113.%d", n-253)
+}
+
 // setup creates the organizations, users and sessions of every load.
 // Each organization registers from an address of its own (documentation
 // ranges, moved on every run), as organizations do from their offices:
 // the registrations of one address are throttled.
 func setup(ctx context.Context, c config) ([]load, error) {
 	run := fmt.Sprintf("%d", c.Clock.Now().UnixNano())
-	seed := int(c.Clock.Now().Unix() / 60)
-	office := func(i int) string {
-		n := (seed + i) % 508
-		if n < 254 {
-			return fmt.Sprintf("198.51.100.%d", n+1)
-		}
-		return fmt.Sprintf("203.0.113.%d", n-253)
-	}
+	minute := c.Clock.Now().Unix() / 60
+	// A run registers from offices 0 to 3+Agents (see below).
+	office := func(i int) string { return officeAddress(minute, 4+c.Agents, i) }
 	var loads []load
 	for _, name := range c.Loads {
 		l := load{Name: name}

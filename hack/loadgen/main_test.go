@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,6 +98,42 @@ func TestLiveLineComparesTheLiveLoadWithTheOneOrganizationLoadOfTheSameRun(t *te
 		t.Run(tc.name, func(t *testing.T) {
 			if got := liveLine(tc.runs); got != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunsCloseTogetherRegisterFromAddressesOfTheirOwn(t *testing.T) {
+	const width = 68 // one-org, one-session, bulk, 64 organizations, one-org-live
+	addresses := func(minute int64) map[string]bool {
+		set := map[string]bool{}
+		for i := range width {
+			set[officeAddress(minute, width, i)] = true
+		}
+		return set
+	}
+	minute := int64(29_906_000) // 2026-11-10 16:40 UTC
+	tests := []struct {
+		name          string
+		first, second int64
+	}{
+		{"Runs a minute apart register from no address in common.", minute, minute + 1},
+		{"Runs two minutes apart register from no address in common.", minute, minute + 2},
+		{"Runs across the end of the ranges register from no address in common.", 507, 508},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := addresses(tt.first), addresses(tt.second)
+			if len(a) != width || len(b) != width {
+				t.Fatalf("a run's offices share addresses: %d and %d distinct of %d", len(a), len(b), width)
+			}
+			for addr := range a {
+				if b[addr] {
+					t.Errorf("both runs register from %s", addr)
+				}
+				if !strings.HasPrefix(addr, "198.51.100.") && !strings.HasPrefix(addr, "203.0.113.") {
+					t.Errorf("%s is outside the documentation ranges", addr)
+				}
 			}
 		})
 	}

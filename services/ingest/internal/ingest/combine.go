@@ -48,7 +48,7 @@ type combiner struct {
 type pendingOne struct {
 	org, uid, sessionID string
 	act                 Activity // the activity as it will be stored, with its new id
-	env                 []byte   // its activity.recorded envelope, data filled in by SQL
+	ev                  event    // its activity.recorded event's id and time
 
 	done chan struct{}
 	out  recordOutcome

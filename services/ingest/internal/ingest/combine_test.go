@@ -21,11 +21,7 @@ import (
 // pendingPost makes a queued single-activity post of m on session sid.
 func (h *harness) pendingPost(m member, sid, typ string, seconds int, cid *string, ts time.Time) *pendingOne {
 	h.t.Helper()
-	env, err := (&Store{clock: h.clock}).envelope(m.Principal)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return &pendingOne{org: m.OrganizationID, uid: m.UserID, sessionID: sid, env: env, done: make(chan struct{}),
+	return &pendingOne{org: m.OrganizationID, uid: m.UserID, sessionID: sid, ev: (&Store{clock: h.clock}).newEvent(), done: make(chan struct{}),
 		act: Activity{ID: uuid.NewString(), SessionID: sid, ClientActivityID: cid, Timestamp: ts, ActivityType: typ, DurationSeconds: seconds}}
 }
 

@@ -70,13 +70,23 @@ func TestEachRequestThatStoresActivityEmitsOneActivityRecordedEventWithTheCommit
 	}
 	var lastVersion int64
 	var got []events.ActivityRecorded
+	ids := map[string]bool{}
 	for _, raw := range msgs {
 		env, err := events.Decode(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env.Type != events.TypeActivityRecorded || env.Source != "ingest" || env.OrganizationID != m.OrganizationID || env.Key != m.UserID {
-			t.Errorf("envelope %+v", env)
+		if env.Type != events.TypeActivityRecorded || env.Source != "ingest" || env.OrganizationID != m.OrganizationID || env.Key != m.UserID ||
+			!env.Time.Equal(h.clock.Now()) || ids[env.ID] {
+			t.Errorf("envelope %s", raw)
+		}
+		ids[env.ID] = true
+		// SQL builds the whole envelope: it must be exactly events.New's.
+		var whole events.Envelope
+		edec := json.NewDecoder(bytes.NewReader(raw))
+		edec.DisallowUnknownFields()
+		if err := edec.Decode(&whole); err != nil {
+			t.Errorf("envelope %s: %v", raw, err)
 		}
 		// The payload written by SQL must be exactly the Go type's fields.
 		var p events.ActivityRecorded

@@ -59,12 +59,16 @@ type Store struct {
 
 // activityEventSQL builds the activity.recorded outbox rows from u (the
 // updated sessions) and t (what was added to each: n, act, idle,
-// last_active, and the first and last timestamps), joined in from, and env, the expression of an envelope
-// made by events.New whose data SQL fills in: the new totals exist only
-// inside the statement.
-func activityEventSQL(env, from string) string {
+// last_active, and the first and last timestamps), joined in from; eid and
+// at are the expressions of each event's id and time (RFC 3339 text, as
+// events.New stamps it). The statement builds the whole envelope, as
+// events.New shapes it, because its data, the new totals, exist only
+// inside the statement; encoding the rest in Go for every post and parsing
+// it again as jsonb cost more than building it here.
+func activityEventSQL(eid, at, from string) string {
 	return `INSERT INTO tracking.outbox (event_id, topic, key, payload)
-  SELECT (` + env + `->>'id')::uuid, $topic, ` + env + `->>'key', jsonb_set(` + env + `, '{data}', jsonb_build_object(
+  SELECT ` + eid + `, $topic, u.user_id::text, jsonb_build_object('id', ` + eid + `, 'type', $type::text, 'source', $source::text,
+    'organization_id', u.organization_id, 'key', u.user_id, 'time', ` + at + `, 'data', jsonb_build_object(
     'session_id', u.id, 'organization_id', u.organization_id, 'user_id', u.user_id, 'project_id', u.project_id,
     'status', u.status, 'start_time', u.start_time, 'end_time', u.end_time,
     'total_active_seconds', u.total_active_seconds, 'total_idle_seconds', u.total_idle_seconds,
@@ -88,26 +92,26 @@ func numbered(sql string, names ...string) string {
 	})
 }
 
-// envelope is the activity.recorded envelope whose data the statement
-// fills in, keyed by user so that a user's events keep their order.
-func (s *Store) envelope(p authn.Principal) ([]byte, error) {
-	ev, err := events.New(s.clock.Now(), source, events.TypeActivityRecorded, p.OrganizationID, p.UserID, struct{}{})
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(ev)
+// event is what the statement needs besides the post to build its
+// activity.recorded envelope (see activityEventSQL): a new id, and the
+// time, stamped now. The envelope's key is the user, so that a user's
+// events keep their order.
+type event struct {
+	id pgtype.UUID
+	at string
+}
+
+func (s *Store) newEvent() event {
+	return event{id: pg.NewUUID(), at: s.clock.Now().UTC().Format(time.RFC3339Nano)}
 }
 
 // RecordOne records a single activity, combined with the other posts
 // waiting at the same time into one transaction (see combiner).
 func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID string, a activity) (tracking.Session, Activity, bool, error) {
-	env, err := s.envelope(p)
-	if err != nil {
-		return tracking.Session{}, Activity{}, false, err
-	}
+	ev := s.newEvent()
 	act := Activity{ID: uuid.NewString(), SessionID: sessionID, ClientActivityID: a.ClientActivityID, Timestamp: a.Timestamp,
 		ActivityType: a.Type, DurationSeconds: a.Duration, URL: a.URL}
-	post := &pendingOne{org: p.OrganizationID, uid: p.UserID, sessionID: sessionID, act: act, env: env}
+	post := &pendingOne{org: p.OrganizationID, uid: p.UserID, sessionID: sessionID, act: act, ev: ev}
 	s.writes.record(ctx, post)
 	if missingPartition(post.out.err) {
 		// An accepted timestamp whose month is missing: make it, then
@@ -115,7 +119,7 @@ func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID stri
 		if err := storage.EnsureMonths(ctx, s.db, p.OrganizationID, []time.Time{a.Timestamp}); err != nil {
 			return tracking.Session{}, Activity{}, false, err
 		}
-		post = &pendingOne{org: p.OrganizationID, uid: p.UserID, sessionID: sessionID, act: act, env: env}
+		post = &pendingOne{org: p.OrganizationID, uid: p.UserID, sessionID: sessionID, act: act, ev: ev}
 		s.writes.record(ctx, post)
 	}
 	o := post.out
@@ -131,7 +135,7 @@ func (s *Store) RecordOne(ctx context.Context, p authn.Principal, sessionID stri
 	case o.dupID != nil || (a.ClientActivityID != nil && o.sess.Status == tracking.StatusActive && !a.Timestamp.Before(o.sess.StartTime)):
 		// A duplicate: seen by the statement, or claimed by a transaction
 		// that committed after the statement's snapshot was taken.
-		act, err = s.storedActivity(ctx, p, *a.ClientActivityID)
+		act, err := s.storedActivity(ctx, p, *a.ClientActivityID)
 		return o.sess, act, false, err
 	case o.sess.Status != tracking.StatusActive:
 		return o.sess, act, false, tracking.ErrSessionStopped
@@ -194,11 +198,11 @@ var recordBulkSQL = numbered(`WITH i AS (
     version = w.version + 1, updated_at = now()
   FROM t WHERE w.id = $sid AND t.n > 0
   RETURNING `+tracking.SessionColumnsOf("w")+`
-), o AS (`+activityEventSQL("$env::jsonb", "u, t")+`)
+), o AS (`+activityEventSQL("$eid::uuid", "$at::text", "u, t")+`)
 SELECT t.n, `+tracking.SessionColumns+` FROM u, t
 UNION ALL
 SELECT 0, `+tracking.SessionColumns+` FROM tracking.work_sessions WHERE id = $sid AND NOT EXISTS (SELECT 1 FROM u)`,
-	"sid", "uid", "org", "ids", "cids", "tss", "types", "durs", "urls", "env", "topic")
+	"sid", "uid", "org", "ids", "cids", "tss", "types", "durs", "urls", "eid", "at", "topic", "type", "source")
 
 // bulkResult is the outcome of a batch.
 type bulkResult struct {
@@ -214,11 +218,8 @@ type bulkResult struct {
 // item's month is missing (every item is inside the accepted window by
 // now), the months are made and the batch written again, once.
 func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk) (bulkResult, error) {
-	env, err := s.envelope(p)
-	if err != nil {
-		return bulkResult{}, err
-	}
-	res, err := s.recordBulk(ctx, p, sessionID, batch, env)
+	ev := s.newEvent()
+	res, err := s.recordBulk(ctx, p, sessionID, batch, ev)
 	if !missingPartition(err) {
 		return res, err
 	}
@@ -229,11 +230,11 @@ func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID str
 	if err := storage.EnsureMonths(ctx, s.db, p.OrganizationID, times); err != nil {
 		return bulkResult{}, err
 	}
-	res, err = s.recordBulk(ctx, p, sessionID, batch, env)
+	res, err = s.recordBulk(ctx, p, sessionID, batch, ev)
 	return res, storageError(err, times)
 }
 
-func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk, env []byte) (bulkResult, error) {
+func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk, ev event) (bulkResult, error) {
 	res := bulkResult{Duplicates: batch.Duplicates, Rejected: slices.Clone(batch.Rejected)}
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var status string
@@ -276,7 +277,8 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 			ids, cids, tss = append(ids, pg.NewUUID()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
 			types, durs, urls = append(types, it.Type), append(durs, int32(it.Duration)), append(urls, it.URL)
 		}
-		if err := tx.QueryRow(ctx, recordBulkSQL, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, env, events.TopicActivity).
+		if err := tx.QueryRow(ctx, recordBulkSQL, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, ev.id, ev.at,
+			events.TopicActivity, events.TypeActivityRecorded, source).
 			Scan(append([]any{&res.Uploaded}, res.Session.Dest()...)...); err != nil {
 			return err
 		}
@@ -422,7 +424,7 @@ func roundArgs(round []*pendingOne) ([]any, error) {
 	n := len(round)
 	sids, uids, orgs, aids := make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n)
 	cids, tss, types := make([]*string, n), make([]time.Time, n), make([]string, n)
-	durs, urls, envs := make([]int32, n), make([]*string, n), make([]string, n)
+	durs, urls, eids, ats := make([]int32, n), make([]*string, n), make([]pgtype.UUID, n), make([]string, n)
 	for i, p := range round {
 		var err [4]error
 		sids[i], err[0] = pg.UUID(p.sessionID)
@@ -433,9 +435,9 @@ func roundArgs(round []*pendingOne) ([]any, error) {
 			return nil, fmt.Errorf("ingest: post of session %q: %w", p.sessionID, err)
 		}
 		cids[i], tss[i], types[i] = p.act.ClientActivityID, p.act.Timestamp, p.act.ActivityType
-		durs[i], urls[i], envs[i] = int32(p.act.DurationSeconds), p.act.URL, string(p.env)
+		durs[i], urls[i], eids[i], ats[i] = int32(p.act.DurationSeconds), p.act.URL, p.ev.id, p.ev.at
 	}
-	return []any{sids, uids, orgs, aids, cids, tss, types, durs, urls, envs, events.TopicActivity}, nil
+	return []any{sids, uids, orgs, aids, cids, tss, types, durs, urls, eids, ats, events.TopicActivity, events.TypeActivityRecorded, source}, nil
 }
 
 // scanRound hands each post of round its session's row; a post whose
@@ -491,7 +493,7 @@ const (
 func roundSQL(lockOption string) string {
 	return numbered(`WITH i AS (
   SELECT * FROM unnest($sids::uuid[], $uids::uuid[], $orgs::uuid[], $aids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[],
-    $durs::int[], $urls::text[], $envs::jsonb[]) AS i(sid, uid, org, aid, cid, ts, typ, dur, url, env)
+    $durs::int[], $urls::text[], $eids::uuid[], $ats::text[]) AS i(sid, uid, org, aid, cid, ts, typ, dur, url, eid, at)
 ), s AS MATERIALIZED (
   SELECT `+tracking.SessionColumnsOf("w")+`, `+tracking.SuspendedOf("w.organization_id")+` AS suspended
   FROM tracking.work_sessions w JOIN i ON w.id = i.sid AND w.user_id = i.uid AND w.organization_id = i.org
@@ -520,12 +522,12 @@ func roundSQL(lockOption string) string {
     version = w.version + 1, updated_at = now()
   FROM t WHERE w.id = t.sid
   RETURNING `+tracking.SessionColumnsOf("w")+`
-), o AS (`+activityEventSQL("i.env", "u JOIN t ON t.sid = u.id JOIN i ON i.sid = u.id")+`)
+), o AS (`+activityEventSQL("i.eid", "i.at", "u JOIN t ON t.sid = u.id JOIN i ON i.sid = u.id")+`)
 SELECT true, false, NULL::uuid, `+tracking.SessionColumns+` FROM u
 UNION ALL
 SELECT false, s.suspended, (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = s.user_id AND client_activity_id = i.cid), `+
 		tracking.SessionColumnsOf("s")+` FROM s JOIN i ON i.sid = s.id WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.id)`,
-		"sids", "uids", "orgs", "aids", "cids", "tss", "types", "durs", "urls", "envs", "topic")
+		"sids", "uids", "orgs", "aids", "cids", "tss", "types", "durs", "urls", "eids", "ats", "topic", "type", "source")
 }
 
 // --- Idle decisions
