@@ -33,6 +33,14 @@ type Handler func(ctx context.Context, e events.Envelope) error
 // every event goes to the handler.
 type Prefilter func(ctx context.Context, es []events.Envelope) (need []bool, err error)
 
+// Skip tells, from an event's type and organization as events.Peek reads
+// them off the raw envelope, that the event has no effect on this
+// consumer: it is committed without being decoded or handled. It exists
+// for a consumer that most events are not for (realtime, for the
+// organizations nobody watches) and that would spend more on decoding
+// them than on anything else. An event Peek cannot read is decoded.
+type Skip func(eventType, organizationID string) bool
+
 // maxBatch bounds the events applied and committed together.
 const maxBatch = 256
 
@@ -71,6 +79,9 @@ type ConsumerConfig struct {
 	Security Security
 	// Prefilter, when set, spares the handler events that need nothing.
 	Prefilter Prefilter
+	// Skip, when set, spares the decoding of events that need nothing; a
+	// malformed event it skips is not dead-lettered.
+	Skip Skip
 	// MaxAttempts is how many failed attempts of the handler an event
 	// gets before it goes to its topic's dead-letter topic and the
 	// partition moves on (0: DefaultMaxAttempts).
@@ -110,7 +121,7 @@ func NewConsumerMetrics(reg prometheus.Registerer, service string, clk clock.Clo
 	m := &ConsumerMetrics{
 		clock: clk,
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_events_processed_total",
-			Help: "Events consumed, by group, type and outcome (applied, dead_lettered).", ConstLabels: l}, []string{"group", "type", "outcome"}),
+			Help: "Events consumed, by group, type and outcome (applied, skipped, dead_lettered).", ConstLabels: l}, []string{"group", "type", "outcome"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_handler_failures_total",
 			Help: "Failed attempts to apply an event (retried).", ConstLabels: l}, []string{"group"}),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workpulse_kafka_dead_lettered_total",
@@ -386,6 +397,9 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []kafka.Message) bool {
 	envs := make([]events.Envelope, 0, len(batch))
 	msgs := batch[:0:0]
 	for _, msg := range batch {
+		if c.skips(msg.Value) {
+			continue
+		}
 		env, err := events.Decode(msg.Value)
 		if err != nil {
 			if !c.deadLetter(ctx, msg, "", reasonMalformed, err) {
@@ -411,6 +425,21 @@ func (c *Consumer) applyBatch(ctx context.Context, batch []kafka.Message) bool {
 		if !c.apply(ctx, msgs[i], env) {
 			return false
 		}
+	}
+	return true
+}
+
+// skips tells whether Skip passes over the raw event v, and counts it.
+func (c *Consumer) skips(v []byte) bool {
+	if c.cfg.Skip == nil {
+		return false
+	}
+	typ, org, ok := events.Peek(v)
+	if !ok || !c.cfg.Skip(typ, org) {
+		return false
+	}
+	if c.metrics != nil {
+		c.metrics.processed.WithLabelValues(c.cfg.GroupID, typ, "skipped").Inc()
 	}
 	return true
 }

@@ -300,32 +300,104 @@ func TestPoisonEventsGoToTheDeadLetterTopicAndThePartitionMovesOn(t *testing.T) 
 		t.Errorf("dead letters %v; want %v", reasons, want)
 	}
 	for reason, want := range map[string]float64{"malformed": 3, "failed": 1} {
-		if got := deadLettered(t, reg, reason); got != want {
+		if got := counted(t, reg, "workpulse_kafka_dead_lettered_total", "reason", reason); got != want {
 			t.Errorf("workpulse_kafka_dead_lettered_total{reason=%q} = %v; want %v", reason, got, want)
 		}
 	}
 }
 
-// deadLettered reads workpulse_kafka_dead_lettered_total for reason.
-func deadLettered(t *testing.T, reg *prometheus.Registry, reason string) float64 {
+// counted reads the counter family of reg whose label is value (the
+// sum over its other labels).
+func counted(t *testing.T, reg *prometheus.Registry, family, label, value string) float64 {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := 0.0
 	for _, f := range families {
-		if f.GetName() != "workpulse_kafka_dead_lettered_total" {
+		if f.GetName() != family {
 			continue
 		}
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" && l.GetValue() == reason {
-					return m.GetCounter().GetValue()
+				if l.GetName() == label && l.GetValue() == value {
+					sum += m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	return 0
+	return sum
+}
+
+func TestEventsSkipPassesOverAreCommittedWithoutBeingDecodedOrHandled(t *testing.T) {
+	k := testkit.StartGatedKafka(t, "127.0.0.1:0")
+	w := kafkax.NewWriter([]string{k.Addr})
+	defer w.Close()
+	unwatched := uuid.NewString()
+	key := []byte(uuid.NewString())
+	var msgs []kafka.Message
+	for i := 0; i < 20; i++ {
+		org := testOrg
+		if i%2 == 1 {
+			org = unwatched
+		}
+		e, err := events.New(clock.Real.Now(), "test", events.TypeActivityRecorded, org, "", events.ActivityRecorded{Stored: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(e)
+		msgs = append(msgs, kafka.Message{Topic: events.TopicActivity, Key: key, Value: raw})
+	}
+	msgs = append(msgs,
+		// Malformed (no id), but of the skipped organization: passed over
+		// like the others, not dead-lettered.
+		kafka.Message{Topic: events.TopicActivity, Key: key, Value: []byte(`{"type":"activity.recorded","organization_id":"` + unwatched + `","data":{}}`)},
+		// Unreadable at a glance: decoded, and dead-lettered.
+		kafka.Message{Topic: events.TopicActivity, Key: key, Value: []byte("not an event")})
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	handled := map[string]int{}
+	handler := func(_ context.Context, e events.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		handled[e.OrganizationID]++
+		return nil
+	}
+	skip := func(eventType, org string) bool { return eventType == events.TypeActivityRecorded && org == unwatched }
+	reg := prometheus.NewRegistry()
+	c := kafkax.NewConsumer(kafkax.ConsumerConfig{Brokers: []string{k.Addr}, GroupID: "skipping", Topics: []string{events.TopicActivity},
+		StartOffset: kafka.FirstOffset, Skip: skip}, handler, kafkax.NewConsumerMetrics(reg, "test", clock.Real), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	if !eventually(30*time.Second, func() bool { return groupLag(t, k.Addr, "skipping") == 0 && handledOf(&mu, handled, testOrg) == 10 }) {
+		t.Fatalf("handled %v; the group is %d behind", handled, groupLag(t, k.Addr, "skipping"))
+	}
+	mu.Lock()
+	if handled[unwatched] != 0 {
+		t.Errorf("%d skipped events reached the handler", handled[unwatched])
+	}
+	mu.Unlock()
+	for outcome, want := range map[string]float64{"skipped": 11, "applied": 10} {
+		if got := counted(t, reg, "workpulse_kafka_events_processed_total", "outcome", outcome); got != want {
+			t.Errorf("workpulse_kafka_events_processed_total{outcome=%q} = %v; want %v", outcome, got, want)
+		}
+	}
+	if got := counted(t, reg, "workpulse_kafka_dead_lettered_total", "reason", "malformed"); got != 1 {
+		t.Errorf("%v events dead-lettered as malformed; want the one that cannot be read at a glance", got)
+	}
+}
+
+func handledOf(mu *sync.Mutex, handled map[string]int, org string) int {
+	mu.Lock()
+	defer mu.Unlock()
+	return handled[org]
 }
 
 func TestUnavailableTellsAnOutageFromAnEventThatCannotBeApplied(t *testing.T) {

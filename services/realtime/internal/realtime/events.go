@@ -90,11 +90,31 @@ type presenceChange struct {
 	Time  time.Time    `json:"time"`
 }
 
+// boardEvents are the event types handleEvent sends to connections, all
+// about a member of the event's organization.
+var boardEvents = map[string]bool{
+	events.TypeSessionStarted: true, events.TypeSessionStopped: true,
+	events.TypeActivityRecorded: true, events.TypeActivityCorrected: true, events.TypeAlertRaised: true,
+}
+
+// unwatched tells the consumer (kafkax.ConsumerConfig.Skip) to pass over
+// an event for the board of an organization that has no connection here:
+// only its connections would receive it. Agents post all day in every
+// organization while a few boards are open, so most events end here,
+// before their envelope is decoded (and, for presence, before the member's
+// name is looked up in Redis). A malformed one then goes unnoticed by this
+// replica, which would only have dead-lettered it. The directory's events
+// are always applied.
+func (s *Server) unwatched(eventType, organizationID string) bool {
+	return boardEvents[eventType] && !s.hub.watches(organizationID)
+}
+
 // handleEvent turns a Kafka event into WebSocket messages for this
 // replica's clients. Delivery is not deduplicated: every replica reads
 // with a fresh consumer group from the end of the topics, so an event is
 // redelivered only when the reader is replaced before its periodic offset
-// commit, and a repeated notification is harmless to a dashboard.
+// commit, and a repeated notification is harmless to a dashboard. Most
+// events never get here (see unwatched).
 func (s *Server) handleEvent(ctx context.Context, e events.Envelope) error {
 	switch e.Type {
 	case events.TypeUserCreated, events.TypeUserUpdated:

@@ -118,6 +118,10 @@ type Hub struct {
 	mu        sync.RWMutex
 	overseers map[string]map[*client]struct{}
 	users     map[string]map[*client]struct{}
+	// orgs counts the admitted connections of each organization, whatever
+	// their role: an organization without one here needs none of its
+	// events decoded (see watches).
+	orgs map[string]int
 	// pending holds the Socket.IO clients not admitted yet: they receive
 	// nothing, but shutdown closes them too.
 	pending map[*client]struct{}
@@ -130,7 +134,7 @@ type Hub struct {
 func NewHub(m *Metrics, log *slog.Logger) *Hub {
 	return &Hub{m: m, log: log,
 		overseers: map[string]map[*client]struct{}{}, users: map[string]map[*client]struct{}{},
-		pending: map[*client]struct{}{}}
+		orgs: map[string]int{}, pending: map[*client]struct{}{}}
 }
 
 func addTo(idx map[string]map[*client]struct{}, key string, c *client) {
@@ -174,6 +178,7 @@ func (h *Hub) index(c *client) {
 	if oversees(c.p) {
 		addTo(h.overseers, c.p.OrganizationID, c)
 	}
+	h.orgs[c.p.OrganizationID]++
 	h.m.Connections.Inc()
 }
 
@@ -203,6 +208,9 @@ func (h *Hub) unregister(c *client) {
 	if oversees(c.p) {
 		removeFrom(h.overseers, c.p.OrganizationID, c)
 	}
+	if h.orgs[c.p.OrganizationID]--; h.orgs[c.p.OrganizationID] <= 0 {
+		delete(h.orgs, c.p.OrganizationID)
+	}
 	h.m.Connections.Dec()
 }
 
@@ -223,6 +231,15 @@ func (h *Hub) listens(org, user string) bool {
 		return false
 	})
 	return found
+}
+
+// watches tells whether any connection here belongs to org: every
+// recipient of a message about one of its members does (see recipients),
+// so without one the event about them need not even be decoded.
+func (h *Hub) watches(org string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.orgs[org] > 0
 }
 
 // recipients calls f, until it returns false, for each connection that

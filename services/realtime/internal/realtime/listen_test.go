@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/workpulse/workpulse/api/events"
 	"github.com/workpulse/workpulse/services/platform/authn"
 	"github.com/workpulse/workpulse/test/testkit"
 )
@@ -96,5 +97,65 @@ func TestAConnectionThatJoinsReceivesTheNextMessage(t *testing.T) {
 		}
 	default:
 		t.Fatal("the connection that joined got nothing")
+	}
+}
+
+func TestAnEventIsSkippedUndecodedUnlessItsOrganizationHasAConnectionHere(t *testing.T) {
+	admin := testkit.Member("", authn.RoleAdmin)
+	ann := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	bob := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
+	otherAdmin := testkit.Member("", authn.RoleAdmin)
+	for _, tc := range []struct {
+		name        string
+		eventType   string
+		connected   []authn.Principal
+		wantSkipped bool
+	}{
+		{name: "A post with no one connected is skipped.", eventType: events.TypeActivityRecorded, wantSkipped: true},
+		{name: "A post with only another organization's admin connected is skipped.", eventType: events.TypeActivityRecorded,
+			connected: []authn.Principal{otherAdmin}, wantSkipped: true},
+		{name: "A session's start with no one connected is skipped.", eventType: events.TypeSessionStarted, wantSkipped: true},
+		{name: "An alert with no one connected is skipped.", eventType: events.TypeAlertRaised, wantSkipped: true},
+		{name: "A post is decoded when another employee of the organization is connected.", eventType: events.TypeActivityRecorded,
+			connected: []authn.Principal{bob}},
+		{name: "A post is decoded when the organization's admin is connected.", eventType: events.TypeActivityRecorded,
+			connected: []authn.Principal{admin}},
+		{name: "A correction is decoded when the member is connected.", eventType: events.TypeActivityCorrected,
+			connected: []authn.Principal{ann}},
+		{name: "A member's new name is decoded with no one connected: it goes to the directory.", eventType: events.TypeUserUpdated},
+		{name: "A member's removal is decoded with no one connected: it goes to the directory.", eventType: events.TypeUserRemoved},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hub := NewHub(NewMetrics(prometheus.NewRegistry(), "realtime"), slog.New(slog.DiscardHandler))
+			s := &Server{hub: hub}
+			for _, p := range tc.connected {
+				if !hub.register(newClient(p.UserID, p, false, nil, 4)) {
+					t.Fatal("hub refused a connection")
+				}
+			}
+			if got := s.unwatched(tc.eventType, ann.OrganizationID); got != tc.wantSkipped {
+				t.Fatalf("skipped %v, want %v", got, tc.wantSkipped)
+			}
+		})
+	}
+}
+
+func TestAnOrganizationsLastConnectionLeavingStopsTheDecoding(t *testing.T) {
+	hub := NewHub(NewMetrics(prometheus.NewRegistry(), "realtime"), slog.New(slog.DiscardHandler))
+	ann := testkit.Member("", authn.RoleEmployee)
+	bob := testkit.Member(ann.OrganizationID, authn.RoleManager)
+	a, b := newClient("a", ann, false, nil, 4), newClient("b", bob, false, nil, 4)
+	for _, c := range []*client{a, b} {
+		if !hub.register(c) {
+			t.Fatal("hub refused a connection")
+		}
+	}
+	hub.unregister(a)
+	if !hub.watches(ann.OrganizationID) {
+		t.Fatal("the organization is not watched with one of its two connections left")
+	}
+	hub.unregister(b)
+	if hub.watches(ann.OrganizationID) {
+		t.Fatal("the organization is still watched after its last connection left")
 	}
 }

@@ -115,6 +115,7 @@ func NewServer(d Deps) *Server {
 	// The group dies with the process, so its offsets matter little;
 	// committing each event would cost a broker round trip per event.
 	consumer.CommitInterval = time.Second
+	consumer.Skip = s.unwatched
 	s.consumer = kafkax.NewConsumer(consumer, s.handleEvent, d.Consumer, d.Log)
 	s.api = s.routes(d.HTTP)
 	return s
