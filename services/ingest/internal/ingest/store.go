@@ -64,7 +64,8 @@ type Store struct {
 // events.New stamps it). The statement builds the whole envelope, as
 // events.New shapes it, because its data, the new totals, exist only
 // inside the statement; encoding the rest in Go for every post and parsing
-// it again as jsonb cost more than building it here.
+// it again as jsonb cost more than building it here. The event test holds
+// both levels of it to the keys events.New writes.
 func activityEventSQL(eid, at, from string) string {
 	return `INSERT INTO tracking.outbox (event_id, topic, key, payload)
   SELECT ` + eid + `, $topic, u.user_id::text, jsonb_build_object('id', ` + eid + `, 'type', $type::text, 'source', $source::text,
