@@ -74,7 +74,7 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 		h.pendingPost(bob, bobSession, typeActive, 3, nil, start.Add(-time.Minute)), // before the session's start
 		h.pendingPost(alice, aliceSession, typeActive, 30, ptr("a-4"), now.Add(-time.Minute)),
 	}
-	newCombiner(h.pool, 1, len(batch), prometheus.NewRegistry()).write(ctx, batch)
+	newCombiner(h.pool, 1, len(batch), prometheus.NewRegistry()).write(ctx, batch, skipBusySessions)
 
 	type want struct {
 		stored, found, dup bool
@@ -144,7 +144,7 @@ func TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows(t *testing.T) {
 	if len(taken) != len(batch) || len(c.pending) != 0 {
 		t.Fatalf("one writer took %d of %d posts of three organizations", len(taken), len(batch))
 	}
-	c.write(ctx, taken)
+	c.write(ctx, taken, skipBusySessions)
 
 	for i, p := range batch {
 		if want := p != forged; p.out.err != nil || p.out.stored != want || p.out.found != want {
@@ -252,7 +252,7 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 		h.pendingPost(alice, aliceSession, typeActive, 7, ptr("a-1"), now),
 	}
 	began := clock.Start()
-	c.write(ctx, batch)
+	c.write(ctx, batch, skipBusySessions)
 	if took := began.Elapsed(); took > 5*time.Second || !batch[1].out.stored || batch[0].out.found || batch[0].out.err != nil {
 		t.Fatalf("after %s: alice's post stored %v; bob's found %v (err %v); want alice's stored at once and bob's passed over",
 			took, batch[1].out.stored, batch[0].out.found, batch[0].out.err)
@@ -298,7 +298,7 @@ func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
 				t.Error("the panic was swallowed; the writer's own request must fail with it")
 			}
 		}()
-		c.write(context.Background(), batch)
+		c.write(context.Background(), batch, skipBusySessions)
 	}()
 	for i, p := range batch {
 		select {
@@ -361,16 +361,16 @@ func TestPostsOfOneSessionWrittenTogetherEndAsTheyWouldOneByOne(t *testing.T) {
 				return h.pendingPost(m, sid, p.typ, p.seconds, cid, start.Add(time.Duration(p.at)*time.Second))
 			}
 			for _, p := range c.before {
-				c1.write(ctx, []*pendingOne{pending(together, combined, p)})
-				c1.write(ctx, []*pendingOne{pending(alone, single, p)})
+				c1.write(ctx, []*pendingOne{pending(together, combined, p)}, skipBusySessions)
+				c1.write(ctx, []*pendingOne{pending(alone, single, p)}, skipBusySessions)
 			}
 			var batch, each []*pendingOne
 			for _, p := range c.posts {
 				batch, each = append(batch, pending(together, combined, p)), append(each, pending(alone, single, p))
 			}
-			c1.write(ctx, batch)
+			c1.write(ctx, batch, skipBusySessions)
 			for _, p := range each {
-				c1.write(ctx, []*pendingOne{p})
+				c1.write(ctx, []*pendingOne{p}, skipBusySessions)
 			}
 			for i := range c.posts {
 				got, want := outcomeOf(batch[i]), outcomeOf(each[i])
