@@ -87,21 +87,22 @@ func (c *combiner) record(ctx context.Context, p *pendingOne) {
 	case c.slots <- struct{}{}:
 		// Another writer may have taken p while this one waited for the
 		// slot; p's outcome then comes with that writer's batch.
+		var passed []*pendingOne
 		if batch := c.take(p); batch != nil {
 			c.posts.Observe(float64(len(batch)))
-			c.write(context.WithoutCancel(ctx), batch)
+			passed = c.write(context.WithoutCancel(ctx), batch, skipBusySessions)
 		}
 		<-c.slots
+		if len(passed) > 0 {
+			// The posts whose sessions another transaction held (a bulk
+			// upload, a stop, the other writer's batch), or that are not
+			// the caller's: written together again, waiting for their
+			// sessions without holding a writer slot, so that nobody
+			// else waits with them. 64 posters on one session keep
+			// both writers' batches whole this way.
+			c.write(context.WithoutCancel(ctx), passed, waitForSessions)
+		}
 		<-p.done
-	}
-	if p.out.err == nil && !p.out.found {
-		// The batch passed over p's session: another transaction holds it
-		// (a bulk upload, a stop), or it is not the caller's. Alone, p
-		// waits for the session without holding up anyone else.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		defer cancel()
-		p.out = recordOutcome{}
-		p.out.err = c.writeTx(wctx, []*pendingOne{p}, waitForSessions)
 	}
 }
 
@@ -132,11 +133,13 @@ func (c *combiner) take(p *pendingOne) []*pendingOne {
 	return batch
 }
 
-// write stores batch in one transaction. If that fails for a reason other
-// than an unreachable database, each post is written again on its own, so
-// that one post's error (a month without a partition, say) is its own and
-// not its neighbours'.
-func (c *combiner) write(ctx context.Context, batch []*pendingOne) {
+// write stores batch in one transaction, taking its sessions as lock says,
+// and answers its posts but those whose sessions it passed over
+// (skipBusySessions), which it returns. If the transaction fails for a
+// reason other than an unreachable database, each post is written again
+// on its own, waiting for its session, so that one post's error (a month
+// without a partition, say) is its own and not its neighbours'.
+func (c *combiner) write(ctx context.Context, batch []*pendingOne, lock sessionLock) (passed []*pendingOne) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	written := false
@@ -144,14 +147,23 @@ func (c *combiner) write(ctx context.Context, batch []*pendingOne) {
 		// Even a panic in this writer's request must answer the posts it
 		// took: their requests wait for nothing else.
 		for _, p := range batch {
-			if !written {
+			switch {
+			case !written:
 				p.out = recordOutcome{err: errWriterFailed}
+			case slices.Contains(passed, p):
+				continue
 			}
 			close(p.done)
 		}
 	}()
-	err := c.writeTx(ctx, batch, skipBusySessions)
+	err := c.writeTx(ctx, batch, lock)
 	switch {
+	case err == nil && lock == skipBusySessions:
+		for _, p := range batch {
+			if !p.out.found {
+				passed = append(passed, p)
+			}
+		}
 	case err != nil && len(batch) > 1 && !pg.IsUnavailable(err):
 		for _, p := range batch {
 			p.out = recordOutcome{}
@@ -163,6 +175,7 @@ func (c *combiner) write(ctx context.Context, batch []*pendingOne) {
 		}
 	}
 	written = true
+	return passed
 }
 
 // errWriterFailed answers the posts of a write that panicked.

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -74,7 +74,7 @@ func TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone(t *testing.T) {
 		h.pendingPost(bob, bobSession, typeActive, 3, nil, start.Add(-time.Minute)), // before the session's start
 		h.pendingPost(alice, aliceSession, typeActive, 30, ptr("a-4"), now.Add(-time.Minute)),
 	}
-	newCombiner(h.pool, 1, len(batch), prometheus.NewRegistry()).write(ctx, batch)
+	newCombiner(h.pool, 1, len(batch), prometheus.NewRegistry()).write(ctx, batch, skipBusySessions)
 
 	type want struct {
 		stored, found, dup bool
@@ -144,7 +144,7 @@ func TestTenantsShareACombinedWriteAndEachSeesOnlyItsOwnRows(t *testing.T) {
 	if len(taken) != len(batch) || len(c.pending) != 0 {
 		t.Fatalf("one writer took %d of %d posts of three organizations", len(taken), len(batch))
 	}
-	c.write(ctx, taken)
+	c.write(ctx, taken, skipBusySessions)
 
 	for i, p := range batch {
 		if want := p != forged; p.out.err != nil || p.out.stored != want || p.out.found != want {
@@ -252,7 +252,7 @@ func TestASessionBusyInAnotherTransactionHoldsUpOnlyItsOwnPost(t *testing.T) {
 		h.pendingPost(alice, aliceSession, typeActive, 7, ptr("a-1"), now),
 	}
 	began := clock.Start()
-	c.write(ctx, batch)
+	c.write(ctx, batch, skipBusySessions)
 	if took := began.Elapsed(); took > 5*time.Second || !batch[1].out.stored || batch[0].out.found || batch[0].out.err != nil {
 		t.Fatalf("after %s: alice's post stored %v; bob's found %v (err %v); want alice's stored at once and bob's passed over",
 			took, batch[1].out.stored, batch[0].out.found, batch[0].out.err)
@@ -298,7 +298,7 @@ func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
 				t.Error("the panic was swallowed; the writer's own request must fail with it")
 			}
 		}()
-		c.write(context.Background(), batch)
+		c.write(context.Background(), batch, skipBusySessions)
 	}()
 	for i, p := range batch {
 		select {
@@ -312,42 +312,121 @@ func TestAWriterThatPanicsStillAnswersThePostsItTook(t *testing.T) {
 	}
 }
 
-// TestPostsOfManyOrganizationsShareOneRound splits batches into the rounds
-// writeTx sends, one statement each: organizations never add a round, a
-// session's second post does, and a post naming another organization's
-// session never shares a round with that organization's own post to it.
-func TestPostsOfManyOrganizationsShareOneRound(t *testing.T) {
-	post := func(org, sid string) *pendingOne { return &pendingOne{org: org, sessionID: sid} }
-	var manyOrgs []*pendingOne
-	var all []int
-	for i := range 64 {
-		manyOrgs = append(manyOrgs, post("org"+strconv.Itoa(i), "s"+strconv.Itoa(i)))
-		all = append(all, i)
+// TestPostsOfOneSessionWrittenTogetherEndAsTheyWouldOneByOne writes each
+// case's posts to one session in one combined write, and the same posts to
+// a twin session one write each: every post's outcome, its event and the
+// session after them must be the same.
+func TestPostsOfOneSessionWrittenTogetherEndAsTheyWouldOneByOne(t *testing.T) {
+	t.Parallel()
+	type post struct {
+		typ     string
+		seconds int
+		cid     string // "" for none
+		at      int    // seconds after the session's start
 	}
 	for _, c := range []struct {
-		name  string
-		batch []*pendingOne
-		want  [][]int // the batch's indexes in each round
+		name          string
+		before, posts []post // before is written alone first
 	}{
-		{"64 organizations with one post each are one round.", manyOrgs, [][]int{all}},
-		{"Two organizations' posts to their own sessions are one round.", []*pendingOne{post("a", "s1"), post("b", "s2"), post("a", "s3")}, [][]int{{0, 1, 2}}},
-		{"A session's second post waits for the next round.", []*pendingOne{post("a", "s1"), post("b", "s2"), post("a", "s1"), post("a", "s1")},
-			[][]int{{0, 1}, {2}, {3}}},
-		{"A post naming another organization's session is in a round of its own.", []*pendingOne{post("b", "s2"), post("a", "s2"), post("a", "s1")},
-			[][]int{{0, 2}, {1}}},
+		{"Posts in time order add up, and the last one's type is the session's.", nil,
+			[]post{{typeActive, 10, "a", 10}, {typeIdle, 5, "b", 20}, {typeActive, 7, "", 30}, {typeIdle, 3, "c", 40}}},
+		{"A post timed before the latest one leaves the latest one's type.", nil,
+			[]post{{typeActive, 10, "a", 100}, {typeIdle, 5, "b", 50}, {typeIdle, 6, "", 60}, {typeActive, 1, "c", 70}}},
+		{"A post timed like the latest one replaces its type.", nil,
+			[]post{{typeIdle, 4, "a", 100}, {typeActive, 5, "b", 100}, {typeIdle, 6, "", 90}, {typeIdle, 2, "c", 100}}},
+		{"A retry in the same write is a duplicate of the first, and its neighbours still add.", nil,
+			[]post{{typeActive, 10, "a", 10}, {typeActive, 99, "a", 20}, {typeIdle, 5, "b", 30}, {typeActive, 99, "b", 40}, {typeActive, 3, "c", 50}}},
+		{"A retry of an earlier write is a duplicate.", []post{{typeActive, 10, "a", 10}},
+			[]post{{typeIdle, 5, "b", 20}, {typeActive, 99, "a", 30}, {typeActive, 2, "", 40}}},
+		{"A post before the session's start is refused, and the posts around it still add.", nil,
+			[]post{{typeActive, 10, "a", 10}, {typeActive, 99, "x", -60}, {typeIdle, 5, "b", 30}, {typeActive, 8, "x", 40}}},
+		{"The session's own later activity keeps its type over earlier posts.", []post{{typeIdle, 5, "a", 500}},
+			[]post{{typeActive, 10, "b", 100}, {typeActive, 10, "c", 200}, {typeIdle, 1, "", 500}, {typeActive, 3, "d", 400}}},
+		{"One post alone is written as before.", nil, []post{{typeActive, 10, "a", 10}}},
 	} {
-		var got [][]int
-		for _, round := range roundsOf(c.batch) {
-			var idx []int
-			for _, p := range round {
-				idx = append(idx, slices.Index(c.batch, p))
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			ctx := context.Background()
+			start := h.clock.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+			org := uuid.NewString()
+			together, alone := h.member(org), h.member(org)
+			combined, single := h.startSession(together, start), h.startSession(alone, start)
+			c1 := newCombiner(h.pool, 1, 64, prometheus.NewRegistry())
+			pending := func(m member, sid string, p post) *pendingOne {
+				var cid *string
+				if p.cid != "" {
+					cid = ptr(p.cid)
+				}
+				return h.pendingPost(m, sid, p.typ, p.seconds, cid, start.Add(time.Duration(p.at)*time.Second))
 			}
-			got = append(got, idx)
-		}
-		if !slices.EqualFunc(got, c.want, slices.Equal) {
-			t.Errorf("%s rounds %v, want %v", c.name, got, c.want)
-		}
+			for _, p := range c.before {
+				c1.write(ctx, []*pendingOne{pending(together, combined, p)}, skipBusySessions)
+				c1.write(ctx, []*pendingOne{pending(alone, single, p)}, skipBusySessions)
+			}
+			var batch, each []*pendingOne
+			for _, p := range c.posts {
+				batch, each = append(batch, pending(together, combined, p)), append(each, pending(alone, single, p))
+			}
+			c1.write(ctx, batch, skipBusySessions)
+			for _, p := range each {
+				c1.write(ctx, []*pendingOne{p}, skipBusySessions)
+			}
+			for i := range c.posts {
+				got, want := outcomeOf(batch[i]), outcomeOf(each[i])
+				if got != want {
+					t.Errorf("post %d written together: %+v\nwritten alone: %+v", i, got, want)
+				}
+			}
+			if got, want := h.eventsOf(combined), h.eventsOf(single); !slices.Equal(got, want) {
+				t.Errorf("events written together:\n%v\nwritten alone:\n%v", got, want)
+			}
+			got, want := h.sessionRow(combined), h.sessionRow(single)
+			if got.TotalActiveSeconds != want.TotalActiveSeconds || got.TotalIdleSeconds != want.TotalIdleSeconds || got.Version != want.Version ||
+				!got.LastActivityAt.Equal(*want.LastActivityAt) || *got.LastActivityType != *want.LastActivityType {
+				t.Errorf("session written together %+v, alone %+v", got, want)
+			}
+			h.assertExact(combined, -1, 0, 0, -1)
+		})
 	}
+}
+
+// postOutcome is what of a post's outcome does not depend on its session's
+// or activity's ids.
+type postOutcome struct {
+	stored, found, dup, suspended, failed bool
+	active, idle, version                 int64
+	lastAt                                time.Time
+	lastType                              string
+}
+
+func outcomeOf(p *pendingOne) postOutcome {
+	o := postOutcome{stored: p.out.stored, found: p.out.found, dup: p.out.dupID != nil, suspended: p.out.suspended, failed: p.out.err != nil,
+		active: p.out.sess.TotalActiveSeconds, idle: p.out.sess.TotalIdleSeconds, version: p.out.sess.Version}
+	if p.out.sess.LastActivityAt != nil {
+		o.lastAt = *p.out.sess.LastActivityAt
+	}
+	if p.out.sess.LastActivityType != nil {
+		o.lastType = *p.out.sess.LastActivityType
+	}
+	return o
+}
+
+// eventsOf returns the data of a session's activity.recorded events in the
+// outbox, in the order they were written, without the session's and
+// user's ids.
+func (h *harness) eventsOf(sid string) []string {
+	h.t.Helper()
+	rows, err := h.db.Owner.Query(context.Background(), "SELECT ((payload->'data') - 'session_id'::text - 'user_id'::text)::text FROM tracking.outbox"+
+		" WHERE payload->'data'->>'session_id' = $1 ORDER BY id", sid)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
 }
 
 // TestACombinedWritesParametersNeedNoSecondEncoding checks every parameter
@@ -372,12 +451,12 @@ func TestACombinedWritesParametersNeedNoSecondEncoding(t *testing.T) {
 	}
 	defer conn.Release()
 	for _, lock := range []sessionLock{skipBusySessions, waitForSessions} {
-		sent, rounds, err := roundsBatch(batch, lock)
+		sent, err := recordBatch(batch, lock)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rounds) != 2 || len(sent.QueuedQueries) != 3 {
-			t.Fatalf("%d rounds in %d statements, want 2 rounds after the switch", len(rounds), len(sent.QueuedQueries))
+		if len(sent.QueuedQueries) != 2 {
+			t.Fatalf("%d statements, want the switch and one statement", len(sent.QueuedQueries))
 		}
 		m := conn.Conn().TypeMap()
 		for i, q := range sent.QueuedQueries {
@@ -401,7 +480,7 @@ func TestACombinedWritesParametersNeedNoSecondEncoding(t *testing.T) {
 	}
 	bad := h.pendingPost(a, sa, "active", 1, nil, harnessInstant)
 	bad.uid = "not-a-uuid"
-	if _, _, err := roundsBatch([]*pendingOne{bad}, skipBusySessions); err == nil {
+	if _, err := recordBatch([]*pendingOne{bad}, skipBusySessions); err == nil {
 		t.Error("a post whose user id is no UUID made a batch")
 	}
 }

@@ -58,8 +58,9 @@ type Store struct {
 }
 
 // activityEventSQL builds the activity.recorded outbox rows from u (the
-// updated sessions) and t (what was added to each: n, act, idle,
-// last_active, and the first and last timestamps), joined in from; eid and
+// sessions as each event leaves them) and t (what was added to each: n, act, idle,
+// last_active, and the first and last timestamps), joined in from (whose
+// ORDER BY, if any, is the order of the events); eid and
 // at are the expressions of each event's id and time (RFC 3339 text, as
 // events.New stamps it). The statement builds the whole envelope, as
 // events.New shapes it, because its data, the new totals, exist only
@@ -331,18 +332,16 @@ func storageError(err error, times []time.Time) error {
 		" is not provisioned yet (no partition); nothing was stored, retry later").WithDetails(map[string]any{"months": months})
 }
 
-// writeTx runs batch as rounds in one implicit transaction: a round holds
-// at most one post per session (the statement increments each session
-// once), and each round sees the rounds before it, so a session's posts
-// apply in arrival order. Tenants share the rounds as well as the commit:
-// the posts of 64 organizations with one agent each are one statement, as
-// those of one organization with 64 agents are. Row-level security is
-// switched to the set of the batch's organizations (pg.QueueInOrgs), so
-// the statement reaches no row of any other, and the statement ties each
-// post to a session of the post's own organization and writes its rows
-// under that organization. A write the server rolled back to break a
-// conflict with another transaction (a deadlock with a migration's locks
-// during an upgrade, say) is made again, with nothing of it kept.
+// writeTx runs batch as one statement in one implicit transaction, whatever
+// the posts' sessions and tenants: the posts of 64 organizations with one
+// agent each are one statement, as are those of one organization with 64
+// agents, or 64 posts to one session. Row-level security is switched to
+// the set of the batch's organizations (pg.QueueInOrgs), so the statement
+// reaches no row of any other, and the statement ties each post to a
+// session of the post's own organization and writes its rows under that
+// organization. A write the server rolled back to break a conflict with
+// another transaction (a deadlock with a migration's locks during an
+// upgrade, say) is made again, with nothing of it kept.
 func (c *combiner) writeTx(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
 	for attempt := 1; ; attempt++ {
 		for _, p := range batch {
@@ -361,17 +360,14 @@ const conflictAttempts = 3
 
 // writeTxOnce is one attempt of writeTx.
 func (c *combiner) writeTxOnce(ctx context.Context, batch []*pendingOne, lock sessionLock) error {
-	b, rounds, err := roundsBatch(batch, lock)
+	b, err := recordBatch(batch, lock)
 	if err != nil {
 		return err
 	}
 	br := c.db.SendBatch(ctx, b)
 	_, err = br.Exec()
-	for _, round := range rounds {
-		if err != nil {
-			break
-		}
-		err = scanRound(br, round)
+	if err == nil {
+		err = scanPosts(br, batch)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -379,54 +375,60 @@ func (c *combiner) writeTxOnce(ctx context.Context, batch []*pendingOne, lock se
 	return err
 }
 
-// roundsBatch is what writeTxOnce sends for batch: the switch to its
-// organizations, then its rounds.
-func roundsBatch(batch []*pendingOne, lock sessionLock) (*pgx.Batch, [][]*pendingOne, error) {
+// recordBatch is what writeTxOnce sends for batch: the switch to its
+// organizations, then the statement.
+func recordBatch(batch []*pendingOne, lock sessionLock) (*pgx.Batch, error) {
 	var orgs []string
 	for _, p := range batch {
 		if !slices.Contains(orgs, p.org) {
 			orgs = append(orgs, p.org)
 		}
 	}
-	rounds := roundsOf(batch)
+	args, err := recordArgs(batch)
+	if err != nil {
+		return nil, err
+	}
 	b := &pgx.Batch{}
 	pg.QueueInOrgs(b, orgs)
-	for _, round := range rounds {
-		args, err := roundArgs(round)
-		if err != nil {
-			return nil, nil, err
-		}
-		b.Queue(recordRoundSQL[lock], args...)
-	}
-	return b, rounds, nil
+	b.Queue(recordPostsSQL[lock], args...)
+	return b, nil
 }
 
-// roundsOf splits batch into rounds, the n-th post of each session in the
-// n-th round, whatever the posts' organizations. A session is its id
-// alone: a post that names another organization's session, beside that
-// organization's own post to it, must not share a round with it.
-func roundsOf(batch []*pendingOne) [][]*pendingOne {
-	var rounds [][]*pendingOne
-	seen := map[string]int{} // posts per session so far
+// scanPosts hands each post of batch its row, found by its activity's id;
+// a post with none named a session that is not the caller's (or does not
+// exist), or one another transaction holds.
+func scanPosts(br pgx.BatchResults, batch []*pendingOne) error {
+	byActivity := make(map[string]*pendingOne, len(batch))
 	for _, p := range batch {
-		r := seen[p.sessionID]
-		seen[p.sessionID]++
-		if r == len(rounds) {
-			rounds = append(rounds, nil)
-		}
-		rounds[r] = append(rounds[r], p)
+		byActivity[p.act.ID] = p
 	}
-	return rounds
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var aid string
+		o := recordOutcome{found: true}
+		if err := rows.Scan(append([]any{&aid, &o.stored, &o.suspended, &o.dupID}, o.sess.Dest()...)...); err != nil {
+			return err
+		}
+		o.sess.Normalize()
+		if p := byActivity[aid]; p != nil {
+			p.out = o
+		}
+	}
+	return rows.Err()
 }
 
-// roundArgs are the parameters of recordRoundSQL for round, the ids as
-// pg.UUID gives them, which pgx writes cheapest.
-func roundArgs(round []*pendingOne) ([]any, error) {
-	n := len(round)
+// recordArgs are the parameters of recordPostsSQL for batch, in arrival
+// order, the ids as pg.UUID gives them, which pgx writes cheapest.
+func recordArgs(batch []*pendingOne) ([]any, error) {
+	n := len(batch)
 	sids, uids, orgs, aids := make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.UUID, n)
 	cids, tss, types := make([]*string, n), make([]time.Time, n), make([]string, n)
 	durs, urls, eids, ats := make([]int32, n), make([]*string, n), make([]pgtype.UUID, n), make([]string, n)
-	for i, p := range round {
+	for i, p := range batch {
 		var err [4]error
 		sids[i], err[0] = pg.UUID(p.sessionID)
 		uids[i], err[1] = pg.UUID(p.uid)
@@ -441,43 +443,32 @@ func roundArgs(round []*pendingOne) ([]any, error) {
 	return []any{sids, uids, orgs, aids, cids, tss, types, durs, urls, eids, ats, events.TopicActivity, events.TypeActivityRecorded, source}, nil
 }
 
-// scanRound hands each post of round its session's row; a post whose
-// session has none is not the caller's (or does not exist).
-func scanRound(br pgx.BatchResults, round []*pendingOne) error {
-	bySession := make(map[string]*pendingOne, len(round))
-	for _, p := range round {
-		bySession[p.sessionID] = p
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o := recordOutcome{found: true}
-		if err := rows.Scan(append([]any{&o.stored, &o.suspended, &o.dupID}, o.sess.Dest()...)...); err != nil {
-			return err
-		}
-		o.sess.Normalize()
-		if p := bySession[o.sess.ID]; p != nil {
-			p.out = o
-		}
-	}
-	return rows.Err()
-}
-
-// recordRoundSQL records one round of posts, each on its own session; see
-// Store. The sessions are locked first, in id order so that concurrent
-// rounds cannot deadlock on them, so every later part sees each session
-// as it is until commit. It returns, per session, the session after its
-// post was stored or, when it was not, as it is with the reasons:
-// suspended, an earlier activity with the same client_activity_id. A post
-// finds only a session of its own organization and user, and its claim
-// and activity carry that organization: row-level security admits the
-// whole batch's organizations, this keeps each post to its own.
-var recordRoundSQL = map[sessionLock]string{
-	skipBusySessions: roundSQL("SKIP LOCKED"),
-	waitForSessions:  roundSQL(""),
+// recordPostsSQL records a batch of posts; see Store. Each post has the
+// outcome it would have had written alone, after the posts that arrived
+// before it: its claim, its row, the session as it is after it, and its
+// activity.recorded event with those totals. The sessions are locked
+// first, in id order so that concurrent writes cannot deadlock on them,
+// and each is updated once, to what it is after its last post: a session
+// updated once per post within one transaction keeps every version of its
+// row until commit, and each later update walks them all.
+//
+// The session after its k-th stored post (r, then u) adds up the first k
+// posts' seconds and versions. Its last activity is the latest of its
+// previous one and theirs; the type is the previous one's if that is
+// later than all of them, else that of the last post to reach their
+// latest timestamp (leads: a post timed like the latest so far replaces
+// it, as latestType does).
+//
+// It returns a row per post of a session it found: stored, or the session
+// as the posts before it left it with the reasons it was not (suspended,
+// an earlier activity with the same client_activity_id, committed or in
+// this batch). A post finds only a session of its own organization and
+// user, and its claim and activity carry that organization: row-level
+// security admits the whole batch's organizations, this keeps each post
+// to its own.
+var recordPostsSQL = map[sessionLock]string{
+	skipBusySessions: recordSQL("SKIP LOCKED"),
+	waitForSessions:  recordSQL(""),
 }
 
 // sessionLock is how a write takes its sessions' rows.
@@ -491,43 +482,59 @@ const (
 	waitForSessions
 )
 
-func roundSQL(lockOption string) string {
+func recordSQL(lockOption string) string {
 	return numbered(`WITH i AS (
   SELECT * FROM unnest($sids::uuid[], $uids::uuid[], $orgs::uuid[], $aids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[],
-    $durs::int[], $urls::text[], $eids::uuid[], $ats::text[]) AS i(sid, uid, org, aid, cid, ts, typ, dur, url, eid, at)
+    $durs::int[], $urls::text[], $eids::uuid[], $ats::text[]) WITH ORDINALITY AS i(sid, uid, org, aid, cid, ts, typ, dur, url, eid, at, ord)
 ), s AS MATERIALIZED (
   SELECT `+tracking.SessionColumnsOf("w")+`, `+tracking.SuspendedOf("w.organization_id")+` AS suspended
-  FROM tracking.work_sessions w JOIN i ON w.id = i.sid AND w.user_id = i.uid AND w.organization_id = i.org
+  FROM tracking.work_sessions w WHERE EXISTS (SELECT 1 FROM i WHERE i.sid = w.id AND i.uid = w.user_id AND i.org = w.organization_id)
   ORDER BY w.id FOR UPDATE OF w `+lockOption+`
-), ok AS MATERIALIZED (
-  SELECT i.* FROM i JOIN s ON s.id = i.sid WHERE s.status = 'active' AND NOT s.suspended AND i.ts >= s.start_time
+), mine AS MATERIALIZED (
+  SELECT i.*, s.status = 'active' AND NOT s.suspended AND i.ts >= s.start_time AS writable
+  FROM i JOIN s ON s.id = i.sid AND s.user_id = i.uid AND s.organization_id = i.org
 ), d AS (
   INSERT INTO tracking.activity_dedup (user_id, client_activity_id, organization_id, activity_id, occurred_at)
-  SELECT ok.uid, ok.cid, ok.org, ok.aid, ok.ts FROM ok WHERE ok.cid IS NOT NULL
+  SELECT m.uid, m.cid, m.org, m.aid, m.ts FROM mine m WHERE m.writable AND m.cid IS NOT NULL ORDER BY m.ord
   ON CONFLICT DO NOTHING RETURNING activity_id
 ), a AS (
   INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, client_activity_id, occurred_at, activity_type, duration_seconds, url)
-  SELECT ok.aid, ok.org, ok.sid, ok.uid, ok.cid, ok.ts, ok.typ, ok.dur, ok.url FROM ok
-  WHERE ok.cid IS NULL OR ok.aid IN (SELECT activity_id FROM d)
-  RETURNING session_id, occurred_at, activity_type, duration_seconds
+  SELECT m.aid, m.org, m.sid, m.uid, m.cid, m.ts, m.typ, m.dur, m.url FROM mine m
+  WHERE m.writable AND (m.cid IS NULL OR m.aid IN (SELECT activity_id FROM d))
+  RETURNING id
 ), t AS (
-  SELECT a.session_id AS sid, 1 AS n, a.occurred_at AS ts, a.occurred_at AS first, a.occurred_at AS last,
-    CASE WHEN a.activity_type = 'active' THEN a.duration_seconds ELSE 0 END AS act,
-    CASE WHEN a.activity_type = 'idle' THEN a.duration_seconds ELSE 0 END AS idle,
-    CASE WHEN a.activity_type = 'active' THEN a.occurred_at END AS last_active, a.activity_type AS typ
-  FROM a
+  SELECT m.aid, m.sid, m.ord, m.eid, m.at, m.ts, m.typ, 1 AS n, m.ts AS first, m.ts AS last,
+    CASE WHEN m.typ = 'active' THEN m.dur ELSE 0 END AS act, CASE WHEN m.typ = 'idle' THEN m.dur ELSE 0 END AS idle,
+    CASE WHEN m.typ = 'active' THEN m.ts END AS last_active, m.ts >= max(m.ts) OVER so_far AS leads
+  FROM mine m JOIN a ON a.id = m.aid
+  WINDOW so_far AS (PARTITION BY m.sid ORDER BY m.ord)
+), r AS (
+  SELECT t.*, sum(t.act) OVER so_far AS act_sum, sum(t.idle) OVER so_far AS idle_sum, count(*) OVER so_far AS k,
+    max(t.ts) OVER so_far AS latest, count(*) FILTER (WHERE t.leads) OVER so_far AS lead_no, count(*) OVER (PARTITION BY t.sid) AS posts
+  FROM t WINDOW so_far AS (PARTITION BY t.sid ORDER BY t.ord)
 ), u AS (
-  UPDATE tracking.work_sessions w SET total_active_seconds = w.total_active_seconds + t.act,
-    total_idle_seconds = w.total_idle_seconds + t.idle, last_activity_at = greatest(w.last_activity_at, t.ts),
-    last_activity_type = `+latestType("t.ts", "t.typ")+`,
-    version = w.version + 1, updated_at = now()
-  FROM t WHERE w.id = t.sid
-  RETURNING `+tracking.SessionColumnsOf("w")+`
-), o AS (`+activityEventSQL("i.eid", "i.at", "u JOIN t ON t.sid = u.id JOIN i ON i.sid = u.id")+`)
-SELECT true, false, NULL::uuid, `+tracking.SessionColumns+` FROM u
+  SELECT s.id, s.organization_id, s.user_id, s.project_id, s.start_time, s.end_time, s.status,
+    s.total_active_seconds + r.act_sum AS total_active_seconds, s.total_idle_seconds + r.idle_sum AS total_idle_seconds,
+    greatest(s.last_activity_at, r.latest) AS last_activity_at,
+    CASE WHEN s.last_activity_at > r.latest THEN s.last_activity_type
+      ELSE first_value(r.typ) OVER (PARTITION BY r.sid, r.lead_no ORDER BY r.ord) END AS last_activity_type,
+    s.version + r.k AS version, s.created_at, now() AS updated_at, r.aid, r.ord, r.k = r.posts AS last_post
+  FROM r JOIN s ON s.id = r.sid
+), saved AS (
+  UPDATE tracking.work_sessions w SET total_active_seconds = u.total_active_seconds, total_idle_seconds = u.total_idle_seconds,
+    last_activity_at = u.last_activity_at, last_activity_type = u.last_activity_type, version = u.version, updated_at = u.updated_at
+  FROM u WHERE w.id = u.id AND u.last_post
+), o AS (`+activityEventSQL("t.eid", "t.at", "u JOIN t ON t.aid = u.aid ORDER BY t.ord")+`)
+SELECT u.aid, true, false, NULL::uuid, `+tracking.SessionColumnsOf("u")+` FROM u
 UNION ALL
-SELECT false, s.suspended, (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = s.user_id AND client_activity_id = i.cid), `+
-		tracking.SessionColumnsOf("s")+` FROM s JOIN i ON i.sid = s.id WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.id)`,
+SELECT m.aid, false, s.suspended, coalesce(
+    (SELECT activity_id FROM tracking.activity_dedup WHERE user_id = m.uid AND client_activity_id = m.cid),
+    (SELECT d.activity_id FROM d JOIN mine c ON c.aid = d.activity_id WHERE c.uid = m.uid AND c.cid = m.cid AND c.ord < m.ord)),
+  `+tracking.SessionColumnsOf("b")+`
+FROM mine m JOIN s ON s.id = m.sid CROSS JOIN LATERAL (
+  SELECT * FROM (SELECT u.ord, `+tracking.SessionColumnsOf("u")+` FROM u WHERE u.id = s.id AND u.ord < m.ord
+    UNION ALL SELECT 0, `+tracking.SessionColumnsOf("s")+`) b ORDER BY b.ord DESC LIMIT 1) b
+WHERE NOT EXISTS (SELECT 1 FROM t WHERE t.aid = m.aid)`,
 		"sids", "uids", "orgs", "aids", "cids", "tss", "types", "durs", "urls", "eids", "ats", "topic", "type", "source")
 }
 
