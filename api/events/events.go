@@ -135,12 +135,9 @@ var ErrMalformed = errors.New("events: malformed event")
 
 // Decode parses and validates an envelope.
 func Decode(b []byte) (Envelope, error) {
-	e, ok := decodePlain(b)
-	if !ok {
-		e = Envelope{}
-		if err := json.Unmarshal(b, &e); err != nil {
-			return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
+	var e Envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if e.ID == "" || e.Type == "" || e.OrganizationID == "" || len(e.Data) == 0 {
 		return Envelope{}, fmt.Errorf("%w: id, type, organization_id and data are required", ErrMalformed)
