@@ -8,8 +8,8 @@ import "strings"
 // envelope's own members only (the data's organization_id is not taken
 // for the envelope's), as Decode does the last of a repeated one, and
 // answers ok false whenever it cannot tell as Decode would (a member
-// named with an escape or in other letter cases, either value missing or
-// escaped, anything but an object): the event must then be decoded. It
+// named with an escape or in other letter cases, either value missing,
+// escaped or not printable ASCII, anything but an object): the event must then be decoded. It
 // validates nothing else; Decode does.
 func Peek(b []byte) (eventType, organizationID string, ok bool) {
 	i := skipSpace(b, 0)
@@ -42,7 +42,7 @@ func Peek(b []byte) (eventType, organizationID string, ok bool) {
 		}
 		if dst != nil {
 			end, plain := stringEnd(b, i)
-			if end < 0 || !plain {
+			if end < 0 || !plain || !printable(b[i+1:end-1]) {
 				return "", "", false
 			}
 			*dst, i = string(b[i+1:end-1]), end
@@ -62,6 +62,17 @@ func Peek(b []byte) (eventType, organizationID string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// printable tells that s, a string without escapes, is all printable
+// ASCII, which Decode reads as it is (it replaces invalid UTF-8).
+func printable(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func skipSpace(b []byte, i int) int {

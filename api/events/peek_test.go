@@ -91,3 +91,25 @@ func BenchmarkReadingAPostsEvent(b *testing.B) {
 		}
 	})
 }
+
+// FuzzPeekAgreesWithDecode holds Peek to Decode on any input: when it
+// answers, Decode reads the same type and organization, or refuses the
+// event (a consumer that skips it on Peek's word then skips a malformed
+// event, which it could not have processed either).
+func FuzzPeekAgreesWithDecode(f *testing.F) {
+	const id, org = "6f1c2b0e-9d3a-4c5e-8f7a-1b2c3d4e5f60", "0e8b3c1a-2d4f-4a6b-9c8d-7e6f5a4b3c2d"
+	head := `"id":"` + id + `","type":"user.created","organization_id":"` + org + `"`
+	for _, seed := range []string{postEnvelope, `{` + head + `,"source":"auth","key":"k","time":"2026-12-04T18:00:00.123456Z","data":{"a":[1,"}"]}}`,
+		`{` + head + `,"data":null}`, `{` + head + `,"TYPE":"x","data":{}}`, `{"data":{"organization_id":"x"},` + head + `}`, `{}`, `[]`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		typ, org, ok := Peek(b)
+		if !ok {
+			return
+		}
+		if e, err := Decode(b); err == nil && (e.Type != typ || e.OrganizationID != org) {
+			t.Fatalf("Peek says %s of %s; Decode reads %s of %s", typ, org, e.Type, e.OrganizationID)
+		}
+	})
+}
