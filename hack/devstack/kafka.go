@@ -17,13 +17,13 @@ import (
 
 // trimInterval is how often the in-process broker drops the records every
 // consumer group has read.
-const trimInterval = 10 * time.Second
+const trimInterval = 2 * time.Second
 
 // segmentBytes is the in-process broker's segment size. It keeps every
 // partition's records in segments and frees a segment only once all of its
 // records are trimmed: at kfake's default (100 MiB) nothing a day of make
 // dev writes would ever be freed.
-const segmentBytes = 1 << 20
+const segmentBytes = 128 << 10
 
 // startKafka serves the in-process broker on addr, trimming its records
 // as the consumer groups commit past them until ctx ends. kfake keeps
