@@ -28,21 +28,29 @@ func (h *harness) pendingPost(m member, sid, typ string, seconds int, cid *strin
 // eventTotals returns the totals carried by a session's activity.recorded
 // events in the outbox, in the order they were written.
 func (h *harness) eventTotals(sid string) []int64 {
+	return outboxOf[int64](h, sid, "(payload->'data'->>'total_active_seconds')::bigint")
+}
+
+// eventsOf returns the data of a session's activity.recorded events in the
+// outbox, in the order they were written, without the session's and
+// user's ids.
+func (h *harness) eventsOf(sid string) []string {
+	return outboxOf[string](h, sid, "((payload->'data') - 'session_id'::text - 'user_id'::text)::text")
+}
+
+// outboxOf returns expr of each of a session's events in the outbox, in
+// the order they were written.
+func outboxOf[T any](h *harness, sid, expr string) []T {
 	h.t.Helper()
-	rows, err := h.db.Owner.Query(context.Background(), "SELECT (payload->'data'->>'total_active_seconds')::bigint FROM tracking.outbox"+
-		" WHERE payload->'data'->>'session_id' = $1 ORDER BY id", sid)
+	rows, err := h.db.Owner.Query(context.Background(), "SELECT "+expr+" FROM tracking.outbox WHERE payload->'data'->>'session_id' = $1 ORDER BY id", sid)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var totals []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			h.t.Fatal(err)
-		}
-		totals = append(totals, v)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[T])
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	return totals
+	return out
 }
 
 // TestACombinedWriteGivesEachPostTheOutcomeItWouldHaveAlone writes one
@@ -410,23 +418,6 @@ func outcomeOf(p *pendingOne) postOutcome {
 		o.lastType = *p.out.sess.LastActivityType
 	}
 	return o
-}
-
-// eventsOf returns the data of a session's activity.recorded events in the
-// outbox, in the order they were written, without the session's and
-// user's ids.
-func (h *harness) eventsOf(sid string) []string {
-	h.t.Helper()
-	rows, err := h.db.Owner.Query(context.Background(), "SELECT ((payload->'data') - 'session_id'::text - 'user_id'::text)::text FROM tracking.outbox"+
-		" WHERE payload->'data'->>'session_id' = $1 ORDER BY id", sid)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return out
 }
 
 // TestACombinedWritesParametersNeedNoSecondEncoding checks every parameter
