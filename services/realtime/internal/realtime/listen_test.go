@@ -24,11 +24,31 @@ func (d countedData) MarshalJSON() ([]byte, error) {
 	return json.Marshal("x")
 }
 
+// members are an organization's admin and two of its employees, and
+// another organization's admin.
+func members() (admin, ann, bob, otherAdmin authn.Principal) {
+	admin = testkit.Member("", authn.RoleAdmin)
+	return admin, testkit.Member(admin.OrganizationID, authn.RoleEmployee), testkit.Member(admin.OrganizationID, authn.RoleEmployee),
+		testkit.Member("", authn.RoleAdmin)
+}
+
+// serverWith is a server whose hub holds a connection of each of connected.
+func serverWith(t *testing.T, connected []authn.Principal) (*Server, []*client) {
+	t.Helper()
+	hub := NewHub(NewMetrics(prometheus.NewRegistry(), "realtime"), slog.New(slog.DiscardHandler))
+	var clients []*client
+	for _, p := range connected {
+		c := newClient(p.UserID, p, false, nil, 4)
+		if !hub.register(c) {
+			t.Fatal("hub refused a connection")
+		}
+		clients = append(clients, c)
+	}
+	return &Server{hub: hub}, clients
+}
+
 func TestAMessageIsEncodedOnlyForSomeoneWhoReceivesIt(t *testing.T) {
-	admin := testkit.Member("", authn.RoleAdmin)
-	ann := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
-	bob := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
-	otherAdmin := testkit.Member("", authn.RoleAdmin)
+	admin, ann, bob, otherAdmin := members()
 	for _, tc := range []struct {
 		name       string
 		connected  []authn.Principal
@@ -42,16 +62,7 @@ func TestAMessageIsEncodedOnlyForSomeoneWhoReceivesIt(t *testing.T) {
 		{name: "the organization's admin is sent the message", connected: []authn.Principal{admin, bob}, wantEncode: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hub := NewHub(NewMetrics(prometheus.NewRegistry(), "realtime"), slog.New(slog.DiscardHandler))
-			s := &Server{hub: hub}
-			var clients []*client
-			for _, p := range tc.connected {
-				c := newClient(p.UserID, p, false, nil, 4)
-				if !hub.register(c) {
-					t.Fatal("hub refused a connection")
-				}
-				clients = append(clients, c)
-			}
+			s, clients := serverWith(t, tc.connected)
 			n := 0
 			if err := s.send(ann.OrganizationID, ann.UserID, EventSessionUpdate, countedData{&n}, countedData{&n}, sentAt); err != nil {
 				t.Fatal(err)
@@ -101,10 +112,7 @@ func TestAConnectionThatJoinsReceivesTheNextMessage(t *testing.T) {
 }
 
 func TestAnEventIsSkippedUndecodedUnlessItsOrganizationHasAConnectionHere(t *testing.T) {
-	admin := testkit.Member("", authn.RoleAdmin)
-	ann := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
-	bob := testkit.Member(admin.OrganizationID, authn.RoleEmployee)
-	otherAdmin := testkit.Member("", authn.RoleAdmin)
+	admin, ann, bob, otherAdmin := members()
 	for _, tc := range []struct {
 		name        string
 		eventType   string
@@ -126,13 +134,7 @@ func TestAnEventIsSkippedUndecodedUnlessItsOrganizationHasAConnectionHere(t *tes
 		{name: "A member's removal is decoded with no one connected: it goes to the directory.", eventType: events.TypeUserRemoved},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hub := NewHub(NewMetrics(prometheus.NewRegistry(), "realtime"), slog.New(slog.DiscardHandler))
-			s := &Server{hub: hub}
-			for _, p := range tc.connected {
-				if !hub.register(newClient(p.UserID, p, false, nil, 4)) {
-					t.Fatal("hub refused a connection")
-				}
-			}
+			s, _ := serverWith(t, tc.connected)
 			if got := s.unwatched(tc.eventType, ann.OrganizationID); got != tc.wantSkipped {
 				t.Fatalf("skipped %v, want %v", got, tc.wantSkipped)
 			}
