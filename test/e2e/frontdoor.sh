@@ -13,7 +13,7 @@
 # failed, and each ingest pod served at least a tenth of ingest's API requests during the run
 # (the pods' own workpulse_http_requests_total), so the figure is one of replicas sharing the
 # work, not of one pod with an idle twin; then 128 concurrent reads of the sessions list, of which
-# each session pod must serve a tenth likewise.
+# each session pod must serve a tenth likewise, in one of up to three rounds.
 #
 # socketio: the real socket.io-client through the front door's affinity to two realtime pods,
 # one client on each (test/socketio/across-pods.mjs says what it checks).
@@ -85,7 +85,8 @@ count_from_now() { # count_from_now <component>: its pods, and what each has ser
   [ "$n" -ge 2 ] || die "$1 runs $n pods, want 2 or more"
 }
 SHARES=()
-shared() { # shared <component>: each of its pods served at least a tenth of what they all served since count_from_now
+SKEW=""
+shared() { # shared <component> [try]: each of its pods served at least a tenth of what they all served since count_from_now; with try, a pod under it sets SKEW and returns 1
   local name total=0 now
   declare -A delta
   for name in "${!METRICS[@]}"; do
@@ -98,10 +99,13 @@ shared() { # shared <component>: each of its pods served at least a tenth of wha
   [ "$total" -gt 0 ] || die "$1's pods served no API request"
   local split=()
   for name in $(printf '%s\n' "${!delta[@]}" | sort); do split+=("${delta[$name]}"); done
-  SHARES+=("$1 $(IFS=/; echo "${split[*]}")")
   for name in "${!delta[@]}"; do
-    [ $((delta[$name] * 10)) -ge "$total" ] || die "pod $name served ${delta[$name]} of $1's $total API requests, under a tenth (${split[*]})"
+    [ $((delta[$name] * 10)) -lt "$total" ] || continue
+    SKEW="pod $name served ${delta[$name]} of $1's $total API requests, under a tenth (${split[*]})"
+    [ "${2:-}" = try ] && return 1
+    die "$SKEW"
   done
+  SHARES+=("$1 $(IFS=/; echo "${split[*]}")")
 }
 
 # The benchmark's one-organization load: nearly all of it is ingest's.
@@ -119,15 +123,23 @@ shared ingest
 # Session's part of that load is its setup and the exactness check, one request after another
 # on the front door's one kept connection: concurrent readers of the sessions list show whether
 # session's Service spreads a load over both pods.
-count_from_now session
 token=$(curl -sS --fail-with-body -m 15 -H 'content-type: application/json' "$FRONT/api/auth/register" \
   -d "{\"email\":\"frontdoor-$(date +%s%N)@example.com\",\"password\":\"correct horse\",\"name\":\"Front Door\",\"organization_name\":\"Front Door\"}" |
   jq -r .access_token)
 [ -n "$token" ] && [ "$token" != null ] || die "register through the front door gave no token"
+# A round's new connections can all land on one pod (the Service picks a pod per connection, and
+# the front door keeps its connections), or a pod's endpoint can reach the node a moment late: a
+# skewed round is read again, up to three; a Service that never spreads fails all three.
 READS=128
-failed=$(seq "$READS" | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -m 15 -H "Authorization: Bearer $token" "$FRONT/api/sessions" |
-  grep -vc '^200$' || true)
-[ "$failed" = 0 ] || die "$failed of $READS concurrent reads of the sessions list through the front door failed"
-shared session
+for round in 1 2 3; do
+  count_from_now session
+  failed=$(seq "$READS" | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -m 15 -H "Authorization: Bearer $token" "$FRONT/api/sessions" |
+    grep -vc '^200$' || true)
+  [ "$failed" = 0 ] || die "$failed of $READS concurrent reads of the sessions list through the front door failed"
+  shared session try && break
+  [ "$round" -lt 3 ] || die "$SKEW, in three rounds"
+  echo "frontdoor: $SKEW; reading again" >&2
+  sleep 2
+done
 
 log "frontdoor: through the front door, ${result#one-org: }; API requests per pod: ${SHARES[*]} (ingest: the load; session: $READS concurrent reads); load average $(cut -d' ' -f1-3 /proc/loadavg) ($((SECONDS - t0)) s)"
