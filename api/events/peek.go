@@ -9,8 +9,8 @@ import "strings"
 // for the envelope's), as Decode does the last of a repeated one, and
 // answers ok false whenever it cannot tell as Decode would (a member
 // named with an escape or in other letter cases, either value missing,
-// escaped or not printable ASCII, anything but an object): the event must then be decoded. It
-// validates nothing else; Decode does.
+// escaped or not printable ASCII, anything but an object): the event must
+// then be decoded. It validates nothing else; Decode does.
 func Peek(b []byte) (eventType, organizationID string, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {

@@ -98,8 +98,8 @@ func (c *combiner) record(ctx context.Context, p *pendingOne) {
 			// upload, a stop, the other writer's batch), or that are not
 			// the caller's: written together again, waiting for their
 			// sessions without holding a writer slot, so that nobody
-			// else waits with them. 64 posters on one session keep
-			// both writers' batches whole this way.
+			// else waits with them. With several writers, posts to one
+			// session keep their batches whole this way.
 			c.write(context.WithoutCancel(ctx), passed, waitForSessions)
 		}
 		<-p.done
