@@ -1,11 +1,19 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/workpulse/workpulse/api/events"
+	"github.com/workpulse/workpulse/services/platform/pg"
 )
 
 type bulkBody struct {
@@ -169,6 +177,65 @@ func TestABatchThatIsNotABatchIsRefusedWhole(t *testing.T) {
 			status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity/bulk", tc.body, nil)
 			if status != http.StatusBadRequest || errorCode(t, raw).Error.Code != "VALIDATION_FAILED" {
 				t.Errorf("status %d: %s", status, raw)
+			}
+		})
+	}
+	h.assertExact(sid, 0, 0, 0, 0)
+}
+
+// A batch is written first as if none of its items were claimed before; an
+// item posted on its own earlier makes that write fail whole, and the batch
+// is written again item by item against the claims.
+func TestABatchHoldingAnItemPostedSinglyBeforeStoresTheRestOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	m := h.member("")
+	start := h.clock.Now().Add(-time.Hour)
+	sid := h.startSession(m, start)
+	items, active, idle := batch("s", 0, 10, start)
+	single := items[3]
+	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity", singleBody{ActivityType: single.ActivityType, DurationSeconds: single.DurationSeconds,
+		Timestamp: &single.Timestamp, ClientActivityID: &single.ClientActivityID}, nil); status != http.StatusCreated {
+		t.Fatalf("single post: status %d: %s", status, raw)
+	}
+	var res bulkResult
+	if status, raw := h.post(m.Token, "/api/sessions/"+sid+"/activity/bulk", map[string]any{"activities": items}, &res); status != http.StatusCreated {
+		t.Fatalf("status %d: %s", status, raw)
+	}
+	if res.Uploaded != 9 || res.Duplicates != 1 || len(res.Rejected) != 0 {
+		t.Errorf("uploaded %d, duplicates %d, rejected %v; want 9, 1, none", res.Uploaded, res.Duplicates, res.Rejected)
+	}
+	if res.Session.TotalActiveSeconds != active || res.Session.TotalIdleSeconds != idle {
+		t.Errorf("answered totals %d/%d, want %d/%d", res.Session.TotalActiveSeconds, res.Session.TotalIdleSeconds, active, idle)
+	}
+	h.assertExact(sid, 10, active, idle, 2)
+	// Two events, the single post's and the batch's, the latter with the
+	// final totals.
+	if got := h.eventTotals(sid); len(got) != 2 || got[1] != active {
+		t.Errorf("events' active totals %v, want two ending with %d", got, active)
+	}
+}
+
+// Both statements a batch may be written with run under row-level security:
+// in a transaction of one organization, neither writes a row of another.
+func TestABatchsStatementsWriteNoRowOfAnotherOrganization(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	m := h.member("")
+	start := h.clock.Now().Add(-time.Hour)
+	sid := h.startSession(m, start)
+	other := uuid.NewString()
+	ctx := context.Background()
+	for name, stmt := range map[string]string{"new items": recordNewBulkSQL, "claimed items": recordBulkSQL} {
+		t.Run(name, func(t *testing.T) {
+			err := pg.InOrg(ctx, h.pool, m.OrganizationID, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, stmt, sid, m.UserID, other, []pgtype.UUID{pg.NewUUID()}, []string{"x-" + name}, []time.Time{start.Add(time.Minute)},
+					[]string{"active"}, []int32{10}, []*string{nil}, pg.NewUUID(), h.clock.Now().Format(time.RFC3339Nano),
+					events.TopicActivity, events.TypeActivityRecorded, source)
+				return err
+			})
+			if pg.SQLState(err) != "42501" {
+				t.Fatalf("a batch's rows written under another organization: err = %v; want an RLS violation (42501)", err)
 			}
 		})
 	}

@@ -175,10 +175,7 @@ func latestType(at, typ string) string {
 
 // recordBulkSQL stores the claimed items of a batch whose session the
 // transaction has locked; see Store.
-var recordBulkSQL = numbered(`WITH i AS (
-  SELECT * FROM unnest($ids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[], $durs::int[], $urls::text[])
-    AS i(id, cid, ts, typ, dur, url)
-), d AS (
+var recordBulkSQL = bulkSQL(`d AS (
   INSERT INTO tracking.activity_dedup (user_id, client_activity_id, organization_id, activity_id, occurred_at)
   SELECT $uid, i.cid, $org, i.id, i.ts FROM i
   ON CONFLICT DO NOTHING RETURNING activity_id
@@ -186,7 +183,38 @@ var recordBulkSQL = numbered(`WITH i AS (
   INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, client_activity_id, occurred_at, activity_type, duration_seconds, url)
   SELECT i.id, $org, $sid, $uid, i.cid, i.ts, i.typ, i.dur, i.url FROM i JOIN d ON d.activity_id = i.id
   RETURNING occurred_at, activity_type, duration_seconds
-), t AS (
+)`)
+
+// recordNewBulkSQL stores every item of a batch whose session the
+// transaction has locked, as recordBulkSQL does when none of the items'
+// client_activity_ids was claimed before: the claims are plain inserts,
+// and the totals are those of the batch itself. A claim that exists
+// already (a batch sent again, or an item that came as a single post
+// first) fails the statement on the claims' primary key, with nothing
+// written, and the batch is then written by recordBulkSQL (see
+// Store.RecordBulk). Against recordBulkSQL it spares, per item, the
+// speculative insertion of ON CONFLICT (a probe of the key before the
+// insert and a confirmation written to the WAL after it), the join of the
+// claims with the items, and the rows RETURNING reads back, each of which
+// row-level security checks again.
+var recordNewBulkSQL = bulkSQL(`d AS (
+  INSERT INTO tracking.activity_dedup (user_id, client_activity_id, organization_id, activity_id, occurred_at)
+  SELECT $uid, i.cid, $org, i.id, i.ts FROM i
+), s AS (
+  INSERT INTO tracking.activity_logs (id, organization_id, session_id, user_id, client_activity_id, occurred_at, activity_type, duration_seconds, url)
+  SELECT i.id, $org, $sid, $uid, i.cid, i.ts, i.typ, i.dur, i.url FROM i
+), a AS (
+  SELECT i.ts AS occurred_at, i.typ AS activity_type, i.dur AS duration_seconds FROM i
+)`)
+
+// bulkSQL is the statement of a batch whose items are i, written by
+// writes, which ends with a (the stored items' occurred_at, activity_type
+// and duration_seconds): the session's increment and the outbox event.
+func bulkSQL(writes string) string {
+	return numbered(`WITH i AS (
+  SELECT * FROM unnest($ids::uuid[], $cids::text[], $tss::timestamptz[], $types::text[], $durs::int[], $urls::text[])
+    AS i(id, cid, ts, typ, dur, url)
+), `+writes+`, t AS (
   SELECT count(*) AS n,
     coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'active'), 0) AS act,
     coalesce(sum(duration_seconds) FILTER (WHERE activity_type = 'idle'), 0) AS idle,
@@ -204,7 +232,8 @@ var recordBulkSQL = numbered(`WITH i AS (
 SELECT t.n, `+tracking.SessionColumns+` FROM u, t
 UNION ALL
 SELECT 0, `+tracking.SessionColumns+` FROM tracking.work_sessions WHERE id = $sid AND NOT EXISTS (SELECT 1 FROM u)`,
-	"sid", "uid", "org", "ids", "cids", "tss", "types", "durs", "urls", "eid", "at", "topic", "type", "source")
+		"sid", "uid", "org", "ids", "cids", "tss", "types", "durs", "urls", "eid", "at", "topic", "type", "source")
+}
 
 // bulkResult is the outcome of a batch.
 type bulkResult struct {
@@ -221,7 +250,7 @@ type bulkResult struct {
 // now), the months are made and the batch written again, once.
 func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk) (bulkResult, error) {
 	ev := s.newEvent()
-	res, err := s.recordBulk(ctx, p, sessionID, batch, ev)
+	res, err := s.recordBulkOnce(ctx, p, sessionID, batch, ev)
 	if !missingPartition(err) {
 		return res, err
 	}
@@ -232,11 +261,29 @@ func (s *Store) RecordBulk(ctx context.Context, p authn.Principal, sessionID str
 	if err := storage.EnsureMonths(ctx, s.db, p.OrganizationID, times); err != nil {
 		return bulkResult{}, err
 	}
-	res, err = s.recordBulk(ctx, p, sessionID, batch, ev)
+	res, err = s.recordBulkOnce(ctx, p, sessionID, batch, ev)
 	return res, storageError(err, times)
 }
 
-func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk, ev event) (bulkResult, error) {
+// recordBulkOnce writes a batch as if none of its items were claimed
+// before (recordNewBulkSQL), which is the case of nearly every batch an
+// agent sends, and, when one was, writes it again claiming each item
+// (recordBulkSQL). The first transaction failed whole on the claims'
+// primary key, so nothing of it is kept; a claim committed by another
+// transaction meanwhile is found by the second as by any write.
+func (s *Store) recordBulkOnce(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk, ev event) (bulkResult, error) {
+	res, err := s.recordBulk(ctx, p, sessionID, batch, ev, recordNewBulkSQL)
+	if !pg.IsUniqueViolation(err, dedupKey) {
+		return res, err
+	}
+	return s.recordBulk(ctx, p, sessionID, batch, ev, recordBulkSQL)
+}
+
+// dedupKey is the primary key of tracking.activity_dedup, which holds
+// each user's client_activity_ids once for all time.
+const dedupKey = "activity_dedup_pkey"
+
+func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID string, batch decodedBulk, ev event, stmt string) (bulkResult, error) {
 	res := bulkResult{Duplicates: batch.Duplicates, Rejected: slices.Clone(batch.Rejected)}
 	err := pg.InOrg(ctx, s.db, p.OrganizationID, func(tx pgx.Tx) error {
 		var status string
@@ -279,7 +326,7 @@ func (s *Store) recordBulk(ctx context.Context, p authn.Principal, sessionID str
 			ids, cids, tss = append(ids, pg.NewUUID()), append(cids, *it.ClientActivityID), append(tss, it.Timestamp)
 			types, durs, urls = append(types, it.Type), append(durs, int32(it.Duration)), append(urls, it.URL)
 		}
-		if err := tx.QueryRow(ctx, recordBulkSQL, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, ev.id, ev.at,
+		if err := tx.QueryRow(ctx, stmt, sessionID, p.UserID, p.OrganizationID, ids, cids, tss, types, durs, urls, ev.id, ev.at,
 			events.TopicActivity, events.TypeActivityRecorded, source).
 			Scan(append([]any{&res.Uploaded}, res.Session.Dest()...)...); err != nil {
 			return err
